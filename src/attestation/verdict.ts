@@ -1,0 +1,59 @@
+/** The platforms whose evidence Anonify verifies; the numbers are the contract's `PLATFORM_*`. */
+export const Platform = { sim: 0, sgx: 1, tdx: 2, nitro: 3 } as const;
+export type PlatformName = keyof typeof Platform;
+
+/** TCB status as Intel names it; other platforms report `UpToDate` or `Simulated`. */
+export const TcbStatus = {
+  UpToDate: 0,
+  SWHardeningNeeded: 1,
+  ConfigurationNeeded: 2,
+  ConfigurationAndSWHardeningNeeded: 3,
+  OutOfDate: 4,
+  OutOfDateConfigurationNeeded: 5,
+  Revoked: 6,
+  Simulated: 7,
+} as const;
+export type TcbStatusName = keyof typeof TcbStatus;
+
+/** What a verifier concludes about one piece of evidence that passed every check. */
+export type Verdict = {
+  platform: PlatformName;
+  /** The code identity: MRENCLAVE (SGX), MRTD (TDX), PCR0 digest (Nitro), bundle hash (sim); hex, no 0x. */
+  measurement: string;
+  /** The signer identity: MRSIGNER (SGX), MRSIGNERSEAM / zero (TDX), PCR3-or-zero (Nitro), signer key hash (sim). */
+  signerMeasurement: string;
+  /** Every measurement register the platform reports (e.g. RTMR0..3, PCR0..15), hex. */
+  measurements: Record<string, string>;
+  debug: boolean;
+  tcbStatus: TcbStatusName;
+  advisoryIds: string[];
+  /** The evidence's report data / user data, hex (64 bytes for SGX/TDX). */
+  reportData: string;
+  /** When the evidence (or its collateral) says it was produced, if it says. */
+  issuedAt?: Date;
+};
+
+/** Evidence that fails verification; `reason` says which check failed, never a secret. */
+export class VerificationError extends Error {
+  override name = "VerificationError";
+  constructor(
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(reason, options);
+  }
+}
+
+/** One verifier per evidence format, all with this shape. `now` is explicit so tests pin it. */
+export type VerifyOptions = {
+  now: Date;
+  /** Collateral (Intel PCS JSON) for SGX/TDX; ignored by the others. */
+  collateral?: unknown;
+  /**
+   * Replaces the pinned root certificate (PEM). Only for tests and private PKIs: callers pass it
+   * explicitly, there is no environment variable or default that swaps it.
+   */
+  rootCertificatePem?: string;
+};
+
+export type Verifier = (evidence: Uint8Array, options: VerifyOptions) => Promise<Verdict>;
