@@ -2,7 +2,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { compileContracts } from "../src/ledger/compile.ts";
+import { build } from "esbuild";
+import { compileContracts } from "../src/ledger/compile.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -24,4 +25,21 @@ function buildContracts(): void {
   console.log(`contracts: ${contracts.map((c) => c.name).join(", ")} compiled in ${Date.now() - started} ms`);
 }
 
+/** The CLI is one ESM file; npm packages stay external (they are installed beside it). */
+async function buildCli(): Promise<void> {
+  await build({
+    entryPoints: [join(root, "src/cli/main.ts")],
+    outfile: join(root, "dist/cli.mjs"),
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    packages: "external",
+    sourcemap: true,
+    logLevel: "warning",
+  });
+  console.log("cli: dist/cli.mjs");
+}
+
 buildContracts();
+await buildCli();

@@ -19,7 +19,9 @@ export class SolidityCompileError extends Error {
 /** Compiles every `*.sol` file of a folder with solc-js (offline: the compiler ships in the npm package). */
 export function compileContracts(folder: string): CompiledContract[] {
   const sources: Record<string, { content: string }> = {};
-  for (const file of readdirSync(folder).filter((f) => f.endsWith(".sol")).sort()) {
+  for (const file of readdirSync(folder)
+    .filter((f) => f.endsWith(".sol"))
+    .sort()) {
     sources[file] = { content: readFileSync(join(folder, file), "utf8") };
   }
   const input = {

@@ -1,0 +1,38 @@
+import { rmSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { startDevnet } from "../node/devnet.js";
+
+export function registerDevnetCommand(program: Command): void {
+  program
+    .command("devnet")
+    .description("run a local network: an embedded Anvil chain and the Anonify contract")
+    .option("--data-dir <dir>", "where chain state and node data live", ".anonify")
+    .option("--fresh", "delete the data directory first and start a new network", false)
+    .option("--json", "print the endpoints as JSON", false)
+    .action(async (opts: { dataDir: string; fresh: boolean; json: boolean }) => {
+      const dataDir = resolve(opts.dataDir);
+      if (opts.fresh) rmSync(dataDir, { recursive: true, force: true });
+      const devnet = await startDevnet({ dataDir });
+      const info = {
+        chainRpc: devnet.rpcUrl,
+        chainId: devnet.chainId,
+        contract: devnet.contract,
+        dataDir,
+        resumed: devnet.resumed,
+      };
+      if (opts.json) console.log(JSON.stringify(info));
+      else {
+        console.log(`anonify devnet ${devnet.resumed ? "resumed" : "started"} (data in ${dataDir})`);
+        console.log(`  chain RPC        ${devnet.rpcUrl} (chain id ${devnet.chainId}, embedded Anvil)`);
+        console.log(`  Anonify contract ${devnet.contract}`);
+        console.log("Press Ctrl-C to stop.");
+      }
+      const stop = async () => {
+        await devnet.stop();
+        process.exit(0);
+      };
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+}

@@ -1,0 +1,130 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+
+/** Anvil's well-known development mnemonic: its accounts are funded and their keys are public. */
+export const ANVIL_MNEMONIC = "test test test test test test test test test test test junk";
+export const DEFAULT_CHAIN_ID = 31337;
+const READY_TIMEOUT_MS = 20_000;
+const READY_POLL_MS = 50;
+const STOP_TIMEOUT_MS = 10_000;
+/** How often Anvil writes its state file besides on exit (seconds), so a crash loses little. */
+const STATE_INTERVAL_S = 5;
+
+export class AnvilError extends Error {
+  override name = "AnvilError";
+}
+
+export type AnvilOptions = {
+  /** Chain state is loaded from and dumped to `<dataDir>/chain-state.json`; without it the chain is ephemeral. */
+  dataDir?: string;
+  port?: number;
+  chainId?: number;
+  /** Seconds between blocks; omitted means a block per transaction (auto-mine). */
+  blockTime?: number;
+  /** Where Anvil's own output goes (it never sees a secret); default: discarded. */
+  onOutput?: (line: string) => void;
+};
+
+export type Anvil = {
+  rpcUrl: string;
+  port: number;
+  chainId: number;
+  statePath: string | undefined;
+  stop(): Promise<void>;
+};
+
+/** The anvil binary shipped by npm (`@foundry-rs/anvil-<os>-<arch>`), run directly rather than through its JS shim. */
+export function anvilBinary(): string {
+  const require = createRequire(import.meta.url);
+  const arch = process.arch === "x64" ? "amd64" : process.arch;
+  const pkg = `@foundry-rs/anvil-${process.platform === "win32" ? "win32" : process.platform}-${arch}`;
+  try {
+    return join(dirname(require.resolve(`${pkg}/package.json`)), "bin", "anvil");
+  } catch {
+    throw new AnvilError(`the anvil binary package ${pkg} is not installed (run npm ci)`);
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function rpcChainId(rpcUrl: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+    });
+    const body = (await res.json()) as { result?: string };
+    return body.result ? Number.parseInt(body.result, 16) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts Anvil as a child process on a free loopback port and waits until it answers JSON-RPC. */
+export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
+  const port = options.port ?? (await freePort());
+  const chainId = options.chainId ?? DEFAULT_CHAIN_ID;
+  const args = ["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(chainId)];
+  args.push("--mnemonic", ANVIL_MNEMONIC, "--accounts", "10");
+  let statePath: string | undefined;
+  if (options.dataDir) {
+    mkdirSync(options.dataDir, { recursive: true });
+    statePath = join(options.dataDir, "chain-state.json");
+    args.push(
+      "--state",
+      statePath,
+      "--state-interval",
+      String(STATE_INTERVAL_S),
+      "--preserve-historical-states",
+    );
+  }
+  if (options.blockTime !== undefined) args.push("--block-time", String(options.blockTime));
+
+  const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
+  let exited: string | undefined;
+  child.once("exit", (code, signal) => {
+    exited = `anvil exited (code ${code}, signal ${signal})`;
+  });
+  const forward = (chunk: Buffer) => {
+    for (const line of chunk.toString("utf8").split("\n")) if (line) options.onOutput?.(line);
+  };
+  child.stdout?.on("data", forward);
+  child.stderr?.on("data", forward);
+
+  const rpcUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while ((await rpcChainId(rpcUrl)) !== chainId) {
+    if (exited) throw new AnvilError(`${exited} before answering on ${rpcUrl}`);
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new AnvilError(`anvil did not answer on ${rpcUrl} within ${READY_TIMEOUT_MS} ms`);
+    }
+    await new Promise((r) => setTimeout(r, READY_POLL_MS));
+  }
+  return { rpcUrl, port, chainId, statePath, stop: () => stopChild(child) };
+}
+
+/** SIGINT lets Anvil dump its state file; SIGKILL only if it does not exit in time. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGINT");
+  const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}

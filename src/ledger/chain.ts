@@ -1,0 +1,76 @@
+import {
+  type Account,
+  type Address,
+  type Chain,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  type Hex,
+  http,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { anonifyAbi, anonifyBytecode } from "./generated/contracts.js";
+
+/** A seven-day default: old enough for a slow operator, young enough that a stale quote expires. */
+export const DEFAULT_MAX_REPORT_AGE_S = 7n * 24n * 3600n;
+
+export type Ledger = {
+  chain: Chain;
+  rpcUrl: string;
+  publicClient: PublicClient<Transport, Chain>;
+};
+
+export type LedgerWallet = Ledger & {
+  account: Account;
+  walletClient: WalletClient<Transport, Chain, Account>;
+};
+
+export class LedgerError extends Error {
+  override name = "LedgerError";
+}
+
+/** Connects to any Ethereum JSON-RPC node; the chain id is read from the node, not assumed. */
+export async function connectLedger(rpcUrl: string): Promise<Ledger> {
+  const probe = createPublicClient({ transport: http(rpcUrl) });
+  const chainId = await probe.getChainId();
+  const chain = defineChain({
+    id: chainId,
+    name: `chain-${chainId}`,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  });
+  // Batch JSON-RPC calls made in the same tick; poll fast because local chains mine in milliseconds.
+  const publicClient = createPublicClient({
+    chain,
+    transport: http(rpcUrl, { batch: true }),
+    pollingInterval: 100,
+  });
+  return { chain, rpcUrl, publicClient };
+}
+
+export function withWallet(ledger: Ledger, privateKey: Hex): LedgerWallet {
+  const account = privateKeyToAccount(privateKey);
+  const walletClient = createWalletClient({ account, chain: ledger.chain, transport: http(ledger.rpcUrl) });
+  return { ...ledger, account, walletClient };
+}
+
+export type DeployAnonifyParameters = { owner?: Address; maxReportAge?: bigint };
+
+export async function deployAnonify(
+  wallet: LedgerWallet,
+  params: DeployAnonifyParameters = {},
+): Promise<Address> {
+  const hash = await wallet.walletClient.deployContract({
+    abi: anonifyAbi,
+    bytecode: anonifyBytecode,
+    args: [params.owner ?? wallet.account.address, params.maxReportAge ?? DEFAULT_MAX_REPORT_AGE_S],
+  });
+  const receipt = await wallet.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success" || !receipt.contractAddress) {
+    throw new LedgerError(`deployment of Anonify failed in transaction ${hash}`);
+  }
+  return receipt.contractAddress;
+}

@@ -1,0 +1,166 @@
+// The contract's wire encodings and signed digests, computed off chain exactly as Anonify.sol does.
+// Pure functions with no I/O: the enclave, the attestation service, the host and the client share them.
+import {
+  type Address,
+  encodeAbiParameters,
+  type Hex,
+  hashMessage,
+  keccak256,
+  parseAbiParameters,
+  toBytes,
+  toHex,
+} from "viem";
+
+export const REPORT_TAG = keccak256(toBytes("anonify.attestation-report.v1"));
+export const BINDING_TAG = keccak256(toBytes("anonify.enclave-binding.v1"));
+export const HANDSHAKE_TAG = keccak256(toBytes("anonify.handshake.v1"));
+export const BATCH_TAG = keccak256(toBytes("anonify.batch.v1"));
+export const KEY_PACKAGE_TAG = keccak256(toBytes("anonify.key-package.v1"));
+export const LEAVE_TAG = keccak256(toBytes("anonify.leave.v1"));
+export const SNAPSHOT_TAG = keccak256(toBytes("anonify.snapshot.v1"));
+
+/** The ledger's domain: every signature names the chain and the contract, so none replays elsewhere. */
+export type LedgerDomain = { chainId: number; contract: Address };
+
+/** What the attestation service vouches for; the field order is the contract's `AttestationReport`. */
+export type AttestationReport = {
+  platform: number;
+  measurement: Hex;
+  signerMeasurement: Hex;
+  debug: boolean;
+  tcbStatus: number;
+  reportData: Hex;
+  issuedAt: bigint;
+};
+
+const REPORT_ABI = parseAbiParameters(
+  "(uint8 platform, bytes32 measurement, bytes32 signerMeasurement, bool debug, uint8 tcbStatus, bytes32 reportData, uint64 issuedAt)",
+);
+
+export function encodeReport(report: AttestationReport): Hex {
+  return encodeAbiParameters(REPORT_ABI, [report]);
+}
+
+/** The hash the attestation service signs as an EIP-191 personal message. */
+export function reportDigest(encodedReport: Hex): Hex {
+  return keccak256(
+    encodeAbiParameters(parseAbiParameters("bytes32, bytes32"), [REPORT_TAG, keccak256(encodedReport)]),
+  );
+}
+
+/** The EIP-191 hash that `ecrecover` sees for a report signature. */
+export function reportSigningHash(encodedReport: Hex): Hex {
+  return hashMessage({ raw: reportDigest(encodedReport) });
+}
+
+/** The value an enclave's quote carries as (the first 32 bytes of) its report data. */
+export function enclaveBinding(domain: LedgerDomain, enclave: Address, hpkePublicKey: Hex): Hex {
+  return keccak256(
+    encodeAbiParameters(parseAbiParameters("bytes32, address, bytes32, uint256, address"), [
+      BINDING_TAG,
+      enclave,
+      keccak256(hpkePublicKey),
+      BigInt(domain.chainId),
+      domain.contract,
+    ]),
+  );
+}
+
+export function handshakeDigest(domain: LedgerDomain, epoch: bigint, handshake: Hex): Hex {
+  return keccak256(
+    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address, uint64, bytes32"), [
+      HANDSHAKE_TAG,
+      BigInt(domain.chainId),
+      domain.contract,
+      epoch,
+      keccak256(handshake),
+    ]),
+  );
+}
+
+/** `nonce` is the signing enclave's batch nonce on chain: each batch signature is usable once. */
+export function batchDigest(
+  domain: LedgerDomain,
+  epoch: bigint,
+  nonce: bigint,
+  ciphertextHash: Hex,
+  count: number,
+): Hex {
+  return keccak256(
+    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address, uint64, uint64, bytes32, uint32"), [
+      BATCH_TAG,
+      BigInt(domain.chainId),
+      domain.contract,
+      epoch,
+      nonce,
+      ciphertextHash,
+      count,
+    ]),
+  );
+}
+
+export function keyPackageDigest(domain: LedgerDomain, keyPackage: Hex): Hex {
+  return keccak256(
+    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address, bytes32"), [
+      KEY_PACKAGE_TAG,
+      BigInt(domain.chainId),
+      domain.contract,
+      keccak256(keyPackage),
+    ]),
+  );
+}
+
+export function leaveDigest(domain: LedgerDomain): Hex {
+  return keccak256(
+    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address"), [
+      LEAVE_TAG,
+      BigInt(domain.chainId),
+      domain.contract,
+    ]),
+  );
+}
+
+export function snapshotDigest(
+  domain: LedgerDomain,
+  epoch: bigint,
+  sequence: bigint,
+  snapshotHash: Hex,
+): Hex {
+  return keccak256(
+    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address, uint64, uint64, bytes32"), [
+      SNAPSHOT_TAG,
+      BigInt(domain.chainId),
+      domain.contract,
+      epoch,
+      sequence,
+      snapshotHash,
+    ]),
+  );
+}
+
+/** The hash chain link the contract stores after each batch. */
+export function nextBatchHead(
+  head: Hex,
+  batch: {
+    index: bigint;
+    epoch: bigint;
+    firstSequence: bigint;
+    count: number;
+    enclave: Address;
+    ciphertext: Hex;
+  },
+): Hex {
+  return keccak256(
+    encodeAbiParameters(parseAbiParameters("bytes32, uint64, uint64, uint64, uint32, address, bytes32"), [
+      head,
+      batch.index,
+      batch.epoch,
+      batch.firstSequence,
+      batch.count,
+      batch.enclave,
+      keccak256(batch.ciphertext),
+    ]),
+  );
+}
+
+export const ZERO_HASH: Hex = toHex(new Uint8Array(32));

@@ -1,0 +1,180 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Address, Chain, DecodeEventLogReturnType, PublicClient, Transport } from "viem";
+import { anonifyAbi } from "./generated/contracts.js";
+
+export type AnonifyEvent = DecodeEventLogReturnType<typeof anonifyAbi> & {
+  blockNumber: bigint;
+  logIndex: number;
+  transactionHash: `0x${string}`;
+};
+
+/** The position of the last event handed to the consumer; the next one comes strictly after it. */
+export type Cursor = { blockNumber: bigint; logIndex: number };
+
+export const DEFAULT_PAGE_BLOCKS = 2_000n;
+export const DEFAULT_POLL_MS = 200;
+const MIN_BACKOFF_MS = 200;
+const MAX_BACKOFF_MS = 10_000;
+
+export type FollowerStatus =
+  | { kind: "outage"; error: string; retryInMs: number; attempt: number }
+  | { kind: "resumed"; afterMs: number }
+  | { kind: "caught-up"; head: bigint };
+
+export type FollowerOptions = {
+  publicClient: PublicClient<Transport, Chain>;
+  contract: Address;
+  /** The contract's deployment block: where a follower with no cursor starts. */
+  fromBlock: bigint;
+  /** Blocks an event must be buried under before it is delivered (reorg safety); 0 for local chains. */
+  confirmations?: bigint;
+  /** Blocks per eth_getLogs call; large ranges are read page by page. */
+  pageBlocks?: bigint;
+  pollMs?: number;
+  /** Where the cursor is persisted (JSON, replaced atomically); without it the follower starts at fromBlock. */
+  cursorPath?: string;
+  /** Called once per event, in chain order; the cursor advances only after it resolves. */
+  onEvent: (event: AnonifyEvent) => Promise<void> | void;
+  onStatus?: (status: FollowerStatus) => void;
+};
+
+export function readCursor(path: string): Cursor | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+  const parsed = JSON.parse(text) as { blockNumber: string; logIndex: number };
+  return { blockNumber: BigInt(parsed.blockNumber), logIndex: parsed.logIndex };
+}
+
+function writeCursor(path: string, cursor: Cursor): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(
+    tmp,
+    JSON.stringify({ blockNumber: cursor.blockNumber.toString(), logIndex: cursor.logIndex }),
+  );
+  renameSync(tmp, path);
+}
+
+function isAfter(event: { blockNumber: bigint; logIndex: number }, cursor: Cursor | undefined): boolean {
+  if (!cursor) return true;
+  return (
+    event.blockNumber > cursor.blockNumber ||
+    (event.blockNumber === cursor.blockNumber && event.logIndex > cursor.logIndex)
+  );
+}
+
+/**
+ * Follows the Anonify contract's events in chain order from a durable cursor: each event is handed
+ * over exactly once across restarts (the cursor is written after the handler returns), ranges are
+ * paged, and an unreachable node is retried with exponential backoff until it answers again.
+ */
+export class EventFollower {
+  private cursor: Cursor | undefined;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private readonly confirmations: bigint;
+  private readonly pageBlocks: bigint;
+  private readonly pollMs: number;
+
+  constructor(private readonly options: FollowerOptions) {
+    this.confirmations = options.confirmations ?? 0n;
+    this.pageBlocks = options.pageBlocks ?? DEFAULT_PAGE_BLOCKS;
+    this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+    if (options.cursorPath) {
+      mkdirSync(dirname(options.cursorPath), { recursive: true });
+      this.cursor = readCursor(options.cursorPath);
+    }
+  }
+
+  get position(): Cursor | undefined {
+    return this.cursor;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops after the event being handled, if any; resolves when the loop has ended. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  /** Reads and delivers everything confirmed up to the current head; returns that head. */
+  async syncOnce(): Promise<bigint> {
+    const head = await this.options.publicClient.getBlockNumber({ cacheTime: 0 });
+    const safeHead = head - this.confirmations;
+    let from = this.cursor ? this.cursor.blockNumber : this.options.fromBlock;
+    while (from <= safeHead && this.running) {
+      const to = from + this.pageBlocks - 1n < safeHead ? from + this.pageBlocks - 1n : safeHead;
+      const logs = await this.options.publicClient.getContractEvents({
+        address: this.options.contract,
+        abi: anonifyAbi,
+        fromBlock: from,
+        toBlock: to,
+        strict: true,
+      });
+      logs.sort((a, b) =>
+        a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1,
+      );
+      for (const log of logs) {
+        if (!this.running) break;
+        const position = { blockNumber: log.blockNumber, logIndex: log.logIndex };
+        if (!isAfter(position, this.cursor)) continue;
+        await this.options.onEvent({
+          eventName: log.eventName,
+          args: log.args,
+          blockNumber: log.blockNumber,
+          logIndex: log.logIndex,
+          transactionHash: log.transactionHash,
+        } as AnonifyEvent);
+        this.cursor = position;
+        if (this.options.cursorPath) writeCursor(this.options.cursorPath, position);
+      }
+      if (!this.running) break;
+      // A page with no events still advances the cursor, so a restart does not read it again.
+      if (!this.cursor || this.cursor.blockNumber < to) {
+        this.cursor = { blockNumber: to, logIndex: Number.MAX_SAFE_INTEGER };
+        if (this.options.cursorPath) writeCursor(this.options.cursorPath, this.cursor);
+      }
+      from = to + 1n;
+    }
+    return head;
+  }
+
+  private async run(): Promise<void> {
+    let attempt = 0;
+    let outageStarted = 0;
+    while (this.running) {
+      let delay = this.pollMs;
+      try {
+        const head = await this.syncOnce();
+        if (attempt > 0) this.options.onStatus?.({ kind: "resumed", afterMs: Date.now() - outageStarted });
+        attempt = 0;
+        this.options.onStatus?.({ kind: "caught-up", head });
+      } catch (error) {
+        if (attempt === 0) outageStarted = Date.now();
+        attempt += 1;
+        delay = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** (attempt - 1));
+        const message = error instanceof Error ? error.message.split("\n")[0]! : String(error);
+        this.options.onStatus?.({ kind: "outage", error: message, retryInMs: delay, attempt });
+      }
+      if (!this.running) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+}
