@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { compileContracts } from "../src/ledger/compile.js";
+import { buildEnclaveBundle } from "../src/tee/bundle.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -43,3 +44,5 @@ async function buildCli(): Promise<void> {
 
 buildContracts();
 await buildCli();
+const enclave = await buildEnclaveBundle();
+console.log(`enclave: ${enclave.path} (${enclave.bytes} bytes), measurement ${enclave.measurement}`);

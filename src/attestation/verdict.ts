@@ -20,7 +20,7 @@ export type Verdict = {
   platform: PlatformName;
   /** The code identity: MRENCLAVE (SGX), MRTD (TDX), PCR0 digest (Nitro), bundle hash (sim); hex, no 0x. */
   measurement: string;
-  /** The signer identity: MRSIGNER (SGX), MRSIGNERSEAM / zero (TDX), PCR3-or-zero (Nitro), signer key hash (sim). */
+  /** The signer identity: MRSIGNER (SGX), MRSIGNERSEAM / zero (TDX), PCR8-or-zero (Nitro), signer key hash (sim). */
   signerMeasurement: string;
   /** Every measurement register the platform reports (e.g. RTMR0..3, PCR0..15), hex. */
   measurements: Record<string, string>;
@@ -31,6 +31,10 @@ export type Verdict = {
   reportData: string;
   /** When the evidence (or its collateral) says it was produced, if it says. */
   issuedAt?: Date;
+  /** The verifier's nonce echoed by the evidence, hex, if the format carries one (Nitro). */
+  nonce?: string;
+  /** A public key the evidence binds for the relying party, hex, if the format carries one (Nitro). */
+  publicKey?: string;
 };
 
 /** Evidence that fails verification; `reason` says which check failed, never a secret. */

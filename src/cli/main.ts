@@ -1,5 +1,8 @@
 import { Command } from "commander";
+import { registerAttestCommand } from "./attest.js";
+import { registerAttestationServiceCommand } from "./attestation-service.js";
 import { registerDevnetCommand } from "./devnet.js";
+import { registerEnclaveCommand } from "./enclave.js";
 
 const program = new Command()
   .name("anonify")
@@ -9,5 +12,8 @@ const program = new Command()
   .showHelpAfterError();
 
 registerDevnetCommand(program);
+registerEnclaveCommand(program);
+registerAttestationServiceCommand(program);
+registerAttestCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,36 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { DEVELOPMENT_POLICY, PRODUCTION_POLICY } from "../attestation/policy.js";
+import { loadServiceKey, startAttestationService } from "../attestation/service.js";
+
+export function registerAttestationServiceCommand(program: Command): void {
+  const service = program.command("attestation-service").description("the attestation service");
+  service
+    .command("start")
+    .description("verify evidence over HTTP and sign reports for the Anonify contract")
+    .option("--port <port>", "port to listen on (0: any free port)", "0")
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--data-dir <dir>", "where the service keeps its signing key", ".anonify/attestation-service")
+    .option("--policy <name>", "production (hardware only, UpToDate, no debug) or development", "production")
+    .action(async (flags: { port: string; host: string; dataDir: string; policy: string }) => {
+      const policy = flags.policy === "development" ? DEVELOPMENT_POLICY : PRODUCTION_POLICY;
+      if (flags.policy !== "development" && flags.policy !== "production") {
+        console.error(`unknown policy ${flags.policy}`);
+        process.exit(2);
+      }
+      const signer = loadServiceKey(resolve(flags.dataDir));
+      const running = await startAttestationService({
+        signer,
+        policy,
+        port: Number(flags.port),
+        host: flags.host,
+      });
+      console.log(`attestation service on ${running.url} (policy ${policy.name}, signer ${running.signer})`);
+      const stop = async () => {
+        await running.close();
+        process.exit(0);
+      };
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+}
