@@ -294,6 +294,11 @@ export function keyPackageIdentity(keyPackage: Uint8Array): Uint8Array {
   return credential.identity;
 }
 
+/** The signature public key a published key package's leaf will sign with (bound on chain to its enclave). */
+export function keyPackageSignatureKey(keyPackage: Uint8Array): Uint8Array {
+  return decodeKeyPackage(keyPackage).leafNode.signaturePublicKey;
+}
+
 /** Seal-ready bytes of member keys (a member waiting for its Welcome may restart). */
 export function encodeMemberKeys(keys: MemberKeys): Uint8Array {
   const { initPrivateKey, hpkePrivateKey, signaturePrivateKey } = keys.privateKeys;

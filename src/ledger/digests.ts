@@ -163,4 +163,16 @@ export function nextBatchHead(
   );
 }
 
+/** The hash chain link the contract stores after each handshake. */
+export function nextHandshakeHead(head: Hex, epoch: bigint, enclave: Address, handshake: Hex): Hex {
+  return keccak256(
+    encodeAbiParameters(parseAbiParameters("bytes32, uint64, address, bytes32"), [
+      head,
+      epoch,
+      enclave,
+      keccak256(handshake),
+    ]),
+  );
+}
+
 export const ZERO_HASH: Hex = toHex(new Uint8Array(32));

@@ -19,6 +19,13 @@ import { SimPlatform } from "./platform-sim.js";
 
 declare const __ANONIFY_ENCLAVE_CONFIG__: EnclaveConfig;
 
+// A library's stray rejected promise must not take the enclave down: it is logged (by class only).
+process.on("unhandledRejection", (reason) => {
+  process.stderr.write(
+    `enclave: unhandled rejection (${reason instanceof Error ? reason.name : typeof reason})\n`,
+  );
+});
+
 // stdout carries frames only; anything a library prints goes to stderr instead.
 console.log = console.error;
 console.info = console.error;

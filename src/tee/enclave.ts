@@ -1,8 +1,26 @@
 // The enclave's state and its call table. Everything here runs inside the enclave process; the host
 // reaches it only through `handle`, whose arguments are validated before any state is touched.
 import { bytesToHex, type Hex, hexToBytes } from "viem";
-import { enclaveBinding, type LedgerDomain, leaveDigest } from "../ledger/digests.js";
+import {
+  enclaveBinding,
+  handshakeDigest,
+  keyPackageDigest,
+  type LedgerDomain,
+  leaveDigest,
+} from "../ledger/digests.js";
 import { BOUNDARY_VERSION, EnclaveCallError } from "./boundary.js";
+import {
+  applyGroupEvent,
+  deserializeGroup,
+  ensureKeyPackage,
+  GroupFollowError,
+  type GroupMemberState,
+  groupSummary,
+  INITIAL_GROUP_STATE,
+  proposeCommit,
+  type SealedGroupFields,
+  serializeGroup,
+} from "./group-member.js";
 import {
   decodeKeys,
   type EnclaveKeys,
@@ -13,9 +31,18 @@ import {
   publicIdentity,
   signDigest,
 } from "./identity.js";
+import { type EventPosition, isAfter, parseLedgerEvent } from "./ledger-events.js";
 import { type EnclaveIdentity, REPORT_DATA_BYTES, type TeePlatform } from "./platform.js";
 import { SealingError, seal, unseal } from "./sealing.js";
-import { expectAddress, expectInteger, expectObject, expectOnlyKeys, expectOptionalHex } from "./validate.js";
+import {
+  expectAddress,
+  expectHex,
+  expectInteger,
+  expectObject,
+  expectOnlyKeys,
+  expectOptionalHex,
+  invalid,
+} from "./validate.js";
 
 /** A sealed identity is a few hundred bytes; anything much larger is not one. */
 const MAX_SEALED_IDENTITY_BYTES = 4096;
@@ -24,7 +51,27 @@ const MAX_CHAIN_ID = 2 ** 48;
 /** What the enclave was built with; it is inside the measured bundle, so changing it changes the measurement. */
 export type EnclaveConfig = { app: string; platform: string; signerMeasurement: Hex; version: string };
 
-type Session = { keys: EnclaveKeys; identity: PublicIdentity; domain: LedgerDomain; sealedIdentity: Hex };
+type Session = {
+  keys: EnclaveKeys;
+  identity: PublicIdentity;
+  domain: LedgerDomain;
+  sealedIdentity: Hex;
+  /** The last ledger event applied: the host resumes its follower right after it. */
+  cursor: EventPosition | undefined;
+  group: GroupMemberState;
+};
+
+const NODE_STATE_SEAL_LABEL = "node-state";
+const NODE_STATE_VERSION = 1;
+const MAX_SEALED_STATE_BYTES = 16 * 1024 * 1024;
+const MAX_EVENTS_PER_CALL = 10_000;
+
+type SealedNodeState = {
+  version: number;
+  address: Hex;
+  cursor: EventPosition | undefined;
+  group: SealedGroupFields;
+};
 
 export type InitResult = PublicIdentity & {
   sealedIdentity: Hex;
@@ -51,6 +98,16 @@ export class Enclave {
         return this.quote();
       case "signLeave":
         return this.signLeave();
+      case "restoreState":
+        return this.restoreState(args);
+      case "keyPackage":
+        return this.keyPackage();
+      case "applyEvents":
+        return this.applyEvents(args);
+      case "proposeHandshake":
+        return this.proposeHandshake(args);
+      case "groupStatus":
+        return this.groupStatus();
       default:
         throw new EnclaveCallError("unknown_call", `unknown call ${JSON.stringify(call).slice(0, 64)}`);
     }
@@ -112,7 +169,7 @@ export class Enclave {
     const blob = await seal(this.platform, this.measured, encodeKeys(keys), { label: IDENTITY_SEAL_LABEL });
     const identity = publicIdentity(keys);
     const sealedIdentity = bytesToHex(blob);
-    this.session = { keys, identity, domain, sealedIdentity };
+    this.session = { keys, identity, domain, sealedIdentity, cursor: undefined, group: INITIAL_GROUP_STATE };
     return { ...identity, sealedIdentity, created };
   }
 
@@ -137,5 +194,121 @@ export class Enclave {
   private async signLeave() {
     const { keys, domain } = this.requireSession();
     return { signature: await signDigest(keys, leaveDigest(domain)) };
+  }
+
+  private async sealState(session: Session): Promise<Hex> {
+    const state: SealedNodeState = {
+      version: NODE_STATE_VERSION,
+      address: session.identity.address,
+      cursor: session.cursor,
+      group: serializeGroup(session.group),
+    };
+    const blob = await seal(this.platform, this.measured, new TextEncoder().encode(JSON.stringify(state)), {
+      label: NODE_STATE_SEAL_LABEL,
+    });
+    return bytesToHex(blob);
+  }
+
+  /** Resumes from the state the host kept sealed: group state, registry view and event cursor. */
+  private async restoreState(raw: unknown) {
+    const session = this.requireSession();
+    const args = expectObject(raw, "restoreState arguments");
+    expectOnlyKeys(args, ["sealedState"], "restoreState arguments");
+    const sealed = expectHex(args.sealedState, "sealedState", { min: 1, max: MAX_SEALED_STATE_BYTES });
+    let state: SealedNodeState;
+    try {
+      const plain = await unseal(this.platform, this.measured, hexToBytes(sealed), {
+        label: NODE_STATE_SEAL_LABEL,
+      });
+      state = JSON.parse(new TextDecoder().decode(plain)) as SealedNodeState;
+    } catch (error) {
+      const reason = error instanceof SealingError ? error.reason : "sealed state is damaged";
+      throw new EnclaveCallError("sealed_state_invalid", reason);
+    }
+    if (state.version !== NODE_STATE_VERSION || state.address !== session.identity.address) {
+      throw new EnclaveCallError(
+        "sealed_state_invalid",
+        "sealed state belongs to another enclave identity or version",
+      );
+    }
+    session.group = await deserializeGroup(state.group, session.domain);
+    session.cursor = state.cursor;
+    return { cursor: session.cursor, group: groupSummary(session.group, session.identity.address) };
+  }
+
+  private async keyPackage() {
+    const session = this.requireSession();
+    session.group = await ensureKeyPackage(session.group, session.identity.address);
+    const keyPackage = session.group.keyPackage!;
+    return {
+      keyPackage,
+      signature: await signDigest(session.keys, keyPackageDigest(session.domain, keyPackage)),
+      sealedState: await this.sealState(session),
+    };
+  }
+
+  /**
+   * Applies ledger events in chain order. Events at or before the cursor are skipped (a host that
+   * resends after a crash does no harm); a gap in the handshake chain is refused, and the call then
+   * changes nothing.
+   */
+  private async applyEvents(raw: unknown) {
+    const session = this.requireSession();
+    const args = expectObject(raw, "applyEvents arguments");
+    expectOnlyKeys(args, ["events"], "applyEvents arguments");
+    if (!Array.isArray(args.events) || args.events.length > MAX_EVENTS_PER_CALL) {
+      throw invalid(`events must be an array of at most ${MAX_EVENTS_PER_CALL}`);
+    }
+    const events = args.events.map(parseLedgerEvent);
+    let group = session.group;
+    let cursor = session.cursor;
+    let applied = 0;
+    for (const event of events) {
+      if (!isAfter(event, cursor)) continue;
+      try {
+        group = await applyGroupEvent(group, event, session.identity.address, session.domain);
+      } catch (error) {
+        if (error instanceof GroupFollowError) throw new EnclaveCallError("out_of_order", error.message);
+        throw error;
+      }
+      cursor = { block: event.block, logIndex: event.logIndex };
+      applied++;
+    }
+    // The previous epoch's key goes: no batch of an epoch can be ordered after the handshake that ends it.
+    if (session.group.epochKey && session.group.epochKey !== group.epochKey) session.group.epochKey.fill(0);
+    session.group = group;
+    session.cursor = cursor;
+    return {
+      applied,
+      cursor,
+      group: groupSummary(group, session.identity.address),
+      sealedState: await this.sealState(session),
+    };
+  }
+
+  private async proposeHandshake(raw: unknown) {
+    const session = this.requireSession();
+    const args = expectObject(raw ?? {}, "proposeHandshake arguments");
+    expectOnlyKeys(args, ["rotate"], "proposeHandshake arguments");
+    const rotate = args.rotate === true;
+    const proposal = await proposeCommit(session.group, session.identity.address, session.domain, rotate);
+    session.group = proposal.state;
+    const sealedState = await this.sealState(session);
+    if (!proposal.handshake)
+      return { handshake: null, sealedState, group: groupSummary(session.group, session.identity.address) };
+    const handshake = bytesToHex(proposal.handshake);
+    const slot = session.group.slot;
+    return {
+      handshake,
+      epoch: slot.toString(),
+      signature: await signDigest(session.keys, handshakeDigest(session.domain, slot, handshake)),
+      sealedState,
+      group: groupSummary(session.group, session.identity.address),
+    };
+  }
+
+  private groupStatus() {
+    const session = this.requireSession();
+    return { cursor: session.cursor, group: groupSummary(session.group, session.identity.address) };
   }
 }

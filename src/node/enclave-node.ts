@@ -1,0 +1,207 @@
+// A node's host around its enclave: registration, key package, the ordered event feed, and the
+// group's handshakes. The host holds no secret: it stores sealed blobs and pays gas.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Address, BaseError, ContractFunctionRevertedError, type Hex } from "viem";
+import type { LedgerWallet } from "../ledger/chain.js";
+import { EventFollower } from "../ledger/follower.js";
+import { anonifyAbi } from "../ledger/generated/contracts.js";
+import type { EventPosition } from "../tee/ledger-events.js";
+import { EnclaveProcess } from "./enclave-host.js";
+import { toLedgerEvent } from "./ledger-feed.js";
+import { type EnclaveRegistration, initAndRegister, writeAtomic } from "./registration.js";
+
+export const SEALED_STATE_FILE = "sealed-state.hex";
+const TICK_MS = 100;
+
+export type GroupSummary = {
+  keyPackagePublished: boolean;
+  slot: string;
+  epoch: string | undefined;
+  member: boolean;
+  removed: boolean;
+  members: Hex[];
+  epochKeyFingerprint: Hex | undefined;
+  lastHandshake:
+    | { slot: string; mlsEpoch?: string; enclave: Hex; block: string; outcome: string }
+    | undefined;
+  pending: boolean;
+};
+
+export type EnclaveNodeOptions = {
+  hostDir: string;
+  wallet: LedgerWallet;
+  contract: Address;
+  deployedAtBlock: bigint;
+  attestationUrl: string;
+  bundle?: string;
+  confirmations?: bigint;
+  /** Rotation policy: ask for a key rotation this often (ms); off when omitted. */
+  rotateEveryMs?: number;
+  onLog?: (line: string) => void;
+};
+
+type Applied = { cursor: EventPosition | undefined; group: GroupSummary; sealedState: Hex };
+
+export class EnclaveNode {
+  readonly enclave: EnclaveProcess;
+  registration: EnclaveRegistration | undefined;
+  group: GroupSummary | undefined;
+  private follower: EventFollower | undefined;
+  private ticking: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private rotationTimer: NodeJS.Timeout | undefined;
+  private rotateRequested = false;
+  /** The slot at which this node sent its key package: a new handshake means it was consumed or lost. */
+  private keyPackageSentAt: string | undefined;
+  private stopped = false;
+  private synced = false;
+
+  constructor(private readonly options: EnclaveNodeOptions) {
+    this.enclave = EnclaveProcess.start({
+      dataDir: join(options.hostDir, "enclave"),
+      bundle: options.bundle,
+      onLog: options.onLog,
+    });
+  }
+
+  get address(): Hex {
+    if (!this.registration) throw new Error("the node has not started");
+    return this.registration.address;
+  }
+
+  private keep(result: { sealedState: Hex; group?: GroupSummary }): void {
+    writeAtomic(join(this.options.hostDir, SEALED_STATE_FILE), result.sealedState);
+    if (result.group) this.group = result.group;
+  }
+
+  async start(): Promise<void> {
+    const { hostDir, wallet, contract } = this.options;
+    this.registration = await initAndRegister({
+      enclave: this.enclave,
+      hostDir,
+      wallet,
+      contract,
+      attestationUrl: this.options.attestationUrl,
+    });
+    const statePath = join(hostDir, SEALED_STATE_FILE);
+    let cursor: EventPosition | undefined;
+    if (existsSync(statePath) && !this.registration.created) {
+      const restored = await this.enclave.call<{ cursor?: EventPosition; group: GroupSummary }>(
+        "restoreState",
+        {
+          sealedState: readFileSync(statePath, "utf8").trim(),
+        },
+      );
+      cursor = restored.cursor;
+      this.group = restored.group;
+    }
+    this.follower = new EventFollower({
+      publicClient: wallet.publicClient,
+      contract,
+      fromBlock: cursor ? BigInt(cursor.block) : this.options.deployedAtBlock,
+      confirmations: this.options.confirmations ?? 0n,
+      onEvent: async (event) => {
+        const ledgerEvent = toLedgerEvent(event);
+        if (!ledgerEvent) return;
+        this.keep(await this.enclave.call<Applied>("applyEvents", { events: [ledgerEvent] }));
+      },
+      onStatus: (status) => {
+        if (status.kind === "caught-up") this.synced = true;
+        if (status.kind === "outage")
+          this.options.onLog?.(`chain unreachable: ${status.error}; retry in ${status.retryInMs} ms`);
+      },
+    });
+    this.follower.start();
+    if (this.options.rotateEveryMs) {
+      this.rotationTimer = setInterval(() => this.requestRotation(), this.options.rotateEveryMs);
+    }
+    this.timer = setInterval(() => {
+      this.ticking = this.ticking
+        .then(() => this.tick())
+        .catch((e) => this.options.onLog?.(`tick failed: ${e}`));
+    }, TICK_MS);
+  }
+
+  /** Publishes the key package once, then proposes whatever commit the group needs. */
+  private async tick(): Promise<void> {
+    if (this.stopped || !this.synced || !this.group) return;
+    if (!this.group.keyPackagePublished) {
+      // Published but not yet seen in the event feed: wait for it rather than publish again.
+      if (this.keyPackageSentAt !== undefined && this.group.slot === this.keyPackageSentAt) return;
+      const kp = await this.enclave.call<{ keyPackage: Hex; signature: Hex; sealedState: Hex }>("keyPackage");
+      this.keep(kp);
+      if (await this.send("publishKeyPackage", [kp.keyPackage, kp.signature]))
+        this.keyPackageSentAt = this.group.slot;
+      return;
+    }
+    const rotate = this.rotateRequested;
+    const proposal = await this.enclave.call<{
+      handshake: Hex | null;
+      epoch?: string;
+      signature?: Hex;
+      sealedState: Hex;
+      group: GroupSummary;
+    }>("proposeHandshake", { rotate });
+    this.keep(proposal);
+    if (!proposal.handshake) return;
+    const ok = await this.send("commitHandshake", [
+      BigInt(proposal.epoch!),
+      proposal.handshake,
+      proposal.signature!,
+    ]);
+    if (ok && rotate) this.rotateRequested = false;
+  }
+
+  /** Sends a contract call; a revert the protocol expects (a lost epoch race) is reported, not thrown. */
+  private async send(
+    functionName: "publishKeyPackage" | "commitHandshake",
+    args: readonly unknown[],
+  ): Promise<boolean> {
+    const { wallet, contract } = this.options;
+    try {
+      const { request } = await wallet.publicClient.simulateContract({
+        account: wallet.account,
+        address: contract,
+        abi: anonifyAbi,
+        functionName,
+        args,
+      } as never);
+      const hash = await wallet.walletClient.writeContract(request as never);
+      const receipt = await wallet.publicClient.waitForTransactionReceipt({ hash });
+      return receipt.status === "success";
+    } catch (error) {
+      const revert =
+        error instanceof BaseError
+          ? error.walk((e) => e instanceof ContractFunctionRevertedError)
+          : undefined;
+      const name = revert instanceof ContractFunctionRevertedError ? revert.data?.errorName : undefined;
+      this.options.onLog?.(
+        `${functionName} not accepted: ${name ?? (error as Error).message.split("\n")[0]}`,
+      );
+      return false;
+    }
+  }
+
+  /** Asks for a key rotation (an empty commit with a path update); it lands with a later tick. */
+  requestRotation(): void {
+    this.rotateRequested = true;
+  }
+
+  get rotationPending(): boolean {
+    return this.rotateRequested;
+  }
+
+  async groupStatus(): Promise<{ cursor?: EventPosition; group: GroupSummary }> {
+    return this.enclave.call("groupStatus");
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.rotationTimer) clearInterval(this.rotationTimer);
+    await this.ticking;
+    await this.follower?.stop();
+    await this.enclave.stop();
+  }
+}

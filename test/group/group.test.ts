@@ -1,0 +1,331 @@
+import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { bytesToHex, type Hex, hexToBytes } from "viem";
+import { generatePrivateKey } from "viem/accounts";
+import type { RunningService } from "../../src/attestation/service.js";
+import { generateMemberKeys } from "../../src/group/mls.js";
+import { handshakeDigest, keyPackageDigest } from "../../src/ledger/digests.js";
+import { anonifyAbi } from "../../src/ledger/generated/contracts.js";
+import { EnclaveNode, type GroupSummary, SEALED_STATE_FILE } from "../../src/node/enclave-node.js";
+import { DEFAULT_ENCLAVE_BUNDLE } from "../../src/tee/bundle.js";
+import {
+  type LedgerFixture,
+  newEnclave,
+  ownerCall,
+  revertName,
+  signedReport,
+  signRaw,
+  startLedgerFixture,
+} from "../support/ledger.js";
+import { allowEnclaves, hostWallet, startService } from "../support/network.js";
+
+const SERVICE_KEY = generatePrivateKey();
+const measurement = (
+  JSON.parse(readFileSync(`${DEFAULT_ENCLAVE_BUNDLE}.json`, "utf8")) as { measurement: Hex }
+).measurement;
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("group key among enclaves, ordered on chain", () => {
+  const dir = mkdtempSync(join(tmpdir(), "anonify-group-"));
+  let f: LedgerFixture;
+  let service: RunningService;
+  const nodes: EnclaveNode[] = [];
+  const logs: string[] = [];
+
+  async function startNode(index: number): Promise<EnclaveNode> {
+    const node = new EnclaveNode({
+      hostDir: join(dir, `node-${index}`),
+      wallet: hostWallet(f, index),
+      contract: f.contract,
+      deployedAtBlock: 0n,
+      attestationUrl: service.url,
+      onLog: (l) => {
+        logs.push(`node-${index}: ${l}`);
+        if (process.env.ANONIFY_TEST_LOGS) console.error(`node-${index}: ${l}`);
+      },
+    });
+    await node.start();
+    nodes.push(node);
+    return node;
+  }
+
+  /** All the given nodes are members at the same epoch with the same key; returns that status. */
+  async function converged(members: EnclaveNode[], expectedSize: number): Promise<GroupSummary> {
+    return until(`${members.length} nodes to share a group of ${expectedSize}`, async () => {
+      const s = await Promise.all(members.map(async (n) => (await n.groupStatus()).group));
+      const first = s[0]!;
+      const same = s.every(
+        (x) =>
+          x.member &&
+          x.epoch === first.epoch &&
+          x.epochKeyFingerprint === first.epochKeyFingerprint &&
+          !x.pending,
+      );
+      return same && first.members.length === expectedSize ? first : undefined;
+    });
+  }
+
+  before(async () => {
+    f = await startLedgerFixture();
+    service = await startService(undefined, SERVICE_KEY);
+    await allowEnclaves(f, service, measurement);
+  });
+  after(async () => {
+    for (const n of nodes) await n.stop();
+    await service.close();
+    await f.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("three enclaves form a group through the chain and derive the same epoch key; a fourth joins", async () => {
+    const [a, b, c] = [await startNode(1), await startNode(2), await startNode(3)];
+    const three = await converged([a, b, c], 3);
+    assert.ok(three.epochKeyFingerprint);
+    assert.deepEqual(new Set(three.members), new Set([a, b, c].map((n) => n.address.toLowerCase())));
+    const d = await startNode(4);
+    const four = await converged([a, b, c, d], 4);
+    assert.notEqual(
+      four.epochKeyFingerprint,
+      three.epochKeyFingerprint,
+      "the epoch key changed with the add",
+    );
+  });
+
+  test("a revoked member is removed and cannot follow the next epoch", async () => {
+    const [a, b, c, d] = nodes as [EnclaveNode, EnclaveNode, EnclaveNode, EnclaveNode];
+    const before = (await a.groupStatus()).group;
+    await ownerCall(f, "revokeEnclave", [d.address]);
+    const after = await converged([a, b, c], 3);
+    assert.notEqual(after.epochKeyFingerprint, before.epochKeyFingerprint);
+    const removed = await until("the revoked enclave to notice", async () => {
+      const s = (await d.groupStatus()).group;
+      return s.removed ? s : undefined;
+    });
+    assert.equal(removed.member, false);
+    assert.equal(removed.epochKeyFingerprint, undefined, "it holds no key of the new epoch");
+    await d.stop();
+    nodes.pop();
+  });
+
+  test("after a rotation, a copy of a member's state from before it cannot derive the new key", async () => {
+    const [a, b, c] = nodes as [EnclaveNode, EnclaveNode, EnclaveNode];
+    const before = await converged([a, b, c], 3);
+    // Copy b's host directory (sealed state and its platform files) as an attacker would.
+    const copyDir = join(dir, "copy-of-b");
+    cpSync(join(dir, "node-2"), copyDir, { recursive: true });
+    b.requestRotation();
+    const after = await until("the rotation", async () => {
+      const s = await converged([a, b, c], 3);
+      return s.epoch !== before.epoch ? s : undefined;
+    });
+    assert.notEqual(after.epochKeyFingerprint, before.epochKeyFingerprint);
+    assert.equal(after.lastHandshake?.enclave.toLowerCase(), b.address.toLowerCase());
+
+    // The copy resumes from its old state and is fed the same events: it cannot follow b's commit.
+    const copy = new EnclaveNode({
+      hostDir: copyDir,
+      wallet: hostWallet(f, 2),
+      contract: f.contract,
+      deployedAtBlock: 0n,
+      attestationUrl: service.url,
+    });
+    await copy.start();
+    try {
+      const stale = await until("the copy to catch up", async () => {
+        const s = (await copy.groupStatus()).group;
+        return s.slot === after.slot ? s : undefined;
+      });
+      assert.notEqual(stale.epochKeyFingerprint, after.epochKeyFingerprint);
+      assert.notEqual(stale.epoch, after.epoch);
+    } finally {
+      await copy.stop();
+    }
+  });
+
+  test("two members commit in the same epoch: exactly one wins, and all end with the same key", async () => {
+    const [a, b, c] = nodes as [EnclaveNode, EnclaveNode, EnclaveNode];
+    await converged([a, b, c], 3);
+    type Proposal = { handshake: Hex; epoch: string; signature: Hex };
+    const [pa, pc] = await Promise.all([
+      a.enclave.call<Proposal>("proposeHandshake", { rotate: true }),
+      c.enclave.call<Proposal>("proposeHandshake", { rotate: true }),
+    ]);
+    assert.equal(pa.epoch, pc.epoch);
+    // Both are offered to the chain (the tests' wallets and the nodes' own hosts race to send them).
+    const submit = (p: Proposal, wallet: ReturnType<typeof hostWallet>) =>
+      wallet.walletClient
+        .writeContract({
+          address: f.contract,
+          abi: anonifyAbi,
+          functionName: "commitHandshake",
+          args: [BigInt(p.epoch), p.handshake, p.signature],
+          gas: 3_000_000n,
+        })
+        .then((hash) => wallet.publicClient.waitForTransactionReceipt({ hash }));
+    await Promise.all([submit(pa, hostWallet(f, 5)), submit(pc, hostWallet(f, 6))]);
+    const end = await until("the race to settle", async () => {
+      const s = await converged([a, b, c], 3);
+      return BigInt(s.slot) > BigInt(pa.epoch) ? s : undefined;
+    });
+    const ordered = await f.owner.publicClient.getContractEvents({
+      address: f.contract,
+      abi: anonifyAbi,
+      eventName: "HandshakeCommitted",
+      fromBlock: 0n,
+    });
+    const atSlot = ordered.filter((e) => e.args.epoch === BigInt(pa.epoch));
+    assert.equal(atSlot.length, 1, "exactly one commit holds the slot");
+    const winner = atSlot[0]!.args.handshake;
+    assert.ok(winner === pa.handshake || winner === pc.handshake);
+    const loser = winner === pa.handshake ? pc.handshake : pa.handshake;
+    assert.equal(
+      ordered.filter((e) => e.args.handshake === loser).length,
+      0,
+      "the losing commit is never ordered",
+    );
+    assert.notEqual(end.epochKeyFingerprint, undefined);
+  });
+
+  test("forged, unlisted, unregistered, replayed and stale handshakes are rejected, and the group goes on", async () => {
+    const [a, b, c] = nodes as [EnclaveNode, EnclaveNode, EnclaveNode];
+    const start = await converged([a, b, c], 3);
+    const wallet = hostWallet(f, 7);
+    const write = async (functionName: string, args: readonly unknown[]) => {
+      const { request } = await wallet.publicClient.simulateContract({
+        account: wallet.account,
+        address: f.contract,
+        abi: anonifyAbi,
+        functionName,
+        args,
+      } as never);
+      const hash = await wallet.walletClient.writeContract(request as never);
+      await wallet.publicClient.waitForTransactionReceipt({ hash });
+    };
+    const slot = BigInt(start.slot);
+    // An unregistered signer, a stale slot and a replay of the last handshake: the contract refuses.
+    const stranger = newEnclave();
+    assert.equal(
+      await revertName(
+        write("commitHandshake", [
+          slot,
+          "0x01",
+          await signRaw(stranger.key, handshakeDigest(f.domain, slot, "0x01")),
+        ]),
+      ),
+      "NotRegistered",
+    );
+    // A rogue registered enclave (its key never entered an enclave) publishes a key package that
+    // claims another enclave's identity, then posts garbage at the current slot.
+    const rogue = newEnclave();
+    const { report, signature } = await signedReport(f.domain, rogue, SERVICE_KEY, {
+      measurement,
+      platform: 0,
+      debug: true,
+    });
+    await write("registerEnclave", [report, signature, rogue.address, rogue.hpkePublicKey]);
+    const forged = bytesToHex((await generateMemberKeys(hexToBytes(a.address))).keyPackage);
+    await write("publishKeyPackage", [forged, await signRaw(rogue.key, keyPackageDigest(f.domain, forged))]);
+    const garbage = "0x0102030405" as Hex;
+    await write("commitHandshake", [
+      slot,
+      garbage,
+      await signRaw(rogue.key, handshakeDigest(f.domain, slot, garbage)),
+    ]);
+    assert.equal(
+      await revertName(
+        write("commitHandshake", [
+          slot,
+          garbage,
+          await signRaw(rogue.key, handshakeDigest(f.domain, slot, garbage)),
+        ]),
+      ),
+      "StaleEpoch",
+    );
+    const voided = await until("members to void the garbage", async () => {
+      const s = (await a.groupStatus()).group;
+      return BigInt(s.slot) > slot && s.lastHandshake?.outcome.startsWith("void") ? s : undefined;
+    });
+    assert.equal(voided.epoch, start.epoch, "the MLS epoch did not move");
+    // A registered enclave whose measurement the owner then disallows publishes a real key package.
+    const unlisted = newEnclave();
+    const r2 = await signedReport(f.domain, unlisted, SERVICE_KEY, {
+      measurement: `0x${"77".repeat(32)}`,
+      platform: 0,
+      debug: true,
+    });
+    await ownerCall(f, "setMeasurementAllowed", [`0x${"77".repeat(32)}`, true]);
+    await write("registerEnclave", [r2.report, r2.signature, unlisted.address, unlisted.hpkePublicKey]);
+    await ownerCall(f, "setMeasurementAllowed", [`0x${"77".repeat(32)}`, false]);
+    const kp = bytesToHex((await generateMemberKeys(hexToBytes(unlisted.address))).keyPackage);
+    await write("publishKeyPackage", [kp, await signRaw(unlisted.key, keyPackageDigest(f.domain, kp))]);
+    // The group goes on: a rotation lands, and neither the forged nor the unlisted member is ever added.
+    a.requestRotation();
+    const after = await until("a rotation after the rejections", async () => {
+      const s = await converged([a, b, c], 3);
+      return s.epoch !== start.epoch ? s : undefined;
+    });
+    assert.equal(after.members.length, 3);
+    assert.ok(!after.members.includes(unlisted.address.toLowerCase() as Hex));
+    assert.ok(!after.members.includes(rogue.address.toLowerCase() as Hex));
+  });
+
+  test("a restarted member resumes in its epoch from its sealed state", async () => {
+    const [a, b, c] = nodes as [EnclaveNode, EnclaveNode, EnclaveNode];
+    const before = await converged([a, b, c], 3);
+    await c.stop();
+    nodes.pop();
+    const again = await startNode(3);
+    const status = (await again.groupStatus()).group;
+    assert.equal(status.epoch, before.epoch);
+    assert.equal(status.epochKeyFingerprint, before.epochKeyFingerprint);
+    assert.ok(readFileSync(join(dir, "node-3", SEALED_STATE_FILE), "utf8").startsWith("0x"));
+    a.requestRotation();
+    await until("the restarted member to follow a rotation", async () => {
+      const s = await converged([a, b, again], 3);
+      return s.epoch !== before.epoch ? s : undefined;
+    });
+  });
+});
+
+describe("rotation policy", () => {
+  test("a node configured to rotate every T ms commits rotations on its own", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "anonify-rotate-"));
+    const f = await startLedgerFixture();
+    const service = await startService();
+    await allowEnclaves(f, service, measurement);
+    const node = new EnclaveNode({
+      hostDir: join(dir, "node"),
+      wallet: hostWallet(f, 1),
+      contract: f.contract,
+      deployedAtBlock: 0n,
+      attestationUrl: service.url,
+      rotateEveryMs: 300,
+    });
+    try {
+      await node.start();
+      const epochs = new Set<string>();
+      await until("three rotations", async () => {
+        const s = (await node.groupStatus()).group;
+        if (s.epoch) epochs.add(s.epoch);
+        return epochs.size >= 3 ? true : undefined;
+      });
+    } finally {
+      await node.stop();
+      await service.close();
+      await f.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
