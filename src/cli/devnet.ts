@@ -6,26 +6,42 @@ import { startDevnet } from "../node/devnet.js";
 export function registerDevnetCommand(program: Command): void {
   program
     .command("devnet")
-    .description("run a local network: an embedded Anvil chain and the Anonify contract")
+    .description("run a local network: embedded chain, contract, attestation service and nodes with enclaves")
+    .option("--nodes <n>", "how many nodes (each with its own enclave process)", "3")
     .option("--data-dir <dir>", "where chain state and node data live", ".anonify")
     .option("--fresh", "delete the data directory first and start a new network", false)
     .option("--json", "print the endpoints as JSON", false)
-    .action(async (opts: { dataDir: string; fresh: boolean; json: boolean }) => {
+    .action(async (opts: { dataDir: string; fresh: boolean; json: boolean; nodes: string }) => {
       const dataDir = resolve(opts.dataDir);
       if (opts.fresh) rmSync(dataDir, { recursive: true, force: true });
-      const devnet = await startDevnet({ dataDir });
+      const devnet = await startDevnet({
+        dataDir,
+        nodes: Number(opts.nodes),
+        onLog: (l) => console.error(l),
+      });
       const info = {
         chainRpc: devnet.rpcUrl,
         chainId: devnet.chainId,
         contract: devnet.contract,
+        attestationService: devnet.attestationUrl,
+        nodes: devnet.nodes.map((n) => ({ url: n.url, enclave: n.address })),
         dataDir,
         resumed: devnet.resumed,
       };
       if (opts.json) console.log(JSON.stringify(info));
       else {
         console.log(`anonify devnet ${devnet.resumed ? "resumed" : "started"} (data in ${dataDir})`);
-        console.log(`  chain RPC        ${devnet.rpcUrl} (chain id ${devnet.chainId}, embedded Anvil)`);
-        console.log(`  Anonify contract ${devnet.contract}`);
+        console.log(`  chain RPC            ${devnet.rpcUrl} (chain id ${devnet.chainId}, embedded Anvil)`);
+        console.log(`  Anonify contract     ${devnet.contract}`);
+        console.log(
+          `  attestation service  ${devnet.attestationUrl} (development policy: simulated enclaves allowed)`,
+        );
+        for (const [i, n] of devnet.nodes.entries()) {
+          console.log(`  node ${i + 1}               ${n.url} (enclave ${n.address}, simulated TEE)`);
+        }
+        console.log(
+          "The enclaves form their MLS group through the chain; watch it with `anonify group status --node URL`.",
+        );
         console.log("Press Ctrl-C to stop.");
       }
       const stop = async () => {

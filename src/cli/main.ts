@@ -3,6 +3,7 @@ import { registerAttestCommand } from "./attest.js";
 import { registerAttestationServiceCommand } from "./attestation-service.js";
 import { registerDevnetCommand } from "./devnet.js";
 import { registerEnclaveCommand } from "./enclave.js";
+import { registerGroupCommand } from "./group.js";
 
 const program = new Command()
   .name("anonify")
@@ -13,6 +14,7 @@ const program = new Command()
 
 registerDevnetCommand(program);
 registerEnclaveCommand(program);
+registerGroupCommand(program);
 registerAttestationServiceCommand(program);
 registerAttestCommand(program);
 

@@ -1,30 +1,72 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
+import { DEVELOPMENT_POLICY } from "../attestation/policy.js";
+import { loadServiceKey, type RunningService, startAttestationService } from "../attestation/service.js";
 import { ANVIL_MNEMONIC, startAnvil } from "../ledger/anvil.js";
-import { connectLedger, deployAnonify, withWallet } from "../ledger/chain.js";
+import { connectLedger, deployAnonify, type LedgerWallet, withWallet } from "../ledger/chain.js";
+import { anonifyAbi } from "../ledger/generated/contracts.js";
 import { mnemonicKey } from "../ledger/keys.js";
+import { DEFAULT_ENCLAVE_BUNDLE } from "../tee/bundle.js";
+import { buildNodeApi } from "./api.js";
+import { EnclaveNode } from "./enclave-node.js";
 
 /** The devnet's deployment record, kept beside the chain state so a second start resumes it. */
 type DevnetRecord = { chainId: number; contract: Address; deployedAtBlock: string };
+
+export type DevnetNode = { url: string; address: Hex; hostDir: string; node: EnclaveNode };
 
 export type Devnet = {
   rpcUrl: string;
   chainId: number;
   contract: Address;
   deployedAtBlock: bigint;
+  attestationUrl: string;
+  nodes: DevnetNode[];
   resumed: boolean;
   stop(): Promise<void>;
 };
 
-export type DevnetOptions = { dataDir: string; blockTime?: number };
+export type DevnetOptions = {
+  dataDir: string;
+  nodes?: number;
+  blockTime?: number;
+  onLog?: (line: string) => void;
+};
 
-/** Starts the embedded chain (state in `<dataDir>/chain`) and deploys the contract once. */
+async function ownerEnsure(
+  owner: LedgerWallet,
+  contract: Address,
+  read: () => Promise<boolean>,
+  functionName: string,
+  args: readonly unknown[],
+) {
+  if (await read()) return;
+  const hash = await owner.walletClient.writeContract({
+    address: contract,
+    abi: anonifyAbi,
+    functionName,
+    args,
+  } as never);
+  await owner.publicClient.waitForTransactionReceipt({ hash });
+}
+
+/**
+ * The local network: the embedded chain (state in `<dataDir>/chain`), the contract deployed once,
+ * the attestation service in-process under the development policy, and `nodes` nodes, each with its
+ * own enclave process, data directory and HTTP port.
+ */
 export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   mkdirSync(options.dataDir, { recursive: true });
   const anvil = await startAnvil({ dataDir: join(options.dataDir, "chain"), blockTime: options.blockTime });
+  const started: { close(): Promise<void> }[] = [];
+  const stop = async () => {
+    for (const s of started.reverse()) await s.close();
+    await anvil.stop();
+  };
   try {
     const ledger = await connectLedger(anvil.rpcUrl);
+    const owner = withWallet(ledger, mnemonicKey(ANVIL_MNEMONIC, 0));
     const recordPath = join(options.dataDir, "devnet.json");
     let record: DevnetRecord | undefined;
     if (existsSync(recordPath)) {
@@ -34,22 +76,69 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     }
     const resumed = record !== undefined;
     if (!record) {
-      const owner = withWallet(ledger, mnemonicKey(ANVIL_MNEMONIC, 0));
       const contract = await deployAnonify(owner);
       const block = await ledger.publicClient.getBlockNumber();
       record = { chainId: anvil.chainId, contract, deployedAtBlock: block.toString() };
       writeFileSync(recordPath, JSON.stringify(record, null, 2));
     }
+    const contract = record.contract;
+
+    const signer = loadServiceKey(join(options.dataDir, "attestation-service"));
+    const service: RunningService = await startAttestationService({ signer, policy: DEVELOPMENT_POLICY });
+    started.push({ close: () => service.close() });
+    const measurement = (
+      JSON.parse(readFileSync(`${DEFAULT_ENCLAVE_BUNDLE}.json`, "utf8")) as { measurement: Hex }
+    ).measurement;
+    const view = (functionName: string, args: readonly unknown[] = []) =>
+      ledger.publicClient.readContract({
+        address: contract,
+        abi: anonifyAbi,
+        functionName,
+        args,
+      } as never) as Promise<boolean>;
+    await ownerEnsure(owner, contract, () => view("trustedSigners", [signer.address]), "setTrustedSigner", [
+      signer.address,
+      true,
+    ]);
+    await ownerEnsure(
+      owner,
+      contract,
+      () => view("allowedMeasurements", [measurement]),
+      "setMeasurementAllowed",
+      [measurement, true],
+    );
+    await ownerEnsure(owner, contract, () => view("debugAllowed"), "setDebugAllowed", [true]);
+
+    const nodes: DevnetNode[] = [];
+    for (let i = 1; i <= (options.nodes ?? 3); i++) {
+      const hostDir = join(options.dataDir, `node-${i}`);
+      const node = new EnclaveNode({
+        hostDir,
+        wallet: withWallet(ledger, mnemonicKey(ANVIL_MNEMONIC, i)),
+        contract,
+        deployedAtBlock: BigInt(record.deployedAtBlock),
+        attestationUrl: service.url,
+        onLog: (line) => options.onLog?.(`node-${i}: ${line}`),
+      });
+      started.push({ close: () => node.stop() });
+      await node.start();
+      const api = buildNodeApi({ node, contract, chainId: anvil.chainId });
+      const url = await api.listen({ port: 0, host: "127.0.0.1" });
+      started.push({ close: () => api.close() });
+      nodes.push({ url, address: node.address, hostDir, node });
+    }
     return {
       rpcUrl: anvil.rpcUrl,
       chainId: anvil.chainId,
-      contract: record.contract,
+      contract,
       deployedAtBlock: BigInt(record.deployedAtBlock),
+      attestationUrl: service.url,
+      nodes,
       resumed,
-      stop: () => anvil.stop(),
+      stop,
     };
   } catch (error) {
-    await anvil.stop();
+    await stop();
     throw error;
   }
 }

@@ -176,9 +176,12 @@ export class EnclaveNode {
           ? error.walk((e) => e instanceof ContractFunctionRevertedError)
           : undefined;
       const name = revert instanceof ContractFunctionRevertedError ? revert.data?.errorName : undefined;
-      this.options.onLog?.(
-        `${functionName} not accepted: ${name ?? (error as Error).message.split("\n")[0]}`,
-      );
+      // Losing an epoch race is the protocol working: the winner's commit arrives with the events.
+      if (name !== "StaleEpoch") {
+        this.options.onLog?.(
+          `${functionName} not accepted: ${name ?? (error as Error).message.split("\n")[0]}`,
+        );
+      }
       return false;
     }
   }
@@ -186,6 +189,14 @@ export class EnclaveNode {
   /** Asks for a key rotation (an empty commit with a path update); it lands with a later tick. */
   requestRotation(): void {
     this.rotateRequested = true;
+  }
+
+  get isSynced(): boolean {
+    return this.synced;
+  }
+
+  chainHead(): Promise<bigint> {
+    return this.options.wallet.publicClient.getBlockNumber({ cacheTime: 0 });
   }
 
   get rotationPending(): boolean {
