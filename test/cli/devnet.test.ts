@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { until } from "../support/wait.js";
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, "../../bin/anonify.mjs");
@@ -38,16 +39,6 @@ async function groupStatus(url: string): Promise<Status> {
   return JSON.parse(stdout) as Status;
 }
 
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 describe("anonify devnet (what npm start runs)", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "anonify-devnet-"));
   after(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -59,12 +50,12 @@ describe("anonify devnet (what npm start runs)", () => {
       assert.equal(first.info.nodes.length, 2);
       assert.equal(first.info.resumed, false);
       const [a, b] = first.info.nodes as [{ url: string; enclave: string }, { url: string; enclave: string }];
-      formed = await until(async () => {
+      formed = await until("the group to form", async () => {
         const [sa, sb] = await Promise.all([groupStatus(a.url), groupStatus(b.url)]);
         return sa.members.length === 2 && sa.epochKeyFingerprint === sb.epochKeyFingerprint ? sa : undefined;
       });
       await run(process.execPath, [CLI, "group", "rotate", "--node", b.url]);
-      formed = await until(async () => {
+      formed = await until("the rotation", async () => {
         const [sa, sb] = await Promise.all([groupStatus(a.url), groupStatus(b.url)]);
         return sa.epoch !== formed.epoch && sa.epochKeyFingerprint === sb.epochKeyFingerprint
           ? sa

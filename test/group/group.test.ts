@@ -21,21 +21,12 @@ import {
   startLedgerFixture,
 } from "../support/ledger.js";
 import { allowEnclaves, hostWallet, startService } from "../support/network.js";
+import { until } from "../support/wait.js";
 
 const SERVICE_KEY = generatePrivateKey();
 const measurement = (
   JSON.parse(readFileSync(`${DEFAULT_ENCLAVE_BUNDLE}.json`, "utf8")) as { measurement: Hex }
 ).measurement;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("group key among enclaves, ordered on chain", () => {
   const dir = mkdtempSync(join(tmpdir(), "anonify-group-"));

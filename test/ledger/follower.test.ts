@@ -9,6 +9,7 @@ import { connectLedger, deployAnonify, type LedgerWallet, withWallet } from "../
 import { type AnonifyEvent, EventFollower, type FollowerStatus } from "../../src/ledger/follower.js";
 import { anonifyAbi } from "../../src/ledger/generated/contracts.js";
 import { anvilKey } from "../support/ledger.js";
+import { until } from "../support/wait.js";
 
 const EVENTS = 1000;
 
@@ -41,14 +42,6 @@ function numberOf(event: AnonifyEvent): number | undefined {
   return event.eventName === "MeasurementAllowed" ? Number(BigInt(event.args.measurement)) : undefined;
 }
 
-async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for the follower");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe("event follower", () => {
   const dir = mkdtempSync(join(tmpdir(), "anonify-follower-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -77,13 +70,13 @@ describe("event follower", () => {
         });
       const first = make();
       first.start();
-      await until(() => seen.length >= 400);
+      await until("events", () => seen.length >= 400 || undefined);
       await first.stop();
       assert.ok(seen.length < EVENTS, "the first follower stopped in the middle");
 
       const second = make();
       second.start();
-      await until(() => seen.length >= EVENTS);
+      await until("events", () => seen.length >= EVENTS || undefined);
       await second.stop();
       assert.deepEqual(
         seen,
@@ -126,12 +119,12 @@ describe("event follower", () => {
       });
       follower.start();
       try {
-        await until(() => seen.length >= 100);
+        await until("events", () => seen.length >= 100 || undefined);
         await anvil.stop(); // Anvil dumps its state on the way out
-        await until(() => statuses.includes("outage"));
+        await until("events", () => statuses.includes("outage") || undefined);
         anvil = await startAnvil({ dataDir, port });
         await emitNumbered(wallet, contract, 100, 200);
-        await until(() => seen.length >= 200);
+        await until("events", () => seen.length >= 200 || undefined);
         assert.ok(statuses.includes("resumed"), "the follower said it resumed");
         assert.deepEqual(
           seen,
