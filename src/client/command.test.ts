@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { x25519 } from "@noble/curves/ed25519.js";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { bytesToHex, hashTypedData, hexToBytes } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import type { LedgerDomain } from "../ledger/digests.js";
+import { COMMAND_TYPES, QUERY_TYPES } from "../runtime/wire.js";
+import { EIP712_DOMAIN, sealCommand, signCommand, signQuery, WireError } from "./command.js";
+
+const domain: LedgerDomain = { chainId: 31337, contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
+const account = privateKeyToAccount(generatePrivateKey());
+const to = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+
+describe("signCommand", () => {
+  it("signs standard EIP-712 typed data that any wallet tool can check", async () => {
+    const { signed, digest } = await signCommand(account, domain, {
+      app: "erc20",
+      command: "transfer",
+      params: { to, amount: 10n ** 20n },
+      nonce: 3n,
+    });
+    assert.equal(signed.params, `{"amount":"100000000000000000000","to":"${to}"}`);
+    const { domain: _, signerKey, signature, ...message } = signed;
+    const viemDigest = hashTypedData({
+      domain: EIP712_DOMAIN(domain.chainId, domain.contract),
+      types: COMMAND_TYPES,
+      primaryType: "Command",
+      message,
+    });
+    assert.equal(digest, viemDigest);
+    assert.ok(
+      secp256k1.verify(hexToBytes(signature), hexToBytes(digest), hexToBytes(signerKey), { prehash: false }),
+    );
+    const full = secp256k1.Point.fromBytes(hexToBytes(account.publicKey)).toBytes(true);
+    assert.equal(signerKey, bytesToHex(full));
+  });
+
+  it("makes a fresh response key per command and keeps its private half", async () => {
+    const request = { app: "erc20", command: "burn", params: { amount: 1 }, nonce: 0n };
+    const a = await signCommand(account, domain, request);
+    const b = await signCommand(account, domain, request);
+    assert.notEqual(a.signed.responseKey, b.signed.responseKey);
+    assert.equal(bytesToHex(x25519.getPublicKey(a.responsePrivateKey)), a.signed.responseKey);
+  });
+
+  it("refuses what the enclave could not read", async () => {
+    const base = { app: "erc20", command: "burn", params: {}, nonce: 0n };
+    await assert.rejects(signCommand(account, domain, { ...base, command: "not a name" }), WireError);
+    await assert.rejects(signCommand(account, domain, { ...base, params: [] as never }), /JSON object/);
+    await assert.rejects(signCommand(account, domain, { ...base, params: { x: undefined } }), WireError);
+    await assert.rejects(
+      signCommand(account, domain, { ...base, params: { big: "x".repeat(20_000) } }),
+      /params exceed/,
+    );
+    await assert.rejects(signCommand(account, domain, { ...base, nonce: -1n }), WireError);
+  });
+
+  it("seals to a 32-byte X25519 key only", async () => {
+    const params = { memo: "a distinctive plaintext marker" };
+    const { signed } = await signCommand(account, domain, {
+      app: "erc20",
+      command: "burn",
+      params,
+      nonce: 0n,
+    });
+    await assert.rejects(sealCommand(signed, "0x1234"), WireError);
+    const envelope = await sealCommand(
+      signed,
+      bytesToHex(x25519.getPublicKey(x25519.utils.randomSecretKey())),
+    );
+    assert.ok(!Buffer.from(envelope).includes(Buffer.from(params.memo)), "the params are not visible");
+  });
+});
+
+describe("signQuery", () => {
+  it("signs the Query struct with a signing time", async () => {
+    const before = BigInt(Math.floor(Date.now() / 1000));
+    const { signed, digest } = await signQuery(account, domain, {
+      app: "erc20",
+      query: "balanceOf",
+      params: {},
+    });
+    assert.ok(signed.issuedAt >= before && signed.issuedAt <= before + 5n);
+    const { domain: _, signerKey, signature, ...message } = signed;
+    const viemDigest = hashTypedData({
+      domain: EIP712_DOMAIN(domain.chainId, domain.contract),
+      types: QUERY_TYPES,
+      primaryType: "Query",
+      message,
+    });
+    assert.equal(digest, viemDigest);
+    assert.ok(
+      secp256k1.verify(hexToBytes(signature), hexToBytes(digest), hexToBytes(signerKey), { prehash: false }),
+    );
+  });
+});
+
+describe("import boundary", () => {
+  it("the client reaches no enclave, node or CLI code, directly or through what it imports", () => {
+    const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+    const allowed = new Set([
+      "src/client/command.ts",
+      "src/runtime/canonical.ts",
+      "src/runtime/pmap.ts",
+      "src/runtime/wire.ts",
+      "src/runtime/envelope.ts",
+      "src/ledger/digests.ts",
+    ]);
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      const path = relative(root, file);
+      if (seen.has(path)) return;
+      seen.add(path);
+      assert.ok(allowed.has(path), `the client imports ${path}`);
+      const source = readFileSync(file, "utf8");
+      for (const [, spec] of source.matchAll(/from "(\.[^"]+)"/g)) {
+        visit(join(dirname(file), spec!.replace(/\.js$/, ".ts")));
+      }
+    };
+    visit(join(root, "src/client/command.ts"));
+    assert.ok(seen.has("src/runtime/envelope.ts"));
+  });
+});
