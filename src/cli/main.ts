@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { registerAttestCommand } from "./attest.js";
 import { registerAttestationServiceCommand } from "./attestation-service.js";
+import { registerUserCommands } from "./commands.js";
 import { registerDevnetCommand } from "./devnet.js";
 import { registerEnclaveCommand } from "./enclave.js";
 import { registerGroupCommand } from "./group.js";
@@ -15,6 +16,7 @@ const program = new Command()
 registerDevnetCommand(program);
 registerEnclaveCommand(program);
 registerGroupCommand(program);
+registerUserCommands(program);
 registerAttestationServiceCommand(program);
 registerAttestCommand(program);
 

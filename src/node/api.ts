@@ -1,8 +1,15 @@
 // The node's REST API (fastify, JSON schemas, OpenAPI at /docs/openapi.json). Errors are JSON with a
 // stable code and a message; nothing secret is in any answer.
-import Fastify, { type FastifyInstance } from "fastify";
-import type { Address } from "viem";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifySchema } from "fastify";
+import type { Address, Hex } from "viem";
+import { EnclaveCallError } from "../tee/boundary.js";
 import type { EnclaveNode } from "./enclave-node.js";
+
+/** Route schemas carry an OpenAPI `summary`, which fastify's schema type does not name. */
+const doc = (schema: Record<string, unknown>): FastifySchema => schema as FastifySchema;
+
+/** A sealed command or query is at most ~16 KiB. */
+const MAX_ENVELOPE_BYTES = 64 * 1024;
 
 const ERROR = {
   type: "object",
@@ -18,6 +25,7 @@ const STATUS = {
     platform: { type: "string" },
     contract: { type: "string" },
     chainId: { type: "integer" },
+    chainRpc: { type: "string" },
     chainHead: { type: "string" },
     synced: { type: "boolean" },
     epoch: { type: ["string", "null"] },
@@ -27,12 +35,15 @@ const STATUS = {
     epochKeyFingerprint: { type: ["string", "null"] },
     lastHandshake: { type: ["object", "null"], additionalProperties: true },
     rotationPending: { type: "boolean" },
+    appliedSequence: { type: "string" },
+    batches: { type: "string" },
+    queued: { type: "integer" },
   },
 } as const;
 
-export type NodeApiOptions = { node: EnclaveNode; contract: Address; chainId: number };
+export type NodeApiOptions = { node: EnclaveNode; contract: Address; chainId: number; chainRpc: string };
 
-export function buildNodeApi({ node, contract, chainId }: NodeApiOptions): FastifyInstance {
+export function buildNodeApi({ node, contract, chainId, chainRpc }: NodeApiOptions): FastifyInstance {
   const app = Fastify({ logger: false });
   const routes: { method: string; url: string; summary: string; responses: Record<string, unknown> }[] = [];
   app.addHook("onRoute", (route) => {
@@ -87,6 +98,7 @@ export function buildNodeApi({ node, contract, chainId }: NodeApiOptions): Fasti
         platform: enclave.platform,
         contract,
         chainId,
+        chainRpc,
         chainHead: head.toString(),
         synced: node.isSynced,
         epoch: g.epoch ?? null,
@@ -96,6 +108,9 @@ export function buildNodeApi({ node, contract, chainId }: NodeApiOptions): Fasti
         epochKeyFingerprint: g.epochKeyFingerprint ?? null,
         lastHandshake: g.lastHandshake ?? null,
         rotationPending: node.rotationPending,
+        appliedSequence: status.ledger.sequence,
+        batches: status.ledger.batches,
+        queued: status.ledger.queued + status.ledger.inFlight,
       };
     },
   );
@@ -117,6 +132,94 @@ export function buildNodeApi({ node, contract, chainId }: NodeApiOptions): Fasti
       node.requestRotation();
       return reply.code(202).send({ accepted: true });
     },
+  );
+
+  const HEX_BODY = {
+    type: "object",
+    required: ["envelope"],
+    additionalProperties: false,
+    properties: {
+      envelope: { type: "string", pattern: "^0x([0-9a-fA-F]{2})+$", maxLength: 2 + 2 * MAX_ENVELOPE_BYTES },
+    },
+  } as const;
+
+  /** Maps an enclave refusal to HTTP: the enclave's code and message cross unchanged (they hold no secret). */
+  async function enclaveCall<T>(reply: FastifyReply, call: () => Promise<T>): Promise<T | FastifyReply> {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof EnclaveCallError)) throw error;
+      const status = error.code === "not_found" ? 404 : error.code === "invalid_argument" ? 400 : 422;
+      return reply.code(status).send({ code: error.code, message: error.message });
+    }
+  }
+
+  app.get(
+    "/v1/enclave",
+    {
+      schema: {
+        summary: "this node's enclave: address, HPKE key, measurement, on-chain registration",
+        response: { 503: ERROR },
+      },
+    },
+    async (_req, reply) => {
+      if (!node.registration)
+        return reply.code(503).send({ code: "starting", message: "the node is starting" });
+      const [enclave, record] = await Promise.all([
+        node.enclave.call<{ measurement: string; platform: string }>("status"),
+        node.onChainRecord(),
+      ]);
+      return {
+        address: node.address,
+        hpkePublicKey: node.registration.hpkePublicKey,
+        measurement: enclave.measurement,
+        platform: enclave.platform,
+        registration: record,
+        note: "clients read the HPKE key from the contract, not from this answer",
+      };
+    },
+  );
+
+  app.post<{ Body: { envelope: string } }>(
+    "/v1/commands",
+    {
+      schema: doc({
+        summary: "submit a signed, sealed command",
+        body: HEX_BODY,
+        response: { 202: { type: "object", properties: { id: { type: "string" } } }, 400: ERROR, 422: ERROR },
+      }),
+    },
+    async (req, reply) =>
+      enclaveCall(reply, async () => {
+        const { id } = await node.submitCommand(req.body.envelope as Hex);
+        return reply.code(202).send({ id });
+      }),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/v1/commands/:id",
+    {
+      schema: doc({
+        summary:
+          "a command's status: queued, submitted, applied or failed, with its receipt sealed to the sender",
+        params: { type: "object", properties: { id: { type: "string", pattern: "^0x[0-9a-fA-F]{64}$" } } },
+        response: { 404: ERROR, 400: ERROR },
+      }),
+    },
+    async (req, reply) => enclaveCall(reply, () => node.enclave.call("commandStatus", { id: req.params.id })),
+  );
+
+  app.post<{ Body: { envelope: string } }>(
+    "/v1/queries",
+    {
+      schema: doc({
+        summary: "a signed, sealed query; the answer is sealed to the caller",
+        body: HEX_BODY,
+        response: { 400: ERROR, 422: ERROR },
+      }),
+    },
+    async (req, reply) =>
+      enclaveCall(reply, () => node.enclave.call("query", { envelope: req.body.envelope })),
   );
 
   app.get("/docs/openapi.json", async () => ({

@@ -122,7 +122,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       });
       started.push({ close: () => node.stop() });
       await node.start();
-      const api = buildNodeApi({ node, contract, chainId: anvil.chainId });
+      const api = buildNodeApi({ node, contract, chainId: anvil.chainId, chainRpc: anvil.rpcUrl });
       const url = await api.listen({ port: 0, host: "127.0.0.1" });
       started.push({ close: () => api.close() });
       nodes.push({ url, address: node.address, hostDir, node });

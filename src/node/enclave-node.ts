@@ -9,10 +9,11 @@ import { anonifyAbi } from "../ledger/generated/contracts.js";
 import type { EventPosition } from "../tee/ledger-events.js";
 import { EnclaveProcess } from "./enclave-host.js";
 import { toLedgerEvent } from "./ledger-feed.js";
-import { type EnclaveRegistration, initAndRegister, writeAtomic } from "./registration.js";
+import { type EnclaveRegistration, initAndRegister, onChainState, writeAtomic } from "./registration.js";
 
 export const SEALED_STATE_FILE = "sealed-state.hex";
 const TICK_MS = 100;
+const DEFAULT_MAX_BATCH_COMMANDS = 64;
 
 export type GroupSummary = {
   keyPackagePublished: boolean;
@@ -38,7 +39,19 @@ export type EnclaveNodeOptions = {
   confirmations?: bigint;
   /** Rotation policy: ask for a key rotation this often (ms); off when omitted. */
   rotateEveryMs?: number;
+  /** Rotation policy: ask for a key rotation after this many of this node's batches; off when omitted. */
+  rotateEveryBatches?: number;
+  /** At most this many commands per batch. */
+  maxBatchCommands?: number;
   onLog?: (line: string) => void;
+};
+
+export type LedgerSummary = {
+  sequence: string;
+  batches: string;
+  queued: number;
+  inFlight: number;
+  skippedBatches: string;
 };
 
 type Applied = { cursor: EventPosition | undefined; group: GroupSummary; sealedState: Hex };
@@ -52,6 +65,8 @@ export class EnclaveNode {
   private timer: NodeJS.Timeout | undefined;
   private rotationTimer: NodeJS.Timeout | undefined;
   private rotateRequested = false;
+  private batchesSent = 0;
+  private lastBatchSent: Hex | undefined;
   /** The slot at which this node sent its key package: a new handshake means it was consumed or lost. */
   private keyPackageSentAt: string | undefined;
   private stopped = false;
@@ -144,7 +159,7 @@ export class EnclaveNode {
       group: GroupSummary;
     }>("proposeHandshake", { rotate });
     this.keep(proposal);
-    if (!proposal.handshake) return;
+    if (!proposal.handshake) return this.submitBatch();
     const ok = await this.send("commitHandshake", [
       BigInt(proposal.epoch!),
       proposal.handshake,
@@ -153,9 +168,34 @@ export class EnclaveNode {
     if (ok && rotate) this.rotateRequested = false;
   }
 
+  /** Seals what the enclave queued into one batch and submits it (one batch in flight at a time). */
+  private async submitBatch(): Promise<void> {
+    const sealed = await this.enclave.call<{
+      batch: { epoch: string; ciphertext: Hex; count: number; enclave: Hex; signature: Hex } | null;
+      sealedState?: Hex;
+    }>("sealBatch", { maxCommands: this.options.maxBatchCommands ?? DEFAULT_MAX_BATCH_COMMANDS });
+    if (sealed.sealedState) this.keep({ sealedState: sealed.sealedState });
+    const batch = sealed.batch;
+    // The batch just landed is offered again until its event is applied: do not send it twice.
+    if (!batch || batch.ciphertext === this.lastBatchSent) return;
+    const ok = await this.send("submitBatch", [
+      BigInt(batch.epoch),
+      batch.ciphertext,
+      batch.count,
+      batch.enclave,
+      batch.signature,
+    ]);
+    if (ok) {
+      this.lastBatchSent = batch.ciphertext;
+      this.batchesSent++;
+      const every = this.options.rotateEveryBatches;
+      if (every && this.batchesSent % every === 0) this.requestRotation();
+    }
+  }
+
   /** Sends a contract call; a revert the protocol expects (a lost epoch race) is reported, not thrown. */
   private async send(
-    functionName: "publishKeyPackage" | "commitHandshake",
+    functionName: "publishKeyPackage" | "commitHandshake" | "submitBatch",
     args: readonly unknown[],
   ): Promise<boolean> {
     const { wallet, contract } = this.options;
@@ -191,6 +231,24 @@ export class EnclaveNode {
     this.rotateRequested = true;
   }
 
+  async submitCommand(envelope: Hex): Promise<{ id: Hex }> {
+    const result = await this.enclave.call<{ id: Hex; sealedState: Hex }>("submitCommand", { envelope });
+    this.keep(result); // the accepted command is in the sealed state before the client hears 202
+    return { id: result.id };
+  }
+
+  async onChainRecord() {
+    const record = await onChainState(this.options.wallet, this.options.contract, this.address);
+    return {
+      state: record.stateName,
+      platform: record.platform,
+      debug: record.debug,
+      measurement: record.measurement,
+      hpkePublicKey: record.hpkePublicKey,
+      registeredAt: record.registeredAt.toString(),
+    };
+  }
+
   get isSynced(): boolean {
     return this.synced;
   }
@@ -203,7 +261,7 @@ export class EnclaveNode {
     return this.rotateRequested;
   }
 
-  async groupStatus(): Promise<{ cursor?: EventPosition; group: GroupSummary }> {
+  async groupStatus(): Promise<{ cursor?: EventPosition; group: GroupSummary; ledger: LedgerSummary }> {
     return this.enclave.call("groupStatus");
   }
 

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { hexToBytes } from "viem";
+import { APPS } from "../../apps/index.js";
 import {
   BOUNDARY_VERSION,
   type BoundaryRequest,
@@ -41,6 +42,11 @@ function platformFor(config: EnclaveConfig, dataDir: string): TeePlatform {
 }
 
 const config = __ANONIFY_ENCLAVE_CONFIG__;
+const app = APPS[config.app];
+if (!app) {
+  process.stderr.write(`enclave: app ${config.app} is not in this build\n`);
+  process.exit(2);
+}
 const dataDir = argument("--data-dir");
 if (!dataDir) {
   process.stderr.write("enclave: --data-dir is required\n");
@@ -52,6 +58,7 @@ const enclave = new Enclave(
   platformFor(config, dataDir),
   { measurement, signerMeasurement: hexToBytes(config.signerMeasurement) },
   config,
+  app,
 );
 
 function respond(response: BoundaryResponse): void {

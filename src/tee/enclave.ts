@@ -1,6 +1,7 @@
 // The enclave's state and its call table. Everything here runs inside the enclave process; the host
 // reaches it only through `handle`, whose arguments are validated before any state is touched.
 import { bytesToHex, type Hex, hexToBytes } from "viem";
+import { epochOf } from "../group/mls.js";
 import {
   enclaveBinding,
   handshakeDigest,
@@ -8,7 +9,20 @@ import {
   type LedgerDomain,
   leaveDigest,
 } from "../ledger/digests.js";
+import type { App } from "../runtime/app.js";
+import { MAX_BATCH_COMMANDS } from "../runtime/batch.js";
+import type { StateValue } from "../runtime/canonical.js";
+import { runQuery } from "../runtime/executor.js";
+import type { QueryOutcome } from "../runtime/wire.js";
 import { BOUNDARY_VERSION, EnclaveCallError } from "./boundary.js";
+import {
+  CommandRejected,
+  MAX_SEALED_MESSAGE_BYTES,
+  openCommand,
+  openQuery,
+  sealQueryAnswer,
+  sealReceipt,
+} from "./commands.js";
 import {
   applyGroupEvent,
   deserializeGroup,
@@ -31,6 +45,20 @@ import {
   publicIdentity,
   signDigest,
 } from "./identity.js";
+import {
+  applyBatch,
+  commandStatus,
+  deserializeLedgerApp,
+  enqueue,
+  initialLedgerApp,
+  LedgerAppError,
+  type LedgerAppState,
+  ledgerSummary,
+  nextBatch,
+  nextNonce,
+  type SealedLedgerApp,
+  serializeLedgerApp,
+} from "./ledger-app.js";
 import { type EventPosition, isAfter, parseLedgerEvent } from "./ledger-events.js";
 import { type EnclaveIdentity, REPORT_DATA_BYTES, type TeePlatform } from "./platform.js";
 import { SealingError, seal, unseal } from "./sealing.js";
@@ -59,18 +87,23 @@ type Session = {
   /** The last ledger event applied: the host resumes its follower right after it. */
   cursor: EventPosition | undefined;
   group: GroupMemberState;
+  ledger: LedgerAppState;
 };
 
 const NODE_STATE_SEAL_LABEL = "node-state";
 const NODE_STATE_VERSION = 1;
 const MAX_SEALED_STATE_BYTES = 16 * 1024 * 1024;
 const MAX_EVENTS_PER_CALL = 10_000;
+const DEFAULT_BATCH_COMMANDS = 64;
+/** The runtime's own query, answered before the app's queries. */
+export const NEXT_NONCE_QUERY = "nextNonce";
 
 type SealedNodeState = {
   version: number;
   address: Hex;
   cursor: EventPosition | undefined;
   group: SealedGroupFields;
+  ledger: SealedLedgerApp;
 };
 
 export type InitResult = PublicIdentity & {
@@ -86,6 +119,7 @@ export class Enclave {
     private readonly platform: TeePlatform,
     private readonly measured: EnclaveIdentity,
     private readonly config: EnclaveConfig,
+    private readonly app: App<StateValue>,
   ) {}
 
   async handle(call: string, args: unknown): Promise<unknown> {
@@ -108,6 +142,14 @@ export class Enclave {
         return this.proposeHandshake(args);
       case "groupStatus":
         return this.groupStatus();
+      case "submitCommand":
+        return this.submitCommand(args);
+      case "sealBatch":
+        return this.sealBatch(args);
+      case "commandStatus":
+        return this.commandStatus(args);
+      case "query":
+        return this.query(args);
       default:
         throw new EnclaveCallError("unknown_call", `unknown call ${JSON.stringify(call).slice(0, 64)}`);
     }
@@ -169,7 +211,15 @@ export class Enclave {
     const blob = await seal(this.platform, this.measured, encodeKeys(keys), { label: IDENTITY_SEAL_LABEL });
     const identity = publicIdentity(keys);
     const sealedIdentity = bytesToHex(blob);
-    this.session = { keys, identity, domain, sealedIdentity, cursor: undefined, group: INITIAL_GROUP_STATE };
+    this.session = {
+      keys,
+      identity,
+      domain,
+      sealedIdentity,
+      cursor: undefined,
+      group: INITIAL_GROUP_STATE,
+      ledger: initialLedgerApp(this.app),
+    };
     return { ...identity, sealedIdentity, created };
   }
 
@@ -202,6 +252,7 @@ export class Enclave {
       address: session.identity.address,
       cursor: session.cursor,
       group: serializeGroup(session.group),
+      ledger: serializeLedgerApp(session.ledger),
     };
     const blob = await seal(this.platform, this.measured, new TextEncoder().encode(JSON.stringify(state)), {
       label: NODE_STATE_SEAL_LABEL,
@@ -232,8 +283,13 @@ export class Enclave {
       );
     }
     session.group = await deserializeGroup(state.group, session.domain);
+    session.ledger = deserializeLedgerApp(state.ledger);
     session.cursor = state.cursor;
-    return { cursor: session.cursor, group: groupSummary(session.group, session.identity.address) };
+    return {
+      cursor: session.cursor,
+      group: groupSummary(session.group, session.identity.address),
+      ledger: ledgerSummary(session.ledger),
+    };
   }
 
   private async keyPackage() {
@@ -261,14 +317,27 @@ export class Enclave {
     }
     const events = args.events.map(parseLedgerEvent);
     let group = session.group;
+    let ledger = session.ledger;
     let cursor = session.cursor;
     let applied = 0;
     for (const event of events) {
       if (!isAfter(event, cursor)) continue;
       try {
-        group = await applyGroupEvent(group, event, session.identity.address, session.domain);
+        if (event.kind === "BatchSubmitted") {
+          ledger = applyBatch(ledger, event, {
+            app: this.app,
+            domain: session.domain,
+            self: session.identity.address,
+            mlsEpoch: group.group ? epochOf(group.group) : undefined,
+            epochKey: group.epochKey,
+          });
+        } else {
+          group = await applyGroupEvent(group, event, session.identity.address, session.domain);
+        }
       } catch (error) {
-        if (error instanceof GroupFollowError) throw new EnclaveCallError("out_of_order", error.message);
+        if (error instanceof GroupFollowError || error instanceof LedgerAppError) {
+          throw new EnclaveCallError("out_of_order", error.message);
+        }
         throw error;
       }
       cursor = { block: event.block, logIndex: event.logIndex };
@@ -277,11 +346,13 @@ export class Enclave {
     // The previous epoch's key goes: no batch of an epoch can be ordered after the handshake that ends it.
     if (session.group.epochKey && session.group.epochKey !== group.epochKey) session.group.epochKey.fill(0);
     session.group = group;
+    session.ledger = ledger;
     session.cursor = cursor;
     return {
       applied,
       cursor,
       group: groupSummary(group, session.identity.address),
+      ledger: ledgerSummary(ledger),
       sealedState: await this.sealState(session),
     };
   }
@@ -309,6 +380,113 @@ export class Enclave {
 
   private groupStatus() {
     const session = this.requireSession();
-    return { cursor: session.cursor, group: groupSummary(session.group, session.identity.address) };
+    return {
+      cursor: session.cursor,
+      group: groupSummary(session.group, session.identity.address),
+      ledger: ledgerSummary(session.ledger),
+    };
+  }
+
+  /** Opens a sealed command, checks signature, nonce and params, and queues it. */
+  private async submitCommand(raw: unknown) {
+    const session = this.requireSession();
+    const args = expectObject(raw, "submitCommand arguments");
+    expectOnlyKeys(args, ["envelope"], "submitCommand arguments");
+    const envelope = expectHex(args.envelope, "envelope", { min: 1, max: MAX_SEALED_MESSAGE_BYTES });
+    try {
+      const command = await openCommand(session.keys.hpkePrivateKey, session.domain, hexToBytes(envelope), {
+        app: this.app.name,
+      });
+      if (commandStatus(session.ledger, command.digest)) {
+        throw new CommandRejected("replayed_nonce", "this command was already accepted");
+      }
+      session.ledger = enqueue(session.ledger, this.app, command);
+      return { id: command.digest, sealedState: await this.sealState(session) };
+    } catch (error) {
+      if (error instanceof CommandRejected) throw new EnclaveCallError(error.code, error.reason);
+      throw error;
+    }
+  }
+
+  /** The batch the host should submit now, signed for the contract; null when there is nothing to send. */
+  private async sealBatch(raw: unknown) {
+    const session = this.requireSession();
+    const args = expectObject(raw ?? {}, "sealBatch arguments");
+    expectOnlyKeys(args, ["maxCommands"], "sealBatch arguments");
+    const maxCommands = expectInteger(args.maxCommands ?? DEFAULT_BATCH_COMMANDS, "maxCommands", {
+      min: 1,
+      max: MAX_BATCH_COMMANDS,
+    });
+    const { group, epochKey } = session.group;
+    if (!group || !epochKey) return { batch: null, reason: "not a group member" };
+    const next = nextBatch(
+      session.ledger,
+      {
+        slot: session.group.slot,
+        mlsEpoch: epochOf(group),
+        epochKey,
+        domain: session.domain,
+        enclave: session.identity.address,
+      },
+      maxCommands,
+    );
+    if (!next.batch) return { batch: null };
+    session.ledger = next.state;
+    return {
+      batch: {
+        epoch: next.batch.slot.toString(),
+        ciphertext: next.batch.ciphertext,
+        count: next.batch.count,
+        enclave: session.identity.address,
+        signature: await signDigest(session.keys, next.batch.digest),
+      },
+      sealedState: await this.sealState(session),
+    };
+  }
+
+  /** A command's state; its receipt comes sealed to the response key the user signed. */
+  private async commandStatus(raw: unknown) {
+    const session = this.requireSession();
+    const args = expectObject(raw, "commandStatus arguments");
+    expectOnlyKeys(args, ["id"], "commandStatus arguments");
+    const id = expectHex(args.id, "id", { min: 32, max: 32 }).toLowerCase() as Hex;
+    const status = commandStatus(session.ledger, id);
+    if (!status) throw new EnclaveCallError("not_found", "no command with this id is known here");
+    if (!status.stored) return { id, status: status.status };
+    const { receipt, responseKey } = status.stored;
+    const sealed = await sealReceipt(responseKey, { ...receipt, command: id }, session.domain);
+    return { id, status: status.status, sequence: receipt.sequence.toString(), receipt: bytesToHex(sealed) };
+  }
+
+  /** Answers a signed, sealed query; the answer is sealed to the caller's response key. */
+  private async query(raw: unknown) {
+    const session = this.requireSession();
+    const args = expectObject(raw, "query arguments");
+    expectOnlyKeys(args, ["envelope"], "query arguments");
+    const envelope = expectHex(args.envelope, "envelope", { min: 1, max: MAX_SEALED_MESSAGE_BYTES });
+    try {
+      const now = BigInt(Math.floor(Date.now() / 1000));
+      const query = await openQuery(session.keys.hpkePrivateKey, session.domain, hexToBytes(envelope), now, {
+        app: this.app.name,
+      });
+      // `nextNonce` is the runtime's own query: the nonce a sender's next command must carry here.
+      const outcome: QueryOutcome =
+        query.name === NEXT_NONCE_QUERY
+          ? { status: "ok", result: nextNonce(session.ledger, query.sender as Hex) }
+          : runQuery(this.app, session.ledger.appState, {
+              sender: query.sender,
+              name: query.name,
+              params: query.params,
+            });
+      const sealed = await sealQueryAnswer(
+        query.responseKey,
+        { ...outcome, query: query.digest },
+        session.domain,
+      );
+      return { answer: bytesToHex(sealed) };
+    } catch (error) {
+      if (error instanceof CommandRejected) throw new EnclaveCallError(error.code, error.reason);
+      throw error;
+    }
   }
 }

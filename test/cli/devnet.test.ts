@@ -61,9 +61,56 @@ describe("anonify devnet (what npm start runs)", () => {
           ? sa
           : undefined;
       });
+      // The README's steps for a newcomer: make two wallets, construct the token, transfer, query.
+      const aliceKey = join(dataDir, "alice.key");
+      const bobKey = join(dataDir, "bob.key");
+      await run(process.execPath, [CLI, "wallet", "new", "--out", aliceKey]);
+      const bob = (await run(process.execPath, [CLI, "wallet", "new", "--out", bobKey])).stdout.trim();
+      const user = (key: string, ...args: string[]) =>
+        run(process.execPath, [CLI, ...args, "--node", a.url, "--key", key]);
+      await until("the token to be constructed", async () => {
+        try {
+          await user(aliceKey, "call", "construct", '{"totalSupply": 1000}');
+          return true;
+        } catch {
+          return undefined; // the group may still be rotating
+        }
+      });
+      const sent = await user(aliceKey, "call", "transfer", JSON.stringify({ to: bob, amount: 250 }));
+      assert.match(sent.stdout, /applied at sequence/);
+      const bobView = await run(process.execPath, [
+        CLI,
+        "query",
+        "balanceOf",
+        "--node",
+        b.url,
+        "--key",
+        bobKey,
+      ]);
+      assert.equal(bobView.stdout.trim(), '"250"');
+      await assert.rejects(
+        user(bobKey, "call", "transfer", JSON.stringify({ to: bob, amount: 10_000 })),
+        (e: unknown) => /exceeds balance/.test((e as { stderr: string }).stderr),
+      );
+      const status = JSON.parse(
+        (await run(process.execPath, [CLI, "status", "--node", a.url, "--json"])).stdout,
+      ) as {
+        appliedSequence: string;
+      };
+      assert.ok(BigInt(status.appliedSequence) >= 2n);
+
       const res = await fetch(new URL("/docs/openapi.json", a.url));
       const doc = (await res.json()) as { paths: Record<string, unknown> };
-      assert.ok(doc.paths["/v1/status"] && doc.paths["/v1/group/rotate"]);
+      for (const path of [
+        "/v1/health",
+        "/v1/status",
+        "/v1/enclave",
+        "/v1/commands",
+        "/v1/commands/:id",
+        "/v1/queries",
+      ]) {
+        assert.ok(doc.paths[path], `${path} is documented`);
+      }
     } finally {
       assert.equal(await stopDevnet(first.child), 0, "Ctrl-C stops everything cleanly");
     }
@@ -80,6 +127,17 @@ describe("anonify devnet (what npm start runs)", () => {
       const resumed = await groupStatus(second.info.nodes[0]!.url);
       assert.equal(resumed.epoch, formed.epoch);
       assert.equal(resumed.epochKeyFingerprint, formed.epochKeyFingerprint);
+      // The same network, with the same balances.
+      const again = await run(process.execPath, [
+        CLI,
+        "query",
+        "balanceOf",
+        "--node",
+        second.info.nodes[1]!.url,
+        "--key",
+        join(dataDir, "bob.key"),
+      ]);
+      assert.equal(again.stdout.trim(), '"250"');
     } finally {
       assert.equal(await stopDevnet(second.child), 0);
     }

@@ -1,0 +1,195 @@
+// The client SDK: it learns the enclave's key from the contract (never from a node), signs and seals
+// commands and queries, posts them to any node, and opens the answers sealed to it.
+import {
+  type Address,
+  createPublicClient,
+  type Hex,
+  hexToBytes,
+  http,
+  type LocalAccount,
+  type PublicClient,
+} from "viem";
+import type { LedgerDomain } from "../ledger/digests.js";
+import { anonifyAbi } from "../ledger/generated/contracts.js";
+import type { StateValue } from "../runtime/canonical.js";
+import {
+  type CommandReceipt,
+  openQueryResult,
+  openReceipt,
+  sealCommand,
+  sealQuery,
+  signCommand,
+  signQuery,
+} from "./command.js";
+
+/** Active in the contract's `EnclaveState`. */
+const ENCLAVE_ACTIVE = 1;
+const RECEIPT_POLL_MS = 100;
+const DEFAULT_RECEIPT_TIMEOUT_MS = 60_000;
+/** The runtime's own query: the nonce the sender's next command must carry. */
+const NEXT_NONCE_QUERY = "nextNonce";
+
+export class AnonifyClientError extends Error {
+  override name = "AnonifyClientError";
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type AnonifyClientOptions = {
+  /** Any Ethereum JSON-RPC node of the chain the contract lives on. */
+  rpcUrl: string;
+  contract: Address;
+  /** The node to send to (any node of the network). */
+  node: string;
+  account: LocalAccount;
+  app?: string;
+};
+
+export type CommandStatus = {
+  id: Hex;
+  status: "queued" | "submitted" | "applied" | "failed";
+  receipt?: CommandReceipt;
+};
+
+async function nodeJson<T>(node: string, path: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(new URL(path, node), {
+    ...init,
+    headers: init?.body ? { "content-type": "application/json" } : undefined,
+  });
+  const body = (await res.json()) as T & { code?: string; message?: string };
+  if (!res.ok)
+    throw new AnonifyClientError(body.code ?? `http_${res.status}`, body.message ?? res.statusText);
+  return body;
+}
+
+export class AnonifyClient {
+  private constructor(
+    readonly options: AnonifyClientOptions,
+    readonly domain: LedgerDomain,
+    readonly enclave: Address,
+    private readonly enclaveKey: Hex,
+    readonly app: string,
+  ) {}
+
+  /**
+   * Asks the node which enclave serves it, then reads that enclave's registration and HPKE key from
+   * the contract: a node that lies about its enclave cannot make the client encrypt to another key.
+   */
+  static async connect(options: AnonifyClientOptions): Promise<AnonifyClient> {
+    const chain: PublicClient = createPublicClient({ transport: http(options.rpcUrl) });
+    const chainId = await chain.getChainId();
+    const { address } = await nodeJson<{ address: Address }>(options.node, "/v1/enclave");
+    const record = await chain.readContract({
+      address: options.contract,
+      abi: anonifyAbi,
+      functionName: "getEnclave",
+      args: [address],
+    });
+    if (record.state !== ENCLAVE_ACTIVE) {
+      throw new AnonifyClientError(
+        "enclave_not_active",
+        `enclave ${address} is not an active enclave of ${options.contract}`,
+      );
+    }
+    return new AnonifyClient(
+      options,
+      { chainId, contract: options.contract },
+      address,
+      record.hpkePublicKey,
+      options.app ?? "erc20",
+    );
+  }
+
+  get address(): Address {
+    return this.options.account.address;
+  }
+
+  async nextNonce(): Promise<bigint> {
+    const result = await this.query(NEXT_NONCE_QUERY, {});
+    if (typeof result !== "bigint")
+      throw new AnonifyClientError("malformed", "nextNonce answer is not an integer");
+    return result;
+  }
+
+  /** Signs, seals and posts a command; returns its id and the key that opens its receipt. */
+  async send(
+    command: string,
+    params: Record<string, unknown>,
+    nonce?: bigint,
+  ): Promise<{ id: Hex; responsePrivateKey: Uint8Array }> {
+    const signed = await signCommand(this.options.account, this.domain, {
+      app: this.app,
+      command,
+      params,
+      nonce: nonce ?? (await this.nextNonce()),
+    });
+    const envelope = await sealCommand(signed.signed, this.enclaveKey);
+    const { id } = await nodeJson<{ id: Hex }>(this.options.node, "/v1/commands", {
+      method: "POST",
+      body: JSON.stringify({ envelope: `0x${Buffer.from(envelope).toString("hex")}` }),
+    });
+    if (id.toLowerCase() !== signed.digest.toLowerCase()) {
+      throw new AnonifyClientError("wrong_id", "the node named another command than the one sent");
+    }
+    return { id, responsePrivateKey: signed.responsePrivateKey };
+  }
+
+  async status(id: Hex, responsePrivateKey?: Uint8Array): Promise<CommandStatus> {
+    const s = await nodeJson<{ id: Hex; status: CommandStatus["status"]; receipt?: Hex }>(
+      this.options.node,
+      `/v1/commands/${id}`,
+    );
+    if (!s.receipt || !responsePrivateKey) return { id, status: s.status };
+    const receipt = await openReceipt(responsePrivateKey, hexToBytes(s.receipt), {
+      domain: this.domain,
+      digest: id,
+    });
+    return { id, status: s.status, receipt };
+  }
+
+  /** Waits until the command is applied or failed, and returns its opened receipt. */
+  async waitForReceipt(
+    id: Hex,
+    responsePrivateKey: Uint8Array,
+    timeoutMs = DEFAULT_RECEIPT_TIMEOUT_MS,
+  ): Promise<CommandReceipt> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await this.status(id, responsePrivateKey);
+      if (s.receipt) return s.receipt;
+      if (Date.now() > deadline)
+        throw new AnonifyClientError("timeout", `command ${id} is still ${s.status}`);
+      await new Promise((r) => setTimeout(r, RECEIPT_POLL_MS));
+    }
+  }
+
+  /** Sends a command and waits for its receipt. */
+  async call(
+    command: string,
+    params: Record<string, unknown>,
+    nonce?: bigint,
+  ): Promise<CommandReceipt & { id: Hex }> {
+    const { id, responsePrivateKey } = await this.send(command, params, nonce);
+    return { ...(await this.waitForReceipt(id, responsePrivateKey)), id };
+  }
+
+  /** A signed query; the answer is sealed to this client. Throws with the app's reason if refused. */
+  async query(name: string, params: Record<string, unknown>): Promise<StateValue> {
+    const signed = await signQuery(this.options.account, this.domain, { app: this.app, query: name, params });
+    const envelope = await sealQuery(signed.signed, this.enclaveKey);
+    const { answer } = await nodeJson<{ answer: Hex }>(this.options.node, "/v1/queries", {
+      method: "POST",
+      body: JSON.stringify({ envelope: `0x${Buffer.from(envelope).toString("hex")}` }),
+    });
+    const opened = await openQueryResult(signed.responsePrivateKey, hexToBytes(answer), {
+      domain: this.domain,
+      digest: signed.digest,
+    });
+    if (opened.status !== "ok") throw new AnonifyClientError("query_rejected", opened.reason);
+    return opened.result;
+  }
+}

@@ -1,0 +1,341 @@
+// The enclave's confidential ledger: the app's state in chain order, per-sender nonces, the queue of
+// accepted commands, the batch in flight, and receipts. Every enclave applies every batch and
+// re-verifies every user signature, so one broken enclave cannot forge a user's command for others.
+import { bytesToHex, type Hex, hexToBytes, keccak256 } from "viem";
+import { batchDigest, type LedgerDomain, nextBatchHead, ZERO_HASH } from "../ledger/digests.js";
+import type { App } from "../runtime/app.js";
+import { decodeBatch, encodeBatch, openBatch, sealBatch } from "../runtime/batch.js";
+import type { StateValue } from "../runtime/canonical.js";
+import {
+  applyCommand,
+  checkCommand,
+  decodeAppState,
+  encodeAppState,
+  stateDigest,
+} from "../runtime/executor.js";
+import type { Receipt } from "../runtime/wire.js";
+import { CommandRejected, checkNonce, type VerifiedCommand, verifySignedCommand } from "./commands.js";
+import type { LedgerEvent } from "./ledger-events.js";
+
+/** Receipts kept for clients to fetch; older ones are dropped first. */
+export const MAX_RECEIPTS = 50_000;
+export const MAX_QUEUE = 100_000;
+
+export type Queued = { digest: Hex; sender: Hex; nonce: bigint; encoded: Hex };
+export type InFlight = {
+  commands: Queued[];
+  slot: bigint;
+  mlsEpoch: bigint;
+  nonce: bigint;
+  ciphertext: Hex;
+  count: number;
+};
+export type StoredReceipt = { receipt: Receipt; responseKey: Hex };
+
+export type LedgerAppState = {
+  appState: StateValue;
+  /** The next nonce each sender must use (replicated: every enclave computes the same). */
+  nonces: Map<Hex, bigint>;
+  /** Commands ordered so far (the contract's commandCount). */
+  sequence: bigint;
+  batches: bigint;
+  batchHead: Hex;
+  /** This enclave's batches ordered so far: its batch nonce on chain. */
+  ownBatches: bigint;
+  queue: Queued[];
+  inFlight: InFlight | undefined;
+  receipts: Map<Hex, StoredReceipt>;
+  /** Batches this enclave could not open (it was not a member of their epoch). */
+  skippedBatches: bigint;
+};
+
+export function initialLedgerApp(app: App<StateValue>): LedgerAppState {
+  return {
+    appState: app.initialState(),
+    nonces: new Map(),
+    sequence: 0n,
+    batches: 0n,
+    batchHead: ZERO_HASH,
+    ownBatches: 0n,
+    queue: [],
+    inFlight: undefined,
+    receipts: new Map(),
+    skippedBatches: 0n,
+  };
+}
+
+export class LedgerAppError extends Error {
+  override name = "LedgerAppError";
+}
+
+/** The next nonce a sender may use at this enclave: applied ones plus those waiting here. */
+export function nextNonce(state: LedgerAppState, sender: Hex): bigint {
+  let next = state.nonces.get(sender) ?? 0n;
+  for (const q of [...state.queue, ...(state.inFlight?.commands ?? [])])
+    if (q.sender === sender && q.nonce >= next) next = q.nonce + 1n;
+  return next;
+}
+
+/** Accepts a verified command into the queue, after the nonce and params checks. */
+export function enqueue(
+  state: LedgerAppState,
+  app: App<StateValue>,
+  command: VerifiedCommand,
+): LedgerAppState {
+  if (state.queue.length >= MAX_QUEUE)
+    throw new CommandRejected("malformed", "the node's queue is full; try again later");
+  checkNonce(nextNonce(state, command.sender as Hex), command.nonce);
+  const check = checkCommand(app, command.name, command.params);
+  if (!check.ok) throw new CommandRejected("malformed", check.reason);
+  const queued: Queued = {
+    digest: command.digest,
+    sender: command.sender as Hex,
+    nonce: command.nonce,
+    encoded: bytesToHex(command.encoded),
+  };
+  return { ...state, queue: [...state.queue, queued] };
+}
+
+export type SealedBatch = { slot: bigint; ciphertext: Hex; count: number; nonce: bigint; digest: Hex };
+
+/**
+ * The batch to submit now: the one in flight if its slot is still current; re-sealed for the new
+ * epoch if a handshake moved the slot before it landed (same commands, so none is lost or doubled);
+ * else a new one from the queue.
+ */
+export function nextBatch(
+  state: LedgerAppState,
+  context: { slot: bigint; mlsEpoch: bigint; epochKey: Uint8Array; domain: LedgerDomain; enclave: Hex },
+  maxCommands: number,
+): { state: LedgerAppState; batch: SealedBatch | undefined } {
+  let inFlight = state.inFlight;
+  let queue = state.queue;
+  if (inFlight && inFlight.slot === context.slot) {
+    return { state, batch: toSealed(inFlight, context) };
+  }
+  const commands = inFlight ? inFlight.commands : queue.slice(0, maxCommands);
+  if (!inFlight) queue = queue.slice(commands.length);
+  if (commands.length === 0) return { state, batch: undefined };
+  const plaintext = encodeBatch(commands.map((c) => hexToBytes(c.encoded)));
+  const ciphertext = bytesToHex(
+    sealBatch({ epochKey: context.epochKey, epoch: context.mlsEpoch, domain: context.domain, plaintext }),
+  );
+  inFlight = {
+    commands,
+    slot: context.slot,
+    mlsEpoch: context.mlsEpoch,
+    nonce: state.ownBatches,
+    ciphertext,
+    count: commands.length,
+  };
+  return { state: { ...state, queue, inFlight }, batch: toSealed(inFlight, context) };
+}
+
+function toSealed(inFlight: InFlight, context: { domain: LedgerDomain }): SealedBatch {
+  return {
+    slot: inFlight.slot,
+    ciphertext: inFlight.ciphertext,
+    count: inFlight.count,
+    nonce: inFlight.nonce,
+    digest: batchDigest(
+      context.domain,
+      inFlight.slot,
+      inFlight.nonce,
+      keccak256(inFlight.ciphertext),
+      inFlight.count,
+    ),
+  };
+}
+
+/** Applies one ordered batch: open it, re-verify each command, run the app, keep receipts. */
+export function applyBatch(
+  state: LedgerAppState,
+  event: Extract<LedgerEvent, { kind: "BatchSubmitted" }>,
+  context: {
+    app: App<StateValue>;
+    domain: LedgerDomain;
+    self: Hex;
+    mlsEpoch: bigint | undefined;
+    epochKey: Uint8Array | undefined;
+  },
+): LedgerAppState {
+  const index = BigInt(event.batch);
+  const first = BigInt(event.firstSequence);
+  if (index !== state.batches || first !== state.sequence) {
+    throw new LedgerAppError(
+      `batch ${index} at sequence ${first} arrived while at batch ${state.batches}, sequence ${state.sequence}`,
+    );
+  }
+  const head = nextBatchHead(state.batchHead, {
+    index,
+    epoch: BigInt(event.epoch),
+    firstSequence: first,
+    count: event.count,
+    enclave: event.enclave,
+    ciphertext: event.ciphertext,
+  });
+  if (head !== event.head) throw new LedgerAppError("batch hash chain does not match the contract's");
+  const own = event.enclave.toLowerCase() === context.self.toLowerCase();
+  let next: LedgerAppState = {
+    ...state,
+    batches: index + 1n,
+    sequence: first + BigInt(event.count),
+    batchHead: head,
+    ownBatches: own ? state.ownBatches + 1n : state.ownBatches,
+    inFlight: own && state.inFlight?.ciphertext === event.ciphertext ? undefined : state.inFlight,
+  };
+  let commands: Uint8Array[];
+  try {
+    if (!context.epochKey || context.mlsEpoch === undefined) throw new Error("not a member");
+    const plaintext = openBatch({
+      epochKey: context.epochKey,
+      epoch: context.mlsEpoch,
+      domain: context.domain,
+      ciphertext: hexToBytes(event.ciphertext),
+    });
+    commands = decodeBatch(plaintext);
+    if (commands.length !== event.count) throw new Error("count mismatch");
+  } catch {
+    // Not for this enclave's epoch (or not a valid batch): every member decides the same, and the
+    // sequence numbers still advance, so the commands of an unreadable batch simply never apply.
+    return { ...next, skippedBatches: next.skippedBatches + 1n };
+  }
+  let appState = next.appState;
+  const nonces = new Map(next.nonces);
+  const receipts = new Map(next.receipts);
+  for (const [i, encoded] of commands.entries()) {
+    const sequence = first + BigInt(i);
+    let command: VerifiedCommand;
+    try {
+      command = verifySignedCommand(context.domain, encoded, { app: context.app.name });
+    } catch {
+      continue; // a forged command in a batch: no state change, and no receipt (it names no valid sender)
+    }
+    const sender = command.sender as Hex;
+    const expected = nonces.get(sender) ?? 0n;
+    let receipt: Receipt;
+    if (command.nonce !== expected) {
+      receipt = {
+        sequence,
+        status: "failed",
+        reason: `nonce ${command.nonce} is not the next (${expected})`,
+      };
+    } else {
+      nonces.set(sender, expected + 1n);
+      const result = applyCommand(context.app, appState, {
+        sender,
+        name: command.name,
+        params: command.params,
+        sequence,
+      });
+      appState = result.state as StateValue;
+      receipt = result.receipt;
+    }
+    if (!receipts.has(command.digest))
+      receipts.set(command.digest, { receipt, responseKey: command.responseKey });
+  }
+  while (receipts.size > MAX_RECEIPTS) receipts.delete(receipts.keys().next().value as Hex);
+  // Commands this enclave queued but another enclave got ordered first leave the queue.
+  const done = new Set(commands.map((c) => keccak256(c)));
+  const queue = next.queue.filter((q) => !done.has(keccak256(q.encoded)));
+  next = { ...next, appState, nonces, receipts, queue };
+  return next;
+}
+
+export type CommandStatus = { status: "queued" | "submitted" | "applied" | "failed"; stored?: StoredReceipt };
+
+export function commandStatus(state: LedgerAppState, digest: Hex): CommandStatus | undefined {
+  const stored = state.receipts.get(digest);
+  if (stored) return { status: stored.receipt.status === "applied" ? "applied" : "failed", stored };
+  if (state.inFlight?.commands.some((c) => c.digest === digest)) return { status: "submitted" };
+  if (state.queue.some((c) => c.digest === digest)) return { status: "queued" };
+  return undefined;
+}
+
+// ----- sealing
+
+export type SealedLedgerApp = {
+  appState: Hex;
+  nonces: [Hex, string][];
+  sequence: string;
+  batches: string;
+  batchHead: Hex;
+  ownBatches: string;
+  queue: (Omit<Queued, "nonce"> & { nonce: string })[];
+  inFlight?: Omit<InFlight, "commands" | "slot" | "mlsEpoch" | "nonce"> & {
+    commands: (Omit<Queued, "nonce"> & { nonce: string })[];
+    slot: string;
+    mlsEpoch: string;
+    nonce: string;
+  };
+  receipts: [Hex, { receipt: Hex; responseKey: Hex }][];
+  skippedBatches: string;
+};
+
+const queuedOut = (q: Queued) => ({ ...q, nonce: q.nonce.toString() });
+const queuedIn = (q: Omit<Queued, "nonce"> & { nonce: string }): Queued => ({ ...q, nonce: BigInt(q.nonce) });
+
+export function serializeLedgerApp(s: LedgerAppState): SealedLedgerApp {
+  return {
+    appState: bytesToHex(encodeAppState(s.appState)),
+    nonces: [...s.nonces].map(([k, v]) => [k, v.toString()]),
+    sequence: s.sequence.toString(),
+    batches: s.batches.toString(),
+    batchHead: s.batchHead,
+    ownBatches: s.ownBatches.toString(),
+    queue: s.queue.map(queuedOut),
+    inFlight: s.inFlight
+      ? {
+          ...s.inFlight,
+          commands: s.inFlight.commands.map(queuedOut),
+          slot: s.inFlight.slot.toString(),
+          mlsEpoch: s.inFlight.mlsEpoch.toString(),
+          nonce: s.inFlight.nonce.toString(),
+        }
+      : undefined,
+    receipts: [...s.receipts].map(([k, v]) => [
+      k,
+      { receipt: bytesToHex(encodeAppState(v.receipt as unknown as StateValue)), responseKey: v.responseKey },
+    ]),
+    skippedBatches: s.skippedBatches.toString(),
+  };
+}
+
+export function deserializeLedgerApp(s: SealedLedgerApp): LedgerAppState {
+  return {
+    appState: decodeAppState(hexToBytes(s.appState)),
+    nonces: new Map(s.nonces.map(([k, v]) => [k, BigInt(v)])),
+    sequence: BigInt(s.sequence),
+    batches: BigInt(s.batches),
+    batchHead: s.batchHead,
+    ownBatches: BigInt(s.ownBatches),
+    queue: s.queue.map(queuedIn),
+    inFlight: s.inFlight
+      ? {
+          ...s.inFlight,
+          commands: s.inFlight.commands.map(queuedIn),
+          slot: BigInt(s.inFlight.slot),
+          mlsEpoch: BigInt(s.inFlight.mlsEpoch),
+          nonce: BigInt(s.inFlight.nonce),
+        }
+      : undefined,
+    receipts: new Map(
+      s.receipts.map(([k, v]) => [
+        k,
+        { receipt: decodeAppState(hexToBytes(v.receipt)) as unknown as Receipt, responseKey: v.responseKey },
+      ]),
+    ),
+    skippedBatches: BigInt(s.skippedBatches),
+  };
+}
+
+export function ledgerSummary(s: LedgerAppState) {
+  return {
+    sequence: s.sequence.toString(),
+    batches: s.batches.toString(),
+    queued: s.queue.length,
+    inFlight: s.inFlight?.count ?? 0,
+    skippedBatches: s.skippedBatches.toString(),
+    // No state digest here: a hash of a small confidential state can be brute-forced.
+  };
+}

@@ -1,0 +1,250 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { type Hex, type LocalAccount, numberToHex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { AnonifyClient, AnonifyClientError } from "../../src/client/anonify-client.js";
+import { sealCommand, signCommand } from "../../src/client/command.js";
+import { anonifyAbi } from "../../src/ledger/generated/contracts.js";
+import { type Devnet, startDevnet } from "../../src/node/devnet.js";
+import { until } from "../support/wait.js";
+
+// Distinctive amounts, so a scan for their plaintext cannot hit by chance.
+const SUPPLY = 987_654_321n;
+const MINTED = 55_555_555n;
+const TO_BOB = 12_345_678n;
+const ALLOWED = 4_444_444n;
+const SPENT = 3_333_333n;
+const BURNT = 1_212_121n;
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+describe("confidential token end to end: 3 nodes, real Anvil, real enclave processes", () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "anonify-e2e-"));
+  const logs: string[] = [];
+  let net: Devnet;
+  const alice = privateKeyToAccount(generatePrivateKey());
+  const bob = privateKeyToAccount(generatePrivateKey());
+  const carol = privateKeyToAccount(generatePrivateKey());
+
+  const client = (account: LocalAccount, node: number) =>
+    AnonifyClient.connect({
+      rpcUrl: net.rpcUrl,
+      contract: net.contract,
+      node: net.nodes[node]!.url,
+      account,
+    });
+
+  /** Every node has applied at least `sequence` commands. */
+  const allApplied = (sequence: bigint) =>
+    until(`all nodes to apply ${sequence} commands`, async () => {
+      const s = await Promise.all(net.nodes.map((n) => n.node.groupStatus()));
+      return s.every((x) => BigInt(x.ledger.sequence) >= sequence) ? true : undefined;
+    });
+
+  const balanceEverywhere = async (account: LocalAccount) =>
+    Promise.all([0, 1, 2].map(async (i) => (await client(account, i)).query("balanceOf", {})));
+
+  before(async () => {
+    net = await startDevnet({ dataDir, nodes: 3, onLog: (l) => logs.push(l) });
+    await until("the group of 3", async () => {
+      const s = await Promise.all(net.nodes.map((n) => n.node.groupStatus()));
+      const key = s[0]!.group.epochKeyFingerprint;
+      return s.every(
+        (x) => x.group.members.length === 3 && x.group.epochKeyFingerprint === key && !x.group.pending,
+      )
+        ? true
+        : undefined;
+    });
+  });
+  after(async () => {
+    await net.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("the token's whole life; every node answers each owner with the same numbers", async () => {
+    const a1 = await client(alice, 0);
+    assert.equal((await a1.call("construct", { totalSupply: SUPPLY.toString() })).status, "applied");
+    assert.equal((await a1.call("mint", { to: carol.address, amount: MINTED.toString() })).status, "applied");
+    assert.equal((await a1.call("transfer", { to: bob.address, amount: Number(TO_BOB) })).status, "applied");
+    const a2 = await client(alice, 1);
+    assert.equal(
+      (await a2.call("approve", { spender: bob.address, amount: ALLOWED.toString() })).status,
+      "applied",
+    );
+    const b2 = await client(bob, 1);
+    const spent = await b2.call("transferFrom", {
+      from: alice.address,
+      to: carol.address,
+      amount: SPENT.toString(),
+    });
+    assert.equal(spent.status, "applied");
+    const c3 = await client(carol, 2);
+    const burnt = await c3.call("burn", { amount: BURNT.toString() });
+    assert.equal(burnt.status, "applied");
+    await allApplied(burnt.sequence + 1n);
+
+    assert.deepEqual(await balanceEverywhere(alice), Array(3).fill(SUPPLY - TO_BOB - SPENT));
+    assert.deepEqual(await balanceEverywhere(bob), Array(3).fill(TO_BOB));
+    assert.deepEqual(await balanceEverywhere(carol), Array(3).fill(MINTED + SPENT - BURNT));
+    for (const i of [0, 1, 2]) {
+      const c = await client(carol, i);
+      assert.equal(await c.query("totalSupply", {}), SUPPLY + MINTED - BURNT);
+      assert.equal(await c.query("owner", {}), alice.address.toLowerCase());
+      const b = await client(bob, i);
+      assert.equal(
+        await b.query("allowance", { owner: alice.address, spender: bob.address }),
+        ALLOWED - SPENT,
+      );
+    }
+  });
+
+  test("rejected with a clear reason and no state change", async () => {
+    const a = await client(alice, 0);
+    const before = await a.query("balanceOf", {});
+    const reject = async (call: Promise<unknown>, code: string | RegExp) => {
+      await assert.rejects(call, (e: unknown) => {
+        assert.ok(e instanceof AnonifyClientError, String(e));
+        if (typeof code === "string") assert.equal(e.code, code, e.message);
+        else assert.match(`${e.code}: ${e.message}`, code);
+        return true;
+      });
+    };
+    // A bad signature: the envelope is sealed for the enclave but signed over other params.
+    const signed = await signCommand(alice, a.domain, {
+      app: "erc20",
+      command: "transfer",
+      params: { to: bob.address, amount: "1" },
+      nonce: await a.nextNonce(),
+    });
+    const forged = {
+      ...signed.signed,
+      params: JSON.stringify({ amount: "999", to: bob.address.toLowerCase() }),
+    };
+    const record = await net.nodes[0]!.node.onChainRecord();
+    const envelope = await sealCommand(forged as typeof signed.signed, record.hpkePublicKey);
+    const res = await fetch(new URL("/v1/commands", net.nodes[0]!.url), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ envelope: `0x${Buffer.from(envelope).toString("hex")}` }),
+    });
+    const body = (await res.json()) as { code: string; message: string };
+    assert.equal(res.status, 422);
+    assert.match(body.code, /bad_signature|malformed/);
+
+    const used = (await a.nextNonce()) - 1n;
+    await reject(a.send("transfer", { to: bob.address, amount: 1 }, used), "replayed_nonce");
+    await reject(a.send("transfer", { to: bob.address, amount: 1 }, used + 5n), "nonce_gap");
+    await reject(a.send("steal", { from: bob.address }), /unknown command/);
+    await reject(a.send("transfer", { to: "not an address", amount: 1 }), /params\.to/);
+    await reject(a.send("transfer", { to: bob.address, amount: -1 }), /params\.amount/);
+
+    const tooMuch = await a.call("transfer", { to: bob.address, amount: (SUPPLY * 10n).toString() });
+    assert.equal(tooMuch.status, "failed");
+    assert.match(tooMuch.reason ?? "", /exceeds balance/);
+    const b = await client(bob, 1);
+    const mint = await b.call("mint", { to: bob.address, amount: 1 });
+    assert.equal(mint.status, "failed");
+    assert.match(mint.reason ?? "", /owner/);
+    await reject(b.query("balanceOf", { owner: alice.address }), /params/);
+    const c = await client(carol, 2);
+    await reject(
+      c.query("allowance", { owner: alice.address, spender: bob.address }),
+      /owner or the spender/,
+    );
+    await allApplied(mint.sequence + 1n);
+    assert.equal(await a.query("balanceOf", {}), before);
+    assert.deepEqual(await balanceEverywhere(bob), Array(3).fill(TO_BOB));
+  });
+
+  test("a node restarted in the middle of a stream of transfers catches up and loses no accepted command", async () => {
+    const a = await client(alice, 0);
+    const start = (await a.query("balanceOf", {})) as bigint;
+    const restarted = net.nodes[1]!;
+    const transfers = 12;
+    const sent: Promise<{ status: string }>[] = [];
+    let nonce = await a.nextNonce();
+    for (let i = 0; i < transfers; i++) {
+      const { id, responsePrivateKey } = await a.send("transfer", { to: carol.address, amount: 1 }, nonce++);
+      sent.push(a.waitForReceipt(id, responsePrivateKey));
+      if (i === 4) await restarted.node.stop();
+    }
+    // Bring it back on its data directory, as a fresh host process would.
+    const { EnclaveNode } = await import("../../src/node/enclave-node.js");
+    const again = new EnclaveNode({
+      hostDir: restarted.hostDir,
+      wallet: (restarted.node as unknown as { options: ConstructorParameters<typeof EnclaveNode>[0] }).options
+        .wallet,
+      contract: net.contract,
+      deployedAtBlock: net.deployedAtBlock,
+      attestationUrl: net.attestationUrl,
+    });
+    await again.start();
+    try {
+      const receipts = await Promise.all(sent);
+      assert.ok(receipts.every((r) => r.status === "applied"));
+      const target = BigInt((await net.nodes[0]!.node.groupStatus()).ledger.sequence);
+      await until("the restarted node to catch up", async () => {
+        const s = await again.groupStatus();
+        return BigInt(s.ledger.sequence) >= target ? true : undefined;
+      });
+      assert.equal(again.address, restarted.address, "it kept its enclave identity");
+      const summaries = await Promise.all([
+        net.nodes[0]!.node.groupStatus(),
+        again.groupStatus(),
+        net.nodes[2]!.node.groupStatus(),
+      ]);
+      assert.equal(new Set(summaries.map((s) => s.ledger.sequence)).size, 1);
+      assert.equal(await a.query("balanceOf", {}), start - BigInt(transfers));
+    } finally {
+      await again.stop();
+    }
+  });
+
+  test("confidentiality: no amount, address parameter or command name in calldata, logs, host storage or host logs", async () => {
+    const chain = net.nodes[0]!.node;
+    const publicClient = (
+      chain as unknown as { options: { wallet: { publicClient: import("viem").PublicClient } } }
+    ).options.wallet.publicClient;
+    const head = await publicClient.getBlockNumber();
+    const haystacks: { where: string; text: string }[] = [];
+    for (let n = 0n; n <= head; n++) {
+      const block = await publicClient.getBlock({ blockNumber: n, includeTransactions: true });
+      for (const tx of block.transactions)
+        haystacks.push({ where: `calldata of ${tx.hash}`, text: tx.input.toLowerCase() });
+    }
+    const events = await publicClient.getLogs({ address: net.contract, fromBlock: 0n });
+    for (const log of events)
+      haystacks.push({
+        where: `log ${log.transactionHash}`,
+        text: `${log.data}${log.topics.join("")}`.toLowerCase(),
+      });
+    for (const file of filesUnder(dataDir)) {
+      if (file.endsWith("sim-platform-secret") || file.endsWith("sim-quoting-key.json")) continue;
+      haystacks.push({ where: file, text: readFileSync(file).toString("latin1").toLowerCase() });
+    }
+    haystacks.push({ where: "host logs", text: logs.join("\n").toLowerCase() });
+
+    const hexOf = (s: string) => Buffer.from(s).toString("hex");
+    const needles: string[] = [];
+    for (const amount of [SUPPLY, MINTED, TO_BOB, ALLOWED, SPENT, BURNT]) {
+      needles.push(amount.toString(), numberToHex(amount, { size: 32 }).slice(2));
+    }
+    for (const account of [bob, carol]) needles.push(account.address.slice(2).toLowerCase());
+    for (const name of ["transferFrom", "totalSupply", "approve", "construct"])
+      needles.push(name.toLowerCase(), hexOf(name));
+    assert.ok(haystacks.length > 20);
+    for (const needle of needles) {
+      for (const hay of haystacks)
+        assert.equal(hay.text.includes(needle), false, `${needle} found in ${hay.where}`);
+    }
+    assert.ok(anonifyAbi.length > 0);
+  });
+});
