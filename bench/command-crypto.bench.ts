@@ -1,5 +1,5 @@
 // Per-core cost of the command path: client sign + seal, enclave open + verify (first sight of a
-// signer, a repeat signer with a precomputed table, the batch re-check on the same enclave and on
+// signer, a repeat signer (its address cached), the batch re-check on the same enclave and on
 // another one), applying an erc20 transfer at several state sizes, batch seal/open and receipt seal.
 // Baselines: viem's recoverTypedDataAddress and noble's recover / verify on the same digest.
 //   node --import tsx bench/command-crypto.bench.ts      (markdown on stdout, no files)
@@ -25,8 +25,6 @@ import {
   clearSignatureCaches,
   MAX_SEALED_MESSAGE_BYTES,
   openCommand,
-  PRECOMPUTE_AFTER_USES,
-  PRECOMPUTE_WINDOW,
   sealReceipt,
   verifySignedCommand,
 } from "../src/tee/commands.js";
@@ -172,7 +170,7 @@ async function bench(): Promise<{ rows: Row[]; machine: Machine }> {
   rows.push(
     await measure(
       "enclave: openCommand, repeat signer",
-      `table (window ${PRECOMPUTE_WINDOW}) built after ${PRECOMPUTE_AFTER_USES} uses; each command new`,
+      "address of the key cached; each command new",
       SAMPLES,
       async (i) => {
         await openCommand(enclaveKey, DOMAIN, same[i]!.sealed);

@@ -33,6 +33,7 @@ export type Anvil = {
   port: number;
   chainId: number;
   statePath: string | undefined;
+  pid: number | undefined;
   stop(): Promise<void>;
 };
 
@@ -116,7 +117,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
     }
     await new Promise((r) => setTimeout(r, READY_POLL_MS));
   }
-  return { rpcUrl, port, chainId, statePath, stop: () => stopChild(child) };
+  return { rpcUrl, port, chainId, statePath, pid: child.pid, stop: () => stopChild(child) };
 }
 
 /** SIGINT lets Anvil dump its state file; SIGKILL only if it does not exit in time. */

@@ -19,6 +19,7 @@ export type DevnetNode = { url: string; address: Hex; hostDir: string; node: Enc
 export type Devnet = {
   rpcUrl: string;
   chainId: number;
+  chainPid: number | undefined;
   contract: Address;
   deployedAtBlock: bigint;
   attestationUrl: string;
@@ -31,6 +32,8 @@ export type DevnetOptions = {
   dataDir: string;
   nodes?: number;
   blockTime?: number;
+  /** At most this many commands per batch (1 reproduces the original Anonify: a transaction per command). */
+  maxBatchCommands?: number;
   onLog?: (line: string) => void;
 };
 
@@ -118,6 +121,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         contract,
         deployedAtBlock: BigInt(record.deployedAtBlock),
         attestationUrl: service.url,
+        maxBatchCommands: options.maxBatchCommands,
         onLog: (line) => options.onLog?.(`node-${i}: ${line}`),
       });
       started.push({ close: () => node.stop() });
@@ -130,6 +134,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     return {
       rpcUrl: anvil.rpcUrl,
       chainId: anvil.chainId,
+      chainPid: anvil.pid,
       contract,
       deployedAtBlock: BigInt(record.deployedAtBlock),
       attestationUrl: service.url,

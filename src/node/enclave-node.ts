@@ -9,6 +9,7 @@ import { anonifyAbi } from "../ledger/generated/contracts.js";
 import type { EventPosition } from "../tee/ledger-events.js";
 import { EnclaveProcess } from "./enclave-host.js";
 import { toLedgerEvent } from "./ledger-feed.js";
+import { StageMetrics } from "./metrics.js";
 import { type EnclaveRegistration, initAndRegister, onChainState, writeAtomic } from "./registration.js";
 
 export const SEALED_STATE_FILE = "sealed-state.hex";
@@ -58,6 +59,7 @@ type Applied = { cursor: EventPosition | undefined; group: GroupSummary; sealedS
 
 export class EnclaveNode {
   readonly enclave: EnclaveProcess;
+  readonly metrics = new StageMetrics();
   registration: EnclaveRegistration | undefined;
   group: GroupSummary | undefined;
   private follower: EventFollower | undefined;
@@ -119,7 +121,10 @@ export class EnclaveNode {
       onEvent: async (event) => {
         const ledgerEvent = toLedgerEvent(event);
         if (!ledgerEvent) return;
-        this.keep(await this.enclave.call<Applied>("applyEvents", { events: [ledgerEvent] }));
+        const apply = () => this.enclave.call<Applied>("applyEvents", { events: [ledgerEvent] });
+        this.keep(
+          ledgerEvent.kind === "BatchSubmitted" ? await this.metrics.time("apply", apply) : await apply(),
+        );
       },
       onStatus: (status) => {
         if (status.kind === "caught-up") this.synced = true;
@@ -170,21 +175,25 @@ export class EnclaveNode {
 
   /** Seals what the enclave queued into one batch and submits it (one batch in flight at a time). */
   private async submitBatch(): Promise<void> {
-    const sealed = await this.enclave.call<{
-      batch: { epoch: string; ciphertext: Hex; count: number; enclave: Hex; signature: Hex } | null;
-      sealedState?: Hex;
-    }>("sealBatch", { maxCommands: this.options.maxBatchCommands ?? DEFAULT_MAX_BATCH_COMMANDS });
+    const sealed = await this.metrics.time("batching", () =>
+      this.enclave.call<{
+        batch: { epoch: string; ciphertext: Hex; count: number; enclave: Hex; signature: Hex } | null;
+        sealedState?: Hex;
+      }>("sealBatch", { maxCommands: this.options.maxBatchCommands ?? DEFAULT_MAX_BATCH_COMMANDS }),
+    );
     if (sealed.sealedState) this.keep({ sealedState: sealed.sealedState });
     const batch = sealed.batch;
     // The batch just landed is offered again until its event is applied: do not send it twice.
     if (!batch || batch.ciphertext === this.lastBatchSent) return;
-    const ok = await this.send("submitBatch", [
-      BigInt(batch.epoch),
-      batch.ciphertext,
-      batch.count,
-      batch.enclave,
-      batch.signature,
-    ]);
+    const ok = await this.metrics.time("chain-inclusion", () =>
+      this.send("submitBatch", [
+        BigInt(batch.epoch),
+        batch.ciphertext,
+        batch.count,
+        batch.enclave,
+        batch.signature,
+      ]),
+    );
     if (ok) {
       this.lastBatchSent = batch.ciphertext;
       this.batchesSent++;
@@ -232,7 +241,9 @@ export class EnclaveNode {
   }
 
   async submitCommand(envelope: Hex): Promise<{ id: Hex }> {
-    const result = await this.enclave.call<{ id: Hex; sealedState: Hex }>("submitCommand", { envelope });
+    const result = await this.metrics.time("open-and-check", () =>
+      this.enclave.call<{ id: Hex; sealedState: Hex }>("submitCommand", { envelope }),
+    );
     this.keep(result); // the accepted command is in the sealed state before the client hears 202
     return { id: result.id };
   }

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import { type Hex, keccak256, toBytes } from "viem";
 import type { EnclaveConfig } from "./enclave.js";
 
@@ -38,6 +38,27 @@ export const DEFAULT_ENCLAVE_CONFIG: EnclaveConfig = {
   version: ENCLAVE_VERSION,
 };
 
+/**
+ * tiny-secp256k1 reads its .wasm file from beside its module at run time; in the bundle that file
+ * would sit outside the measurement. This loader imports the bytes instead (esbuild's binary loader).
+ */
+const inlineSecp256k1Wasm: Plugin = {
+  name: "inline-secp256k1-wasm",
+  setup(pluginBuild) {
+    pluginBuild.onLoad({ filter: /tiny-secp256k1[\\/]lib[\\/]wasm_loader\.js$/ }, (args) => ({
+      resolveDir: dirname(args.path),
+      loader: "js",
+      contents: [
+        'import binary from "./secp256k1.wasm";',
+        'import * as rand from "./rand.js";',
+        'import * as validate_error from "./validate_error.js";',
+        'const instance = new WebAssembly.Instance(new WebAssembly.Module(binary), { "./rand.js": rand, "./validate_error.js": validate_error });',
+        "export default instance.exports;",
+      ].join("\n"),
+    }));
+  },
+};
+
 export type EnclaveBundle = { path: string; measurement: Hex; signerMeasurement: Hex; bytes: number };
 
 export type BuildEnclaveOptions = { outFile?: string; config?: EnclaveConfig; entry?: string };
@@ -57,6 +78,9 @@ export async function buildEnclaveBundle(options: BuildEnclaveOptions = {}): Pro
     sourcemap: false,
     legalComments: "none",
     define: { __ANONIFY_ENCLAVE_CONFIG__: JSON.stringify(config) },
+    // libsecp256k1's WebAssembly goes inside the bundle, so the measurement covers it too.
+    loader: { ".wasm": "binary" },
+    plugins: [inlineSecp256k1Wasm],
     // A few CommonJS dependencies call require(); give the ESM bundle one.
     banner: {
       js: "import { createRequire as __anonifyRequire } from 'node:module'; const require = __anonifyRequire(import.meta.url);",
