@@ -13,7 +13,10 @@ import { StageMetrics } from "./metrics.js";
 import { type EnclaveRegistration, initAndRegister, onChainState, writeAtomic } from "./registration.js";
 
 export const SEALED_STATE_FILE = "sealed-state.hex";
-const TICK_MS = 100;
+/** How often the host asks its enclave for a handshake or a batch to send. */
+const TICK_MS = 25;
+/** How often the host polls the chain for new events. */
+const FOLLOW_POLL_MS = 50;
 const DEFAULT_MAX_BATCH_COMMANDS = 64;
 
 export type GroupSummary = {
@@ -69,12 +72,14 @@ export class EnclaveNode {
   private rotateRequested = false;
   private batchesSent = 0;
   private lastBatchSent: Hex | undefined;
+  private maxBatchCommands: number;
   /** The slot at which this node sent its key package: a new handshake means it was consumed or lost. */
   private keyPackageSentAt: string | undefined;
   private stopped = false;
   private synced = false;
 
   constructor(private readonly options: EnclaveNodeOptions) {
+    this.maxBatchCommands = options.maxBatchCommands ?? DEFAULT_MAX_BATCH_COMMANDS;
     this.enclave = EnclaveProcess.start({
       dataDir: join(options.hostDir, "enclave"),
       bundle: options.bundle,
@@ -87,8 +92,8 @@ export class EnclaveNode {
     return this.registration.address;
   }
 
-  private keep(result: { sealedState: Hex; group?: GroupSummary }): void {
-    writeAtomic(join(this.options.hostDir, SEALED_STATE_FILE), result.sealedState);
+  private keep(result: { sealedState?: Hex; group?: GroupSummary }): void {
+    if (result.sealedState) writeAtomic(join(this.options.hostDir, SEALED_STATE_FILE), result.sealedState);
     if (result.group) this.group = result.group;
   }
 
@@ -118,6 +123,7 @@ export class EnclaveNode {
       contract,
       fromBlock: cursor ? BigInt(cursor.block) : this.options.deployedAtBlock,
       confirmations: this.options.confirmations ?? 0n,
+      pollMs: FOLLOW_POLL_MS,
       onEvent: async (event) => {
         const ledgerEvent = toLedgerEvent(event);
         if (!ledgerEvent) return;
@@ -160,7 +166,7 @@ export class EnclaveNode {
       handshake: Hex | null;
       epoch?: string;
       signature?: Hex;
-      sealedState: Hex;
+      sealedState?: Hex;
       group: GroupSummary;
     }>("proposeHandshake", { rotate });
     this.keep(proposal);
@@ -179,9 +185,9 @@ export class EnclaveNode {
       this.enclave.call<{
         batch: { epoch: string; ciphertext: Hex; count: number; enclave: Hex; signature: Hex } | null;
         sealedState?: Hex;
-      }>("sealBatch", { maxCommands: this.options.maxBatchCommands ?? DEFAULT_MAX_BATCH_COMMANDS }),
+      }>("sealBatch", { maxCommands: this.maxBatchCommands }),
     );
-    if (sealed.sealedState) this.keep({ sealedState: sealed.sealedState });
+    this.keep(sealed);
     const batch = sealed.batch;
     // The batch just landed is offered again until its event is applied: do not send it twice.
     if (!batch || batch.ciphertext === this.lastBatchSent) return;
@@ -233,6 +239,11 @@ export class EnclaveNode {
       }
       return false;
     }
+  }
+
+  /** Changes the most commands a batch may hold (benchmarks sweep it on a running network). */
+  configureBatching(maxBatchCommands: number): void {
+    this.maxBatchCommands = maxBatchCommands;
   }
 
   /** Asks for a key rotation (an empty commit with a path update); it lands with a later tick. */

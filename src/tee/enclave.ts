@@ -363,8 +363,10 @@ export class Enclave {
     expectOnlyKeys(args, ["rotate"], "proposeHandshake arguments");
     const rotate = args.rotate === true;
     const proposal = await proposeCommit(session.group, session.identity.address, session.domain, rotate);
+    const changed = proposal.state !== session.group;
     session.group = proposal.state;
-    const sealedState = await this.sealState(session);
+    // Asked many times a second with nothing to do: seal only when something changed.
+    const sealedState = changed ? await this.sealState(session) : undefined;
     if (!proposal.handshake)
       return { handshake: null, sealedState, group: groupSummary(session.group, session.identity.address) };
     const handshake = bytesToHex(proposal.handshake);
