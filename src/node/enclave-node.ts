@@ -13,6 +13,7 @@ import { StageMetrics } from "./metrics.js";
 import { type EnclaveRegistration, initAndRegister, onChainState, writeAtomic } from "./registration.js";
 
 export const SEALED_STATE_FILE = "sealed-state.hex";
+export const SEALED_JOURNAL_FILE = "sealed-journal.hex";
 /** How often the host asks its enclave for a handshake or a batch to send. */
 const TICK_MS = 25;
 /** How often the host polls the chain for new events. */
@@ -92,8 +93,10 @@ export class EnclaveNode {
     return this.registration.address;
   }
 
-  private keep(result: { sealedState?: Hex; group?: GroupSummary }): void {
+  private keep(result: { sealedState?: Hex; sealedJournal?: Hex; group?: GroupSummary }): void {
     if (result.sealedState) writeAtomic(join(this.options.hostDir, SEALED_STATE_FILE), result.sealedState);
+    if (result.sealedJournal)
+      writeAtomic(join(this.options.hostDir, SEALED_JOURNAL_FILE), result.sealedJournal);
     if (result.group) this.group = result.group;
   }
 
@@ -107,12 +110,14 @@ export class EnclaveNode {
       attestationUrl: this.options.attestationUrl,
     });
     const statePath = join(hostDir, SEALED_STATE_FILE);
+    const journalPath = join(hostDir, SEALED_JOURNAL_FILE);
     let cursor: EventPosition | undefined;
     if (existsSync(statePath) && !this.registration.created) {
       const restored = await this.enclave.call<{ cursor?: EventPosition; group: GroupSummary }>(
         "restoreState",
         {
           sealedState: readFileSync(statePath, "utf8").trim(),
+          sealedJournal: existsSync(journalPath) ? readFileSync(journalPath, "utf8").trim() : undefined,
         },
       );
       cursor = restored.cursor;
@@ -184,7 +189,7 @@ export class EnclaveNode {
     const sealed = await this.metrics.time("batching", () =>
       this.enclave.call<{
         batch: { epoch: string; ciphertext: Hex; count: number; enclave: Hex; signature: Hex } | null;
-        sealedState?: Hex;
+        sealedJournal?: Hex;
       }>("sealBatch", { maxCommands: this.maxBatchCommands }),
     );
     this.keep(sealed);
@@ -253,7 +258,7 @@ export class EnclaveNode {
 
   async submitCommand(envelope: Hex): Promise<{ id: Hex }> {
     const result = await this.metrics.time("open-and-check", () =>
-      this.enclave.call<{ id: Hex; sealedState: Hex }>("submitCommand", { envelope }),
+      this.enclave.call<{ id: Hex; sealedJournal: Hex }>("submitCommand", { envelope }),
     );
     this.keep(result); // the accepted command is in the sealed state before the client hears 202
     return { id: result.id };

@@ -58,6 +58,7 @@ import {
   nextNonce,
   type SealedLedgerApp,
   serializeLedgerApp,
+  withoutApplied,
 } from "./ledger-app.js";
 import { type EventPosition, isAfter, parseLedgerEvent } from "./ledger-events.js";
 import { type EnclaveIdentity, REPORT_DATA_BYTES, type TeePlatform } from "./platform.js";
@@ -91,6 +92,9 @@ type Session = {
 };
 
 const NODE_STATE_SEAL_LABEL = "node-state";
+const JOURNAL_SEAL_LABEL = "command-journal";
+/** The full state is sealed at most this often; the events after it are replayed after a restart. */
+const FULL_SEAL_INTERVAL_MS = 1000;
 const NODE_STATE_VERSION = 1;
 const MAX_SEALED_STATE_BYTES = 16 * 1024 * 1024;
 const MAX_EVENTS_PER_CALL = 10_000;
@@ -112,8 +116,18 @@ export type InitResult = PublicIdentity & {
   created: "first-start" | "measurement-changed" | undefined;
 };
 
+type SealedJournal = { version: number; address: Hex } & Pick<SealedLedgerApp, "queue" | "inFlight">;
+
+/** The part of the ledger state that lives only here until it is ordered. */
+function journalOf(
+  ledger: Pick<SealedLedgerApp, "queue" | "inFlight">,
+): Pick<SealedLedgerApp, "queue" | "inFlight"> {
+  return { queue: ledger.queue, inFlight: ledger.inFlight };
+}
+
 export class Enclave {
   private session: Session | undefined;
+  private lastFullSeal = 0;
 
   constructor(
     private readonly platform: TeePlatform,
@@ -247,6 +261,7 @@ export class Enclave {
   }
 
   private async sealState(session: Session): Promise<Hex> {
+    this.lastFullSeal = Date.now();
     const state: SealedNodeState = {
       version: NODE_STATE_VERSION,
       address: session.identity.address,
@@ -260,31 +275,64 @@ export class Enclave {
     return bytesToHex(blob);
   }
 
+  /**
+   * The accepted-but-unordered commands (queue and batch in flight) are the only state that is not
+   * on chain, so they are sealed on every change; this blob stays small. The full state is sealed at
+   * most every FULL_SEAL_INTERVAL_MS (and on group changes): a restart replays the events after it.
+   */
+  private async sealJournal(session: Session): Promise<Hex> {
+    const journal: SealedJournal = {
+      version: NODE_STATE_VERSION,
+      address: session.identity.address,
+      ...journalOf(serializeLedgerApp({ ...session.ledger, receipts: new Map() })),
+    };
+    const blob = await seal(this.platform, this.measured, new TextEncoder().encode(JSON.stringify(journal)), {
+      label: JOURNAL_SEAL_LABEL,
+    });
+    return bytesToHex(blob);
+  }
+
+  private async unsealJson<T extends { version: number; address: Hex }>(
+    sealed: Hex,
+    label: string,
+  ): Promise<T> {
+    let value: T;
+    try {
+      const plain = await unseal(this.platform, this.measured, hexToBytes(sealed), { label });
+      value = JSON.parse(new TextDecoder().decode(plain)) as T;
+    } catch (error) {
+      const reason = error instanceof SealingError ? error.reason : `sealed ${label} is damaged`;
+      throw new EnclaveCallError("sealed_state_invalid", reason);
+    }
+    if (value.version !== NODE_STATE_VERSION || value.address !== this.requireSession().identity.address) {
+      throw new EnclaveCallError(
+        "sealed_state_invalid",
+        `sealed ${label} belongs to another enclave identity or version`,
+      );
+    }
+    return value;
+  }
+
   /** Resumes from the state the host kept sealed: group state, registry view and event cursor. */
   private async restoreState(raw: unknown) {
     const session = this.requireSession();
     const args = expectObject(raw, "restoreState arguments");
-    expectOnlyKeys(args, ["sealedState"], "restoreState arguments");
+    expectOnlyKeys(args, ["sealedState", "sealedJournal"], "restoreState arguments");
     const sealed = expectHex(args.sealedState, "sealedState", { min: 1, max: MAX_SEALED_STATE_BYTES });
-    let state: SealedNodeState;
-    try {
-      const plain = await unseal(this.platform, this.measured, hexToBytes(sealed), {
-        label: NODE_STATE_SEAL_LABEL,
-      });
-      state = JSON.parse(new TextDecoder().decode(plain)) as SealedNodeState;
-    } catch (error) {
-      const reason = error instanceof SealingError ? error.reason : "sealed state is damaged";
-      throw new EnclaveCallError("sealed_state_invalid", reason);
-    }
-    if (state.version !== NODE_STATE_VERSION || state.address !== session.identity.address) {
-      throw new EnclaveCallError(
-        "sealed_state_invalid",
-        "sealed state belongs to another enclave identity or version",
-      );
-    }
+    const sealedJournal = expectOptionalHex(args.sealedJournal, "sealedJournal", {
+      max: MAX_SEALED_STATE_BYTES,
+    });
+    const state = await this.unsealJson<SealedNodeState>(sealed, NODE_STATE_SEAL_LABEL);
+    const journal = sealedJournal
+      ? await this.unsealJson<SealedJournal>(sealedJournal, JOURNAL_SEAL_LABEL)
+      : undefined;
     session.group = await deserializeGroup(state.group, session.domain);
-    session.ledger = deserializeLedgerApp(state.ledger);
+    session.ledger = deserializeLedgerApp(
+      journal ? { ...state.ledger, ...journalOf(journal) } : state.ledger,
+    );
+    session.ledger = withoutApplied(session.ledger);
     session.cursor = state.cursor;
+    this.lastFullSeal = Date.now();
     return {
       cursor: session.cursor,
       group: groupSummary(session.group, session.identity.address),
@@ -345,15 +393,17 @@ export class Enclave {
     }
     // The previous epoch's key goes: no batch of an epoch can be ordered after the handshake that ends it.
     if (session.group.epochKey && session.group.epochKey !== group.epochKey) session.group.epochKey.fill(0);
+    const groupChanged = group !== session.group;
     session.group = group;
     session.ledger = ledger;
     session.cursor = cursor;
+    const due = groupChanged || Date.now() - this.lastFullSeal >= FULL_SEAL_INTERVAL_MS;
     return {
       applied,
       cursor,
       group: groupSummary(group, session.identity.address),
       ledger: ledgerSummary(ledger),
-      sealedState: await this.sealState(session),
+      sealedState: due ? await this.sealState(session) : undefined,
     };
   }
 
@@ -403,7 +453,7 @@ export class Enclave {
         throw new CommandRejected("replayed_nonce", "this command was already accepted");
       }
       session.ledger = enqueue(session.ledger, this.app, command);
-      return { id: command.digest, sealedState: await this.sealState(session) };
+      return { id: command.digest, sealedJournal: await this.sealJournal(session) };
     } catch (error) {
       if (error instanceof CommandRejected) throw new EnclaveCallError(error.code, error.reason);
       throw error;
@@ -442,7 +492,7 @@ export class Enclave {
         enclave: session.identity.address,
         signature: await signDigest(session.keys, next.batch.digest),
       },
-      sealedState: await this.sealState(session),
+      sealedJournal: await this.sealJournal(session),
     };
   }
 

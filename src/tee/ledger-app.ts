@@ -242,6 +242,13 @@ export function applyBatch(
   return next;
 }
 
+/** Drops queued commands the ledger already applied (a journal newer than the state it joins). */
+export function withoutApplied(state: LedgerAppState): LedgerAppState {
+  const pending = (q: Queued) =>
+    !state.receipts.has(q.digest) && q.nonce >= (state.nonces.get(q.sender) ?? 0n);
+  return { ...state, queue: state.queue.filter(pending) };
+}
+
 export type CommandStatus = { status: "queued" | "submitted" | "applied" | "failed"; stored?: StoredReceipt };
 
 export function commandStatus(state: LedgerAppState, digest: Hex): CommandStatus | undefined {

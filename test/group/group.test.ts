@@ -4,11 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { bytesToHex, type Hex, hexToBytes } from "viem";
-import { generatePrivateKey } from "viem/accounts";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { RunningService } from "../../src/attestation/service.js";
+import { AnonifyClient } from "../../src/client/anonify-client.js";
 import { generateMemberKeys } from "../../src/group/mls.js";
 import { handshakeDigest, keyPackageDigest } from "../../src/ledger/digests.js";
 import { anonifyAbi } from "../../src/ledger/generated/contracts.js";
+import { buildNodeApi } from "../../src/node/api.js";
 import { EnclaveNode, type GroupSummary, SEALED_STATE_FILE } from "../../src/node/enclave-node.js";
 import { DEFAULT_ENCLAVE_BUNDLE } from "../../src/tee/bundle.js";
 import {
@@ -313,6 +315,58 @@ describe("rotation policy", () => {
         return epochs.size >= 3 ? true : undefined;
       });
     } finally {
+      await node.stop();
+      await service.close();
+      await f.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("rotation policy by batches", () => {
+  test("a node configured to rotate every N batches commits a rotation after its Nth batch", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "anonify-rotate-batches-"));
+    const f = await startLedgerFixture();
+    const service = await startService();
+    await allowEnclaves(f, service, measurement);
+    const node = new EnclaveNode({
+      hostDir: join(dir, "node"),
+      wallet: hostWallet(f, 1),
+      contract: f.contract,
+      deployedAtBlock: 0n,
+      attestationUrl: service.url,
+      rotateEveryBatches: 2,
+    });
+    const api = buildNodeApi({
+      node,
+      contract: f.contract,
+      chainId: f.domain.chainId,
+      chainRpc: f.anvil.rpcUrl,
+    });
+    try {
+      await node.start();
+      const url = await api.listen({ port: 0, host: "127.0.0.1" });
+      const member = await until("the node to create its group", async () => {
+        const s = (await node.groupStatus()).group;
+        return s.member ? s : undefined;
+      });
+      const user = await AnonifyClient.connect({
+        rpcUrl: f.anvil.rpcUrl,
+        contract: f.contract,
+        node: url,
+        account: privateKeyToAccount(generatePrivateKey()),
+      });
+      await user.call("construct", { totalSupply: 10 });
+      const second = await user.call("burn", { amount: 1 });
+      assert.equal(second.status, "applied");
+      const rotated = await until("the rotation after the second batch", async () => {
+        const s = (await node.groupStatus()).group;
+        return s.epoch !== member.epoch ? s : undefined;
+      });
+      assert.notEqual(rotated.epochKeyFingerprint, member.epochKeyFingerprint);
+      assert.equal(await user.query("balanceOf", {}), 9n);
+    } finally {
+      await api.close();
       await node.stop();
       await service.close();
       await f.stop();
