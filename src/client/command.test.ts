@@ -108,6 +108,7 @@ describe("import boundary", () => {
       "src/runtime/pmap.ts",
       "src/runtime/wire.ts",
       "src/runtime/envelope.ts",
+      "src/runtime/hpke.ts",
       "src/ledger/digests.ts",
     ]);
     const seen = new Set<string>();

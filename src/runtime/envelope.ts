@@ -11,9 +11,9 @@
 //   62  ciphertext ‖ 16-byte tag
 // info = HPKE_INFO_LABEL ‖ bytes 0..30. The kind inside `info` keeps a command, a query, a receipt and
 // an answer from ever opening as one another; HPKE already binds `enc` and the recipient's key.
-import { Aes128Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from "@hpke/core";
 import { x25519 } from "@noble/curves/ed25519.js";
 import type { LedgerDomain } from "../ledger/digests.js";
+import { type HpkeRecipient, hpkeOpen, hpkeRecipient, hpkeSeal } from "./hpke.js";
 import { ADDRESS_BYTES, CHAIN_ID_BYTES, readDomain, sameDomain, WireError, writeDomain } from "./wire.js";
 
 /** The suite, by RFC 9180 identifiers: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM. */
@@ -34,12 +34,6 @@ export const ENVELOPE_OVERHEAD_BYTES = ENVELOPE_HEADER_BYTES + AEAD_TAG_BYTES;
 /** The 0 byte ends the label, so the label and the header that follows cannot run into each other. */
 const HPKE_INFO_LABEL = new TextEncoder().encode("anonify.envelope.v1\0");
 
-const suite = new CipherSuite({
-  kem: new DhkemX25519HkdfSha256(),
-  kdf: new HkdfSha256(),
-  aead: new Aes128Gcm(),
-});
-
 /** A fresh X25519 key pair (for a response key); the private key is 32 raw bytes (RFC 7748). */
 export function generateX25519KeyPair(): { privateKey: Uint8Array; publicKey: Uint8Array } {
   const privateKey = x25519.utils.randomSecretKey();
@@ -48,18 +42,14 @@ export function generateX25519KeyPair(): { privateKey: Uint8Array; publicKey: Ui
 
 // Importing a private key into WebCrypto (and deriving its public half, which decapsulation needs)
 // costs more than the rest of an open; an enclave opens many envelopes with one key, so keep it.
-type RecipientKeyPair = Awaited<ReturnType<typeof suite.kem.generateKeyPair>>;
-const recipientKeys = new WeakMap<Uint8Array, Promise<RecipientKeyPair>>();
+const recipientKeys = new WeakMap<Uint8Array, Promise<HpkeRecipient>>();
 
-function recipientKeyPair(privateKey: Uint8Array): Promise<RecipientKeyPair> {
+function recipientKeyPair(privateKey: Uint8Array): Promise<HpkeRecipient> {
   let pair = recipientKeys.get(privateKey);
   if (pair === undefined) {
     if (privateKey.length !== X25519_KEY_BYTES)
       throw new WireError("malformed", "X25519 private key must be 32 bytes");
-    pair = (async () => ({
-      privateKey: await suite.kem.deserializePrivateKey(privateKey),
-      publicKey: await suite.kem.deserializePublicKey(x25519.getPublicKey(privateKey)),
-    }))();
+    pair = hpkeRecipient(privateKey);
     recipientKeys.set(privateKey, pair);
   }
   return pair;
@@ -98,18 +88,17 @@ export async function sealEnvelope({
     throw new WireError("malformed", "X25519 public key must be 32 bytes");
   }
   const head = header(kind, domain);
-  let sealed: { ct: ArrayBuffer; enc: ArrayBuffer };
+  let sealed: { enc: Uint8Array; ciphertext: Uint8Array };
   try {
-    const publicKey = await suite.kem.deserializePublicKey(recipientPublicKey);
-    sealed = await suite.seal({ recipientPublicKey: publicKey, info: info(head) }, plaintext);
+    sealed = await hpkeSeal(recipientPublicKey, info(head), plaintext);
   } catch {
     // A low-order or otherwise invalid X25519 key makes the DH fail (RFC 9180 §7.1.4).
     throw new WireError("malformed", "cannot seal to this X25519 public key");
   }
-  const out = new Uint8Array(ENVELOPE_HEADER_BYTES + sealed.ct.byteLength);
+  const out = new Uint8Array(ENVELOPE_HEADER_BYTES + sealed.ciphertext.length);
   out.set(head);
-  out.set(new Uint8Array(sealed.enc), OFFSET_ENC);
-  out.set(new Uint8Array(sealed.ct), ENVELOPE_HEADER_BYTES);
+  out.set(sealed.enc, OFFSET_ENC);
+  out.set(sealed.ciphertext, ENVELOPE_HEADER_BYTES);
   return out;
 }
 
@@ -153,17 +142,15 @@ export async function openEnvelope({
   if (domain !== undefined && !sameDomain(head.domain, domain)) {
     throw new WireError("wrong_domain", "envelope is for another chain or contract");
   }
-  const keys = await recipientKeyPair(recipientPrivateKey);
   try {
-    const plaintext = await suite.open(
-      {
-        recipientKey: keys,
-        enc: envelope.subarray(OFFSET_ENC, ENVELOPE_HEADER_BYTES),
-        info: info(envelope.subarray(0, OFFSET_ENC)),
-      },
+    const keys = await recipientKeyPair(recipientPrivateKey);
+    const plaintext = await hpkeOpen(
+      keys,
+      envelope.subarray(OFFSET_ENC, ENVELOPE_HEADER_BYTES),
+      info(envelope.subarray(0, OFFSET_ENC)),
       envelope.subarray(ENVELOPE_HEADER_BYTES),
     );
-    return { domain: head.domain, plaintext: new Uint8Array(plaintext) };
+    return { domain: head.domain, plaintext };
   } catch {
     throw new WireError("undecryptable", "envelope does not open with this key");
   }
