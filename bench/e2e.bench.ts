@@ -166,7 +166,6 @@ async function confidentialRun(
     const enclaveKeys = await Promise.all(net.nodes.map((n) => n.node.onChainRecord()));
     const latencies: number[] = [];
     let sealingMs = 0;
-    let sealed = 0;
     let commandBytes = 0;
     let paddedBytes = 0;
     const startSeq = await Promise.all(
@@ -191,7 +190,6 @@ async function confidentialRun(
           });
           const envelope = await sealCommand(signed.signed, enclaveKey);
           sealingMs += performance.now() - t0;
-          sealed++;
           if (commandBytes === 0) {
             commandBytes = encodeSignedCommand(signed.signed).length;
             paddedBytes = bucketFor(commandBytes) ?? commandBytes;
@@ -530,8 +528,8 @@ export async function run(outDir: string): Promise<void> {
     "",
     "Share of time per stage (confidential runs, all nodes): ",
     "",
-    "| path | blocks | " + ["client sealing", ...STAGES].join(" | ") + " |",
-    "|---|---|" + ["client sealing", ...STAGES].map(() => "---:").join("|") + "|",
+    `| path | blocks | ${["client sealing", ...STAGES].join(" | ")} |`,
+    `|---|---|${["client sealing", ...STAGES].map(() => "---:").join("|")}|`,
     ...runs
       .filter((r) => r.stageShares)
       .map(

@@ -276,7 +276,7 @@ export async function proposeCommit(
 ): Promise<{ state: GroupMemberState; handshake?: Uint8Array }> {
   let current = state;
   const me = state.registry.enclaves[self.toLowerCase()];
-  if (!me || me.state !== "active") return { state: current };
+  if (me?.state !== "active") return { state: current };
   // A commit already offered for this slot is offered again until the chain orders this slot:
   // a second commit from the same epoch would orphan the first, should the first land.
   if (current.pending?.slot === current.slot) {

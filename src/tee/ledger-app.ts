@@ -6,13 +6,7 @@ import { batchDigest, type LedgerDomain, nextBatchHead, ZERO_HASH } from "../led
 import type { App } from "../runtime/app.js";
 import { decodeBatch, encodeBatch, openBatch, sealBatch } from "../runtime/batch.js";
 import type { StateValue } from "../runtime/canonical.js";
-import {
-  applyCommand,
-  checkCommand,
-  decodeAppState,
-  encodeAppState,
-  stateDigest,
-} from "../runtime/executor.js";
+import { applyCommand, checkCommand, decodeAppState, encodeAppState } from "../runtime/executor.js";
 import type { Receipt } from "../runtime/wire.js";
 import { CommandRejected, checkNonce, type VerifiedCommand, verifySignedCommand } from "./commands.js";
 import type { LedgerEvent } from "./ledger-events.js";

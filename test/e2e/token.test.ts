@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type Hex, type LocalAccount, numberToHex } from "viem";
+import { type LocalAccount, numberToHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { AnonifyClient, AnonifyClientError } from "../../src/client/anonify-client.js";
 import { sealCommand, signCommand } from "../../src/client/command.js";
 import { anonifyAbi } from "../../src/ledger/generated/contracts.js";
 import { type Devnet, startDevnet } from "../../src/node/devnet.js";
+import { filesUnder } from "../support/files.js";
 import { until } from "../support/wait.js";
 
 // Distinctive amounts, so a scan for their plaintext cannot hit by chance.
@@ -18,13 +19,6 @@ const TO_BOB = 12_345_678n;
 const ALLOWED = 4_444_444n;
 const SPENT = 3_333_333n;
 const BURNT = 1_212_121n;
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
-}
 
 describe("confidential token end to end: 3 nodes, real Anvil, real enclave processes", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "anonify-e2e-"));

@@ -292,85 +292,76 @@ describe("group key among enclaves, ordered on chain", () => {
   });
 });
 
+/** One node on its own chain and attestation service, started with `policy`, torn down after `body`. */
+async function withLoneNode(
+  policy: Pick<ConstructorParameters<typeof EnclaveNode>[0], "rotateEveryMs" | "rotateEveryBatches">,
+  body: (node: EnclaveNode, f: LedgerFixture) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "anonify-rotate-"));
+  const f = await startLedgerFixture();
+  const service = await startService();
+  await allowEnclaves(f, service, measurement);
+  const node = new EnclaveNode({
+    hostDir: join(dir, "node"),
+    wallet: hostWallet(f, 1),
+    contract: f.contract,
+    deployedAtBlock: 0n,
+    attestationUrl: service.url,
+    ...policy,
+  });
+  try {
+    await node.start();
+    await body(node, f);
+  } finally {
+    await node.stop();
+    await service.close();
+    await f.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe("rotation policy", () => {
-  test("a node configured to rotate every T ms commits rotations on its own", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "anonify-rotate-"));
-    const f = await startLedgerFixture();
-    const service = await startService();
-    await allowEnclaves(f, service, measurement);
-    const node = new EnclaveNode({
-      hostDir: join(dir, "node"),
-      wallet: hostWallet(f, 1),
-      contract: f.contract,
-      deployedAtBlock: 0n,
-      attestationUrl: service.url,
-      rotateEveryMs: 300,
-    });
-    try {
-      await node.start();
+  test("a node configured to rotate every T ms commits rotations on its own", () =>
+    withLoneNode({ rotateEveryMs: 300 }, async (node) => {
       const epochs = new Set<string>();
       await until("three rotations", async () => {
         const s = (await node.groupStatus()).group;
         if (s.epoch) epochs.add(s.epoch);
         return epochs.size >= 3 ? true : undefined;
       });
-    } finally {
-      await node.stop();
-      await service.close();
-      await f.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
+    }));
 
-describe("rotation policy by batches", () => {
-  test("a node configured to rotate every N batches commits a rotation after its Nth batch", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "anonify-rotate-batches-"));
-    const f = await startLedgerFixture();
-    const service = await startService();
-    await allowEnclaves(f, service, measurement);
-    const node = new EnclaveNode({
-      hostDir: join(dir, "node"),
-      wallet: hostWallet(f, 1),
-      contract: f.contract,
-      deployedAtBlock: 0n,
-      attestationUrl: service.url,
-      rotateEveryBatches: 2,
-    });
-    const api = buildNodeApi({
-      node,
-      contract: f.contract,
-      chainId: f.domain.chainId,
-      chainRpc: f.anvil.rpcUrl,
-    });
-    try {
-      await node.start();
-      const url = await api.listen({ port: 0, host: "127.0.0.1" });
-      const member = await until("the node to create its group", async () => {
-        const s = (await node.groupStatus()).group;
-        return s.member ? s : undefined;
-      });
-      const user = await AnonifyClient.connect({
-        rpcUrl: f.anvil.rpcUrl,
+  test("a node configured to rotate every N batches commits a rotation after its Nth batch", () =>
+    withLoneNode({ rotateEveryBatches: 2 }, async (node, f) => {
+      const api = buildNodeApi({
+        node,
         contract: f.contract,
-        node: url,
-        account: privateKeyToAccount(generatePrivateKey()),
+        chainId: f.domain.chainId,
+        chainRpc: f.anvil.rpcUrl,
       });
-      await user.call("construct", { totalSupply: 10 });
-      const second = await user.call("burn", { amount: 1 });
-      assert.equal(second.status, "applied");
-      const rotated = await until("the rotation after the second batch", async () => {
-        const s = (await node.groupStatus()).group;
-        return s.epoch !== member.epoch ? s : undefined;
-      });
-      assert.notEqual(rotated.epochKeyFingerprint, member.epochKeyFingerprint);
-      assert.equal(await user.query("balanceOf", {}), 9n);
-    } finally {
-      await api.close();
-      await node.stop();
-      await service.close();
-      await f.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+      try {
+        const url = await api.listen({ port: 0, host: "127.0.0.1" });
+        const member = await until("the node to create its group", async () => {
+          const s = (await node.groupStatus()).group;
+          return s.member ? s : undefined;
+        });
+        const user = await AnonifyClient.connect({
+          rpcUrl: f.anvil.rpcUrl,
+          contract: f.contract,
+          node: url,
+          account: privateKeyToAccount(generatePrivateKey()),
+        });
+        await user.call("construct", { totalSupply: 10 });
+        const second = await user.call("burn", { amount: 1 });
+        assert.equal(second.status, "applied");
+        const rotated = await until("the rotation after the second batch", async () => {
+          const s = (await node.groupStatus()).group;
+          return s.epoch !== member.epoch ? s : undefined;
+        });
+        assert.notEqual(rotated.epochKeyFingerprint, member.epochKeyFingerprint);
+        assert.equal(await user.query("balanceOf", {}), 9n);
+      } finally {
+        await api.close();
+      }
+    }));
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -11,6 +11,7 @@ import type { InitResult } from "../../src/tee/enclave.js";
 import { decodeKeys, IDENTITY_SEAL_LABEL } from "../../src/tee/identity.js";
 import { SimPlatform } from "../../src/tee/platform-sim.js";
 import { unseal } from "../../src/tee/sealing.js";
+import { filesUnder } from "../support/files.js";
 
 const DOMAIN = { chainId: 31337, contract: `0x${"ab".repeat(20)}` as Hex };
 
@@ -18,14 +19,6 @@ type Status = { measurement: Hex; signerMeasurement: Hex; platform: string; addr
 
 async function rejects(call: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(call, (e: unknown) => e instanceof EnclaveCallError && e.code === code);
-}
-
-/** Every file under a folder, recursively. */
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
 }
 
 describe("enclave process", () => {
