@@ -34,6 +34,8 @@ export class AnonifyClientError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** A refusal's reason sealed to the command's response key (the node cannot read it). */
+    readonly sealedReason?: Hex,
   ) {
     super(message);
   }
@@ -60,9 +62,14 @@ async function nodeJson<T>(node: string, path: string, init?: RequestInit): Prom
     ...init,
     headers: init?.body ? { "content-type": "application/json" } : undefined,
   });
-  const body = (await res.json()) as T & { code?: string; message?: string };
-  if (!res.ok)
-    throw new AnonifyClientError(body.code ?? `http_${res.status}`, body.message ?? res.statusText);
+  const body = (await res.json()) as T & { code?: string; message?: string; sealedReason?: Hex };
+  if (!res.ok) {
+    throw new AnonifyClientError(
+      body.code ?? `http_${res.status}`,
+      body.message ?? res.statusText,
+      body.sealedReason,
+    );
+  }
   return body;
 }
 
@@ -128,10 +135,21 @@ export class AnonifyClient {
       nonce: nonce ?? (await this.nextNonce()),
     });
     const envelope = await sealCommand(signed.signed, this.enclaveKey);
-    const { id } = await nodeJson<{ id: Hex }>(this.options.node, "/v1/commands", {
-      method: "POST",
-      body: JSON.stringify({ envelope: `0x${Buffer.from(envelope).toString("hex")}` }),
-    });
+    let id: Hex;
+    try {
+      ({ id } = await nodeJson<{ id: Hex }>(this.options.node, "/v1/commands", {
+        method: "POST",
+        body: JSON.stringify({ envelope: `0x${Buffer.from(envelope).toString("hex")}` }),
+      }));
+    } catch (error) {
+      if (!(error instanceof AnonifyClientError) || !error.sealedReason) throw error;
+      // The enclave sealed the reason to this command's response key: only this client reads it.
+      const refusal = await openReceipt(signed.responsePrivateKey, hexToBytes(error.sealedReason), {
+        domain: this.domain,
+        digest: signed.digest,
+      });
+      throw new AnonifyClientError(error.code, refusal.reason ?? error.message);
+    }
     if (id.toLowerCase() !== signed.digest.toLowerCase()) {
       throw new AnonifyClientError("wrong_id", "the node named another command than the one sent");
     }

@@ -14,7 +14,7 @@ const MAX_ENVELOPE_BYTES = 64 * 1024;
 const ERROR = {
   type: "object",
   required: ["code", "message"],
-  properties: { code: { type: "string" }, message: { type: "string" } },
+  properties: { code: { type: "string" }, message: { type: "string" }, sealedReason: { type: "string" } },
 } as const;
 
 const STATUS = {
@@ -150,7 +150,9 @@ export function buildNodeApi({ node, contract, chainId, chainRpc }: NodeApiOptio
     } catch (error) {
       if (!(error instanceof EnclaveCallError)) throw error;
       const status = error.code === "not_found" ? 404 : error.code === "invalid_argument" ? 400 : 422;
-      return reply.code(status).send({ code: error.code, message: error.message });
+      return reply
+        .code(status)
+        .send({ code: error.code, message: error.message, sealedReason: error.sealedReason });
     }
   }
 

@@ -105,7 +105,10 @@ export class EnclaveProcess {
     }
     this.pending.delete(response.id);
     if (response.ok) waiter.resolve(response.result);
-    else waiter.reject(new EnclaveCallError(response.error.code, response.error.message));
+    else
+      waiter.reject(
+        new EnclaveCallError(response.error.code, response.error.message, response.error.sealedReason),
+      );
   }
 
   private failAll(error: Error): void {

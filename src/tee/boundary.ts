@@ -9,7 +9,11 @@ export const FRAME_HEADER_BYTES = 4;
 export const MAX_FRAME_BYTES = 32 * 1024 * 1024;
 
 export type BoundaryRequest = { v: number; id: number; call: string; args: unknown };
-export type BoundaryError = { code: string; message: string };
+/**
+ * `sealedReason`: the detailed reason of a refused command, sealed to the command's response key,
+ * when the reason would tell the host something of the plaintext (a command name, a parameter).
+ */
+export type BoundaryError = { code: string; message: string; sealedReason?: string };
 export type BoundaryResponse =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: BoundaryError };
@@ -70,6 +74,7 @@ export class EnclaveCallError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    readonly sealedReason?: string,
   ) {
     super(message);
   }

@@ -95,8 +95,10 @@ async function serve(request: BoundaryRequest): Promise<BoundaryResponse> {
   try {
     return { id: request.id, ok: true, result: await enclave.handle(request.call, request.args) };
   } catch (error) {
-    if (error instanceof EnclaveCallError)
-      return { id: request.id, ok: false, error: { code: error.code, message: error.message } };
+    if (error instanceof EnclaveCallError) {
+      const { code, message, sealedReason } = error;
+      return { id: request.id, ok: false, error: { code, message, sealedReason } };
+    }
     // An unexpected error's message may quote internal data: only its class crosses the boundary.
     const kind = error instanceof Error ? error.name : typeof error;
     process.stderr.write(`enclave: internal error (${kind}) in ${request.call}\n`);

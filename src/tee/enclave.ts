@@ -22,6 +22,7 @@ import {
   openQuery,
   sealQueryAnswer,
   sealReceipt,
+  type VerifiedCommand,
 } from "./commands.js";
 import {
   applyGroupEvent,
@@ -99,6 +100,9 @@ const NODE_STATE_VERSION = 1;
 const MAX_SEALED_STATE_BYTES = 16 * 1024 * 1024;
 const MAX_EVENTS_PER_CALL = 10_000;
 const DEFAULT_BATCH_COMMANDS = 64;
+/** The sequence a refusal receipt carries: it was never ordered. */
+export const REFUSED_SEQUENCE = 2n ** 64n - 1n;
+const REFUSED_MESSAGE = "the enclave refused the command; the reason is sealed to its response key";
 /** The runtime's own query, answered before the app's queries. */
 export const NEXT_NONCE_QUERY = "nextNonce";
 
@@ -445,18 +449,36 @@ export class Enclave {
     const args = expectObject(raw, "submitCommand arguments");
     expectOnlyKeys(args, ["envelope"], "submitCommand arguments");
     const envelope = expectHex(args.envelope, "envelope", { min: 1, max: MAX_SEALED_MESSAGE_BYTES });
+    let command: VerifiedCommand;
     try {
-      const command = await openCommand(session.keys.hpkePrivateKey, session.domain, hexToBytes(envelope), {
+      command = await openCommand(session.keys.hpkePrivateKey, session.domain, hexToBytes(envelope), {
         app: this.app.name,
       });
+    } catch (error) {
+      // Refused before the content is known: the reason is about the envelope, not the plaintext.
+      if (error instanceof CommandRejected) throw new EnclaveCallError(error.code, error.reason);
+      throw error;
+    }
+    try {
       if (commandStatus(session.ledger, command.digest)) {
         throw new CommandRejected("replayed_nonce", "this command was already accepted");
       }
       session.ledger = enqueue(session.ledger, this.app, command);
       return { id: command.digest, sealedJournal: await this.sealJournal(session) };
     } catch (error) {
-      if (error instanceof CommandRejected) throw new EnclaveCallError(error.code, error.reason);
-      throw error;
+      if (!(error instanceof CommandRejected)) throw error;
+      // The reason may name the command, a parameter or the sender's nonce: only the sender reads it.
+      const sealed = await sealReceipt(
+        command.responseKey,
+        {
+          command: command.digest,
+          sequence: REFUSED_SEQUENCE,
+          status: "failed",
+          reason: `${error.code}: ${error.reason}`,
+        },
+        session.domain,
+      );
+      throw new EnclaveCallError(error.code, REFUSED_MESSAGE, bytesToHex(sealed));
     }
   }
 

@@ -137,6 +137,26 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
     await reject(a.send("transfer", { to: bob.address, amount: 1 }, used), "replayed_nonce");
     await reject(a.send("transfer", { to: bob.address, amount: 1 }, used + 5n), "nonce_gap");
     await reject(a.send("steal", { from: bob.address }), /unknown command/);
+    // The node saw only a code: the reason, which names the command, is sealed to the sender.
+    const raw = await signCommand(alice, a.domain, {
+      app: "erc20",
+      command: "steal",
+      params: { from: bob.address },
+      nonce: await a.nextNonce(),
+    });
+    const refused = await fetch(new URL("/v1/commands", net.nodes[0]!.url), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        envelope: `0x${Buffer.from(await sealCommand(raw.signed, record.hpkePublicKey)).toString("hex")}`,
+      }),
+    });
+    const refusal = await refused.text();
+    assert.equal(refused.status, 422);
+    assert.ok(
+      !refusal.includes("steal") && !refusal.toLowerCase().includes(bob.address.slice(2).toLowerCase()),
+    );
+    assert.match(refusal, /sealedReason/);
     await reject(a.send("transfer", { to: "not an address", amount: 1 }), /params\.to/);
     await reject(a.send("transfer", { to: bob.address, amount: -1 }), /params\.amount/);
 
