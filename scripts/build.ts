@@ -1,4 +1,5 @@
 // Build step: compile the contracts into typed viem artifacts, then bundle the CLI and the enclave.
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -65,7 +66,34 @@ async function buildCli(): Promise<void> {
   console.log("cli: dist/cli.mjs");
 }
 
-buildContracts();
+/** Attempts at compiling the contracts: solc-js (an emscripten build) has been seen to crash the process once. */
+const CONTRACT_COMPILE_ATTEMPTS = 3;
+
+/** Compiles in a child process, so that a crash of the compiler is retried rather than fatal. */
+function buildContractsIsolated(): void {
+  for (let attempt = 1; ; attempt++) {
+    const child = spawnSync(
+      process.execPath,
+      ["--import", "tsx", fileURLToPath(import.meta.url), "--contracts-only"],
+      {
+        stdio: "inherit",
+      },
+    );
+    if (child.status === 0) return;
+    if (child.signal === null || attempt >= CONTRACT_COMPILE_ATTEMPTS) {
+      throw new Error(`compiling the contracts failed (status ${child.status}, signal ${child.signal})`);
+    }
+    console.error(
+      `contracts: the compiler process died (${child.signal}); retrying (${attempt}/${CONTRACT_COMPILE_ATTEMPTS})`,
+    );
+  }
+}
+
+if (process.argv.includes("--contracts-only")) {
+  buildContracts();
+  process.exit(0);
+}
+buildContractsIsolated();
 await buildCli();
 const enclave = await buildEnclaveBundle();
 console.log(`enclave: ${enclave.path} (${enclave.bytes} bytes), measurement ${enclave.measurement}`);
