@@ -27,12 +27,14 @@ import { encodeSignedCommand } from "../src/runtime/wire.js";
 import { clearSignatureCaches } from "../src/tee/commands.js";
 import { applyBatch, initialLedgerApp } from "../src/tee/ledger-app.js";
 import { anvilKey } from "../test/support/ledger.js";
+import { until } from "../test/support/wait.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const SENDERS = Number(process.env.BENCH_SENDERS ?? 200);
 const BATCH_SIZES = (process.env.BENCH_BATCHES ?? "1,8,64,256").split(",").map(Number);
 const BLOCK_TIMES: (number | undefined)[] = [undefined, 1];
 const NODES = 3;
+const SETUP_TIMEOUT_MS = 120_000;
 const RECEIPT_POLL_MS = 100;
 const TX_BASE_GAS = 21_000;
 /** EIP-7623 (Prague) calldata floor: 10 gas per token, a zero byte 1 token, a non-zero byte 4. */
@@ -87,14 +89,6 @@ function peakMiB(pid: number | undefined): number | undefined {
 
 const hostPeakMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
-async function until(probe: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error("benchmark setup timed out");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 function sumStages(totals: StageTotals[]): StageTotals {
   const out = Object.fromEntries(STAGES.map((s) => [s, { calls: 0, ms: 0 }])) as StageTotals;
   for (const t of totals)
@@ -115,15 +109,21 @@ async function confidentialRun(
   // Setup (distribution to the senders) runs with large batches; the measured phase with `batchSize`.
   const net: Devnet = await startDevnet({ dataDir, nodes: NODES, blockTime, maxBatchCommands: 256 });
   try {
-    await until(async () => {
-      const s = await Promise.all(net.nodes.map((n) => n.node.groupStatus()));
-      return s.every(
-        (x) =>
-          x.group.members.length === NODES &&
-          x.group.epochKeyFingerprint === s[0]!.group.epochKeyFingerprint &&
-          !x.group.pending,
-      );
-    });
+    await until(
+      "the group of 3",
+      async () => {
+        const s = await Promise.all(net.nodes.map((n) => n.node.groupStatus()));
+        return s.every(
+          (x) =>
+            x.group.members.length === NODES &&
+            x.group.epochKeyFingerprint === s[0]!.group.epochKeyFingerprint &&
+            !x.group.pending,
+        )
+          ? true
+          : undefined;
+      },
+      SETUP_TIMEOUT_MS,
+    );
     const owner = privateKeyToAccount(generatePrivateKey());
     const senders = Array.from({ length: SENDERS }, () => privateKeyToAccount(generatePrivateKey()));
     const ownerClient = await AnonifyClient.connect({
@@ -145,10 +145,15 @@ async function confidentialRun(
     }
     await Promise.all(pending);
     const target = (await net.nodes[0]!.node.groupStatus()).ledger.sequence;
-    await until(async () =>
-      (await Promise.all(net.nodes.map((n) => n.node.groupStatus()))).every(
-        (s) => s.ledger.sequence === target,
-      ),
+    await until(
+      "every node to apply the distribution",
+      async () =>
+        (await Promise.all(net.nodes.map((n) => n.node.groupStatus()))).every(
+          (s) => s.ledger.sequence === target,
+        )
+          ? true
+          : undefined,
+      SETUP_TIMEOUT_MS,
     );
     for (const n of net.nodes) n.node.configureBatching(batchSize);
 

@@ -6,6 +6,8 @@ import { type Address, BaseError, ContractFunctionRevertedError, type Hex } from
 import type { LedgerWallet } from "../ledger/chain.js";
 import { EventFollower } from "../ledger/follower.js";
 import { anonifyAbi } from "../ledger/generated/contracts.js";
+import type { groupSummary } from "../tee/group-member.js";
+import type { ledgerSummary } from "../tee/ledger-app.js";
 import type { EventPosition } from "../tee/ledger-events.js";
 import { EnclaveProcess } from "./enclave-host.js";
 import { toLedgerEvent } from "./ledger-feed.js";
@@ -20,19 +22,8 @@ const TICK_MS = 25;
 const FOLLOW_POLL_MS = 50;
 const DEFAULT_MAX_BATCH_COMMANDS = 64;
 
-export type GroupSummary = {
-  keyPackagePublished: boolean;
-  slot: string;
-  epoch: string | undefined;
-  member: boolean;
-  removed: boolean;
-  members: Hex[];
-  epochKeyFingerprint: Hex | undefined;
-  lastHandshake:
-    | { slot: string; mlsEpoch?: string; enclave: Hex; block: string; outcome: string }
-    | undefined;
-  pending: boolean;
-};
+/** What the enclave reports of its group and ledger (the host holds these as plain JSON). */
+export type GroupSummary = ReturnType<typeof groupSummary>;
 
 export type EnclaveNodeOptions = {
   hostDir: string;
@@ -51,13 +42,7 @@ export type EnclaveNodeOptions = {
   onLog?: (line: string) => void;
 };
 
-export type LedgerSummary = {
-  sequence: string;
-  batches: string;
-  queued: number;
-  inFlight: number;
-  skippedBatches: string;
-};
+export type LedgerSummary = ReturnType<typeof ledgerSummary>;
 
 type Applied = { cursor: EventPosition | undefined; group: GroupSummary; sealedState: Hex };
 

@@ -39,7 +39,8 @@ export type CommandRejectionCode =
   | "nonce_gap"
   | "stale_query"
   | "future_query"
-  | "bad_response_key";
+  | "bad_response_key"
+  | "queue_full";
 
 /** A command or query the enclave refuses. `reason` is safe to return to the host: no plaintext in it. */
 export class CommandRejected extends Error {

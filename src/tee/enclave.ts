@@ -500,7 +500,6 @@ export class Enclave {
         mlsEpoch: epochOf(group),
         epochKey,
         domain: session.domain,
-        enclave: session.identity.address,
       },
       maxCommands,
     );

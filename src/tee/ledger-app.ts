@@ -77,7 +77,7 @@ export function enqueue(
   command: VerifiedCommand,
 ): LedgerAppState {
   if (state.queue.length >= MAX_QUEUE)
-    throw new CommandRejected("malformed", "the node's queue is full; try again later");
+    throw new CommandRejected("queue_full", "the node's queue is full; try again later");
   checkNonce(nextNonce(state, command.sender as Hex), command.nonce);
   const check = checkCommand(app, command.name, command.params);
   if (!check.ok) throw new CommandRejected("malformed", check.reason);
@@ -99,7 +99,7 @@ export type SealedBatch = { slot: bigint; ciphertext: Hex; count: number; nonce:
  */
 export function nextBatch(
   state: LedgerAppState,
-  context: { slot: bigint; mlsEpoch: bigint; epochKey: Uint8Array; domain: LedgerDomain; enclave: Hex },
+  context: { slot: bigint; mlsEpoch: bigint; epochKey: Uint8Array; domain: LedgerDomain },
   maxCommands: number,
 ): { state: LedgerAppState; batch: SealedBatch | undefined } {
   let inFlight = state.inFlight;

@@ -6,7 +6,6 @@ import { after, describe, test } from "node:test";
 import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { EnclaveProcess } from "../../src/node/enclave-host.js";
 import { EnclaveCallError, FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from "../../src/tee/boundary.js";
-import { DEFAULT_ENCLAVE_BUNDLE } from "../../src/tee/bundle.js";
 import type { InitResult } from "../../src/tee/enclave.js";
 import { decodeKeys, IDENTITY_SEAL_LABEL } from "../../src/tee/identity.js";
 import { SimPlatform } from "../../src/tee/platform-sim.js";
@@ -131,6 +130,5 @@ describe("enclave process", () => {
     await second.stop();
     assert.equal(b.created, "measurement-changed");
     assert.notEqual(b.address, a.address);
-    assert.ok(DEFAULT_ENCLAVE_BUNDLE.endsWith(".mjs"));
   });
 });

@@ -18,7 +18,7 @@ import {
   Tag,
   type Tlv,
 } from "./der.js";
-import { type Certificate, KeyUsage } from "./pki.js";
+import { type Certificate, KeyUsage, parseLabelled } from "./pki.js";
 
 /** ECDSA signature algorithms and their digests; Intel signs CRLs with ecdsa-with-SHA256. */
 const ECDSA_DIGESTS: Readonly<Record<string, string>> = {
@@ -41,12 +41,7 @@ export type Crl = {
 };
 
 export function parseCrl(der: Uint8Array, label: string): Crl {
-  try {
-    return parseCrlOrThrow(der);
-  } catch (error) {
-    if (error instanceof VerificationError) throw new VerificationError(`${label}: ${error.reason}`);
-    throw new VerificationError(`${label}: malformed CRL`, { cause: error });
-  }
+  return parseLabelled(label, "CRL", () => parseCrlOrThrow(der));
 }
 
 function parseCrlOrThrow(der: Uint8Array): Crl {

@@ -61,13 +61,18 @@ export type Certificate = {
   extensions: ReadonlyMap<string, Uint8Array>;
 };
 
-export function parseCertificate(der: Uint8Array, label: string): Certificate {
+/** Runs a DER parser; every failure becomes a VerificationError that names what was parsed. */
+export function parseLabelled<T>(label: string, what: string, parse: () => T): T {
   try {
-    return parseCertificateOrThrow(der);
+    return parse();
   } catch (error) {
     if (error instanceof VerificationError) throw new VerificationError(`${label}: ${error.reason}`);
-    throw new VerificationError(`${label}: malformed certificate`, { cause: error });
+    throw new VerificationError(`${label}: malformed ${what}`, { cause: error });
   }
+}
+
+export function parseCertificate(der: Uint8Array, label: string): Certificate {
+  return parseLabelled(label, "certificate", () => parseCertificateOrThrow(der));
 }
 
 function parseCertificateOrThrow(der: Uint8Array): Certificate {
