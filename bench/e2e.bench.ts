@@ -5,7 +5,8 @@
 //   3. the original Anonify's shape: one command per transaction (batch size 1),
 //   4. the apply stage alone: pre-sealed batches applied by the enclave's code on one core.
 // Each runs with auto-mining and with 1 s blocks. `npm run bench -- e2e`; BENCH_SECONDS and
-// BENCH_SENDERS shorten or grow a run (defaults 30 s, 200 senders).
+// BENCH_SENDERS shorten or grow a run (defaults 30 s, 200 senders); BENCH_BATCHES and BENCH_BLOCKS
+// narrow the sweep (defaults "1,8,64,256" and "auto,1").
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,9 +33,13 @@ import { until } from "../test/support/wait.js";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const SENDERS = Number(process.env.BENCH_SENDERS ?? 200);
 const BATCH_SIZES = (process.env.BENCH_BATCHES ?? "1,8,64,256").split(",").map(Number);
-const BLOCK_TIMES: (number | undefined)[] = [undefined, 1];
+/** "auto" is auto-mine; a number is a block interval in seconds. */
+const BLOCK_TIMES: (number | undefined)[] = (process.env.BENCH_BLOCKS ?? "auto,1")
+  .split(",")
+  .map((b) => (b === "auto" ? undefined : Number(b)));
 const NODES = 3;
 const SETUP_TIMEOUT_MS = 120_000;
+/** viem's receipt polling interval for the public baseline (a JSON-RPC node offers no wait). */
 const RECEIPT_POLL_MS = 100;
 const TX_BASE_GAS = 21_000;
 /** EIP-7623 (Prague) calldata floor: 10 gas per token, a zero byte 1 token, a non-zero byte 4. */
@@ -65,6 +70,8 @@ type Run = {
   calldataFloorPerTransfer?: number;
   stageShares?: Record<string, number>;
   peakMemoryMiB: Record<string, number>;
+  /** CPU time per transfer, by process (user + system), during the measured window. */
+  cpuMsPerTransfer: Record<string, number>;
 };
 
 function percentiles(samples: number[]): Latency {
@@ -88,6 +95,44 @@ function peakMiB(pid: number | undefined): number | undefined {
 }
 
 const hostPeakMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+/** Linux's USER_HZ: /proc reports CPU time in these ticks. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc; undefined elsewhere. */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    // The fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+const hostCpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+/** CPU time of named processes over a window: call once at the start, and the result at the end. */
+function cpuMeter(
+  processes: Record<string, () => number | undefined>,
+): (transfers: number) => Record<string, number> {
+  const start = Object.fromEntries(Object.entries(processes).map(([k, read]) => [k, read()]));
+  return (transfers) => {
+    const out: Record<string, number> = {};
+    for (const [k, read] of Object.entries(processes)) {
+      const s = start[k];
+      const e = read();
+      if (s !== undefined && e !== undefined)
+        out[k] = Math.round((10 * (e - s)) / Math.max(1, transfers)) / 10;
+    }
+    return out;
+  };
+}
 
 function sumStages(totals: StageTotals[]): StageTotals {
   const out = Object.fromEntries(STAGES.map((s) => [s, { calls: 0, ms: 0 }])) as StageTotals;
@@ -179,6 +224,11 @@ async function confidentialRun(
     const startStages = net.nodes.map((n) => n.node.metrics.snapshot());
     const ledger = await connectLedger(net.rpcUrl);
     const fromBlock = await ledger.publicClient.getBlockNumber();
+    const cpu = cpuMeter({
+      "host (3 nodes, bench clients)": hostCpuMs,
+      ...Object.fromEntries(net.nodes.map((n, i) => [`enclave ${i + 1}`, () => cpuMs(n.node.enclave.pid)])),
+      anvil: () => cpuMs(net.chainPid),
+    });
     const started = Date.now();
     const deadline = started + SECONDS * 1000;
     await Promise.all(
@@ -207,13 +257,8 @@ async function confidentialRun(
           });
           if (res.status !== 202) throw new Error(`command refused: ${await res.text()}`);
           nonces[i]! += 1n;
-          for (;;) {
-            await new Promise((r) => setTimeout(r, RECEIPT_POLL_MS));
-            const s = (await (
-              await fetch(new URL(`/v1/commands/${signed.digest}`, client.options.node))
-            ).json()) as { status: string };
-            if (s.status === "applied" || s.status === "failed") break;
-          }
+          // As a wallet would: wait for the receipt (the node answers once the command is ordered).
+          await client.waitForReceipt(signed.digest, signed.responsePrivateKey);
           if (Date.now() <= deadline) latencies.push(performance.now() - submitted);
         }
       }),
@@ -223,6 +268,7 @@ async function confidentialRun(
       net.nodes.map(async (n) => BigInt((await n.node.groupStatus()).ledger.sequence)),
     );
     const perNode = endSeq.map((e, i) => Number(e - startSeq[i]!) / elapsed);
+    const cpuMsPerTransfer = cpu(Number(endSeq[0]! - startSeq[0]!));
     const stages = sumStages(net.nodes.map((n) => n.node.metrics.snapshot()));
     const before = sumStages(startStages);
     const stageMs: Record<string, number> = { "client sealing": sealingMs };
@@ -273,6 +319,7 @@ async function confidentialRun(
       calldataFloorPerTransfer: Math.round(floor / Math.max(1, count)),
       stageShares,
       peakMemoryMiB: memory,
+      cpuMsPerTransfer,
       commandBytes,
       paddedBytes,
     };
@@ -318,6 +365,7 @@ async function publicRun(blockTime: number | undefined): Promise<Run> {
     const latencies: number[] = [];
     let gas = 0n;
     let done = 0;
+    const cpu = cpuMeter({ "bench clients": hostCpuMs, anvil: () => cpuMs(anvil.pid) });
     const started = Date.now();
     const deadline = started + SECONDS * 1000;
     await Promise.all(
@@ -359,6 +407,7 @@ async function publicRun(blockTime: number | undefined): Promise<Run> {
       latencyMs: percentiles(latencies),
       gasPerTransfer: done ? Math.round(Number(gas) / done) : Number.NaN,
       peakMemoryMiB: memory,
+      cpuMsPerTransfer: cpu(done),
     };
   } finally {
     await anvil.stop();
@@ -463,6 +512,16 @@ async function applyOnlyRun(): Promise<{
 
 // ---------------------------------------------------------------------------- report
 
+/** One line per run: a figure for each process. */
+function perProcessLines(runs: Run[], figures: (r: Run) => Record<string, number>): string[] {
+  return runs.map(
+    (r) =>
+      `- ${r.path}, ${r.blockTime}: ${Object.entries(figures(r))
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")}`,
+  );
+}
+
 /** Apply-stage repetitions; the median is reported (a 2-core machine is noisy). */
 const APPLY_REPETITIONS = 3;
 
@@ -542,14 +601,13 @@ export async function run(outDir: string): Promise<void> {
           `| ${r.path} | ${r.blockTime} | ${["client sealing", ...STAGES].map((s) => `${r.stageShares?.[s] ?? 0}%`).join(" | ")} |`,
       ),
     "",
+    "CPU time per transfer, by process, in ms (user + system, during the measured window; 2 cores give 2,000 ms per second in all):",
+    "",
+    ...perProcessLines(runs, (r) => r.cpuMsPerTransfer),
+    "",
     "Peak memory (MiB):",
     "",
-    ...runs.map(
-      (r) =>
-        `- ${r.path}, ${r.blockTime}: ${Object.entries(r.peakMemoryMiB)
-          .map(([k, v]) => `${k} ${v}`)
-          .join(", ")}`,
-    ),
+    ...perProcessLines(runs, (r) => r.peakMemoryMiB),
     "",
   ];
   writeFileSync(join(outDir, "e2e.md"), lines.join("\n"));

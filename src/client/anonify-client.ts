@@ -24,7 +24,8 @@ import {
 
 /** Active in the contract's `EnclaveState`. */
 const ENCLAVE_ACTIVE = 1;
-const RECEIPT_POLL_MS = 100;
+/** How long one status request asks the node to wait (the node caps it at 30 s). */
+const STATUS_WAIT_MS = 10_000;
 const DEFAULT_RECEIPT_TIMEOUT_MS = 60_000;
 /** The runtime's own query: the nonce the sender's next command must carry. */
 const NEXT_NONCE_QUERY = "nextNonce";
@@ -156,10 +157,10 @@ export class AnonifyClient {
     return { id, responsePrivateKey: signed.responsePrivateKey };
   }
 
-  async status(id: Hex, responsePrivateKey?: Uint8Array): Promise<CommandStatus> {
+  async status(id: Hex, responsePrivateKey?: Uint8Array, waitMs = 0): Promise<CommandStatus> {
     const s = await nodeJson<{ id: Hex; status: CommandStatus["status"]; receipt?: Hex }>(
       this.options.node,
-      `/v1/commands/${id}`,
+      `/v1/commands/${id}${waitMs > 0 ? `?wait=${Math.round(waitMs)}` : ""}`,
     );
     if (!s.receipt || !responsePrivateKey) return { id, status: s.status };
     const receipt = await openReceipt(responsePrivateKey, hexToBytes(s.receipt), {
@@ -177,11 +178,12 @@ export class AnonifyClient {
   ): Promise<CommandReceipt> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const s = await this.status(id, responsePrivateKey);
+      // The node holds the request until the command is ordered: no polling interval to tune.
+      const wait = Math.max(0, Math.min(deadline - Date.now(), STATUS_WAIT_MS));
+      const s = await this.status(id, responsePrivateKey, wait);
       if (s.receipt) return s.receipt;
-      if (Date.now() > deadline)
+      if (Date.now() >= deadline)
         throw new AnonifyClientError("timeout", `command ${id} is still ${s.status}`);
-      await new Promise((r) => setTimeout(r, RECEIPT_POLL_MS));
     }
   }
 

@@ -106,7 +106,7 @@ export async function signCommand(
   domain: LedgerDomain,
   request: CommandRequest,
 ): Promise<Signed<SignedCommand>> {
-  const response = generateX25519KeyPair();
+  const response = await generateX25519KeyPair();
   const message: CommandMessage = {
     app: request.app,
     command: request.command,
@@ -146,7 +146,7 @@ export async function signQuery(
   domain: LedgerDomain,
   request: QueryRequest,
 ): Promise<Signed<SignedQuery>> {
-  const response = generateX25519KeyPair();
+  const response = await generateX25519KeyPair();
   const message: QueryMessage = {
     app: request.app,
     query: request.query,

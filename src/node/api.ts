@@ -3,7 +3,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifySchema } from "fastify";
 import type { Address, Hex } from "viem";
 import { EnclaveCallError } from "../tee/boundary.js";
-import type { EnclaveNode } from "./enclave-node.js";
+import { type EnclaveNode, MAX_STATUS_WAIT_MS } from "./enclave-node.js";
 
 /** Route schemas carry an OpenAPI `summary`, which fastify's schema type does not name. */
 const doc = (schema: Record<string, unknown>): FastifySchema => schema as FastifySchema;
@@ -198,17 +198,24 @@ export function buildNodeApi({ node, contract, chainId, chainRpc }: NodeApiOptio
       }),
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: { id: string }; Querystring: { wait?: number } }>(
     "/v1/commands/:id",
     {
       schema: doc({
         summary:
-          "a command's status: queued, submitted, applied or failed, with its receipt sealed to the sender",
+          "a command's status: queued, submitted, applied or failed, with its receipt sealed to the sender; " +
+          "with ?wait=ms, answered once the command is ordered or the wait ends",
         params: { type: "object", properties: { id: { type: "string", pattern: "^0x[0-9a-fA-F]{64}$" } } },
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: { wait: { type: "integer", minimum: 0, maximum: MAX_STATUS_WAIT_MS } },
+        },
         response: { 404: ERROR, 400: ERROR },
       }),
     },
-    async (req, reply) => enclaveCall(reply, () => node.enclave.call("commandStatus", { id: req.params.id })),
+    async (req, reply) =>
+      enclaveCall(reply, () => node.commandStatus(req.params.id as Hex, req.query.wait ?? 0)),
   );
 
   app.post<{ Body: { envelope: string } }>(

@@ -1,11 +1,12 @@
 // A node's host around its enclave: registration, key package, the ordered event feed, and the
 // group's handshakes. The host holds no secret: it stores sealed blobs and pays gas.
-import { existsSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Address, BaseError, ContractFunctionRevertedError, type Hex } from "viem";
 import type { LedgerWallet } from "../ledger/chain.js";
 import { EventFollower } from "../ledger/follower.js";
 import { anonifyAbi } from "../ledger/generated/contracts.js";
+import type { JournalEntry } from "../tee/enclave.js";
 import type { groupSummary } from "../tee/group-member.js";
 import type { ledgerSummary } from "../tee/ledger-app.js";
 import type { EventPosition } from "../tee/ledger-events.js";
@@ -15,6 +16,7 @@ import { StageMetrics } from "./metrics.js";
 import { type EnclaveRegistration, initAndRegister, onChainState, writeAtomic } from "./registration.js";
 
 export const SEALED_STATE_FILE = "sealed-state.hex";
+/** Sealed journal records, one hex line each. */
 export const SEALED_JOURNAL_FILE = "sealed-journal.hex";
 /** How often the host asks its enclave for a handshake or a batch to send. */
 const TICK_MS = 25;
@@ -44,7 +46,18 @@ export type EnclaveNodeOptions = {
 
 export type LedgerSummary = ReturnType<typeof ledgerSummary>;
 
-type Applied = { cursor: EventPosition | undefined; group: GroupSummary; sealedState: Hex };
+type Applied = { cursor: EventPosition | undefined; group: GroupSummary; settled: Hex[]; sealedState: Hex };
+
+/** A command's state as the enclave reports it; the receipt is sealed to the sender. */
+export type CommandStatusAnswer = {
+  id: Hex;
+  status: "queued" | "submitted" | "applied" | "failed";
+  sequence?: string;
+  receipt?: Hex;
+};
+
+/** The longest a status request may wait for its command to be ordered. */
+export const MAX_STATUS_WAIT_MS = 30_000;
 
 export class EnclaveNode {
   readonly enclave: EnclaveProcess;
@@ -63,6 +76,10 @@ export class EnclaveNode {
   private keyPackageSentAt: string | undefined;
   private stopped = false;
   private synced = false;
+  private journalSnapshotSeq = 0;
+  private journalSinceSnapshot: JournalEntry[] = [];
+  /** Status requests waiting for their command to be ordered, by command id. */
+  private readonly waiters = new Map<Hex, Set<() => void>>();
 
   constructor(private readonly options: EnclaveNodeOptions) {
     this.maxBatchCommands = options.maxBatchCommands ?? DEFAULT_MAX_BATCH_COMMANDS;
@@ -78,11 +95,27 @@ export class EnclaveNode {
     return this.registration.address;
   }
 
-  private keep(result: { sealedState?: Hex; sealedJournal?: Hex; group?: GroupSummary }): void {
+  private keep(result: { sealedState?: Hex; journal?: JournalEntry; group?: GroupSummary }): void {
     if (result.sealedState) writeAtomic(join(this.options.hostDir, SEALED_STATE_FILE), result.sealedState);
-    if (result.sealedJournal)
-      writeAtomic(join(this.options.hostDir, SEALED_JOURNAL_FILE), result.sealedJournal);
+    if (result.journal) this.keepJournal(result.journal);
     if (result.group) this.group = result.group;
+  }
+
+  /**
+   * The journal file: the latest snapshot, then the records after it, one sealed record per line.
+   * Answers may reach here out of order, so the record numbers decide what a snapshot replaces.
+   */
+  private keepJournal(entry: JournalEntry): void {
+    const path = join(this.options.hostDir, SEALED_JOURNAL_FILE);
+    if (entry.seq <= this.journalSnapshotSeq) return; // already inside a newer snapshot
+    if (entry.kind === "accepted") {
+      this.journalSinceSnapshot.push(entry);
+      appendFileSync(path, `${entry.sealed}\n`, { mode: 0o600 });
+      return;
+    }
+    this.journalSnapshotSeq = entry.seq;
+    this.journalSinceSnapshot = this.journalSinceSnapshot.filter((e) => e.seq > entry.seq);
+    writeAtomic(path, [entry, ...this.journalSinceSnapshot].map((e) => `${e.sealed}\n`).join(""));
   }
 
   async start(): Promise<void> {
@@ -102,7 +135,11 @@ export class EnclaveNode {
         "restoreState",
         {
           sealedState: readFileSync(statePath, "utf8").trim(),
-          sealedJournal: existsSync(journalPath) ? readFileSync(journalPath, "utf8").trim() : undefined,
+          sealedJournal: existsSync(journalPath)
+            ? readFileSync(journalPath, "utf8")
+                .split("\n")
+                .filter((line) => line.length > 0)
+            : [],
         },
       );
       cursor = restored.cursor;
@@ -118,9 +155,10 @@ export class EnclaveNode {
         const ledgerEvent = toLedgerEvent(event);
         if (!ledgerEvent) return;
         const apply = () => this.enclave.call<Applied>("applyEvents", { events: [ledgerEvent] });
-        this.keep(
-          ledgerEvent.kind === "BatchSubmitted" ? await this.metrics.time("apply", apply) : await apply(),
-        );
+        const applied =
+          ledgerEvent.kind === "BatchSubmitted" ? await this.metrics.time("apply", apply) : await apply();
+        this.keep(applied);
+        for (const id of applied.settled) for (const wake of this.waiters.get(id) ?? []) wake();
       },
       onStatus: (status) => {
         if (status.kind === "caught-up") this.synced = true;
@@ -174,7 +212,7 @@ export class EnclaveNode {
     const sealed = await this.metrics.time("batching", () =>
       this.enclave.call<{
         batch: { epoch: string; ciphertext: Hex; count: number; enclave: Hex; signature: Hex } | null;
-        sealedJournal?: Hex;
+        journal?: JournalEntry;
       }>("sealBatch", { maxCommands: this.maxBatchCommands }),
     );
     this.keep(sealed);
@@ -243,10 +281,33 @@ export class EnclaveNode {
 
   async submitCommand(envelope: Hex): Promise<{ id: Hex }> {
     const result = await this.metrics.time("open-and-check", () =>
-      this.enclave.call<{ id: Hex; sealedJournal: Hex }>("submitCommand", { envelope }),
+      this.enclave.call<{ id: Hex; journal: JournalEntry }>("submitCommand", { envelope }),
     );
     this.keep(result); // the accepted command is in the sealed state before the client hears 202
     return { id: result.id };
+  }
+
+  /**
+   * A command's state; with `waitMs`, a queued or submitted command is answered once it is ordered
+   * (or when the wait ends), so clients need not poll.
+   */
+  async commandStatus(id: Hex, waitMs = 0): Promise<CommandStatusAnswer> {
+    const key = id.toLowerCase() as Hex;
+    const now = await this.enclave.call<CommandStatusAnswer>("commandStatus", { id: key });
+    if (waitMs <= 0 || this.stopped || now.status === "applied" || now.status === "failed") return now;
+    await new Promise<void>((resolve) => {
+      const waiting = this.waiters.get(key) ?? new Set();
+      const wake = () => {
+        clearTimeout(timer);
+        waiting.delete(wake);
+        if (waiting.size === 0) this.waiters.delete(key);
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.min(waitMs, MAX_STATUS_WAIT_MS));
+      waiting.add(wake);
+      this.waiters.set(key, waiting);
+    });
+    return this.enclave.call<CommandStatusAnswer>("commandStatus", { id: key });
   }
 
   async onChainRecord() {
@@ -279,6 +340,7 @@ export class EnclaveNode {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const waiting of [...this.waiters.values()]) for (const wake of [...waiting]) wake();
     if (this.timer) clearInterval(this.timer);
     if (this.rotationTimer) clearInterval(this.rotationTimer);
     await this.ticking;

@@ -11,9 +11,8 @@
 //   62  ciphertext ‖ 16-byte tag
 // info = HPKE_INFO_LABEL ‖ bytes 0..30. The kind inside `info` keeps a command, a query, a receipt and
 // an answer from ever opening as one another; HPKE already binds `enc` and the recipient's key.
-import { x25519 } from "@noble/curves/ed25519.js";
 import type { LedgerDomain } from "../ledger/digests.js";
-import { type HpkeRecipient, hpkeOpen, hpkeRecipient, hpkeSeal } from "./hpke.js";
+import { type HpkeRecipient, hpkeGenerateKeyPair, hpkeOpen, hpkeRecipient, hpkeSeal } from "./hpke.js";
 import { ADDRESS_BYTES, CHAIN_ID_BYTES, readDomain, sameDomain, WireError, writeDomain } from "./wire.js";
 
 /** The suite, by RFC 9180 identifiers: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM. */
@@ -35,9 +34,11 @@ export const ENVELOPE_OVERHEAD_BYTES = ENVELOPE_HEADER_BYTES + AEAD_TAG_BYTES;
 const HPKE_INFO_LABEL = new TextEncoder().encode("anonify.envelope.v1\0");
 
 /** A fresh X25519 key pair (for a response key); the private key is 32 raw bytes (RFC 7748). */
-export function generateX25519KeyPair(): { privateKey: Uint8Array; publicKey: Uint8Array } {
-  const privateKey = x25519.utils.randomSecretKey();
-  return { privateKey, publicKey: x25519.getPublicKey(privateKey) };
+export async function generateX25519KeyPair(): Promise<{ privateKey: Uint8Array; publicKey: Uint8Array }> {
+  const { privateKey, publicKey, recipient } = await hpkeGenerateKeyPair();
+  // Whoever opens with this key (a client reading its receipt) finds it already imported.
+  recipientKeys.set(privateKey, Promise.resolve(recipient));
+  return { privateKey, publicKey };
 }
 
 // Importing a private key into WebCrypto (and deriving its public half, which decapsulation needs)

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Aes128Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from "@hpke/core";
 import { x25519 } from "@noble/curves/ed25519.js";
-import { HpkeError, hpkeOpen, hpkeRecipient, hpkeSeal } from "./hpke.js";
+import { HpkeError, hpkeGenerateKeyPair, hpkeOpen, hpkeRecipient, hpkeSeal } from "./hpke.js";
 
 // @hpke/core (an RFC 9180 implementation tested against the RFC's vectors) is the reference here.
 const reference = new CipherSuite({
@@ -40,6 +40,22 @@ describe("HPKE base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM",
       new Uint8Array(sealed.ct),
     );
     assert.deepEqual(opened, message);
+  });
+
+  it("a generated pair is a real X25519 pair; a recipient imported with its public half opens alike", async () => {
+    const generated = await hpkeGenerateKeyPair();
+    assert.deepEqual(x25519.getPublicKey(generated.privateKey), generated.publicKey);
+    const sealed = await reference.seal(
+      { recipientPublicKey: await reference.kem.deserializePublicKey(generated.publicKey), info },
+      message,
+    );
+    const enc = new Uint8Array(sealed.enc);
+    const ct = new Uint8Array(sealed.ct);
+    assert.deepEqual(await hpkeOpen(generated.recipient, enc, info, ct), message);
+    const imported = await hpkeRecipient(generated.privateKey, generated.publicKey);
+    assert.deepEqual(await hpkeOpen(imported, enc, info, ct), message);
+    // A public half that is not the private key's own is refused, not used to derive wrong secrets.
+    await assert.rejects(hpkeRecipient(generated.privateKey, keyPair().publicKey), /does not belong/);
   });
 
   it("refuses another key, other info, a tampered ciphertext or enc, and a low-order key", async () => {

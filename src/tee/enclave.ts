@@ -51,15 +51,23 @@ import {
   commandStatus,
   deserializeLedgerApp,
   enqueue,
+  inFlightIn,
+  inFlightOut,
   initialLedgerApp,
   LedgerAppError,
   type LedgerAppState,
   ledgerSummary,
+  MAX_QUEUE,
   nextBatch,
   nextNonce,
+  queuedIn,
+  queuedOut,
+  type SealedInFlight,
   type SealedLedgerApp,
+  type SealedQueued,
   serializeLedgerApp,
-  withoutApplied,
+  settledHere,
+  withJournal,
 } from "./ledger-app.js";
 import { type EventPosition, isAfter, parseLedgerEvent } from "./ledger-events.js";
 import { type EnclaveIdentity, REPORT_DATA_BYTES, type TeePlatform } from "./platform.js";
@@ -95,7 +103,9 @@ type Session = {
 const NODE_STATE_SEAL_LABEL = "node-state";
 const JOURNAL_SEAL_LABEL = "command-journal";
 /** The full state is sealed at most this often; the events after it are replayed after a restart. */
-const FULL_SEAL_INTERVAL_MS = 1000;
+const FULL_SEAL_INTERVAL_MS = 30_000;
+/** A journal holds a snapshot and a record per command queued since (twice that across a restart). */
+const MAX_JOURNAL_RECORDS = 2 * (MAX_QUEUE + 1);
 const NODE_STATE_VERSION = 1;
 const MAX_SEALED_STATE_BYTES = 16 * 1024 * 1024;
 const MAX_EVENTS_PER_CALL = 10_000;
@@ -120,18 +130,20 @@ export type InitResult = PublicIdentity & {
   created: "first-start" | "measurement-changed" | undefined;
 };
 
-type SealedJournal = { version: number; address: Hex } & Pick<SealedLedgerApp, "queue" | "inFlight">;
+/** One record of the command journal: a snapshot of what awaits ordering, or one command accepted since. */
+type JournalRecord = { version: number; address: Hex; seq: number } & (
+  | { kind: "snapshot"; queue: SealedQueued[]; inFlight: SealedInFlight | undefined }
+  | { kind: "accepted"; queued: SealedQueued }
+);
 
-/** The part of the ledger state that lives only here until it is ordered. */
-function journalOf(
-  ledger: Pick<SealedLedgerApp, "queue" | "inFlight">,
-): Pick<SealedLedgerApp, "queue" | "inFlight"> {
-  return { queue: ledger.queue, inFlight: ledger.inFlight };
-}
+/** What the host keeps of a journal record: the sealed bytes, and (in clear) its order and kind. */
+export type JournalEntry = { seq: number; kind: JournalRecord["kind"]; sealed: Hex };
 
 export class Enclave {
   private session: Session | undefined;
   private lastFullSeal = 0;
+  /** The order of journal records: restore continues after the highest it was given. */
+  private journalSeq = 0;
 
   constructor(
     private readonly platform: TeePlatform,
@@ -281,19 +293,37 @@ export class Enclave {
 
   /**
    * The accepted-but-unordered commands (queue and batch in flight) are the only state that is not
-   * on chain, so they are sealed on every change; this blob stays small. The full state is sealed at
-   * most every FULL_SEAL_INTERVAL_MS (and on group changes): a restart replays the events after it.
+   * on chain, so each change is journaled before the host answers: one small record per accepted
+   * command, appended, and a snapshot of queue and batch in flight whenever a batch is sealed (the
+   * host then drops the records before it). The full state is sealed at most every
+   * FULL_SEAL_INTERVAL_MS (and on group changes): a restart replays the events after it.
    */
-  private async sealJournal(session: Session): Promise<Hex> {
-    const journal: SealedJournal = {
+  private async journal(
+    session: Session,
+    record:
+      | { kind: "snapshot"; queue: SealedQueued[]; inFlight: SealedInFlight | undefined }
+      | { kind: "accepted"; queued: SealedQueued },
+  ): Promise<JournalEntry> {
+    const seq = ++this.journalSeq;
+    const full: JournalRecord = {
       version: NODE_STATE_VERSION,
       address: session.identity.address,
-      ...journalOf(serializeLedgerApp({ ...session.ledger, receipts: new Map() })),
+      seq,
+      ...record,
     };
-    const blob = await seal(this.platform, this.measured, new TextEncoder().encode(JSON.stringify(journal)), {
+    const blob = await seal(this.platform, this.measured, new TextEncoder().encode(JSON.stringify(full)), {
       label: JOURNAL_SEAL_LABEL,
     });
-    return bytesToHex(blob);
+    return { seq, kind: record.kind, sealed: bytesToHex(blob) };
+  }
+
+  private journalSnapshot(session: Session): Promise<JournalEntry> {
+    const { queue, inFlight } = session.ledger;
+    return this.journal(session, {
+      kind: "snapshot",
+      queue: queue.map(queuedOut),
+      inFlight: inFlight ? inFlightOut(inFlight) : undefined,
+    });
   }
 
   private async unsealJson<T extends { version: number; address: Hex }>(
@@ -323,18 +353,29 @@ export class Enclave {
     const args = expectObject(raw, "restoreState arguments");
     expectOnlyKeys(args, ["sealedState", "sealedJournal"], "restoreState arguments");
     const sealed = expectHex(args.sealedState, "sealedState", { min: 1, max: MAX_SEALED_STATE_BYTES });
-    const sealedJournal = expectOptionalHex(args.sealedJournal, "sealedJournal", {
-      max: MAX_SEALED_STATE_BYTES,
-    });
+    const journalBlobs = args.sealedJournal ?? [];
+    if (!Array.isArray(journalBlobs) || journalBlobs.length > MAX_JOURNAL_RECORDS)
+      throw invalid(`sealedJournal must be an array of at most ${MAX_JOURNAL_RECORDS} records`);
     const state = await this.unsealJson<SealedNodeState>(sealed, NODE_STATE_SEAL_LABEL);
-    const journal = sealedJournal
-      ? await this.unsealJson<SealedJournal>(sealedJournal, JOURNAL_SEAL_LABEL)
-      : undefined;
-    session.group = await deserializeGroup(state.group, session.domain);
-    session.ledger = deserializeLedgerApp(
-      journal ? { ...state.ledger, ...journalOf(journal) } : state.ledger,
+    const records: JournalRecord[] = [];
+    for (const blob of journalBlobs) {
+      const hex = expectHex(blob, "sealedJournal record", { min: 1, max: MAX_SEALED_STATE_BYTES });
+      records.push(await this.unsealJson<JournalRecord>(hex, JOURNAL_SEAL_LABEL));
+    }
+    records.sort((a, b) => a.seq - b.seq);
+    const snapshot = records.findLast((r) => r.kind === "snapshot");
+    const accepted = records.flatMap((r) =>
+      r.kind === "accepted" && r.seq > (snapshot?.seq ?? 0) ? [queuedIn(r.queued)] : [],
     );
-    session.ledger = withoutApplied(session.ledger);
+    session.group = await deserializeGroup(state.group, session.domain);
+    session.ledger = withJournal(deserializeLedgerApp(state.ledger), {
+      snapshot: snapshot && {
+        queue: snapshot.queue.map(queuedIn),
+        inFlight: snapshot.inFlight ? inFlightIn(snapshot.inFlight) : undefined,
+      },
+      accepted,
+    });
+    this.journalSeq = records.at(-1)?.seq ?? 0;
     session.cursor = state.cursor;
     this.lastFullSeal = Date.now();
     return {
@@ -398,6 +439,7 @@ export class Enclave {
     // The previous epoch's key goes: no batch of an epoch can be ordered after the handshake that ends it.
     if (session.group.epochKey && session.group.epochKey !== group.epochKey) session.group.epochKey.fill(0);
     const groupChanged = group !== session.group;
+    const settled = settledHere(session.ledger, ledger);
     session.group = group;
     session.ledger = ledger;
     session.cursor = cursor;
@@ -407,6 +449,7 @@ export class Enclave {
       cursor,
       group: groupSummary(group, session.identity.address),
       ledger: ledgerSummary(ledger),
+      settled,
       sealedState: due ? await this.sealState(session) : undefined,
     };
   }
@@ -464,7 +507,11 @@ export class Enclave {
         throw new CommandRejected("replayed_nonce", "this command was already accepted");
       }
       session.ledger = enqueue(session.ledger, this.app, command);
-      return { id: command.digest, sealedJournal: await this.sealJournal(session) };
+      const queued = session.ledger.queue.at(-1)!;
+      return {
+        id: command.digest,
+        journal: await this.journal(session, { kind: "accepted", queued: queuedOut(queued) }),
+      };
     } catch (error) {
       if (!(error instanceof CommandRejected)) throw error;
       // The reason may name the command, a parameter or the sender's nonce: only the sender reads it.
@@ -513,7 +560,7 @@ export class Enclave {
         enclave: session.identity.address,
         signature: await signDigest(session.keys, next.batch.digest),
       },
-      sealedJournal: await this.sealJournal(session),
+      journal: await this.journalSnapshot(session),
     };
   }
 

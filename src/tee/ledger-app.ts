@@ -236,11 +236,45 @@ export function applyBatch(
   return next;
 }
 
-/** Drops queued commands the ledger already applied (a journal newer than the state it joins). */
-export function withoutApplied(state: LedgerAppState): LedgerAppState {
+/** The commands a journal holds: the queue and batch in flight at its last snapshot, and those accepted after. */
+export type JournalContents = {
+  snapshot?: { queue: Queued[]; inFlight: InFlight | undefined };
+  accepted: Queued[];
+};
+
+/**
+ * The state after a restart: the checkpoint joined with the journal (which may be older or newer
+ * than it). Every command either side holds is kept once, a command in the batch in flight is not
+ * queued again, and what the checkpoint already applied is dropped; replaying the events after the
+ * checkpoint then removes whatever else was ordered.
+ */
+export function withJournal(state: LedgerAppState, journal: JournalContents): LedgerAppState {
+  let inFlight = journal.snapshot ? journal.snapshot.inFlight : state.inFlight;
+  // A batch the checkpoint saw ordered is no longer in flight.
+  if (inFlight && inFlight.nonce < state.ownBatches) inFlight = undefined;
+  const seen = new Set(inFlight?.commands.map((q) => q.digest));
   const pending = (q: Queued) =>
     !state.receipts.has(q.digest) && q.nonce >= (state.nonces.get(q.sender) ?? 0n);
-  return { ...state, queue: state.queue.filter(pending) };
+  const queue: Queued[] = [];
+  for (const q of [...state.queue, ...(journal.snapshot?.queue ?? []), ...journal.accepted]) {
+    if (seen.has(q.digest) || !pending(q)) continue;
+    seen.add(q.digest);
+    queue.push(q);
+  }
+  // Each source lists commands in acceptance order, and what only a later source holds was accepted
+  // later: so the concatenation keeps every sender's nonces in order.
+  return { ...state, queue, inFlight };
+}
+
+/**
+ * The ids of commands accepted here (queued or in flight) that `after` no longer waits for: they
+ * were ordered. The host learns only what it already knew (ids it was given), and when to ask again.
+ */
+export function settledHere(before: LedgerAppState, after: LedgerAppState): Hex[] {
+  const waiting = new Set([...after.queue, ...(after.inFlight?.commands ?? [])].map((q) => q.digest));
+  return [...before.queue, ...(before.inFlight?.commands ?? [])]
+    .map((q) => q.digest)
+    .filter((id) => !waiting.has(id));
 }
 
 export type CommandStatus = { status: "queued" | "submitted" | "applied" | "failed"; stored?: StoredReceipt };
@@ -273,8 +307,31 @@ export type SealedLedgerApp = {
   skippedBatches: string;
 };
 
-const queuedOut = (q: Queued) => ({ ...q, nonce: q.nonce.toString() });
-const queuedIn = (q: Omit<Queued, "nonce"> & { nonce: string }): Queued => ({ ...q, nonce: BigInt(q.nonce) });
+export type SealedQueued = SealedLedgerApp["queue"][number];
+export type SealedInFlight = NonNullable<SealedLedgerApp["inFlight"]>;
+
+export const queuedOut = (q: Queued): SealedQueued => ({ ...q, nonce: q.nonce.toString() });
+export const queuedIn = (q: SealedQueued): Queued => ({ ...q, nonce: BigInt(q.nonce) });
+
+export function inFlightOut(f: InFlight): SealedInFlight {
+  return {
+    ...f,
+    commands: f.commands.map(queuedOut),
+    slot: f.slot.toString(),
+    mlsEpoch: f.mlsEpoch.toString(),
+    nonce: f.nonce.toString(),
+  };
+}
+
+export function inFlightIn(f: SealedInFlight): InFlight {
+  return {
+    ...f,
+    commands: f.commands.map(queuedIn),
+    slot: BigInt(f.slot),
+    mlsEpoch: BigInt(f.mlsEpoch),
+    nonce: BigInt(f.nonce),
+  };
+}
 
 export function serializeLedgerApp(s: LedgerAppState): SealedLedgerApp {
   return {
@@ -285,15 +342,7 @@ export function serializeLedgerApp(s: LedgerAppState): SealedLedgerApp {
     batchHead: s.batchHead,
     ownBatches: s.ownBatches.toString(),
     queue: s.queue.map(queuedOut),
-    inFlight: s.inFlight
-      ? {
-          ...s.inFlight,
-          commands: s.inFlight.commands.map(queuedOut),
-          slot: s.inFlight.slot.toString(),
-          mlsEpoch: s.inFlight.mlsEpoch.toString(),
-          nonce: s.inFlight.nonce.toString(),
-        }
-      : undefined,
+    inFlight: s.inFlight ? inFlightOut(s.inFlight) : undefined,
     receipts: [...s.receipts].map(([k, v]) => [
       k,
       { receipt: bytesToHex(encodeAppState(v.receipt as unknown as StateValue)), responseKey: v.responseKey },
@@ -311,15 +360,7 @@ export function deserializeLedgerApp(s: SealedLedgerApp): LedgerAppState {
     batchHead: s.batchHead,
     ownBatches: BigInt(s.ownBatches),
     queue: s.queue.map(queuedIn),
-    inFlight: s.inFlight
-      ? {
-          ...s.inFlight,
-          commands: s.inFlight.commands.map(queuedIn),
-          slot: BigInt(s.inFlight.slot),
-          mlsEpoch: BigInt(s.inFlight.mlsEpoch),
-          nonce: BigInt(s.inFlight.nonce),
-        }
-      : undefined,
+    inFlight: s.inFlight ? inFlightIn(s.inFlight) : undefined,
     receipts: new Map(
       s.receipts.map(([k, v]) => [
         k,

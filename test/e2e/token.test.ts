@@ -177,6 +177,22 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
     assert.deepEqual(await balanceEverywhere(bob), Array(3).fill(TO_BOB));
   });
 
+  test("a status request with ?wait is answered when the command is ordered, not before", async () => {
+    // A sender with no tokens: the transfer is ordered and fails, so no balance changes.
+    const dave = await client(privateKeyToAccount(generatePrivateKey()), 2);
+    const url = (id: string, query = "") => new URL(`/v1/commands/${id}${query}`, net.nodes[2]!.url);
+    const { id } = await dave.send("transfer", { to: bob.address, amount: 1 });
+    const waited = fetch(url(id, "?wait=20000"));
+    const now = (await (await fetch(url(id))).json()) as { status: string };
+    assert.match(now.status, /queued|submitted/, "the command should still wait for ordering here");
+    const answer = (await (await waited).json()) as { status: string; receipt?: string };
+    assert.equal(answer.status, "failed");
+    assert.match(answer.receipt ?? "", /^0x[0-9a-f]+$/);
+    // A wait never delays what is already known, and an unbounded wait is refused.
+    assert.equal((await fetch(url(`0x${"11".repeat(32)}`, "?wait=20000"))).status, 404);
+    assert.equal((await fetch(url(id, "?wait=3600000"))).status, 400);
+  });
+
   test("a node restarted in the middle of a stream of transfers catches up and loses no accepted command", async () => {
     const a = await client(alice, 0);
     const start = (await a.query("balanceOf", {})) as bigint;
@@ -184,10 +200,18 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
     const transfers = 12;
     const sent: Promise<{ status: string }>[] = [];
     let nonce = await a.nextNonce();
+    // Commands accepted by the node that stops: queued or in flight there when it goes down.
+    const b = await client(bob, 1);
+    const toRestarted: { id: `0x${string}`; responsePrivateKey: Uint8Array }[] = [];
     for (let i = 0; i < transfers; i++) {
       const { id, responsePrivateKey } = await a.send("transfer", { to: carol.address, amount: 1 }, nonce++);
       sent.push(a.waitForReceipt(id, responsePrivateKey));
-      if (i === 4) await restarted.node.stop();
+      if (i === 4) {
+        const bobNonce = await b.nextNonce();
+        for (let j = 0n; j < 3n; j++)
+          toRestarted.push(await b.send("transfer", { to: carol.address, amount: 1 }, bobNonce + j));
+        await restarted.node.stop();
+      }
     }
     // Bring it back on its data directory, as a fresh host process would.
     const { EnclaveNode } = await import("../../src/node/enclave-node.js");
@@ -203,6 +227,18 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
     try {
       const receipts = await Promise.all(sent);
       assert.ok(receipts.every((r) => r.status === "applied"));
+      const atNode0 = await client(bob, 0);
+      for (const { id, responsePrivateKey } of toRestarted) {
+        const receipt = await until(`the restarted node's accepted command ${id} to be applied`, async () => {
+          try {
+            return (await atNode0.status(id, responsePrivateKey)).receipt;
+          } catch (error) {
+            if (error instanceof AnonifyClientError && error.code === "not_found") return undefined;
+            throw error;
+          }
+        });
+        assert.equal(receipt.status, "applied");
+      }
       const target = BigInt((await net.nodes[0]!.node.groupStatus()).ledger.sequence);
       await until("the restarted node to catch up", async () => {
         const s = await again.groupStatus();

@@ -4,9 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { bytesToHex, type Hex, hexToBytes } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { sealCommand, signCommand } from "../../src/client/command.js";
 import { EnclaveProcess } from "../../src/node/enclave-host.js";
 import { EnclaveCallError, FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from "../../src/tee/boundary.js";
-import type { InitResult } from "../../src/tee/enclave.js";
+import type { InitResult, JournalEntry } from "../../src/tee/enclave.js";
 import { decodeKeys, IDENTITY_SEAL_LABEL } from "../../src/tee/identity.js";
 import { SimPlatform } from "../../src/tee/platform-sim.js";
 import { unseal } from "../../src/tee/sealing.js";
@@ -112,6 +114,72 @@ describe("enclave process", () => {
       for (const hay of haystacks) assert.equal(hay.includes(secret), false, "a secret key leaked");
     }
     assert.ok(traffic.length >= 8, "the tap saw the traffic");
+  });
+
+  test("accepted commands survive a restart through the sealed journal, in any order the host kept it", async () => {
+    const enclaveDir = join(dir, "journal");
+    const first = EnclaveProcess.start({ dataDir: enclaveDir });
+    const init = await first.call<InitResult>("init", DOMAIN);
+    const { sealedState } = await first.call<{ sealedState: Hex }>("keyPackage");
+    const account = privateKeyToAccount(generatePrivateKey());
+    const AMOUNT = "918273645";
+    const journal: JournalEntry[] = [];
+    for (let nonce = 0n; nonce < 3n; nonce++) {
+      const signed = await signCommand(account, DOMAIN, {
+        app: "erc20",
+        command: nonce === 0n ? "construct" : "transfer",
+        params: nonce === 0n ? { totalSupply: AMOUNT } : { to: account.address, amount: AMOUNT },
+        nonce,
+      });
+      const envelope = bytesToHex(await sealCommand(signed.signed, init.hpkePublicKey));
+      journal.push((await first.call<{ journal: JournalEntry }>("submitCommand", { envelope })).journal);
+    }
+    await first.stop();
+    assert.deepEqual(
+      journal.map((j) => [j.seq, j.kind]),
+      [
+        [1, "accepted"],
+        [2, "accepted"],
+        [3, "accepted"],
+      ],
+    );
+    assert.ok(journal.every((j) => !j.sealed.includes(Buffer.from(AMOUNT).toString("hex"))));
+
+    const second = EnclaveProcess.start({ dataDir: enclaveDir });
+    try {
+      await second.call("init", { ...DOMAIN, sealedIdentity: init.sealedIdentity });
+      const tampered = journal.map((j) => j.sealed);
+      tampered[1] = `${tampered[1]!.slice(0, -2)}${tampered[1]!.endsWith("00") ? "01" : "00"}` as Hex;
+      await rejects(
+        second.call("restoreState", { sealedState, sealedJournal: tampered }),
+        "sealed_state_invalid",
+      );
+      assert.equal((await second.call<{ ledger: { queued: number } }>("groupStatus")).ledger.queued, 0);
+      // Shuffled and with a record twice: each command is queued once.
+      const kept = [journal[2]!, journal[0]!, journal[1]!, journal[0]!].map((j) => j.sealed);
+      const restored = await second.call<{ ledger: { queued: number } }>("restoreState", {
+        sealedState,
+        sealedJournal: kept,
+      });
+      assert.equal(restored.ledger.queued, 3);
+      // The sender's next nonce continues after the restored commands, and so does the journal.
+      const sealedTransfer = async (nonce: bigint) => {
+        const signed = await signCommand(account, DOMAIN, {
+          app: "erc20",
+          command: "transfer",
+          params: { to: account.address, amount: "1" },
+          nonce,
+        });
+        return bytesToHex(await sealCommand(signed.signed, init.hpkePublicKey));
+      };
+      await rejects(second.call("submitCommand", { envelope: await sealedTransfer(2n) }), "replayed_nonce");
+      const fourth = await second.call<{ journal: JournalEntry }>("submitCommand", {
+        envelope: await sealedTransfer(3n),
+      });
+      assert.equal(fourth.journal.seq, 4);
+    } finally {
+      await second.stop();
+    }
   });
 
   test("an identity sealed by another measurement yields a new identity", async () => {
