@@ -23,6 +23,15 @@ const TICK_MS = 25;
 /** How often the host polls the chain for new events. */
 const FOLLOW_POLL_MS = 50;
 const DEFAULT_MAX_BATCH_COMMANDS = 64;
+const DEFAULT_MAX_BATCHES_IN_FLIGHT = 6;
+/** How long a new batch may fill while others are in flight. */
+const LINGER_MS = 100;
+/**
+ * Gas for a batch sent behind others (it cannot be simulated before they land): above the EIP-7623
+ * calldata floor (40 gas per non-zero byte, and ciphertext is random) plus the call's own work.
+ */
+const SUBMIT_BATCH_BASE_GAS = 100_000n;
+const SUBMIT_BATCH_GAS_PER_BYTE = 64n;
 
 /** What the enclave reports of its group and ledger (the host holds these as plain JSON). */
 export type GroupSummary = ReturnType<typeof groupSummary>;
@@ -41,6 +50,8 @@ export type EnclaveNodeOptions = {
   rotateEveryBatches?: number;
   /** At most this many commands per batch. */
   maxBatchCommands?: number;
+  /** At most this many of this node's batches sent and not yet ordered (1 sends one at a time). */
+  maxBatchesInFlight?: number;
   onLog?: (line: string) => void;
 };
 
@@ -66,11 +77,17 @@ export class EnclaveNode {
   group: GroupSummary | undefined;
   private follower: EventFollower | undefined;
   private ticking: Promise<void> = Promise.resolve();
+  private tickRunning = false;
   private timer: NodeJS.Timeout | undefined;
   private rotationTimer: NodeJS.Timeout | undefined;
   private rotateRequested = false;
   private batchesSent = 0;
-  private lastBatchSent: Hex | undefined;
+  /** Batches broadcast and not known to have failed, by ciphertext, in the order sent. */
+  private readonly sentBatches = new Map<Hex, Hex>();
+  private lastBatchOpenedAt = 0;
+  /** Commands the enclave had queued at the last call: a full batch need not linger. */
+  private queuedAtEnclave = 0;
+  private readonly maxBatchesInFlight: number;
   private maxBatchCommands: number;
   /** The slot at which this node sent its key package: a new handshake means it was consumed or lost. */
   private keyPackageSentAt: string | undefined;
@@ -83,6 +100,7 @@ export class EnclaveNode {
 
   constructor(private readonly options: EnclaveNodeOptions) {
     this.maxBatchCommands = options.maxBatchCommands ?? DEFAULT_MAX_BATCH_COMMANDS;
+    this.maxBatchesInFlight = options.maxBatchesInFlight ?? DEFAULT_MAX_BATCHES_IN_FLIGHT;
     this.enclave = EnclaveProcess.start({
       dataDir: join(options.hostDir, "enclave"),
       bundle: options.bundle,
@@ -171,9 +189,14 @@ export class EnclaveNode {
       this.rotationTimer = setInterval(() => this.requestRotation(), this.options.rotateEveryMs);
     }
     this.timer = setInterval(() => {
-      this.ticking = this.ticking
-        .then(() => this.tick())
-        .catch((e) => this.options.onLog?.(`tick failed: ${e}`));
+      // One tick at a time: a slow one (a chain round trip) is not followed by a backlog of them.
+      if (this.tickRunning) return;
+      this.tickRunning = true;
+      this.ticking = this.tick()
+        .catch((e) => this.options.onLog?.(`tick failed: ${e}`))
+        .finally(() => {
+          this.tickRunning = false;
+        });
     }, TICK_MS);
   }
 
@@ -207,52 +230,96 @@ export class EnclaveNode {
     if (ok && rotate) this.rotateRequested = false;
   }
 
-  /** Seals what the enclave queued into one batch and submits it (one batch in flight at a time). */
+  /**
+   * Submits the enclave's batches in order, several in flight: a new one opens when nothing is in
+   * flight, when a full batch is queued, or when the last one has had LINGER_MS to fill; so under
+   * slow blocks commands need not wait for the previous batch to land before they are sent.
+   */
   private async submitBatch(): Promise<void> {
+    const open =
+      Date.now() - this.lastBatchOpenedAt >= LINGER_MS || this.queuedAtEnclave >= this.maxBatchCommands;
     const sealed = await this.metrics.time("batching", () =>
       this.enclave.call<{
-        batch: { epoch: string; ciphertext: Hex; count: number; enclave: Hex; signature: Hex } | null;
+        batches: {
+          epoch: string;
+          nonce: string;
+          ciphertext: Hex;
+          count: number;
+          enclave: Hex;
+          signature: Hex;
+        }[];
+        queued: number;
         journal?: JournalEntry;
-      }>("sealBatch", { maxCommands: this.maxBatchCommands }),
+      }>("sealBatch", {
+        maxCommands: this.maxBatchCommands,
+        maxInFlight: open ? this.maxBatchesInFlight : 1,
+      }),
     );
     this.keep(sealed);
-    const batch = sealed.batch;
-    // The batch just landed is offered again until its event is applied: do not send it twice.
-    if (!batch || batch.ciphertext === this.lastBatchSent) return;
-    const ok = await this.metrics.time("chain-inclusion", () =>
-      this.send("submitBatch", [
-        BigInt(batch.epoch),
-        batch.ciphertext,
-        batch.count,
-        batch.enclave,
-        batch.signature,
-      ]),
-    );
-    if (ok) {
-      this.lastBatchSent = batch.ciphertext;
+    this.queuedAtEnclave = sealed.queued;
+    const current = new Set(sealed.batches.map((b) => b.ciphertext));
+    for (const ciphertext of this.sentBatches.keys())
+      if (!current.has(ciphertext)) this.sentBatches.delete(ciphertext);
+    for (const [position, batch] of sealed.batches.entries()) {
+      // A batch already sent is offered again until its event is applied: do not send it twice.
+      if (this.sentBatches.has(batch.ciphertext)) continue;
+      const args = [BigInt(batch.epoch), batch.ciphertext, batch.count, batch.enclave, batch.signature];
+      // Only the oldest can be simulated: the others' batch nonces are valid once those before them land.
+      const gas =
+        position === 0
+          ? undefined
+          : SUBMIT_BATCH_BASE_GAS + SUBMIT_BATCH_GAS_PER_BYTE * BigInt(batch.ciphertext.length / 2);
+      const hash = await this.broadcast("submitBatch", args, gas);
+      if (!hash) return; // those behind it would fail; the next tick sends them in order again
+      this.sentBatches.set(batch.ciphertext, hash);
+      this.lastBatchOpenedAt = Date.now();
       this.batchesSent++;
       const every = this.options.rotateEveryBatches;
       if (every && this.batchesSent % every === 0) this.requestRotation();
+      void this.metrics
+        .time("chain-inclusion", () => this.options.wallet.publicClient.waitForTransactionReceipt({ hash }))
+        .then((receipt) => {
+          if (receipt.status === "success") return;
+          // It and every batch sent after it go again (behind a failed one they fail too).
+          let after = false;
+          for (const ciphertext of [...this.sentBatches.keys()]) {
+            after ||= ciphertext === batch.ciphertext;
+            if (after) this.sentBatches.delete(ciphertext);
+          }
+        })
+        .catch((error) =>
+          this.options.onLog?.(`batch receipt not read: ${(error as Error).message.split("\n")[0]}`),
+        );
     }
   }
 
-  /** Sends a contract call; a revert the protocol expects (a lost epoch race) is reported, not thrown. */
+  /** Sends a contract call and waits for it; a revert the protocol expects (a lost epoch race) is reported, not thrown. */
   private async send(
     functionName: "publishKeyPackage" | "commitHandshake" | "submitBatch",
     args: readonly unknown[],
   ): Promise<boolean> {
+    const hash = await this.broadcast(functionName, args);
+    if (!hash) return false;
+    const receipt = await this.options.wallet.publicClient.waitForTransactionReceipt({ hash });
+    return receipt.status === "success";
+  }
+
+  /**
+   * Signs and sends a contract call: simulated first (so an expected revert costs no gas), unless a
+   * gas limit is given because it cannot be simulated yet. Undefined when it was not sent.
+   */
+  private async broadcast(
+    functionName: "publishKeyPackage" | "commitHandshake" | "submitBatch",
+    args: readonly unknown[],
+    gas?: bigint,
+  ): Promise<Hex | undefined> {
     const { wallet, contract } = this.options;
+    const call = { account: wallet.account, address: contract, abi: anonifyAbi, functionName, args } as never;
     try {
-      const { request } = await wallet.publicClient.simulateContract({
-        account: wallet.account,
-        address: contract,
-        abi: anonifyAbi,
-        functionName,
-        args,
-      } as never);
-      const hash = await wallet.walletClient.writeContract(request as never);
-      const receipt = await wallet.publicClient.waitForTransactionReceipt({ hash });
-      return receipt.status === "success";
+      if (gas !== undefined)
+        return await wallet.walletClient.writeContract({ ...(call as object), gas } as never);
+      const { request } = await wallet.publicClient.simulateContract(call);
+      return await wallet.walletClient.writeContract(request as never);
     } catch (error) {
       const revert =
         error instanceof BaseError
@@ -265,7 +332,7 @@ export class EnclaveNode {
           `${functionName} not accepted: ${name ?? (error as Error).message.split("\n")[0]}`,
         );
       }
-      return false;
+      return undefined;
     }
   }
 

@@ -57,14 +57,16 @@ import {
   LedgerAppError,
   type LedgerAppState,
   ledgerSummary,
+  MAX_BATCHES_IN_FLIGHT,
   MAX_QUEUE,
-  nextBatch,
+  nextBatches,
   nextNonce,
   queuedIn,
   queuedOut,
   type SealedInFlight,
   type SealedLedgerApp,
   type SealedQueued,
+  sealedInFlightList,
   serializeLedgerApp,
   settledHere,
   withJournal,
@@ -132,7 +134,7 @@ export type InitResult = PublicIdentity & {
 
 /** One record of the command journal: a snapshot of what awaits ordering, or one command accepted since. */
 type JournalRecord = { version: number; address: Hex; seq: number } & (
-  | { kind: "snapshot"; queue: SealedQueued[]; inFlight: SealedInFlight | undefined }
+  | { kind: "snapshot"; queue: SealedQueued[]; inFlight: SealedInFlight[] | SealedInFlight | undefined }
   | { kind: "accepted"; queued: SealedQueued }
 );
 
@@ -142,6 +144,8 @@ export type JournalEntry = { seq: number; kind: JournalRecord["kind"]; sealed: H
 export class Enclave {
   private session: Session | undefined;
   private lastFullSeal = 0;
+  /** Signatures of the batches in flight, by ciphertext (recomputable, so never sealed). */
+  private batchSignatures = new Map<Hex, Hex>();
   /** The order of journal records: restore continues after the highest it was given. */
   private journalSeq = 0;
 
@@ -301,7 +305,7 @@ export class Enclave {
   private async journal(
     session: Session,
     record:
-      | { kind: "snapshot"; queue: SealedQueued[]; inFlight: SealedInFlight | undefined }
+      | { kind: "snapshot"; queue: SealedQueued[]; inFlight: SealedInFlight[] }
       | { kind: "accepted"; queued: SealedQueued },
   ): Promise<JournalEntry> {
     const seq = ++this.journalSeq;
@@ -322,7 +326,7 @@ export class Enclave {
     return this.journal(session, {
       kind: "snapshot",
       queue: queue.map(queuedOut),
-      inFlight: inFlight ? inFlightOut(inFlight) : undefined,
+      inFlight: inFlight.map(inFlightOut),
     });
   }
 
@@ -360,7 +364,11 @@ export class Enclave {
     const records: JournalRecord[] = [];
     for (const blob of journalBlobs) {
       const hex = expectHex(blob, "sealedJournal record", { min: 1, max: MAX_SEALED_STATE_BYTES });
-      records.push(await this.unsealJson<JournalRecord>(hex, JOURNAL_SEAL_LABEL));
+      const record = await this.unsealJson<JournalRecord>(hex, JOURNAL_SEAL_LABEL);
+      // A journal written before records were numbered is one snapshot.
+      records.push(
+        record.kind ? record : ({ ...(record as object), kind: "snapshot", seq: 0 } as JournalRecord),
+      );
     }
     records.sort((a, b) => a.seq - b.seq);
     const snapshot = records.findLast((r) => r.kind === "snapshot");
@@ -371,7 +379,7 @@ export class Enclave {
     session.ledger = withJournal(deserializeLedgerApp(state.ledger), {
       snapshot: snapshot && {
         queue: snapshot.queue.map(queuedIn),
-        inFlight: snapshot.inFlight ? inFlightIn(snapshot.inFlight) : undefined,
+        inFlight: sealedInFlightList(snapshot.inFlight).map(inFlightIn),
       },
       accepted,
     });
@@ -533,34 +541,43 @@ export class Enclave {
   private async sealBatch(raw: unknown) {
     const session = this.requireSession();
     const args = expectObject(raw ?? {}, "sealBatch arguments");
-    expectOnlyKeys(args, ["maxCommands"], "sealBatch arguments");
+    expectOnlyKeys(args, ["maxCommands", "maxInFlight"], "sealBatch arguments");
     const maxCommands = expectInteger(args.maxCommands ?? DEFAULT_BATCH_COMMANDS, "maxCommands", {
       min: 1,
       max: MAX_BATCH_COMMANDS,
     });
+    const maxInFlight = expectInteger(args.maxInFlight ?? 1, "maxInFlight", {
+      min: 1,
+      max: MAX_BATCHES_IN_FLIGHT,
+    });
     const { group, epochKey } = session.group;
-    if (!group || !epochKey) return { batch: null, reason: "not a group member" };
-    const next = nextBatch(
+    if (!group || !epochKey)
+      return { batches: [], queued: session.ledger.queue.length, reason: "not a group member" };
+    const next = nextBatches(
       session.ledger,
-      {
-        slot: session.group.slot,
-        mlsEpoch: epochOf(group),
-        epochKey,
-        domain: session.domain,
-      },
-      maxCommands,
+      { slot: session.group.slot, mlsEpoch: epochOf(group), epochKey, domain: session.domain },
+      { maxCommands, maxInFlight },
     );
-    if (!next.batch) return { batch: null };
+    const changed = next.state !== session.ledger;
     session.ledger = next.state;
+    const signatures = new Map<Hex, Hex>();
+    for (const b of next.batches)
+      signatures.set(
+        b.ciphertext,
+        this.batchSignatures.get(b.ciphertext) ?? (await signDigest(session.keys, b.digest)),
+      );
+    this.batchSignatures = signatures; // signed once per batch, not on every call
     return {
-      batch: {
-        epoch: next.batch.slot.toString(),
-        ciphertext: next.batch.ciphertext,
-        count: next.batch.count,
+      batches: next.batches.map((b) => ({
+        epoch: b.slot.toString(),
+        nonce: b.nonce.toString(),
+        ciphertext: b.ciphertext,
+        count: b.count,
         enclave: session.identity.address,
-        signature: await signDigest(session.keys, next.batch.digest),
-      },
-      journal: await this.journalSnapshot(session),
+        signature: signatures.get(b.ciphertext)!,
+      })),
+      queued: session.ledger.queue.length,
+      journal: changed ? await this.journalSnapshot(session) : undefined,
     };
   }
 

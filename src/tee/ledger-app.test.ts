@@ -4,7 +4,15 @@ import type { Hex } from "viem";
 import erc20 from "../../apps/erc20/index.js";
 import type { App } from "../runtime/app.js";
 import type { StateValue } from "../runtime/canonical.js";
-import { type InFlight, initialLedgerApp, type Queued, settledHere, withJournal } from "./ledger-app.js";
+import {
+  type InFlight,
+  initialLedgerApp,
+  MAX_BATCHES_IN_FLIGHT,
+  nextBatches,
+  type Queued,
+  settledHere,
+  withJournal,
+} from "./ledger-app.js";
 
 const app = erc20 as unknown as App<StateValue>;
 const ALICE = `0x${"a1".repeat(20)}` as Hex;
@@ -32,21 +40,21 @@ describe("the command journal joined with a checkpoint after a restart", () => {
   it("a checkpoint older than the snapshot: the batch in flight is not queued again", () => {
     const checkpoint = { ...initialLedgerApp(app), queue: [a0, b0] };
     const restored = withJournal(checkpoint, {
-      snapshot: { queue: [b0, a1], inFlight: inFlight([a0], 0n) },
+      snapshot: { queue: [b0, a1], inFlight: [inFlight([a0], 0n)] },
       accepted: [a2, b1],
     });
-    assert.deepEqual(digests(restored.inFlight?.commands ?? []), digests([a0]));
+    assert.deepEqual(digests(restored.inFlight.flatMap((b) => b.commands)), digests([a0]));
     assert.deepEqual(digests(restored.queue), digests([b0, a1, a2, b1]));
   });
 
   it("a checkpoint newer than the snapshot: commands on both sides are kept once, in acceptance order", () => {
     const checkpoint = { ...initialLedgerApp(app), queue: [a0, b0, a1] };
     const restored = withJournal(checkpoint, {
-      snapshot: { queue: [a0], inFlight: undefined },
+      snapshot: { queue: [a0], inFlight: [] },
       accepted: [b0, a1, b1],
     });
     assert.deepEqual(digests(restored.queue), digests([a0, b0, a1, b1]));
-    assert.equal(restored.inFlight, undefined);
+    assert.deepEqual(restored.inFlight, []);
   });
 
   it("drops what the checkpoint already applied, and a batch it saw ordered", () => {
@@ -56,26 +64,79 @@ describe("the command journal joined with a checkpoint after a restart", () => {
       ownBatches: 1n,
     };
     const restored = withJournal(checkpoint, {
-      snapshot: { queue: [a1, b0], inFlight: inFlight([a0], 0n) },
+      snapshot: { queue: [a1, b0], inFlight: [inFlight([a0], 0n), inFlight([b1], 1n)] },
       accepted: [a2],
     });
-    assert.equal(restored.inFlight, undefined);
+    assert.deepEqual(digests(restored.inFlight.flatMap((b) => b.commands)), digests([b1]));
     assert.deepEqual(digests(restored.queue), digests([b0, a2]));
   });
 
   it("without a journal the checkpoint's own queue stands", () => {
-    const checkpoint = { ...initialLedgerApp(app), queue: [a0, b0], inFlight: inFlight([a1], 0n) };
+    const checkpoint = { ...initialLedgerApp(app), queue: [a0, b0], inFlight: [inFlight([a1], 0n)] };
     const restored = withJournal(checkpoint, { accepted: [] });
     assert.deepEqual(digests(restored.queue), digests([a0, b0]));
-    assert.deepEqual(digests(restored.inFlight?.commands ?? []), digests([a1]));
+    assert.deepEqual(digests(restored.inFlight.flatMap((b) => b.commands)), digests([a1]));
   });
 });
 
 describe("commands settled by an apply", () => {
   it("names the commands accepted here that no longer wait, and only those", () => {
-    const before = { ...initialLedgerApp(app), queue: [b0, a1], inFlight: inFlight([a0], 0n) };
-    const after = { ...before, queue: [a1], inFlight: undefined };
+    const before = { ...initialLedgerApp(app), queue: [b0, a1], inFlight: [inFlight([a0], 0n)] };
+    const after = { ...before, queue: [a1], inFlight: [] };
     assert.deepEqual(settledHere(before, after), digests([b0, a0]));
     assert.deepEqual(settledHere(after, after), []);
+  });
+});
+
+describe("batches in flight", () => {
+  const context = (slot: bigint) => ({
+    slot,
+    mlsEpoch: slot,
+    epochKey: new Uint8Array(32).fill(Number(slot)),
+    domain: { chainId: 31337, contract: `0x${"ab".repeat(20)}` as Hex },
+  });
+  const start = { ...initialLedgerApp(app), ownBatches: 5n, queue: [a0, b0, a1, b1, a2] };
+
+  it("a new batch opens only while fewer than maxInFlight are in flight, with the next batch nonce", () => {
+    const first = nextBatches(start, context(1n), { maxCommands: 2, maxInFlight: 2 });
+    assert.deepEqual(
+      first.batches.map((b) => b.nonce),
+      [5n],
+    );
+    const second = nextBatches(first.state, context(1n), { maxCommands: 2, maxInFlight: 2 });
+    assert.deepEqual(
+      second.batches.map((b) => b.nonce),
+      [5n, 6n],
+    );
+    assert.equal(
+      second.batches[0]!.ciphertext,
+      first.batches[0]!.ciphertext,
+      "a batch in flight is offered unchanged",
+    );
+    const full = nextBatches(second.state, context(1n), { maxCommands: 2, maxInFlight: 2 });
+    assert.equal(full.state, second.state, "no room: nothing changes");
+    assert.deepEqual(digests(full.state.queue), digests([a2]));
+    const capped = nextBatches(second.state, context(1n), { maxCommands: 2, maxInFlight: 1000 });
+    assert.ok(capped.batches.length <= MAX_BATCHES_IN_FLIGHT);
+  });
+
+  it("a handshake before they land re-seals every batch in flight for the new epoch, same commands, same nonces", () => {
+    let state = start;
+    for (let i = 0; i < 2; i++)
+      state = nextBatches(state, context(1n), { maxCommands: 2, maxInFlight: 2 }).state;
+    const before = state.inFlight;
+    const after = nextBatches(state, context(2n), { maxCommands: 2, maxInFlight: 2 });
+    assert.deepEqual(
+      after.batches.map((b) => [b.nonce, b.slot]),
+      [
+        [5n, 2n],
+        [6n, 2n],
+      ],
+    );
+    assert.deepEqual(
+      after.state.inFlight.map((b) => digests(b.commands)),
+      before.map((b) => digests(b.commands)),
+    );
+    assert.notEqual(after.batches[0]!.ciphertext, before[0]!.ciphertext);
   });
 });

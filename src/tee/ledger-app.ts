@@ -37,7 +37,8 @@ export type LedgerAppState = {
   /** This enclave's batches ordered so far: its batch nonce on chain. */
   ownBatches: bigint;
   queue: Queued[];
-  inFlight: InFlight | undefined;
+  /** This enclave's sealed batches not yet ordered, oldest first; their batch nonces follow `ownBatches`. */
+  inFlight: InFlight[];
   receipts: Map<Hex, StoredReceipt>;
   /** Batches this enclave could not open (it was not a member of their epoch). */
   skippedBatches: bigint;
@@ -52,7 +53,7 @@ export function initialLedgerApp(app: App<StateValue>): LedgerAppState {
     batchHead: ZERO_HASH,
     ownBatches: 0n,
     queue: [],
-    inFlight: undefined,
+    inFlight: [],
     receipts: new Map(),
     skippedBatches: 0n,
   };
@@ -65,7 +66,7 @@ export class LedgerAppError extends Error {
 /** The next nonce a sender may use at this enclave: applied ones plus those waiting here. */
 export function nextNonce(state: LedgerAppState, sender: Hex): bigint {
   let next = state.nonces.get(sender) ?? 0n;
-  for (const q of [...state.queue, ...(state.inFlight?.commands ?? [])])
+  for (const q of [...state.queue, ...state.inFlight.flatMap((b) => b.commands)])
     if (q.sender === sender && q.nonce >= next) next = q.nonce + 1n;
   return next;
 }
@@ -92,37 +93,46 @@ export function enqueue(
 
 export type SealedBatch = { slot: bigint; ciphertext: Hex; count: number; nonce: bigint; digest: Hex };
 
+/** The most batches one enclave keeps in flight (each names its batch nonce, so they land in order). */
+export const MAX_BATCHES_IN_FLIGHT = 8;
+
 /**
- * The batch to submit now: the one in flight if its slot is still current; re-sealed for the new
- * epoch if a handshake moved the slot before it landed (same commands, so none is lost or doubled);
- * else a new one from the queue.
+ * The batches to submit now, oldest first: those in flight, re-sealed for the new epoch if a
+ * handshake moved the slot before they landed (same commands and order, so none is lost or doubled),
+ * and a new one from the queue if fewer than `maxInFlight` are in flight.
  */
-export function nextBatch(
+export function nextBatches(
   state: LedgerAppState,
   context: { slot: bigint; mlsEpoch: bigint; epochKey: Uint8Array; domain: LedgerDomain },
-  maxCommands: number,
-): { state: LedgerAppState; batch: SealedBatch | undefined } {
+  limits: { maxCommands: number; maxInFlight: number },
+): { state: LedgerAppState; batches: SealedBatch[] } {
+  const seal = (commands: Queued[], nonce: bigint): InFlight => {
+    const plaintext = encodeBatch(commands.map((c) => hexToBytes(c.encoded)));
+    const ciphertext = bytesToHex(
+      sealBatch({ epochKey: context.epochKey, epoch: context.mlsEpoch, domain: context.domain, plaintext }),
+    );
+    return {
+      commands,
+      slot: context.slot,
+      mlsEpoch: context.mlsEpoch,
+      nonce,
+      ciphertext,
+      count: commands.length,
+    };
+  };
   let inFlight = state.inFlight;
   let queue = state.queue;
-  if (inFlight && inFlight.slot === context.slot) {
-    return { state, batch: toSealed(inFlight, context) };
+  if (inFlight.some((b) => b.slot !== context.slot)) {
+    inFlight = inFlight.map((b, i) => seal(b.commands, state.ownBatches + BigInt(i)));
   }
-  const commands = inFlight ? inFlight.commands : queue.slice(0, maxCommands);
-  if (!inFlight) queue = queue.slice(commands.length);
-  if (commands.length === 0) return { state, batch: undefined };
-  const plaintext = encodeBatch(commands.map((c) => hexToBytes(c.encoded)));
-  const ciphertext = bytesToHex(
-    sealBatch({ epochKey: context.epochKey, epoch: context.mlsEpoch, domain: context.domain, plaintext }),
-  );
-  inFlight = {
-    commands,
-    slot: context.slot,
-    mlsEpoch: context.mlsEpoch,
-    nonce: state.ownBatches,
-    ciphertext,
-    count: commands.length,
-  };
-  return { state: { ...state, queue, inFlight }, batch: toSealed(inFlight, context) };
+  const room = Math.min(limits.maxInFlight, MAX_BATCHES_IN_FLIGHT) - inFlight.length;
+  if (room > 0 && queue.length > 0) {
+    const commands = queue.slice(0, limits.maxCommands);
+    queue = queue.slice(commands.length);
+    inFlight = [...inFlight, seal(commands, state.ownBatches + BigInt(inFlight.length))];
+  }
+  const next = inFlight === state.inFlight ? state : { ...state, queue, inFlight };
+  return { state: next, batches: inFlight.map((b) => toSealed(b, context)) };
 }
 
 function toSealed(inFlight: InFlight, context: { domain: LedgerDomain }): SealedBatch {
@@ -176,7 +186,7 @@ export function applyBatch(
     sequence: first + BigInt(event.count),
     batchHead: head,
     ownBatches: own ? state.ownBatches + 1n : state.ownBatches,
-    inFlight: own && state.inFlight?.ciphertext === event.ciphertext ? undefined : state.inFlight,
+    inFlight: own ? state.inFlight.filter((b) => b.ciphertext !== event.ciphertext) : state.inFlight,
   };
   let commands: Uint8Array[];
   try {
@@ -238,7 +248,7 @@ export function applyBatch(
 
 /** The commands a journal holds: the queue and batch in flight at its last snapshot, and those accepted after. */
 export type JournalContents = {
-  snapshot?: { queue: Queued[]; inFlight: InFlight | undefined };
+  snapshot?: { queue: Queued[]; inFlight: InFlight[] };
   accepted: Queued[];
 };
 
@@ -249,10 +259,10 @@ export type JournalContents = {
  * checkpoint then removes whatever else was ordered.
  */
 export function withJournal(state: LedgerAppState, journal: JournalContents): LedgerAppState {
-  let inFlight = journal.snapshot ? journal.snapshot.inFlight : state.inFlight;
-  // A batch the checkpoint saw ordered is no longer in flight.
-  if (inFlight && inFlight.nonce < state.ownBatches) inFlight = undefined;
-  const seen = new Set(inFlight?.commands.map((q) => q.digest));
+  const inFlight = (journal.snapshot ? journal.snapshot.inFlight : state.inFlight).filter(
+    (b) => b.nonce >= state.ownBatches, // a batch the checkpoint saw ordered is no longer in flight
+  );
+  const seen = new Set(inFlight.flatMap((b) => b.commands.map((q) => q.digest)));
   const pending = (q: Queued) =>
     !state.receipts.has(q.digest) && q.nonce >= (state.nonces.get(q.sender) ?? 0n);
   const queue: Queued[] = [];
@@ -271,8 +281,10 @@ export function withJournal(state: LedgerAppState, journal: JournalContents): Le
  * were ordered. The host learns only what it already knew (ids it was given), and when to ask again.
  */
 export function settledHere(before: LedgerAppState, after: LedgerAppState): Hex[] {
-  const waiting = new Set([...after.queue, ...(after.inFlight?.commands ?? [])].map((q) => q.digest));
-  return [...before.queue, ...(before.inFlight?.commands ?? [])]
+  const waiting = new Set(
+    [...after.queue, ...after.inFlight.flatMap((b) => b.commands)].map((q) => q.digest),
+  );
+  return [...before.queue, ...before.inFlight.flatMap((b) => b.commands)]
     .map((q) => q.digest)
     .filter((id) => !waiting.has(id));
 }
@@ -282,7 +294,7 @@ export type CommandStatus = { status: "queued" | "submitted" | "applied" | "fail
 export function commandStatus(state: LedgerAppState, digest: Hex): CommandStatus | undefined {
   const stored = state.receipts.get(digest);
   if (stored) return { status: stored.receipt.status === "applied" ? "applied" : "failed", stored };
-  if (state.inFlight?.commands.some((c) => c.digest === digest)) return { status: "submitted" };
+  if (state.inFlight.some((b) => b.commands.some((c) => c.digest === digest))) return { status: "submitted" };
   if (state.queue.some((c) => c.digest === digest)) return { status: "queued" };
   return undefined;
 }
@@ -297,18 +309,19 @@ export type SealedLedgerApp = {
   batchHead: Hex;
   ownBatches: string;
   queue: (Omit<Queued, "nonce"> & { nonce: string })[];
-  inFlight?: Omit<InFlight, "commands" | "slot" | "mlsEpoch" | "nonce"> & {
-    commands: (Omit<Queued, "nonce"> & { nonce: string })[];
-    slot: string;
-    mlsEpoch: string;
-    nonce: string;
-  };
+  /** An object (one batch) in states sealed before batches were pipelined. */
+  inFlight?: SealedInFlight[] | SealedInFlight;
   receipts: [Hex, { receipt: Hex; responseKey: Hex }][];
   skippedBatches: string;
 };
 
 export type SealedQueued = SealedLedgerApp["queue"][number];
-export type SealedInFlight = NonNullable<SealedLedgerApp["inFlight"]>;
+export type SealedInFlight = Omit<InFlight, "commands" | "slot" | "mlsEpoch" | "nonce"> & {
+  commands: SealedQueued[];
+  slot: string;
+  mlsEpoch: string;
+  nonce: string;
+};
 
 export const queuedOut = (q: Queued): SealedQueued => ({ ...q, nonce: q.nonce.toString() });
 export const queuedIn = (q: SealedQueued): Queued => ({ ...q, nonce: BigInt(q.nonce) });
@@ -321,6 +334,11 @@ export function inFlightOut(f: InFlight): SealedInFlight {
     mlsEpoch: f.mlsEpoch.toString(),
     nonce: f.nonce.toString(),
   };
+}
+
+/** The batches in flight as sealed, by the current format or the one before pipelining. */
+export function sealedInFlightList(f: SealedInFlight[] | SealedInFlight | undefined): SealedInFlight[] {
+  return f === undefined ? [] : Array.isArray(f) ? f : [f];
 }
 
 export function inFlightIn(f: SealedInFlight): InFlight {
@@ -342,7 +360,7 @@ export function serializeLedgerApp(s: LedgerAppState): SealedLedgerApp {
     batchHead: s.batchHead,
     ownBatches: s.ownBatches.toString(),
     queue: s.queue.map(queuedOut),
-    inFlight: s.inFlight ? inFlightOut(s.inFlight) : undefined,
+    inFlight: s.inFlight.map(inFlightOut),
     receipts: [...s.receipts].map(([k, v]) => [
       k,
       { receipt: bytesToHex(encodeAppState(v.receipt as unknown as StateValue)), responseKey: v.responseKey },
@@ -360,7 +378,7 @@ export function deserializeLedgerApp(s: SealedLedgerApp): LedgerAppState {
     batchHead: s.batchHead,
     ownBatches: BigInt(s.ownBatches),
     queue: s.queue.map(queuedIn),
-    inFlight: s.inFlight ? inFlightIn(s.inFlight) : undefined,
+    inFlight: sealedInFlightList(s.inFlight).map(inFlightIn),
     receipts: new Map(
       s.receipts.map(([k, v]) => [
         k,
@@ -376,7 +394,8 @@ export function ledgerSummary(s: LedgerAppState) {
     sequence: s.sequence.toString(),
     batches: s.batches.toString(),
     queued: s.queue.length,
-    inFlight: s.inFlight?.count ?? 0,
+    inFlight: s.inFlight.reduce((n, b) => n + b.count, 0),
+    batchesInFlight: s.inFlight.length,
     skippedBatches: s.skippedBatches.toString(),
     // No state digest here: a hash of a small confidential state can be brute-forced.
   };

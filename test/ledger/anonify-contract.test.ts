@@ -284,6 +284,61 @@ describe("Anonify contract on a real Anvil", () => {
     assert.equal(await revertName(write("submitBatch", [epoch + 1n, "0x", 0, e.address, sig])), "EmptyBatch");
   });
 
+  test("batches signed for consecutive nonces can be in flight together and land in one block, in order", async () => {
+    const e = newEnclave();
+    await register(e);
+    const epoch = await read<bigint>("epoch");
+    const first = await read<bigint>("batchCount");
+    const rpc = f.owner.publicClient.request as unknown as (r: {
+      method: string;
+      params: unknown[];
+    }) => Promise<unknown>;
+    const send = async (nonce: bigint, ciphertext: Hex) =>
+      f.owner.walletClient.writeContract({
+        account: f.owner.account,
+        address: f.contract,
+        abi: anonifyAbi,
+        functionName: "submitBatch",
+        args: [
+          epoch,
+          ciphertext,
+          1,
+          e.address,
+          await signRaw(e.key, batchDigest(f.domain, epoch, nonce, keccak256(ciphertext), 1)),
+        ],
+        gas: 200_000n, // cannot be estimated: the second is valid only after the first
+      } as never);
+    await rpc({ method: "evm_setAutomine", params: [false] });
+    let hashes: Hex[];
+    try {
+      hashes = [await send(0n, "0x0a"), await send(1n, "0x0b"), await send(3n, "0x0c")];
+      await rpc({ method: "evm_mine", params: [] });
+    } finally {
+      await rpc({ method: "evm_setAutomine", params: [true] });
+    }
+    const receipts = await Promise.all(
+      hashes.map((hash) => f.owner.publicClient.waitForTransactionReceipt({ hash })),
+    );
+    assert.deepEqual(
+      receipts.map((r) => r.status),
+      ["success", "success", "reverted"], // a nonce gap does not verify
+    );
+    assert.equal(receipts[0]!.blockNumber, receipts[1]!.blockNumber);
+    const events = await f.owner.publicClient.getContractEvents({
+      address: f.contract,
+      abi: anonifyAbi,
+      eventName: "BatchSubmitted",
+      fromBlock: receipts[0]!.blockNumber,
+    });
+    assert.deepEqual(
+      events.map((ev) => [ev.args.batch, ev.args.ciphertext]),
+      [
+        [first, "0x0a"],
+        [first + 1n, "0x0b"],
+      ],
+    );
+  });
+
   test("a signature made for one contract does not replay on another", async () => {
     const other = await deployAnonify(f.owner);
     const e = newEnclave();
