@@ -34,8 +34,11 @@ export type FollowerOptions = {
   pollMs?: number;
   /** Where the cursor is persisted (JSON, replaced atomically); without it the follower starts at fromBlock. */
   cursorPath?: string;
-  /** Called once per event, in chain order; the cursor advances only after it resolves. */
-  onEvent: (event: AnonifyEvent) => Promise<void> | void;
+  /**
+   * Called with the new events of each page read, in chain order (never empty); the cursor advances
+   * past them only after it resolves. One call per page lets a consumer apply a block's events at once.
+   */
+  onEvents: (events: AnonifyEvent[]) => Promise<void> | void;
   onStatus?: (status: FollowerStatus) => void;
 };
 
@@ -125,19 +128,25 @@ export class EventFollower {
       logs.sort((a, b) =>
         a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1,
       );
-      for (const log of logs) {
-        if (!this.running) break;
-        const position = { blockNumber: log.blockNumber, logIndex: log.logIndex };
-        if (!isAfter(position, this.cursor)) continue;
-        await this.options.onEvent({
-          eventName: log.eventName,
-          args: log.args,
-          blockNumber: log.blockNumber,
-          logIndex: log.logIndex,
-          transactionHash: log.transactionHash,
-        } as AnonifyEvent);
-        this.cursor = position;
-        if (this.options.cursorPath) writeCursor(this.options.cursorPath, position);
+      const fresh = logs.filter((log) =>
+        isAfter({ blockNumber: log.blockNumber, logIndex: log.logIndex }, this.cursor),
+      );
+      const last = fresh.at(-1);
+      if (last && this.running) {
+        await this.options.onEvents(
+          fresh.map(
+            (log) =>
+              ({
+                eventName: log.eventName,
+                args: log.args,
+                blockNumber: log.blockNumber,
+                logIndex: log.logIndex,
+                transactionHash: log.transactionHash,
+              }) as AnonifyEvent,
+          ),
+        );
+        this.cursor = { blockNumber: last.blockNumber, logIndex: last.logIndex };
+        if (this.options.cursorPath) writeCursor(this.options.cursorPath, this.cursor);
       }
       if (!this.running) break;
       // A page with no events still advances the cursor, so a restart does not read it again.

@@ -9,7 +9,7 @@ import { anonifyAbi } from "../ledger/generated/contracts.js";
 import type { JournalEntry } from "../tee/enclave.js";
 import type { groupSummary } from "../tee/group-member.js";
 import type { ledgerSummary } from "../tee/ledger-app.js";
-import type { EventPosition } from "../tee/ledger-events.js";
+import type { EventPosition, LedgerEvent } from "../tee/ledger-events.js";
 import { EnclaveProcess } from "./enclave-host.js";
 import { toLedgerEvent } from "./ledger-feed.js";
 import { StageMetrics } from "./metrics.js";
@@ -23,6 +23,9 @@ const TICK_MS = 25;
 /** How often the host polls the chain for new events. */
 const FOLLOW_POLL_MS = 50;
 const DEFAULT_MAX_BATCH_COMMANDS = 64;
+/** Ledger events per applyEvents call, and their payload bytes: well inside the boundary's frame limit. */
+const EVENTS_PER_CALL = 64;
+const EVENT_BYTES_PER_CALL = 4 * 1024 * 1024;
 const DEFAULT_MAX_BATCHES_IN_FLIGHT = 6;
 /** How long a new batch may fill while others are in flight. */
 const LINGER_MS = 100;
@@ -69,6 +72,31 @@ export type CommandStatusAnswer = {
 
 /** The longest a status request may wait for its command to be ordered. */
 export const MAX_STATUS_WAIT_MS = 30_000;
+
+/** Ledger events split into applyEvents calls of bounded count and size, in order. */
+function inCalls(events: LedgerEvent[]): LedgerEvent[][] {
+  const calls: LedgerEvent[][] = [];
+  let bytes = 0;
+  for (const event of events) {
+    const size = JSON.stringify(event).length;
+    const last = calls.at(-1);
+    if (last && last.length < EVENTS_PER_CALL && bytes + size <= EVENT_BYTES_PER_CALL) {
+      last.push(event);
+      bytes += size;
+    } else {
+      calls.push([event]);
+      bytes = size;
+    }
+  }
+  return calls;
+}
+
+/** The lines a file holds whole: a record torn by a crash (no newline after it) is not one. */
+function completeLines(text: string): string[] {
+  const lines = text.split("\n");
+  lines.pop();
+  return lines.filter((line) => line.length > 0);
+}
 
 export class EnclaveNode {
   readonly enclave: EnclaveProcess;
@@ -153,11 +181,7 @@ export class EnclaveNode {
         "restoreState",
         {
           sealedState: readFileSync(statePath, "utf8").trim(),
-          sealedJournal: existsSync(journalPath)
-            ? readFileSync(journalPath, "utf8")
-                .split("\n")
-                .filter((line) => line.length > 0)
-            : [],
+          sealedJournal: existsSync(journalPath) ? completeLines(readFileSync(journalPath, "utf8")) : [],
         },
       );
       cursor = restored.cursor;
@@ -169,14 +193,17 @@ export class EnclaveNode {
       fromBlock: cursor ? BigInt(cursor.block) : this.options.deployedAtBlock,
       confirmations: this.options.confirmations ?? 0n,
       pollMs: FOLLOW_POLL_MS,
-      onEvent: async (event) => {
-        const ledgerEvent = toLedgerEvent(event);
-        if (!ledgerEvent) return;
-        const apply = () => this.enclave.call<Applied>("applyEvents", { events: [ledgerEvent] });
-        const applied =
-          ledgerEvent.kind === "BatchSubmitted" ? await this.metrics.time("apply", apply) : await apply();
-        this.keep(applied);
-        for (const id of applied.settled) for (const wake of this.waiters.get(id) ?? []) wake();
+      // A page's events in one call: the enclave applies a block's batches back to back, not
+      // interleaved with the commands and receipts its clients ask for meanwhile.
+      onEvents: async (events) => {
+        for (const chunk of inCalls(events.flatMap((e) => toLedgerEvent(e) ?? []))) {
+          const apply = () => this.enclave.call<Applied>("applyEvents", { events: chunk });
+          const applied = chunk.some((e) => e.kind === "BatchSubmitted")
+            ? await this.metrics.time("apply", apply)
+            : await apply();
+          this.keep(applied);
+          for (const id of applied.settled) for (const wake of this.waiters.get(id) ?? []) wake();
+        }
       },
       onStatus: (status) => {
         if (status.kind === "caught-up") this.synced = true;
@@ -278,24 +305,26 @@ export class EnclaveNode {
       if (every && this.batchesSent % every === 0) this.requestRotation();
       void this.metrics
         .time("chain-inclusion", () => this.options.wallet.publicClient.waitForTransactionReceipt({ hash }))
-        .then((receipt) => {
-          if (receipt.status === "success") return;
+        .then(
+          (receipt) => receipt.status === "success" || "reverted",
+          (error: Error) => `receipt not read: ${error.message.split("\n")[0]}`,
+        )
+        .then((outcome) => {
+          if (outcome === true) return;
+          this.options.onLog?.(`batch ${batch.nonce} not ordered (${outcome}); it is sent again`);
           // It and every batch sent after it go again (behind a failed one they fail too).
           let after = false;
           for (const ciphertext of [...this.sentBatches.keys()]) {
             after ||= ciphertext === batch.ciphertext;
             if (after) this.sentBatches.delete(ciphertext);
           }
-        })
-        .catch((error) =>
-          this.options.onLog?.(`batch receipt not read: ${(error as Error).message.split("\n")[0]}`),
-        );
+        });
     }
   }
 
   /** Sends a contract call and waits for it; a revert the protocol expects (a lost epoch race) is reported, not thrown. */
   private async send(
-    functionName: "publishKeyPackage" | "commitHandshake" | "submitBatch",
+    functionName: "publishKeyPackage" | "commitHandshake",
     args: readonly unknown[],
   ): Promise<boolean> {
     const hash = await this.broadcast(functionName, args);

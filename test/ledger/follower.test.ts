@@ -63,9 +63,11 @@ describe("event follower", () => {
           fromBlock: 0n,
           pageBlocks: 97n, // an odd page size, so pages end in the middle of the stream
           cursorPath,
-          onEvent: (e) => {
-            const n = numberOf(e);
-            if (n !== undefined) seen.push(n);
+          onEvents: (events) => {
+            for (const e of events) {
+              const n = numberOf(e);
+              if (n !== undefined) seen.push(n);
+            }
           },
         });
       const first = make();
@@ -111,9 +113,11 @@ describe("event follower", () => {
         fromBlock: 0n,
         pollMs: 50,
         cursorPath: join(dir, "outage-cursor.json"),
-        onEvent: (e) => {
-          const n = numberOf(e);
-          if (n !== undefined) seen.push(n);
+        onEvents: (events) => {
+          for (const e of events) {
+            const n = numberOf(e);
+            if (n !== undefined) seen.push(n);
+          }
         },
         onStatus: (s) => statuses.push(s.kind),
       });
