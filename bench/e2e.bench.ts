@@ -635,6 +635,8 @@ export async function run(outDir: string): Promise<void> {
       (r) => `| ${r.blockTime} | ${r.confidentialOverPublic ?? "-"} | ${r.batchedOverBatch1 ?? "-"} |`,
     ),
     "",
+    "How to read these: each sender waits for its transfer before sending the next, so throughput is senders divided by latency. The confidential senders wait on `GET /v1/commands/{id}?wait`; the public senders learn their receipts from one block watcher (one `eth_getBlockReceipts` per block) rather than each polling. Batch 1 keeps the nodes' limit of 6 batches in flight, so at 1 s blocks it is capped near 3 nodes × 6 = 18 transfers/s (the original Anonify sent each command as its own transaction, with no such limit). Senders and the 3 node hosts share one Node process. Each figure is one 30 s run on a shared 2-core VM; repeated runs of the same path have differed by up to about 15%.",
+    "",
     `Apply stage alone (pre-sealed batches of 64 transfers, each user signature re-verified, one core, median of ${APPLY_REPETITIONS}: ${apply.runs.join(", ")}): **${apply.commandsPerSecond} commands/s**.`,
     "",
     `Command size: a signed transfer is ${runs.find((r) => r.commandBytes)?.commandBytes} bytes, padded to ${runs.find((r) => r.paddedBytes)?.paddedBytes}.`,

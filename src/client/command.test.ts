@@ -109,7 +109,6 @@ describe("import boundary", () => {
       "src/runtime/wire.ts",
       "src/runtime/envelope.ts",
       "src/runtime/hpke.ts",
-      "src/runtime/x25519.ts",
       "src/ledger/digests.ts",
     ]);
     const seen = new Set<string>();
