@@ -2,7 +2,7 @@
 // group's handshakes. The host holds no secret: it stores sealed blobs and pays gas.
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Address, BaseError, ContractFunctionRevertedError, type Hex } from "viem";
+import { type Address, BaseError, ContractFunctionRevertedError, type Hex, toFunctionSelector } from "viem";
 import type { LedgerWallet } from "../ledger/chain.js";
 import { EventFollower } from "../ledger/follower.js";
 import { anonifyAbi } from "../ledger/generated/contracts.js";
@@ -23,6 +23,7 @@ const TICK_MS = 25;
 /** How often the host polls the chain for new events. */
 const FOLLOW_POLL_MS = 50;
 const DEFAULT_MAX_BATCH_COMMANDS = 64;
+const STALE_EPOCH_SELECTOR = toFunctionSelector("error StaleEpoch(uint64 expected, uint64 given)");
 /** Ledger events per applyEvents call, and their payload bytes: well inside the boundary's frame limit. */
 const EVENTS_PER_CALL = 64;
 const EVENT_BYTES_PER_CALL = 4 * 1024 * 1024;
@@ -354,7 +355,11 @@ export class EnclaveNode {
         error instanceof BaseError
           ? error.walk((e) => e instanceof ContractFunctionRevertedError)
           : undefined;
-      const name = revert instanceof ContractFunctionRevertedError ? revert.data?.errorName : undefined;
+      // Some nodes return a custom error's selector without its arguments; viem then cannot decode it.
+      const name =
+        revert instanceof ContractFunctionRevertedError
+          ? (revert.data?.errorName ?? (revert.signature === STALE_EPOCH_SELECTOR ? "StaleEpoch" : undefined))
+          : undefined;
       // Losing an epoch race is the protocol working: the winner's commit arrives with the events.
       if (name !== "StaleEpoch") {
         this.options.onLog?.(
