@@ -23,7 +23,19 @@ const TICK_MS = 25;
 /** How often the host polls the chain for new events. */
 const FOLLOW_POLL_MS = 50;
 const DEFAULT_MAX_BATCH_COMMANDS = 64;
-const STALE_EPOCH_SELECTOR = toFunctionSelector("error StaleEpoch(uint64 expected, uint64 given)");
+/** The contract's custom errors by selector. */
+const CONTRACT_ERRORS = new Map(
+  anonifyAbi.flatMap((item) =>
+    item.type === "error"
+      ? [
+          [
+            toFunctionSelector(`${item.name}(${item.inputs.map((i) => i.type).join(",")})`),
+            item.name,
+          ] as const,
+        ]
+      : [],
+  ),
+);
 /** Ledger events per applyEvents call, and their payload bytes: well inside the boundary's frame limit. */
 const EVENTS_PER_CALL = 64;
 const EVENT_BYTES_PER_CALL = 4 * 1024 * 1024;
@@ -61,7 +73,7 @@ export type EnclaveNodeOptions = {
 
 export type LedgerSummary = ReturnType<typeof ledgerSummary>;
 
-type Applied = { cursor: EventPosition | undefined; group: GroupSummary; settled: Hex[]; sealedState: Hex };
+type Applied = { cursor: EventPosition | undefined; group: GroupSummary; settled: Hex[]; sealedState?: Hex };
 
 /** A command's state as the enclave reports it; the receipt is sealed to the sender. */
 export type CommandStatusAnswer = {
@@ -79,7 +91,8 @@ function inCalls(events: LedgerEvent[]): LedgerEvent[][] {
   const calls: LedgerEvent[][] = [];
   let bytes = 0;
   for (const event of events) {
-    const size = JSON.stringify(event).length;
+    // The hex payloads are what make an event large; counting them costs no copy.
+    const size = Object.values(event).reduce<number>((n, v) => n + (typeof v === "string" ? v.length : 0), 0);
     const last = calls.at(-1);
     if (last && last.length < EVENTS_PER_CALL && bytes + size <= EVENT_BYTES_PER_CALL) {
       last.push(event);
@@ -355,10 +368,11 @@ export class EnclaveNode {
         error instanceof BaseError
           ? error.walk((e) => e instanceof ContractFunctionRevertedError)
           : undefined;
-      // Some nodes return a custom error's selector without its arguments; viem then cannot decode it.
+      // Some nodes return a custom error's selector without its arguments; viem then cannot decode
+      // it, so the selector names it.
       const name =
         revert instanceof ContractFunctionRevertedError
-          ? (revert.data?.errorName ?? (revert.signature === STALE_EPOCH_SELECTOR ? "StaleEpoch" : undefined))
+          ? (revert.data?.errorName ?? (revert.signature && CONTRACT_ERRORS.get(revert.signature)))
           : undefined;
       // Losing an epoch race is the protocol working: the winner's commit arrives with the events.
       if (name !== "StaleEpoch") {

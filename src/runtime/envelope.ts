@@ -11,6 +11,7 @@
 //   62  ciphertext ‖ 16-byte tag
 // info = HPKE_INFO_LABEL ‖ bytes 0..30. The kind inside `info` keeps a command, a query, a receipt and
 // an answer from ever opening as one another; HPKE already binds `enc` and the recipient's key.
+import { concatBytes } from "@noble/hashes/utils.js";
 import type { LedgerDomain } from "../ledger/digests.js";
 import { type HpkeRecipient, hpkeGenerateKeyPair, hpkeOpen, hpkeRecipient, hpkeSeal } from "./hpke.js";
 import { ADDRESS_BYTES, CHAIN_ID_BYTES, readDomain, sameDomain, WireError, writeDomain } from "./wire.js";
@@ -65,10 +66,7 @@ function header(kind: EnvelopeKind, domain: LedgerDomain): Uint8Array {
 }
 
 function info(headerBytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(HPKE_INFO_LABEL.length + headerBytes.length);
-  out.set(HPKE_INFO_LABEL);
-  out.set(headerBytes, HPKE_INFO_LABEL.length);
-  return out;
+  return concatBytes(HPKE_INFO_LABEL, headerBytes);
 }
 
 export type SealEnvelopeParameters = {

@@ -5,6 +5,7 @@
 import { gcm } from "@noble/ciphers/aes.js";
 import { expand, extract } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
+import { concatBytes } from "@noble/hashes/utils.js";
 
 const KEM_ID = 0x0020;
 const KDF_ID = 0x0001;
@@ -22,8 +23,8 @@ const PKCS8_X25519_PREFIX = Uint8Array.from([
 
 const text = (s: string) => new TextEncoder().encode(s);
 const HPKE_V1 = text("HPKE-v1");
-const KEM_SUITE = concat(text("KEM"), i2osp(KEM_ID, 2));
-const HPKE_SUITE_ID = concat(text("HPKE"), i2osp(KEM_ID, 2), i2osp(KDF_ID, 2), i2osp(AEAD_ID, 2));
+const KEM_SUITE = concatBytes(text("KEM"), i2osp(KEM_ID, 2));
+const HPKE_SUITE_ID = concatBytes(text("HPKE"), i2osp(KEM_ID, 2), i2osp(KDF_ID, 2), i2osp(AEAD_ID, 2));
 const X25519 = { name: "X25519" } as const;
 
 // WebCrypto's key types, named without DOM or node: type imports (this module is shared with clients).
@@ -40,18 +41,8 @@ function i2osp(value: number, length: number): Uint8Array {
   return out;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 function labeledExtract(suite: Uint8Array, salt: Uint8Array, label: string, ikm: Uint8Array): Uint8Array {
-  return extract(sha256, concat(HPKE_V1, suite, text(label), ikm), salt);
+  return extract(sha256, concatBytes(HPKE_V1, suite, text(label), ikm), salt);
 }
 
 function labeledExpand(
@@ -61,14 +52,14 @@ function labeledExpand(
   info: Uint8Array,
   length: number,
 ): Uint8Array {
-  return expand(sha256, prk, concat(i2osp(length, 2), HPKE_V1, suite, text(label), info), length);
+  return expand(sha256, prk, concatBytes(i2osp(length, 2), HPKE_V1, suite, text(label), info), length);
 }
 
 /** ExtractAndExpand of DHKEM (RFC 9180 §4.1), refusing the all-zero output of a low-order point. */
 function kemSharedSecret(dh: Uint8Array, enc: Uint8Array, recipientPublicKey: Uint8Array): Uint8Array {
   if (dh.every((b) => b === 0)) throw new HpkeError("X25519 produced the all-zero value (low-order key)");
   const prk = labeledExtract(KEM_SUITE, new Uint8Array(), "eae_prk", dh);
-  return labeledExpand(KEM_SUITE, prk, "shared_secret", concat(enc, recipientPublicKey), SECRET_BYTES);
+  return labeledExpand(KEM_SUITE, prk, "shared_secret", concatBytes(enc, recipientPublicKey), SECRET_BYTES);
 }
 
 /** KeySchedule for mode_base with no PSK (RFC 9180 §5.1): the AEAD key and base nonce. */
@@ -76,7 +67,7 @@ function keySchedule(sharedSecret: Uint8Array, info: Uint8Array): { key: Uint8Ar
   const none = new Uint8Array();
   const pskIdHash = labeledExtract(HPKE_SUITE_ID, none, "psk_id_hash", none);
   const infoHash = labeledExtract(HPKE_SUITE_ID, none, "info_hash", info);
-  const context = concat(i2osp(MODE_BASE, 1), pskIdHash, infoHash);
+  const context = concatBytes(i2osp(MODE_BASE, 1), pskIdHash, infoHash);
   const secret = labeledExtract(HPKE_SUITE_ID, sharedSecret, "secret", none);
   return {
     key: labeledExpand(HPKE_SUITE_ID, secret, "key", context, KEY_BYTES),
@@ -88,8 +79,7 @@ async function deriveX25519(privateKey: CryptoKey, publicKey: Uint8Array): Promi
   try {
     const peer = await crypto.subtle.importKey("raw", publicKey, X25519, false, []);
     return new Uint8Array(await crypto.subtle.deriveBits({ name: "X25519", public: peer }, privateKey, 256));
-  } catch (error) {
-    if (error instanceof HpkeError) throw error;
+  } catch {
     throw new HpkeError("X25519 key agreement failed (invalid or low-order key)");
   }
 }
@@ -111,28 +101,12 @@ export async function hpkeSeal(
 /** A recipient key imported once: an enclave opens many envelopes with the same key. */
 export type HpkeRecipient = { privateKey: CryptoKey; publicKey: Uint8Array };
 
-/**
- * Imports a recipient's private key. Without its public half this goes through PKCS #8 (~0.4 ms in
- * Node, which parses DER slowly); with it, through JWK (~0.05 ms; WebCrypto refuses a pair that
- * does not match).
- */
-export async function hpkeRecipient(privateKey: Uint8Array, publicKey?: Uint8Array): Promise<HpkeRecipient> {
+/** Imports a recipient's private key (through PKCS #8, the one raw form WebCrypto takes for it). */
+export async function hpkeRecipient(privateKey: Uint8Array): Promise<HpkeRecipient> {
   if (privateKey.length !== X25519_BYTES) throw new HpkeError("X25519 private key must be 32 bytes");
-  if (publicKey) {
-    if (publicKey.length !== X25519_BYTES) throw new HpkeError("X25519 public key must be 32 bytes");
-    const jwk = { kty: "OKP", crv: "X25519", d: toBase64Url(privateKey), x: toBase64Url(publicKey) };
-    try {
-      return {
-        privateKey: await crypto.subtle.importKey("jwk", jwk, X25519, false, ["deriveBits"]),
-        publicKey,
-      };
-    } catch {
-      throw new HpkeError("the X25519 public key does not belong to the private key");
-    }
-  }
   const imported = await crypto.subtle.importKey(
     "pkcs8",
-    concat(PKCS8_X25519_PREFIX, privateKey),
+    concatBytes(PKCS8_X25519_PREFIX, privateKey),
     X25519,
     true,
     ["deriveBits"],
@@ -153,13 +127,6 @@ export async function hpkeGenerateKeyPair(): Promise<{
   const { d, x } = await crypto.subtle.exportKey("jwk", pair.privateKey);
   const publicKey = fromBase64Url(x);
   return { privateKey: fromBase64Url(d), publicKey, recipient: { privateKey: pair.privateKey, publicKey } };
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
 }
 
 function fromBase64Url(value: string | undefined): Uint8Array {

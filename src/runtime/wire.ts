@@ -15,6 +15,7 @@
 //       ‖ params length 2, params (UTF-8 canonical JSON object, RFC 8785)
 // The encoding is canonical: decoding refuses trailing bytes, bad names and non-canonical params.
 import { keccak_256 } from "@noble/hashes/sha3.js";
+import { concatBytes } from "@noble/hashes/utils.js";
 import { type Address, bytesToHex, type Hex, hexToBytes } from "viem";
 import type { LedgerDomain } from "../ledger/digests.js";
 import {
@@ -172,29 +173,19 @@ function addressWord(address: Address): Uint8Array {
   return out;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
 function domainSeparator(domain: LedgerDomain): Uint8Array {
   checkDomain(domain);
   const key = `${domain.chainId}:${domain.contract.toLowerCase()}`;
   let separator = domainSeparators.get(key);
   if (separator === undefined) {
     separator = keccak_256(
-      concat([
+      concatBytes(
         DOMAIN_TYPEHASH,
         keccakText(EIP712_NAME),
         keccakText(EIP712_VERSION),
         word(BigInt(domain.chainId)),
         addressWord(domain.contract),
-      ]),
+      ),
     );
     if (domainSeparators.size >= MAX_CACHED_DOMAINS) domainSeparators.clear();
     domainSeparators.set(key, separator);
@@ -203,7 +194,7 @@ function domainSeparator(domain: LedgerDomain): Uint8Array {
 }
 
 function typedDataDigest(domain: LedgerDomain, structHash: Uint8Array): Uint8Array {
-  return keccak_256(concat([EIP712_PREFIX, domainSeparator(domain), structHash]));
+  return keccak_256(concatBytes(EIP712_PREFIX, domainSeparator(domain), structHash));
 }
 
 // The struct hashes are written out by hand for these two fixed types: viem's generic hashTypedData
@@ -214,14 +205,14 @@ export function commandDigest(domain: LedgerDomain, message: CommandMessage): Ui
   return typedDataDigest(
     domain,
     keccak_256(
-      concat([
+      concatBytes(
         COMMAND_TYPEHASH,
         keccakText(message.app),
         keccakText(message.command),
         keccakText(message.params),
         word(message.nonce),
         hexToBytes(message.responseKey),
-      ]),
+      ),
     ),
   );
 }
@@ -231,14 +222,14 @@ export function queryDigest(domain: LedgerDomain, message: QueryMessage): Uint8A
   return typedDataDigest(
     domain,
     keccak_256(
-      concat([
+      concatBytes(
         QUERY_TYPEHASH,
         keccakText(message.app),
         keccakText(message.query),
         keccakText(message.params),
         word(message.issuedAt),
         hexToBytes(message.responseKey),
-      ]),
+      ),
     ),
   );
 }

@@ -9,6 +9,7 @@
 // enclave (every other enclave verifies it itself).
 import { sha256 } from "@noble/hashes/sha2.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
+import { concatBytes } from "@noble/hashes/utils.js";
 import * as ecc from "tiny-secp256k1";
 import { type Address, bytesToHex, type Hex, hexToBytes } from "viem";
 import type { LedgerDomain } from "../ledger/digests.js";
@@ -343,14 +344,4 @@ export function verifyCommandSignature(
     throw new CommandRejected("bad_signature", "signature does not match the signer key and message");
   remember(verifiedSignatures, cacheKey, address, MAX_VERIFIED_SIGNATURES);
   return address;
-}
-
-function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }

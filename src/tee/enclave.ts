@@ -51,6 +51,7 @@ import {
   commandStatus,
   deserializeLedgerApp,
   enqueue,
+  inFlightDigest,
   inFlightIn,
   inFlightOut,
   initialLedgerApp,
@@ -132,11 +133,12 @@ export type InitResult = PublicIdentity & {
   created: "first-start" | "measurement-changed" | undefined;
 };
 
-/** One record of the command journal: a snapshot of what awaits ordering, or one command accepted since. */
-type JournalRecord = { version: number; address: Hex; seq: number } & (
-  | { kind: "snapshot"; queue: SealedQueued[]; inFlight: SealedInFlight[] | SealedInFlight | undefined }
-  | { kind: "accepted"; queued: SealedQueued }
-);
+/** What a journal record holds: a snapshot of what awaits ordering, or one command accepted since. */
+type JournalBody =
+  | { kind: "snapshot"; queue: SealedQueued[]; inFlight: SealedInFlight[] }
+  | { kind: "accepted"; queued: SealedQueued };
+/** A journal record as sealed; one written before records were numbered had no kind or seq. */
+type JournalRecord = { version: number; address: Hex; seq: number } & JournalBody;
 
 /** What the host keeps of a journal record: the sealed bytes, and (in clear) its order and kind. */
 export type JournalEntry = { seq: number; kind: JournalRecord["kind"]; sealed: Hex };
@@ -302,12 +304,7 @@ export class Enclave {
    * host then drops the records before it). The full state is sealed at most every
    * FULL_SEAL_INTERVAL_MS (and on group changes): a restart replays the events after it.
    */
-  private async journal(
-    session: Session,
-    record:
-      | { kind: "snapshot"; queue: SealedQueued[]; inFlight: SealedInFlight[] }
-      | { kind: "accepted"; queued: SealedQueued },
-  ): Promise<JournalEntry> {
+  private async journal(session: Session, record: JournalBody): Promise<JournalEntry> {
     const seq = ++this.journalSeq;
     const full: JournalRecord = {
       version: NODE_STATE_VERSION,
@@ -558,17 +555,19 @@ export class Enclave {
       { slot: session.group.slot, mlsEpoch: epochOf(group), epochKey, domain: session.domain },
       { maxCommands, maxInFlight },
     );
-    const changed = next.state !== session.ledger;
-    session.ledger = next.state;
+    const changed = next !== session.ledger;
+    session.ledger = next;
+    // Offered on every call until they land: each batch is hashed and signed once.
     const signatures = new Map<Hex, Hex>();
-    for (const b of next.batches)
+    for (const b of next.inFlight)
       signatures.set(
         b.ciphertext,
-        this.batchSignatures.get(b.ciphertext) ?? (await signDigest(session.keys, b.digest)),
+        this.batchSignatures.get(b.ciphertext) ??
+          (await signDigest(session.keys, inFlightDigest(b, session.domain))),
       );
-    this.batchSignatures = signatures; // signed once per batch, not on every call
+    this.batchSignatures = signatures;
     return {
-      batches: next.batches.map((b) => ({
+      batches: next.inFlight.map((b) => ({
         epoch: b.slot.toString(),
         nonce: b.nonce.toString(),
         ciphertext: b.ciphertext,

@@ -96,47 +96,44 @@ describe("batches in flight", () => {
     domain: { chainId: 31337, contract: `0x${"ab".repeat(20)}` as Hex },
   });
   const start = { ...initialLedgerApp(app), ownBatches: 5n, queue: [a0, b0, a1, b1, a2] };
+  const nonces = (state: { inFlight: InFlight[] }) => state.inFlight.map((b) => b.nonce);
 
   it("a new batch opens only while fewer than maxInFlight are in flight, with the next batch nonce", () => {
     const first = nextBatches(start, context(1n), { maxCommands: 2, maxInFlight: 2 });
-    assert.deepEqual(
-      first.batches.map((b) => b.nonce),
-      [5n],
-    );
-    const second = nextBatches(first.state, context(1n), { maxCommands: 2, maxInFlight: 2 });
-    assert.deepEqual(
-      second.batches.map((b) => b.nonce),
-      [5n, 6n],
-    );
-    assert.equal(
-      second.batches[0]!.ciphertext,
-      first.batches[0]!.ciphertext,
-      "a batch in flight is offered unchanged",
-    );
-    const full = nextBatches(second.state, context(1n), { maxCommands: 2, maxInFlight: 2 });
-    assert.equal(full.state, second.state, "no room: nothing changes");
-    assert.deepEqual(digests(full.state.queue), digests([a2]));
-    const capped = nextBatches(second.state, context(1n), { maxCommands: 2, maxInFlight: 1000 });
-    assert.ok(capped.batches.length <= MAX_BATCHES_IN_FLIGHT);
+    assert.deepEqual(nonces(first), [5n]);
+    const second = nextBatches(first, context(1n), { maxCommands: 2, maxInFlight: 2 });
+    assert.deepEqual(nonces(second), [5n, 6n]);
+    assert.equal(second.inFlight[0], first.inFlight[0], "a batch in flight is offered unchanged");
+    const full = nextBatches(second, context(1n), { maxCommands: 2, maxInFlight: 2 });
+    assert.equal(full, second, "no room: nothing changes");
+    assert.deepEqual(digests(full.queue), digests([a2]));
+  });
+
+  it("never more than MAX_BATCHES_IN_FLIGHT, whatever the host asks", () => {
+    const many = Array.from({ length: 2 * MAX_BATCHES_IN_FLIGHT }, (_, i) => queued(ALICE, BigInt(i)));
+    let state = { ...initialLedgerApp(app), queue: many };
+    for (let i = 0; i < many.length; i++)
+      state = nextBatches(state, context(1n), { maxCommands: 1, maxInFlight: 1000 });
+    assert.equal(state.inFlight.length, MAX_BATCHES_IN_FLIGHT);
+    assert.equal(state.queue.length, many.length - MAX_BATCHES_IN_FLIGHT);
   });
 
   it("a handshake before they land re-seals every batch in flight for the new epoch, same commands, same nonces", () => {
     let state = start;
-    for (let i = 0; i < 2; i++)
-      state = nextBatches(state, context(1n), { maxCommands: 2, maxInFlight: 2 }).state;
+    for (let i = 0; i < 2; i++) state = nextBatches(state, context(1n), { maxCommands: 2, maxInFlight: 2 });
     const before = state.inFlight;
     const after = nextBatches(state, context(2n), { maxCommands: 2, maxInFlight: 2 });
     assert.deepEqual(
-      after.batches.map((b) => [b.nonce, b.slot]),
+      after.inFlight.map((b) => [b.nonce, b.slot]),
       [
         [5n, 2n],
         [6n, 2n],
       ],
     );
     assert.deepEqual(
-      after.state.inFlight.map((b) => digests(b.commands)),
+      after.inFlight.map((b) => digests(b.commands)),
       before.map((b) => digests(b.commands)),
     );
-    assert.notEqual(after.batches[0]!.ciphertext, before[0]!.ciphertext);
+    assert.notEqual(after.inFlight[0]!.ciphertext, before[0]!.ciphertext);
   });
 });

@@ -91,21 +91,20 @@ export function enqueue(
   return { ...state, queue: [...state.queue, queued] };
 }
 
-export type SealedBatch = { slot: bigint; ciphertext: Hex; count: number; nonce: bigint; digest: Hex };
-
 /** The most batches one enclave keeps in flight (each names its batch nonce, so they land in order). */
 export const MAX_BATCHES_IN_FLIGHT = 8;
 
 /**
- * The batches to submit now, oldest first: those in flight, re-sealed for the new epoch if a
- * handshake moved the slot before they landed (same commands and order, so none is lost or doubled),
- * and a new one from the queue if fewer than `maxInFlight` are in flight.
+ * The state whose `inFlight` lists the batches to submit now, oldest first: those in flight,
+ * re-sealed for the new epoch if a handshake moved the slot before they landed (same commands and
+ * order, so none is lost or doubled), and a new one from the queue if fewer than `maxInFlight` are
+ * in flight. Unchanged state comes back as the same object.
  */
 export function nextBatches(
   state: LedgerAppState,
   context: { slot: bigint; mlsEpoch: bigint; epochKey: Uint8Array; domain: LedgerDomain },
   limits: { maxCommands: number; maxInFlight: number },
-): { state: LedgerAppState; batches: SealedBatch[] } {
+): LedgerAppState {
   const seal = (commands: Queued[], nonce: bigint): InFlight => {
     const plaintext = encodeBatch(commands.map((c) => hexToBytes(c.encoded)));
     const ciphertext = bytesToHex(
@@ -131,24 +130,12 @@ export function nextBatches(
     queue = queue.slice(commands.length);
     inFlight = [...inFlight, seal(commands, state.ownBatches + BigInt(inFlight.length))];
   }
-  const next = inFlight === state.inFlight ? state : { ...state, queue, inFlight };
-  return { state: next, batches: inFlight.map((b) => toSealed(b, context)) };
+  return inFlight === state.inFlight ? state : { ...state, queue, inFlight };
 }
 
-function toSealed(inFlight: InFlight, context: { domain: LedgerDomain }): SealedBatch {
-  return {
-    slot: inFlight.slot,
-    ciphertext: inFlight.ciphertext,
-    count: inFlight.count,
-    nonce: inFlight.nonce,
-    digest: batchDigest(
-      context.domain,
-      inFlight.slot,
-      inFlight.nonce,
-      keccak256(inFlight.ciphertext),
-      inFlight.count,
-    ),
-  };
+/** What the enclave signs for `submitBatch` (a hash of the whole ciphertext: compute it once per batch). */
+export function inFlightDigest(batch: InFlight, domain: LedgerDomain): Hex {
+  return batchDigest(domain, batch.slot, batch.nonce, keccak256(batch.ciphertext), batch.count);
 }
 
 /** Applies one ordered batch: open it, re-verify each command, run the app, keep receipts. */
