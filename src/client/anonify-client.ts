@@ -52,6 +52,13 @@ export type AnonifyClientOptions = {
   app?: string;
 };
 
+/** A node's answer about a command: its receipt is sealed to the sender. */
+type NodeStatus = { id: Hex; status: CommandStatus["status"]; receipt?: Hex };
+
+/** How long the next request may ask the node to wait, within the caller's deadline. */
+const statusWait = (deadline: number) => Math.max(0, Math.min(deadline - Date.now(), STATUS_WAIT_MS));
+const waitQuery = (waitMs: number) => (waitMs > 0 ? `?wait=${Math.round(waitMs)}` : "");
+
 export type CommandStatus = {
   id: Hex;
   status: "queued" | "submitted" | "applied" | "failed";
@@ -129,6 +136,20 @@ export class AnonifyClient {
     params: Record<string, unknown>,
     nonce?: bigint,
   ): Promise<{ id: Hex; responsePrivateKey: Uint8Array }> {
+    const { id, responsePrivateKey } = await this.post(command, params, nonce, 0);
+    return { id, responsePrivateKey };
+  }
+
+  /**
+   * Posts a command; with `waitMs`, the node answers once it is ordered (or when the wait ends), so
+   * the receipt may come with the answer to the post itself.
+   */
+  private async post(
+    command: string,
+    params: Record<string, unknown>,
+    nonce: bigint | undefined,
+    waitMs: number,
+  ): Promise<{ id: Hex; responsePrivateKey: Uint8Array; answer: NodeStatus }> {
     const signed = await signCommand(this.options.account, this.domain, {
       app: this.app,
       command,
@@ -136,12 +157,12 @@ export class AnonifyClient {
       nonce: nonce ?? (await this.nextNonce()),
     });
     const envelope = await sealCommand(signed.signed, this.enclaveKey);
-    let id: Hex;
+    let answer: NodeStatus;
     try {
-      ({ id } = await nodeJson<{ id: Hex }>(this.options.node, "/v1/commands", {
+      answer = await nodeJson<NodeStatus>(this.options.node, `/v1/commands${waitQuery(waitMs)}`, {
         method: "POST",
         body: JSON.stringify({ envelope: `0x${Buffer.from(envelope).toString("hex")}` }),
-      }));
+      });
     } catch (error) {
       if (!(error instanceof AnonifyClientError) || !error.sealedReason) throw error;
       // The enclave sealed the reason to this command's response key: only this client reads it.
@@ -151,23 +172,28 @@ export class AnonifyClient {
       });
       throw new AnonifyClientError(error.code, refusal.reason ?? error.message);
     }
-    if (id.toLowerCase() !== signed.digest.toLowerCase()) {
+    if (answer.id.toLowerCase() !== signed.digest.toLowerCase()) {
       throw new AnonifyClientError("wrong_id", "the node named another command than the one sent");
     }
-    return { id, responsePrivateKey: signed.responsePrivateKey };
+    return { id: answer.id, responsePrivateKey: signed.responsePrivateKey, answer };
   }
 
   async status(id: Hex, responsePrivateKey?: Uint8Array, waitMs = 0): Promise<CommandStatus> {
-    const s = await nodeJson<{ id: Hex; status: CommandStatus["status"]; receipt?: Hex }>(
-      this.options.node,
-      `/v1/commands/${id}${waitMs > 0 ? `?wait=${Math.round(waitMs)}` : ""}`,
+    return this.opened(
+      await nodeJson<NodeStatus>(this.options.node, `/v1/commands/${id}${waitQuery(waitMs)}`),
+      id,
+      responsePrivateKey,
     );
-    if (!s.receipt || !responsePrivateKey) return { id, status: s.status };
-    const receipt = await openReceipt(responsePrivateKey, hexToBytes(s.receipt), {
+  }
+
+  /** A node's status answer with its receipt opened (checked to name command `id`). */
+  private async opened(answer: NodeStatus, id: Hex, responsePrivateKey?: Uint8Array): Promise<CommandStatus> {
+    if (!answer.receipt || !responsePrivateKey) return { id, status: answer.status };
+    const receipt = await openReceipt(responsePrivateKey, hexToBytes(answer.receipt), {
       domain: this.domain,
       digest: id,
     });
-    return { id, status: s.status, receipt };
+    return { id, status: answer.status, receipt };
   }
 
   /** Waits until the command is applied or failed, and returns its opened receipt. */
@@ -179,22 +205,24 @@ export class AnonifyClient {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       // The node holds the request until the command is ordered: no polling interval to tune.
-      const wait = Math.max(0, Math.min(deadline - Date.now(), STATUS_WAIT_MS));
-      const s = await this.status(id, responsePrivateKey, wait);
+      const s = await this.status(id, responsePrivateKey, statusWait(deadline));
       if (s.receipt) return s.receipt;
       if (Date.now() >= deadline)
         throw new AnonifyClientError("timeout", `command ${id} is still ${s.status}`);
     }
   }
 
-  /** Sends a command and waits for its receipt. */
+  /** Sends a command and waits for its receipt (one request when it is ordered within the wait). */
   async call(
     command: string,
     params: Record<string, unknown>,
     nonce?: bigint,
+    timeoutMs = DEFAULT_RECEIPT_TIMEOUT_MS,
   ): Promise<CommandReceipt & { id: Hex }> {
-    const { id, responsePrivateKey } = await this.send(command, params, nonce);
-    return { ...(await this.waitForReceipt(id, responsePrivateKey)), id };
+    const deadline = Date.now() + timeoutMs;
+    const { id, responsePrivateKey, answer } = await this.post(command, params, nonce, statusWait(deadline));
+    const { receipt } = await this.opened(answer, id, responsePrivateKey);
+    return { ...(receipt ?? (await this.waitForReceipt(id, responsePrivateKey, deadline - Date.now()))), id };
   }
 
   /** A signed query; the answer is sealed to this client. Throws with the app's reason if refused. */

@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { x25519 } from "@noble/curves/ed25519.js";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { bytesToHex, hashTypedData, hexToBytes } from "viem";
+import { bytesToHex, hashTypedData, hexToBytes, type LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { LedgerDomain } from "../ledger/digests.js";
 import { COMMAND_TYPES, QUERY_TYPES } from "../runtime/wire.js";
@@ -37,6 +37,29 @@ describe("signCommand", () => {
     );
     const full = secp256k1.Point.fromBytes(hexToBytes(account.publicKey)).toBytes(true);
     assert.equal(signerKey, bytesToHex(full));
+  });
+
+  it("a wallet that signs only typed data gives a signature the enclave accepts", async () => {
+    let typedSignatures = 0;
+    const { sign: _, ...keyless } = account;
+    const wallet: LocalAccount = {
+      ...keyless,
+      signTypedData: (typedData) => {
+        typedSignatures++;
+        return account.signTypedData(typedData);
+      },
+    };
+    const request = { app: "erc20", command: "transfer", params: { to, amount: 1 }, nonce: 0n };
+    const { signed, digest } = await signCommand(wallet, domain, request);
+    assert.equal(typedSignatures, 1);
+    assert.ok(
+      secp256k1.verify(hexToBytes(signed.signature), hexToBytes(digest), hexToBytes(signed.signerKey), {
+        prehash: false,
+      }),
+    );
+    // A local key signs the digest it was given, without the typed-data path.
+    await signCommand({ ...account, signTypedData: wallet.signTypedData }, domain, request);
+    assert.equal(typedSignatures, 1);
   });
 
   it("makes a fresh response key per command and keeps its private half", async () => {

@@ -100,6 +100,15 @@ function splitSignature(account: LocalAccount, signature: Hex): { signerKey: Hex
   return { signerKey: bytesToHex(point.toBytes(true)), signature: bytesToHex(normalized) };
 }
 
+/**
+ * The signature over an EIP-712 digest: an account holding its key signs the digest we computed
+ * (the bytes `signTypedData` would hash to, without hashing them again); any other account, such
+ * as a wallet that shows the user what they sign, signs the typed data itself.
+ */
+function signTypedDigest(account: LocalAccount, digest: Uint8Array, typed: () => Promise<Hex>): Promise<Hex> {
+  return account.sign ? account.sign({ hash: bytesToHex(digest) }) : typed();
+}
+
 /** Signs a command as EIP-712 typed data, with a fresh response key for its receipt. */
 export async function signCommand(
   account: LocalAccount,
@@ -116,18 +125,17 @@ export async function signCommand(
   };
   // Fail here, not at the enclave, if it cannot be carried (names, sizes, nonce range).
   encodeSignedCommand({ ...message, domain, ...UNSIGNED });
-  const signature = await account.signTypedData({
-    domain: eip712Domain(domain),
-    types: COMMAND_TYPES,
-    primaryType: "Command",
-    message,
-  });
+  const digest = commandDigest(domain, message);
+  const signature = await signTypedDigest(account, digest, () =>
+    account.signTypedData({
+      domain: eip712Domain(domain),
+      types: COMMAND_TYPES,
+      primaryType: "Command",
+      message,
+    }),
+  );
   const signed: SignedCommand = { ...message, domain, ...splitSignature(account, signature) };
-  return {
-    signed,
-    digest: bytesToHex(commandDigest(domain, message)),
-    responsePrivateKey: response.privateKey,
-  };
+  return { signed, digest: bytesToHex(digest), responsePrivateKey: response.privateKey };
 }
 
 /** Seals a signed command to the enclave's HPKE public key (32-byte X25519, read from the contract). */
@@ -155,18 +163,17 @@ export async function signQuery(
     responseKey: bytesToHex(response.publicKey),
   };
   encodeSignedQuery({ ...message, domain, ...UNSIGNED });
-  const signature = await account.signTypedData({
-    domain: eip712Domain(domain),
-    types: QUERY_TYPES,
-    primaryType: "Query",
-    message,
-  });
+  const digest = queryDigest(domain, message);
+  const signature = await signTypedDigest(account, digest, () =>
+    account.signTypedData({
+      domain: eip712Domain(domain),
+      types: QUERY_TYPES,
+      primaryType: "Query",
+      message,
+    }),
+  );
   const signed: SignedQuery = { ...message, domain, ...splitSignature(account, signature) };
-  return {
-    signed,
-    digest: bytesToHex(queryDigest(domain, message)),
-    responsePrivateKey: response.privateKey,
-  };
+  return { signed, digest: bytesToHex(digest), responsePrivateKey: response.privateKey };
 }
 
 export async function sealQuery(signed: SignedQuery, enclaveHpkePublicKey: Hex): Promise<Uint8Array> {

@@ -182,19 +182,39 @@ export function buildNodeApi({ node, contract, chainId, chainRpc }: NodeApiOptio
     },
   );
 
-  app.post<{ Body: { envelope: string } }>(
+  const WAIT_QUERY = {
+    type: "object",
+    additionalProperties: false,
+    properties: { wait: { type: "integer", minimum: 0, maximum: MAX_STATUS_WAIT_MS } },
+  } as const;
+  const COMMAND_STATUS = {
+    type: "object",
+    required: ["id", "status"],
+    properties: {
+      id: { type: "string" },
+      status: { type: "string", enum: ["queued", "submitted", "applied", "failed"] },
+      sequence: { type: "string" },
+      receipt: { type: "string" },
+    },
+  } as const;
+  const settled = (status: string) => status === "applied" || status === "failed";
+
+  app.post<{ Body: { envelope: string }; Querystring: { wait?: number } }>(
     "/v1/commands",
     {
       schema: doc({
-        summary: "submit a signed, sealed command",
+        summary:
+          "submit a signed, sealed command (202 once accepted); with ?wait=ms, answered like " +
+          "GET /v1/commands/{id}?wait once the command is ordered (200), or 202 when the wait ends first",
         body: HEX_BODY,
-        response: { 202: { type: "object", properties: { id: { type: "string" } } }, 400: ERROR, 422: ERROR },
+        querystring: WAIT_QUERY,
+        response: { 200: COMMAND_STATUS, 202: COMMAND_STATUS, 400: ERROR, 422: ERROR },
       }),
     },
     async (req, reply) =>
       enclaveCall(reply, async () => {
-        const { id } = await node.submitCommand(req.body.envelope as Hex);
-        return reply.code(202).send({ id });
+        const answer = await node.submitCommand(req.body.envelope as Hex, req.query.wait ?? 0);
+        return reply.code(settled(answer.status) ? 200 : 202).send(answer);
       }),
   );
 
@@ -206,12 +226,8 @@ export function buildNodeApi({ node, contract, chainId, chainRpc }: NodeApiOptio
           "a command's status: queued, submitted, applied or failed, with its receipt sealed to the sender; " +
           "with ?wait=ms, answered once the command is ordered or the wait ends",
         params: { type: "object", properties: { id: { type: "string", pattern: "^0x[0-9a-fA-F]{64}$" } } },
-        querystring: {
-          type: "object",
-          additionalProperties: false,
-          properties: { wait: { type: "integer", minimum: 0, maximum: MAX_STATUS_WAIT_MS } },
-        },
-        response: { 404: ERROR, 400: ERROR },
+        querystring: WAIT_QUERY,
+        response: { 200: COMMAND_STATUS, 404: ERROR, 400: ERROR },
       }),
     },
     async (req, reply) =>

@@ -124,8 +124,10 @@ export class EnclaveNode {
   private rotationTimer: NodeJS.Timeout | undefined;
   private rotateRequested = false;
   private batchesSent = 0;
-  /** Batches broadcast and not known to have failed, by ciphertext, in the order sent. */
+  /** Batches broadcast and not known to have failed, by enclave signature, in the order sent. */
   private readonly sentBatches = new Map<Hex, Hex>();
+  /** The ciphertexts of the enclave's batches in flight, by enclave signature. */
+  private batchCiphertexts = new Map<Hex, Hex>();
   private lastBatchOpenedAt = 0;
   /** Commands the enclave had queued at the last call: a full batch need not linger. */
   private queuedAtEnclave = 0;
@@ -284,7 +286,8 @@ export class EnclaveNode {
         batches: {
           epoch: string;
           nonce: string;
-          ciphertext: Hex;
+          /** Left out when the host named the batch as known. */
+          ciphertext?: Hex;
           count: number;
           enclave: Hex;
           signature: Hex;
@@ -294,25 +297,35 @@ export class EnclaveNode {
       }>("sealBatch", {
         maxCommands: this.maxBatchCommands,
         maxInFlight: open ? this.maxBatchesInFlight : 1,
+        // Offered on every tick until they land: their ciphertexts (up to 16 KiB each) cross once.
+        known: [...this.batchCiphertexts.keys()],
       }),
     );
     this.keep(sealed);
     this.queuedAtEnclave = sealed.queued;
-    const current = new Set(sealed.batches.map((b) => b.ciphertext));
-    for (const ciphertext of this.sentBatches.keys())
-      if (!current.has(ciphertext)) this.sentBatches.delete(ciphertext);
+    const ciphertexts = new Map<Hex, Hex>();
+    for (const b of sealed.batches) {
+      const ciphertext = b.ciphertext ?? this.batchCiphertexts.get(b.signature);
+      if (!ciphertext)
+        throw new Error(`the enclave left out batch ${b.nonce}, which this host does not hold`);
+      ciphertexts.set(b.signature, ciphertext);
+    }
+    this.batchCiphertexts = ciphertexts;
+    for (const signature of this.sentBatches.keys())
+      if (!ciphertexts.has(signature)) this.sentBatches.delete(signature);
     for (const [position, batch] of sealed.batches.entries()) {
       // A batch already sent is offered again until its event is applied: do not send it twice.
-      if (this.sentBatches.has(batch.ciphertext)) continue;
-      const args = [BigInt(batch.epoch), batch.ciphertext, batch.count, batch.enclave, batch.signature];
+      if (this.sentBatches.has(batch.signature)) continue;
+      const ciphertext = ciphertexts.get(batch.signature)!;
+      const args = [BigInt(batch.epoch), ciphertext, batch.count, batch.enclave, batch.signature];
       // Only the oldest can be simulated: the others' batch nonces are valid once those before them land.
       const gas =
         position === 0
           ? undefined
-          : SUBMIT_BATCH_BASE_GAS + SUBMIT_BATCH_GAS_PER_BYTE * BigInt(batch.ciphertext.length / 2);
+          : SUBMIT_BATCH_BASE_GAS + SUBMIT_BATCH_GAS_PER_BYTE * BigInt(ciphertext.length / 2);
       const hash = await this.broadcast("submitBatch", args, gas);
       if (!hash) return; // those behind it would fail; the next tick sends them in order again
-      this.sentBatches.set(batch.ciphertext, hash);
+      this.sentBatches.set(batch.signature, hash);
       this.lastBatchOpenedAt = Date.now();
       this.batchesSent++;
       const every = this.options.rotateEveryBatches;
@@ -328,9 +341,9 @@ export class EnclaveNode {
           this.options.onLog?.(`batch ${batch.nonce} not ordered (${outcome}); it is sent again`);
           // It and every batch sent after it go again (behind a failed one they fail too).
           let after = false;
-          for (const ciphertext of [...this.sentBatches.keys()]) {
-            after ||= ciphertext === batch.ciphertext;
-            if (after) this.sentBatches.delete(ciphertext);
+          for (const signature of [...this.sentBatches.keys()]) {
+            after ||= signature === batch.signature;
+            if (after) this.sentBatches.delete(signature);
           }
         });
     }
@@ -394,12 +407,20 @@ export class EnclaveNode {
     this.rotateRequested = true;
   }
 
-  async submitCommand(envelope: Hex): Promise<{ id: Hex }> {
+  /**
+   * Accepts a sealed command. With `waitMs`, answers once the command is ordered (or when the wait
+   * ends), as `commandStatus` would, so a client needs one request, not two.
+   */
+  async submitCommand(envelope: Hex, waitMs = 0): Promise<CommandStatusAnswer> {
     const result = await this.metrics.time("open-and-check", () =>
       this.enclave.call<{ id: Hex; journal: JournalEntry }>("submitCommand", { envelope }),
     );
     this.keep(result); // the accepted command is in the sealed state before the client hears 202
-    return { id: result.id };
+    const id = result.id.toLowerCase() as Hex;
+    if (waitMs <= 0 || this.stopped) return { id, status: "queued" };
+    // Registered before anything else runs here: its batch cannot be applied before this line.
+    await this.settled(id, waitMs).done;
+    return this.enclaveStatus(id);
   }
 
   /**
@@ -408,21 +429,40 @@ export class EnclaveNode {
    */
   async commandStatus(id: Hex, waitMs = 0): Promise<CommandStatusAnswer> {
     const key = id.toLowerCase() as Hex;
-    const now = await this.enclave.call<CommandStatusAnswer>("commandStatus", { id: key });
-    if (waitMs <= 0 || this.stopped || now.status === "applied" || now.status === "failed") return now;
-    await new Promise<void>((resolve) => {
-      const waiting = this.waiters.get(key) ?? new Set();
-      const wake = () => {
+    if (waitMs <= 0 || this.stopped) return this.enclaveStatus(key);
+    // Waiting before asking, so a settlement between the answer and the wait is not missed.
+    const settled = this.settled(key, waitMs);
+    try {
+      const now = await this.enclaveStatus(key);
+      if (now.status === "applied" || now.status === "failed") return now;
+    } catch (error) {
+      settled.cancel();
+      throw error;
+    }
+    await settled.done;
+    return this.enclaveStatus(key);
+  }
+
+  private enclaveStatus(id: Hex): Promise<CommandStatusAnswer> {
+    return this.enclave.call<CommandStatusAnswer>("commandStatus", { id });
+  }
+
+  /** Resolves when the enclave reports command `id` applied or failed, or after `waitMs`. */
+  private settled(id: Hex, waitMs: number): { done: Promise<void>; cancel: () => void } {
+    const waiting = this.waiters.get(id) ?? new Set();
+    this.waiters.set(id, waiting);
+    let wake = () => {};
+    const done = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => wake(), Math.min(waitMs, MAX_STATUS_WAIT_MS));
+      wake = () => {
         clearTimeout(timer);
         waiting.delete(wake);
-        if (waiting.size === 0) this.waiters.delete(key);
+        if (waiting.size === 0 && this.waiters.get(id) === waiting) this.waiters.delete(id);
         resolve();
       };
-      const timer = setTimeout(wake, Math.min(waitMs, MAX_STATUS_WAIT_MS));
-      waiting.add(wake);
-      this.waiters.set(key, waiting);
     });
-    return this.enclave.call<CommandStatusAnswer>("commandStatus", { id: key });
+    waiting.add(wake);
+    return { done, cancel: wake };
   }
 
   async onChainRecord() {

@@ -113,6 +113,8 @@ const NODE_STATE_VERSION = 1;
 const MAX_SEALED_STATE_BYTES = 16 * 1024 * 1024;
 const MAX_EVENTS_PER_CALL = 10_000;
 const DEFAULT_BATCH_COMMANDS = 64;
+/** The enclave's signature as the contract takes it: r ‖ s ‖ v. */
+const SIGNATURE_WITH_V_BYTES = 65;
 /** The sequence a refusal receipt carries: it was never ordered. */
 export const REFUSED_SEQUENCE = 2n ** 64n - 1n;
 const REFUSED_MESSAGE = "the enclave refused the command; the reason is sealed to its response key";
@@ -538,7 +540,19 @@ export class Enclave {
   private async sealBatch(raw: unknown) {
     const session = this.requireSession();
     const args = expectObject(raw ?? {}, "sealBatch arguments");
-    expectOnlyKeys(args, ["maxCommands", "maxInFlight"], "sealBatch arguments");
+    expectOnlyKeys(args, ["maxCommands", "maxInFlight", "known"], "sealBatch arguments");
+    // Batches (by signature) whose ciphertext the host already holds: offered again without it.
+    const knownArg = args.known ?? [];
+    if (!Array.isArray(knownArg) || knownArg.length > MAX_BATCHES_IN_FLIGHT)
+      throw invalid(`known must be an array of at most ${MAX_BATCHES_IN_FLIGHT} batch signatures`);
+    const known = new Set(
+      knownArg.map((k) =>
+        expectHex(k, "known batch signature", {
+          min: SIGNATURE_WITH_V_BYTES,
+          max: SIGNATURE_WITH_V_BYTES,
+        }).toLowerCase(),
+      ),
+    );
     const maxCommands = expectInteger(args.maxCommands ?? DEFAULT_BATCH_COMMANDS, "maxCommands", {
       min: 1,
       max: MAX_BATCH_COMMANDS,
@@ -567,14 +581,17 @@ export class Enclave {
       );
     this.batchSignatures = signatures;
     return {
-      batches: next.inFlight.map((b) => ({
-        epoch: b.slot.toString(),
-        nonce: b.nonce.toString(),
-        ciphertext: b.ciphertext,
-        count: b.count,
-        enclave: session.identity.address,
-        signature: signatures.get(b.ciphertext)!,
-      })),
+      batches: next.inFlight.map((b) => {
+        const signature = signatures.get(b.ciphertext)!;
+        return {
+          epoch: b.slot.toString(),
+          nonce: b.nonce.toString(),
+          ciphertext: known.has(signature.toLowerCase()) ? undefined : b.ciphertext,
+          count: b.count,
+          enclave: session.identity.address,
+          signature,
+        };
+      }),
       queued: session.ledger.queue.length,
       journal: changed ? await this.journalSnapshot(session) : undefined,
     };

@@ -193,6 +193,30 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
     assert.equal((await fetch(url(id, "?wait=3600000"))).status, 400);
   });
 
+  test("a command posted with ?wait is answered with its receipt: one request, no status polling", async () => {
+    const a = await client(alice, 1);
+    const nonce = await a.nextNonce();
+    const requests: string[] = [];
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (input, init) => {
+      requests.push(
+        `${init?.method ?? "GET"} ${new URL(String(input)).pathname}${new URL(String(input)).search}`,
+      );
+      return realFetch(input, init);
+    };
+    let receipt: Awaited<ReturnType<typeof a.call>>;
+    try {
+      receipt = await a.call("transfer", { to: carol.address, amount: 1 }, nonce);
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    assert.equal(receipt.status, "applied");
+    assert.deepEqual(
+      requests.filter((r) => r.includes("/v1/")),
+      [`POST /v1/commands?wait=10000`],
+    );
+  });
+
   test("a node restarted in the middle of a stream of transfers catches up and loses no accepted command", async () => {
     const a = await client(alice, 0);
     const start = (await a.query("balanceOf", {})) as bigint;

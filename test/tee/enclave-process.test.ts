@@ -52,6 +52,13 @@ describe("enclave process", () => {
       assert.equal(status.platform, "sim");
       const init = await enclave.call<InitResult>("init", DOMAIN);
       assert.equal(init.created, "first-start");
+      // Batches the host says it holds: a list of at most 8 enclave signatures of 65 bytes.
+      await rejects(enclave.call("sealBatch", { known: "0x12" }), "invalid_argument");
+      await rejects(enclave.call("sealBatch", { known: ["0x12"] }), "invalid_argument");
+      await rejects(
+        enclave.call("sealBatch", { known: Array(9).fill(`0x${"11".repeat(65)}`) }),
+        "invalid_argument",
+      );
       assert.ok(logs.some((l) => l.includes("frame is not JSON")));
       assert.ok(logs.some((l) => l.includes("exceeds")));
     } finally {
