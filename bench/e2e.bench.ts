@@ -15,6 +15,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import erc20 from "../apps/erc20/index.js";
 import { AnonifyClient } from "../src/client/anonify-client.js";
 import { openReceipt, sealCommand, signCommand } from "../src/client/command.js";
+import { localAccount } from "../src/client/local-account.js";
 import { startAnvil } from "../src/ledger/anvil.js";
 import { connectLedger, type Ledger, withWallet } from "../src/ledger/chain.js";
 import { nextBatchHead, ZERO_HASH } from "../src/ledger/digests.js";
@@ -176,7 +177,7 @@ async function confidentialRun(
       SETUP_TIMEOUT_MS,
     );
     const owner = privateKeyToAccount(generatePrivateKey());
-    const senders = Array.from({ length: SENDERS }, () => privateKeyToAccount(generatePrivateKey()));
+    const senders = Array.from({ length: SENDERS }, () => localAccount(generatePrivateKey()));
     const ownerClient = await AnonifyClient.connect({
       rpcUrl: net.rpcUrl,
       contract: net.contract,

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import type { Address, Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { AnonifyClient, AnonifyClientError } from "../client/anonify-client.js";
+import { localAccount } from "../client/local-account.js";
 import { canonicalJson } from "../runtime/canonical.js";
 
 type NodeFlags = { node: string; key: string; contract?: string; rpc?: string; json: boolean };
@@ -37,7 +38,7 @@ async function connect(flags: NodeFlags): Promise<AnonifyClient> {
     rpcUrl: rpc,
     contract: contract as Address,
     node: flags.node,
-    account: privateKeyToAccount(readKey(flags.key)),
+    account: localAccount(readKey(flags.key)),
   });
 }
 

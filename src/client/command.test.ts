@@ -127,6 +127,7 @@ describe("import boundary", () => {
     const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
     const allowed = new Set([
       "src/client/command.ts",
+      "src/client/local-account.ts",
       "src/runtime/canonical.ts",
       "src/runtime/pmap.ts",
       "src/runtime/wire.ts",
@@ -146,6 +147,7 @@ describe("import boundary", () => {
       }
     };
     visit(join(root, "src/client/command.ts"));
+    visit(join(root, "src/client/local-account.ts"));
     assert.ok(seen.has("src/runtime/envelope.ts"));
   });
 });

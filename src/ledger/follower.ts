@@ -115,7 +115,8 @@ export class EventFollower {
   async syncOnce(): Promise<bigint> {
     const head = await this.options.publicClient.getBlockNumber({ cacheTime: 0 });
     const safeHead = head - this.confirmations;
-    let from = this.cursor ? this.cursor.blockNumber : this.options.fromBlock;
+    // Every block up to the cursor's was read whole (pages hold whole blocks): start after it.
+    let from = this.cursor ? this.cursor.blockNumber + 1n : this.options.fromBlock;
     while (from <= safeHead && this.running) {
       const to = from + this.pageBlocks - 1n < safeHead ? from + this.pageBlocks - 1n : safeHead;
       const logs = await this.options.publicClient.getContractEvents({

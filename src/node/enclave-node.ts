@@ -10,6 +10,7 @@ import type { JournalEntry } from "../tee/enclave.js";
 import type { groupSummary } from "../tee/group-member.js";
 import type { ledgerSummary } from "../tee/ledger-app.js";
 import type { EventPosition, LedgerEvent } from "../tee/ledger-events.js";
+import { type BlockClock, batchesInFlightAllowed, observeHead } from "./batch-policy.js";
 import { EnclaveProcess } from "./enclave-host.js";
 import { toLedgerEvent } from "./ledger-feed.js";
 import { StageMetrics } from "./metrics.js";
@@ -40,8 +41,6 @@ const CONTRACT_ERRORS = new Map(
 const EVENTS_PER_CALL = 64;
 const EVENT_BYTES_PER_CALL = 4 * 1024 * 1024;
 const DEFAULT_MAX_BATCHES_IN_FLIGHT = 6;
-/** How long a new batch may fill while others are in flight. */
-const LINGER_MS = 100;
 /**
  * Gas for a batch sent behind others (it cannot be simulated before they land): above the EIP-7623
  * calldata floor (40 gas per non-zero byte, and ciphertext is random) plus the call's own work.
@@ -129,6 +128,10 @@ export class EnclaveNode {
   /** The ciphertexts of the enclave's batches in flight, by enclave signature. */
   private batchCiphertexts = new Map<Hex, Hex>();
   private lastBatchOpenedAt = 0;
+  /** Batches the enclave had in flight at the last call. */
+  private inFlightAtEnclave = 0;
+  /** When the chain head advanced, as the follower saw it: the block time, if there is one. */
+  private blockClock: BlockClock | undefined;
   /** Commands the enclave had queued at the last call: a full batch need not linger. */
   private queuedAtEnclave = 0;
   private readonly maxBatchesInFlight: number;
@@ -222,7 +225,10 @@ export class EnclaveNode {
         }
       },
       onStatus: (status) => {
-        if (status.kind === "caught-up") this.synced = true;
+        if (status.kind === "caught-up") {
+          this.synced = true;
+          this.blockClock = observeHead(this.blockClock, status.head, Date.now());
+        }
         if (status.kind === "outage")
           this.options.onLog?.(`chain unreachable: ${status.error}; retry in ${status.retryInMs} ms`);
       },
@@ -274,13 +280,20 @@ export class EnclaveNode {
   }
 
   /**
-   * Submits the enclave's batches in order, several in flight: a new one opens when nothing is in
-   * flight, when a full batch is queued, or when the last one has had LINGER_MS to fill; so under
-   * slow blocks commands need not wait for the previous batch to land before they are sent.
+   * Submits the enclave's batches in order, several in flight (when a new one opens:
+   * `batchesInFlightAllowed`), so under slow blocks commands need not wait for the previous batch
+   * to land before they are sent.
    */
   private async submitBatch(): Promise<void> {
-    const open =
-      Date.now() - this.lastBatchOpenedAt >= LINGER_MS || this.queuedAtEnclave >= this.maxBatchCommands;
+    const maxInFlight = batchesInFlightAllowed({
+      now: Date.now(),
+      lastOpenedAt: this.lastBatchOpenedAt,
+      inFlight: this.inFlightAtEnclave,
+      queued: this.queuedAtEnclave,
+      maxCommands: this.maxBatchCommands,
+      maxInFlight: this.maxBatchesInFlight,
+      clock: this.blockClock,
+    });
     const sealed = await this.metrics.time("batching", () =>
       this.enclave.call<{
         batches: {
@@ -296,13 +309,14 @@ export class EnclaveNode {
         journal?: JournalEntry;
       }>("sealBatch", {
         maxCommands: this.maxBatchCommands,
-        maxInFlight: open ? this.maxBatchesInFlight : 1,
+        maxInFlight: Math.max(1, maxInFlight),
         // Offered on every tick until they land: their ciphertexts (up to 16 KiB each) cross once.
         known: [...this.batchCiphertexts.keys()],
       }),
     );
     this.keep(sealed);
     this.queuedAtEnclave = sealed.queued;
+    this.inFlightAtEnclave = sealed.batches.length;
     const ciphertexts = new Map<Hex, Hex>();
     for (const b of sealed.batches) {
       const ciphertext = b.ciphertext ?? this.batchCiphertexts.get(b.signature);
