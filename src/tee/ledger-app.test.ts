@@ -4,12 +4,15 @@ import type { Hex } from "viem";
 import erc20 from "../../apps/erc20/index.js";
 import type { App } from "../runtime/app.js";
 import type { StateValue } from "../runtime/canonical.js";
+import { PersistentMap } from "../runtime/pmap.js";
 import {
   type InFlight,
   initialLedgerApp,
   MAX_BATCHES_IN_FLIGHT,
+  newestReceipts,
   nextBatches,
   type Queued,
+  type StoredReceipt,
   settledHere,
   withJournal,
 } from "./ledger-app.js";
@@ -60,7 +63,7 @@ describe("the command journal joined with a checkpoint after a restart", () => {
   it("drops what the checkpoint already applied, and a batch it saw ordered", () => {
     const checkpoint = {
       ...initialLedgerApp(app),
-      nonces: new Map([[ALICE, 2n]]),
+      nonces: PersistentMap.from([[ALICE, 2n]]),
       ownBatches: 1n,
     };
     const restored = withJournal(checkpoint, {
@@ -135,5 +138,26 @@ describe("batches in flight", () => {
       before.map((b) => digests(b.commands)),
     );
     assert.notEqual(after.inFlight[0]!.ciphertext, before[0]!.ciphertext);
+  });
+});
+
+describe("receipts kept", () => {
+  it("drops the oldest once past the limit and its slack, keeping the newest `max`", () => {
+    const stored = (sequence: number) => ({
+      receipt: { sequence: BigInt(sequence), status: "applied" as const },
+      responseKey: `0x${"00".repeat(32)}` as Hex,
+    });
+    const digest = (sequence: number) => `0x${sequence.toString(16).padStart(64, "0")}` as Hex;
+    let receipts = PersistentMap.empty<Hex, StoredReceipt>();
+    for (let i = 0; i < 12; i++) receipts = receipts.set(digest(i), stored(i));
+    assert.equal(
+      newestReceipts(receipts, 12n, { max: 8, slack: 4 }),
+      receipts,
+      "within the slack: unchanged",
+    );
+    receipts = receipts.set(digest(12), stored(12));
+    const kept = newestReceipts(receipts, 13n, { max: 8, slack: 4 });
+    assert.equal(kept.size, 8);
+    assert.ok(!kept.has(digest(4)) && kept.has(digest(5)) && kept.has(digest(12)));
   });
 });

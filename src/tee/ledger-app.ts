@@ -7,12 +7,15 @@ import type { App } from "../runtime/app.js";
 import { decodeBatch, encodeBatch, openBatch, sealBatch } from "../runtime/batch.js";
 import type { StateValue } from "../runtime/canonical.js";
 import { applyCommand, checkCommand, decodeAppState, encodeAppState } from "../runtime/executor.js";
+import { PersistentMap } from "../runtime/pmap.js";
 import type { Receipt } from "../runtime/wire.js";
 import { CommandRejected, checkNonce, type VerifiedCommand, verifySignedCommand } from "./commands.js";
 import type { LedgerEvent } from "./ledger-events.js";
 
-/** Receipts kept for clients to fetch; older ones are dropped first. */
+/** Receipts kept for clients to fetch (at least; older ones are dropped first). */
 export const MAX_RECEIPTS = 50_000;
+/** Receipts past the limit dropped at once: one pass over the kept ones per this many commands. */
+const RECEIPT_EVICTION_SLACK = 5_000;
 export const MAX_QUEUE = 100_000;
 
 export type Queued = { digest: Hex; sender: Hex; nonce: bigint; encoded: Hex };
@@ -28,8 +31,11 @@ export type StoredReceipt = { receipt: Receipt; responseKey: Hex };
 
 export type LedgerAppState = {
   appState: StateValue;
-  /** The next nonce each sender must use (replicated: every enclave computes the same). */
-  nonces: Map<Hex, bigint>;
+  /**
+   * The next nonce each sender must use (replicated: every enclave computes the same). Persistent
+   * maps here and for receipts: a batch updates them in O(log n), not by copying every sender.
+   */
+  nonces: PersistentMap<Hex, bigint>;
   /** Commands ordered so far (the contract's commandCount). */
   sequence: bigint;
   batches: bigint;
@@ -39,7 +45,7 @@ export type LedgerAppState = {
   queue: Queued[];
   /** This enclave's sealed batches not yet ordered, oldest first; their batch nonces follow `ownBatches`. */
   inFlight: InFlight[];
-  receipts: Map<Hex, StoredReceipt>;
+  receipts: PersistentMap<Hex, StoredReceipt>;
   /** Batches this enclave could not open (it was not a member of their epoch). */
   skippedBatches: bigint;
 };
@@ -47,14 +53,14 @@ export type LedgerAppState = {
 export function initialLedgerApp(app: App<StateValue>): LedgerAppState {
   return {
     appState: app.initialState(),
-    nonces: new Map(),
+    nonces: PersistentMap.empty(),
     sequence: 0n,
     batches: 0n,
     batchHead: ZERO_HASH,
     ownBatches: 0n,
     queue: [],
     inFlight: [],
-    receipts: new Map(),
+    receipts: PersistentMap.empty(),
     skippedBatches: 0n,
   };
 }
@@ -192,8 +198,9 @@ export function applyBatch(
     return { ...next, skippedBatches: next.skippedBatches + 1n };
   }
   let appState = next.appState;
-  const nonces = new Map(next.nonces);
-  const receipts = new Map(next.receipts);
+  let nonces = next.nonces;
+  let receipts = next.receipts;
+  const ordered = new Set<Hex>();
   for (const [i, encoded] of commands.entries()) {
     const sequence = first + BigInt(i);
     let command: VerifiedCommand;
@@ -202,6 +209,7 @@ export function applyBatch(
     } catch {
       continue; // a forged command in a batch: no state change, and no receipt (it names no valid sender)
     }
+    ordered.add(command.digest);
     const sender = command.sender as Hex;
     const expected = nonces.get(sender) ?? 0n;
     let receipt: Receipt;
@@ -212,7 +220,7 @@ export function applyBatch(
         reason: `nonce ${command.nonce} is not the next (${expected})`,
       };
     } else {
-      nonces.set(sender, expected + 1n);
+      nonces = nonces.set(sender, expected + 1n);
       const result = applyCommand(context.app, appState, {
         sender,
         name: command.name,
@@ -223,14 +231,31 @@ export function applyBatch(
       receipt = result.receipt;
     }
     if (!receipts.has(command.digest))
-      receipts.set(command.digest, { receipt, responseKey: command.responseKey });
+      receipts = receipts.set(command.digest, { receipt, responseKey: command.responseKey });
   }
-  while (receipts.size > MAX_RECEIPTS) receipts.delete(receipts.keys().next().value as Hex);
-  // Commands this enclave queued but another enclave got ordered first leave the queue.
-  const done = new Set(commands.map((c) => keccak256(c)));
-  const queue = next.queue.filter((q) => !done.has(keccak256(q.encoded)));
+  receipts = newestReceipts(receipts, next.sequence);
+  // Commands this enclave queued but another enclave got ordered first leave the queue (a command
+  // this enclave queued verified here, so its copy in the batch did too).
+  const queue = next.queue.filter((q) => !ordered.has(q.digest));
   next = { ...next, appState, nonces, receipts, queue };
   return next;
+}
+
+/**
+ * The receipts kept once commands up to `nextSequence` are ordered: the newest `max` of them, let
+ * grow by `slack` before the oldest are dropped, so the kept ones are walked once per `slack` commands.
+ */
+export function newestReceipts(
+  receipts: PersistentMap<Hex, StoredReceipt>,
+  nextSequence: bigint,
+  { max = MAX_RECEIPTS, slack = RECEIPT_EVICTION_SLACK } = {},
+): PersistentMap<Hex, StoredReceipt> {
+  if (receipts.size <= max + slack) return receipts;
+  // Each sequence number has at most one receipt: those below this one are the oldest.
+  const oldest = nextSequence - BigInt(max);
+  let kept = receipts;
+  for (const [digest, stored] of receipts) if (stored.receipt.sequence < oldest) kept = kept.delete(digest);
+  return kept;
 }
 
 /** The commands a journal holds: the queue and batch in flight at its last snapshot, and those accepted after. */
@@ -359,14 +384,14 @@ export function serializeLedgerApp(s: LedgerAppState): SealedLedgerApp {
 export function deserializeLedgerApp(s: SealedLedgerApp): LedgerAppState {
   return {
     appState: decodeAppState(hexToBytes(s.appState)),
-    nonces: new Map(s.nonces.map(([k, v]) => [k, BigInt(v)])),
+    nonces: PersistentMap.from(s.nonces.map(([k, v]) => [k, BigInt(v)])),
     sequence: BigInt(s.sequence),
     batches: BigInt(s.batches),
     batchHead: s.batchHead,
     ownBatches: BigInt(s.ownBatches),
     queue: s.queue.map(queuedIn),
     inFlight: sealedInFlightList(s.inFlight).map(inFlightIn),
-    receipts: new Map(
+    receipts: PersistentMap.from(
       s.receipts.map(([k, v]) => [
         k,
         { receipt: decodeAppState(hexToBytes(v.receipt)) as unknown as Receipt, responseKey: v.responseKey },
