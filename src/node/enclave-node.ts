@@ -1,6 +1,6 @@
 // A node's host around its enclave: registration, key package, the ordered event feed, and the
 // group's handshakes. The host holds no secret: it stores sealed blobs and pays gas.
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { type Address, BaseError, ContractFunctionRevertedError, type Hex, toFunctionSelector } from "viem";
 import type { LedgerWallet } from "../ledger/chain.js";
@@ -72,7 +72,13 @@ export type EnclaveNodeOptions = {
 
 export type LedgerSummary = ReturnType<typeof ledgerSummary>;
 
-type Applied = { cursor: EventPosition | undefined; group: GroupSummary; settled: Hex[]; sealedState?: Hex };
+/** `settled`: the commands accepted here that an apply ordered, answered as `commandStatus` would ("unknown" if the enclave holds nothing of one). */
+type Applied = {
+  cursor: EventPosition | undefined;
+  group: GroupSummary;
+  settled: (CommandStatusAnswer | { id: Hex; status: "unknown" })[];
+  sealedState?: Hex;
+};
 
 /** A command's state as the enclave reports it; the receipt is sealed to the sender. */
 export type CommandStatusAnswer = {
@@ -142,8 +148,9 @@ export class EnclaveNode {
   private synced = false;
   private journalSnapshotSeq = 0;
   private journalSinceSnapshot: JournalEntry[] = [];
+  private journalFd: number | undefined;
   /** Status requests waiting for their command to be ordered, by command id. */
-  private readonly waiters = new Map<Hex, Set<() => void>>();
+  private readonly waiters = new Map<Hex, Set<(answer?: CommandStatusAnswer) => void>>();
 
   constructor(private readonly options: EnclaveNodeOptions) {
     this.maxBatchCommands = options.maxBatchCommands ?? DEFAULT_MAX_BATCH_COMMANDS;
@@ -175,12 +182,20 @@ export class EnclaveNode {
     if (entry.seq <= this.journalSnapshotSeq) return; // already inside a newer snapshot
     if (entry.kind === "accepted") {
       this.journalSinceSnapshot.push(entry);
-      appendFileSync(path, `${entry.sealed}\n`, { mode: 0o600 });
+      // One open file for the appends (a record per accepted command), reopened after each rewrite.
+      this.journalFd ??= openSync(path, "a", 0o600);
+      writeSync(this.journalFd, `${entry.sealed}\n`);
       return;
     }
     this.journalSnapshotSeq = entry.seq;
     this.journalSinceSnapshot = this.journalSinceSnapshot.filter((e) => e.seq > entry.seq);
+    this.closeJournal();
     writeAtomic(path, [entry, ...this.journalSinceSnapshot].map((e) => `${e.sealed}\n`).join(""));
+  }
+
+  private closeJournal(): void {
+    if (this.journalFd !== undefined) closeSync(this.journalFd);
+    this.journalFd = undefined;
   }
 
   async start(): Promise<void> {
@@ -221,7 +236,9 @@ export class EnclaveNode {
             ? await this.metrics.time("apply", apply)
             : await apply();
           this.keep(applied);
-          for (const id of applied.settled) for (const wake of this.waiters.get(id) ?? []) wake();
+          for (const answer of applied.settled)
+            for (const wake of this.waiters.get(answer.id) ?? [])
+              wake(answer.status === "unknown" ? undefined : answer);
         }
       },
       onStatus: (status) => {
@@ -433,8 +450,7 @@ export class EnclaveNode {
     const id = result.id.toLowerCase() as Hex;
     if (waitMs <= 0 || this.stopped) return { id, status: "queued" };
     // Registered before anything else runs here: its batch cannot be applied before this line.
-    await this.settled(id, waitMs).done;
-    return this.enclaveStatus(id);
+    return (await this.settled(id, waitMs).done) ?? this.enclaveStatus(id);
   }
 
   /**
@@ -453,30 +469,35 @@ export class EnclaveNode {
       settled.cancel();
       throw error;
     }
-    await settled.done;
-    return this.enclaveStatus(key);
+    return (await settled.done) ?? this.enclaveStatus(key);
   }
 
   private enclaveStatus(id: Hex): Promise<CommandStatusAnswer> {
     return this.enclave.call<CommandStatusAnswer>("commandStatus", { id });
   }
 
-  /** Resolves when the enclave reports command `id` applied or failed, or after `waitMs`. */
-  private settled(id: Hex, waitMs: number): { done: Promise<void>; cancel: () => void } {
+  /**
+   * Resolves with the enclave's answer when it reports command `id` ordered, or with nothing after
+   * `waitMs` (or on `cancel`).
+   */
+  private settled(
+    id: Hex,
+    waitMs: number,
+  ): { done: Promise<CommandStatusAnswer | undefined>; cancel: () => void } {
     const waiting = this.waiters.get(id) ?? new Set();
     this.waiters.set(id, waiting);
-    let wake = () => {};
-    const done = new Promise<void>((resolve) => {
+    let wake: (answer?: CommandStatusAnswer) => void = () => {};
+    const done = new Promise<CommandStatusAnswer | undefined>((resolve) => {
       const timer = setTimeout(() => wake(), Math.min(waitMs, MAX_STATUS_WAIT_MS));
-      wake = () => {
+      wake = (answer) => {
         clearTimeout(timer);
         waiting.delete(wake);
         if (waiting.size === 0 && this.waiters.get(id) === waiting) this.waiters.delete(id);
-        resolve();
+        resolve(answer);
       };
     });
     waiting.add(wake);
-    return { done, cancel: wake };
+    return { done, cancel: () => wake() };
   }
 
   async onChainRecord() {
@@ -515,5 +536,6 @@ export class EnclaveNode {
     await this.ticking;
     await this.follower?.stop();
     await this.enclave.stop();
+    this.closeJournal();
   }
 }

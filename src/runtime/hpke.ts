@@ -75,10 +75,28 @@ function keySchedule(sharedSecret: Uint8Array, info: Uint8Array): { key: Uint8Ar
   };
 }
 
-async function deriveX25519(privateKey: CryptoKey, publicKey: Uint8Array): Promise<Uint8Array> {
+/** Recipient public keys sealed to lately, imported: a client seals message after message to one enclave. */
+const importedRecipients = new Map<string, Promise<CryptoKey>>();
+const RECIPIENTS_KEPT = 16;
+
+function importRecipient(publicKey: Uint8Array): Promise<CryptoKey> {
+  const id = String.fromCharCode(...publicKey);
+  let imported = importedRecipients.get(id);
+  if (!imported) {
+    imported = crypto.subtle.importKey("raw", publicKey, X25519, false, []);
+    importedRecipients.set(id, imported);
+    imported.catch(() => importedRecipients.delete(id));
+    if (importedRecipients.size > RECIPIENTS_KEPT)
+      importedRecipients.delete(importedRecipients.keys().next().value as string);
+  }
+  return imported;
+}
+
+async function deriveX25519(privateKey: CryptoKey, peer: Promise<CryptoKey>): Promise<Uint8Array> {
   try {
-    const peer = await crypto.subtle.importKey("raw", publicKey, X25519, false, []);
-    return new Uint8Array(await crypto.subtle.deriveBits({ name: "X25519", public: peer }, privateKey, 256));
+    return new Uint8Array(
+      await crypto.subtle.deriveBits({ name: "X25519", public: await peer }, privateKey, 256),
+    );
   } catch {
     throw new HpkeError("X25519 key agreement failed (invalid or low-order key)");
   }
@@ -93,7 +111,7 @@ export async function hpkeSeal(
   if (recipientPublicKey.length !== X25519_BYTES) throw new HpkeError("X25519 public key must be 32 bytes");
   const ephemeral = (await crypto.subtle.generateKey(X25519, true, ["deriveBits"])) as CryptoKeyPair;
   const enc = fromBase64Url((await crypto.subtle.exportKey("jwk", ephemeral.publicKey)).x);
-  const dh = await deriveX25519(ephemeral.privateKey, recipientPublicKey);
+  const dh = await deriveX25519(ephemeral.privateKey, importRecipient(recipientPublicKey));
   const { key, nonce } = keySchedule(kemSharedSecret(dh, enc, recipientPublicKey), info);
   return { enc, ciphertext: gcm(key, nonce).encrypt(plaintext) };
 }
@@ -145,7 +163,7 @@ export async function hpkeOpen(
   ciphertext: Uint8Array,
 ): Promise<Uint8Array> {
   if (enc.length !== X25519_BYTES) throw new HpkeError("encapsulated key must be 32 bytes");
-  const dh = await deriveX25519(recipient.privateKey, enc);
+  const dh = await deriveX25519(recipient.privateKey, crypto.subtle.importKey("raw", enc, X25519, false, []));
   const { key, nonce } = keySchedule(kemSharedSecret(dh, enc, recipient.publicKey), info);
   try {
     return gcm(key, nonce).decrypt(ciphertext);

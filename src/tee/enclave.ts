@@ -118,6 +118,17 @@ const SIGNATURE_WITH_V_BYTES = 65;
 /** The sequence a refusal receipt carries: it was never ordered. */
 export const REFUSED_SEQUENCE = 2n ** 64n - 1n;
 const REFUSED_MESSAGE = "the enclave refused the command; the reason is sealed to its response key";
+
+/** A command's state as the host may see it; its receipt, if any, sealed to the sender's response key. */
+async function statusAnswer(ledger: LedgerAppState, domain: LedgerDomain, id: Hex) {
+  const status = commandStatus(ledger, id);
+  if (!status) return undefined;
+  if (!status.stored) return { id, status: status.status };
+  const { receipt, responseKey } = status.stored;
+  const sealed = await sealReceipt(responseKey, { ...receipt, command: id }, domain);
+  return { id, status: status.status, sequence: receipt.sequence.toString(), receipt: bytesToHex(sealed) };
+}
+
 /** The runtime's own query, answered before the app's queries. */
 export const NEXT_NONCE_QUERY = "nextNonce";
 
@@ -446,7 +457,12 @@ export class Enclave {
     // The previous epoch's key goes: no batch of an epoch can be ordered after the handshake that ends it.
     if (session.group.epochKey && session.group.epochKey !== group.epochKey) session.group.epochKey.fill(0);
     const groupChanged = group !== session.group;
-    const settled = settledHere(session.ledger, ledger);
+    // Answered at once for the host's waiting requests: the settled commands' receipts, sealed.
+    const settled = await Promise.all(
+      settledHere(session.ledger, ledger).map(
+        async (id) => (await statusAnswer(ledger, session.domain, id)) ?? { id, status: "unknown" as const },
+      ),
+    );
     session.group = group;
     session.ledger = ledger;
     session.cursor = cursor;
@@ -603,12 +619,9 @@ export class Enclave {
     const args = expectObject(raw, "commandStatus arguments");
     expectOnlyKeys(args, ["id"], "commandStatus arguments");
     const id = expectHex(args.id, "id", { min: 32, max: 32 }).toLowerCase() as Hex;
-    const status = commandStatus(session.ledger, id);
-    if (!status) throw new EnclaveCallError("not_found", "no command with this id is known here");
-    if (!status.stored) return { id, status: status.status };
-    const { receipt, responseKey } = status.stored;
-    const sealed = await sealReceipt(responseKey, { ...receipt, command: id }, session.domain);
-    return { id, status: status.status, sequence: receipt.sequence.toString(), receipt: bytesToHex(sealed) };
+    const answer = await statusAnswer(session.ledger, session.domain, id);
+    if (!answer) throw new EnclaveCallError("not_found", "no command with this id is known here");
+    return answer;
   }
 
   /** Answers a signed, sealed query; the answer is sealed to the caller's response key. */
