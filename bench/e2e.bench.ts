@@ -236,8 +236,13 @@ async function confidentialRun(
       ...Object.fromEntries(net.nodes.map((n, i) => [`enclave ${i + 1}`, () => cpuMs(n.node.enclave.pid)])),
       anvil: () => cpuMs(net.chainPid),
     });
-    const started = Date.now();
-    const deadline = started + SECONDS * 1000;
+    const deadline = Date.now() + SECONDS * 1000;
+    const sequences = () =>
+      Promise.all(net.nodes.map(async (n) => BigInt((await n.node.groupStatus()).ledger.sequence)));
+    // Counted as the public path counts: what each node applied within the window.
+    const atDeadline = new Promise<bigint[]>((resolve) =>
+      setTimeout(() => resolve(sequences()), SECONDS * 1000),
+    );
     await Promise.all(
       clients.map(async (client, i) => {
         const to = senders[(i + 1) % SENDERS]!.address;
@@ -277,11 +282,9 @@ async function confidentialRun(
         }
       }),
     );
-    const elapsed = (Date.now() - started) / 1000;
-    const endSeq = await Promise.all(
-      net.nodes.map(async (n) => BigInt((await n.node.groupStatus()).ledger.sequence)),
-    );
-    const perNode = endSeq.map((e, i) => Number(e - startSeq[i]!) / elapsed);
+    const windowSeq = await atDeadline;
+    const endSeq = await sequences();
+    const perNode = windowSeq.map((e, i) => Number(e - startSeq[i]!) / SECONDS);
     const cpuMsPerTransfer = cpu(Number(endSeq[0]! - startSeq[0]!));
     const stages = sumStages(net.nodes.map((n) => n.node.metrics.snapshot()));
     const before = sumStages(startStages);
@@ -325,7 +328,7 @@ async function confidentialRun(
       blockTime: blockTime ? `${blockTime} s` : "auto-mine",
       batchSize,
       senders: SENDERS,
-      seconds: Math.round(elapsed),
+      seconds: SECONDS,
       transfersPerSecond: Math.round((10 * perNode.reduce((a, b) => a + b, 0)) / perNode.length) / 10,
       perNode: perNode.map((x) => Math.round(x * 10) / 10),
       latencyMs: percentiles(latencies),
@@ -426,8 +429,7 @@ async function publicRun(blockTime: number | undefined): Promise<Run> {
     let done = 0;
     const receipts = blockReceiptWatcher(ledger.publicClient);
     const cpu = cpuMeter({ "bench clients": hostCpuMs, anvil: () => cpuMs(anvil.pid) });
-    const started = Date.now();
-    const deadline = started + SECONDS * 1000;
+    const deadline = Date.now() + SECONDS * 1000;
     await Promise.all(
       senders.map(async (s, i) => {
         const to = senders[(i + 1) % SENDERS]!.account.address;
@@ -452,7 +454,6 @@ async function publicRun(blockTime: number | undefined): Promise<Run> {
         }
       }),
     );
-    const elapsed = (Date.now() - started) / 1000;
     receipts.stop();
     const memory: Record<string, number> = { "bench clients": hostPeakMiB() };
     const chainMemory = peakMiB(anvil.pid);
@@ -461,8 +462,9 @@ async function publicRun(blockTime: number | undefined): Promise<Run> {
       path: "public ERC-20",
       blockTime: blockTime ? `${blockTime} s` : "auto-mine",
       senders: SENDERS,
-      seconds: Math.round(elapsed),
-      transfersPerSecond: Math.round((10 * done) / elapsed) / 10,
+      seconds: SECONDS,
+      // Transfers completed within the window, per second of it (the confidential path counts alike).
+      transfersPerSecond: Math.round((10 * done) / SECONDS) / 10,
       latencyMs: percentiles(latencies),
       gasPerTransfer: done ? Math.round(Number(gas) / done) : Number.NaN,
       peakMemoryMiB: memory,
@@ -662,7 +664,7 @@ export async function run(outDir: string): Promise<void> {
       (r) => `| ${r.blockTime} | ${r.confidentialOverPublic ?? "-"} | ${r.batchedOverBatch1 ?? "-"} |`,
     ),
     "",
-    "How to read these: each sender waits for its transfer before sending the next, so throughput is senders divided by latency. The confidential senders post with `POST /v1/commands?wait` and get the receipt in the answer; the public senders learn their receipts from one block watcher (one `eth_getBlockReceipts` per block) rather than each polling. Batch 1 keeps the nodes' limit of 6 batches in flight, so at 1 s blocks it is capped near 3 nodes × 6 = 18 transfers/s (the original Anonify sent each command as its own transaction, with no such limit). Senders and the 3 node hosts share one Node process. Each figure is one 30 s run on a shared 2-core VM; repeated runs of the same path have differed by up to about 15%.",
+    "How to read these: each sender waits for its transfer before sending the next, so throughput is senders divided by latency; both paths count the transfers completed (applied, on every node, for the confidential path) within the measured window. Under 1 s blocks that bounds both paths by the same ceiling, the senders × one transfer per block (200/s here), reached only if every transfer lands in the next block: there the ratio says how close each comes, and can hardly exceed 1.0; under auto-mining the chain's cost per transaction is the bound, and batching pays. The confidential senders post with `POST /v1/commands?wait` and get the receipt in the answer; the public senders learn their receipts from one block watcher (one `eth_getBlockReceipts` per block) rather than each polling. Batch 1 keeps the nodes' limit of 6 batches in flight, so at 1 s blocks it is capped near 3 nodes × 6 = 18 transfers/s (the original Anonify sent each command as its own transaction, with no such limit). Senders and the 3 node hosts share one Node process. Each figure is one 30 s run on a shared 2-core VM; repeated runs of the same path have differed by up to about 15%.",
     "",
     `Apply stage alone (pre-sealed batches of 64 transfers, each user signature re-verified, one core, median of ${APPLY_REPETITIONS}: ${apply.runs.join(", ")}): **${apply.commandsPerSecond} commands/s**; from the state of a network that has run a while (${MAX_RECEIPTS.toLocaleString("en")} receipts kept, ${STEADY_SENDERS.toLocaleString("en")} senders known; ${applySteady.runs.join(", ")}): **${applySteady.commandsPerSecond} commands/s**.`,
     "",
