@@ -462,14 +462,17 @@ export class EnclaveNode {
     if (waitMs <= 0 || this.stopped) return this.enclaveStatus(key);
     // Waiting before asking, so a settlement between the answer and the wait is not missed.
     const settled = this.settled(key, waitMs);
+    let now: CommandStatusAnswer;
     try {
-      const now = await this.enclaveStatus(key);
-      if (now.status === "applied" || now.status === "failed") return now;
+      now = await this.enclaveStatus(key);
     } catch (error) {
       settled.cancel();
       throw error;
     }
-    return (await settled.done) ?? this.enclaveStatus(key);
+    if (now.status !== "applied" && now.status !== "failed")
+      return (await settled.done) ?? this.enclaveStatus(key);
+    settled.cancel();
+    return now;
   }
 
   private enclaveStatus(id: Hex): Promise<CommandStatusAnswer> {
