@@ -238,6 +238,7 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
     assert.ok(calls.includes("applyEvents") && calls.includes("sealBatch"));
     assert.ok(!calls.includes("commandStatus"), `status calls were made: ${calls.join(", ")}`);
     assert.equal(ciphertexts.length, 1);
+    await allApplied(receipt.sequence + 1n); // alice's next command goes to another node
   });
 
   test("a node restarted in the middle of a stream of transfers catches up and loses no accepted command", async () => {
