@@ -180,9 +180,9 @@ export class EnclaveNode {
   private keepJournal(entry: JournalEntry): void {
     const path = join(this.options.hostDir, SEALED_JOURNAL_FILE);
     if (entry.seq <= this.journalSnapshotSeq) return; // already inside a newer snapshot
-    if (entry.kind === "accepted") {
+    if (entry.kind !== "snapshot") {
       this.journalSinceSnapshot.push(entry);
-      // One open file for the appends (a record per accepted command), reopened after each rewrite.
+      // One open file for the appends (a record per accepted command or batch), reopened after each rewrite.
       this.journalFd ??= openSync(path, "a", 0o600);
       writeSync(this.journalFd, `${entry.sealed}\n`);
       return;

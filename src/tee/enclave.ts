@@ -109,6 +109,8 @@ const JOURNAL_SEAL_LABEL = "command-journal";
 const FULL_SEAL_INTERVAL_MS = 30_000;
 /** A journal holds a snapshot and a record per command queued since (twice that across a restart). */
 const MAX_JOURNAL_RECORDS = 2 * (MAX_QUEUE + 1);
+/** A snapshot is written after at least this many records (so a short queue is not snapshotted per batch either). */
+const MIN_RECORDS_BETWEEN_SNAPSHOTS = 256;
 const NODE_STATE_VERSION = 1;
 const MAX_SEALED_STATE_BYTES = 16 * 1024 * 1024;
 const MAX_EVENTS_PER_CALL = 10_000;
@@ -146,10 +148,14 @@ export type InitResult = PublicIdentity & {
   created: "first-start" | "measurement-changed" | undefined;
 };
 
-/** What a journal record holds: a snapshot of what awaits ordering, or one command accepted since. */
+/**
+ * What a journal record holds: a snapshot of what awaits ordering, one command accepted since, or
+ * the batches in flight since (which commands left the queue for which batch nonce).
+ */
 type JournalBody =
   | { kind: "snapshot"; queue: SealedQueued[]; inFlight: SealedInFlight[] }
-  | { kind: "accepted"; queued: SealedQueued };
+  | { kind: "accepted"; queued: SealedQueued }
+  | { kind: "batched"; inFlight: SealedInFlight[] };
 /** A journal record as sealed; one written before records were numbered had no kind or seq. */
 type JournalRecord = { version: number; address: Hex; seq: number } & JournalBody;
 
@@ -163,6 +169,8 @@ export class Enclave {
   private batchSignatures = new Map<Hex, Hex>();
   /** The order of journal records: restore continues after the highest it was given. */
   private journalSeq = 0;
+  /** Records since the last snapshot: a new snapshot is due once they outnumber what it would hold. */
+  private recordsSinceSnapshot = 0;
 
   constructor(
     private readonly platform: TeePlatform,
@@ -311,14 +319,16 @@ export class Enclave {
   }
 
   /**
-   * The accepted-but-unordered commands (queue and batch in flight) are the only state that is not
-   * on chain, so each change is journaled before the host answers: one small record per accepted
-   * command, appended, and a snapshot of queue and batch in flight whenever a batch is sealed (the
-   * host then drops the records before it). The full state is sealed at most every
+   * The accepted-but-unordered commands (queue and batches in flight) are the only state that is
+   * not on chain, so each change is journaled before the host answers: one small record per accepted
+   * command and one per change of the batches in flight, appended; and a snapshot of queue and
+   * batches once the records since the last one outnumber what it holds (the host then drops the
+   * records before it), so a long queue is not rewritten for every batch. The full state is sealed at most every
    * FULL_SEAL_INTERVAL_MS (and on group changes): a restart replays the events after it.
    */
   private async journal(session: Session, record: JournalBody): Promise<JournalEntry> {
     const seq = ++this.journalSeq;
+    this.recordsSinceSnapshot = record.kind === "snapshot" ? 0 : this.recordsSinceSnapshot + 1;
     const full: JournalRecord = {
       version: NODE_STATE_VERSION,
       address: session.identity.address,
@@ -331,8 +341,12 @@ export class Enclave {
     return { seq, kind: record.kind, sealed: bytesToHex(blob) };
   }
 
-  private journalSnapshot(session: Session): Promise<JournalEntry> {
+  /** The record for a change of the batches in flight: a snapshot when one is due, else the batches alone. */
+  private journalBatches(session: Session): Promise<JournalEntry> {
     const { queue, inFlight } = session.ledger;
+    const live = queue.length + inFlight.reduce((n, b) => n + b.commands.length, 0);
+    if (this.recordsSinceSnapshot < Math.max(MIN_RECORDS_BETWEEN_SNAPSHOTS, live))
+      return this.journal(session, { kind: "batched", inFlight: inFlight.map(inFlightOut) });
     return this.journal(session, {
       kind: "snapshot",
       queue: queue.map(queuedOut),
@@ -382,9 +396,9 @@ export class Enclave {
     }
     records.sort((a, b) => a.seq - b.seq);
     const snapshot = records.findLast((r) => r.kind === "snapshot");
-    const accepted = records.flatMap((r) =>
-      r.kind === "accepted" && r.seq > (snapshot?.seq ?? 0) ? [queuedIn(r.queued)] : [],
-    );
+    const since = records.filter((r) => r.seq > (snapshot?.seq ?? -1) && r.kind !== "snapshot");
+    const accepted = since.flatMap((r) => (r.kind === "accepted" ? [queuedIn(r.queued)] : []));
+    const batched = since.findLast((r) => r.kind === "batched");
     session.group = await deserializeGroup(state.group, session.domain);
     session.ledger = withJournal(deserializeLedgerApp(state.ledger), {
       snapshot: snapshot && {
@@ -392,8 +406,11 @@ export class Enclave {
         inFlight: sealedInFlightList(snapshot.inFlight).map(inFlightIn),
       },
       accepted,
+      inFlight:
+        batched?.kind === "batched" ? sealedInFlightList(batched.inFlight).map(inFlightIn) : undefined,
     });
     this.journalSeq = records.at(-1)?.seq ?? 0;
+    this.recordsSinceSnapshot = since.length;
     session.cursor = state.cursor;
     this.lastFullSeal = Date.now();
     return {
@@ -609,7 +626,7 @@ export class Enclave {
         };
       }),
       queued: session.ledger.queue.length,
-      journal: changed ? await this.journalSnapshot(session) : undefined,
+      journal: changed ? await this.journalBatches(session) : undefined,
     };
   }
 

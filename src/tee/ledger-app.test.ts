@@ -74,6 +74,23 @@ describe("the command journal joined with a checkpoint after a restart", () => {
     assert.deepEqual(digests(restored.queue), digests([b0, a2]));
   });
 
+  it("batches journaled after the snapshot replace its batches; their commands leave the queue", () => {
+    const checkpoint = initialLedgerApp(app);
+    const restored = withJournal(checkpoint, {
+      snapshot: { queue: [a0, b0, a1], inFlight: [] },
+      accepted: [b1, a2],
+      inFlight: [inFlight([a0, b0], 0n), inFlight([a1, b1], 1n)],
+    });
+    assert.deepEqual(
+      restored.inFlight.map((b) => [b.nonce, digests(b.commands)]),
+      [
+        [0n, digests([a0, b0])],
+        [1n, digests([a1, b1])],
+      ],
+    );
+    assert.deepEqual(digests(restored.queue), digests([a2]));
+  });
+
   it("without a journal the checkpoint's own queue stands", () => {
     const checkpoint = { ...initialLedgerApp(app), queue: [a0, b0], inFlight: [inFlight([a1], 0n)] };
     const restored = withJournal(checkpoint, { accepted: [] });

@@ -258,10 +258,15 @@ export function newestReceipts(
   return kept;
 }
 
-/** The commands a journal holds: the queue and batch in flight at its last snapshot, and those accepted after. */
+/**
+ * The commands a journal holds: the queue and batches in flight at its last snapshot, those
+ * accepted after, and the batches in flight as last changed after it.
+ */
 export type JournalContents = {
   snapshot?: { queue: Queued[]; inFlight: InFlight[] };
   accepted: Queued[];
+  /** The batches in flight as last journaled after the snapshot, if they changed since. */
+  inFlight?: InFlight[];
 };
 
 /**
@@ -271,7 +276,7 @@ export type JournalContents = {
  * checkpoint then removes whatever else was ordered.
  */
 export function withJournal(state: LedgerAppState, journal: JournalContents): LedgerAppState {
-  const inFlight = (journal.snapshot ? journal.snapshot.inFlight : state.inFlight).filter(
+  const inFlight = (journal.inFlight ?? journal.snapshot?.inFlight ?? state.inFlight).filter(
     (b) => b.nonce >= state.ownBatches, // a batch the checkpoint saw ordered is no longer in flight
   );
   const seen = new Set(inFlight.flatMap((b) => b.commands.map((q) => q.digest)));
