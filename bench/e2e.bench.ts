@@ -661,7 +661,8 @@ export async function run(outDir: string): Promise<void> {
     "| blocks | confidential (batch 64) / public ERC-20 | batch 64 / batch 1 |",
     "|---|---:|---:|",
     ...ratios.map(
-      (r) => `| ${r.blockTime} | ${r.confidentialOverPublic ?? "-"} | ${r.batchedOverBatch1 ?? "-"} |`,
+      (r) =>
+        `| ${r.blockTime} | ${r.confidentialOverPublic?.toFixed(2) ?? "-"} | ${r.batchedOverBatch1?.toFixed(2) ?? "-"} |`,
     ),
     "",
     "How to read these: each sender waits for its transfer before sending the next, so throughput is senders divided by latency; both paths count the transfers completed (applied, on every node, for the confidential path) within the measured window. Under 1 s blocks that bounds both paths by the same ceiling, the senders × one transfer per block (200/s here), reached only if every transfer lands in the next block: there the ratio says how close each comes, and can hardly exceed 1.0; under auto-mining the chain's cost per transaction is the bound, and batching pays. The confidential senders post with `POST /v1/commands?wait` and get the receipt in the answer; the public senders learn their receipts from one block watcher (one `eth_getBlockReceipts` per block) rather than each polling. Batch 1 keeps the nodes' limit of 6 batches in flight, so at 1 s blocks it is capped near 3 nodes × 6 = 18 transfers/s (the original Anonify sent each command as its own transaction, with no such limit). Senders and the 3 node hosts share one Node process. Each figure is one 30 s run on a shared 2-core VM; repeated runs of the same path have differed by up to about 15%.",
