@@ -27,6 +27,8 @@ const ENCLAVE_ACTIVE = 1;
 /** How long one status request asks the node to wait (the node caps it at 30 s). */
 const STATUS_WAIT_MS = 10_000;
 const DEFAULT_RECEIPT_TIMEOUT_MS = 60_000;
+/** Refusals that mean the nonce this client counted is not the account's next one. */
+const NONCE_REFUSALS = new Set(["replayed_nonce", "nonce_gap"]);
 /** The runtime's own query: the nonce the sender's next command must carry. */
 const NEXT_NONCE_QUERY = "nextNonce";
 
@@ -82,6 +84,12 @@ async function nodeJson<T>(node: string, path: string, init?: RequestInit): Prom
 }
 
 export class AnonifyClient {
+  /**
+   * The nonce after the last command this client had accepted: its next command uses it without
+   * asking the node (like a wallet's nonce manager); a nonce refusal makes it ask again.
+   */
+  private counted: bigint | undefined;
+
   private constructor(
     readonly options: AnonifyClientOptions,
     readonly domain: LedgerDomain,
@@ -150,11 +158,12 @@ export class AnonifyClient {
     nonce: bigint | undefined,
     waitMs: number,
   ): Promise<{ id: Hex; responsePrivateKey: Uint8Array; answer: NodeStatus }> {
+    const useNonce = nonce ?? this.counted ?? (await this.nextNonce());
     const signed = await signCommand(this.options.account, this.domain, {
       app: this.app,
       command,
       params,
-      nonce: nonce ?? (await this.nextNonce()),
+      nonce: useNonce,
     });
     const envelope = await sealCommand(signed.signed, this.enclaveKey);
     let answer: NodeStatus;
@@ -164,6 +173,8 @@ export class AnonifyClient {
         body: JSON.stringify({ envelope: `0x${Buffer.from(envelope).toString("hex")}` }),
       });
     } catch (error) {
+      // Another client of this account got there first: ask the node again next time.
+      if (error instanceof AnonifyClientError && NONCE_REFUSALS.has(error.code)) this.counted = undefined;
       if (!(error instanceof AnonifyClientError) || !error.sealedReason) throw error;
       // The enclave sealed the reason to this command's response key: only this client reads it.
       const refusal = await openReceipt(signed.responsePrivateKey, hexToBytes(error.sealedReason), {
@@ -175,6 +186,7 @@ export class AnonifyClient {
     if (answer.id.toLowerCase() !== signed.digest.toLowerCase()) {
       throw new AnonifyClientError("wrong_id", "the node named another command than the one sent");
     }
+    this.counted = useNonce + 1n;
     return { id: answer.id, responsePrivateKey: signed.responsePrivateKey, answer };
   }
 

@@ -222,23 +222,38 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
       return result;
     }) as typeof enclave.call;
     let receipt: Awaited<ReturnType<typeof a.call>>;
+    let next: Awaited<ReturnType<typeof a.call>>;
     try {
       receipt = await a.call("transfer", { to: carol.address, amount: 1 }, nonce);
+      // The client counts its nonce from the last command accepted: no nextNonce query.
+      next = await a.call("transfer", { to: carol.address, amount: 1 });
     } finally {
       globalThis.fetch = realFetch;
       enclave.call = realCall;
     }
     assert.equal(receipt.status, "applied");
+    assert.equal(next.status, "applied");
     assert.deepEqual(
       requests.filter((r) => r.includes("/v1/")),
-      [`POST /v1/commands?wait=10000`],
+      [`POST /v1/commands?wait=10000`, `POST /v1/commands?wait=10000`],
     );
-    // The receipt came with the apply's answer; the batch, offered on every tick until it landed,
-    // crossed the boundary once.
+    // The receipts came with the apply's answers; each batch, offered on every tick until it
+    // landed, crossed the boundary once.
     assert.ok(calls.includes("applyEvents") && calls.includes("sealBatch"));
     assert.ok(!calls.includes("commandStatus"), `status calls were made: ${calls.join(", ")}`);
-    assert.equal(ciphertexts.length, 1);
-    await allApplied(receipt.sequence + 1n); // alice's next command goes to another node
+    assert.equal(ciphertexts.length, 2);
+    await allApplied(next.sequence + 1n); // alice's next command goes to another node
+  });
+
+  test("a client's counted nonce, overtaken by another client of the account, is asked again after the refusal", async () => {
+    const first = await client(alice, 1);
+    await first.call("transfer", { to: carol.address, amount: 1 });
+    const second = await client(alice, 1);
+    await second.call("transfer", { to: carol.address, amount: 1 }); // takes the nonce `first` counted
+    await assert.rejects(first.call("transfer", { to: carol.address, amount: 1 }), /replayed_nonce/);
+    const after = await first.call("transfer", { to: carol.address, amount: 1 });
+    assert.equal(after.status, "applied");
+    await allApplied(after.sequence + 1n); // alice's next command goes to another node
   });
 
   test("a node restarted in the middle of a stream of transfers catches up and loses no accepted command", async () => {
