@@ -3,7 +3,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifySchema } from "fastify";
 import type { Address, Hex } from "viem";
 import { EnclaveCallError } from "../tee/boundary.js";
-import { type EnclaveNode, MAX_STATUS_WAIT_MS } from "./enclave-node.js";
+import { type EnclaveNode, isSettled, MAX_STATUS_WAIT_MS } from "./enclave-node.js";
 
 /** Route schemas carry an OpenAPI `summary`, which fastify's schema type does not name. */
 const doc = (schema: Record<string, unknown>): FastifySchema => schema as FastifySchema;
@@ -197,7 +197,6 @@ export function buildNodeApi({ node, contract, chainId, chainRpc }: NodeApiOptio
       receipt: { type: "string" },
     },
   } as const;
-  const settled = (status: string) => status === "applied" || status === "failed";
 
   app.post<{ Body: { envelope: string }; Querystring: { wait?: number } }>(
     "/v1/commands",
@@ -214,7 +213,7 @@ export function buildNodeApi({ node, contract, chainId, chainRpc }: NodeApiOptio
     async (req, reply) =>
       enclaveCall(reply, async () => {
         const answer = await node.submitCommand(req.body.envelope as Hex, req.query.wait ?? 0);
-        return reply.code(settled(answer.status) ? 200 : 202).send(answer);
+        return reply.code(isSettled(answer.status) ? 200 : 202).send(answer);
       }),
   );
 

@@ -88,6 +88,9 @@ export type CommandStatusAnswer = {
   receipt?: Hex;
 };
 
+/** Whether the command is ordered: its receipt says applied or failed. */
+export const isSettled = (status: string): boolean => status === "applied" || status === "failed";
+
 /** The longest a status request may wait for its command to be ordered. */
 export const MAX_STATUS_WAIT_MS = 30_000;
 
@@ -469,8 +472,7 @@ export class EnclaveNode {
       settled.cancel();
       throw error;
     }
-    if (now.status !== "applied" && now.status !== "failed")
-      return (await settled.done) ?? this.enclaveStatus(key);
+    if (!isSettled(now.status)) return (await settled.done) ?? this.enclaveStatus(key);
     settled.cancel();
     return now;
   }
