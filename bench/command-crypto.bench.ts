@@ -14,20 +14,20 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { type Address, bytesToHex, hexToBytes, recoverTypedDataAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { type Erc20State, erc20 } from "../apps/erc20/index.js";
+import { applyCommand } from "../src/app/executor.js";
+import { PersistentMap } from "../src/app/pmap.js";
 import { sealCommand, signCommand } from "../src/client/command.js";
-import type { LedgerDomain } from "../src/ledger/digests.js";
-import { decodeBatch, encodeBatch, openBatch, sealBatch } from "../src/runtime/batch.js";
-import { openEnvelope } from "../src/runtime/envelope.js";
-import { applyCommand } from "../src/runtime/executor.js";
-import { PersistentMap } from "../src/runtime/pmap.js";
-import { COMMAND_TYPES, commandDigest, eip712Domain, encodeSignedCommand } from "../src/runtime/wire.js";
 import {
   clearSignatureCaches,
   MAX_SEALED_MESSAGE_BYTES,
   openCommand,
   sealReceipt,
   verifySignedCommand,
-} from "../src/tee/commands.js";
+} from "../src/enclave/command-intake.js";
+import { decodeBatch, encodeBatch, openBatch, sealBatch } from "../src/protocol/batch.js";
+import type { LedgerDomain } from "../src/protocol/digests.js";
+import { openEnvelope } from "../src/protocol/envelope.js";
+import { COMMAND_TYPES, commandDigest, eip712Domain, encodeSignedCommand } from "../src/protocol/wire.js";
 
 const DOMAIN: LedgerDomain = { chainId: 31337, contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
 /** Distinct signed commands per case: enough that no cache but the ones under test helps. */
@@ -279,7 +279,7 @@ function markdown(rows: Row[], machine: Machine): string {
     "The enclave verifies each user signature against the public key carried in the signed command " +
       "(then derives the address) instead of recovering it; a signer seen several times gets a wNAF table, " +
       "and a signature already verified on arrival is not verified again when the batch is applied on the " +
-      "same enclave. The erc20 state keeps balances in a PersistentMap (src/runtime/pmap.ts): an update " +
+      "same enclave. The erc20 state keeps balances in a PersistentMap (src/app/pmap.ts): an update " +
       "shares all but one path of the trie, where an immutable native Map would be copied whole.",
     "",
   ];

@@ -3,8 +3,8 @@
 import { writeFileSync } from "node:fs";
 import { type Hex, keccak256, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { batchDigest, handshakeDigest } from "../src/ledger/digests.js";
-import { anonifyAbi } from "../src/ledger/generated/contracts.js";
+import { anonifyAbi } from "../src/chain/generated/contracts.js";
+import { batchDigest, handshakeDigest } from "../src/protocol/digests.js";
 import {
   MEASUREMENT,
   newEnclave,
@@ -12,7 +12,7 @@ import {
   signedReport,
   signRaw,
   startLedgerFixture,
-} from "../test/support/ledger.js";
+} from "../test/support/chain.js";
 
 const CIPHERTEXT_BYTES = 1024;
 const TX_BASE_GAS = 21_000n;

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Address } from "viem";
-import type { StateValue } from "../../src/runtime/canonical.js";
-import { applyCommand, runQuery, stateDigest } from "../../src/runtime/executor.js";
-import type { Receipt } from "../../src/runtime/wire.js";
+import type { StateValue } from "../../src/app/canonical.js";
+import { applyCommand, runQuery, stateDigest } from "../../src/app/executor.js";
+import type { Receipt } from "../../src/protocol/wire.js";
 import { type Erc20State, erc20 } from "./index.js";
 
 const alice = "0x1000000000000000000000000000000000000001" as Address;

@@ -9,9 +9,9 @@
 // - `transferFrom` needs the owner's balance and the caller's allowance, and spends the allowance;
 // - only the owner (whoever ran `construct`) mints; anyone burns their own tokens.
 import type { Address } from "viem";
-import { AppRejection, defineApp } from "../../src/runtime/app.js";
-import { PersistentMap } from "../../src/runtime/pmap.js";
-import { address, object, UINT256_MAX, uint } from "../../src/runtime/schema.js";
+import { AppRejection, defineApp } from "../../src/app/app.js";
+import { PersistentMap } from "../../src/app/pmap.js";
+import { address, object, UINT256_MAX, uint } from "../../src/app/schema.js";
 
 export type Erc20State = {
   readonly owner: Address | null;

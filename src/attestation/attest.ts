@@ -2,7 +2,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, type Hex, hexToBytes } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
-import { type AttestationReport, encodeReport, reportDigest } from "../ledger/digests.js";
+import { type AttestationReport, encodeReport, reportDigest } from "../protocol/digests.js";
 import { type AttestationPolicy, enforcePolicy } from "./policy.js";
 import { Platform, TcbStatus, type Verdict, VerificationError } from "./verdict.js";
 import { type EvidenceFormat, VERIFIERS } from "./verifiers.js";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type * as X509 from "@peculiar/x509";
-import { SIM_QUOTING_KEY_FILE, SimPlatform } from "../tee/platform-sim.js";
+import { SIM_QUOTING_KEY_FILE, SimPlatform } from "../enclave/sim-platform.js";
 import { verifySimQuote } from "./sim.js";
 import {
   decodeSimQuote,

@@ -3,9 +3,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import type { Address, Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { canonicalJson } from "../app/canonical.js";
 import { AnonifyClient, AnonifyClientError } from "../client/anonify-client.js";
 import { localAccount } from "../client/local-account.js";
-import { canonicalJson } from "../runtime/canonical.js";
 
 type NodeFlags = { node: string; key: string; contract?: string; rpc?: string; json: boolean };
 

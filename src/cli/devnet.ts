@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { startDevnet } from "../node/devnet.js";
+import { startDevnet } from "../host/devnet.js";
 
 export function registerDevnetCommand(program: Command): void {
   program

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { buildEnclaveBundle, DEFAULT_ENCLAVE_CONFIG } from "../tee/bundle.js";
+import { buildEnclaveBundle, DEFAULT_ENCLAVE_CONFIG } from "../build/enclave-bundle.js";
 
 export function registerEnclaveCommand(program: Command): void {
   const enclave = program.command("enclave").description("the enclave program");

@@ -9,9 +9,9 @@ import {
   type LocalAccount,
   type PublicClient,
 } from "viem";
-import type { LedgerDomain } from "../ledger/digests.js";
-import { anonifyAbi } from "../ledger/generated/contracts.js";
-import type { StateValue } from "../runtime/canonical.js";
+import type { StateValue } from "../app/canonical.js";
+import { anonifyAbi } from "../chain/generated/contracts.js";
+import type { LedgerDomain } from "../protocol/digests.js";
 import {
   type CommandReceipt,
   openQueryResult,

@@ -7,8 +7,8 @@ import { x25519 } from "@noble/curves/ed25519.js";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex, hashTypedData, hexToBytes, type LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import type { LedgerDomain } from "../ledger/digests.js";
-import { COMMAND_TYPES, QUERY_TYPES } from "../runtime/wire.js";
+import type { LedgerDomain } from "../protocol/digests.js";
+import { COMMAND_TYPES, QUERY_TYPES } from "../protocol/wire.js";
 import { EIP712_DOMAIN, sealCommand, signCommand, signQuery, WireError } from "./command.js";
 
 const domain: LedgerDomain = { chainId: 31337, contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
@@ -128,12 +128,12 @@ describe("import boundary", () => {
     const allowed = new Set([
       "src/client/command.ts",
       "src/client/local-account.ts",
-      "src/runtime/canonical.ts",
-      "src/runtime/pmap.ts",
-      "src/runtime/wire.ts",
-      "src/runtime/envelope.ts",
-      "src/runtime/hpke.ts",
-      "src/ledger/digests.ts",
+      "src/app/canonical.ts",
+      "src/app/pmap.ts",
+      "src/protocol/wire.ts",
+      "src/protocol/envelope.ts",
+      "src/protocol/hpke.ts",
+      "src/protocol/digests.ts",
     ]);
     const seen = new Set<string>();
     const visit = (file: string) => {
@@ -148,6 +148,6 @@ describe("import boundary", () => {
     };
     visit(join(root, "src/client/command.ts"));
     visit(join(root, "src/client/local-account.ts"));
-    assert.ok(seen.has("src/runtime/envelope.ts"));
+    assert.ok(seen.has("src/protocol/envelope.ts"));
   });
 });

@@ -2,14 +2,14 @@
 // user's Ethereum key, seal to the enclave's HPKE key with a fresh one-time response key, and open
 // the receipt or answer that comes back sealed to that key.
 //
-// Imports only pure shared modules: src/runtime/{canonical,wire,envelope}.ts and the ledger domain
+// Imports only pure shared modules: src/app/canonical.ts, src/protocol/{wire,envelope}.ts and the ledger domain
 // type. The enclave HPKE key must come from the contract (never from the host that relays).
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { type Address, bytesToHex, type Hex, hexToBytes, type LocalAccount } from "viem";
-import type { LedgerDomain } from "../ledger/digests.js";
-import { canonicalJson } from "../runtime/canonical.js";
-import { generateX25519KeyPair, openEnvelope, sealEnvelope } from "../runtime/envelope.js";
+import { canonicalJson } from "../app/canonical.js";
+import type { LedgerDomain } from "../protocol/digests.js";
+import { generateX25519KeyPair, openEnvelope, sealEnvelope } from "../protocol/envelope.js";
 import {
   COMMAND_TYPES,
   type CommandMessage,
@@ -30,7 +30,7 @@ import {
   type SignedQuery,
   sameDomain,
   WireError,
-} from "../runtime/wire.js";
+} from "../protocol/wire.js";
 
 export { type CommandReceipt, type QueryAnswer, type SignedCommand, type SignedQuery, WireError };
 

@@ -13,7 +13,7 @@ import {
   PRODUCTION_POLICY,
 } from "../../src/attestation/policy.js";
 import { verifySimQuote } from "../../src/attestation/sim.js";
-import { SimPlatform } from "../../src/tee/platform-sim.js";
+import { SimPlatform } from "../../src/enclave/sim-platform.js";
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, "../../bin/anonify.mjs");

@@ -7,7 +7,7 @@ import { type LocalAccount, numberToHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { AnonifyClient, AnonifyClientError } from "../../src/client/anonify-client.js";
 import { sealCommand, signCommand } from "../../src/client/command.js";
-import { type Devnet, startDevnet } from "../../src/node/devnet.js";
+import { type Devnet, startDevnet } from "../../src/host/devnet.js";
 import { filesUnder } from "../support/files.js";
 import { until } from "../support/wait.js";
 
@@ -277,7 +277,7 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
       }
     }
     // Bring it back on its data directory, as a fresh host process would.
-    const { EnclaveNode } = await import("../../src/node/enclave-node.js");
+    const { EnclaveNode } = await import("../../src/host/node-host.js");
     const again = new EnclaveNode({
       hostDir: restarted.hostDir,
       wallet: (restarted.node as unknown as { options: ConstructorParameters<typeof EnclaveNode>[0] }).options

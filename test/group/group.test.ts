@@ -6,13 +6,13 @@ import { after, before, describe, test } from "node:test";
 import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { RunningService } from "../../src/attestation/service.js";
+import { DEFAULT_ENCLAVE_BUNDLE } from "../../src/build/enclave-bundle.js";
+import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import { AnonifyClient } from "../../src/client/anonify-client.js";
 import { generateMemberKeys } from "../../src/group/mls.js";
-import { handshakeDigest, keyPackageDigest } from "../../src/ledger/digests.js";
-import { anonifyAbi } from "../../src/ledger/generated/contracts.js";
-import { buildNodeApi } from "../../src/node/api.js";
-import { EnclaveNode, type GroupSummary, SEALED_STATE_FILE } from "../../src/node/enclave-node.js";
-import { DEFAULT_ENCLAVE_BUNDLE } from "../../src/tee/bundle.js";
+import { buildNodeApi } from "../../src/host/api.js";
+import { EnclaveNode, type GroupSummary, SEALED_STATE_FILE } from "../../src/host/node-host.js";
+import { handshakeDigest, keyPackageDigest } from "../../src/protocol/digests.js";
 import {
   type LedgerFixture,
   newEnclave,
@@ -21,7 +21,7 @@ import {
   signedReport,
   signRaw,
   startLedgerFixture,
-} from "../support/ledger.js";
+} from "../support/chain.js";
 import { allowEnclaves, hostWallet, startService } from "../support/network.js";
 import { until } from "../support/wait.js";
 

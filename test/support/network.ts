@@ -5,10 +5,10 @@ import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { type AttestationPolicy, DEVELOPMENT_POLICY } from "../../src/attestation/policy.js";
 import { type RunningService, startAttestationService } from "../../src/attestation/service.js";
-import { type LedgerWallet, withWallet } from "../../src/ledger/chain.js";
-import { EnclaveProcess } from "../../src/node/enclave-host.js";
-import { DEFAULT_ENCLAVE_BUNDLE } from "../../src/tee/bundle.js";
-import { anvilKey, type LedgerFixture, ownerCall } from "./ledger.js";
+import { DEFAULT_ENCLAVE_BUNDLE } from "../../src/build/enclave-bundle.js";
+import { type LedgerWallet, withWallet } from "../../src/chain/chain.js";
+import { EnclaveProcess } from "../../src/host/enclave-process.js";
+import { anvilKey, type LedgerFixture, ownerCall } from "./chain.js";
 
 export async function startService(
   policy: AttestationPolicy = DEVELOPMENT_POLICY,

@@ -1,0 +1,135 @@
+// The deterministic executor: applies one verified command to an app's state, or answers a query.
+// Same app, same state, same command → same new state and same receipt, on every enclave. A command
+// that fails for any reason (unknown name, bad params, a rule of the app, a bug in the app) leaves
+// the state unchanged and gets a failed receipt; it never stops the batch.
+//
+// Signatures, nonces and batches are checked before this point (src/enclave/command-intake.ts, batch.ts);
+// the executor trusts `sender` and `sequence` and checks everything that comes from the user.
+import { sha256 } from "@noble/hashes/sha2.js";
+import { type Address, bytesToHex, type Hex } from "viem";
+import type { QueryOutcome, Receipt } from "../protocol/wire.js";
+import { type App, AppRejection, CommandOutput } from "./app.js";
+import { decodeValue, encodeValue, type StateValue } from "./canonical.js";
+import { ParamError } from "./schema.js";
+
+/** App rejection reasons longer than this are cut: a receipt stays small whatever the app says. */
+export const MAX_REASON_LENGTH = 256;
+const LOWER_ADDRESS = /^0x[0-9a-f]{40}$/;
+
+export type CommandInput = {
+  /** The verified signer; lower case (`checkSender` lower-cases and checks it). */
+  readonly sender: Address;
+  readonly name: string;
+  /** The params as parsed JSON; the app's schema checks them. */
+  readonly params: unknown;
+  /** The command's place in the ledger's total order. */
+  readonly sequence: bigint;
+};
+
+export type ApplyResult<S> = { readonly state: S; readonly receipt: Receipt };
+
+export type QueryInput = { readonly sender: Address; readonly name: string; readonly params: unknown };
+
+export type CommandCheck = { ok: true } | { ok: false; reason: string };
+
+function checkSender(sender: string): Address {
+  const lower = sender.toLowerCase();
+  // Not a receipt: the sender comes from a verified signature, so a bad one is a bug of the caller.
+  if (!LOWER_ADDRESS.test(lower)) throw new TypeError("sender must be a 20-byte hex address");
+  return lower as Address;
+}
+
+function truncate(reason: string): string {
+  return reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH - 1)}…` : reason;
+}
+
+function lookup<H>(handlers: Readonly<Record<string, H>>, name: string): H | undefined {
+  // Own properties only: "constructor" or "__proto__" must not reach Object.prototype.
+  return Object.hasOwn(handlers, name) ? handlers[name] : undefined;
+}
+
+/** Why an error leaves the state unchanged, as the receipt says it. */
+function failureReason(error: unknown): string {
+  if (error instanceof AppRejection) return truncate(error.reason);
+  if (error instanceof ParamError) return truncate(`invalid params: ${error.message}`);
+  // An app bug: the same on every enclave (same code, same input), but its message may reveal
+  // internals, so the receipt says only that it happened.
+  return "the app failed on this command";
+}
+
+/**
+ * Checks a command's name and params against the app without running it, so an enclave can refuse a
+ * bad command before it is ordered. `applyCommand` checks again; this is only an early answer.
+ */
+export function checkCommand<S extends StateValue>(app: App<S>, name: string, params: unknown): CommandCheck {
+  const handler = lookup(app.commands, name);
+  if (handler === undefined) return { ok: false, reason: `unknown command ${JSON.stringify(name)}` };
+  try {
+    handler.params.parse(params);
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, reason: failureReason(error) };
+  }
+}
+
+/** Applies one command. Never throws for anything the user controls. */
+export function applyCommand<S extends StateValue>(
+  app: App<S>,
+  state: S,
+  command: CommandInput,
+): ApplyResult<S> {
+  const sender = checkSender(command.sender);
+  const { sequence } = command;
+  const failed = (reason: string): ApplyResult<S> => ({
+    state,
+    receipt: { sequence, status: "failed", reason },
+  });
+  const handler = lookup(app.commands, command.name);
+  if (handler === undefined) return failed(`unknown command ${JSON.stringify(command.name)}`);
+  try {
+    const params = handler.params.parse(command.params);
+    const output = handler.run(state, Object.freeze({ sender, sequence }), params);
+    if (output instanceof CommandOutput) {
+      encodeValue(output.result); // a result that cannot be sealed into a receipt is an app bug
+      return { state: output.state, receipt: { sequence, status: "applied", result: output.result } };
+    }
+    if (output === undefined) throw new TypeError("command returned no state");
+    return { state: output, receipt: { sequence, status: "applied" } };
+  } catch (error) {
+    return failed(failureReason(error));
+  }
+}
+
+/** Answers one query; a rejection (unknown query, bad params, the app's refusal) is an outcome, not a throw. */
+export function runQuery<S extends StateValue>(app: App<S>, state: S, query: QueryInput): QueryOutcome {
+  const sender = checkSender(query.sender);
+  const handler = lookup(app.queries, query.name);
+  if (handler === undefined)
+    return { status: "rejected", reason: `unknown query ${JSON.stringify(query.name)}` };
+  try {
+    const params = handler.params.parse(query.params);
+    const result = handler.run(state, Object.freeze({ sender }), params);
+    encodeValue(result); // the answer must be sealable
+    return { status: "ok", result };
+  } catch (error) {
+    return { status: "rejected", reason: failureReason(error) };
+  }
+}
+
+/** Canonical bytes of an app state (for sealing, snapshots and comparison). */
+export function encodeAppState(state: StateValue): Uint8Array {
+  return encodeValue(state);
+}
+
+/**
+ * Decodes `encodeAppState` output. The shape is not checked against the app: state bytes only ever
+ * come from an enclave's own sealed storage or a snapshot whose hash is committed on chain.
+ */
+export function decodeAppState<S extends StateValue>(bytes: Uint8Array): S {
+  return decodeValue(bytes) as S;
+}
+
+/** sha256 of the canonical encoding: equal digests mean equal states, across nodes and restarts. */
+export function stateDigest(state: StateValue): Hex {
+  return bytesToHex(sha256(encodeAppState(state)));
+}

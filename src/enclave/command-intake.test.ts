@@ -1,0 +1,377 @@
+import assert from "node:assert/strict";
+import { beforeEach, describe, it } from "node:test";
+import { x25519 } from "@noble/curves/ed25519.js";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { bytesToHex, type Hex, hexToBytes } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { erc20 } from "../../apps/erc20/index.js";
+import { applyCommand, runQuery, stateDigest } from "../app/executor.js";
+import {
+  openQueryResult,
+  openReceipt,
+  sealCommand,
+  sealQuery,
+  signCommand,
+  signQuery,
+} from "../client/command.js";
+import { decodeBatch, encodeBatch, openBatch, sealBatch } from "../protocol/batch.js";
+import type { LedgerDomain } from "../protocol/digests.js";
+import { ENVELOPE_HEADER_BYTES, sealEnvelope } from "../protocol/envelope.js";
+import { encodeSignedCommand, type SignedCommand } from "../protocol/wire.js";
+import {
+  CommandRejected,
+  checkNonce,
+  checkQueryTime,
+  clearSignatureCaches,
+  MAX_QUERY_AGE_SECONDS,
+  MAX_SEALED_MESSAGE_BYTES,
+  openCommand,
+  openQuery,
+  sealQueryAnswer,
+  sealReceipt,
+  signatureCacheStats,
+  verifyCommandSignature,
+  verifySignedCommand,
+} from "./command-intake.js";
+
+const domain: LedgerDomain = { chainId: 31337, contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
+const otherDomain: LedgerDomain = { chainId: 31337, contract: "0x0000000000000000000000000000000000000bad" };
+const enclaveKey = x25519.utils.randomSecretKey();
+const enclavePublic = bytesToHex(x25519.getPublicKey(enclaveKey));
+const alice = privateKeyToAccount(generatePrivateKey());
+const bob = privateKeyToAccount(generatePrivateKey());
+const transfer = (nonce: bigint) => ({
+  app: "erc20",
+  command: "transfer",
+  params: { to: bob.address, amount: 5n },
+  nonce,
+});
+
+const rejected = (code: string) => (e: unknown) => e instanceof CommandRejected && e.code === code;
+
+async function sealed(signed: SignedCommand, key: Hex = enclavePublic): Promise<Uint8Array> {
+  return sealCommand(signed, key);
+}
+
+beforeEach(() => clearSignatureCaches());
+
+describe("openCommand", () => {
+  it("opens, verifies and returns what the user signed", async () => {
+    const { signed, digest } = await signCommand(alice, domain, transfer(0n));
+    const verified = await openCommand(enclaveKey, domain, await sealed(signed), { app: "erc20" });
+    assert.equal(verified.sender, alice.address.toLowerCase());
+    assert.equal(verified.name, "transfer");
+    assert.deepEqual(verified.params, { amount: "5", to: bob.address });
+    assert.equal(verified.nonce, 0n);
+    assert.equal(verified.responseKey, signed.responseKey);
+    assert.equal(verified.digest, digest);
+    assert.deepEqual(verified.encoded, encodeSignedCommand(signed));
+  });
+
+  it("refuses a bad signature", async () => {
+    const { signed } = await signCommand(alice, domain, transfer(0n));
+    const sig = hexToBytes(signed.signature);
+    sig[40]! ^= 1;
+    await assert.rejects(
+      openCommand(enclaveKey, domain, await sealed({ ...signed, signature: bytesToHex(sig) })),
+      rejected("bad_signature"),
+    );
+    // Alice's signature presented as Bob's.
+    const bobKey = bytesToHex(secp256k1.Point.fromBytes(hexToBytes(bob.publicKey)).toBytes(true));
+    await assert.rejects(
+      openCommand(enclaveKey, domain, await sealed({ ...signed, signerKey: bobKey })),
+      rejected("bad_signature"),
+    );
+    // The params changed after signing.
+    await assert.rejects(
+      openCommand(enclaveKey, domain, await sealed({ ...signed, params: '{"amount":"6"}' })),
+      rejected("bad_signature"),
+    );
+    // Not a point on the curve.
+    const notAKey = bytesToHex(Uint8Array.of(2, ...new Uint8Array(32).fill(0xff)));
+    await assert.rejects(
+      openCommand(enclaveKey, domain, await sealed({ ...signed, signerKey: notAKey })),
+      rejected("bad_signature"),
+    );
+  });
+
+  it("refuses the high-s twin of a valid signature (no malleable copies)", async () => {
+    const { signed } = await signCommand(alice, domain, transfer(0n));
+    const { r, s } = secp256k1.Signature.fromBytes(hexToBytes(signed.signature), "compact");
+    const twin = new secp256k1.Signature(r, secp256k1.Point.Fn.neg(s)).toBytes("compact");
+    await assert.rejects(
+      openCommand(enclaveKey, domain, await sealed({ ...signed, signature: bytesToHex(twin) })),
+      rejected("bad_signature"),
+    );
+  });
+
+  it("refuses a tampered envelope", async () => {
+    const { signed } = await signCommand(alice, domain, transfer(0n));
+    const envelope = await sealed(signed);
+    const flip = (at: number) => {
+      const copy = envelope.slice();
+      copy[at]! ^= 1;
+      return copy;
+    };
+    await assert.rejects(
+      openCommand(enclaveKey, domain, flip(envelope.length - 1)),
+      rejected("undecryptable"),
+    );
+    await assert.rejects(
+      openCommand(enclaveKey, domain, flip(ENVELOPE_HEADER_BYTES + 3)),
+      rejected("undecryptable"),
+    );
+    await assert.rejects(
+      openCommand(enclaveKey, domain, flip(ENVELOPE_HEADER_BYTES - 1)),
+      rejected("undecryptable"),
+    ); // enc
+    await assert.rejects(openCommand(enclaveKey, domain, flip(0)), rejected("unsupported_version"));
+    await assert.rejects(openCommand(enclaveKey, domain, flip(1)), rejected("wrong_kind"));
+    await assert.rejects(openCommand(enclaveKey, domain, flip(12)), rejected("wrong_domain")); // contract byte
+    await assert.rejects(openCommand(enclaveKey, domain, envelope.subarray(0, 40)), rejected("malformed"));
+    await assert.rejects(
+      openCommand(enclaveKey, domain, new Uint8Array(MAX_SEALED_MESSAGE_BYTES + 1)),
+      rejected("too_large"),
+    );
+  });
+
+  it("refuses a command for another domain or app", async () => {
+    const { signed } = await signCommand(alice, otherDomain, transfer(0n));
+    await assert.rejects(openCommand(enclaveKey, domain, await sealed(signed)), rejected("wrong_domain"));
+    // Sealed for this domain, but signed for the other one.
+    const mixed = await sealEnvelope({
+      kind: "command",
+      domain,
+      recipientPublicKey: hexToBytes(enclavePublic),
+      plaintext: encodeSignedCommand(signed),
+    });
+    await assert.rejects(openCommand(enclaveKey, domain, mixed), rejected("wrong_domain"));
+    const forNotes = await signCommand(alice, domain, { ...transfer(0n), app: "notes" });
+    await assert.rejects(
+      openCommand(enclaveKey, domain, await sealed(forNotes.signed), { app: "erc20" }),
+      rejected("wrong_app"),
+    );
+  });
+
+  it("refuses an envelope sealed to another enclave, or a query sealed as a command", async () => {
+    const { signed } = await signCommand(alice, domain, transfer(0n));
+    const stranger = bytesToHex(x25519.getPublicKey(x25519.utils.randomSecretKey()));
+    await assert.rejects(
+      openCommand(enclaveKey, domain, await sealed(signed, stranger)),
+      rejected("undecryptable"),
+    );
+    const query = await signQuery(alice, domain, { app: "erc20", query: "balanceOf", params: {} });
+    await assert.rejects(
+      openCommand(enclaveKey, domain, await sealQuery(query.signed, enclavePublic)),
+      rejected("wrong_kind"),
+    );
+  });
+});
+
+describe("checkNonce", () => {
+  it("accepts exactly the next nonce, refusing replays and gaps", async () => {
+    // What an enclave does per sender: the expected nonce is how many commands it has accepted.
+    const accepted = new Map<string, bigint>();
+    const admit = async (nonce: bigint) => {
+      const { signed } = await signCommand(alice, domain, transfer(nonce));
+      const command = await openCommand(enclaveKey, domain, await sealed(signed));
+      checkNonce(accepted.get(command.sender) ?? 0n, command.nonce);
+      accepted.set(command.sender, command.nonce + 1n);
+    };
+    await admit(0n);
+    await assert.rejects(admit(0n), rejected("replayed_nonce"));
+    await assert.rejects(admit(2n), rejected("nonce_gap")); // reordered: 2 before 1
+    await admit(1n);
+    await admit(2n);
+    assert.throws(() => checkNonce(5n, 4n), rejected("replayed_nonce"));
+    assert.throws(() => checkNonce(5n, 6n), rejected("nonce_gap"));
+  });
+});
+
+describe("verifyCommandSignature", () => {
+  it("accepts exactly the signatures @noble/curves accepts (low s over the digest, by the signer's key)", async () => {
+    const key = generatePrivateKey();
+    const account = privateKeyToAccount(key);
+    const signerKey = secp256k1.Point.fromBytes(hexToBytes(account.publicKey)).toBytes(true);
+    const address = account.address.toLowerCase();
+    const sign = (digest: Uint8Array) => secp256k1.sign(digest, hexToBytes(key), { prehash: false });
+    for (let i = 0; i < 20; i++) {
+      const digest = crypto.getRandomValues(new Uint8Array(32));
+      const signature = sign(digest);
+      assert.equal(verifyCommandSignature(digest, signature, signerKey), address);
+      const otherDigest = digest.slice();
+      otherDigest[i]! ^= 1;
+      assert.throws(
+        () => verifyCommandSignature(otherDigest, signature, signerKey),
+        rejected("bad_signature"),
+      );
+      const { r, s } = secp256k1.Signature.fromBytes(signature, "compact");
+      const highS = new secp256k1.Signature(r, secp256k1.Point.Fn.neg(s)).toBytes("compact");
+      assert.throws(() => verifyCommandSignature(digest, highS, signerKey), rejected("bad_signature"));
+      assert.throws(
+        () => verifyCommandSignature(digest, new Uint8Array(64), signerKey),
+        rejected("bad_signature"),
+      );
+      const otherR = new secp256k1.Signature(r === 1n ? 2n : r - 1n, s).toBytes("compact");
+      assert.throws(() => verifyCommandSignature(digest, otherR, signerKey), rejected("bad_signature"));
+      assert.equal(secp256k1.verify(signature, digest, signerKey, { prehash: false }), true);
+    }
+  });
+
+  it("remembers successes only", async () => {
+    const { signed } = await signCommand(alice, domain, transfer(0n));
+    const bytes = encodeSignedCommand(signed);
+    verifySignedCommand(domain, bytes);
+    const before = signatureCacheStats().verified;
+    verifySignedCommand(domain, bytes); // the second check (batch apply) is a lookup
+    assert.equal(signatureCacheStats().verified, before);
+    assert.throws(
+      () => verifyCommandSignature(new Uint8Array(32), new Uint8Array(64), new Uint8Array(33)),
+      rejected("bad_signature"),
+    );
+    assert.equal(signatureCacheStats().verified, before);
+  });
+});
+
+describe("queries", () => {
+  const now = 1_700_000_000n;
+
+  it("open within their time window and answer only to the response key", async () => {
+    const { signed, digest, responsePrivateKey } = await signQuery(alice, domain, {
+      app: "erc20",
+      query: "balanceOf",
+      params: {},
+      issuedAt: now - 10n,
+    });
+    const query = await openQuery(enclaveKey, domain, await sealQuery(signed, enclavePublic), now, {
+      app: "erc20",
+    });
+    assert.equal(query.sender, alice.address.toLowerCase());
+    assert.equal(query.digest, digest);
+    const outcome = runQuery(erc20, erc20.initialState(), query);
+    const answer = await sealQueryAnswer(query.responseKey, { query: query.digest, ...outcome }, domain);
+    assert.deepEqual(await openQueryResult(responsePrivateKey, answer, { domain, digest }), {
+      query: digest,
+      status: "ok",
+      result: 0n,
+      domain: { ...domain, contract: domain.contract.toLowerCase() },
+    });
+    await assert.rejects(openQueryResult(x25519.utils.randomSecretKey(), answer), /does not open/);
+    await assert.rejects(openReceipt(responsePrivateKey, answer), /expected a receipt/);
+  });
+
+  it("refuse stale and future queries", async () => {
+    const at = async (issuedAt: bigint) =>
+      openQuery(
+        enclaveKey,
+        domain,
+        await sealQuery(
+          (await signQuery(alice, domain, { app: "erc20", query: "owner", params: {}, issuedAt })).signed,
+          enclavePublic,
+        ),
+        now,
+      );
+    await assert.rejects(at(now - MAX_QUERY_AGE_SECONDS - 1n), rejected("stale_query"));
+    await assert.rejects(at(now + 3600n), rejected("future_query"));
+    assert.doesNotThrow(() => checkQueryTime(now - MAX_QUERY_AGE_SECONDS, now));
+  });
+});
+
+describe("receipts", () => {
+  it("seal to the response key and name their command", async () => {
+    const { signed, digest, responsePrivateKey } = await signCommand(alice, domain, transfer(0n));
+    const receipt = {
+      command: digest,
+      sequence: 3n,
+      status: "failed" as const,
+      reason: "transfer amount exceeds balance",
+    };
+    const sealedReceipt = await sealReceipt(signed.responseKey, receipt, domain);
+    const opened = await openReceipt(responsePrivateKey, sealedReceipt, { domain, digest });
+    assert.deepEqual({ ...opened, domain: undefined }, { ...receipt, domain: undefined });
+    await assert.rejects(
+      openReceipt(responsePrivateKey, sealedReceipt, { digest: `0x${"00".repeat(32)}` }),
+      /another message/,
+    );
+    await assert.rejects(
+      openReceipt(responsePrivateKey, sealedReceipt, { domain: otherDomain }),
+      /another chain/,
+    );
+  });
+
+  it("refuse a response key that cannot be sealed to", async () => {
+    const receipt = { command: `0x${"00".repeat(32)}` as Hex, sequence: 0n, status: "applied" as const };
+    await assert.rejects(sealReceipt(`0x${"00".repeat(32)}`, receipt, domain), rejected("bad_response_key"));
+  });
+});
+
+describe("the whole path: client → enclave A → batch → enclave B → receipt", () => {
+  it("applies the same commands to the same state on every enclave, re-verifying each", async () => {
+    const epochKey = crypto.getRandomValues(new Uint8Array(32));
+    const signedCommands = [
+      await signCommand(alice, domain, {
+        app: "erc20",
+        command: "construct",
+        params: { totalSupply: 100n },
+        nonce: 0n,
+      }),
+      await signCommand(alice, domain, transfer(1n)),
+      await signCommand(bob, domain, {
+        app: "erc20",
+        command: "transfer",
+        params: { to: alice.address, amount: 9n },
+        nonce: 0n,
+      }),
+    ];
+    // Enclave A admits each command and batches it.
+    const nonces = new Map<string, bigint>();
+    const admitted: Uint8Array[] = [];
+    for (const { signed } of signedCommands) {
+      const command = await openCommand(enclaveKey, domain, await sealCommand(signed, enclavePublic), {
+        app: "erc20",
+      });
+      checkNonce(nonces.get(command.sender) ?? 0n, command.nonce);
+      nonces.set(command.sender, command.nonce + 1n);
+      admitted.push(command.encoded);
+    }
+    const ciphertext = sealBatch({ epochKey, epoch: 1n, domain, plaintext: encodeBatch(admitted) });
+
+    // Each enclave applies the batch from scratch, with no cache of A's checks.
+    const apply = async () => {
+      clearSignatureCaches();
+      const applied = new Map<string, bigint>();
+      let state = erc20.initialState();
+      const receipts: Uint8Array[] = [];
+      const commands = decodeBatch(openBatch({ epochKey, epoch: 1n, domain, ciphertext }));
+      for (const [i, bytes] of commands.entries()) {
+        const command = verifySignedCommand(domain, bytes, { app: "erc20" });
+        checkNonce(applied.get(command.sender) ?? 0n, command.nonce);
+        applied.set(command.sender, command.nonce + 1n);
+        const result = applyCommand(erc20, state, { ...command, sequence: 10n + BigInt(i) });
+        state = result.state;
+        receipts.push(
+          await sealReceipt(command.responseKey, { command: command.digest, ...result.receipt }, domain),
+        );
+      }
+      return { state, receipts };
+    };
+    const b = await apply();
+    const c = await apply();
+    assert.equal(stateDigest(b.state), stateDigest(c.state));
+    assert.equal(b.state.balances.get(bob.address.toLowerCase() as Hex), 5n);
+
+    const outcomes = await Promise.all(
+      signedCommands.map(({ responsePrivateKey, digest }, i) =>
+        openReceipt(responsePrivateKey, b.receipts[i]!, { domain, digest }),
+      ),
+    );
+    assert.deepEqual(
+      outcomes.map((r) => [r.sequence, r.status, r.reason]),
+      [
+        [10n, "applied", undefined],
+        [11n, "applied", undefined],
+        [12n, "failed", "transfer amount exceeds balance"],
+      ],
+    );
+  });
+});

@@ -1,0 +1,180 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Hex } from "viem";
+import erc20 from "../../apps/erc20/index.js";
+import type { App } from "../app/app.js";
+import type { StateValue } from "../app/canonical.js";
+import { PersistentMap } from "../app/pmap.js";
+import {
+  type InFlight,
+  initialLedgerApp,
+  MAX_BATCHES_IN_FLIGHT,
+  newestReceipts,
+  nextBatches,
+  type Queued,
+  type StoredReceipt,
+  settledHere,
+  withJournal,
+} from "./confidential-ledger.js";
+
+const app = erc20 as unknown as App<StateValue>;
+const ALICE = `0x${"a1".repeat(20)}` as Hex;
+const BOB = `0x${"b0".repeat(20)}` as Hex;
+
+/** A queued command; only its identity, sender and nonce matter to the journal. */
+function queued(sender: Hex, nonce: bigint): Queued {
+  const tag = `${sender.slice(2, 4)}${nonce.toString(16).padStart(2, "0")}`;
+  return { digest: `0x${tag.repeat(16)}` as Hex, sender, nonce, encoded: `0x${tag}` as Hex };
+}
+
+const a0 = queued(ALICE, 0n);
+const a1 = queued(ALICE, 1n);
+const a2 = queued(ALICE, 2n);
+const b0 = queued(BOB, 0n);
+const b1 = queued(BOB, 1n);
+
+function inFlight(commands: Queued[], nonce: bigint): InFlight {
+  return { commands, slot: 1n, mlsEpoch: 1n, nonce, ciphertext: "0x00", count: commands.length };
+}
+
+const digests = (qs: Queued[]) => qs.map((q) => q.digest);
+
+describe("the command journal joined with a checkpoint after a restart", () => {
+  it("a checkpoint older than the snapshot: the batch in flight is not queued again", () => {
+    const checkpoint = { ...initialLedgerApp(app), queue: [a0, b0] };
+    const restored = withJournal(checkpoint, {
+      snapshot: { queue: [b0, a1], inFlight: [inFlight([a0], 0n)] },
+      accepted: [a2, b1],
+    });
+    assert.deepEqual(digests(restored.inFlight.flatMap((b) => b.commands)), digests([a0]));
+    assert.deepEqual(digests(restored.queue), digests([b0, a1, a2, b1]));
+  });
+
+  it("a checkpoint newer than the snapshot: commands on both sides are kept once, in acceptance order", () => {
+    const checkpoint = { ...initialLedgerApp(app), queue: [a0, b0, a1] };
+    const restored = withJournal(checkpoint, {
+      snapshot: { queue: [a0], inFlight: [] },
+      accepted: [b0, a1, b1],
+    });
+    assert.deepEqual(digests(restored.queue), digests([a0, b0, a1, b1]));
+    assert.deepEqual(restored.inFlight, []);
+  });
+
+  it("drops what the checkpoint already applied, and a batch it saw ordered", () => {
+    const checkpoint = {
+      ...initialLedgerApp(app),
+      nonces: PersistentMap.from([[ALICE, 2n]]),
+      ownBatches: 1n,
+    };
+    const restored = withJournal(checkpoint, {
+      snapshot: { queue: [a1, b0], inFlight: [inFlight([a0], 0n), inFlight([b1], 1n)] },
+      accepted: [a2],
+    });
+    assert.deepEqual(digests(restored.inFlight.flatMap((b) => b.commands)), digests([b1]));
+    assert.deepEqual(digests(restored.queue), digests([b0, a2]));
+  });
+
+  it("batches journaled after the snapshot replace its batches; their commands leave the queue", () => {
+    const checkpoint = initialLedgerApp(app);
+    const restored = withJournal(checkpoint, {
+      snapshot: { queue: [a0, b0, a1], inFlight: [] },
+      accepted: [b1, a2],
+      inFlight: [inFlight([a0, b0], 0n), inFlight([a1, b1], 1n)],
+    });
+    assert.deepEqual(
+      restored.inFlight.map((b) => [b.nonce, digests(b.commands)]),
+      [
+        [0n, digests([a0, b0])],
+        [1n, digests([a1, b1])],
+      ],
+    );
+    assert.deepEqual(digests(restored.queue), digests([a2]));
+  });
+
+  it("without a journal the checkpoint's own queue stands", () => {
+    const checkpoint = { ...initialLedgerApp(app), queue: [a0, b0], inFlight: [inFlight([a1], 0n)] };
+    const restored = withJournal(checkpoint, { accepted: [] });
+    assert.deepEqual(digests(restored.queue), digests([a0, b0]));
+    assert.deepEqual(digests(restored.inFlight.flatMap((b) => b.commands)), digests([a1]));
+  });
+});
+
+describe("commands settled by an apply", () => {
+  it("names the commands accepted here that no longer wait, and only those", () => {
+    const before = { ...initialLedgerApp(app), queue: [b0, a1], inFlight: [inFlight([a0], 0n)] };
+    const after = { ...before, queue: [a1], inFlight: [] };
+    assert.deepEqual(settledHere(before, after), digests([b0, a0]));
+    assert.deepEqual(settledHere(after, after), []);
+  });
+});
+
+describe("batches in flight", () => {
+  const context = (slot: bigint) => ({
+    slot,
+    mlsEpoch: slot,
+    epochKey: new Uint8Array(32).fill(Number(slot)),
+    domain: { chainId: 31337, contract: `0x${"ab".repeat(20)}` as Hex },
+  });
+  const start = { ...initialLedgerApp(app), ownBatches: 5n, queue: [a0, b0, a1, b1, a2] };
+  const nonces = (state: { inFlight: InFlight[] }) => state.inFlight.map((b) => b.nonce);
+
+  it("a new batch opens only while fewer than maxInFlight are in flight, with the next batch nonce", () => {
+    const first = nextBatches(start, context(1n), { maxCommands: 2, maxInFlight: 2 });
+    assert.deepEqual(nonces(first), [5n]);
+    const second = nextBatches(first, context(1n), { maxCommands: 2, maxInFlight: 2 });
+    assert.deepEqual(nonces(second), [5n, 6n]);
+    assert.equal(second.inFlight[0], first.inFlight[0], "a batch in flight is offered unchanged");
+    const full = nextBatches(second, context(1n), { maxCommands: 2, maxInFlight: 2 });
+    assert.equal(full, second, "no room: nothing changes");
+    assert.deepEqual(digests(full.queue), digests([a2]));
+  });
+
+  it("never more than MAX_BATCHES_IN_FLIGHT, whatever the host asks", () => {
+    const many = Array.from({ length: 2 * MAX_BATCHES_IN_FLIGHT }, (_, i) => queued(ALICE, BigInt(i)));
+    let state = { ...initialLedgerApp(app), queue: many };
+    for (let i = 0; i < many.length; i++)
+      state = nextBatches(state, context(1n), { maxCommands: 1, maxInFlight: 1000 });
+    assert.equal(state.inFlight.length, MAX_BATCHES_IN_FLIGHT);
+    assert.equal(state.queue.length, many.length - MAX_BATCHES_IN_FLIGHT);
+  });
+
+  it("a handshake before they land re-seals every batch in flight for the new epoch, same commands, same nonces", () => {
+    let state = start;
+    for (let i = 0; i < 2; i++) state = nextBatches(state, context(1n), { maxCommands: 2, maxInFlight: 2 });
+    const before = state.inFlight;
+    const after = nextBatches(state, context(2n), { maxCommands: 2, maxInFlight: 2 });
+    assert.deepEqual(
+      after.inFlight.map((b) => [b.nonce, b.slot]),
+      [
+        [5n, 2n],
+        [6n, 2n],
+      ],
+    );
+    assert.deepEqual(
+      after.inFlight.map((b) => digests(b.commands)),
+      before.map((b) => digests(b.commands)),
+    );
+    assert.notEqual(after.inFlight[0]!.ciphertext, before[0]!.ciphertext);
+  });
+});
+
+describe("receipts kept", () => {
+  it("drops the oldest once past the limit and its slack, keeping the newest `max`", () => {
+    const stored = (sequence: number) => ({
+      receipt: { sequence: BigInt(sequence), status: "applied" as const },
+      responseKey: `0x${"00".repeat(32)}` as Hex,
+    });
+    const digest = (sequence: number) => `0x${sequence.toString(16).padStart(64, "0")}` as Hex;
+    let receipts = PersistentMap.empty<Hex, StoredReceipt>();
+    for (let i = 0; i < 12; i++) receipts = receipts.set(digest(i), stored(i));
+    assert.equal(
+      newestReceipts(receipts, 12n, { max: 8, slack: 4 }),
+      receipts,
+      "within the slack: unchanged",
+    );
+    receipts = receipts.set(digest(12), stored(12));
+    const kept = newestReceipts(receipts, 13n, { max: 8, slack: 4 });
+    assert.equal(kept.size, 8);
+    assert.ok(!kept.has(digest(4)) && kept.has(digest(5)) && kept.has(digest(12)));
+  });
+});

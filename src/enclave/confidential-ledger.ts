@@ -1,0 +1,419 @@
+// The enclave's confidential ledger: the app's state in chain order, per-sender nonces, the queue of
+// accepted commands, the batch in flight, and receipts. Every enclave applies every batch and
+// re-verifies every user signature, so one broken enclave cannot forge a user's command for others.
+import { bytesToHex, type Hex, hexToBytes, keccak256 } from "viem";
+import type { App } from "../app/app.js";
+import type { StateValue } from "../app/canonical.js";
+import { applyCommand, checkCommand, decodeAppState, encodeAppState } from "../app/executor.js";
+import { PersistentMap } from "../app/pmap.js";
+import type { LedgerEvent } from "../boundary/chain-events.js";
+import { decodeBatch, encodeBatch, openBatch, sealBatch } from "../protocol/batch.js";
+import { batchDigest, type LedgerDomain, nextBatchHead, ZERO_HASH } from "../protocol/digests.js";
+import type { Receipt } from "../protocol/wire.js";
+import { CommandRejected, checkNonce, type VerifiedCommand, verifySignedCommand } from "./command-intake.js";
+
+/** Receipts kept for clients to fetch (at least; older ones are dropped first). */
+export const MAX_RECEIPTS = 50_000;
+/** Receipts past the limit dropped at once: one pass over the kept ones per this many commands. */
+const RECEIPT_EVICTION_SLACK = 5_000;
+export const MAX_QUEUE = 100_000;
+
+export type Queued = { digest: Hex; sender: Hex; nonce: bigint; encoded: Hex };
+export type InFlight = {
+  commands: Queued[];
+  slot: bigint;
+  mlsEpoch: bigint;
+  nonce: bigint;
+  ciphertext: Hex;
+  count: number;
+};
+export type StoredReceipt = { receipt: Receipt; responseKey: Hex };
+
+export type LedgerAppState = {
+  appState: StateValue;
+  /**
+   * The next nonce each sender must use (replicated: every enclave computes the same). Persistent
+   * maps here and for receipts: a batch updates them in O(log n), not by copying every sender.
+   */
+  nonces: PersistentMap<Hex, bigint>;
+  /** Commands ordered so far (the contract's commandCount). */
+  sequence: bigint;
+  batches: bigint;
+  batchHead: Hex;
+  /** This enclave's batches ordered so far: its batch nonce on chain. */
+  ownBatches: bigint;
+  queue: Queued[];
+  /** This enclave's sealed batches not yet ordered, oldest first; their batch nonces follow `ownBatches`. */
+  inFlight: InFlight[];
+  receipts: PersistentMap<Hex, StoredReceipt>;
+  /** Batches this enclave could not open (it was not a member of their epoch). */
+  skippedBatches: bigint;
+};
+
+export function initialLedgerApp(app: App<StateValue>): LedgerAppState {
+  return {
+    appState: app.initialState(),
+    nonces: PersistentMap.empty(),
+    sequence: 0n,
+    batches: 0n,
+    batchHead: ZERO_HASH,
+    ownBatches: 0n,
+    queue: [],
+    inFlight: [],
+    receipts: PersistentMap.empty(),
+    skippedBatches: 0n,
+  };
+}
+
+export class LedgerAppError extends Error {
+  override name = "LedgerAppError";
+}
+
+/** The next nonce a sender may use at this enclave: applied ones plus those waiting here. */
+export function nextNonce(state: LedgerAppState, sender: Hex): bigint {
+  let next = state.nonces.get(sender) ?? 0n;
+  for (const q of [...state.queue, ...state.inFlight.flatMap((b) => b.commands)])
+    if (q.sender === sender && q.nonce >= next) next = q.nonce + 1n;
+  return next;
+}
+
+/** Accepts a verified command into the queue, after the nonce and params checks. */
+export function enqueue(
+  state: LedgerAppState,
+  app: App<StateValue>,
+  command: VerifiedCommand,
+): LedgerAppState {
+  if (state.queue.length >= MAX_QUEUE)
+    throw new CommandRejected("queue_full", "the node's queue is full; try again later");
+  checkNonce(nextNonce(state, command.sender as Hex), command.nonce);
+  const check = checkCommand(app, command.name, command.params);
+  if (!check.ok) throw new CommandRejected("malformed", check.reason);
+  const queued: Queued = {
+    digest: command.digest,
+    sender: command.sender as Hex,
+    nonce: command.nonce,
+    encoded: bytesToHex(command.encoded),
+  };
+  return { ...state, queue: [...state.queue, queued] };
+}
+
+/** The most batches one enclave keeps in flight (each names its batch nonce, so they land in order). */
+export const MAX_BATCHES_IN_FLIGHT = 8;
+
+/**
+ * The state whose `inFlight` lists the batches to submit now, oldest first: those in flight,
+ * re-sealed for the new epoch if a handshake moved the slot before they landed (same commands and
+ * order, so none is lost or doubled), and a new one from the queue if fewer than `maxInFlight` are
+ * in flight. Unchanged state comes back as the same object.
+ */
+export function nextBatches(
+  state: LedgerAppState,
+  context: { slot: bigint; mlsEpoch: bigint; epochKey: Uint8Array; domain: LedgerDomain },
+  limits: { maxCommands: number; maxInFlight: number },
+): LedgerAppState {
+  const seal = (commands: Queued[], nonce: bigint): InFlight => {
+    const plaintext = encodeBatch(commands.map((c) => hexToBytes(c.encoded)));
+    const ciphertext = bytesToHex(
+      sealBatch({ epochKey: context.epochKey, epoch: context.mlsEpoch, domain: context.domain, plaintext }),
+    );
+    return {
+      commands,
+      slot: context.slot,
+      mlsEpoch: context.mlsEpoch,
+      nonce,
+      ciphertext,
+      count: commands.length,
+    };
+  };
+  let inFlight = state.inFlight;
+  let queue = state.queue;
+  if (inFlight.some((b) => b.slot !== context.slot)) {
+    inFlight = inFlight.map((b, i) => seal(b.commands, state.ownBatches + BigInt(i)));
+  }
+  const room = Math.min(limits.maxInFlight, MAX_BATCHES_IN_FLIGHT) - inFlight.length;
+  if (room > 0 && queue.length > 0) {
+    const commands = queue.slice(0, limits.maxCommands);
+    queue = queue.slice(commands.length);
+    inFlight = [...inFlight, seal(commands, state.ownBatches + BigInt(inFlight.length))];
+  }
+  return inFlight === state.inFlight ? state : { ...state, queue, inFlight };
+}
+
+/** What the enclave signs for `submitBatch` (a hash of the whole ciphertext: compute it once per batch). */
+export function inFlightDigest(batch: InFlight, domain: LedgerDomain): Hex {
+  return batchDigest(domain, batch.slot, batch.nonce, keccak256(batch.ciphertext), batch.count);
+}
+
+/** Applies one ordered batch: open it, re-verify each command, run the app, keep receipts. */
+export function applyBatch(
+  state: LedgerAppState,
+  event: Extract<LedgerEvent, { kind: "BatchSubmitted" }>,
+  context: {
+    app: App<StateValue>;
+    domain: LedgerDomain;
+    self: Hex;
+    mlsEpoch: bigint | undefined;
+    epochKey: Uint8Array | undefined;
+  },
+): LedgerAppState {
+  const index = BigInt(event.batch);
+  const first = BigInt(event.firstSequence);
+  if (index !== state.batches || first !== state.sequence) {
+    throw new LedgerAppError(
+      `batch ${index} at sequence ${first} arrived while at batch ${state.batches}, sequence ${state.sequence}`,
+    );
+  }
+  const head = nextBatchHead(state.batchHead, {
+    index,
+    epoch: BigInt(event.epoch),
+    firstSequence: first,
+    count: event.count,
+    enclave: event.enclave,
+    ciphertext: event.ciphertext,
+  });
+  if (head !== event.head) throw new LedgerAppError("batch hash chain does not match the contract's");
+  const own = event.enclave.toLowerCase() === context.self.toLowerCase();
+  let next: LedgerAppState = {
+    ...state,
+    batches: index + 1n,
+    sequence: first + BigInt(event.count),
+    batchHead: head,
+    ownBatches: own ? state.ownBatches + 1n : state.ownBatches,
+    inFlight: own ? state.inFlight.filter((b) => b.ciphertext !== event.ciphertext) : state.inFlight,
+  };
+  let commands: Uint8Array[];
+  try {
+    if (!context.epochKey || context.mlsEpoch === undefined) throw new Error("not a member");
+    const plaintext = openBatch({
+      epochKey: context.epochKey,
+      epoch: context.mlsEpoch,
+      domain: context.domain,
+      ciphertext: hexToBytes(event.ciphertext),
+    });
+    commands = decodeBatch(plaintext);
+    if (commands.length !== event.count) throw new Error("count mismatch");
+  } catch {
+    // Not for this enclave's epoch (or not a valid batch): every member decides the same, and the
+    // sequence numbers still advance, so the commands of an unreadable batch simply never apply.
+    return { ...next, skippedBatches: next.skippedBatches + 1n };
+  }
+  let appState = next.appState;
+  let nonces = next.nonces;
+  let receipts = next.receipts;
+  const ordered = new Set<Hex>();
+  for (const [i, encoded] of commands.entries()) {
+    const sequence = first + BigInt(i);
+    let command: VerifiedCommand;
+    try {
+      command = verifySignedCommand(context.domain, encoded, { app: context.app.name });
+    } catch {
+      continue; // a forged command in a batch: no state change, and no receipt (it names no valid sender)
+    }
+    ordered.add(command.digest);
+    const sender = command.sender as Hex;
+    const expected = nonces.get(sender) ?? 0n;
+    let receipt: Receipt;
+    if (command.nonce !== expected) {
+      receipt = {
+        sequence,
+        status: "failed",
+        reason: `nonce ${command.nonce} is not the next (${expected})`,
+      };
+    } else {
+      nonces = nonces.set(sender, expected + 1n);
+      const result = applyCommand(context.app, appState, {
+        sender,
+        name: command.name,
+        params: command.params,
+        sequence,
+      });
+      appState = result.state as StateValue;
+      receipt = result.receipt;
+    }
+    if (!receipts.has(command.digest))
+      receipts = receipts.set(command.digest, { receipt, responseKey: command.responseKey });
+  }
+  receipts = newestReceipts(receipts, next.sequence);
+  // Commands this enclave queued but another enclave got ordered first leave the queue (a command
+  // this enclave queued verified here, so its copy in the batch did too).
+  const queue = next.queue.filter((q) => !ordered.has(q.digest));
+  next = { ...next, appState, nonces, receipts, queue };
+  return next;
+}
+
+/**
+ * The receipts kept once commands up to `nextSequence` are ordered: the newest `max` of them, let
+ * grow by `slack` before the oldest are dropped, so the kept ones are walked once per `slack` commands.
+ */
+export function newestReceipts(
+  receipts: PersistentMap<Hex, StoredReceipt>,
+  nextSequence: bigint,
+  { max = MAX_RECEIPTS, slack = RECEIPT_EVICTION_SLACK } = {},
+): PersistentMap<Hex, StoredReceipt> {
+  if (receipts.size <= max + slack) return receipts;
+  // Each sequence number has at most one receipt: those below this one are the oldest.
+  const oldest = nextSequence - BigInt(max);
+  let kept = receipts;
+  for (const [digest, stored] of receipts) if (stored.receipt.sequence < oldest) kept = kept.delete(digest);
+  return kept;
+}
+
+/**
+ * The commands a journal holds: the queue and batches in flight at its last snapshot, those
+ * accepted after, and the batches in flight as last changed after it.
+ */
+export type JournalContents = {
+  snapshot?: { queue: Queued[]; inFlight: InFlight[] };
+  accepted: Queued[];
+  /** The batches in flight as last journaled after the snapshot, if they changed since. */
+  inFlight?: InFlight[];
+};
+
+/**
+ * The state after a restart: the checkpoint joined with the journal (which may be older or newer
+ * than it). Every command either side holds is kept once, a command in the batch in flight is not
+ * queued again, and what the checkpoint already applied is dropped; replaying the events after the
+ * checkpoint then removes whatever else was ordered.
+ */
+export function withJournal(state: LedgerAppState, journal: JournalContents): LedgerAppState {
+  const inFlight = (journal.inFlight ?? journal.snapshot?.inFlight ?? state.inFlight).filter(
+    (b) => b.nonce >= state.ownBatches, // a batch the checkpoint saw ordered is no longer in flight
+  );
+  const seen = new Set(inFlight.flatMap((b) => b.commands.map((q) => q.digest)));
+  const pending = (q: Queued) =>
+    !state.receipts.has(q.digest) && q.nonce >= (state.nonces.get(q.sender) ?? 0n);
+  const queue: Queued[] = [];
+  for (const q of [...state.queue, ...(journal.snapshot?.queue ?? []), ...journal.accepted]) {
+    if (seen.has(q.digest) || !pending(q)) continue;
+    seen.add(q.digest);
+    queue.push(q);
+  }
+  // Each source lists commands in acceptance order, and what only a later source holds was accepted
+  // later: so the concatenation keeps every sender's nonces in order.
+  return { ...state, queue, inFlight };
+}
+
+/**
+ * The ids of commands accepted here (queued or in flight) that `after` no longer waits for: they
+ * were ordered. The host learns only what it already knew (ids it was given), and when to ask again.
+ */
+export function settledHere(before: LedgerAppState, after: LedgerAppState): Hex[] {
+  const waiting = new Set(
+    [...after.queue, ...after.inFlight.flatMap((b) => b.commands)].map((q) => q.digest),
+  );
+  return [...before.queue, ...before.inFlight.flatMap((b) => b.commands)]
+    .map((q) => q.digest)
+    .filter((id) => !waiting.has(id));
+}
+
+export type CommandStatus = { status: "queued" | "submitted" | "applied" | "failed"; stored?: StoredReceipt };
+
+export function commandStatus(state: LedgerAppState, digest: Hex): CommandStatus | undefined {
+  const stored = state.receipts.get(digest);
+  if (stored) return { status: stored.receipt.status === "applied" ? "applied" : "failed", stored };
+  if (state.inFlight.some((b) => b.commands.some((c) => c.digest === digest))) return { status: "submitted" };
+  if (state.queue.some((c) => c.digest === digest)) return { status: "queued" };
+  return undefined;
+}
+
+// ----- sealing
+
+export type SealedLedgerApp = {
+  appState: Hex;
+  nonces: [Hex, string][];
+  sequence: string;
+  batches: string;
+  batchHead: Hex;
+  ownBatches: string;
+  queue: (Omit<Queued, "nonce"> & { nonce: string })[];
+  /** An object (one batch) in states sealed before batches were pipelined. */
+  inFlight?: SealedInFlight[] | SealedInFlight;
+  receipts: [Hex, { receipt: Hex; responseKey: Hex }][];
+  skippedBatches: string;
+};
+
+export type SealedQueued = SealedLedgerApp["queue"][number];
+export type SealedInFlight = Omit<InFlight, "commands" | "slot" | "mlsEpoch" | "nonce"> & {
+  commands: SealedQueued[];
+  slot: string;
+  mlsEpoch: string;
+  nonce: string;
+};
+
+export const queuedOut = (q: Queued): SealedQueued => ({ ...q, nonce: q.nonce.toString() });
+export const queuedIn = (q: SealedQueued): Queued => ({ ...q, nonce: BigInt(q.nonce) });
+
+export function inFlightOut(f: InFlight): SealedInFlight {
+  return {
+    ...f,
+    commands: f.commands.map(queuedOut),
+    slot: f.slot.toString(),
+    mlsEpoch: f.mlsEpoch.toString(),
+    nonce: f.nonce.toString(),
+  };
+}
+
+/** The batches in flight as sealed, by the current format or the one before pipelining. */
+export function sealedInFlightList(f: SealedInFlight[] | SealedInFlight | undefined): SealedInFlight[] {
+  return f === undefined ? [] : Array.isArray(f) ? f : [f];
+}
+
+export function inFlightIn(f: SealedInFlight): InFlight {
+  return {
+    ...f,
+    commands: f.commands.map(queuedIn),
+    slot: BigInt(f.slot),
+    mlsEpoch: BigInt(f.mlsEpoch),
+    nonce: BigInt(f.nonce),
+  };
+}
+
+export function serializeLedgerApp(s: LedgerAppState): SealedLedgerApp {
+  return {
+    appState: bytesToHex(encodeAppState(s.appState)),
+    nonces: [...s.nonces].map(([k, v]) => [k, v.toString()]),
+    sequence: s.sequence.toString(),
+    batches: s.batches.toString(),
+    batchHead: s.batchHead,
+    ownBatches: s.ownBatches.toString(),
+    queue: s.queue.map(queuedOut),
+    inFlight: s.inFlight.map(inFlightOut),
+    receipts: [...s.receipts].map(([k, v]) => [
+      k,
+      { receipt: bytesToHex(encodeAppState(v.receipt as unknown as StateValue)), responseKey: v.responseKey },
+    ]),
+    skippedBatches: s.skippedBatches.toString(),
+  };
+}
+
+export function deserializeLedgerApp(s: SealedLedgerApp): LedgerAppState {
+  return {
+    appState: decodeAppState(hexToBytes(s.appState)),
+    nonces: PersistentMap.from(s.nonces.map(([k, v]) => [k, BigInt(v)])),
+    sequence: BigInt(s.sequence),
+    batches: BigInt(s.batches),
+    batchHead: s.batchHead,
+    ownBatches: BigInt(s.ownBatches),
+    queue: s.queue.map(queuedIn),
+    inFlight: sealedInFlightList(s.inFlight).map(inFlightIn),
+    receipts: PersistentMap.from(
+      s.receipts.map(([k, v]) => [
+        k,
+        { receipt: decodeAppState(hexToBytes(v.receipt)) as unknown as Receipt, responseKey: v.responseKey },
+      ]),
+    ),
+    skippedBatches: BigInt(s.skippedBatches),
+  };
+}
+
+export function ledgerSummary(s: LedgerAppState) {
+  return {
+    sequence: s.sequence.toString(),
+    batches: s.batches.toString(),
+    queued: s.queue.length,
+    inFlight: s.inFlight.reduce((n, b) => n + b.count, 0),
+    batchesInFlight: s.inFlight.length,
+    skippedBatches: s.skippedBatches.toString(),
+    // No state digest here: a hash of a small confidential state can be brute-forced.
+  };
+}

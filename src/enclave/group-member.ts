@@ -1,0 +1,415 @@
+// The enclave's part in the group: it follows handshakes in chain order, validates every member's
+// credential against its registry view, and proposes commits (genesis, adds, removes, rotations).
+// The contract's epoch counts handshake slots; a handshake that a member must refuse (a rejected
+// credential, a commit for another MLS epoch) is void for every member alike, because every member
+// decides from the same events in the same order.
+import { sha256 } from "@noble/hashes/sha2.js";
+import {
+  bytesToHex,
+  encodeAbiParameters,
+  type Hex,
+  hexToBytes,
+  keccak256,
+  parseAbiParameters,
+  toBytes,
+} from "viem";
+import type { LedgerEvent } from "../boundary/chain-events.js";
+import {
+  type AuthenticationService,
+  CredentialRejected,
+  createCommit,
+  createGroup,
+  decodeGroupState,
+  decodeMemberKeys,
+  EpochMismatch,
+  encodeGroupState,
+  encodeMemberKeys,
+  epochOf,
+  exportSecret,
+  GroupError,
+  type GroupState,
+  generateMemberKeys,
+  handshakeEpoch,
+  joinFromHandshake,
+  keyPackageIdentity,
+  keyPackageSignatureKey,
+  type MemberKeys,
+  membersOf,
+  NotForUs,
+  ownLeafIndex,
+  processHandshake,
+  RemovedFromGroup,
+} from "../group/mls.js";
+import type { LedgerDomain } from "../protocol/digests.js";
+import { nextHandshakeHead, ZERO_HASH } from "../protocol/digests.js";
+import {
+  checkCredential,
+  EMPTY_REGISTRY,
+  enclaveAddressOf,
+  type RegistryView,
+  updateRegistry,
+} from "./registry.js";
+
+export const BATCH_KEY_LABEL = "anonify/batch-key/v1";
+export const BATCH_KEY_BYTES = 32;
+
+export type HandshakeRecord = {
+  slot: string;
+  mlsEpoch: string | undefined;
+  enclave: Hex;
+  block: string;
+  outcome: string;
+};
+
+export type GroupMemberState = {
+  registry: RegistryView;
+  /** The contract's epoch: the next handshake slot. */
+  slot: bigint;
+  handshakeHead: Hex;
+  memberKeys: MemberKeys | undefined;
+  keyPackage: Hex | undefined;
+  group: GroupState | undefined;
+  /** A commit this enclave proposed, kept until the chain orders it or another one. */
+  pending: { handshakeHash: Hex; state: GroupState; handshake: Hex; slot: bigint } | undefined;
+  /** Set when this enclave was removed: it never rejoins with the same keys. */
+  removed: boolean;
+  /** Whether any handshake ever took effect: after that, nobody creates a group again. */
+  genesisDone: boolean;
+  lastHandshake: HandshakeRecord | undefined;
+  /** The current epoch's batch key; the previous one is wiped when the epoch moves (see applyHandshake). */
+  epochKey: Uint8Array | undefined;
+};
+
+export const INITIAL_GROUP_STATE: GroupMemberState = {
+  registry: EMPTY_REGISTRY,
+  slot: 0n,
+  handshakeHead: ZERO_HASH,
+  memberKeys: undefined,
+  keyPackage: undefined,
+  group: undefined,
+  pending: undefined,
+  removed: false,
+  genesisDone: false,
+  lastHandshake: undefined,
+  epochKey: undefined,
+};
+
+export class GroupFollowError extends Error {
+  override name = "GroupFollowError";
+}
+
+function authFor(view: RegistryView, domain: LedgerDomain): AuthenticationService {
+  return {
+    validateCredential: async (identity, signaturePublicKey) => {
+      try {
+        await checkCredential(view, domain, identity, signaturePublicKey);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+function groupIdFor(domain: LedgerDomain): Uint8Array {
+  return hexToBytes(
+    keccak256(
+      encodeAbiParameters(parseAbiParameters("bytes32, uint256, address"), [
+        keccak256(toBytes("anonify.group-id.v1")),
+        BigInt(domain.chainId),
+        domain.contract,
+      ]),
+    ),
+  );
+}
+
+async function epochKeyOf(group: GroupState, domain: LedgerDomain): Promise<Uint8Array> {
+  const context = hexToBytes(
+    encodeAbiParameters(parseAbiParameters("uint256, address, uint64"), [
+      BigInt(domain.chainId),
+      domain.contract,
+      epochOf(group),
+    ]),
+  );
+  return exportSecret(group, BATCH_KEY_LABEL, context, BATCH_KEY_BYTES);
+}
+
+/** A member key's fingerprint: what status reports so nodes can compare keys without revealing them. */
+export function keyFingerprint(key: Uint8Array | undefined): Hex | undefined {
+  return key ? (bytesToHex(sha256(key)).slice(0, 18) as Hex) : undefined;
+}
+
+async function withGroup(
+  state: GroupMemberState,
+  group: GroupState | undefined,
+  domain: LedgerDomain,
+): Promise<GroupMemberState> {
+  return {
+    ...state,
+    group,
+    pending: undefined,
+    epochKey: group ? await epochKeyOf(group, domain) : undefined,
+  };
+}
+
+/** Makes this enclave's MLS keys (once) and returns the key package to publish on chain. */
+export async function ensureKeyPackage(state: GroupMemberState, address: Hex): Promise<GroupMemberState> {
+  if (state.memberKeys && state.keyPackage) return state;
+  const { keys, keyPackage } = await generateMemberKeys(hexToBytes(address));
+  return { ...state, memberKeys: keys, keyPackage: bytesToHex(keyPackage) };
+}
+
+export async function applyGroupEvent(
+  state: GroupMemberState,
+  event: LedgerEvent,
+  self: Hex,
+  domain: LedgerDomain,
+): Promise<GroupMemberState> {
+  if (event.kind !== "HandshakeCommitted") {
+    const mlsKeyOf = (kp: Hex) => {
+      try {
+        return bytesToHex(keyPackageSignatureKey(hexToBytes(kp)));
+      } catch {
+        return undefined;
+      }
+    };
+    return { ...state, registry: updateRegistry(state.registry, event, mlsKeyOf) };
+  }
+  const slot = BigInt(event.epoch);
+  if (slot !== state.slot)
+    throw new GroupFollowError(
+      `handshake for slot ${slot} arrived while at slot ${state.slot}: the host skipped or replayed one`,
+    );
+  const head = nextHandshakeHead(state.handshakeHead, slot, event.enclave, event.handshake);
+  if (head !== event.head) throw new GroupFollowError("handshake hash chain does not match the contract's");
+  const next = { ...state, slot: slot + 1n, handshakeHead: head };
+  const record = (outcome: string, mlsEpoch?: bigint): HandshakeRecord => ({
+    slot: slot.toString(),
+    mlsEpoch: mlsEpoch?.toString(),
+    enclave: event.enclave,
+    block: event.block,
+    outcome,
+  });
+  const bytes = hexToBytes(event.handshake);
+  let mlsEpoch: bigint;
+  try {
+    mlsEpoch = handshakeEpoch(bytes);
+  } catch {
+    return { ...next, lastHandshake: record("void: malformed handshake") };
+  }
+  const auth = authFor(state.registry, domain);
+
+  if (state.group) {
+    const current = epochOf(state.group);
+    if (mlsEpoch !== current) {
+      return {
+        ...next,
+        pending: undefined,
+        lastHandshake: record(`void: commit for MLS epoch ${mlsEpoch}, group is at ${current}`, mlsEpoch),
+      };
+    }
+    if (state.pending && state.pending.handshakeHash === keccak256(event.handshake)) {
+      return {
+        ...(await withGroup(next, state.pending.state, domain)),
+        genesisDone: true,
+        lastHandshake: record("applied (own commit)", mlsEpoch),
+      };
+    }
+    try {
+      const group = await processHandshake(state.group, bytes, auth);
+      return {
+        ...(await withGroup(next, group, domain)),
+        genesisDone: true,
+        lastHandshake: record("applied", mlsEpoch),
+      };
+    } catch (error) {
+      if (error instanceof RemovedFromGroup) {
+        return {
+          ...(await withGroup(next, undefined, domain)),
+          removed: true,
+          genesisDone: true,
+          lastHandshake: record("removed from the group", mlsEpoch),
+        };
+      }
+      if (error instanceof GroupError) {
+        return {
+          ...next,
+          pending: undefined,
+          lastHandshake: record(`void: ${error.name}: ${error.message}`, mlsEpoch),
+        };
+      }
+      throw error;
+    }
+  }
+  // Not a member (yet): a handshake may carry our Welcome.
+  if (state.memberKeys && !state.removed) {
+    try {
+      const group = await joinFromHandshake(bytes, state.memberKeys, auth);
+      return {
+        ...(await withGroup(next, group, domain)),
+        genesisDone: true,
+        lastHandshake: record("joined", mlsEpoch),
+      };
+    } catch (error) {
+      if (
+        !(error instanceof NotForUs) &&
+        !(error instanceof CredentialRejected) &&
+        !(error instanceof GroupError)
+      )
+        throw error;
+    }
+  }
+  // Someone else's handshake: the group exists; whether it took effect for its members we cannot
+  // tell without being one, so genesis is settled once any handshake is ordered.
+  void self;
+  return { ...next, genesisDone: true, lastHandshake: record("observed (not a member)", mlsEpoch) };
+}
+
+export type Proposal = { state: GroupMemberState; handshake: Uint8Array; slot: bigint } | undefined;
+
+/** What this enclave would commit now: genesis, adds of published key packages, removes, rotation. */
+export async function proposeCommit(
+  state: GroupMemberState,
+  self: Hex,
+  domain: LedgerDomain,
+  rotate: boolean,
+): Promise<{ state: GroupMemberState; handshake?: Uint8Array }> {
+  let current = state;
+  const me = state.registry.enclaves[self.toLowerCase()];
+  if (me?.state !== "active") return { state: current };
+  // A commit already offered for this slot is offered again until the chain orders this slot:
+  // a second commit from the same epoch would orphan the first, should the first land.
+  if (current.pending?.slot === current.slot) {
+    return { state: current, handshake: hexToBytes(current.pending.handshake) };
+  }
+  if (!current.group) {
+    if (current.removed || !current.memberKeys || current.genesisDone) return { state: current };
+    // Genesis: the first registered enclave that is active and has published its key package.
+    const first = Object.entries(current.registry.enclaves)
+      .filter(([, r]) => r.state === "active" && r.keyPackage)
+      .sort(([, a], [, b]) => a.order - b.order)[0];
+    if (!first || first[0] !== self.toLowerCase() || !me.keyPackage) return { state: current };
+    const group = await createGroup(groupIdFor(domain), current.memberKeys);
+    current = await withGroup(current, group, domain);
+  }
+  const group = current.group!;
+  const members = membersOf(group);
+  const memberAddresses = new Set(members.map((m) => enclaveAddressOf(m.identity)));
+  const auth = authFor(current.registry, domain);
+  const add: Uint8Array[] = [];
+  for (const [address, record] of Object.entries(current.registry.enclaves)) {
+    if (record.state !== "active" || !record.keyPackage || memberAddresses.has(address as Hex)) continue;
+    const keyPackage = hexToBytes(record.keyPackage);
+    // Checked here first so that a bad credential is simply never proposed.
+    try {
+      await checkCredential(
+        current.registry,
+        domain,
+        keyPackageIdentity(keyPackage),
+        keyPackageSignatureKey(keyPackage),
+      );
+    } catch {
+      continue;
+    }
+    add.push(keyPackage);
+  }
+  const remove = members
+    .filter((m) => m.leafIndex !== ownLeafIndex(group))
+    .filter((m) => current.registry.enclaves[enclaveAddressOf(m.identity)]?.state !== "active")
+    .map((m) => m.leafIndex);
+  if (add.length === 0 && remove.length === 0 && !rotate) return { state: current };
+  try {
+    const commit = await createCommit(group, { add, remove }, auth);
+    return {
+      state: {
+        ...current,
+        pending: {
+          handshakeHash: keccak256(commit.handshake),
+          state: commit.state,
+          handshake: bytesToHex(commit.handshake),
+          slot: current.slot,
+        },
+      },
+      handshake: commit.handshake,
+    };
+  } catch (error) {
+    if (error instanceof CredentialRejected || error instanceof EpochMismatch) return { state: current };
+    throw error;
+  }
+}
+
+// ----- sealing: the group state travels as bytes inside the enclave's sealed state
+
+export type SealedGroupFields = Omit<
+  GroupMemberState,
+  "memberKeys" | "group" | "pending" | "epochKey" | "slot"
+> & {
+  slot: string;
+  memberKeys?: Hex;
+  group?: Hex;
+  pending?: { handshakeHash: Hex; state: Hex; handshake: Hex; slot: string };
+};
+
+export function serializeGroup(state: GroupMemberState): SealedGroupFields {
+  return {
+    registry: state.registry,
+    slot: state.slot.toString(),
+    handshakeHead: state.handshakeHead,
+    keyPackage: state.keyPackage,
+    removed: state.removed,
+    genesisDone: state.genesisDone,
+    lastHandshake: state.lastHandshake,
+    memberKeys: state.memberKeys ? bytesToHex(encodeMemberKeys(state.memberKeys)) : undefined,
+    group: state.group ? bytesToHex(encodeGroupState(state.group)) : undefined,
+    pending: state.pending
+      ? {
+          handshakeHash: state.pending.handshakeHash,
+          state: bytesToHex(encodeGroupState(state.pending.state)),
+          handshake: state.pending.handshake,
+          slot: state.pending.slot.toString(),
+        }
+      : undefined,
+  };
+}
+
+export async function deserializeGroup(
+  fields: SealedGroupFields,
+  domain: LedgerDomain,
+): Promise<GroupMemberState> {
+  const group = fields.group ? decodeGroupState(hexToBytes(fields.group)) : undefined;
+  return {
+    registry: fields.registry,
+    slot: BigInt(fields.slot),
+    handshakeHead: fields.handshakeHead,
+    keyPackage: fields.keyPackage,
+    removed: fields.removed,
+    genesisDone: fields.genesisDone,
+    lastHandshake: fields.lastHandshake,
+    memberKeys: fields.memberKeys ? decodeMemberKeys(hexToBytes(fields.memberKeys)) : undefined,
+    group,
+    pending: fields.pending
+      ? {
+          handshakeHash: fields.pending.handshakeHash,
+          state: decodeGroupState(hexToBytes(fields.pending.state)),
+          handshake: fields.pending.handshake,
+          slot: BigInt(fields.pending.slot),
+        }
+      : undefined,
+    epochKey: group ? await epochKeyOf(group, domain) : undefined,
+  };
+}
+
+export function groupSummary(state: GroupMemberState, self?: Hex) {
+  const me = self ? state.registry.enclaves[self.toLowerCase()] : undefined;
+  return {
+    keyPackagePublished: me?.keyPackage !== undefined && me.keyPackage === state.keyPackage,
+    slot: state.slot.toString(),
+    epoch: state.group ? epochOf(state.group).toString() : undefined,
+    member: state.group !== undefined,
+    removed: state.removed,
+    members: state.group ? membersOf(state.group).map((m) => enclaveAddressOf(m.identity)) : [],
+    epochKeyFingerprint: keyFingerprint(state.epochKey),
+    lastHandshake: state.lastHandshake,
+    pending: state.pending !== undefined,
+  };
+}

@@ -1,0 +1,137 @@
+// Entry point of the enclave process. The host starts it with `--data-dir DIR` (where the platform
+// keeps its files) and talks to it only through length-prefixed frames on stdin/stdout.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { hexToBytes } from "viem";
+import { APPS } from "../../apps/index.js";
+import {
+  BOUNDARY_VERSION,
+  type BoundaryRequest,
+  type BoundaryResponse,
+  EnclaveCallError,
+  encodeFrame,
+  FrameReader,
+  MAX_FRAME_BYTES,
+} from "../boundary/frames.js";
+import { Enclave, type EnclaveConfig } from "./enclave.js";
+import type { TeePlatform } from "./platform.js";
+import { SimPlatform } from "./sim-platform.js";
+
+declare const __ANONIFY_ENCLAVE_CONFIG__: EnclaveConfig;
+
+// A library's stray rejected promise must not take the enclave down: it is logged (by class only).
+process.on("unhandledRejection", (reason) => {
+  process.stderr.write(
+    `enclave: unhandled rejection (${reason instanceof Error ? reason.name : typeof reason})\n`,
+  );
+});
+
+// stdout carries frames only; anything a library prints goes to stderr instead.
+console.log = console.error;
+console.info = console.error;
+
+function argument(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function platformFor(config: EnclaveConfig, dataDir: string): TeePlatform {
+  if (config.platform === "sim") return new SimPlatform(dataDir);
+  throw new Error(`platform ${config.platform} is not available in this build`);
+}
+
+const config = __ANONIFY_ENCLAVE_CONFIG__;
+const app = APPS[config.app];
+if (!app) {
+  process.stderr.write(`enclave: app ${config.app} is not in this build\n`);
+  process.exit(2);
+}
+const dataDir = argument("--data-dir");
+if (!dataDir) {
+  process.stderr.write("enclave: --data-dir is required\n");
+  process.exit(2);
+}
+// The simulated platform measures the bundle it was loaded from, as SGX measures the enclave's pages.
+const measurement = sha256(readFileSync(fileURLToPath(import.meta.url)));
+const enclave = new Enclave(
+  platformFor(config, dataDir),
+  { measurement, signerMeasurement: hexToBytes(config.signerMeasurement) },
+  config,
+  app,
+);
+
+function respond(response: BoundaryResponse): void {
+  process.stdout.write(encodeFrame(response));
+}
+
+function parseRequest(body: Buffer): BoundaryRequest | BoundaryResponse {
+  let message: unknown;
+  try {
+    message = JSON.parse(body.toString("utf8"));
+  } catch {
+    return { id: -1, ok: false, error: { code: "malformed_frame", message: "frame is not JSON" } };
+  }
+  const m = message as Partial<BoundaryRequest>;
+  const id = typeof m?.id === "number" && Number.isSafeInteger(m.id) ? m.id : -1;
+  if (id < 0 || typeof m.call !== "string") {
+    return {
+      id,
+      ok: false,
+      error: { code: "malformed_frame", message: "a request needs an integer id and a call" },
+    };
+  }
+  if (m.v !== BOUNDARY_VERSION) {
+    return {
+      id,
+      ok: false,
+      error: { code: "version_mismatch", message: `boundary version ${BOUNDARY_VERSION} only` },
+    };
+  }
+  return m as BoundaryRequest;
+}
+
+async function serve(request: BoundaryRequest): Promise<BoundaryResponse> {
+  try {
+    return { id: request.id, ok: true, result: await enclave.handle(request.call, request.args) };
+  } catch (error) {
+    if (error instanceof EnclaveCallError) {
+      const { code, message, sealedReason } = error;
+      return { id: request.id, ok: false, error: { code, message, sealedReason } };
+    }
+    // An unexpected error's message may quote internal data: only its class crosses the boundary.
+    const kind = error instanceof Error ? error.name : typeof error;
+    process.stderr.write(`enclave: internal error (${kind}) in ${request.call}\n`);
+    return {
+      id: request.id,
+      ok: false,
+      error: { code: "internal", message: `internal enclave error (${kind})` },
+    };
+  }
+}
+
+// Calls run one at a time, in arrival order: the enclave's state has a single writer.
+let queue: Promise<void> = Promise.resolve();
+const reader = new FrameReader(MAX_FRAME_BYTES);
+process.stdin.on("data", (chunk: Buffer) => {
+  for (const event of reader.push(chunk)) {
+    if (event.kind === "oversized") {
+      respond({
+        id: -1,
+        ok: false,
+        error: {
+          code: "frame_too_large",
+          message: `frame of ${event.length} bytes exceeds ${MAX_FRAME_BYTES}`,
+        },
+      });
+      continue;
+    }
+    const parsed = parseRequest(event.body);
+    if ("ok" in parsed) {
+      respond(parsed);
+      continue;
+    }
+    queue = queue.then(async () => respond(await serve(parsed)));
+  }
+});
+process.stdin.on("end", () => process.exit(0));

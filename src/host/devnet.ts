@@ -1,0 +1,149 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Address, Hex } from "viem";
+import { DEVELOPMENT_POLICY } from "../attestation/policy.js";
+import { loadServiceKey, type RunningService, startAttestationService } from "../attestation/service.js";
+import { DEFAULT_ENCLAVE_BUNDLE } from "../build/enclave-bundle.js";
+import { ANVIL_MNEMONIC, startAnvil } from "../chain/anvil.js";
+import { connectLedger, deployAnonify, type LedgerWallet, withWallet } from "../chain/chain.js";
+import { anonifyAbi } from "../chain/generated/contracts.js";
+import { mnemonicKey } from "../chain/keys.js";
+import { buildNodeApi } from "./api.js";
+import { EnclaveNode } from "./node-host.js";
+
+/** The devnet's deployment record, kept beside the chain state so a second start resumes it. */
+type DevnetRecord = { chainId: number; contract: Address; deployedAtBlock: string };
+
+export type DevnetNode = { url: string; address: Hex; hostDir: string; node: EnclaveNode };
+
+export type Devnet = {
+  rpcUrl: string;
+  chainId: number;
+  chainPid: number | undefined;
+  contract: Address;
+  deployedAtBlock: bigint;
+  attestationUrl: string;
+  nodes: DevnetNode[];
+  resumed: boolean;
+  stop(): Promise<void>;
+};
+
+export type DevnetOptions = {
+  dataDir: string;
+  nodes?: number;
+  blockTime?: number;
+  /** At most this many commands per batch (1 reproduces the original Anonify: a transaction per command). */
+  maxBatchCommands?: number;
+  onLog?: (line: string) => void;
+};
+
+async function ownerEnsure(
+  owner: LedgerWallet,
+  contract: Address,
+  read: () => Promise<boolean>,
+  functionName: string,
+  args: readonly unknown[],
+) {
+  if (await read()) return;
+  const hash = await owner.walletClient.writeContract({
+    address: contract,
+    abi: anonifyAbi,
+    functionName,
+    args,
+  } as never);
+  await owner.publicClient.waitForTransactionReceipt({ hash });
+}
+
+/**
+ * The local network: the embedded chain (state in `<dataDir>/chain`), the contract deployed once,
+ * the attestation service in-process under the development policy, and `nodes` nodes, each with its
+ * own enclave process, data directory and HTTP port.
+ */
+export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
+  mkdirSync(options.dataDir, { recursive: true });
+  const anvil = await startAnvil({ dataDir: join(options.dataDir, "chain"), blockTime: options.blockTime });
+  const started: { close(): Promise<void> }[] = [];
+  const stop = async () => {
+    for (const s of started.reverse()) await s.close();
+    await anvil.stop();
+  };
+  try {
+    const ledger = await connectLedger(anvil.rpcUrl);
+    const owner = withWallet(ledger, mnemonicKey(ANVIL_MNEMONIC, 0));
+    const recordPath = join(options.dataDir, "devnet.json");
+    let record: DevnetRecord | undefined;
+    if (existsSync(recordPath)) {
+      record = JSON.parse(readFileSync(recordPath, "utf8")) as DevnetRecord;
+      const code = await ledger.publicClient.getCode({ address: record.contract });
+      if (!code || code === "0x") record = undefined; // the chain state was lost: deploy again
+    }
+    const resumed = record !== undefined;
+    if (!record) {
+      const contract = await deployAnonify(owner);
+      const block = await ledger.publicClient.getBlockNumber();
+      record = { chainId: anvil.chainId, contract, deployedAtBlock: block.toString() };
+      writeFileSync(recordPath, JSON.stringify(record, null, 2));
+    }
+    const contract = record.contract;
+
+    const signer = loadServiceKey(join(options.dataDir, "attestation-service"));
+    const service: RunningService = await startAttestationService({ signer, policy: DEVELOPMENT_POLICY });
+    started.push({ close: () => service.close() });
+    const measurement = (
+      JSON.parse(readFileSync(`${DEFAULT_ENCLAVE_BUNDLE}.json`, "utf8")) as { measurement: Hex }
+    ).measurement;
+    const view = (functionName: string, args: readonly unknown[] = []) =>
+      ledger.publicClient.readContract({
+        address: contract,
+        abi: anonifyAbi,
+        functionName,
+        args,
+      } as never) as Promise<boolean>;
+    await ownerEnsure(owner, contract, () => view("trustedSigners", [signer.address]), "setTrustedSigner", [
+      signer.address,
+      true,
+    ]);
+    await ownerEnsure(
+      owner,
+      contract,
+      () => view("allowedMeasurements", [measurement]),
+      "setMeasurementAllowed",
+      [measurement, true],
+    );
+    await ownerEnsure(owner, contract, () => view("debugAllowed"), "setDebugAllowed", [true]);
+
+    const nodes: DevnetNode[] = [];
+    for (let i = 1; i <= (options.nodes ?? 3); i++) {
+      const hostDir = join(options.dataDir, `node-${i}`);
+      const node = new EnclaveNode({
+        hostDir,
+        wallet: withWallet(ledger, mnemonicKey(ANVIL_MNEMONIC, i)),
+        contract,
+        deployedAtBlock: BigInt(record.deployedAtBlock),
+        attestationUrl: service.url,
+        maxBatchCommands: options.maxBatchCommands,
+        onLog: (line) => options.onLog?.(`node-${i}: ${line}`),
+      });
+      started.push({ close: () => node.stop() });
+      await node.start();
+      const api = buildNodeApi({ node, contract, chainId: anvil.chainId, chainRpc: anvil.rpcUrl });
+      const url = await api.listen({ port: 0, host: "127.0.0.1" });
+      started.push({ close: () => api.close() });
+      nodes.push({ url, address: node.address, hostDir, node });
+    }
+    return {
+      rpcUrl: anvil.rpcUrl,
+      chainId: anvil.chainId,
+      chainPid: anvil.pid,
+      contract,
+      deployedAtBlock: BigInt(record.deployedAtBlock),
+      attestationUrl: service.url,
+      nodes,
+      resumed,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

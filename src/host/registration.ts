@@ -1,0 +1,77 @@
+// Brings a node's enclave up: unseal (or make) its identity, and register it on chain unless it
+// already is. The host stores only the sealed blob and pays the gas; it never holds a key.
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Address, Hex } from "viem";
+import { requestReport } from "../attestation/client.js";
+import type { LedgerWallet } from "../chain/chain.js";
+import { anonifyAbi } from "../chain/generated/contracts.js";
+import type { InitResult } from "../enclave/enclave.js";
+import type { EnclaveProcess } from "./enclave-process.js";
+
+export const SEALED_IDENTITY_FILE = "sealed-identity.hex";
+/** `EnclaveState` in the contract. */
+export const ENCLAVE_STATE = ["none", "active", "revoked", "left"] as const;
+
+export type EnclaveRegistration = InitResult & { registered: "already" | "now" };
+
+export class RegistrationError extends Error {
+  override name = "RegistrationError";
+}
+
+export function writeAtomic(path: string, data: string): void {
+  writeFileSync(`${path}.tmp`, data, { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
+}
+
+export async function onChainState(wallet: LedgerWallet, contract: Address, enclave: Address) {
+  const record = await wallet.publicClient.readContract({
+    address: contract,
+    abi: anonifyAbi,
+    functionName: "getEnclave",
+    args: [enclave],
+  });
+  return { ...record, stateName: ENCLAVE_STATE[record.state] ?? "none" };
+}
+
+export async function initAndRegister(params: {
+  enclave: EnclaveProcess;
+  hostDir: string;
+  wallet: LedgerWallet;
+  contract: Address;
+  attestationUrl: string;
+}): Promise<EnclaveRegistration> {
+  const { enclave, hostDir, wallet, contract } = params;
+  const sealedPath = join(hostDir, SEALED_IDENTITY_FILE);
+  const sealedIdentity = existsSync(sealedPath)
+    ? (readFileSync(sealedPath, "utf8").trim() as Hex)
+    : undefined;
+  const init = await enclave.call<InitResult>("init", {
+    chainId: wallet.chain.id,
+    contract,
+    sealedIdentity,
+  });
+  writeAtomic(sealedPath, init.sealedIdentity);
+
+  const state = await onChainState(wallet, contract, init.address);
+  if (state.stateName === "active") return { ...init, registered: "already" };
+  if (state.stateName !== "none") {
+    throw new RegistrationError(`enclave ${init.address} is ${state.stateName} on chain and cannot serve`);
+  }
+  const quote = await enclave.call<{ evidence: Hex; platform: string }>("quote");
+  const { report, signature } = await requestReport(params.attestationUrl, {
+    format: quote.platform,
+    evidence: quote.evidence,
+  });
+  const { request } = await wallet.publicClient.simulateContract({
+    account: wallet.account,
+    address: contract,
+    abi: anonifyAbi,
+    functionName: "registerEnclave",
+    args: [report, signature, init.address, init.hpkePublicKey],
+  });
+  const hash = await wallet.walletClient.writeContract(request);
+  const receipt = await wallet.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new RegistrationError(`registerEnclave reverted in ${hash}`);
+  return { ...init, registered: "now" };
+}

@@ -1,0 +1,156 @@
+// HPKE envelopes (RFC 9180, base mode): how a client seals a signed command or query to an enclave's
+// X25519 key, and how an enclave seals a receipt or query answer to the user's one-time response
+// key. Pure (no I/O): the client and the enclave share it.
+//
+// Envelope v1:
+//    0  version        1   ENVELOPE_VERSION
+//    1  kind           1   ENVELOPE_KIND
+//    2  chain id       8   } the ledger domain, in clear so a wrong one is reported as such; bound
+//   10  contract      20   } into the HPKE key schedule through `info`, so it cannot be altered
+//   30  enc           32   HPKE encapsulated key (the sender's ephemeral X25519 public key)
+//   62  ciphertext ‖ 16-byte tag
+// info = HPKE_INFO_LABEL ‖ bytes 0..30. The kind inside `info` keeps a command, a query, a receipt and
+// an answer from ever opening as one another; HPKE already binds `enc` and the recipient's key.
+import { concatBytes } from "@noble/hashes/utils.js";
+import type { LedgerDomain } from "./digests.js";
+import { type HpkeRecipient, hpkeGenerateKeyPair, hpkeOpen, hpkeRecipient, hpkeSeal } from "./hpke.js";
+import { ADDRESS_BYTES, CHAIN_ID_BYTES, readDomain, sameDomain, WireError, writeDomain } from "./wire.js";
+
+/** The suite, by RFC 9180 identifiers: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM. */
+export const HPKE_SUITE = { kem: 0x0020, kdf: 0x0001, aead: 0x0001 } as const;
+export const ENVELOPE_VERSION = 1;
+export const ENVELOPE_KIND = { command: 1, query: 2, receipt: 3, queryAnswer: 4 } as const;
+export type EnvelopeKind = keyof typeof ENVELOPE_KIND;
+
+export const X25519_KEY_BYTES = 32;
+export const HPKE_ENC_BYTES = 32;
+export const AEAD_TAG_BYTES = 16;
+const OFFSET_VERSION = 0;
+const OFFSET_KIND = 1;
+const OFFSET_DOMAIN = 2;
+const OFFSET_ENC = OFFSET_DOMAIN + CHAIN_ID_BYTES + ADDRESS_BYTES;
+export const ENVELOPE_HEADER_BYTES = OFFSET_ENC + HPKE_ENC_BYTES;
+export const ENVELOPE_OVERHEAD_BYTES = ENVELOPE_HEADER_BYTES + AEAD_TAG_BYTES;
+/** The 0 byte ends the label, so the label and the header that follows cannot run into each other. */
+const HPKE_INFO_LABEL = new TextEncoder().encode("anonify.envelope.v1\0");
+
+/** A fresh X25519 key pair (for a response key); the private key is 32 raw bytes (RFC 7748). */
+export async function generateX25519KeyPair(): Promise<{ privateKey: Uint8Array; publicKey: Uint8Array }> {
+  const { privateKey, publicKey, recipient } = await hpkeGenerateKeyPair();
+  // Whoever opens with this key (a client reading its receipt) finds it already imported.
+  recipientKeys.set(privateKey, Promise.resolve(recipient));
+  return { privateKey, publicKey };
+}
+
+// Importing a private key into WebCrypto (and deriving its public half, which decapsulation needs)
+// costs more than the rest of an open; an enclave opens many envelopes with one key, so keep it.
+const recipientKeys = new WeakMap<Uint8Array, Promise<HpkeRecipient>>();
+
+function recipientKeyPair(privateKey: Uint8Array): Promise<HpkeRecipient> {
+  let pair = recipientKeys.get(privateKey);
+  if (pair === undefined) {
+    if (privateKey.length !== X25519_KEY_BYTES)
+      throw new WireError("malformed", "X25519 private key must be 32 bytes");
+    pair = hpkeRecipient(privateKey);
+    recipientKeys.set(privateKey, pair);
+  }
+  return pair;
+}
+
+function header(kind: EnvelopeKind, domain: LedgerDomain): Uint8Array {
+  const out = new Uint8Array(OFFSET_ENC);
+  out[OFFSET_VERSION] = ENVELOPE_VERSION;
+  out[OFFSET_KIND] = ENVELOPE_KIND[kind];
+  writeDomain(out, OFFSET_DOMAIN, domain);
+  return out;
+}
+
+function info(headerBytes: Uint8Array): Uint8Array {
+  return concatBytes(HPKE_INFO_LABEL, headerBytes);
+}
+
+export type SealEnvelopeParameters = {
+  kind: EnvelopeKind;
+  domain: LedgerDomain;
+  /** The recipient's X25519 public key, 32 raw bytes. */
+  recipientPublicKey: Uint8Array;
+  plaintext: Uint8Array;
+};
+
+export async function sealEnvelope({
+  kind,
+  domain,
+  recipientPublicKey,
+  plaintext,
+}: SealEnvelopeParameters): Promise<Uint8Array> {
+  if (recipientPublicKey.length !== X25519_KEY_BYTES) {
+    throw new WireError("malformed", "X25519 public key must be 32 bytes");
+  }
+  const head = header(kind, domain);
+  let sealed: { enc: Uint8Array; ciphertext: Uint8Array };
+  try {
+    sealed = await hpkeSeal(recipientPublicKey, info(head), plaintext);
+  } catch {
+    // A low-order or otherwise invalid X25519 key makes the DH fail (RFC 9180 §7.1.4).
+    throw new WireError("malformed", "cannot seal to this X25519 public key");
+  }
+  const out = new Uint8Array(ENVELOPE_HEADER_BYTES + sealed.ciphertext.length);
+  out.set(head);
+  out.set(sealed.enc, OFFSET_ENC);
+  out.set(sealed.ciphertext, ENVELOPE_HEADER_BYTES);
+  return out;
+}
+
+export type EnvelopeHeader = { version: number; kind: EnvelopeKind; domain: LedgerDomain };
+
+/** Reads the clear header, without decrypting. Throws `WireError`. */
+export function readEnvelopeHeader(envelope: Uint8Array): EnvelopeHeader {
+  if (envelope.length < ENVELOPE_OVERHEAD_BYTES) throw new WireError("malformed", "envelope is truncated");
+  const version = envelope[OFFSET_VERSION]!;
+  if (version !== ENVELOPE_VERSION) throw new WireError("unsupported_version", `envelope version ${version}`);
+  const code = envelope[OFFSET_KIND]!;
+  const kind = (Object.keys(ENVELOPE_KIND) as EnvelopeKind[]).find((k) => ENVELOPE_KIND[k] === code);
+  if (kind === undefined) throw new WireError("wrong_kind", `unknown envelope kind ${code}`);
+  return { version, kind, domain: readDomain(envelope, OFFSET_DOMAIN) };
+}
+
+export type OpenEnvelopeParameters = {
+  kind: EnvelopeKind;
+  /** The domain the recipient serves; omit to accept the one in the header (it is authenticated). */
+  domain?: LedgerDomain;
+  /** The recipient's X25519 private key, 32 raw bytes. Pass the same array each time to reuse its import. */
+  recipientPrivateKey: Uint8Array;
+  envelope: Uint8Array;
+  maxBytes: number;
+};
+
+/**
+ * Opens an envelope of the given kind. Codes: `too_large`, `malformed`, `unsupported_version`,
+ * `wrong_kind`, `wrong_domain`, `undecryptable` (tampered, or sealed to another key or domain).
+ */
+export async function openEnvelope({
+  kind,
+  domain,
+  recipientPrivateKey,
+  envelope,
+  maxBytes,
+}: OpenEnvelopeParameters): Promise<{ domain: LedgerDomain; plaintext: Uint8Array }> {
+  if (envelope.length > maxBytes) throw new WireError("too_large", `envelope exceeds ${maxBytes} bytes`);
+  const head = readEnvelopeHeader(envelope);
+  if (head.kind !== kind) throw new WireError("wrong_kind", `expected a ${kind} envelope, got ${head.kind}`);
+  if (domain !== undefined && !sameDomain(head.domain, domain)) {
+    throw new WireError("wrong_domain", "envelope is for another chain or contract");
+  }
+  try {
+    const keys = await recipientKeyPair(recipientPrivateKey);
+    const plaintext = await hpkeOpen(
+      keys,
+      envelope.subarray(OFFSET_ENC, ENVELOPE_HEADER_BYTES),
+      info(envelope.subarray(0, OFFSET_ENC)),
+      envelope.subarray(ENVELOPE_HEADER_BYTES),
+    );
+    return { domain: head.domain, plaintext };
+  } catch {
+    throw new WireError("undecryptable", "envelope does not open with this key");
+  }
+}

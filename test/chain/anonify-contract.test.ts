@@ -1,0 +1,377 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { type Hex, keccak256, toHex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { deployAnonify } from "../../src/chain/chain.js";
+import { anonifyAbi } from "../../src/chain/generated/contracts.js";
+import {
+  batchDigest,
+  handshakeDigest,
+  keyPackageDigest,
+  type LedgerDomain,
+  leaveDigest,
+  nextBatchHead,
+} from "../../src/protocol/digests.js";
+import {
+  type LedgerFixture,
+  MEASUREMENT,
+  newEnclave,
+  ownerCall,
+  revertName,
+  signedReport,
+  signRaw,
+  startLedgerFixture,
+  type TestEnclave,
+} from "../support/chain.js";
+
+const SERVICE_KEY = generatePrivateKey();
+const SERVICE = privateKeyToAccount(SERVICE_KEY).address;
+
+describe("Anonify contract on a real Anvil", () => {
+  let f: LedgerFixture;
+
+  async function write(functionName: string, args: readonly unknown[], address = f.contract): Promise<void> {
+    const { request } = await f.owner.publicClient.simulateContract({
+      account: f.owner.account,
+      address,
+      abi: anonifyAbi,
+      functionName,
+      args,
+    } as never);
+    const hash = await f.owner.walletClient.writeContract(request as never);
+    const receipt = await f.owner.publicClient.waitForTransactionReceipt({ hash });
+    assert.equal(receipt.status, "success");
+  }
+
+  async function read<T>(functionName: string, args: readonly unknown[] = []): Promise<T> {
+    return (await f.owner.publicClient.readContract({
+      address: f.contract,
+      abi: anonifyAbi,
+      functionName,
+      args,
+    } as never)) as T;
+  }
+
+  async function register(enclave: TestEnclave, domain: LedgerDomain = f.domain): Promise<void> {
+    const { report, signature } = await signedReport(domain, enclave, SERVICE_KEY);
+    await write("registerEnclave", [report, signature, enclave.address, enclave.hpkePublicKey]);
+  }
+
+  async function handshake(enclave: TestEnclave, epoch: bigint, payload: Hex, address = f.contract) {
+    const signature = await signRaw(
+      enclave.key,
+      handshakeDigest({ ...f.domain, contract: address }, epoch, payload),
+    );
+    return write("commitHandshake", [epoch, payload, signature], address);
+  }
+
+  async function batch(enclave: TestEnclave, epoch: bigint, ciphertext: Hex, count: number, nonce?: bigint) {
+    const n = nonce ?? (await read<{ batchNonce: bigint }>("getEnclave", [enclave.address])).batchNonce;
+    const signature = await signRaw(
+      enclave.key,
+      batchDigest(f.domain, epoch, n, keccak256(ciphertext), count),
+    );
+    return write("submitBatch", [epoch, ciphertext, count, enclave.address, signature]);
+  }
+
+  before(async () => {
+    f = await startLedgerFixture();
+    await ownerCall(f, "setTrustedSigner", [SERVICE, true]);
+    await ownerCall(f, "setMeasurementAllowed", [MEASUREMENT, true]);
+  });
+  after(async () => f.stop());
+
+  test("owner policy is owner-only", async () => {
+    const stranger = newEnclave();
+    await f.owner.walletClient.sendTransaction({
+      to: privateKeyToAccount(stranger.key).address,
+      value: 10n ** 18n,
+    });
+    const error = await revertName(
+      f.owner.publicClient.simulateContract({
+        account: privateKeyToAccount(stranger.key),
+        address: f.contract,
+        abi: anonifyAbi,
+        functionName: "setDebugAllowed",
+        args: [true],
+      }),
+    );
+    assert.equal(error, "NotOwner");
+    assert.equal(await read("debugAllowed"), false);
+  });
+
+  test("registerEnclave accepts a report from a trusted signer and records the enclave", async () => {
+    const enclave = newEnclave();
+    await register(enclave);
+    const record = await read<{ state: number; measurement: Hex; hpkePublicKey: Hex; debug: boolean }>(
+      "getEnclave",
+      [enclave.address],
+    );
+    assert.equal(record.state, 1);
+    assert.equal(record.measurement, MEASUREMENT);
+    assert.equal(record.hpkePublicKey, enclave.hpkePublicKey);
+    assert.equal(await read("isActive", [enclave.address]), true);
+    const events = await f.owner.publicClient.getContractEvents({
+      address: f.contract,
+      abi: anonifyAbi,
+      eventName: "EnclaveRegistered",
+      fromBlock: 0n,
+    });
+    assert.ok(events.some((e) => e.args.enclave === enclave.address));
+    assert.equal(await revertName(register(enclave)), "AlreadyRegistered");
+  });
+
+  test("registerEnclave rejects each broken report with its named error", async () => {
+    const e = newEnclave();
+    const cases: { name: string; make: () => Promise<{ report: Hex; signature: Hex }>; error: string }[] = [
+      {
+        name: "untrusted signer",
+        make: () => signedReport(f.domain, e, generatePrivateKey()),
+        error: "UntrustedReportSigner",
+      },
+      {
+        name: "unlisted measurement",
+        make: () => signedReport(f.domain, e, SERVICE_KEY, { measurement: `0x${"33".repeat(32)}` }),
+        error: "MeasurementNotAllowed",
+      },
+      {
+        name: "debug under no-debug",
+        make: () => signedReport(f.domain, e, SERVICE_KEY, { debug: true }),
+        error: "DebugNotAllowed",
+      },
+      {
+        name: "simulated under no-debug",
+        make: () => signedReport(f.domain, e, SERVICE_KEY, { platform: 0 }),
+        error: "DebugNotAllowed",
+      },
+      {
+        name: "stale report",
+        make: () =>
+          signedReport(f.domain, e, SERVICE_KEY, {
+            issuedAt: BigInt(Math.floor(Date.now() / 1000) - 8 * 86400),
+          }),
+        error: "ReportTooOld",
+      },
+      {
+        name: "binding to another contract",
+        make: () => signedReport({ ...f.domain, contract: SERVICE }, e, SERVICE_KEY),
+        error: "BindingMismatch",
+      },
+      {
+        name: "binding to another chain",
+        make: () => signedReport({ ...f.domain, chainId: 1 }, e, SERVICE_KEY),
+        error: "BindingMismatch",
+      },
+      {
+        name: "binding to another HPKE key",
+        make: () => signedReport(f.domain, { ...e, hpkePublicKey: toHex(new Uint8Array(32)) }, SERVICE_KEY),
+        error: "BindingMismatch",
+      },
+    ];
+    for (const c of cases) {
+      const { report, signature } = await c.make();
+      const error = await revertName(
+        write("registerEnclave", [report, signature, e.address, e.hpkePublicKey]),
+      );
+      assert.equal(error, c.error, c.name);
+    }
+    const good = await signedReport(f.domain, e, SERVICE_KEY);
+    const truncated = good.report.slice(0, -2) as Hex;
+    assert.equal(
+      await revertName(write("registerEnclave", [truncated, good.signature, e.address, e.hpkePublicKey])),
+      "MalformedReport",
+    );
+    assert.equal(await read("isActive", [e.address]), false, "nothing was recorded");
+  });
+
+  test("the debug policy admits debug and simulated reports once the owner allows them", async () => {
+    await ownerCall(f, "setDebugAllowed", [true]);
+    try {
+      const e = newEnclave();
+      const { report, signature } = await signedReport(f.domain, e, SERVICE_KEY, {
+        platform: 0,
+        debug: true,
+      });
+      await write("registerEnclave", [report, signature, e.address, e.hpkePublicKey]);
+      assert.equal((await read<{ debug: boolean }>("getEnclave", [e.address])).debug, true);
+    } finally {
+      await ownerCall(f, "setDebugAllowed", [false]);
+    }
+  });
+
+  test("commitHandshake is a compare-and-swap on the epoch", async () => {
+    const a = newEnclave();
+    const b = newEnclave();
+    await register(a);
+    await register(b);
+    const epoch = await read<bigint>("epoch");
+    // Both sign a commit for the same epoch; exactly one lands.
+    const sigB = await signRaw(b.key, handshakeDigest(f.domain, epoch, "0xbb"));
+    await handshake(a, epoch, "0xaa");
+    assert.equal(await read("epoch"), epoch + 1n);
+    assert.equal(await revertName(write("commitHandshake", [epoch, "0xbb", sigB])), "StaleEpoch");
+    // Replaying the winning handshake is stale too.
+    assert.equal(await revertName(handshake(a, epoch, "0xaa")), "StaleEpoch");
+    assert.equal(await revertName(handshake(a, epoch + 5n, "0xaa")), "StaleEpoch");
+    assert.equal(await read("epoch"), epoch + 1n);
+  });
+
+  test("only registered, active enclaves sign handshakes, batches and key packages", async () => {
+    const stranger = newEnclave();
+    const epoch = await read<bigint>("epoch");
+    assert.equal(await revertName(handshake(stranger, epoch, "0x01")), "NotRegistered");
+    assert.equal(await revertName(batch(stranger, epoch, "0x01", 1, 0n)), "NotRegistered");
+    const kpSig = await signRaw(stranger.key, keyPackageDigest(f.domain, "0x0102"));
+    assert.equal(await revertName(write("publishKeyPackage", ["0x0102", kpSig])), "NotRegistered");
+
+    const revoked = newEnclave();
+    await register(revoked);
+    await ownerCall(f, "revokeEnclave", [revoked.address]);
+    assert.equal(await revertName(handshake(revoked, epoch, "0x01")), "EnclaveNotActive");
+    assert.equal(await revertName(batch(revoked, epoch, "0x01", 1)), "EnclaveNotActive");
+    assert.equal(await read("epoch"), epoch);
+
+    const leaver = newEnclave();
+    await register(leaver);
+    await write("leave", [await signRaw(leaver.key, leaveDigest(f.domain))]);
+    assert.equal((await read<{ state: number }>("getEnclave", [leaver.address])).state, 3);
+    assert.equal(await revertName(handshake(leaver, epoch, "0x01")), "EnclaveNotActive");
+  });
+
+  test("submitBatch assigns sequence numbers and extends the hash chain; signatures are single-use", async () => {
+    const e = newEnclave();
+    await register(e);
+    const epoch = await read<bigint>("epoch");
+    const before = {
+      head: await read<Hex>("batchHead"),
+      batches: await read<bigint>("batchCount"),
+      commands: await read<bigint>("commandCount"),
+    };
+    const ciphertext = toHex(crypto.getRandomValues(new Uint8Array(96)));
+    await batch(e, epoch, ciphertext, 3);
+    const expected = nextBatchHead(before.head, {
+      index: before.batches,
+      epoch,
+      firstSequence: before.commands,
+      count: 3,
+      enclave: e.address,
+      ciphertext,
+    });
+    assert.equal(await read("batchHead"), expected);
+    assert.equal(await read("commandCount"), before.commands + 3n);
+    const [event] = await f.owner.publicClient.getContractEvents({
+      address: f.contract,
+      abi: anonifyAbi,
+      eventName: "BatchSubmitted",
+      args: { batch: before.batches },
+      fromBlock: 0n,
+    });
+    assert.equal(event?.args.ciphertext, ciphertext);
+    assert.equal(event?.args.firstSequence, before.commands);
+
+    // The same signature again: the nonce moved on, so it no longer verifies.
+    assert.equal(await revertName(batch(e, epoch, ciphertext, 3, 0n)), "InvalidSignature");
+    // A batch for a past epoch is stale.
+    await handshake(e, epoch, "0x99");
+    assert.equal(await revertName(batch(e, epoch, ciphertext, 3)), "StaleEpoch");
+    // A signature over other contents does not verify.
+    const n = (await read<{ batchNonce: bigint }>("getEnclave", [e.address])).batchNonce;
+    const sig = await signRaw(e.key, batchDigest(f.domain, epoch + 1n, n, keccak256("0x01"), 1));
+    assert.equal(
+      await revertName(write("submitBatch", [epoch + 1n, "0x02", 1, e.address, sig])),
+      "InvalidSignature",
+    );
+    assert.equal(await revertName(write("submitBatch", [epoch + 1n, "0x", 0, e.address, sig])), "EmptyBatch");
+  });
+
+  test("batches signed for consecutive nonces can be in flight together and land in one block, in order", async () => {
+    const e = newEnclave();
+    await register(e);
+    const epoch = await read<bigint>("epoch");
+    const first = await read<bigint>("batchCount");
+    const rpc = f.owner.publicClient.request as unknown as (r: {
+      method: string;
+      params: unknown[];
+    }) => Promise<unknown>;
+    const send = async (nonce: bigint, ciphertext: Hex) =>
+      f.owner.walletClient.writeContract({
+        account: f.owner.account,
+        address: f.contract,
+        abi: anonifyAbi,
+        functionName: "submitBatch",
+        args: [
+          epoch,
+          ciphertext,
+          1,
+          e.address,
+          await signRaw(e.key, batchDigest(f.domain, epoch, nonce, keccak256(ciphertext), 1)),
+        ],
+        gas: 200_000n, // cannot be estimated: the second is valid only after the first
+      } as never);
+    await rpc({ method: "evm_setAutomine", params: [false] });
+    let hashes: Hex[];
+    try {
+      hashes = [await send(0n, "0x0a"), await send(1n, "0x0b"), await send(3n, "0x0c")];
+      await rpc({ method: "evm_mine", params: [] });
+    } finally {
+      await rpc({ method: "evm_setAutomine", params: [true] });
+    }
+    const receipts = await Promise.all(
+      hashes.map((hash) => f.owner.publicClient.waitForTransactionReceipt({ hash })),
+    );
+    assert.deepEqual(
+      receipts.map((r) => r.status),
+      ["success", "success", "reverted"], // a nonce gap does not verify
+    );
+    assert.equal(receipts[0]!.blockNumber, receipts[1]!.blockNumber);
+    const events = await f.owner.publicClient.getContractEvents({
+      address: f.contract,
+      abi: anonifyAbi,
+      eventName: "BatchSubmitted",
+      fromBlock: receipts[0]!.blockNumber,
+    });
+    assert.deepEqual(
+      events.map((ev) => [ev.args.batch, ev.args.ciphertext]),
+      [
+        [first, "0x0a"],
+        [first + 1n, "0x0b"],
+      ],
+    );
+  });
+
+  test("a signature made for one contract does not replay on another", async () => {
+    const other = await deployAnonify(f.owner);
+    const e = newEnclave();
+    await register(e);
+    // Register the same enclave on the other contract too, with its own binding.
+    const otherDomain = { ...f.domain, contract: other };
+    await write("setTrustedSigner", [SERVICE, true], other);
+    await write("setMeasurementAllowed", [MEASUREMENT, true], other);
+    const { report, signature } = await signedReport(otherDomain, e, SERVICE_KEY);
+    await write("registerEnclave", [report, signature, e.address, e.hpkePublicKey], other);
+    // The report for this contract does not register on the other: the binding names the contract.
+    const ours = await signedReport(f.domain, newEnclave(), SERVICE_KEY);
+    const stranger = newEnclave();
+    assert.equal(
+      await revertName(
+        write(
+          "registerEnclave",
+          [ours.report, ours.signature, stranger.address, stranger.hpkePublicKey],
+          other,
+        ),
+      ),
+      "BindingMismatch",
+    );
+
+    const epoch = await read<bigint>("epoch");
+    const hsSig = await signRaw(e.key, handshakeDigest(f.domain, epoch, "0xabcd"));
+    const error = await revertName(write("commitHandshake", [0n, "0xabcd", hsSig], other));
+    assert.equal(error, "NotRegistered", "the recovered signer is nobody on the other contract");
+    const ciphertext = "0x0102030405" as Hex;
+    const batchSig = await signRaw(e.key, batchDigest(f.domain, epoch, 0n, keccak256(ciphertext), 1));
+    assert.equal(
+      await revertName(write("submitBatch", [0n, ciphertext, 1, e.address, batchSig], other)),
+      "InvalidSignature",
+    );
+  });
+});

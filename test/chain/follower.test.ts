@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { type Hex, numberToHex } from "viem";
+import { startAnvil } from "../../src/chain/anvil.js";
+import { connectLedger, deployAnonify, type LedgerWallet, withWallet } from "../../src/chain/chain.js";
+import { type AnonifyEvent, EventFollower, type FollowerStatus } from "../../src/chain/follower.js";
+import { anonifyAbi } from "../../src/chain/generated/contracts.js";
+import { anvilKey } from "../support/chain.js";
+import { until } from "../support/wait.js";
+
+const EVENTS = 1000;
+
+/** Emits one MeasurementAllowed event per call, numbered, without waiting for each receipt. */
+async function emitNumbered(
+  wallet: LedgerWallet,
+  contract: `0x${string}`,
+  from: number,
+  to: number,
+): Promise<void> {
+  let nonce = await wallet.publicClient.getTransactionCount({
+    address: wallet.account.address,
+    blockTag: "pending",
+  });
+  let last: Hex | undefined;
+  for (let i = from; i < to; i++) {
+    last = await wallet.walletClient.writeContract({
+      address: contract,
+      abi: anonifyAbi,
+      functionName: "setMeasurementAllowed",
+      args: [numberToHex(i, { size: 32 }), true],
+      nonce: nonce++,
+      gas: 100_000n,
+    });
+  }
+  if (last) await wallet.publicClient.waitForTransactionReceipt({ hash: last });
+}
+
+function numberOf(event: AnonifyEvent): number | undefined {
+  return event.eventName === "MeasurementAllowed" ? Number(BigInt(event.args.measurement)) : undefined;
+}
+
+describe("event follower", () => {
+  const dir = mkdtempSync(join(tmpdir(), "anonify-follower-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("a restart in the middle of 1,000 events delivers each exactly once, in order", async () => {
+    const anvil = await startAnvil();
+    try {
+      const ledger = await connectLedger(anvil.rpcUrl);
+      const wallet = withWallet(ledger, anvilKey(0));
+      const contract = await deployAnonify(wallet);
+      await emitNumbered(wallet, contract, 0, EVENTS);
+
+      const seen: number[] = [];
+      const cursorPath = join(dir, "restart-cursor.json");
+      const make = () =>
+        new EventFollower({
+          publicClient: ledger.publicClient,
+          contract,
+          fromBlock: 0n,
+          pageBlocks: 97n, // an odd page size, so pages end in the middle of the stream
+          cursorPath,
+          onEvents: (events) => {
+            for (const e of events) {
+              const n = numberOf(e);
+              if (n !== undefined) seen.push(n);
+            }
+          },
+        });
+      const first = make();
+      first.start();
+      await until("events", () => seen.length >= 400 || undefined);
+      await first.stop();
+      assert.ok(seen.length < EVENTS, "the first follower stopped in the middle");
+
+      const second = make();
+      second.start();
+      await until("events", () => seen.length >= EVENTS || undefined);
+      await second.stop();
+      assert.deepEqual(
+        seen,
+        Array.from({ length: EVENTS }, (_, i) => i),
+      );
+    } finally {
+      await anvil.stop();
+    }
+  });
+
+  describe("an RPC outage in the middle", () => {
+    const dataDir = join(dir, "chain");
+    let port: number;
+    before(async () => {
+      const anvil = await startAnvil({ dataDir });
+      port = anvil.port;
+      await anvil.stop();
+    });
+
+    test("is reported, then the follower resumes and loses nothing", async () => {
+      let anvil = await startAnvil({ dataDir, port });
+      const ledger = await connectLedger(anvil.rpcUrl);
+      const wallet = withWallet(ledger, anvilKey(0));
+      const contract = await deployAnonify(wallet);
+      await emitNumbered(wallet, contract, 0, 100);
+
+      const seen: number[] = [];
+      const statuses: FollowerStatus["kind"][] = [];
+      const follower = new EventFollower({
+        publicClient: ledger.publicClient,
+        contract,
+        fromBlock: 0n,
+        pollMs: 50,
+        cursorPath: join(dir, "outage-cursor.json"),
+        onEvents: (events) => {
+          for (const e of events) {
+            const n = numberOf(e);
+            if (n !== undefined) seen.push(n);
+          }
+        },
+        onStatus: (s) => statuses.push(s.kind),
+      });
+      follower.start();
+      try {
+        await until("events", () => seen.length >= 100 || undefined);
+        await anvil.stop(); // Anvil dumps its state on the way out
+        await until("events", () => statuses.includes("outage") || undefined);
+        anvil = await startAnvil({ dataDir, port });
+        await emitNumbered(wallet, contract, 100, 200);
+        await until("events", () => seen.length >= 200 || undefined);
+        assert.ok(statuses.includes("resumed"), "the follower said it resumed");
+        assert.deepEqual(
+          seen,
+          Array.from({ length: 200 }, (_, i) => i),
+        );
+      } finally {
+        await follower.stop();
+        await anvil.stop();
+      }
+    });
+  });
+});

@@ -1,0 +1,114 @@
+// Test fixtures for the ledger: a real Anvil, the deployed contract, and signing keys for its actors.
+import { type Address, BaseError, ContractFunctionRevertedError, type Hex, toHex } from "viem";
+import { generatePrivateKey, privateKeyToAccount, sign } from "viem/accounts";
+import { ANVIL_MNEMONIC, type Anvil, startAnvil } from "../../src/chain/anvil.js";
+import { connectLedger, deployAnonify, type LedgerWallet, withWallet } from "../../src/chain/chain.js";
+import { anonifyAbi } from "../../src/chain/generated/contracts.js";
+import { mnemonicKey } from "../../src/chain/keys.js";
+import {
+  type AttestationReport,
+  enclaveBinding,
+  encodeReport,
+  type LedgerDomain,
+  reportDigest,
+} from "../../src/protocol/digests.js";
+
+export function anvilKey(index: number): Hex {
+  return mnemonicKey(ANVIL_MNEMONIC, index);
+}
+
+export type LedgerFixture = {
+  anvil: Anvil;
+  owner: LedgerWallet;
+  contract: Address;
+  domain: LedgerDomain;
+  stop(): Promise<void>;
+};
+
+export async function startLedgerFixture(
+  options: { dataDir?: string; blockTime?: number } = {},
+): Promise<LedgerFixture> {
+  const anvil = await startAnvil(options);
+  const ledger = await connectLedger(anvil.rpcUrl);
+  const owner = withWallet(ledger, anvilKey(0));
+  const contract = await deployAnonify(owner);
+  return { anvil, owner, contract, domain: { chainId: anvil.chainId, contract }, stop: () => anvil.stop() };
+}
+
+/** Sends an owner call and waits for it to be mined. */
+export async function ownerCall(
+  f: LedgerFixture,
+  functionName:
+    | "setMeasurementAllowed"
+    | "setTrustedSigner"
+    | "setDebugAllowed"
+    | "setMaxReportAge"
+    | "revokeEnclave",
+  args: readonly unknown[],
+): Promise<void> {
+  const { request } = await f.owner.publicClient.simulateContract({
+    account: f.owner.account,
+    address: f.contract,
+    abi: anonifyAbi,
+    functionName,
+    args,
+  } as never);
+  const hash = await f.owner.walletClient.writeContract(request as never);
+  await f.owner.publicClient.waitForTransactionReceipt({ hash });
+}
+
+export type TestEnclave = { key: Hex; address: Address; hpkePublicKey: Hex };
+
+export function newEnclave(): TestEnclave {
+  const key = generatePrivateKey();
+  return {
+    key,
+    address: privateKeyToAccount(key).address,
+    hpkePublicKey: toHex(crypto.getRandomValues(new Uint8Array(32))),
+  };
+}
+
+export const MEASUREMENT: Hex = `0x${"11".repeat(32)}`;
+export const SIGNER_MEASUREMENT: Hex = `0x${"22".repeat(32)}`;
+
+/** A report as the attestation service would issue it for `enclave`, signed by `serviceKey`. */
+export async function signedReport(
+  domain: LedgerDomain,
+  enclave: TestEnclave,
+  serviceKey: Hex,
+  overrides: Partial<AttestationReport> = {},
+): Promise<{ report: Hex; signature: Hex }> {
+  const report = encodeReport({
+    platform: 1,
+    measurement: MEASUREMENT,
+    signerMeasurement: SIGNER_MEASUREMENT,
+    debug: false,
+    tcbStatus: 0,
+    reportData: enclaveBinding(domain, enclave.address, enclave.hpkePublicKey),
+    issuedAt: BigInt(Math.floor(Date.now() / 1000)),
+    ...overrides,
+  });
+  const signature = await privateKeyToAccount(serviceKey).signMessage({
+    message: { raw: reportDigest(report) },
+  });
+  return { report, signature };
+}
+
+export async function signRaw(key: Hex, digest: Hex): Promise<Hex> {
+  return sign({ hash: digest, privateKey: key, to: "hex" });
+}
+
+/** Resolves to the custom error name a contract call reverted with, or fails the test. */
+export async function revertName(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof BaseError) {
+      const revert = error.walk((e) => e instanceof ContractFunctionRevertedError);
+      if (revert instanceof ContractFunctionRevertedError && revert.data?.errorName)
+        return revert.data.errorName;
+    }
+    throw error;
+  }
+  throw new Error("expected the call to revert, but it succeeded");
+}
