@@ -16,7 +16,7 @@ import {
   invalid,
 } from "../boundary/validate.js";
 import { epochOf } from "../group/mls.js";
-import { MAX_BATCH_COMMANDS } from "../protocol/batch.js";
+import { DEFAULT_BATCH_COMMANDS, MAX_BATCH_COMMANDS } from "../protocol/batch.js";
 import {
   enclaveBinding,
   handshakeDigest,
@@ -114,7 +114,6 @@ const MIN_RECORDS_BETWEEN_SNAPSHOTS = 256;
 const NODE_STATE_VERSION = 1;
 const MAX_SEALED_STATE_BYTES = 16 * 1024 * 1024;
 const MAX_EVENTS_PER_CALL = 10_000;
-const DEFAULT_BATCH_COMMANDS = 64;
 /** The enclave's signature as the contract takes it: r ‖ s ‖ v. */
 const SIGNATURE_WITH_V_BYTES = 65;
 /** The sequence a refusal receipt carries: it was never ordered. */

@@ -10,6 +10,7 @@ import { anonifyAbi } from "../chain/generated/contracts.js";
 import type { ledgerSummary } from "../enclave/confidential-ledger.js";
 import type { JournalEntry } from "../enclave/enclave.js";
 import type { groupSummary } from "../enclave/group-member.js";
+import { DEFAULT_BATCH_COMMANDS } from "../protocol/batch.js";
 import { type BlockClock, batchesInFlightAllowed, observeHead } from "./batch-policy.js";
 import { EnclaveProcess } from "./enclave-process.js";
 import { toLedgerEvent } from "./event-feed.js";
@@ -23,7 +24,6 @@ export const SEALED_JOURNAL_FILE = "sealed-journal.hex";
 const TICK_MS = 25;
 /** How often the host polls the chain for new events. */
 const FOLLOW_POLL_MS = 50;
-const DEFAULT_MAX_BATCH_COMMANDS = 64;
 /** The contract's custom errors by selector. */
 const CONTRACT_ERRORS = new Map(
   anonifyAbi.flatMap((item) =>
@@ -156,7 +156,7 @@ export class EnclaveNode {
   private readonly waiters = new Map<Hex, Set<(answer?: CommandStatusAnswer) => void>>();
 
   constructor(private readonly options: EnclaveNodeOptions) {
-    this.maxBatchCommands = options.maxBatchCommands ?? DEFAULT_MAX_BATCH_COMMANDS;
+    this.maxBatchCommands = options.maxBatchCommands ?? DEFAULT_BATCH_COMMANDS;
     this.maxBatchesInFlight = options.maxBatchesInFlight ?? DEFAULT_MAX_BATCHES_IN_FLIGHT;
     this.enclave = EnclaveProcess.start({
       dataDir: join(options.hostDir, "enclave"),

@@ -40,6 +40,8 @@ const OFFSET_NONCE = 1;
 const OFFSET_CIPHERTEXT = OFFSET_NONCE + BATCH_NONCE_BYTES;
 /** Most commands in one batch; the contract's `count` is a uint32, this is far below it on purpose. */
 export const MAX_BATCH_COMMANDS = 1024;
+/** Commands per batch unless the operator chooses otherwise; the size bench/results/e2e.md measures. */
+export const DEFAULT_BATCH_COMMANDS = 64;
 /** Largest batch plaintext: more would not fit in one transaction's calldata anyway. */
 export const MAX_BATCH_PLAINTEXT_BYTES = 1024 * 1024;
 export const MAX_BATCH_CIPHERTEXT_BYTES = OFFSET_CIPHERTEXT + MAX_BATCH_PLAINTEXT_BYTES + BATCH_TAG_BYTES;
