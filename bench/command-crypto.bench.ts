@@ -4,6 +4,7 @@
 // Baselines: viem's recoverTypedDataAddress and noble's recover / verify on the same digest.
 //   node --import tsx bench/command-crypto.bench.ts      (markdown on stdout, no files)
 //   npm run bench -- command-crypto                     (writes command-crypto.json + .md)
+
 import { writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
@@ -19,14 +20,13 @@ import { PersistentMap } from "../src/app/pmap.js";
 import { sealCommand, signCommand } from "../src/client/command.js";
 import {
   clearSignatureCaches,
-  MAX_SEALED_MESSAGE_BYTES,
   openCommand,
   sealReceipt,
   verifySignedCommand,
 } from "../src/enclave/command-intake.js";
 import { decodeBatch, encodeBatch, openBatch, sealBatch } from "../src/protocol/batch.js";
 import type { LedgerDomain } from "../src/protocol/digests.js";
-import { openEnvelope } from "../src/protocol/envelope.js";
+import { MAX_SEALED_MESSAGE_BYTES, openEnvelope } from "../src/protocol/envelope.js";
 import { COMMAND_TYPES, commandDigest, eip712Domain, encodeSignedCommand } from "../src/protocol/wire.js";
 
 const DOMAIN: LedgerDomain = { chainId: 31337, contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };

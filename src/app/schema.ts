@@ -1,11 +1,11 @@
-// Parameter schemas for app commands and queries: a handful of types with exact rules and clear
-// messages, and no schema library (what runs in the enclave stays small and auditable). A schema
-// checks parsed JSON and returns the typed, normalized value; the app never sees unchecked input.
+// Schemas for untrusted JSON: app command and query parameters, and the arguments of every call
+// that crosses the enclave boundary (src/boundary/calls.ts). A handful of types with exact rules and
+// clear messages, and no schema library (what runs in the enclave stays small and auditable). A
+// schema checks parsed JSON and returns the typed, normalized value; no handler sees unchecked input.
 //
 //   const transfer = object({ to: address(), amount: uint() });
 //   type Transfer = Infer<typeof transfer>;   // { readonly to: `0x${string}`; readonly amount: bigint }
-import { keccak_256 } from "@noble/hashes/sha3.js";
-import type { Address } from "viem";
+import { type Address, type Hex, isAddress } from "viem";
 import type { JsonValue } from "./canonical.js";
 
 /** A parameter that does not fit its schema; `path` names it (e.g. `params.amount`). */
@@ -19,7 +19,18 @@ export class ParamError extends Error {
   }
 }
 
-export type SchemaKind = "address" | "uint" | "string" | "bool" | "object" | "optional";
+export type SchemaKind =
+  | "address"
+  | "uint"
+  | "string"
+  | "bool"
+  | "object"
+  | "optional"
+  | "hex"
+  | "int"
+  | "decimal"
+  | "array"
+  | "tagged";
 
 export type Schema<T> = {
   readonly kind: SchemaKind;
@@ -36,12 +47,9 @@ export const UINT256_MAX = (1n << 256n) - 1n;
 const MAX_UINT_DIGITS = 78;
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-const HAS_LOWER_HEX = /[a-f]/;
-const HAS_UPPER_HEX = /[A-F]/;
+const HEX_BYTES = /^0x(?:[0-9a-fA-F]{2})*$/;
 const LONE_SURROGATE = /\p{Surrogate}/u;
 const ROOT_PATH = "params";
-/** EIP-55: a hex letter is upper case when its nibble of keccak256(lower-case hex) is at least 8. */
-const CHECKSUM_NIBBLE_THRESHOLD = 8;
 
 const describeValue = (value: unknown): string =>
   value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
@@ -57,28 +65,14 @@ export function address(): Schema<Address> {
       if (typeof value !== "string" || !ADDRESS.test(value)) {
         throw new ParamError(path, `must be a 0x-prefixed 20-byte hex address, got ${describeValue(value)}`);
       }
-      const body = value.slice(2);
-      if (HAS_LOWER_HEX.test(body) && HAS_UPPER_HEX.test(body) && !hasValidChecksum(body)) {
+      // One case throughout carries no checksum; mixed case must be EIP-55 (viem's strict check).
+      const oneCase = value.slice(2) === value.slice(2).toUpperCase() || value === value.toLowerCase();
+      if (!oneCase && !isAddress(value, { strict: true }))
         throw new ParamError(path, "has mixed case but an invalid EIP-55 checksum");
-      }
-      return `0x${body.toLowerCase()}` as Address;
+      return value.toLowerCase() as Address;
     },
     describe: () => ({ type: "address" }),
   };
-}
-
-function hasValidChecksum(body: string): boolean {
-  const lower = body.toLowerCase();
-  const hash = keccak_256(new TextEncoder().encode(lower));
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i]!;
-    if (c >= "0" && c <= "9") continue;
-    const byte = hash[i >> 1]!;
-    const nibble = i % 2 === 0 ? byte >> 4 : byte & 0x0f;
-    const upper = nibble >= CHECKSUM_NIBBLE_THRESHOLD;
-    if (upper !== (c === c.toUpperCase())) return false;
-  }
-  return true;
 }
 
 export type UintOptions = { max?: bigint };
@@ -215,6 +209,99 @@ export function object<F extends Fields>(fields: F): ObjectSchema<ObjectOf<F>> {
     describe: () => ({
       type: "object",
       fields: Object.fromEntries(names.map((name) => [name, fields[name]!.describe()])),
+    }),
+  };
+}
+
+export type HexOptions = { min?: number; max: number };
+
+/** 0x-prefixed hex of `min`..`max` whole bytes, kept as written (case is not normalized). */
+export function hex({ min = 0, max }: HexOptions): Schema<Hex> {
+  return {
+    kind: "hex",
+    parse(value, path = ROOT_PATH) {
+      if (typeof value !== "string" || !HEX_BYTES.test(value))
+        throw new ParamError(path, `must be 0x-prefixed hex bytes, got ${describeValue(value)}`);
+      const bytes = (value.length - 2) / 2;
+      if (bytes < min || bytes > max)
+        throw new ParamError(path, `must be ${min} to ${max} bytes, got ${bytes}`);
+      return value as Hex;
+    },
+    describe: () => ({ type: "hex", min, max }),
+  };
+}
+
+/** A JSON number that is a safe integer within `min`..`max`. */
+export function int({ min, max }: { min: number; max: number }): Schema<number> {
+  return {
+    kind: "int",
+    parse(value, path = ROOT_PATH) {
+      if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max)
+        throw new ParamError(path, `must be an integer from ${min} to ${max}`);
+      return value;
+    },
+    describe: () => ({ type: "int", min, max }),
+  };
+}
+
+/**
+ * A non-negative integer of at most `bits` bits carried as a decimal string (JSON has no bigint) and
+ * kept as that string, so what crosses a boundary reads back the same.
+ */
+export function decimal({ bits }: { bits: number }): Schema<string> {
+  const max = (1n << BigInt(bits)) - 1n;
+  return {
+    kind: "decimal",
+    parse(value, path = ROOT_PATH) {
+      if (typeof value !== "string" || value.length > MAX_UINT_DIGITS || !DECIMAL.test(value))
+        throw new ParamError(path, "must be a decimal integer string without sign or leading zeros");
+      if (BigInt(value) > max) throw new ParamError(path, `must fit in ${bits} bits`);
+      return value;
+    },
+    describe: () => ({ type: "decimal", bits }),
+  };
+}
+
+/** A JSON array of at most `max` items, each checked by `item`. */
+export function array<T>(item: Schema<T>, { max }: { max: number }): Schema<readonly T[]> {
+  return {
+    kind: "array",
+    parse(value, path = ROOT_PATH) {
+      if (!Array.isArray(value)) throw new ParamError(path, `must be an array, got ${describeValue(value)}`);
+      if (value.length > max) throw new ParamError(path, `must hold at most ${max} items`);
+      return value.map((v, i) => item.parse(v, `${path}[${i}]`));
+    },
+    describe: () => ({ type: "array", max, items: item.describe() }),
+  };
+}
+
+type Cases = Record<string, Fields>;
+/** One object type per case, each with its case name in field `K`. */
+export type TaggedOf<K extends string, C extends Cases> = {
+  [N in keyof C & string]: Simplify<{ readonly [P in K]: N } & ObjectOf<C[N]>>;
+}[keyof C & string];
+
+/**
+ * An object whose field `key` names which case it is; the other fields are checked by that case's
+ * schema. An unknown case is refused, never skipped.
+ */
+export function tagged<K extends string, C extends Cases>(key: K, cases: C): Schema<TaggedOf<K, C>> {
+  const schemas = new Map(Object.entries(cases).map(([name, fields]) => [name, object(fields)]));
+  return {
+    kind: "tagged",
+    parse(value, path = ROOT_PATH) {
+      if (typeof value !== "object" || value === null || Array.isArray(value))
+        throw new ParamError(path, `must be an object, got ${describeValue(value)}`);
+      const { [key]: tag, ...rest } = value as Record<string, unknown>;
+      const schema = typeof tag === "string" ? schemas.get(tag) : undefined;
+      if (!schema || !Object.hasOwn(cases, tag as string))
+        throw new ParamError(`${path}.${key}`, `is not a known case: ${JSON.stringify(tag)?.slice(0, 40)}`);
+      return Object.freeze({ [key]: tag, ...schema.parse(rest, path) }) as TaggedOf<K, C>;
+    },
+    describe: () => ({
+      type: "tagged",
+      key,
+      cases: Object.fromEntries([...schemas].map(([name, schema]) => [name, schema.describe()])),
     }),
   };
 }

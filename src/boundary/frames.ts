@@ -1,6 +1,7 @@
 // The ECALL boundary's wire format, shared by the enclave process and the host that drives it.
 // A frame is a 4-byte big-endian length, then that many bytes of UTF-8 JSON. The enclave reads the
 // length before anything else, so an oversized frame is refused without being parsed or buffered.
+import type { EnclaveErrorCode } from "./calls.js";
 
 /** The version of the call set; the enclave refuses calls of any other version. */
 export const BOUNDARY_VERSION = 1;
@@ -13,7 +14,7 @@ export type BoundaryRequest = { v: number; id: number; call: string; args: unkno
  * `sealedReason`: the detailed reason of a refused command, sealed to the command's response key,
  * when the reason would tell the host something of the plaintext (a command name, a parameter).
  */
-export type BoundaryError = { code: string; message: string; sealedReason?: string };
+export type BoundaryError = { code: EnclaveErrorCode; message: string; sealedReason?: string };
 export type BoundaryResponse =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: BoundaryError };
@@ -72,7 +73,7 @@ export class FrameReader {
 export class EnclaveCallError extends Error {
   override name = "EnclaveCallError";
   constructor(
-    readonly code: string,
+    readonly code: EnclaveErrorCode,
     message: string,
     readonly sealedReason?: string,
   ) {

@@ -16,7 +16,7 @@ import {
 } from "../client/command.js";
 import { decodeBatch, encodeBatch, openBatch, sealBatch } from "../protocol/batch.js";
 import type { LedgerDomain } from "../protocol/digests.js";
-import { ENVELOPE_HEADER_BYTES, sealEnvelope } from "../protocol/envelope.js";
+import { ENVELOPE_HEADER_BYTES, MAX_SEALED_MESSAGE_BYTES, sealEnvelope } from "../protocol/envelope.js";
 import { encodeSignedCommand, type SignedCommand } from "../protocol/wire.js";
 import {
   CommandRejected,
@@ -24,7 +24,6 @@ import {
   checkQueryTime,
   clearSignatureCaches,
   MAX_QUERY_AGE_SECONDS,
-  MAX_SEALED_MESSAGE_BYTES,
   openCommand,
   openQuery,
   sealQueryAnswer,

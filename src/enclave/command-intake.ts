@@ -13,8 +13,9 @@ import { concatBytes } from "@noble/hashes/utils.js";
 import * as ecc from "tiny-secp256k1";
 import { type Address, bytesToHex, type Hex, hexToBytes } from "viem";
 import type { JsonObject } from "../app/canonical.js";
+import type { CommandRejectionCode } from "../boundary/calls.js";
 import type { LedgerDomain } from "../protocol/digests.js";
-import { ENVELOPE_OVERHEAD_BYTES, openEnvelope, sealEnvelope } from "../protocol/envelope.js";
+import { MAX_SEALED_MESSAGE_BYTES, openEnvelope, sealEnvelope } from "../protocol/envelope.js";
 import {
   type CommandReceipt,
   commandDigest,
@@ -22,26 +23,13 @@ import {
   decodeSignedQuery,
   encodeCommandReceipt,
   encodeQueryAnswer,
-  MAX_SIGNED_BYTES,
   type QueryAnswer,
   queryDigest,
   SIGNATURE_BYTES,
   SIGNER_KEY_BYTES,
   sameDomain,
   WireError,
-  type WireErrorCode,
 } from "../protocol/wire.js";
-
-export type CommandRejectionCode =
-  | WireErrorCode
-  | "wrong_app"
-  | "bad_signature"
-  | "replayed_nonce"
-  | "nonce_gap"
-  | "stale_query"
-  | "future_query"
-  | "bad_response_key"
-  | "queue_full";
 
 /** A command or query the enclave refuses. `reason` is safe to return to the host: no plaintext in it. */
 export class CommandRejected extends Error {
@@ -54,8 +42,6 @@ export class CommandRejected extends Error {
   }
 }
 
-/** Largest sealed command or query: the largest signed message plus the envelope's header and tag. */
-export const MAX_SEALED_MESSAGE_BYTES = ENVELOPE_OVERHEAD_BYTES + MAX_SIGNED_BYTES;
 /** A query is answered if signed at most this long ago (by the enclave's clock: see `checkQueryTime`). */
 export const MAX_QUERY_AGE_SECONDS = 300n;
 /** ...and at most this far in the future, for clients whose clock runs ahead. */

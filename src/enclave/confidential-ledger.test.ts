@@ -5,10 +5,10 @@ import erc20 from "../../apps/erc20/index.js";
 import type { App } from "../app/app.js";
 import type { StateValue } from "../app/canonical.js";
 import { PersistentMap } from "../app/pmap.js";
+import { MAX_BATCHES_IN_FLIGHT } from "../protocol/batch.js";
 import {
   type InFlight,
   initialLedgerApp,
-  MAX_BATCHES_IN_FLIGHT,
   newestReceipts,
   nextBatches,
   type Queued,

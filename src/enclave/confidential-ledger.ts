@@ -1,13 +1,15 @@
 // The enclave's confidential ledger: the app's state in chain order, per-sender nonces, the queue of
 // accepted commands, the batch in flight, and receipts. Every enclave applies every batch and
 // re-verifies every user signature, so one broken enclave cannot forge a user's command for others.
+
 import { bytesToHex, type Hex, hexToBytes, keccak256 } from "viem";
 import type { App } from "../app/app.js";
 import type { StateValue } from "../app/canonical.js";
-import { applyCommand, checkCommand, decodeAppState, encodeAppState } from "../app/executor.js";
+import { applyCommand, checkCommand } from "../app/executor.js";
 import { PersistentMap } from "../app/pmap.js";
+import { type LedgerSummary, MAX_QUEUED_COMMANDS } from "../boundary/calls.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
-import { decodeBatch, encodeBatch, openBatch, sealBatch } from "../protocol/batch.js";
+import { decodeBatch, encodeBatch, MAX_BATCHES_IN_FLIGHT, openBatch, sealBatch } from "../protocol/batch.js";
 import { batchDigest, type LedgerDomain, nextBatchHead, ZERO_HASH } from "../protocol/digests.js";
 import type { Receipt } from "../protocol/wire.js";
 import { CommandRejected, checkNonce, type VerifiedCommand, verifySignedCommand } from "./command-intake.js";
@@ -16,7 +18,6 @@ import { CommandRejected, checkNonce, type VerifiedCommand, verifySignedCommand 
 export const MAX_RECEIPTS = 50_000;
 /** Receipts past the limit dropped at once: one pass over the kept ones per this many commands. */
 const RECEIPT_EVICTION_SLACK = 5_000;
-export const MAX_QUEUE = 100_000;
 
 export type Queued = { digest: Hex; sender: Hex; nonce: bigint; encoded: Hex };
 export type InFlight = {
@@ -83,7 +84,7 @@ export function enqueue(
   app: App<StateValue>,
   command: VerifiedCommand,
 ): LedgerAppState {
-  if (state.queue.length >= MAX_QUEUE)
+  if (state.queue.length >= MAX_QUEUED_COMMANDS)
     throw new CommandRejected("queue_full", "the node's queue is full; try again later");
   checkNonce(nextNonce(state, command.sender as Hex), command.nonce);
   const check = checkCommand(app, command.name, command.params);
@@ -96,9 +97,6 @@ export function enqueue(
   };
   return { ...state, queue: [...state.queue, queued] };
 }
-
-/** The most batches one enclave keeps in flight (each names its batch nonce, so they land in order). */
-export const MAX_BATCHES_IN_FLIGHT = 8;
 
 /**
  * The state whose `inFlight` lists the batches to submit now, oldest first: those in flight,
@@ -318,95 +316,7 @@ export function commandStatus(state: LedgerAppState, digest: Hex): CommandStatus
 
 // ----- sealing
 
-export type SealedLedgerApp = {
-  appState: Hex;
-  nonces: [Hex, string][];
-  sequence: string;
-  batches: string;
-  batchHead: Hex;
-  ownBatches: string;
-  queue: (Omit<Queued, "nonce"> & { nonce: string })[];
-  /** An object (one batch) in states sealed before batches were pipelined. */
-  inFlight?: SealedInFlight[] | SealedInFlight;
-  receipts: [Hex, { receipt: Hex; responseKey: Hex }][];
-  skippedBatches: string;
-};
-
-export type SealedQueued = SealedLedgerApp["queue"][number];
-export type SealedInFlight = Omit<InFlight, "commands" | "slot" | "mlsEpoch" | "nonce"> & {
-  commands: SealedQueued[];
-  slot: string;
-  mlsEpoch: string;
-  nonce: string;
-};
-
-export const queuedOut = (q: Queued): SealedQueued => ({ ...q, nonce: q.nonce.toString() });
-export const queuedIn = (q: SealedQueued): Queued => ({ ...q, nonce: BigInt(q.nonce) });
-
-export function inFlightOut(f: InFlight): SealedInFlight {
-  return {
-    ...f,
-    commands: f.commands.map(queuedOut),
-    slot: f.slot.toString(),
-    mlsEpoch: f.mlsEpoch.toString(),
-    nonce: f.nonce.toString(),
-  };
-}
-
-/** The batches in flight as sealed, by the current format or the one before pipelining. */
-export function sealedInFlightList(f: SealedInFlight[] | SealedInFlight | undefined): SealedInFlight[] {
-  return f === undefined ? [] : Array.isArray(f) ? f : [f];
-}
-
-export function inFlightIn(f: SealedInFlight): InFlight {
-  return {
-    ...f,
-    commands: f.commands.map(queuedIn),
-    slot: BigInt(f.slot),
-    mlsEpoch: BigInt(f.mlsEpoch),
-    nonce: BigInt(f.nonce),
-  };
-}
-
-export function serializeLedgerApp(s: LedgerAppState): SealedLedgerApp {
-  return {
-    appState: bytesToHex(encodeAppState(s.appState)),
-    nonces: [...s.nonces].map(([k, v]) => [k, v.toString()]),
-    sequence: s.sequence.toString(),
-    batches: s.batches.toString(),
-    batchHead: s.batchHead,
-    ownBatches: s.ownBatches.toString(),
-    queue: s.queue.map(queuedOut),
-    inFlight: s.inFlight.map(inFlightOut),
-    receipts: [...s.receipts].map(([k, v]) => [
-      k,
-      { receipt: bytesToHex(encodeAppState(v.receipt as unknown as StateValue)), responseKey: v.responseKey },
-    ]),
-    skippedBatches: s.skippedBatches.toString(),
-  };
-}
-
-export function deserializeLedgerApp(s: SealedLedgerApp): LedgerAppState {
-  return {
-    appState: decodeAppState(hexToBytes(s.appState)),
-    nonces: PersistentMap.from(s.nonces.map(([k, v]) => [k, BigInt(v)])),
-    sequence: BigInt(s.sequence),
-    batches: BigInt(s.batches),
-    batchHead: s.batchHead,
-    ownBatches: BigInt(s.ownBatches),
-    queue: s.queue.map(queuedIn),
-    inFlight: sealedInFlightList(s.inFlight).map(inFlightIn),
-    receipts: PersistentMap.from(
-      s.receipts.map(([k, v]) => [
-        k,
-        { receipt: decodeAppState(hexToBytes(v.receipt)) as unknown as Receipt, responseKey: v.responseKey },
-      ]),
-    ),
-    skippedBatches: BigInt(s.skippedBatches),
-  };
-}
-
-export function ledgerSummary(s: LedgerAppState) {
+export function ledgerSummary(s: LedgerAppState): LedgerSummary {
   return {
     sequence: s.sequence.toString(),
     batches: s.batches.toString(),

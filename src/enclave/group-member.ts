@@ -3,6 +3,7 @@
 // The contract's epoch counts handshake slots; a handshake that a member must refuse (a rejected
 // credential, a commit for another MLS epoch) is void for every member alike, because every member
 // decides from the same events in the same order.
+
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
   bytesToHex,
@@ -13,6 +14,7 @@ import {
   parseAbiParameters,
   toBytes,
 } from "viem";
+import type { GroupSummary, HandshakeRecord } from "../boundary/calls.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
 import {
   type AuthenticationService,
@@ -52,14 +54,6 @@ import {
 
 export const BATCH_KEY_LABEL = "anonify/batch-key/v1";
 export const BATCH_KEY_BYTES = 32;
-
-export type HandshakeRecord = {
-  slot: string;
-  mlsEpoch: string | undefined;
-  enclave: Hex;
-  block: string;
-  outcome: string;
-};
 
 export type GroupMemberState = {
   registry: RegistryView;
@@ -338,68 +332,39 @@ export async function proposeCommit(
   }
 }
 
-// ----- sealing: the group state travels as bytes inside the enclave's sealed state
+// ----- sealing: ts-mls's objects travel as their own wire encodings; the rest is sealed as it is
 
-export type SealedGroupFields = Omit<
-  GroupMemberState,
-  "memberKeys" | "group" | "pending" | "epochKey" | "slot"
-> & {
-  slot: string;
-  memberKeys?: Hex;
-  group?: Hex;
-  pending?: { handshakeHash: Hex; state: Hex; handshake: Hex; slot: string };
+/** The group state as sealed: the MLS objects as bytes, no epoch key (it is derived again on restore). */
+export type SealedGroup = Omit<GroupMemberState, "memberKeys" | "group" | "pending" | "epochKey"> & {
+  memberKeys: Hex | undefined;
+  group: Hex | undefined;
+  pending: { handshakeHash: Hex; state: Hex; handshake: Hex; slot: bigint } | undefined;
 };
 
-export function serializeGroup(state: GroupMemberState): SealedGroupFields {
+export function sealableGroup({ epochKey: _derived, ...state }: GroupMemberState): SealedGroup {
   return {
-    registry: state.registry,
-    slot: state.slot.toString(),
-    handshakeHead: state.handshakeHead,
-    keyPackage: state.keyPackage,
-    removed: state.removed,
-    genesisDone: state.genesisDone,
-    lastHandshake: state.lastHandshake,
-    memberKeys: state.memberKeys ? bytesToHex(encodeMemberKeys(state.memberKeys)) : undefined,
-    group: state.group ? bytesToHex(encodeGroupState(state.group)) : undefined,
-    pending: state.pending
-      ? {
-          handshakeHash: state.pending.handshakeHash,
-          state: bytesToHex(encodeGroupState(state.pending.state)),
-          handshake: state.pending.handshake,
-          slot: state.pending.slot.toString(),
-        }
-      : undefined,
+    ...state,
+    memberKeys: state.memberKeys && bytesToHex(encodeMemberKeys(state.memberKeys)),
+    group: state.group && bytesToHex(encodeGroupState(state.group)),
+    pending: state.pending && { ...state.pending, state: bytesToHex(encodeGroupState(state.pending.state)) },
   };
 }
 
-export async function deserializeGroup(
-  fields: SealedGroupFields,
-  domain: LedgerDomain,
-): Promise<GroupMemberState> {
-  const group = fields.group ? decodeGroupState(hexToBytes(fields.group)) : undefined;
+export async function unsealedGroup(sealed: SealedGroup, domain: LedgerDomain): Promise<GroupMemberState> {
+  const group = sealed.group ? decodeGroupState(hexToBytes(sealed.group)) : undefined;
   return {
-    registry: fields.registry,
-    slot: BigInt(fields.slot),
-    handshakeHead: fields.handshakeHead,
-    keyPackage: fields.keyPackage,
-    removed: fields.removed,
-    genesisDone: fields.genesisDone,
-    lastHandshake: fields.lastHandshake,
-    memberKeys: fields.memberKeys ? decodeMemberKeys(hexToBytes(fields.memberKeys)) : undefined,
+    ...sealed,
+    memberKeys: sealed.memberKeys ? decodeMemberKeys(hexToBytes(sealed.memberKeys)) : undefined,
     group,
-    pending: fields.pending
-      ? {
-          handshakeHash: fields.pending.handshakeHash,
-          state: decodeGroupState(hexToBytes(fields.pending.state)),
-          handshake: fields.pending.handshake,
-          slot: BigInt(fields.pending.slot),
-        }
-      : undefined,
+    pending: sealed.pending && {
+      ...sealed.pending,
+      state: decodeGroupState(hexToBytes(sealed.pending.state)),
+    },
     epochKey: group ? await epochKeyOf(group, domain) : undefined,
   };
 }
 
-export function groupSummary(state: GroupMemberState, self?: Hex) {
+export function groupSummary(state: GroupMemberState, self?: Hex): GroupSummary {
   const me = self ? state.registry.enclaves[self.toLowerCase()] : undefined;
   return {
     keyPackagePublished: me?.keyPackage !== undefined && me.keyPackage === state.keyPackage,

@@ -9,12 +9,11 @@ import {
   BOUNDARY_VERSION,
   type BoundaryRequest,
   type BoundaryResponse,
-  EnclaveCallError,
   encodeFrame,
   FrameReader,
   MAX_FRAME_BYTES,
 } from "../boundary/frames.js";
-import { Enclave, type EnclaveConfig } from "./enclave.js";
+import { createEnclave, type EnclaveConfig } from "./enclave.js";
 import type { TeePlatform } from "./platform.js";
 import { SimPlatform } from "./sim-platform.js";
 
@@ -54,12 +53,13 @@ if (!dataDir) {
 }
 // The simulated platform measures the bundle it was loaded from, as SGX measures the enclave's pages.
 const measurement = sha256(readFileSync(fileURLToPath(import.meta.url)));
-const enclave = new Enclave(
-  platformFor(config, dataDir),
-  { measurement, signerMeasurement: hexToBytes(config.signerMeasurement) },
+const enclave = createEnclave({
+  platform: platformFor(config, dataDir),
+  measured: { measurement, signerMeasurement: hexToBytes(config.signerMeasurement) },
   config,
   app,
-);
+  onInternalError: (kind, call) => process.stderr.write(`enclave: internal error (${kind}) in ${call}\n`),
+});
 
 function respond(response: BoundaryResponse): void {
   process.stdout.write(encodeFrame(response));
@@ -91,25 +91,6 @@ function parseRequest(body: Buffer): BoundaryRequest | BoundaryResponse {
   return m as BoundaryRequest;
 }
 
-async function serve(request: BoundaryRequest): Promise<BoundaryResponse> {
-  try {
-    return { id: request.id, ok: true, result: await enclave.handle(request.call, request.args) };
-  } catch (error) {
-    if (error instanceof EnclaveCallError) {
-      const { code, message, sealedReason } = error;
-      return { id: request.id, ok: false, error: { code, message, sealedReason } };
-    }
-    // An unexpected error's message may quote internal data: only its class crosses the boundary.
-    const kind = error instanceof Error ? error.name : typeof error;
-    process.stderr.write(`enclave: internal error (${kind}) in ${request.call}\n`);
-    return {
-      id: request.id,
-      ok: false,
-      error: { code: "internal", message: `internal enclave error (${kind})` },
-    };
-  }
-}
-
 // Calls run one at a time, in arrival order: the enclave's state has a single writer.
 let queue: Promise<void> = Promise.resolve();
 const reader = new FrameReader(MAX_FRAME_BYTES);
@@ -131,7 +112,7 @@ process.stdin.on("data", (chunk: Buffer) => {
       respond(parsed);
       continue;
     }
-    queue = queue.then(async () => respond(await serve(parsed)));
+    queue = queue.then(async () => respond(await enclave.handle(parsed)));
   }
 });
 process.stdin.on("end", () => process.exit(0));

@@ -88,7 +88,7 @@ export function buildNodeApi({ node, contract, chainId, chainRpc }: NodeApiOptio
         return reply.code(503).send({ code: "starting", message: "the node is starting" });
       const [status, enclave, head] = await Promise.all([
         node.groupStatus(),
-        node.enclave.call<{ measurement: string; platform: string }>("status"),
+        node.enclave.call("status"),
         node.chainHead(),
       ]);
       const g = status.group;
@@ -167,10 +167,7 @@ export function buildNodeApi({ node, contract, chainId, chainRpc }: NodeApiOptio
     async (_req, reply) => {
       if (!node.registration)
         return reply.code(503).send({ code: "starting", message: "the node is starting" });
-      const [enclave, record] = await Promise.all([
-        node.enclave.call<{ measurement: string; platform: string }>("status"),
-        node.onChainRecord(),
-      ]);
+      const [enclave, record] = await Promise.all([node.enclave.call("status"), node.onChainRecord()]);
       return {
         address: node.address,
         hpkePublicKey: node.registration.hpkePublicKey,
@@ -243,7 +240,7 @@ export function buildNodeApi({ node, contract, chainId, chainRpc }: NodeApiOptio
       }),
     },
     async (req, reply) =>
-      enclaveCall(reply, () => node.enclave.call("query", { envelope: req.body.envelope })),
+      enclaveCall(reply, () => node.enclave.call("query", { envelope: req.body.envelope as Hex })),
   );
 
   app.get("/docs/openapi.json", async () => ({

@@ -2,6 +2,7 @@
 // The host sees only what the enclave returns; it cannot reach the enclave's memory.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import type { CallName, CallParams, CallResult } from "../boundary/calls.js";
 import {
   BOUNDARY_VERSION,
   type BoundaryResponse,
@@ -79,13 +80,25 @@ export class EnclaveProcess {
     return this.child.pid;
   }
 
-  call<T = unknown>(call: string, args: unknown = {}): Promise<T> {
+  /** One call of the enclave's table, typed from it (src/boundary/calls.ts). */
+  call<K extends CallName>(
+    name: K,
+    ...[params]: Record<string, never> extends CallParams<K>
+      ? [params?: CallParams<K>]
+      : [params: CallParams<K>]
+  ): Promise<CallResult<K>> {
+    // The enclave answers a call with its result type or refuses it; the table is the contract.
+    return this.callUnchecked(name, params ?? {}) as Promise<CallResult<K>>;
+  }
+
+  /** Any name and arguments, as they are: for tests of the enclave's input checks. */
+  callUnchecked(name: string, args: unknown): Promise<unknown> {
     if (this.exitReason) return Promise.reject(new EnclaveExitedError(this.exitReason));
     const id = this.nextId++;
-    const frame = encodeFrame({ v: BOUNDARY_VERSION, id, call, args });
+    const frame = encodeFrame({ v: BOUNDARY_VERSION, id, call: name, args });
     this.options.tap?.("to-enclave", frame.subarray(4));
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
       this.child.stdin?.write(frame);
     });
   }

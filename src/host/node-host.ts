@@ -3,13 +3,17 @@
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { type Address, BaseError, ContractFunctionRevertedError, type Hex, toFunctionSelector } from "viem";
+import {
+  type CommandStatusAnswer,
+  type GroupSummary,
+  isSettled as isSettledStatus,
+  type JournalEntry,
+  type LedgerSummary,
+} from "../boundary/calls.js";
 import type { EventPosition, LedgerEvent } from "../boundary/chain-events.js";
 import type { LedgerWallet } from "../chain/chain.js";
 import { EventFollower } from "../chain/follower.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
-import type { ledgerSummary } from "../enclave/confidential-ledger.js";
-import type { JournalEntry } from "../enclave/enclave.js";
-import type { groupSummary } from "../enclave/group-member.js";
 import { DEFAULT_BATCH_COMMANDS } from "../protocol/batch.js";
 import { type BlockClock, batchesInFlightAllowed, observeHead } from "./batch-policy.js";
 import { EnclaveProcess } from "./enclave-process.js";
@@ -48,9 +52,6 @@ const DEFAULT_MAX_BATCHES_IN_FLIGHT = 6;
 const SUBMIT_BATCH_BASE_GAS = 100_000n;
 const SUBMIT_BATCH_GAS_PER_BYTE = 64n;
 
-/** What the enclave reports of its group and ledger (the host holds these as plain JSON). */
-export type GroupSummary = ReturnType<typeof groupSummary>;
-
 export type EnclaveNodeOptions = {
   hostDir: string;
   wallet: LedgerWallet;
@@ -70,26 +71,8 @@ export type EnclaveNodeOptions = {
   onLog?: (line: string) => void;
 };
 
-export type LedgerSummary = ReturnType<typeof ledgerSummary>;
-
-/** `settled`: the commands accepted here that an apply ordered, answered as `commandStatus` would ("unknown" if the enclave holds nothing of one). */
-type Applied = {
-  cursor: EventPosition | undefined;
-  group: GroupSummary;
-  settled: (CommandStatusAnswer | { id: Hex; status: "unknown" })[];
-  sealedState?: Hex;
-};
-
-/** A command's state as the enclave reports it; the receipt is sealed to the sender. */
-export type CommandStatusAnswer = {
-  id: Hex;
-  status: "queued" | "submitted" | "applied" | "failed";
-  sequence?: string;
-  receipt?: Hex;
-};
-
-/** Whether the command is ordered: its receipt says applied or failed. */
-export const isSettled = (status: string): boolean => status === "applied" || status === "failed";
+export { type CommandStatusAnswer, isSettled } from "../boundary/calls.js";
+export type { GroupSummary, LedgerSummary };
 
 /** The longest a status request may wait for its command to be ordered. */
 export const MAX_STATUS_WAIT_MS = 30_000;
@@ -214,13 +197,13 @@ export class EnclaveNode {
     const journalPath = join(hostDir, SEALED_JOURNAL_FILE);
     let cursor: EventPosition | undefined;
     if (existsSync(statePath) && !this.registration.created) {
-      const restored = await this.enclave.call<{ cursor?: EventPosition; group: GroupSummary }>(
-        "restoreState",
-        {
-          sealedState: readFileSync(statePath, "utf8").trim(),
-          sealedJournal: existsSync(journalPath) ? completeLines(readFileSync(journalPath, "utf8")) : [],
-        },
-      );
+      const restored = await this.enclave.call("restoreState", {
+        // Hex as the host wrote it; the enclave checks every byte of it anyway.
+        sealedState: readFileSync(statePath, "utf8").trim() as Hex,
+        sealedJournal: existsSync(journalPath)
+          ? (completeLines(readFileSync(journalPath, "utf8")) as Hex[])
+          : [],
+      });
       cursor = restored.cursor;
       this.group = restored.group;
     }
@@ -234,7 +217,7 @@ export class EnclaveNode {
       // interleaved with the commands and receipts its clients ask for meanwhile.
       onEvents: async (events) => {
         for (const chunk of inCalls(events.flatMap((e) => toLedgerEvent(e) ?? []))) {
-          const apply = () => this.enclave.call<Applied>("applyEvents", { events: chunk });
+          const apply = () => this.enclave.call("applyEvents", { events: chunk });
           const applied = chunk.some((e) => e.kind === "BatchSubmitted")
             ? await this.metrics.time("apply", apply)
             : await apply();
@@ -275,20 +258,14 @@ export class EnclaveNode {
     if (!this.group.keyPackagePublished) {
       // Published but not yet seen in the event feed: wait for it rather than publish again.
       if (this.keyPackageSentAt !== undefined && this.group.slot === this.keyPackageSentAt) return;
-      const kp = await this.enclave.call<{ keyPackage: Hex; signature: Hex; sealedState: Hex }>("keyPackage");
+      const kp = await this.enclave.call("keyPackage");
       this.keep(kp);
       if (await this.send("publishKeyPackage", [kp.keyPackage, kp.signature]))
         this.keyPackageSentAt = this.group.slot;
       return;
     }
     const rotate = this.rotateRequested;
-    const proposal = await this.enclave.call<{
-      handshake: Hex | null;
-      epoch?: string;
-      signature?: Hex;
-      sealedState?: Hex;
-      group: GroupSummary;
-    }>("proposeHandshake", { rotate });
+    const proposal = await this.enclave.call("proposeHandshake", { rotate });
     this.keep(proposal);
     if (!proposal.handshake) return this.submitBatch();
     const ok = await this.send("commitHandshake", [
@@ -315,19 +292,7 @@ export class EnclaveNode {
       clock: this.blockClock,
     });
     const sealed = await this.metrics.time("batching", () =>
-      this.enclave.call<{
-        batches: {
-          epoch: string;
-          nonce: string;
-          /** Left out when the host named the batch as known. */
-          ciphertext?: Hex;
-          count: number;
-          enclave: Hex;
-          signature: Hex;
-        }[];
-        queued: number;
-        journal?: JournalEntry;
-      }>("sealBatch", {
+      this.enclave.call("sealBatch", {
         maxCommands: this.maxBatchCommands,
         maxInFlight: Math.max(1, maxInFlight),
         // Offered on every tick until they land: their ciphertexts (up to 16 KiB each) cross once.
@@ -447,7 +412,7 @@ export class EnclaveNode {
    */
   async submitCommand(envelope: Hex, waitMs = 0): Promise<CommandStatusAnswer> {
     const result = await this.metrics.time("open-and-check", () =>
-      this.enclave.call<{ id: Hex; journal: JournalEntry }>("submitCommand", { envelope }),
+      this.enclave.call("submitCommand", { envelope }),
     );
     this.keep(result); // the accepted command is in the sealed state before the client hears 202
     const id = result.id.toLowerCase() as Hex;
@@ -472,13 +437,13 @@ export class EnclaveNode {
       settled.cancel();
       throw error;
     }
-    if (!isSettled(now.status)) return (await settled.done) ?? this.enclaveStatus(key);
+    if (!isSettledStatus(now.status)) return (await settled.done) ?? this.enclaveStatus(key);
     settled.cancel();
     return now;
   }
 
   private enclaveStatus(id: Hex): Promise<CommandStatusAnswer> {
-    return this.enclave.call<CommandStatusAnswer>("commandStatus", { id });
+    return this.enclave.call("commandStatus", { id });
   }
 
   /**

@@ -4,9 +4,9 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Address, Hex } from "viem";
 import { requestReport } from "../attestation/client.js";
+import type { InitResult } from "../boundary/calls.js";
 import type { LedgerWallet } from "../chain/chain.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
-import type { InitResult } from "../enclave/enclave.js";
 import type { EnclaveProcess } from "./enclave-process.js";
 
 export const SEALED_IDENTITY_FILE = "sealed-identity.hex";
@@ -46,7 +46,7 @@ export async function initAndRegister(params: {
   const sealedIdentity = existsSync(sealedPath)
     ? (readFileSync(sealedPath, "utf8").trim() as Hex)
     : undefined;
-  const init = await enclave.call<InitResult>("init", {
+  const init = await enclave.call("init", {
     chainId: wallet.chain.id,
     contract,
     sealedIdentity,
@@ -58,7 +58,7 @@ export async function initAndRegister(params: {
   if (state.stateName !== "none") {
     throw new RegistrationError(`enclave ${init.address} is ${state.stateName} on chain and cannot serve`);
   }
-  const quote = await enclave.call<{ evidence: Hex; platform: string }>("quote");
+  const quote = await enclave.call("quote");
   const { report, signature } = await requestReport(params.attestationUrl, {
     format: quote.platform,
     evidence: quote.evidence,

@@ -23,7 +23,7 @@ import { randomBytes } from "@noble/ciphers/utils.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { LedgerDomain } from "./digests.js";
-import { ADDRESS_BYTES, CHAIN_ID_BYTES, MAX_SIGNED_BYTES, writeDomain } from "./wire.js";
+import { ADDRESS_BYTES, CHAIN_ID_BYTES, MAX_SIGNED_BYTES, U64_MAX, writeDomain } from "./wire.js";
 
 /** Slot sizes in bytes, length prefix included. The last one holds the largest signed command. */
 export const BATCH_BUCKETS = [256, 512, 1024, 4096, 16384] as const;
@@ -42,12 +42,13 @@ const OFFSET_CIPHERTEXT = OFFSET_NONCE + BATCH_NONCE_BYTES;
 export const MAX_BATCH_COMMANDS = 1024;
 /** Commands per batch unless the operator chooses otherwise; the size bench/results/e2e.md measures. */
 export const DEFAULT_BATCH_COMMANDS = 64;
+/** The most batches one enclave keeps in flight (each names its batch nonce, so they land in order). */
+export const MAX_BATCHES_IN_FLIGHT = 8;
 /** Largest batch plaintext: more would not fit in one transaction's calldata anyway. */
 export const MAX_BATCH_PLAINTEXT_BYTES = 1024 * 1024;
 export const MAX_BATCH_CIPHERTEXT_BYTES = OFFSET_CIPHERTEXT + MAX_BATCH_PLAINTEXT_BYTES + BATCH_TAG_BYTES;
 const BATCH_KEY_INFO = new TextEncoder().encode("anonify.batch.key.v1");
 const BATCH_AAD_LABEL = new TextEncoder().encode("anonify.batch.v1\0");
-const U64_MAX = (1n << 64n) - 1n;
 
 const LARGEST_BUCKET = BATCH_BUCKETS[BATCH_BUCKETS.length - 1]!;
 if (LARGEST_BUCKET < SLOT_LENGTH_BYTES + MAX_SIGNED_BYTES) {

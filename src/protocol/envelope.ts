@@ -14,7 +14,15 @@
 import { concatBytes } from "@noble/hashes/utils.js";
 import type { LedgerDomain } from "./digests.js";
 import { type HpkeRecipient, hpkeGenerateKeyPair, hpkeOpen, hpkeRecipient, hpkeSeal } from "./hpke.js";
-import { ADDRESS_BYTES, CHAIN_ID_BYTES, readDomain, sameDomain, WireError, writeDomain } from "./wire.js";
+import {
+  ADDRESS_BYTES,
+  CHAIN_ID_BYTES,
+  MAX_SIGNED_BYTES,
+  readDomain,
+  sameDomain,
+  WireError,
+  writeDomain,
+} from "./wire.js";
 
 /** The suite, by RFC 9180 identifiers: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM. */
 export const HPKE_SUITE = { kem: 0x0020, kdf: 0x0001, aead: 0x0001 } as const;
@@ -31,6 +39,8 @@ const OFFSET_DOMAIN = 2;
 const OFFSET_ENC = OFFSET_DOMAIN + CHAIN_ID_BYTES + ADDRESS_BYTES;
 export const ENVELOPE_HEADER_BYTES = OFFSET_ENC + HPKE_ENC_BYTES;
 export const ENVELOPE_OVERHEAD_BYTES = ENVELOPE_HEADER_BYTES + AEAD_TAG_BYTES;
+/** Largest sealed command or query: the largest signed message plus the envelope's header and tag. */
+export const MAX_SEALED_MESSAGE_BYTES = ENVELOPE_OVERHEAD_BYTES + MAX_SIGNED_BYTES;
 /** The 0 byte ends the label, so the label and the header that follows cannot run into each other. */
 const HPKE_INFO_LABEL = new TextEncoder().encode("anonify.envelope.v1\0");
 

@@ -60,7 +60,9 @@ export const MAX_SIGNED_BYTES = 16 * 1024 - 4;
 export const MAX_PARAMS_BYTES =
   MAX_SIGNED_BYTES - SIGNED_FIXED_BYTES - 2 * (NAME_LENGTH_BYTES + MAX_NAME_BYTES) - PARAMS_LENGTH_BYTES;
 
-const U64_MAX = (1n << 64n) - 1n;
+export const U64_MAX = (1n << 64n) - 1n;
+/** The runtime's own query, answered before the app's: the nonce a sender's next command must carry. */
+export const NEXT_NONCE_QUERY = "nextNonce";
 
 export type WireErrorCode =
   | "malformed"

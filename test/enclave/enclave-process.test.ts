@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import type { JournalEntry } from "../../src/boundary/calls.js";
 import { EnclaveCallError, FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from "../../src/boundary/frames.js";
 import { sealCommand, signCommand } from "../../src/client/command.js";
-import type { InitResult, JournalEntry } from "../../src/enclave/enclave.js";
 import { decodeKeys, IDENTITY_SEAL_LABEL } from "../../src/enclave/identity.js";
 import { unseal } from "../../src/enclave/sealing.js";
 import { SimPlatform } from "../../src/enclave/sim-platform.js";
@@ -15,8 +15,6 @@ import { EnclaveProcess } from "../../src/host/enclave-process.js";
 import { filesUnder } from "../support/files.js";
 
 const DOMAIN = { chainId: 31337, contract: `0x${"ab".repeat(20)}` as Hex };
-
-type Status = { measurement: Hex; signerMeasurement: Hex; platform: string; address?: Hex };
 
 async function rejects(call: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(call, (e: unknown) => e instanceof EnclaveCallError && e.code === code);
@@ -30,12 +28,15 @@ describe("enclave process", () => {
     const logs: string[] = [];
     const enclave = EnclaveProcess.start({ dataDir: join(dir, "bad-input"), onLog: (l) => logs.push(l) });
     try {
-      await rejects(enclave.call("noSuchCall"), "unknown_call");
+      await rejects(enclave.callUnchecked("noSuchCall", {}), "unknown_call");
       await rejects(enclave.call("quote"), "not_initialized");
-      await rejects(enclave.call("init", "not an object"), "invalid_argument");
-      await rejects(enclave.call("init", { chainId: 1, contract: "0x12" }), "invalid_argument");
-      await rejects(enclave.call("init", { chainId: -1, contract: DOMAIN.contract }), "invalid_argument");
-      await rejects(enclave.call("init", { ...DOMAIN, extra: 1 }), "invalid_argument");
+      await rejects(enclave.callUnchecked("init", "not an object"), "invalid_argument");
+      await rejects(enclave.callUnchecked("init", { chainId: 1, contract: "0x12" }), "invalid_argument");
+      await rejects(
+        enclave.callUnchecked("init", { chainId: -1, contract: DOMAIN.contract }),
+        "invalid_argument",
+      );
+      await rejects(enclave.callUnchecked("init", { ...DOMAIN, extra: 1 }), "invalid_argument");
       await rejects(
         enclave.call("init", { ...DOMAIN, sealedIdentity: `0x${"00".repeat(5000)}` }),
         "invalid_argument",
@@ -47,16 +48,16 @@ describe("enclave process", () => {
       oversized.writeUInt32BE(MAX_FRAME_BYTES + 1);
       enclave.writeRaw(oversized);
       // The enclave still serves, and none of the bad calls initialized it.
-      const status = await enclave.call<Status>("status");
+      const status = await enclave.call("status");
       assert.equal(status.address, undefined);
       assert.equal(status.platform, "sim");
-      const init = await enclave.call<InitResult>("init", DOMAIN);
+      const init = await enclave.call("init", DOMAIN);
       assert.equal(init.created, "first-start");
       // Batches the host says it holds: a list of at most 8 enclave signatures of 65 bytes.
-      await rejects(enclave.call("sealBatch", { known: "0x12" }), "invalid_argument");
-      await rejects(enclave.call("sealBatch", { known: ["0x12"] }), "invalid_argument");
+      await rejects(enclave.callUnchecked("sealBatch", { known: "0x12" }), "invalid_argument");
+      await rejects(enclave.callUnchecked("sealBatch", { known: ["0x12"] }), "invalid_argument");
       await rejects(
-        enclave.call("sealBatch", { known: Array(9).fill(`0x${"11".repeat(65)}`) }),
+        enclave.callUnchecked("sealBatch", { known: Array(9).fill(`0x${"11".repeat(65)}`) }),
         "invalid_argument",
       );
       assert.ok(logs.some((l) => l.includes("frame is not JSON")));
@@ -76,14 +77,14 @@ describe("enclave process", () => {
       onLog: (l: string) => logs.push(l),
     };
     const first = EnclaveProcess.start(options);
-    const a = await first.call<InitResult>("init", DOMAIN);
-    const status = await first.call<Status>("status");
-    const quote = await first.call<{ evidence: Hex }>("quote");
+    const a = await first.call("init", DOMAIN);
+    const status = await first.call("status");
+    const quote = await first.call("quote");
     await first.call("signLeave");
     await first.stop();
 
     const second = EnclaveProcess.start(options);
-    const b = await second.call<InitResult>("init", { ...DOMAIN, sealedIdentity: a.sealedIdentity });
+    const b = await second.call("init", { ...DOMAIN, sealedIdentity: a.sealedIdentity });
     await second.stop();
     assert.equal(b.address, a.address);
     assert.equal(b.hpkePublicKey, a.hpkePublicKey);
@@ -126,8 +127,8 @@ describe("enclave process", () => {
   test("accepted commands survive a restart through the sealed journal, in any order the host kept it", async () => {
     const enclaveDir = join(dir, "journal");
     const first = EnclaveProcess.start({ dataDir: enclaveDir });
-    const init = await first.call<InitResult>("init", DOMAIN);
-    const { sealedState } = await first.call<{ sealedState: Hex }>("keyPackage");
+    const init = await first.call("init", DOMAIN);
+    const { sealedState } = await first.call("keyPackage");
     const account = privateKeyToAccount(generatePrivateKey());
     const AMOUNT = "918273645";
     const journal: JournalEntry[] = [];
@@ -139,7 +140,7 @@ describe("enclave process", () => {
         nonce,
       });
       const envelope = bytesToHex(await sealCommand(signed.signed, init.hpkePublicKey));
-      journal.push((await first.call<{ journal: JournalEntry }>("submitCommand", { envelope })).journal);
+      journal.push((await first.call("submitCommand", { envelope })).journal);
     }
     await first.stop();
     assert.deepEqual(
@@ -161,10 +162,10 @@ describe("enclave process", () => {
         second.call("restoreState", { sealedState, sealedJournal: tampered }),
         "sealed_state_invalid",
       );
-      assert.equal((await second.call<{ ledger: { queued: number } }>("groupStatus")).ledger.queued, 0);
+      assert.equal((await second.call("groupStatus")).ledger.queued, 0);
       // Shuffled and with a record twice: each command is queued once.
       const kept = [journal[2]!, journal[0]!, journal[1]!, journal[0]!].map((j) => j.sealed);
-      const restored = await second.call<{ ledger: { queued: number } }>("restoreState", {
+      const restored = await second.call("restoreState", {
         sealedState,
         sealedJournal: kept,
       });
@@ -180,7 +181,7 @@ describe("enclave process", () => {
         return bytesToHex(await sealCommand(signed.signed, init.hpkePublicKey));
       };
       await rejects(second.call("submitCommand", { envelope: await sealedTransfer(2n) }), "replayed_nonce");
-      const fourth = await second.call<{ journal: JournalEntry }>("submitCommand", {
+      const fourth = await second.call("submitCommand", {
         envelope: await sealedTransfer(3n),
       });
       assert.equal(fourth.journal.seq, 4);
@@ -192,7 +193,7 @@ describe("enclave process", () => {
   test("an identity sealed by another measurement yields a new identity", async () => {
     const enclaveDir = join(dir, "upgrade");
     const first = EnclaveProcess.start({ dataDir: enclaveDir });
-    const a = await first.call<InitResult>("init", DOMAIN);
+    const a = await first.call("init", DOMAIN);
     await first.stop();
     // A different build (another measurement) of the enclave on the same machine.
     const { buildEnclaveBundle, DEFAULT_ENCLAVE_CONFIG } = await import("../../src/build/enclave-bundle.js");
@@ -201,7 +202,7 @@ describe("enclave process", () => {
       config: { ...DEFAULT_ENCLAVE_CONFIG, version: "upgraded" },
     });
     const second = EnclaveProcess.start({ dataDir: enclaveDir, bundle: other.path });
-    const b = await second.call<InitResult>("init", { ...DOMAIN, sealedIdentity: a.sealedIdentity });
+    const b = await second.call("init", { ...DOMAIN, sealedIdentity: a.sealedIdentity });
     await second.stop();
     assert.equal(b.created, "measurement-changed");
     assert.notEqual(b.address, a.address);

@@ -12,7 +12,6 @@ import {
   DEFAULT_ENCLAVE_BUNDLE,
   DEFAULT_ENCLAVE_CONFIG,
 } from "../../src/build/enclave-bundle.js";
-import type { InitResult } from "../../src/enclave/enclave.js";
 import { initAndRegister, onChainState } from "../../src/host/registration.js";
 import { type LedgerFixture, revertName, startLedgerFixture } from "../support/chain.js";
 import { allowEnclaves, hostWallet, startEnclave, startService } from "../support/network.js";
@@ -89,8 +88,8 @@ describe("registration: enclave → quote → attestation service → registerEn
   test("a tampered quote is refused by the service with its reason", async () => {
     const enclave = startEnclave(join(dir, "node-tampered"));
     try {
-      await enclave.call<InitResult>("init", { chainId: f.domain.chainId, contract: f.contract });
-      const { evidence } = await enclave.call<{ evidence: Hex }>("quote");
+      await enclave.call("init", { chainId: f.domain.chainId, contract: f.contract });
+      const { evidence } = await enclave.call("quote");
       // Flip one byte inside the report data.
       const bytes = Buffer.from(evidence.slice(2), "hex");
       bytes[120] = (bytes[120] ?? 0) ^ 1;

@@ -6,6 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { RunningService } from "../../src/attestation/service.js";
+import type { HandshakeProposal } from "../../src/boundary/calls.js";
 import { DEFAULT_ENCLAVE_BUNDLE } from "../../src/build/enclave-bundle.js";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import { AnonifyClient } from "../../src/client/anonify-client.js";
@@ -150,11 +151,12 @@ describe("group key among enclaves, ordered on chain", () => {
   test("two members commit in the same epoch: exactly one wins, and all end with the same key", async () => {
     const [a, b, c] = nodes as [EnclaveNode, EnclaveNode, EnclaveNode];
     await converged([a, b, c], 3);
-    type Proposal = { handshake: Hex; epoch: string; signature: Hex };
+    type Proposal = Extract<HandshakeProposal, { handshake: Hex }>;
     const [pa, pc] = await Promise.all([
-      a.enclave.call<Proposal>("proposeHandshake", { rotate: true }),
-      c.enclave.call<Proposal>("proposeHandshake", { rotate: true }),
+      a.enclave.call("proposeHandshake", { rotate: true }),
+      c.enclave.call("proposeHandshake", { rotate: true }),
     ]);
+    assert.ok(pa.handshake !== null && pc.handshake !== null, "both members propose a rotation");
     assert.equal(pa.epoch, pc.epoch);
     // Both are offered to the chain (the tests' wallets and the nodes' own hosts race to send them).
     const submit = (p: Proposal, wallet: ReturnType<typeof hostWallet>) =>

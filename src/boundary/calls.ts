@@ -1,0 +1,243 @@
+// The enclave's call set, defined once: each call's parameter schema, the type of its result, and
+// the refusal codes it may answer with. The enclave dispatches and validates from this table
+// (src/enclave/dispatch.ts); the host's `EnclaveProcess.call` is typed from it, so no call site
+// restates a type. Everything here is plain JSON as it crosses: hex strings, decimal strings for
+// 64-bit and larger integers, numbers for small ones.
+//
+// Imports only pure modules (no enclave or host code): both sides load it.
+import type { Hex } from "viem";
+import { array, bool, hex, type Infer, int, type ObjectSchema, object, optional } from "../app/schema.js";
+import { MAX_BATCH_COMMANDS, MAX_BATCHES_IN_FLIGHT } from "../protocol/batch.js";
+import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
+import type { WireErrorCode } from "../protocol/wire.js";
+import { type EventPosition, LEDGER_EVENT } from "./chain-events.js";
+
+/** The most commands an enclave holds accepted and not yet ordered. */
+export const MAX_QUEUED_COMMANDS = 100_000;
+/** A journal holds a snapshot and a record per command queued since (twice that across a restart). */
+export const MAX_JOURNAL_RECORDS = 2 * (MAX_QUEUED_COMMANDS + 1);
+/** A sealed identity is a few hundred bytes; anything much larger is not one. */
+const MAX_SEALED_IDENTITY_BYTES = 4096;
+const MAX_SEALED_STATE_BYTES = 16 * 1024 * 1024;
+export const MAX_EVENTS_PER_CALL = 10_000;
+const MAX_CHAIN_ID = 2 ** 48;
+/** The enclave's signature as the contract takes it: r ‖ s ‖ v. */
+export const SIGNATURE_WITH_V_BYTES = 65;
+const COMMAND_ID_BYTES = 32;
+
+/** Why a sealed command or query was refused before it was ordered. */
+export type CommandRejectionCode =
+  | WireErrorCode
+  | "wrong_app"
+  | "bad_signature"
+  | "replayed_nonce"
+  | "nonce_gap"
+  | "stale_query"
+  | "future_query"
+  | "bad_response_key"
+  | "queue_full";
+
+/** Every code an enclave refusal may carry; `internal` hides an unexpected error's message. */
+export type EnclaveErrorCode =
+  | "malformed_frame"
+  | "version_mismatch"
+  | "frame_too_large"
+  | "unknown_call"
+  | "invalid_argument"
+  | "internal"
+  | "not_initialized"
+  | "already_initialized"
+  | "sealed_identity_invalid"
+  | "sealed_state_invalid"
+  | "out_of_order"
+  | "not_found"
+  | CommandRejectionCode;
+
+/** A command's state as the host may see it. */
+export const COMMAND_STATUSES = ["queued", "submitted", "applied", "failed"] as const;
+export type CommandStatus = (typeof COMMAND_STATUSES)[number];
+/** Whether the command is ordered: its receipt says applied or failed. */
+export const isSettled = (status: string): boolean => status === "applied" || status === "failed";
+
+/** A command's state; the receipt, once ordered, is sealed to the sender's response key. */
+export type CommandStatusAnswer = { id: Hex; status: CommandStatus; sequence?: string; receipt?: Hex };
+
+export type HandshakeRecord = {
+  slot: string;
+  mlsEpoch: string | undefined;
+  enclave: Hex;
+  block: string;
+  outcome: string;
+};
+
+/** What the enclave reports of its group: public, or a fingerprint of what is not. */
+export type GroupSummary = {
+  keyPackagePublished: boolean;
+  slot: string;
+  epoch: string | undefined;
+  member: boolean;
+  removed: boolean;
+  members: Hex[];
+  epochKeyFingerprint: Hex | undefined;
+  lastHandshake: HandshakeRecord | undefined;
+  pending: boolean;
+};
+
+/** Counts only: a digest of a small confidential state could be brute-forced. */
+export type LedgerSummary = {
+  sequence: string;
+  batches: string;
+  queued: number;
+  inFlight: number;
+  batchesInFlight: number;
+  skippedBatches: string;
+};
+
+/** A sealed journal record as the host keeps it: in clear only its order and kind. */
+export type JournalEntry = { seq: number; kind: "snapshot" | "accepted" | "batched"; sealed: Hex };
+
+export type PublicIdentity = { address: Hex; hpkePublicKey: Hex };
+
+export type StatusResult = {
+  boundaryVersion: number;
+  platform: string;
+  app: string;
+  measurement: Hex;
+  signerMeasurement: Hex;
+  address: Hex | undefined;
+};
+
+export type InitResult = PublicIdentity & {
+  sealedIdentity: Hex;
+  /** Why a new identity was made instead of unsealing one, if one was made. */
+  created: "first-start" | "measurement-changed" | undefined;
+};
+
+export type GroupView = { cursor: EventPosition | undefined; group: GroupSummary; ledger: LedgerSummary };
+
+export type ApplyResult = GroupView & {
+  applied: number;
+  /** The commands accepted here that this apply ordered ("unknown": the enclave holds nothing of it). */
+  settled: (CommandStatusAnswer | { id: Hex; status: "unknown" })[];
+  sealedState: Hex | undefined;
+};
+
+export type HandshakeProposal = { group: GroupSummary; sealedState: Hex | undefined } & (
+  | { handshake: null }
+  | { handshake: Hex; epoch: string; signature: Hex }
+);
+
+/** A batch to submit, signed for the contract; `ciphertext` is left out when the host named it known. */
+export type BatchOffer = {
+  epoch: string;
+  nonce: string;
+  ciphertext: Hex | undefined;
+  count: number;
+  enclave: Hex;
+  signature: Hex;
+};
+
+export type SealBatchResult = {
+  batches: BatchOffer[];
+  queued: number;
+  journal: JournalEntry | undefined;
+  /** Why nothing can be batched, when nothing can. */
+  reason: string | undefined;
+};
+
+/** A call's parameter schema, result type (carried in the type only) and refusal codes. */
+export type CallSpec<P, R> = {
+  readonly params: ObjectSchema<P>;
+  readonly errors: readonly EnclaveErrorCode[];
+  readonly result?: R;
+};
+
+/** `returns<R>()(params, errors)`: R is named, P is inferred from the schema. */
+const returns =
+  <R>() =>
+  <P>(params: ObjectSchema<P>, errors: readonly EnclaveErrorCode[] = []): CallSpec<P, R> => ({
+    params,
+    errors,
+  });
+
+const none = object({});
+const envelope = hex({ min: 1, max: MAX_SEALED_MESSAGE_BYTES });
+const sealedBlob = hex({ min: 1, max: MAX_SEALED_STATE_BYTES });
+/** Every call but status, init and restore needs an identity first; restore needs one too. */
+const SESSION: readonly EnclaveErrorCode[] = ["invalid_argument", "not_initialized"];
+const COMMAND_REFUSALS: readonly CommandRejectionCode[] = [
+  "malformed",
+  "wrong_domain",
+  "wrong_app",
+  "bad_signature",
+  "replayed_nonce",
+  "nonce_gap",
+  "bad_response_key",
+  "queue_full",
+];
+
+export const ENCLAVE_CALLS = {
+  status: returns<StatusResult>()(none),
+  /** Unseals the identity the host kept, or makes one, for one chain and contract. */
+  init: returns<InitResult>()(
+    object({
+      chainId: int({ min: 1, max: MAX_CHAIN_ID }),
+      contract: hex({ min: 20, max: 20 }),
+      sealedIdentity: optional(hex({ max: MAX_SEALED_IDENTITY_BYTES })),
+    }),
+    ["invalid_argument", "already_initialized", "sealed_identity_invalid"],
+  ),
+  /** Evidence whose report data binds the enclave's keys to the chain and contract. */
+  quote: returns<{ evidence: Hex; reportData: Hex; platform: string }>()(none, SESSION),
+  signLeave: returns<{ signature: Hex }>()(none, SESSION),
+  restoreState: returns<GroupView>()(
+    object({
+      sealedState: sealedBlob,
+      sealedJournal: optional(array(sealedBlob, { max: MAX_JOURNAL_RECORDS })),
+    }),
+    [...SESSION, "sealed_state_invalid"],
+  ),
+  keyPackage: returns<{ keyPackage: Hex; signature: Hex; sealedState: Hex }>()(none, SESSION),
+  applyEvents: returns<ApplyResult>()(object({ events: array(LEDGER_EVENT, { max: MAX_EVENTS_PER_CALL }) }), [
+    ...SESSION,
+    "out_of_order",
+  ]),
+  proposeHandshake: returns<HandshakeProposal>()(object({ rotate: optional(bool()) }), SESSION),
+  groupStatus: returns<GroupView>()(none, SESSION),
+  /** Opens a sealed command, checks signature, nonce and params, and queues it. */
+  submitCommand: returns<{ id: Hex; journal: JournalEntry }>()(object({ envelope }), [
+    ...SESSION,
+    ...COMMAND_REFUSALS,
+  ]),
+  sealBatch: returns<SealBatchResult>()(
+    object({
+      maxCommands: optional(int({ min: 1, max: MAX_BATCH_COMMANDS })),
+      maxInFlight: optional(int({ min: 1, max: MAX_BATCHES_IN_FLIGHT })),
+      /** Batches (by signature) whose ciphertext the host holds: offered again without it. */
+      known: optional(
+        array(hex({ min: SIGNATURE_WITH_V_BYTES, max: SIGNATURE_WITH_V_BYTES }), {
+          max: MAX_BATCHES_IN_FLIGHT,
+        }),
+      ),
+    }),
+    SESSION,
+  ),
+  commandStatus: returns<CommandStatusAnswer>()(
+    object({ id: hex({ min: COMMAND_ID_BYTES, max: COMMAND_ID_BYTES }) }),
+    [...SESSION, "not_found"],
+  ),
+  /** A signed, sealed query; the answer is sealed to the caller's response key. */
+  query: returns<{ answer: Hex }>()(object({ envelope }), [
+    ...SESSION,
+    ...COMMAND_REFUSALS,
+    "stale_query",
+    "future_query",
+  ]),
+} as const;
+
+export type EnclaveCalls = typeof ENCLAVE_CALLS;
+export type CallName = keyof EnclaveCalls;
+export type CallParams<K extends CallName> = Infer<EnclaveCalls[K]["params"]>;
+export type CallResult<K extends CallName> = EnclaveCalls[K] extends CallSpec<infer _P, infer R> ? R : never;
+
+export const isCallName = (name: string): name is CallName => Object.hasOwn(ENCLAVE_CALLS, name);

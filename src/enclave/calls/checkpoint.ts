@@ -1,0 +1,173 @@
+// What the host keeps sealed for the enclave, and how the enclave resumes from it: the full state
+// (identity-bound, sealed at most every FULL_SEAL_INTERVAL_MS and on group changes; a restart
+// replays the events after it) and the journal of accepted-but-unordered commands, which are the
+// only state not on chain and so are journaled before the host answers.
+//
+// One codec for all of it: the canonical value encoding (src/app/canonical.ts: JSON plus bigint and
+// Map, decoded strictly) of the enclave's own state values, with absent fields left out; only
+// ts-mls's objects are turned into their wire bytes first (group-member.ts `sealableGroup`).
+import { bytesToHex, type Hex, hexToBytes } from "viem";
+import { decodeValue, encodeValue, type StateValue } from "../../app/canonical.js";
+import { PersistentMap } from "../../app/pmap.js";
+import type { JournalEntry } from "../../boundary/calls.js";
+import type { EventPosition } from "../../boundary/chain-events.js";
+import { EnclaveCallError } from "../../boundary/frames.js";
+import {
+  type InFlight,
+  type LedgerAppState,
+  ledgerSummary,
+  type Queued,
+  withJournal,
+} from "../confidential-ledger.js";
+import { type CallHandlers, type EnclaveContext, requireSession, type Session } from "../context.js";
+import { groupSummary, type SealedGroup, sealableGroup, unsealedGroup } from "../group-member.js";
+import { SealingError, seal, unseal } from "../sealing.js";
+
+const NODE_STATE_SEAL_LABEL = "node-state";
+const JOURNAL_SEAL_LABEL = "command-journal";
+/** The full state is sealed at most this often; the events after it are replayed after a restart. */
+const FULL_SEAL_INTERVAL_MS = 30_000;
+/** A snapshot is written after at least this many records (so a short queue is not snapshotted per batch either). */
+const MIN_RECORDS_BETWEEN_SNAPSHOTS = 256;
+/** The layout of sealed state and journal records; a blob of any other version is refused. */
+const NODE_STATE_VERSION = 2;
+
+type SealedNodeState = {
+  version: number;
+  address: Hex;
+  cursor: EventPosition | undefined;
+  group: SealedGroup;
+  ledger: LedgerAppState;
+};
+
+/**
+ * What a journal record holds: a snapshot of what awaits ordering, one command accepted since, or
+ * the batches in flight since (which commands left the queue for which batch nonce).
+ */
+type JournalBody =
+  | { kind: "snapshot"; queue: Queued[]; inFlight: InFlight[] }
+  | { kind: "accepted"; queued: Queued }
+  | { kind: "batched"; inFlight: InFlight[] };
+type JournalRecord = { version: number; address: Hex; seq: number } & JournalBody;
+
+/** A copy without the fields that are undefined (absent), which the canonical encoding refuses. */
+function withoutAbsent(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutAbsent);
+  if (value instanceof Map || value instanceof PersistentMap)
+    return new Map([...value].map(([k, v]) => [k, withoutAbsent(v)]));
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).flatMap(([k, v]) => (v === undefined ? [] : [[k, withoutAbsent(v)]])),
+  );
+}
+
+function sealValue(context: EnclaveContext, value: object, label: string): Promise<Uint8Array> {
+  // Every sealed shape here holds only JSON values, bigints and maps, which is what StateValue admits.
+  const plain = encodeValue(withoutAbsent(value) as StateValue);
+  return seal(context.platform, context.measured, plain, { label });
+}
+
+/** Whether the full state is due for sealing: on group changes, else at most every interval. */
+export const fullSealDue = (context: EnclaveContext, groupChanged: boolean): boolean =>
+  groupChanged || Date.now() - context.checkpoint.lastFullSeal >= FULL_SEAL_INTERVAL_MS;
+
+export async function sealState(context: EnclaveContext, session: Session): Promise<Hex> {
+  context.checkpoint.lastFullSeal = Date.now();
+  const state: SealedNodeState = {
+    version: NODE_STATE_VERSION,
+    address: session.identity.address,
+    cursor: session.cursor,
+    group: sealableGroup(session.group),
+    ledger: session.ledger,
+  };
+  return bytesToHex(await sealValue(context, state, NODE_STATE_SEAL_LABEL));
+}
+
+/**
+ * One small record per accepted command and one per change of the batches in flight, appended by
+ * the host; a snapshot of queue and batches once the records since the last one outnumber what it
+ * holds (the host then drops the records before it), so a long queue is not rewritten per batch.
+ */
+export async function journal(
+  context: EnclaveContext,
+  session: Session,
+  record: JournalBody,
+): Promise<JournalEntry> {
+  const clock = context.checkpoint;
+  const seq = ++clock.journalSeq;
+  clock.recordsSinceSnapshot = record.kind === "snapshot" ? 0 : clock.recordsSinceSnapshot + 1;
+  const full: JournalRecord = {
+    version: NODE_STATE_VERSION,
+    address: session.identity.address,
+    seq,
+    ...record,
+  };
+  return { seq, kind: record.kind, sealed: bytesToHex(await sealValue(context, full, JOURNAL_SEAL_LABEL)) };
+}
+
+/** The record for a change of the batches in flight: a snapshot when one is due, else the batches alone. */
+export function journalBatches(context: EnclaveContext, session: Session): Promise<JournalEntry> {
+  const { queue, inFlight } = session.ledger;
+  const live = queue.length + inFlight.reduce((n, b) => n + b.commands.length, 0);
+  if (context.checkpoint.recordsSinceSnapshot < Math.max(MIN_RECORDS_BETWEEN_SNAPSHOTS, live))
+    return journal(context, session, { kind: "batched", inFlight });
+  return journal(context, session, { kind: "snapshot", queue, inFlight });
+}
+
+async function unsealValue<T extends { version: number; address: Hex }>(
+  context: EnclaveContext,
+  session: Session,
+  sealed: Hex,
+  label: string,
+): Promise<T> {
+  let value: T;
+  try {
+    const plain = await unseal(context.platform, context.measured, hexToBytes(sealed), { label });
+    // Sealed (authenticated) by this measurement under `label`: it is what sealState or journal
+    // wrote, so it has their shape once its version is checked below.
+    value = decodeValue(plain) as unknown as T;
+  } catch (error) {
+    const reason = error instanceof SealingError ? error.reason : `sealed ${label} is damaged`;
+    throw new EnclaveCallError("sealed_state_invalid", reason);
+  }
+  if (value.version !== NODE_STATE_VERSION || value.address !== session.identity.address)
+    throw new EnclaveCallError(
+      "sealed_state_invalid",
+      `sealed ${label} belongs to another enclave identity or version`,
+    );
+  return value;
+}
+
+export function checkpointCalls(context: EnclaveContext): Pick<CallHandlers, "restoreState"> {
+  return {
+    /** Resumes from the state the host kept sealed: group state, registry view, event cursor, journal. */
+    restoreState: async ({ sealedState, sealedJournal = [] }) => {
+      const session = requireSession(context);
+      const state = await unsealValue<SealedNodeState>(context, session, sealedState, NODE_STATE_SEAL_LABEL);
+      const records: JournalRecord[] = [];
+      for (const blob of sealedJournal)
+        records.push(await unsealValue<JournalRecord>(context, session, blob, JOURNAL_SEAL_LABEL));
+      records.sort((a, b) => a.seq - b.seq);
+      const snapshot = records.findLast((r) => r.kind === "snapshot");
+      const since = records.filter((r) => r.seq > (snapshot?.seq ?? -1) && r.kind !== "snapshot");
+      const accepted = since.flatMap((r) => (r.kind === "accepted" ? [r.queued] : []));
+      const batched = since.findLast((r) => r.kind === "batched");
+      session.group = await unsealedGroup(state.group, session.domain);
+      session.ledger = withJournal(state.ledger, {
+        snapshot:
+          snapshot?.kind === "snapshot" ? { queue: snapshot.queue, inFlight: snapshot.inFlight } : undefined,
+        accepted,
+        inFlight: batched?.kind === "batched" ? batched.inFlight : undefined,
+      });
+      context.checkpoint.journalSeq = records.at(-1)?.seq ?? 0;
+      context.checkpoint.recordsSinceSnapshot = since.length;
+      context.checkpoint.lastFullSeal = Date.now();
+      session.cursor = state.cursor;
+      return {
+        cursor: session.cursor,
+        group: groupSummary(session.group, session.identity.address),
+        ledger: ledgerSummary(session.ledger),
+      };
+    },
+  };
+}

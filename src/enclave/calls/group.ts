@@ -1,0 +1,57 @@
+// The group calls: this enclave's key package, the commit the group needs next (adds, removes,
+// rotation), and what the enclave reports of its group and ledger.
+import { bytesToHex } from "viem";
+import type { HandshakeProposal } from "../../boundary/calls.js";
+import { handshakeDigest, keyPackageDigest } from "../../protocol/digests.js";
+import { ledgerSummary } from "../confidential-ledger.js";
+import { type CallHandlers, type EnclaveContext, requireSession } from "../context.js";
+import { ensureKeyPackage, groupSummary, proposeCommit } from "../group-member.js";
+import { signDigest } from "../identity.js";
+import { sealState } from "./checkpoint.js";
+
+export function groupCalls(
+  context: EnclaveContext,
+): Pick<CallHandlers, "keyPackage" | "proposeHandshake" | "groupStatus"> {
+  return {
+    keyPackage: async () => {
+      const session = requireSession(context);
+      session.group = await ensureKeyPackage(session.group, session.identity.address);
+      const keyPackage = session.group.keyPackage;
+      if (!keyPackage) throw new Error("ensureKeyPackage made no key package");
+      return {
+        keyPackage,
+        signature: await signDigest(session.keys, keyPackageDigest(session.domain, keyPackage)),
+        sealedState: await sealState(context, session),
+      };
+    },
+
+    proposeHandshake: async ({ rotate = false }): Promise<HandshakeProposal> => {
+      const session = requireSession(context);
+      const proposal = await proposeCommit(session.group, session.identity.address, session.domain, rotate);
+      const changed = proposal.state !== session.group;
+      session.group = proposal.state;
+      // Asked many times a second with nothing to do: seal only when something changed.
+      const sealedState = changed ? await sealState(context, session) : undefined;
+      const group = groupSummary(session.group, session.identity.address);
+      if (!proposal.handshake) return { handshake: null, sealedState, group };
+      const handshake = bytesToHex(proposal.handshake);
+      const slot = session.group.slot;
+      return {
+        handshake,
+        epoch: slot.toString(),
+        signature: await signDigest(session.keys, handshakeDigest(session.domain, slot, handshake)),
+        sealedState,
+        group,
+      };
+    },
+
+    groupStatus: () => {
+      const session = requireSession(context);
+      return {
+        cursor: session.cursor,
+        group: groupSummary(session.group, session.identity.address),
+        ledger: ledgerSummary(session.ledger),
+      };
+    },
+  };
+}

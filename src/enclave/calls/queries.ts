@@ -1,0 +1,47 @@
+// Signed, sealed queries: the runtime's own `nextNonce`, then the app's queries, which decide what
+// each caller may read. The answer is sealed to the caller's response key.
+import { bytesToHex, hexToBytes } from "viem";
+import { runQuery } from "../../app/executor.js";
+import { NEXT_NONCE_QUERY, type QueryOutcome } from "../../protocol/wire.js";
+import { openQuery, sealQueryAnswer } from "../command-intake.js";
+import { nextNonce } from "../confidential-ledger.js";
+import { type CallHandlers, type EnclaveContext, requireSession } from "../context.js";
+import { refusedEnvelope } from "./commands.js";
+
+const MS_PER_SECOND = 1000;
+
+export function queryCalls(context: EnclaveContext): Pick<CallHandlers, "query"> {
+  return {
+    query: async ({ envelope }) => {
+      const session = requireSession(context);
+      try {
+        const now = BigInt(Math.floor(Date.now() / MS_PER_SECOND));
+        const query = await openQuery(
+          session.keys.hpkePrivateKey,
+          session.domain,
+          hexToBytes(envelope),
+          now,
+          {
+            app: context.app.name,
+          },
+        );
+        const outcome: QueryOutcome =
+          query.name === NEXT_NONCE_QUERY
+            ? { status: "ok", result: nextNonce(session.ledger, query.sender) }
+            : runQuery(context.app, session.ledger.appState, {
+                sender: query.sender,
+                name: query.name,
+                params: query.params,
+              });
+        const sealed = await sealQueryAnswer(
+          query.responseKey,
+          { ...outcome, query: query.digest },
+          session.domain,
+        );
+        return { answer: bytesToHex(sealed) };
+      } catch (error) {
+        refusedEnvelope(error);
+      }
+    },
+  };
+}

@@ -1,0 +1,58 @@
+// What every enclave call works on: the platform and build it runs as, and the session that `init`
+// opens (identity, ledger domain, group and ledger state). The pure cores (group-member.ts,
+// confidential-ledger.ts) return new values; a call swaps them in only once it has succeeded.
+import type { Hex } from "viem";
+import type { App } from "../app/app.js";
+import type { StateValue } from "../app/canonical.js";
+import type { CallName, CallParams, CallResult, PublicIdentity } from "../boundary/calls.js";
+import type { EventPosition } from "../boundary/chain-events.js";
+import { EnclaveCallError } from "../boundary/frames.js";
+import type { LedgerDomain } from "../protocol/digests.js";
+import type { LedgerAppState } from "./confidential-ledger.js";
+import type { GroupMemberState } from "./group-member.js";
+import type { EnclaveKeys } from "./identity.js";
+import type { EnclaveIdentity, TeePlatform } from "./platform.js";
+
+/** What the enclave was built with; it is inside the measured bundle, so changing it changes the measurement. */
+export type EnclaveConfig = { app: string; platform: string; signerMeasurement: Hex; version: string };
+
+export type Session = {
+  keys: EnclaveKeys;
+  identity: PublicIdentity;
+  domain: LedgerDomain;
+  sealedIdentity: Hex;
+  /** The last ledger event applied: the host resumes its follower right after it. */
+  cursor: EventPosition | undefined;
+  group: GroupMemberState;
+  ledger: LedgerAppState;
+};
+
+/** Bookkeeping of what the host holds sealed: when the full state was sealed, the journal's order. */
+export type CheckpointClock = {
+  lastFullSeal: number;
+  /** The order of journal records: restore continues after the highest it was given. */
+  journalSeq: number;
+  /** Records since the last snapshot: a new snapshot is due once they outnumber what it would hold. */
+  recordsSinceSnapshot: number;
+};
+
+export type EnclaveContext = {
+  readonly platform: TeePlatform;
+  readonly measured: EnclaveIdentity;
+  readonly config: EnclaveConfig;
+  readonly app: App<StateValue>;
+  session: Session | undefined;
+  readonly checkpoint: CheckpointClock;
+  /** Signatures of the batches in flight, by ciphertext (recomputable, so never sealed). */
+  batchSignatures: Map<Hex, Hex>;
+};
+
+/** The enclave's handler for each call of the table, typed from it. */
+export type CallHandlers = {
+  [K in CallName]: (params: CallParams<K>) => CallResult<K> | Promise<CallResult<K>>;
+};
+
+export function requireSession(context: EnclaveContext): Session {
+  if (!context.session) throw new EnclaveCallError("not_initialized", "call init first");
+  return context.session;
+}
