@@ -27,12 +27,13 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
   const bob = privateKeyToAccount(generatePrivateKey());
   const carol = privateKeyToAccount(generatePrivateKey());
 
-  const client = (account: LocalAccount, node: number) =>
+  const client = (account: LocalAccount, node: number, fetch?: typeof globalThis.fetch) =>
     AnonifyClient.connect({
       rpcUrl: net.rpcUrl,
       contract: net.contract,
       node: net.nodes[node]!.url,
       account,
+      fetch,
     });
 
   /** Every node has applied at least `sequence` commands. */
@@ -198,16 +199,14 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
   });
 
   test("a command posted with ?wait is answered with its receipt: one request, no status call, each batch crosses once", async () => {
-    const a = await client(alice, 1);
-    const nonce = await a.nextNonce();
     const requests: string[] = [];
-    const realFetch = globalThis.fetch;
-    globalThis.fetch = (input, init) => {
-      requests.push(
-        `${init?.method ?? "GET"} ${new URL(String(input)).pathname}${new URL(String(input)).search}`,
-      );
-      return realFetch(input, init);
-    };
+    const a = await client(alice, 1, (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      requests.push(`${init?.method ?? "GET"} ${url.pathname}${url.search}`);
+      return fetch(input, init);
+    });
+    const nonce = await a.nextNonce();
+    requests.length = 0; // from here on, only the two calls
     // What the node asks its enclave meanwhile, and the batch ciphertexts that come back.
     const enclave = net.nodes[1]!.node.enclave;
     const realCall = enclave.call.bind(enclave);
@@ -228,7 +227,6 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
       // The client counts its nonce from the last command accepted: no nextNonce query.
       next = await a.call("transfer", { to: carol.address, amount: 1 });
     } finally {
-      globalThis.fetch = realFetch;
       enclave.call = realCall;
     }
     assert.equal(receipt.status, "applied");
