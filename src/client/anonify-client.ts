@@ -12,6 +12,7 @@ import {
 import type { StateValue } from "../app/canonical.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import type { LedgerDomain } from "../protocol/digests.js";
+import { NEXT_NONCE_QUERY } from "../protocol/wire.js";
 import {
   type CommandReceipt,
   openQueryResult,
@@ -30,7 +31,6 @@ const DEFAULT_RECEIPT_TIMEOUT_MS = 60_000;
 /** Refusals that mean the nonce this client counted is not the account's next one. */
 const NONCE_REFUSALS = new Set(["replayed_nonce", "nonce_gap"]);
 /** The runtime's own query: the nonce the sender's next command must carry. */
-const NEXT_NONCE_QUERY = "nextNonce";
 
 export class AnonifyClientError extends Error {
   override name = "AnonifyClientError";
@@ -52,6 +52,8 @@ export type AnonifyClientOptions = {
   node: string;
   account: LocalAccount;
   app?: string;
+  /** Makes every request, to the node and to the chain (the global fetch when omitted). */
+  fetch?: typeof globalThis.fetch;
 };
 
 /** A node's answer about a command: its receipt is sealed to the sender. */
@@ -67,8 +69,13 @@ export type CommandStatus = {
   receipt?: CommandReceipt;
 };
 
-async function nodeJson<T>(node: string, path: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(new URL(path, node), {
+async function nodeJson<T>(
+  fetcher: typeof globalThis.fetch,
+  node: string,
+  path: string,
+  init?: RequestInit,
+): Promise<T> {
+  const res = await fetcher(new URL(path, node), {
     ...init,
     headers: init?.body ? { "content-type": "application/json" } : undefined,
   });
@@ -91,6 +98,7 @@ export class AnonifyClient {
   private counted: bigint | undefined;
 
   private constructor(
+    private readonly fetch: typeof globalThis.fetch,
     readonly options: AnonifyClientOptions,
     readonly domain: LedgerDomain,
     readonly enclave: Address,
@@ -103,9 +111,10 @@ export class AnonifyClient {
    * the contract: a node that lies about its enclave cannot make the client encrypt to another key.
    */
   static async connect(options: AnonifyClientOptions): Promise<AnonifyClient> {
-    const chain: PublicClient = createPublicClient({ transport: http(options.rpcUrl) });
+    const fetcher = options.fetch ?? globalThis.fetch;
+    const chain: PublicClient = createPublicClient({ transport: http(options.rpcUrl, { fetchFn: fetcher }) });
     const chainId = await chain.getChainId();
-    const { address } = await nodeJson<{ address: Address }>(options.node, "/v1/enclave");
+    const { address } = await nodeJson<{ address: Address }>(fetcher, options.node, "/v1/enclave");
     const record = await chain.readContract({
       address: options.contract,
       abi: anonifyAbi,
@@ -119,6 +128,7 @@ export class AnonifyClient {
       );
     }
     return new AnonifyClient(
+      fetcher,
       options,
       { chainId, contract: options.contract },
       address,
@@ -168,7 +178,7 @@ export class AnonifyClient {
     const envelope = await sealCommand(signed.signed, this.enclaveKey);
     let answer: NodeStatus;
     try {
-      answer = await nodeJson<NodeStatus>(this.options.node, `/v1/commands${waitQuery(waitMs)}`, {
+      answer = await nodeJson<NodeStatus>(this.fetch, this.options.node, `/v1/commands${waitQuery(waitMs)}`, {
         method: "POST",
         body: JSON.stringify({ envelope: `0x${Buffer.from(envelope).toString("hex")}` }),
       });
@@ -192,7 +202,7 @@ export class AnonifyClient {
 
   async status(id: Hex, responsePrivateKey?: Uint8Array, waitMs = 0): Promise<CommandStatus> {
     return this.opened(
-      await nodeJson<NodeStatus>(this.options.node, `/v1/commands/${id}${waitQuery(waitMs)}`),
+      await nodeJson<NodeStatus>(this.fetch, this.options.node, `/v1/commands/${id}${waitQuery(waitMs)}`),
       id,
       responsePrivateKey,
     );
@@ -241,7 +251,7 @@ export class AnonifyClient {
   async query(name: string, params: Record<string, unknown>): Promise<StateValue> {
     const signed = await signQuery(this.options.account, this.domain, { app: this.app, query: name, params });
     const envelope = await sealQuery(signed.signed, this.enclaveKey);
-    const { answer } = await nodeJson<{ answer: Hex }>(this.options.node, "/v1/queries", {
+    const { answer } = await nodeJson<{ answer: Hex }>(this.fetch, this.options.node, "/v1/queries", {
       method: "POST",
       body: JSON.stringify({ envelope: `0x${Buffer.from(envelope).toString("hex")}` }),
     });

@@ -5,13 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { type GroupView, waitForGroupViews } from "../support/group.js";
 import { until } from "../support/wait.js";
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, "../../bin/anonify.mjs");
 
 type DevnetInfo = { contract: string; nodes: { url: string; enclave: string }[]; resumed: boolean };
-type Status = { epoch: string | null; members: string[]; epochKeyFingerprint: string | null };
+type Status = GroupView & { epoch: string | null; epochKeyFingerprint: string | null };
 
 function startDevnet(dataDir: string): Promise<{ child: ChildProcess; info: DevnetInfo }> {
   const child = spawn(process.execPath, [CLI, "devnet", "--nodes", "2", "--data-dir", dataDir, "--json"], {
@@ -50,16 +51,13 @@ describe("anonify devnet (what npm start runs)", () => {
       assert.equal(first.info.nodes.length, 2);
       assert.equal(first.info.resumed, false);
       const [a, b] = first.info.nodes as [{ url: string; enclave: string }, { url: string; enclave: string }];
-      formed = await until("the group to form", async () => {
-        const [sa, sb] = await Promise.all([groupStatus(a.url), groupStatus(b.url)]);
-        return sa.members.length === 2 && sa.epochKeyFingerprint === sb.epochKeyFingerprint ? sa : undefined;
-      });
+      // What the CLI shows of each node's group.
+      const views = () => Promise.all([groupStatus(a.url), groupStatus(b.url)]);
+      const before = await waitForGroupViews(views);
       await run(process.execPath, [CLI, "group", "rotate", "--node", b.url]);
-      formed = await until("the rotation", async () => {
-        const [sa, sb] = await Promise.all([groupStatus(a.url), groupStatus(b.url)]);
-        return sa.epoch !== formed.epoch && sa.epochKeyFingerprint === sb.epochKeyFingerprint
-          ? sa
-          : undefined;
+      formed = await waitForGroupViews(views, {
+        what: "the rotation",
+        where: (s) => s.epoch !== before.epoch,
       });
       // The README's steps for a newcomer: make two wallets, construct the token, transfer, query.
       const aliceKey = join(dataDir, "alice.key");

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { type LocalAccount, numberToHex } from "viem";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { AnonifyClient, AnonifyClientError } from "../../src/client/anonify-client.js";
+import { connectLedger } from "../../src/chain/chain.js";
+import { AnonifyClientError } from "../../src/client/anonify-client.js";
 import { sealCommand, signCommand } from "../../src/client/command.js";
-import { type Devnet, startDevnet } from "../../src/host/devnet.js";
 import { filesUnder } from "../support/files.js";
+import { waitForApplied, waitForSameSequence } from "../support/group.js";
+import { startTestNet, type TestNet } from "../support/network.js";
+import { issueToken, newAccount, type Token } from "../support/token.js";
 import { until } from "../support/wait.js";
 
 // Distinctive amounts, so a scan for their plaintext cannot hit by chance.
@@ -20,52 +20,28 @@ const SPENT = 3_333_333n;
 const BURNT = 1_212_121n;
 
 describe("confidential token end to end: 3 nodes, real Anvil, real enclave processes", () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "anonify-e2e-"));
-  const logs: string[] = [];
-  let net: Devnet;
-  const alice = privateKeyToAccount(generatePrivateKey());
-  const bob = privateKeyToAccount(generatePrivateKey());
-  const carol = privateKeyToAccount(generatePrivateKey());
-
-  const client = (account: LocalAccount, node: number) =>
-    AnonifyClient.connect({
-      rpcUrl: net.rpcUrl,
-      contract: net.contract,
-      node: net.nodes[node]!.url,
-      account,
-    });
+  let tn: TestNet;
+  let token: Token;
+  const client = (account: LocalAccount, node: number, fetch?: typeof globalThis.fetch) =>
+    tn.client(account, node, fetch);
 
   /** Every node has applied at least `sequence` commands. */
-  const allApplied = (sequence: bigint) =>
-    until(`all nodes to apply ${sequence} commands`, async () => {
-      const s = await Promise.all(net.nodes.map((n) => n.node.groupStatus()));
-      return s.every((x) => BigInt(x.ledger.sequence) >= sequence) ? true : undefined;
-    });
+  const allApplied = (sequence: bigint) => waitForApplied(tn.running(), sequence);
 
   const balanceEverywhere = async (account: LocalAccount) =>
     Promise.all([0, 1, 2].map(async (i) => (await client(account, i)).query("balanceOf", {})));
 
-  before(async () => {
-    net = await startDevnet({ dataDir, nodes: 3, onLog: (l) => logs.push(l) });
-    await until("the group of 3", async () => {
-      const s = await Promise.all(net.nodes.map((n) => n.node.groupStatus()));
-      const key = s[0]!.group.epochKeyFingerprint;
-      return s.every(
-        (x) => x.group.members.length === 3 && x.group.epochKeyFingerprint === key && !x.group.pending,
-      )
-        ? true
-        : undefined;
-    });
-  });
-  after(async () => {
-    await net.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  test("the token's whole life; every node answers each owner with the same numbers", async () => {
+  /**
+   * The token's whole life among three fresh accounts: the owner mints SUPPLY to alice and MINTED to
+   * carol; alice transfers to bob (at node 0) and approves him (node 1), bob spends from her to carol
+   * (node 1), carol burns (node 2). Returns the accounts and the total supply before carol's mint.
+   */
+  async function tokenLife() {
+    const [alice, bob, carol] = [newAccount(), newAccount(), newAccount()];
+    await token.fund(alice.address, SUPPLY);
+    const supply = (await (await client(carol, 0)).query("totalSupply", {})) as bigint;
+    await token.fund(carol.address, MINTED);
     const a1 = await client(alice, 0);
-    assert.equal((await a1.call("construct", { totalSupply: SUPPLY.toString() })).status, "applied");
-    assert.equal((await a1.call("mint", { to: carol.address, amount: MINTED.toString() })).status, "applied");
     const sent = await a1.call("transfer", { to: bob.address, amount: Number(TO_BOB) });
     assert.equal(sent.status, "applied");
     // A receipt says its node applied the command; another node may be a block behind, so a sender
@@ -87,24 +63,39 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
     const burnt = await c3.call("burn", { amount: BURNT.toString() });
     assert.equal(burnt.status, "applied");
     await allApplied(burnt.sequence + 1n);
+    return { alice, bob, carol, supply };
+  }
 
+  before(async () => {
+    tn = await startTestNet(3);
+    token = await issueToken(tn);
+  });
+  after(() => tn?.stop());
+
+  test("the token's whole life; every node answers each owner with the same numbers", async () => {
+    const { alice, bob, carol, supply } = await tokenLife();
     assert.deepEqual(await balanceEverywhere(alice), Array(3).fill(SUPPLY - TO_BOB - SPENT));
     assert.deepEqual(await balanceEverywhere(bob), Array(3).fill(TO_BOB));
     assert.deepEqual(await balanceEverywhere(carol), Array(3).fill(MINTED + SPENT - BURNT));
     for (const i of [0, 1, 2]) {
       const c = await client(carol, i);
-      assert.equal(await c.query("totalSupply", {}), SUPPLY + MINTED - BURNT);
-      assert.equal(await c.query("owner", {}), alice.address.toLowerCase());
+      assert.equal(await c.query("totalSupply", {}), supply + MINTED - BURNT);
+      assert.equal(await c.query("owner", {}), token.owner.toLowerCase());
       const b = await client(bob, i);
       assert.equal(
         await b.query("allowance", { owner: alice.address, spender: bob.address }),
         ALLOWED - SPENT,
       );
     }
+    const again = await (await client(alice, 0)).call("construct", { totalSupply: 1 });
+    assert.equal(again.status, "failed");
+    assert.match(again.reason ?? "", /already constructed/);
   });
 
   test("rejected with a clear reason and no state change", async () => {
+    const [alice, bob, carol] = [await token.fundedAccount(1_000n), newAccount(), newAccount()];
     const a = await client(alice, 0);
+    assert.equal((await a.call("transfer", { to: carol.address, amount: 1 })).status, "applied");
     const before = await a.query("balanceOf", {});
     const reject = async (call: Promise<unknown>, code: string | RegExp) => {
       await assert.rejects(call, (e: unknown) => {
@@ -125,9 +116,9 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
       ...signed.signed,
       params: JSON.stringify({ amount: "999", to: bob.address.toLowerCase() }),
     };
-    const record = await net.nodes[0]!.node.onChainRecord();
+    const record = await tn.net.nodes[0]!.node.onChainRecord();
     const envelope = await sealCommand(forged as typeof signed.signed, record.hpkePublicKey);
-    const res = await fetch(new URL("/v1/commands", net.nodes[0]!.url), {
+    const res = await fetch(new URL("/v1/commands", tn.net.nodes[0]!.url), {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ envelope: `0x${Buffer.from(envelope).toString("hex")}` }),
@@ -147,7 +138,7 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
       params: { from: bob.address },
       nonce: await a.nextNonce(),
     });
-    const refused = await fetch(new URL("/v1/commands", net.nodes[0]!.url), {
+    const refused = await fetch(new URL("/v1/commands", tn.net.nodes[0]!.url), {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
@@ -163,7 +154,10 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
     await reject(a.send("transfer", { to: "not an address", amount: 1 }), /params\.to/);
     await reject(a.send("transfer", { to: bob.address, amount: -1 }), /params\.amount/);
 
-    const tooMuch = await a.call("transfer", { to: bob.address, amount: (SUPPLY * 10n).toString() });
+    const tooMuch = await a.call("transfer", {
+      to: bob.address,
+      amount: ((before as bigint) + 1n).toString(),
+    });
     assert.equal(tooMuch.status, "failed");
     assert.match(tooMuch.reason ?? "", /exceeds balance/);
     const b = await client(bob, 1);
@@ -178,14 +172,14 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
     );
     await allApplied(mint.sequence + 1n);
     assert.equal(await a.query("balanceOf", {}), before);
-    assert.deepEqual(await balanceEverywhere(bob), Array(3).fill(TO_BOB));
+    assert.deepEqual(await balanceEverywhere(bob), Array(3).fill(0n));
   });
 
   test("a status request with ?wait is answered when the command is ordered, not before", async () => {
     // A sender with no tokens: the transfer is ordered and fails, so no balance changes.
-    const dave = await client(privateKeyToAccount(generatePrivateKey()), 2);
-    const url = (id: string, query = "") => new URL(`/v1/commands/${id}${query}`, net.nodes[2]!.url);
-    const { id } = await dave.send("transfer", { to: bob.address, amount: 1 });
+    const dave = await client(newAccount(), 2);
+    const url = (id: string, query = "") => new URL(`/v1/commands/${id}${query}`, tn.net.nodes[2]!.url);
+    const { id } = await dave.send("transfer", { to: newAccount().address, amount: 1 });
     const waited = fetch(url(id, "?wait=20000"));
     const now = (await (await fetch(url(id))).json()) as { status: string };
     assert.match(now.status, /queued|submitted/, "the command should still wait for ordering here");
@@ -198,18 +192,17 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
   });
 
   test("a command posted with ?wait is answered with its receipt: one request, no status call, each batch crosses once", async () => {
-    const a = await client(alice, 1);
-    const nonce = await a.nextNonce();
+    const [alice, carol] = [await token.fundedAccount(10n), newAccount()];
     const requests: string[] = [];
-    const realFetch = globalThis.fetch;
-    globalThis.fetch = (input, init) => {
-      requests.push(
-        `${init?.method ?? "GET"} ${new URL(String(input)).pathname}${new URL(String(input)).search}`,
-      );
-      return realFetch(input, init);
-    };
+    const a = await client(alice, 1, (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      requests.push(`${init?.method ?? "GET"} ${url.pathname}${url.search}`);
+      return fetch(input, init);
+    });
+    const nonce = await a.nextNonce();
+    requests.length = 0; // from here on, only the two calls
     // What the node asks its enclave meanwhile, and the batch ciphertexts that come back.
-    const enclave = net.nodes[1]!.node.enclave;
+    const enclave = tn.net.nodes[1]!.node.enclave;
     const realCall = enclave.callUnchecked.bind(enclave);
     const calls: string[] = [];
     const ciphertexts: string[] = [];
@@ -228,7 +221,6 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
       // The client counts its nonce from the last command accepted: no nextNonce query.
       next = await a.call("transfer", { to: carol.address, amount: 1 });
     } finally {
-      globalThis.fetch = realFetch;
       enclave.callUnchecked = realCall;
     }
     assert.equal(receipt.status, "applied");
@@ -242,10 +234,10 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
     assert.ok(calls.includes("applyEvents") && calls.includes("sealBatch"));
     assert.ok(!calls.includes("commandStatus"), `status calls were made: ${calls.join(", ")}`);
     assert.equal(ciphertexts.length, 2);
-    await allApplied(next.sequence + 1n); // alice's next command goes to another node
   });
 
   test("a client's counted nonce, overtaken by another client of the account, is asked again after the refusal", async () => {
+    const [alice, carol] = [await token.fundedAccount(10n), newAccount()];
     const first = await client(alice, 1);
     await first.call("transfer", { to: carol.address, amount: 1 });
     const second = await client(alice, 1);
@@ -253,76 +245,60 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
     await assert.rejects(first.call("transfer", { to: carol.address, amount: 1 }), /replayed_nonce/);
     const after = await first.call("transfer", { to: carol.address, amount: 1 });
     assert.equal(after.status, "applied");
-    await allApplied(after.sequence + 1n); // alice's next command goes to another node
+    assert.equal(await first.query("balanceOf", {}), 7n);
   });
 
   test("a node restarted in the middle of a stream of transfers catches up and loses no accepted command", async () => {
+    const transfers = 12;
+    const [alice, bob, carol] = [
+      await token.fundedAccount(BigInt(transfers)),
+      await token.fundedAccount(3n),
+      newAccount(),
+    ];
     const a = await client(alice, 0);
     const start = (await a.query("balanceOf", {})) as bigint;
-    const restarted = net.nodes[1]!;
-    const transfers = 12;
+    const stopped = tn.net.nodes[1]!;
     const sent: Promise<{ status: string }>[] = [];
     let nonce = await a.nextNonce();
-    // Commands accepted by the node that stops: queued or in flight there when it goes down.
-    const b = await client(bob, 1);
-    const toRestarted: { id: `0x${string}`; responsePrivateKey: Uint8Array }[] = [];
-    for (let i = 0; i < transfers; i++) {
+    const transfer = async () => {
       const { id, responsePrivateKey } = await a.send("transfer", { to: carol.address, amount: 1 }, nonce++);
       sent.push(a.waitForReceipt(id, responsePrivateKey));
-      if (i === 4) {
-        const bobNonce = await b.nextNonce();
-        for (let j = 0n; j < 3n; j++)
-          toRestarted.push(await b.send("transfer", { to: carol.address, amount: 1 }, bobNonce + j));
-        await restarted.node.stop();
-      }
-    }
-    // Bring it back on its data directory, as a fresh host process would.
-    const { EnclaveNode } = await import("../../src/host/node-host.js");
-    const again = new EnclaveNode({
-      hostDir: restarted.hostDir,
-      wallet: (restarted.node as unknown as { options: ConstructorParameters<typeof EnclaveNode>[0] }).options
-        .wallet,
-      contract: net.contract,
-      deployedAtBlock: net.deployedAtBlock,
-      attestationUrl: net.attestationUrl,
+    };
+    for (let i = 0; i < 5; i++) await transfer();
+    // Commands accepted by the node that stops: queued or in flight there when it goes down.
+    const b = await client(bob, 1);
+    const bobNonce = await b.nextNonce();
+    const toRestarted: { id: `0x${string}`; responsePrivateKey: Uint8Array }[] = [];
+    for (let j = 0n; j < 3n; j++)
+      toRestarted.push(await b.send("transfer", { to: carol.address, amount: 1 }, bobNonce + j));
+    // The rest of the stream goes on while it is down; then it comes back on its data directory.
+    const again = await tn.restart(1, async () => {
+      for (let i = 5; i < transfers; i++) await transfer();
     });
-    await again.start();
-    try {
-      const receipts = await Promise.all(sent);
-      assert.ok(receipts.every((r) => r.status === "applied"));
-      const atNode0 = await client(bob, 0);
-      for (const { id, responsePrivateKey } of toRestarted) {
-        const receipt = await until(`the restarted node's accepted command ${id} to be applied`, async () => {
-          try {
-            return (await atNode0.status(id, responsePrivateKey)).receipt;
-          } catch (error) {
-            if (error instanceof AnonifyClientError && error.code === "not_found") return undefined;
-            throw error;
-          }
-        });
-        assert.equal(receipt.status, "applied");
-      }
-      // Nothing more is sent: every node, the restarted one too, comes to the same sequence.
-      await until("the restarted node to catch up with the others", async () => {
-        const summaries = await Promise.all([
-          net.nodes[0]!.node.groupStatus(),
-          again.groupStatus(),
-          net.nodes[2]!.node.groupStatus(),
-        ]);
-        return new Set(summaries.map((s) => s.ledger.sequence)).size === 1 ? true : undefined;
+    const receipts = await Promise.all(sent);
+    assert.ok(receipts.every((r) => r.status === "applied"));
+    const atNode0 = await client(bob, 0);
+    for (const { id, responsePrivateKey } of toRestarted) {
+      const receipt = await until(`the restarted node's accepted command ${id} to be applied`, async () => {
+        try {
+          return (await atNode0.status(id, responsePrivateKey)).receipt;
+        } catch (error) {
+          if (error instanceof AnonifyClientError && error.code === "not_found") return undefined;
+          throw error;
+        }
       });
-      assert.equal(again.address, restarted.address, "it kept its enclave identity");
-      assert.equal(await a.query("balanceOf", {}), start - BigInt(transfers));
-    } finally {
-      await again.stop();
+      assert.equal(receipt.status, "applied");
     }
+    // Nothing more is sent: every node, the restarted one too, comes to the same sequence.
+    await waitForSameSequence(tn.running());
+    assert.equal(again.address, stopped.address, "it kept its enclave identity");
+    assert.equal(await a.query("balanceOf", {}), start - BigInt(transfers));
+    assert.equal(await (await client(carol, 1)).query("balanceOf", {}), BigInt(transfers) + 3n);
   });
 
   test("confidentiality: no amount, address parameter or command name in calldata, logs, host storage or host logs", async () => {
-    const chain = net.nodes[0]!.node;
-    const publicClient = (
-      chain as unknown as { options: { wallet: { publicClient: import("viem").PublicClient } } }
-    ).options.wallet.publicClient;
+    const { bob, carol } = await tokenLife();
+    const publicClient = (await connectLedger(tn.net.rpcUrl)).publicClient;
     const head = await publicClient.getBlockNumber();
     const haystacks: { where: string; text: string }[] = [];
     for (let n = 0n; n <= head; n++) {
@@ -330,17 +306,17 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
       for (const tx of block.transactions)
         haystacks.push({ where: `calldata of ${tx.hash}`, text: tx.input.toLowerCase() });
     }
-    const events = await publicClient.getLogs({ address: net.contract, fromBlock: 0n });
+    const events = await publicClient.getLogs({ address: tn.net.contract, fromBlock: 0n });
     for (const log of events)
       haystacks.push({
         where: `log ${log.transactionHash}`,
         text: `${log.data}${log.topics.join("")}`.toLowerCase(),
       });
-    for (const file of filesUnder(dataDir)) {
+    for (const file of filesUnder(tn.dataDir)) {
       if (file.endsWith("sim-platform-secret") || file.endsWith("sim-quoting-key.json")) continue;
       haystacks.push({ where: file, text: readFileSync(file).toString("latin1").toLowerCase() });
     }
-    haystacks.push({ where: "host logs", text: logs.join("\n").toLowerCase() });
+    haystacks.push({ where: "host logs", text: tn.logs.join("\n").toLowerCase() });
 
     const hexOf = (s: string) => Buffer.from(s).toString("hex");
     const needles: string[] = [];

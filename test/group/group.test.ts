@@ -12,7 +12,7 @@ import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import { AnonifyClient } from "../../src/client/anonify-client.js";
 import { generateMemberKeys } from "../../src/group/mls.js";
 import { buildNodeApi } from "../../src/host/api.js";
-import { EnclaveNode, type GroupSummary, SEALED_STATE_FILE } from "../../src/host/node-host.js";
+import { type EnclaveNode, type EnclaveNodeOptions, SEALED_STATE_FILE } from "../../src/host/node-host.js";
 import { handshakeDigest, keyPackageDigest } from "../../src/protocol/digests.js";
 import {
   type LedgerFixture,
@@ -23,7 +23,9 @@ import {
   signRaw,
   startLedgerFixture,
 } from "../support/chain.js";
+import { waitForGroup, waitForRotation } from "../support/group.js";
 import { allowEnclaves, hostWallet, startService } from "../support/network.js";
+import { TestNodes } from "../support/nodes.js";
 import { until } from "../support/wait.js";
 
 const SERVICE_KEY = generatePrivateKey();
@@ -35,11 +37,13 @@ describe("group key among enclaves, ordered on chain", () => {
   const dir = mkdtempSync(join(tmpdir(), "anonify-group-"));
   let f: LedgerFixture;
   let service: RunningService;
+  const started = new TestNodes();
+  /** The members in the order they joined (a test takes the ones before it left). */
   const nodes: EnclaveNode[] = [];
   const logs: string[] = [];
 
   async function startNode(index: number): Promise<EnclaveNode> {
-    const node = new EnclaveNode({
+    const node = await started.start({
       hostDir: join(dir, `node-${index}`),
       wallet: hostWallet(f, index),
       contract: f.contract,
@@ -50,25 +54,8 @@ describe("group key among enclaves, ordered on chain", () => {
         if (process.env.ANONIFY_TEST_LOGS) console.error(`node-${index}: ${l}`);
       },
     });
-    await node.start();
     nodes.push(node);
     return node;
-  }
-
-  /** All the given nodes are members at the same epoch with the same key; returns that status. */
-  async function converged(members: EnclaveNode[], expectedSize: number): Promise<GroupSummary> {
-    return until(`${members.length} nodes to share a group of ${expectedSize}`, async () => {
-      const s = await Promise.all(members.map(async (n) => (await n.groupStatus()).group));
-      const first = s[0]!;
-      const same = s.every(
-        (x) =>
-          x.member &&
-          x.epoch === first.epoch &&
-          x.epochKeyFingerprint === first.epochKeyFingerprint &&
-          !x.pending,
-      );
-      return same && first.members.length === expectedSize ? first : undefined;
-    });
   }
 
   before(async () => {
@@ -77,7 +64,7 @@ describe("group key among enclaves, ordered on chain", () => {
     await allowEnclaves(f, service, measurement);
   });
   after(async () => {
-    for (const n of nodes) await n.stop();
+    await started.stopAll();
     await service.close();
     await f.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -85,11 +72,11 @@ describe("group key among enclaves, ordered on chain", () => {
 
   test("three enclaves form a group through the chain and derive the same epoch key; a fourth joins", async () => {
     const [a, b, c] = [await startNode(1), await startNode(2), await startNode(3)];
-    const three = await converged([a, b, c], 3);
+    const three = await waitForGroup([a, b, c]);
     assert.ok(three.epochKeyFingerprint);
     assert.deepEqual(new Set(three.members), new Set([a, b, c].map((n) => n.address.toLowerCase())));
     const d = await startNode(4);
-    const four = await converged([a, b, c, d], 4);
+    const four = await waitForGroup([a, b, c, d]);
     assert.notEqual(
       four.epochKeyFingerprint,
       three.epochKeyFingerprint,
@@ -101,7 +88,7 @@ describe("group key among enclaves, ordered on chain", () => {
     const [a, b, c, d] = nodes as [EnclaveNode, EnclaveNode, EnclaveNode, EnclaveNode];
     const before = (await a.groupStatus()).group;
     await ownerCall(f, "revokeEnclave", [d.address]);
-    const after = await converged([a, b, c], 3);
+    const after = await waitForGroup([a, b, c]);
     assert.notEqual(after.epochKeyFingerprint, before.epochKeyFingerprint);
     const removed = await until("the revoked enclave to notice", async () => {
       const s = (await d.groupStatus()).group;
@@ -109,33 +96,23 @@ describe("group key among enclaves, ordered on chain", () => {
     });
     assert.equal(removed.member, false);
     assert.equal(removed.epochKeyFingerprint, undefined, "it holds no key of the new epoch");
-    await d.stop();
+    await started.stop(d);
     nodes.pop();
   });
 
   test("after a rotation, a copy of a member's state from before it cannot derive the new key", async () => {
     const [a, b, c] = nodes as [EnclaveNode, EnclaveNode, EnclaveNode];
-    const before = await converged([a, b, c], 3);
+    const before = await waitForGroup([a, b, c]);
     // Copy b's host directory (sealed state and its platform files) as an attacker would.
     const copyDir = join(dir, "copy-of-b");
     cpSync(join(dir, "node-2"), copyDir, { recursive: true });
     b.requestRotation();
-    const after = await until("the rotation", async () => {
-      const s = await converged([a, b, c], 3);
-      return s.epoch !== before.epoch ? s : undefined;
-    });
+    const after = await waitForRotation([a, b, c], before);
     assert.notEqual(after.epochKeyFingerprint, before.epochKeyFingerprint);
     assert.equal(after.lastHandshake?.enclave.toLowerCase(), b.address.toLowerCase());
 
     // The copy resumes from its old state and is fed the same events: it cannot follow b's commit.
-    const copy = new EnclaveNode({
-      hostDir: copyDir,
-      wallet: hostWallet(f, 2),
-      contract: f.contract,
-      deployedAtBlock: 0n,
-      attestationUrl: service.url,
-    });
-    await copy.start();
+    const copy = await started.start({ ...started.optionsOf(b), hostDir: copyDir, onLog: undefined });
     try {
       const stale = await until("the copy to catch up", async () => {
         const s = (await copy.groupStatus()).group;
@@ -144,13 +121,13 @@ describe("group key among enclaves, ordered on chain", () => {
       assert.notEqual(stale.epochKeyFingerprint, after.epochKeyFingerprint);
       assert.notEqual(stale.epoch, after.epoch);
     } finally {
-      await copy.stop();
+      await started.stop(copy);
     }
   });
 
   test("two members commit in the same epoch: exactly one wins, and all end with the same key", async () => {
     const [a, b, c] = nodes as [EnclaveNode, EnclaveNode, EnclaveNode];
-    await converged([a, b, c], 3);
+    await waitForGroup([a, b, c]);
     type Proposal = Extract<HandshakeProposal, { handshake: Hex }>;
     const [pa, pc] = await Promise.all([
       a.enclave.call("proposeHandshake", { rotate: true }),
@@ -170,9 +147,9 @@ describe("group key among enclaves, ordered on chain", () => {
         })
         .then((hash) => wallet.publicClient.waitForTransactionReceipt({ hash }));
     await Promise.all([submit(pa, hostWallet(f, 5)), submit(pc, hostWallet(f, 6))]);
-    const end = await until("the race to settle", async () => {
-      const s = await converged([a, b, c], 3);
-      return BigInt(s.slot) > BigInt(pa.epoch) ? s : undefined;
+    const end = await waitForGroup([a, b, c], {
+      what: "the race to settle",
+      where: (s) => BigInt(s.slot) > BigInt(pa.epoch),
     });
     const ordered = await f.owner.publicClient.getContractEvents({
       address: f.contract,
@@ -195,7 +172,7 @@ describe("group key among enclaves, ordered on chain", () => {
 
   test("forged, unlisted, unregistered, replayed and stale handshakes are rejected, and the group goes on", async () => {
     const [a, b, c] = nodes as [EnclaveNode, EnclaveNode, EnclaveNode];
-    const start = await converged([a, b, c], 3);
+    const start = await waitForGroup([a, b, c]);
     const wallet = hostWallet(f, 7);
     const write = async (functionName: string, args: readonly unknown[]) => {
       const { request } = await wallet.publicClient.simulateContract({
@@ -267,10 +244,7 @@ describe("group key among enclaves, ordered on chain", () => {
     await write("publishKeyPackage", [kp, await signRaw(unlisted.key, keyPackageDigest(f.domain, kp))]);
     // The group goes on: a rotation lands, and neither the forged nor the unlisted member is ever added.
     a.requestRotation();
-    const after = await until("a rotation after the rejections", async () => {
-      const s = await converged([a, b, c], 3);
-      return s.epoch !== start.epoch ? s : undefined;
-    });
+    const after = await waitForRotation([a, b, c], start);
     assert.equal(after.members.length, 3);
     assert.ok(!after.members.includes(unlisted.address.toLowerCase() as Hex));
     assert.ok(!after.members.includes(rogue.address.toLowerCase() as Hex));
@@ -278,44 +252,40 @@ describe("group key among enclaves, ordered on chain", () => {
 
   test("a restarted member resumes in its epoch from its sealed state", async () => {
     const [a, b, c] = nodes as [EnclaveNode, EnclaveNode, EnclaveNode];
-    const before = await converged([a, b, c], 3);
-    await c.stop();
-    nodes.pop();
-    const again = await startNode(3);
+    const before = await waitForGroup([a, b, c]);
+    const again = await started.restart(c);
+    nodes[2] = again;
     const status = (await again.groupStatus()).group;
     assert.equal(status.epoch, before.epoch);
     assert.equal(status.epochKeyFingerprint, before.epochKeyFingerprint);
     assert.ok(readFileSync(join(dir, "node-3", SEALED_STATE_FILE), "utf8").startsWith("0x"));
     a.requestRotation();
-    await until("the restarted member to follow a rotation", async () => {
-      const s = await converged([a, b, again], 3);
-      return s.epoch !== before.epoch ? s : undefined;
-    });
+    await waitForRotation([a, b, again], before);
   });
 });
 
 /** One node on its own chain and attestation service, started with `policy`, torn down after `body`. */
 async function withLoneNode(
-  policy: Pick<ConstructorParameters<typeof EnclaveNode>[0], "rotateEveryMs" | "rotateEveryBatches">,
+  policy: Pick<EnclaveNodeOptions, "rotateEveryMs" | "rotateEveryBatches">,
   body: (node: EnclaveNode, f: LedgerFixture) => Promise<void>,
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "anonify-rotate-"));
   const f = await startLedgerFixture();
   const service = await startService();
   await allowEnclaves(f, service, measurement);
-  const node = new EnclaveNode({
-    hostDir: join(dir, "node"),
-    wallet: hostWallet(f, 1),
-    contract: f.contract,
-    deployedAtBlock: 0n,
-    attestationUrl: service.url,
-    ...policy,
-  });
+  const nodes = new TestNodes();
   try {
-    await node.start();
+    const node = await nodes.start({
+      hostDir: join(dir, "node"),
+      wallet: hostWallet(f, 1),
+      contract: f.contract,
+      deployedAtBlock: 0n,
+      attestationUrl: service.url,
+      ...policy,
+    });
     await body(node, f);
   } finally {
-    await node.stop();
+    await nodes.stopAll();
     await service.close();
     await f.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -343,10 +313,7 @@ describe("rotation policy", () => {
       });
       try {
         const url = await api.listen({ port: 0, host: "127.0.0.1" });
-        const member = await until("the node to create its group", async () => {
-          const s = (await node.groupStatus()).group;
-          return s.member ? s : undefined;
-        });
+        const member = await waitForGroup([node], { what: "the node to create its group" });
         const user = await AnonifyClient.connect({
           rpcUrl: f.anvil.rpcUrl,
           contract: f.contract,

@@ -1,14 +1,22 @@
 // Fixtures for tests that run the real pieces together: Anvil, the contract, the attestation
 // service in-process, and enclave processes with their hosts' data directories.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Hex } from "viem";
+import type { Hex, LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { type AttestationPolicy, DEVELOPMENT_POLICY } from "../../src/attestation/policy.js";
 import { type RunningService, startAttestationService } from "../../src/attestation/service.js";
 import { DEFAULT_ENCLAVE_BUNDLE } from "../../src/build/enclave-bundle.js";
-import { type LedgerWallet, withWallet } from "../../src/chain/chain.js";
+import { connectLedger, type LedgerWallet, withWallet } from "../../src/chain/chain.js";
+import { AnonifyClient } from "../../src/client/anonify-client.js";
+import { buildNodeApi } from "../../src/host/api.js";
+import { type Devnet, type DevnetNode, startDevnet } from "../../src/host/devnet.js";
 import { EnclaveProcess } from "../../src/host/enclave-process.js";
+import type { EnclaveNode, EnclaveNodeOptions } from "../../src/host/node-host.js";
 import { anvilKey, type LedgerFixture, ownerCall } from "./chain.js";
+import { waitForGroup } from "./group.js";
+import { TestNodes } from "./nodes.js";
 
 export async function startService(
   policy: AttestationPolicy = DEVELOPMENT_POLICY,
@@ -35,4 +43,78 @@ export function hostWallet(f: LedgerFixture, index: number): LedgerWallet {
 
 export function startEnclave(dir: string, logs?: string[], bundle = DEFAULT_ENCLAVE_BUNDLE): EnclaveProcess {
   return EnclaveProcess.start({ dataDir: join(dir, "enclave"), bundle, onLog: (l) => logs?.push(l) });
+}
+
+/** A devnet of its own for a test file: its data directory, its hosts' logs, clients, restarts. */
+export type TestNet = {
+  readonly net: Devnet;
+  readonly dataDir: string;
+  /** Every line the hosts logged, the restarted ones' too. */
+  readonly logs: string[];
+  /** The nodes now running, by index (a restarted node replaces its old self). */
+  running(): EnclaveNode[];
+  /** A client of `account` at node `index`; `fetch`, if given, makes its requests. */
+  client(account: LocalAccount, index: number, fetch?: typeof globalThis.fetch): Promise<AnonifyClient>;
+  /**
+   * Stops node `index`, runs `whileDown`, and starts it again on its data directory as a fresh host
+   * process would, with a new API in front of it; `net.nodes[index]` then names it.
+   */
+  restart(index: number, whileDown?: () => Promise<void>): Promise<DevnetNode>;
+  stop(): Promise<void>;
+};
+
+/** Starts a devnet of `nodes` nodes in a temporary directory and waits until their group formed. */
+export async function startTestNet(nodes = 3): Promise<TestNet> {
+  const dataDir = mkdtempSync(join(tmpdir(), "anonify-net-"));
+  const logs: string[] = [];
+  const net = await startDevnet({ dataDir, nodes, onLog: (l) => logs.push(l) });
+  const restarted = new TestNodes();
+  const apis: { close(): Promise<void> }[] = [];
+  const running = () => net.nodes.map((n) => n.node);
+  // What the devnet started node `index` with: its host directory, the Anvil account after the
+  // contract owner's for gas, the deployment and the attestation service.
+  const devnetOptions = async (index: number): Promise<EnclaveNodeOptions> => ({
+    hostDir: net.nodes[index]!.hostDir,
+    wallet: withWallet(await connectLedger(net.rpcUrl), anvilKey(index + 1)),
+    contract: net.contract,
+    deployedAtBlock: net.deployedAtBlock,
+    attestationUrl: net.attestationUrl,
+    onLog: (l) => logs.push(`node-${index + 1}: ${l}`),
+  });
+  const stop = async () => {
+    await restarted.stopAll();
+    for (const api of apis) await api.close();
+    await net.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitForGroup(running());
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    net,
+    dataDir,
+    logs,
+    running,
+    client: (account, index, fetch) =>
+      AnonifyClient.connect({
+        rpcUrl: net.rpcUrl,
+        contract: net.contract,
+        node: net.nodes[index]!.url,
+        account,
+        fetch,
+      }),
+    async restart(index, whileDown) {
+      const old = net.nodes[index]!;
+      const node = await restarted.restart(old.node, whileDown, await devnetOptions(index));
+      const api = buildNodeApi({ node, contract: net.contract, chainId: net.chainId, chainRpc: net.rpcUrl });
+      apis.push(api);
+      const url = await api.listen({ port: 0, host: "127.0.0.1" });
+      net.nodes[index] = { url, address: node.address, hostDir: old.hostDir, node };
+      return net.nodes[index];
+    },
+    stop,
+  };
 }
