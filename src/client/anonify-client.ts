@@ -30,7 +30,6 @@ const STATUS_WAIT_MS = 10_000;
 const DEFAULT_RECEIPT_TIMEOUT_MS = 60_000;
 /** Refusals that mean the nonce this client counted is not the account's next one. */
 const NONCE_REFUSALS = new Set(["replayed_nonce", "nonce_gap"]);
-/** The runtime's own query: the nonce the sender's next command must carry. */
 
 export class AnonifyClientError extends Error {
   override name = "AnonifyClientError";
