@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { type Address, BaseError, ContractFunctionRevertedError, type Hex, toFunctionSelector } from "viem";
 import type { EventPosition, LedgerEvent } from "../boundary/chain-events.js";
 import type { LedgerWallet } from "../chain/chain.js";
+import { writeAtomic } from "../chain/files.js";
 import { EventFollower } from "../chain/follower.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import type { ledgerSummary } from "../enclave/confidential-ledger.js";
@@ -15,7 +16,7 @@ import { type BlockClock, batchesInFlightAllowed, observeHead } from "./batch-po
 import { EnclaveProcess } from "./enclave-process.js";
 import { toLedgerEvent } from "./event-feed.js";
 import { StageMetrics } from "./metrics.js";
-import { type EnclaveRegistration, initAndRegister, onChainState, writeAtomic } from "./registration.js";
+import { type EnclaveRegistration, initAndRegister, onChainState } from "./registration.js";
 
 export const SEALED_STATE_FILE = "sealed-state.hex";
 /** Sealed journal records, one hex line each. */
