@@ -5,7 +5,15 @@ import { DEVELOPMENT_POLICY } from "../attestation/policy.js";
 import { loadServiceKey, type RunningService, startAttestationService } from "../attestation/service.js";
 import { DEFAULT_ENCLAVE_BUNDLE } from "../build/enclave-bundle.js";
 import { ANVIL_MNEMONIC, startAnvil } from "../chain/anvil.js";
-import { connectLedger, deployAnonify, type LedgerWallet, withWallet } from "../chain/chain.js";
+import {
+  type AnonifyWrite,
+  type AnonifyWriteArgs,
+  connectLedger,
+  deployAnonify,
+  type LedgerWallet,
+  withWallet,
+  writeAnonify,
+} from "../chain/chain.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { mnemonicKey } from "../chain/keys.js";
 import { buildNodeApi } from "./api.js";
@@ -37,20 +45,16 @@ export type DevnetOptions = {
   onLog?: (line: string) => void;
 };
 
-async function ownerEnsure(
+/** Sends an owner call unless the chain already holds its effect. */
+async function ownerEnsure<const F extends AnonifyWrite>(
   owner: LedgerWallet,
   contract: Address,
-  read: () => Promise<boolean>,
-  functionName: string,
-  args: readonly unknown[],
-) {
-  if (await read()) return;
-  const hash = await owner.walletClient.writeContract({
-    address: contract,
-    abi: anonifyAbi,
-    functionName,
-    args,
-  } as never);
+  already: boolean,
+  functionName: F,
+  args: AnonifyWriteArgs<F>,
+): Promise<void> {
+  if (already) return;
+  const hash = await writeAnonify(owner, contract, functionName, args);
   await owner.publicClient.waitForTransactionReceipt({ hash });
 }
 
@@ -92,25 +96,36 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const measurement = (
       JSON.parse(readFileSync(`${DEFAULT_ENCLAVE_BUNDLE}.json`, "utf8")) as { measurement: Hex }
     ).measurement;
-    const view = (functionName: string, args: readonly unknown[] = []) =>
-      ledger.publicClient.readContract({
-        address: contract,
-        abi: anonifyAbi,
-        functionName,
-        args,
-      } as never) as Promise<boolean>;
-    await ownerEnsure(owner, contract, () => view("trustedSigners", [signer.address]), "setTrustedSigner", [
-      signer.address,
-      true,
-    ]);
+    const read = { address: contract, abi: anonifyAbi } as const;
     await ownerEnsure(
       owner,
       contract,
-      () => view("allowedMeasurements", [measurement]),
+      await ledger.publicClient.readContract({
+        ...read,
+        functionName: "trustedSigners",
+        args: [signer.address],
+      }),
+      "setTrustedSigner",
+      [signer.address, true],
+    );
+    await ownerEnsure(
+      owner,
+      contract,
+      await ledger.publicClient.readContract({
+        ...read,
+        functionName: "allowedMeasurements",
+        args: [measurement],
+      }),
       "setMeasurementAllowed",
       [measurement, true],
     );
-    await ownerEnsure(owner, contract, () => view("debugAllowed"), "setDebugAllowed", [true]);
+    await ownerEnsure(
+      owner,
+      contract,
+      await ledger.publicClient.readContract({ ...read, functionName: "debugAllowed" }),
+      "setDebugAllowed",
+      [true],
+    );
 
     const nodes: DevnetNode[] = [];
     for (let i = 1; i <= (options.nodes ?? 3); i++) {
