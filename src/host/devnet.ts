@@ -17,6 +17,7 @@ import {
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { mnemonicKey } from "../chain/keys.js";
 import { buildNodeApi } from "./api.js";
+import { type LogTarget, loggerFor } from "./log.js";
 import { EnclaveNode } from "./node-host.js";
 
 /** The devnet's deployment record, kept beside the chain state so a second start resumes it. */
@@ -36,13 +37,13 @@ export type Devnet = {
   stop(): Promise<void>;
 };
 
-export type DevnetOptions = {
+/** Logs: each line names its node. */
+export type DevnetOptions = LogTarget & {
   dataDir: string;
   nodes?: number;
   blockTime?: number;
   /** At most this many commands per batch (1 reproduces the original Anonify: a transaction per command). */
   maxBatchCommands?: number;
-  onLog?: (line: string) => void;
 };
 
 /** Sends an owner call unless the chain already holds its effect. */
@@ -65,6 +66,7 @@ async function ownerEnsure<const F extends AnonifyWrite>(
  */
 export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   mkdirSync(options.dataDir, { recursive: true });
+  const log = loggerFor(options);
   const anvil = await startAnvil({ dataDir: join(options.dataDir, "chain"), blockTime: options.blockTime });
   const started: { close(): Promise<void> }[] = [];
   const stop = async () => {
@@ -137,7 +139,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         deployedAtBlock: BigInt(record.deployedAtBlock),
         attestationUrl: service.url,
         maxBatchCommands: options.maxBatchCommands,
-        onLog: (line) => options.onLog?.(`node-${i}: ${line}`),
+        log: log.child({ node: `node-${i}` }),
       });
       started.push({ close: () => node.stop() });
       await node.start();
