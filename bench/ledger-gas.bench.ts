@@ -3,7 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { type Hex, keccak256, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { type AnonifyWrite, type AnonifyWriteArgs, writeAnonify } from "../src/chain/chain.js";
+import { type AnonifyWrite, type AnonifyWriteArgs, writeAnonifyMined } from "../src/chain/chain.js";
 import { batchDigest, handshakeDigest } from "../src/protocol/digests.js";
 import {
   MEASUREMENT,
@@ -25,8 +25,7 @@ export async function run(outDir: string): Promise<void> {
     await ownerCall(f, "setTrustedSigner", [privateKeyToAccount(serviceKey).address, true]);
     await ownerCall(f, "setMeasurementAllowed", [MEASUREMENT, true]);
     const send = async <const F extends AnonifyWrite>(functionName: F, args: AnonifyWriteArgs<F>) => {
-      const hash = await writeAnonify(f.owner, f.contract, functionName, args);
-      const receipt = await f.owner.publicClient.waitForTransactionReceipt({ hash });
+      const receipt = await writeAnonifyMined(f.owner, f.contract, functionName, args);
       if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
       return receipt.gasUsed;
     };

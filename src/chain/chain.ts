@@ -11,6 +11,7 @@ import {
   type Hex,
   http,
   type PublicClient,
+  type TransactionReceipt,
   type Transport,
   type WalletClient,
   type WriteContractParameters,
@@ -104,4 +105,15 @@ export async function writeAnonify<F extends AnonifyWrite, const A extends Anoni
   // the ABI-wide parameters.
   const write: WriteContractParameters<Abi, string, readonly unknown[], Chain, Account> = { ...call, gas };
   return wallet.walletClient.writeContract(write);
+}
+
+/** `writeAnonify`, then the transaction's receipt once it is mined. */
+export async function writeAnonifyMined<F extends AnonifyWrite, const A extends AnonifyWriteArgs<F>>(
+  wallet: LedgerWallet,
+  contract: Address,
+  functionName: F,
+  args: A,
+): Promise<TransactionReceipt> {
+  const hash = await writeAnonify(wallet, contract, functionName, args);
+  return wallet.publicClient.waitForTransactionReceipt({ hash });
 }

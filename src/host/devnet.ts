@@ -5,15 +5,7 @@ import { DEVELOPMENT_POLICY } from "../attestation/policy.js";
 import { loadServiceKey, type RunningService, startAttestationService } from "../attestation/service.js";
 import { DEFAULT_ENCLAVE_BUNDLE } from "../build/enclave-bundle.js";
 import { ANVIL_MNEMONIC, startAnvil } from "../chain/anvil.js";
-import {
-  type AnonifyWrite,
-  type AnonifyWriteArgs,
-  connectLedger,
-  deployAnonify,
-  type LedgerWallet,
-  withWallet,
-  writeAnonify,
-} from "../chain/chain.js";
+import { connectLedger, deployAnonify, withWallet, writeAnonifyMined } from "../chain/chain.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { mnemonicKey } from "../chain/keys.js";
 import { buildNodeApi } from "./api.js";
@@ -45,19 +37,6 @@ export type DevnetOptions = LogTarget & {
   /** At most this many commands per batch (1 reproduces the original Anonify: a transaction per command). */
   maxBatchCommands?: number;
 };
-
-/** Sends an owner call unless the chain already holds its effect. */
-async function ownerEnsure<const F extends AnonifyWrite>(
-  owner: LedgerWallet,
-  contract: Address,
-  already: boolean,
-  functionName: F,
-  args: AnonifyWriteArgs<F>,
-): Promise<void> {
-  if (already) return;
-  const hash = await writeAnonify(owner, contract, functionName, args);
-  await owner.publicClient.waitForTransactionReceipt({ hash });
-}
 
 /**
  * The local network: the embedded chain (state in `<dataDir>/chain`), the contract deployed once,
@@ -98,36 +77,21 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const measurement = (
       JSON.parse(readFileSync(`${DEFAULT_ENCLAVE_BUNDLE}.json`, "utf8")) as { measurement: Hex }
     ).measurement;
-    const read = { address: contract, abi: anonifyAbi } as const;
-    await ownerEnsure(
-      owner,
-      contract,
-      await ledger.publicClient.readContract({
-        ...read,
-        functionName: "trustedSigners",
-        args: [signer.address],
-      }),
-      "setTrustedSigner",
-      [signer.address, true],
-    );
-    await ownerEnsure(
-      owner,
-      contract,
-      await ledger.publicClient.readContract({
-        ...read,
+    // Owner policy the devnet needs, each set unless the chain already holds it.
+    const state = { address: contract, abi: anonifyAbi } as const;
+    const [signerTrusted, measurementAllowed, debugAllowed] = await Promise.all([
+      ledger.publicClient.readContract({ ...state, functionName: "trustedSigners", args: [signer.address] }),
+      ledger.publicClient.readContract({
+        ...state,
         functionName: "allowedMeasurements",
         args: [measurement],
       }),
-      "setMeasurementAllowed",
-      [measurement, true],
-    );
-    await ownerEnsure(
-      owner,
-      contract,
-      await ledger.publicClient.readContract({ ...read, functionName: "debugAllowed" }),
-      "setDebugAllowed",
-      [true],
-    );
+      ledger.publicClient.readContract({ ...state, functionName: "debugAllowed" }),
+    ]);
+    if (!signerTrusted) await writeAnonifyMined(owner, contract, "setTrustedSigner", [signer.address, true]);
+    if (!measurementAllowed)
+      await writeAnonifyMined(owner, contract, "setMeasurementAllowed", [measurement, true]);
+    if (!debugAllowed) await writeAnonifyMined(owner, contract, "setDebugAllowed", [true]);
 
     const nodes: DevnetNode[] = [];
     for (let i = 1; i <= (options.nodes ?? 3); i++) {

@@ -6,7 +6,7 @@ import {
   type AnonifyWrite,
   type AnonifyWriteArgs,
   deployAnonify,
-  writeAnonify,
+  writeAnonifyMined,
 } from "../../src/chain/chain.js";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import {
@@ -40,8 +40,7 @@ describe("Anonify contract on a real Anvil", () => {
     args: AnonifyWriteArgs<F>,
     address = f.contract,
   ): Promise<void> {
-    const hash = await writeAnonify(f.owner, address, functionName, args);
-    const receipt = await f.owner.publicClient.waitForTransactionReceipt({ hash });
+    const receipt = await writeAnonifyMined(f.owner, address, functionName, args);
     assert.equal(receipt.status, "success");
   }
 

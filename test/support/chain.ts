@@ -8,7 +8,7 @@ import {
   deployAnonify,
   type LedgerWallet,
   withWallet,
-  writeAnonify,
+  writeAnonifyMined,
 } from "../../src/chain/chain.js";
 import { mnemonicKey } from "../../src/chain/keys.js";
 import {
@@ -55,8 +55,7 @@ export async function ownerCall<const F extends OwnerCall>(
   functionName: F,
   args: AnonifyWriteArgs<F>,
 ): Promise<void> {
-  const hash = await writeAnonify(f.owner, f.contract, functionName, args);
-  await f.owner.publicClient.waitForTransactionReceipt({ hash });
+  await writeAnonifyMined(f.owner, f.contract, functionName, args);
 }
 
 export type TestEnclave = { key: Hex; address: Address; hpkePublicKey: Hex };
