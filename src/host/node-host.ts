@@ -15,15 +15,13 @@ import { type CommandStatusAnswer, isSettled } from "./command-status.js";
 import { CommandWaiters, type SettledCommand } from "./command-waiters.js";
 import { EnclaveProcess } from "./enclave-process.js";
 import { inCalls, toLedgerEvent } from "./event-feed.js";
-import { type Logger, type LogTarget, loggerFor } from "./log.js";
+import { FailureLog, type Logger, type LogTarget, loggerFor } from "./log.js";
 import { StageMetrics } from "./metrics.js";
 import { type EnclaveRegistration, initAndRegister, onChainState } from "./registration.js";
 import { SealedStore } from "./sealed-store.js";
 import { Ticker } from "./ticker.js";
 
-export type { CommandStatusAnswer } from "./command-status.js";
-export { isSettled, MAX_STATUS_WAIT_MS } from "./command-status.js";
-export { SEALED_JOURNAL_FILE, SEALED_STATE_FILE } from "./sealed-store.js";
+export { SEALED_STATE_FILE } from "./sealed-store.js";
 
 /** How often the host asks its enclave for a handshake or a batch to send. */
 const TICK_MS = 25;
@@ -80,6 +78,7 @@ export class EnclaveNode {
   private readonly waiters = new CommandWaiters();
   private follower: EventFollower | undefined;
   private readonly ticker: Ticker;
+  private readonly syncFailures: FailureLog;
   private rotationTimer: NodeJS.Timeout | undefined;
   private rotateRequested = false;
   /** The slot at which this node sent its key package: a new handshake means it was consumed or lost. */
@@ -99,6 +98,7 @@ export class EnclaveNode {
     this.store = new SealedStore(hostDir);
     this.writer = new ChainWriter(wallet, contract, this.log);
     this.ticker = new Ticker(() => this.tick(), this.log, "tick");
+    this.syncFailures = new FailureLog(this.log, "chain sync");
     this.batches = new BatchSubmitter({
       enclave: this.enclave,
       writer: this.writer,
@@ -169,16 +169,13 @@ export class EnclaveNode {
     this.ticker.start(TICK_MS);
   }
 
-  /** Logs the follower's changes of state: an outage once (not every retry), and its end. */
+  /** An outage is logged once while the follower retries, then when its error changes or it ends. */
   private onFollowerStatus(status: FollowerStatus): void {
     if (status.kind === "caught-up") {
       this.synced = true;
       this.batches.observeHead(status.head);
-    } else if (status.kind === "outage" && status.attempt === 1) {
-      this.log.warn({ retryInMs: status.retryInMs }, `chain unreachable: ${status.error}`);
-    } else if (status.kind === "resumed") {
-      this.log.info({ afterMs: status.afterMs }, "chain reachable again");
-    }
+    } else if (status.kind === "outage") this.syncFailures.failed(status.error);
+    else this.syncFailures.succeeded();
   }
 
   /** Publishes the key package once, then proposes whatever commit the group needs, or sends batches. */
