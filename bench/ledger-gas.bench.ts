@@ -3,7 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { type Hex, keccak256, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { anonifyAbi } from "../src/chain/generated/contracts.js";
+import { type AnonifyWrite, type AnonifyWriteArgs, writeAnonifyMined } from "../src/chain/chain.js";
 import { batchDigest, handshakeDigest } from "../src/protocol/digests.js";
 import {
   MEASUREMENT,
@@ -24,14 +24,8 @@ export async function run(outDir: string): Promise<void> {
     const serviceKey = generatePrivateKey();
     await ownerCall(f, "setTrustedSigner", [privateKeyToAccount(serviceKey).address, true]);
     await ownerCall(f, "setMeasurementAllowed", [MEASUREMENT, true]);
-    const send = async (functionName: string, args: readonly unknown[]) => {
-      const hash = await f.owner.walletClient.writeContract({
-        address: f.contract,
-        abi: anonifyAbi,
-        functionName,
-        args,
-      } as never);
-      const receipt = await f.owner.publicClient.waitForTransactionReceipt({ hash });
+    const send = async <const F extends AnonifyWrite>(functionName: F, args: AnonifyWriteArgs<F>) => {
+      const receipt = await writeAnonifyMined(f.owner, f.contract, functionName, args);
       if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
       return receipt.gasUsed;
     };

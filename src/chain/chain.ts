@@ -1,15 +1,20 @@
 import {
+  type Abi,
   type Account,
   type Address,
   type Chain,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
   createPublicClient,
   createWalletClient,
   defineChain,
   type Hex,
   http,
   type PublicClient,
+  type TransactionReceipt,
   type Transport,
   type WalletClient,
+  type WriteContractParameters,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { anonifyAbi, anonifyBytecode } from "./generated/contracts.js";
@@ -73,4 +78,42 @@ export async function deployAnonify(
     throw new LedgerError(`deployment of Anonify failed in transaction ${hash}`);
   }
   return receipt.contractAddress;
+}
+
+type Writable = "nonpayable" | "payable";
+/** A function of the contract that changes state. */
+export type AnonifyWrite = ContractFunctionName<typeof anonifyAbi, Writable>;
+/** Its arguments as the ABI types them (and as an array, which TS cannot see for a generic `F`). */
+export type AnonifyWriteArgs<F extends AnonifyWrite> = ContractFunctionArgs<typeof anonifyAbi, Writable, F> &
+  readonly unknown[];
+
+/**
+ * Signs and sends a contract call, typed by the generated ABI: simulated first (so a revert costs
+ * no gas and names its error), unless a gas limit is given because it cannot be simulated yet.
+ */
+export async function writeAnonify<F extends AnonifyWrite, const A extends AnonifyWriteArgs<F>>(
+  wallet: LedgerWallet,
+  contract: Address,
+  functionName: F,
+  args: A,
+  gas?: bigint,
+): Promise<Hex> {
+  const call = { account: wallet.account, address: contract, abi: anonifyAbi, functionName, args };
+  if (gas === undefined) await wallet.publicClient.simulateContract(call);
+  // viem types a write's parameters conditionally on the function name, which TS cannot resolve
+  // for a generic one; the call was checked against the ABI above (F, A), so it goes on typed by
+  // the ABI-wide parameters.
+  const write: WriteContractParameters<Abi, string, readonly unknown[], Chain, Account> = { ...call, gas };
+  return wallet.walletClient.writeContract(write);
+}
+
+/** `writeAnonify`, then the transaction's receipt once it is mined. */
+export async function writeAnonifyMined<F extends AnonifyWrite, const A extends AnonifyWriteArgs<F>>(
+  wallet: LedgerWallet,
+  contract: Address,
+  functionName: F,
+  args: A,
+): Promise<TransactionReceipt> {
+  const hash = await writeAnonify(wallet, contract, functionName, args);
+  return wallet.publicClient.waitForTransactionReceipt({ hash });
 }

@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Address, Chain, DecodeEventLogReturnType, PublicClient, Transport } from "viem";
+import { writeAtomic } from "./files.js";
 import { anonifyAbi } from "./generated/contracts.js";
 
 export type AnonifyEvent = DecodeEventLogReturnType<typeof anonifyAbi> & {
@@ -54,12 +55,10 @@ export function readCursor(path: string): Cursor | undefined {
 }
 
 function writeCursor(path: string, cursor: Cursor): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(
-    tmp,
+  writeAtomic(
+    path,
     JSON.stringify({ blockNumber: cursor.blockNumber.toString(), logIndex: cursor.logIndex }),
   );
-  renameSync(tmp, path);
 }
 
 function isAfter(event: { blockNumber: bigint; logIndex: number }, cursor: Cursor | undefined): boolean {

@@ -2,6 +2,7 @@ import { rmSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { startDevnet } from "../host/devnet.js";
+import { createLogger } from "../host/log.js";
 
 export function registerDevnetCommand(program: Command): void {
   program
@@ -17,7 +18,8 @@ export function registerDevnetCommand(program: Command): void {
       const devnet = await startDevnet({
         dataDir,
         nodes: Number(opts.nodes),
-        onLog: (l) => console.error(l),
+        // Logs go to standard error: JSON beside --json, else one short line each for a terminal.
+        log: createLogger({ format: opts.json ? "json" : "human" }),
       });
       const info = {
         chainRpc: devnet.rpcUrl,

@@ -5,10 +5,11 @@ import { DEVELOPMENT_POLICY } from "../attestation/policy.js";
 import { loadServiceKey, type RunningService, startAttestationService } from "../attestation/service.js";
 import { DEFAULT_ENCLAVE_BUNDLE } from "../build/enclave-bundle.js";
 import { ANVIL_MNEMONIC, startAnvil } from "../chain/anvil.js";
-import { connectLedger, deployAnonify, type LedgerWallet, withWallet } from "../chain/chain.js";
+import { connectLedger, deployAnonify, withWallet, writeAnonifyMined } from "../chain/chain.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { mnemonicKey } from "../chain/keys.js";
 import { buildNodeApi } from "./api.js";
+import { type LogTarget, loggerFor } from "./log.js";
 import { EnclaveNode } from "./node-host.js";
 
 /** The devnet's deployment record, kept beside the chain state so a second start resumes it. */
@@ -28,31 +29,14 @@ export type Devnet = {
   stop(): Promise<void>;
 };
 
-export type DevnetOptions = {
+/** Logs: each line names its node. */
+export type DevnetOptions = LogTarget & {
   dataDir: string;
   nodes?: number;
   blockTime?: number;
   /** At most this many commands per batch (1 reproduces the original Anonify: a transaction per command). */
   maxBatchCommands?: number;
-  onLog?: (line: string) => void;
 };
-
-async function ownerEnsure(
-  owner: LedgerWallet,
-  contract: Address,
-  read: () => Promise<boolean>,
-  functionName: string,
-  args: readonly unknown[],
-) {
-  if (await read()) return;
-  const hash = await owner.walletClient.writeContract({
-    address: contract,
-    abi: anonifyAbi,
-    functionName,
-    args,
-  } as never);
-  await owner.publicClient.waitForTransactionReceipt({ hash });
-}
 
 /**
  * The local network: the embedded chain (state in `<dataDir>/chain`), the contract deployed once,
@@ -61,6 +45,7 @@ async function ownerEnsure(
  */
 export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   mkdirSync(options.dataDir, { recursive: true });
+  const log = loggerFor(options);
   const anvil = await startAnvil({ dataDir: join(options.dataDir, "chain"), blockTime: options.blockTime });
   const started: { close(): Promise<void> }[] = [];
   const stop = async () => {
@@ -92,25 +77,21 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const measurement = (
       JSON.parse(readFileSync(`${DEFAULT_ENCLAVE_BUNDLE}.json`, "utf8")) as { measurement: Hex }
     ).measurement;
-    const view = (functionName: string, args: readonly unknown[] = []) =>
+    // Owner policy the devnet needs, each set unless the chain already holds it.
+    const state = { address: contract, abi: anonifyAbi } as const;
+    const [signerTrusted, measurementAllowed, debugAllowed] = await Promise.all([
+      ledger.publicClient.readContract({ ...state, functionName: "trustedSigners", args: [signer.address] }),
       ledger.publicClient.readContract({
-        address: contract,
-        abi: anonifyAbi,
-        functionName,
-        args,
-      } as never) as Promise<boolean>;
-    await ownerEnsure(owner, contract, () => view("trustedSigners", [signer.address]), "setTrustedSigner", [
-      signer.address,
-      true,
+        ...state,
+        functionName: "allowedMeasurements",
+        args: [measurement],
+      }),
+      ledger.publicClient.readContract({ ...state, functionName: "debugAllowed" }),
     ]);
-    await ownerEnsure(
-      owner,
-      contract,
-      () => view("allowedMeasurements", [measurement]),
-      "setMeasurementAllowed",
-      [measurement, true],
-    );
-    await ownerEnsure(owner, contract, () => view("debugAllowed"), "setDebugAllowed", [true]);
+    if (!signerTrusted) await writeAnonifyMined(owner, contract, "setTrustedSigner", [signer.address, true]);
+    if (!measurementAllowed)
+      await writeAnonifyMined(owner, contract, "setMeasurementAllowed", [measurement, true]);
+    if (!debugAllowed) await writeAnonifyMined(owner, contract, "setDebugAllowed", [true]);
 
     const nodes: DevnetNode[] = [];
     for (let i = 1; i <= (options.nodes ?? 3); i++) {
@@ -122,7 +103,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         deployedAtBlock: BigInt(record.deployedAtBlock),
         attestationUrl: service.url,
         maxBatchCommands: options.maxBatchCommands,
-        onLog: (line) => options.onLog?.(`node-${i}: ${line}`),
+        log: log.child({ node: `node-${i}` }),
       });
       started.push({ close: () => node.stop() });
       await node.start();

@@ -1,58 +1,39 @@
 // A node's host around its enclave: registration, key package, the ordered event feed, and the
 // group's handshakes. The host holds no secret: it stores sealed blobs and pays gas.
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { type Address, BaseError, ContractFunctionRevertedError, type Hex, toFunctionSelector } from "viem";
+import type { Address, Hex } from "viem";
 import {
   type CommandStatusAnswer,
   type GroupSummary,
-  isSettled as isSettledStatus,
+  isSettled,
   type JournalEntry,
   type LedgerSummary,
 } from "../boundary/calls.js";
-import type { EventPosition, LedgerEvent } from "../boundary/chain-events.js";
+import type { EventPosition } from "../boundary/chain-events.js";
 import type { LedgerWallet } from "../chain/chain.js";
-import { EventFollower } from "../chain/follower.js";
-import { anonifyAbi } from "../chain/generated/contracts.js";
+import { EventFollower, type FollowerStatus } from "../chain/follower.js";
 import { DEFAULT_BATCH_COMMANDS } from "../protocol/batch.js";
-import { type BlockClock, batchesInFlightAllowed, observeHead } from "./batch-policy.js";
+import { BatchSubmitter, DEFAULT_MAX_BATCHES_IN_FLIGHT } from "./batch-submitter.js";
+import { ChainWriter } from "./chain-writer.js";
+import { CommandWaiters } from "./command-waiters.js";
 import { EnclaveProcess } from "./enclave-process.js";
-import { toLedgerEvent } from "./event-feed.js";
+import { inCalls, toLedgerEvent } from "./event-feed.js";
+import { FailureLog, type Logger, type LogTarget, loggerFor } from "./log.js";
 import { StageMetrics } from "./metrics.js";
-import { type EnclaveRegistration, initAndRegister, onChainState, writeAtomic } from "./registration.js";
+import { type EnclaveRegistration, initAndRegister, onChainState } from "./registration.js";
+import { SealedStore } from "./sealed-store.js";
+import { Ticker } from "./ticker.js";
 
-export const SEALED_STATE_FILE = "sealed-state.hex";
-/** Sealed journal records, one hex line each. */
-export const SEALED_JOURNAL_FILE = "sealed-journal.hex";
+export { SEALED_STATE_FILE } from "./sealed-store.js";
+
 /** How often the host asks its enclave for a handshake or a batch to send. */
 const TICK_MS = 25;
 /** How often the host polls the chain for new events. */
 const FOLLOW_POLL_MS = 50;
-/** The contract's custom errors by selector. */
-const CONTRACT_ERRORS = new Map(
-  anonifyAbi.flatMap((item) =>
-    item.type === "error"
-      ? [
-          [
-            toFunctionSelector(`${item.name}(${item.inputs.map((i) => i.type).join(",")})`),
-            item.name,
-          ] as const,
-        ]
-      : [],
-  ),
-);
-/** Ledger events per applyEvents call, and their payload bytes: well inside the boundary's frame limit. */
-const EVENTS_PER_CALL = 64;
-const EVENT_BYTES_PER_CALL = 4 * 1024 * 1024;
-const DEFAULT_MAX_BATCHES_IN_FLIGHT = 6;
-/**
- * Gas for a batch sent behind others (it cannot be simulated before they land): above the EIP-7623
- * calldata floor (40 gas per non-zero byte, and ciphertext is random) plus the call's own work.
- */
-const SUBMIT_BATCH_BASE_GAS = 100_000n;
-const SUBMIT_BATCH_GAS_PER_BYTE = 64n;
 
-export type EnclaveNodeOptions = {
+export type { GroupSummary, LedgerSummary };
+
+export type EnclaveNodeOptions = LogTarget & {
   hostDir: string;
   wallet: LedgerWallet;
   contract: Address;
@@ -68,83 +49,52 @@ export type EnclaveNodeOptions = {
   maxBatchCommands?: number;
   /** At most this many of this node's batches sent and not yet ordered (1 sends one at a time). */
   maxBatchesInFlight?: number;
-  onLog?: (line: string) => void;
 };
-
-export { type CommandStatusAnswer, isSettled } from "../boundary/calls.js";
-export type { GroupSummary, LedgerSummary };
-
-/** The longest a status request may wait for its command to be ordered. */
-export const MAX_STATUS_WAIT_MS = 30_000;
-
-/** Ledger events split into applyEvents calls of bounded count and size, in order. */
-function inCalls(events: LedgerEvent[]): LedgerEvent[][] {
-  const calls: LedgerEvent[][] = [];
-  let bytes = 0;
-  for (const event of events) {
-    // The hex payloads are what make an event large; counting them costs no copy.
-    const size = Object.values(event).reduce<number>((n, v) => n + (typeof v === "string" ? v.length : 0), 0);
-    const last = calls.at(-1);
-    if (last && last.length < EVENTS_PER_CALL && bytes + size <= EVENT_BYTES_PER_CALL) {
-      last.push(event);
-      bytes += size;
-    } else {
-      calls.push([event]);
-      bytes = size;
-    }
-  }
-  return calls;
-}
-
-/** The lines a file holds whole: a record torn by a crash (no newline after it) is not one. */
-function completeLines(text: string): string[] {
-  const lines = text.split("\n");
-  lines.pop();
-  return lines.filter((line) => line.length > 0);
-}
 
 export class EnclaveNode {
   readonly enclave: EnclaveProcess;
   readonly metrics = new StageMetrics();
   registration: EnclaveRegistration | undefined;
   group: GroupSummary | undefined;
+  private readonly log: Logger;
+  private readonly store: SealedStore;
+  private readonly writer: ChainWriter;
+  private readonly batches: BatchSubmitter;
+  private readonly waiters = new CommandWaiters();
   private follower: EventFollower | undefined;
-  private ticking: Promise<void> = Promise.resolve();
-  private tickRunning = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly ticker: Ticker;
+  private readonly syncFailures: FailureLog;
   private rotationTimer: NodeJS.Timeout | undefined;
   private rotateRequested = false;
-  private batchesSent = 0;
-  /** Batches broadcast and not known to have failed, by enclave signature, in the order sent. */
-  private readonly sentBatches = new Map<Hex, Hex>();
-  /** The ciphertexts of the enclave's batches in flight, by enclave signature. */
-  private batchCiphertexts = new Map<Hex, Hex>();
-  private lastBatchOpenedAt = 0;
-  /** Batches the enclave had in flight at the last call. */
-  private inFlightAtEnclave = 0;
-  /** When the chain head advanced, as the follower saw it: the block time, if there is one. */
-  private blockClock: BlockClock | undefined;
-  /** Commands the enclave had queued at the last call: a full batch need not linger. */
-  private queuedAtEnclave = 0;
-  private readonly maxBatchesInFlight: number;
-  private maxBatchCommands: number;
   /** The slot at which this node sent its key package: a new handshake means it was consumed or lost. */
   private keyPackageSentAt: string | undefined;
   private stopped = false;
   private synced = false;
-  private journalSnapshotSeq = 0;
-  private journalSinceSnapshot: JournalEntry[] = [];
-  private journalFd: number | undefined;
-  /** Status requests waiting for their command to be ordered, by command id. */
-  private readonly waiters = new Map<Hex, Set<(answer?: CommandStatusAnswer) => void>>();
 
   constructor(private readonly options: EnclaveNodeOptions) {
-    this.maxBatchCommands = options.maxBatchCommands ?? DEFAULT_BATCH_COMMANDS;
-    this.maxBatchesInFlight = options.maxBatchesInFlight ?? DEFAULT_MAX_BATCHES_IN_FLIGHT;
+    const { hostDir, wallet, contract } = options;
+    this.log = loggerFor(options);
+    const enclaveLog = this.log.child({ component: "enclave" });
     this.enclave = EnclaveProcess.start({
-      dataDir: join(options.hostDir, "enclave"),
+      dataDir: join(hostDir, "enclave"),
       bundle: options.bundle,
-      onLog: options.onLog,
+      onLog: (line) => enclaveLog.info(line),
+    });
+    this.store = new SealedStore(hostDir);
+    this.writer = new ChainWriter(wallet, contract, this.log);
+    this.ticker = new Ticker(() => this.tick(), this.log, "tick");
+    this.syncFailures = new FailureLog(this.log, "chain sync");
+    this.batches = new BatchSubmitter({
+      enclave: this.enclave,
+      writer: this.writer,
+      wallet,
+      store: this.store,
+      metrics: this.metrics,
+      log: this.log,
+      maxBatchCommands: options.maxBatchCommands ?? DEFAULT_BATCH_COMMANDS,
+      maxBatchesInFlight: options.maxBatchesInFlight ?? DEFAULT_MAX_BATCHES_IN_FLIGHT,
+      rotateEveryBatches: options.rotateEveryBatches,
+      onRotationDue: () => this.requestRotation(),
     });
   }
 
@@ -154,34 +104,8 @@ export class EnclaveNode {
   }
 
   private keep(result: { sealedState?: Hex; journal?: JournalEntry; group?: GroupSummary }): void {
-    if (result.sealedState) writeAtomic(join(this.options.hostDir, SEALED_STATE_FILE), result.sealedState);
-    if (result.journal) this.keepJournal(result.journal);
+    this.store.keep(result);
     if (result.group) this.group = result.group;
-  }
-
-  /**
-   * The journal file: the latest snapshot, then the records after it, one sealed record per line.
-   * Answers may reach here out of order, so the record numbers decide what a snapshot replaces.
-   */
-  private keepJournal(entry: JournalEntry): void {
-    const path = join(this.options.hostDir, SEALED_JOURNAL_FILE);
-    if (entry.seq <= this.journalSnapshotSeq) return; // already inside a newer snapshot
-    if (entry.kind !== "snapshot") {
-      this.journalSinceSnapshot.push(entry);
-      // One open file for the appends (a record per accepted command or batch), reopened after each rewrite.
-      this.journalFd ??= openSync(path, "a", 0o600);
-      writeSync(this.journalFd, `${entry.sealed}\n`);
-      return;
-    }
-    this.journalSnapshotSeq = entry.seq;
-    this.journalSinceSnapshot = this.journalSinceSnapshot.filter((e) => e.seq > entry.seq);
-    this.closeJournal();
-    writeAtomic(path, [entry, ...this.journalSinceSnapshot].map((e) => `${e.sealed}\n`).join(""));
-  }
-
-  private closeJournal(): void {
-    if (this.journalFd !== undefined) closeSync(this.journalFd);
-    this.journalFd = undefined;
   }
 
   async start(): Promise<void> {
@@ -193,17 +117,10 @@ export class EnclaveNode {
       contract,
       attestationUrl: this.options.attestationUrl,
     });
-    const statePath = join(hostDir, SEALED_STATE_FILE);
-    const journalPath = join(hostDir, SEALED_JOURNAL_FILE);
+    const sealed = this.registration.created ? undefined : this.store.read();
     let cursor: EventPosition | undefined;
-    if (existsSync(statePath) && !this.registration.created) {
-      const restored = await this.enclave.call("restoreState", {
-        // Hex as the host wrote it; the enclave checks every byte of it anyway.
-        sealedState: readFileSync(statePath, "utf8").trim() as Hex,
-        sealedJournal: existsSync(journalPath)
-          ? (completeLines(readFileSync(journalPath, "utf8")) as Hex[])
-          : [],
-      });
+    if (sealed) {
+      const restored = await this.enclave.call("restoreState", sealed);
       cursor = restored.cursor;
       this.group = restored.group;
     }
@@ -222,37 +139,28 @@ export class EnclaveNode {
             ? await this.metrics.time("apply", apply)
             : await apply();
           this.keep(applied);
-          for (const answer of applied.settled)
-            for (const wake of this.waiters.get(answer.id) ?? [])
-              wake(answer.status === "unknown" ? undefined : answer);
+          for (const settled of applied.settled) this.waiters.wake(settled);
         }
       },
-      onStatus: (status) => {
-        if (status.kind === "caught-up") {
-          this.synced = true;
-          this.blockClock = observeHead(this.blockClock, status.head, Date.now());
-        }
-        if (status.kind === "outage")
-          this.options.onLog?.(`chain unreachable: ${status.error}; retry in ${status.retryInMs} ms`);
-      },
+      onStatus: (status) => this.onFollowerStatus(status),
     });
     this.follower.start();
     if (this.options.rotateEveryMs) {
       this.rotationTimer = setInterval(() => this.requestRotation(), this.options.rotateEveryMs);
     }
-    this.timer = setInterval(() => {
-      // One tick at a time: a slow one (a chain round trip) is not followed by a backlog of them.
-      if (this.tickRunning) return;
-      this.tickRunning = true;
-      this.ticking = this.tick()
-        .catch((e) => this.options.onLog?.(`tick failed: ${e}`))
-        .finally(() => {
-          this.tickRunning = false;
-        });
-    }, TICK_MS);
+    this.ticker.start(TICK_MS);
   }
 
-  /** Publishes the key package once, then proposes whatever commit the group needs. */
+  /** An outage is logged once while the follower retries, then when its error changes or it ends. */
+  private onFollowerStatus(status: FollowerStatus): void {
+    if (status.kind === "caught-up") {
+      this.synced = true;
+      this.batches.observeHead(status.head);
+    } else if (status.kind === "outage") this.syncFailures.failed(status.error);
+    else this.syncFailures.succeeded();
+  }
+
+  /** Publishes the key package once, then proposes whatever commit the group needs, or sends batches. */
   private async tick(): Promise<void> {
     if (this.stopped || !this.synced || !this.group) return;
     if (!this.group.keyPackagePublished) {
@@ -260,145 +168,25 @@ export class EnclaveNode {
       if (this.keyPackageSentAt !== undefined && this.group.slot === this.keyPackageSentAt) return;
       const kp = await this.enclave.call("keyPackage");
       this.keep(kp);
-      if (await this.send("publishKeyPackage", [kp.keyPackage, kp.signature]))
+      if (await this.writer.send("publishKeyPackage", [kp.keyPackage, kp.signature]))
         this.keyPackageSentAt = this.group.slot;
       return;
     }
     const rotate = this.rotateRequested;
     const proposal = await this.enclave.call("proposeHandshake", { rotate });
     this.keep(proposal);
-    if (!proposal.handshake) return this.submitBatch();
-    const ok = await this.send("commitHandshake", [
-      BigInt(proposal.epoch!),
+    if (proposal.handshake === null) return this.batches.submit();
+    const ok = await this.writer.send("commitHandshake", [
+      BigInt(proposal.epoch),
       proposal.handshake,
-      proposal.signature!,
+      proposal.signature,
     ]);
     if (ok && rotate) this.rotateRequested = false;
   }
 
-  /**
-   * Submits the enclave's batches in order, several in flight (when a new one opens:
-   * `batchesInFlightAllowed`), so under slow blocks commands need not wait for the previous batch
-   * to land before they are sent.
-   */
-  private async submitBatch(): Promise<void> {
-    const maxInFlight = batchesInFlightAllowed({
-      now: Date.now(),
-      lastOpenedAt: this.lastBatchOpenedAt,
-      inFlight: this.inFlightAtEnclave,
-      queued: this.queuedAtEnclave,
-      maxCommands: this.maxBatchCommands,
-      maxInFlight: this.maxBatchesInFlight,
-      clock: this.blockClock,
-    });
-    const sealed = await this.metrics.time("batching", () =>
-      this.enclave.call("sealBatch", {
-        maxCommands: this.maxBatchCommands,
-        maxInFlight: Math.max(1, maxInFlight),
-        // Offered on every tick until they land: their ciphertexts (up to 16 KiB each) cross once.
-        known: [...this.batchCiphertexts.keys()],
-      }),
-    );
-    this.keep(sealed);
-    this.queuedAtEnclave = sealed.queued;
-    this.inFlightAtEnclave = sealed.batches.length;
-    const ciphertexts = new Map<Hex, Hex>();
-    for (const b of sealed.batches) {
-      const ciphertext = b.ciphertext ?? this.batchCiphertexts.get(b.signature);
-      if (!ciphertext)
-        throw new Error(`the enclave left out batch ${b.nonce}, which this host does not hold`);
-      ciphertexts.set(b.signature, ciphertext);
-    }
-    this.batchCiphertexts = ciphertexts;
-    for (const signature of this.sentBatches.keys())
-      if (!ciphertexts.has(signature)) this.sentBatches.delete(signature);
-    for (const [position, batch] of sealed.batches.entries()) {
-      // A batch already sent is offered again until its event is applied: do not send it twice.
-      if (this.sentBatches.has(batch.signature)) continue;
-      const ciphertext = ciphertexts.get(batch.signature)!;
-      const args = [BigInt(batch.epoch), ciphertext, batch.count, batch.enclave, batch.signature];
-      // Only the oldest can be simulated: the others' batch nonces are valid once those before them land.
-      const gas =
-        position === 0
-          ? undefined
-          : SUBMIT_BATCH_BASE_GAS + SUBMIT_BATCH_GAS_PER_BYTE * BigInt(ciphertext.length / 2);
-      const hash = await this.broadcast("submitBatch", args, gas);
-      if (!hash) return; // those behind it would fail; the next tick sends them in order again
-      this.sentBatches.set(batch.signature, hash);
-      this.lastBatchOpenedAt = Date.now();
-      this.batchesSent++;
-      const every = this.options.rotateEveryBatches;
-      if (every && this.batchesSent % every === 0) this.requestRotation();
-      void this.metrics
-        .time("chain-inclusion", () => this.options.wallet.publicClient.waitForTransactionReceipt({ hash }))
-        .then(
-          (receipt) => receipt.status === "success" || "reverted",
-          (error: Error) => `receipt not read: ${error.message.split("\n")[0]}`,
-        )
-        .then((outcome) => {
-          if (outcome === true) return;
-          this.options.onLog?.(`batch ${batch.nonce} not ordered (${outcome}); it is sent again`);
-          // It and every batch sent after it go again (behind a failed one they fail too).
-          let after = false;
-          for (const signature of [...this.sentBatches.keys()]) {
-            after ||= signature === batch.signature;
-            if (after) this.sentBatches.delete(signature);
-          }
-        });
-    }
-  }
-
-  /** Sends a contract call and waits for it; a revert the protocol expects (a lost epoch race) is reported, not thrown. */
-  private async send(
-    functionName: "publishKeyPackage" | "commitHandshake",
-    args: readonly unknown[],
-  ): Promise<boolean> {
-    const hash = await this.broadcast(functionName, args);
-    if (!hash) return false;
-    const receipt = await this.options.wallet.publicClient.waitForTransactionReceipt({ hash });
-    return receipt.status === "success";
-  }
-
-  /**
-   * Signs and sends a contract call: simulated first (so an expected revert costs no gas), unless a
-   * gas limit is given because it cannot be simulated yet. Undefined when it was not sent.
-   */
-  private async broadcast(
-    functionName: "publishKeyPackage" | "commitHandshake" | "submitBatch",
-    args: readonly unknown[],
-    gas?: bigint,
-  ): Promise<Hex | undefined> {
-    const { wallet, contract } = this.options;
-    const call = { account: wallet.account, address: contract, abi: anonifyAbi, functionName, args } as never;
-    try {
-      if (gas !== undefined)
-        return await wallet.walletClient.writeContract({ ...(call as object), gas } as never);
-      const { request } = await wallet.publicClient.simulateContract(call);
-      return await wallet.walletClient.writeContract(request as never);
-    } catch (error) {
-      const revert =
-        error instanceof BaseError
-          ? error.walk((e) => e instanceof ContractFunctionRevertedError)
-          : undefined;
-      // Some nodes return a custom error's selector without its arguments; viem then cannot decode
-      // it, so the selector names it.
-      const name =
-        revert instanceof ContractFunctionRevertedError
-          ? (revert.data?.errorName ?? (revert.signature && CONTRACT_ERRORS.get(revert.signature)))
-          : undefined;
-      // Losing an epoch race is the protocol working: the winner's commit arrives with the events.
-      if (name !== "StaleEpoch") {
-        this.options.onLog?.(
-          `${functionName} not accepted: ${name ?? (error as Error).message.split("\n")[0]}`,
-        );
-      }
-      return undefined;
-    }
-  }
-
   /** Changes the most commands a batch may hold (benchmarks sweep it on a running network). */
   configureBatching(maxBatchCommands: number): void {
-    this.maxBatchCommands = maxBatchCommands;
+    this.batches.configure(maxBatchCommands);
   }
 
   /** Asks for a key rotation (an empty commit with a path update); it lands with a later tick. */
@@ -418,7 +206,7 @@ export class EnclaveNode {
     const id = result.id.toLowerCase() as Hex;
     if (waitMs <= 0 || this.stopped) return { id, status: "queued" };
     // Registered before anything else runs here: its batch cannot be applied before this line.
-    return (await this.settled(id, waitMs).done) ?? this.enclaveStatus(id);
+    return (await this.waiters.settled(id, waitMs).done) ?? this.askCommandStatus(id);
   }
 
   /**
@@ -427,47 +215,33 @@ export class EnclaveNode {
    */
   async commandStatus(id: Hex, waitMs = 0): Promise<CommandStatusAnswer> {
     const key = id.toLowerCase() as Hex;
-    if (waitMs <= 0 || this.stopped) return this.enclaveStatus(key);
+    if (waitMs <= 0 || this.stopped) return this.askCommandStatus(key);
     // Waiting before asking, so a settlement between the answer and the wait is not missed.
-    const settled = this.settled(key, waitMs);
+    const settled = this.waiters.settled(key, waitMs);
     let now: CommandStatusAnswer;
     try {
-      now = await this.enclaveStatus(key);
+      now = await this.askCommandStatus(key);
     } catch (error) {
       settled.cancel();
       throw error;
     }
-    if (!isSettledStatus(now.status)) return (await settled.done) ?? this.enclaveStatus(key);
+    if (!isSettled(now.status)) return (await settled.done) ?? this.askCommandStatus(key);
     settled.cancel();
     return now;
   }
 
-  private enclaveStatus(id: Hex): Promise<CommandStatusAnswer> {
+  private askCommandStatus(id: Hex): Promise<CommandStatusAnswer> {
     return this.enclave.call("commandStatus", { id });
   }
 
-  /**
-   * Resolves with the enclave's answer when it reports command `id` ordered, or with nothing after
-   * `waitMs` (or on `cancel`).
-   */
-  private settled(
-    id: Hex,
-    waitMs: number,
-  ): { done: Promise<CommandStatusAnswer | undefined>; cancel: () => void } {
-    const waiting = this.waiters.get(id) ?? new Set();
-    this.waiters.set(id, waiting);
-    let wake: (answer?: CommandStatusAnswer) => void = () => {};
-    const done = new Promise<CommandStatusAnswer | undefined>((resolve) => {
-      const timer = setTimeout(() => wake(), Math.min(waitMs, MAX_STATUS_WAIT_MS));
-      wake = (answer) => {
-        clearTimeout(timer);
-        waiting.delete(wake);
-        if (waiting.size === 0 && this.waiters.get(id) === waiting) this.waiters.delete(id);
-        resolve(answer);
-      };
-    });
-    waiting.add(wake);
-    return { done, cancel: () => wake() };
+  /** Answers a signed, sealed query; the answer is sealed to the caller. */
+  query(envelope: Hex): Promise<{ answer: Hex }> {
+    return this.enclave.call("query", { envelope });
+  }
+
+  /** What the enclave says it runs: its measurement and platform. */
+  enclaveStatus(): Promise<{ measurement: string; platform: string }> {
+    return this.enclave.call("status");
   }
 
   async onChainRecord() {
@@ -500,12 +274,11 @@ export class EnclaveNode {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const waiting of [...this.waiters.values()]) for (const wake of [...waiting]) wake();
-    if (this.timer) clearInterval(this.timer);
+    this.waiters.wakeAll();
     if (this.rotationTimer) clearInterval(this.rotationTimer);
-    await this.ticking;
+    await this.ticker.stop();
     await this.follower?.stop();
     await this.enclave.stop();
-    this.closeJournal();
+    this.store.close();
   }
 }

@@ -1,11 +1,12 @@
 // Brings a node's enclave up: unseal (or make) its identity, and register it on chain unless it
 // already is. The host stores only the sealed blob and pays the gas; it never holds a key.
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Address, Hex } from "viem";
 import { requestReport } from "../attestation/client.js";
 import type { InitResult } from "../boundary/calls.js";
 import type { LedgerWallet } from "../chain/chain.js";
+import { writeAtomic } from "../chain/files.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import type { EnclaveProcess } from "./enclave-process.js";
 
@@ -17,11 +18,6 @@ export type EnclaveRegistration = InitResult & { registered: "already" | "now" }
 
 export class RegistrationError extends Error {
   override name = "RegistrationError";
-}
-
-export function writeAtomic(path: string, data: string): void {
-  writeFileSync(`${path}.tmp`, data, { mode: 0o600 });
-  renameSync(`${path}.tmp`, path);
 }
 
 export async function onChainState(wallet: LedgerWallet, contract: Address, enclave: Address) {

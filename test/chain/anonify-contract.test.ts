@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type Hex, keccak256, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { deployAnonify } from "../../src/chain/chain.js";
+import {
+  type AnonifyWrite,
+  type AnonifyWriteArgs,
+  deployAnonify,
+  writeAnonifyMined,
+} from "../../src/chain/chain.js";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import {
   batchDigest,
@@ -30,16 +35,12 @@ const SERVICE = privateKeyToAccount(SERVICE_KEY).address;
 describe("Anonify contract on a real Anvil", () => {
   let f: LedgerFixture;
 
-  async function write(functionName: string, args: readonly unknown[], address = f.contract): Promise<void> {
-    const { request } = await f.owner.publicClient.simulateContract({
-      account: f.owner.account,
-      address,
-      abi: anonifyAbi,
-      functionName,
-      args,
-    } as never);
-    const hash = await f.owner.walletClient.writeContract(request as never);
-    const receipt = await f.owner.publicClient.waitForTransactionReceipt({ hash });
+  async function write<const F extends AnonifyWrite>(
+    functionName: F,
+    args: AnonifyWriteArgs<F>,
+    address = f.contract,
+  ): Promise<void> {
+    const receipt = await writeAnonifyMined(f.owner, address, functionName, args);
     assert.equal(receipt.status, "success");
   }
 
@@ -307,7 +308,7 @@ describe("Anonify contract on a real Anvil", () => {
           await signRaw(e.key, batchDigest(f.domain, epoch, nonce, keccak256(ciphertext), 1)),
         ],
         gas: 200_000n, // cannot be estimated: the second is valid only after the first
-      } as never);
+      });
     await rpc({ method: "evm_setAutomine", params: [false] });
     let hashes: Hex[];
     try {

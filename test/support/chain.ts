@@ -2,8 +2,14 @@
 import { type Address, BaseError, ContractFunctionRevertedError, type Hex, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount, sign } from "viem/accounts";
 import { ANVIL_MNEMONIC, type Anvil, startAnvil } from "../../src/chain/anvil.js";
-import { connectLedger, deployAnonify, type LedgerWallet, withWallet } from "../../src/chain/chain.js";
-import { anonifyAbi } from "../../src/chain/generated/contracts.js";
+import {
+  type AnonifyWriteArgs,
+  connectLedger,
+  deployAnonify,
+  type LedgerWallet,
+  withWallet,
+  writeAnonifyMined,
+} from "../../src/chain/chain.js";
 import { mnemonicKey } from "../../src/chain/keys.js";
 import {
   type AttestationReport,
@@ -35,26 +41,21 @@ export async function startLedgerFixture(
   return { anvil, owner, contract, domain: { chainId: anvil.chainId, contract }, stop: () => anvil.stop() };
 }
 
+/** The owner's policy calls. */
+type OwnerCall =
+  | "setMeasurementAllowed"
+  | "setTrustedSigner"
+  | "setDebugAllowed"
+  | "setMaxReportAge"
+  | "revokeEnclave";
+
 /** Sends an owner call and waits for it to be mined. */
-export async function ownerCall(
+export async function ownerCall<const F extends OwnerCall>(
   f: LedgerFixture,
-  functionName:
-    | "setMeasurementAllowed"
-    | "setTrustedSigner"
-    | "setDebugAllowed"
-    | "setMaxReportAge"
-    | "revokeEnclave",
-  args: readonly unknown[],
+  functionName: F,
+  args: AnonifyWriteArgs<F>,
 ): Promise<void> {
-  const { request } = await f.owner.publicClient.simulateContract({
-    account: f.owner.account,
-    address: f.contract,
-    abi: anonifyAbi,
-    functionName,
-    args,
-  } as never);
-  const hash = await f.owner.walletClient.writeContract(request as never);
-  await f.owner.publicClient.waitForTransactionReceipt({ hash });
+  await writeAnonifyMined(f.owner, f.contract, functionName, args);
 }
 
 export type TestEnclave = { key: Hex; address: Address; hpkePublicKey: Hex };
