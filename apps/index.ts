@@ -3,4 +3,4 @@ import type { App } from "../src/app/app.js";
 import type { StateValue } from "../src/app/canonical.js";
 import erc20 from "./erc20/index.js";
 
-export const APPS: Record<string, App<StateValue>> = { erc20: erc20 as unknown as App<StateValue> };
+export const APPS: Record<string, App<StateValue>> = { erc20 };

@@ -491,7 +491,7 @@ async function applyOnlyRun(steady = false): Promise<{
   withSignatureCheck: boolean;
 }> {
   const domain = { chainId: 31337, contract: "0x5fbdb2315678afecb367f032d93f642f64180aa3" as Address };
-  const app = erc20 as unknown as App<StateValue>;
+  const app: App<StateValue> = erc20;
   const holders: LocalAccount[] = Array.from({ length: 200 }, () =>
     privateKeyToAccount(generatePrivateKey()),
   );

@@ -17,7 +17,7 @@ import {
   withJournal,
 } from "./confidential-ledger.js";
 
-const app = erc20 as unknown as App<StateValue>;
+const app: App<StateValue> = erc20;
 const ALICE = `0x${"a1".repeat(20)}` as Hex;
 const BOB = `0x${"b0".repeat(20)}` as Hex;
 
