@@ -46,16 +46,11 @@ export function createLogger({ format = "json", level = "info", write }: LoggerO
   return pino(options, destination);
 }
 
-/** Where a component logs: to `log`, or as short lines to `onLog`, or nowhere when given neither. */
-export type LogTarget = {
-  log?: Logger;
-  /** Each log line in the short human format, for callers that collect lines rather than records. */
-  onLog?: (line: string) => void;
-};
+/** Where a component logs; nowhere when no logger is given. */
+export type LogTarget = { log?: Logger };
 
-export function loggerFor({ log, onLog }: LogTarget): Logger {
-  if (log) return log;
-  return onLog ? createLogger({ format: "human", write: onLog }) : pino({ level: "silent" });
+export function loggerFor({ log }: LogTarget): Logger {
+  return log ?? pino({ level: "silent" });
 }
 
 export function firstLine(error: unknown): string {

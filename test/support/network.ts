@@ -1,5 +1,6 @@
 // Fixtures for tests that run the real pieces together: Anvil, the contract, the attestation
 // service in-process, and enclave processes with their hosts' data directories.
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +14,7 @@ import { AnonifyClient } from "../../src/client/anonify-client.js";
 import { buildNodeApi } from "../../src/host/api.js";
 import { type Devnet, type DevnetNode, startDevnet } from "../../src/host/devnet.js";
 import { EnclaveProcess } from "../../src/host/enclave-process.js";
+import { createLogger } from "../../src/host/log.js";
 import type { EnclaveNode, EnclaveNodeOptions } from "../../src/host/node-host.js";
 import { anvilKey, type LedgerFixture, ownerCall } from "./chain.js";
 import { waitForGroup } from "./group.js";
@@ -67,7 +69,7 @@ export type TestNet = {
 export async function startTestNet(nodes = 3): Promise<TestNet> {
   const dataDir = mkdtempSync(join(tmpdir(), "anonify-net-"));
   const logs: string[] = [];
-  const net = await startDevnet({ dataDir, nodes, onLog: (l) => logs.push(l) });
+  const net = await startDevnet({ dataDir, nodes, log: createLogger({ write: (l) => logs.push(l) }) });
   const restarted = new TestNodes();
   const apis: { close(): Promise<void> }[] = [];
   const running = () => net.nodes.map((n) => n.node);
@@ -79,7 +81,7 @@ export async function startTestNet(nodes = 3): Promise<TestNet> {
     contract: net.contract,
     deployedAtBlock: net.deployedAtBlock,
     attestationUrl: net.attestationUrl,
-    onLog: (l) => logs.push(`node-${index + 1}: ${l}`),
+    log: createLogger({ write: (l) => logs.push(l) }).child({ node: `node-${index + 1}` }),
   });
   const stop = async () => {
     await restarted.stopAll();
