@@ -26,8 +26,9 @@ import {
 } from "../src/enclave/command-intake.js";
 import { decodeBatch, encodeBatch, openBatch, sealBatch } from "../src/protocol/batch.js";
 import type { LedgerDomain } from "../src/protocol/digests.js";
+import { COMMAND_TYPES, commandDigest, eip712Domain } from "../src/protocol/eip712.js";
 import { MAX_SEALED_MESSAGE_BYTES, openEnvelope } from "../src/protocol/envelope.js";
-import { COMMAND_TYPES, commandDigest, eip712Domain, encodeSignedCommand } from "../src/protocol/wire.js";
+import { encodeSignedCommand } from "../src/protocol/wire.js";
 
 const DOMAIN: LedgerDomain = { chainId: 31337, contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
 /** Distinct signed commands per case: enough that no cache but the ones under test helps. */

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import type { Address } from "viem";
 import type { StateValue } from "../../src/app/canonical.js";
 import { applyCommand, runQuery, stateDigest } from "../../src/app/executor.js";
-import type { Receipt } from "../../src/protocol/wire.js";
+import type { Receipt } from "../../src/protocol/receipts.js";
 import { type Erc20State, erc20 } from "./index.js";
 
 const alice = "0x1000000000000000000000000000000000000001" as Address;

@@ -7,7 +7,7 @@
 // the executor trusts `sender` and `sequence` and checks everything that comes from the user.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type Address, bytesToHex, type Hex } from "viem";
-import type { QueryOutcome, Receipt } from "../protocol/wire.js";
+import type { QueryOutcome, Receipt } from "../protocol/receipts.js";
 import { type App, AppRejection, CommandOutput } from "./app.js";
 import { decodeValue, encodeValue, type StateValue } from "./canonical.js";
 import { ParamError } from "./schema.js";

@@ -8,7 +8,7 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex, hashTypedData, hexToBytes, type LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { LedgerDomain } from "../protocol/digests.js";
-import { COMMAND_TYPES, QUERY_TYPES } from "../protocol/wire.js";
+import { COMMAND_TYPES, QUERY_TYPES } from "../protocol/eip712.js";
 import { EIP712_DOMAIN, sealCommand, signCommand, signQuery, WireError } from "./command.js";
 
 const domain: LedgerDomain = { chainId: 31337, contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };

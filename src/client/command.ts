@@ -9,25 +9,29 @@ import { keccak_256 } from "@noble/hashes/sha3.js";
 import { type Address, bytesToHex, type Hex, hexToBytes, type LocalAccount } from "viem";
 import { canonicalJson } from "../app/canonical.js";
 import type { LedgerDomain } from "../protocol/digests.js";
-import { generateX25519KeyPair, openEnvelope, sealEnvelope } from "../protocol/envelope.js";
 import {
   COMMAND_TYPES,
   type CommandMessage,
-  type CommandReceipt,
   commandDigest,
-  decodeCommandReceipt,
-  decodeQueryAnswer,
   eip712Domain,
-  encodeSignedCommand,
-  encodeSignedQuery,
   QUERY_TYPES,
-  type QueryAnswer,
   type QueryMessage,
   queryDigest,
-  SIGNATURE_BYTES,
-  SIGNER_KEY_BYTES,
   type SignedCommand,
   type SignedQuery,
+} from "../protocol/eip712.js";
+import { generateX25519KeyPair, openEnvelope, sealEnvelope } from "../protocol/envelope.js";
+import {
+  type CommandReceipt,
+  decodeCommandReceipt,
+  decodeQueryAnswer,
+  type QueryAnswer,
+} from "../protocol/receipts.js";
+import {
+  encodeSignedCommand,
+  encodeSignedQuery,
+  SIGNATURE_BYTES,
+  SIGNER_KEY_BYTES,
   sameDomain,
   WireError,
 } from "../protocol/wire.js";

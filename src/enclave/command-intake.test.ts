@@ -16,8 +16,9 @@ import {
 } from "../client/command.js";
 import { decodeBatch, encodeBatch, openBatch, sealBatch } from "../protocol/batch.js";
 import type { LedgerDomain } from "../protocol/digests.js";
+import type { SignedCommand } from "../protocol/eip712.js";
 import { ENVELOPE_HEADER_BYTES, MAX_SEALED_MESSAGE_BYTES, sealEnvelope } from "../protocol/envelope.js";
-import { encodeSignedCommand, type SignedCommand } from "../protocol/wire.js";
+import { encodeSignedCommand } from "../protocol/wire.js";
 import {
   CommandRejected,
   checkNonce,

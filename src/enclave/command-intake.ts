@@ -15,16 +15,17 @@ import { type Address, bytesToHex, type Hex, hexToBytes } from "viem";
 import type { JsonObject } from "../app/canonical.js";
 import type { CommandRejectionCode } from "../boundary/calls.js";
 import type { LedgerDomain } from "../protocol/digests.js";
+import { commandDigest, queryDigest } from "../protocol/eip712.js";
 import { MAX_SEALED_MESSAGE_BYTES, openEnvelope, sealEnvelope } from "../protocol/envelope.js";
 import {
   type CommandReceipt,
-  commandDigest,
-  decodeSignedCommand,
-  decodeSignedQuery,
   encodeCommandReceipt,
   encodeQueryAnswer,
   type QueryAnswer,
-  queryDigest,
+} from "../protocol/receipts.js";
+import {
+  decodeSignedCommand,
+  decodeSignedQuery,
   SIGNATURE_BYTES,
   SIGNER_KEY_BYTES,
   sameDomain,

@@ -11,7 +11,7 @@ import { type LedgerSummary, MAX_QUEUED_COMMANDS } from "../boundary/calls.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
 import { decodeBatch, encodeBatch, MAX_BATCHES_IN_FLIGHT, openBatch, sealBatch } from "../protocol/batch.js";
 import { batchDigest, type LedgerDomain, nextBatchHead, ZERO_HASH } from "../protocol/digests.js";
-import type { Receipt } from "../protocol/wire.js";
+import type { Receipt } from "../protocol/receipts.js";
 import { CommandRejected, checkNonce, type VerifiedCommand, verifySignedCommand } from "./command-intake.js";
 
 /** Receipts kept for clients to fetch (at least; older ones are dropped first). */

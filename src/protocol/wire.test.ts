@@ -7,22 +7,26 @@ import {
   COMMAND_TYPES,
   type CommandMessage,
   commandDigest,
+  eip712Domain,
+  QUERY_TYPES,
+  type QueryMessage,
+  queryDigest,
+  type SignedCommand,
+} from "./eip712.js";
+import {
   decodeCommandReceipt,
   decodeQueryAnswer,
-  decodeSignedCommand,
-  decodeSignedQuery,
-  eip712Domain,
   encodeCommandReceipt,
   encodeQueryAnswer,
+} from "./receipts.js";
+import {
+  decodeSignedCommand,
+  decodeSignedQuery,
   encodeSignedCommand,
   encodeSignedQuery,
   MAX_PARAMS_BYTES,
   MAX_SIGNED_BYTES,
-  QUERY_TYPES,
-  type QueryMessage,
-  queryDigest,
   SIGNED_FIXED_BYTES,
-  type SignedCommand,
   WireError,
 } from "./wire.js";
 

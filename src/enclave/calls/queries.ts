@@ -2,7 +2,8 @@
 // each caller may read. The answer is sealed to the caller's response key.
 import { bytesToHex, hexToBytes } from "viem";
 import { runQuery } from "../../app/executor.js";
-import { NEXT_NONCE_QUERY, type QueryOutcome } from "../../protocol/wire.js";
+import type { QueryOutcome } from "../../protocol/receipts.js";
+import { NEXT_NONCE_QUERY } from "../../protocol/wire.js";
 import { openQuery, sealQueryAnswer } from "../command-intake.js";
 import { nextNonce } from "../confidential-ledger.js";
 import { type CallHandlers, type EnclaveContext, requireSession } from "../context.js";

@@ -1,0 +1,159 @@
+// The EIP-712 typed data users sign for commands and queries, and its digests. The digests are
+// written out for these two fixed structs (the same bytes as viem's hashTypedData, checked in
+// wire.test.ts) because every enclave computes one per command it opens or applies: ~75 µs against
+// viem's ~270 µs here (measured on this 2-core machine, 20,000 digests each). Pure: the client and
+// the enclave share it.
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { concatBytes } from "@noble/hashes/utils.js";
+import { type Address, type Hex, hexToBytes } from "viem";
+import type { LedgerDomain } from "./digests.js";
+import { ADDRESS_BYTES, checkDomain } from "./wire.js";
+
+export const EIP712_NAME = "Anonify";
+export const EIP712_VERSION = "1";
+
+export const COMMAND_TYPES = {
+  Command: [
+    { name: "app", type: "string" },
+    { name: "command", type: "string" },
+    { name: "params", type: "string" },
+    { name: "nonce", type: "uint64" },
+    { name: "responseKey", type: "bytes32" },
+  ],
+} as const;
+
+export const QUERY_TYPES = {
+  Query: [
+    { name: "app", type: "string" },
+    { name: "query", type: "string" },
+    { name: "params", type: "string" },
+    { name: "issuedAt", type: "uint64" },
+    { name: "responseKey", type: "bytes32" },
+  ],
+} as const;
+
+/** The EIP-712 domain of commands and queries: chain id and contract, so no signature replays elsewhere. */
+export function eip712Domain(domain: LedgerDomain) {
+  return {
+    name: EIP712_NAME,
+    version: EIP712_VERSION,
+    chainId: domain.chainId,
+    verifyingContract: domain.contract,
+  } as const;
+}
+
+/** What a user signs for a command (the EIP-712 `Command` struct). */
+export type CommandMessage = {
+  app: string;
+  command: string;
+  /** Canonical JSON (RFC 8785) of the params object. */
+  params: string;
+  nonce: bigint;
+  /** The user's fresh X25519 public key (32 bytes) that the receipt is sealed to. */
+  responseKey: Hex;
+};
+
+/** What a user signs for a query (the EIP-712 `Query` struct). */
+export type QueryMessage = {
+  app: string;
+  query: string;
+  params: string;
+  /** Unix seconds when the query was signed; the enclave accepts it for a bounded time. */
+  issuedAt: bigint;
+  responseKey: Hex;
+};
+
+type Signature = { domain: LedgerDomain; signerKey: Hex; signature: Hex };
+export type SignedCommand = CommandMessage & Signature;
+export type SignedQuery = QueryMessage & Signature;
+
+const utf8 = new TextEncoder();
+const keccakText = (text: string): Uint8Array => keccak_256(utf8.encode(text));
+
+function encodeType(primary: string, fields: readonly { name: string; type: string }[]): string {
+  return `${primary}(${fields.map((f) => `${f.type} ${f.name}`).join(",")})`;
+}
+
+const DOMAIN_TYPEHASH = keccakText(
+  "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
+);
+const COMMAND_TYPEHASH = keccakText(encodeType("Command", COMMAND_TYPES.Command));
+const QUERY_TYPEHASH = keccakText(encodeType("Query", QUERY_TYPES.Query));
+const EIP712_PREFIX = Uint8Array.of(0x19, 0x01);
+const WORD_BYTES = 32;
+/** Domain separators in use; a node serves one or two domains, the bound only guards against misuse. */
+const MAX_CACHED_DOMAINS = 16;
+const domainSeparators = new Map<string, Uint8Array>();
+
+function word(value: bigint): Uint8Array {
+  const out = new Uint8Array(WORD_BYTES);
+  new DataView(out.buffer).setBigUint64(WORD_BYTES - 8, value);
+  return out;
+}
+
+function addressWord(address: Address): Uint8Array {
+  const out = new Uint8Array(WORD_BYTES);
+  out.set(hexToBytes(address), WORD_BYTES - ADDRESS_BYTES);
+  return out;
+}
+
+function domainSeparator(domain: LedgerDomain): Uint8Array {
+  checkDomain(domain);
+  const key = `${domain.chainId}:${domain.contract.toLowerCase()}`;
+  let separator = domainSeparators.get(key);
+  if (separator === undefined) {
+    separator = keccak_256(
+      concatBytes(
+        DOMAIN_TYPEHASH,
+        keccakText(EIP712_NAME),
+        keccakText(EIP712_VERSION),
+        word(BigInt(domain.chainId)),
+        addressWord(domain.contract),
+      ),
+    );
+    if (domainSeparators.size >= MAX_CACHED_DOMAINS) domainSeparators.clear();
+    domainSeparators.set(key, separator);
+  }
+  return separator;
+}
+
+function typedDataDigest(domain: LedgerDomain, structHash: Uint8Array): Uint8Array {
+  return keccak_256(concatBytes(EIP712_PREFIX, domainSeparator(domain), structHash));
+}
+
+// The struct hashes are written out by hand for these two fixed types: viem's generic hashTypedData
+// costs ~170 µs per call here, this ~15 µs. The tests check both agree.
+
+/** The EIP-712 digest a user signs for a command (what `signTypedData` hashes). */
+export function commandDigest(domain: LedgerDomain, message: CommandMessage): Uint8Array {
+  return typedDataDigest(
+    domain,
+    keccak_256(
+      concatBytes(
+        COMMAND_TYPEHASH,
+        keccakText(message.app),
+        keccakText(message.command),
+        keccakText(message.params),
+        word(message.nonce),
+        hexToBytes(message.responseKey),
+      ),
+    ),
+  );
+}
+
+/** The EIP-712 digest a user signs for a query. */
+export function queryDigest(domain: LedgerDomain, message: QueryMessage): Uint8Array {
+  return typedDataDigest(
+    domain,
+    keccak_256(
+      concatBytes(
+        QUERY_TYPEHASH,
+        keccakText(message.app),
+        keccakText(message.query),
+        keccakText(message.params),
+        word(message.issuedAt),
+        hexToBytes(message.responseKey),
+      ),
+    ),
+  );
+}
