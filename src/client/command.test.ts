@@ -131,6 +131,8 @@ describe("import boundary", () => {
       "src/app/canonical.ts",
       "src/app/pmap.ts",
       "src/protocol/wire.ts",
+      "src/protocol/eip712.ts",
+      "src/protocol/receipts.ts",
       "src/protocol/envelope.ts",
       "src/protocol/hpke.ts",
       "src/protocol/digests.ts",
