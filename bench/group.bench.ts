@@ -3,7 +3,7 @@
 // states, so the ratio is the adapter's overhead.
 //   node --import tsx bench/group.bench.ts [--out bench/results/group.json]   (markdown on stdout)
 //   npm run bench -- group                                                  (writes group.json + .md)
-// This file is the one place besides src/group/mls.ts allowed to import ts-mls (for the baseline).
+// This file is the one place besides src/group/ allowed to import ts-mls (for the baseline).
 import { writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";

@@ -1,5 +1,6 @@
 /**
- * The MLS (RFC 9420) adapter: the only module that imports ts-mls. Values are immutable and every
+ * The MLS (RFC 9420) adapter's API. src/group/ is the only folder that imports ts-mls: this module,
+ * errors.ts, handshake-wire.ts (our byte formats) and commit-path.ts (an Add commit with an UpdatePath). Values are immutable and every
  * function is pure (async only because the crypto is): a function that "changes" a group returns a new
  * state and leaves its argument usable, so a committer whose handshake loses the on-chain
  * compare-and-swap simply drops its pending state and processes the winner from the old one.
@@ -26,7 +27,6 @@ import {
   type IncomingMessageCallback,
   joinGroup,
   type KeyPackage,
-  type MLSMessage,
   type AuthenticationService as MlsAuthenticationService,
   createCommit as mlsCreateCommit,
   createGroup as mlsCreateGroup,
@@ -34,32 +34,37 @@ import {
   encodeGroupState as mlsEncodeGroupState,
   mlsExporter,
   type PrivateKeyPackage,
-  type PrivateMessage,
   type Proposal,
   type ProposalWithSender,
   processPrivateMessage,
-  type Welcome,
 } from "ts-mls";
-// Internal modules, used only to build an Add commit that carries an UpdatePath (see commitWithPath).
-import {
-  addHistoricalReceiverData,
-  applyProposals,
-  checkCanSendHandshakeMessages,
-  makePskIndex,
-  nextEpochContext,
-} from "ts-mls/clientState.js";
-import { createGroupInfoWithRatchetTree } from "ts-mls/createCommit.js";
-import { createConfirmationTag, createContentCommitSignature } from "ts-mls/framedContent.js";
+// Internal: the reference a Welcome uses to name a key package.
 import { makeKeyPackageRef } from "ts-mls/keyPackage.js";
-import { initializeEpoch } from "ts-mls/keySchedule.js";
-import { protect } from "ts-mls/messageProtection.js";
-import { getCommitSecret, pathToPathSecrets } from "ts-mls/pathSecrets.js";
-import { mergePrivateKeyPaths, toPrivateKeyPath, updateLeafKey } from "ts-mls/privateKeyPath.js";
-import { createSecretTree } from "ts-mls/secretTree.js";
-import { treeHashRoot } from "ts-mls/treeHash.js";
-import { leafToNodeIndex, leafWidth, toLeafIndex, toNodeIndex } from "ts-mls/treemath.js";
-import { createUpdatePath, firstCommonAncestor } from "ts-mls/updatePath.js";
-import { encryptGroupInfo, encryptGroupSecrets } from "ts-mls/welcome.js";
+import { type CommitOutput, commitWithPath } from "./commit-path.js";
+import {
+  CredentialRejected,
+  EpochMismatch,
+  GroupError,
+  GroupMismatch,
+  HandshakeRejected,
+  InvalidCommit,
+  MalformedKeyPackage,
+  MalformedState,
+  NotForUs,
+  OwnCommit,
+  RemovedFromGroup,
+} from "./errors.js";
+import {
+  bytesEqual,
+  decodeFrames,
+  decodeWhole,
+  encodeFrames,
+  encodeHandshake,
+  parseHandshake,
+} from "./handshake-wire.js";
+
+export * from "./errors.js";
+export { decodeHandshake, encodeHandshake, type HandshakeParts, handshakeEpoch } from "./handshake-wire.js";
 
 export const CIPHERSUITE = "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519";
 
@@ -70,97 +75,8 @@ const RETAIN_GENERATIONS = 10;
 const MAX_FORWARD_RATCHET_STEPS = 200;
 
 /** First byte of each of our encodings, so a format change is detected instead of misparsed. */
-const HANDSHAKE_VERSION = 1;
 const STATE_VERSION = 1;
 const MEMBER_KEYS_VERSION = 1;
-/** Every field of our encodings is prefixed by its length as a big-endian u32. */
-const LENGTH_PREFIX_BYTES = 4;
-/** Commits go out as PrivateMessage: the chain sees group id, epoch and sizes, not who was added or removed. */
-const COMMIT_WIREFORMAT = "mls_private_message";
-
-// ---------------------------------------------------------------------------------------------------------
-// Errors
-
-/** Base of every error this module throws on purpose; `cause` keeps the ts-mls error when there is one. */
-export class GroupError extends Error {
-  override name = "GroupError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
-
-/** The handshake was made in another epoch than the state's: process handshakes in chain order. */
-export class EpochMismatch extends GroupError {
-  override name = "EpochMismatch";
-  constructor(
-    readonly expected: bigint,
-    readonly actual: bigint,
-  ) {
-    super(`handshake is for epoch ${actual}, state is at epoch ${expected}`);
-  }
-}
-
-/** The handshake belongs to another group. */
-export class GroupMismatch extends GroupError {
-  override name = "GroupMismatch";
-}
-
-/** The AuthenticationService refused a member's credential (e.g. its attestation). */
-export class CredentialRejected extends GroupError {
-  override name = "CredentialRejected";
-  constructor(
-    readonly identity: Uint8Array,
-    options?: { cause?: unknown },
-  ) {
-    super("credential rejected by the authentication service", options);
-  }
-}
-
-/** Handshake bytes that do not parse as our wire format. */
-export class MalformedHandshake extends GroupError {
-  override name = "MalformedHandshake";
-}
-
-/** Key package bytes that do not parse as a TLS-encoded MLSMessage carrying a KeyPackage. */
-export class MalformedKeyPackage extends GroupError {
-  override name = "MalformedKeyPackage";
-}
-
-/** Sealed state or member keys that do not parse. */
-export class MalformedState extends GroupError {
-  override name = "MalformedState";
-}
-
-/** The handshake carries no Welcome secrets for these member keys. */
-export class NotForUs extends GroupError {
-  override name = "NotForUs";
-}
-
-/** This member is not in the group anymore (the handshake removed it, or it was removed earlier). */
-export class RemovedFromGroup extends GroupError {
-  override name = "RemovedFromGroup";
-}
-
-/** ts-mls refused to build the commit (invalid key package, removing oneself or an empty leaf, ...). */
-export class InvalidCommit extends GroupError {
-  override name = "InvalidCommit";
-}
-
-/**
- * The handshake is this member's own commit: MLS cannot process it, the committer adopts the pending
- * state createCommit returned (so seal that state before posting the handshake).
- */
-export class OwnCommit extends GroupError {
-  override name = "OwnCommit";
-}
-
-/**
- * The handshake is refused: by ts-mls (bad signature, confirmation tag, tree, ...) or by our rules (a
- * commit without UpdatePath, a proposal other than Add/Remove, a Welcome that does not match its commit).
- */
-export class HandshakeRejected extends GroupError {
-  override name = "HandshakeRejected";
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Types
@@ -179,9 +95,6 @@ export type MemberKeys = { readonly keyPackage: KeyPackage; readonly privateKeys
  */
 export type GroupState = { readonly mls: ClientState };
 
-/** What both ways of committing (ts-mls's createCommit and commitWithPath) hand back. */
-type CommitOutput = { newState: ClientState; commit: MLSMessage; welcome: Welcome | undefined };
-
 export type Member = { readonly leafIndex: number; readonly identity: Uint8Array };
 
 export type CommitRequest = {
@@ -190,9 +103,6 @@ export type CommitRequest = {
   /** Leaf indices of the members to remove. */
   readonly remove?: readonly number[];
 };
-
-/** Our handshake before encoding: the commit and, when it adds members, their Welcome (both MLSMessage). */
-export type HandshakeParts = { readonly commit: Uint8Array; readonly welcome: Uint8Array | undefined };
 
 // ---------------------------------------------------------------------------------------------------------
 // Configuration
@@ -564,210 +474,4 @@ export function decodeGroupState(bytes: Uint8Array): GroupState {
   const decoded = decodeWhole(bytes.slice(1), (b) => mlsDecodeGroupState(b, 0));
   if (decoded === undefined) throw new MalformedState("group state does not decode");
   return wrap({ ...decoded, clientConfig: restingConfig });
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Handshake wire format:
-//   u8 version (1) | u32 len | commit MLSMessage (PrivateMessage) | u32 len | welcome MLSMessage or empty
-// Lengths are big-endian; the bytes must be consumed exactly.
-
-export function encodeHandshake(parts: HandshakeParts): Uint8Array {
-  return encodeFrames(HANDSHAKE_VERSION, [parts.commit, parts.welcome ?? new Uint8Array()]);
-}
-
-export function decodeHandshake(handshake: Uint8Array): HandshakeParts {
-  const fields = decodeFrames(handshake, HANDSHAKE_VERSION, 2, (m) => new MalformedHandshake(m));
-  const [commit, welcome] = fields as [Uint8Array, Uint8Array];
-  return { commit, welcome: welcome.length === 0 ? undefined : welcome };
-}
-
-/** The epoch the handshake's commit was made in, read from the clear PrivateMessage header. */
-export function handshakeEpoch(handshake: Uint8Array): bigint {
-  return parseHandshake(handshake).commit.epoch;
-}
-
-function parseHandshake(handshake: Uint8Array): { commit: PrivateMessage; welcome: Welcome | undefined } {
-  const parts = decodeHandshake(handshake);
-  const commit = decodeWhole(parts.commit, (b) => decodeMlsMessage(b, 0));
-  if (commit?.wireformat !== COMMIT_WIREFORMAT || commit.privateMessage.contentType !== "commit") {
-    throw new MalformedHandshake("first field is not a commit PrivateMessage");
-  }
-  if (parts.welcome === undefined) return { commit: commit.privateMessage, welcome: undefined };
-  const welcome = decodeWhole(parts.welcome, (b) => decodeMlsMessage(b, 0));
-  if (welcome?.wireformat !== "mls_welcome") throw new MalformedHandshake("second field is not a Welcome");
-  return { commit: commit.privateMessage, welcome: welcome.welcome };
-}
-
-function encodeFrames(version: number, fields: readonly Uint8Array[]): Uint8Array {
-  const total = fields.reduce((n, f) => n + LENGTH_PREFIX_BYTES + f.length, 1);
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
-  out[0] = version;
-  let offset = 1;
-  for (const field of fields) {
-    view.setUint32(offset, field.length);
-    out.set(field, offset + LENGTH_PREFIX_BYTES);
-    offset += LENGTH_PREFIX_BYTES + field.length;
-  }
-  return out;
-}
-
-function decodeFrames(
-  bytes: Uint8Array,
-  version: number,
-  count: number,
-  fail: (message: string) => GroupError,
-): Uint8Array[] {
-  if (bytes.length === 0) throw fail("empty");
-  if (bytes[0] !== version) throw fail(`unknown version ${bytes[0]}`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const fields: Uint8Array[] = [];
-  let offset = 1;
-  for (let i = 0; i < count; i++) {
-    if (offset + LENGTH_PREFIX_BYTES > bytes.length) throw fail(`truncated before length of field ${i}`);
-    const length = view.getUint32(offset);
-    offset += LENGTH_PREFIX_BYTES;
-    if (length > bytes.length - offset)
-      throw fail(`field ${i} claims ${length} bytes, ${bytes.length - offset} left`);
-    fields.push(bytes.slice(offset, offset + length));
-    offset += length;
-  }
-  if (offset !== bytes.length) throw fail(`${bytes.length - offset} trailing bytes`);
-  return fields;
-}
-
-/** Runs a ts-mls decoder that must consume all of `bytes`; undefined when it fails or throws. */
-function decodeWhole<T>(
-  bytes: Uint8Array,
-  decode: (b: Uint8Array) => [T, number] | undefined,
-): T | undefined {
-  try {
-    const result = decode(bytes);
-    return result !== undefined && result[1] === bytes.length ? result[0] : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Add commit with an UpdatePath
-
-/**
- * ts-mls 1.6.4's createCommit, with the UpdatePath made unconditional: it leaves the path out of add-only
- * commits (RFC 9420 allows that), and then the new epoch reuses the previous one's secrets plus a zero
- * commit secret. Same steps and order as the library; only its unexported welcome helpers are inlined.
- * Our states never hold pending proposals, so only `proposals` (by value) are committed.
- */
-async function commitWithPath(
-  state: ClientState,
-  proposals: Proposal[],
-  cs: CiphersuiteImpl,
-): Promise<CommitOutput> {
-  checkCanSendHandshakeMessages(state);
-  const ownLeaf = toLeafIndex(state.privatePath.leafIndex);
-  const byValue = proposals.map((proposal) => ({ proposalOrRefType: "proposal" as const, proposal }));
-  const applied = await applyProposals(state, byValue, ownLeaf, makePskIndex(state, {}), true, cs);
-  if (applied.additionalResult.kind !== "memberCommit") throw new InvalidCommit("not a member commit");
-  const added = applied.additionalResult.addedLeafNodes;
-
-  // New members get their path secret through the Welcome, so the path skips them.
-  const [tree, updatePath, pathSecrets, leafPrivateKey] = await createUpdatePath(
-    applied.tree,
-    ownLeaf,
-    state.groupContext,
-    state.signaturePrivateKey,
-    cs,
-    added.map(([leaf]) => leafToNodeIndex(leaf)),
-  );
-  const privatePath = mergePrivateKeyPaths(
-    updateLeafKey(state.privatePath, await cs.hpke.exportPrivateKey(leafPrivateKey)),
-    await toPrivateKeyPath(pathToPathSecrets(pathSecrets), ownLeaf, cs),
-  );
-  const lastPathSecret = pathSecrets.at(-1);
-  const commitSecret =
-    lastPathSecret === undefined
-      ? new Uint8Array(cs.kdf.size)
-      : await getCommitSecret(tree, toNodeIndex(lastPathSecret.nodeIndex), lastPathSecret.secret, cs.kdf);
-
-  const { signature, framedContent } = await createContentCommitSignature(
-    state.groupContext,
-    COMMIT_WIREFORMAT,
-    { proposals: byValue, path: updatePath },
-    { senderType: "member", leafIndex: ownLeaf },
-    new Uint8Array(),
-    state.signaturePrivateKey,
-    cs.signature,
-  );
-  const groupContext = await nextEpochContext(
-    state.groupContext,
-    COMMIT_WIREFORMAT,
-    framedContent,
-    signature,
-    await treeHashRoot(tree, cs.hash),
-    state.confirmationTag,
-    cs.hash,
-  );
-  const epoch = await initializeEpoch(
-    state.keySchedule.initSecret,
-    commitSecret,
-    groupContext,
-    applied.pskSecret,
-    cs.kdf,
-  );
-  const confirmationTag = await createConfirmationTag(
-    epoch.keySchedule.confirmationKey,
-    groupContext.confirmedTranscriptHash,
-    cs.hash,
-  );
-  const { privateMessage } = await protect(
-    state.keySchedule.senderDataSecret,
-    new Uint8Array(),
-    state.groupContext,
-    state.secretTree,
-    { ...framedContent, auth: { contentType: "commit", signature, confirmationTag } },
-    ownLeaf,
-    state.clientConfig.paddingConfig,
-    cs,
-  );
-
-  const groupInfo = await createGroupInfoWithRatchetTree(groupContext, confirmationTag, state, tree, [], cs);
-  const encryptedGroupInfo = await encryptGroupInfo(groupInfo, epoch.welcomeSecret, cs);
-  const secrets = await Promise.all(
-    added.map(async ([leaf, keyPackage]) => {
-      const ancestor = firstCommonAncestor(tree, leaf, ownLeaf);
-      const pathSecret = pathSecrets.find((p) => p.nodeIndex === ancestor)?.secret;
-      const { enc, ct } = await encryptGroupSecrets(
-        await cs.hpke.importPublicKey(keyPackage.initKey),
-        encryptedGroupInfo,
-        { joinerSecret: epoch.joinerSecret, pathSecret, psks: applied.pskIds },
-        cs.hpke,
-      );
-      return {
-        newMember: await makeKeyPackageRef(keyPackage, cs.hash),
-        encryptedGroupSecrets: { kemOutput: enc, ciphertext: ct },
-      };
-    }),
-  );
-  const welcome: Welcome = { cipherSuite: groupContext.cipherSuite, secrets, encryptedGroupInfo };
-
-  const [historicalReceiverData] = addHistoricalReceiverData(state);
-  const newState: ClientState = {
-    groupContext,
-    ratchetTree: tree,
-    secretTree: await createSecretTree(leafWidth(tree.length), epoch.encryptionSecret, cs.kdf),
-    keySchedule: epoch.keySchedule,
-    privatePath,
-    unappliedProposals: {},
-    historicalReceiverData,
-    confirmationTag,
-    signaturePrivateKey: state.signaturePrivateKey,
-    groupActiveState: { kind: "active" },
-    clientConfig: state.clientConfig,
-  };
-  const commit: MLSMessage = { version: "mls10", wireformat: COMMIT_WIREFORMAT, privateMessage };
-  return { newState, commit, welcome };
 }
