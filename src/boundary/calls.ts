@@ -6,7 +6,17 @@
 //
 // Imports only pure modules (no enclave or host code): both sides load it.
 import type { Hex } from "viem";
-import { array, bool, hex, type Infer, int, type ObjectSchema, object, optional } from "../app/schema.js";
+import {
+  array,
+  bool,
+  decimal,
+  hex,
+  type Infer,
+  int,
+  type ObjectSchema,
+  object,
+  optional,
+} from "../app/schema.js";
 import { MAX_BATCH_COMMANDS, MAX_BATCHES_IN_FLIGHT } from "../protocol/batch.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
 import type { WireErrorCode } from "../protocol/wire.js";
@@ -51,6 +61,7 @@ export type EnclaveErrorCode =
   | "sealed_state_invalid"
   | "out_of_order"
   | "not_found"
+  | "stale_nonce"
   | CommandRejectionCode;
 
 /** A command's state as the host may see it. */
@@ -161,6 +172,12 @@ const returns =
   });
 
 const none = object({});
+/**
+ * The enclave's record nonce on chain (`getEnclave`) that a key package or leave signature names.
+ * The host reads it and passes it: it is public, and a wrong one only makes the host's own
+ * transaction fail (the contract refuses the signature).
+ */
+const recordNonce = object({ nonce: decimal({ bits: 64 }) });
 const envelope = hex({ min: 1, max: MAX_SEALED_MESSAGE_BYTES });
 const sealedBlob = hex({ min: 1, max: MAX_SEALED_STATE_BYTES });
 /** Every call but status, init and restore needs an identity first; restore needs one too. */
@@ -189,7 +206,7 @@ export const ENCLAVE_CALLS = {
   ),
   /** Evidence whose report data binds the enclave's keys to the chain and contract. */
   quote: returns<{ evidence: Hex; reportData: Hex; platform: string }>()(none, SESSION),
-  signLeave: returns<{ signature: Hex }>()(none, SESSION),
+  signLeave: returns<{ signature: Hex }>()(recordNonce, SESSION),
   restoreState: returns<GroupView>()(
     object({
       sealedState: sealedBlob,
@@ -197,7 +214,11 @@ export const ENCLAVE_CALLS = {
     }),
     [...SESSION, "sealed_state_invalid"],
   ),
-  keyPackage: returns<{ keyPackage: Hex; signature: Hex; sealedState: Hex }>()(none, SESSION),
+  /** Signed for a record nonce never below one it was signed for before (else `stale_nonce`). */
+  keyPackage: returns<{ keyPackage: Hex; signature: Hex; sealedState: Hex }>()(recordNonce, [
+    ...SESSION,
+    "stale_nonce",
+  ]),
   applyEvents: returns<ApplyResult>()(object({ events: array(LEDGER_EVENT, { max: MAX_EVENTS_PER_CALL }) }), [
     ...SESSION,
     "out_of_order",

@@ -32,6 +32,7 @@ function fakeNetwork(requests: string[]): typeof globalThis.fetch {
                 debug: true,
                 registeredAt: 1n,
                 batchNonce: 0n,
+                recordNonce: 0n,
                 measurement: `0x${"11".repeat(32)}`,
                 hpkePublicKey: bytesToHex(x25519.getPublicKey(x25519.utils.randomSecretKey())),
               },

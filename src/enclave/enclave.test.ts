@@ -5,12 +5,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { bytesToHex, type Hex } from "viem";
+import { bytesToHex, type Hex, recoverAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { APPS } from "../../apps/index.js";
 import { type CallName, type CallParams, type CallResult, ENCLAVE_CALLS } from "../boundary/calls.js";
 import { BOUNDARY_VERSION, type BoundaryError } from "../boundary/frames.js";
 import { sealCommand, signCommand } from "../client/command.js";
+import { keyPackageDigest, leaveDigest } from "../protocol/digests.js";
 import { createEnclave, type Enclave } from "./enclave.js";
 import { SimPlatform } from "./sim-platform.js";
 
@@ -85,7 +86,7 @@ describe("enclave calls (in process, simulated platform)", () => {
   it("restores only what its own identity sealed, untampered; a refused restore changes nothing", async () => {
     const first = enclaveOn("restore");
     const init = await call(first, "init", DOMAIN);
-    const { sealedState } = await call(first, "keyPackage", {});
+    const { sealedState } = await call(first, "keyPackage", { nonce: "0" });
     const account = privateKeyToAccount(generatePrivateKey());
     const signed = await signCommand(account, DOMAIN, {
       app: "erc20",
@@ -121,5 +122,24 @@ describe("enclave calls (in process, simulated platform)", () => {
     const restored = await call(second, "restoreState", { sealedState, sealedJournal: [record] });
     assert.equal(restored.ledger.queued, 1);
     assert.equal((await call(second, "commandStatus", { id: accepted.id })).status, "queued");
+  });
+
+  it("signs its key package and leave for the record nonce it is given, a key package never for a lower one", async () => {
+    const first = enclaveOn("record-nonce");
+    const init = await call(first, "init", DOMAIN);
+    const signer = (hash: Hex, signature: Hex) => recoverAddress({ hash, signature });
+    const ahead = await call(first, "keyPackage", { nonce: "3" });
+    assert.equal(await signer(keyPackageDigest(DOMAIN, 3n, ahead.keyPackage), ahead.signature), init.address);
+    // The same nonce again is a retry, answered alike; a lower one is refused, across a restore too.
+    assert.equal((await call(first, "keyPackage", { nonce: "3" })).signature, ahead.signature);
+    await refusedWith(call(first, "keyPackage", { nonce: "2" }), "stale_nonce");
+    const second = enclaveOn("record-nonce");
+    await call(second, "init", { ...DOMAIN, sealedIdentity: init.sealedIdentity });
+    await call(second, "restoreState", { sealedState: ahead.sealedState });
+    await refusedWith(call(second, "keyPackage", { nonce: "0" }), "stale_nonce");
+    assert.equal((await call(second, "keyPackage", { nonce: "4" })).keyPackage, ahead.keyPackage);
+
+    const { signature } = await call(second, "signLeave", { nonce: "5" });
+    assert.equal(await signer(leaveDigest(DOMAIN, 5n), signature), init.address);
   });
 });

@@ -62,6 +62,11 @@ export type GroupMemberState = {
   handshakeHead: Hex;
   memberKeys: MemberKeys | undefined;
   keyPackage: Hex | undefined;
+  /**
+   * The highest record nonce this enclave signed a key package for: it signs none for a lower one,
+   * so that of key packages it held in turn, an older one cannot be published after a newer one.
+   */
+  keyPackageNonce: bigint | undefined;
   group: GroupState | undefined;
   /** A commit this enclave proposed, kept until the chain orders it or another one. */
   pending: { handshakeHash: Hex; state: GroupState; handshake: Hex; slot: bigint } | undefined;
@@ -80,6 +85,7 @@ export const INITIAL_GROUP_STATE: GroupMemberState = {
   handshakeHead: ZERO_HASH,
   memberKeys: undefined,
   keyPackage: undefined,
+  keyPackageNonce: undefined,
   group: undefined,
   pending: undefined,
   removed: false,

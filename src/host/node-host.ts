@@ -166,9 +166,11 @@ export class EnclaveNode {
     if (!this.group.keyPackagePublished) {
       // Published but not yet seen in the event feed: wait for it rather than publish again.
       if (this.keyPackageSentAt !== undefined && this.group.slot === this.keyPackageSentAt) return;
-      const kp = await this.enclave.call("keyPackage");
+      // The enclave signs for its record nonce on chain, so the signature is single-use.
+      const { recordNonce } = await onChainState(this.options.wallet, this.options.contract, this.address);
+      const kp = await this.enclave.call("keyPackage", { nonce: recordNonce.toString() });
       this.keep(kp);
-      if (await this.writer.send("publishKeyPackage", [kp.keyPackage, kp.signature]))
+      if (await this.writer.send("publishKeyPackage", [recordNonce, kp.keyPackage, kp.signature]))
         this.keyPackageSentAt = this.group.slot;
       return;
     }

@@ -99,38 +99,46 @@ export function batchDigest(
   );
 }
 
-export function keyPackageDigest(domain: LedgerDomain, keyPackage: Hex): Hex {
+/**
+ * `nonce` in the three records below is the signing enclave's record nonce on chain (`getEnclave`):
+ * each such signature is usable once, after the enclave's previous record, so none can be replayed.
+ */
+export function keyPackageDigest(domain: LedgerDomain, nonce: bigint, keyPackage: Hex): Hex {
   return keccak256(
-    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address, bytes32"), [
+    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address, uint64, bytes32"), [
       KEY_PACKAGE_TAG,
       BigInt(domain.chainId),
       domain.contract,
+      nonce,
       keccak256(keyPackage),
     ]),
   );
 }
 
-export function leaveDigest(domain: LedgerDomain): Hex {
+export function leaveDigest(domain: LedgerDomain, nonce: bigint): Hex {
   return keccak256(
-    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address"), [
+    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address, uint64"), [
       LEAVE_TAG,
       BigInt(domain.chainId),
       domain.contract,
+      nonce,
     ]),
   );
 }
 
 export function snapshotDigest(
   domain: LedgerDomain,
+  nonce: bigint,
   epoch: bigint,
   sequence: bigint,
   snapshotHash: Hex,
 ): Hex {
   return keccak256(
-    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address, uint64, uint64, bytes32"), [
+    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address, uint64, uint64, uint64, bytes32"), [
       SNAPSHOT_TAG,
       BigInt(domain.chainId),
       domain.contract,
+      nonce,
       epoch,
       sequence,
       snapshotHash,

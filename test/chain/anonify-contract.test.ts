@@ -16,6 +16,7 @@ import {
   type LedgerDomain,
   leaveDigest,
   nextBatchHead,
+  snapshotDigest,
 } from "../../src/protocol/digests.js";
 import {
   type LedgerFixture,
@@ -74,6 +75,27 @@ describe("Anonify contract on a real Anvil", () => {
     );
     return write("submitBatch", [epoch, ciphertext, count, enclave.address, signature]);
   }
+
+  /** The enclave's record nonce, read as a host reads it. */
+  async function recordNonce(enclave: TestEnclave): Promise<bigint> {
+    const record = await f.owner.publicClient.readContract({
+      address: f.contract,
+      abi: anonifyAbi,
+      functionName: "getEnclave",
+      args: [enclave.address],
+    });
+    return record.recordNonce;
+  }
+
+  const publishKeyPackage = async (enclave: TestEnclave, nonce: bigint, keyPackage: Hex) =>
+    write("publishKeyPackage", [
+      nonce,
+      keyPackage,
+      await signRaw(enclave.key, keyPackageDigest(f.domain, nonce, keyPackage)),
+    ]);
+
+  const leave = async (enclave: TestEnclave, nonce: bigint) =>
+    write("leave", [nonce, await signRaw(enclave.key, leaveDigest(f.domain, nonce))]);
 
   before(async () => {
     f = await startLedgerFixture();
@@ -222,8 +244,8 @@ describe("Anonify contract on a real Anvil", () => {
     const epoch = await read<bigint>("epoch");
     assert.equal(await revertName(handshake(stranger, epoch, "0x01")), "NotRegistered");
     assert.equal(await revertName(batch(stranger, epoch, "0x01", 1, 0n)), "NotRegistered");
-    const kpSig = await signRaw(stranger.key, keyPackageDigest(f.domain, "0x0102"));
-    assert.equal(await revertName(write("publishKeyPackage", ["0x0102", kpSig])), "NotRegistered");
+    const kpSig = await signRaw(stranger.key, keyPackageDigest(f.domain, 0n, "0x0102"));
+    assert.equal(await revertName(write("publishKeyPackage", [0n, "0x0102", kpSig])), "NotRegistered");
 
     const revoked = newEnclave();
     await register(revoked);
@@ -234,9 +256,70 @@ describe("Anonify contract on a real Anvil", () => {
 
     const leaver = newEnclave();
     await register(leaver);
-    await write("leave", [await signRaw(leaver.key, leaveDigest(f.domain))]);
+    await write("leave", [0n, await signRaw(leaver.key, leaveDigest(f.domain, 0n))]);
     assert.equal((await read<{ state: number }>("getEnclave", [leaver.address])).state, 3);
     assert.equal(await revertName(handshake(leaver, epoch, "0x01")), "EnclaveNotActive");
+  });
+
+  test("a key package signature is single-use: a replay, or an old key package after a newer one, is StaleKeyPackage", async () => {
+    const e = newEnclave();
+    await register(e);
+    assert.equal(await recordNonce(e), 0n);
+    const [older, newer] = ["0x0a01", "0x0b02"] as const;
+    const olderSig = await signRaw(e.key, keyPackageDigest(f.domain, 0n, older));
+    await write("publishKeyPackage", [0n, older, olderSig]);
+    assert.equal(await recordNonce(e), 1n);
+    // The host sends the same signed key package again.
+    assert.equal(await revertName(write("publishKeyPackage", [0n, older, olderSig])), "StaleKeyPackage");
+    // The enclave moves to a newer key package; the older one, signed for its nonce then, stays out.
+    await publishKeyPackage(e, 1n, newer);
+    assert.equal(await revertName(write("publishKeyPackage", [0n, older, olderSig])), "StaleKeyPackage");
+    // A nonce ahead of the enclave's is refused too (a host that names a wrong one loses its gas only).
+    assert.equal(await revertName(publishKeyPackage(e, 5n, older)), "StaleKeyPackage");
+    // The signature names its nonce: claiming another one recovers some other signer.
+    assert.equal(await revertName(write("publishKeyPackage", [2n, older, olderSig])), "NotRegistered");
+    assert.equal(await recordNonce(e), 2n);
+    const published = await f.owner.publicClient.getContractEvents({
+      address: f.contract,
+      abi: anonifyAbi,
+      eventName: "KeyPackagePublished",
+      args: { enclave: e.address },
+      fromBlock: 0n,
+    });
+    assert.deepEqual(
+      published.map((ev) => ev.args.keyPackage),
+      [older, newer],
+      "the newer key package stays the enclave's latest",
+    );
+  });
+
+  test("a leave signed for another record nonce is StaleLeave; the enclave stays active until its own", async () => {
+    const e = newEnclave();
+    await register(e);
+    const oldLeave = await signRaw(e.key, leaveDigest(f.domain, 0n));
+    await publishKeyPackage(e, 0n, "0x0c03");
+    // Signed before the enclave's key package: void after it.
+    assert.equal(await revertName(write("leave", [0n, oldLeave])), "StaleLeave");
+    assert.equal(await revertName(leave(e, 7n)), "StaleLeave");
+    assert.equal(await read("isActive", [e.address]), true);
+    await leave(e, 1n);
+    assert.equal(await read("isActive", [e.address]), false);
+    assert.equal(await revertName(leave(e, 2n)), "EnclaveNotActive", "leaving is final");
+  });
+
+  test("a snapshot commitment is single-use: a replay is StaleSnapshot", async () => {
+    const e = newEnclave();
+    await register(e);
+    const [epoch, sequence, hash] = [await read<bigint>("epoch"), 0n, keccak256("0x5a")];
+    const sig = await signRaw(e.key, snapshotDigest(f.domain, 0n, epoch, sequence, hash));
+    await write("commitSnapshot", [0n, epoch, sequence, hash, sig]);
+    assert.equal(
+      await revertName(write("commitSnapshot", [0n, epoch, sequence, hash, sig])),
+      "StaleSnapshot",
+    );
+    // The counter is the enclave's one record nonce: a key package after it signs for 1.
+    assert.equal(await recordNonce(e), 1n);
+    await publishKeyPackage(e, 1n, "0x0d04");
   });
 
   test("submitBatch assigns sequence numbers and extends the hash chain; signatures are single-use", async () => {

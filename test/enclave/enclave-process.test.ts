@@ -80,7 +80,7 @@ describe("enclave process", () => {
     const a = await first.call("init", DOMAIN);
     const status = await first.call("status");
     const quote = await first.call("quote");
-    await first.call("signLeave");
+    await first.call("signLeave", { nonce: "0" });
     await first.stop();
 
     const second = EnclaveProcess.start(options);
@@ -128,7 +128,7 @@ describe("enclave process", () => {
     const enclaveDir = join(dir, "journal");
     const first = EnclaveProcess.start({ dataDir: enclaveDir });
     const init = await first.call("init", DOMAIN);
-    const { sealedState } = await first.call("keyPackage");
+    const { sealedState } = await first.call("keyPackage", { nonce: "0" });
     const account = privateKeyToAccount(generatePrivateKey());
     const AMOUNT = "918273645";
     const journal: JournalEntry[] = [];

@@ -208,7 +208,11 @@ describe("group key among enclaves, ordered on chain", () => {
     });
     await write("registerEnclave", [report, signature, rogue.address, rogue.hpkePublicKey]);
     const forged = bytesToHex((await generateMemberKeys(hexToBytes(a.address))).keyPackage);
-    await write("publishKeyPackage", [forged, await signRaw(rogue.key, keyPackageDigest(f.domain, forged))]);
+    await write("publishKeyPackage", [
+      0n,
+      forged,
+      await signRaw(rogue.key, keyPackageDigest(f.domain, 0n, forged)),
+    ]);
     const garbage = "0x0102030405" as Hex;
     await write("commitHandshake", [
       slot,
@@ -241,7 +245,11 @@ describe("group key among enclaves, ordered on chain", () => {
     await write("registerEnclave", [r2.report, r2.signature, unlisted.address, unlisted.hpkePublicKey]);
     await ownerCall(f, "setMeasurementAllowed", [`0x${"77".repeat(32)}`, false]);
     const kp = bytesToHex((await generateMemberKeys(hexToBytes(unlisted.address))).keyPackage);
-    await write("publishKeyPackage", [kp, await signRaw(unlisted.key, keyPackageDigest(f.domain, kp))]);
+    await write("publishKeyPackage", [
+      0n,
+      kp,
+      await signRaw(unlisted.key, keyPackageDigest(f.domain, 0n, kp)),
+    ]);
     // The group goes on: a rotation lands, and neither the forged nor the unlisted member is ever added.
     a.requestRotation();
     const after = await waitForRotation([a, b, c], start);

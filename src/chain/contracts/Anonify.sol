@@ -48,6 +48,9 @@ contract Anonify {
         bool debug;
         uint64 registeredAt;
         uint64 batchNonce;
+        /// Nonce of the enclave's next signed record about itself (key package, snapshot commitment,
+        /// leave): each such signature names it and is usable once, in order. See `takeRecordNonce`.
+        uint64 recordNonce;
         bytes32 measurement;
         bytes hpkePublicKey;
     }
@@ -118,6 +121,11 @@ contract Anonify {
     error EmptyBatch();
     error EmptyPayload();
     error MalformedReport();
+    /// A record signed for another record nonce than the enclave's next one (a replay, or a host
+    /// that asked its enclave to sign for a wrong nonce).
+    error StaleKeyPackage(address enclave, uint64 expected, uint64 given);
+    error StaleLeave(address enclave, uint64 expected, uint64 given);
+    error StaleSnapshot(address enclave, uint64 expected, uint64 given);
 
     modifier onlyOwner() {
         if (msg.sender != owner) revert NotOwner(msg.sender);
@@ -212,6 +220,7 @@ contract Anonify {
             debug: r.debug || r.platform == PLATFORM_SIM,
             registeredAt: uint64(block.timestamp),
             batchNonce: 0,
+            recordNonce: 0,
             measurement: r.measurement,
             hpkePublicKey: hpkePublicKey
         });
@@ -219,19 +228,36 @@ contract Anonify {
         emit EnclaveRegistered(enclave, r.platform, r.measurement, r.debug, hpkePublicKey, report, signature);
     }
 
+    // Records an enclave signs about itself (key package, snapshot commitment, leave) name its record
+    // nonce; each is accepted only for the current one, which it uses up. Without it a key package
+    // signature stayed valid forever: a host could publish an old key package again after a newer
+    // one, making a consumed or abandoned one the enclave's latest. A per-enclave counter, not the
+    // group's epoch: only the enclave's own host sends its records, so they never race other nodes'
+    // handshakes; one counter for the three, so a record signed before the enclave's later ones is
+    // void after them. The nonce is public: the host reads it (`getEnclave`) and has its enclave sign
+    // for it; a wrong one only makes the host's own transaction fail (liveness), and the enclave
+    // never signs a key package for a lower nonce than before, so signatures a host gathers ahead
+    // cannot bring an old key package back after a newer one.
+
     /// @notice An enclave publishes an MLS KeyPackage so that a member can add it to the group.
-    function publishKeyPackage(bytes calldata keyPackage, bytes calldata signature) external {
+    function publishKeyPackage(uint64 nonce, bytes calldata keyPackage, bytes calldata signature) external {
         if (keyPackage.length == 0) revert EmptyPayload();
-        bytes32 digest = keccak256(abi.encode(KEY_PACKAGE_TAG, block.chainid, address(this), keccak256(keyPackage)));
+        bytes32 digest = keccak256(
+            abi.encode(KEY_PACKAGE_TAG, block.chainid, address(this), nonce, keccak256(keyPackage))
+        );
         address enclave = requireActive(digest, signature);
+        uint64 expected = takeRecordNonce(enclave, nonce);
+        if (expected != nonce) revert StaleKeyPackage(enclave, expected, nonce);
         emit KeyPackagePublished(enclave, keyPackage);
     }
 
-    /// @notice An enclave leaves on its own: members then commit its removal.
-    /// Leaving is final, so the signature needs no nonce: once used, the enclave is no longer active.
-    function leave(bytes calldata signature) external {
-        bytes32 digest = keccak256(abi.encode(LEAVE_TAG, block.chainid, address(this)));
+    /// @notice An enclave leaves on its own: members then commit its removal. Leaving is final; the
+    /// record nonce keeps a leave signed before the enclave's later records from being used after them.
+    function leave(uint64 nonce, bytes calldata signature) external {
+        bytes32 digest = keccak256(abi.encode(LEAVE_TAG, block.chainid, address(this), nonce));
         address enclave = requireActive(digest, signature);
+        uint64 expected = takeRecordNonce(enclave, nonce);
+        if (expected != nonce) revert StaleLeave(enclave, expected, nonce);
         enclaves[enclave].state = EnclaveState.Left;
         emit EnclaveLeft(enclave);
     }
@@ -284,11 +310,20 @@ contract Anonify {
 
     /// @notice An enclave commits the hash of a state snapshot so a joining enclave can check the
     /// snapshot a peer hands it.
-    function commitSnapshot(uint64 epoch_, uint64 sequence, bytes32 snapshotHash, bytes calldata signature) external {
+    /// Bound to the enclave's record nonce, so an old commitment cannot be posted again after newer ones.
+    function commitSnapshot(
+        uint64 nonce,
+        uint64 epoch_,
+        uint64 sequence,
+        bytes32 snapshotHash,
+        bytes calldata signature
+    ) external {
         bytes32 digest = keccak256(
-            abi.encode(SNAPSHOT_TAG, block.chainid, address(this), epoch_, sequence, snapshotHash)
+            abi.encode(SNAPSHOT_TAG, block.chainid, address(this), nonce, epoch_, sequence, snapshotHash)
         );
         address enclave = requireActive(digest, signature);
+        uint64 expected = takeRecordNonce(enclave, nonce);
+        if (expected != nonce) revert StaleSnapshot(enclave, expected, nonce);
         emit SnapshotCommitted(enclave, epoch_, sequence, snapshotHash);
     }
 
@@ -337,6 +372,14 @@ contract Anonify {
         EnclaveState state = enclaves[enclave].state;
         if (state == EnclaveState.None) revert NotRegistered(enclave);
         if (state != EnclaveState.Active) revert EnclaveNotActive(enclave, state);
+    }
+
+    /// The enclave's record nonce as it was; consumed (incremented) only when `given` is it. The
+    /// caller reverts with its record's own error otherwise, so a refusal names what was replayed.
+    function takeRecordNonce(address enclave, uint64 given) private returns (uint64 expected) {
+        Enclave storage e = enclaves[enclave];
+        expected = e.recordNonce;
+        if (given == expected) e.recordNonce = expected + 1;
     }
 
     function recoverPersonal(bytes32 digest, bytes calldata signature) private pure returns (address) {

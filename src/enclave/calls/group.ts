@@ -2,6 +2,7 @@
 // rotation), and what the enclave reports of its group and ledger.
 import { bytesToHex } from "viem";
 import type { HandshakeProposal } from "../../boundary/calls.js";
+import { EnclaveCallError } from "../../boundary/frames.js";
 import { handshakeDigest, keyPackageDigest } from "../../protocol/digests.js";
 import { ledgerSummary } from "../confidential-ledger.js";
 import { type CallHandlers, type EnclaveContext, requireSession } from "../context.js";
@@ -13,14 +14,27 @@ export function groupCalls(
   context: EnclaveContext,
 ): Pick<CallHandlers, "keyPackage" | "proposeHandshake" | "groupStatus"> {
   return {
-    keyPackage: async () => {
+    /**
+     * Signs the key package for the record nonce the host read on chain. The host may name any
+     * nonce, but never a lower one than before: signatures it gathered ahead for later nonces then
+     * all name nonces at or below the one a newer key package is first signed for, so on chain
+     * (where nonces are used in order) none of them can land after it.
+     */
+    keyPackage: async ({ nonce: given }) => {
       const session = requireSession(context);
-      session.group = await ensureKeyPackage(session.group, session.identity.address);
+      const nonce = BigInt(given);
+      const signedBefore = session.group.keyPackageNonce;
+      if (signedBefore !== undefined && nonce < signedBefore)
+        throw new EnclaveCallError("stale_nonce", `key package already signed for nonce ${signedBefore}`);
+      session.group = {
+        ...(await ensureKeyPackage(session.group, session.identity.address)),
+        keyPackageNonce: nonce,
+      };
       const keyPackage = session.group.keyPackage;
       if (!keyPackage) throw new Error("ensureKeyPackage made no key package");
       return {
         keyPackage,
-        signature: await signDigest(session.keys, keyPackageDigest(session.domain, keyPackage)),
+        signature: await signDigest(session.keys, keyPackageDigest(session.domain, nonce, keyPackage)),
         sealedState: await sealState(context, session),
       };
     },

@@ -90,9 +90,13 @@ export function identityCalls(
       return { evidence: bytesToHex(evidence), reportData: bytesToHex(reportData), platform: platform.name };
     },
 
-    signLeave: async () => {
+    /**
+     * Signs a leave for the record nonce the host read on chain. No floor as for key packages:
+     * leaving is final, and the host can have its enclave sign a leave whenever it likes anyway.
+     */
+    signLeave: async ({ nonce }) => {
       const { keys, domain } = requireSession(context);
-      return { signature: await signDigest(keys, leaveDigest(domain)) };
+      return { signature: await signDigest(keys, leaveDigest(domain, BigInt(nonce))) };
     },
   };
 }
