@@ -12,37 +12,24 @@ import { Quote } from "@phala/dcap-qvl";
 import { verifySgxQuote, verifyTdxQuote } from "../dcap.js";
 import { VerificationError } from "../verdict.js";
 import { toHex } from "./bytes.js";
-import { parseQuote, type TdReportBody } from "./quote.js";
+import { parseQuote } from "./quote.js";
 import { verifyQuoteSignature } from "./signatures.js";
 import { evaluateTdxModule } from "./tdx-module.js";
 import {
   flipByte,
+  loadTdxVector,
   offsetIn,
   readVectorBytes,
-  readVectorJson,
+  tdReportOf,
   toQuoteV5,
   vectorsSkip,
 } from "./test-vectors.js";
 
-const NOW = new Date("2025-07-01T00:00:00Z");
 const HEADER = 48;
 const DESCRIPTOR = 6;
 const TD10 = 584;
 const TD15 = 648;
 const P256_RAW_POINT = 64;
-
-function load() {
-  return {
-    v4: readVectorBytes("sgx-dcap/tdx_quote"),
-    options: { now: NOW, collateral: readVectorJson("sgx-dcap/tdx_quote_collateral.json") },
-  };
-}
-
-function tdBody(quote: Uint8Array): TdReportBody {
-  const { body } = parseQuote(quote);
-  if (body.kind === "sgx") throw new Error("not a TD report");
-  return body;
-}
 
 function rejectsWith(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (e: unknown) => e instanceof VerificationError && pattern.test(e.reason));
@@ -66,7 +53,7 @@ function resign(quote: Uint8Array): Uint8Array {
 
 describe("TDX quote v5 (built from the real v4 vector)", { skip: vectorsSkip }, () => {
   test("TD report 1.5: every field lands where dcap-qvl puts it", () => {
-    const { v4 } = load();
+    const { quote: v4 } = loadTdxVector();
     const svn2 = Uint8Array.from({ length: 16 }, (_, i) => 0x40 + i);
     const v5 = toQuoteV5(v4, { teeTcbSvn2: svn2 });
     const ours = parseQuote(v5);
@@ -91,24 +78,24 @@ describe("TDX quote v5 (built from the real v4 vector)", { skip: vectorsSkip }, 
     assert.equal(ours.signedBytes.length, HEADER + DESCRIPTOR + TD15);
     assert.equal(ours.signedBytes.length, theirs.signedLength());
     // The same registers as the v4 quote they came from, at their v5 offsets.
-    const v4Body = tdBody(v4);
+    const v4Body = tdReportOf(v4);
     assert.equal(offsetIn(v5, ours.body.mrTd), offsetIn(v4, v4Body.mrTd) + DESCRIPTOR);
     assert.equal(toHex(ours.body.rtmr[2]), toHex(v4Body.rtmr[2]));
     assert.equal(toHex(ours.attestationKey), toHex(parseQuote(v4).attestationKey));
   });
 
   test("TD report 1.0 in a v5 quote (body type 2)", () => {
-    const { v4 } = load();
+    const { quote: v4 } = loadTdxVector();
     const v5 = toQuoteV5(v4, { bodyType: 2 });
     const ours = parseQuote(v5);
     assert.equal(ours.body.kind, "td10");
     assert.equal(ours.signedBytes.length, HEADER + DESCRIPTOR + TD10);
     assert.equal(Quote.parse(Buffer.from(v5)).signedLength(), ours.signedBytes.length);
-    assert.equal(toHex(tdBody(v5).mrTd), toHex(tdBody(v4).mrTd));
+    assert.equal(toHex(tdReportOf(v5).mrTd), toHex(tdReportOf(v4).mrTd));
   });
 
   test("the descriptor is strict: known TD body types only, size exactly the type's", () => {
-    const { v4 } = load();
+    const { quote: v4 } = loadTdxVector();
     rejectsWith(() => parseQuote(toQuoteV5(v4, { declaredSize: TD15 + 1 })), /body type 3 declares size 649/);
     rejectsWith(
       () => parseQuote(toQuoteV5(v4, { bodyType: 3, declaredSize: TD10 })),
@@ -128,7 +115,7 @@ describe("TDX quote v5 (built from the real v4 vector)", { skip: vectorsSkip }, 
   });
 
   test("the full verifier runs every check up to the quote signature, which signed the v4 bytes", async () => {
-    const { v4, options } = load();
+    const { quote: v4, options } = loadTdxVector();
     for (const v5 of [toQuoteV5(v4), toQuoteV5(v4, { bodyType: 2 })]) {
       // PCK chain, QE report signature and the attestation key binding passed: only the last check fails.
       await assert.rejects(verifyTdxQuote(v5, options), (e: unknown) => {
@@ -141,19 +128,19 @@ describe("TDX quote v5 (built from the real v4 vector)", { skip: vectorsSkip }, 
   });
 
   test("a service TD binding (MRSERVICETD not zero) is refused before any signature work", async () => {
-    const { v4, options } = load();
+    const { quote: v4, options } = loadTdxVector();
     const v5 = toQuoteV5(v4, { mrServiceTd: new Uint8Array(48).fill(1) });
     await assert.rejects(verifyTdxQuote(v5, options), /MRSERVICETD is not zero/);
   });
 
   test("the attestation key signs header, descriptor and the whole TD report 1.5", () => {
-    const { v4 } = load();
+    const { quote: v4 } = loadTdxVector();
     const signed = resign(toQuoteV5(v4));
     const parsed = parseQuote(signed);
     verifyQuoteSignature(parsed);
     // The descriptor is inside the signed bytes (a changed descriptor does not even parse: see above).
     assert.equal(toHex(parsed.signedBytes.subarray(HEADER, HEADER + DESCRIPTOR)), "030088020000");
-    const body = tdBody(signed);
+    const body = tdReportOf(signed);
     if (body.kind !== "td15") throw new Error("expected TD report 1.5");
     for (const offset of [
       8, // QE SVN, in the header
@@ -169,9 +156,9 @@ describe("TDX quote v5 (built from the real v4 vector)", { skip: vectorsSkip }, 
   });
 
   test("TD report 1.5 is judged on TEE_TCB_SVN (the launch TCB), like 1.0", () => {
-    const { v4, options } = load();
+    const { quote: v4, options } = loadTdxVector();
     const tcbInfo = JSON.parse((options.collateral as Record<string, string>).tcb_info!);
-    const v5 = tdBody(toQuoteV5(v4, { teeTcbSvn2: new Uint8Array(16) }));
-    assert.deepEqual(evaluateTdxModule(tcbInfo, v5), evaluateTdxModule(tcbInfo, tdBody(v4)));
+    const v5 = tdReportOf(toQuoteV5(v4, { teeTcbSvn2: new Uint8Array(16) }));
+    assert.deepEqual(evaluateTdxModule(tcbInfo, v5), evaluateTdxModule(tcbInfo, tdReportOf(v4)));
   });
 });

@@ -9,18 +9,9 @@ import { measurementWord } from "../attest.js";
 import { verifyTdxQuote } from "../dcap.js";
 import { Platform, TcbStatus } from "../verdict.js";
 import { toHex } from "./bytes.js";
-import { parseQuote, type TdReportBody } from "./quote.js";
 import { combineTdxMeasurement, TDX_MEASUREMENT_COMPONENTS, tdxMeasurement } from "./tdx-measurement.js";
-import {
-  flipByte,
-  offsetIn,
-  readVectorBytes,
-  readVectorJson,
-  toQuoteV5,
-  vectorsSkip,
-} from "./test-vectors.js";
+import { flipByte, loadTdxVector, offsetIn, tdReportOf, toQuoteV5, vectorsSkip } from "./test-vectors.js";
 
-const NOW = new Date("2025-07-01T00:00:00Z");
 /** Offsets in a TDX quote v4 from Intel's TDX DCAP Quoting Library API (header 48 bytes, then the TD report). */
 const V4_BODY = 48;
 const REGISTER = 48;
@@ -37,14 +28,9 @@ const SPEC_OFFSETS = {
 /** The real vector's TDX measurement (pinned so that a change to the definition shows up here). */
 const VECTOR_MEASUREMENT = "d6a4eb704e09e162ff9bfef831b58bb56c48b0da19cd16788130a68037351ef4";
 
-function tdBody(quote: Uint8Array): TdReportBody {
-  const { body } = parseQuote(quote);
-  if (body.kind === "sgx") throw new Error("not a TD report");
-  return body;
-}
-
 describe("TDX measurement (real v4 vector)", { skip: vectorsSkip }, () => {
-  const quote = () => readVectorBytes("sgx-dcap/tdx_quote");
+  const quote = () => loadTdxVector().quote;
+  const options = () => loadTdxVector().options;
 
   test("is SHA-256(tag || MRTD || RTMR0-3 || MRCONFIGID || MROWNER || MROWNERCONFIG) at the spec's offsets", async () => {
     const q = quote();
@@ -53,11 +39,8 @@ describe("TDX measurement (real v4 vector)", { skip: vectorsSkip }, () => {
       hash.update(q.subarray(SPEC_OFFSETS[name], SPEC_OFFSETS[name] + REGISTER));
     const expected = hash.digest("hex");
     assert.equal(expected, VECTOR_MEASUREMENT);
-    assert.equal(toHex(tdxMeasurement(tdBody(q))), expected);
-    const verdict = await verifyTdxQuote(q, {
-      now: NOW,
-      collateral: readVectorJson("sgx-dcap/tdx_quote_collateral.json"),
-    });
+    assert.equal(toHex(tdxMeasurement(tdReportOf(q))), expected);
+    const verdict = await verifyTdxQuote(q, options());
     assert.equal(verdict.measurement, expected);
     // 32 bytes: the contract takes it as it is (no second hash).
     assert.equal(measurementWord(verdict.measurement), `0x${expected}`);
@@ -73,18 +56,18 @@ describe("TDX measurement (real v4 vector)", { skip: vectorsSkip }, () => {
 
   test("changes when any one component changes, and only through the components", () => {
     const q = quote();
-    const original = toHex(tdxMeasurement(tdBody(q)));
+    const original = toHex(tdxMeasurement(tdReportOf(q)));
     for (const name of TDX_MEASUREMENT_COMPONENTS) {
       const changed = flipByte(q, SPEC_OFFSETS[name] + REGISTER - 1);
-      assert.notEqual(toHex(tdxMeasurement(tdBody(changed))), original, name);
+      assert.notEqual(toHex(tdxMeasurement(tdReportOf(changed))), original, name);
     }
     // Report data, MRSEAM and the TCB SVN are not part of the code identity.
-    const body = tdBody(q);
-    assert.equal(toHex(tdxMeasurement(tdBody(flipByte(q, offsetIn(q, body.reportData))))), original);
-    assert.equal(toHex(tdxMeasurement(tdBody(flipByte(q, offsetIn(q, body.mrSeam))))), original);
+    const body = tdReportOf(q);
+    assert.equal(toHex(tdxMeasurement(tdReportOf(flipByte(q, offsetIn(q, body.reportData))))), original);
+    assert.equal(toHex(tdxMeasurement(tdReportOf(flipByte(q, offsetIn(q, body.mrSeam))))), original);
     // TD report 1.5: TEE_TCB_SVN2 and MRSERVICETD are not components either.
     assert.equal(
-      toHex(tdxMeasurement(tdBody(toQuoteV5(q, { teeTcbSvn2: new Uint8Array(16).fill(9) })))),
+      toHex(tdxMeasurement(tdReportOf(toQuoteV5(q, { teeTcbSvn2: new Uint8Array(16).fill(9) })))),
       original,
     );
   });
@@ -102,14 +85,13 @@ describe("TDX measurement (real v4 vector)", { skip: vectorsSkip }, () => {
 
   test("a TD with the allowed MRTD but another RTMR is refused: by the verifier and by the allow-list", async () => {
     const q = quote();
-    const collateral = readVectorJson("sgx-dcap/tdx_quote_collateral.json");
-    const allowed = await verifyTdxQuote(q, { now: NOW, collateral });
-    const rtmr1 = offsetIn(q, tdBody(q).rtmr[1]);
+    const allowed = await verifyTdxQuote(q, options());
+    const rtmr1 = offsetIn(q, tdReportOf(q).rtmr[1]);
     const other = flipByte(q, rtmr1 + 11);
-    const otherBody = tdBody(other);
+    const otherBody = tdReportOf(other);
     assert.equal(toHex(otherBody.mrTd), allowed.measurements.mrtd, "same firmware");
     // Its own signature breaks (the host cannot edit a quote) ...
-    await assert.rejects(verifyTdxQuote(other, { now: NOW, collateral }), /signature invalid/);
+    await assert.rejects(verifyTdxQuote(other, options()), /signature invalid/);
     // ... and a TD really booted with that kernel gets a measurement the allow-list does not name.
     const otherWord = measurementWord(toHex(tdxMeasurement(otherBody)));
     const allowList = [measurementWord(allowed.measurement)];

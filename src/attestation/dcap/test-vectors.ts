@@ -3,6 +3,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { VerifyOptions } from "../verdict.js";
+import { parseQuote, type TdReportBody } from "./quote.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -74,4 +76,22 @@ export function toQuoteV5(v4: Uint8Array, options: V5Options = {}): Uint8Array {
   const header = Buffer.from(v4.subarray(0, headerEnd));
   header.writeUInt16LE(V5_VERSION, 0);
   return new Uint8Array(Buffer.concat([header, descriptor, report10, extra, v4.subarray(bodyEnd)]));
+}
+
+/** Inside every validity window of the DCAP vectors' collateral (TCB info, QE identity, CRLs, certificates). */
+export const DCAP_VECTOR_NOW = new Date("2025-07-01T00:00:00Z");
+
+/** The real TDX quote v4 and the options that verify it. */
+export function loadTdxVector(): { quote: Uint8Array; options: VerifyOptions } {
+  return {
+    quote: readVectorBytes("sgx-dcap/tdx_quote"),
+    options: { now: DCAP_VECTOR_NOW, collateral: readVectorJson("sgx-dcap/tdx_quote_collateral.json") },
+  };
+}
+
+/** The TD report body of a TDX quote (1.0 or 1.5). */
+export function tdReportOf(quote: Uint8Array): TdReportBody {
+  const { body } = parseQuote(quote);
+  if (body.kind === "sgx") throw new Error("not a TD report");
+  return body;
 }
