@@ -31,8 +31,8 @@ function bindingOf(verdict: Verdict): Hex {
 }
 
 /**
- * The contract keeps 32-byte measurements. SGX's are 32 bytes; TDX's MRTD and Nitro's PCRs are 48
- * (SHA-384), so they enter the contract as their SHA-256, which the allow-list then names.
+ * The contract keeps 32-byte measurements. SGX's and the combined TDX measurement are 32 bytes;
+ * Nitro's PCR0 is 48 (SHA-384), so it enters the contract as its SHA-256, which the allow-list names.
  */
 export function measurementWord(hex: string): Hex {
   const bytes = hexToBytes(`0x${hex}`);

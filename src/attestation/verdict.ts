@@ -18,7 +18,10 @@ export type TcbStatusName = keyof typeof TcbStatus;
 /** What a verifier concludes about one piece of evidence that passed every check. */
 export type Verdict = {
   platform: PlatformName;
-  /** The code identity: MRENCLAVE (SGX), MRTD (TDX), PCR0 digest (Nitro), bundle hash (sim); hex, no 0x. */
+  /**
+   * The code identity: MRENCLAVE (SGX), the combined TDX measurement over MRTD, RTMR0-3 and the
+   * owner/config registers (TDX, 32 bytes), PCR0 (Nitro), bundle hash (sim); hex, no 0x.
+   */
   measurement: string;
   /** The signer identity: MRSIGNER (SGX), MRSIGNERSEAM / zero (TDX), PCR8-or-zero (Nitro), signer key hash (sim). */
   signerMeasurement: string;

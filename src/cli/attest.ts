@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { TDX_MEASUREMENT_COMPONENTS, TDX_MEASUREMENT_TAG } from "../attestation/dcap.js";
 import {
   DEVELOPMENT_POLICY,
   enforcePolicy,
@@ -66,6 +67,11 @@ export function registerAttestCommand(program: Command): void {
         else {
           console.log(`valid ${verdict.platform} evidence (as of ${now.toISOString()})`);
           console.log(`  measurement         ${verdict.measurement}`);
+          if (verdict.platform === "tdx") {
+            // The combined value is what the contract allow-lists; its components are printed below.
+            const parts = [`"${TDX_MEASUREMENT_TAG}"`, ...TDX_MEASUREMENT_COMPONENTS].join(" || ");
+            console.log(`    = SHA-256(${parts})`);
+          }
           console.log(`  signer measurement  ${verdict.signerMeasurement}`);
           console.log(`  debug               ${verdict.debug}`);
           console.log(

@@ -67,6 +67,35 @@ describe("anonify attest verify", { skip: vectorsSkip }, () => {
     assert.match(strict.stderr, /TCB status ConfigurationAndSWHardeningNeeded .* not accepted/);
   });
 
+  test("prints the TDX measurement, how it is made, and its components", async () => {
+    const r = await anonify(
+      "attest",
+      "verify",
+      join(VECTORS_DIR, "sgx-dcap/tdx_quote"),
+      "--format",
+      "tdx",
+      "--collateral",
+      join(VECTORS_DIR, "sgx-dcap/tdx_quote_collateral.json"),
+      "--at",
+      IN_WINDOW,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    // The value to allow-list: the combined measurement (dcap/tdx-measurement.test.ts derives it).
+    assert.match(
+      r.stdout,
+      /measurement {9}d6a4eb704e09e162ff9bfef831b58bb56c48b0da19cd16788130a68037351ef4\n/,
+    );
+    assert.match(
+      r.stdout,
+      /= SHA-256\("anonify\/tdx-measurement\/v1" \|\| mrtd \|\| rtmr0 \|\| rtmr1 \|\| rtmr2 \|\| rtmr3 \|\| mrconfigid \|\| mrowner \|\| mrownerconfig\)/,
+    );
+    assert.match(
+      r.stdout,
+      /mrtd {16}91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7/,
+    );
+    assert.match(r.stdout, /rtmr3 {15}0{96}/);
+  });
+
   test("the self-signed Nitro document fails against the AWS root", async () => {
     const r = await anonify(
       "attest",

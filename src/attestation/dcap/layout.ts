@@ -1,8 +1,17 @@
 // Byte layout of Intel DCAP ECDSA quotes (Intel SGX ECDSA Quote Library API, appendix A, quote v3;
-// Intel TDX DCAP Quoting Library API, appendix A, quote v4). All integers are little-endian.
+// Intel TDX DCAP Quoting Library API, appendix A, quotes v4 and v5). All integers are little-endian.
+//
+//   v3 (SGX):  header (48) | enclave report (384)               | auth data size (4) | auth data v3
+//   v4 (TDX):  header (48) | TD report 1.0 (584)                | auth data size (4) | auth data v4
+//   v5 (TDX):  header (48) | body descriptor (6) | TD report    | auth data size (4) | auth data v4
+//              descriptor = body type (u16: 2 = TD report 1.0, 3 = TD report 1.5) | body size (u32)
+//              TD report 1.5 (648) = TD report 1.0 (584) | TEE_TCB_SVN2 (16) | MRSERVICETD (48)
+// The attestation key signs everything before the auth data size (for v5, the descriptor included).
 
 export const QUOTE_VERSION_SGX = 3;
 export const QUOTE_VERSION_TDX = 4;
+/** Quote v5 (TDX 1.5): a body descriptor names the report body's type and size. */
+export const QUOTE_VERSION_TDX15 = 5;
 export const TEE_TYPE_SGX = 0x00000000;
 export const TEE_TYPE_TDX = 0x00000081;
 /** Attestation key type 2: ECDSA-256 with P-256 (type 3, P-384, is reserved and unused by Intel). */
@@ -67,6 +76,26 @@ export const TdReport10 = {
   reportData: 520,
   reportDataSize: 64,
 } as const;
+
+/** TDX TD report body v1.5 (quote v5, body type 3): v1.0 followed by two fields. */
+export const TdReport15 = {
+  size: 648,
+  /** The SVNs of the TDX module running now; TEE_TCB_SVN is the one the TD was launched under. */
+  teeTcbSvn2: 584,
+  teeTcbSvn2Size: 16,
+  /** The service TD the TD is bound to; zero when it is bound to none. */
+  mrServiceTd: 600,
+} as const;
+
+/** The quote v5 body descriptor, between the header and the report body. */
+export const BodyDescriptor = {
+  size: 6,
+  type: 0,
+  bodySize: 2,
+} as const;
+/** Body type 1 (an SGX enclave report) exists in v5 too, but SGX quotes are accepted as v3 only. */
+export const BODY_TYPE_TD_REPORT10 = 2;
+export const BODY_TYPE_TD_REPORT15 = 3;
 
 /** TDX TD_ATTRIBUTES.DEBUG (TUD.DEBUG) is bit 0 of the first byte. */
 export const TDX_ATTRIBUTE_DEBUG = 0x01;

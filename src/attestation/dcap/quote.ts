@@ -1,4 +1,5 @@
-// Strict parser for DCAP quotes: SGX quote v3 and TDX quote v4, attestation key ECDSA P-256,
+// Strict parser for DCAP quotes: SGX quote v3 and TDX quotes v4 and v5 (body descriptor, TD report
+// 1.0 or 1.5; see layout.ts), attestation key ECDSA P-256,
 // PCK certificate chain embedded (certification data type 5). Every length field must agree with the
 // bytes present: no truncation, no trailing bytes at any level (except zero padding after the whole
 // auth data, which real TDX quote buffers carry). Parsing checks structure only;
@@ -8,6 +9,9 @@ import { isAllZero, readU16LE, readU32LE, toHex } from "./bytes.js";
 import {
   ATTESTATION_KEY_TYPE_ECDSA_P256,
   AUTH_DATA_SIZE_FIELD,
+  BODY_TYPE_TD_REPORT10,
+  BODY_TYPE_TD_REPORT15,
+  BodyDescriptor,
   CERT_DATA_SIZE_FIELD,
   CERT_DATA_TYPE_PCK_CHAIN,
   CERT_DATA_TYPE_QE_REPORT,
@@ -18,7 +22,9 @@ import {
   QE_AUTH_DATA_SIZE_FIELD,
   QUOTE_VERSION_SGX,
   QUOTE_VERSION_TDX,
+  QUOTE_VERSION_TDX15,
   TdReport10,
+  TdReport15,
   TEE_TYPE_SGX,
   TEE_TYPE_TDX,
 } from "./layout.js";
@@ -46,8 +52,7 @@ export type EnclaveReportBody = {
   reportData: Uint8Array;
 };
 
-export type TdReportBody = {
-  kind: "td10";
+type TdReport10Fields = {
   teeTcbSvn: Uint8Array;
   mrSeam: Uint8Array;
   mrSignerSeam: Uint8Array;
@@ -61,6 +66,10 @@ export type TdReportBody = {
   rtmr: readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
   reportData: Uint8Array;
 };
+
+/** A TD report 1.0 (quote v4, or v5 body type 2) or 1.5 (quote v5 body type 3). */
+export type TdReportBody = TdReport10Fields &
+  ({ kind: "td10" } | { kind: "td15"; teeTcbSvn2: Uint8Array; mrServiceTd: Uint8Array });
 
 export type ParsedQuote = {
   header: QuoteHeader;
@@ -113,6 +122,10 @@ class Reader {
     return this.take(size, field);
   }
 
+  get position(): number {
+    return this.offset;
+  }
+
   end(): void {
     if (this.offset !== this.bytes.length) throw new VerificationError(`${this.context}: trailing bytes`);
   }
@@ -134,6 +147,8 @@ export function parseQuote(evidence: Uint8Array): ParsedQuote {
     body = parseEnclaveReport(reader.take(EnclaveReport.size, "report body"));
   } else if (header.version === QUOTE_VERSION_TDX && header.teeType === TEE_TYPE_TDX) {
     body = parseTdReport(reader.take(TdReport10.size, "TD report body"));
+  } else if (header.version === QUOTE_VERSION_TDX15 && header.teeType === TEE_TYPE_TDX) {
+    body = parseV5Body(reader);
   } else {
     throw new VerificationError(
       `quote: unsupported version ${header.version} / TEE type 0x${header.teeType.toString(16)}`,
@@ -142,10 +157,8 @@ export function parseQuote(evidence: Uint8Array): ParsedQuote {
   if (header.attestationKeyType !== ATTESTATION_KEY_TYPE_ECDSA_P256) {
     throw new VerificationError(`quote: unsupported attestation key type ${header.attestationKeyType}`);
   }
-  const signedBytes = evidence.subarray(
-    0,
-    Header.size + (body.kind === "sgx" ? EnclaveReport.size : TdReport10.size),
-  );
+  // Everything read so far (header, v5 descriptor, body) is what the attestation key signs.
+  const signedBytes = evidence.subarray(0, reader.position);
   const authData = reader.sized(AUTH_DATA_SIZE_FIELD, "auth data");
   reader.endAllowingZeroPadding();
   const auth = body.kind === "sgx" ? parseAuthDataV3(authData) : parseAuthDataV4(authData);
@@ -180,7 +193,33 @@ export function parseEnclaveReport(bytes: Uint8Array): EnclaveReportBody {
   };
 }
 
-function parseTdReport(bytes: Uint8Array): TdReportBody {
+/**
+ * Quote v5: the descriptor's type picks TD report 1.0 or 1.5, and its size must be that body's size
+ * exactly (as Intel's QVL requires; dcap-qvl 0.3.9 reads the size but never checks it).
+ */
+function parseV5Body(reader: Reader): TdReportBody {
+  const descriptor = reader.take(BodyDescriptor.size, "body descriptor");
+  const type = readU16LE(descriptor, BodyDescriptor.type)!;
+  const size = readU32LE(descriptor, BodyDescriptor.bodySize)!;
+  const expected =
+    type === BODY_TYPE_TD_REPORT10 ? TdReport10.size : type === BODY_TYPE_TD_REPORT15 ? TdReport15.size : 0;
+  if (expected === 0) throw new VerificationError(`quote: unsupported TDX body type ${type}`);
+  if (size !== expected) {
+    throw new VerificationError(`quote: body type ${type} declares size ${size}, expected ${expected}`);
+  }
+  const bytes = reader.take(size, "TD report body");
+  const base = parseTdReport(bytes.subarray(0, TdReport10.size));
+  if (type === BODY_TYPE_TD_REPORT10) return base;
+  const R = TdReport15;
+  return {
+    ...base,
+    kind: "td15",
+    teeTcbSvn2: bytes.subarray(R.teeTcbSvn2, R.teeTcbSvn2 + R.teeTcbSvn2Size),
+    mrServiceTd: bytes.subarray(R.mrServiceTd, R.mrServiceTd + TdReport10.registerSize),
+  };
+}
+
+function parseTdReport(bytes: Uint8Array): TdReport10Fields & { kind: "td10" } {
   const R = TdReport10;
   const register = (offset: number) => bytes.subarray(offset, offset + R.registerSize);
   return {

@@ -1,4 +1,5 @@
-// DCAP quote verification (SGX quote v3, TDX quote v4) against PCS collateral and the pinned Intel root.
+// DCAP quote verification (SGX quote v3, TDX quotes v4 and v5) against PCS collateral and the pinned
+// Intel root.
 //
 // Order: cheap structural checks, then our own cryptographic checks (each with a precise reason), then
 // @phala/dcap-qvl for the TCB evaluation, then the checks that library 0.3.9 lacks. What we add on top of
@@ -15,14 +16,23 @@
 //   - the PCK certificate's PCE ID must equal the TCB info's pceId;
 //   - TDX: MRSIGNERSEAM and SEAM attributes against the TDX module identity, and the module's TCB level
 //     converged into the status (tdx-module.ts);
+//   - TDX quote v5: the body descriptor's size must match its type (quote.ts); MRSERVICETD must be zero
+//     here, before any signature work (the library checks it last);
 //   - collateral restricted to the validated fields (no `pck_certificate_chain` override).
 // Still not checked (by either): TCB evaluation data numbers across TCB info and QE identity, and the
 // `tcbDate`-based grace policies of Intel's QVL. The library also compares all 16 TDX TEE TCB SVN bytes
 // with the TCB levels, including the two module bytes Intel's QVL leaves to the module check: at worst
 // a stricter (lower) level, never a laxer one. Debug enclaves and TDs are rejected (library policy).
+// TD report 1.5 (quote v5) is judged like 1.0 on its TEE_TCB_SVN, the TCB the TD was launched under, as
+// both the library and Intel's QVL match TCB levels; TEE_TCB_SVN2 (the module running now) feeds only
+// Intel's "TD relaunch advised" refinement of an OutOfDate status, which we do not report: such a TD
+// stays OutOfDate here (stricter, never laxer).
+//
+// The TDX verdict's measurement is the combined TDX measurement (tdx-measurement.ts): MRTD, RTMR0-3,
+// MRCONFIGID, MROWNER and MROWNERCONFIG under one SHA-256; the registers stay in `measurements`.
 import type { PlatformName, TcbStatusName, Verdict, VerifyOptions } from "../verdict.js";
 import { VerificationError } from "../verdict.js";
-import { toHex } from "./bytes.js";
+import { isAllZero, toHex } from "./bytes.js";
 import { checkCollateralWindow, parseCollateral } from "./collateral.js";
 import { verifyCollateralPki, verifyPckChain } from "./collateral-pki.js";
 import { INTEL_SGX_ROOT_CA_PEM } from "./intel-root.js";
@@ -32,6 +42,7 @@ import { type EnclaveReportBody, type ParsedQuote, parseQuote, type TdReportBody
 import { evaluateWithDcapQvl, type QvlResult } from "./qvl.js";
 import { readPceId } from "./sgx-extension.js";
 import { verifyQeReport, verifyQuoteSignature, verifySignedBy } from "./signatures.js";
+import { tdxMeasurement, tdxMeasurementComponents } from "./tdx-measurement.js";
 import { convergeWithModule, evaluateTdxModule } from "./tdx-module.js";
 
 export type DcapPlatform = Extract<PlatformName, "sgx" | "tdx">;
@@ -58,9 +69,12 @@ function verifyOrThrow(platform: DcapPlatform, evidence: Uint8Array, options: Ve
     throw new VerificationError("options.now must be a valid Date");
   }
   const quote = parseQuote(evidence);
-  const expectedKind = platform === "sgx" ? "sgx" : "td10";
-  if (quote.body.kind !== expectedKind) {
+  if ((quote.body.kind === "sgx") !== (platform === "sgx")) {
     throw new VerificationError(`quote: not a ${platform.toUpperCase()} quote`);
+  }
+  if (quote.body.kind === "td15" && !isAllZero(quote.body.mrServiceTd)) {
+    // A TD bound to a service TD (e.g. a migration TD) is trusted through that TD too; not supported.
+    throw new VerificationError("quote: MRSERVICETD is not zero (service TD binding is not supported)");
   }
   if (quote.header.qeVendorId !== INTEL_QE_VENDOR_ID) {
     throw new VerificationError("quote: QE vendor is not Intel");
@@ -92,7 +106,7 @@ function verifyOrThrow(platform: DcapPlatform, evidence: Uint8Array, options: Ve
   assertSameReport(qvl, quote);
   let tcbStatus = qvl.status;
   const advisoryIds = [...qvl.advisoryIds];
-  if (quote.body.kind === "td10") {
+  if (quote.body.kind !== "sgx") {
     const module = evaluateTdxModule(collateral.tcbInfo.raw, quote.body);
     tcbStatus = convergeWithModule(tcbStatus, module.status);
     advisoryIds.push(...module.advisoryIds);
@@ -143,21 +157,19 @@ function sgxVerdict(body: EnclaveReportBody, common: Common): Verdict {
 }
 
 function tdxVerdict(body: TdReportBody, common: Common): Verdict {
+  // The measurement's components first, in hashing order, so operators can recompute it from them.
+  const components = Object.entries(tdxMeasurementComponents(body)).map(([name, value]) => [
+    name,
+    toHex(value),
+  ]);
   const measurements: Record<string, string> = {
-    mrtd: toHex(body.mrTd),
-    rtmr0: toHex(body.rtmr[0]),
-    rtmr1: toHex(body.rtmr[1]),
-    rtmr2: toHex(body.rtmr[2]),
-    rtmr3: toHex(body.rtmr[3]),
+    ...Object.fromEntries(components),
     mrseam: toHex(body.mrSeam),
     mrsignerseam: toHex(body.mrSignerSeam),
-    mrconfigid: toHex(body.mrConfigId),
-    mrowner: toHex(body.mrOwner),
-    mrownerconfig: toHex(body.mrOwnerConfig),
   };
   return {
     platform: "tdx",
-    measurement: measurements.mrtd!,
+    measurement: toHex(tdxMeasurement(body)),
     signerMeasurement: measurements.mrsignerseam!,
     measurements,
     debug: (body.tdAttributes[0]! & TDX_ATTRIBUTE_DEBUG) !== 0,
