@@ -49,6 +49,8 @@ export type EnclaveErrorCode =
   | "already_initialized"
   | "sealed_identity_invalid"
   | "sealed_state_invalid"
+  | "restore_closed"
+  | "journal_broken"
   | "out_of_order"
   | "not_found"
   | CommandRejectionCode;
@@ -195,7 +197,7 @@ export const ENCLAVE_CALLS = {
       sealedState: sealedBlob,
       sealedJournal: optional(array(sealedBlob, { max: MAX_JOURNAL_RECORDS })),
     }),
-    [...SESSION, "sealed_state_invalid"],
+    [...SESSION, "sealed_state_invalid", "restore_closed", "journal_broken"],
   ),
   keyPackage: returns<{ keyPackage: Hex; signature: Hex; sealedState: Hex }>()(none, SESSION),
   applyEvents: returns<ApplyResult>()(object({ events: array(LEDGER_EVENT, { max: MAX_EVENTS_PER_CALL }) }), [

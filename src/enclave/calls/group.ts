@@ -4,7 +4,7 @@ import { bytesToHex } from "viem";
 import type { HandshakeProposal } from "../../boundary/calls.js";
 import { handshakeDigest, keyPackageDigest } from "../../protocol/digests.js";
 import { ledgerSummary } from "../confidential-ledger.js";
-import { type CallHandlers, type EnclaveContext, requireSession } from "../context.js";
+import { type CallHandlers, type EnclaveContext, requireSession, sessionToChange } from "../context.js";
 import { ensureKeyPackage, groupSummary, proposeCommit } from "../group-member.js";
 import { signDigest } from "../identity.js";
 import { sealState } from "./checkpoint.js";
@@ -14,7 +14,7 @@ export function groupCalls(
 ): Pick<CallHandlers, "keyPackage" | "proposeHandshake" | "groupStatus"> {
   return {
     keyPackage: async () => {
-      const session = requireSession(context);
+      const session = sessionToChange(context, "keyPackage");
       session.group = await ensureKeyPackage(session.group, session.identity.address);
       const keyPackage = session.group.keyPackage;
       if (!keyPackage) throw new Error("ensureKeyPackage made no key package");
@@ -26,7 +26,7 @@ export function groupCalls(
     },
 
     proposeHandshake: async ({ rotate = false }): Promise<HandshakeProposal> => {
-      const session = requireSession(context);
+      const session = sessionToChange(context, "proposeHandshake");
       const proposal = await proposeCommit(session.group, session.identity.address, session.domain, rotate);
       const changed = proposal.state !== session.group;
       session.group = proposal.state;
