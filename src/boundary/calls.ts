@@ -59,6 +59,8 @@ export type EnclaveErrorCode =
   | "already_initialized"
   | "sealed_identity_invalid"
   | "sealed_state_invalid"
+  | "restore_closed"
+  | "journal_broken"
   | "out_of_order"
   | "not_found"
   | "stale_nonce"
@@ -212,7 +214,7 @@ export const ENCLAVE_CALLS = {
       sealedState: sealedBlob,
       sealedJournal: optional(array(sealedBlob, { max: MAX_JOURNAL_RECORDS })),
     }),
-    [...SESSION, "sealed_state_invalid"],
+    [...SESSION, "sealed_state_invalid", "restore_closed", "journal_broken"],
   ),
   /** Signed for a record nonce never below one it was signed for before (else `stale_nonce`). */
   keyPackage: returns<{ keyPackage: Hex; signature: Hex; sealedState: Hex }>()(recordNonce, [

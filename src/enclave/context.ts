@@ -32,8 +32,12 @@ export type CheckpointClock = {
   lastFullSeal: number;
   /** The order of journal records: restore continues after the highest it was given. */
   journalSeq: number;
+  /** The hash of the last journal record, which the next one names (journal-chain.ts). */
+  journalHead: Hex;
   /** Records since the last snapshot: a new snapshot is due once they outnumber what it would hold. */
   recordsSinceSnapshot: number;
+  /** The call that ended the one chance to restore: the restore itself, or the first change of state. */
+  restoreClosedBy: CallName | undefined;
 };
 
 export type EnclaveContext = {
@@ -55,4 +59,11 @@ export type CallHandlers = {
 export function requireSession(context: EnclaveContext): Session {
   if (!context.session) throw new EnclaveCallError("not_initialized", "call init first");
   return context.session;
+}
+
+/** The session for a call that may change state: from then on, no sealed state is restored over it. */
+export function sessionToChange(context: EnclaveContext, call: CallName): Session {
+  const session = requireSession(context);
+  context.checkpoint.restoreClosedBy ??= call;
+  return session;
 }

@@ -5,62 +5,23 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { bytesToHex, type Hex, recoverAddress } from "viem";
+import { type Hex, recoverAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { APPS } from "../../apps/index.js";
-import { type CallName, type CallParams, type CallResult, ENCLAVE_CALLS } from "../boundary/calls.js";
-import { BOUNDARY_VERSION, type BoundaryError } from "../boundary/frames.js";
-import { sealCommand, signCommand } from "../client/command.js";
+import { ENCLAVE_CALLS } from "../boundary/calls.js";
 import { keyPackageDigest, leaveDigest } from "../protocol/digests.js";
-import { createEnclave, type Enclave } from "./enclave.js";
-import { SimPlatform } from "./sim-platform.js";
-
-const DOMAIN = { chainId: 31337, contract: `0x${"cd".repeat(20)}` as Hex };
-const MEASURED = { measurement: new Uint8Array(32).fill(7), signerMeasurement: new Uint8Array(32).fill(9) };
-const CONFIG = {
-  app: "erc20",
-  platform: "sim",
-  signerMeasurement: bytesToHex(MEASURED.signerMeasurement),
-  version: "test",
-};
-const erc20 = APPS.erc20!;
-
-class Refused extends Error {
-  constructor(readonly error: BoundaryError) {
-    super(`${error.code}: ${error.message}`);
-  }
-}
-
-let nextId = 1;
-async function send(enclave: Enclave, call: string, args: unknown): Promise<unknown> {
-  const response = await enclave.handle({ v: BOUNDARY_VERSION, id: nextId++, call, args });
-  if (!response.ok) throw new Refused(response.error);
-  return response.result;
-}
-
-const call = <K extends CallName>(enclave: Enclave, name: K, params: CallParams<K>) =>
-  send(enclave, name, params) as Promise<CallResult<K>>;
-
-async function refusedWith(promise: Promise<unknown>, code: string): Promise<BoundaryError> {
-  let caught: unknown;
-  await promise.catch((e: unknown) => {
-    caught = e;
-  });
-  assert.ok(caught instanceof Refused, `expected a refusal ${code}`);
-  assert.equal(caught.error.code, code, caught.message);
-  return caught.error;
-}
+import {
+  call,
+  DOMAIN,
+  enclaveOn as enclaveIn,
+  refusedWith,
+  sealedErc20Command,
+  send,
+} from "./test-harness.js";
 
 describe("enclave calls (in process, simulated platform)", () => {
   const dir = mkdtempSync(join(tmpdir(), "anonify-enclave-calls-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const enclaveOn = (platformDir: string) =>
-    createEnclave({
-      platform: new SimPlatform(join(dir, platformDir)),
-      measured: MEASURED,
-      config: CONFIG,
-      app: erc20,
-    });
+  const enclaveOn = (platformDir: string) => enclaveIn(join(dir, platformDir));
 
   it("runs only the table's calls, and each only once its arguments fit its schema", async () => {
     const enclave = enclaveOn("table");
@@ -88,13 +49,10 @@ describe("enclave calls (in process, simulated platform)", () => {
     const init = await call(first, "init", DOMAIN);
     const { sealedState } = await call(first, "keyPackage", { nonce: "0" });
     const account = privateKeyToAccount(generatePrivateKey());
-    const signed = await signCommand(account, DOMAIN, {
-      app: "erc20",
+    const envelope = await sealedErc20Command(account, DOMAIN, init.hpkePublicKey, 0n, {
       command: "construct",
       params: { totalSupply: "1000" },
-      nonce: 0n,
     });
-    const envelope = bytesToHex(await sealCommand(signed.signed, init.hpkePublicKey));
     const accepted = await call(first, "submitCommand", { envelope });
     // The same command again: refused with a code only; the reason is sealed to the sender.
     const replay = await refusedWith(call(first, "submitCommand", { envelope }), "replayed_nonce");

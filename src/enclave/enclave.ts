@@ -13,6 +13,7 @@ import { identityCalls } from "./calls/identity.js";
 import { queryCalls } from "./calls/queries.js";
 import type { CallHandlers, EnclaveConfig, EnclaveContext } from "./context.js";
 import { dispatch } from "./dispatch.js";
+import { GENESIS } from "./journal-chain.js";
 import type { EnclaveIdentity, TeePlatform } from "./platform.js";
 
 export type { EnclaveConfig } from "./context.js";
@@ -38,7 +39,13 @@ export function createEnclave({ platform, measured, config, app, onInternalError
     config,
     app,
     session: undefined,
-    checkpoint: { lastFullSeal: 0, journalSeq: 0, recordsSinceSnapshot: 0 },
+    checkpoint: {
+      lastFullSeal: 0,
+      journalSeq: 0,
+      journalHead: GENESIS,
+      recordsSinceSnapshot: 0,
+      restoreClosedBy: undefined,
+    },
     batchSignatures: new Map(),
   };
   const handlers: CallHandlers = {

@@ -6,14 +6,14 @@ import type { BatchOffer } from "../../boundary/calls.js";
 import { epochOf } from "../../group/mls.js";
 import { DEFAULT_BATCH_COMMANDS } from "../../protocol/batch.js";
 import { inFlightDigest, nextBatches } from "../confidential-ledger.js";
-import { type CallHandlers, type EnclaveContext, requireSession } from "../context.js";
+import { type CallHandlers, type EnclaveContext, sessionToChange } from "../context.js";
 import { signDigest } from "../identity.js";
 import { journalBatches } from "./checkpoint.js";
 
 export function batchCalls(context: EnclaveContext): Pick<CallHandlers, "sealBatch"> {
   return {
     sealBatch: async ({ maxCommands = DEFAULT_BATCH_COMMANDS, maxInFlight = 1, known = [] }) => {
-      const session = requireSession(context);
+      const session = sessionToChange(context, "sealBatch");
       const knownSignatures = new Set(known.map((k) => k.toLowerCase()));
       const { group, epochKey } = session.group;
       if (!group || !epochKey)

@@ -6,6 +6,10 @@
 // One codec for all of it: the canonical value encoding (src/app/canonical.ts: JSON plus bigint and
 // Map, decoded strictly) of the enclave's own state values, with absent fields left out; only
 // ts-mls's objects are turned into their wire bytes first (group-member.ts `sealableGroup`).
+//
+// The host hands the sealed state back, so it could roll the enclave back: a restore is taken at
+// most once per enclave process, and only before any call that changes state (`sessionToChange`);
+// the journal is a hash chain (journal-chain.ts), so no record can go missing from its middle.
 import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { decodeValue, encodeValue, type StateValue } from "../../app/canonical.js";
 import { PersistentMap } from "../../app/pmap.js";
@@ -19,8 +23,15 @@ import {
   type Queued,
   withJournal,
 } from "../confidential-ledger.js";
-import { type CallHandlers, type EnclaveContext, requireSession, type Session } from "../context.js";
+import {
+  type CallHandlers,
+  type CheckpointClock,
+  type EnclaveContext,
+  requireSession,
+  type Session,
+} from "../context.js";
 import { groupSummary, type SealedGroup, sealableGroup, unsealedGroup } from "../group-member.js";
+import { GENESIS, type Linked, recordHash, verifiedChain } from "../journal-chain.js";
 import { SealingError, seal, unseal } from "../sealing.js";
 
 const NODE_STATE_SEAL_LABEL = "node-state";
@@ -30,7 +41,7 @@ const FULL_SEAL_INTERVAL_MS = 30_000;
 /** A snapshot is written after at least this many records (so a short queue is not snapshotted per batch either). */
 const MIN_RECORDS_BETWEEN_SNAPSHOTS = 256;
 /** The layout of sealed state and journal records; a blob of any other version is refused. */
-const NODE_STATE_VERSION = 2;
+const NODE_STATE_VERSION = 3;
 
 type SealedNodeState = {
   version: number;
@@ -48,7 +59,8 @@ type JournalBody =
   | { kind: "snapshot"; queue: Queued[]; inFlight: InFlight[] }
   | { kind: "accepted"; queued: Queued }
   | { kind: "batched"; inFlight: InFlight[] };
-type JournalRecord = { version: number; address: Hex; seq: number } & JournalBody;
+/** `prev`: the hash of the record before it (journal-chain.ts). */
+type JournalRecord = { version: number; address: Hex; seq: number; prev: Hex } & JournalBody;
 
 /** A copy without the fields that are undefined (absent), which the canonical encoding refuses. */
 function withoutAbsent(value: unknown): unknown {
@@ -61,10 +73,11 @@ function withoutAbsent(value: unknown): unknown {
   );
 }
 
+// Every sealed shape here holds only JSON values, bigints and maps, which is what StateValue admits.
+const plaintextOf = (value: object): Uint8Array => encodeValue(withoutAbsent(value) as StateValue);
+
 function sealValue(context: EnclaveContext, value: object, label: string): Promise<Uint8Array> {
-  // Every sealed shape here holds only JSON values, bigints and maps, which is what StateValue admits.
-  const plain = encodeValue(withoutAbsent(value) as StateValue);
-  return seal(context.platform, context.measured, plain, { label });
+  return seal(context.platform, context.measured, plaintextOf(value), { label });
 }
 
 /** Whether the full state is due for sealing: on group changes, else at most every interval. */
@@ -100,9 +113,13 @@ export async function journal(
     version: NODE_STATE_VERSION,
     address: session.identity.address,
     seq,
+    prev: clock.journalHead,
     ...record,
   };
-  return { seq, kind: record.kind, sealed: bytesToHex(await sealValue(context, full, JOURNAL_SEAL_LABEL)) };
+  const plain = plaintextOf(full);
+  clock.journalHead = recordHash(plain);
+  const sealed = await seal(context.platform, context.measured, plain, { label: JOURNAL_SEAL_LABEL });
+  return { seq, kind: record.kind, sealed: bytesToHex(sealed) };
 }
 
 /** The record for a change of the batches in flight: a snapshot when one is due, else the batches alone. */
@@ -114,15 +131,17 @@ export function journalBatches(context: EnclaveContext, session: Session): Promi
   return journal(context, session, { kind: "snapshot", queue, inFlight });
 }
 
+/** A sealed value of this identity and layout, and the plaintext it was sealed from. */
 async function unsealValue<T extends { version: number; address: Hex }>(
   context: EnclaveContext,
   session: Session,
   sealed: Hex,
   label: string,
-): Promise<T> {
+): Promise<{ value: T; plain: Uint8Array }> {
   let value: T;
+  let plain: Uint8Array;
   try {
-    const plain = await unseal(context.platform, context.measured, hexToBytes(sealed), { label });
+    plain = await unseal(context.platform, context.measured, hexToBytes(sealed), { label });
     // Sealed (authenticated) by this measurement under `label`: it is what sealState or journal
     // wrote, so it has their shape once its version is checked below.
     value = decodeValue(plain) as unknown as T;
@@ -135,34 +154,61 @@ async function unsealValue<T extends { version: number; address: Hex }>(
       "sealed_state_invalid",
       `sealed ${label} belongs to another enclave identity or version`,
     );
-  return value;
+  return { value, plain };
+}
+
+/** Restoring over state this process already holds would roll it back: once, and first. */
+function refuseLateRestore(context: EnclaveContext): void {
+  const closedBy = context.checkpoint.restoreClosedBy;
+  if (closedBy === "restoreState")
+    throw new EnclaveCallError("restore_closed", "the state was already restored once");
+  if (closedBy)
+    throw new EnclaveCallError(
+      "restore_closed",
+      `the state already changed here (${closedBy}); restore first`,
+    );
 }
 
 export function checkpointCalls(context: EnclaveContext): Pick<CallHandlers, "restoreState"> {
   return {
-    /** Resumes from the state the host kept sealed: group state, registry view, event cursor, journal. */
+    /**
+     * Resumes from the state the host kept sealed: group state, registry view, event cursor, journal.
+     * Everything is checked before anything changes; a refused restore may be retried.
+     */
     restoreState: async ({ sealedState, sealedJournal = [] }) => {
       const session = requireSession(context);
-      const state = await unsealValue<SealedNodeState>(context, session, sealedState, NODE_STATE_SEAL_LABEL);
-      const records: JournalRecord[] = [];
-      for (const blob of sealedJournal)
-        records.push(await unsealValue<JournalRecord>(context, session, blob, JOURNAL_SEAL_LABEL));
-      records.sort((a, b) => a.seq - b.seq);
-      const snapshot = records.findLast((r) => r.kind === "snapshot");
-      const since = records.filter((r) => r.seq > (snapshot?.seq ?? -1) && r.kind !== "snapshot");
+      refuseLateRestore(context);
+      const { value: state } = await unsealValue<SealedNodeState>(
+        context,
+        session,
+        sealedState,
+        NODE_STATE_SEAL_LABEL,
+      );
+      const records: (JournalRecord & Linked)[] = [];
+      for (const blob of sealedJournal) {
+        const { value, plain } = await unsealValue<JournalRecord>(context, session, blob, JOURNAL_SEAL_LABEL);
+        records.push({ ...value, hash: recordHash(plain) });
+      }
+      const chain = verifiedChain(records);
+      const snapshot = chain[0]?.kind === "snapshot" ? chain[0] : undefined;
+      const since = snapshot ? chain.slice(1) : chain;
       const accepted = since.flatMap((r) => (r.kind === "accepted" ? [r.queued] : []));
       const batched = since.findLast((r) => r.kind === "batched");
-      session.group = await unsealedGroup(state.group, session.domain);
-      session.ledger = withJournal(state.ledger, {
-        snapshot:
-          snapshot?.kind === "snapshot" ? { queue: snapshot.queue, inFlight: snapshot.inFlight } : undefined,
+      const group = await unsealedGroup(state.group, session.domain);
+      const ledger = withJournal(state.ledger, {
+        snapshot: snapshot ? { queue: snapshot.queue, inFlight: snapshot.inFlight } : undefined,
         accepted,
         inFlight: batched?.kind === "batched" ? batched.inFlight : undefined,
       });
-      context.checkpoint.journalSeq = records.at(-1)?.seq ?? 0;
-      context.checkpoint.recordsSinceSnapshot = since.length;
-      context.checkpoint.lastFullSeal = Date.now();
-      session.cursor = state.cursor;
+      Object.assign(session, { group, ledger, cursor: state.cursor });
+      // The journal continues from the last record restored.
+      Object.assign(context.checkpoint, {
+        journalSeq: chain.at(-1)?.seq ?? 0,
+        journalHead: chain.at(-1)?.hash ?? GENESIS,
+        recordsSinceSnapshot: since.length,
+        lastFullSeal: Date.now(),
+        restoreClosedBy: "restoreState",
+      } satisfies Partial<CheckpointClock>);
       return {
         cursor: session.cursor,
         group: groupSummary(session.group, session.identity.address),

@@ -9,7 +9,7 @@ import type { LedgerDomain } from "../../protocol/digests.js";
 import { U64_MAX } from "../../protocol/wire.js";
 import { CommandRejected, openCommand, sealReceipt, type VerifiedCommand } from "../command-intake.js";
 import { commandStatus, enqueue, type LedgerAppState } from "../confidential-ledger.js";
-import { type CallHandlers, type EnclaveContext, requireSession } from "../context.js";
+import { type CallHandlers, type EnclaveContext, requireSession, sessionToChange } from "../context.js";
 import { journal } from "./checkpoint.js";
 
 /** The sequence a refusal receipt carries: it was never ordered. */
@@ -39,7 +39,7 @@ export function refusedEnvelope(error: unknown): never {
 export function commandCalls(context: EnclaveContext): Pick<CallHandlers, "submitCommand" | "commandStatus"> {
   return {
     submitCommand: async ({ envelope }) => {
-      const session = requireSession(context);
+      const session = sessionToChange(context, "submitCommand");
       let command: VerifiedCommand;
       try {
         command = await openCommand(session.keys.hpkePrivateKey, session.domain, hexToBytes(envelope), {

@@ -7,7 +7,7 @@ import { isAfter } from "../../boundary/chain-events.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import { epochOf } from "../../group/mls.js";
 import { applyBatch, LedgerAppError, ledgerSummary, settledHere } from "../confidential-ledger.js";
-import { type CallHandlers, type EnclaveContext, requireSession } from "../context.js";
+import { type CallHandlers, type EnclaveContext, sessionToChange } from "../context.js";
 import { applyGroupEvent, GroupFollowError, groupSummary } from "../group-member.js";
 import { fullSealDue, sealState } from "./checkpoint.js";
 import { statusAnswer } from "./commands.js";
@@ -15,7 +15,7 @@ import { statusAnswer } from "./commands.js";
 export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEvents"> {
   return {
     applyEvents: async ({ events }): Promise<ApplyResult> => {
-      const session = requireSession(context);
+      const session = sessionToChange(context, "applyEvents");
       let group = session.group;
       let ledger = session.ledger;
       let cursor = session.cursor;

@@ -5,7 +5,7 @@ import type { HandshakeProposal } from "../../boundary/calls.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import { handshakeDigest, keyPackageDigest } from "../../protocol/digests.js";
 import { ledgerSummary } from "../confidential-ledger.js";
-import { type CallHandlers, type EnclaveContext, requireSession } from "../context.js";
+import { type CallHandlers, type EnclaveContext, requireSession, sessionToChange } from "../context.js";
 import { ensureKeyPackage, groupSummary, proposeCommit } from "../group-member.js";
 import { signDigest } from "../identity.js";
 import { sealState } from "./checkpoint.js";
@@ -21,7 +21,7 @@ export function groupCalls(
      * (where nonces are used in order) none of them can land after it.
      */
     keyPackage: async ({ nonce: given }) => {
-      const session = requireSession(context);
+      const session = sessionToChange(context, "keyPackage");
       const nonce = BigInt(given);
       const signedBefore = session.group.keyPackageNonce;
       if (signedBefore !== undefined && nonce < signedBefore)
@@ -40,7 +40,7 @@ export function groupCalls(
     },
 
     proposeHandshake: async ({ rotate = false }): Promise<HandshakeProposal> => {
-      const session = requireSession(context);
+      const session = sessionToChange(context, "proposeHandshake");
       const proposal = await proposeCommit(session.group, session.identity.address, session.domain, rotate);
       const changed = proposal.state !== session.group;
       session.group = proposal.state;

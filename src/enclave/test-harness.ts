@@ -1,0 +1,75 @@
+// For tests only (nothing in the enclave bundle imports it): an enclave in process on the simulated
+// platform, typed calls to it, and a client's sealed ERC-20 command.
+import assert from "node:assert/strict";
+import { bytesToHex, type Hex, type LocalAccount } from "viem";
+import { APPS } from "../../apps/index.js";
+import type { CallName, CallParams, CallResult } from "../boundary/calls.js";
+import { BOUNDARY_VERSION, type BoundaryError } from "../boundary/frames.js";
+import { sealCommand, signCommand } from "../client/command.js";
+import type { LedgerDomain } from "../protocol/digests.js";
+import { createEnclave, type Enclave } from "./enclave.js";
+import { SimPlatform } from "./sim-platform.js";
+
+export const DOMAIN = { chainId: 31337, contract: `0x${"cd".repeat(20)}` as Hex };
+export const MEASURED = {
+  measurement: new Uint8Array(32).fill(7),
+  signerMeasurement: new Uint8Array(32).fill(9),
+};
+const CONFIG = {
+  app: "erc20",
+  platform: "sim",
+  signerMeasurement: bytesToHex(MEASURED.signerMeasurement),
+  version: "test",
+};
+
+/** A refusal the enclave answered with. */
+export class Refused extends Error {
+  constructor(readonly error: BoundaryError) {
+    super(`${error.code}: ${error.message}`);
+  }
+}
+
+/** An enclave on the simulated platform whose secret lives in `platformDir` (one machine per folder). */
+export const enclaveOn = (platformDir: string): Enclave =>
+  createEnclave({
+    platform: new SimPlatform(platformDir),
+    measured: MEASURED,
+    config: CONFIG,
+    app: APPS.erc20!,
+  });
+
+let nextId = 1;
+/** A call by name with any arguments, as a host could send it. */
+export async function send(enclave: Enclave, call: string, args: unknown): Promise<unknown> {
+  const response = await enclave.handle({ v: BOUNDARY_VERSION, id: nextId++, call, args });
+  if (!response.ok) throw new Refused(response.error);
+  return response.result;
+}
+
+export const call = <K extends CallName>(enclave: Enclave, name: K, params: CallParams<K>) =>
+  send(enclave, name, params) as Promise<CallResult<K>>;
+
+export async function refusedWith(promise: Promise<unknown>, code: string): Promise<BoundaryError> {
+  let caught: unknown;
+  await promise.catch((e: unknown) => {
+    caught = e;
+  });
+  assert.ok(caught instanceof Refused, `expected a refusal ${code}`);
+  assert.equal(caught.error.code, code, caught.message);
+  return caught.error;
+}
+
+/** An ERC-20 command signed by `account` and sealed to the enclave's HPKE key, as a client sends it. */
+export async function sealedErc20Command(
+  account: LocalAccount,
+  domain: LedgerDomain,
+  hpkePublicKey: Hex,
+  nonce: bigint,
+  command: { command: string; params: Record<string, string> } = {
+    command: "transfer",
+    params: { to: account.address, amount: "1" },
+  },
+): Promise<Hex> {
+  const signed = await signCommand(account, domain, { app: "erc20", ...command, nonce });
+  return bytesToHex(await sealCommand(signed.signed, hpkePublicKey));
+}
