@@ -179,8 +179,7 @@ async function confidentialRun(
     const owner = privateKeyToAccount(generatePrivateKey());
     const senders = Array.from({ length: SENDERS }, () => localAccount(generatePrivateKey()));
     const ownerClient = await AnonifyClient.connect({
-      rpcUrl: net.rpcUrl,
-      contract: net.contract,
+      network: { rpcUrl: net.rpcUrl, chainId: net.chainId, contract: net.contract },
       node: net.nodes[0]!.url,
       account: owner,
     });
@@ -212,8 +211,7 @@ async function confidentialRun(
     const clients = await Promise.all(
       senders.map((account, i) =>
         AnonifyClient.connect({
-          rpcUrl: net.rpcUrl,
-          contract: net.contract,
+          network: { rpcUrl: net.rpcUrl, chainId: net.chainId, contract: net.contract },
           node: net.nodes[i % NODES]!.url,
           account,
         }),

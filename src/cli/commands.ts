@@ -1,13 +1,24 @@
 // `anonify wallet new`, `call`, `query` and `status`: a user's side of a network.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import type { Address, Hex } from "viem";
+import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { canonicalJson } from "../app/canonical.js";
-import { AnonifyClient, AnonifyClientError } from "../client/anonify-client.js";
+import { AnonifyClient, AnonifyClientError, checkNodeNetwork } from "../client/anonify-client.js";
+import { ENCLAVE_POLICIES, isEnclavePolicyName } from "../client/enclave-policy.js";
 import { localAccount } from "../client/local-account.js";
+import {
+  type ChainTarget,
+  DEFAULT_NETWORK_PROFILE,
+  NetworkProfileError,
+  parseChainId,
+  parseContract,
+  parseRpcUrl,
+  readNetworkProfile,
+} from "../client/network-profile.js";
 
-type NodeFlags = { node: string; key: string; contract?: string; rpc?: string; json: boolean };
+type NetworkFlags = { network?: string; rpc?: string; chainId?: string; contract?: string };
+type NodeFlags = NetworkFlags & { node: string; key: string; policy: string; json: boolean };
 
 function readKey(path: string): Hex {
   const key = readFileSync(path, "utf8").trim();
@@ -25,21 +36,55 @@ function parseParams(json: string | undefined): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** The contract and chain come from flags; without them, from the node (fine on a devnet you run). */
-async function connect(flags: NodeFlags): Promise<AnonifyClient> {
-  let { contract, rpc } = flags;
-  if (!contract || !rpc) {
-    const res = await fetch(new URL("/v1/status", flags.node));
-    const status = (await res.json()) as { contract: Address; chainRpc: string };
-    contract ??= status.contract;
-    rpc ??= status.chainRpc;
+/**
+ * The chain and contract the user chose, never a node's word: `--network FILE`, else
+ * `.anonify/network.json` in the current directory if it exists; `--rpc`, `--chain-id` and
+ * `--contract` replace its fields (all three make a profile of their own).
+ */
+export function chosenNetwork(flags: NetworkFlags): ChainTarget {
+  const path = flags.network ?? (existsSync(DEFAULT_NETWORK_PROFILE) ? DEFAULT_NETWORK_PROFILE : undefined);
+  const base: Partial<ChainTarget> = path ? readNetworkProfile(path) : {};
+  const target = {
+    rpcUrl: flags.rpc !== undefined ? parseRpcUrl(flags.rpc, "flags", "--rpc") : base.rpcUrl,
+    chainId: flags.chainId !== undefined ? parseChainId(flags.chainId, "flags", "--chain-id") : base.chainId,
+    contract:
+      flags.contract !== undefined ? parseContract(flags.contract, "flags", "--contract") : base.contract,
+  };
+  const missing = (["rpcUrl", "chainId", "contract"] as const).filter((k) => target[k] === undefined);
+  if (missing.length > 0) {
+    throw new AnonifyClientError(
+      "no_network_profile",
+      `no network profile: none at ${DEFAULT_NETWORK_PROFILE} here; give --network FILE (npm start writes ` +
+        `.anonify/network.json) or --rpc, --chain-id and --contract (missing: ${missing.join(", ")})`,
+    );
   }
-  return AnonifyClient.connect({
-    rpcUrl: rpc,
-    contract: contract as Address,
+  return target as ChainTarget;
+}
+
+async function connect(flags: NodeFlags): Promise<AnonifyClient> {
+  if (!isEnclavePolicyName(flags.policy)) {
+    throw new AnonifyClientError(
+      "bad_policy",
+      `--policy must be one of ${Object.keys(ENCLAVE_POLICIES).join(", ")}, not ${flags.policy}`,
+    );
+  }
+  const client = await AnonifyClient.connect({
+    network: chosenNetwork(flags),
     node: flags.node,
     account: localAccount(readKey(flags.key)),
+    enclavePolicy: ENCLAVE_POLICIES[flags.policy],
   });
+  // Standard error: standard output stays the answer alone (--json adds these as fields).
+  if (!flags.json) {
+    console.error(`served by ${client.describeEnclave()}`);
+    for (const w of client.warnings) console.error(`warning: ${w}`);
+  }
+  return client;
+}
+
+/** What --json output says of the enclave that served the command. */
+function servedBy(client: AnonifyClient) {
+  return { servedBy: client.served, warnings: client.warnings };
 }
 
 /** Prints a value that may hold bigints (amounts): as JSON with decimal strings. */
@@ -53,7 +98,8 @@ async function run(flags: { json: boolean }, action: () => Promise<void>): Promi
   try {
     await action();
   } catch (error) {
-    const code = error instanceof AnonifyClientError ? error.code : "error";
+    const code =
+      error instanceof AnonifyClientError || error instanceof NetworkProfileError ? error.code : "error";
     const message = error instanceof Error ? error.message : String(error);
     if (flags.json) console.log(JSON.stringify({ ok: false, code, reason: message }));
     else console.error(`rejected (${code}): ${message}`);
@@ -61,12 +107,23 @@ async function run(flags: { json: boolean }, action: () => Promise<void>): Promi
   }
 }
 
-function nodeOptions(command: Command): Command {
+function networkOptions(command: Command): Command {
   return command
-    .requiredOption("--node <url>", "a node's API URL")
+    .option("--network <file>", `your network profile (default: ${DEFAULT_NETWORK_PROFILE} if it exists)`)
+    .option("--rpc <url>", "an Ethereum JSON-RPC URL of the chain (replaces the profile's)")
+    .option("--chain-id <id>", "the chain id (replaces the profile's)")
+    .option("--contract <address>", "the Anonify contract (replaces the profile's)");
+}
+
+function nodeOptions(command: Command): Command {
+  return networkOptions(command)
+    .requiredOption("--node <url>", "a node's API URL (trusted for availability only)")
     .requiredOption("--key <file>", "the file holding your private key (anonify wallet new)")
-    .option("--contract <address>", "the Anonify contract (default: as the node reports it)")
-    .option("--rpc <url>", "an Ethereum JSON-RPC URL of the chain (default: as the node reports it)")
+    .option(
+      "--policy <name>",
+      "which enclaves to encrypt to: production (real TEEs, no debug) or development (simulated allowed, with a warning)",
+      "development",
+    )
     .option("--json", "machine-readable output", false);
 }
 
@@ -96,12 +153,16 @@ export function registerUserCommands(program: Command): void {
         const client = await connect(flags);
         if (!flags.wait) {
           const { id } = await client.send(command, parseParams(params));
-          console.log(flags.json ? JSON.stringify({ ok: true, id, status: "queued" }) : `accepted: ${id}`);
+          console.log(
+            flags.json ? show({ ok: true, id, status: "queued", ...servedBy(client) }) : `accepted: ${id}`,
+          );
           return;
         }
         const receipt = await client.call(command, parseParams(params));
         if (flags.json)
-          console.log(show({ ok: receipt.status === "applied", ...receipt, domain: undefined }));
+          console.log(
+            show({ ok: receipt.status === "applied", ...receipt, domain: undefined, ...servedBy(client) }),
+          );
         else if (receipt.status === "applied")
           console.log(`applied at sequence ${receipt.sequence}: ${receipt.id}`);
         else console.error(`failed at sequence ${receipt.sequence}: ${receipt.reason}`);
@@ -115,20 +176,31 @@ export function registerUserCommands(program: Command): void {
       run(flags, async () => {
         const client = await connect(flags);
         const result = await client.query(name, parseParams(params));
-        console.log(flags.json ? show({ ok: true, result }) : show(result));
+        console.log(flags.json ? show({ ok: true, result, ...servedBy(client) }) : show(result));
       }),
     );
 
-  program
-    .command("status")
-    .description("a node's status: epoch, members, applied sequence, chain head, sync, enclave")
+  networkOptions(program.command("status"))
+    .description(
+      "a node's status: epoch, members, applied sequence, chain head, sync, enclave; checked against your network profile",
+    )
     .requiredOption("--node <url>", "a node's API URL")
     .option("--json", "machine-readable output", false)
-    .action(async (flags: { node: string; json: boolean }) =>
+    .action(async (flags: NetworkFlags & { node: string; json: boolean }) =>
       run(flags, async () => {
+        let network: ChainTarget | undefined;
+        try {
+          network = chosenNetwork(flags);
+        } catch (error) {
+          // Without any profile the status is shown as the node tells it, and said to be unchecked.
+          if (!(error instanceof AnonifyClientError && error.code === "no_network_profile")) throw error;
+        }
         const res = await fetch(new URL("/v1/status", flags.node));
         const s = (await res.json()) as Record<string, unknown>;
         if (!res.ok) throw new AnonifyClientError(String(s.code), String(s.message));
+        if (network) checkNodeNetwork(s, network, flags.node);
+        if (!network)
+          console.error("warning: no network profile; the node's chain and contract are not checked");
         if (flags.json) return console.log(JSON.stringify(s));
         for (const [k, v] of Object.entries(s))
           console.log(`${k.padEnd(20)} ${typeof v === "object" ? JSON.stringify(v) : v}`);

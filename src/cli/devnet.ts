@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { DEFAULT_NETWORK_PROFILE } from "../client/network-profile.js";
 import { startDevnet } from "../host/devnet.js";
 import { createLogger } from "../host/log.js";
 
@@ -25,6 +26,7 @@ export function registerDevnetCommand(program: Command): void {
         chainRpc: devnet.rpcUrl,
         chainId: devnet.chainId,
         contract: devnet.contract,
+        networkProfile: devnet.networkProfile,
         attestationService: devnet.attestationUrl,
         nodes: devnet.nodes.map((n) => ({ url: n.url, enclave: n.address })),
         dataDir,
@@ -35,6 +37,10 @@ export function registerDevnetCommand(program: Command): void {
         console.log(`anonify devnet ${devnet.resumed ? "resumed" : "started"} (data in ${dataDir})`);
         console.log(`  chain RPC            ${devnet.rpcUrl} (chain id ${devnet.chainId}, embedded Anvil)`);
         console.log(`  Anonify contract     ${devnet.contract}`);
+        const found = resolve(DEFAULT_NETWORK_PROFILE) === devnet.networkProfile;
+        console.log(
+          `  network profile      ${devnet.networkProfile} (${found ? "the CLI finds it from this directory" : "give the CLI --network with it"})`,
+        );
         console.log(
           `  attestation service  ${devnet.attestationUrl} (development policy: simulated enclaves allowed)`,
         );

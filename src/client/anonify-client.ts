@@ -1,11 +1,13 @@
-// The client SDK: it learns the enclave's key from the contract (never from a node), signs and seals
-// commands and queries, posts them to any node, and opens the answers sealed to it.
+// The client SDK: it takes the chain and the contract from the user's network profile and the
+// enclave's key from the contract (never from a node), checks the enclave against its own policy,
+// signs and seals commands and queries, posts them to any node, and opens the answers sealed to it.
 import {
   type Address,
   createPublicClient,
   type Hex,
   hexToBytes,
   http,
+  isAddress,
   type LocalAccount,
   type PublicClient,
 } from "viem";
@@ -22,6 +24,15 @@ import {
   signCommand,
   signQuery,
 } from "./command.js";
+import {
+  ENCLAVE_POLICIES,
+  type EnclaveInfo,
+  type EnclavePolicy,
+  platformLabel,
+  platformName,
+  policyRefusal,
+} from "./enclave-policy.js";
+import type { ChainTarget } from "./network-profile.js";
 
 /** Active in the contract's `EnclaveState`. */
 const ENCLAVE_ACTIVE = 1;
@@ -44,13 +55,17 @@ export class AnonifyClientError extends Error {
 }
 
 export type AnonifyClientOptions = {
-  /** Any Ethereum JSON-RPC node of the chain the contract lives on. */
-  rpcUrl: string;
-  contract: Address;
-  /** The node to send to (any node of the network). */
+  /**
+   * The chain RPC, chain id and contract, from a network profile the user chose (a `NetworkProfile`
+   * read with `readNetworkProfile` fits): never from a node.
+   */
+  network: ChainTarget;
+  /** The node to send to (any node of the network; trusted for nothing but availability). */
   node: string;
   account: LocalAccount;
   app?: string;
+  /** Which enclaves this client encrypts to (default: `ENCLAVE_POLICIES.development`). */
+  enclavePolicy?: EnclavePolicy;
   /** Makes every request, to the node and to the chain (the global fetch when omitted). */
   fetch?: typeof globalThis.fetch;
 };
@@ -89,6 +104,24 @@ async function nodeJson<T>(
   return body;
 }
 
+/** What a node says of itself in `/v1/status`, as far as the client checks it. */
+export type NodeNetwork = { chainId?: unknown; contract?: unknown };
+
+/** Throws `wrong_network` unless the node's status names the chain id and contract of `network`. */
+export function checkNodeNetwork(status: NodeNetwork, network: ChainTarget, node: string): void {
+  if (
+    status.chainId !== network.chainId ||
+    typeof status.contract !== "string" ||
+    status.contract.toLowerCase() !== network.contract.toLowerCase()
+  ) {
+    throw new AnonifyClientError(
+      "wrong_network",
+      `the node ${node} serves chain ${String(status.chainId)} and contract ${String(status.contract)}, ` +
+        `not the profile's chain ${network.chainId} and contract ${network.contract}`,
+    );
+  }
+}
+
 export class AnonifyClient {
   /**
    * The nonce after the last command this client had accepted: its next command uses it without
@@ -100,22 +133,63 @@ export class AnonifyClient {
     private readonly fetch: typeof globalThis.fetch,
     readonly options: AnonifyClientOptions,
     readonly domain: LedgerDomain,
-    readonly enclave: Address,
+    /** The enclave this client encrypts to, as the contract records it. */
+    readonly served: EnclaveInfo,
     private readonly enclaveKey: Hex,
     readonly app: string,
   ) {}
 
+  /** The address of the enclave this client encrypts to. */
+  get enclave(): Address {
+    return this.served.address;
+  }
+
   /**
-   * Asks the node which enclave serves it, then reads that enclave's registration and HPKE key from
-   * the contract: a node that lies about its enclave cannot make the client encrypt to another key.
+   * What the user should know about the enclave this client encrypts to (a simulated or debug one),
+   * empty for a production enclave.
+   */
+  get warnings(): string[] {
+    const { address, simulated, debug } = this.served;
+    if (simulated)
+      return [
+        `enclave ${address} runs on the simulated TEE platform: it protects nothing (a development network)`,
+      ];
+    if (debug) return [`enclave ${address} is a debug enclave: its host can read its memory`];
+    return [];
+  }
+
+  /** E.g. "enclave 0x… (simulated TEE)". */
+  describeEnclave(): string {
+    return `enclave ${this.served.address} (${platformLabel(this.served)})`;
+  }
+
+  /**
+   * Checks that the RPC serves the profile's chain and that the node names the same chain and
+   * contract (`wrong_chain`, `wrong_network`), asks the node which enclave serves it, reads that
+   * enclave's registration and HPKE key from the contract (`enclave_not_active`) and checks it
+   * against the client's policy (`enclave_not_allowed`). Nothing is sent to the node before these
+   * pass, and a node that lies about its enclave cannot make the client encrypt to a key of its choosing.
    */
   static async connect(options: AnonifyClientOptions): Promise<AnonifyClient> {
     const fetcher = options.fetch ?? globalThis.fetch;
-    const chain: PublicClient = createPublicClient({ transport: http(options.rpcUrl, { fetchFn: fetcher }) });
+    const { network } = options;
+    const policy = options.enclavePolicy ?? ENCLAVE_POLICIES.development;
+    const chain: PublicClient = createPublicClient({ transport: http(network.rpcUrl, { fetchFn: fetcher }) });
     const chainId = await chain.getChainId();
+    if (chainId !== network.chainId) {
+      throw new AnonifyClientError(
+        "wrong_chain",
+        `the RPC ${network.rpcUrl} serves chain ${chainId}, not the profile's chain ${network.chainId}`,
+      );
+    }
+    const status = await nodeJson<NodeNetwork>(fetcher, options.node, "/v1/status");
+    checkNodeNetwork(status, network, options.node);
     const { address } = await nodeJson<{ address: Address }>(fetcher, options.node, "/v1/enclave");
+    if (typeof address !== "string" || !isAddress(address)) {
+      throw new AnonifyClientError("malformed", "the node named no enclave address");
+    }
     const record = await chain.readContract({
-      address: options.contract,
+      address: network.contract,
       abi: anonifyAbi,
       functionName: "getEnclave",
       args: [address],
@@ -123,14 +197,35 @@ export class AnonifyClient {
     if (record.state !== ENCLAVE_ACTIVE) {
       throw new AnonifyClientError(
         "enclave_not_active",
-        `enclave ${address} is not an active enclave of ${options.contract}`,
+        `enclave ${address} is not an active enclave of ${network.contract}`,
+      );
+    }
+    const platform = platformName(record.platform);
+    if (!platform) {
+      throw new AnonifyClientError(
+        "enclave_not_allowed",
+        `enclave ${address} is on platform ${record.platform}, which this client does not know`,
+      );
+    }
+    const served: EnclaveInfo = {
+      address,
+      platform,
+      measurement: record.measurement,
+      debug: record.debug,
+      simulated: platform === "sim",
+    };
+    const refusal = policyRefusal(policy, served);
+    if (refusal) {
+      throw new AnonifyClientError(
+        "enclave_not_allowed",
+        `enclave ${address} (${platformLabel(served)}) is refused: ${refusal}`,
       );
     }
     return new AnonifyClient(
       fetcher,
       options,
-      { chainId, contract: options.contract },
-      address,
+      { chainId, contract: network.contract },
+      served,
       record.hpkePublicKey,
       options.app ?? "erc20",
     );

@@ -8,6 +8,7 @@ import { ANVIL_MNEMONIC, startAnvil } from "../chain/anvil.js";
 import { connectLedger, deployAnonify, withWallet, writeAnonifyMined } from "../chain/chain.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { mnemonicKey } from "../chain/keys.js";
+import { writeNetworkProfile } from "../client/network-profile.js";
 import { buildNodeApi } from "./api.js";
 import { type LogTarget, loggerFor } from "./log.js";
 import { EnclaveNode } from "./node-host.js";
@@ -24,6 +25,8 @@ export type Devnet = {
   contract: Address;
   deployedAtBlock: bigint;
   attestationUrl: string;
+  /** The network profile users' clients read (`<dataDir>/network.json`), rewritten at each start. */
+  networkProfile: string;
   nodes: DevnetNode[];
   resumed: boolean;
   stop(): Promise<void>;
@@ -41,7 +44,8 @@ export type DevnetOptions = LogTarget & {
 /**
  * The local network: the embedded chain (state in `<dataDir>/chain`), the contract deployed once,
  * the attestation service in-process under the development policy, and `nodes` nodes, each with its
- * own enclave process, data directory and HTTP port.
+ * own enclave process, data directory and HTTP port. Users' clients take the chain and contract
+ * from the network profile it writes (`<dataDir>/network.json`).
  */
 export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   mkdirSync(options.dataDir, { recursive: true });
@@ -70,6 +74,14 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       writeFileSync(recordPath, JSON.stringify(record, null, 2));
     }
     const contract = record.contract;
+    // The chain's RPC port is new at each start: the profile is written again every time.
+    const networkProfile = join(options.dataDir, "network.json");
+    writeNetworkProfile(networkProfile, {
+      chainId: anvil.chainId,
+      contract,
+      deployedAtBlock: BigInt(record.deployedAtBlock),
+      rpcUrl: anvil.rpcUrl,
+    });
 
     const signer = loadServiceKey(join(options.dataDir, "attestation-service"));
     const service: RunningService = await startAttestationService({ signer, policy: DEVELOPMENT_POLICY });
@@ -119,6 +131,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       contract,
       deployedAtBlock: BigInt(record.deployedAtBlock),
       attestationUrl: service.url,
+      networkProfile,
       nodes,
       resumed,
       stop,

@@ -11,7 +11,13 @@ import { until } from "../support/wait.js";
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, "../../bin/anonify.mjs");
 
-type DevnetInfo = { contract: string; nodes: { url: string; enclave: string }[]; resumed: boolean };
+type DevnetInfo = {
+  contract: string;
+  chainId: number;
+  networkProfile: string;
+  nodes: { url: string; enclave: string }[];
+  resumed: boolean;
+};
 type Status = GroupView & { epoch: string | null; epochKeyFingerprint: string | null };
 
 function startDevnet(dataDir: string): Promise<{ child: ChildProcess; info: DevnetInfo }> {
@@ -41,8 +47,14 @@ async function groupStatus(url: string): Promise<Status> {
 }
 
 describe("anonify devnet (what npm start runs)", () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "anonify-devnet-"));
-  after(() => rmSync(dataDir, { recursive: true, force: true }));
+  // A user's directory where `npm start` ran: the devnet's data (and its network profile) in
+  // `.anonify`, where the CLI run from this directory finds the profile by default.
+  const home = mkdtempSync(join(tmpdir(), "anonify-devnet-"));
+  const dataDir = join(home, ".anonify");
+  after(() => rmSync(home, { recursive: true, force: true }));
+  /** The CLI as the README runs it: from the directory where `npm start` ran. */
+  const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { cwd: home });
+  const stderrOf = (e: unknown) => (e as { stderr: string }).stderr;
 
   test("starts nodes whose enclaves form a group; the CLI shows and rotates it; a restart resumes", async () => {
     const first = await startDevnet(dataDir);
@@ -50,6 +62,7 @@ describe("anonify devnet (what npm start runs)", () => {
     try {
       assert.equal(first.info.nodes.length, 2);
       assert.equal(first.info.resumed, false);
+      assert.equal(first.info.networkProfile, join(dataDir, "network.json"));
       const [a, b] = first.info.nodes as [{ url: string; enclave: string }, { url: string; enclave: string }];
       // What the CLI shows of each node's group.
       const views = () => Promise.all([groupStatus(a.url), groupStatus(b.url)]);
@@ -60,12 +73,12 @@ describe("anonify devnet (what npm start runs)", () => {
         where: (s) => s.epoch !== before.epoch,
       });
       // The README's steps for a newcomer: make two wallets, construct the token, transfer, query.
-      const aliceKey = join(dataDir, "alice.key");
-      const bobKey = join(dataDir, "bob.key");
-      await run(process.execPath, [CLI, "wallet", "new", "--out", aliceKey]);
-      const bob = (await run(process.execPath, [CLI, "wallet", "new", "--out", bobKey])).stdout.trim();
-      const user = (key: string, ...args: string[]) =>
-        run(process.execPath, [CLI, ...args, "--node", a.url, "--key", key]);
+      // The chain and contract come from `.anonify/network.json`, found from the current directory.
+      const aliceKey = join(home, "alice.key");
+      const bobKey = join(home, "bob.key");
+      await cli("wallet", "new", "--out", aliceKey);
+      const bob = (await cli("wallet", "new", "--out", bobKey)).stdout.trim();
+      const user = (key: string, ...args: string[]) => cli(...args, "--node", a.url, "--key", key);
       await until("the token to be constructed", async () => {
         try {
           await user(aliceKey, "call", "construct", '{"totalSupply": 1000}');
@@ -74,8 +87,16 @@ describe("anonify devnet (what npm start runs)", () => {
           return undefined; // the group may still be rotating
         }
       });
+      // A production policy refuses the devnet's simulated enclaves before sending anything.
+      await assert.rejects(
+        user(aliceKey, "call", "transfer", JSON.stringify({ to: bob, amount: 1 }), "--policy", "production"),
+        (e: unknown) => /rejected \(enclave_not_allowed\): .*simulated TEE/.test(stderrOf(e)),
+      );
       const sent = await user(aliceKey, "call", "transfer", JSON.stringify({ to: bob, amount: 250 }));
-      assert.match(sent.stdout, /applied at sequence/);
+      assert.match(sent.stdout, /^applied at sequence \d+: 0x[0-9a-f]{64}\n$/);
+      assert.match(sent.stderr, new RegExp(`served by enclave ${a.enclave} \\(simulated TEE\\)`));
+      assert.match(sent.stderr, /warning: .*simulated TEE platform: it protects nothing/);
+      // Another directory, the profile named: Bob asks node b, which says nothing about it.
       const bobView = await run(process.execPath, [
         CLI,
         "query",
@@ -84,15 +105,35 @@ describe("anonify devnet (what npm start runs)", () => {
         b.url,
         "--key",
         bobKey,
+        "--network",
+        first.info.networkProfile,
+        "--json",
       ]);
-      assert.equal(bobView.stdout.trim(), '"250"');
+      const answer = JSON.parse(bobView.stdout) as {
+        result: string;
+        servedBy: { address: string; platform: string; simulated: boolean };
+        warnings: string[];
+      };
+      assert.equal(answer.result, "250");
+      assert.deepEqual(
+        [answer.servedBy.address, answer.servedBy.platform, answer.servedBy.simulated],
+        [b.enclave, "sim", true],
+      );
+      assert.equal(answer.warnings.length, 1);
+      assert.doesNotMatch(bobView.stderr, /served by|warning/, "--json keeps them in its fields");
       await assert.rejects(
         user(bobKey, "call", "transfer", JSON.stringify({ to: bob, amount: 10_000 })),
-        (e: unknown) => /exceeds balance/.test((e as { stderr: string }).stderr),
+        (e: unknown) => /exceeds balance/.test(stderrOf(e)),
       );
-      const status = JSON.parse(
-        (await run(process.execPath, [CLI, "status", "--node", a.url, "--json"])).stdout,
-      ) as {
+      // A contract other than the one the node serves: the node is refused, whatever it says.
+      const otherContract = "0x000000000000000000000000000000000000dEaD";
+      await assert.rejects(user(bobKey, "query", "balanceOf", "--contract", otherContract), (e: unknown) =>
+        /rejected \(wrong_network\)/.test(stderrOf(e)),
+      );
+      await assert.rejects(cli("status", "--node", a.url, "--contract", otherContract), (e: unknown) =>
+        /rejected \(wrong_network\)/.test(stderrOf(e)),
+      );
+      const status = JSON.parse((await cli("status", "--node", a.url, "--json")).stdout) as {
         appliedSequence: string;
       };
       assert.ok(BigInt(status.appliedSequence) >= 2n);
@@ -125,16 +166,15 @@ describe("anonify devnet (what npm start runs)", () => {
       const resumed = await groupStatus(second.info.nodes[0]!.url);
       assert.equal(resumed.epoch, formed.epoch);
       assert.equal(resumed.epochKeyFingerprint, formed.epochKeyFingerprint);
-      // The same network, with the same balances.
-      const again = await run(process.execPath, [
-        CLI,
+      // The same network, with the same balances; the profile names the chain's new RPC port.
+      const again = await cli(
         "query",
         "balanceOf",
         "--node",
         second.info.nodes[1]!.url,
         "--key",
-        join(dataDir, "bob.key"),
-      ]);
+        join(home, "bob.key"),
+      );
       assert.equal(again.stdout.trim(), '"250"');
     } finally {
       assert.equal(await stopDevnet(second.child), 0);

@@ -323,8 +323,7 @@ describe("rotation policy", () => {
         const url = await api.listen({ port: 0, host: "127.0.0.1" });
         const member = await waitForGroup([node], { what: "the node to create its group" });
         const user = await AnonifyClient.connect({
-          rpcUrl: f.anvil.rpcUrl,
-          contract: f.contract,
+          network: { rpcUrl: f.anvil.rpcUrl, chainId: f.domain.chainId, contract: f.contract },
           node: url,
           account: privateKeyToAccount(generatePrivateKey()),
         });

@@ -102,8 +102,7 @@ export async function startTestNet(nodes = 3): Promise<TestNet> {
     running,
     client: (account, index, fetch) =>
       AnonifyClient.connect({
-        rpcUrl: net.rpcUrl,
-        contract: net.contract,
+        network: { rpcUrl: net.rpcUrl, chainId: net.chainId, contract: net.contract },
         node: net.nodes[index]!.url,
         account,
         fetch,
