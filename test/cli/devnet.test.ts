@@ -11,7 +11,8 @@ import { until } from "../support/wait.js";
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, "../../bin/anonify.mjs");
 
-type DevnetInfo = { contract: string; nodes: { url: string; enclave: string }[]; resumed: boolean };
+type DevnetNodeInfo = { url: string; enclave: string; adminToken: string };
+type DevnetInfo = { contract: string; nodes: DevnetNodeInfo[]; resumed: boolean };
 type Status = GroupView & { epoch: string | null; epochKeyFingerprint: string | null };
 
 function startDevnet(dataDir: string): Promise<{ child: ChildProcess; info: DevnetInfo }> {
@@ -50,11 +51,17 @@ describe("anonify devnet (what npm start runs)", () => {
     try {
       assert.equal(first.info.nodes.length, 2);
       assert.equal(first.info.resumed, false);
-      const [a, b] = first.info.nodes as [{ url: string; enclave: string }, { url: string; enclave: string }];
+      const [a, b] = first.info.nodes as [DevnetNodeInfo, DevnetNodeInfo];
       // What the CLI shows of each node's group.
       const views = () => Promise.all([groupStatus(a.url), groupStatus(b.url)]);
       const before = await waitForGroupViews(views);
-      await run(process.execPath, [CLI, "group", "rotate", "--node", b.url]);
+      // Rotation is an admin call: another node's token is refused, and nothing rotates.
+      await assert.rejects(
+        run(process.execPath, [CLI, "group", "rotate", "--node", b.url, "--admin-token", a.adminToken]),
+        (e: unknown) => /admin_token_wrong/.test((e as { stderr: string }).stderr),
+      );
+      // Without --admin-token, the CLI finds the node's token where the devnet lists its nodes.
+      await run(process.execPath, [CLI, "group", "rotate", "--node", b.url, "--data-dir", dataDir]);
       formed = await waitForGroupViews(views, {
         what: "the rotation",
         where: (s) => s.epoch !== before.epoch,
