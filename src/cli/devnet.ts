@@ -1,7 +1,8 @@
 import { rmSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { DEFAULT_NETWORK_PROFILE } from "../client/network-profile.js";
+import { ADMIN_TOKEN_FILE } from "../host/admin-token.js";
 import { startDevnet } from "../host/devnet.js";
 import { createLogger } from "../host/log.js";
 
@@ -28,7 +29,7 @@ export function registerDevnetCommand(program: Command): void {
         contract: devnet.contract,
         networkProfile: devnet.networkProfile,
         attestationService: devnet.attestationUrl,
-        nodes: devnet.nodes.map((n) => ({ url: n.url, enclave: n.address })),
+        nodes: devnet.nodes.map((n) => ({ url: n.url, enclave: n.address, adminToken: n.adminToken })),
         dataDir,
         resumed: devnet.resumed,
       };
@@ -47,6 +48,7 @@ export function registerDevnetCommand(program: Command): void {
         for (const [i, n] of devnet.nodes.entries()) {
           console.log(`  node ${i + 1}               ${n.url} (enclave ${n.address}, simulated TEE)`);
         }
+        console.log(`  admin tokens         ${join(dataDir, "node-N", ADMIN_TOKEN_FILE)} (mode 0600)`);
         console.log(
           "The enclaves form their MLS group through the chain; watch it with `anonify group status --node URL`.",
         );

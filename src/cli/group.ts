@@ -1,7 +1,16 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { ADMIN_TOKEN_FILE } from "../host/admin-token.js";
+import { DEVNET_NODES_FILE, type DevnetNodesRecord } from "../host/devnet.js";
 
-async function nodeRequest(node: string, method: "GET" | "POST", path: string): Promise<unknown> {
-  const res = await fetch(new URL(path, node), { method });
+async function nodeRequest(
+  node: string,
+  method: "GET" | "POST",
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<unknown> {
+  const res = await fetch(new URL(path, node), { method, headers });
   const body = (await res.json()) as { code?: string; message?: string };
   if (!res.ok) throw new Error(`${body.code ?? res.status}: ${body.message ?? res.statusText}`);
   return body;
@@ -40,8 +49,33 @@ export function registerGroupCommand(program: Command): void {
     .command("rotate")
     .description("ask a node's enclave to rotate the group key (an empty commit with a path update)")
     .requiredOption("--node <url>", "a node's API URL")
-    .action(async (flags: { node: string }) => {
-      await nodeRequest(flags.node, "POST", "/v1/group/rotate");
+    .option("--admin-token <file>", `the node's admin token file (<node's host dir>/${ADMIN_TOKEN_FILE})`)
+    .option(
+      "--data-dir <dir>",
+      "without --admin-token: the devnet's data directory, where it lists its nodes",
+      ".anonify",
+    )
+    .action(async (flags: { node: string; adminToken?: string; dataDir: string }) => {
+      const tokenFile = flags.adminToken ?? devnetAdminToken(flags.node, resolve(flags.dataDir));
+      const token = readFileSync(tokenFile, "utf8").trim();
+      await nodeRequest(flags.node, "POST", "/v1/group/rotate", { authorization: `Bearer ${token}` });
       console.log("rotation requested; it lands with the node's next handshake");
     });
+}
+
+/** The admin token file of the devnet node at `node`, from the list a running devnet keeps in `dataDir`. */
+function devnetAdminToken(node: string, dataDir: string): string {
+  const listPath = join(dataDir, DEVNET_NODES_FILE);
+  const origin = new URL(node).origin;
+  const listed = existsSync(listPath)
+    ? (JSON.parse(readFileSync(listPath, "utf8")) as DevnetNodesRecord).find(
+        (n) => new URL(n.url).origin === origin,
+      )
+    : undefined;
+  if (!listed)
+    throw new Error(
+      `no admin token for ${node}: ${listPath} does not list it; pass --admin-token <file> ` +
+        `(a node keeps its token in its host directory, file ${ADMIN_TOKEN_FILE})`,
+    );
+  return listed.adminToken;
 }

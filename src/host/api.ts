@@ -1,17 +1,48 @@
 // The node's REST API (fastify, JSON schemas, OpenAPI generated from them at /docs/openapi.json). Errors are JSON with a
-// stable code and a message; nothing secret is in any answer.
+// stable code and a message; nothing secret is in any answer. Guarded against abuse: admin routes need the node's
+// admin token, every client (remote address) has a request rate, waiting requests are capped, bodies are bounded.
+import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
 import type { Address, Hex } from "viem";
 import { isSettled } from "../boundary/calls.js";
 import { EnclaveCallError } from "../boundary/frames.js";
+import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
+import { ADMIN_TOKEN_FILE, checkAdminAuthorization, loadOrCreateAdminToken } from "./admin-token.js";
 import { COMMAND_STATUS_SCHEMA, MAX_STATUS_WAIT_MS } from "./command-status.js";
 import type { EnclaveNode } from "./node-host.js";
 
 const OPENAPI_URL = "/docs/openapi.json";
 
-/** A sealed command or query is at most ~16 KiB. */
-const MAX_ENVELOPE_BYTES = 64 * 1024;
+/**
+ * The largest body of `POST /v1/commands` and `/v1/queries`: `{"envelope":"0x…"}` around the largest
+ * sealed message as hex (two digits a byte), with 64 bytes to spare for the JSON's punctuation and spaces.
+ */
+export const ENVELOPE_BODY_LIMIT = 2 * MAX_SEALED_MESSAGE_BYTES + 64;
+/** Every other route takes no body (`POST /v1/group/rotate`): at most this much is read of one. */
+export const EMPTY_BODY_LIMIT = 1024;
+
+/** What one client (one remote address) and all clients together may ask of a node. */
+export type NodeApiLimits = {
+  /** At most `max` requests per client address in each window of `timeWindowMs`; past it, 429 `rate_limited`. */
+  rateLimit: { max: number; timeWindowMs: number };
+  /** At most this many requests wait at once for their command to be ordered (`?wait`); past it, 503 `waiting_full`. */
+  maxWaiting: number;
+};
+
+/**
+ * Generous for one client: the benchmark's senders (all on one address) reach ~175 transfers/s per
+ * node, each one request, and ~200 of them wait at once.
+ */
+export const DEFAULT_API_LIMITS: NodeApiLimits = {
+  rateLimit: { max: 300, timeWindowMs: 1_000 },
+  maxWaiting: 1_024,
+};
 
 const ERROR = {
   type: "object",
@@ -27,7 +58,7 @@ const STATUS = {
     platform: { type: "string" },
     contract: { type: "string" },
     chainId: { type: "integer" },
-    chainRpc: { type: "string" },
+    chainRpc: { type: "string", description: "the node's chain RPC as scheme://host:port only" },
     chainHead: { type: "string" },
     synced: { type: "boolean" },
     epoch: { type: ["string", "null"] },
@@ -50,14 +81,45 @@ function declaredPaths<T>(paths: Record<string, T>): Record<string, T> {
   );
 }
 
-export type NodeApiOptions = { node: EnclaveNode; contract: Address; chainId: number; chainRpc: string };
+/**
+ * A URL as `scheme://host:port`: an RPC provider's URL may hold its API key in the user part, the
+ * path (`/v3/KEY`) or the query, none of which a status answer may show.
+ */
+export function withoutCredentials(url: string): string {
+  try {
+    const { protocol, host } = new URL(url);
+    return `${protocol}//${host}`;
+  } catch {
+    return "(not a URL)";
+  }
+}
 
-export function buildNodeApi({ node, contract, chainId, chainRpc }: NodeApiOptions): FastifyInstance {
-  const app = Fastify({ logger: false });
+export type NodeApiOptions = {
+  node: EnclaveNode;
+  contract: Address;
+  chainId: number;
+  chainRpc: string;
+  /** The token admin routes require; by default the node's own (`<hostDir>/admin-token`, made at first start). */
+  adminToken?: string;
+  /** Rate and waiting limits; each omitted one is DEFAULT_API_LIMITS's. */
+  limits?: Partial<NodeApiLimits>;
+};
+
+export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
+  const { node, contract, chainId } = options;
+  const chainRpc = withoutCredentials(options.chainRpc);
+  const adminToken = options.adminToken ?? loadOrCreateAdminToken(node.hostDir);
+  const limits: NodeApiLimits = { ...DEFAULT_API_LIMITS, ...options.limits };
+  // Every route reads at most EMPTY_BODY_LIMIT bytes of a body unless it says more (the envelope routes).
+  const app = Fastify({ logger: false, bodyLimit: EMPTY_BODY_LIMIT });
   // The OpenAPI document is built from the route schemas below (their `summary`, params, body and
   // answers); the routes are registered after the plugin so that it sees each of them.
   app.register(swagger, {
-    openapi: { openapi: "3.0.3", info: { title: "Anonify node API", version: "1" } },
+    openapi: {
+      openapi: "3.0.3",
+      info: { title: "Anonify node API", version: "1" },
+      components: { securitySchemes: { adminToken: { type: "http", scheme: "bearer" } } },
+    },
     // Paths keyed as the routes declare them (`/v1/commands/:id`), the form this API's clients and
     // tests look up, rather than the plugin's `{id}`.
     transformObject: (document) => {
@@ -67,12 +129,75 @@ export function buildNodeApi({ node, contract, chainId, chainRpc }: NodeApiOptio
       return openapiObject;
     },
   });
-  app.setErrorHandler<FastifyError>((error, _request, reply) => {
+  // Per client = per remote address (the socket's: `trustProxy` is off, so a header cannot choose it).
+  // In memory, fixed windows; the limit is checked on request, before any body is read.
+  const perSecond = limits.rateLimit.timeWindowMs / 1000;
+  app.register(rateLimit, {
+    max: limits.rateLimit.max,
+    timeWindow: limits.rateLimit.timeWindowMs,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      code: "rate_limited",
+      message:
+        `node API rate limit: at most ${context.max} requests per ${perSecond} s from one client address; ` +
+        `retry after ${context.after}`,
+    }),
+  });
+  app.setErrorHandler<FastifyError>((error, request, reply) => {
+    if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE")
+      return reply.code(413).send({
+        code: "body_too_large",
+        message:
+          `node API body limit: at most ${request.routeOptions.bodyLimit ?? EMPTY_BODY_LIMIT} bytes on this route ` +
+          `(a sealed command or query is at most ${MAX_SEALED_MESSAGE_BYTES} bytes)`,
+      });
     const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
     // Internal errors are reported by kind only: their messages may name internal data.
     const message = status < 500 ? error.message : "internal error";
     reply.code(status).send({ code: status < 500 ? (error.code ?? "bad_request") : "internal", message });
   });
+
+  /** Admin routes: `Authorization: Bearer <the node's admin token>`, or 401 / 403 and nothing runs. */
+  const adminOnly = async (request: FastifyRequest, reply: FastifyReply) => {
+    const check = checkAdminAuthorization(request.headers.authorization, adminToken);
+    if (check === "missing")
+      return reply
+        .code(401)
+        .header("www-authenticate", 'Bearer realm="anonify node admin"')
+        .send({
+          code: "admin_token_required",
+          message: `node admin call: send Authorization: Bearer <the token in the node's host directory, file ${ADMIN_TOKEN_FILE}>`,
+        });
+    if (check === "wrong")
+      return reply
+        .code(403)
+        .send({ code: "admin_token_wrong", message: "node admin call: the admin token is wrong" });
+  };
+
+  /** Requests waiting now for their command to be ordered. */
+  let waiting = 0;
+  /**
+   * Runs `answer` with the wait the request asked for, while fewer than `maxWaiting` requests wait;
+   * past that, 503 `waiting_full` and nothing runs (a command is not even accepted), so the client may
+   * send it again later or without `?wait`.
+   */
+  async function withWait<T>(reply: FastifyReply, waitMs: number, answer: (waitMs: number) => Promise<T>) {
+    if (waitMs <= 0) return answer(0);
+    if (waiting >= limits.maxWaiting)
+      return reply
+        .code(503)
+        .header("retry-after", "1")
+        .send({
+          code: "waiting_full",
+          message: `node API waiting limit: at most ${limits.maxWaiting} requests wait at once; retry, or ask without ?wait`,
+        });
+    waiting++;
+    try {
+      return await answer(waitMs);
+    } finally {
+      waiting--;
+    }
+  }
 
   app.register(async (api) => {
     api.get(
@@ -130,9 +255,17 @@ export function buildNodeApi({ node, contract, chainId, chainRpc }: NodeApiOptio
       "/v1/group/rotate",
       {
         schema: {
-          summary: "ask for a key rotation (an empty commit with a path update)",
-          response: { 202: { type: "object", properties: { accepted: { type: "boolean" } } }, 409: ERROR },
+          summary:
+            "ask for a key rotation (an empty commit with a path update); admin: needs the node's admin token",
+          security: [{ adminToken: [] }],
+          response: {
+            202: { type: "object", properties: { accepted: { type: "boolean" } } },
+            401: ERROR,
+            403: ERROR,
+            409: ERROR,
+          },
         },
+        preHandler: adminOnly,
       },
       async (_req, reply) => {
         const status = await node.groupStatus();
@@ -150,7 +283,11 @@ export function buildNodeApi({ node, contract, chainId, chainRpc }: NodeApiOptio
       required: ["envelope"],
       additionalProperties: false,
       properties: {
-        envelope: { type: "string", pattern: "^0x([0-9a-fA-F]{2})+$", maxLength: 2 + 2 * MAX_ENVELOPE_BYTES },
+        envelope: {
+          type: "string",
+          pattern: "^0x([0-9a-fA-F]{2})+$",
+          maxLength: 2 + 2 * MAX_SEALED_MESSAGE_BYTES,
+        },
       },
     } as const;
 
@@ -205,14 +342,24 @@ export function buildNodeApi({ node, contract, chainId, chainRpc }: NodeApiOptio
             "GET /v1/commands/{id}?wait once the command is ordered (200), or 202 when the wait ends first",
           body: HEX_BODY,
           querystring: WAIT_QUERY,
-          response: { 200: COMMAND_STATUS_SCHEMA, 202: COMMAND_STATUS_SCHEMA, 400: ERROR, 422: ERROR },
+          response: {
+            200: COMMAND_STATUS_SCHEMA,
+            202: COMMAND_STATUS_SCHEMA,
+            400: ERROR,
+            413: ERROR,
+            422: ERROR,
+            503: ERROR,
+          },
         },
+        bodyLimit: ENVELOPE_BODY_LIMIT,
       },
       async (req, reply) =>
-        enclaveCall(reply, async () => {
-          const answer = await node.submitCommand(req.body.envelope as Hex, req.query.wait ?? 0);
-          return reply.code(isSettled(answer.status) ? 200 : 202).send(answer);
-        }),
+        withWait(reply, req.query.wait ?? 0, (waitMs) =>
+          enclaveCall(reply, async () => {
+            const answer = await node.submitCommand(req.body.envelope as Hex, waitMs);
+            return reply.code(isSettled(answer.status) ? 200 : 202).send(answer);
+          }),
+        ),
     );
 
     api.get<{ Params: { id: string }; Querystring: { wait?: number } }>(
@@ -224,11 +371,13 @@ export function buildNodeApi({ node, contract, chainId, chainRpc }: NodeApiOptio
             "with ?wait=ms, answered once the command is ordered or the wait ends",
           params: { type: "object", properties: { id: { type: "string", pattern: "^0x[0-9a-fA-F]{64}$" } } },
           querystring: WAIT_QUERY,
-          response: { 200: COMMAND_STATUS_SCHEMA, 404: ERROR, 400: ERROR },
+          response: { 200: COMMAND_STATUS_SCHEMA, 404: ERROR, 400: ERROR, 503: ERROR },
         },
       },
       async (req, reply) =>
-        enclaveCall(reply, () => node.commandStatus(req.params.id as Hex, req.query.wait ?? 0)),
+        withWait(reply, req.query.wait ?? 0, (waitMs) =>
+          enclaveCall(reply, () => node.commandStatus(req.params.id as Hex, waitMs)),
+        ),
     );
 
     api.post<{ Body: { envelope: string } }>(
@@ -237,8 +386,9 @@ export function buildNodeApi({ node, contract, chainId, chainRpc }: NodeApiOptio
         schema: {
           summary: "a signed, sealed query; the answer is sealed to the caller",
           body: HEX_BODY,
-          response: { 400: ERROR, 422: ERROR },
+          response: { 400: ERROR, 413: ERROR, 422: ERROR },
         },
+        bodyLimit: ENVELOPE_BODY_LIMIT,
       },
       async (req, reply) => enclaveCall(reply, () => node.query(req.body.envelope as Hex)),
     );

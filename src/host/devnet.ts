@@ -9,14 +9,26 @@ import { connectLedger, deployAnonify, withWallet, writeAnonifyMined } from "../
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { mnemonicKey } from "../chain/keys.js";
 import { writeNetworkProfile } from "../client/network-profile.js";
-import { buildNodeApi } from "./api.js";
+import { adminTokenPath } from "./admin-token.js";
+import { buildNodeApi, type NodeApiLimits } from "./api.js";
 import { type LogTarget, loggerFor } from "./log.js";
 import { EnclaveNode } from "./node-host.js";
 
 /** The devnet's deployment record, kept beside the chain state so a second start resumes it. */
 type DevnetRecord = { chainId: number; contract: Address; deployedAtBlock: string };
 
-export type DevnetNode = { url: string; address: Hex; hostDir: string; node: EnclaveNode };
+/** `adminToken`: the file holding the node's admin token (`POST /v1/group/rotate` needs it). */
+export type DevnetNode = {
+  url: string;
+  address: Hex;
+  hostDir: string;
+  adminToken: string;
+  node: EnclaveNode;
+};
+
+/** Where a running devnet lists its nodes (URL, enclave, admin token file), for the CLI's admin calls. */
+export const DEVNET_NODES_FILE = "nodes.json";
+export type DevnetNodesRecord = { url: string; enclave: Hex; adminToken: string }[];
 
 export type Devnet = {
   rpcUrl: string;
@@ -39,6 +51,8 @@ export type DevnetOptions = LogTarget & {
   blockTime?: number;
   /** At most this many commands per batch (1 reproduces the original Anonify: a transaction per command). */
   maxBatchCommands?: number;
+  /** The nodes' API limits (rates, waiting requests); the API's defaults when omitted. */
+  apiLimits?: Partial<NodeApiLimits>;
 };
 
 /**
@@ -119,11 +133,23 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       });
       started.push({ close: () => node.stop() });
       await node.start();
-      const api = buildNodeApi({ node, contract, chainId: anvil.chainId, chainRpc: anvil.rpcUrl });
+      const api = buildNodeApi({
+        node,
+        contract,
+        chainId: anvil.chainId,
+        chainRpc: anvil.rpcUrl,
+        limits: options.apiLimits,
+      });
       const url = await api.listen({ port: 0, host: "127.0.0.1" });
       started.push({ close: () => api.close() });
-      nodes.push({ url, address: node.address, hostDir, node });
+      nodes.push({ url, address: node.address, hostDir, adminToken: adminTokenPath(hostDir), node });
     }
+    const listed: DevnetNodesRecord = nodes.map((n) => ({
+      url: n.url,
+      enclave: n.address,
+      adminToken: n.adminToken,
+    }));
+    writeFileSync(join(options.dataDir, DEVNET_NODES_FILE), JSON.stringify(listed, null, 2));
     return {
       rpcUrl: anvil.rpcUrl,
       chainId: anvil.chainId,

@@ -98,6 +98,11 @@ export class EnclaveNode {
     });
   }
 
+  /** The host's directory (sealed files, the enclave's data, the admin token). */
+  get hostDir(): string {
+    return this.options.hostDir;
+  }
+
   get address(): Hex {
     if (!this.registration) throw new Error("the node has not started");
     return this.registration.address;

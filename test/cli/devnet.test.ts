@@ -11,11 +11,12 @@ import { until } from "../support/wait.js";
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, "../../bin/anonify.mjs");
 
+type DevnetNodeInfo = { url: string; enclave: string; adminToken: string };
 type DevnetInfo = {
   contract: string;
   chainId: number;
   networkProfile: string;
-  nodes: { url: string; enclave: string }[];
+  nodes: DevnetNodeInfo[];
   resumed: boolean;
 };
 type Status = GroupView & { epoch: string | null; epochKeyFingerprint: string | null };
@@ -63,11 +64,17 @@ describe("anonify devnet (what npm start runs)", () => {
       assert.equal(first.info.nodes.length, 2);
       assert.equal(first.info.resumed, false);
       assert.equal(first.info.networkProfile, join(dataDir, "network.json"));
-      const [a, b] = first.info.nodes as [{ url: string; enclave: string }, { url: string; enclave: string }];
+      const [a, b] = first.info.nodes as [DevnetNodeInfo, DevnetNodeInfo];
       // What the CLI shows of each node's group.
       const views = () => Promise.all([groupStatus(a.url), groupStatus(b.url)]);
       const before = await waitForGroupViews(views);
-      await run(process.execPath, [CLI, "group", "rotate", "--node", b.url]);
+      // Rotation is an admin call: another node's token is refused, and nothing rotates.
+      await assert.rejects(
+        run(process.execPath, [CLI, "group", "rotate", "--node", b.url, "--admin-token", a.adminToken]),
+        (e: unknown) => /admin_token_wrong/.test((e as { stderr: string }).stderr),
+      );
+      // Without --admin-token, the CLI finds the node's token where the devnet lists its nodes.
+      await run(process.execPath, [CLI, "group", "rotate", "--node", b.url, "--data-dir", dataDir]);
       formed = await waitForGroupViews(views, {
         what: "the rotation",
         where: (s) => s.epoch !== before.epoch,

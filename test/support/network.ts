@@ -113,7 +113,13 @@ export async function startTestNet(nodes = 3): Promise<TestNet> {
       const api = buildNodeApi({ node, contract: net.contract, chainId: net.chainId, chainRpc: net.rpcUrl });
       apis.push(api);
       const url = await api.listen({ port: 0, host: "127.0.0.1" });
-      net.nodes[index] = { url, address: node.address, hostDir: old.hostDir, node };
+      net.nodes[index] = {
+        url,
+        address: node.address,
+        hostDir: old.hostDir,
+        adminToken: old.adminToken,
+        node,
+      };
       return net.nodes[index];
     },
     stop,

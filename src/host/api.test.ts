@@ -1,0 +1,197 @@
+// The API's guards against a node that stands in for EnclaveNode: admin token, per-address rate
+// limits, the cap on waiting requests, body limits, and a status without credentials.
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import type { CommandStatusAnswer } from "../boundary/calls.js";
+import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
+import { ADMIN_TOKEN_FILE, checkAdminAuthorization, loadOrCreateAdminToken } from "./admin-token.js";
+import { buildNodeApi, ENVELOPE_BODY_LIMIT, type NodeApiLimits, withoutCredentials } from "./api.js";
+import type { EnclaveNode } from "./node-host.js";
+
+const ID = `0x${"ab".repeat(32)}` as const;
+const TOKEN = "5".repeat(64);
+
+/** What the API asks of a node, recorded; `commandStatus` with a wait blocks until `release`. */
+function stubNode(hostDir: string) {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const calls = { rotations: 0, waits: [] as number[], submitted: [] as string[] };
+  const node = {
+    hostDir,
+    address: `0x${"11".repeat(20)}`,
+    registration: { hpkePublicKey: "0x" },
+    isSynced: true,
+    rotationPending: false,
+    groupStatus: async () => ({
+      group: { member: true, epoch: "3", slot: "3", members: [], epochKeyFingerprint: undefined },
+      ledger: { sequence: "0", batches: "0", queued: 0, inFlight: 0 },
+    }),
+    enclaveStatus: async () => ({ measurement: "0x00", platform: "sim" }),
+    chainHead: async () => 7n,
+    requestRotation: () => {
+      calls.rotations++;
+    },
+    commandStatus: async (id: string, waitMs: number): Promise<CommandStatusAnswer> => {
+      calls.waits.push(waitMs);
+      if (waitMs > 0) await gate;
+      return { id: id as `0x${string}`, status: "submitted" };
+    },
+    submitCommand: async (envelope: string): Promise<CommandStatusAnswer> => {
+      calls.submitted.push(envelope);
+      return { id: ID, status: "queued" };
+    },
+  };
+  return { node: node as unknown as EnclaveNode, calls, release };
+}
+
+describe("the node API's guards", () => {
+  const dirs: string[] = [];
+  const hostDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), "anonify-api-"));
+    dirs.push(dir);
+    return dir;
+  };
+  after(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  const api = (limits?: Partial<NodeApiLimits>, chainRpc = "http://127.0.0.1:8545") => {
+    const stub = stubNode(hostDir());
+    return {
+      ...stub,
+      app: buildNodeApi({ node: stub.node, contract: `0x${"22".repeat(20)}`, chainId: 1, chainRpc, limits }),
+    };
+  };
+
+  test("the admin token is made once per host directory, 0600, 32 random bytes as hex", () => {
+    const dir = hostDir();
+    const token = loadOrCreateAdminToken(dir);
+    assert.match(token, /^[0-9a-f]{64}$/);
+    assert.equal(statSync(join(dir, ADMIN_TOKEN_FILE)).mode & 0o777, 0o600);
+    assert.equal(loadOrCreateAdminToken(dir), token, "a restart keeps it");
+    assert.notEqual(loadOrCreateAdminToken(hostDir()), token);
+    assert.equal(checkAdminAuthorization(`Bearer ${token}`, token), "ok");
+    const other = token.replace(/.$/, (c) => (c === "0" ? "1" : "0"));
+    assert.equal(checkAdminAuthorization(`Bearer ${other}`, token), "wrong");
+    assert.equal(checkAdminAuthorization(token, token), "missing", "the scheme is required");
+    assert.equal(checkAdminAuthorization(undefined, token), "missing");
+  });
+
+  test("rotation needs the node's admin token: 401 without it, 403 with another, 202 with it", async () => {
+    const { app, node, calls } = api();
+    const token = readFileSync(join(node.hostDir, ADMIN_TOKEN_FILE), "utf8").trim();
+    const rotate = (authorization?: string) =>
+      app.inject({
+        method: "POST",
+        url: "/v1/group/rotate",
+        headers: authorization ? { authorization } : {},
+      });
+    const none = await rotate();
+    assert.equal(none.statusCode, 401);
+    assert.equal(none.json().code, "admin_token_required");
+    assert.match(none.headers["www-authenticate"] as string, /^Bearer/);
+    const wrong = await rotate(`Bearer ${TOKEN}`);
+    assert.equal(wrong.statusCode, 403);
+    assert.equal(wrong.json().code, "admin_token_wrong");
+    assert.equal(calls.rotations, 0, "a refused call changes nothing");
+    const ok = await rotate(`Bearer ${token}`);
+    assert.equal(ok.statusCode, 202);
+    assert.equal(calls.rotations, 1);
+    const doc = (await app.inject({ url: "/docs/openapi.json" })).json();
+    assert.deepEqual(doc.paths["/v1/group/rotate"].post.security, [{ adminToken: [] }]);
+    await app.close();
+  });
+
+  test("each client address has its own rate: past it, 429 naming the limit, with Retry-After", async () => {
+    const { app } = api({ rateLimit: { max: 3, timeWindowMs: 60_000 } });
+    const from = (remoteAddress: string) => app.inject({ url: "/v1/health", remoteAddress });
+    for (let i = 0; i < 3; i++) assert.equal((await from("10.0.0.1")).statusCode, 200);
+    const limited = await from("10.0.0.1");
+    assert.equal(limited.statusCode, 429);
+    assert.equal(limited.json().code, "rate_limited");
+    assert.match(limited.json().message, /at most 3 requests per 60 s/);
+    assert.ok(Number(limited.headers["retry-after"]) > 0);
+    assert.equal((await from("10.0.0.2")).statusCode, 200, "another address is not limited");
+    assert.equal((await from("10.0.0.1")).statusCode, 429);
+    await app.close();
+  });
+
+  test("past the cap on waiting requests, 503 waiting_full; one without ?wait is served", async () => {
+    const { app, calls, release } = api({ maxWaiting: 1 });
+    const first = app.inject({ url: `/v1/commands/${ID}?wait=5000` });
+    while (calls.waits.length === 0) await new Promise((r) => setImmediate(r));
+    const second = await app.inject({ url: `/v1/commands/${ID}?wait=5000` });
+    assert.equal(second.statusCode, 503);
+    assert.equal(second.json().code, "waiting_full");
+    assert.match(second.json().message, /at most 1 requests wait/);
+    assert.equal(second.headers["retry-after"], "1");
+    const post = await app.inject({
+      method: "POST",
+      url: "/v1/commands?wait=5000",
+      payload: { envelope: "0x00" },
+    });
+    assert.equal(post.statusCode, 503, "a command is refused before it is accepted");
+    assert.equal(calls.submitted.length, 0);
+    assert.equal((await app.inject({ url: `/v1/commands/${ID}` })).statusCode, 200);
+    release();
+    assert.equal((await first).statusCode, 200);
+    assert.equal(
+      (await app.inject({ url: `/v1/commands/${ID}?wait=10` })).statusCode,
+      200,
+      "the slot is free again",
+    );
+    await app.close();
+  });
+
+  test("bodies: a largest envelope passes, one byte more is 413 naming the limit; rotate reads no big body", async () => {
+    const { app, node, calls } = api();
+    const envelope = (bytes: number) => `0x${"00".repeat(bytes)}`;
+    const largest = await app.inject({
+      method: "POST",
+      url: "/v1/commands",
+      payload: { envelope: envelope(MAX_SEALED_MESSAGE_BYTES) },
+    });
+    assert.equal(largest.statusCode, 202);
+    assert.equal(calls.submitted.length, 1);
+    const body = JSON.stringify({ envelope: envelope(MAX_SEALED_MESSAGE_BYTES) });
+    const padded = `${body}${" ".repeat(ENVELOPE_BODY_LIMIT - body.length + 1)}`;
+    const tooLarge = await app.inject({
+      method: "POST",
+      url: "/v1/queries",
+      headers: { "content-type": "application/json" },
+      payload: padded,
+    });
+    assert.equal(tooLarge.statusCode, 413);
+    assert.equal(tooLarge.json().code, "body_too_large");
+    assert.match(tooLarge.json().message, new RegExp(`at most ${ENVELOPE_BODY_LIMIT} bytes`));
+    const token = readFileSync(join(node.hostDir, ADMIN_TOKEN_FILE), "utf8").trim();
+    const rotate = await app.inject({
+      method: "POST",
+      url: "/v1/group/rotate",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      payload: JSON.stringify({ pad: "x".repeat(4096) }),
+    });
+    assert.equal(rotate.statusCode, 413);
+    assert.equal(calls.rotations, 0);
+    assert.equal((await app.inject({ url: "/v1/health" })).statusCode, 200, "the node keeps serving");
+    await app.close();
+  });
+
+  test("status shows the chain RPC as scheme://host:port only", async () => {
+    assert.equal(
+      withoutCredentials("https://user:pw@rpc.example:8443/v3/KEY?apikey=K#x"),
+      "https://rpc.example:8443",
+    );
+    assert.equal(withoutCredentials("not a url"), "(not a URL)");
+    const { app } = api({}, "https://alice:secret@eth.provider.example/v3/0123456789abcdef?key=zz");
+    const status = await app.inject({ url: "/v1/status" });
+    assert.equal(status.statusCode, 200);
+    assert.equal(status.json().chainRpc, "https://eth.provider.example");
+    assert.doesNotMatch(status.body, /secret|0123456789abcdef|zz/);
+    await app.close();
+  });
+});
