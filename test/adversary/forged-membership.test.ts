@@ -93,6 +93,17 @@ async function registration(
   };
 }
 
+/** A registration whose evidence is a sim quote the host made itself, binding `who` correctly. */
+async function forgedRegistration(
+  dir: string,
+  who: Impostor,
+  measurement: Hex,
+  quotedMeasurement: Hex = measurement,
+): Promise<Record<string, unknown>> {
+  const binding = enclaveBinding(DOMAIN, who.address, who.hpkePublicKey);
+  return registration(who, measurement, await forgedSimQuote(dir, binding, quotedMeasurement));
+}
+
 async function keyPackageOf(who: Impostor, signingKey: Hex = who.key): Promise<Record<string, unknown>> {
   const { keyPackage } = who;
   return {
@@ -173,29 +184,18 @@ describe("a host that forges membership for a key pair it holds", () => {
     // 2. A forged sim quote with a correct binding, but for another measurement.
     const otherBuild = await impostor();
     await member.feed.feed([
-      await registration(
+      await forgedRegistration(
+        join(dir, "host-machine"),
         otherBuild,
         member.measurement,
-        await forgedSimQuote(
-          join(dir, "host-machine"),
-          enclaveBinding(DOMAIN, otherBuild.address, otherBuild.hpkePublicKey),
-          keccak256(toBytes("another build")),
-        ),
+        keccak256(toBytes("another build")),
       ),
       await keyPackageOf(otherBuild),
     ]);
     // 3. Evidence that verifies, binds and matches, but a key package signed by another key.
     const unsigned = await impostor();
     await member.feed.feed([
-      await registration(
-        unsigned,
-        member.measurement,
-        await forgedSimQuote(
-          join(dir, "host-machine"),
-          enclaveBinding(DOMAIN, unsigned.address, unsigned.hpkePublicKey),
-          member.measurement,
-        ),
-      ),
+      await forgedRegistration(join(dir, "host-machine"), unsigned, member.measurement),
       await keyPackageOf(unsigned, generatePrivateKey()),
     ]);
     // 4. Garbage evidence.
@@ -225,15 +225,7 @@ describe("a host that forges membership for a key pair it holds", () => {
         head: nextHead(member.init.address, rotation.handshake),
         handshake: rotation.handshake,
       },
-      await registration(
-        forgeable,
-        member.measurement,
-        await forgedSimQuote(
-          join(dir, "host-machine"),
-          enclaveBinding(DOMAIN, forgeable.address, forgeable.hpkePublicKey),
-          member.measurement,
-        ),
-      ),
+      await forgedRegistration(join(dir, "host-machine"), forgeable, member.measurement),
       await keyPackageOf(forgeable),
     ]);
     const add = await propose();
@@ -248,15 +240,7 @@ describe("a host that forges membership for a key pair it holds", () => {
     running.push(member.enclave);
     const forged = await impostor();
     await member.feed.feed([
-      await registration(
-        forged,
-        member.measurement,
-        await forgedSimQuote(
-          join(dir, "host-machine"),
-          enclaveBinding(DOMAIN, forged.address, forged.hpkePublicKey),
-          member.measurement,
-        ),
-      ),
+      await forgedRegistration(join(dir, "host-machine"), forged, member.measurement),
       await keyPackageOf(forged),
     ]);
     const proposal = await member.enclave.call("proposeHandshake", { rotate: false });
