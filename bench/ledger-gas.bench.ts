@@ -30,12 +30,13 @@ export async function run(outDir: string): Promise<void> {
       return receipt.gasUsed;
     };
     const enclave = newEnclave();
-    const { report, signature } = await signedReport(f.domain, enclave, serviceKey);
+    const { report, signature, evidence } = await signedReport(f.domain, enclave, serviceKey);
     const register = await send("registerEnclave", [
       report,
       signature,
       enclave.address,
       enclave.hpkePublicKey,
+      evidence,
     ]);
     const handshake = toHex(crypto.getRandomValues(new Uint8Array(CIPHERTEXT_BYTES)));
     const commit = await send("commitHandshake", [

@@ -21,7 +21,7 @@ export type SignedReport = {
 export type AttestContext = { policy: AttestationPolicy; signer: PrivateKeyAccount; now: Date };
 
 /** The contract sees a 32-byte report data: the binding; the rest of the evidence's report data must be zero. */
-function bindingOf(verdict: Verdict): Hex {
+export function bindingOf(verdict: Verdict): Hex {
   const data = hexToBytes(`0x${verdict.reportData}`);
   if (data.length < BINDING_BYTES) throw new VerificationError("report data is shorter than 32 bytes");
   if (data.subarray(BINDING_BYTES).some((b) => b !== 0)) {

@@ -12,11 +12,14 @@ const SIGNATURE_BYTES = 65;
 const MAX_LOG_INDEX = 2 ** 32;
 const MAX_BATCH_COUNT = 2 ** 32 - 1;
 const MAX_PLATFORM = 255;
+/** A DCAP quote with its certificate chain is ~5 KiB, a Nitro document ~5 KiB; room to spare. */
+const MAX_EVIDENCE_BYTES = 64 * 1024;
 
 const address = hex({ min: 20, max: 20 });
 const bytes32 = hex({ min: 32, max: 32 });
 const uint64 = decimal({ bits: 64 });
 const payload = hex({ min: 1, max: MAX_PAYLOAD_BYTES });
+const signature = hex({ min: SIGNATURE_BYTES, max: SIGNATURE_BYTES });
 const position = { block: uint64, logIndex: int({ min: 0, max: MAX_LOG_INDEX }) };
 
 /** One event per contract event the enclave consumes; an unknown kind is refused, never skipped. */
@@ -32,11 +35,13 @@ export const LEDGER_EVENT = tagged("kind", {
     debug: bool(),
     hpkePublicKey: hex({ max: MAX_HPKE_KEY_BYTES }),
     report: hex({ min: REPORT_BYTES, max: REPORT_BYTES }),
-    reportSignature: hex({ min: SIGNATURE_BYTES, max: SIGNATURE_BYTES }),
+    reportSignature: signature,
+    /** The raw attestation evidence, in the format of `platform`; members verify it inside. */
+    evidence: hex({ min: 1, max: MAX_EVIDENCE_BYTES }),
   },
   EnclaveRevoked: { ...position, enclave: address },
-  EnclaveLeft: { ...position, enclave: address },
-  KeyPackagePublished: { ...position, enclave: address, keyPackage: payload },
+  EnclaveLeft: { ...position, enclave: address, nonce: uint64, signature },
+  KeyPackagePublished: { ...position, enclave: address, nonce: uint64, keyPackage: payload, signature },
   HandshakeCommitted: { ...position, epoch: uint64, enclave: address, head: bytes32, handshake: payload },
   BatchSubmitted: {
     ...position,

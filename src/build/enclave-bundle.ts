@@ -31,9 +31,14 @@ export const ENCLAVE_VERSION = "0.1.0";
  */
 export const DEV_SIGNER_MEASUREMENT: Hex = keccak256(toBytes("anonify.dev-signer.v1"));
 
+/**
+ * The devnet's build: the simulated platform, so the development profile (which admits simulated
+ * evidence, forgeable by anyone). A production build sets `profile: "production"` and a real platform.
+ */
 export const DEFAULT_ENCLAVE_CONFIG: EnclaveConfig = {
   app: "erc20",
   platform: "sim",
+  profile: "development",
   signerMeasurement: DEV_SIGNER_MEASUREMENT,
   version: ENCLAVE_VERSION,
 };

@@ -1,7 +1,7 @@
 // What every enclave call works on: the platform and build it runs as, and the session that `init`
 // opens (identity, ledger domain, group and ledger state). The pure cores (group-member.ts,
 // confidential-ledger.ts) return new values; a call swaps them in only once it has succeeded.
-import type { Hex } from "viem";
+import { bytesToHex, type Hex } from "viem";
 import type { App } from "../app/app.js";
 import type { StateValue } from "../app/canonical.js";
 import type { CallName, CallParams, CallResult, PublicIdentity } from "../boundary/calls.js";
@@ -12,9 +12,20 @@ import type { LedgerAppState } from "./confidential-ledger.js";
 import type { GroupMemberState } from "./group-member.js";
 import type { EnclaveKeys } from "./identity.js";
 import type { EnclaveIdentity, TeePlatform } from "./platform.js";
+import type { Admission } from "./registry.js";
 
-/** What the enclave was built with; it is inside the measured bundle, so changing it changes the measurement. */
-export type EnclaveConfig = { app: string; platform: string; signerMeasurement: Hex; version: string };
+/**
+ * What the enclave was built with; it is inside the measured bundle, so changing it changes the
+ * measurement. `profile` is a trust root: `production` admits to the group only real platforms
+ * (sgx, tdx, nitro) without debug; `development` also the simulated one, whose root key is public.
+ */
+export type EnclaveConfig = {
+  app: string;
+  platform: string;
+  profile: "production" | "development";
+  signerMeasurement: Hex;
+  version: string;
+};
 
 export type Session = {
   keys: EnclaveKeys;
@@ -66,4 +77,16 @@ export function sessionToChange(context: EnclaveContext, call: CallName): Sessio
   const session = requireSession(context);
   context.checkpoint.restoreClosedBy ??= call;
   return session;
+}
+
+/**
+ * What this enclave admits to its group, all from its measured build: the profile, its own
+ * measurement, and its own clock for the evidence's certificate validity.
+ */
+export function admissionOf(context: EnclaveContext): Admission {
+  return {
+    profile: context.config.profile,
+    measurement: bytesToHex(context.measured.measurement),
+    now: () => new Date(),
+  };
 }

@@ -45,6 +45,7 @@ import {
 import type { LedgerDomain } from "../protocol/digests.js";
 import { nextHandshakeHead, ZERO_HASH } from "../protocol/digests.js";
 import {
+  type Admission,
   checkCredential,
   EMPTY_REGISTRY,
   enclaveAddressOf,
@@ -98,11 +99,11 @@ export class GroupFollowError extends Error {
   override name = "GroupFollowError";
 }
 
-function authFor(view: RegistryView, domain: LedgerDomain): AuthenticationService {
+function authFor(view: RegistryView, domain: LedgerDomain, admission: Admission): AuthenticationService {
   return {
     validateCredential: async (identity, signaturePublicKey) => {
       try {
-        await checkCredential(view, domain, identity, signaturePublicKey);
+        await checkCredential(view, domain, identity, signaturePublicKey, admission);
         return true;
       } catch {
         return false;
@@ -164,6 +165,7 @@ export async function applyGroupEvent(
   event: LedgerEvent,
   self: Hex,
   domain: LedgerDomain,
+  admission: Admission,
 ): Promise<GroupMemberState> {
   if (event.kind !== "HandshakeCommitted") {
     const mlsKeyOf = (kp: Hex) => {
@@ -173,7 +175,8 @@ export async function applyGroupEvent(
         return undefined;
       }
     };
-    return { ...state, registry: updateRegistry(state.registry, event, mlsKeyOf) };
+    const registry = await updateRegistry(state.registry, event, domain, mlsKeyOf);
+    return registry === state.registry ? state : { ...state, registry };
   }
   const slot = BigInt(event.epoch);
   if (slot !== state.slot)
@@ -197,7 +200,7 @@ export async function applyGroupEvent(
   } catch {
     return { ...next, lastHandshake: record("void: malformed handshake") };
   }
-  const auth = authFor(state.registry, domain);
+  const auth = authFor(state.registry, domain, admission);
 
   if (state.group) {
     const current = epochOf(state.group);
@@ -273,6 +276,7 @@ export async function proposeCommit(
   self: Hex,
   domain: LedgerDomain,
   rotate: boolean,
+  admission: Admission,
 ): Promise<{ state: GroupMemberState; handshake?: Uint8Array }> {
   let current = state;
   const me = state.registry.enclaves[self.toLowerCase()];
@@ -295,7 +299,7 @@ export async function proposeCommit(
   const group = current.group!;
   const members = membersOf(group);
   const memberAddresses = new Set(members.map((m) => enclaveAddressOf(m.identity)));
-  const auth = authFor(current.registry, domain);
+  const auth = authFor(current.registry, domain, admission);
   const add: Uint8Array[] = [];
   for (const [address, record] of Object.entries(current.registry.enclaves)) {
     if (record.state !== "active" || !record.keyPackage || memberAddresses.has(address as Hex)) continue;
@@ -307,6 +311,7 @@ export async function proposeCommit(
         domain,
         keyPackageIdentity(keyPackage),
         keyPackageSignatureKey(keyPackage),
+        admission,
       );
     } catch {
       continue;

@@ -1,62 +1,67 @@
-// The enclave's view of the contract's policy and enclave registry, built from the events the
-// host feeds in chain order. Credentials of group members are checked against it.
-import { decodeAbiParameters, type Hex, parseAbiParameters, recoverAddress, toHex } from "viem";
+// The enclave's view of the contract's enclave registry, built from the events the host feeds in
+// chain order, and the check every member runs on a credential before it admits it. The host may
+// forge any event it feeds, so nothing here rests on its word: a member is admitted on evidence
+// verified inside this enclave against the trust roots bundled into its measured build (the
+// verifiers' pinned roots and the build's profile), never on the contract's policy events
+// (TrustedSignerSet, MeasurementAllowed, DebugAllowedSet: the contract's public gate; they arrive
+// and are ignored here) nor on the attestation service's report.
+import { type Hex, hexToBytes, keccak256, recoverAddress, toHex } from "viem";
+import { bindingOf, measurementWord } from "../attestation/attest.js";
+import { DEVELOPMENT_POLICY, PRODUCTION_POLICY } from "../attestation/policy.js";
+import { Platform, type PlatformName, type Verdict, VerificationError } from "../attestation/verdict.js";
+import { VERIFIERS } from "../attestation/verifiers.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
-import { enclaveBinding, type LedgerDomain, reportSigningHash } from "../protocol/digests.js";
+import { enclaveBinding, keyPackageDigest, type LedgerDomain } from "../protocol/digests.js";
 
 export type EnclaveRecord = {
   state: "active" | "revoked" | "left";
-  measurement: Hex;
+  /** The contract's platform number (`Platform`): also the format of `evidence`. */
+  platform: number;
   hpkePublicKey: Hex;
-  report: Hex;
-  reportSignature: Hex;
+  /** The raw attestation evidence it registered with, verified by each member itself. */
+  evidence: Hex;
   /** Order of registration (0 = first): the first active enclave creates the group. */
   order: number;
-  /** The latest key package it published, and the MLS signature key inside it. */
+  /** The latest key package it published (its signature checked here), and the MLS signature keys of all. */
   keyPackage?: Hex;
   mlsSignatureKeys: Hex[];
 };
 
-export type RegistryView = {
-  trustedSigners: Hex[];
-  allowedMeasurements: Hex[];
-  debugAllowed: boolean;
-  enclaves: Record<string, EnclaveRecord>;
+export type RegistryView = { enclaves: Record<string, EnclaveRecord> };
+
+export const EMPTY_REGISTRY: RegistryView = { enclaves: {} };
+
+/**
+ * What a member admits, from its own measured build: the profile (production: real platforms
+ * without debug; development: also the simulated platform, whose root key is public) and its own
+ * measurement (the group admits enclaves of its own measurement). `now` is the enclave's clock: a
+ * host that skews it can make evidence look expired or not yet valid, a loss of liveness only.
+ */
+export type Admission = {
+  profile: "production" | "development";
+  measurement: Hex;
+  now: () => Date;
 };
 
-export const EMPTY_REGISTRY: RegistryView = {
-  trustedSigners: [],
-  allowedMeasurements: [],
-  debugAllowed: false,
-  enclaves: {},
-};
+const PROFILE_POLICY = { production: PRODUCTION_POLICY, development: DEVELOPMENT_POLICY } as const;
 
-const REPORT_ABI = parseAbiParameters(
-  "(uint8 platform, bytes32 measurement, bytes32 signerMeasurement, bool debug, uint8 tcbStatus, bytes32 reportData, uint64 issuedAt)",
-);
+const PLATFORM_NAMES = Object.fromEntries(
+  Object.entries(Platform).map(([name, number]) => [number, name as PlatformName]),
+) as Record<number, PlatformName | undefined>;
 
-function toggle(list: Hex[], item: Hex, on: boolean): Hex[] {
-  const lower = item.toLowerCase() as Hex;
-  const rest = list.filter((x) => x !== lower);
-  return on ? [...rest, lower] : rest;
-}
-
-/** Applies a policy or registry event; other events leave the view as it is. */
-export function updateRegistry(
+/**
+ * Applies a registry event; other events (the contract's policy events included) leave the view as
+ * it is. A key package is recorded only if its signature, over the digest with the event's record
+ * nonce, recovers to the enclave that published it: the host cannot attach an MLS key of its own to
+ * a registered enclave.
+ */
+export async function updateRegistry(
   view: RegistryView,
   event: LedgerEvent,
+  domain: LedgerDomain,
   mlsSignatureKeyOf: (keyPackage: Hex) => Hex | undefined,
-): RegistryView {
+): Promise<RegistryView> {
   switch (event.kind) {
-    case "TrustedSignerSet":
-      return { ...view, trustedSigners: toggle(view.trustedSigners, event.signer, event.trusted) };
-    case "MeasurementAllowed":
-      return {
-        ...view,
-        allowedMeasurements: toggle(view.allowedMeasurements, event.measurement, event.allowed),
-      };
-    case "DebugAllowedSet":
-      return { ...view, debugAllowed: event.allowed };
     case "EnclaveRegistered":
       return {
         ...view,
@@ -64,10 +69,9 @@ export function updateRegistry(
           ...view.enclaves,
           [event.enclave.toLowerCase()]: {
             state: "active",
-            measurement: event.measurement,
+            platform: event.platform,
             hpkePublicKey: event.hpkePublicKey,
-            report: event.report,
-            reportSignature: event.reportSignature,
+            evidence: event.evidence,
             order: Object.keys(view.enclaves).length,
             mlsSignatureKeys: [],
           },
@@ -81,14 +85,23 @@ export function updateRegistry(
       return { ...view, enclaves: { ...view.enclaves, [event.enclave.toLowerCase()]: { ...record, state } } };
     }
     case "KeyPackagePublished": {
-      const record = view.enclaves[event.enclave.toLowerCase()];
+      const address = event.enclave.toLowerCase();
+      const record = view.enclaves[address];
       const key = mlsSignatureKeyOf(event.keyPackage);
       if (!record || !key) return view;
+      if (
+        !(await signedBy(
+          keyPackageDigest(domain, BigInt(event.nonce), event.keyPackage),
+          event.signature,
+          address,
+        ))
+      )
+        return view;
       return {
         ...view,
         enclaves: {
           ...view.enclaves,
-          [event.enclave.toLowerCase()]: {
+          [address]: {
             ...record,
             keyPackage: event.keyPackage,
             mlsSignatureKeys: [...record.mlsSignatureKeys, key.toLowerCase() as Hex],
@@ -101,21 +114,104 @@ export function updateRegistry(
   }
 }
 
+async function signedBy(digest: Hex, signature: Hex, address: string): Promise<boolean> {
+  try {
+    return (await recoverAddress({ hash: digest, signature })).toLowerCase() === address;
+  } catch {
+    return false;
+  }
+}
+
 export class CredentialError extends Error {
   override name = "CredentialError";
 }
 
+/** Whether a verdict's measurement is this enclave's own (Nitro's 48-byte PCR0 compared as its SHA-256 word, as on chain). */
+export function isOwnMeasurement(verdictMeasurement: string, own: Hex): boolean {
+  return measurementWord(verdictMeasurement) === measurementWord(own.slice(2));
+}
+
 /**
- * A member credential is the enclave's address. It is accepted only if that enclave is active, its
- * attestation report is signed by a trusted service, names an allow-listed measurement (and no
- * debug enclave unless the owner allows it), binds the enclave's keys to this ledger, and the MLS
- * signature key is one the enclave itself published on chain.
+ * Verdicts of evidence that verified, by format and evidence hash: the same evidence is checked on
+ * every add and every join. Only successes are kept (a failure is verified again next time), and
+ * the checks that depend on the caller (profile, measurement, binding) run every time.
+ */
+const verdicts = new Map<string, Verdict>();
+const MAX_CACHED_VERDICTS = 4096;
+
+async function verifiedVerdict(
+  format: PlatformName,
+  evidence: Hex,
+  now: Date,
+  collateral: unknown,
+): Promise<Verdict> {
+  const key = `${format}:${keccak256(evidence)}`;
+  const cached = verdicts.get(key);
+  if (cached) return cached;
+  const verdict = await VERIFIERS[format](hexToBytes(evidence), { now, collateral });
+  if (verdicts.size >= MAX_CACHED_VERDICTS) verdicts.clear();
+  verdicts.set(key, verdict);
+  return verdict;
+}
+
+/**
+ * Verifies an enclave's evidence inside this enclave: it verifies with the build's verifiers (their
+ * pinned roots), its platform and debug flag pass the build's profile, its measurement is this
+ * enclave's own, and its report data binds the enclave's address and HPKE key to this chain and
+ * contract. `collateral` is for DCAP (Intel-signed PCS data; tests give it).
+ */
+export async function checkEvidence(
+  evidence: { platform: number; evidence: Hex; collateral?: unknown },
+  enclave: { address: Hex; hpkePublicKey: Hex },
+  domain: LedgerDomain,
+  admission: Admission,
+): Promise<Verdict> {
+  const policy = PROFILE_POLICY[admission.profile];
+  const format = PLATFORM_NAMES[evidence.platform];
+  if (!format) throw new CredentialError(`unknown platform ${evidence.platform}`);
+  if (!policy.platforms.includes(format)) {
+    throw new CredentialError(`platform ${format} is not admitted by the ${admission.profile} profile`);
+  }
+  let verdict: Verdict;
+  try {
+    verdict = await verifiedVerdict(format, evidence.evidence, admission.now(), evidence.collateral);
+  } catch (error) {
+    if (error instanceof VerificationError)
+      throw new CredentialError(`evidence does not verify: ${error.reason}`);
+    throw error;
+  }
+  if (verdict.platform !== format)
+    throw new CredentialError(`evidence is ${verdict.platform}, not ${format}`);
+  if (verdict.debug && !policy.debugAllowed) {
+    throw new CredentialError(`debug enclaves are not admitted by the ${admission.profile} profile`);
+  }
+  if (!isOwnMeasurement(verdict.measurement, admission.measurement)) {
+    throw new CredentialError(`measurement ${verdict.measurement} is not this enclave's own`);
+  }
+  let binding: Hex;
+  try {
+    binding = bindingOf(verdict);
+  } catch (error) {
+    if (error instanceof VerificationError) throw new CredentialError(error.reason);
+    throw error;
+  }
+  if (binding !== enclaveBinding(domain, enclave.address, enclave.hpkePublicKey)) {
+    throw new CredentialError("evidence does not bind this enclave's keys to this chain and contract");
+  }
+  return verdict;
+}
+
+/**
+ * A member credential is the enclave's address. It is accepted only if that enclave is active in
+ * the registry view, the MLS signature key is one the enclave itself signed a key package for
+ * (checked when the key package arrived), and its evidence passes `checkEvidence`.
  */
 export async function checkCredential(
   view: RegistryView,
   domain: LedgerDomain,
   identity: Uint8Array,
   signaturePublicKey: Uint8Array,
+  admission: Admission,
 ): Promise<void> {
   if (identity.length !== 20) throw new CredentialError("credential identity is not an enclave address");
   const address = toHex(identity).toLowerCase() as Hex;
@@ -123,22 +219,14 @@ export async function checkCredential(
   if (!record) throw new CredentialError(`enclave ${address} is not registered`);
   if (record.state !== "active") throw new CredentialError(`enclave ${address} is ${record.state}`);
   if (!record.mlsSignatureKeys.includes(toHex(signaturePublicKey).toLowerCase() as Hex)) {
-    throw new CredentialError(`enclave ${address} did not publish this MLS signature key`);
+    throw new CredentialError(`enclave ${address} did not sign a key package with this MLS signature key`);
   }
-  const signer = (
-    await recoverAddress({ hash: reportSigningHash(record.report), signature: record.reportSignature })
-  ).toLowerCase();
-  if (!view.trustedSigners.includes(signer as Hex))
-    throw new CredentialError(`report signer ${signer} is not trusted`);
-  const [report] = decodeAbiParameters(REPORT_ABI, record.report);
-  if (!view.allowedMeasurements.includes(report.measurement.toLowerCase() as Hex)) {
-    throw new CredentialError(`measurement ${report.measurement} is not allow-listed`);
-  }
-  if ((report.debug || report.platform === 0) && !view.debugAllowed)
-    throw new CredentialError("debug enclaves are not allowed");
-  if (report.reportData !== enclaveBinding(domain, address, record.hpkePublicKey)) {
-    throw new CredentialError("report does not bind this enclave to this ledger");
-  }
+  await checkEvidence(
+    { platform: record.platform, evidence: record.evidence },
+    { address, hpkePublicKey: record.hpkePublicKey },
+    domain,
+    admission,
+  );
 }
 
 export function enclaveAddressOf(identity: Uint8Array): Hex {

@@ -18,6 +18,7 @@ export const MEASURED = {
 const CONFIG = {
   app: "erc20",
   platform: "sim",
+  profile: "development" as const,
   signerMeasurement: bytesToHex(MEASURED.signerMeasurement),
   version: "test",
 };

@@ -24,6 +24,7 @@ import {
   newEnclave,
   ownerCall,
   revertName,
+  STAND_IN_EVIDENCE,
   signedReport,
   signRaw,
   startLedgerFixture,
@@ -55,8 +56,8 @@ describe("Anonify contract on a real Anvil", () => {
   }
 
   async function register(enclave: TestEnclave, domain: LedgerDomain = f.domain): Promise<void> {
-    const { report, signature } = await signedReport(domain, enclave, SERVICE_KEY);
-    await write("registerEnclave", [report, signature, enclave.address, enclave.hpkePublicKey]);
+    const { report, signature, evidence } = await signedReport(domain, enclave, SERVICE_KEY);
+    await write("registerEnclave", [report, signature, enclave.address, enclave.hpkePublicKey, evidence]);
   }
 
   async function handshake(enclave: TestEnclave, epoch: bigint, payload: Hex, address = f.contract) {
@@ -140,13 +141,27 @@ describe("Anonify contract on a real Anvil", () => {
       eventName: "EnclaveRegistered",
       fromBlock: 0n,
     });
-    assert.ok(events.some((e) => e.args.enclave === enclave.address));
+    const registered = events.find((e) => e.args.enclave === enclave.address);
+    assert.equal(registered?.args.evidence, STAND_IN_EVIDENCE, "the evidence travels in the event");
     assert.equal(await revertName(register(enclave)), "AlreadyRegistered");
+    const other = newEnclave();
+    const { report, signature } = await signedReport(f.domain, other, SERVICE_KEY);
+    assert.equal(
+      await revertName(
+        write("registerEnclave", [report, signature, other.address, other.hpkePublicKey, "0x"]),
+      ),
+      "EmptyPayload",
+      "registration without evidence is refused",
+    );
   });
 
   test("registerEnclave rejects each broken report with its named error", async () => {
     const e = newEnclave();
-    const cases: { name: string; make: () => Promise<{ report: Hex; signature: Hex }>; error: string }[] = [
+    const cases: {
+      name: string;
+      make: () => Promise<{ report: Hex; signature: Hex; evidence: Hex }>;
+      error: string;
+    }[] = [
       {
         name: "untrusted signer",
         make: () => signedReport(f.domain, e, generatePrivateKey()),
@@ -192,16 +207,18 @@ describe("Anonify contract on a real Anvil", () => {
       },
     ];
     for (const c of cases) {
-      const { report, signature } = await c.make();
+      const { report, signature, evidence } = await c.make();
       const error = await revertName(
-        write("registerEnclave", [report, signature, e.address, e.hpkePublicKey]),
+        write("registerEnclave", [report, signature, e.address, e.hpkePublicKey, evidence]),
       );
       assert.equal(error, c.error, c.name);
     }
     const good = await signedReport(f.domain, e, SERVICE_KEY);
     const truncated = good.report.slice(0, -2) as Hex;
     assert.equal(
-      await revertName(write("registerEnclave", [truncated, good.signature, e.address, e.hpkePublicKey])),
+      await revertName(
+        write("registerEnclave", [truncated, good.signature, e.address, e.hpkePublicKey, good.evidence]),
+      ),
       "MalformedReport",
     );
     assert.equal(await read("isActive", [e.address]), false, "nothing was recorded");
@@ -211,11 +228,11 @@ describe("Anonify contract on a real Anvil", () => {
     await ownerCall(f, "setDebugAllowed", [true]);
     try {
       const e = newEnclave();
-      const { report, signature } = await signedReport(f.domain, e, SERVICE_KEY, {
+      const { report, signature, evidence } = await signedReport(f.domain, e, SERVICE_KEY, {
         platform: 0,
         debug: true,
       });
-      await write("registerEnclave", [report, signature, e.address, e.hpkePublicKey]);
+      await write("registerEnclave", [report, signature, e.address, e.hpkePublicKey, evidence]);
       assert.equal((await read<{ debug: boolean }>("getEnclave", [e.address])).debug, true);
     } finally {
       await ownerCall(f, "setDebugAllowed", [false]);
@@ -256,8 +273,21 @@ describe("Anonify contract on a real Anvil", () => {
 
     const leaver = newEnclave();
     await register(leaver);
-    await write("leave", [0n, await signRaw(leaver.key, leaveDigest(f.domain, 0n))]);
+    const leaveSig = await signRaw(leaver.key, leaveDigest(f.domain, 0n));
+    await write("leave", [0n, leaveSig]);
     assert.equal((await read<{ state: number }>("getEnclave", [leaver.address])).state, 3);
+    const left = await f.owner.publicClient.getContractEvents({
+      address: f.contract,
+      abi: anonifyAbi,
+      eventName: "EnclaveLeft",
+      args: { enclave: leaver.address },
+      fromBlock: 0n,
+    });
+    assert.deepEqual(
+      left.map((ev) => [ev.args.nonce, ev.args.signature]),
+      [[0n, leaveSig]],
+      "the leave carries its nonce and signature (a proof members can check)",
+    );
     assert.equal(await revertName(handshake(leaver, epoch, "0x01")), "EnclaveNotActive");
   });
 
@@ -290,6 +320,14 @@ describe("Anonify contract on a real Anvil", () => {
       published.map((ev) => ev.args.keyPackage),
       [older, newer],
       "the newer key package stays the enclave's latest",
+    );
+    assert.deepEqual(
+      published.map((ev) => [ev.args.nonce, ev.args.signature]),
+      [
+        [0n, olderSig],
+        [1n, await signRaw(e.key, keyPackageDigest(f.domain, 1n, newer))],
+      ],
+      "each key package carries the nonce and signature a member verifies it with",
     );
   });
 
@@ -431,8 +469,8 @@ describe("Anonify contract on a real Anvil", () => {
     const otherDomain = { ...f.domain, contract: other };
     await write("setTrustedSigner", [SERVICE, true], other);
     await write("setMeasurementAllowed", [MEASUREMENT, true], other);
-    const { report, signature } = await signedReport(otherDomain, e, SERVICE_KEY);
-    await write("registerEnclave", [report, signature, e.address, e.hpkePublicKey], other);
+    const { report, signature, evidence } = await signedReport(otherDomain, e, SERVICE_KEY);
+    await write("registerEnclave", [report, signature, e.address, e.hpkePublicKey, evidence], other);
     // The report for this contract does not register on the other: the binding names the contract.
     const ours = await signedReport(f.domain, newEnclave(), SERVICE_KEY);
     const stranger = newEnclave();
@@ -440,7 +478,7 @@ describe("Anonify contract on a real Anvil", () => {
       await revertName(
         write(
           "registerEnclave",
-          [ours.report, ours.signature, stranger.address, stranger.hpkePublicKey],
+          [ours.report, ours.signature, stranger.address, stranger.hpkePublicKey, ours.evidence],
           other,
         ),
       ),

@@ -201,12 +201,12 @@ describe("group key among enclaves, ordered on chain", () => {
     // A rogue registered enclave (its key never entered an enclave) publishes a key package that
     // claims another enclave's identity, then posts garbage at the current slot.
     const rogue = newEnclave();
-    const { report, signature } = await signedReport(f.domain, rogue, SERVICE_KEY, {
+    const { report, signature, evidence } = await signedReport(f.domain, rogue, SERVICE_KEY, {
       measurement,
       platform: 0,
       debug: true,
     });
-    await write("registerEnclave", [report, signature, rogue.address, rogue.hpkePublicKey]);
+    await write("registerEnclave", [report, signature, rogue.address, rogue.hpkePublicKey, evidence]);
     const forged = bytesToHex((await generateMemberKeys(hexToBytes(a.address))).keyPackage);
     await write("publishKeyPackage", [
       0n,
@@ -242,7 +242,13 @@ describe("group key among enclaves, ordered on chain", () => {
       debug: true,
     });
     await ownerCall(f, "setMeasurementAllowed", [`0x${"77".repeat(32)}`, true]);
-    await write("registerEnclave", [r2.report, r2.signature, unlisted.address, unlisted.hpkePublicKey]);
+    await write("registerEnclave", [
+      r2.report,
+      r2.signature,
+      unlisted.address,
+      unlisted.hpkePublicKey,
+      r2.evidence,
+    ]);
     await ownerCall(f, "setMeasurementAllowed", [`0x${"77".repeat(32)}`, false]);
     const kp = bytesToHex((await generateMemberKeys(hexToBytes(unlisted.address))).keyPackage);
     await write("publishKeyPackage", [

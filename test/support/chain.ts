@@ -73,12 +73,19 @@ export const MEASUREMENT: Hex = `0x${"11".repeat(32)}`;
 export const SIGNER_MEASUREMENT: Hex = `0x${"22".repeat(32)}`;
 
 /** A report as the attestation service would issue it for `enclave`, signed by `serviceKey`. */
+/**
+ * Evidence the contract passes through to its event without parsing it: a stand-in of a DCAP quote's
+ * size (~4.5 KiB with its certificate chain), so gas figures stay realistic. It verifies nowhere, so
+ * no enclave admits an enclave registered with it.
+ */
+export const STAND_IN_EVIDENCE: Hex = `0x${"5a".repeat(4608)}`;
+
 export async function signedReport(
   domain: LedgerDomain,
   enclave: TestEnclave,
   serviceKey: Hex,
   overrides: Partial<AttestationReport> = {},
-): Promise<{ report: Hex; signature: Hex }> {
+): Promise<{ report: Hex; signature: Hex; evidence: Hex }> {
   const report = encodeReport({
     platform: 1,
     measurement: MEASUREMENT,
@@ -92,7 +99,7 @@ export async function signedReport(
   const signature = await privateKeyToAccount(serviceKey).signMessage({
     message: { raw: reportDigest(report) },
   });
-  return { report, signature };
+  return { report, signature, evidence: STAND_IN_EVIDENCE };
 }
 
 export async function signRaw(key: Hex, digest: Hex): Promise<Hex> {

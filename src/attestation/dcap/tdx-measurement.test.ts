@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
-import type { Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import { CredentialError, checkCredential, type RegistryView } from "../../enclave/registry.js";
-import { enclaveBinding, encodeReport, reportDigest } from "../../protocol/digests.js";
+import { bytesToHex, type Hex } from "viem";
+import { checkEvidence } from "../../enclave/registry.js";
 import { measurementWord } from "../attest.js";
 import { verifyTdxQuote } from "../dcap.js";
-import { Platform, TcbStatus } from "../verdict.js";
+import { Platform } from "../verdict.js";
 import { toHex } from "./bytes.js";
 import { combineTdxMeasurement, TDX_MEASUREMENT_COMPONENTS, tdxMeasurement } from "./tdx-measurement.js";
 import { flipByte, loadTdxVector, offsetIn, tdReportOf, toQuoteV5, vectorsSkip } from "./test-vectors.js";
@@ -83,7 +81,7 @@ describe("TDX measurement (real v4 vector)", { skip: vectorsSkip }, () => {
     );
   });
 
-  test("a TD with the allowed MRTD but another RTMR is refused: by the verifier and by the allow-list", async () => {
+  test("a TD with the group's MRTD but another RTMR is refused: by the verifier and by the member's own-measurement check", async () => {
     const q = quote();
     const allowed = await verifyTdxQuote(q, options());
     const rtmr1 = offsetIn(q, tdReportOf(q).rtmr[1]);
@@ -92,56 +90,27 @@ describe("TDX measurement (real v4 vector)", { skip: vectorsSkip }, () => {
     assert.equal(toHex(otherBody.mrTd), allowed.measurements.mrtd, "same firmware");
     // Its own signature breaks (the host cannot edit a quote) ...
     await assert.rejects(verifyTdxQuote(other, options()), /signature invalid/);
-    // ... and a TD really booted with that kernel gets a measurement the allow-list does not name.
+    // ... and a member whose own build is a TD booted with that kernel does not admit the genuine quote.
     const otherWord = measurementWord(toHex(tdxMeasurement(otherBody)));
-    const allowList = [measurementWord(allowed.measurement)];
-    assert.ok(!allowList.includes(otherWord));
-    await assert.rejects(credentialCheck(allowList, otherWord), (e: unknown) => {
-      assert.ok(e instanceof CredentialError);
-      assert.match(e.message, /is not allow-listed/);
-      return true;
-    });
-    await credentialCheck(allowList, allowList[0]!);
+    assert.notEqual(otherWord, measurementWord(allowed.measurement));
+    await assert.rejects(evidenceCheck(q, otherWord), /is not this enclave's own/);
+    // A member of the vector's own measurement gets past the measurement to the binding (the vector
+    // binds no enclave of ours).
+    await assert.rejects(evidenceCheck(q, measurementWord(allowed.measurement)), /binding/);
   });
 });
 
-const SERVICE = privateKeyToAccount(`0x${"11".repeat(32)}`);
 const ENCLAVE = "0x00000000000000000000000000000000000000e1" as const;
 const HPKE_KEY: Hex = `0x${"22".repeat(32)}`;
-const MLS_KEY: Hex = `0x${"33".repeat(32)}`;
 const DOMAIN = { chainId: 31337, contract: "0x00000000000000000000000000000000000000c0" as const };
 
-/** What every member enclave checks: a service-signed report for `measurement` against `allowList`. */
-async function credentialCheck(allowList: Hex[], measurement: Hex): Promise<void> {
-  const report = encodeReport({
-    platform: Platform.tdx,
-    measurement,
-    signerMeasurement: `0x${"00".repeat(32)}`,
-    debug: false,
-    tcbStatus: TcbStatus.UpToDate,
-    reportData: enclaveBinding(DOMAIN, ENCLAVE, HPKE_KEY),
-    issuedAt: 1n,
-  });
-  const view: RegistryView = {
-    trustedSigners: [SERVICE.address.toLowerCase() as Hex],
-    allowedMeasurements: allowList,
-    debugAllowed: false,
-    enclaves: {
-      [ENCLAVE]: {
-        state: "active",
-        measurement,
-        hpkePublicKey: HPKE_KEY,
-        report,
-        reportSignature: await SERVICE.signMessage({ message: { raw: reportDigest(report) } }),
-        order: 0,
-        mlsSignatureKeys: [MLS_KEY],
-      },
-    },
-  };
-  await checkCredential(
-    view,
+/** What every member enclave checks of a joiner's TDX evidence, as a member of measurement `own`. */
+async function evidenceCheck(quote: Uint8Array, own: Hex): Promise<void> {
+  const { options } = loadTdxVector();
+  await checkEvidence(
+    { platform: Platform.tdx, evidence: bytesToHex(quote), collateral: options.collateral },
+    { address: ENCLAVE, hpkePublicKey: HPKE_KEY },
     DOMAIN,
-    Buffer.from(ENCLAVE.slice(2), "hex"),
-    Buffer.from(MLS_KEY.slice(2), "hex"),
+    { profile: "production", measurement: own, now: () => options.now },
   );
 }

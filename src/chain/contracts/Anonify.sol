@@ -87,11 +87,12 @@ contract Anonify {
         bool debug,
         bytes hpkePublicKey,
         bytes report,
-        bytes reportSignature
+        bytes reportSignature,
+        bytes evidence
     );
     event EnclaveRevoked(address indexed enclave);
-    event EnclaveLeft(address indexed enclave);
-    event KeyPackagePublished(address indexed enclave, bytes keyPackage);
+    event EnclaveLeft(address indexed enclave, uint64 nonce, bytes signature);
+    event KeyPackagePublished(address indexed enclave, uint64 nonce, bytes keyPackage, bytes signature);
     event HandshakeCommitted(uint64 indexed epoch, address indexed enclave, bytes32 head, bytes handshake);
     event BatchSubmitted(
         uint64 indexed batch,
@@ -189,13 +190,19 @@ contract Anonify {
         return keccak256(abi.encode(REPORT_TAG, keccak256(report)));
     }
 
+    /// @notice `evidence` is the raw attestation evidence (the quote) the service verified, in the
+    /// format of the report's platform. The contract does not parse it: it only passes through the
+    /// `EnclaveRegistered` event, so that every group member verifies it inside its own enclave
+    /// against the roots in its measured build before admitting this enclave.
     function registerEnclave(
         bytes calldata report,
         bytes calldata signature,
         address enclave,
-        bytes calldata hpkePublicKey
+        bytes calldata hpkePublicKey,
+        bytes calldata evidence
     ) external {
         if (enclave == address(0)) revert ZeroAddress();
+        if (evidence.length == 0) revert EmptyPayload();
         if (enclaves[enclave].state != EnclaveState.None) revert AlreadyRegistered(enclave);
         // A report is seven 32-byte ABI words; anything else is not ours.
         if (report.length != 7 * 32) revert MalformedReport();
@@ -225,7 +232,7 @@ contract Anonify {
             hpkePublicKey: hpkePublicKey
         });
         enclaveList.push(enclave);
-        emit EnclaveRegistered(enclave, r.platform, r.measurement, r.debug, hpkePublicKey, report, signature);
+        emit EnclaveRegistered(enclave, r.platform, r.measurement, r.debug, hpkePublicKey, report, signature, evidence);
     }
 
     // Records an enclave signs about itself (key package, snapshot commitment, leave) name its record
@@ -248,7 +255,7 @@ contract Anonify {
         address enclave = requireActive(digest, signature);
         uint64 expected = takeRecordNonce(enclave, nonce);
         if (expected != nonce) revert StaleKeyPackage(enclave, expected, nonce);
-        emit KeyPackagePublished(enclave, keyPackage);
+        emit KeyPackagePublished(enclave, nonce, keyPackage, signature);
     }
 
     /// @notice An enclave leaves on its own: members then commit its removal. Leaving is final; the
@@ -259,7 +266,7 @@ contract Anonify {
         uint64 expected = takeRecordNonce(enclave, nonce);
         if (expected != nonce) revert StaleLeave(enclave, expected, nonce);
         enclaves[enclave].state = EnclaveState.Left;
-        emit EnclaveLeft(enclave);
+        emit EnclaveLeft(enclave, nonce, signature);
     }
 
     // ------------------------------------------------------------------ ordering

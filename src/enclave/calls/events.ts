@@ -7,7 +7,7 @@ import { isAfter } from "../../boundary/chain-events.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import { epochOf } from "../../group/mls.js";
 import { applyBatch, LedgerAppError, ledgerSummary, settledHere } from "../confidential-ledger.js";
-import { type CallHandlers, type EnclaveContext, sessionToChange } from "../context.js";
+import { admissionOf, type CallHandlers, type EnclaveContext, sessionToChange } from "../context.js";
 import { applyGroupEvent, GroupFollowError, groupSummary } from "../group-member.js";
 import { fullSealDue, sealState } from "./checkpoint.js";
 import { statusAnswer } from "./commands.js";
@@ -16,6 +16,7 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
   return {
     applyEvents: async ({ events }): Promise<ApplyResult> => {
       const session = sessionToChange(context, "applyEvents");
+      const admission = admissionOf(context);
       let group = session.group;
       let ledger = session.ledger;
       let cursor = session.cursor;
@@ -32,7 +33,7 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
               epochKey: group.epochKey,
             });
           } else {
-            group = await applyGroupEvent(group, event, session.identity.address, session.domain);
+            group = await applyGroupEvent(group, event, session.identity.address, session.domain, admission);
           }
         } catch (error) {
           if (error instanceof GroupFollowError || error instanceof LedgerAppError)

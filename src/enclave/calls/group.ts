@@ -5,7 +5,13 @@ import type { HandshakeProposal } from "../../boundary/calls.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import { handshakeDigest, keyPackageDigest } from "../../protocol/digests.js";
 import { ledgerSummary } from "../confidential-ledger.js";
-import { type CallHandlers, type EnclaveContext, requireSession, sessionToChange } from "../context.js";
+import {
+  admissionOf,
+  type CallHandlers,
+  type EnclaveContext,
+  requireSession,
+  sessionToChange,
+} from "../context.js";
 import { ensureKeyPackage, groupSummary, proposeCommit } from "../group-member.js";
 import { signDigest } from "../identity.js";
 import { sealState } from "./checkpoint.js";
@@ -41,7 +47,13 @@ export function groupCalls(
 
     proposeHandshake: async ({ rotate = false }): Promise<HandshakeProposal> => {
       const session = sessionToChange(context, "proposeHandshake");
-      const proposal = await proposeCommit(session.group, session.identity.address, session.domain, rotate);
+      const proposal = await proposeCommit(
+        session.group,
+        session.identity.address,
+        session.domain,
+        rotate,
+        admissionOf(context),
+      );
       const changed = proposal.state !== session.group;
       session.group = proposal.state;
       // Asked many times a second with nothing to do: seal only when something changed.
