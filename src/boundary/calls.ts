@@ -35,7 +35,11 @@ const MAX_CHAIN_ID = 2 ** 48;
 export const SIGNATURE_WITH_V_BYTES = 65;
 const COMMAND_ID_BYTES = 32;
 
-/** Why a sealed command or query was refused before it was ordered. */
+/**
+ * Why the enclave refused a sealed command or query before it was ordered. These precise codes stay
+ * inside the enclave and go to the sender sealed: only the `ENVELOPE_REFUSALS` cross the host in
+ * clear; every refusal decided after the envelope is opened crosses as `refused`.
+ */
 export type CommandRejectionCode =
   | WireErrorCode
   | "wrong_app"
@@ -46,6 +50,29 @@ export type CommandRejectionCode =
   | "future_query"
   | "bad_response_key"
   | "queue_full";
+
+/**
+ * Refusals decided before decryption, from what the host sees anyway — the envelope's size and clear
+ * header, whether it opens at all (an AEAD failure says nothing of a plaintext) — or from the node's
+ * load (`queue_full`): they cross the host in clear.
+ */
+export const ENVELOPE_REFUSALS = [
+  "too_large",
+  "malformed",
+  "unsupported_version",
+  "wrong_kind",
+  "wrong_domain",
+  "undecryptable",
+  "queue_full",
+] as const satisfies readonly CommandRejectionCode[];
+export type EnvelopeRefusalCode = (typeof ENVELOPE_REFUSALS)[number];
+export const isEnvelopeRefusal = (code: string): code is EnvelopeRefusalCode =>
+  (ENVELOPE_REFUSALS as readonly string[]).includes(code);
+/**
+ * The one code of every refusal decided after the envelope was opened (signature, app, domain signed,
+ * nonce, params, query age, padding, ...): its precise code and reason are sealed to the sender.
+ */
+export const REFUSED = "refused";
 
 /** Every code an enclave refusal may carry; `internal` hides an unexpected error's message. */
 export type EnclaveErrorCode =
@@ -64,7 +91,8 @@ export type EnclaveErrorCode =
   | "out_of_order"
   | "not_found"
   | "stale_nonce"
-  | CommandRejectionCode;
+  | EnvelopeRefusalCode
+  | typeof REFUSED;
 
 /** A command's state as the host may see it. */
 export const COMMAND_STATUSES = ["queued", "submitted", "applied", "failed"] as const;
@@ -184,15 +212,14 @@ const envelope = hex({ min: 1, max: MAX_SEALED_MESSAGE_BYTES });
 const sealedBlob = hex({ min: 1, max: MAX_SEALED_STATE_BYTES });
 /** Every call but status, init and restore needs an identity first; restore needs one too. */
 const SESSION: readonly EnclaveErrorCode[] = ["invalid_argument", "not_initialized"];
-const COMMAND_REFUSALS: readonly CommandRejectionCode[] = [
+/** A sealed command or query's refusals: the envelope's in clear (the schema bounds its size), then `refused`. */
+const OPEN_REFUSALS: readonly EnclaveErrorCode[] = [
   "malformed",
+  "unsupported_version",
+  "wrong_kind",
   "wrong_domain",
-  "wrong_app",
-  "bad_signature",
-  "replayed_nonce",
-  "nonce_gap",
-  "bad_response_key",
-  "queue_full",
+  "undecryptable",
+  REFUSED,
 ];
 
 export const ENCLAVE_CALLS = {
@@ -227,10 +254,14 @@ export const ENCLAVE_CALLS = {
   ]),
   proposeHandshake: returns<HandshakeProposal>()(object({ rotate: optional(bool()) }), SESSION),
   groupStatus: returns<GroupView>()(none, SESSION),
-  /** Opens a sealed command, checks signature, nonce and params, and queues it. */
+  /**
+   * Opens a sealed command, checks signature, nonce and params, and queues it. A refusal after
+   * opening is `refused` with the reason in `sealedReason` (a receipt sealed to the sender).
+   */
   submitCommand: returns<{ id: Hex; journal: JournalEntry }>()(object({ envelope }), [
     ...SESSION,
-    ...COMMAND_REFUSALS,
+    ...OPEN_REFUSALS,
+    "queue_full",
   ]),
   sealBatch: returns<SealBatchResult>()(
     object({
@@ -249,13 +280,11 @@ export const ENCLAVE_CALLS = {
     object({ id: hex({ min: COMMAND_ID_BYTES, max: COMMAND_ID_BYTES }) }),
     [...SESSION, "not_found"],
   ),
-  /** A signed, sealed query; the answer is sealed to the caller's response key. */
-  query: returns<{ answer: Hex }>()(object({ envelope }), [
-    ...SESSION,
-    ...COMMAND_REFUSALS,
-    "stale_query",
-    "future_query",
-  ]),
+  /**
+   * A signed, sealed query; the answer is sealed to the caller's response key, and so is the reason
+   * of a refusal after opening (`refused`, `sealedReason`: a rejected answer).
+   */
+  query: returns<{ answer: Hex }>()(object({ envelope }), [...SESSION, ...OPEN_REFUSALS]),
 } as const;
 
 export type EnclaveCalls = typeof ENCLAVE_CALLS;

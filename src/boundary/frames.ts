@@ -11,8 +11,9 @@ export const MAX_FRAME_BYTES = 32 * 1024 * 1024;
 
 export type BoundaryRequest = { v: number; id: number; call: string; args: unknown };
 /**
- * `sealedReason`: the detailed reason of a refused command, sealed to the command's response key,
- * when the reason would tell the host something of the plaintext (a command name, a parameter).
+ * `sealedReason`: with the code `refused` (any refusal decided after the enclave opened a command or
+ * query), its precise code and reason sealed to the message's response key — a padded failed receipt
+ * or rejected answer the host cannot read or tell apart by size.
  */
 export type BoundaryError = { code: EnclaveErrorCode; message: string; sealedReason?: string };
 export type BoundaryResponse =

@@ -19,6 +19,7 @@ import {
   type CommandReceipt,
   openQueryResult,
   openReceipt,
+  openRefusal,
   sealCommand,
   sealQuery,
   signCommand,
@@ -242,6 +243,24 @@ export class AnonifyClient {
     return result;
   }
 
+  /**
+   * A node's refusal with its sealed reason opened: the node sees only `refused` for a refusal after
+   * the enclave opened the message; the precise code and reason are sealed to this client.
+   */
+  private async unsealed(
+    error: unknown,
+    kind: "command" | "query",
+    signed: { digest: Hex; responsePrivateKey: Uint8Array },
+  ): Promise<AnonifyClientError> {
+    if (!(error instanceof AnonifyClientError)) throw error;
+    if (!error.sealedReason) return error;
+    const refusal = await openRefusal(kind, signed.responsePrivateKey, hexToBytes(error.sealedReason), {
+      domain: this.domain,
+      digest: signed.digest,
+    });
+    return new AnonifyClientError(refusal.code, refusal.reason);
+  }
+
   /** Signs, seals and posts a command; returns its id and the key that opens its receipt. */
   async send(
     command: string,
@@ -277,15 +296,10 @@ export class AnonifyClient {
         body: JSON.stringify({ envelope: `0x${Buffer.from(envelope).toString("hex")}` }),
       });
     } catch (error) {
+      const refused = await this.unsealed(error, "command", signed);
       // Another client of this account got there first: ask the node again next time.
-      if (error instanceof AnonifyClientError && NONCE_REFUSALS.has(error.code)) this.counted = undefined;
-      if (!(error instanceof AnonifyClientError) || !error.sealedReason) throw error;
-      // The enclave sealed the reason to this command's response key: only this client reads it.
-      const refusal = await openReceipt(signed.responsePrivateKey, hexToBytes(error.sealedReason), {
-        domain: this.domain,
-        digest: signed.digest,
-      });
-      throw new AnonifyClientError(error.code, refusal.reason ?? error.message);
+      if (NONCE_REFUSALS.has(refused.code)) this.counted = undefined;
+      throw refused;
     }
     if (answer.id.toLowerCase() !== signed.digest.toLowerCase()) {
       throw new AnonifyClientError("wrong_id", "the node named another command than the one sent");
@@ -345,10 +359,15 @@ export class AnonifyClient {
   async query(name: string, params: Record<string, unknown>): Promise<StateValue> {
     const signed = await signQuery(this.options.account, this.domain, { app: this.app, query: name, params });
     const envelope = await sealQuery(signed.signed, this.enclaveKey);
-    const { answer } = await nodeJson<{ answer: Hex }>(this.fetch, this.options.node, "/v1/queries", {
-      method: "POST",
-      body: JSON.stringify({ envelope: `0x${Buffer.from(envelope).toString("hex")}` }),
-    });
+    let answer: Hex;
+    try {
+      ({ answer } = await nodeJson<{ answer: Hex }>(this.fetch, this.options.node, "/v1/queries", {
+        method: "POST",
+        body: JSON.stringify({ envelope: `0x${Buffer.from(envelope).toString("hex")}` }),
+      }));
+    } catch (error) {
+      throw await this.unsealed(error, "query", signed);
+    }
     const opened = await openQueryResult(signed.responsePrivateKey, hexToBytes(answer), {
       domain: this.domain,
       digest: signed.digest,

@@ -9,6 +9,7 @@ import { bytesToHex, hashTypedData, hexToBytes, type LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { LedgerDomain } from "../protocol/digests.js";
 import { COMMAND_TYPES, QUERY_TYPES } from "../protocol/eip712.js";
+import { encodeSignedCommand } from "../protocol/wire.js";
 import { EIP712_DOMAIN, sealCommand, signCommand, signQuery, WireError } from "./command.js";
 
 const domain: LedgerDomain = { chainId: 31337, contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
@@ -122,6 +123,37 @@ describe("signQuery", () => {
   });
 });
 
+describe("sealCommand", () => {
+  it("seals commands of different kinds and amounts to one envelope size", async () => {
+    const enclave = bytesToHex(x25519.getPublicKey(x25519.utils.randomSecretKey()));
+    const sealedSize = async (command: string, params: Record<string, unknown>, nonce: bigint) =>
+      (
+        await sealCommand(
+          (
+            await signCommand(account, domain, { app: "erc20", command, params, nonce })
+          ).signed,
+          enclave,
+        )
+      ).length;
+    const sizes = [
+      await sealedSize("transfer", { to, amount: 1n }, 1n),
+      await sealedSize("approve", { spender: to, amount: 10n ** 30n }, 123_456n),
+      await sealedSize("construct", { totalSupply: 1000n }, 0n),
+      await sealedSize("transferFrom", { from: to, to: account.address, amount: 10n ** 18n }, 2n),
+    ];
+    assert.deepEqual(new Set(sizes).size, 1, `sizes ${sizes.join(", ")}`);
+    // The signed bytes themselves differ: the padding is what makes the envelopes equal.
+    const signedLength = async (command: string, params: Record<string, unknown>) =>
+      encodeSignedCommand(
+        (await signCommand(account, domain, { app: "erc20", command, params, nonce: 0n })).signed,
+      ).length;
+    assert.notEqual(
+      await signedLength("transfer", { to, amount: 1n }),
+      await signedLength("approve", { spender: to, amount: 10n ** 30n }),
+    );
+  });
+});
+
 describe("import boundary", () => {
   it("the client reaches no enclave, node or CLI code, directly or through what it imports", () => {
     const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -134,6 +166,7 @@ describe("import boundary", () => {
       "src/protocol/eip712.ts",
       "src/protocol/receipts.ts",
       "src/protocol/envelope.ts",
+      "src/protocol/padding.ts",
       "src/protocol/hpke.ts",
       "src/protocol/digests.ts",
     ]);

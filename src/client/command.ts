@@ -20,11 +20,17 @@ import {
   type SignedCommand,
   type SignedQuery,
 } from "../protocol/eip712.js";
-import { generateX25519KeyPair, openEnvelope, sealEnvelope } from "../protocol/envelope.js";
+import {
+  generateX25519KeyPair,
+  MAX_ENVELOPE_BYTES,
+  openEnvelope,
+  sealEnvelope,
+} from "../protocol/envelope.js";
 import {
   type CommandReceipt,
   decodeCommandReceipt,
   decodeQueryAnswer,
+  parseRefusalReason,
   type QueryAnswer,
 } from "../protocol/receipts.js";
 import {
@@ -33,13 +39,14 @@ import {
   SIGNATURE_BYTES,
   SIGNER_KEY_BYTES,
   sameDomain,
+  U64_MAX,
   WireError,
 } from "../protocol/wire.js";
 
 export { type CommandReceipt, type QueryAnswer, type SignedCommand, type SignedQuery, WireError };
 
-/** Largest receipt or answer envelope the client opens (a query result may be large; 1 MiB is plenty). */
-export const MAX_ANSWER_ENVELOPE_BYTES = 1024 * 1024;
+/** Largest receipt or answer envelope the client opens: one in the largest padding bucket (1 MiB). */
+export const MAX_ANSWER_ENVELOPE_BYTES = MAX_ENVELOPE_BYTES;
 const MS_PER_SECOND = 1000;
 /** Stand-ins for the signature while checking, before signing, that the message can be carried. */
 const UNSIGNED = {
@@ -235,4 +242,31 @@ export async function openQueryResult(
   const answer = decodeQueryAnswer(plaintext);
   checkExpected(domain, answer.query, expected);
   return { ...answer, domain };
+}
+
+/** A refusal's precise code and reason, as the enclave sealed them to the message's response key. */
+export type Refusal = { code: string; reason: string };
+
+/**
+ * Opens the `sealedReason` of a refusal (the node saw only the code `refused`): a failed receipt for
+ * a command, a rejected answer for a query. Throws `WireError` if it does not open or is for
+ * another message.
+ */
+export async function openRefusal(
+  kind: "command" | "query",
+  responsePrivateKey: Uint8Array,
+  sealedReason: Uint8Array,
+  expected: Expected = {},
+): Promise<Refusal> {
+  let reason: string | undefined;
+  if (kind === "command") {
+    const receipt = await openReceipt(responsePrivateKey, sealedReason, expected);
+    // A refusal was never ordered: a receipt of an ordered command is not one.
+    if (receipt.sequence === U64_MAX) reason = receipt.reason;
+  } else {
+    const answer = await openQueryResult(responsePrivateKey, sealedReason, expected);
+    if (answer.status === "rejected") reason = answer.reason;
+  }
+  if (reason === undefined) throw new WireError("malformed", "not a sealed refusal");
+  return { code: parseRefusalReason(reason).code, reason };
 }

@@ -48,6 +48,15 @@ const transfer = (nonce: bigint) => ({
 });
 
 const rejected = (code: string) => (e: unknown) => e instanceof CommandRejected && e.code === code;
+/** Refused before opening: the code may cross the host in clear. */
+const refusedEnvelope = (code: string) => (e: unknown) =>
+  e instanceof CommandRejected && e.code === code && e.stage === "envelope" && e.replyTo === undefined;
+/** Refused after opening, its reason to be sealed to the message's response key. */
+const refusedContent = (code: string, responseKey: Hex) => (e: unknown) =>
+  e instanceof CommandRejected &&
+  e.code === code &&
+  e.stage === "content" &&
+  e.replyTo?.responseKey === responseKey;
 
 async function sealed(signed: SignedCommand, key: Hex = enclavePublic): Promise<Uint8Array> {
   return sealCommand(signed, key);
@@ -115,7 +124,7 @@ describe("openCommand", () => {
     };
     await assert.rejects(
       openCommand(enclaveKey, domain, flip(envelope.length - 1)),
-      rejected("undecryptable"),
+      refusedEnvelope("undecryptable"),
     );
     await assert.rejects(
       openCommand(enclaveKey, domain, flip(ENVELOPE_HEADER_BYTES + 3)),
@@ -125,10 +134,17 @@ describe("openCommand", () => {
       openCommand(enclaveKey, domain, flip(ENVELOPE_HEADER_BYTES - 1)),
       rejected("undecryptable"),
     ); // enc
-    await assert.rejects(openCommand(enclaveKey, domain, flip(0)), rejected("unsupported_version"));
-    await assert.rejects(openCommand(enclaveKey, domain, flip(1)), rejected("wrong_kind"));
-    await assert.rejects(openCommand(enclaveKey, domain, flip(12)), rejected("wrong_domain")); // contract byte
-    await assert.rejects(openCommand(enclaveKey, domain, envelope.subarray(0, 40)), rejected("malformed"));
+    await assert.rejects(openCommand(enclaveKey, domain, flip(0)), refusedEnvelope("unsupported_version"));
+    await assert.rejects(openCommand(enclaveKey, domain, flip(1)), refusedEnvelope("wrong_kind"));
+    await assert.rejects(openCommand(enclaveKey, domain, flip(12)), refusedEnvelope("wrong_domain")); // contract byte
+    await assert.rejects(
+      openCommand(enclaveKey, domain, envelope.subarray(0, 40)),
+      refusedEnvelope("malformed"),
+    );
+    await assert.rejects(
+      openCommand(enclaveKey, domain, envelope.subarray(0, -1)),
+      refusedEnvelope("malformed"),
+    );
     await assert.rejects(
       openCommand(enclaveKey, domain, new Uint8Array(MAX_SEALED_MESSAGE_BYTES + 1)),
       rejected("too_large"),
@@ -145,11 +161,14 @@ describe("openCommand", () => {
       recipientPublicKey: hexToBytes(enclavePublic),
       plaintext: encodeSignedCommand(signed),
     });
-    await assert.rejects(openCommand(enclaveKey, domain, mixed), rejected("wrong_domain"));
+    await assert.rejects(
+      openCommand(enclaveKey, domain, mixed),
+      refusedContent("wrong_domain", signed.responseKey),
+    );
     const forNotes = await signCommand(alice, domain, { ...transfer(0n), app: "notes" });
     await assert.rejects(
       openCommand(enclaveKey, domain, await sealed(forNotes.signed), { app: "erc20" }),
-      rejected("wrong_app"),
+      refusedContent("wrong_app", forNotes.signed.responseKey),
     );
   });
 
@@ -297,6 +316,48 @@ describe("receipts", () => {
       openReceipt(responsePrivateKey, sealedReceipt, { domain: otherDomain }),
       /another chain/,
     );
+  });
+
+  it("seal to one size: applied with a result or failed with a long reason; answers of any result", async () => {
+    const { signed, digest } = await signCommand(alice, domain, transfer(0n));
+    const sizeOf = async (receipt: Omit<Parameters<typeof sealReceipt>[1], "command">) =>
+      (await sealReceipt(signed.responseKey, { ...receipt, command: digest }, domain)).length;
+    const applied = await sizeOf({ sequence: 1n, status: "applied", result: { ok: true, balance: 7n } });
+    const failed = await sizeOf({
+      sequence: 123_456_789n,
+      status: "failed",
+      reason: "transfer amount exceeds balance: the sender holds less than the amount asked for",
+    });
+    const bare = await sizeOf({ sequence: 0n, status: "applied" });
+    assert.equal(applied, failed);
+    assert.equal(applied, bare);
+    // A reason past the bucket moves to the next one: the padding is what makes them equal.
+    const long = await sizeOf({ sequence: 0n, status: "failed", reason: "x".repeat(600) });
+    assert.ok(long > applied);
+
+    const query = await signQuery(alice, domain, { app: "erc20", query: "balanceOf", params: {} });
+    const answer = async (outcome: Parameters<typeof sealQueryAnswer>[1]) =>
+      (await sealQueryAnswer(query.signed.responseKey, outcome, domain)).length;
+    const sizes = new Set([
+      await answer({ query: query.digest, status: "ok", result: 0n }),
+      await answer({ query: query.digest, status: "ok", result: 10n ** 30n }),
+      await answer({
+        query: query.digest,
+        status: "rejected",
+        reason: "only the owner may read this balance",
+      }),
+    ]);
+    assert.equal(sizes.size, 1);
+    const opened = await openQueryResult(
+      query.responsePrivateKey,
+      await sealQueryAnswer(
+        query.signed.responseKey,
+        { query: query.digest, status: "ok", result: 10n ** 30n },
+        domain,
+      ),
+      { domain, digest: query.digest },
+    );
+    assert.equal(opened.status === "ok" && opened.result, 10n ** 30n);
   });
 
   it("refuse a response key that cannot be sealed to", async () => {

@@ -2,6 +2,12 @@
 // strictly, check its domain and the user's EIP-712 signature, and seal receipts and answers back to
 // the user's response key. Also the pure nonce and query-age policies. Runs inside the enclave.
 //
+// Refusals: a `CommandRejected` says at which stage it was decided. `envelope`: before decryption,
+// from the envelope's size and clear header or because it does not open — it may cross the host in
+// clear. `content`: after opening (padding, decoding, domain and app signed, signature, nonce,
+// params, query age) — it crosses as `refused`, and once the message is decoded it names whom to
+// seal its precise reason to (`replyTo`: the response key and the message's digest).
+//
 // Signature check: the envelope carries the signer's compressed public key, so the enclave verifies
 // (r, s) against that key and derives the address from it instead of recovering the key from the
 // signature. The same signatures are accepted (low s, over the same digest), and a signature
@@ -22,6 +28,7 @@ import {
   encodeCommandReceipt,
   encodeQueryAnswer,
   type QueryAnswer,
+  refusalReason,
 } from "../protocol/receipts.js";
 import {
   decodeSignedCommand,
@@ -29,19 +36,34 @@ import {
   SIGNATURE_BYTES,
   SIGNER_KEY_BYTES,
   sameDomain,
+  U64_MAX,
   WireError,
 } from "../protocol/wire.js";
 
-/** A command or query the enclave refuses. `reason` is safe to return to the host: no plaintext in it. */
+/** Whether a refusal was decided from the envelope's public bytes, or after it was opened. */
+export type RefusalStage = "envelope" | "content";
+
+/** Whom a refusal's reason is sealed to: the decoded message's response key, and its digest. */
+export type ReplyTo = { responseKey: Hex; digest: Hex };
+
+/**
+ * A command or query the enclave refuses. Only a refusal of stage `envelope` may cross the host with
+ * its code and reason; one of stage `content` (the default) crosses as `refused`, its reason sealed.
+ */
 export class CommandRejected extends Error {
   override name = "CommandRejected";
   constructor(
     readonly code: CommandRejectionCode,
     readonly reason: string,
+    readonly stage: RefusalStage = "content",
+    readonly replyTo?: ReplyTo,
   ) {
     super(reason);
   }
 }
+
+/** The sequence a sealed refusal receipt carries: the command was never ordered. */
+export const REFUSED_SEQUENCE = U64_MAX;
 
 /** A query is answered if signed at most this long ago (by the enclave's clock: see `checkQueryTime`). */
 export const MAX_QUERY_AGE_SECONDS = 300n;
@@ -79,9 +101,34 @@ export type OpenOptions = {
   app?: string;
 };
 
+/** A `WireError` of the envelope: `bad_padding` is found after decrypting, everything else before. */
+function rejectEnvelope(error: unknown): never {
+  if (error instanceof WireError) {
+    throw new CommandRejected(
+      error.code,
+      error.reason,
+      error.code === "bad_padding" ? "content" : "envelope",
+    );
+  }
+  throw error;
+}
+
+/** A `WireError` of the decrypted message (its strict decode): decided after opening. */
 function rejectWire(error: unknown): never {
   if (error instanceof WireError) throw new CommandRejected(error.code, error.reason);
   throw error;
+}
+
+/** Runs the checks of a decoded message: a refusal among them names whom to seal its reason to. */
+function replyingTo<T>(replyTo: ReplyTo, checks: () => T): T {
+  try {
+    return checks();
+  } catch (error) {
+    if (error instanceof CommandRejected && error.replyTo === undefined) {
+      throw new CommandRejected(error.code, error.reason, error.stage, replyTo);
+    }
+    throw error;
+  }
 }
 
 function checkScope(
@@ -112,20 +159,22 @@ export function verifySignedCommand(
   } catch (error) {
     rejectWire(error);
   }
-  checkScope(signed.domain, signed.app, domain, options);
   // The digest is computed over the enclave's own domain, never the one the message claims.
   const digest = commandDigest(domain, signed);
-  const sender = verifyCommandSignature(digest, hexToBytes(signed.signature), hexToBytes(signed.signerKey));
-  return {
-    sender,
-    app: signed.app,
-    name: signed.command,
-    params: signed.paramsValue,
-    nonce: signed.nonce,
-    responseKey: signed.responseKey,
-    digest: bytesToHex(digest),
-    encoded,
-  };
+  return replyingTo({ responseKey: signed.responseKey, digest: bytesToHex(digest) }, () => {
+    checkScope(signed.domain, signed.app, domain, options);
+    const sender = verifyCommandSignature(digest, hexToBytes(signed.signature), hexToBytes(signed.signerKey));
+    return {
+      sender,
+      app: signed.app,
+      name: signed.command,
+      params: signed.paramsValue,
+      nonce: signed.nonce,
+      responseKey: signed.responseKey,
+      digest: bytesToHex(digest),
+      encoded,
+    };
+  });
 }
 
 /** Opens a sealed command sent to this enclave and verifies it (see `verifySignedCommand`). */
@@ -145,7 +194,7 @@ export async function openCommand(
       maxBytes: MAX_SEALED_MESSAGE_BYTES,
     }));
   } catch (error) {
-    rejectWire(error);
+    rejectEnvelope(error);
   }
   return verifySignedCommand(domain, plaintext, options);
 }
@@ -158,32 +207,39 @@ export async function openQuery(
   now: bigint,
   options: OpenOptions = {},
 ): Promise<VerifiedQuery> {
-  let signed: ReturnType<typeof decodeSignedQuery>;
+  let plaintext: Uint8Array;
   try {
-    const { plaintext } = await openEnvelope({
+    ({ plaintext } = await openEnvelope({
       kind: "query",
       domain,
       recipientPrivateKey: hpkePrivateKey,
       envelope: sealed,
       maxBytes: MAX_SEALED_MESSAGE_BYTES,
-    });
+    }));
+  } catch (error) {
+    rejectEnvelope(error);
+  }
+  let signed: ReturnType<typeof decodeSignedQuery>;
+  try {
     signed = decodeSignedQuery(plaintext);
   } catch (error) {
     rejectWire(error);
   }
-  checkScope(signed.domain, signed.app, domain, options);
   const digest = queryDigest(domain, signed);
-  const sender = verifyCommandSignature(digest, hexToBytes(signed.signature), hexToBytes(signed.signerKey));
-  checkQueryTime(signed.issuedAt, now);
-  return {
-    sender,
-    app: signed.app,
-    name: signed.query,
-    params: signed.paramsValue,
-    issuedAt: signed.issuedAt,
-    responseKey: signed.responseKey,
-    digest: bytesToHex(digest),
-  };
+  return replyingTo({ responseKey: signed.responseKey, digest: bytesToHex(digest) }, () => {
+    checkScope(signed.domain, signed.app, domain, options);
+    const sender = verifyCommandSignature(digest, hexToBytes(signed.signature), hexToBytes(signed.signerKey));
+    checkQueryTime(signed.issuedAt, now);
+    return {
+      sender,
+      app: signed.app,
+      name: signed.query,
+      params: signed.paramsValue,
+      issuedAt: signed.issuedAt,
+      responseKey: signed.responseKey,
+      digest: bytesToHex(digest),
+    };
+  });
 }
 
 /**
@@ -221,7 +277,11 @@ async function sealTo(
   try {
     return await sealEnvelope({ kind, domain, recipientPublicKey: hexToBytes(responseKey), plaintext });
   } catch (error) {
-    if (error instanceof WireError) throw new CommandRejected("bad_response_key", error.reason);
+    if (error instanceof WireError) {
+      // Too large for the largest bucket (a query result): refused, with a reason that fits.
+      if (error.code === "too_large") throw new CommandRejected("too_large", error.reason);
+      throw new CommandRejected("bad_response_key", error.reason);
+    }
     throw error;
   }
 }
@@ -247,6 +307,27 @@ export async function sealQueryAnswer(
   domain: LedgerDomain,
 ): Promise<Uint8Array> {
   return sealTo(responseKey, "queryAnswer", domain, encodeQueryAnswer(answer));
+}
+
+/**
+ * Seals a refusal decided after opening to the sender it names: a failed receipt with sequence
+ * 2^64−1 for a command, a rejected answer for a query, the reason `code: detail` (the precise code
+ * the host never sees). Throws `bad_response_key` if the key cannot be sealed to.
+ */
+export async function sealRefusal(
+  kind: "command" | "query",
+  refusal: CommandRejected,
+  { responseKey, digest }: ReplyTo,
+  domain: LedgerDomain,
+): Promise<Uint8Array> {
+  const reason = refusalReason(refusal.code, refusal.reason);
+  return kind === "command"
+    ? sealReceipt(
+        responseKey,
+        { command: digest, sequence: REFUSED_SEQUENCE, status: "failed", reason },
+        domain,
+      )
+    : sealQueryAnswer(responseKey, { query: digest, status: "rejected", reason }, domain);
 }
 
 // ---------------------------------------------------------------------------------------------

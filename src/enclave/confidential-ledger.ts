@@ -85,7 +85,7 @@ export function enqueue(
   command: VerifiedCommand,
 ): LedgerAppState {
   if (state.queue.length >= MAX_QUEUED_COMMANDS)
-    throw new CommandRejected("queue_full", "the node's queue is full; try again later");
+    throw new CommandRejected("queue_full", "the node's queue is full; try again later", "envelope");
   checkNonce(nextNonce(state, command.sender as Hex), command.nonce);
   const check = checkCommand(app, command.name, command.params);
   if (!check.ok) throw new CommandRejected("malformed", check.reason);

@@ -5,9 +5,19 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { type Hex, recoverAddress } from "viem";
+import { bytesToHex, type Hex, hexToBytes, type LocalAccount, recoverAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { ENCLAVE_CALLS } from "../boundary/calls.js";
+import {
+  type CommandRequest,
+  openRefusal,
+  type Signed,
+  type SignedCommand,
+  sealCommand,
+  sealQuery,
+  signCommand,
+  signQuery,
+} from "../client/command.js";
 import { keyPackageDigest, leaveDigest } from "../protocol/digests.js";
 import {
   call,
@@ -54,8 +64,8 @@ describe("enclave calls (in process, simulated platform)", () => {
       params: { totalSupply: "1000" },
     });
     const accepted = await call(first, "submitCommand", { envelope });
-    // The same command again: refused with a code only; the reason is sealed to the sender.
-    const replay = await refusedWith(call(first, "submitCommand", { envelope }), "replayed_nonce");
+    // The same command again: refused with the one code; the reason is sealed to the sender.
+    const replay = await refusedWith(call(first, "submitCommand", { envelope }), "refused");
     assert.ok(replay.sealedReason, "the reason travels sealed");
     assert.doesNotMatch(replay.message, /construct|1000/);
 
@@ -99,5 +109,95 @@ describe("enclave calls (in process, simulated platform)", () => {
 
     const { signature } = await call(second, "signLeave", { nonce: "5" });
     assert.equal(await signer(leaveDigest(DOMAIN, 5n), signature), init.address);
+  });
+
+  it("refuses after opening with one code, the precise reason sealed to the sender; envelope refusals in clear", async () => {
+    const enclave = enclaveOn("refusals");
+    const { hpkePublicKey } = await call(enclave, "init", DOMAIN);
+    const account = privateKeyToAccount(generatePrivateKey());
+    const command = (request: Partial<CommandRequest>, signer: LocalAccount = account) =>
+      signCommand(signer, DOMAIN, { app: "erc20", command: "transfer", params: {}, nonce: 0n, ...request });
+    await call(enclave, "submitCommand", {
+      envelope: bytesToHex(
+        await sealCommand(
+          (await command({ command: "construct", params: { totalSupply: "1" } })).signed,
+          hpkePublicKey,
+        ),
+      ),
+    });
+    const to = account.address;
+    const signed = await command({ params: { to, amount: "1" }, nonce: 1n });
+    const forged = { ...signed, signed: { ...signed.signed, params: `{"amount":"2","to":"${to}"}` } };
+    // [message, the code sealed to its sender, whether the enclave names it by the client's digest]
+    const cases: [Promise<Signed<SignedCommand>>, string, boolean][] = [
+      [command({ params: { to, amount: "1" }, nonce: 0n }), "replayed_nonce", true],
+      [command({ params: { to, amount: "1" }, nonce: 7n }), "nonce_gap", true],
+      [command({ params: { to: "not an address", amount: "1" }, nonce: 1n }), "malformed", true],
+      [command({ command: "steal", params: { from: to }, nonce: 1n }), "malformed", true],
+      [command({ app: "notes", params: { to, amount: "1" }, nonce: 1n }), "wrong_app", true],
+      [Promise.resolve(forged), "bad_signature", false], // signed over other params
+    ];
+    const sealedSizes = new Set<number>();
+    for (const [pending, code, sameDigest] of cases) {
+      const { signed: message, digest, responsePrivateKey } = await pending;
+      const envelope = bytesToHex(await sealCommand(message, hpkePublicKey));
+      const refusal = await refusedWith(call(enclave, "submitCommand", { envelope }), "refused");
+      assert.doesNotMatch(refusal.message, /nonce|steal|notes|signature|address/, code);
+      assert.ok(refusal.sealedReason, `${code}: the reason travels sealed`);
+      sealedSizes.add(refusal.sealedReason.length);
+      const opened = await openRefusal(
+        "command",
+        responsePrivateKey,
+        hexToBytes(refusal.sealedReason as Hex),
+        {
+          domain: DOMAIN,
+          digest: sameDigest ? digest : undefined,
+        },
+      );
+      assert.equal(opened.code, code, opened.reason);
+    }
+    assert.equal(sealedSizes.size, 1, "every sealed reason has one size");
+
+    // Queries: a stale one and one for another app, refused alike; their reasons sealed as answers.
+    for (const [request, code] of [
+      [{ issuedAt: 1n }, "stale_query"],
+      [{ app: "notes" }, "wrong_app"],
+    ] as const) {
+      const query = await signQuery(account, DOMAIN, {
+        app: "erc20",
+        query: "balanceOf",
+        params: {},
+        ...request,
+      });
+      const envelope = bytesToHex(await sealQuery(query.signed, hpkePublicKey));
+      const refusal = await refusedWith(call(enclave, "query", { envelope }), "refused");
+      assert.ok(refusal.sealedReason);
+      const opened = await openRefusal(
+        "query",
+        query.responsePrivateKey,
+        hexToBytes(refusal.sealedReason as Hex),
+        {
+          domain: DOMAIN,
+          digest: query.digest,
+        },
+      );
+      assert.equal(opened.code, code, opened.reason);
+    }
+
+    // Decided before opening, from what the host sees anyway: in clear, and nothing sealed.
+    const stranger = enclaveOn("refusals-stranger");
+    const other = await call(stranger, "init", DOMAIN);
+    const { signed: next } = await command({ params: { to, amount: "1" }, nonce: 1n });
+    const elsewhere = bytesToHex(await sealCommand(next, other.hpkePublicKey));
+    const undecryptable = await refusedWith(
+      call(enclave, "submitCommand", { envelope: elsewhere }),
+      "undecryptable",
+    );
+    assert.equal(undecryptable.sealedReason, undefined);
+    const query = await signQuery(account, DOMAIN, { app: "erc20", query: "balanceOf", params: {} });
+    const asCommand = bytesToHex(await sealQuery(query.signed, hpkePublicKey));
+    await refusedWith(call(enclave, "submitCommand", { envelope: asCommand }), "wrong_kind");
+    // The commands refused above changed nothing: nonce 1 is still the next one.
+    await call(enclave, "submitCommand", { envelope: bytesToHex(await sealCommand(next, hpkePublicKey)) });
   });
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   BATCH_BUCKETS,
+  BATCH_FORMAT,
   BATCH_HEADER_BYTES,
   BatchError,
   bucketFor,
@@ -13,6 +14,7 @@ import {
   sealBatch,
 } from "./batch.js";
 import type { LedgerDomain } from "./digests.js";
+import { pad } from "./padding.js";
 import { MAX_SIGNED_BYTES } from "./wire.js";
 
 const domain: LedgerDomain = { chainId: 31337, contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
@@ -30,8 +32,8 @@ describe("batch plaintext", () => {
     const small = encodeBatch([filled(180)]);
     const larger = encodeBatch([filled(252)]); // 252 + 4 = 256, the bucket's edge
     assert.equal(small.length, larger.length);
-    assert.equal(small.length, BATCH_HEADER_BYTES + BATCH_BUCKETS[0]);
-    assert.equal(encodeBatch([filled(253)]).length, BATCH_HEADER_BYTES + BATCH_BUCKETS[1]);
+    assert.equal(small.length, BATCH_HEADER_BYTES + BATCH_BUCKETS[0]!);
+    assert.equal(encodeBatch([filled(253)]).length, BATCH_HEADER_BYTES + BATCH_BUCKETS[1]!);
     assert.equal(bucketFor(MAX_SIGNED_BYTES), BATCH_BUCKETS.at(-1));
     assert.equal(bucketFor(MAX_SIGNED_BYTES + 1), undefined);
   });
@@ -71,6 +73,11 @@ describe("batch plaintext", () => {
     const huge = good.slice();
     new DataView(huge.buffer).setUint32(BATCH_HEADER_BYTES, 0xffff_ffff);
     assert.throws(() => decodeBatch(huge), code("malformed"));
+    // A well-padded slot holding more than a signed command may be: the padding's larger buckets
+    // (for receipts and answers) are not batch slots.
+    const over = pad(filled(MAX_SIGNED_BYTES + 1));
+    assert.throws(() => decodeBatch(Uint8Array.of(BATCH_FORMAT, 0, 0, 0, 1, ...over)), code("malformed"));
+    assert.deepEqual(decodeBatch(Uint8Array.of(BATCH_FORMAT, 0, 0, 0, 1, ...pad(filled(9)))), [filled(9)]);
   });
 });
 

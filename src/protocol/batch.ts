@@ -5,11 +5,12 @@
 // Plaintext v1 (big-endian):
 //    0  format       1   BATCH_FORMAT
 //    1  count        4   number of commands, 1..MAX_BATCH_COMMANDS
-//    5  slots: per command, a 4-byte length, the command, then zeros up to the slot size. The slot
-//       size is the smallest of BATCH_BUCKETS that holds length prefix + command, so commands whose
-//       sizes fall in one bucket are indistinguishable by length (the host and the chain see only the
-//       ciphertext length). Decoding checks the padding is zeros and that each slot is the smallest
-//       bucket that fits: one plaintext per list of commands.
+//    5  slots: per command, a padded item (src/protocol/padding.ts: a 4-byte length, the command,
+//       then zeros up to the smallest bucket that holds them; commands are at most MAX_SIGNED_BYTES,
+//       so only BATCH_BUCKETS occur), so commands whose sizes fall in one bucket are
+//       indistinguishable by length (the host and the chain see only the ciphertext length).
+//       Decoding checks the padding is zeros and that each slot is the smallest bucket that fits:
+//       one plaintext per list of commands.
 //
 // Ciphertext v1:
 //    0  version      1   BATCH_CIPHER_VERSION
@@ -23,13 +24,19 @@ import { randomBytes } from "@noble/ciphers/utils.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { LedgerDomain } from "./digests.js";
+import {
+  LENGTH_PREFIX_BYTES,
+  PADDING_BUCKETS,
+  PaddingError,
+  paddedSize,
+  readPadded,
+  writePadded,
+} from "./padding.js";
 import { ADDRESS_BYTES, CHAIN_ID_BYTES, MAX_SIGNED_BYTES, U64_MAX, writeDomain } from "./wire.js";
 
-/** Slot sizes in bytes, length prefix included. The last one holds the largest signed command. */
-export const BATCH_BUCKETS = [256, 512, 1024, 4096, 16384] as const;
 export const BATCH_FORMAT = 1;
 export const BATCH_CIPHER_VERSION = 1;
-export const SLOT_LENGTH_BYTES = 4;
+export const SLOT_LENGTH_BYTES = LENGTH_PREFIX_BYTES;
 const COUNT_BYTES = 4;
 export const BATCH_HEADER_BYTES = 1 + COUNT_BYTES;
 export const EPOCH_KEY_BYTES = 32;
@@ -50,10 +57,10 @@ export const MAX_BATCH_CIPHERTEXT_BYTES = OFFSET_CIPHERTEXT + MAX_BATCH_PLAINTEX
 const BATCH_KEY_INFO = new TextEncoder().encode("anonify.batch.key.v1");
 const BATCH_AAD_LABEL = new TextEncoder().encode("anonify.batch.v1\0");
 
-const LARGEST_BUCKET = BATCH_BUCKETS[BATCH_BUCKETS.length - 1]!;
-if (LARGEST_BUCKET < SLOT_LENGTH_BYTES + MAX_SIGNED_BYTES) {
-  throw new Error("the largest batch bucket must hold the largest signed command");
-}
+const LARGEST_SLOT = paddedSize(MAX_SIGNED_BYTES);
+if (LARGEST_SLOT === undefined) throw new Error("a padding bucket must hold the largest signed command");
+/** The slot sizes a batch uses (length prefix included): the padding buckets up to the largest command's. */
+export const BATCH_BUCKETS: readonly number[] = PADDING_BUCKETS.filter((size) => size <= LARGEST_SLOT);
 
 export type BatchErrorCode =
   | "empty"
@@ -73,9 +80,9 @@ export class BatchError extends Error {
   }
 }
 
-/** The slot size for a command of `length` bytes, or undefined if none holds it. */
+/** The slot size for a command of `length` bytes, or undefined if it is over MAX_SIGNED_BYTES. */
 export function bucketFor(length: number): number | undefined {
-  return BATCH_BUCKETS.find((size) => size >= SLOT_LENGTH_BYTES + length);
+  return length <= MAX_SIGNED_BYTES ? paddedSize(length) : undefined;
 }
 
 /** Encodes signed commands (canonical bytes) into a padded batch plaintext. */
@@ -98,15 +105,10 @@ export function encodeBatch(commands: readonly Uint8Array[]): Uint8Array {
     );
   }
   const out = new Uint8Array(total); // zero-filled: the padding
-  const view = new DataView(out.buffer);
   out[0] = BATCH_FORMAT;
-  view.setUint32(1, commands.length);
+  new DataView(out.buffer).setUint32(1, commands.length);
   let at = BATCH_HEADER_BYTES;
-  commands.forEach((command, i) => {
-    view.setUint32(at, command.length);
-    out.set(command, at + SLOT_LENGTH_BYTES);
-    at += slots[i]!;
-  });
+  for (const command of commands) at += writePadded(out, at, command);
   return out;
 }
 
@@ -125,18 +127,14 @@ export function decodeBatch(plaintext: Uint8Array): Uint8Array[] {
   const commands: Uint8Array[] = [];
   let at = BATCH_HEADER_BYTES;
   for (let i = 0; i < count; i++) {
-    if (at + SLOT_LENGTH_BYTES > plaintext.length)
-      throw new BatchError("malformed", `slot ${i} is truncated`);
-    const length = view.getUint32(at);
-    const size = bucketFor(length);
-    if (size === undefined) throw new BatchError("malformed", `slot ${i} claims ${length} bytes`);
-    if (at + size > plaintext.length) throw new BatchError("malformed", `slot ${i} is truncated`);
-    const end = at + SLOT_LENGTH_BYTES + length;
-    for (let j = end; j < at + size; j++) {
-      if (plaintext[j] !== 0) throw new BatchError("bad_padding", `slot ${i} has non-zero padding`);
+    try {
+      const { content, size } = readPadded(plaintext, at, MAX_SIGNED_BYTES);
+      commands.push(content);
+      at += size;
+    } catch (error) {
+      if (!(error instanceof PaddingError)) throw error;
+      throw new BatchError(error.code, `slot ${i}: ${error.reason}`);
     }
-    commands.push(plaintext.slice(at + SLOT_LENGTH_BYTES, end));
-    at += size;
   }
   if (at !== plaintext.length) throw new BatchError("malformed", "batch has trailing bytes");
   return commands;

@@ -2,18 +2,29 @@
 // X25519 key, and how an enclave seals a receipt or query answer to the user's one-time response
 // key. Pure (no I/O): the client and the enclave share it.
 //
-// Envelope v1:
+// Envelope v2:
 //    0  version        1   ENVELOPE_VERSION
 //    1  kind           1   ENVELOPE_KIND
 //    2  chain id       8   } the ledger domain, in clear so a wrong one is reported as such; bound
 //   10  contract      20   } into the HPKE key schedule through `info`, so it cannot be altered
 //   30  enc           32   HPKE encapsulated key (the sender's ephemeral X25519 public key)
 //   62  ciphertext ‖ 16-byte tag
+// The AEAD plaintext is the message padded to a size bucket (src/protocol/padding.ts, the scheme
+// batch slots use: 4-byte length ‖ message ‖ zeros up to the smallest of 512 B, 1, 4, 16, 64,
+// 256 KiB, 1 MiB — the padding buckets from ENVELOPE_MIN_BUCKET up), so the ciphertext is 16 bytes
+// longer than a bucket and an envelope's size tells only its bucket: not the kind of command, nor
+// the digits of an amount, nor a receipt's outcome. 512 bytes holds every ERC-20 command and query
+// (any uint256 amounts and nonces) and every receipt, answer and sealed refusal of them; 256 would
+// not (a transfer of 10^18 needs 261 bytes), which would split commands by the digits of amounts.
+// Before decrypting, an envelope whose size is not header + bucket + tag is `malformed` (public);
+// after, padding that is not its smallest bucket or not zeros is `bad_padding`.
 // info = HPKE_INFO_LABEL ‖ bytes 0..30. The kind inside `info` keeps a command, a query, a receipt and
-// an answer from ever opening as one another; HPKE already binds `enc` and the recipient's key.
+// an answer from ever opening as one another; HPKE already binds `enc` and the recipient's key. The
+// version is in `info` too, so a v1 envelope never opens as v2.
 import { concatBytes } from "@noble/hashes/utils.js";
 import type { LedgerDomain } from "./digests.js";
 import { type HpkeRecipient, hpkeGenerateKeyPair, hpkeOpen, hpkeRecipient, hpkeSeal } from "./hpke.js";
+import { LARGEST_BUCKET, PADDING_BUCKETS, PaddingError, pad, paddedSize, unpad } from "./padding.js";
 import {
   ADDRESS_BYTES,
   CHAIN_ID_BYTES,
@@ -26,7 +37,7 @@ import {
 
 /** The suite, by RFC 9180 identifiers: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM. */
 export const HPKE_SUITE = { kem: 0x0020, kdf: 0x0001, aead: 0x0001 } as const;
-export const ENVELOPE_VERSION = 1;
+export const ENVELOPE_VERSION = 2;
 export const ENVELOPE_KIND = { command: 1, query: 2, receipt: 3, queryAnswer: 4 } as const;
 export type EnvelopeKind = keyof typeof ENVELOPE_KIND;
 
@@ -39,8 +50,16 @@ const OFFSET_DOMAIN = 2;
 const OFFSET_ENC = OFFSET_DOMAIN + CHAIN_ID_BYTES + ADDRESS_BYTES;
 export const ENVELOPE_HEADER_BYTES = OFFSET_ENC + HPKE_ENC_BYTES;
 export const ENVELOPE_OVERHEAD_BYTES = ENVELOPE_HEADER_BYTES + AEAD_TAG_BYTES;
-/** Largest sealed command or query: the largest signed message plus the envelope's header and tag. */
-export const MAX_SEALED_MESSAGE_BYTES = ENVELOPE_OVERHEAD_BYTES + MAX_SIGNED_BYTES;
+/** The smallest padded plaintext of any envelope (see the layout above). */
+export const ENVELOPE_MIN_BUCKET = 512;
+if (!(PADDING_BUCKETS as readonly number[]).includes(ENVELOPE_MIN_BUCKET)) {
+  throw new Error("the envelopes' smallest bucket must be a padding bucket");
+}
+/** Largest sealed command or query: the largest signed message, padded, plus the envelope's header and tag. */
+export const MAX_SEALED_MESSAGE_BYTES =
+  ENVELOPE_OVERHEAD_BYTES + paddedSize(MAX_SIGNED_BYTES, ENVELOPE_MIN_BUCKET)!;
+/** Largest envelope of any kind (a receipt or query answer in the largest bucket). */
+export const MAX_ENVELOPE_BYTES = ENVELOPE_OVERHEAD_BYTES + LARGEST_BUCKET;
 /** The 0 byte ends the label, so the label and the header that follows cannot run into each other. */
 const HPKE_INFO_LABEL = new TextEncoder().encode("anonify.envelope.v1\0");
 
@@ -96,10 +115,17 @@ export async function sealEnvelope({
   if (recipientPublicKey.length !== X25519_KEY_BYTES) {
     throw new WireError("malformed", "X25519 public key must be 32 bytes");
   }
+  let padded: Uint8Array;
+  try {
+    padded = pad(plaintext, ENVELOPE_MIN_BUCKET);
+  } catch (error) {
+    if (error instanceof PaddingError) throw new WireError("too_large", `a ${kind}: ${error.reason}`);
+    throw error;
+  }
   const head = header(kind, domain);
   let sealed: { enc: Uint8Array; ciphertext: Uint8Array };
   try {
-    sealed = await hpkeSeal(recipientPublicKey, info(head), plaintext);
+    sealed = await hpkeSeal(recipientPublicKey, info(head), padded);
   } catch {
     // A low-order or otherwise invalid X25519 key makes the DH fail (RFC 9180 §7.1.4).
     throw new WireError("malformed", "cannot seal to this X25519 public key");
@@ -135,8 +161,10 @@ export type OpenEnvelopeParameters = {
 };
 
 /**
- * Opens an envelope of the given kind. Codes: `too_large`, `malformed`, `unsupported_version`,
- * `wrong_kind`, `wrong_domain`, `undecryptable` (tampered, or sealed to another key or domain).
+ * Opens an envelope of the given kind and returns the message, unpadded. Codes, decided before
+ * decrypting (from the envelope's size and clear header): `too_large`, `malformed`,
+ * `unsupported_version`, `wrong_kind`, `wrong_domain`; at decryption: `undecryptable` (tampered, or
+ * sealed to another key or domain); after: `bad_padding`.
  */
 export async function openEnvelope({
   kind,
@@ -151,16 +179,26 @@ export async function openEnvelope({
   if (domain !== undefined && !sameDomain(head.domain, domain)) {
     throw new WireError("wrong_domain", "envelope is for another chain or contract");
   }
+  const bucket = envelope.length - ENVELOPE_OVERHEAD_BYTES;
+  if (bucket < ENVELOPE_MIN_BUCKET || !(PADDING_BUCKETS as readonly number[]).includes(bucket)) {
+    throw new WireError("malformed", "envelope size is not a padding bucket");
+  }
+  let padded: Uint8Array;
   try {
     const keys = await recipientKeyPair(recipientPrivateKey);
-    const plaintext = await hpkeOpen(
+    padded = await hpkeOpen(
       keys,
       envelope.subarray(OFFSET_ENC, ENVELOPE_HEADER_BYTES),
       info(envelope.subarray(0, OFFSET_ENC)),
       envelope.subarray(ENVELOPE_HEADER_BYTES),
     );
-    return { domain: head.domain, plaintext };
   } catch {
     throw new WireError("undecryptable", "envelope does not open with this key");
+  }
+  try {
+    return { domain: head.domain, plaintext: unpad(padded, undefined, ENVELOPE_MIN_BUCKET) };
+  } catch (error) {
+    if (error instanceof PaddingError) throw new WireError("bad_padding", error.reason);
+    throw error;
   }
 }

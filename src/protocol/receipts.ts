@@ -1,5 +1,13 @@
 // Receipts and query answers: the plaintexts sealed to the user's response key, encoded with the
-// canonical value encoding (src/app/canonical.ts) and decoded strictly (no unknown fields).
+// canonical value encoding (src/app/canonical.ts) and decoded strictly (no unknown fields). They
+// travel in envelopes of kind `receipt` and `queryAnswer` (src/protocol/envelope.ts, v2), which pad
+// them to a size bucket: an applied receipt with a result and a failed one with a long reason, or
+// two answers of different results, have one sealed size while they share a bucket (the smallest,
+// 512 bytes, holds every ERC-20 receipt, answer and refusal reason).
+//
+// A refusal after the enclave opened a command or query is sealed the same way: a failed receipt with
+// sequence 2^64−1, or a rejected answer, whose reason is `refusalReason(code, detail)` — the precise
+// code the host never sees (it sees only `refused`), then the detail; `parseRefusalReason` reads it.
 import type { Hex } from "viem";
 import { decodeValue, encodeValue, type StateValue } from "../app/canonical.js";
 import { WireError } from "./wire.js";
@@ -100,4 +108,17 @@ export function decodeQueryAnswer(bytes: Uint8Array): QueryAnswer {
     return { query, status: "rejected", reason: r.reason };
   }
   throw new WireError("malformed", "query answer must be ok with a result or rejected with a reason");
+}
+
+/** The reason of a sealed refusal: the enclave's precise code, then its detail. */
+export function refusalReason(code: string, detail: string): string {
+  return `${code}: ${detail}`;
+}
+
+const REFUSAL_REASON = /^([a-z_]+): ([\s\S]*)$/;
+
+/** Reads a sealed refusal's reason back into its code and detail (`refused` if it names none). */
+export function parseRefusalReason(reason: string): { code: string; detail: string } {
+  const match = REFUSAL_REASON.exec(reason);
+  return match ? { code: match[1]!, detail: match[2]! } : { code: "refused", detail: reason };
 }

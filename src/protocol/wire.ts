@@ -46,7 +46,9 @@ export type WireErrorCode =
   | "unsupported_version"
   | "wrong_kind"
   | "wrong_domain"
-  | "undecryptable";
+  | "undecryptable"
+  /** Decrypted, but the padding inside is not the strict encoding (src/protocol/padding.ts). */
+  | "bad_padding";
 
 /** Bytes that are not a valid message of the expected kind; `reason` never holds plaintext. */
 const utf8 = new TextEncoder();

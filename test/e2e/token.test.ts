@@ -95,7 +95,8 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
   test("rejected with a clear reason and no state change", async () => {
     const [alice, bob, carol] = [await token.fundedAccount(1_000n), newAccount(), newAccount()];
     const a = await client(alice, 0);
-    assert.equal((await a.call("transfer", { to: carol.address, amount: 1 })).status, "applied");
+    const first = await a.call("transfer", { to: carol.address, amount: 1 });
+    assert.equal(first.status, "applied");
     const before = await a.query("balanceOf", {});
     const reject = async (call: Promise<unknown>, code: string | RegExp) => {
       await assert.rejects(call, (e: unknown) => {
@@ -123,9 +124,11 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ envelope: `0x${Buffer.from(envelope).toString("hex")}` }),
     });
-    const body = (await res.json()) as { code: string; message: string };
+    const body = (await res.json()) as { code: string; message: string; sealedReason?: string };
     assert.equal(res.status, 422);
-    assert.match(body.code, /bad_signature|malformed/);
+    // Refused after opening: one code for the host, the reason (bad_signature) sealed to the sender.
+    assert.equal(body.code, "refused");
+    assert.ok(body.sealedReason);
 
     const used = (await a.nextNonce()) - 1n;
     await reject(a.send("transfer", { to: bob.address, amount: 1 }, used), "replayed_nonce");
@@ -160,6 +163,12 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
     });
     assert.equal(tooMuch.status, "failed");
     assert.match(tooMuch.reason ?? "", /exceeds balance/);
+    // The host holds receipts of one size: a transfer applied, one failed with its reason.
+    const sealedReceipt = async (id: string) => {
+      const res = await fetch(new URL(`/v1/commands/${id}`, tn.net.nodes[0]!.url));
+      return ((await res.json()) as { receipt: string }).receipt;
+    };
+    assert.equal((await sealedReceipt(first.id)).length, (await sealedReceipt(tooMuch.id)).length);
     const b = await client(bob, 1);
     const mint = await b.call("mint", { to: bob.address, amount: 1 });
     assert.equal(mint.status, "failed");

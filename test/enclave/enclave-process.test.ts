@@ -180,7 +180,8 @@ describe("enclave process", () => {
         });
         return bytesToHex(await sealCommand(signed.signed, init.hpkePublicKey));
       };
-      await rejects(second.call("submitCommand", { envelope: await sealedTransfer(2n) }), "replayed_nonce");
+      // A replay, refused after opening: the host sees only `refused` (the reason is sealed).
+      await rejects(second.call("submitCommand", { envelope: await sealedTransfer(2n) }), "refused");
       const fourth = await second.call("submitCommand", {
         envelope: await sealedTransfer(3n),
       });

@@ -1,20 +1,32 @@
 // Users' commands: opened, checked (signature, nonce, params) and queued by `submitCommand`; their
-// state and sealed receipt by `commandStatus`. A refusal after decryption crosses the host as a code
-// only: the reason may name the command, a parameter or the sender's nonce, so it is sealed to the
-// sender's response key.
+// state and sealed receipt by `commandStatus`. Refusals cross the host by stage (`refusal`): those
+// decided from the envelope's public bytes, or the node's load, with their code; every one decided
+// after opening as the one code `refused`, its reason — which may name the command, a parameter or
+// the sender's nonce — sealed to the sender's response key.
 import { bytesToHex, type Hex, hexToBytes } from "viem";
-import type { CommandStatusAnswer } from "../../boundary/calls.js";
+import {
+  type CommandStatusAnswer,
+  isEnvelopeRefusal,
+  MAX_QUEUED_COMMANDS,
+  REFUSED,
+} from "../../boundary/calls.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import type { LedgerDomain } from "../../protocol/digests.js";
-import { U64_MAX } from "../../protocol/wire.js";
-import { CommandRejected, openCommand, sealReceipt, type VerifiedCommand } from "../command-intake.js";
+import {
+  CommandRejected,
+  openCommand,
+  type ReplyTo,
+  sealReceipt,
+  sealRefusal,
+  type VerifiedCommand,
+} from "../command-intake.js";
 import { commandStatus, enqueue, type LedgerAppState } from "../confidential-ledger.js";
 import { type CallHandlers, type EnclaveContext, requireSession, sessionToChange } from "../context.js";
 import { journal } from "./checkpoint.js";
 
-/** The sequence a refusal receipt carries: it was never ordered. */
-export const REFUSED_SEQUENCE = U64_MAX;
-const REFUSED_MESSAGE = "the enclave refused the command; the reason is sealed to its response key";
+export { REFUSED_SEQUENCE } from "../command-intake.js";
+
+const REFUSED_MESSAGE = "the enclave refused the message; the reason is sealed to its response key";
 
 /** A command's state as the host may see it; its receipt, if any, sealed to the sender's response key. */
 export async function statusAnswer(
@@ -30,25 +42,49 @@ export async function statusAnswer(
   return { id, status: status.status, sequence: receipt.sequence.toString(), receipt: bytesToHex(sealed) };
 }
 
-/** Rethrows a refusal of the envelope itself (before its content is known) as the boundary's error. */
-export function refusedEnvelope(error: unknown): never {
-  if (error instanceof CommandRejected) throw new EnclaveCallError(error.code, error.reason);
-  throw error;
+/**
+ * A refusal of a sealed command or query as it crosses the host. One decided before opening, from
+ * public data, keeps its code and reason; any other is `refused` with a generic message, its precise
+ * code and reason sealed to the sender when the message was decoded far enough to name one
+ * (`replyTo`, or the verified message's `fallback`) and its key can be sealed to. Not a refusal:
+ * rethrown.
+ */
+export async function refusal(
+  error: unknown,
+  kind: "command" | "query",
+  domain: LedgerDomain,
+  fallback?: ReplyTo,
+): Promise<EnclaveCallError> {
+  if (!(error instanceof CommandRejected)) throw error;
+  if (error.stage === "envelope" && isEnvelopeRefusal(error.code)) {
+    return new EnclaveCallError(error.code, error.reason);
+  }
+  const replyTo = error.replyTo ?? fallback;
+  let sealed: Uint8Array | undefined;
+  if (replyTo !== undefined) {
+    try {
+      sealed = await sealRefusal(kind, error, replyTo, domain);
+    } catch (sealing) {
+      // A response key nothing can be sealed to: the sender gets the bare code.
+      if (!(sealing instanceof CommandRejected)) throw sealing;
+    }
+  }
+  return new EnclaveCallError(REFUSED, REFUSED_MESSAGE, sealed && bytesToHex(sealed));
 }
 
 export function commandCalls(context: EnclaveContext): Pick<CallHandlers, "submitCommand" | "commandStatus"> {
   return {
     submitCommand: async ({ envelope }) => {
       const session = sessionToChange(context, "submitCommand");
-      let command: VerifiedCommand;
+      // The node's load, known before opening: nothing of the command is read to refuse it.
+      if (session.ledger.queue.length >= MAX_QUEUED_COMMANDS) {
+        throw new EnclaveCallError("queue_full", "the node's queue is full; try again later");
+      }
+      let command: VerifiedCommand | undefined;
       try {
         command = await openCommand(session.keys.hpkePrivateKey, session.domain, hexToBytes(envelope), {
           app: context.app.name,
         });
-      } catch (error) {
-        refusedEnvelope(error);
-      }
-      try {
         if (commandStatus(session.ledger, command.digest))
           throw new CommandRejected("replayed_nonce", "this command was already accepted");
         session.ledger = enqueue(session.ledger, context.app, command);
@@ -59,18 +95,12 @@ export function commandCalls(context: EnclaveContext): Pick<CallHandlers, "submi
           journal: await journal(context, session, { kind: "accepted", queued }),
         };
       } catch (error) {
-        if (!(error instanceof CommandRejected)) throw error;
-        const sealed = await sealReceipt(
-          command.responseKey,
-          {
-            command: command.digest,
-            sequence: REFUSED_SEQUENCE,
-            status: "failed",
-            reason: `${error.code}: ${error.reason}`,
-          },
+        throw await refusal(
+          error,
+          "command",
           session.domain,
+          command && { responseKey: command.responseKey, digest: command.digest },
         );
-        throw new EnclaveCallError(error.code, REFUSED_MESSAGE, bytesToHex(sealed));
       }
     },
 

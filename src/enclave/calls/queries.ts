@@ -1,13 +1,14 @@
 // Signed, sealed queries: the runtime's own `nextNonce`, then the app's queries, which decide what
-// each caller may read. The answer is sealed to the caller's response key.
+// each caller may read. The answer is sealed to the caller's response key, and so is the reason of a
+// refusal after opening (it crosses the host as `refused`: see `refusal` in ./commands.ts).
 import { bytesToHex, hexToBytes } from "viem";
 import { runQuery } from "../../app/executor.js";
 import type { QueryOutcome } from "../../protocol/receipts.js";
 import { NEXT_NONCE_QUERY } from "../../protocol/wire.js";
-import { openQuery, sealQueryAnswer } from "../command-intake.js";
+import { openQuery, sealQueryAnswer, type VerifiedQuery } from "../command-intake.js";
 import { nextNonce } from "../confidential-ledger.js";
 import { type CallHandlers, type EnclaveContext, requireSession } from "../context.js";
-import { refusedEnvelope } from "./commands.js";
+import { refusal } from "./commands.js";
 
 const MS_PER_SECOND = 1000;
 
@@ -15,17 +16,12 @@ export function queryCalls(context: EnclaveContext): Pick<CallHandlers, "query">
   return {
     query: async ({ envelope }) => {
       const session = requireSession(context);
+      let query: VerifiedQuery | undefined;
       try {
         const now = BigInt(Math.floor(Date.now() / MS_PER_SECOND));
-        const query = await openQuery(
-          session.keys.hpkePrivateKey,
-          session.domain,
-          hexToBytes(envelope),
-          now,
-          {
-            app: context.app.name,
-          },
-        );
+        query = await openQuery(session.keys.hpkePrivateKey, session.domain, hexToBytes(envelope), now, {
+          app: context.app.name,
+        });
         const outcome: QueryOutcome =
           query.name === NEXT_NONCE_QUERY
             ? { status: "ok", result: nextNonce(session.ledger, query.sender) }
@@ -41,7 +37,8 @@ export function queryCalls(context: EnclaveContext): Pick<CallHandlers, "query">
         );
         return { answer: bytesToHex(sealed) };
       } catch (error) {
-        refusedEnvelope(error);
+        const replyTo = query && { responseKey: query.responseKey, digest: query.digest };
+        throw await refusal(error, "query", session.domain, replyTo);
       }
     },
   };
