@@ -12,12 +12,14 @@ import { issueToken, newAccount, type Token } from "../support/token.js";
 import { until } from "../support/wait.js";
 
 // Distinctive amounts, so a scan for their plaintext cannot hit by chance.
-const SUPPLY = 987_654_321n;
-const MINTED = 55_555_555n;
-const TO_BOB = 12_345_678n;
-const ALLOWED = 4_444_444n;
-const SPENT = 3_333_333n;
-const BURNT = 1_212_121n;
+// 13 digits or more: the confidentiality test looks for each amount's decimal digits in hex ciphertext
+// too, where a 7-digit needle can turn up by chance (one did, in a node's sealed state).
+const SUPPLY = 987_654_321_987_654n;
+const MINTED = 55_555_555_123_457n;
+const TO_BOB = 12_345_678_901_234n;
+const ALLOWED = 4_444_444_444_444n;
+const SPENT = 3_333_333_333_333n;
+const BURNT = 1_212_121_212_121n;
 
 describe("confidential token end to end: 3 nodes, real Anvil, real enclave processes", () => {
   let tn: TestNet;
