@@ -69,24 +69,27 @@ async function simEvidence(who: TestEnclave, options: { domain?: LedgerDomain; m
 const refused = (promise: Promise<unknown>, pattern: RegExp) =>
   assert.rejects(promise, (e: unknown) => e instanceof CredentialError && pattern.test(e.message));
 
+/** The enclave's `EnclaveRegistered` event (the report is not read inside). */
+const registered = (who: TestEnclave, evidence: Hex, block = "1"): LedgerEvent => ({
+  kind: "EnclaveRegistered",
+  block,
+  logIndex: 0,
+  enclave: who.address,
+  platform: Platform.sim,
+  measurement: OWN,
+  debug: true,
+  hpkePublicKey: who.hpkePublicKey,
+  report: `0x${"00".repeat(224)}`,
+  reportSignature: `0x${"00".repeat(65)}`,
+  evidence,
+});
+
 /** A registry view fed the enclave's registration and a key package signed by `signer`. */
 async function viewWith(who: TestEnclave, evidence: Hex, signer: Hex = who.key): Promise<RegistryView> {
   const keyPackage: Hex = "0x0102";
   let view = await updateRegistry(
     EMPTY_REGISTRY,
-    {
-      kind: "EnclaveRegistered",
-      block: "1",
-      logIndex: 0,
-      enclave: who.address,
-      platform: Platform.sim,
-      measurement: OWN,
-      debug: true,
-      hpkePublicKey: who.hpkePublicKey,
-      report: `0x${"00".repeat(224)}`,
-      reportSignature: `0x${"00".repeat(65)}`,
-      evidence,
-    } as LedgerEvent,
+    registered(who, evidence),
     DOMAIN,
     () => MLS_KEY,
     DEV_POLICY_KEYS,
@@ -335,23 +338,7 @@ describe("signed policies and leaves: the only proof that removes a member", () 
     assert.equal(v4.enclaves[who.address]?.state, "revoked", "a later document need not repeat a revocation");
     assert.deepEqual(v4.policy?.revocations, [who.address, other.address].sort());
     // An enclave revoked before it registers is revoked on arrival.
-    const late = await viewWith(other, (await simEvidence(other)).evidence);
-    const arrived = await apply(
-      { ...v4, enclaves: { ...v4.enclaves } },
-      {
-        kind: "EnclaveRegistered",
-        block: "9",
-        logIndex: 0,
-        enclave: other.address,
-        platform: Platform.sim,
-        measurement: OWN,
-        debug: true,
-        hpkePublicKey: other.hpkePublicKey,
-        report: `0x${"00".repeat(224)}`,
-        reportSignature: `0x${"00".repeat(65)}`,
-        evidence: late.enclaves[other.address]!.evidence,
-      },
-    );
+    const arrived = await apply(v4, registered(other, (await simEvidence(other)).evidence, "9"));
     assert.equal(arrived.enclaves[other.address]?.state, "revoked");
   });
 

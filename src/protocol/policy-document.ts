@@ -23,25 +23,16 @@
 //   3  tcb-minimums  per-platform TCB minimums for admission
 //
 // Signatures: each is a 65-byte secp256k1 signature (r ‖ s ‖ v) over the raw digest
-// `keccak256(abi.encode(POLICY_TAG, chainId, contract, keccak256(document)))`, as the enclave's own
-// records are signed (src/protocol/digests.ts). A document is valid for a domain if its chain and
+// `keccak256(abi.encode(POLICY_TAG, chainId, contract, keccak256(document)))` (`policyDigest` in
+// src/protocol/digests.ts, POLICY_TAG = keccak256("anonify.policy.v1")), as the enclave's own
+// records are signed. A document is valid for a domain if its chain and
 // contract are that domain's and at least `threshold` distinct pinned signers signed it.
 
-import {
-  type Address,
-  bytesToHex,
-  encodeAbiParameters,
-  getAddress,
-  type Hex,
-  hexToBytes,
-  keccak256,
-  parseAbiParameters,
-  recoverAddress,
-  toBytes,
-} from "viem";
-import type { LedgerDomain } from "./digests.js";
+import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, recoverAddress, toBytes } from "viem";
+import { type LedgerDomain, policyDigest } from "./digests.js";
 
-export const POLICY_TAG = keccak256(toBytes("anonify.policy.v1"));
+export { POLICY_TAG, policyDigest } from "./digests.js";
+
 export const POLICY_MAGIC = "ANFYPLCY";
 export const POLICY_FORMAT = 1;
 /** Well above any real revocation list; bounds what an enclave parses from a host-fed event. */
@@ -146,17 +137,6 @@ export function decodePolicy(bytes: Uint8Array): PolicyDocument {
     }
   }
   return { version, chainId, contract, revocations };
-}
-
-export function policyDigest(domain: LedgerDomain, document: Hex): Hex {
-  return keccak256(
-    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address, bytes32"), [
-      POLICY_TAG,
-      BigInt(domain.chainId),
-      domain.contract,
-      keccak256(document),
-    ]),
-  );
 }
 
 /**
