@@ -1,7 +1,8 @@
 // The contract's events as they cross the ECALL boundary: JSON with hex strings and decimal
 // strings for integers. The host converts viem's decoded logs; the enclave checks every field with
 // this schema before it looks at any of them.
-import { bool, decimal, hex, type Infer, int, tagged } from "../app/schema.js";
+import { array, bool, decimal, hex, type Infer, int, tagged } from "../app/schema.js";
+import { MAX_POLICY_BYTES, MAX_POLICY_SIGNATURES } from "../protocol/policy-document.js";
 
 const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
 /** The ABI encoding of the attestation report: seven 32-byte words. */
@@ -41,6 +42,12 @@ export const LEDGER_EVENT = tagged("kind", {
   },
   EnclaveRevoked: { ...position, enclave: address },
   EnclaveLeft: { ...position, enclave: address, nonce: uint64, signature },
+  /** A policy document and its signatures, as anyone published them: the enclave verifies both. */
+  PolicyPublished: {
+    ...position,
+    document: hex({ min: 1, max: MAX_POLICY_BYTES }),
+    signatures: array(hex({ max: SIGNATURE_BYTES }), { max: MAX_POLICY_SIGNATURES }),
+  },
   KeyPackagePublished: { ...position, enclave: address, nonce: uint64, keyPackage: payload, signature },
   HandshakeCommitted: { ...position, epoch: uint64, enclave: address, head: bytes32, handshake: payload },
   BatchSubmitted: {

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
 import { type Hex, keccak256, toBytes } from "viem";
 import type { EnclaveConfig } from "../enclave/enclave.js";
+import { DEV_POLICY_KEYS } from "../protocol/dev-policy-keys.js";
 
 /** The package's root, found from this module whether it runs from source or from the CLI bundle. */
 function packageRoot(): string {
@@ -33,12 +34,15 @@ export const DEV_SIGNER_MEASUREMENT: Hex = keccak256(toBytes("anonify.dev-signer
 
 /**
  * The devnet's build: the simulated platform, so the development profile (which admits simulated
- * evidence, forgeable by anyone). A production build sets `profile: "production"` and a real platform.
+ * evidence, forgeable by anyone) and the development policy keys (public on purpose: anyone can sign
+ * a development policy). A production build sets `profile: "production"`, a real platform and the
+ * deployment's own policy keys.
  */
 export const DEFAULT_ENCLAVE_CONFIG: EnclaveConfig = {
   app: "erc20",
   platform: "sim",
   profile: "development",
+  policyKeys: DEV_POLICY_KEYS,
   signerMeasurement: DEV_SIGNER_MEASUREMENT,
   version: ENCLAVE_VERSION,
 };

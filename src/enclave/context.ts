@@ -8,6 +8,7 @@ import type { CallName, CallParams, CallResult, PublicIdentity } from "../bounda
 import type { EventPosition } from "../boundary/chain-events.js";
 import { EnclaveCallError } from "../boundary/frames.js";
 import type { LedgerDomain } from "../protocol/digests.js";
+import type { PolicyKeys } from "../protocol/policy-document.js";
 import type { LedgerAppState } from "./confidential-ledger.js";
 import type { GroupMemberState } from "./group-member.js";
 import type { EnclaveKeys } from "./identity.js";
@@ -18,11 +19,14 @@ import type { Admission } from "./registry.js";
  * What the enclave was built with; it is inside the measured bundle, so changing it changes the
  * measurement. `profile` is a trust root: `production` admits to the group only real platforms
  * (sgx, tdx, nitro) without debug; `development` also the simulated one, whose root key is public.
+ * `policyKeys` is a trust root too: the deployment's policy signers (k of n); only documents they
+ * signed revoke anyone. Nothing the host sends adds to them.
  */
 export type EnclaveConfig = {
   app: string;
   platform: string;
   profile: "production" | "development";
+  policyKeys: PolicyKeys;
   signerMeasurement: Hex;
   version: string;
 };
@@ -88,5 +92,6 @@ export function admissionOf(context: EnclaveContext): Admission {
     profile: context.config.profile,
     measurement: bytesToHex(context.measured.measurement),
     now: () => new Date(),
+    policyKeys: context.config.policyKeys,
   };
 }

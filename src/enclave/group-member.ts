@@ -1,5 +1,8 @@
 // The enclave's part in the group: it follows handshakes in chain order, validates every member's
 // credential against its registry view, and proposes commits (genesis, adds, removes, rotations).
+// A commit that removes a member is void unless this view holds proof for each removed member (its
+// signed leave, or a revocation in an applied signed policy: `hasRemovalProof`), and members
+// propose removes only with such proof, so a host's forged revocation evicts nobody.
 // The contract's epoch counts handshake slots; a handshake that a member must refuse (a rejected
 // credential, a commit for another MLS epoch) is void for every member alike, because every member
 // decides from the same events in the same order.
@@ -49,6 +52,7 @@ import {
   checkCredential,
   EMPTY_REGISTRY,
   enclaveAddressOf,
+  hasRemovalProof,
   type RegistryView,
   updateRegistry,
 } from "./registry.js";
@@ -109,6 +113,7 @@ function authFor(view: RegistryView, domain: LedgerDomain, admission: Admission)
         return false;
       }
     },
+    validateRemoval: (identity) => hasRemovalProof(view, identity),
   };
 }
 
@@ -175,7 +180,7 @@ export async function applyGroupEvent(
         return undefined;
       }
     };
-    const registry = await updateRegistry(state.registry, event, domain, mlsKeyOf);
+    const registry = await updateRegistry(state.registry, event, domain, mlsKeyOf, admission.policyKeys);
     return registry === state.registry ? state : { ...state, registry };
   }
   const slot = BigInt(event.epoch);
@@ -320,7 +325,7 @@ export async function proposeCommit(
   }
   const remove = members
     .filter((m) => m.leafIndex !== ownLeafIndex(group))
-    .filter((m) => current.registry.enclaves[enclaveAddressOf(m.identity)]?.state !== "active")
+    .filter((m) => hasRemovalProof(current.registry, m.identity))
     .map((m) => m.leafIndex);
   if (add.length === 0 && remove.length === 0 && !rotate) return { state: current };
   try {

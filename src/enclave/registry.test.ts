@@ -16,13 +16,16 @@ import {
 } from "../attestation/dcap/test-vectors.js";
 import { Platform } from "../attestation/verdict.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
-import { enclaveBinding, keyPackageDigest, type LedgerDomain } from "../protocol/digests.js";
+import { signPolicy } from "../host/policy.js";
+import { DEV_POLICY_KEYS, DEV_POLICY_PRIVATE_KEYS } from "../protocol/dev-policy-keys.js";
+import { enclaveBinding, keyPackageDigest, type LedgerDomain, leaveDigest } from "../protocol/digests.js";
 import {
   type Admission,
   CredentialError,
   checkCredential,
   checkEvidence,
   EMPTY_REGISTRY,
+  hasRemovalProof,
   type RegistryView,
   updateRegistry,
 } from "./registry.js";
@@ -30,7 +33,12 @@ import { SimPlatform } from "./sim-platform.js";
 
 const DOMAIN: LedgerDomain = { chainId: 31337, contract: `0x${"cd".repeat(20)}` };
 const OWN: Hex = bytesToHex(new Uint8Array(32).fill(7));
-const DEV: Admission = { profile: "development", measurement: OWN, now: () => new Date() };
+const DEV: Admission = {
+  profile: "development",
+  measurement: OWN,
+  now: () => new Date(),
+  policyKeys: DEV_POLICY_KEYS,
+};
 const PROD: Admission = { ...DEV, profile: "production" };
 const MLS_KEY: Hex = `0x${"33".repeat(32)}`;
 
@@ -61,26 +69,30 @@ async function simEvidence(who: TestEnclave, options: { domain?: LedgerDomain; m
 const refused = (promise: Promise<unknown>, pattern: RegExp) =>
   assert.rejects(promise, (e: unknown) => e instanceof CredentialError && pattern.test(e.message));
 
+/** The enclave's `EnclaveRegistered` event (the report is not read inside). */
+const registered = (who: TestEnclave, evidence: Hex, block = "1"): LedgerEvent => ({
+  kind: "EnclaveRegistered",
+  block,
+  logIndex: 0,
+  enclave: who.address,
+  platform: Platform.sim,
+  measurement: OWN,
+  debug: true,
+  hpkePublicKey: who.hpkePublicKey,
+  report: `0x${"00".repeat(224)}`,
+  reportSignature: `0x${"00".repeat(65)}`,
+  evidence,
+});
+
 /** A registry view fed the enclave's registration and a key package signed by `signer`. */
 async function viewWith(who: TestEnclave, evidence: Hex, signer: Hex = who.key): Promise<RegistryView> {
   const keyPackage: Hex = "0x0102";
   let view = await updateRegistry(
     EMPTY_REGISTRY,
-    {
-      kind: "EnclaveRegistered",
-      block: "1",
-      logIndex: 0,
-      enclave: who.address,
-      platform: Platform.sim,
-      measurement: OWN,
-      debug: true,
-      hpkePublicKey: who.hpkePublicKey,
-      report: `0x${"00".repeat(224)}`,
-      reportSignature: `0x${"00".repeat(65)}`,
-      evidence,
-    } as LedgerEvent,
+    registered(who, evidence),
     DOMAIN,
     () => MLS_KEY,
+    DEV_POLICY_KEYS,
   );
   view = await updateRegistry(
     view,
@@ -99,6 +111,7 @@ async function viewWith(who: TestEnclave, evidence: Hex, signer: Hex = who.key):
     },
     DOMAIN,
     () => MLS_KEY,
+    DEV_POLICY_KEYS,
   );
   return view;
 }
@@ -149,12 +162,13 @@ describe("checkCredential: admission by evidence", () => {
     await refused(credential(view, who), /did not sign a key package with this MLS signature key/);
   });
 
-  test("a revoked or departed enclave is refused even with good evidence", async () => {
+  test("a host-fed EnclaveRevoked changes nothing: the member stays active, with no proof to remove it", async () => {
     const who = enclave();
-    let view = await viewWith(who, (await simEvidence(who)).evidence);
+    const view = await viewWith(who, (await simEvidence(who)).evidence);
     const event = { kind: "EnclaveRevoked", block: "3", logIndex: 0, enclave: who.address } as const;
-    view = await updateRegistry(view, event, DOMAIN, () => MLS_KEY);
-    await refused(credential(view, who), /is revoked/);
+    assert.equal(await updateRegistry(view, event, DOMAIN, () => MLS_KEY, DEV_POLICY_KEYS), view);
+    await credential(view, who);
+    assert.equal(hasRemovalProof(view, hexToBytes(who.address)), false);
   });
 
   test("the production profile refuses a simulated quote, however well it binds", async () => {
@@ -181,6 +195,7 @@ describe("checkCredential: admission by evidence", () => {
         { ...event, block: "9", logIndex: 0 } as LedgerEvent,
         DOMAIN,
         () => MLS_KEY,
+        DEV_POLICY_KEYS,
       );
       assert.equal(next, view, `${event.kind} leaves the enclave's view as it is`);
       view = next;
@@ -200,7 +215,7 @@ describe("checkCredential: admission by evidence", () => {
 describe("checkCredential: genuine hardware evidence of another build", { skip: vectorsSkip }, () => {
   test("a real TDX quote verifies but is refused for its measurement", async () => {
     const { quote, options } = loadTdxVector();
-    const admission: Admission = { profile: "production", measurement: OWN, now: () => options.now };
+    const admission: Admission = { ...PROD, now: () => options.now };
     const evidence = { platform: Platform.tdx, evidence: bytesToHex(quote), collateral: options.collateral };
     // Without its collateral it does not verify (and that failure is not cached) ...
     await refused(
@@ -222,5 +237,140 @@ describe("checkCredential: genuine hardware evidence of another build", { skip: 
       checkEvidence(evidence, enclave(), DOMAIN, { profile: "production", measurement: OWN, now: () => now }),
       /is not this enclave's own/,
     );
+  });
+});
+
+/** A `PolicyPublished` event: the content signed for `domain` by `keys`. */
+async function policyEvent(
+  content: { version: bigint; revocations: Hex[] },
+  keys: readonly Hex[],
+  domain: LedgerDomain = DOMAIN,
+  logIndex = 0,
+): Promise<LedgerEvent> {
+  const { document, signatures } = await signPolicy(domain, content, keys);
+  return { kind: "PolicyPublished", block: "5", logIndex, document, signatures };
+}
+
+describe("signed policies and leaves: the only proof that removes a member", () => {
+  const [k1, k2, k3] = DEV_POLICY_PRIVATE_KEYS as [Hex, Hex, Hex];
+  const apply = (view: RegistryView, event: LedgerEvent) =>
+    updateRegistry(view, event, DOMAIN, () => MLS_KEY, DEV_POLICY_KEYS);
+
+  async function member() {
+    const who = enclave();
+    return { who, view: await viewWith(who, (await simEvidence(who)).evidence) };
+  }
+
+  test("a policy signed by k distinct pinned keys revokes: the credential is refused and the removal has proof", async () => {
+    const { who, view } = await member();
+    const next = await apply(view, await policyEvent({ version: 1n, revocations: [who.address] }, [k1, k3]));
+    assert.equal(next.enclaves[who.address]?.state, "revoked");
+    assert.equal(next.policy?.version, 1n);
+    assert.equal(next.lastPolicyEvent?.outcome, "applied");
+    assert.equal(hasRemovalProof(next, hexToBytes(who.address)), true);
+    await refused(credential(next, who), /is revoked/);
+  });
+
+  test("fewer than k signatures, unknown signers, one signer twice, another chain or contract: ignored", async () => {
+    const { who, view } = await member();
+    const revoke = { version: 1n, revocations: [who.address] };
+    const cases: [string, LedgerEvent, RegExp][] = [
+      ["one signature", await policyEvent(revoke, [k2]), /signed by 1 distinct pinned keys, 2 needed/],
+      [
+        "unknown signers",
+        await policyEvent(revoke, [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()]),
+        /signed by 0 distinct/,
+      ],
+      ["the same signer twice", await policyEvent(revoke, [k1, k1]), /signed by 1 distinct/],
+      [
+        "another chain",
+        await policyEvent(revoke, [k1, k2], { ...DOMAIN, chainId: 1 }),
+        /document is for chain 1/,
+      ],
+      [
+        "another contract",
+        await policyEvent(revoke, [k1, k2], { ...DOMAIN, contract: `0x${"ab".repeat(20)}` }),
+        /document is for contract/,
+      ],
+    ];
+    for (const [name, event, reason] of cases) {
+      const next = await apply(view, event);
+      assert.equal(next.enclaves[who.address]?.state, "active", name);
+      assert.equal(next.policy, undefined, name);
+      assert.match(next.lastPolicyEvent?.outcome ?? "", reason, name);
+      assert.equal(hasRemovalProof(next, hexToBytes(who.address)), false, name);
+    }
+  });
+
+  test("a document signed for one domain does not verify when replayed on another: the digest names it", async () => {
+    const { who, view } = await member();
+    const other = { ...DOMAIN, contract: `0x${"ab".repeat(20)}` as Hex };
+    const signed = await signPolicy(other, { version: 1n, revocations: [who.address] }, [k1, k2]);
+    // Same signatures, a document rewritten to name this domain: the signatures no longer recover to pinned keys.
+    const forged = await signPolicy(DOMAIN, { version: 1n, revocations: [who.address] }, []);
+    const next = await apply(view, {
+      kind: "PolicyPublished",
+      block: "5",
+      logIndex: 0,
+      document: forged.document,
+      signatures: signed.signatures,
+    });
+    assert.equal(next.enclaves[who.address]?.state, "active");
+    assert.match(next.lastPolicyEvent?.outcome ?? "", /signed by 0 distinct/);
+  });
+
+  test("versions only move forward: an older or equal version changes nothing; revocations accumulate", async () => {
+    const { who, view } = await member();
+    const other = enclave();
+    const v2 = await apply(view, await policyEvent({ version: 2n, revocations: [] }, [k1, k2]));
+    assert.equal(v2.policy?.version, 2n);
+    for (const version of [1n, 2n]) {
+      const next = await apply(
+        v2,
+        await policyEvent({ version, revocations: [who.address] }, [k1, k2], DOMAIN, 1),
+      );
+      assert.equal(next.enclaves[who.address]?.state, "active", `version ${version}`);
+      assert.equal(next.policy?.version, 2n);
+      assert.match(next.lastPolicyEvent?.outcome ?? "", /ignored: version \d is not above 2/);
+    }
+    const v3 = await apply(v2, await policyEvent({ version: 3n, revocations: [who.address] }, [k2, k3]));
+    const v4 = await apply(v3, await policyEvent({ version: 4n, revocations: [other.address] }, [k1, k3]));
+    assert.equal(v4.enclaves[who.address]?.state, "revoked", "a later document need not repeat a revocation");
+    assert.deepEqual(v4.policy?.revocations, [who.address, other.address].sort());
+    // An enclave revoked before it registers is revoked on arrival.
+    const arrived = await apply(v4, registered(other, (await simEvidence(other)).evidence, "9"));
+    assert.equal(arrived.enclaves[other.address]?.state, "revoked");
+  });
+
+  test("a malformed document is ignored with its reason and stops nothing", async () => {
+    const { who, view } = await member();
+    const next = await apply(view, {
+      kind: "PolicyPublished",
+      block: "5",
+      logIndex: 0,
+      document: "0x414e4659",
+      signatures: [],
+    });
+    assert.equal(next.enclaves[who.address]?.state, "active");
+    assert.match(next.lastPolicyEvent?.outcome ?? "", /ignored: document truncated/);
+  });
+
+  test("a leave counts only if the enclave signed it", async () => {
+    const { who, view } = await member();
+    const leave = async (key: Hex): Promise<LedgerEvent> => ({
+      kind: "EnclaveLeft",
+      block: "6",
+      logIndex: 0,
+      enclave: who.address,
+      nonce: "5",
+      signature: await sign({ hash: leaveDigest(DOMAIN, 5n), privateKey: key, to: "hex" }),
+    });
+    const forged = await apply(view, await leave(generatePrivateKey()));
+    assert.equal(forged, view, "a leave signed by another key is ignored");
+    assert.equal(hasRemovalProof(forged, hexToBytes(who.address)), false);
+    const left = await apply(view, await leave(who.key));
+    assert.equal(left.enclaves[who.address]?.state, "left");
+    assert.equal(hasRemovalProof(left, hexToBytes(who.address)), true);
+    await refused(credential(left, who), /is left/);
   });
 });

@@ -3,17 +3,22 @@
 // forge any event it feeds, so nothing here rests on its word: a member is admitted on evidence
 // verified inside this enclave against the trust roots bundled into its measured build (the
 // verifiers' pinned roots and the build's profile), never on the contract's policy events
-// (TrustedSignerSet, MeasurementAllowed, DebugAllowedSet: the contract's public gate; they arrive
-// and are ignored here) nor on the attestation service's report.
+// (TrustedSignerSet, MeasurementAllowed, DebugAllowedSet, EnclaveRevoked: the contract's public
+// gate; they arrive and are ignored here) nor on the attestation service's report. A member leaves
+// the active set only with proof: its own signed leave (`EnclaveLeft`, its signature verified here)
+// or a revocation in a signed policy document (`PolicyPublished`, verified against the policy keys
+// pinned in the build); only then may a commit remove it (`hasRemovalProof`).
 import { type Hex, hexToBytes, keccak256, recoverAddress, toHex } from "viem";
 import { bindingOf, measurementWord } from "../attestation/attest.js";
 import { DEVELOPMENT_POLICY, PRODUCTION_POLICY } from "../attestation/policy.js";
 import { Platform, type PlatformName, type Verdict, VerificationError } from "../attestation/verdict.js";
 import { VERIFIERS } from "../attestation/verifiers.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
-import { enclaveBinding, keyPackageDigest, type LedgerDomain } from "../protocol/digests.js";
+import { enclaveBinding, keyPackageDigest, type LedgerDomain, leaveDigest } from "../protocol/digests.js";
+import { PolicyError, type PolicyKeys, verifyPolicy } from "../protocol/policy-document.js";
 
 export type EnclaveRecord = {
+  /** `revoked`: by a signed policy this enclave applied; `left`: by the enclave's own signed leave. */
   state: "active" | "revoked" | "left";
   /** The contract's platform number (`Platform`): also the format of `evidence`. */
   platform: number;
@@ -27,7 +32,17 @@ export type EnclaveRecord = {
   mlsSignatureKeys: Hex[];
 };
 
-export type RegistryView = { enclaves: Record<string, EnclaveRecord> };
+/** The signed policy applied last, and every revocation of the policies applied so far. */
+export type AppliedPolicy = { version: bigint; revocations: Hex[] };
+
+/** What became of the last `PolicyPublished` event: applied, or ignored and why. */
+export type PolicyOutcome = { block: string; logIndex: number; version?: string; outcome: string };
+
+export type RegistryView = {
+  enclaves: Record<string, EnclaveRecord>;
+  policy?: AppliedPolicy;
+  lastPolicyEvent?: PolicyOutcome;
+};
 
 export const EMPTY_REGISTRY: RegistryView = { enclaves: {} };
 
@@ -41,7 +56,12 @@ export type Admission = {
   profile: "production" | "development";
   measurement: Hex;
   now: () => Date;
+  /** The policy keys pinned in the build: only documents signed by `threshold` of them apply. */
+  policyKeys: PolicyKeys;
 };
+
+/** What evidence checks need of the admission (not the policy keys). */
+export type EvidenceAdmission = Omit<Admission, "policyKeys">;
 
 const PROFILE_POLICY = { production: PRODUCTION_POLICY, development: DEVELOPMENT_POLICY } as const;
 
@@ -50,25 +70,29 @@ const PLATFORM_NAMES = Object.fromEntries(
 ) as Record<number, PlatformName | undefined>;
 
 /**
- * Applies a registry event; other events (the contract's policy events included) leave the view as
- * it is. A key package is recorded only if its signature, over the digest with the event's record
- * nonce, recovers to the enclave that published it: the host cannot attach an MLS key of its own to
- * a registered enclave.
+ * Applies a registry event; other events (the contract's policy events and `EnclaveRevoked`
+ * included) leave the view as it is. A key package is recorded only if its signature, over the
+ * digest with the event's record nonce, recovers to the enclave that published it: the host cannot
+ * attach an MLS key of its own to a registered enclave. A leave counts only if the enclave signed
+ * it; a policy document only if `verifyPolicy` accepts it for this domain and the build's keys and
+ * its version is above the one applied (otherwise `lastPolicyEvent` says why it was ignored).
  */
 export async function updateRegistry(
   view: RegistryView,
   event: LedgerEvent,
   domain: LedgerDomain,
   mlsSignatureKeyOf: (keyPackage: Hex) => Hex | undefined,
+  policyKeys: PolicyKeys,
 ): Promise<RegistryView> {
   switch (event.kind) {
-    case "EnclaveRegistered":
+    case "EnclaveRegistered": {
+      const address = event.enclave.toLowerCase() as Hex;
       return {
         ...view,
         enclaves: {
           ...view.enclaves,
-          [event.enclave.toLowerCase()]: {
-            state: "active",
+          [address]: {
+            state: view.policy?.revocations.includes(address) ? "revoked" : "active",
             platform: event.platform,
             hpkePublicKey: event.hpkePublicKey,
             evidence: event.evidence,
@@ -77,13 +101,16 @@ export async function updateRegistry(
           },
         },
       };
-    case "EnclaveRevoked":
-    case "EnclaveLeft": {
-      const record = view.enclaves[event.enclave.toLowerCase()];
-      if (!record) return view;
-      const state = event.kind === "EnclaveRevoked" ? "revoked" : "left";
-      return { ...view, enclaves: { ...view.enclaves, [event.enclave.toLowerCase()]: { ...record, state } } };
     }
+    case "EnclaveLeft": {
+      const address = event.enclave.toLowerCase();
+      const record = view.enclaves[address];
+      if (record?.state !== "active") return view;
+      if (!(await signedBy(leaveDigest(domain, BigInt(event.nonce)), event.signature, address))) return view;
+      return { ...view, enclaves: { ...view.enclaves, [address]: { ...record, state: "left" } } };
+    }
+    case "PolicyPublished":
+      return applyPolicy(view, event, domain, policyKeys);
     case "KeyPackagePublished": {
       const address = event.enclave.toLowerCase();
       const record = view.enclaves[address];
@@ -112,6 +139,55 @@ export async function updateRegistry(
     default:
       return view;
   }
+}
+
+async function applyPolicy(
+  view: RegistryView,
+  event: Extract<LedgerEvent, { kind: "PolicyPublished" }>,
+  domain: LedgerDomain,
+  policyKeys: PolicyKeys,
+): Promise<RegistryView> {
+  const at = { block: event.block, logIndex: event.logIndex };
+  let document: Awaited<ReturnType<typeof verifyPolicy>>;
+  try {
+    document = await verifyPolicy(event.document, event.signatures, domain, policyKeys);
+  } catch (error) {
+    if (!(error instanceof Error)) throw error;
+    const reason = error instanceof PolicyError ? error.message : `malformed document (${error.name})`;
+    return { ...view, lastPolicyEvent: { ...at, outcome: `ignored: ${reason}` } };
+  }
+  const version = document.version.toString();
+  const current = view.policy?.version ?? 0n;
+  if (document.version <= current) {
+    return {
+      ...view,
+      lastPolicyEvent: { ...at, version, outcome: `ignored: version ${version} is not above ${current}` },
+    };
+  }
+  const revocations = [
+    ...new Set([...(view.policy?.revocations ?? []), ...document.revocations]),
+  ].sort() as Hex[];
+  const enclaves = { ...view.enclaves };
+  for (const address of document.revocations) {
+    const record = enclaves[address];
+    if (record?.state === "active") enclaves[address] = { ...record, state: "revoked" };
+  }
+  return {
+    enclaves,
+    policy: { version: document.version, revocations },
+    lastPolicyEvent: { ...at, version, outcome: "applied" },
+  };
+}
+
+/**
+ * Whether a commit may remove this member, in this registry view: only with proof, i.e. the
+ * enclave's own signed leave or a revocation in an applied signed policy. A forged `EnclaveRevoked`
+ * is no proof; a member this view does not know cannot be removed either.
+ */
+export function hasRemovalProof(view: RegistryView, identity: Uint8Array): boolean {
+  if (identity.length !== 20) return false;
+  const state = view.enclaves[toHex(identity).toLowerCase()]?.state;
+  return state === "revoked" || state === "left";
 }
 
 async function signedBy(digest: Hex, signature: Hex, address: string): Promise<boolean> {
@@ -164,7 +240,7 @@ export async function checkEvidence(
   evidence: { platform: number; evidence: Hex; collateral?: unknown },
   enclave: { address: Hex; hpkePublicKey: Hex },
   domain: LedgerDomain,
-  admission: Admission,
+  admission: EvidenceAdmission,
 ): Promise<Verdict> {
   const policy = PROFILE_POLICY[admission.profile];
   const format = PLATFORM_NAMES[evidence.platform];
@@ -211,7 +287,7 @@ export async function checkCredential(
   domain: LedgerDomain,
   identity: Uint8Array,
   signaturePublicKey: Uint8Array,
-  admission: Admission,
+  admission: EvidenceAdmission,
 ): Promise<void> {
   if (identity.length !== 20) throw new CredentialError("credential identity is not an enclave address");
   const address = toHex(identity).toLowerCase() as Hex;

@@ -6,6 +6,7 @@ import { APPS } from "../../apps/index.js";
 import type { CallName, CallParams, CallResult } from "../boundary/calls.js";
 import { BOUNDARY_VERSION, type BoundaryError } from "../boundary/frames.js";
 import { sealCommand, signCommand } from "../client/command.js";
+import { DEV_POLICY_KEYS } from "../protocol/dev-policy-keys.js";
 import type { LedgerDomain } from "../protocol/digests.js";
 import { createEnclave, type Enclave } from "./enclave.js";
 import { SimPlatform } from "./sim-platform.js";
@@ -19,6 +20,7 @@ const CONFIG = {
   app: "erc20",
   platform: "sim",
   profile: "development" as const,
+  policyKeys: DEV_POLICY_KEYS,
   signerMeasurement: bytesToHex(MEASURED.signerMeasurement),
   version: "test",
 };

@@ -17,6 +17,7 @@ import {
   GroupMismatch,
   type GroupState,
   generateMemberKeys,
+  HandshakeRejected,
   handshakeEpoch,
   InvalidCommit,
   joinFromHandshake,
@@ -191,6 +192,31 @@ describe("removal and rotation", () => {
     const a4 = await processHandshake(a3, next.handshake, acceptAll);
     await assert.rejects(processHandshake(g.c2, next.handshake, acceptAll), EpochMismatch);
     assert.notEqual(await secretOf(g.c2), await secretOf(a4));
+  });
+
+  it("a removal the receiver has no proof for is rejected by every receiver, the removed one included", async () => {
+    const g = await threeMembers();
+    // Proof for carol only: a commit removing bob and carol (everyone but the committer) is refused.
+    const proofFor = (who: string): AuthenticationService => ({
+      ...acceptAll,
+      validateRemoval: (identity) => name(identity) === who,
+    });
+    const evict = await createCommit(g.a2, { remove: [1, 2] }, acceptAll);
+    for (const [receiver, state] of [
+      ["bob", g.b2],
+      ["carol", g.c2],
+    ] as const) {
+      await assert.rejects(
+        processHandshake(state, evict.handshake, proofFor("carol")),
+        (e: unknown) => e instanceof HandshakeRejected && /without proof/.test(e.message),
+        receiver,
+      );
+    }
+    // With proof for carol, a commit removing carol alone takes effect.
+    const removeC = await createCommit(g.a2, { remove: [2] }, acceptAll);
+    const b3 = await processHandshake(g.b2, removeC.handshake, proofFor("carol"));
+    assert.equal(await secretOf(b3), await secretOf(removeC.state));
+    await assert.rejects(processHandshake(g.c2, removeC.handshake, proofFor("carol")), RemovedFromGroup);
   });
 
   it("replaces a member in one commit (remove and add together)", async () => {

@@ -84,6 +84,12 @@ const MEMBER_KEYS_VERSION = 1;
 /** Decides whether a member may be in the group; `identity` is the Basic credential's bytes (an attestation). */
 export type AuthenticationService = {
   validateCredential(identity: Uint8Array, signaturePublicKey: Uint8Array): Promise<boolean>;
+  /**
+   * Whether a received commit may remove the member with this credential identity (absent: any
+   * member may be removed). A commit that removes one it may not is rejected (HandshakeRejected),
+   * even when it also removes us.
+   */
+  validateRemoval?(identity: Uint8Array): boolean;
 };
 
 /** The private and public key package of one member, until it joins a group. */
@@ -314,7 +320,12 @@ export async function processHandshake(
   const inspect: IncomingMessageCallback = (incoming) => {
     if (incoming.kind !== "commit") return "reject";
     seen.committer = incoming.senderLeafIndex;
-    seen.verdict = judgeCommit(ownLeafIndex(state), incoming.senderLeafIndex, incoming.proposals);
+    const mayRemove = (leaf: number) => {
+      if (!auth.validateRemoval) return true;
+      const credential = leafAt(state.mls, leaf)?.credential;
+      return credential?.credentialType === "basic" && auth.validateRemoval(credential.identity);
+    };
+    seen.verdict = judgeCommit(ownLeafIndex(state), incoming.senderLeafIndex, incoming.proposals, mayRemove);
     return seen.verdict === undefined ? "accept" : "reject";
   };
   const result = await withAuth(
@@ -340,14 +351,24 @@ export async function processHandshake(
   return wrap(next);
 }
 
-/** Why we refuse a commit's proposals, if we do: ours are Adds and Removes only, never by ourselves. */
+/**
+ * Why we refuse a commit's proposals, if we do: ours are Adds and Removes only, never by ourselves,
+ * and every Remove must be one `mayRemove` allows. That is judged for all Removes before our own
+ * removal counts, so every receiver reaches one verdict on the commit.
+ */
 function judgeCommit(
   ownLeaf: number,
   committer: number | undefined,
   proposals: readonly ProposalWithSender[],
+  mayRemove: (leaf: number) => boolean,
 ): GroupError | undefined {
   if (committer === ownLeaf)
     return new OwnCommit("this is our own commit: adopt the pending state from createCommit");
+  for (const { proposal } of proposals) {
+    if (proposal.proposalType === "remove" && !mayRemove(proposal.remove.removed)) {
+      return new HandshakeRejected(`commit removes member ${proposal.remove.removed} without proof`);
+    }
+  }
   for (const { proposal } of proposals) {
     // Checked here because ts-mls misses a removal when an Add of the same commit refills the leaf.
     if (proposal.proposalType === "remove" && proposal.remove.removed === ownLeaf) {

@@ -26,6 +26,7 @@ const ENCLAVE_EVENTS = new Set([
   "EnclaveRegistered",
   "EnclaveRevoked",
   "EnclaveLeft",
+  "PolicyPublished",
   "KeyPackagePublished",
   "HandshakeCommitted",
   "BatchSubmitted",

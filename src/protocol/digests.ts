@@ -18,6 +18,8 @@ export const BATCH_TAG = keccak256(toBytes("anonify.batch.v1"));
 export const KEY_PACKAGE_TAG = keccak256(toBytes("anonify.key-package.v1"));
 export const LEAVE_TAG = keccak256(toBytes("anonify.leave.v1"));
 export const SNAPSHOT_TAG = keccak256(toBytes("anonify.snapshot.v1"));
+/** Signed policy documents (src/protocol/policy-document.ts); the contract does not check them. */
+export const POLICY_TAG = keccak256(toBytes("anonify.policy.v1"));
 
 /** The ledger's domain: every signature names the chain and the contract, so none replays elsewhere. */
 export type LedgerDomain = { chainId: number; contract: Address };
@@ -111,6 +113,18 @@ export function keyPackageDigest(domain: LedgerDomain, nonce: bigint, keyPackage
       domain.contract,
       nonce,
       keccak256(keyPackage),
+    ]),
+  );
+}
+
+/** What each policy signer signs: the document, for one chain and contract. */
+export function policyDigest(domain: LedgerDomain, document: Hex): Hex {
+  return keccak256(
+    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address, bytes32"), [
+      POLICY_TAG,
+      BigInt(domain.chainId),
+      domain.contract,
+      keccak256(document),
     ]),
   );
 }

@@ -9,6 +9,7 @@ import {
   writeAnonifyMined,
 } from "../../src/chain/chain.js";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
+import { publishPolicy, signPolicy } from "../../src/host/policy.js";
 import {
   batchDigest,
   handshakeDigest,
@@ -30,6 +31,7 @@ import {
   startLedgerFixture,
   type TestEnclave,
 } from "../support/chain.js";
+import { hostWallet } from "../support/network.js";
 
 const SERVICE_KEY = generatePrivateKey();
 const SERVICE = privateKeyToAccount(SERVICE_KEY).address;
@@ -494,6 +496,30 @@ describe("Anonify contract on a real Anvil", () => {
     assert.equal(
       await revertName(write("submitBatch", [0n, ciphertext, 1, e.address, batchSig], other)),
       "InvalidSignature",
+    );
+  });
+
+  test("publishPolicy is open to anyone and only emits the document and signatures (enclaves verify them)", async () => {
+    const stranger = hostWallet(f, 7);
+    const signed = await signPolicy(f.domain, { version: 3n, revocations: [newEnclave().address] }, [
+      generatePrivateKey(), // not a policy key: the contract does not care, the enclaves will
+    ]);
+    const receipt = await publishPolicy(stranger, f.contract, signed);
+    assert.equal(receipt.status, "success");
+    const events = await f.owner.publicClient.getContractEvents({
+      address: f.contract,
+      abi: anonifyAbi,
+      eventName: "PolicyPublished",
+      fromBlock: receipt.blockNumber,
+      toBlock: receipt.blockNumber,
+    });
+    assert.deepEqual(
+      events.map((e) => [e.args.document, e.args.signatures]),
+      [[signed.document, signed.signatures]],
+    );
+    assert.equal(
+      await revertName(publishPolicy(stranger, f.contract, { document: "0x", signatures: [] })),
+      "EmptyPayload",
     );
   });
 });

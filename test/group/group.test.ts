@@ -20,6 +20,7 @@ import {
   newEnclave,
   ownerCall,
   revertName,
+  revokeWithDevPolicy,
   signedReport,
   signRaw,
   startLedgerFixture,
@@ -87,7 +88,7 @@ describe("group key among enclaves, ordered on chain", () => {
   test("a revoked member is removed and cannot follow the next epoch", async () => {
     const [a, b, c, d] = nodes as [EnclaveNode, EnclaveNode, EnclaveNode, EnclaveNode];
     const before = (await a.groupStatus()).group;
-    await ownerCall(f, "revokeEnclave", [d.address]);
+    await revokeWithDevPolicy(f, d.address, 1n);
     const after = await waitForGroup([a, b, c]);
     assert.notEqual(after.epochKeyFingerprint, before.epochKeyFingerprint);
     const removed = await until("the revoked enclave to notice", async () => {

@@ -11,6 +11,7 @@ import {
   writeAnonifyMined,
 } from "../../src/chain/chain.js";
 import { mnemonicKey } from "../../src/chain/keys.js";
+import { publishDevPolicy } from "../../src/host/policy.js";
 import {
   type AttestationReport,
   enclaveBinding,
@@ -48,6 +49,20 @@ type OwnerCall =
   | "setDebugAllowed"
   | "setMaxReportAge"
   | "revokeEnclave";
+
+/**
+ * Revokes an enclave as a deployment does: the owner revokes it on chain (the public gate for its
+ * batches and handshakes) and a policy signed by the development policy keys revokes it inside
+ * every enclave (the only revocation enclaves act on). `version` must be above the last one published.
+ */
+export async function revokeWithDevPolicy(
+  f: LedgerFixture,
+  enclave: Address,
+  version: bigint,
+): Promise<void> {
+  await ownerCall(f, "revokeEnclave", [enclave]);
+  await publishDevPolicy(f.owner, f.domain, { version, revocations: [enclave] });
+}
 
 /** Sends an owner call and waits for it to be mined. */
 export async function ownerCall<const F extends OwnerCall>(

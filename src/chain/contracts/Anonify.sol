@@ -92,6 +92,8 @@ contract Anonify {
     );
     event EnclaveRevoked(address indexed enclave);
     event EnclaveLeft(address indexed enclave, uint64 nonce, bytes signature);
+    /// @notice A signed policy document (src/protocol/policy-document.ts), as anyone published it.
+    event PolicyPublished(bytes document, bytes[] signatures);
     event KeyPackagePublished(address indexed enclave, uint64 nonce, bytes keyPackage, bytes signature);
     event HandshakeCommitted(uint64 indexed epoch, address indexed enclave, bytes32 head, bytes handshake);
     event BatchSubmitted(
@@ -267,6 +269,17 @@ contract Anonify {
         if (expected != nonce) revert StaleLeave(enclave, expected, nonce);
         enclaves[enclave].state = EnclaveState.Left;
         emit EnclaveLeft(enclave, nonce, signature);
+    }
+
+    // ------------------------------------------------------------------ signed policies
+
+    /// @notice Publishes a policy document signed by the deployment's policy keys, so that every
+    /// enclave reads the same documents in one order. Anyone may call it and nothing is checked or
+    /// stored here: each enclave verifies the document and its signatures against the keys pinned in
+    /// its measured build, and ignores what does not verify. Only the event carries it.
+    function publishPolicy(bytes calldata document, bytes[] calldata signatures) external {
+        if (document.length == 0) revert EmptyPayload();
+        emit PolicyPublished(document, signatures);
     }
 
     // ------------------------------------------------------------------ ordering

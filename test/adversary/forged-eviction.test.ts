@@ -1,0 +1,281 @@
+// A malicious host tries to evict every other member. Three honest enclave processes (A, B, C) and
+// one member M whose MLS keys the attacker holds (admitted under the development profile through a
+// forged sim quote: the sim root key is public; under production it stands for a compromised
+// member) follow one chain (`Ledger`: what the contract would emit, in one order). A's host feeds
+// A forged `EnclaveRevoked` events for everyone else: A proposes no removal. M commits the removal
+// of everyone else anyway, and the chain orders it (it is signed by an active enclave): it is void
+// for every honest receiver, which keeps its membership and its key; only the slot is spent. Then
+// a removal backed by proof takes effect: C's own signed leave, and a policy signed by k of the
+// development policy keys revoking M; a forged leave and a policy under the threshold remove nobody.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { bytesToHex, type Hex, hexToBytes } from "viem";
+import { generatePrivateKey, sign } from "viem/accounts";
+import type { GroupSummary } from "../../src/boundary/calls.js";
+import type { LedgerEvent } from "../../src/boundary/chain-events.js";
+import {
+  createCommit,
+  type GroupState,
+  joinFromHandshake,
+  membersOf,
+  processHandshake,
+  RemovedFromGroup,
+} from "../../src/group/mls.js";
+import { EnclaveProcess } from "../../src/host/enclave-process.js";
+import { signPolicy } from "../../src/host/policy.js";
+import { DEV_POLICY_PRIVATE_KEYS } from "../../src/protocol/dev-policy-keys.js";
+import { leaveDigest, nextHandshakeHead, ZERO_HASH } from "../../src/protocol/digests.js";
+import {
+  DOMAIN,
+  forgedRegistration,
+  type Impostor,
+  impostor,
+  keyPackageOf,
+  registration,
+  TRUST_EVERYONE,
+} from "../support/forged-events.js";
+
+type Unpositioned = Record<string, unknown>;
+
+/** The contract's events in chain order: one block per event, the handshake slot and hash chain. */
+class Ledger {
+  readonly events: LedgerEvent[] = [];
+  slot = 0n;
+  head: Hex = ZERO_HASH;
+  append(event: Unpositioned): void {
+    this.events.push({ ...event, block: String(this.events.length + 1), logIndex: 0 } as LedgerEvent);
+  }
+  /** Orders a handshake in the current slot, as `commitHandshake`'s compare-and-swap does. */
+  commit(enclave: Hex, handshake: Hex): void {
+    this.head = nextHandshakeHead(this.head, this.slot, enclave, handshake);
+    this.append({
+      kind: "HandshakeCommitted",
+      epoch: this.slot.toString(),
+      enclave,
+      head: this.head,
+      handshake,
+    });
+    this.slot += 1n;
+  }
+}
+
+/** A node: its real enclave process and its host, which feeds it the chain (and, if malicious, more). */
+class Node {
+  private delivered = 0;
+  private forged = 0;
+  address!: Hex;
+  constructor(
+    readonly name: string,
+    readonly enclave: EnclaveProcess,
+    private readonly ledger: Ledger,
+  ) {}
+  async sync(): Promise<void> {
+    const events = this.ledger.events.slice(this.delivered);
+    if (events.length === 0) return;
+    this.delivered += events.length;
+    this.forged = 0;
+    await this.enclave.call("applyEvents", { events });
+  }
+  /** Events that are on no chain, placed right after the last one delivered. */
+  async forge(events: Unpositioned[]): Promise<void> {
+    const block = this.ledger.events[this.delivered - 1]?.block ?? "0";
+    const positioned = events.map((e) => ({ ...e, block, logIndex: ++this.forged }) as LedgerEvent);
+    await this.enclave.call("applyEvents", { events: positioned });
+  }
+  async group(): Promise<GroupSummary> {
+    return (await this.enclave.call("groupStatus")).group;
+  }
+  async propose(rotate = false): Promise<Hex | null> {
+    await this.sync();
+    return (await this.enclave.call("proposeHandshake", { rotate })).handshake;
+  }
+}
+
+describe("a host that forges revocations to evict every other member", () => {
+  const dir = mkdtempSync(join(tmpdir(), "anonify-forged-eviction-"));
+  const ledger = new Ledger();
+  const nodes: Node[] = [];
+  let m: Impostor;
+  /** M's group state, held by the attacker. */
+  let mState: GroupState | undefined;
+  let [a, b, c] = [] as unknown as [Node, Node, Node];
+
+  /** Every node and M catch up with the chain. */
+  async function syncAll(): Promise<void> {
+    await Promise.all(nodes.map((n) => n.sync()));
+  }
+  /** Orders `handshake` from `enclave`, delivers it everywhere and lets M follow it. */
+  async function order(enclave: Hex, handshake: Hex): Promise<void> {
+    ledger.commit(enclave, handshake);
+    await syncAll();
+    const bytes = hexToBytes(handshake);
+    if (!mState) {
+      try {
+        mState = await joinFromHandshake(bytes, m.mls, TRUST_EVERYONE);
+      } catch {
+        // Not its Welcome.
+      }
+    } else if (enclave !== m.address) {
+      mState = await processHandshake(mState, bytes, TRUST_EVERYONE);
+    }
+  }
+  /** The first honest node with a commit to offer gets its commit ordered (the compare-and-swap). */
+  async function settle(): Promise<boolean> {
+    for (const node of [a, b, c]) {
+      const handshake = await node.propose();
+      if (handshake) {
+        await order(node.address, handshake);
+        return true;
+      }
+    }
+    return false;
+  }
+  const groups = () => Promise.all([a, b, c].map((n) => n.group()));
+  const leafOf = (state: GroupState, address: Hex) =>
+    membersOf(state).find((x) => bytesToHex(x.identity) === address.toLowerCase())!.leafIndex;
+  /** M (the attacker's member) commits the removal of `victims`; the chain orders it. */
+  async function attackerRemoves(victims: Node[]): Promise<void> {
+    const commit = await createCommit(
+      mState!,
+      { remove: victims.map((v) => leafOf(mState!, v.address)) },
+      TRUST_EVERYONE,
+    );
+    ledger.commit(m.address, bytesToHex(commit.handshake));
+    await syncAll();
+  }
+
+  before(async () => {
+    for (const name of ["a", "b", "c"]) {
+      const node = new Node(name, EnclaveProcess.start({ dataDir: join(dir, name) }), ledger);
+      nodes.push(node);
+    }
+    [a, b, c] = nodes as [Node, Node, Node];
+    m = await impostor();
+    let measurement: Hex | undefined;
+    for (const node of nodes) {
+      const init = await node.enclave.call("init", DOMAIN);
+      node.address = init.address.toLowerCase() as Hex;
+      measurement = (await node.enclave.call("status")).measurement as Hex;
+      const { evidence } = await node.enclave.call("quote");
+      const own = await node.enclave.call("keyPackage", { nonce: "0" });
+      ledger.append(await registration(init, measurement, evidence));
+      ledger.append({
+        kind: "KeyPackagePublished",
+        enclave: init.address,
+        nonce: "0",
+        keyPackage: own.keyPackage,
+        signature: own.signature,
+      });
+    }
+    ledger.append(await forgedRegistration(join(dir, "attacker-machine"), m, measurement!));
+    ledger.append(await keyPackageOf(m));
+    let rounds = 0;
+    while (await settle()) rounds += 1;
+    assert.ok(rounds >= 1);
+    const formed = await groups();
+    for (const g of formed) assert.equal(g.members.length, 4, "A, B, C and M share one group");
+    assert.ok(mState, "M joined");
+  });
+  after(async () => {
+    await Promise.all(nodes.map((n) => n.enclave.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("forged EnclaveRevoked for every other member: the enclave proposes no removal", async () => {
+    const before = await a.group();
+    await a.forge([b, c].map((n) => ({ kind: "EnclaveRevoked", enclave: n.address })));
+    await a.forge([{ kind: "EnclaveRevoked", enclave: m.address }]);
+    assert.equal(await a.propose(), null, "no remove without proof");
+    const after = await a.group();
+    assert.deepEqual(after.members, before.members);
+    assert.equal(after.epochKeyFingerprint, before.epochKeyFingerprint);
+  });
+
+  test("a commit removing every other member is void for every honest receiver: members and key kept", async () => {
+    const before = await groups();
+    const slot = ledger.slot;
+    // Their hosts feed them the forged revocations too: still no proof.
+    for (const node of [a, b, c]) {
+      await node.forge(
+        [...nodes.filter((n) => n !== node).map((n) => n.address), m.address].map((enclave) => ({
+          kind: "EnclaveRevoked",
+          enclave,
+        })),
+      );
+    }
+    await attackerRemoves([a, b, c]);
+    const after = await groups();
+    for (const [i, g] of after.entries()) {
+      assert.equal(g.slot, (slot + 1n).toString(), "the forged eviction costs one slot");
+      assert.equal(g.removed, false);
+      assert.equal(g.member, true);
+      assert.deepEqual(g.members, before[i]!.members, "every member kept");
+      assert.equal(g.epoch, before[i]!.epoch);
+      assert.equal(g.epochKeyFingerprint, before[i]!.epochKeyFingerprint, "the key kept");
+      assert.match(g.lastHandshake?.outcome ?? "", /^void: .*without proof/);
+    }
+    // The group goes on: B rotates, and everyone (M included) follows.
+    const rotation = await b.propose(true);
+    assert.ok(rotation);
+    await order(b.address, rotation);
+    const rotated = await groups();
+    assert.equal(new Set(rotated.map((g) => g.epochKeyFingerprint)).size, 1);
+    assert.notEqual(rotated[0]!.epochKeyFingerprint, before[0]!.epochKeyFingerprint);
+    assert.equal(rotated[0]!.members.length, 4);
+  });
+
+  test("a leave signed by another key is no proof: the removal it would back is void", async () => {
+    const before = await groups();
+    ledger.append({
+      kind: "EnclaveLeft",
+      enclave: b.address,
+      nonce: "1",
+      signature: await sign({ hash: leaveDigest(DOMAIN, 1n), privateKey: generatePrivateKey(), to: "hex" }),
+    });
+    assert.equal(await settle(), false, "nobody proposes removing B");
+    await attackerRemoves([b]);
+    const after = await groups();
+    for (const [i, g] of after.entries()) {
+      assert.deepEqual(g.members, before[i]!.members);
+      assert.equal(g.epochKeyFingerprint, before[i]!.epochKeyFingerprint);
+      assert.match(g.lastHandshake?.outcome ?? "", /without proof/);
+    }
+  });
+
+  test("a policy under the threshold revokes nobody; one signed by k pinned keys removes M", async () => {
+    const [k1, k2] = DEV_POLICY_PRIVATE_KEYS as [Hex, Hex];
+    const revokeM = { version: 1n, revocations: [m.address] };
+    const weak = await signPolicy(DOMAIN, revokeM, [k1]);
+    ledger.append({ kind: "PolicyPublished", ...weak });
+    assert.equal(await settle(), false, "one signature of two needed: nothing proposed");
+
+    const strong = await signPolicy(DOMAIN, revokeM, [k1, k2]);
+    ledger.append({ kind: "PolicyPublished", ...strong });
+    const handshake = await a.propose();
+    assert.ok(handshake, "the revoked member's removal is proposed");
+    ledger.commit(a.address, handshake);
+    await syncAll();
+    await assert.rejects(processHandshake(mState!, hexToBytes(handshake), TRUST_EVERYONE), RemovedFromGroup);
+    mState = undefined;
+    const after = await groups();
+    assert.equal(new Set(after.map((g) => g.epochKeyFingerprint)).size, 1);
+    for (const g of after) {
+      assert.equal(g.lastHandshake?.outcome.startsWith("applied"), true);
+      assert.deepEqual(new Set(g.members), new Set([a, b, c].map((n) => n.address)));
+    }
+  });
+
+  test("a removal backed by the member's own signed leave takes effect", async () => {
+    const { signature } = await c.enclave.call("signLeave", { nonce: "1" });
+    ledger.append({ kind: "EnclaveLeft", enclave: c.address, nonce: "1", signature });
+    assert.equal(await settle(), true, "the departed member's removal is proposed and ordered");
+    const [ga, gb, gc] = await groups();
+    assert.deepEqual(new Set(ga!.members), new Set([a.address, b.address]));
+    assert.equal(ga!.epochKeyFingerprint, gb!.epochKeyFingerprint);
+    assert.equal(gc!.removed, true);
+    assert.equal(gc!.epochKeyFingerprint, undefined);
+  });
+});
