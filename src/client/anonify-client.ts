@@ -8,12 +8,14 @@ import {
   hexToBytes,
   http,
   isAddress,
+  keccak256,
   type LocalAccount,
   type PublicClient,
 } from "viem";
 import type { StateValue } from "../app/canonical.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
-import type { LedgerDomain } from "../protocol/digests.js";
+import { type LedgerDomain, ZERO_HASH } from "../protocol/digests.js";
+import type { BatchRef, LedgerPoint } from "../protocol/receipts.js";
 import { NEXT_NONCE_QUERY } from "../protocol/wire.js";
 import {
   type CommandReceipt,
@@ -42,6 +44,10 @@ const STATUS_WAIT_MS = 10_000;
 const DEFAULT_RECEIPT_TIMEOUT_MS = 60_000;
 /** Refusals that mean the nonce this client counted is not the account's next one. */
 const NONCE_REFUSALS = new Set(["replayed_nonce", "nonce_gap"]);
+/** Anvil's chain id: the devnet, whose blocks no one reorganises. */
+const DEVNET_CHAIN_ID = 31337;
+/** Blocks a batch must be under the head to be final, where the chain names no finalized block. */
+const DEFAULT_CONFIRMATIONS = 12n;
 
 export class AnonifyClientError extends Error {
   override name = "AnonifyClientError";
@@ -69,7 +75,15 @@ export type AnonifyClientOptions = {
   enclavePolicy?: EnclavePolicy;
   /** Makes every request, to the node and to the chain (the global fetch when omitted). */
   fetch?: typeof globalThis.fetch;
+  /**
+   * How many blocks must follow a receipt's batch before the client calls it `final` (a block at or
+   * below the chain's `finalized` block is final too): 0 on the devnet (chain id 31337), else 12.
+   */
+  confirmations?: bigint;
 };
+
+/** A receipt the client checked on chain: its batch is the contract's; `final` once deep enough. */
+export type CheckedReceipt = CommandReceipt & { final: boolean };
 
 /** A node's answer about a command: its receipt is sealed to the sender. */
 type NodeStatus = { id: Hex; status: CommandStatus["status"]; receipt?: Hex };
@@ -81,7 +95,7 @@ const waitQuery = (waitMs: number) => (waitMs > 0 ? `?wait=${Math.round(waitMs)}
 export type CommandStatus = {
   id: Hex;
   status: "queued" | "submitted" | "applied" | "failed";
-  receipt?: CommandReceipt;
+  receipt?: CheckedReceipt;
 };
 
 async function nodeJson<T>(
@@ -138,6 +152,8 @@ export class AnonifyClient {
     readonly served: EnclaveInfo,
     private readonly enclaveKey: Hex,
     readonly app: string,
+    /** The chain, from the user's network profile: what receipts and answers are checked against. */
+    private readonly chain: PublicClient,
   ) {}
 
   /** The address of the enclave this client encrypts to. */
@@ -229,7 +245,91 @@ export class AnonifyClient {
       served,
       record.hpkePublicKey,
       options.app ?? "erc20",
+      chain,
     );
+  }
+
+  /** The `BatchSubmitted` event of batch `index` in `block`, as the chain holds it (none: undefined). */
+  private async batchOnChain(index: bigint, block: bigint) {
+    const head = await this.chain.getBlockNumber({ cacheTime: 0 });
+    if (block > head) return { head, event: undefined };
+    const logs = await this.chain.getContractEvents({
+      address: this.options.network.contract,
+      abi: anonifyAbi,
+      eventName: "BatchSubmitted",
+      args: { batch: index },
+      fromBlock: block,
+      toBlock: block,
+      strict: true,
+    });
+    const event = logs.find((l) => !l.removed && l.args.batch === index && l.blockNumber === block)?.args;
+    return { head, event };
+  }
+
+  /**
+   * Checks an ordered receipt against the chain: the contract's `BatchSubmitted` event of the batch
+   * it names is in the block it names, with the same ciphertext hash and batch head, and its
+   * sequence range holds the receipt's sequence (`receipt_not_on_chain` if not). Returns whether
+   * the batch is final: at least `confirmations` blocks deep, or at or below the chain's finalized
+   * block. Check a receipt again later to see it become final.
+   */
+  async checkReceipt(receipt: CommandReceipt): Promise<CheckedReceipt> {
+    const batch: BatchRef | undefined = receipt.batch;
+    const refuse = (why: string) =>
+      new AnonifyClientError(
+        "receipt_not_on_chain",
+        `the receipt of ${receipt.command} names ${why}: the chain does not hold the batch it claims`,
+      );
+    if (!batch) throw refuse("no batch");
+    const { head, event } = await this.batchOnChain(batch.index, batch.block);
+    if (!event) throw refuse(`batch ${batch.index} in block ${batch.block}, where the contract ordered none`);
+    if (keccak256(event.ciphertext) !== batch.ciphertextHash.toLowerCase())
+      throw refuse(`batch ${batch.index} with another ciphertext than the contract's`);
+    if (event.head.toLowerCase() !== batch.head.toLowerCase())
+      throw refuse(`batch ${batch.index} with another batch head than the contract's`);
+    if (
+      receipt.sequence < event.firstSequence ||
+      receipt.sequence >= event.firstSequence + BigInt(event.count)
+    )
+      throw refuse(`sequence ${receipt.sequence}, outside batch ${batch.index}`);
+    return { ...receipt, final: await this.isFinal(batch.block, head) };
+  }
+
+  private async isFinal(block: bigint, head: bigint): Promise<boolean> {
+    const confirmations =
+      this.options.confirmations ?? (this.domain.chainId === DEVNET_CHAIN_ID ? 0n : DEFAULT_CONFIRMATIONS);
+    if (block + confirmations <= head) return true;
+    try {
+      const finalized = await this.chain.getBlock({ blockTag: "finalized" });
+      return finalized.number !== null && block <= finalized.number;
+    } catch {
+      return false; // a chain that names no finalized block: the depth alone decides
+    }
+  }
+
+  /**
+   * Checks the ledger point an answer names against the chain: the contract's batch `batches − 1`
+   * in the block named ends at `sequence` with batch head `head` (none ordered: the genesis head).
+   * Throws `answer_from_fork` if not: the node answered from an order of batches the chain does not hold.
+   */
+  async checkAnswer(at: LedgerPoint): Promise<void> {
+    const refuse = (why: string) =>
+      new AnonifyClientError(
+        "answer_from_fork",
+        `the answer reflects ${why}: a state the chain does not hold (batch head ${at.head})`,
+      );
+    if (at.batches === 0n || at.block === undefined) {
+      if (at.batches !== 0n || at.sequence !== 0n || at.head.toLowerCase() !== ZERO_HASH)
+        throw refuse("an empty ledger with a head or commands");
+      return;
+    }
+    const { event } = await this.batchOnChain(at.batches - 1n, at.block);
+    if (!event)
+      throw refuse(`batch ${at.batches - 1n} in block ${at.block}, where the contract ordered none`);
+    if (event.head.toLowerCase() !== at.head.toLowerCase())
+      throw refuse(`batch ${at.batches - 1n} with another batch head than the contract's`);
+    if (event.firstSequence + BigInt(event.count) !== at.sequence)
+      throw refuse(`sequence ${at.sequence}, which batch ${at.batches - 1n} does not end at`);
   }
 
   get address(): Address {
@@ -316,14 +416,18 @@ export class AnonifyClient {
     );
   }
 
-  /** A node's status answer with its receipt opened (checked to name command `id`). */
+  /**
+   * A node's status answer with its receipt opened (checked to name command `id`) and checked on
+   * chain (`checkReceipt`): the client reports `applied` or `failed` only for a batch the chain holds.
+   */
   private async opened(answer: NodeStatus, id: Hex, responsePrivateKey?: Uint8Array): Promise<CommandStatus> {
     if (!answer.receipt || !responsePrivateKey) return { id, status: answer.status };
-    const receipt = await openReceipt(responsePrivateKey, hexToBytes(answer.receipt), {
+    const opened = await openReceipt(responsePrivateKey, hexToBytes(answer.receipt), {
       domain: this.domain,
       digest: id,
     });
-    return { id, status: answer.status, receipt };
+    const receipt = await this.checkReceipt(opened);
+    return { id, status: receipt.status, receipt };
   }
 
   /** Waits until the command is applied or failed, and returns its opened receipt. */
@@ -331,7 +435,7 @@ export class AnonifyClient {
     id: Hex,
     responsePrivateKey: Uint8Array,
     timeoutMs = DEFAULT_RECEIPT_TIMEOUT_MS,
-  ): Promise<CommandReceipt> {
+  ): Promise<CheckedReceipt> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       // The node holds the request until the command is ordered: no polling interval to tune.
@@ -348,14 +452,17 @@ export class AnonifyClient {
     params: Record<string, unknown>,
     nonce?: bigint,
     timeoutMs = DEFAULT_RECEIPT_TIMEOUT_MS,
-  ): Promise<CommandReceipt & { id: Hex }> {
+  ): Promise<CheckedReceipt & { id: Hex }> {
     const deadline = Date.now() + timeoutMs;
     const { id, responsePrivateKey, answer } = await this.post(command, params, nonce, statusWait(deadline));
     const { receipt } = await this.opened(answer, id, responsePrivateKey);
     return { ...(receipt ?? (await this.waitForReceipt(id, responsePrivateKey, deadline - Date.now()))), id };
   }
 
-  /** A signed query; the answer is sealed to this client. Throws with the app's reason if refused. */
+  /**
+   * A signed query; the answer is sealed to this client and names the ledger point it reflects,
+   * checked on chain (`checkAnswer`: `answer_from_fork`). Throws with the app's reason if refused.
+   */
   async query(name: string, params: Record<string, unknown>): Promise<StateValue> {
     const signed = await signQuery(this.options.account, this.domain, { app: this.app, query: name, params });
     const envelope = await sealQuery(signed.signed, this.enclaveKey);
@@ -373,6 +480,8 @@ export class AnonifyClient {
       digest: signed.digest,
     });
     if (opened.status !== "ok") throw new AnonifyClientError("query_rejected", opened.reason);
+    if (!opened.at) throw new AnonifyClientError("answer_from_fork", "the answer names no ledger point");
+    await this.checkAnswer(opened.at);
     return opened.result;
   }
 }

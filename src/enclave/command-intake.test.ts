@@ -18,6 +18,7 @@ import { decodeBatch, encodeBatch, openBatch, sealBatch } from "../protocol/batc
 import type { LedgerDomain } from "../protocol/digests.js";
 import type { SignedCommand } from "../protocol/eip712.js";
 import { ENVELOPE_HEADER_BYTES, MAX_SEALED_MESSAGE_BYTES, sealEnvelope } from "../protocol/envelope.js";
+import type { BatchRef, LedgerPoint } from "../protocol/receipts.js";
 import { encodeSignedCommand } from "../protocol/wire.js";
 import {
   CommandRejected,
@@ -252,6 +253,20 @@ describe("verifyCommandSignature", () => {
   });
 });
 
+/** A batch as a receipt names it, with the widest values an ERC-20 receipt meets (uint64 index and block). */
+const BATCH: BatchRef = {
+  index: 2n ** 64n - 2n,
+  block: 2n ** 64n - 2n,
+  ciphertextHash: `0x${"ab".repeat(32)}`,
+  head: `0x${"cd".repeat(32)}`,
+};
+const AT: LedgerPoint = {
+  sequence: 2n ** 64n - 2n,
+  batches: 2n ** 64n - 2n,
+  head: BATCH.head,
+  block: BATCH.block,
+};
+
 describe("queries", () => {
   const now = 1_700_000_000n;
 
@@ -268,11 +283,16 @@ describe("queries", () => {
     assert.equal(query.sender, alice.address.toLowerCase());
     assert.equal(query.digest, digest);
     const outcome = runQuery(erc20, erc20.initialState(), query);
-    const answer = await sealQueryAnswer(query.responseKey, { query: query.digest, ...outcome }, domain);
+    const answer = await sealQueryAnswer(
+      query.responseKey,
+      { query: query.digest, ...outcome, at: AT },
+      domain,
+    );
     assert.deepEqual(await openQueryResult(responsePrivateKey, answer, { domain, digest }), {
       query: digest,
       status: "ok",
       result: 0n,
+      at: AT,
       domain: { ...domain, contract: domain.contract.toLowerCase() },
     });
     await assert.rejects(openQueryResult(x25519.utils.randomSecretKey(), answer), /does not open/);
@@ -304,6 +324,7 @@ describe("receipts", () => {
       sequence: 3n,
       status: "failed" as const,
       reason: "transfer amount exceeds balance",
+      batch: BATCH,
     };
     const sealedReceipt = await sealReceipt(signed.responseKey, receipt, domain);
     const opened = await openReceipt(responsePrivateKey, sealedReceipt, { domain, digest });
@@ -322,25 +343,37 @@ describe("receipts", () => {
     const { signed, digest } = await signCommand(alice, domain, transfer(0n));
     const sizeOf = async (receipt: Omit<Parameters<typeof sealReceipt>[1], "command">) =>
       (await sealReceipt(signed.responseKey, { ...receipt, command: digest }, domain)).length;
-    const applied = await sizeOf({ sequence: 1n, status: "applied", result: { ok: true, balance: 7n } });
+    const applied = await sizeOf({
+      sequence: 1n,
+      status: "applied",
+      result: { ok: true, balance: 7n },
+      batch: BATCH,
+    });
     const failed = await sizeOf({
       sequence: 123_456_789n,
       status: "failed",
       reason: "transfer amount exceeds balance: the sender holds less than the amount asked for",
+      batch: BATCH,
     });
-    const bare = await sizeOf({ sequence: 0n, status: "applied" });
+    const bare = await sizeOf({ sequence: 0n, status: "applied", batch: BATCH });
+    // A refusal names no batch: it seals to the same size as an ordered receipt.
+    const refusal = await sizeOf({ sequence: 2n ** 64n - 1n, status: "failed", reason: "nonce_gap: x" });
     assert.equal(applied, failed);
     assert.equal(applied, bare);
+    assert.equal(applied, refusal);
+    // The smallest bucket (512 B) holds them, the batch named included: 590 sealed bytes.
+    assert.equal(applied, 590);
     // A reason past the bucket moves to the next one: the padding is what makes them equal.
-    const long = await sizeOf({ sequence: 0n, status: "failed", reason: "x".repeat(600) });
+    const long = await sizeOf({ sequence: 0n, status: "failed", reason: "x".repeat(600), batch: BATCH });
     assert.ok(long > applied);
 
     const query = await signQuery(alice, domain, { app: "erc20", query: "balanceOf", params: {} });
     const answer = async (outcome: Parameters<typeof sealQueryAnswer>[1]) =>
       (await sealQueryAnswer(query.signed.responseKey, outcome, domain)).length;
     const sizes = new Set([
-      await answer({ query: query.digest, status: "ok", result: 0n }),
-      await answer({ query: query.digest, status: "ok", result: 10n ** 30n }),
+      await answer({ query: query.digest, status: "ok", result: 0n, at: AT }),
+      await answer({ query: query.digest, status: "ok", result: 10n ** 30n, at: AT }),
+      await answer({ query: query.digest, status: "ok", result: 10n ** 77n, at: AT }),
       await answer({
         query: query.digest,
         status: "rejected",
@@ -348,11 +381,12 @@ describe("receipts", () => {
       }),
     ]);
     assert.equal(sizes.size, 1);
+    assert.deepEqual([...sizes], [590]);
     const opened = await openQueryResult(
       query.responsePrivateKey,
       await sealQueryAnswer(
         query.signed.responseKey,
-        { query: query.digest, status: "ok", result: 10n ** 30n },
+        { query: query.digest, status: "ok", result: 10n ** 30n, at: AT },
         domain,
       ),
       { domain, digest: query.digest },
@@ -411,7 +445,11 @@ describe("the whole path: client → enclave A → batch → enclave B → recei
         const result = applyCommand(erc20, state, { ...command, sequence: 10n + BigInt(i) });
         state = result.state;
         receipts.push(
-          await sealReceipt(command.responseKey, { command: command.digest, ...result.receipt }, domain),
+          await sealReceipt(
+            command.responseKey,
+            { command: command.digest, ...result.receipt, batch: BATCH },
+            domain,
+          ),
         );
       }
       return { state, receipts };

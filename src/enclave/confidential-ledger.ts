@@ -11,7 +11,7 @@ import { type LedgerSummary, MAX_QUEUED_COMMANDS } from "../boundary/calls.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
 import { decodeBatch, encodeBatch, MAX_BATCHES_IN_FLIGHT, openBatch, sealBatch } from "../protocol/batch.js";
 import { batchDigest, type LedgerDomain, nextBatchHead, ZERO_HASH } from "../protocol/digests.js";
-import type { Receipt } from "../protocol/receipts.js";
+import type { BatchRef, LedgerPoint, Receipt } from "../protocol/receipts.js";
 import { CommandRejected, checkNonce, type VerifiedCommand, verifySignedCommand } from "./command-intake.js";
 
 /** Receipts kept for clients to fetch (at least; older ones are dropped first). */
@@ -41,6 +41,8 @@ export type LedgerAppState = {
   sequence: bigint;
   batches: bigint;
   batchHead: Hex;
+  /** The block of the last batch applied (0 before any): answers name it, so clients can find that batch. */
+  batchBlock: bigint;
   /** This enclave's batches ordered so far: its batch nonce on chain. */
   ownBatches: bigint;
   queue: Queued[];
@@ -58,6 +60,7 @@ export function initialLedgerApp(app: App<StateValue>): LedgerAppState {
     sequence: 0n,
     batches: 0n,
     batchHead: ZERO_HASH,
+    batchBlock: 0n,
     ownBatches: 0n,
     queue: [],
     inFlight: [],
@@ -170,12 +173,20 @@ export function applyBatch(
     ciphertext: event.ciphertext,
   });
   if (head !== event.head) throw new LedgerAppError("batch hash chain does not match the contract's");
+  // What every receipt of this batch names, for the client to find the event on chain.
+  const batchRef: BatchRef = {
+    index,
+    block: BigInt(event.block),
+    ciphertextHash: keccak256(event.ciphertext),
+    head,
+  };
   const own = event.enclave.toLowerCase() === context.self.toLowerCase();
   let next: LedgerAppState = {
     ...state,
     batches: index + 1n,
     sequence: first + BigInt(event.count),
     batchHead: head,
+    batchBlock: batchRef.block,
     ownBatches: own ? state.ownBatches + 1n : state.ownBatches,
     inFlight: own ? state.inFlight.filter((b) => b.ciphertext !== event.ciphertext) : state.inFlight,
   };
@@ -216,6 +227,7 @@ export function applyBatch(
         sequence,
         status: "failed",
         reason: `nonce ${command.nonce} is not the next (${expected})`,
+        batch: batchRef,
       };
     } else {
       nonces = nonces.set(sender, expected + 1n);
@@ -226,7 +238,7 @@ export function applyBatch(
         sequence,
       });
       appState = result.state as StateValue;
-      receipt = result.receipt;
+      receipt = { ...result.receipt, batch: batchRef };
     }
     if (!receipts.has(command.digest))
       receipts = receipts.set(command.digest, { receipt, responseKey: command.responseKey });
@@ -312,6 +324,13 @@ export function commandStatus(state: LedgerAppState, digest: Hex): CommandStatus
   if (state.inFlight.some((b) => b.commands.some((c) => c.digest === digest))) return { status: "submitted" };
   if (state.queue.some((c) => c.digest === digest)) return { status: "queued" };
   return undefined;
+}
+
+/** The ledger point an answer reflects: what a client checks against the contract's batches. */
+export function ledgerPoint(state: LedgerAppState): LedgerPoint {
+  const at: LedgerPoint = { sequence: state.sequence, batches: state.batches, head: state.batchHead };
+  if (state.batches > 0n) at.block = state.batchBlock;
+  return at;
 }
 
 // ----- sealing

@@ -5,6 +5,12 @@
 // two answers of different results, have one sealed size while they share a bucket (the smallest,
 // 512 bytes, holds every ERC-20 receipt, answer and refusal reason).
 //
+// An ordered receipt names the batch that ordered its command (`batch`: index, block, keccak256 of
+// the ciphertext, and the contract's batch head after it), and an `ok` answer names the point of the
+// ledger it reflects (`at`: commands and batches ordered, the batch head, and the block of the last
+// batch): the client finds that `BatchSubmitted` event on chain and compares, so a node cannot show a
+// receipt of a batch it never submitted, or an answer from a forked order of batches.
+//
 // A refusal after the enclave opened a command or query is sealed the same way: a failed receipt with
 // sequence 2^64−1, or a rejected answer, whose reason is `refusalReason(code, detail)` — the precise
 // code the host never sees (it sees only `refused`), then the detail; `parseRefusalReason` reads it.
@@ -14,12 +20,34 @@ import { WireError } from "./wire.js";
 
 export type ReceiptStatus = "applied" | "failed";
 
-/** The outcome of one command, in ledger order. `reason` only when failed; `result` only if the app gave one. */
+/** A batch as the contract ordered it: the `BatchSubmitted` event a client looks up to check a receipt. */
+export type BatchRef = {
+  /** The contract's batch index. */
+  index: bigint;
+  /** The block whose `BatchSubmitted` event carried it. */
+  block: bigint;
+  /** keccak256 of the batch ciphertext in that event. */
+  ciphertextHash: Hex;
+  /** The contract's `batchHead` after this batch. */
+  head: Hex;
+};
+
+/**
+ * The ledger an answer reflects: `sequence` commands and `batches` batches ordered, the contract's
+ * `batchHead` after the last one, and (once there is one) the block of the last batch.
+ */
+export type LedgerPoint = { sequence: bigint; batches: bigint; head: Hex; block?: bigint };
+
+/**
+ * The outcome of one command, in ledger order. `reason` only when failed; `result` only if the app
+ * gave one; `batch` on every ordered receipt (a refusal, sequence 2^64−1, was never ordered).
+ */
 export type Receipt = {
   sequence: bigint;
   status: ReceiptStatus;
   reason?: string;
   result?: StateValue;
+  batch?: BatchRef;
 };
 
 /** A receipt together with the EIP-712 digest of the command it answers. */
@@ -27,8 +55,11 @@ export type CommandReceipt = Receipt & { command: Hex };
 
 export type QueryOutcome = { status: "ok"; result: StateValue } | { status: "rejected"; reason: string };
 
-/** A query outcome together with the EIP-712 digest of the query it answers. */
-export type QueryAnswer = QueryOutcome & { query: Hex };
+/** A query outcome with the digest of the query it answers; an `ok` one names the ledger point it reflects. */
+export type QueryAnswer = QueryOutcome & { query: Hex; at?: LedgerPoint };
+
+/** The sequence of a sealed refusal's receipt: never a ledger position. */
+const UNORDERED_SEQUENCE = 2n ** 64n - 1n;
 
 const DIGEST_HEX = /^0x[0-9a-f]{64}$/;
 
@@ -63,6 +94,70 @@ function expectDigest(value: StateValue | undefined, what: string): Hex {
   return value as Hex;
 }
 
+function expectUint(value: StateValue | undefined, what: string): bigint {
+  if (typeof value !== "bigint" || value < 0n) throw new WireError("malformed", `${what} must be a uint`);
+  return value;
+}
+
+/** Checks the fields of a nested record: exactly `allowed`, each present unless `optional`. */
+function nestedRecord(
+  value: StateValue | undefined,
+  what: string,
+  allowed: readonly string[],
+  optional: readonly string[] = [],
+): Record<string, StateValue> {
+  const record = asRecord(value ?? null, what);
+  for (const key of Object.keys(record))
+    if (!allowed.includes(key)) throw new WireError("malformed", `${what} has an unknown field ${key}`);
+  for (const key of allowed)
+    if (!optional.includes(key) && record[key] === undefined)
+      throw new WireError("malformed", `${what} lacks ${key}`);
+  return record;
+}
+
+function encodeBatchRef(batch: BatchRef): StateValue {
+  return {
+    index: batch.index,
+    block: batch.block,
+    ciphertextHash: batch.ciphertextHash.toLowerCase(),
+    head: batch.head.toLowerCase(),
+  };
+}
+
+function decodeBatchRef(value: StateValue | undefined): BatchRef {
+  const r = nestedRecord(value, "receipt batch", ["index", "block", "ciphertextHash", "head"]);
+  return {
+    index: expectUint(r.index, "receipt batch index"),
+    block: expectUint(r.block, "receipt batch block"),
+    ciphertextHash: expectDigest(r.ciphertextHash, "receipt batch ciphertextHash"),
+    head: expectDigest(r.head, "receipt batch head"),
+  };
+}
+
+function encodeLedgerPoint(at: LedgerPoint): StateValue {
+  const out: Record<string, StateValue> = {
+    sequence: at.sequence,
+    batches: at.batches,
+    head: at.head.toLowerCase(),
+  };
+  if (at.block !== undefined) out.block = at.block;
+  return out;
+}
+
+function decodeLedgerPoint(value: StateValue | undefined): LedgerPoint {
+  const r = nestedRecord(value, "query answer at", ["sequence", "batches", "head", "block"], ["block"]);
+  const at: LedgerPoint = {
+    sequence: expectUint(r.sequence, "query answer sequence"),
+    batches: expectUint(r.batches, "query answer batches"),
+    head: expectDigest(r.head, "query answer head"),
+  };
+  // The block of the last batch, exactly when there is one.
+  if ((r.block !== undefined) !== at.batches > 0n)
+    throw new WireError("malformed", "a query answer names a block exactly when batches were ordered");
+  if (r.block !== undefined) at.block = expectUint(r.block, "query answer block");
+  return at;
+}
+
 export function encodeCommandReceipt(receipt: CommandReceipt): Uint8Array {
   const out: Record<string, StateValue> = {
     command: receipt.command.toLowerCase(),
@@ -71,11 +166,12 @@ export function encodeCommandReceipt(receipt: CommandReceipt): Uint8Array {
   };
   if (receipt.reason !== undefined) out.reason = receipt.reason;
   if (receipt.result !== undefined) out.result = receipt.result;
+  if (receipt.batch !== undefined) out.batch = encodeBatchRef(receipt.batch);
   return encodeValue(out);
 }
 
 export function decodeCommandReceipt(bytes: Uint8Array): CommandReceipt {
-  const r = decodeRecord(bytes, "receipt", ["command", "sequence", "status", "reason", "result"]);
+  const r = decodeRecord(bytes, "receipt", ["command", "sequence", "status", "reason", "result", "batch"]);
   if (typeof r.sequence !== "bigint" || r.sequence < 0n) throw new WireError("malformed", "receipt sequence");
   if (r.status !== "applied" && r.status !== "failed") throw new WireError("malformed", "receipt status");
   if ((r.status === "failed") !== (typeof r.reason === "string")) {
@@ -88,6 +184,10 @@ export function decodeCommandReceipt(bytes: Uint8Array): CommandReceipt {
   };
   if (typeof r.reason === "string") receipt.reason = r.reason;
   if (r.result !== undefined) receipt.result = r.result;
+  // Every ordered receipt names its batch; a refusal (never ordered) names none.
+  if ((r.batch !== undefined) !== (r.sequence !== UNORDERED_SEQUENCE))
+    throw new WireError("malformed", "a receipt names its batch exactly when it was ordered");
+  if (r.batch !== undefined) receipt.batch = decodeBatchRef(r.batch);
   return receipt;
 }
 
@@ -95,19 +195,26 @@ export function encodeQueryAnswer(answer: QueryAnswer): Uint8Array {
   const out: Record<string, StateValue> = { query: answer.query.toLowerCase(), status: answer.status };
   if (answer.status === "ok") out.result = answer.result;
   else out.reason = answer.reason;
+  if (answer.at !== undefined) out.at = encodeLedgerPoint(answer.at);
   return encodeValue(out);
 }
 
 export function decodeQueryAnswer(bytes: Uint8Array): QueryAnswer {
-  const r = decodeRecord(bytes, "query answer", ["query", "status", "result", "reason"]);
+  const r = decodeRecord(bytes, "query answer", ["query", "status", "result", "reason", "at"]);
   const query = expectDigest(r.query, "query answer query");
-  if (r.status === "ok" && r.result !== undefined && r.reason === undefined) {
-    return { query, status: "ok", result: r.result };
+  // An answer names the ledger point it reflects (a rejection may: one refused before running names none).
+  if (r.status === "ok" && r.result !== undefined && r.reason === undefined && r.at !== undefined) {
+    return { query, status: "ok", result: r.result, at: decodeLedgerPoint(r.at) };
   }
   if (r.status === "rejected" && typeof r.reason === "string" && r.result === undefined) {
-    return { query, status: "rejected", reason: r.reason };
+    const answer: QueryAnswer = { query, status: "rejected", reason: r.reason };
+    if (r.at !== undefined) answer.at = decodeLedgerPoint(r.at);
+    return answer;
   }
-  throw new WireError("malformed", "query answer must be ok with a result or rejected with a reason");
+  throw new WireError(
+    "malformed",
+    "query answer must be ok with a result and its ledger point, or rejected with a reason",
+  );
 }
 
 /** The reason of a sealed refusal: the enclave's precise code, then its detail. */

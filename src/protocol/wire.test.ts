@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { bytesToHex, type Hex, hashTypedData } from "viem";
+import { encodeValue } from "../app/canonical.js";
 import { PersistentMap } from "../app/pmap.js";
 import type { LedgerDomain } from "./digests.js";
 import {
@@ -14,10 +15,12 @@ import {
   type SignedCommand,
 } from "./eip712.js";
 import {
+  type BatchRef,
   decodeCommandReceipt,
   decodeQueryAnswer,
   encodeCommandReceipt,
   encodeQueryAnswer,
+  type LedgerPoint,
 } from "./receipts.js";
 import {
   decodeSignedCommand,
@@ -152,18 +155,37 @@ describe("signed command bytes", () => {
 
 describe("receipts and answers", () => {
   const command = hex(0xab, 32);
+  const batch: BatchRef = { index: 3n, block: 41n, ciphertextHash: hex(0xcd, 32), head: hex(0xef, 32) };
+  const at: LedgerPoint = { sequence: 9n, batches: 4n, head: hex(0xef, 32), block: 41n };
   it("round-trip with results that hold bigints and Maps", () => {
     const receipt = {
       command,
       sequence: 12n,
       status: "applied" as const,
       result: PersistentMap.from([["a", 1n]]),
+      batch,
     };
     assert.deepEqual(decodeCommandReceipt(encodeCommandReceipt(receipt)), receipt);
-    const failed = { command, sequence: 0n, status: "failed" as const, reason: "insufficient balance" };
+    const failed = {
+      command,
+      sequence: 0n,
+      status: "failed" as const,
+      reason: "insufficient balance",
+      batch,
+    };
     assert.deepEqual(decodeCommandReceipt(encodeCommandReceipt(failed)), failed);
-    const ok = { query: command, status: "ok" as const, result: 5n };
+    const refusal = { command, sequence: 2n ** 64n - 1n, status: "failed" as const, reason: "nonce_gap: x" };
+    assert.deepEqual(decodeCommandReceipt(encodeCommandReceipt(refusal)), refusal);
+    const ok = { query: command, status: "ok" as const, result: 5n, at };
     assert.deepEqual(decodeQueryAnswer(encodeQueryAnswer(ok)), ok);
+    const genesis = {
+      query: command,
+      status: "ok" as const,
+      result: 0n,
+      at: { ...at, batches: 0n, sequence: 0n },
+    };
+    delete (genesis.at as { block?: bigint }).block;
+    assert.deepEqual(decodeQueryAnswer(encodeQueryAnswer(genesis)), genesis);
     const no = { query: command, status: "rejected" as const, reason: "not allowed" };
     assert.deepEqual(decodeQueryAnswer(encodeQueryAnswer(no)), no);
   });
@@ -184,5 +206,38 @@ describe("receipts and answers", () => {
       code("malformed"),
     );
     assert.throws(() => decodeQueryAnswer(enc({ query: command, status: "ok" })), code("malformed"));
+    // An ordered receipt without its batch, a refusal with one, a batch with a field missing or unknown.
+    const wire = (r: object) => encodeCommandReceipt(r as Parameters<typeof encodeCommandReceipt>[0]);
+    assert.throws(
+      () => decodeCommandReceipt(wire({ command, sequence: 1n, status: "applied" })),
+      code("malformed"),
+    );
+    assert.throws(
+      () =>
+        decodeCommandReceipt(
+          wire({ command, sequence: 2n ** 64n - 1n, status: "failed", reason: "r", batch }),
+        ),
+      code("malformed"),
+    );
+    const { head: _, ...headless } = batch;
+    const bad = encodeValue({ command, sequence: 1n, status: "applied", batch: headless });
+    assert.throws(() => decodeCommandReceipt(bad), code("malformed"));
+    const extra = encodeValue({
+      command,
+      sequence: 1n,
+      status: "applied",
+      batch: { ...batch, head: batch.head, x: 1n },
+    });
+    assert.throws(() => decodeCommandReceipt(extra), code("malformed"));
+    // An answer without its ledger point, or naming a block before any batch.
+    assert.throws(
+      () => decodeQueryAnswer(encodeValue({ query: command, status: "ok", result: 1n })),
+      code("malformed"),
+    );
+    const early = { sequence: 0n, batches: 0n, head: at.head, block: 5n };
+    assert.throws(
+      () => decodeQueryAnswer(encodeValue({ query: command, status: "ok", result: 1n, at: early })),
+      code("malformed"),
+    );
   });
 });

@@ -6,7 +6,7 @@ import { runQuery } from "../../app/executor.js";
 import type { QueryOutcome } from "../../protocol/receipts.js";
 import { NEXT_NONCE_QUERY } from "../../protocol/wire.js";
 import { openQuery, sealQueryAnswer, type VerifiedQuery } from "../command-intake.js";
-import { nextNonce } from "../confidential-ledger.js";
+import { ledgerPoint, nextNonce } from "../confidential-ledger.js";
 import { type CallHandlers, type EnclaveContext, requireSession } from "../context.js";
 import { refusal } from "./commands.js";
 
@@ -32,7 +32,7 @@ export function queryCalls(context: EnclaveContext): Pick<CallHandlers, "query">
               });
         const sealed = await sealQueryAnswer(
           query.responseKey,
-          { ...outcome, query: query.digest },
+          { ...outcome, query: query.digest, at: ledgerPoint(session.ledger) },
           session.domain,
         );
         return { answer: bytesToHex(sealed) };
