@@ -1,6 +1,6 @@
 // The host's copies of what its enclave seals: the node state (a checkpoint) and the command
 // journal. The host cannot read either; it keeps them whole across crashes.
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Hex } from "viem";
 import type { JournalEntry } from "../boundary/calls.js";
@@ -29,6 +29,8 @@ export class SealedStore {
   private sinceSnapshot: JournalEntry[] = [];
   /** One open file for the appends (a record per accepted command or batch), reopened after each rewrite. */
   private journalFd: number | undefined;
+  /** Whether the tail a previous process left has been checked (rewrites here always end whole). */
+  private tailChecked = false;
 
   constructor(hostDir: string) {
     this.statePath = join(hostDir, SEALED_STATE_FILE);
@@ -57,7 +59,7 @@ export class SealedStore {
     if (entry.seq <= this.snapshotSeq) return; // already inside a newer snapshot
     if (entry.kind !== "snapshot") {
       this.sinceSnapshot.push(entry);
-      this.journalFd ??= openSync(this.journalPath, "a", 0o600);
+      this.journalFd ??= this.openForAppend();
       writeSync(this.journalFd, `${entry.sealed}\n`);
       return;
     }
@@ -65,6 +67,19 @@ export class SealedStore {
     this.sinceSnapshot = this.sinceSnapshot.filter((e) => e.seq > entry.seq);
     this.close();
     writeAtomic(this.journalPath, [entry, ...this.sinceSnapshot].map((e) => `${e.sealed}\n`).join(""));
+  }
+
+  /**
+   * A record torn by a crash (no newline after it) is cut off before the first append, so the next
+   * record starts a line of its own instead of joining the torn one into a line nobody can read.
+   */
+  private openForAppend(): number {
+    if (!this.tailChecked && existsSync(this.journalPath)) {
+      const text = readFileSync(this.journalPath, "latin1");
+      if (!text.endsWith("\n")) truncateSync(this.journalPath, text.lastIndexOf("\n") + 1);
+    }
+    this.tailChecked = true;
+    return openSync(this.journalPath, "a", 0o600);
   }
 
   close(): void {
