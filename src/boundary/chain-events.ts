@@ -2,6 +2,7 @@
 // strings for integers. The host converts viem's decoded logs; the enclave checks every field with
 // this schema before it looks at any of them.
 import { array, bool, decimal, hex, type Infer, int, tagged } from "../app/schema.js";
+import { comesAfter } from "../protocol/log-position.js";
 import { MAX_POLICY_BYTES, MAX_POLICY_SIGNATURES } from "../protocol/policy-document.js";
 
 const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
@@ -67,9 +68,5 @@ export type LedgerEventKind = LedgerEvent["kind"];
 export type EventPosition = { readonly block: string; readonly logIndex: number };
 
 /** Strictly after: the enclave accepts each event once, in chain order. */
-export function isAfter(a: EventPosition, b: EventPosition | undefined): boolean {
-  if (!b) return true;
-  const ab = BigInt(a.block);
-  const bb = BigInt(b.block);
-  return ab > bb || (ab === bb && a.logIndex > b.logIndex);
-}
+export const isAfter = (a: EventPosition, b: EventPosition | undefined): boolean =>
+  comesAfter(a.block, a.logIndex, b);

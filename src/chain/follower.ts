@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Address, Chain, DecodeEventLogReturnType, PublicClient, Transport } from "viem";
+import { comesAfter } from "../protocol/log-position.js";
 import { writeAtomic } from "./files.js";
 import { anonifyAbi } from "./generated/contracts.js";
 
@@ -58,14 +59,6 @@ function writeCursor(path: string, cursor: Cursor): void {
   writeAtomic(
     path,
     JSON.stringify({ blockNumber: cursor.blockNumber.toString(), logIndex: cursor.logIndex }),
-  );
-}
-
-function isAfter(event: { blockNumber: bigint; logIndex: number }, cursor: Cursor | undefined): boolean {
-  if (!cursor) return true;
-  return (
-    event.blockNumber > cursor.blockNumber ||
-    (event.blockNumber === cursor.blockNumber && event.logIndex > cursor.logIndex)
   );
 }
 
@@ -129,7 +122,11 @@ export class EventFollower {
         a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1,
       );
       const fresh = logs.filter((log) =>
-        isAfter({ blockNumber: log.blockNumber, logIndex: log.logIndex }, this.cursor),
+        comesAfter(
+          log.blockNumber,
+          log.logIndex,
+          this.cursor && { block: this.cursor.blockNumber, logIndex: this.cursor.logIndex },
+        ),
       );
       const last = fresh.at(-1);
       if (last && this.running) {
