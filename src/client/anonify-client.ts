@@ -8,15 +8,15 @@ import {
   hexToBytes,
   http,
   isAddress,
-  keccak256,
   type LocalAccount,
   type PublicClient,
 } from "viem";
 import type { StateValue } from "../app/canonical.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
-import { type LedgerDomain, ZERO_HASH } from "../protocol/digests.js";
-import type { BatchRef, LedgerPoint } from "../protocol/receipts.js";
+import type { LedgerDomain } from "../protocol/digests.js";
+import type { LedgerPoint } from "../protocol/receipts.js";
 import { NEXT_NONCE_QUERY } from "../protocol/wire.js";
+import { ChainChecks, type CheckedReceipt } from "./chain-checks.js";
 import {
   type CommandReceipt,
   openQueryResult,
@@ -35,7 +35,13 @@ import {
   platformName,
   policyRefusal,
 } from "./enclave-policy.js";
+import { AnonifyClientError } from "./errors.js";
 import type { ChainTarget } from "./network-profile.js";
+import { checkNodeNetwork, type NodeNetwork, nodeJson } from "./node-api.js";
+
+export type { CheckedReceipt } from "./chain-checks.js";
+export { AnonifyClientError } from "./errors.js";
+export { checkNodeNetwork } from "./node-api.js";
 
 /** Active in the contract's `EnclaveState`. */
 const ENCLAVE_ACTIVE = 1;
@@ -44,22 +50,6 @@ const STATUS_WAIT_MS = 10_000;
 const DEFAULT_RECEIPT_TIMEOUT_MS = 60_000;
 /** Refusals that mean the nonce this client counted is not the account's next one. */
 const NONCE_REFUSALS = new Set(["replayed_nonce", "nonce_gap"]);
-/** Anvil's chain id: the devnet, whose blocks no one reorganises. */
-const DEVNET_CHAIN_ID = 31337;
-/** Blocks a batch must be under the head to be final, where the chain names no finalized block. */
-const DEFAULT_CONFIRMATIONS = 12n;
-
-export class AnonifyClientError extends Error {
-  override name = "AnonifyClientError";
-  constructor(
-    readonly code: string,
-    message: string,
-    /** A refusal's reason sealed to the command's response key (the node cannot read it). */
-    readonly sealedReason?: Hex,
-  ) {
-    super(message);
-  }
-}
 
 export type AnonifyClientOptions = {
   /**
@@ -82,9 +72,6 @@ export type AnonifyClientOptions = {
   confirmations?: bigint;
 };
 
-/** A receipt the client checked on chain: its batch is the contract's; `final` once deep enough. */
-export type CheckedReceipt = CommandReceipt & { final: boolean };
-
 /** A node's answer about a command: its receipt is sealed to the sender. */
 type NodeStatus = { id: Hex; status: CommandStatus["status"]; receipt?: Hex };
 
@@ -97,45 +84,6 @@ export type CommandStatus = {
   status: "queued" | "submitted" | "applied" | "failed";
   receipt?: CheckedReceipt;
 };
-
-async function nodeJson<T>(
-  fetcher: typeof globalThis.fetch,
-  node: string,
-  path: string,
-  init?: RequestInit,
-): Promise<T> {
-  const res = await fetcher(new URL(path, node), {
-    ...init,
-    headers: init?.body ? { "content-type": "application/json" } : undefined,
-  });
-  const body = (await res.json()) as T & { code?: string; message?: string; sealedReason?: Hex };
-  if (!res.ok) {
-    throw new AnonifyClientError(
-      body.code ?? `http_${res.status}`,
-      body.message ?? res.statusText,
-      body.sealedReason,
-    );
-  }
-  return body;
-}
-
-/** What a node says of itself in `/v1/status`, as far as the client checks it. */
-export type NodeNetwork = { chainId?: unknown; contract?: unknown };
-
-/** Throws `wrong_network` unless the node's status names the chain id and contract of `network`. */
-export function checkNodeNetwork(status: NodeNetwork, network: ChainTarget, node: string): void {
-  if (
-    status.chainId !== network.chainId ||
-    typeof status.contract !== "string" ||
-    status.contract.toLowerCase() !== network.contract.toLowerCase()
-  ) {
-    throw new AnonifyClientError(
-      "wrong_network",
-      `the node ${node} serves chain ${String(status.chainId)} and contract ${String(status.contract)}, ` +
-        `not the profile's chain ${network.chainId} and contract ${network.contract}`,
-    );
-  }
-}
 
 export class AnonifyClient {
   /**
@@ -152,8 +100,8 @@ export class AnonifyClient {
     readonly served: EnclaveInfo,
     private readonly enclaveKey: Hex,
     readonly app: string,
-    /** The chain, from the user's network profile: what receipts and answers are checked against. */
-    private readonly chain: PublicClient,
+    /** What receipts and answers are checked against: the chain of the user's network profile. */
+    private readonly onChain: ChainChecks,
   ) {}
 
   /** The address of the enclave this client encrypts to. */
@@ -245,91 +193,18 @@ export class AnonifyClient {
       served,
       record.hpkePublicKey,
       options.app ?? "erc20",
-      chain,
+      new ChainChecks(chain, network, options.confirmations),
     );
   }
 
-  /** The `BatchSubmitted` event of batch `index` in `block`, as the chain holds it (none: undefined). */
-  private async batchOnChain(index: bigint, block: bigint) {
-    const head = await this.chain.getBlockNumber({ cacheTime: 0 });
-    if (block > head) return { head, event: undefined };
-    const logs = await this.chain.getContractEvents({
-      address: this.options.network.contract,
-      abi: anonifyAbi,
-      eventName: "BatchSubmitted",
-      args: { batch: index },
-      fromBlock: block,
-      toBlock: block,
-      strict: true,
-    });
-    const event = logs.find((l) => !l.removed && l.args.batch === index && l.blockNumber === block)?.args;
-    return { head, event };
+  /** See `ChainChecks.checkReceipt`: `receipt_not_on_chain` unless the chain holds the receipt's batch. */
+  checkReceipt(receipt: CommandReceipt): Promise<CheckedReceipt> {
+    return this.onChain.checkReceipt(receipt);
   }
 
-  /**
-   * Checks an ordered receipt against the chain: the contract's `BatchSubmitted` event of the batch
-   * it names is in the block it names, with the same ciphertext hash and batch head, and its
-   * sequence range holds the receipt's sequence (`receipt_not_on_chain` if not). Returns whether
-   * the batch is final: at least `confirmations` blocks deep, or at or below the chain's finalized
-   * block. Check a receipt again later to see it become final.
-   */
-  async checkReceipt(receipt: CommandReceipt): Promise<CheckedReceipt> {
-    const batch: BatchRef | undefined = receipt.batch;
-    const refuse = (why: string) =>
-      new AnonifyClientError(
-        "receipt_not_on_chain",
-        `the receipt of ${receipt.command} names ${why}: the chain does not hold the batch it claims`,
-      );
-    if (!batch) throw refuse("no batch");
-    const { head, event } = await this.batchOnChain(batch.index, batch.block);
-    if (!event) throw refuse(`batch ${batch.index} in block ${batch.block}, where the contract ordered none`);
-    if (keccak256(event.ciphertext) !== batch.ciphertextHash.toLowerCase())
-      throw refuse(`batch ${batch.index} with another ciphertext than the contract's`);
-    if (event.head.toLowerCase() !== batch.head.toLowerCase())
-      throw refuse(`batch ${batch.index} with another batch head than the contract's`);
-    if (
-      receipt.sequence < event.firstSequence ||
-      receipt.sequence >= event.firstSequence + BigInt(event.count)
-    )
-      throw refuse(`sequence ${receipt.sequence}, outside batch ${batch.index}`);
-    return { ...receipt, final: await this.isFinal(batch.block, head) };
-  }
-
-  private async isFinal(block: bigint, head: bigint): Promise<boolean> {
-    const confirmations =
-      this.options.confirmations ?? (this.domain.chainId === DEVNET_CHAIN_ID ? 0n : DEFAULT_CONFIRMATIONS);
-    if (block + confirmations <= head) return true;
-    try {
-      const finalized = await this.chain.getBlock({ blockTag: "finalized" });
-      return finalized.number !== null && block <= finalized.number;
-    } catch {
-      return false; // a chain that names no finalized block: the depth alone decides
-    }
-  }
-
-  /**
-   * Checks the ledger point an answer names against the chain: the contract's batch `batches − 1`
-   * in the block named ends at `sequence` with batch head `head` (none ordered: the genesis head).
-   * Throws `answer_from_fork` if not: the node answered from an order of batches the chain does not hold.
-   */
-  async checkAnswer(at: LedgerPoint): Promise<void> {
-    const refuse = (why: string) =>
-      new AnonifyClientError(
-        "answer_from_fork",
-        `the answer reflects ${why}: a state the chain does not hold (batch head ${at.head})`,
-      );
-    if (at.batches === 0n || at.block === undefined) {
-      if (at.batches !== 0n || at.sequence !== 0n || at.head.toLowerCase() !== ZERO_HASH)
-        throw refuse("an empty ledger with a head or commands");
-      return;
-    }
-    const { event } = await this.batchOnChain(at.batches - 1n, at.block);
-    if (!event)
-      throw refuse(`batch ${at.batches - 1n} in block ${at.block}, where the contract ordered none`);
-    if (event.head.toLowerCase() !== at.head.toLowerCase())
-      throw refuse(`batch ${at.batches - 1n} with another batch head than the contract's`);
-    if (event.firstSequence + BigInt(event.count) !== at.sequence)
-      throw refuse(`sequence ${at.sequence}, which batch ${at.batches - 1n} does not end at`);
+  /** See `ChainChecks.checkAnswer`: `answer_from_fork` unless the chain holds the state answered from. */
+  checkAnswer(at: LedgerPoint): Promise<void> {
+    return this.onChain.checkAnswer(at);
   }
 
   get address(): Address {
