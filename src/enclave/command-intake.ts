@@ -177,6 +177,27 @@ export function verifySignedCommand(
   });
 }
 
+/** The plaintext of a command or query envelope sent to this enclave; a refusal names the envelope only. */
+async function openSealed(
+  kind: "command" | "query",
+  hpkePrivateKey: Uint8Array,
+  domain: LedgerDomain,
+  sealed: Uint8Array,
+): Promise<Uint8Array> {
+  try {
+    const { plaintext } = await openEnvelope({
+      kind,
+      domain,
+      recipientPrivateKey: hpkePrivateKey,
+      envelope: sealed,
+      maxBytes: MAX_SEALED_MESSAGE_BYTES,
+    });
+    return plaintext;
+  } catch (error) {
+    rejectEnvelope(error);
+  }
+}
+
 /** Opens a sealed command sent to this enclave and verifies it (see `verifySignedCommand`). */
 export async function openCommand(
   hpkePrivateKey: Uint8Array,
@@ -184,18 +205,7 @@ export async function openCommand(
   sealed: Uint8Array,
   options: OpenOptions = {},
 ): Promise<VerifiedCommand> {
-  let plaintext: Uint8Array;
-  try {
-    ({ plaintext } = await openEnvelope({
-      kind: "command",
-      domain,
-      recipientPrivateKey: hpkePrivateKey,
-      envelope: sealed,
-      maxBytes: MAX_SEALED_MESSAGE_BYTES,
-    }));
-  } catch (error) {
-    rejectEnvelope(error);
-  }
+  const plaintext = await openSealed("command", hpkePrivateKey, domain, sealed);
   return verifySignedCommand(domain, plaintext, options);
 }
 
@@ -207,18 +217,7 @@ export async function openQuery(
   now: bigint,
   options: OpenOptions = {},
 ): Promise<VerifiedQuery> {
-  let plaintext: Uint8Array;
-  try {
-    ({ plaintext } = await openEnvelope({
-      kind: "query",
-      domain,
-      recipientPrivateKey: hpkePrivateKey,
-      envelope: sealed,
-      maxBytes: MAX_SEALED_MESSAGE_BYTES,
-    }));
-  } catch (error) {
-    rejectEnvelope(error);
-  }
+  const plaintext = await openSealed("query", hpkePrivateKey, domain, sealed);
   let signed: ReturnType<typeof decodeSignedQuery>;
   try {
     signed = decodeSignedQuery(plaintext);
