@@ -30,6 +30,8 @@ export type Verdict = {
   debug: boolean;
   tcbStatus: TcbStatusName;
   advisoryIds: string[];
+  /** How fresh the collateral the TCB status was judged on is (SGX/TDX: Intel's TCB recovery count). */
+  tcbEvaluationDataNumber?: number;
   /** The evidence's report data / user data, hex (64 bytes for SGX/TDX). */
   reportData: string;
   /** When the evidence (or its collateral) says it was produced, if it says. */

@@ -8,19 +8,22 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { generatePrivateKey, privateKeyToAccount, sign } from "viem/accounts";
+import { measurementWord } from "../attestation/attest.js";
 import {
   loadTdxVector,
   readVectorBytes,
   readVectorJson,
   vectorsSkip,
 } from "../attestation/dcap/test-vectors.js";
-import { Platform } from "../attestation/verdict.js";
+import { verifyTdxQuote } from "../attestation/dcap.js";
+import { Platform, type TcbStatusName } from "../attestation/verdict.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
-import { signPolicy } from "../host/policy.js";
+import { type PolicyContent, signPolicy } from "../host/policy.js";
 import { DEV_POLICY_KEYS, DEV_POLICY_PRIVATE_KEYS } from "../protocol/dev-policy-keys.js";
 import { enclaveBinding, keyPackageDigest, type LedgerDomain, leaveDigest } from "../protocol/digests.js";
 import {
   type Admission,
+  type AppliedPolicy,
   CredentialError,
   checkCredential,
   checkEvidence,
@@ -242,7 +245,7 @@ describe("checkCredential: genuine hardware evidence of another build", { skip: 
 
 /** A `PolicyPublished` event: the content signed for `domain` by `keys`. */
 async function policyEvent(
-  content: { version: bigint; revocations: Hex[] },
+  content: PolicyContent,
   keys: readonly Hex[],
   domain: LedgerDomain = DOMAIN,
   logIndex = 0,
@@ -372,5 +375,90 @@ describe("signed policies and leaves: the only proof that removes a member", () 
     assert.equal(left.enclaves[who.address]?.state, "left");
     assert.equal(hasRemovalProof(left, hexToBytes(who.address)), true);
     await refused(credential(left, who), /is left/);
+  });
+});
+
+describe("signed policies: measurements for upgrades, TCB minimums", () => {
+  const [k1, k2] = DEV_POLICY_PRIVATE_KEYS as [Hex, Hex];
+  const NEXT: Hex = bytesToHex(new Uint8Array(32).fill(8));
+  const apply = (view: RegistryView, content: PolicyContent) =>
+    policyEvent(content, [k1, k2]).then((event) =>
+      updateRegistry(view, event, DOMAIN, () => MLS_KEY, DEV_POLICY_KEYS),
+    );
+
+  test("another build is admitted only while the newest signed policy lists its measurement", async () => {
+    const who = enclave();
+    const view = await viewWith(who, (await simEvidence(who, { measurement: NEXT })).evidence);
+    await refused(credential(view, who), /not this enclave's own nor admitted by a signed policy/);
+    const listed = { platform: Platform.sim, measurement: NEXT };
+    const v1 = await apply(view, { version: 1n, revocations: [], measurements: [listed] });
+    await credential(v1, who);
+    // Listed for another platform: no.
+    const v1tdx = await apply(view, {
+      version: 1n,
+      revocations: [],
+      measurements: [{ ...listed, platform: 2 }],
+    });
+    await refused(credential(v1tdx, who), /nor admitted by a signed policy/);
+    // A document without the field leaves the list as it is; one with an empty list ends it.
+    const v2 = await apply(v1, { version: 2n, revocations: [] });
+    assert.deepEqual(v2.policy?.measurements, [listed]);
+    await credential(v2, who);
+    const v3 = await apply(v2, { version: 3n, revocations: [], measurements: [] });
+    await refused(credential(v3, who), /nor admitted by a signed policy/);
+    // An unsigned (or under-signed) document lists nothing.
+    const forged = await updateRegistry(
+      view,
+      await policyEvent({ version: 9n, revocations: [], measurements: [listed] }, [k1]),
+      DOMAIN,
+      () => MLS_KEY,
+      DEV_POLICY_KEYS,
+    );
+    await refused(credential(forged, who), /nor admitted by a signed policy/);
+  });
+
+  test("a TCB minimum for the platform refuses a status it does not list", async () => {
+    const who = enclave();
+    const view = await viewWith(who, (await simEvidence(who)).evidence);
+    const minimum = (statuses: TcbStatusName[]) => ({
+      version: 1n,
+      revocations: [],
+      tcbMinimums: [{ platform: Platform.sim, statuses, tcbEvaluationDataNumber: 0 }],
+    });
+    await refused(
+      credential(await apply(view, minimum(["UpToDate"])), who),
+      /TCB status Simulated is not accepted/,
+    );
+    await credential(await apply(view, minimum(["UpToDate", "Simulated"])), who);
+    // A minimum number of collateral freshness: simulated evidence names none, so it counts as 0.
+    const fresh = await apply(view, {
+      version: 1n,
+      revocations: [],
+      tcbMinimums: [{ platform: Platform.sim, statuses: ["Simulated"], tcbEvaluationDataNumber: 1 }],
+    });
+    await refused(credential(fresh, who), /tcbEvaluationDataNumber 0 is below the signed policy's 1/);
+  });
+});
+
+describe("TCB minimums on genuine collateral", { skip: vectorsSkip }, () => {
+  test("the TDX vector's collateral (tcbEvaluationDataNumber 17) passes a minimum of 17, not 18", async () => {
+    const { quote, options } = loadTdxVector();
+    const admission: Admission = { ...PROD, now: () => options.now };
+    const evidence = { platform: Platform.tdx, evidence: bytesToHex(quote), collateral: options.collateral };
+    const verdict = await verifyTdxQuote(quote, options);
+    assert.equal(verdict.tcbEvaluationDataNumber, 17);
+    const policy = (tcbEvaluationDataNumber: number): AppliedPolicy => ({
+      version: 1n,
+      revocations: [],
+      // The vector's own measurement, admitted by the policy, so the check reaches the TCB rules.
+      measurements: [{ platform: Platform.tdx, measurement: measurementWord(verdict.measurement) }],
+      tcbMinimums: [{ platform: Platform.tdx, statuses: [verdict.tcbStatus], tcbEvaluationDataNumber }],
+    });
+    await refused(
+      checkEvidence(evidence, enclave(), DOMAIN, admission, policy(18)),
+      /tcbEvaluationDataNumber 17 is below the signed policy's 18/,
+    );
+    // At 17 it passes the TCB rules and stops at the binding (the vector binds no enclave of ours).
+    await refused(checkEvidence(evidence, enclave(), DOMAIN, admission, policy(17)), /bind/);
   });
 });

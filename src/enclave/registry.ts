@@ -15,7 +15,13 @@ import { Platform, type PlatformName, type Verdict, VerificationError } from "..
 import { VERIFIERS } from "../attestation/verifiers.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
 import { enclaveBinding, keyPackageDigest, type LedgerDomain, leaveDigest } from "../protocol/digests.js";
-import { PolicyError, type PolicyKeys, verifyPolicy } from "../protocol/policy-document.js";
+import {
+  type AdmittedMeasurement,
+  PolicyError,
+  type PolicyKeys,
+  type TcbMinimum,
+  verifyPolicy,
+} from "../protocol/policy-document.js";
 
 export type EnclaveRecord = {
   /** `revoked`: by a signed policy this enclave applied; `left`: by the enclave's own signed leave. */
@@ -32,8 +38,16 @@ export type EnclaveRecord = {
   mlsSignatureKeys: Hex[];
 };
 
-/** The signed policy applied last, and every revocation of the policies applied so far. */
-export type AppliedPolicy = { version: bigint; revocations: Hex[] };
+/**
+ * The signed policy applied last: every revocation of the policies applied so far, and the
+ * measurements and TCB minimums the latest document that named them set.
+ */
+export type AppliedPolicy = {
+  version: bigint;
+  revocations: Hex[];
+  measurements: AdmittedMeasurement[];
+  tcbMinimums: TcbMinimum[];
+};
 
 /** What became of the last `PolicyPublished` event: applied, or ignored and why. */
 export type PolicyOutcome = { block: string; logIndex: number; version?: string; outcome: string };
@@ -174,7 +188,12 @@ async function applyPolicy(
   }
   return {
     enclaves,
-    policy: { version: document.version, revocations },
+    policy: {
+      version: document.version,
+      revocations,
+      measurements: document.measurements ?? view.policy?.measurements ?? [],
+      tcbMinimums: document.tcbMinimums ?? view.policy?.tcbMinimums ?? [],
+    },
     lastPolicyEvent: { ...at, version, outcome: "applied" },
   };
 }
@@ -233,7 +252,8 @@ async function verifiedVerdict(
 /**
  * Verifies an enclave's evidence inside this enclave: it verifies with the build's verifiers (their
  * pinned roots), its platform and debug flag pass the build's profile, its measurement is this
- * enclave's own, and its report data binds the enclave's address and HPKE key to this chain and
+ * enclave's own or one the applied signed policy admits, its TCB meets that policy's minimum for
+ * its platform, and its report data binds the enclave's address and HPKE key to this chain and
  * contract. `collateral` is for DCAP (Intel-signed PCS data; tests give it).
  */
 export async function checkEvidence(
@@ -241,11 +261,12 @@ export async function checkEvidence(
   enclave: { address: Hex; hpkePublicKey: Hex },
   domain: LedgerDomain,
   admission: EvidenceAdmission,
+  policy?: AppliedPolicy,
 ): Promise<Verdict> {
-  const policy = PROFILE_POLICY[admission.profile];
+  const profile = PROFILE_POLICY[admission.profile];
   const format = PLATFORM_NAMES[evidence.platform];
   if (!format) throw new CredentialError(`unknown platform ${evidence.platform}`);
-  if (!policy.platforms.includes(format)) {
+  if (!profile.platforms.includes(format)) {
     throw new CredentialError(`platform ${format} is not admitted by the ${admission.profile} profile`);
   }
   let verdict: Verdict;
@@ -258,12 +279,18 @@ export async function checkEvidence(
   }
   if (verdict.platform !== format)
     throw new CredentialError(`evidence is ${verdict.platform}, not ${format}`);
-  if (verdict.debug && !policy.debugAllowed) {
+  if (verdict.debug && !profile.debugAllowed) {
     throw new CredentialError(`debug enclaves are not admitted by the ${admission.profile} profile`);
   }
-  if (!isOwnMeasurement(verdict.measurement, admission.measurement)) {
-    throw new CredentialError(`measurement ${verdict.measurement} is not this enclave's own`);
+  if (
+    !isOwnMeasurement(verdict.measurement, admission.measurement) &&
+    !policyAdmits(policy, evidence.platform, verdict)
+  ) {
+    throw new CredentialError(
+      `measurement ${verdict.measurement} is not this enclave's own nor admitted by a signed policy`,
+    );
   }
+  checkTcbMinimum(policy, evidence.platform, verdict);
   let binding: Hex;
   try {
     binding = bindingOf(verdict);
@@ -275,6 +302,25 @@ export async function checkEvidence(
     throw new CredentialError("evidence does not bind this enclave's keys to this chain and contract");
   }
   return verdict;
+}
+
+function policyAdmits(policy: AppliedPolicy | undefined, platform: number, verdict: Verdict): boolean {
+  const word = measurementWord(verdict.measurement);
+  return (policy?.measurements ?? []).some((m) => m.platform === platform && m.measurement === word);
+}
+
+function checkTcbMinimum(policy: AppliedPolicy | undefined, platform: number, verdict: Verdict): void {
+  const minimum = policy?.tcbMinimums.find((m) => m.platform === platform);
+  if (!minimum) return;
+  if (!minimum.statuses.includes(verdict.tcbStatus)) {
+    throw new CredentialError(`TCB status ${verdict.tcbStatus} is not accepted by the signed policy`);
+  }
+  const number = verdict.tcbEvaluationDataNumber ?? 0;
+  if (number < minimum.tcbEvaluationDataNumber) {
+    throw new CredentialError(
+      `collateral tcbEvaluationDataNumber ${number} is below the signed policy's ${minimum.tcbEvaluationDataNumber}`,
+    );
+  }
 }
 
 /**
@@ -302,6 +348,7 @@ export async function checkCredential(
     { address, hpkePublicKey: record.hpkePublicKey },
     domain,
     admission,
+    view.policy,
   );
 }
 

@@ -7,9 +7,10 @@ import { sign } from "viem/accounts";
 import { type LedgerWallet, writeAnonifyMined } from "../chain/chain.js";
 import { DEV_POLICY_PRIVATE_KEYS } from "../protocol/dev-policy-keys.js";
 import type { LedgerDomain } from "../protocol/digests.js";
-import { encodePolicy, policyDigest } from "../protocol/policy-document.js";
+import { encodePolicy, type PolicyDocument, policyDigest } from "../protocol/policy-document.js";
 
-export type PolicyContent = { version: bigint; revocations: Hex[] };
+/** A document's content; its chain and contract come from the domain it is signed for. */
+export type PolicyContent = Omit<PolicyDocument, "chainId" | "contract">;
 
 /** The document for `domain`, signed by each of `privateKeys`. */
 export async function signPolicy(

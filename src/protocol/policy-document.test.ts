@@ -41,7 +41,8 @@ describe("policy document codec", () => {
     const swapped = bytes.slice();
     swapped.set(hexToBytes(B), 52);
     swapped.set(hexToBytes(A), 72);
-    const reserved = concat([bytes, Uint8Array.of(2, 0, 0, 0, 0)]);
+    const unknown = concat([bytes, Uint8Array.of(4, 0, 0, 0, 0)]);
+    const noRevocations = bytes.subarray(0, 45);
     const repeated = concat([bytes, Uint8Array.of(1, 0, 0, 0, 2, 0, 0)]);
     const zeroVersion = bytes.slice();
     zeroVersion.fill(0, 9, 17);
@@ -56,7 +57,8 @@ describe("policy document codec", () => {
       ["truncated body", bytes.subarray(0, bytes.length - 1), /field truncated/],
       ["truncated header", bytes.subarray(0, 44), /document truncated/],
       ["revocations not ascending", swapped, /not strictly ascending/],
-      ["a reserved field this build does not read", reserved, /unknown policy field 2/],
+      ["a field this build does not read", unknown, /unknown policy field 4/],
+      ["no revocations field", noRevocations, /revocations field missing/],
       ["a repeated field", repeated, /out of order or repeated/],
       ["version 0", zeroVersion, /version starts at 1/],
     ];
@@ -67,6 +69,70 @@ describe("policy document codec", () => {
         name,
       );
     }
+  });
+
+  test("measurements and TCB minimums: layout, one encoding, strict entries", () => {
+    const word = (b: string): Hex => `0x${b.repeat(32)}`;
+    const doc: PolicyDocument = {
+      ...DOC,
+      measurements: [
+        { platform: 2, measurement: word("01") },
+        { platform: 0, measurement: word("ff") },
+      ],
+      tcbMinimums: [
+        { platform: 2, statuses: ["UpToDate", "SWHardeningNeeded"], tcbEvaluationDataNumber: 17 },
+        { platform: 1, statuses: ["UpToDate"], tcbEvaluationDataNumber: 0 },
+      ],
+    };
+    const bytes = encodePolicy(doc);
+    const fields = 92; // the header and the revocations field, as above
+    assert.equal(toHex(bytes.subarray(fields, fields + 7)), "0x02000000440002", "tag 2, 2 + 2 × 33, count 2");
+    assert.equal(bytes[fields + 7], 0, "ascending: the simulated platform's entry first");
+    const tcb = fields + 7 + 66;
+    assert.equal(toHex(bytes.subarray(tcb, tcb + 6)), "0x030000000f02", "tag 3, 1 + 2 × 7, count 2");
+    assert.equal(toHex(bytes.subarray(tcb + 6, tcb + 13)), "0x01000100000000", "sgx: UpToDate, no minimum");
+    assert.equal(toHex(bytes.subarray(tcb + 13, tcb + 20)), "0x02000300000011", "tdx: bits 0 and 1, 17");
+    assert.equal(bytes.length, tcb + 20);
+    const decoded = decodePolicy(bytes);
+    assert.deepEqual(decoded.measurements, [
+      { platform: 0, measurement: word("ff") },
+      { platform: 2, measurement: word("01") },
+    ]);
+    assert.deepEqual(decoded.tcbMinimums, [
+      { platform: 1, statuses: ["UpToDate"], tcbEvaluationDataNumber: 0 },
+      { platform: 2, statuses: ["UpToDate", "SWHardeningNeeded"], tcbEvaluationDataNumber: 17 },
+    ]);
+    assert.deepEqual(encodePolicy(decoded), bytes, "one encoding per document");
+    assert.equal(decodePolicy(encodePolicy(DOC)).measurements, undefined, "absent stays absent");
+
+    const swapped = bytes.slice();
+    swapped.copyWithin(fields + 7, fields + 7 + 33, fields + 7 + 66);
+    swapped.set(bytes.subarray(fields + 7, fields + 7 + 33), fields + 7 + 33);
+    const samePlatform = bytes.slice();
+    samePlatform[tcb + 13] = 1; // two sgx entries (the second with another mask)
+    const unknownStatus = bytes.slice();
+    unknownStatus[tcb + 7] = 0x80; // bit 15: no such TCB status
+    const cases: [string, Uint8Array, RegExp][] = [
+      ["measurements not ascending", swapped, /measurements not strictly ascending/],
+      ["a platform twice", samePlatform, /platforms not strictly ascending/],
+      ["an unknown TCB status bit", unknownStatus, /unknown TCB status/],
+      [
+        "a short measurement entry",
+        concat([bytes.subarray(0, fields), Uint8Array.of(2, 0, 0, 0, 3, 0, 1, 0)]),
+        /length does not match/,
+      ],
+    ];
+    for (const [name, input, reason] of cases) {
+      assert.throws(
+        () => decodePolicy(input),
+        (e: unknown) => e instanceof PolicyError && reason.test(e.message),
+        name,
+      );
+    }
+    assert.throws(
+      () => encodePolicy({ ...DOC, measurements: [{ platform: 0, measurement: "0x01" }] }),
+      /32 bytes/,
+    );
   });
 
   test("verifyPolicy counts distinct pinned signers and checks the domain", async () => {

@@ -15,12 +15,21 @@
 //   45      …     fields: each `u8 tag | u32 length | body`, tags strictly ascending (each at most once)
 //
 // Fields (an unknown tag is refused: an enclave never applies a document it cannot read in full):
-//   1  revocations  body = u16 count | count × 20-byte enclave address, strictly ascending (so no
-//                   duplicates). Revocations accumulate: an enclave keeps every revocation of every
-//                   document it applied, and a later document need not repeat them.
-//   Reserved, not built yet (no code reads them, so a document carrying them is refused today):
-//   2  measurements  enclave measurements admitted besides the build's own (upgrades)
-//   3  tcb-minimums  per-platform TCB minimums for admission
+//   1  revocations   body = u16 count | count × 20-byte enclave address, strictly ascending (so no
+//                    duplicates). Revocations accumulate: an enclave keeps every revocation of every
+//                    document it applied, and a later document need not repeat them.
+//   2  measurements  body = u16 count | count × (u8 platform | 32-byte measurement word), strictly
+//                    ascending by those 33 bytes: measurements admitted besides the build's own (an
+//                    upgrade: both builds apply the document, so each admits the other). The word is
+//                    the contract's (`measurementWord`: Nitro's 48-byte PCR0 as its SHA-256).
+//   3  tcb-minimums  body = u8 count | count × (u8 platform | u16 accepted TCB statuses, bit i for
+//                    `TcbStatus` value i | u32 minimum tcbEvaluationDataNumber), platforms strictly
+//                    ascending: evidence of a listed platform is admitted only with an accepted
+//                    status and collateral at least that fresh (0: no minimum; evidence that names
+//                    no number counts as 0).
+//   Fields 2 and 3 replace what the previous document said, when present; absent, it stands. So a
+//   document that drops an old measurement after an upgrade stops its admission (members already
+//   in the group stay until a revocation or their leave removes them).
 //
 // Signatures: each is a 65-byte secp256k1 signature (r ‖ s ‖ v) over the raw digest
 // `keccak256(abi.encode(POLICY_TAG, chainId, contract, keccak256(document)))` (`policyDigest` in
@@ -28,7 +37,17 @@
 // records are signed. A document is valid for a domain if its chain and
 // contract are that domain's and at least `threshold` distinct pinned signers signed it.
 
-import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, recoverAddress, toBytes } from "viem";
+import {
+  type Address,
+  bytesToHex,
+  concat,
+  getAddress,
+  type Hex,
+  hexToBytes,
+  recoverAddress,
+  toBytes,
+} from "viem";
+import { TcbStatus, type TcbStatusName } from "../attestation/verdict.js";
 import { type LedgerDomain, policyDigest } from "./digests.js";
 
 export { POLICY_TAG, policyDigest } from "./digests.js";
@@ -40,8 +59,24 @@ export const MAX_POLICY_BYTES = 64 * 1024;
 export const MAX_POLICY_SIGNATURES = 32;
 
 const FIELD_REVOCATIONS = 1;
+const FIELD_MEASUREMENTS = 2;
+const FIELD_TCB_MINIMUMS = 3;
 const HEADER_BYTES = 45;
+const FIELD_HEADER_BYTES = 5;
+const ADDRESS_BYTES = 20;
+const MEASUREMENT_ENTRY_BYTES = 33;
+const TCB_MINIMUM_ENTRY_BYTES = 7;
 const U64_MAX = (1n << 64n) - 1n;
+const U16_MAX = 0xffff;
+const U32_MAX = 0xffffffff;
+/** TCB status names by their number (bit position in a tcb-minimums mask). */
+const STATUS_NAMES = Object.keys(TcbStatus) as TcbStatusName[];
+
+/** A measurement admitted besides the build's own: its platform (`Platform`) and 32-byte word, lower case. */
+export type AdmittedMeasurement = { platform: number; measurement: Hex };
+
+/** What evidence of one platform must show: a status in `statuses` (names of `TcbStatus`), collateral at least this fresh. */
+export type TcbMinimum = { platform: number; statuses: TcbStatusName[]; tcbEvaluationDataNumber: number };
 
 export type PolicyDocument = {
   version: bigint;
@@ -49,6 +84,10 @@ export type PolicyDocument = {
   contract: Address;
   /** Enclave addresses, lower case, ascending. */
   revocations: Hex[];
+  /** Absent: the previous document's list stands. */
+  measurements?: AdmittedMeasurement[];
+  /** Absent: the previous document's minimums stand. */
+  tcbMinimums?: TcbMinimum[];
 };
 
 /** The policy keys a build pins: a document counts only with `threshold` distinct signers of `signers`. */
@@ -70,34 +109,103 @@ function sortedAddresses(addresses: readonly Hex[]): Hex[] {
   return [...new Set(lower)].sort();
 }
 
+function field(tag: number, body: Uint8Array): Uint8Array {
+  const header = new Uint8Array(FIELD_HEADER_BYTES);
+  header[0] = tag;
+  new DataView(header.buffer).setUint32(1, body.length);
+  return concat([header, body]);
+}
+
+function platformByte(platform: number): number {
+  if (!Number.isInteger(platform) || platform < 0 || platform > 0xff)
+    throw new PolicyError(`platform ${platform} does not fit in u8`);
+  return platform;
+}
+
+function measurementsBody(entries: readonly AdmittedMeasurement[]): Uint8Array {
+  const encoded = entries.map((e) => {
+    const word = hexToBytes(e.measurement);
+    if (word.length !== 32) throw new PolicyError("a measurement word is 32 bytes");
+    return bytesToHex(concat([Uint8Array.of(platformByte(e.platform)), word]));
+  });
+  const sorted = [...new Set(encoded)].sort();
+  if (sorted.length > U16_MAX) throw new PolicyError("too many measurements");
+  const count = new Uint8Array(2);
+  new DataView(count.buffer).setUint16(0, sorted.length);
+  return concat([count, ...sorted.map((e) => hexToBytes(e))]);
+}
+
+function tcbMinimumsBody(entries: readonly TcbMinimum[]): Uint8Array {
+  const sorted = [...entries].sort((a, b) => a.platform - b.platform);
+  if (sorted.length > 0xff) throw new PolicyError("too many TCB minimums");
+  const body = new Uint8Array(1 + TCB_MINIMUM_ENTRY_BYTES * sorted.length);
+  const view = new DataView(body.buffer);
+  body[0] = sorted.length;
+  for (const [i, entry] of sorted.entries()) {
+    if (i > 0 && entry.platform === sorted[i - 1]!.platform)
+      throw new PolicyError(`platform ${entry.platform} has two TCB minimums`);
+    const n = entry.tcbEvaluationDataNumber;
+    if (!Number.isInteger(n) || n < 0 || n > U32_MAX)
+      throw new PolicyError("tcbEvaluationDataNumber does not fit in u32");
+    let mask = 0;
+    for (const status of entry.statuses) mask |= 1 << TcbStatus[status];
+    const at = 1 + TCB_MINIMUM_ENTRY_BYTES * i;
+    body[at] = platformByte(entry.platform);
+    view.setUint16(at + 1, mask);
+    view.setUint32(at + 3, n);
+  }
+  return body;
+}
+
 export function encodePolicy(document: PolicyDocument): Uint8Array {
   if (document.version < 1n) throw new PolicyError("version starts at 1");
   const revocations = sortedAddresses(document.revocations);
-  if (revocations.length > 0xffff) throw new PolicyError("too many revocations");
+  if (revocations.length > U16_MAX) throw new PolicyError("too many revocations");
+  const count = new Uint8Array(2);
+  new DataView(count.buffer).setUint16(0, revocations.length);
   const parts: Uint8Array[] = [
     toBytes(POLICY_MAGIC),
     Uint8Array.of(POLICY_FORMAT),
     u64(document.version, "version"),
     u64(document.chainId, "chainId"),
     hexToBytes(getAddress(document.contract)),
+    field(FIELD_REVOCATIONS, concat([count, ...revocations.map((a) => hexToBytes(a))])),
   ];
-  const body = new Uint8Array(2 + 20 * revocations.length);
-  new DataView(body.buffer).setUint16(0, revocations.length);
-  for (const [i, a] of revocations.entries()) body.set(hexToBytes(a), 2 + 20 * i);
-  const header = new Uint8Array(5);
-  header[0] = FIELD_REVOCATIONS;
-  new DataView(header.buffer).setUint32(1, body.length);
-  parts.push(header, body);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  if (document.measurements) parts.push(field(FIELD_MEASUREMENTS, measurementsBody(document.measurements)));
+  if (document.tcbMinimums) parts.push(field(FIELD_TCB_MINIMUMS, tcbMinimumsBody(document.tcbMinimums)));
+  return concat(parts);
 }
 
-/** Strict decoding: wrong magic or format, a truncated or trailing byte, an unknown or repeated field, unsorted addresses are refused. */
+/** `count × size` entries after a `countBytes`-byte count, each strictly above the one before. */
+function ascendingEntries(body: Uint8Array, countBytes: 1 | 2, size: number, name: string): Uint8Array[] {
+  if (body.length < countBytes) throw new PolicyError(`${name} truncated`);
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const count = countBytes === 2 ? view.getUint16(0) : view.getUint8(0);
+  if (body.length !== countBytes + size * count)
+    throw new PolicyError(`${name} length does not match their count`);
+  const entries: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const entry = body.subarray(countBytes + size * i, countBytes + size * (i + 1));
+    const previous = entries.at(-1);
+    if (previous !== undefined && bytesToHex(entry) <= bytesToHex(previous))
+      throw new PolicyError(`${name} not strictly ascending`);
+    entries.push(entry);
+  }
+  return entries;
+}
+
+function decodeTcbMinimum(entry: Uint8Array): TcbMinimum {
+  const view = new DataView(entry.buffer, entry.byteOffset, entry.byteLength);
+  const mask = view.getUint16(1);
+  if (mask >> STATUS_NAMES.length !== 0) throw new PolicyError("tcb-minimums name an unknown TCB status");
+  return {
+    platform: entry[0]!,
+    statuses: STATUS_NAMES.filter((_, bit) => (mask & (1 << bit)) !== 0),
+    tcbEvaluationDataNumber: view.getUint32(3),
+  };
+}
+
+/** Strict decoding: wrong magic or format, a truncated or trailing byte, an unknown or repeated field, unsorted entries are refused. */
 export function decodePolicy(bytes: Uint8Array): PolicyDocument {
   if (bytes.length > MAX_POLICY_BYTES) throw new PolicyError("document too large");
   if (bytes.length < HEADER_BYTES) throw new PolicyError("document truncated");
@@ -107,36 +215,46 @@ export function decodePolicy(bytes: Uint8Array): PolicyDocument {
   if (bytes[8] !== POLICY_FORMAT) throw new PolicyError(`unknown policy format ${bytes[8]}`);
   const version = view.getBigUint64(9);
   if (version < 1n) throw new PolicyError("version starts at 1");
-  const chainId = view.getBigUint64(17);
-  const contract = getAddress(bytesToHex(bytes.subarray(25, 45)));
-  let revocations: Hex[] = [];
+  const document: PolicyDocument = {
+    version,
+    chainId: view.getBigUint64(17),
+    contract: getAddress(bytesToHex(bytes.subarray(25, HEADER_BYTES))),
+    revocations: [],
+  };
   let at = HEADER_BYTES;
   let lastTag = 0;
+  let revocationsSeen = false;
   while (at < bytes.length) {
-    if (at + 5 > bytes.length) throw new PolicyError("field header truncated");
+    if (at + FIELD_HEADER_BYTES > bytes.length) throw new PolicyError("field header truncated");
     const tag = bytes[at]!;
     const length = view.getUint32(at + 1);
-    at += 5;
+    at += FIELD_HEADER_BYTES;
     if (tag <= lastTag) throw new PolicyError("fields out of order or repeated");
     lastTag = tag;
     if (at + length > bytes.length) throw new PolicyError("field truncated");
     const body = bytes.subarray(at, at + length);
     at += length;
-    if (tag !== FIELD_REVOCATIONS) throw new PolicyError(`unknown policy field ${tag}`);
-    if (body.length < 2) throw new PolicyError("revocations truncated");
-    const count = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint16(0);
-    if (body.length !== 2 + 20 * count)
-      throw new PolicyError("revocations length does not match their count");
-    revocations = [];
-    for (let i = 0; i < count; i++) {
-      const address = bytesToHex(body.subarray(2 + 20 * i, 22 + 20 * i));
-      const previous = revocations.at(-1);
-      if (previous !== undefined && address <= previous)
-        throw new PolicyError("revocations not strictly ascending");
-      revocations.push(address);
-    }
+    if (tag === FIELD_REVOCATIONS) {
+      revocationsSeen = true;
+      document.revocations = ascendingEntries(body, 2, ADDRESS_BYTES, "revocations").map((e) =>
+        bytesToHex(e),
+      );
+    } else if (tag === FIELD_MEASUREMENTS) {
+      document.measurements = ascendingEntries(body, 2, MEASUREMENT_ENTRY_BYTES, "measurements").map((e) => ({
+        platform: e[0]!,
+        measurement: bytesToHex(e.subarray(1)),
+      }));
+    } else if (tag === FIELD_TCB_MINIMUMS) {
+      // Ascending by whole entry is not enough (one platform twice with different masks): by platform.
+      const entries = ascendingEntries(body, 1, TCB_MINIMUM_ENTRY_BYTES, "tcb-minimums");
+      if (entries.some((e, i) => i > 0 && e[0]! <= entries[i - 1]![0]!))
+        throw new PolicyError("tcb-minimums platforms not strictly ascending");
+      document.tcbMinimums = entries.map(decodeTcbMinimum);
+    } else throw new PolicyError(`unknown policy field ${tag}`);
   }
-  return { version, chainId, contract, revocations };
+  // The encoder always writes it: one encoding per document.
+  if (!revocationsSeen) throw new PolicyError("revocations field missing");
+  return document;
 }
 
 /**

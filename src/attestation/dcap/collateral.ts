@@ -27,11 +27,19 @@ export type TcbInfoHead = {
   issueDate: Date;
   nextUpdate: Date;
   pceId: string;
+  /** Which of Intel's TCB recoveries this collateral reflects (higher is fresher); absent before v2. */
+  tcbEvaluationDataNumber: number | undefined;
   /** The parsed JSON, for the TDX module section (tdx-module.ts validates it). */
   raw: Readonly<Record<string, unknown>>;
 };
 
-export type QeIdentityHead = { id: string; version: number; issueDate: Date; nextUpdate: Date };
+export type QeIdentityHead = {
+  id: string;
+  version: number;
+  issueDate: Date;
+  nextUpdate: Date;
+  tcbEvaluationDataNumber: number | undefined;
+};
 
 /** Intel's raw ECDSA P-256 signatures: r || s. */
 const RAW_P256_SIGNATURE_SIZE = 64;
@@ -134,6 +142,7 @@ function parseTcbInfoHead(json: string): TcbInfoHead {
     issueDate: isoDate(raw.issueDate, "tcb_info.issueDate"),
     nextUpdate: isoDate(raw.nextUpdate, "tcb_info.nextUpdate"),
     pceId: field(raw, "pceId", "string", "tcb_info"),
+    tcbEvaluationDataNumber: optionalCount(raw, "tcbEvaluationDataNumber", "tcb_info"),
     raw,
   };
 }
@@ -145,7 +154,16 @@ function parseQeIdentityHead(json: string): QeIdentityHead {
     version: field(raw, "version", "number", "qe_identity"),
     issueDate: isoDate(raw.issueDate, "qe_identity.issueDate"),
     nextUpdate: isoDate(raw.nextUpdate, "qe_identity.nextUpdate"),
+    tcbEvaluationDataNumber: optionalCount(raw, "tcbEvaluationDataNumber", "qe_identity"),
   };
+}
+
+function optionalCount(obj: Record<string, unknown>, key: string, label: string): number | undefined {
+  const value = obj[key];
+  if (value === undefined) return undefined;
+  if (!Number.isSafeInteger(value) || (value as number) < 0)
+    throw new VerificationError(`collateral: ${label}.${key} is not a count`);
+  return value as number;
 }
 
 /** Collateral is only good between its issue date and its next update. */

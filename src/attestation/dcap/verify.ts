@@ -111,7 +111,19 @@ function verifyOrThrow(platform: DcapPlatform, evidence: Uint8Array, options: Ve
     tcbStatus = convergeWithModule(tcbStatus, module.status);
     advisoryIds.push(...module.advisoryIds);
   }
-  return buildVerdict(quote, tcbStatus, [...new Set(advisoryIds)]);
+  return {
+    ...buildVerdict(quote, tcbStatus, [...new Set(advisoryIds)]),
+    ...collateralFreshness(collateral.tcbInfo, collateral.qeIdentity),
+  };
+}
+
+/** The collateral is as fresh as the older of its two parts (TCB info and QE identity). */
+function collateralFreshness(
+  ...heads: { tcbEvaluationDataNumber: number | undefined }[]
+): Pick<Verdict, "tcbEvaluationDataNumber"> {
+  const numbers = heads.map((h) => h.tcbEvaluationDataNumber);
+  if (numbers.some((n) => n === undefined)) return {};
+  return { tcbEvaluationDataNumber: Math.min(...(numbers as number[])) };
 }
 
 let defaultRoot: Certificate | undefined;
