@@ -17,6 +17,7 @@ import {
   type WriteContractParameters,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { failover, RPC_TIMEOUT_MS } from "./failover-transport.js";
 import { anonifyAbi, anonifyBytecode } from "./generated/contracts.js";
 
 /** A seven-day default: old enough for a slow operator, young enough that a stale quote expires. */
@@ -24,7 +25,11 @@ export const DEFAULT_MAX_REPORT_AGE_S = 7n * 24n * 3600n;
 
 export type Ledger = {
   chain: Chain;
+  /** The first of `rpcUrls`: the one a network profile names. */
   rpcUrl: string;
+  /** Every endpoint of this chain the node may use, in order of preference. */
+  rpcUrls: readonly string[];
+  transport: Transport;
   publicClient: PublicClient<Transport, Chain>;
 };
 
@@ -37,28 +42,55 @@ export class LedgerError extends Error {
   override name = "LedgerError";
 }
 
-/** Connects to any Ethereum JSON-RPC node; the chain id is read from the node, not assumed. */
-export async function connectLedger(rpcUrl: string): Promise<Ledger> {
-  const probe = createPublicClient({ transport: http(rpcUrl) });
-  const chainId = await probe.getChainId();
+/**
+ * The chain id every answering endpoint reports: read from the nodes, not assumed. Endpoints that do
+ * not answer now are kept (they may come back); endpoints of different chains are refused.
+ */
+async function agreedChainId(urls: readonly string[]): Promise<number> {
+  const answers = await Promise.allSettled(
+    urls.map((url) =>
+      createPublicClient({ transport: http(url, { retryCount: 0, timeout: RPC_TIMEOUT_MS }) }).getChainId(),
+    ),
+  );
+  const ids = new Map<number, string[]>();
+  for (const [i, answer] of answers.entries()) {
+    if (answer.status === "fulfilled") ids.set(answer.value, [...(ids.get(answer.value) ?? []), urls[i]!]);
+  }
+  if (ids.size === 0) {
+    const first = answers[0] as PromiseRejectedResult;
+    const reason = first.reason instanceof Error ? first.reason.message.split("\n")[0] : String(first.reason);
+    throw new LedgerError(`no RPC endpoint answers (${urls.join(", ")}): ${reason}`);
+  }
+  if (ids.size > 1) {
+    const listed = [...ids].map(([id, at]) => `chain ${id} at ${at.join(", ")}`).join("; ");
+    throw new LedgerError(`the RPC endpoints serve different chains: ${listed}`);
+  }
+  return [...ids.keys()][0]!;
+}
+
+/**
+ * Connects to any Ethereum JSON-RPC node, or to several endpoints of one chain (failing over between
+ * them: failover-transport.ts). The chain id is read from the nodes, not assumed.
+ */
+export async function connectLedger(rpcUrls: string | readonly string[]): Promise<Ledger> {
+  const urls = typeof rpcUrls === "string" ? [rpcUrls] : [...rpcUrls];
+  if (urls.length === 0) throw new LedgerError("no RPC URL given");
+  const chainId = await agreedChainId(urls);
   const chain = defineChain({
     id: chainId,
     name: `chain-${chainId}`,
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [rpcUrl] } },
+    rpcUrls: { default: { http: urls } },
   });
   // Batch JSON-RPC calls made in the same tick; poll fast because local chains mine in milliseconds.
-  const publicClient = createPublicClient({
-    chain,
-    transport: http(rpcUrl, { batch: true }),
-    pollingInterval: 100,
-  });
-  return { chain, rpcUrl, publicClient };
+  const transport = failover(urls, { batch: true });
+  const publicClient = createPublicClient({ chain, transport, pollingInterval: 100 });
+  return { chain, rpcUrl: urls[0]!, rpcUrls: urls, transport, publicClient };
 }
 
 export function withWallet(ledger: Ledger, privateKey: Hex): LedgerWallet {
   const account = privateKeyToAccount(privateKey);
-  const walletClient = createWalletClient({ account, chain: ledger.chain, transport: http(ledger.rpcUrl) });
+  const walletClient = createWalletClient({ account, chain: ledger.chain, transport: ledger.transport });
   return { ...ledger, account, walletClient };
 }
 

@@ -59,9 +59,14 @@ export type TestNet = {
   client(account: LocalAccount, index: number, fetch?: typeof globalThis.fetch): Promise<AnonifyClient>;
   /**
    * Stops node `index`, runs `whileDown`, and starts it again on its data directory as a fresh host
-   * process would, with a new API in front of it; `net.nodes[index]` then names it.
+   * process would (with `changes` to the devnet's options for it), with a new API in front of it;
+   * `net.nodes[index]` then names it.
    */
-  restart(index: number, whileDown?: () => Promise<void>): Promise<DevnetNode>;
+  restart(
+    index: number,
+    whileDown?: () => Promise<void>,
+    changes?: Partial<EnclaveNodeOptions>,
+  ): Promise<DevnetNode>;
   stop(): Promise<void>;
 };
 
@@ -107,9 +112,12 @@ export async function startTestNet(nodes = 3): Promise<TestNet> {
         account,
         fetch,
       }),
-    async restart(index, whileDown) {
+    async restart(index, whileDown, changes) {
       const old = net.nodes[index]!;
-      const node = await restarted.restart(old.node, whileDown, await devnetOptions(index));
+      const node = await restarted.restart(old.node, whileDown, {
+        ...(await devnetOptions(index)),
+        ...changes,
+      });
       const api = buildNodeApi({ node, contract: net.contract, chainId: net.chainId, chainRpc: net.rpcUrl });
       apis.push(api);
       const url = await api.listen({ port: 0, host: "127.0.0.1" });

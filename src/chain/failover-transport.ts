@@ -1,0 +1,59 @@
+// One chain through several JSON-RPC endpoints: a request goes to the endpoint that answered last,
+// and on a transport failure (refused or dropped connection, HTTP error status, timeout) to the next
+// one, which then stays current. viem's own `fallback` starts every request at the first URL (a
+// stalled first URL then costs a timeout per call), and its ranking pings on timers of its own.
+// A JSON-RPC error is the chain's answer (a revert, a nonce too low), not an outage: it is returned
+// as it came, never asked again elsewhere.
+import {
+  createTransport,
+  type EIP1193Parameters,
+  type EIP1193RequestFn,
+  HttpRequestError,
+  http,
+  TimeoutError,
+  type Transport,
+} from "viem";
+
+/** An endpoint that has not answered in this long counts as down for this request. */
+export const RPC_TIMEOUT_MS = 5_000;
+
+export type FailoverTransportConfig = { timeoutMs?: number; batch?: boolean };
+
+function isOutage(error: unknown): boolean {
+  return error instanceof HttpRequestError || error instanceof TimeoutError;
+}
+
+export function failover(urls: readonly string[], config: FailoverTransportConfig = {}): Transport {
+  if (urls.length === 0) throw new Error("failover needs at least one RPC URL");
+  const timeout = config.timeoutMs ?? RPC_TIMEOUT_MS;
+  let current = 0;
+  return ({ chain, retryCount }) => {
+    const endpoints = urls.map((url) =>
+      http(url, { batch: config.batch, timeout, retryCount: 0 })({ chain, retryCount: 0 }),
+    );
+    const request = async ({ method, params }: EIP1193Parameters): Promise<unknown> => {
+      let lastOutage: unknown;
+      for (let tried = 0; tried < endpoints.length; tried++) {
+        const index = (current + tried) % endpoints.length;
+        try {
+          const result = await endpoints[index]!.request({ method, params });
+          current = index;
+          return result;
+        } catch (error) {
+          if (!isOutage(error)) throw error;
+          lastOutage = error;
+        }
+      }
+      throw lastOutage;
+    };
+    return createTransport({
+      key: "failover",
+      name: "Failover JSON-RPC",
+      type: "failover",
+      retryCount,
+      timeout,
+      // Each answer is an endpoint's own, passed through unchanged: its type is the method's.
+      request: request as EIP1193RequestFn,
+    });
+  };
+}
