@@ -24,6 +24,11 @@ import { type EventPosition, LEDGER_EVENT } from "./chain-events.js";
 
 /** The most commands an enclave holds accepted and not yet ordered. */
 export const MAX_QUEUED_COMMANDS = 100_000;
+/**
+ * At most this many of one sender's commands wait at a node (queued or in flight), so that one
+ * sender cannot fill the queue everyone shares; well above what one client sends in a batch's time.
+ */
+export const MAX_QUEUED_PER_SENDER = 1_024;
 /** A journal holds a snapshot and a record per command queued since (twice that across a restart). */
 export const MAX_JOURNAL_RECORDS = 2 * (MAX_QUEUED_COMMANDS + 1);
 /** A sealed identity is a few hundred bytes; anything much larger is not one. */
@@ -49,7 +54,8 @@ export type CommandRejectionCode =
   | "stale_query"
   | "future_query"
   | "bad_response_key"
-  | "queue_full";
+  | "queue_full"
+  | "sender_queue_full";
 
 /**
  * Refusals decided before decryption, from what the host sees anyway — the envelope's size and clear

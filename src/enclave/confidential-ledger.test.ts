@@ -5,8 +5,11 @@ import erc20 from "../../apps/erc20/index.js";
 import type { App } from "../app/app.js";
 import type { StateValue } from "../app/canonical.js";
 import { PersistentMap } from "../app/pmap.js";
+import { MAX_QUEUED_PER_SENDER } from "../boundary/calls.js";
 import { MAX_BATCHES_IN_FLIGHT } from "../protocol/batch.js";
+import { CommandRejected, type VerifiedCommand } from "./command-intake.js";
 import {
+  enqueue,
   type InFlight,
   initialLedgerApp,
   newestReceipts,
@@ -176,5 +179,41 @@ describe("receipts kept", () => {
     const kept = newestReceipts(receipts, 13n, { max: 8, slack: 4 });
     assert.equal(kept.size, 8);
     assert.ok(!kept.has(digest(4)) && kept.has(digest(5)) && kept.has(digest(12)));
+  });
+});
+
+describe("the queue's limit per sender", () => {
+  const transfer = (sender: Hex, nonce: bigint): VerifiedCommand => ({
+    sender,
+    app: app.name,
+    name: "transfer",
+    params: { to: BOB, amount: "1" },
+    nonce,
+    responseKey: `0x${"11".repeat(32)}`,
+    digest: `0x${nonce.toString(16).padStart(64, "0")}`,
+    encoded: new Uint8Array([1]),
+  });
+
+  it("one sender's waiting commands stop at the limit; other senders are still accepted", () => {
+    const waiting = Array.from({ length: MAX_QUEUED_PER_SENDER }, (_, i) => queued(ALICE, BigInt(i)));
+    // Half queued, half in a batch in flight: both count.
+    const half = MAX_QUEUED_PER_SENDER / 2;
+    const state = {
+      ...initialLedgerApp(app),
+      queue: waiting.slice(half),
+      inFlight: [inFlight(waiting.slice(0, half), 0n)],
+    };
+    assert.throws(
+      () => enqueue(state, app, transfer(ALICE, BigInt(MAX_QUEUED_PER_SENDER))),
+      (e: unknown) => e instanceof CommandRejected && e.code === "sender_queue_full",
+    );
+    const bob = enqueue(state, app, transfer(BOB, 0n));
+    assert.equal(bob.queue.length, state.queue.length + 1);
+    // One of Alice's ordered: she may send again.
+    const fewer = { ...state, inFlight: [inFlight(waiting.slice(1, half), 0n)] };
+    assert.equal(
+      enqueue(fewer, app, transfer(ALICE, BigInt(MAX_QUEUED_PER_SENDER))).queue.length,
+      fewer.queue.length + 1,
+    );
   });
 });

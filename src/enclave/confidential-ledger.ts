@@ -7,7 +7,7 @@ import type { App } from "../app/app.js";
 import type { StateValue } from "../app/canonical.js";
 import { applyCommand, checkCommand } from "../app/executor.js";
 import { PersistentMap } from "../app/pmap.js";
-import { type LedgerSummary, MAX_QUEUED_COMMANDS } from "../boundary/calls.js";
+import { type LedgerSummary, MAX_QUEUED_COMMANDS, MAX_QUEUED_PER_SENDER } from "../boundary/calls.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
 import { decodeBatch, encodeBatch, MAX_BATCHES_IN_FLIGHT, openBatch, sealBatch } from "../protocol/batch.js";
 import { batchDigest, type LedgerDomain, nextBatchHead, ZERO_HASH } from "../protocol/digests.js";
@@ -73,11 +73,15 @@ export class LedgerAppError extends Error {
   override name = "LedgerAppError";
 }
 
+/** A sender's commands waiting here (queued or in flight). */
+function waitingOf(state: LedgerAppState, sender: Hex): Queued[] {
+  return [...state.queue, ...state.inFlight.flatMap((b) => b.commands)].filter((q) => q.sender === sender);
+}
+
 /** The next nonce a sender may use at this enclave: applied ones plus those waiting here. */
 export function nextNonce(state: LedgerAppState, sender: Hex): bigint {
   let next = state.nonces.get(sender) ?? 0n;
-  for (const q of [...state.queue, ...state.inFlight.flatMap((b) => b.commands)])
-    if (q.sender === sender && q.nonce >= next) next = q.nonce + 1n;
+  for (const q of waitingOf(state, sender)) if (q.nonce >= next) next = q.nonce + 1n;
   return next;
 }
 
@@ -89,6 +93,13 @@ export function enqueue(
 ): LedgerAppState {
   if (state.queue.length >= MAX_QUEUED_COMMANDS)
     throw new CommandRejected("queue_full", "the node's queue is full; try again later", "envelope");
+  // Decided after opening (only then is the sender known): the reason is sealed to the sender.
+  if (waitingOf(state, command.sender as Hex).length >= MAX_QUEUED_PER_SENDER) {
+    throw new CommandRejected(
+      "sender_queue_full",
+      `${MAX_QUEUED_PER_SENDER} of this sender's commands already wait at this node; send more once they are ordered`,
+    );
+  }
   checkNonce(nextNonce(state, command.sender as Hex), command.nonce);
   const check = checkCommand(app, command.name, command.params);
   if (!check.ok) throw new CommandRejected("malformed", check.reason);
