@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { DEFAULT_NETWORK_PROFILE } from "../client/network-profile.js";
 import { ADMIN_TOKEN_FILE } from "../host/admin-token.js";
-import { startDevnet } from "../host/devnet.js";
+import { startProcessDevnet } from "../host/devnet-processes.js";
 import { createLogger } from "../host/log.js";
 
 export function registerDevnetCommand(program: Command): void {
@@ -17,9 +17,11 @@ export function registerDevnetCommand(program: Command): void {
     .action(async (opts: { dataDir: string; fresh: boolean; json: boolean; nodes: string }) => {
       const dataDir = resolve(opts.dataDir);
       if (opts.fresh) rmSync(dataDir, { recursive: true, force: true });
-      const devnet = await startDevnet({
+      const devnet = await startProcessDevnet({
         dataDir,
         nodes: Number(opts.nodes),
+        // Each node and the attestation service run as `anonify` processes of their own.
+        cli: process.argv[1] ?? "bin/anonify.mjs",
         // Logs go to standard error: JSON beside --json, else one short line each for a terminal.
         log: createLogger({ format: opts.json ? "json" : "human" }),
       });
@@ -49,6 +51,9 @@ export function registerDevnetCommand(program: Command): void {
           console.log(`  node ${i + 1}               ${n.url} (enclave ${n.address}, simulated TEE)`);
         }
         console.log(`  admin tokens         ${join(dataDir, "node-N", ADMIN_TOKEN_FILE)} (mode 0600)`);
+        console.log(
+          `  node processes       ${devnet.nodes.map((n) => n.pid).join(", ")} (each an \`anonify node start\`)`,
+        );
         console.log(
           "The enclaves form their MLS group through the chain; watch it with `anonify group status --node URL`.",
         );

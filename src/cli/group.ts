@@ -3,18 +3,7 @@ import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { ADMIN_TOKEN_FILE } from "../host/admin-token.js";
 import { DEVNET_NODES_FILE, type DevnetNodesRecord } from "../host/devnet.js";
-
-async function nodeRequest(
-  node: string,
-  method: "GET" | "POST",
-  path: string,
-  headers: Record<string, string> = {},
-): Promise<unknown> {
-  const res = await fetch(new URL(path, node), { method, headers });
-  const body = (await res.json()) as { code?: string; message?: string };
-  if (!res.ok) throw new Error(`${body.code ?? res.status}: ${body.message ?? res.statusText}`);
-  return body;
-}
+import { nodeRequest } from "./node-request.js";
 
 export function registerGroupCommand(program: Command): void {
   const group = program.command("group").description("the enclaves' MLS group");
