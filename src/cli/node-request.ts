@@ -17,10 +17,6 @@ export async function nodeRequest(
     );
   }
   const body = (await res.json()) as { code?: string; message?: string };
-  if (!res.ok)
-    throw new OperatorError(
-      body.code ?? `http_${res.status}`,
-      `${body.code ?? res.status}: ${body.message ?? res.statusText}`,
-    );
+  if (!res.ok) throw new OperatorError(body.code ?? `http_${res.status}`, body.message ?? res.statusText);
   return body;
 }

@@ -48,7 +48,16 @@ export function startChildCommand<T>(
     detached: true,
     cwd: options.cwd,
   });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  // Its own process group does not die with this process: if this one exits without stopping it
+  // (an uncaught error), it is told to stop, not left serving unseen.
+  const orphaned = () => signalGroup(child, "SIGTERM");
+  process.once("exit", orphaned);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      process.off("exit", orphaned);
+      resolve(code);
+    }),
+  );
   const lastWords: string[] = [];
   createInterface({ input: child.stderr! }).on("line", (line) => {
     lastWords.push(line);
