@@ -34,17 +34,22 @@ export type ProcessDevnetOptions = Pick<DevnetOptions, "dataDir" | "nodes" | "bl
 type ServiceReady = { url: string; signer: Address };
 type NodeReady = { url: string; enclave: Hex; adminToken: string; hostDir: string };
 
+/** pino's level names, lowest first. */
+const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+
 /** A child's JSON log line again through the devnet's logger, under the child's name. */
 function relay(log: Logger, name: string): (line: string) => void {
   const named = log.child({ node: name });
   return (line) => {
+    let record: Record<string, unknown>;
     try {
-      const { level, time: _time, msg, ...fields } = JSON.parse(line) as Record<string, unknown>;
-      const label = named.levels.labels[Number(level)] ?? "info";
-      named[label as "info"](fields, String(msg ?? ""));
+      record = JSON.parse(line) as Record<string, unknown>;
     } catch {
-      named.info(line); // not a log record (a crash's stack trace): shown as it is
+      return named.info(line); // not a log record (a crash's stack trace): shown as it is
     }
+    const { level, time: _time, msg, ...fields } = record;
+    const label = LEVELS.find((l) => named.levels.values[l] === Number(level)) ?? "info";
+    named[label](fields, String(msg ?? ""));
   };
 }
 
