@@ -100,6 +100,14 @@ export async function deployAnonify(
   wallet: LedgerWallet,
   params: DeployAnonifyParameters = {},
 ): Promise<Address> {
+  return (await deployAnonifyMined(wallet, params)).contract;
+}
+
+/** `deployAnonify`, with the deployment's receipt (its block is where followers start). */
+export async function deployAnonifyMined(
+  wallet: LedgerWallet,
+  params: DeployAnonifyParameters = {},
+): Promise<{ contract: Address; receipt: TransactionReceipt }> {
   const hash = await wallet.walletClient.deployContract({
     abi: anonifyAbi,
     bytecode: anonifyBytecode,
@@ -109,7 +117,7 @@ export async function deployAnonify(
   if (receipt.status !== "success" || !receipt.contractAddress) {
     throw new LedgerError(`deployment of Anonify failed in transaction ${hash}`);
   }
-  return receipt.contractAddress;
+  return { contract: receipt.contractAddress, receipt };
 }
 
 type Writable = "nonpayable" | "payable";

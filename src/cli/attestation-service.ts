@@ -12,7 +12,8 @@ export function registerAttestationServiceCommand(program: Command): void {
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--data-dir <dir>", "where the service keeps its signing key", ".anonify/attestation-service")
     .option("--policy <name>", "production (hardware only, UpToDate, no debug) or development", "production")
-    .action(async (flags: { port: string; host: string; dataDir: string; policy: string }) => {
+    .option("--json", "print one JSON line (url, signer, policy) once serving, for scripts", false)
+    .action(async (flags: { port: string; host: string; dataDir: string; policy: string; json: boolean }) => {
       const policy = flags.policy === "development" ? DEVELOPMENT_POLICY : PRODUCTION_POLICY;
       if (flags.policy !== "development" && flags.policy !== "production") {
         console.error(`unknown policy ${flags.policy}`);
@@ -25,7 +26,14 @@ export function registerAttestationServiceCommand(program: Command): void {
         port: Number(flags.port),
         host: flags.host,
       });
-      console.log(`attestation service on ${running.url} (policy ${policy.name}, signer ${running.signer})`);
+      if (flags.json)
+        console.log(
+          JSON.stringify({ ok: true, url: running.url, signer: running.signer, policy: policy.name }),
+        );
+      else
+        console.log(
+          `attestation service on ${running.url} (policy ${policy.name}, signer ${running.signer})`,
+        );
       const stop = async () => {
         await running.close();
         process.exit(0);

@@ -10,12 +10,12 @@ import { localAccount } from "../client/local-account.js";
 import {
   type ChainTarget,
   DEFAULT_NETWORK_PROFILE,
-  NetworkProfileError,
   parseChainId,
   parseContract,
   parseRpcUrl,
   readNetworkProfile,
 } from "../client/network-profile.js";
+import { run } from "./output.js";
 
 type NetworkFlags = { network?: string; rpc?: string; chainId?: string; contract?: string };
 type NodeFlags = NetworkFlags & { node: string; key: string; policy: string; json: boolean };
@@ -92,19 +92,6 @@ function show(value: unknown): string {
   return canonicalJson(
     JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v))),
   );
-}
-
-async function run(flags: { json: boolean }, action: () => Promise<void>): Promise<void> {
-  try {
-    await action();
-  } catch (error) {
-    const code =
-      error instanceof AnonifyClientError || error instanceof NetworkProfileError ? error.code : "error";
-    const message = error instanceof Error ? error.message : String(error);
-    if (flags.json) console.log(JSON.stringify({ ok: false, code, reason: message }));
-    else console.error(`rejected (${code}): ${message}`);
-    process.exitCode = 1;
-  }
 }
 
 function networkOptions(command: Command): Command {

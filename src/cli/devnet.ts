@@ -3,8 +3,23 @@ import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { DEFAULT_NETWORK_PROFILE } from "../client/network-profile.js";
 import { ADMIN_TOKEN_FILE } from "../host/admin-token.js";
-import { startDevnet } from "../host/devnet.js";
+import { startProcessDevnet } from "../host/devnet-processes.js";
 import { createLogger } from "../host/log.js";
+import { OperatorError } from "../host/operator-checks.js";
+import { run } from "./output.js";
+
+/** Anvil's accounts 1..9 pay the nodes' gas (account 0 owns the contract). */
+const MAX_DEVNET_NODES = 9;
+
+function parseNodes(value: string): number {
+  const n = /^[0-9]+$/.test(value) ? Number(value) : 0;
+  if (n < 1 || n > MAX_DEVNET_NODES)
+    throw new OperatorError(
+      "bad_flag",
+      `--nodes must be 1 to ${MAX_DEVNET_NODES} (Anvil's funded accounts 1..${MAX_DEVNET_NODES} pay the nodes' gas), not ${JSON.stringify(value)}`,
+    );
+  return n;
+}
 
 export function registerDevnetCommand(program: Command): void {
   program
@@ -14,51 +29,58 @@ export function registerDevnetCommand(program: Command): void {
     .option("--data-dir <dir>", "where chain state and node data live", ".anonify")
     .option("--fresh", "delete the data directory first and start a new network", false)
     .option("--json", "print the endpoints as JSON", false)
-    .action(async (opts: { dataDir: string; fresh: boolean; json: boolean; nodes: string }) => {
-      const dataDir = resolve(opts.dataDir);
-      if (opts.fresh) rmSync(dataDir, { recursive: true, force: true });
-      const devnet = await startDevnet({
-        dataDir,
-        nodes: Number(opts.nodes),
-        // Logs go to standard error: JSON beside --json, else one short line each for a terminal.
-        log: createLogger({ format: opts.json ? "json" : "human" }),
-      });
-      const info = {
-        chainRpc: devnet.rpcUrl,
-        chainId: devnet.chainId,
-        contract: devnet.contract,
-        networkProfile: devnet.networkProfile,
-        attestationService: devnet.attestationUrl,
-        nodes: devnet.nodes.map((n) => ({ url: n.url, enclave: n.address, adminToken: n.adminToken })),
-        dataDir,
-        resumed: devnet.resumed,
-      };
-      if (opts.json) console.log(JSON.stringify(info));
-      else {
-        console.log(`anonify devnet ${devnet.resumed ? "resumed" : "started"} (data in ${dataDir})`);
-        console.log(`  chain RPC            ${devnet.rpcUrl} (chain id ${devnet.chainId}, embedded Anvil)`);
-        console.log(`  Anonify contract     ${devnet.contract}`);
-        const found = resolve(DEFAULT_NETWORK_PROFILE) === devnet.networkProfile;
-        console.log(
-          `  network profile      ${devnet.networkProfile} (${found ? "the CLI finds it from this directory" : "give the CLI --network with it"})`,
-        );
-        console.log(
-          `  attestation service  ${devnet.attestationUrl} (development policy: simulated enclaves allowed)`,
-        );
-        for (const [i, n] of devnet.nodes.entries()) {
-          console.log(`  node ${i + 1}               ${n.url} (enclave ${n.address}, simulated TEE)`);
+    .action((opts: { dataDir: string; fresh: boolean; json: boolean; nodes: string }) =>
+      run(opts, async () => {
+        const dataDir = resolve(opts.dataDir);
+        if (opts.fresh) rmSync(dataDir, { recursive: true, force: true });
+        const devnet = await startProcessDevnet({
+          dataDir,
+          nodes: parseNodes(opts.nodes),
+          // Each node and the attestation service run as `anonify` processes of their own.
+          cli: process.argv[1] ?? "bin/anonify.mjs",
+          // Logs go to standard error: JSON beside --json, else one short line each for a terminal.
+          log: createLogger({ format: opts.json ? "json" : "human" }),
+        });
+        const info = {
+          chainRpc: devnet.rpcUrl,
+          chainId: devnet.chainId,
+          contract: devnet.contract,
+          networkProfile: devnet.networkProfile,
+          attestationService: devnet.attestationUrl,
+          nodes: devnet.nodes.map((n) => ({ url: n.url, enclave: n.address, adminToken: n.adminToken })),
+          dataDir,
+          resumed: devnet.resumed,
+        };
+        if (opts.json) console.log(JSON.stringify(info));
+        else {
+          console.log(`anonify devnet ${devnet.resumed ? "resumed" : "started"} (data in ${dataDir})`);
+          console.log(`  chain RPC            ${devnet.rpcUrl} (chain id ${devnet.chainId}, embedded Anvil)`);
+          console.log(`  Anonify contract     ${devnet.contract}`);
+          const found = resolve(DEFAULT_NETWORK_PROFILE) === devnet.networkProfile;
+          console.log(
+            `  network profile      ${devnet.networkProfile} (${found ? "the CLI finds it from this directory" : "give the CLI --network with it"})`,
+          );
+          console.log(
+            `  attestation service  ${devnet.attestationUrl} (development policy: simulated enclaves allowed)`,
+          );
+          for (const [i, n] of devnet.nodes.entries()) {
+            console.log(`  node ${i + 1}               ${n.url} (enclave ${n.address}, simulated TEE)`);
+          }
+          console.log(`  admin tokens         ${join(dataDir, "node-N", ADMIN_TOKEN_FILE)} (mode 0600)`);
+          console.log(
+            `  node processes       ${devnet.nodes.map((n) => n.pid).join(", ")} (each an \`anonify node start\`)`,
+          );
+          console.log(
+            "The enclaves form their MLS group through the chain; watch it with `anonify group status --node URL`.",
+          );
+          console.log("Press Ctrl-C to stop.");
         }
-        console.log(`  admin tokens         ${join(dataDir, "node-N", ADMIN_TOKEN_FILE)} (mode 0600)`);
-        console.log(
-          "The enclaves form their MLS group through the chain; watch it with `anonify group status --node URL`.",
-        );
-        console.log("Press Ctrl-C to stop.");
-      }
-      const stop = async () => {
-        await devnet.stop();
-        process.exit(0);
-      };
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-    });
+        const stop = async () => {
+          await devnet.stop();
+          process.exit(0);
+        };
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      }),
+    );
 }

@@ -3,18 +3,8 @@ import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { ADMIN_TOKEN_FILE } from "../host/admin-token.js";
 import { DEVNET_NODES_FILE, type DevnetNodesRecord } from "../host/devnet.js";
-
-async function nodeRequest(
-  node: string,
-  method: "GET" | "POST",
-  path: string,
-  headers: Record<string, string> = {},
-): Promise<unknown> {
-  const res = await fetch(new URL(path, node), { method, headers });
-  const body = (await res.json()) as { code?: string; message?: string };
-  if (!res.ok) throw new Error(`${body.code ?? res.status}: ${body.message ?? res.statusText}`);
-  return body;
-}
+import { nodeRequest } from "./node-request.js";
+import { run } from "./output.js";
 
 export function registerGroupCommand(program: Command): void {
   const group = program.command("group").description("the enclaves' MLS group");
@@ -23,28 +13,30 @@ export function registerGroupCommand(program: Command): void {
     .description("epoch, members (enclave addresses) and the last handshake, as a node sees them")
     .requiredOption("--node <url>", "a node's API URL")
     .option("--json", "machine-readable output", false)
-    .action(async (flags: { node: string; json: boolean }) => {
-      const s = (await nodeRequest(flags.node, "GET", "/v1/status")) as {
-        epoch: string | null;
-        slot: string;
-        members: string[];
-        lastHandshake: { slot: string; enclave: string; outcome: string } | null;
-        epochKeyFingerprint: string | null;
-        synced: boolean;
-      };
-      if (flags.json) return console.log(JSON.stringify(s));
-      console.log(
-        `epoch ${s.epoch ?? "(not a member)"} (handshake slot ${s.slot}), ${s.synced ? "synced" : "syncing"}`,
-      );
-      console.log(`epoch key fingerprint ${s.epochKeyFingerprint ?? "-"}`);
-      console.log(`members (${s.members.length}):`);
-      for (const m of s.members) console.log(`  ${m}`);
-      if (s.lastHandshake) {
+    .action((flags: { node: string; json: boolean }) =>
+      run(flags, async () => {
+        const s = (await nodeRequest(flags.node, "GET", "/v1/status")) as {
+          epoch: string | null;
+          slot: string;
+          members: string[];
+          lastHandshake: { slot: string; enclave: string; outcome: string } | null;
+          epochKeyFingerprint: string | null;
+          synced: boolean;
+        };
+        if (flags.json) return console.log(JSON.stringify(s));
         console.log(
-          `last handshake: slot ${s.lastHandshake.slot} by ${s.lastHandshake.enclave}: ${s.lastHandshake.outcome}`,
+          `epoch ${s.epoch ?? "(not a member)"} (handshake slot ${s.slot}), ${s.synced ? "synced" : "syncing"}`,
         );
-      }
-    });
+        console.log(`epoch key fingerprint ${s.epochKeyFingerprint ?? "-"}`);
+        console.log(`members (${s.members.length}):`);
+        for (const m of s.members) console.log(`  ${m}`);
+        if (s.lastHandshake) {
+          console.log(
+            `last handshake: slot ${s.lastHandshake.slot} by ${s.lastHandshake.enclave}: ${s.lastHandshake.outcome}`,
+          );
+        }
+      }),
+    );
   group
     .command("rotate")
     .description("ask a node's enclave to rotate the group key (an empty commit with a path update)")
@@ -55,12 +47,14 @@ export function registerGroupCommand(program: Command): void {
       "without --admin-token: the devnet's data directory, where it lists its nodes",
       ".anonify",
     )
-    .action(async (flags: { node: string; adminToken?: string; dataDir: string }) => {
-      const tokenFile = flags.adminToken ?? devnetAdminToken(flags.node, resolve(flags.dataDir));
-      const token = readFileSync(tokenFile, "utf8").trim();
-      await nodeRequest(flags.node, "POST", "/v1/group/rotate", { authorization: `Bearer ${token}` });
-      console.log("rotation requested; it lands with the node's next handshake");
-    });
+    .action((flags: { node: string; adminToken?: string; dataDir: string }) =>
+      run({}, async () => {
+        const tokenFile = flags.adminToken ?? devnetAdminToken(flags.node, resolve(flags.dataDir));
+        const token = readFileSync(tokenFile, "utf8").trim();
+        await nodeRequest(flags.node, "POST", "/v1/group/rotate", { authorization: `Bearer ${token}` });
+        console.log("rotation requested; it lands with the node's next handshake");
+      }),
+    );
 }
 
 /** The admin token file of the devnet node at `node`, from the list a running devnet keeps in `dataDir`. */

@@ -2,9 +2,12 @@ import { Command } from "commander";
 import { registerAttestCommand } from "./attest.js";
 import { registerAttestationServiceCommand } from "./attestation-service.js";
 import { registerUserCommands } from "./commands.js";
+import { registerDeployCommand } from "./deploy.js";
 import { registerDevnetCommand } from "./devnet.js";
 import { registerEnclaveCommand } from "./enclave.js";
 import { registerGroupCommand } from "./group.js";
+import { registerNodeCommand } from "./node.js";
+import { registerPolicyCommand } from "./policy.js";
 
 const program = new Command()
   .name("anonify")
@@ -14,6 +17,9 @@ const program = new Command()
   .showHelpAfterError();
 
 registerDevnetCommand(program);
+registerDeployCommand(program);
+registerPolicyCommand(program);
+registerNodeCommand(program);
 registerEnclaveCommand(program);
 registerGroupCommand(program);
 registerUserCommands(program);

@@ -64,12 +64,17 @@ const STATUS = {
     epoch: { type: ["string", "null"] },
     slot: { type: "string" },
     member: { type: "boolean" },
+    removed: { type: "boolean" },
     members: { type: "array", items: { type: "string" } },
     epochKeyFingerprint: { type: ["string", "null"] },
     lastHandshake: { type: ["object", "null"], additionalProperties: true },
     rotationPending: { type: "boolean" },
     appliedSequence: { type: "string" },
     batches: { type: "string" },
+    skippedBatches: {
+      type: "string",
+      description: "batches this enclave could not open (not a member of their epoch)",
+    },
     queued: { type: "integer" },
   },
 } as const;
@@ -240,12 +245,14 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
           epoch: g.epoch ?? null,
           slot: g.slot,
           member: g.member,
+          removed: g.removed,
           members: g.members,
           epochKeyFingerprint: g.epochKeyFingerprint ?? null,
           lastHandshake: g.lastHandshake ?? null,
           rotationPending: node.rotationPending,
           appliedSequence: status.ledger.sequence,
           batches: status.ledger.batches,
+          skippedBatches: status.ledger.skippedBatches,
           queued: status.ledger.queued + status.ledger.inFlight,
         };
       },
@@ -275,6 +282,42 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
             .send({ code: "not_a_member", message: "this node's enclave is not a group member" });
         node.requestRotation();
         return reply.code(202).send({ accepted: true });
+      },
+    );
+
+    api.post(
+      "/v1/group/leave",
+      {
+        schema: {
+          summary:
+            "leave the network for good: the enclave signs its leave and the node sends it; the members then " +
+            "remove it from the group; admin: needs the node's admin token",
+          security: [{ adminToken: [] }],
+          response: {
+            200: {
+              type: "object",
+              properties: {
+                enclave: { type: "string" },
+                transaction: { type: "string" },
+                block: { type: "string" },
+              },
+            },
+            401: ERROR,
+            403: ERROR,
+            409: ERROR,
+          },
+        },
+        preHandler: adminOnly,
+      },
+      async (_req, reply) => {
+        const { state } = await node.onChainRecord();
+        if (state !== "active")
+          return reply.code(409).send({
+            code: "not_active",
+            message: `this node's enclave is ${state} on chain: it cannot leave`,
+          });
+        const left = await node.leave();
+        return { ...left, block: left.block.toString() };
       },
     );
 

@@ -1,36 +1,37 @@
+// The local network. Two compositions share every step here: `startDevnet` runs it all in this
+// process (tests and benchmarks reach into its nodes), and `startProcessDevnet`
+// (devnet-processes.ts, what `anonify devnet` runs) runs the attestation service and each node as
+// an `anonify` process of its own, as independent operators would.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Address, Hex } from "viem";
 import { DEVELOPMENT_POLICY } from "../attestation/policy.js";
 import { loadServiceKey, type RunningService, startAttestationService } from "../attestation/service.js";
-import { DEFAULT_ENCLAVE_BUNDLE } from "../build/enclave-bundle.js";
-import { ANVIL_MNEMONIC, startAnvil } from "../chain/anvil.js";
-import { connectLedger, deployAnonify, withWallet, writeAnonifyMined } from "../chain/chain.js";
-import { anonifyAbi } from "../chain/generated/contracts.js";
+import { ANVIL_MNEMONIC, type Anvil, startAnvil } from "../chain/anvil.js";
+import { connectLedger, withWallet } from "../chain/chain.js";
 import { mnemonicKey } from "../chain/keys.js";
 import { writeNetworkProfile } from "../client/network-profile.js";
-import { adminTokenPath } from "./admin-token.js";
-import { buildNodeApi, type NodeApiLimits } from "./api.js";
+import type { NodeApiLimits } from "./api.js";
+import { defaultMeasurement, deployNetwork, policyActions } from "./deployment.js";
 import { type LogTarget, loggerFor } from "./log.js";
-import { EnclaveNode } from "./node-host.js";
+import type { EnclaveNode } from "./node-host.js";
+import { startNodeService } from "./node-service.js";
+import { applyPolicies } from "./owner-policy.js";
 
 /** The devnet's deployment record, kept beside the chain state so a second start resumes it. */
 type DevnetRecord = { chainId: number; contract: Address; deployedAtBlock: string };
-
-/** `adminToken`: the file holding the node's admin token (`POST /v1/group/rotate` needs it). */
-export type DevnetNode = {
-  url: string;
-  address: Hex;
-  hostDir: string;
-  adminToken: string;
-  node: EnclaveNode;
-};
 
 /** Where a running devnet lists its nodes (URL, enclave, admin token file), for the CLI's admin calls. */
 export const DEVNET_NODES_FILE = "nodes.json";
 export type DevnetNodesRecord = { url: string; enclave: Hex; adminToken: string }[];
 
-export type Devnet = {
+/** A devnet node as the devnet reports it. `adminToken`: the file holding its admin token. */
+export type DevnetNodeInfo = { url: string; address: Hex; hostDir: string; adminToken: string };
+/** A node of the in-process devnet: its host too. */
+export type DevnetNode = DevnetNodeInfo & { node: EnclaveNode };
+
+/** What either devnet started: its endpoints, its nodes, and how to stop it all. */
+export type DevnetOf<N extends DevnetNodeInfo> = {
   rpcUrl: string;
   chainId: number;
   chainPid: number | undefined;
@@ -39,10 +40,11 @@ export type Devnet = {
   attestationUrl: string;
   /** The network profile users' clients read (`<dataDir>/network.json`), rewritten at each start. */
   networkProfile: string;
-  nodes: DevnetNode[];
+  nodes: N[];
   resumed: boolean;
   stop(): Promise<void>;
 };
+export type Devnet = DevnetOf<DevnetNode>;
 
 /** Logs: each line names its node. */
 export type DevnetOptions = LogTarget & {
@@ -55,113 +57,132 @@ export type DevnetOptions = LogTarget & {
   apiLimits?: Partial<NodeApiLimits>;
 };
 
+export const DEFAULT_DEVNET_NODES = 3;
+/** The Anvil account that owns the contract; node i pays gas from account i. */
+const OWNER_ACCOUNT = 0;
+
+/** The gas key of devnet node `i` (1-based): an Anvil account of the public development mnemonic. */
+export const devnetNodeKey = (i: number): Hex => mnemonicKey(ANVIL_MNEMONIC, i);
+export const devnetNodeName = (i: number): string => `node-${i}`;
+export const devnetServiceDir = (dataDir: string): string => join(dataDir, "attestation-service");
+
+/** The embedded chain, its state in `<dataDir>/chain` (so a second start resumes it). */
+export function startDevnetChain(options: DevnetOptions): Promise<Anvil> {
+  mkdirSync(options.dataDir, { recursive: true });
+  return startAnvil({ dataDir: join(options.dataDir, "chain"), blockTime: options.blockTime });
+}
+
 /**
- * The local network: the embedded chain (state in `<dataDir>/chain`), the contract deployed once,
- * the attestation service in-process under the development policy, and `nodes` nodes, each with its
- * own enclave process, data directory and HTTP port. Users' clients take the chain and contract
- * from the network profile it writes (`<dataDir>/network.json`).
+ * The devnet's contract: deployed once (its record in `<dataDir>/devnet.json`), with the policy the
+ * devnet needs (the attestation service `signer` trusted, the default bundle allowed, simulated
+ * enclaves allowed), each set unless the chain holds it; the network profile written again at each
+ * start (the chain's RPC port is new each time).
+ */
+export async function devnetDeployment(anvil: Anvil, dataDir: string, signer: Address) {
+  const owner = withWallet(await connectLedger(anvil.rpcUrl), mnemonicKey(ANVIL_MNEMONIC, OWNER_ACCOUNT));
+  const policy = { trustSigners: [signer], allowMeasurements: [defaultMeasurement()], debugAllowed: true };
+  const recordPath = join(dataDir, "devnet.json");
+  let record: DevnetRecord | undefined;
+  if (existsSync(recordPath)) {
+    record = JSON.parse(readFileSync(recordPath, "utf8")) as DevnetRecord;
+    const code = await owner.publicClient.getCode({ address: record.contract });
+    if (!code || code === "0x") record = undefined; // the chain state was lost: deploy again
+  }
+  const resumed = record !== undefined;
+  if (record) await applyPolicies(owner, record.contract, policyActions(policy));
+  else {
+    const { profile } = await deployNetwork(owner, policy);
+    record = {
+      chainId: anvil.chainId,
+      contract: profile.contract,
+      deployedAtBlock: profile.deployedAtBlock.toString(),
+    };
+    writeFileSync(recordPath, JSON.stringify(record, null, 2));
+  }
+  const networkProfile = join(dataDir, "network.json");
+  const deployedAtBlock = BigInt(record.deployedAtBlock);
+  writeNetworkProfile(networkProfile, {
+    chainId: anvil.chainId,
+    contract: record.contract,
+    deployedAtBlock,
+    rpcUrl: anvil.rpcUrl,
+  });
+  return { owner, contract: record.contract, deployedAtBlock, networkProfile, resumed };
+}
+
+/**
+ * The started devnet, either composition; its nodes listed in `<dataDir>/nodes.json` (what
+ * `anonify group rotate` looks up).
+ */
+export function devnetStarted<N extends DevnetNodeInfo>(
+  parts: {
+    anvil: Anvil;
+    deployment: Awaited<ReturnType<typeof devnetDeployment>>;
+    attestationUrl: string;
+    nodes: N[];
+    stop(): Promise<void>;
+  },
+  dataDir: string,
+): DevnetOf<N> {
+  const { anvil, deployment, nodes } = parts;
+  const listed: DevnetNodesRecord = nodes.map((n) => ({
+    url: n.url,
+    enclave: n.address,
+    adminToken: n.adminToken,
+  }));
+  writeFileSync(join(dataDir, DEVNET_NODES_FILE), JSON.stringify(listed, null, 2));
+  return {
+    rpcUrl: anvil.rpcUrl,
+    chainId: anvil.chainId,
+    chainPid: anvil.pid,
+    contract: deployment.contract,
+    deployedAtBlock: deployment.deployedAtBlock,
+    attestationUrl: parts.attestationUrl,
+    networkProfile: deployment.networkProfile,
+    nodes,
+    resumed: deployment.resumed,
+    stop: parts.stop,
+  };
+}
+
+/**
+ * The local network in this process: the embedded chain (state in `<dataDir>/chain`), the contract
+ * deployed once, the attestation service in-process under the development policy, and `nodes`
+ * nodes, each with its own enclave process, data directory and HTTP port. Users' clients take the
+ * chain and contract from the network profile it writes (`<dataDir>/network.json`).
  */
 export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
-  mkdirSync(options.dataDir, { recursive: true });
   const log = loggerFor(options);
-  const anvil = await startAnvil({ dataDir: join(options.dataDir, "chain"), blockTime: options.blockTime });
-  const started: { close(): Promise<void> }[] = [];
+  const anvil = await startDevnetChain(options);
+  const started: { stop(): Promise<void> }[] = [];
   const stop = async () => {
-    for (const s of started.reverse()) await s.close();
+    for (const s of started.reverse()) await s.stop();
     await anvil.stop();
   };
   try {
-    const ledger = await connectLedger(anvil.rpcUrl);
-    const owner = withWallet(ledger, mnemonicKey(ANVIL_MNEMONIC, 0));
-    const recordPath = join(options.dataDir, "devnet.json");
-    let record: DevnetRecord | undefined;
-    if (existsSync(recordPath)) {
-      record = JSON.parse(readFileSync(recordPath, "utf8")) as DevnetRecord;
-      const code = await ledger.publicClient.getCode({ address: record.contract });
-      if (!code || code === "0x") record = undefined; // the chain state was lost: deploy again
-    }
-    const resumed = record !== undefined;
-    if (!record) {
-      const contract = await deployAnonify(owner);
-      const block = await ledger.publicClient.getBlockNumber();
-      record = { chainId: anvil.chainId, contract, deployedAtBlock: block.toString() };
-      writeFileSync(recordPath, JSON.stringify(record, null, 2));
-    }
-    const contract = record.contract;
-    // The chain's RPC port is new at each start: the profile is written again every time.
-    const networkProfile = join(options.dataDir, "network.json");
-    writeNetworkProfile(networkProfile, {
-      chainId: anvil.chainId,
-      contract,
-      deployedAtBlock: BigInt(record.deployedAtBlock),
-      rpcUrl: anvil.rpcUrl,
-    });
-
-    const signer = loadServiceKey(join(options.dataDir, "attestation-service"));
+    const signer = loadServiceKey(devnetServiceDir(options.dataDir));
     const service: RunningService = await startAttestationService({ signer, policy: DEVELOPMENT_POLICY });
-    started.push({ close: () => service.close() });
-    const measurement = (
-      JSON.parse(readFileSync(`${DEFAULT_ENCLAVE_BUNDLE}.json`, "utf8")) as { measurement: Hex }
-    ).measurement;
-    // Owner policy the devnet needs, each set unless the chain already holds it.
-    const state = { address: contract, abi: anonifyAbi } as const;
-    const [signerTrusted, measurementAllowed, debugAllowed] = await Promise.all([
-      ledger.publicClient.readContract({ ...state, functionName: "trustedSigners", args: [signer.address] }),
-      ledger.publicClient.readContract({
-        ...state,
-        functionName: "allowedMeasurements",
-        args: [measurement],
-      }),
-      ledger.publicClient.readContract({ ...state, functionName: "debugAllowed" }),
-    ]);
-    if (!signerTrusted) await writeAnonifyMined(owner, contract, "setTrustedSigner", [signer.address, true]);
-    if (!measurementAllowed)
-      await writeAnonifyMined(owner, contract, "setMeasurementAllowed", [measurement, true]);
-    if (!debugAllowed) await writeAnonifyMined(owner, contract, "setDebugAllowed", [true]);
-
+    started.push({ stop: () => service.close() });
+    const deployment = await devnetDeployment(anvil, options.dataDir, signer.address);
     const nodes: DevnetNode[] = [];
-    for (let i = 1; i <= (options.nodes ?? 3); i++) {
-      const hostDir = join(options.dataDir, `node-${i}`);
-      const node = new EnclaveNode({
-        hostDir,
-        wallet: withWallet(ledger, mnemonicKey(ANVIL_MNEMONIC, i)),
-        contract,
-        deployedAtBlock: BigInt(record.deployedAtBlock),
+    for (let i = 1; i <= (options.nodes ?? DEFAULT_DEVNET_NODES); i++) {
+      const earlier = nodes.map((n) => n.url);
+      const running = await startNodeService({
+        hostDir: join(options.dataDir, devnetNodeName(i)),
+        wallet: withWallet(deployment.owner, devnetNodeKey(i)),
+        contract: deployment.contract,
+        deployedAtBlock: deployment.deployedAtBlock,
         attestationUrl: service.url,
         maxBatchCommands: options.maxBatchCommands,
-        log: log.child({ node: `node-${i}` }),
+        peers: earlier,
+        apiLimits: options.apiLimits,
+        log: log.child({ node: devnetNodeName(i) }),
       });
-      started.push({ close: () => node.stop() });
-      await node.start();
-      const api = buildNodeApi({
-        node,
-        contract,
-        chainId: anvil.chainId,
-        chainRpc: anvil.rpcUrl,
-        limits: options.apiLimits,
-      });
-      const url = await api.listen({ port: 0, host: "127.0.0.1" });
-      started.push({ close: () => api.close() });
-      nodes.push({ url, address: node.address, hostDir, adminToken: adminTokenPath(hostDir), node });
+      started.push(running);
+      const { url, address, hostDir, adminToken, node } = running;
+      nodes.push({ url, address, hostDir, adminToken, node });
     }
-    const listed: DevnetNodesRecord = nodes.map((n) => ({
-      url: n.url,
-      enclave: n.address,
-      adminToken: n.adminToken,
-    }));
-    writeFileSync(join(options.dataDir, DEVNET_NODES_FILE), JSON.stringify(listed, null, 2));
-    return {
-      rpcUrl: anvil.rpcUrl,
-      chainId: anvil.chainId,
-      chainPid: anvil.pid,
-      contract,
-      deployedAtBlock: BigInt(record.deployedAtBlock),
-      attestationUrl: service.url,
-      networkProfile,
-      nodes,
-      resumed,
-      stop,
-    };
+    return devnetStarted({ anvil, deployment, attestationUrl: service.url, nodes, stop }, options.dataDir);
   } catch (error) {
     await stop();
     throw error;

@@ -10,7 +10,7 @@ import {
   type LedgerSummary,
 } from "../boundary/calls.js";
 import type { EventPosition } from "../boundary/chain-events.js";
-import type { LedgerWallet } from "../chain/chain.js";
+import { type LedgerWallet, writeAnonifyMined } from "../chain/chain.js";
 import { EventFollower, type FollowerStatus } from "../chain/follower.js";
 import { DEFAULT_BATCH_COMMANDS } from "../protocol/batch.js";
 import { BatchSubmitter, DEFAULT_MAX_BATCHES_IN_FLIGHT } from "./batch-submitter.js";
@@ -49,6 +49,8 @@ export type EnclaveNodeOptions = LogTarget & {
   maxBatchCommands?: number;
   /** At most this many of this node's batches sent and not yet ordered (1 sends one at a time). */
   maxBatchesInFlight?: number;
+  /** Other nodes' API URLs (for joining with state). */
+  peers?: string[];
 };
 
 export class EnclaveNode {
@@ -70,6 +72,8 @@ export class EnclaveNode {
   private keyPackageSentAt: string | undefined;
   private stopped = false;
   private synced = false;
+  /** Set once this enclave's leave is sent: the host sends nothing more for it. */
+  private left = false;
 
   constructor(private readonly options: EnclaveNodeOptions) {
     const { hostDir, wallet, contract } = options;
@@ -167,7 +171,7 @@ export class EnclaveNode {
 
   /** Publishes the key package once, then proposes whatever commit the group needs, or sends batches. */
   private async tick(): Promise<void> {
-    if (this.stopped || !this.synced || !this.group) return;
+    if (this.stopped || this.left || !this.synced || !this.group) return;
     if (!this.group.keyPackagePublished) {
       // Published but not yet seen in the event feed: wait for it rather than publish again.
       if (this.keyPackageSentAt !== undefined && this.group.slot === this.keyPackageSentAt) return;
@@ -189,6 +193,27 @@ export class EnclaveNode {
       proposal.signature,
     ]);
     if (ok && rotate) this.rotateRequested = false;
+  }
+
+  /**
+   * Leaves the network for good: the enclave signs its leave for its record nonce on chain and the
+   * host sends it; the members then remove it from the group (a signed leave is their proof).
+   */
+  async leave(): Promise<{ enclave: Hex; transaction: Hex; block: bigint }> {
+    const { wallet, contract } = this.options;
+    // No tick from here on: one in flight could take the record nonce with a key package.
+    this.left = true;
+    await this.ticker.stop();
+    try {
+      const { recordNonce } = await onChainState(wallet, contract, this.address);
+      const { signature } = await this.enclave.call("signLeave", { nonce: recordNonce.toString() });
+      const receipt = await writeAnonifyMined(wallet, contract, "leave", [recordNonce, signature]);
+      return { enclave: this.address, transaction: receipt.transactionHash, block: receipt.blockNumber };
+    } catch (error) {
+      this.left = false;
+      if (!this.stopped) this.ticker.start(TICK_MS);
+      throw error;
+    }
   }
 
   /** Changes the most commands a batch may hold (benchmarks sweep it on a running network). */

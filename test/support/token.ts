@@ -3,8 +3,11 @@
 // nonces.
 import type { Address, LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { waitForApplied } from "./group.js";
+import { type StatusSource, waitForApplied } from "./group.js";
 import type { TestNet } from "./network.js";
+
+/** What the token needs of a network: clients, and its nodes' status (in process or over HTTP). */
+export type TokenNet = Pick<TestNet, "client"> & { running(): readonly StatusSource[] };
 
 export const newAccount = (): LocalAccount => privateKeyToAccount(generatePrivateKey());
 
@@ -18,7 +21,7 @@ export type Token = {
 };
 
 /** Constructs the token (supply 0) on `tn` with a fresh issuer at node `index`. */
-export async function issueToken(tn: TestNet, index = 0): Promise<Token> {
+export async function issueToken(tn: TokenNet, index = 0): Promise<Token> {
   const issuer = newAccount();
   const issued = await (await tn.client(issuer, index)).call("construct", { totalSupply: 0 });
   if (issued.status !== "applied") throw new Error(`the token was not constructed: ${issued.reason}`);

@@ -1,0 +1,115 @@
+// `anonify deploy`: the contract on any Ethereum JSON-RPC chain, the owner's first policy, and the
+// network profile nodes and clients start from.
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import type { Command } from "commander";
+import { type Address, getAddress, type Hex, isAddress } from "viem";
+import { withWallet } from "../chain/chain.js";
+import { DEFAULT_NETWORK_PROFILE, parseRpcUrl, writeNetworkProfile } from "../client/network-profile.js";
+import { defaultMeasurement, deployNetwork } from "../host/deployment.js";
+import { connectRpc, OperatorError, readKeyFile, requireFunds, showEther } from "../host/operator-checks.js";
+import { changeLine } from "../host/owner-policy.js";
+import { run } from "./output.js";
+
+const MEASUREMENT_PATTERN = /^0x[0-9a-fA-F]{64}$/;
+
+/** For a repeatable option: each use adds its value. */
+export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function parseSigner(value: string): Address {
+  if (!isAddress(value, { strict: true }))
+    throw new OperatorError(
+      "bad_address",
+      `${JSON.stringify(value)} is not an address (0x and 40 hex digits)`,
+    );
+  return getAddress(value);
+}
+
+/** A measurement as hex (with or without 0x), or `default`: the default enclave bundle's. */
+export function parseMeasurement(value: string): Hex {
+  if (value === "default") return defaultMeasurement();
+  const hex = value.startsWith("0x") ? value : `0x${value}`;
+  if (!MEASUREMENT_PATTERN.test(hex))
+    throw new OperatorError(
+      "bad_measurement",
+      `${JSON.stringify(value)} is not a measurement (32 bytes as hex; anonify enclave measure prints one) nor "default"`,
+    );
+  return hex.toLowerCase() as Hex;
+}
+
+type DeployFlags = {
+  rpc: string;
+  key: string;
+  out: string;
+  trustSigner: string[];
+  allowMeasurement: string[];
+  debugAllowed: boolean;
+  json: boolean;
+};
+
+export function registerDeployCommand(program: Command): void {
+  program
+    .command("deploy")
+    .description("deploy the Anonify contract to a chain, set its policy, and write the network profile")
+    .requiredOption("--rpc <url>", "an Ethereum JSON-RPC URL of the chain")
+    .requiredOption(
+      "--key <file>",
+      "the deployer's private key file; it becomes the contract's owner and pays gas",
+    )
+    .option("--out <file>", "where to write the network profile", DEFAULT_NETWORK_PROFILE)
+    .option("--trust-signer <address>", "trust this attestation service signer (repeatable)", collect, [])
+    .option(
+      "--allow-measurement <hex|default>",
+      "allow this enclave measurement; default: the default enclave bundle's (repeatable)",
+      collect,
+      [],
+    )
+    .option("--debug-allowed", "allow debug and simulated enclaves (development networks only)", false)
+    .option("--json", "machine-readable output", false)
+    .addHelpText(
+      "after",
+      "\nExample: anonify deploy --rpc http://127.0.0.1:8545 --key owner.key --trust-signer 0x… --allow-measurement default",
+    )
+    .action((flags: DeployFlags) =>
+      run(flags, async () => {
+        const out = resolve(flags.out);
+        if (existsSync(out))
+          throw new OperatorError("profile_exists", `${out} exists; give --out another file (or remove it)`);
+        const policy = {
+          trustSigners: flags.trustSigner.map(parseSigner),
+          allowMeasurements: flags.allowMeasurement.map(parseMeasurement),
+          debugAllowed: flags.debugAllowed ? true : undefined,
+        };
+        const key = readKeyFile(flags.key, "the deployer's");
+        const ledger = await connectRpc(parseRpcUrl(flags.rpc, "flags", "--rpc"));
+        const owner = withWallet(ledger, key);
+        const balance = await requireFunds(owner, "deployer");
+        const deployment = await deployNetwork(owner, policy);
+        mkdirSync(dirname(out), { recursive: true });
+        writeNetworkProfile(out, deployment.profile);
+        const { profile } = deployment;
+        if (flags.json) {
+          console.log(
+            JSON.stringify({
+              ok: true,
+              chainId: profile.chainId,
+              contract: profile.contract,
+              deployedAtBlock: profile.deployedAtBlock.toString(),
+              rpcUrl: profile.rpcUrl,
+              owner: owner.account.address,
+              transaction: deployment.transaction,
+              networkProfile: out,
+              policy: deployment.policy,
+            }),
+          );
+          return;
+        }
+        console.log(
+          `deployed Anonify at ${profile.contract} on chain ${profile.chainId}, block ${profile.deployedAtBlock} ` +
+            `(transaction ${deployment.transaction}); owner ${owner.account.address} (had ${showEther(balance)})`,
+        );
+        for (const change of deployment.policy) console.log(`  ${changeLine(change)}`);
+        console.log(`network profile ${out}: give it to nodes and clients with --network`);
+      }),
+    );
+}

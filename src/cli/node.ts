@@ -1,0 +1,193 @@
+// `anonify node start` and `anonify node leave`: one operator's node (its host, HTTP API and enclave
+// child process) in this OS process, and its departure from the network.
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import type { Address } from "viem";
+import { type Ledger, withWallet } from "../chain/chain.js";
+import { anonifyAbi } from "../chain/generated/contracts.js";
+import { createLogger } from "../host/log.js";
+import { DEFAULT_API_HOST, startNodeService } from "../host/node-service.js";
+import { OperatorError, readKeyFile, requireFunds } from "../host/operator-checks.js";
+import { collect } from "./deploy.js";
+import { nodeRequest } from "./node-request.js";
+import { type OperatorNetworkFlags, operatorNetwork, operatorNetworkOptions } from "./operator-network.js";
+import { run } from "./output.js";
+
+const MAX_PORT = 65_535;
+
+type StartFlags = OperatorNetworkFlags & {
+  attestation: string;
+  dataDir: string;
+  port: string;
+  host: string;
+  key: string;
+  confirmations: string;
+  peer: string[];
+  json: boolean;
+};
+
+/** What `node start` prints once the node serves (one JSON line with --json, for scripts). */
+export type NodeStarted = {
+  ok: true;
+  url: string;
+  enclave: Address;
+  adminToken: string;
+  hostDir: string;
+  contract: Address;
+  chainId: number;
+  registered: "already" | "now";
+  pid: number;
+};
+
+function parseCount(value: string, flag: string, max = Number.MAX_SAFE_INTEGER): number {
+  const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n > max)
+    throw new OperatorError(
+      "bad_flag",
+      `${flag} must be an integer from 0 to ${max}, not ${JSON.stringify(value)}`,
+    );
+  return n;
+}
+
+function parseUrl(value: string, flag: string): string {
+  try {
+    const url = new URL(value);
+    if (url.protocol === "http:" || url.protocol === "https:") return value;
+  } catch {}
+  throw new OperatorError("bad_flag", `${flag} must be an http(s) URL, not ${JSON.stringify(value)}`);
+}
+
+/** The attestation service answers, and the contract trusts the key it signs with (else registration fails). */
+async function checkAttestationService(url: string, ledger: Ledger, contract: Address): Promise<void> {
+  let signer: Address;
+  try {
+    const res = await fetch(new URL("/v1/service", url));
+    signer = ((await res.json()) as { signer: Address }).signer;
+  } catch (error) {
+    throw new OperatorError(
+      "attestation_unreachable",
+      `the attestation service ${url} does not answer (${(error as Error).message})`,
+    );
+  }
+  const trusted = await ledger.publicClient.readContract({
+    address: contract,
+    abi: anonifyAbi,
+    functionName: "trustedSigners",
+    args: [signer],
+  });
+  if (!trusted)
+    throw new OperatorError(
+      "signer_not_trusted",
+      `the attestation service ${url} signs as ${signer}, which contract ${contract} does not trust ` +
+        `(its owner runs: anonify policy trust-signer ${signer})`,
+    );
+}
+
+async function startNode(flags: StartFlags): Promise<void> {
+  const port = parseCount(flags.port, "--port", MAX_PORT);
+  const confirmations = BigInt(parseCount(flags.confirmations, "--confirmations"));
+  const attestationUrl = parseUrl(flags.attestation, "--attestation");
+  const peers = flags.peer.map((p) => parseUrl(p, "--peer"));
+  const key = readKeyFile(flags.key, "the node's gas account");
+  const { ledger, contract, deployedAtBlock } = await operatorNetwork(flags);
+  const wallet = withWallet(ledger, key);
+  await requireFunds(wallet, "node");
+  await checkAttestationService(attestationUrl, ledger, contract);
+  const hostDir = resolve(flags.dataDir);
+  // Logs go to standard error: JSON beside --json, else one short line each for a terminal.
+  const log = createLogger({ format: flags.json ? "json" : "human" });
+  const service = await startNodeService({
+    hostDir,
+    wallet,
+    contract,
+    deployedAtBlock,
+    attestationUrl,
+    confirmations,
+    peers,
+    port,
+    host: flags.host,
+    log,
+  });
+  const stop = async () => {
+    await service.stop();
+    process.exit(0);
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  const started: NodeStarted = {
+    ok: true,
+    url: service.url,
+    enclave: service.address,
+    adminToken: service.adminToken,
+    hostDir,
+    contract,
+    chainId: ledger.chain.id,
+    registered: service.node.registration?.registered ?? "already",
+    pid: process.pid,
+  };
+  if (flags.json) return console.log(JSON.stringify(started));
+  console.log(`anonify node serving ${service.url} (chain ${ledger.chain.id}, contract ${contract})`);
+  console.log(
+    `  enclave      ${service.address} (${started.registered === "now" ? "registered now" : "registered before: resumed"})`,
+  );
+  console.log(`  admin token  ${service.adminToken} (mode 0600)`);
+  console.log(`  data         ${hostDir}`);
+  console.log("Press Ctrl-C to stop; a start with the same --data-dir resumes it.");
+}
+
+export function registerNodeCommand(program: Command): void {
+  const node = program.command("node").description("one operator's node: its host, HTTP API and enclave");
+  operatorNetworkOptions(node.command("start"))
+    .description("run a node in this process until Ctrl-C (its enclave runs as a child process)")
+    .requiredOption(
+      "--attestation <url>",
+      "the attestation service's URL (its signer must be trusted by the contract)",
+    )
+    .requiredOption(
+      "--key <file>",
+      "the private key file of the host's gas account (pays for registration, batches, handshakes)",
+    )
+    .option(
+      "--data-dir <dir>",
+      "the node's directory: sealed state, enclave data, admin token",
+      ".anonify/node",
+    )
+    .option("--port <n>", "the API's port (0: any free port)", "0")
+    .option("--host <address>", "the address the API listens on", DEFAULT_API_HOST)
+    .option("--confirmations <n>", "blocks an event must be buried under before the node applies it", "0")
+    .option(
+      "--peer <url>",
+      "another node's API URL (repeatable): where this node asks for state when it joins",
+      collect,
+      [],
+    )
+    .option("--json", "print one JSON line once serving (logs as JSON on standard error)", false)
+    .action(async (flags: StartFlags) => {
+      await run(flags, () => startNode(flags));
+      // A start that failed has nothing left to serve (its enclave is stopped).
+      if (process.exitCode) process.exit();
+    });
+
+  node
+    .command("leave")
+    .description("leave the network for good: the node's enclave signs its leave, and the members remove it")
+    .requiredOption("--node <url>", "the node's API URL")
+    .requiredOption("--admin-token <file>", "the node's admin token file (node start prints it)")
+    .option("--json", "machine-readable output", false)
+    .action((flags: { node: string; adminToken: string; json: boolean }) =>
+      run(flags, async () => {
+        if (!existsSync(flags.adminToken))
+          throw new OperatorError("bad_admin_token", `admin token file ${flags.adminToken}: no such file`);
+        const token = readFileSync(flags.adminToken, "utf8").trim();
+        const left = (await nodeRequest(parseUrl(flags.node, "--node"), "POST", "/v1/group/leave", {
+          authorization: `Bearer ${token}`,
+        })) as { enclave: string; transaction: string; block: string };
+        if (flags.json) return console.log(JSON.stringify({ ok: true, ...left }));
+        console.log(
+          `enclave ${left.enclave} left (transaction ${left.transaction}, block ${left.block}); ` +
+            "the members remove it from the group with their next handshake, then stop the node",
+        );
+      }),
+    );
+}

@@ -1,0 +1,109 @@
+// The devnet as independent operators would run it (what `anonify devnet` runs): the embedded chain
+// as a child, the contract deployed (in this process: a one-shot step before anything else runs,
+// with the devnet's resume record, so a process of its own would buy nothing), then
+// `anonify attestation-service start` and one `anonify node start` per node as processes of their
+// own. Killing one node's process is a real crash of one operator.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Address, Hex } from "viem";
+import { writeAtomic } from "../chain/files.js";
+import { type ChildCommand, startChildCommand } from "./child-command.js";
+import {
+  DEFAULT_DEVNET_NODES,
+  type DevnetNodeInfo,
+  type DevnetOf,
+  type DevnetOptions,
+  devnetDeployment,
+  devnetNodeKey,
+  devnetNodeName,
+  devnetServiceDir,
+  devnetStarted,
+  startDevnetChain,
+} from "./devnet.js";
+import { type Logger, loggerFor } from "./log.js";
+
+/** A node of the process devnet: its process id. */
+export type ProcessDevnetNode = DevnetNodeInfo & { pid: number };
+export type ProcessDevnet = DevnetOf<ProcessDevnetNode>;
+
+/** `cli`: the `anonify` entry script the devnet runs its processes with (bin/anonify.mjs). */
+export type ProcessDevnetOptions = Pick<DevnetOptions, "dataDir" | "nodes" | "blockTime" | "log"> & {
+  cli: string;
+};
+
+type ServiceReady = { url: string; signer: Address };
+type NodeReady = { url: string; enclave: Hex; adminToken: string; hostDir: string };
+
+/** pino's level names, lowest first. */
+const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+
+/** A child's JSON log line again through the devnet's logger, under the child's name. */
+function relay(log: Logger, name: string): (line: string) => void {
+  const named = log.child({ node: name });
+  return (line) => {
+    let record: Record<string, unknown>;
+    try {
+      record = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return named.info(line); // not a log record (a crash's stack trace): shown as it is
+    }
+    const { level, time: _time, msg, ...fields } = record;
+    const label = LEVELS.find((l) => named.levels.values[l] === Number(level)) ?? "info";
+    named[label](fields, String(msg ?? ""));
+  };
+}
+
+export async function startProcessDevnet(options: ProcessDevnetOptions): Promise<ProcessDevnet> {
+  const { dataDir, cli } = options;
+  const log = loggerFor(options);
+  const anvil = await startDevnetChain(options);
+  const started: ChildCommand<unknown>[] = [];
+  const stop = async () => {
+    // Nodes first (they stop their enclaves and flush their sealed files), all at once; then the rest.
+    await Promise.all(started.reverse().map((c) => c.stop()));
+    await anvil.stop();
+  };
+  try {
+    const service = await startChildCommand<ServiceReady>(
+      cli,
+      [
+        "attestation-service",
+        "start",
+        "--policy",
+        "development",
+        "--data-dir",
+        devnetServiceDir(dataDir),
+        "--json",
+      ],
+      { onLine: relay(log, "attestation") },
+    );
+    started.push(service);
+    const deployment = await devnetDeployment(anvil, dataDir, service.ready.signer);
+    const keys = join(dataDir, "keys");
+    mkdirSync(keys, { recursive: true, mode: 0o700 });
+    const nodes: ProcessDevnetNode[] = [];
+    for (let i = 1; i <= (options.nodes ?? DEFAULT_DEVNET_NODES); i++) {
+      const name = devnetNodeName(i);
+      const keyFile = join(keys, `${name}.key`);
+      writeAtomic(keyFile, `${devnetNodeKey(i)}\n`); // mode 0600
+      const args = [
+        "node",
+        "start",
+        "--network",
+        deployment.networkProfile,
+        "--attestation",
+        service.ready.url,
+      ];
+      args.push("--data-dir", join(dataDir, name), "--key", keyFile, "--json");
+      for (const earlier of nodes) args.push("--peer", earlier.url);
+      const node = await startChildCommand<NodeReady>(cli, args, { onLine: relay(log, name) });
+      started.push(node);
+      const { url, enclave, adminToken, hostDir } = node.ready;
+      nodes.push({ url, address: enclave, adminToken, hostDir, pid: node.pid });
+    }
+    return devnetStarted({ anvil, deployment, attestationUrl: service.ready.url, nodes, stop }, dataDir);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

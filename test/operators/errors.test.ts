@@ -1,0 +1,213 @@
+// What an operator is told when an input is wrong or the chain is not as expected: each command
+// fails before it sends anything, with a code and a message naming what to fix.
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { Address, Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import type { RunningService } from "../../src/attestation/service.js";
+import { type Anvil, freePort, startAnvil } from "../../src/chain/anvil.js";
+import {
+  type NetworkProfile,
+  readNetworkProfile,
+  writeNetworkProfile,
+} from "../../src/client/network-profile.js";
+import { anvilKey } from "../support/chain.js";
+import { startService } from "../support/network.js";
+import { anonify } from "./operator-net.js";
+
+/** Runs a command that must fail; returns what it said on standard error. */
+async function refusal(...args: string[]): Promise<string> {
+  try {
+    await anonify(...args);
+  } catch (error) {
+    const { code, stderr } = error as { code: number; stderr: string };
+    assert.equal(code, 1, stderr);
+    return stderr;
+  }
+  throw new Error(`anonify ${args.join(" ")} succeeded`);
+}
+
+type Deployed = {
+  contract: Address;
+  chainId: number;
+  deployedAtBlock: string;
+  policy: { change: string; after: string }[];
+};
+
+describe("operators' commands", () => {
+  let anvil: Anvil;
+  let service: RunningService;
+  let dir: string;
+  let profile: NetworkProfile;
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text, { mode: 0o600 });
+    return path;
+  };
+  let ownerKey: string;
+  let profilePath: string;
+  const unfunded = () => file(`unfunded-${Math.random()}.key`, generatePrivateKey());
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "anonify-operator-errors-"));
+    [anvil, service] = await Promise.all([startAnvil(), startService()]);
+    ownerKey = file("owner.key", anvilKey(0));
+    profilePath = join(dir, "network.json");
+    const { stdout } = await anonify(
+      ...["deploy", "--rpc", anvil.rpcUrl, "--key", ownerKey, "--out", profilePath, "--json"],
+      ...["--allow-measurement", "default", "--debug-allowed"],
+    );
+    const deployed = JSON.parse(stdout) as Deployed;
+    profile = readNetworkProfile(profilePath);
+    assert.deepEqual(
+      [profile.contract.toLowerCase(), profile.chainId, profile.deployedAtBlock.toString(), profile.rpcUrl],
+      [deployed.contract.toLowerCase(), 31337, deployed.deployedAtBlock, anvil.rpcUrl],
+    );
+    assert.deepEqual(
+      deployed.policy.map((c) => c.after),
+      ["allowed", "allowed"],
+      "the default measurement and debug enclaves are allowed",
+    );
+  });
+  after(async () => {
+    await Promise.all([anvil?.stop(), service?.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("deploy refuses an unfunded key, an RPC that does not answer, a file that is no key, a profile it would overwrite", async () => {
+    const rpc = ["--rpc", anvil.rpcUrl];
+    const key = unfunded();
+    const address = privateKeyToAccount(readFileKey(key)).address;
+    assert.match(
+      await refusal("deploy", ...rpc, "--key", key, "--out", join(dir, "x.json")),
+      new RegExp(`rejected \\(unfunded\\): the deployer's account ${address} has no ETH on chain 31337`),
+    );
+    const silent = `http://127.0.0.1:${await freePort()}`;
+    assert.match(
+      await refusal("deploy", "--rpc", silent, "--key", ownerKey, "--out", join(dir, "x.json")),
+      new RegExp(`rejected \\(rpc_unreachable\\): the chain RPC ${silent} does not answer`),
+    );
+    assert.match(
+      await refusal("deploy", ...rpc, "--key", file("not-a-key", "hello\n"), "--out", join(dir, "x.json")),
+      /rejected \(bad_key\): the deployer's key file .*not-a-key does not hold a private key/,
+    );
+    assert.match(
+      await refusal("deploy", ...rpc, "--key", join(dir, "missing.key"), "--out", join(dir, "x.json")),
+      /rejected \(bad_key\): .*missing\.key: no such file/,
+    );
+    assert.match(await refusal("deploy", ...rpc, "--key", ownerKey, "--out", profilePath), /profile_exists/);
+    assert.match(
+      await refusal(
+        "deploy",
+        ...rpc,
+        "--key",
+        ownerKey,
+        "--out",
+        join(dir, "x.json"),
+        "--allow-measurement",
+        "0x12",
+      ),
+      /rejected \(bad_measurement\)/,
+    );
+  });
+
+  test("policy prints each change before → after, sends nothing the chain already holds, and only for the owner", async () => {
+    const on = ["--network", profilePath, "--key", ownerKey];
+    const signer = service.signer;
+    const trusted = await anonify("policy", "trust-signer", signer, ...on);
+    assert.match(
+      trusted.stdout,
+      new RegExp(
+        `attestation signer ${signer}: not trusted → trusted \\(transaction 0x[0-9a-f]{64}, block \\d+\\)`,
+      ),
+    );
+    const again = JSON.parse((await anonify("policy", "trust-signer", signer, ...on, "--json")).stdout) as {
+      before: string;
+      after: string;
+      transaction: Hex | null;
+    };
+    assert.deepEqual([again.before, again.after, again.transaction], ["trusted", "trusted", null]);
+    const off = await anonify("policy", "debug", "off", ...on);
+    assert.match(off.stdout, /debug and simulated enclaves: allowed → not allowed \(transaction/);
+    await anonify("policy", "debug", "on", ...on);
+    assert.match(
+      await refusal(
+        "policy",
+        "debug",
+        "on",
+        "--network",
+        profilePath,
+        "--key",
+        file("stranger.key", anvilKey(5)),
+      ),
+      /rejected \(not_owner\): 0x[0-9a-fA-F]{40} is not the owner of contract/,
+    );
+    assert.match(await refusal("policy", "debug", "maybe", ...on), /rejected \(bad_switch\)/);
+    assert.match(
+      await refusal("policy", "revoke", privateKeyToAccount(generatePrivateKey()).address, ...on),
+      /rejected \(refused\): the contract refused to change enclave .*: NotRegistered/,
+    );
+  });
+
+  test("node start refuses an unfunded account, an address without a contract, a profile for another chain, an untrusted attestation service", async () => {
+    const start = (...args: string[]) =>
+      refusal("node", "start", "--attestation", service.url, "--data-dir", join(dir, "node"), ...args);
+    const key = unfunded();
+    const address = privateKeyToAccount(readFileKey(key)).address;
+    assert.match(
+      await start("--network", profilePath, "--key", key),
+      new RegExp(`rejected \\(unfunded\\): the node's account ${address} has no ETH on chain 31337`),
+    );
+    const nodeKey = file("node.key", anvilKey(1));
+    const nowhere = privateKeyToAccount(generatePrivateKey()).address;
+    assert.match(
+      await start("--rpc", anvil.rpcUrl, "--contract", nowhere, "--key", nodeKey),
+      new RegExp(`rejected \\(no_contract\\): no contract at ${nowhere} on chain 31337`),
+    );
+    const otherChain = join(dir, "other-chain.json");
+    writeNetworkProfile(otherChain, { ...profile, chainId: 1 });
+    assert.match(
+      await start("--network", otherChain, "--key", nodeKey),
+      /rejected \(wrong_chain\): network profile .*other-chain\.json is for chain 1, but http:\/\/127\.0\.0\.1:\d+ serves chain 31337/,
+    );
+    // A service whose key the contract was never told to trust: registration could only fail.
+    const stranger = await startService();
+    try {
+      assert.match(
+        await start("--network", profilePath, "--key", nodeKey, "--attestation", stranger.url),
+        new RegExp(
+          `rejected \\(signer_not_trusted\\): the attestation service .* signs as ${stranger.signer}`,
+        ),
+      );
+    } finally {
+      await stranger.close();
+    }
+    assert.match(
+      await start("--network", profilePath, "--key", nodeKey, "--port", "70000"),
+      /rejected \(bad_flag\): --port must be an integer from 0 to 65535/,
+    );
+    const json = JSON.parse(
+      (
+        await anonify(
+          "node",
+          "start",
+          "--network",
+          profilePath,
+          "--key",
+          key,
+          "--attestation",
+          service.url,
+          "--json",
+        ).catch((e: { stdout: string }) => e)
+      ).stdout,
+    ) as { ok: boolean; code: string };
+    assert.deepEqual([json.ok, json.code], [false, "unfunded"], "--json reports a refusal as a JSON line");
+  });
+});
+
+function readFileKey(path: string): Hex {
+  return readFileSync(path, "utf8").trim() as Hex;
+}

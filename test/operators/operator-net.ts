@@ -1,0 +1,177 @@
+// A network made as independent operators make one: an Anvil the test starts, the contract deployed
+// with `anonify deploy`, `anonify attestation-service start` and one `anonify node start` per node,
+// each a process of its own (spawned from bin/anonify.mjs: run `npm run build` first).
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { Address, Hex, LocalAccount } from "viem";
+import { type Anvil, freePort, startAnvil } from "../../src/chain/anvil.js";
+import { AnonifyClient } from "../../src/client/anonify-client.js";
+import { readNetworkProfile } from "../../src/client/network-profile.js";
+import { type ChildCommand, startChildCommand } from "../../src/host/child-command.js";
+import type { GroupSummary, LedgerSummary } from "../../src/host/node-host.js";
+import { anvilKey } from "../support/chain.js";
+import { type StatusSource, waitForGroup } from "../support/group.js";
+import type { TokenNet } from "../support/token.js";
+
+export const CLI = join(import.meta.dirname, "../../bin/anonify.mjs");
+const execFileAsync = promisify(execFile);
+
+/** Runs an `anonify` command to its end; rejects (with its stderr) when it exits non-zero. */
+export const anonify = (...args: string[]) => execFileAsync(process.execPath, [CLI, ...args]);
+
+/** What `GET /v1/status` answers (the fields the tests read). */
+export type NodeStatus = {
+  enclave: Address;
+  member: boolean;
+  removed: boolean;
+  members: string[];
+  epoch: string | null;
+  slot: string;
+  epochKeyFingerprint: string | null;
+  appliedSequence: string;
+  batches: string;
+  skippedBatches: string;
+  queued: number;
+  synced: boolean;
+};
+
+export async function nodeStatus(url: string): Promise<NodeStatus> {
+  const res = await fetch(new URL("/v1/status", url));
+  if (!res.ok) throw new Error(`status of ${url}: ${res.status}`);
+  return (await res.json()) as NodeStatus;
+}
+
+/**
+ * A node's status over its API, in the shape the in-process fixtures read (test/support/group.ts):
+ * what the API does not show (pending proposals, in-flight counts) is reported as none.
+ */
+export function httpStatusSource(url: () => string): StatusSource {
+  return {
+    async groupStatus() {
+      const s = await nodeStatus(url());
+      const group: GroupSummary = {
+        keyPackagePublished: true,
+        slot: s.slot,
+        epoch: s.epoch ?? undefined,
+        member: s.member,
+        removed: s.removed,
+        members: s.members as Hex[],
+        epochKeyFingerprint: (s.epochKeyFingerprint ?? undefined) as Hex | undefined,
+        lastHandshake: undefined,
+        pending: false,
+      };
+      const ledger: LedgerSummary = {
+        sequence: s.appliedSequence,
+        batches: s.batches,
+        queued: s.queued,
+        inFlight: 0,
+        batchesInFlight: 0,
+        skippedBatches: s.skippedBatches,
+      };
+      return { group, ledger };
+    },
+  };
+}
+
+type NodeStarted = { url: string; enclave: Address; adminToken: string; hostDir: string; registered: string };
+
+export type OperatorNode = {
+  readonly url: string;
+  readonly dataDir: string;
+  readonly keyFile: string;
+  process: ChildCommand<NodeStarted>;
+};
+
+export type OperatorNet = TokenNet & {
+  readonly dir: string;
+  readonly anvil: Anvil;
+  /** The profile `anonify deploy` wrote. */
+  readonly profile: string;
+  readonly attestationUrl: string;
+  readonly nodes: OperatorNode[];
+  /** Every line the processes wrote on standard error. */
+  readonly logs: string[];
+  /** Starts node `index` again on its data directory and port (after a stop or a crash). */
+  restart(index: number): Promise<OperatorNode>;
+  stop(): Promise<void>;
+};
+
+const writeKey = (path: string, key: Hex) => writeFileSync(path, `${key}\n`, { mode: 0o600 });
+
+/** Starts the network of `count` node processes and waits until their enclaves share one group. */
+export async function startOperatorNet(count = 3): Promise<OperatorNet> {
+  const dir = mkdtempSync(join(tmpdir(), "anonify-operators-"));
+  const logs: string[] = [];
+  const anvil = await startAnvil();
+  const children: ChildCommand<unknown>[] = [];
+  const nodes: OperatorNode[] = [];
+  const stop = async () => {
+    await Promise.all([...nodes.map((n) => n.process.stop()), ...children.map((c) => c.stop())]);
+    await anvil.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const service = await startChildCommand<{ url: string; signer: Address }>(
+      CLI,
+      [
+        "attestation-service",
+        "start",
+        "--policy",
+        "development",
+        "--data-dir",
+        join(dir, "attestation"),
+        "--json",
+      ],
+      { onLine: (l) => logs.push(`attestation: ${l}`) },
+    );
+    children.push(service);
+    const ownerKey = join(dir, "owner.key");
+    writeKey(ownerKey, anvilKey(0));
+    const profile = join(dir, "network.json");
+    await anonify(
+      "deploy",
+      ...["--rpc", anvil.rpcUrl, "--key", ownerKey, "--out", profile, "--json"],
+      ...["--trust-signer", service.ready.signer, "--allow-measurement", "default", "--debug-allowed"],
+    );
+    const launch = async (index: number, port: number): Promise<OperatorNode> => {
+      const dataDir = join(dir, `node-${index + 1}`);
+      const keyFile = join(dir, `node-${index + 1}.key`);
+      writeKey(keyFile, anvilKey(index + 1));
+      const args = ["node", "start", "--network", profile, "--attestation", service.ready.url];
+      args.push("--data-dir", dataDir, "--key", keyFile, "--port", String(port), "--json");
+      for (const peer of nodes.slice(0, index)) args.push("--peer", peer.url);
+      const started = await startChildCommand<NodeStarted>(CLI, args, {
+        onLine: (l) => logs.push(`node-${index + 1}: ${l}`),
+      });
+      return { url: started.ready.url, dataDir, keyFile, process: started };
+    };
+    for (let i = 0; i < count; i++) nodes.push(await launch(i, await freePort()));
+    const network = readNetworkProfile(profile);
+    const running = () => nodes.map((n) => httpStatusSource(() => n.url));
+    await waitForGroup(running());
+    return {
+      dir,
+      anvil,
+      profile,
+      attestationUrl: service.ready.url,
+      nodes,
+      logs,
+      running,
+      client: (account: LocalAccount, index: number) =>
+        AnonifyClient.connect({ network, node: nodes[index]!.url, account }),
+      async restart(index) {
+        const old = nodes[index]!;
+        await old.process.stop();
+        nodes[index] = await launch(index, Number(new URL(old.url).port));
+        return nodes[index];
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
