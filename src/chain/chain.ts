@@ -5,16 +5,18 @@ import {
   type Chain,
   type ContractFunctionArgs,
   type ContractFunctionName,
+  createClient,
   createPublicClient,
-  createWalletClient,
   defineChain,
   type Hex,
   http,
+  MethodNotSupportedRpcError,
   type PublicClient,
   type TransactionReceipt,
   type Transport,
   type WalletClient,
   type WriteContractParameters,
+  walletActions,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { anonifyAbi, anonifyBytecode } from "./generated/contracts.js";
@@ -56,9 +58,24 @@ export async function connectLedger(rpcUrl: string): Promise<Ledger> {
   return { chain, rpcUrl, publicClient };
 }
 
+/**
+ * viem asks the node to fill a transaction with `eth_fillTransaction` first, which is Geth's and not
+ * in the Ethereum execution API (Hardhat and providers refuse it). Refused here, before any request,
+ * viem fills nonce, gas and fees with standard calls (the override is viem's documented action hook).
+ */
+const fillTransactionRefused = {
+  fillTransaction: (): Promise<never> =>
+    Promise.reject(
+      new MethodNotSupportedRpcError(new Error("not a standard method"), { method: "eth_fillTransaction" }),
+    ),
+};
+
 export function withWallet(ledger: Ledger, privateKey: Hex): LedgerWallet {
   const account = privateKeyToAccount(privateKey);
-  const walletClient = createWalletClient({ account, chain: ledger.chain, transport: http(ledger.rpcUrl) });
+  // The override comes before the wallet actions, which call actions on the client they extend.
+  const walletClient = createClient({ account, chain: ledger.chain, transport: http(ledger.rpcUrl) })
+    .extend(() => fillTransactionRefused)
+    .extend(walletActions);
   return { ...ledger, account, walletClient };
 }
 

@@ -17,8 +17,8 @@ export type Token = {
   fundedAccount(amount: bigint): Promise<LocalAccount>;
 };
 
-/** Constructs the token (supply 0) on `tn` with a fresh issuer at node `index`. */
-export async function issueToken(tn: TestNet, index = 0): Promise<Token> {
+/** Constructs the token (supply 0) on `tn` (a devnet or nodes on another chain) with a fresh issuer at node `index`. */
+export async function issueToken(tn: Pick<TestNet, "client" | "running">, index = 0): Promise<Token> {
   const issuer = newAccount();
   const issued = await (await tn.client(issuer, index)).call("construct", { totalSupply: 0 });
   if (issued.status !== "applied") throw new Error(`the token was not constructed: ${issued.reason}`);
