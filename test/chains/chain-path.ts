@@ -43,6 +43,7 @@ export function describeChainPath(name: string, startChain: () => Promise<ChainU
     let rpc: RpcRecorder;
     let net: ChainNet;
     let token: Token;
+    let startedAt = 0;
     const client = (account: LocalAccount, node: number) => net.client(account, node);
     const everywhere = (account: LocalAccount, query: string, params: Record<string, unknown> = {}) =>
       Promise.all(net.nodes.map(async (_, i) => (await client(account, i)).query(query, params)));
@@ -50,6 +51,7 @@ export function describeChainPath(name: string, startChain: () => Promise<ChainU
     before(async () => {
       chain = await startChain();
       rpc = await startRpcRecorder(chain.rpcUrl);
+      startedAt = Date.now();
       net = await startNodesOn(rpc.url, 3);
       token = await issueToken(net);
     });
@@ -119,7 +121,10 @@ export function describeChainPath(name: string, startChain: () => Promise<ChainU
 
     test("the node, host and client used only standard JSON-RPC methods, and bounded log ranges", (t) => {
       const used = [...new Set(rpc.calls.map((c) => c.method))].sort();
-      t.diagnostic(`JSON-RPC methods used on ${name}: ${used.join(", ")}`);
+      const count = (m: string) => rpc.calls.filter((c) => c.method === m).length;
+      const seconds = (Date.now() - startedAt) / 1000;
+      t.diagnostic(`JSON-RPC calls on ${name} in ${seconds.toFixed(0)} s (3 nodes, clients, setup):`);
+      t.diagnostic(used.map((m) => `${m} ${count(m)}`).join(", "));
       const nonStandard = used.filter((m) => !STANDARD_RPC_METHODS.has(m));
       assert.deepEqual(nonStandard, [], "only methods of the Ethereum execution API");
       // The path's core: reading the head and the contract's logs, calls, and raw signed transactions
