@@ -64,7 +64,7 @@ const SUPPLY = 10n ** 30n;
 const PER_SENDER = 10n ** 20n;
 
 type Latency = { p50: number; p95: number; p99: number };
-type Run = {
+export type Run = {
   path: string;
   blockTime: string;
   batchSize?: number;
@@ -153,21 +153,23 @@ function sumStages(totals: StageTotals[]): StageTotals {
 
 // ---------------------------------------------------------------------------- confidential
 
-async function confidentialRun(
+/** One confidential run; the scale bench (`scale.bench.ts`) sets `nodes` and `seconds`. */
+export async function confidentialRun(
   batchSize: number,
   blockTime: number | undefined,
+  { nodes = NODES, seconds = SECONDS }: { nodes?: number; seconds?: number } = {},
 ): Promise<Run & { commandBytes: number; paddedBytes: number }> {
   const dataDir = mkdtempSync(join(tmpdir(), "anonify-bench-"));
   // Setup (distribution to the senders) runs with large batches; the measured phase with `batchSize`.
-  const net: Devnet = await startDevnet({ dataDir, nodes: NODES, blockTime, maxBatchCommands: 256 });
+  const net: Devnet = await startDevnet({ dataDir, nodes, blockTime, maxBatchCommands: 256 });
   try {
     await until(
-      "the group of 3",
+      `the group of ${nodes}`,
       async () => {
         const s = await Promise.all(net.nodes.map((n) => n.node.groupStatus()));
         return s.every(
           (x) =>
-            x.group.members.length === NODES &&
+            x.group.members.length === nodes &&
             x.group.epochKeyFingerprint === s[0]!.group.epochKeyFingerprint &&
             !x.group.pending,
         )
@@ -212,7 +214,7 @@ async function confidentialRun(
       senders.map((account, i) =>
         AnonifyClient.connect({
           network: { rpcUrl: net.rpcUrl, chainId: net.chainId, contract: net.contract },
-          node: net.nodes[i % NODES]!.url,
+          node: net.nodes[i % nodes]!.url,
           account,
         }),
       ),
@@ -230,21 +232,21 @@ async function confidentialRun(
     const ledger = await connectLedger(net.rpcUrl);
     const fromBlock = await ledger.publicClient.getBlockNumber();
     const cpu = cpuMeter({
-      "host (3 nodes, bench clients)": hostCpuMs,
+      [`host (${nodes} nodes, bench clients)`]: hostCpuMs,
       ...Object.fromEntries(net.nodes.map((n, i) => [`enclave ${i + 1}`, () => cpuMs(n.node.enclave.pid)])),
       anvil: () => cpuMs(net.chainPid),
     });
-    const deadline = Date.now() + SECONDS * 1000;
+    const deadline = Date.now() + seconds * 1000;
     const sequences = () =>
       Promise.all(net.nodes.map(async (n) => BigInt((await n.node.groupStatus()).ledger.sequence)));
     // Counted as the public path counts: what each node applied within the window.
     const atDeadline = new Promise<bigint[]>((resolve) =>
-      setTimeout(() => resolve(sequences()), SECONDS * 1000),
+      setTimeout(() => resolve(sequences()), seconds * 1000),
     );
     await Promise.all(
       clients.map(async (client, i) => {
         const to = senders[(i + 1) % SENDERS]!.address;
-        const enclaveKey = enclaveKeys[i % NODES]!.hpkePublicKey;
+        const enclaveKey = enclaveKeys[i % nodes]!.hpkePublicKey;
         while (Date.now() < deadline) {
           const t0 = performance.now();
           const signed = await signCommand(client.options.account, client.domain, {
@@ -282,7 +284,7 @@ async function confidentialRun(
     );
     const windowSeq = await atDeadline;
     const endSeq = await sequences();
-    const perNode = windowSeq.map((e, i) => Number(e - startSeq[i]!) / SECONDS);
+    const perNode = windowSeq.map((e, i) => Number(e - startSeq[i]!) / seconds);
     const cpuMsPerTransfer = cpu(Number(endSeq[0]! - startSeq[0]!));
     const stages = sumStages(net.nodes.map((n) => n.node.metrics.snapshot()));
     const before = sumStages(startStages);
@@ -311,7 +313,7 @@ async function confidentialRun(
       floor += calldataFloor((await ledger.publicClient.getTransaction({ hash: log.transactionHash })).input);
       count += log.args.count ?? 0;
     }
-    const memory: Record<string, number> = { "host (3 nodes, bench clients)": hostPeakMiB() };
+    const memory: Record<string, number> = { [`host (${nodes} nodes, bench clients)`]: hostPeakMiB() };
     net.nodes.forEach((n, i) => {
       const m = peakMiB(n.node.enclave.pid);
       if (m !== undefined) memory[`enclave ${i + 1}`] = m;
@@ -326,7 +328,7 @@ async function confidentialRun(
       blockTime: blockTime ? `${blockTime} s` : "auto-mine",
       batchSize,
       senders: SENDERS,
-      seconds: SECONDS,
+      seconds,
       transfersPerSecond: Math.round((10 * perNode.reduce((a, b) => a + b, 0)) / perNode.length) / 10,
       perNode: perNode.map((x) => Math.round(x * 10) / 10),
       latencyMs: percentiles(latencies),
@@ -391,7 +393,7 @@ function blockReceiptWatcher(publicClient: Ledger["publicClient"]) {
   };
 }
 
-async function publicRun(blockTime: number | undefined): Promise<Run> {
+export async function publicRun(blockTime: number | undefined, seconds = SECONDS): Promise<Run> {
   const anvil = await startAnvil({ blockTime });
   try {
     const ledger = await connectLedger(anvil.rpcUrl);
@@ -427,7 +429,7 @@ async function publicRun(blockTime: number | undefined): Promise<Run> {
     let done = 0;
     const receipts = blockReceiptWatcher(ledger.publicClient);
     const cpu = cpuMeter({ "bench clients": hostCpuMs, anvil: () => cpuMs(anvil.pid) });
-    const deadline = Date.now() + SECONDS * 1000;
+    const deadline = Date.now() + seconds * 1000;
     await Promise.all(
       senders.map(async (s, i) => {
         const to = senders[(i + 1) % SENDERS]!.account.address;
@@ -460,9 +462,9 @@ async function publicRun(blockTime: number | undefined): Promise<Run> {
       path: "public ERC-20",
       blockTime: blockTime ? `${blockTime} s` : "auto-mine",
       senders: SENDERS,
-      seconds: SECONDS,
+      seconds,
       // Transfers completed within the window, per second of it (the confidential path counts alike).
-      transfersPerSecond: Math.round((10 * done) / SECONDS) / 10,
+      transfersPerSecond: Math.round((10 * done) / seconds) / 10,
       latencyMs: percentiles(latencies),
       gasPerTransfer: done ? Math.round(Number(gas) / done) : Number.NaN,
       peakMemoryMiB: memory,

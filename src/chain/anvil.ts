@@ -13,6 +13,7 @@ const STOP_TIMEOUT_MS = 10_000;
 /** How often Anvil writes its state file besides on exit (seconds), so a crash loses little. */
 const STATE_INTERVAL_S = 5;
 
+/** A local chain process (Anvil, or another implementation a test starts) failed to start. */
 export class AnvilError extends Error {
   override name = "AnvilError";
 }
@@ -97,35 +98,61 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   if (options.blockTime !== undefined) args.push("--block-time", String(options.blockTime));
 
   const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
+  const rpcUrl = `http://127.0.0.1:${port}`;
+  await untilAnswering(child, { name: "anvil", rpcUrl, chainId, onOutput: options.onOutput });
+  return { rpcUrl, port, chainId, statePath, pid: child.pid, stop: () => stopChild(child) };
+}
+
+/**
+ * Forwards a chain process's output and polls `eth_chainId` until it answers `chainId`; kills it
+ * (with `kill`, default: the process itself) if it does not answer in time.
+ */
+export async function untilAnswering(
+  child: ChildProcess,
+  options: {
+    name: string;
+    rpcUrl: string;
+    chainId: number;
+    onOutput?: (line: string) => void;
+    kill?: (signal: NodeJS.Signals) => void;
+    timeoutMs?: number;
+  },
+): Promise<void> {
+  const { name, rpcUrl, chainId } = options;
   let exited: string | undefined;
   child.once("exit", (code, signal) => {
-    exited = `anvil exited (code ${code}, signal ${signal})`;
+    exited = `${name} exited (code ${code}, signal ${signal})`;
   });
   const forward = (chunk: Buffer) => {
     for (const line of chunk.toString("utf8").split("\n")) if (line) options.onOutput?.(line);
   };
   child.stdout?.on("data", forward);
   child.stderr?.on("data", forward);
-
-  const rpcUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? READY_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
   while ((await rpcChainId(rpcUrl)) !== chainId) {
     if (exited) throw new AnvilError(`${exited} before answering on ${rpcUrl}`);
     if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new AnvilError(`anvil did not answer on ${rpcUrl} within ${READY_TIMEOUT_MS} ms`);
+      (options.kill ?? ((signal) => child.kill(signal)))("SIGKILL");
+      throw new AnvilError(`${name} did not answer on ${rpcUrl} within ${timeoutMs} ms`);
     }
     await new Promise((r) => setTimeout(r, READY_POLL_MS));
   }
-  return { rpcUrl, port, chainId, statePath, pid: child.pid, stop: () => stopChild(child) };
 }
 
-/** SIGINT lets Anvil dump its state file; SIGKILL only if it does not exit in time. */
-async function stopChild(child: ChildProcess): Promise<void> {
+/**
+ * Stops a chain process: `signal` first (SIGINT lets Anvil dump its state file), SIGKILL only if it
+ * does not exit in time; `kill` sends them (default: to the process itself).
+ */
+export async function stopChild(
+  child: ChildProcess,
+  signal: NodeJS.Signals = "SIGINT",
+  kill: (signal: NodeJS.Signals) => void = (s) => child.kill(s),
+): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGINT");
-  const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
+  kill(signal);
+  const timer = setTimeout(() => kill("SIGKILL"), STOP_TIMEOUT_MS);
   await exited;
   clearTimeout(timer);
 }

@@ -5,16 +5,18 @@ import {
   type Chain,
   type ContractFunctionArgs,
   type ContractFunctionName,
+  createClient,
   createPublicClient,
-  createWalletClient,
   defineChain,
   type Hex,
   http,
+  MethodNotSupportedRpcError,
   type PublicClient,
   type TransactionReceipt,
   type Transport,
   type WalletClient,
   type WriteContractParameters,
+  walletActions,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { failover, RPC_TIMEOUT_MS } from "./failover-transport.js";
@@ -88,9 +90,24 @@ export async function connectLedger(rpcUrls: string | readonly string[]): Promis
   return { chain, rpcUrl: urls[0]!, rpcUrls: urls, transport, publicClient };
 }
 
+/**
+ * viem asks the node to fill a transaction with `eth_fillTransaction` first, which is Geth's and not
+ * in the Ethereum execution API (Hardhat and providers refuse it). Refused here, before any request,
+ * viem fills nonce, gas and fees with standard calls (the override is viem's documented action hook).
+ */
+const fillTransactionRefused = {
+  fillTransaction: (): Promise<never> =>
+    Promise.reject(
+      new MethodNotSupportedRpcError(new Error("not a standard method"), { method: "eth_fillTransaction" }),
+    ),
+};
+
 export function withWallet(ledger: Ledger, privateKey: Hex): LedgerWallet {
   const account = privateKeyToAccount(privateKey);
-  const walletClient = createWalletClient({ account, chain: ledger.chain, transport: ledger.transport });
+  // The override comes before the wallet actions, which call actions on the client they extend.
+  const walletClient = createClient({ account, chain: ledger.chain, transport: ledger.transport })
+    .extend(() => fillTransactionRefused)
+    .extend(walletActions);
   return { ...ledger, account, walletClient };
 }
 

@@ -1,6 +1,15 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Address, Chain, DecodeEventLogReturnType, PublicClient, Transport } from "viem";
+import {
+  type Address,
+  BaseError,
+  type Chain,
+  type DecodeEventLogReturnType,
+  type PublicClient,
+  RpcError,
+  RpcRequestError,
+  type Transport,
+} from "viem";
 import { comesAfter } from "../protocol/log-position.js";
 import { writeAtomic } from "./files.js";
 import { anonifyAbi } from "./generated/contracts.js";
@@ -31,7 +40,10 @@ export type FollowerOptions = {
   fromBlock: bigint;
   /** Blocks an event must be buried under before it is delivered (reorg safety); 0 for local chains. */
   confirmations?: bigint;
-  /** Blocks per eth_getLogs call; large ranges are read page by page. */
+  /**
+   * Blocks per eth_getLogs call; large ranges are read page by page. A page the node refuses is
+   * halved (providers cap the range or the results), down to one block.
+   */
   pageBlocks?: bigint;
   pollMs?: number;
   /** Where the cursor is persisted (JSON, replaced atomically); without it the follower starts at fromBlock. */
@@ -63,6 +75,16 @@ function writeCursor(path: string, cursor: Cursor): void {
 }
 
 /**
+ * Whether the node answered with a JSON-RPC error (as providers refuse a log range over their cap),
+ * rather than not answering: an outage must not shrink the pages.
+ */
+function refusedByNode(error: unknown): boolean {
+  if (!(error instanceof BaseError)) return false;
+  const answered = (e: unknown) => e instanceof RpcError || e instanceof RpcRequestError;
+  return answered(error.walk(answered));
+}
+
+/**
  * Follows the Anonify contract's events in chain order from a durable cursor: each event is handed
  * over exactly once across restarts (the cursor is written after the handler returns), ranges are
  * paged, and an unreachable node is retried with exponential backoff until it answers again.
@@ -73,7 +95,7 @@ export class EventFollower {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private readonly confirmations: bigint;
-  private readonly pageBlocks: bigint;
+  private pageBlocks: bigint;
   private readonly pollMs: number;
 
   constructor(private readonly options: FollowerOptions) {
@@ -111,13 +133,22 @@ export class EventFollower {
     let from = this.cursor ? this.cursor.blockNumber + 1n : this.options.fromBlock;
     while (from <= safeHead && this.running) {
       const to = from + this.pageBlocks - 1n < safeHead ? from + this.pageBlocks - 1n : safeHead;
-      const logs = await this.options.publicClient.getContractEvents({
-        address: this.options.contract,
-        abi: anonifyAbi,
-        fromBlock: from,
-        toBlock: to,
-        strict: true,
-      });
+      const logs = await this.options.publicClient
+        .getContractEvents({
+          address: this.options.contract,
+          abi: anonifyAbi,
+          fromBlock: from,
+          toBlock: to,
+          strict: true,
+        })
+        .catch((error: unknown) => {
+          if (to === from || !refusedByNode(error)) throw error;
+          return undefined;
+        });
+      if (!logs) {
+        this.pageBlocks = (to - from + 1n) / 2n;
+        continue;
+      }
       logs.sort((a, b) =>
         a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1,
       );

@@ -42,6 +42,9 @@ export async function startLedgerFixture(
   return { anvil, owner, contract, domain: { chainId: anvil.chainId, contract }, stop: () => anvil.stop() };
 }
 
+/** A deployed contract and its owner's wallet, on Anvil or any other chain. */
+export type OwnedContract = Pick<LedgerFixture, "owner" | "contract">;
+
 /** The owner's policy calls. */
 type OwnerCall =
   | "setMeasurementAllowed"
@@ -66,7 +69,7 @@ export async function revokeWithDevPolicy(
 
 /** Sends an owner call and waits for it to be mined. */
 export async function ownerCall<const F extends OwnerCall>(
-  f: LedgerFixture,
+  f: OwnedContract,
   functionName: F,
   args: AnonifyWriteArgs<F>,
 ): Promise<void> {

@@ -16,7 +16,7 @@ import { type Devnet, type DevnetNode, startDevnet } from "../../src/host/devnet
 import { EnclaveProcess } from "../../src/host/enclave-process.js";
 import { createLogger } from "../../src/host/log.js";
 import type { EnclaveNode, EnclaveNodeOptions } from "../../src/host/node-host.js";
-import { anvilKey, type LedgerFixture, ownerCall } from "./chain.js";
+import { anvilKey, type LedgerFixture, type OwnedContract, ownerCall } from "./chain.js";
 import { waitForGroup } from "./group.js";
 import { TestNodes } from "./nodes.js";
 
@@ -29,7 +29,7 @@ export async function startService(
 
 /** Trusts the service, allows the bundle's measurement and (by default) debug/simulated enclaves. */
 export async function allowEnclaves(
-  f: LedgerFixture,
+  f: OwnedContract,
   service: RunningService,
   measurement: Hex,
   debugAllowed = true,

@@ -20,7 +20,7 @@ export type Token = {
   fundedAccount(amount: bigint): Promise<LocalAccount>;
 };
 
-/** Constructs the token (supply 0) on `tn` with a fresh issuer at node `index`. */
+/** Constructs the token (supply 0) on `tn` (a devnet or nodes on another chain) with a fresh issuer at node `index`. */
 export async function issueToken(tn: TokenNet, index = 0): Promise<Token> {
   const issuer = newAccount();
   const issued = await (await tn.client(issuer, index)).call("construct", { totalSupply: 0 });
