@@ -129,6 +129,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         deployedAtBlock: BigInt(record.deployedAtBlock),
         attestationUrl: service.url,
         maxBatchCommands: options.maxBatchCommands,
+        peers: nodes.map((n) => n.url),
         log: log.child({ node: `node-${i}` }),
       });
       started.push({ close: () => node.stop() });

@@ -41,7 +41,7 @@ const FULL_SEAL_INTERVAL_MS = 30_000;
 /** A snapshot is written after at least this many records (so a short queue is not snapshotted per batch either). */
 const MIN_RECORDS_BETWEEN_SNAPSHOTS = 256;
 /** The layout of sealed state and journal records; a blob of any other version is refused. */
-const NODE_STATE_VERSION = 4;
+const NODE_STATE_VERSION = 5;
 
 type SealedNodeState = {
   version: number;
