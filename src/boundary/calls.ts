@@ -19,6 +19,7 @@ import {
 } from "../app/schema.js";
 import { MAX_BATCH_COMMANDS, MAX_BATCHES_IN_FLIGHT } from "../protocol/batch.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
+import { MAX_SNAPSHOT_BYTES } from "../protocol/snapshot.js";
 import type { WireErrorCode } from "../protocol/wire.js";
 import { type EventPosition, LEDGER_EVENT } from "./chain-events.js";
 
@@ -97,6 +98,11 @@ export type EnclaveErrorCode =
   | "out_of_order"
   | "not_found"
   | "stale_nonce"
+  /** The ledger is not complete (it waits for its snapshot, or batches were ordered before it joined). */
+  | "syncing"
+  | "not_syncing"
+  | "snapshot_invalid"
+  | "snapshot_mismatch"
   | EnvelopeRefusalCode
   | typeof REFUSED;
 
@@ -138,6 +144,11 @@ export type LedgerSummary = {
   inFlight: number;
   batchesInFlight: number;
   skippedBatches: string;
+  /**
+   * Set while the enclave waits for the state snapshot of the slot it joined at (in `block`, at
+   * `sequence`): it answers no command or query and applies no batch until one is installed.
+   */
+  syncing: { slot: string; block: string; sequence: string } | undefined;
 };
 
 /** A sealed journal record as the host keeps it: in clear only its order and kind. */
@@ -162,8 +173,29 @@ export type InitResult = PublicIdentity & {
 
 export type GroupView = { cursor: EventPosition | undefined; group: GroupSummary; ledger: LedgerSummary };
 
+/**
+ * A state snapshot this enclave produced while applying a handshake that added members (every
+ * complete member produces the same bytes): the host reads it with `snapshotChunk`, stores it by
+ * hash and serves it; `commit`: this enclave committed the handshake, so its host commits the hash
+ * on chain (`signSnapshot`, `commitSnapshot`). `block`: the handshake's block.
+ */
+export type SnapshotOffer = {
+  slot: string;
+  sequence: string;
+  block: string;
+  hash: Hex;
+  size: number;
+  commit: boolean;
+};
+
 export type ApplyResult = GroupView & {
   applied: number;
+  /**
+   * The enclave stopped before a batch it cannot apply yet (it is syncing): the events from that
+   * batch on were not applied, and are to be sent again once a snapshot is installed.
+   */
+  blocked: boolean;
+  snapshots: SnapshotOffer[];
   /** The commands accepted here that this apply ordered ("unknown": the enclave holds nothing of it). */
   settled: (CommandStatusAnswer | { id: Hex; status: "unknown" })[];
   sealedState: Hex | undefined;
@@ -190,6 +222,19 @@ export type SealBatchResult = {
   journal: JournalEntry | undefined;
   /** Why nothing can be batched, when nothing can. */
   reason: string | undefined;
+};
+
+/** Snapshot bytes cross the boundary in pieces of at most this size (hex doubles it in a frame). */
+export const SNAPSHOT_CHUNK_BYTES = 4 * 1024 * 1024;
+
+export type SnapshotChunk = { bytes: Hex; total: number };
+
+export type InstallSnapshotResult = {
+  /** Whether the snapshot is installed (all its bytes were given, and it was accepted). */
+  installed: boolean;
+  received: number;
+  ledger: LedgerSummary;
+  sealedState: Hex | undefined;
 };
 
 /** A call's parameter schema, result type (carried in the type only) and refusal codes. */
@@ -268,6 +313,7 @@ export const ENCLAVE_CALLS = {
     ...SESSION,
     ...OPEN_REFUSALS,
     "queue_full",
+    "syncing",
   ]),
   sealBatch: returns<SealBatchResult>()(
     object({
@@ -284,13 +330,42 @@ export const ENCLAVE_CALLS = {
   ),
   commandStatus: returns<CommandStatusAnswer>()(
     object({ id: hex({ min: COMMAND_ID_BYTES, max: COMMAND_ID_BYTES }) }),
-    [...SESSION, "not_found"],
+    [...SESSION, "not_found", "syncing"],
   ),
   /**
    * A signed, sealed query; the answer is sealed to the caller's response key, and so is the reason
    * of a refusal after opening (`refused`, `sealedReason`: a rejected answer).
    */
-  query: returns<{ answer: Hex }>()(object({ envelope }), [...SESSION, ...OPEN_REFUSALS]),
+  query: returns<{ answer: Hex }>()(object({ envelope }), [...SESSION, ...OPEN_REFUSALS, "syncing"]),
+  /** A piece of a snapshot this enclave produced (`SnapshotOffer`), from `offset`; `not_found` once forgotten. */
+  snapshotChunk: returns<SnapshotChunk>()(
+    object({
+      hash: hex({ min: 32, max: 32 }),
+      offset: int({ min: 0, max: MAX_SNAPSHOT_BYTES }),
+    }),
+    [...SESSION, "not_found"],
+  ),
+  /**
+   * Signs the commitment of a snapshot this enclave produced, for its record nonce (as `keyPackage`):
+   * `commitSnapshot(nonce, slot, sequence, hash, signature)`. Any other hash is `not_found`.
+   */
+  signSnapshot: returns<{ signature: Hex; slot: string; sequence: string }>()(
+    object({ nonce: decimal({ bits: 64 }), hash: hex({ min: 32, max: 32 }) }),
+    [...SESSION, "not_found"],
+  ),
+  /**
+   * Installs the snapshot of the slot this enclave joined at, given whole or in pieces in order
+   * (`offset` of `total` bytes; a piece at offset 0 starts over). Checked against the enclave's own
+   * view of where it joined, then opened with the key of its join epoch; a refusal changes nothing.
+   */
+  installSnapshot: returns<InstallSnapshotResult>()(
+    object({
+      bytes: hex({ min: 1, max: SNAPSHOT_CHUNK_BYTES }),
+      offset: optional(int({ min: 0, max: MAX_SNAPSHOT_BYTES })),
+      total: optional(int({ min: 1, max: MAX_SNAPSHOT_BYTES })),
+    }),
+    [...SESSION, "not_syncing", "snapshot_invalid", "snapshot_mismatch", "wrong_domain"],
+  ),
 } as const;
 
 export type EnclaveCalls = typeof ENCLAVE_CALLS;

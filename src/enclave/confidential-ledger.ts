@@ -30,6 +30,24 @@ export type InFlight = {
 };
 export type StoredReceipt = { receipt: Receipt; responseKey: Hex };
 
+/**
+ * A ledger that joined the group after batches were ordered (src/enclave/ledger-snapshot.ts): where
+ * it joined — the handshake's slot and block, and the position of the ledger then, as this enclave saw
+ * it on chain — and the key of its join epoch, which opens the snapshot of that position.
+ */
+export type LedgerSync = {
+  slot: bigint;
+  block: bigint;
+  sequence: bigint;
+  batches: bigint;
+  batchHead: Hex;
+  batchBlock: bigint;
+  key: Hex;
+};
+
+/** A snapshot this enclave produced for the joiners of `slot`: it signs a commitment to these only. */
+export type ProducedSnapshot = { slot: bigint; sequence: bigint; hash: Hex };
+
 export type LedgerAppState = {
   appState: StateValue;
   /**
@@ -51,6 +69,9 @@ export type LedgerAppState = {
   receipts: PersistentMap<Hex, StoredReceipt>;
   /** Batches this enclave could not open (it was not a member of their epoch). */
   skippedBatches: bigint;
+  /** Set while the ledger waits for its snapshot: it applies no batch and answers nothing. */
+  syncing?: LedgerSync;
+  produced: ProducedSnapshot[];
 };
 
 export function initialLedgerApp(app: App<StateValue>): LedgerAppState {
@@ -66,6 +87,7 @@ export function initialLedgerApp(app: App<StateValue>): LedgerAppState {
     inFlight: [],
     receipts: PersistentMap.empty(),
     skippedBatches: 0n,
+    produced: [],
   };
 }
 
@@ -347,6 +369,7 @@ export function ledgerPoint(state: LedgerAppState): LedgerPoint {
 // ----- sealing
 
 export function ledgerSummary(s: LedgerAppState): LedgerSummary {
+  const sync = s.syncing;
   return {
     sequence: s.sequence.toString(),
     batches: s.batches.toString(),
@@ -354,6 +377,11 @@ export function ledgerSummary(s: LedgerAppState): LedgerSummary {
     inFlight: s.inFlight.reduce((n, b) => n + b.count, 0),
     batchesInFlight: s.inFlight.length,
     skippedBatches: s.skippedBatches.toString(),
+    syncing: sync && {
+      slot: sync.slot.toString(),
+      block: sync.block.toString(),
+      sequence: sync.sequence.toString(),
+    },
     // No state digest here: a hash of a small confidential state can be brute-forced.
   };
 }

@@ -64,6 +64,10 @@ export type EnclaveContext = {
   readonly checkpoint: CheckpointClock;
   /** Signatures of the batches in flight, by ciphertext (recomputable, so never sealed). */
   batchSignatures: Map<Hex, Hex>;
+  /** Snapshots this enclave produced, by hash, until its host has read them (never sealed: the host stores them). */
+  snapshotBytes: Map<Hex, Uint8Array>;
+  /** A snapshot being installed in pieces: the bytes so far. */
+  incomingSnapshot: { bytes: Uint8Array; received: number } | undefined;
 };
 
 /** The enclave's handler for each call of the table, typed from it. */

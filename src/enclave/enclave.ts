@@ -11,6 +11,7 @@ import { eventCalls } from "./calls/events.js";
 import { groupCalls } from "./calls/group.js";
 import { identityCalls } from "./calls/identity.js";
 import { queryCalls } from "./calls/queries.js";
+import { snapshotCalls } from "./calls/snapshots.js";
 import type { CallHandlers, EnclaveConfig, EnclaveContext } from "./context.js";
 import { dispatch } from "./dispatch.js";
 import { GENESIS } from "./journal-chain.js";
@@ -47,6 +48,8 @@ export function createEnclave({ platform, measured, config, app, onInternalError
       restoreClosedBy: undefined,
     },
     batchSignatures: new Map(),
+    snapshotBytes: new Map(),
+    incomingSnapshot: undefined,
   };
   const handlers: CallHandlers = {
     ...identityCalls(context),
@@ -56,6 +59,7 @@ export function createEnclave({ platform, measured, config, app, onInternalError
     ...commandCalls(context),
     ...batchCalls(context),
     ...queryCalls(context),
+    ...snapshotCalls(context),
   };
   return {
     handle: (request) => dispatch(handlers, request, (kind) => onInternalError?.(kind, request.call)),

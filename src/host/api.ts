@@ -16,8 +16,11 @@ import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
 import { ADMIN_TOKEN_FILE, checkAdminAuthorization, loadOrCreateAdminToken } from "./admin-token.js";
 import { COMMAND_STATUS_SCHEMA, MAX_STATUS_WAIT_MS } from "./command-status.js";
 import type { EnclaveNode } from "./node-host.js";
+import { isSnapshotHash } from "./snapshot-store.js";
 
 const OPENAPI_URL = "/docs/openapi.json";
+/** `GET /v1/snapshots/:hash` per client address: each answer may be megabytes. */
+const SNAPSHOT_RATE = { max: 10, timeWindowMs: 10_000 };
 
 /**
  * The largest body of `POST /v1/commands` and `/v1/queries`: `{"envelope":"0x…"}` around the largest
@@ -69,6 +72,12 @@ const STATUS = {
     epochKeyFingerprint: { type: ["string", "null"] },
     lastHandshake: { type: ["object", "null"], additionalProperties: true },
     rotationPending: { type: "boolean" },
+    syncing: {
+      type: "boolean",
+      description:
+        "the node joined the group after commands were applied and waits for its state snapshot: " +
+        "it answers commands and queries with 503 syncing until it is installed",
+    },
     appliedSequence: { type: "string" },
     batches: { type: "string" },
     skippedBatches: {
@@ -250,6 +259,7 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
           epochKeyFingerprint: g.epochKeyFingerprint ?? null,
           lastHandshake: g.lastHandshake ?? null,
           rotationPending: node.rotationPending,
+          syncing: status.ledger.syncing !== undefined,
           appliedSequence: status.ledger.sequence,
           batches: status.ledger.batches,
           skippedBatches: status.ledger.skippedBatches,
@@ -340,6 +350,12 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
         return await call();
       } catch (error) {
         if (!(error instanceof EnclaveCallError)) throw error;
+        // Not an answer from partial state: the node is fetching its state snapshot; ask again soon.
+        if (error.code === "syncing")
+          return reply
+            .code(503)
+            .header("retry-after", "1")
+            .send({ code: error.code, message: error.message });
         const status = error.code === "not_found" ? 404 : error.code === "invalid_argument" ? 400 : 422;
         return reply
           .code(status)
@@ -434,6 +450,35 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
         bodyLimit: ENVELOPE_BODY_LIMIT,
       },
       async (req, reply) => enclaveCall(reply, () => node.query(req.body.envelope as Hex)),
+    );
+
+    api.get<{ Params: { hash: string } }>(
+      "/v1/snapshots/:hash",
+      {
+        schema: {
+          summary:
+            "a state snapshot this node holds for joining nodes, by the keccak-256 hash committed on chain: " +
+            "ciphertext only a group member of the join epoch opens (application/octet-stream)",
+          params: {
+            type: "object",
+            required: ["hash"],
+            additionalProperties: false,
+            properties: { hash: { type: "string", pattern: "^0x[0-9a-f]{64}$" } },
+          },
+          response: { 400: ERROR, 404: ERROR },
+        },
+        // Each answer may be the whole state: a few per client and window, not the API's default rate.
+        config: { rateLimit: { max: SNAPSHOT_RATE.max, timeWindow: SNAPSHOT_RATE.timeWindowMs } },
+      },
+      async (req, reply) => {
+        const hash = req.params.hash as Hex;
+        const bytes = isSnapshotHash(hash) ? node.snapshots.read(hash) : undefined;
+        if (!bytes)
+          return reply
+            .code(404)
+            .send({ code: "not_found", message: "no snapshot with this hash is held here" });
+        return reply.type("application/octet-stream").send(bytes);
+      },
     );
 
     api.get(OPENAPI_URL, { schema: { hide: true } }, async () => api.swagger());

@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import type { Address, Hex } from "viem";
 import {
+  type ApplyResult,
   type CommandStatusAnswer,
   type GroupSummary,
   isSettled,
@@ -22,6 +23,9 @@ import { FailureLog, type Logger, type LogTarget, loggerFor } from "./log.js";
 import { StageMetrics } from "./metrics.js";
 import { type EnclaveRegistration, initAndRegister, onChainState } from "./registration.js";
 import { SealedStore } from "./sealed-store.js";
+import { SnapshotPublisher } from "./snapshot-publisher.js";
+import { SnapshotStore } from "./snapshot-store.js";
+import { SnapshotSync } from "./snapshot-sync.js";
 import { Ticker } from "./ticker.js";
 
 export { SEALED_STATE_FILE } from "./sealed-store.js";
@@ -49,8 +53,11 @@ export type EnclaveNodeOptions = LogTarget & {
   maxBatchCommands?: number;
   /** At most this many of this node's batches sent and not yet ordered (1 sends one at a time). */
   maxBatchesInFlight?: number;
-  /** Other nodes' API URLs (for joining with state). */
-  peers?: string[];
+  /**
+   * Base URLs of other nodes' APIs: where this node fetches the state snapshot it needs when it
+   * joins the group after commands were applied (tried in turn).
+   */
+  peers?: readonly string[];
 };
 
 export class EnclaveNode {
@@ -66,6 +73,10 @@ export class EnclaveNode {
   private follower: EventFollower | undefined;
   private readonly ticker: Ticker;
   private readonly syncFailures: FailureLog;
+  /** State snapshots for joiners: those this node stores and serves, commits, and fetches. */
+  readonly snapshots: SnapshotStore;
+  private readonly publisher: SnapshotPublisher;
+  private readonly snapshotSync: SnapshotSync;
   private rotationTimer: NodeJS.Timeout | undefined;
   private rotateRequested = false;
   /** The slot at which this node sent its key package: a new handshake means it was consumed or lost. */
@@ -100,6 +111,25 @@ export class EnclaveNode {
       rotateEveryBatches: options.rotateEveryBatches,
       onRotationDue: () => this.requestRotation(),
     });
+    this.snapshots = new SnapshotStore(hostDir);
+    this.publisher = new SnapshotPublisher({
+      enclave: this.enclave,
+      store: this.snapshots,
+      writer: this.writer,
+      wallet,
+      contract,
+      self: () => this.address,
+      log: this.log,
+    });
+    this.snapshotSync = new SnapshotSync({
+      enclave: this.enclave,
+      store: this.snapshots,
+      wallet,
+      contract,
+      peers: options.peers ?? [],
+      keep: (result) => this.keep(result),
+      log: this.log,
+    });
   }
 
   /** The host's directory (sealed files, the enclave's data, the admin token). */
@@ -132,6 +162,8 @@ export class EnclaveNode {
       const restored = await this.enclave.call("restoreState", sealed);
       cursor = restored.cursor;
       this.group = restored.group;
+      // Restarted while waiting for a snapshot: look for it again right away.
+      if (restored.ledger.syncing) void this.snapshotSync.ensure(restored.ledger.syncing);
     }
     this.follower = new EventFollower({
       publicClient: wallet.publicClient,
@@ -144,11 +176,16 @@ export class EnclaveNode {
       onEvents: async (events) => {
         for (const chunk of inCalls(events.flatMap((e) => toLedgerEvent(e) ?? []))) {
           const apply = () => this.enclave.call("applyEvents", { events: chunk });
-          const applied = chunk.some((e) => e.kind === "BatchSubmitted")
-            ? await this.metrics.time("apply", apply)
-            : await apply();
-          this.keep(applied);
-          for (const settled of applied.settled) this.waiters.wake(settled);
+          let applied = await this.applied(
+            chunk.some((e) => e.kind === "BatchSubmitted") ? this.metrics.time("apply", apply) : apply(),
+          );
+          // A joiner stops before the first batch after its join until its snapshot is installed;
+          // the same events go again then (those applied already are skipped by the enclave).
+          while (applied.blocked && applied.ledger.syncing) {
+            await this.snapshotSync.ensure(applied.ledger.syncing);
+            if (this.stopped) return; // the follower stops too; a restart resumes from the enclave's cursor
+            applied = await this.applied(this.metrics.time("apply", apply));
+          }
         }
       },
       onStatus: (status) => this.onFollowerStatus(status),
@@ -158,6 +195,16 @@ export class EnclaveNode {
       this.rotationTimer = setInterval(() => this.requestRotation(), this.options.rotateEveryMs);
     }
     this.ticker.start(TICK_MS);
+  }
+
+  /** Keeps what an apply sealed, wakes the requests it settled, and takes the snapshots it produced. */
+  private async applied(pending: Promise<ApplyResult>): Promise<ApplyResult> {
+    const applied = await pending;
+    this.keep(applied);
+    for (const settled of applied.settled) this.waiters.wake(settled);
+    if (applied.snapshots.length > 0) await this.publisher.take(applied.snapshots);
+    if (applied.ledger.syncing && !applied.blocked) void this.snapshotSync.ensure(applied.ledger.syncing);
+    return applied;
   }
 
   /** An outage is logged once while the follower retries, then when its error changes or it ends. */
@@ -183,6 +230,8 @@ export class EnclaveNode {
         this.keyPackageSentAt = this.group.slot;
       return;
     }
+    // Snapshot commitments go with the node's other chain writes, one at a time.
+    if (await this.publisher.commitDue()) return;
     const rotate = this.rotateRequested;
     const proposal = await this.enclave.call("proposeHandshake", { rotate });
     this.keep(proposal);
@@ -307,6 +356,7 @@ export class EnclaveNode {
   async stop(): Promise<void> {
     this.stopped = true;
     this.waiters.wakeAll();
+    this.snapshotSync.stop();
     if (this.rotationTimer) clearInterval(this.rotationTimer);
     await this.ticker.stop();
     await this.follower?.stop();

@@ -36,6 +36,7 @@ export type NodeStatus = {
   skippedBatches: string;
   queued: number;
   synced: boolean;
+  syncing: boolean;
 };
 
 export async function nodeStatus(url: string): Promise<NodeStatus> {
@@ -70,6 +71,8 @@ export function httpStatusSource(url: () => string): StatusSource {
         inFlight: 0,
         batchesInFlight: 0,
         skippedBatches: s.skippedBatches,
+        // The API says only whether the node syncs, not from which point.
+        syncing: s.syncing ? { slot: s.slot, block: "0", sequence: s.appliedSequence } : undefined,
       };
       return { group, ledger };
     },

@@ -16,12 +16,12 @@ export function batchCalls(context: EnclaveContext): Pick<CallHandlers, "sealBat
       const session = sessionToChange(context, "sealBatch");
       const knownSignatures = new Set(known.map((k) => k.toLowerCase()));
       const { group, epochKey } = session.group;
-      if (!group || !epochKey)
+      if (!group || !epochKey || session.ledger.syncing)
         return {
           batches: [],
           queued: session.ledger.queue.length,
           journal: undefined,
-          reason: "not a group member",
+          reason: session.ledger.syncing ? "waiting for a state snapshot" : "not a group member",
         };
       const next = nextBatches(
         session.ledger,

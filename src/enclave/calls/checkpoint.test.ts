@@ -20,9 +20,18 @@ const READING: { [K in CallName]?: CallParams<K> } = {
   groupStatus: {},
   commandStatus: { id: `0x${"11".repeat(32)}` },
   query: { envelope: "0x01" },
+  snapshotChunk: { hash: `0x${"11".repeat(32)}`, offset: 0 },
+  signSnapshot: { nonce: "0", hash: `0x${"11".repeat(32)}` },
 };
 /** Calls that may change state: the first of them ends the window, even one refused. */
-const CHANGING: CallName[] = ["applyEvents", "keyPackage", "proposeHandshake", "submitCommand", "sealBatch"];
+const CHANGING: CallName[] = [
+  "applyEvents",
+  "keyPackage",
+  "proposeHandshake",
+  "submitCommand",
+  "sealBatch",
+  "installSnapshot",
+];
 
 describe("restoreState (in process)", () => {
   const dir = mkdtempSync(join(tmpdir(), "anonify-checkpoint-"));
@@ -75,6 +84,7 @@ describe("restoreState (in process)", () => {
       applyEvents: { events: [] },
       keyPackage: { nonce: "0" },
       submitCommand: { envelope: await sealedErc20Command(account, DOMAIN, hpkePublicKey, 0n) },
+      installSnapshot: { bytes: "0x01" },
     };
     for (const name of CHANGING) {
       const enclave = await restarted();

@@ -21,12 +21,29 @@ import {
   type VerifiedCommand,
 } from "../command-intake.js";
 import { commandStatus, enqueue, type LedgerAppState } from "../confidential-ledger.js";
-import { type CallHandlers, type EnclaveContext, requireSession, sessionToChange } from "../context.js";
+import {
+  type CallHandlers,
+  type EnclaveContext,
+  requireSession,
+  type Session,
+  sessionToChange,
+} from "../context.js";
+import { incompleteLedger } from "../ledger-snapshot.js";
 import { journal } from "./checkpoint.js";
 
 export { REFUSED_SEQUENCE } from "../command-intake.js";
 
 const REFUSED_MESSAGE = "the enclave refused the message; the reason is sealed to its response key";
+
+/**
+ * Refuses, before anything is opened, to answer from a ledger that is not complete (a joiner waiting
+ * for its snapshot, a node outside the group after batches it could not read): `syncing`. What the
+ * node's state is, is public (its host sees the same events).
+ */
+export function refuseWhileIncomplete(session: Session): void {
+  const reason = incompleteLedger(session.ledger, session.group.group !== undefined);
+  if (reason) throw new EnclaveCallError("syncing", reason);
+}
 
 /** A command's state as the host may see it; its receipt, if any, sealed to the sender's response key. */
 export async function statusAnswer(
@@ -80,6 +97,7 @@ export function commandCalls(context: EnclaveContext): Pick<CallHandlers, "submi
       if (session.ledger.queue.length >= MAX_QUEUED_COMMANDS) {
         throw new EnclaveCallError("queue_full", "the node's queue is full; try again later");
       }
+      refuseWhileIncomplete(session);
       let command: VerifiedCommand | undefined;
       try {
         command = await openCommand(session.keys.hpkePrivateKey, session.domain, hexToBytes(envelope), {
@@ -106,6 +124,7 @@ export function commandCalls(context: EnclaveContext): Pick<CallHandlers, "submi
 
     commandStatus: async ({ id }) => {
       const session = requireSession(context);
+      refuseWhileIncomplete(session);
       const answer = await statusAnswer(session.ledger, session.domain, id.toLowerCase() as Hex);
       if (!answer) throw new EnclaveCallError("not_found", "no command with this id is known here");
       return answer;

@@ -1,16 +1,80 @@
 // Applying the contract's events, in chain order: registry and handshakes move the group, batches
 // move the confidential ledger. The host may resend, drop or reorder what it feeds; events at or
 // before the cursor are skipped, and a gap in the handshake or batch chain is refused with nothing
-// changed.
-import type { ApplyResult, CommandStatusAnswer } from "../../boundary/calls.js";
-import { isAfter } from "../../boundary/chain-events.js";
+// changed. A handshake that adds members makes every complete member capture a state snapshot for
+// them; one that adds this enclave after batches were ordered makes it sync: it stops before the next
+// batch until a snapshot is installed (src/enclave/ledger-snapshot.ts).
+import { keccak256 } from "viem";
+import type { ApplyResult, CommandStatusAnswer, SnapshotOffer } from "../../boundary/calls.js";
+import { isAfter, type LedgerEvent } from "../../boundary/chain-events.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
-import { epochOf } from "../../group/mls.js";
-import { applyBatch, LedgerAppError, ledgerSummary, settledHere } from "../confidential-ledger.js";
+import { epochOf, membersOf } from "../../group/mls.js";
+import type { LedgerDomain } from "../../protocol/digests.js";
+import {
+  applyBatch,
+  LedgerAppError,
+  type LedgerAppState,
+  ledgerSummary,
+  settledHere,
+} from "../confidential-ledger.js";
 import { admissionOf, type CallHandlers, type EnclaveContext, sessionToChange } from "../context.js";
-import { applyGroupEvent, GroupFollowError, groupSummary } from "../group-member.js";
+import { applyGroupEvent, GroupFollowError, type GroupMemberState, groupSummary } from "../group-member.js";
+import { captureSnapshot, snapshotKey, startSync, withProduced } from "../ledger-snapshot.js";
+import { enclaveAddressOf } from "../registry.js";
 import { fullSealDue, sealState } from "./checkpoint.js";
 import { statusAnswer } from "./commands.js";
+
+/** Snapshot bytes kept in memory for the host to read (`snapshotChunk`): the newest few. */
+const KEPT_SNAPSHOT_BYTES = 2;
+
+const addressesOf = (group: NonNullable<GroupMemberState["group"]>) =>
+  new Set(membersOf(group).map((m) => enclaveAddressOf(m.identity)));
+
+/**
+ * The ledger after a handshake moved the group from `before` to `after`: syncing if it added this
+ * enclave after batches were ordered; with a snapshot for the joiners if it added others and this
+ * ledger is complete.
+ */
+async function afterHandshake(
+  context: EnclaveContext,
+  event: Extract<LedgerEvent, { kind: "HandshakeCommitted" }>,
+  before: GroupMemberState,
+  after: GroupMemberState,
+  ledger: LedgerAppState,
+  domain: LedgerDomain,
+): Promise<{ ledger: LedgerAppState; offer?: SnapshotOffer }> {
+  const group = after.group;
+  // Genesis and joins before any batch need no snapshot: the initial state is known.
+  if (!group || group === before.group || ledger.batches === 0n) return { ledger };
+  const slot = BigInt(event.epoch);
+  if (!before.group) {
+    const key = await snapshotKey(group, domain, slot);
+    const next = startSync(ledger, { slot, block: BigInt(event.block), key });
+    key.fill(0);
+    return { ledger: next };
+  }
+  if (ledger.syncing) return { ledger }; // incomplete: the complete members produce it
+  const had = addressesOf(before.group);
+  if (![...addressesOf(group)].some((address) => !had.has(address))) return { ledger };
+  const key = await snapshotKey(group, domain, slot);
+  const { bytes, hash } = captureSnapshot(ledger, domain, slot, key);
+  key.fill(0);
+  context.snapshotBytes.set(hash, bytes);
+  for (const old of [...context.snapshotBytes.keys()].slice(0, -KEPT_SNAPSHOT_BYTES))
+    context.snapshotBytes.delete(old);
+  return {
+    ledger: withProduced(ledger, { slot, sequence: ledger.sequence, hash }),
+    offer: {
+      slot: slot.toString(),
+      sequence: ledger.sequence.toString(),
+      block: event.block,
+      hash,
+      size: bytes.length,
+      // The committer of this handshake commits the hash; the others hold the same bytes to serve.
+      commit: before.pending !== undefined && before.pending.handshakeHash === keccak256(event.handshake),
+    },
+  };
+}
 
 export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEvents"> {
   return {
@@ -21,8 +85,15 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
       let ledger = session.ledger;
       let cursor = session.cursor;
       let applied = 0;
+      let blocked = false;
+      const snapshots: SnapshotOffer[] = [];
       for (const event of events) {
         if (!isAfter(event, cursor)) continue;
+        // A syncing ledger applies no batch until its snapshot is installed; the host sends the rest again.
+        if (event.kind === "BatchSubmitted" && ledger.syncing) {
+          blocked = true;
+          break;
+        }
         try {
           if (event.kind === "BatchSubmitted") {
             ledger = applyBatch(ledger, event, {
@@ -33,7 +104,13 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
               epochKey: group.epochKey,
             });
           } else {
+            const before = group;
             group = await applyGroupEvent(group, event, session.identity.address, session.domain, admission);
+            if (event.kind === "HandshakeCommitted") {
+              const step = await afterHandshake(context, event, before, group, ledger, session.domain);
+              ledger = step.ledger;
+              if (step.offer) snapshots.push(step.offer);
+            }
           }
         } catch (error) {
           if (error instanceof GroupFollowError || error instanceof LedgerAppError)
@@ -58,6 +135,8 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
       session.cursor = cursor;
       return {
         applied,
+        blocked,
+        snapshots,
         cursor,
         group: groupSummary(group, session.identity.address),
         ledger: ledgerSummary(ledger),

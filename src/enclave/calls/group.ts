@@ -47,6 +47,14 @@ export function groupCalls(
 
     proposeHandshake: async ({ rotate = false }): Promise<HandshakeProposal> => {
       const session = sessionToChange(context, "proposeHandshake");
+      // A member still waiting for its snapshot commits nothing: a commit that adds members needs a
+      // complete ledger to capture theirs, and a rotation can wait until it has one.
+      if (session.ledger.syncing)
+        return {
+          handshake: null,
+          sealedState: undefined,
+          group: groupSummary(session.group, session.identity.address),
+        };
       const proposal = await proposeCommit(
         session.group,
         session.identity.address,

@@ -8,7 +8,7 @@ import { NEXT_NONCE_QUERY } from "../../protocol/wire.js";
 import { openQuery, sealQueryAnswer, type VerifiedQuery } from "../command-intake.js";
 import { ledgerPoint, nextNonce } from "../confidential-ledger.js";
 import { type CallHandlers, type EnclaveContext, requireSession } from "../context.js";
-import { refusal } from "./commands.js";
+import { refusal, refuseWhileIncomplete } from "./commands.js";
 
 const MS_PER_SECOND = 1000;
 
@@ -16,6 +16,7 @@ export function queryCalls(context: EnclaveContext): Pick<CallHandlers, "query">
   return {
     query: async ({ envelope }) => {
       const session = requireSession(context);
+      refuseWhileIncomplete(session);
       let query: VerifiedQuery | undefined;
       try {
         const now = BigInt(Math.floor(Date.now() / MS_PER_SECOND));

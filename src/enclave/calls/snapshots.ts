@@ -1,0 +1,100 @@
+// State snapshots for joiners (src/enclave/ledger-snapshot.ts): the producer's host reads the bytes
+// its enclave captured (`snapshotChunk`) and has their hash signed for the chain (`signSnapshot`);
+// the joiner's host hands the bytes it fetched to its enclave (`installSnapshot`).
+import { bytesToHex, type Hex, hexToBytes } from "viem";
+import { SNAPSHOT_CHUNK_BYTES } from "../../boundary/calls.js";
+import { EnclaveCallError } from "../../boundary/frames.js";
+import { snapshotDigest } from "../../protocol/digests.js";
+import { ledgerSummary } from "../confidential-ledger.js";
+import { type CallHandlers, type EnclaveContext, requireSession, sessionToChange } from "../context.js";
+import { signDigest } from "../identity.js";
+import { installSnapshot, SnapshotRefused } from "../ledger-snapshot.js";
+import { sealState } from "./checkpoint.js";
+
+export function snapshotCalls(
+  context: EnclaveContext,
+): Pick<CallHandlers, "snapshotChunk" | "signSnapshot" | "installSnapshot"> {
+  return {
+    snapshotChunk: ({ hash, offset }) => {
+      requireSession(context);
+      const bytes = context.snapshotBytes.get(hash.toLowerCase() as Hex);
+      if (!bytes) throw new EnclaveCallError("not_found", "no snapshot with this hash is held here");
+      if (offset > bytes.length)
+        throw new EnclaveCallError("invalid_argument", "offset is past the snapshot's end");
+      return {
+        bytes: bytesToHex(bytes.subarray(offset, offset + SNAPSHOT_CHUNK_BYTES)),
+        total: bytes.length,
+      };
+    },
+
+    /**
+     * Only a snapshot this enclave captured itself (its record, sealed with its state, names it), so
+     * a host cannot have its enclave vouch for bytes it made up. The nonce is the record nonce, as
+     * for key packages; a wrong one only makes the host's own transaction fail.
+     */
+    signSnapshot: async ({ nonce, hash }) => {
+      const session = requireSession(context);
+      const produced = session.ledger.produced.find((p) => p.hash === hash.toLowerCase());
+      if (!produced)
+        throw new EnclaveCallError("not_found", "this enclave produced no snapshot with this hash");
+      const digest = snapshotDigest(
+        session.domain,
+        BigInt(nonce),
+        produced.slot,
+        produced.sequence,
+        produced.hash,
+      );
+      return {
+        signature: await signDigest(session.keys, digest),
+        slot: produced.slot.toString(),
+        sequence: produced.sequence.toString(),
+      };
+    },
+
+    installSnapshot: async ({ bytes, offset = 0, total }) => {
+      const session = sessionToChange(context, "installSnapshot");
+      if (!session.ledger.syncing) {
+        context.incomingSnapshot = undefined;
+        throw new EnclaveCallError("not_syncing", "this enclave's ledger is complete: it takes no snapshot");
+      }
+      const piece = hexToBytes(bytes);
+      const size = total ?? offset + piece.length;
+      if (offset === 0) context.incomingSnapshot = { bytes: new Uint8Array(size), received: 0 };
+      const incoming = context.incomingSnapshot;
+      if (
+        !incoming ||
+        offset !== incoming.received ||
+        size !== incoming.bytes.length ||
+        offset + piece.length > size
+      ) {
+        context.incomingSnapshot = undefined;
+        throw new EnclaveCallError(
+          "snapshot_invalid",
+          "snapshot pieces must come in order, each naming the same total; start again at offset 0",
+        );
+      }
+      incoming.bytes.set(piece, offset);
+      incoming.received += piece.length;
+      if (incoming.received < size)
+        return {
+          installed: false,
+          received: incoming.received,
+          ledger: ledgerSummary(session.ledger),
+          sealedState: undefined,
+        };
+      context.incomingSnapshot = undefined;
+      try {
+        session.ledger = installSnapshot(session.ledger, session.domain, incoming.bytes);
+      } catch (error) {
+        if (error instanceof SnapshotRefused) throw new EnclaveCallError(error.code, error.reason);
+        throw error;
+      }
+      return {
+        installed: true,
+        received: size,
+        ledger: ledgerSummary(session.ledger),
+        sealedState: await sealState(context, session),
+      };
+    },
+  };
+}

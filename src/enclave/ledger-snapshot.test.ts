@@ -1,0 +1,143 @@
+// What a snapshot carries of a ledger, and what installing one checks beyond the codec: the payload
+// is exactly app state, nonces and the count of unreadable batches, each of its type.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Hex } from "viem";
+import { APPS } from "../../apps/index.js";
+import { encodeValue, type StateValue } from "../app/canonical.js";
+import { PersistentMap } from "../app/pmap.js";
+import { sealSnapshot } from "../protocol/snapshot.js";
+import { initialLedgerApp, type LedgerAppState } from "./confidential-ledger.js";
+import {
+  captureSnapshot,
+  incompleteLedger,
+  installSnapshot,
+  SnapshotRefused,
+  startSync,
+} from "./ledger-snapshot.js";
+import { DOMAIN } from "./test-harness.js";
+
+const KEY = new Uint8Array(32).fill(3);
+const SENDER: Hex = `0x${"12".repeat(20)}`;
+
+/** A ledger 3 commands in, as every member sees it. */
+function member(): LedgerAppState {
+  const app = APPS.erc20!;
+  return {
+    ...initialLedgerApp(app),
+    appState: {
+      owner: SENDER,
+      totalSupply: 9n,
+      balances: PersistentMap.empty<Hex, bigint>().set(SENDER, 9n),
+      allowances: PersistentMap.empty(),
+    },
+    nonces: PersistentMap.empty<Hex, bigint>().set(SENDER, 3n),
+    sequence: 3n,
+    batches: 1n,
+    batchHead: `0x${"aa".repeat(32)}`,
+    batchBlock: 12n,
+    skippedBatches: 0n,
+  };
+}
+
+/** The same position as a joiner sees it: it skipped the batch it could not open. */
+function joiner(): LedgerAppState {
+  const { sequence, batches, batchHead, batchBlock } = member();
+  const queued = { digest: `0x${"01".repeat(32)}` as Hex, sender: SENDER, nonce: 3n, encoded: "0x00" as Hex };
+  const ledger = {
+    ...initialLedgerApp(APPS.erc20!),
+    sequence,
+    batches,
+    batchHead,
+    batchBlock,
+    skippedBatches: 1n,
+    queue: [queued],
+  };
+  return startSync(ledger, { slot: 2n, block: 15n, key: KEY });
+}
+
+const refused = (f: () => unknown, code: string, pattern?: RegExp) =>
+  assert.throws(f, (e: unknown) => {
+    assert.ok(e instanceof SnapshotRefused, String(e));
+    assert.equal(e.code, code, e.message);
+    if (pattern) assert.match(e.message, pattern);
+    return true;
+  });
+
+describe("ledger snapshots", () => {
+  it("install what a member captured: state, nonces and counts; the joiner's own queue stays its own", () => {
+    const { bytes } = captureSnapshot(member(), DOMAIN, 2n, KEY);
+    const syncing = joiner();
+    assert.match(incompleteLedger(syncing, true) ?? "", /waits for its state snapshot/);
+    const installed = installSnapshot(syncing, DOMAIN, bytes);
+    assert.equal(installed.syncing, undefined);
+    assert.equal(incompleteLedger(installed, true), undefined);
+    assert.equal(encodeValue(installed.appState).toString(), encodeValue(member().appState).toString());
+    assert.equal(installed.nonces.get(SENDER), 3n);
+    assert.equal(installed.skippedBatches, 0n);
+    assert.equal(installed.sequence, 3n);
+    assert.deepEqual(installed.queue, syncing.queue);
+    assert.equal(
+      incompleteLedger({ ...initialLedgerApp(APPS.erc20!), batches: 1n }, false) !== undefined,
+      true,
+    );
+    assert.equal(incompleteLedger(initialLedgerApp(APPS.erc20!), false), undefined, "nothing ordered yet");
+  });
+
+  it("refuses a payload that is not exactly app state, nonces and count", () => {
+    const { sequence, batches, batchHead, batchBlock } = member();
+    const header = { domain: DOMAIN, slot: 2n, sequence, batches, batchHead, batchBlock };
+    const sealed = (payload: Record<string, unknown>) =>
+      sealSnapshot(KEY, header, encodeValue(payload as unknown as StateValue));
+    const app = member().appState;
+    const nonces = member().nonces;
+    const good = { app, nonces, skippedBatches: 0n };
+    assert.doesNotThrow(() => installSnapshot(joiner(), DOMAIN, sealed(good)));
+    const cases: [string, Record<string, unknown>][] = [
+      ["an extra field", { ...good, receipts: new Map() }],
+      ["no app state", { nonces, skippedBatches: 0n }],
+      ["nonces that are not a map", { ...good, nonces: [] }],
+      ["a sender that is not an address", { ...good, nonces: new Map([["alice", 1n]]) }],
+      ["a nonce that is not a bigint", { ...good, nonces: new Map([[SENDER, 1]]) }],
+      ["a zero next nonce", { ...good, nonces: new Map([[SENDER, 0n]]) }],
+      ["a negative count", { ...good, skippedBatches: -1n }],
+    ];
+    for (const [what, payload] of cases)
+      assert.throws(
+        () => installSnapshot(joiner(), DOMAIN, sealed(payload)),
+        (e: unknown) => e instanceof SnapshotRefused && e.code === "snapshot_invalid",
+        what,
+      );
+    // Bytes that are not canonical JSON at all, sealed correctly.
+    refused(
+      () => installSnapshot(joiner(), DOMAIN, sealSnapshot(KEY, header, new TextEncoder().encode("{ }"))),
+      "snapshot_invalid",
+    );
+  });
+
+  it("refuses another key, slot, position or network before anything changes", () => {
+    const good = captureSnapshot(member(), DOMAIN, 2n, KEY).bytes;
+    refused(
+      () =>
+        installSnapshot(joiner(), DOMAIN, captureSnapshot(member(), DOMAIN, 2n, new Uint8Array(32)).bytes),
+      "snapshot_invalid",
+    );
+    refused(
+      () => installSnapshot(joiner(), DOMAIN, captureSnapshot(member(), DOMAIN, 3n, KEY).bytes),
+      "snapshot_mismatch",
+      /slot 3/,
+    );
+    const later = { ...member(), sequence: 4n, batches: 2n };
+    refused(
+      () => installSnapshot(joiner(), DOMAIN, captureSnapshot(later, DOMAIN, 2n, KEY).bytes),
+      "snapshot_mismatch",
+      /sequence 4/,
+    );
+    const elsewhere = { ...DOMAIN, chainId: 1 };
+    refused(
+      () => installSnapshot(joiner(), DOMAIN, captureSnapshot(member(), elsewhere, 2n, KEY).bytes),
+      "wrong_domain",
+    );
+    assert.throws(() => installSnapshot(member(), DOMAIN, good), /not syncing/);
+  });
+});

@@ -1,0 +1,203 @@
+// Joining with state (flow 6). An enclave that joins the group after batches were ordered cannot open
+// them (they were sealed under epoch keys it never had), so its ledger is incomplete: it records where
+// it joined and the key of its join epoch, answers nothing, and applies no batch after the join until a
+// snapshot of the replicated ledger at that point is installed. Every complete member applying the
+// handshake that added it captures that snapshot: the same bytes at every member (the encoding is
+// canonical and the sealing deterministic, src/protocol/snapshot.ts), so any node can serve them; the
+// committer of the handshake commits their hash on chain.
+//
+// What a snapshot holds is what every enclave computes alike from the chain: the app state, the
+// per-sender nonces and the count of unreadable batches; its header (authenticated) names the ledger's
+// position: slot, sequence, batches, batch head and block. Not the node-local queue, batches in flight
+// or receipts (receipts of commands ordered before the join are not served by the joiner).
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { bytesToHex, encodeAbiParameters, type Hex, hexToBytes, parseAbiParameters } from "viem";
+import {
+  CanonicalError,
+  decodeValue,
+  encodeValue,
+  type StateKey,
+  type StateValue,
+} from "../app/canonical.js";
+import { PersistentMap } from "../app/pmap.js";
+import { exportSecret, type GroupState } from "../group/mls.js";
+import type { LedgerDomain } from "../protocol/digests.js";
+import {
+  openSnapshot,
+  readSnapshotHeader,
+  SNAPSHOT_KEY_BYTES,
+  SnapshotError,
+  type SnapshotHeader,
+  sealSnapshot,
+} from "../protocol/snapshot.js";
+import { sameDomain } from "../protocol/wire.js";
+import type { LedgerAppState, LedgerSync, ProducedSnapshot } from "./confidential-ledger.js";
+
+/**
+ * Why this ledger cannot answer, if it cannot: it waits for its snapshot, or this enclave is not a
+ * member and batches were ordered that it could not open (it will need a snapshot when it joins).
+ */
+export function incompleteLedger(ledger: LedgerAppState, member: boolean): string | undefined {
+  if (ledger.syncing)
+    return `this node joined the group at slot ${ledger.syncing.slot} and waits for its state snapshot`;
+  if (!member && ledger.batches > 0n)
+    return "this node is not a group member: it cannot know the state of the batches ordered so far";
+  return undefined;
+}
+
+/** The MLS exporter label of the snapshot key; its context binds the chain, the contract and the slot. */
+export const SNAPSHOT_KEY_LABEL = "anonify/snapshot-key/v1";
+/** Snapshots this enclave produced that it still signs a commitment for (the newest). */
+export const MAX_PRODUCED_SNAPSHOTS = 8;
+const ADDRESS = /^0x[0-9a-f]{40}$/;
+
+export type SnapshotRefusalCode = "wrong_domain" | "snapshot_mismatch" | "snapshot_invalid";
+
+/** Why a snapshot is refused; nothing changed. */
+export class SnapshotRefused extends Error {
+  override name = "SnapshotRefused";
+  constructor(
+    readonly code: SnapshotRefusalCode,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/**
+ * The key of the snapshot for `slot`, from the MLS exporter of the epoch that slot's handshake opened:
+ * every member of that epoch derives it, the joiners from their Welcome, and nobody outside the group.
+ */
+export function snapshotKey(group: GroupState, domain: LedgerDomain, slot: bigint): Promise<Uint8Array> {
+  const context = hexToBytes(
+    encodeAbiParameters(parseAbiParameters("uint256, address, uint64"), [
+      BigInt(domain.chainId),
+      domain.contract,
+      slot,
+    ]),
+  );
+  return exportSecret(group, SNAPSHOT_KEY_LABEL, context, SNAPSHOT_KEY_BYTES);
+}
+
+function headerOf(ledger: LedgerAppState, domain: LedgerDomain, slot: bigint): SnapshotHeader {
+  return {
+    domain,
+    slot,
+    sequence: ledger.sequence,
+    batches: ledger.batches,
+    batchHead: ledger.batchHead,
+    batchBlock: ledger.batchBlock,
+  };
+}
+
+/** The payload's fields, in the canonical value encoding. */
+type Payload = { app: StateValue; nonces: PersistentMap<Hex, bigint>; skippedBatches: bigint };
+
+/** The ledger at this point, sealed for the joiners of `slot`: bytes and their hash (what goes on chain). */
+export function captureSnapshot(
+  ledger: LedgerAppState,
+  domain: LedgerDomain,
+  slot: bigint,
+  key: Uint8Array,
+): { bytes: Uint8Array; hash: Hex } {
+  const payload: Payload = {
+    app: ledger.appState,
+    nonces: ledger.nonces,
+    skippedBatches: ledger.skippedBatches,
+  };
+  const bytes = sealSnapshot(
+    key,
+    headerOf(ledger, domain, slot),
+    encodeValue(payload as unknown as StateValue),
+  );
+  return { bytes, hash: bytesToHex(keccak_256(bytes)) };
+}
+
+/** Remembers a snapshot this enclave produced, so that it signs a commitment to it (and to nothing else). */
+export function withProduced(ledger: LedgerAppState, produced: ProducedSnapshot): LedgerAppState {
+  const kept = ledger.produced.filter((p) => p.hash !== produced.hash);
+  return { ...ledger, produced: [...kept, produced].slice(-MAX_PRODUCED_SNAPSHOTS) };
+}
+
+/** The ledger of an enclave that just joined at `slot` (in `block`) after batches were ordered: syncing. */
+export function startSync(
+  ledger: LedgerAppState,
+  join: { slot: bigint; block: bigint; key: Uint8Array },
+): LedgerAppState {
+  const syncing: LedgerSync = {
+    slot: join.slot,
+    block: join.block,
+    sequence: ledger.sequence,
+    batches: ledger.batches,
+    batchHead: ledger.batchHead,
+    batchBlock: ledger.batchBlock,
+    key: bytesToHex(join.key),
+  };
+  return { ...ledger, syncing };
+}
+
+function same(a: SnapshotHeader, b: SnapshotHeader): string | undefined {
+  if (a.slot !== b.slot) return `the snapshot is for slot ${a.slot}, this enclave joined at slot ${b.slot}`;
+  if (a.sequence !== b.sequence || a.batches !== b.batches || a.batchHead !== b.batchHead.toLowerCase())
+    return (
+      `the snapshot stands at sequence ${a.sequence} (batch ${a.batches}), ` +
+      `this enclave joined at sequence ${b.sequence} (batch ${b.batches}) with another batch head`
+    );
+  if (a.batchBlock !== b.batchBlock) return "the snapshot names another block for the last batch";
+  return undefined;
+}
+
+function payloadOf(bytes: Uint8Array): Payload {
+  let value: StateValue;
+  try {
+    value = decodeValue(bytes);
+  } catch (error) {
+    if (error instanceof CanonicalError) throw new SnapshotRefused("snapshot_invalid", error.message);
+    throw error;
+  }
+  const fields =
+    value && typeof value === "object" && !Array.isArray(value) && !(value instanceof Map) ? value : {};
+  const { app, nonces, skippedBatches, ...rest } = fields as Record<string, StateValue | undefined>;
+  if (Object.keys(rest).length > 0 || app === undefined)
+    throw new SnapshotRefused("snapshot_invalid", "the snapshot's payload has other fields");
+  if (!(nonces instanceof PersistentMap) || typeof skippedBatches !== "bigint" || skippedBatches < 0n)
+    throw new SnapshotRefused("snapshot_invalid", "the snapshot's nonces or counts are malformed");
+  for (const [sender, nonce] of nonces as PersistentMap<StateKey, StateValue>)
+    if (typeof sender !== "string" || !ADDRESS.test(sender) || typeof nonce !== "bigint" || nonce < 1n)
+      throw new SnapshotRefused("snapshot_invalid", "the snapshot's nonces are malformed");
+  return { app, nonces: nonces as PersistentMap<Hex, bigint>, skippedBatches };
+}
+
+/**
+ * Installs a snapshot into a syncing ledger: checked against this enclave's own view of where it
+ * joined (domain, slot, position) before it is opened with the key of its join epoch. Throws
+ * `SnapshotRefused` with nothing changed.
+ */
+export function installSnapshot(
+  ledger: LedgerAppState,
+  domain: LedgerDomain,
+  bytes: Uint8Array,
+): LedgerAppState {
+  const sync = ledger.syncing;
+  if (!sync) throw new Error("installSnapshot on a ledger that is not syncing");
+  let header: SnapshotHeader;
+  try {
+    header = readSnapshotHeader(bytes);
+  } catch (error) {
+    if (error instanceof SnapshotError) throw new SnapshotRefused("snapshot_invalid", error.reason);
+    throw error;
+  }
+  if (!sameDomain(header.domain, domain))
+    throw new SnapshotRefused("wrong_domain", "the snapshot is for another chain or contract");
+  const mismatch = same(header, { domain, ...sync });
+  if (mismatch) throw new SnapshotRefused("snapshot_mismatch", mismatch);
+  let payload: Uint8Array;
+  try {
+    payload = openSnapshot(hexToBytes(sync.key), bytes).payload;
+  } catch (error) {
+    if (error instanceof SnapshotError) throw new SnapshotRefused("snapshot_invalid", error.reason);
+    throw error;
+  }
+  const { app, nonces, skippedBatches } = payloadOf(payload);
+  return { ...ledger, appState: app, nonces, skippedBatches, syncing: undefined };
+}

@@ -1,0 +1,225 @@
+// The joining side of state snapshots, in a joiner's host: while its enclave waits for the snapshot
+// of the slot it joined at, the host reads that slot's `SnapshotCommitted` logs from the chain,
+// fetches the bytes whose hash was committed from its peers (other nodes' APIs, tried in turn; bytes
+// that do not hash to the commitment are dropped), and hands them to its enclave, which checks and
+// opens them itself (`installSnapshot`). The host trusts no peer: a wrong or tampered snapshot costs
+// a retry, never the enclave's state.
+import type { Address, Hex } from "viem";
+import { type InstallSnapshotResult, type LedgerSummary, SNAPSHOT_CHUNK_BYTES } from "../boundary/calls.js";
+import { EnclaveCallError } from "../boundary/frames.js";
+import type { LedgerWallet } from "../chain/chain.js";
+import { DEFAULT_PAGE_BLOCKS } from "../chain/follower.js";
+import { anonifyAbi } from "../chain/generated/contracts.js";
+import { MAX_SNAPSHOT_BYTES } from "../protocol/snapshot.js";
+import type { EnclaveProcess } from "./enclave-process.js";
+import { FailureLog, firstLine, type Logger } from "./log.js";
+import { type SnapshotStore, snapshotHashOf } from "./snapshot-store.js";
+
+/** How often the chain is asked for a commitment, and peers for bytes, while none could be installed. */
+const POLL_MS = 200;
+/** The longest a peer may take to serve a snapshot. */
+const FETCH_TIMEOUT_MS = 120_000;
+
+export type Syncing = NonNullable<LedgerSummary["syncing"]>;
+
+export type SnapshotSyncOptions = {
+  enclave: EnclaveProcess;
+  store: SnapshotStore;
+  wallet: LedgerWallet;
+  contract: Address;
+  /** Base URLs of other nodes' APIs. */
+  peers: readonly string[];
+  /** Keeps what the enclave sealed on installing. */
+  keep: (result: InstallSnapshotResult) => void;
+  log: Logger;
+  fetch?: typeof globalThis.fetch;
+};
+
+/** Reads a response body of at most `max` bytes, or undefined if it is larger. */
+async function bodyUpTo(res: Response, max: number): Promise<Buffer | undefined> {
+  const declared = Number(res.headers.get("content-length") ?? "0");
+  if (declared > max) return undefined;
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  if (!res.body) return Buffer.alloc(0);
+  for await (const part of res.body as AsyncIterable<Uint8Array>) {
+    size += part.length;
+    if (size > max) return undefined;
+    parts.push(part);
+  }
+  return Buffer.concat(parts, size);
+}
+
+export class SnapshotSync {
+  private running: { slot: string; done: Promise<void> } | undefined;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly options: SnapshotSyncOptions) {}
+
+  /** Syncs to the snapshot of `syncing.slot` (once, however often asked); resolves once installed or stopped. */
+  ensure(syncing: Syncing): Promise<void> {
+    if (this.running?.slot === syncing.slot) return this.running.done;
+    const done = this.run(syncing).finally(() => {
+      if (this.running?.done === done) this.running = undefined;
+    });
+    this.running = { slot: syncing.slot, done };
+    return done;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.wake?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async run(syncing: Syncing): Promise<void> {
+    const { log } = this.options;
+    const slot = BigInt(syncing.slot);
+    log.info(
+      { slot: syncing.slot, sequence: syncing.sequence, peers: this.options.peers.length },
+      "syncing: waiting for the state snapshot of the slot this node joined at",
+    );
+    const chainFailures = new FailureLog(log, "reading snapshot commitments");
+    const installFailures = new FailureLog(log, "installing the snapshot");
+    const peerFailures = new Map<string, FailureLog>();
+    const commitments: Hex[] = [];
+    const refused = new Set<Hex>();
+    let scanned = BigInt(syncing.block) - 1n;
+    while (!this.stopped) {
+      try {
+        scanned = await this.scan(slot, BigInt(syncing.sequence), scanned, commitments);
+        chainFailures.succeeded();
+      } catch (error) {
+        chainFailures.failed(error);
+      }
+      for (const hash of commitments.filter((h) => !refused.has(h))) {
+        if (this.stopped) return;
+        const local = this.options.store.read(hash, { verified: true });
+        const fetched = local
+          ? { bytes: local, from: "local store" }
+          : await this.fetchFromPeers(hash, peerFailures);
+        if (!fetched) continue;
+        log.info({ hash, bytes: fetched.bytes.length, from: fetched.from }, "state snapshot fetched");
+        try {
+          await this.install(fetched.bytes);
+          installFailures.succeeded();
+        } catch (error) {
+          if (!(error instanceof EnclaveCallError)) {
+            installFailures.failed(error); // the enclave process, not the snapshot: try again
+            continue;
+          }
+          if (error.code === "not_syncing") return;
+          refused.add(hash);
+          log.warn(
+            { hash, from: fetched.from, code: error.code },
+            `snapshot refused by the enclave: ${error.message}`,
+          );
+          continue;
+        }
+        if (!local) this.options.store.write(fetched.bytes, hash);
+        log.info(
+          {
+            slot: syncing.slot,
+            sequence: syncing.sequence,
+            hash,
+            bytes: fetched.bytes.length,
+            from: fetched.from,
+          },
+          "state snapshot installed: the node answers again",
+        );
+        return;
+      }
+      await this.sleep(POLL_MS);
+    }
+  }
+
+  /** Adds the hashes committed for `slot` at `sequence` in blocks after `scanned`; returns the last block read. */
+  private async scan(slot: bigint, sequence: bigint, scanned: bigint, into: Hex[]): Promise<bigint> {
+    const { publicClient } = this.options.wallet;
+    const head = await publicClient.getBlockNumber({ cacheTime: 0 });
+    let from = scanned + 1n;
+    while (from <= head) {
+      const to = from + DEFAULT_PAGE_BLOCKS - 1n < head ? from + DEFAULT_PAGE_BLOCKS - 1n : head;
+      const logs = await publicClient.getContractEvents({
+        address: this.options.contract,
+        abi: anonifyAbi,
+        eventName: "SnapshotCommitted",
+        fromBlock: from,
+        toBlock: to,
+        strict: true,
+      });
+      for (const { args } of logs) {
+        const hash = args.snapshotHash.toLowerCase() as Hex;
+        if (args.epoch === slot && args.sequence === sequence && !into.includes(hash)) {
+          into.push(hash);
+          this.options.log.info(
+            { slot: slot.toString(), hash, by: args.enclave },
+            "snapshot commitment seen on chain",
+          );
+        }
+      }
+      from = to + 1n;
+    }
+    return head;
+  }
+
+  /** The bytes of `hash` from the first peer that serves bytes with that hash. */
+  private async fetchFromPeers(
+    hash: Hex,
+    failures: Map<string, FailureLog>,
+  ): Promise<{ bytes: Buffer; from: string } | undefined> {
+    const fetcher = this.options.fetch ?? globalThis.fetch;
+    for (const peer of this.options.peers) {
+      if (this.stopped) return undefined;
+      const failure = failures.get(peer) ?? new FailureLog(this.options.log, `snapshot from peer ${peer}`);
+      failures.set(peer, failure);
+      try {
+        const res = await fetcher(new URL(`/v1/snapshots/${hash}`, peer), {
+          signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+        });
+        if (!res.ok) {
+          await res.body?.cancel();
+          failure.failed(`HTTP ${res.status}`);
+          continue;
+        }
+        const bytes = await bodyUpTo(res, MAX_SNAPSHOT_BYTES);
+        if (!bytes) {
+          failure.failed(`more than ${MAX_SNAPSHOT_BYTES} bytes`);
+          continue;
+        }
+        if (snapshotHashOf(bytes) !== hash) {
+          failure.failed("served bytes that do not match the hash committed on chain");
+          continue;
+        }
+        failure.succeeded();
+        return { bytes, from: peer };
+      } catch (error) {
+        failure.failed(firstLine(error));
+      }
+    }
+    return undefined;
+  }
+
+  /** Hands the bytes to the enclave in pieces that fit the boundary's frames. */
+  private async install(bytes: Buffer): Promise<void> {
+    for (let offset = 0; offset < bytes.length; offset += SNAPSHOT_CHUNK_BYTES) {
+      const piece = bytes.subarray(offset, offset + SNAPSHOT_CHUNK_BYTES);
+      const result = await this.options.enclave.call("installSnapshot", {
+        bytes: `0x${piece.toString("hex")}`,
+        offset,
+        total: bytes.length,
+      });
+      this.options.keep(result);
+    }
+  }
+}
