@@ -3,6 +3,7 @@
 // signs and seals commands and queries, posts them to any node, and opens the answers sealed to it.
 import {
   type Address,
+  bytesToHex,
   createPublicClient,
   type Hex,
   hexToBytes,
@@ -36,7 +37,7 @@ import {
   policyRefusal,
 } from "./enclave-policy.js";
 import { AnonifyClientError } from "./errors.js";
-import type { ChainTarget } from "./network-profile.js";
+import type { ChainTarget } from "./network-profile-format.js";
 import { checkNodeNetwork, type NodeNetwork, nodeJson } from "./node-api.js";
 
 export type { CheckedReceipt } from "./chain-checks.js";
@@ -71,6 +72,9 @@ export type AnonifyClientOptions = {
    */
   confirmations?: bigint;
 };
+
+/** Steps of a command before the node answers, for a caller that shows its progress (the web wallet). */
+export type SendProgress = (step: "signed" | "sealed") => void;
 
 /** A node's answer about a command: its receipt is sealed to the sender. */
 type NodeStatus = { id: Hex; status: CommandStatus["status"]; receipt?: Hex };
@@ -241,8 +245,9 @@ export class AnonifyClient {
     command: string,
     params: Record<string, unknown>,
     nonce?: bigint,
+    progress?: SendProgress,
   ): Promise<{ id: Hex; responsePrivateKey: Uint8Array }> {
-    const { id, responsePrivateKey } = await this.post(command, params, nonce, 0);
+    const { id, responsePrivateKey } = await this.post(command, params, nonce, 0, progress);
     return { id, responsePrivateKey };
   }
 
@@ -255,6 +260,7 @@ export class AnonifyClient {
     params: Record<string, unknown>,
     nonce: bigint | undefined,
     waitMs: number,
+    progress?: SendProgress,
   ): Promise<{ id: Hex; responsePrivateKey: Uint8Array; answer: NodeStatus }> {
     const useNonce = nonce ?? this.counted ?? (await this.nextNonce());
     const signed = await signCommand(this.options.account, this.domain, {
@@ -263,12 +269,14 @@ export class AnonifyClient {
       params,
       nonce: useNonce,
     });
+    progress?.("signed");
     const envelope = await sealCommand(signed.signed, this.enclaveKey);
+    progress?.("sealed");
     let answer: NodeStatus;
     try {
       answer = await nodeJson<NodeStatus>(this.fetch, this.options.node, `/v1/commands${waitQuery(waitMs)}`, {
         method: "POST",
-        body: JSON.stringify({ envelope: `0x${Buffer.from(envelope).toString("hex")}` }),
+        body: JSON.stringify({ envelope: bytesToHex(envelope) }),
       });
     } catch (error) {
       const refused = await this.unsealed(error, "command", signed);
@@ -345,7 +353,7 @@ export class AnonifyClient {
     try {
       ({ answer } = await nodeJson<{ answer: Hex }>(this.fetch, this.options.node, "/v1/queries", {
         method: "POST",
-        body: JSON.stringify({ envelope: `0x${Buffer.from(envelope).toString("hex")}` }),
+        body: JSON.stringify({ envelope: bytesToHex(envelope) }),
       }));
     } catch (error) {
       throw await this.unsealed(error, "query", signed);

@@ -7,7 +7,7 @@ import { ZERO_HASH } from "../protocol/digests.js";
 import type { BatchRef, LedgerPoint } from "../protocol/receipts.js";
 import type { CommandReceipt } from "./command.js";
 import { AnonifyClientError } from "./errors.js";
-import type { ChainTarget } from "./network-profile.js";
+import type { ChainTarget } from "./network-profile-format.js";
 
 /** Anvil's chain id: the devnet, whose blocks no one reorganises. */
 const DEVNET_CHAIN_ID = 31337;
