@@ -8,8 +8,9 @@ const exactly = (text: string) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\
 export class WalletPage {
   constructor(readonly page: Page) {}
 
-  async open(node: string, view = "wallet"): Promise<void> {
-    await this.page.goto(`${node}/#${view}`);
+  /** Opens the page a node serves; `query` is its search part (e.g. `?node=URL`). */
+  async open(node: string, view = "wallet", query = ""): Promise<void> {
+    await this.page.goto(`${node}/${query}#${view}`);
   }
 
   /** Creates a local key under `passphrase`; returns the address the page shows. */

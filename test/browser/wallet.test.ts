@@ -86,10 +86,23 @@ describe("web wallet and explorer in Chromium", { skip: NO_CHROMIUM }, () => {
     flush();
   });
 
-  test("the explorer lists the batch that carried the transfer and the current members", async () => {
+  test("the explorer lists the batch that carried the transfer, the current members and both nodes' sync state", async () => {
     const { context, flush } = await browser();
     const explorer = new WalletPage(await context.newPage());
-    await explorer.open(tn.net.nodes[1]!.url, "explorer");
+    // Served by node 2, it reads node 1's status too (across origins: the node answers with CORS).
+    await explorer.open(
+      tn.net.nodes[1]!.url,
+      "explorer",
+      `?node=${encodeURIComponent(tn.net.nodes[0]!.url)}`,
+    );
+    const nodes = explorer.page.getByRole("table", { name: /^Nodes/ });
+    for (const { url, address } of tn.net.nodes)
+      await nodes
+        .locator("tbody tr")
+        .filter({ hasText: new URL(url).origin })
+        .filter({ hasText: new RegExp(address, "i") })
+        .filter({ hasText: "synced" })
+        .waitFor();
     const batches = explorer.page.getByRole("table", { name: "Batches" });
     await batches.locator("tbody tr td:first-child").getByText(batch, { exact: true }).waitFor();
     const members = explorer.page.getByRole("table", { name: "Members" });

@@ -26,6 +26,8 @@ export type EnclaveRow = {
 };
 
 const hexBytes = (hex: Hex) => (hex.length - 2) / 2;
+/** Blocks asked for in one `eth_getLogs`: providers refuse wide ranges (commonly beyond 10,000). */
+const BLOCKS_PER_READ = 5_000n;
 
 /** Everything the contract logged so far, read incrementally: each call reads only the new blocks. */
 export class LedgerEvents {
@@ -41,15 +43,22 @@ export class LedgerEvents {
     this.scanned = profile.deployedAtBlock - 1n;
   }
 
-  /** Reads the blocks after the last one read; returns whether anything new came. */
-  async update(): Promise<boolean> {
+  /** Reads the blocks after the last one read, up to the head. */
+  async update(): Promise<void> {
     const head = await this.chain.getBlockNumber({ cacheTime: 0 });
-    if (head <= this.scanned) return false;
+    while (this.scanned < head) {
+      const last = this.scanned + BLOCKS_PER_READ < head ? this.scanned + BLOCKS_PER_READ : head;
+      await this.read(this.scanned + 1n, last);
+      this.scanned = last;
+    }
+  }
+
+  private async read(fromBlock: bigint, toBlock: bigint): Promise<void> {
     const range = {
       address: this.profile.contract,
       abi: anonifyAbi,
-      fromBlock: this.scanned + 1n,
-      toBlock: head,
+      fromBlock,
+      toBlock,
       strict: true,
     } as const;
     const [batches, handshakes, registered] = await Promise.all([
@@ -75,8 +84,6 @@ export class LedgerEvents {
       });
     for (const { args } of registered)
       if (!this.registered.includes(args.enclave)) this.registered.push(args.enclave);
-    this.scanned = head;
-    return batches.length + handshakes.length + registered.length > 0;
   }
 
   /** The contract's record of each registered enclave (read now: a state may have changed). */
