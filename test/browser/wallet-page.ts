@@ -45,6 +45,23 @@ export class WalletPage {
     return this.page.locator("li.command").first();
   }
 
+  /**
+   * The same from the keyboard only: focus the command's first input, type each value and Tab to
+   * the next, Enter to submit.
+   */
+  async submitByKeyboard(command: string, values: readonly string[]): Promise<Locator> {
+    const form = this.page.getByRole("form", { name: `command ${command}`, exact: true });
+    await form.getByRole("textbox").first().focus();
+    for (const [i, value] of values.entries()) {
+      if (i > 0) await this.page.keyboard.press("Tab");
+      await this.page.keyboard.type(value);
+    }
+    const before = await this.page.locator("li.command").count();
+    await this.page.keyboard.press("Enter");
+    await this.page.locator("li.command").nth(before).waitFor();
+    return this.page.locator("li.command").first();
+  }
+
   /** Waits for a step of a command's progress; returns its text. */
   async step(entry: Locator, text: string | RegExp): Promise<string> {
     const step = entry

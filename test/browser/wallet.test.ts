@@ -5,7 +5,7 @@
 // signs in a second run; the explorer lists the batch and the members; and no request to a node
 // carries a plaintext amount or address.
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import type { Address } from "viem";
 import { startTestNet, type TestNet } from "../support/network.js";
@@ -123,7 +123,7 @@ describe("web wallet and explorer in Chromium", { skip: NO_CHROMIUM }, () => {
     await page.page.getByRole("button", { name: "connect browser wallet" }).click();
     assert.equal((await page.address()).toLowerCase(), account.address.toLowerCase());
     await page.waitForBalance(WALLET_FUNDED);
-    const transfer = await page.submit("transfer", { to: recipient, amount: WALLET_SENT.toString() });
+    const transfer = await page.submitByKeyboard("transfer", [recipient, WALLET_SENT.toString()]);
     await page.step(transfer, "final");
     await page.waitForBalance(WALLET_FUNDED - WALLET_SENT);
     const command = await until("the wallet's prompt for the transfer", () =>
@@ -133,6 +133,26 @@ describe("web wallet and explorer in Chromium", { skip: NO_CHROMIUM }, () => {
       amount: WALLET_SENT.toString(),
       to: recipient,
     });
+    flush();
+  });
+
+  test("the group view rotates the key with the node's admin token, and refuses a wrong one", async () => {
+    const { context, flush } = await browser();
+    const page = await context.newPage();
+    const node = tn.net.nodes[0]!;
+    await page.goto(`${node.url}/#group`);
+    const epoch = async () =>
+      Number(/MLS epoch (\d+)/.exec((await page.getByText(/MLS epoch \d+/).textContent()) ?? "")?.[1]);
+    await page.getByText(/MLS epoch \d+/).waitFor();
+    const before = await epoch();
+    const token = page.getByLabel("admin token", { exact: true });
+    await token.fill("0".repeat(64));
+    await page.getByRole("button", { name: "rotate" }).click();
+    await page.getByText(/^admin_token_wrong/).waitFor();
+    await token.fill(readFileSync(node.adminToken, "utf8").trim());
+    await page.getByRole("button", { name: "rotate" }).click();
+    await page.getByText("rotation requested", { exact: true }).waitFor();
+    await until("a new epoch in the group view", async () => ((await epoch()) > before ? true : undefined));
     flush();
   });
 
