@@ -1,23 +1,15 @@
 // The client SDK: it takes the chain and the contract from the user's network profile and the
 // enclave's key from the contract (never from a node), checks the enclave against its own policy,
 // signs and seals commands and queries, posts them to any node, and opens the answers sealed to it.
-import {
-  type Address,
-  bytesToHex,
-  createPublicClient,
-  type Hex,
-  hexToBytes,
-  http,
-  isAddress,
-  type LocalAccount,
-  type PublicClient,
-} from "viem";
+import { type Address, bytesToHex, type Hex, hexToBytes, isAddress, type LocalAccount } from "viem";
+import { getChainId, readContract } from "viem/actions";
 import type { StateValue } from "../app/canonical.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import type { LedgerDomain } from "../protocol/digests.js";
 import type { LedgerPoint } from "../protocol/receipts.js";
 import { NEXT_NONCE_QUERY } from "../protocol/wire.js";
 import { ChainChecks, type CheckedReceipt } from "./chain-checks.js";
+import { chainClient } from "./chain-client.js";
 import {
   type CommandReceipt,
   openQueryResult,
@@ -143,8 +135,8 @@ export class AnonifyClient {
     const fetcher = options.fetch ?? globalThis.fetch;
     const { network } = options;
     const policy = options.enclavePolicy ?? ENCLAVE_POLICIES.development;
-    const chain: PublicClient = createPublicClient({ transport: http(network.rpcUrl, { fetchFn: fetcher }) });
-    const chainId = await chain.getChainId();
+    const chain = chainClient(network.rpcUrl, { fetch: fetcher });
+    const chainId = await getChainId(chain);
     if (chainId !== network.chainId) {
       throw new AnonifyClientError(
         "wrong_chain",
@@ -157,7 +149,7 @@ export class AnonifyClient {
     if (typeof address !== "string" || !isAddress(address)) {
       throw new AnonifyClientError("malformed", "the node named no enclave address");
     }
-    const record = await chain.readContract({
+    const record = await readContract(chain, {
       address: network.contract,
       abi: anonifyAbi,
       functionName: "getEnclave",

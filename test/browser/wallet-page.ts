@@ -20,6 +20,12 @@ export class WalletPage {
     return this.address();
   }
 
+  /** Unlocks the key this browser keeps (after a reload, say) with `passphrase`. */
+  async unlock(passphrase: string): Promise<void> {
+    await this.page.getByLabel("passphrase", { exact: true }).fill(passphrase);
+    await this.page.getByRole("button", { name: "unlock" }).click();
+  }
+
   async address(): Promise<Address> {
     const output = this.page.getByLabel("address", { exact: true });
     await output.filter({ hasText: /^0x[0-9a-fA-F]{40}$/ }).waitFor();

@@ -83,6 +83,14 @@ describe("web wallet and explorer in Chromium", { skip: NO_CHROMIUM }, () => {
       mkdirSync(SCREENSHOTS, { recursive: true });
       await sender.page.screenshot({ path: `${SCREENSHOTS}/wallet.png`, fullPage: true });
     }
+
+    // The key stays in this browser, encrypted: a reload asks for the passphrase, and only the right one opens it.
+    await sender.page.reload();
+    await sender.unlock("not the passphrase");
+    await sender.page.getByText("wrong passphrase", { exact: true }).waitFor();
+    await sender.unlock(PASSPHRASE);
+    assert.equal(await sender.address(), from);
+    await sender.waitForBalance(FUNDED - SENT);
     flush();
   });
 

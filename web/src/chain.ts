@@ -1,21 +1,22 @@
 // The chain, read straight from the network profile's RPC (never through a node): new blocks and the
 // contract's batch count, which tell the page when to look again.
-import { createPublicClient, http, type PublicClient } from "viem";
+import { getBlockNumber, readContract, watchBlockNumber } from "viem/actions";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
+import { type ChainClient, chainClient as sdkChainClient } from "../../src/client/chain-client.js";
 import type { NetworkProfile } from "../../src/client/network-profile-format.js";
 
 /** How often the page asks the RPC for its head: a devnet mines a block per transaction. */
 export const CHAIN_POLL_MS = 1_000;
 
-export function chainClient(profile: NetworkProfile): PublicClient {
-  return createPublicClient({ transport: http(profile.rpcUrl), pollingInterval: CHAIN_POLL_MS });
+export function chainClient(profile: NetworkProfile): ChainClient {
+  return sdkChainClient(profile.rpcUrl, { pollingIntervalMs: CHAIN_POLL_MS });
 }
 
 /** Resolves once the chain's head is past the block it is at now. */
-export async function nextBlock(chain: PublicClient): Promise<void> {
-  const now = await chain.getBlockNumber({ cacheTime: 0 });
+export async function nextBlock(chain: ChainClient): Promise<void> {
+  const now = await getBlockNumber(chain, { cacheTime: 0 });
   await new Promise<void>((resolve, reject) => {
-    const unwatch = chain.watchBlockNumber({
+    const unwatch = watchBlockNumber(chain, {
       onBlockNumber: (n) => {
         if (n > now) {
           unwatch();
@@ -31,12 +32,12 @@ export async function nextBlock(chain: PublicClient): Promise<void> {
 }
 
 /** Calls `onChange` whenever the contract has ordered another batch. */
-export function watchBatches(chain: PublicClient, profile: NetworkProfile, onChange: () => void): () => void {
+export function watchBatches(chain: ChainClient, profile: NetworkProfile, onChange: () => void): () => void {
   let last: bigint | undefined;
-  return chain.watchBlockNumber({
+  return watchBlockNumber(chain, {
     emitOnBegin: true,
     onBlockNumber: async () => {
-      const count = await chain.readContract({
+      const count = await readContract(chain, {
         address: profile.contract,
         abi: anonifyAbi,
         functionName: "batchCount",

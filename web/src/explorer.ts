@@ -1,7 +1,7 @@
 // The explorer: public data only, updated live. Batches, handshakes and enclave records come from the
 // chain (the profile's RPC); each node's sync state, group view and epoch key fingerprint come from
 // that node's `/v1/status`, shown as that node's word.
-import type { PublicClient } from "viem";
+import type { ChainClient } from "../../src/client/chain-client.js";
 import type { NetworkProfile } from "../../src/client/network-profile-format.js";
 import { CHAIN_POLL_MS } from "./chain.js";
 import { errorText, everyMs, fill, h, labelledForm, table } from "./dom.js";
@@ -15,7 +15,7 @@ type Observed = { node: string; status?: NodeStatus; error?: string };
 
 const newestFirst = <T>(rows: readonly T[]) => rows.slice(-SHOWN_ROWS).reverse();
 
-export function explorerView(profile: NetworkProfile, chain: PublicClient): HTMLElement {
+export function explorerView(profile: NetworkProfile, chain: ChainClient): HTMLElement {
   const events = new LedgerEvents(chain, profile);
   const nodesPart = h("div");
   const membersPart = h("div");

@@ -1,7 +1,9 @@
 // What the explorer reads of the contract, all public: batches, handshakes and enclave records,
 // read from the chain (the profile's RPC) in pages of blocks as the chain grows.
-import type { Address, Hex, PublicClient } from "viem";
+import type { Address, Hex } from "viem";
+import { getBlockNumber, getContractEvents, readContract } from "viem/actions";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
+import type { ChainClient } from "../../src/client/chain-client.js";
 import { platformName } from "../../src/client/enclave-policy.js";
 import type { NetworkProfile } from "../../src/client/network-profile-format.js";
 
@@ -37,7 +39,7 @@ export class LedgerEvents {
   private scanned: bigint;
 
   constructor(
-    private readonly chain: PublicClient,
+    private readonly chain: ChainClient,
     private readonly profile: NetworkProfile,
   ) {
     this.scanned = profile.deployedAtBlock - 1n;
@@ -45,7 +47,7 @@ export class LedgerEvents {
 
   /** Reads the blocks after the last one read, up to the head. */
   async update(): Promise<void> {
-    const head = await this.chain.getBlockNumber({ cacheTime: 0 });
+    const head = await getBlockNumber(this.chain, { cacheTime: 0 });
     while (this.scanned < head) {
       const last = this.scanned + BLOCKS_PER_READ < head ? this.scanned + BLOCKS_PER_READ : head;
       await this.read(this.scanned + 1n, last);
@@ -62,9 +64,9 @@ export class LedgerEvents {
       strict: true,
     } as const;
     const [batches, handshakes, registered] = await Promise.all([
-      this.chain.getContractEvents({ ...range, eventName: "BatchSubmitted" }),
-      this.chain.getContractEvents({ ...range, eventName: "HandshakeCommitted" }),
-      this.chain.getContractEvents({ ...range, eventName: "EnclaveRegistered" }),
+      getContractEvents(this.chain, { ...range, eventName: "BatchSubmitted" }),
+      getContractEvents(this.chain, { ...range, eventName: "HandshakeCommitted" }),
+      getContractEvents(this.chain, { ...range, eventName: "EnclaveRegistered" }),
     ]);
     for (const { args, blockNumber } of batches)
       this.batches.push({
@@ -90,7 +92,7 @@ export class LedgerEvents {
   enclaves(): Promise<EnclaveRow[]> {
     return Promise.all(
       this.registered.map(async (address) => {
-        const r = await this.chain.readContract({
+        const r = await readContract(this.chain, {
           address: this.profile.contract,
           abi: anonifyAbi,
           functionName: "getEnclave",

@@ -2,11 +2,11 @@
 // account's address, what the app's parameterless queries return (the balance), and a form for each
 // command and query of the app. Commands are signed, sealed and their receipts opened here, by the
 // SDK's own client (src/client/anonify-client.ts): the node sees only ciphertext.
-import type { LocalAccount, PublicClient } from "viem";
+import { isHex, type LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { App } from "../../src/app/app.js";
-import type { ObjectSchema } from "../../src/app/schema.js";
 import { AnonifyClient } from "../../src/client/anonify-client.js";
+import type { ChainClient } from "../../src/client/chain-client.js";
 import type { NetworkProfile } from "../../src/client/network-profile-format.js";
 import { nextBlock, watchBatches } from "./chain.js";
 import { errorText, fill, h, labelledForm } from "./dom.js";
@@ -18,9 +18,10 @@ import { progressItem, track } from "./progress.js";
 /** How a parameterless query is labelled when its name is not the word people look for. */
 const QUERY_LABELS: Readonly<Record<string, string>> = { balanceOf: "balance", totalSupply: "total supply" };
 
-export type WalletContext = { profile: NetworkProfile; chain: PublicClient; app: App; node: string };
+export type WalletContext = { profile: NetworkProfile; chain: ChainClient; app: App; node: string };
 
-type Handlers = Record<string, { params: ObjectSchema<unknown> }>;
+/** "0x" and 32 bytes as hex. */
+const PRIVATE_KEY_HEX_LENGTH = 66;
 
 /** A required input of the account forms, never filled in by the browser. */
 const secretInput = (id: string) => h("input", { id, type: "password", required: true, autocomplete: "off" });
@@ -108,7 +109,9 @@ function accountForms(
       "import key",
       guarded(async () => {
         const hex = key.value.trim();
-        const privateKey = (hex.startsWith("0x") ? hex : `0x${hex}`) as `0x${string}`;
+        const privateKey = hex.startsWith("0x") ? hex : `0x${hex}`;
+        if (!isHex(privateKey) || privateKey.length !== PRIVATE_KEY_HEX_LENGTH)
+          throw new Error("a private key is 32 bytes of hex");
         await use(privateKeyToAccount(await storeKey(importPass.value, privateKey)), "local");
       }),
       "Import a key",
@@ -129,8 +132,8 @@ function accountForms(
 
 /** The connected account: address, enclave, balances, forms, progress. */
 function connected(ctx: WalletContext, client: AnonifyClient, kind: "local" | "injected"): HTMLElement[] {
-  const queries = ctx.app.queries as Handlers;
-  const commands = ctx.app.commands as Handlers;
+  const queries = ctx.app.queries;
+  const commands = ctx.app.commands;
   const simple = Object.keys(queries).filter((q) => Object.keys(queries[q]!.params.fields).length === 0);
   const outputs = new Map(simple.map((q) => [q, h("output", { id: `query-${q}` }, "…")]));
   const refresh = async () => {
