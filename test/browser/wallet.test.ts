@@ -118,6 +118,9 @@ describe("web wallet and explorer in Chromium", { skip: NO_CHROMIUM }, () => {
       const row = members.locator("tbody tr").filter({ hasText: new RegExp(node.address, "i") });
       await row.filter({ hasText: "member" }).filter({ hasText: "sim" }).waitFor();
     }
+    // The group's first handshake (slot 0) is on chain.
+    const handshakes = explorer.page.getByRole("table", { name: "Handshakes" });
+    await handshakes.locator("tbody tr td:first-child").getByText("0", { exact: true }).waitFor();
     if (SCREENSHOTS) await explorer.page.screenshot({ path: `${SCREENSHOTS}/explorer.png`, fullPage: true });
     flush();
   });
@@ -131,8 +134,15 @@ describe("web wallet and explorer in Chromium", { skip: NO_CHROMIUM }, () => {
     await page.page.getByRole("button", { name: "connect browser wallet" }).click();
     assert.equal((await page.address()).toLowerCase(), account.address.toLowerCase());
     await page.waitForBalance(WALLET_FUNDED);
+    // An explorer left open meanwhile shows the new batch without a reload: it updates live.
+    const explorer = new WalletPage(await context.newPage());
+    await explorer.open(tn.net.nodes[0]!.url, "explorer");
+    const batches = explorer.page.getByRole("table", { name: "Batches" });
+    await batches.locator("tbody tr td:first-child").getByText(batch, { exact: true }).waitFor();
     const transfer = await page.submitByKeyboard("transfer", [recipient, WALLET_SENT.toString()]);
     await page.step(transfer, "final");
+    const carried = /batch (\d+)/.exec(await page.step(transfer, /^ordered in batch \d+/))![1]!;
+    await batches.locator("tbody tr td:first-child").getByText(carried, { exact: true }).waitFor();
     await page.waitForBalance(WALLET_FUNDED - WALLET_SENT);
     const command = await until("the wallet's prompt for the transfer", () =>
       prompted.find((p) => p.primaryType === "Command" && p.message.command === "transfer"),
