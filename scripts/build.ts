@@ -1,4 +1,5 @@
-// Build step: compile the contracts into typed viem artifacts, then bundle the CLI and the enclave.
+// Build step: compile the contracts into typed viem artifacts, then bundle the CLI, the enclave and
+// the web wallet.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -8,6 +9,7 @@ import { build } from "esbuild";
 import solc from "solc";
 import { compileContracts, EVM_VERSION, OPTIMIZER_RUNS } from "../src/build/compile-contracts.js";
 import { buildEnclaveBundle } from "../src/build/enclave-bundle.js";
+import { buildWeb } from "../web/build.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -97,3 +99,5 @@ buildContractsIsolated();
 await buildCli();
 const enclave = await buildEnclaveBundle();
 console.log(`enclave: ${enclave.path} (${enclave.bytes} bytes), measurement ${enclave.measurement}`);
+const web = await buildWeb();
+console.log(`web: dist/web (${web.bytes} bytes, ${web.gzipped} gzipped)`);

@@ -1,22 +1,15 @@
 // The client SDK: it takes the chain and the contract from the user's network profile and the
 // enclave's key from the contract (never from a node), checks the enclave against its own policy,
 // signs and seals commands and queries, posts them to any node, and opens the answers sealed to it.
-import {
-  type Address,
-  createPublicClient,
-  type Hex,
-  hexToBytes,
-  http,
-  isAddress,
-  type LocalAccount,
-  type PublicClient,
-} from "viem";
+import { type Address, bytesToHex, type Hex, hexToBytes, isAddress, type LocalAccount } from "viem";
+import { getChainId, readContract } from "viem/actions";
 import type { StateValue } from "../app/canonical.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import type { LedgerDomain } from "../protocol/digests.js";
 import type { LedgerPoint } from "../protocol/receipts.js";
 import { NEXT_NONCE_QUERY } from "../protocol/wire.js";
 import { ChainChecks, type CheckedReceipt } from "./chain-checks.js";
+import { chainClient } from "./chain-client.js";
 import {
   type CommandReceipt,
   openQueryResult,
@@ -36,7 +29,7 @@ import {
   policyRefusal,
 } from "./enclave-policy.js";
 import { AnonifyClientError } from "./errors.js";
-import type { ChainTarget } from "./network-profile.js";
+import type { ChainTarget } from "./network-profile-format.js";
 import { checkNodeNetwork, type NodeNetwork, nodeJson } from "./node-api.js";
 
 export type { CheckedReceipt } from "./chain-checks.js";
@@ -71,6 +64,9 @@ export type AnonifyClientOptions = {
    */
   confirmations?: bigint;
 };
+
+/** Steps of a command before the node answers, for a caller that shows its progress (the web wallet). */
+export type SendProgress = (step: "signed" | "sealed") => void;
 
 /** A node's answer about a command: its receipt is sealed to the sender. */
 type NodeStatus = { id: Hex; status: CommandStatus["status"]; receipt?: Hex };
@@ -139,8 +135,8 @@ export class AnonifyClient {
     const fetcher = options.fetch ?? globalThis.fetch;
     const { network } = options;
     const policy = options.enclavePolicy ?? ENCLAVE_POLICIES.development;
-    const chain: PublicClient = createPublicClient({ transport: http(network.rpcUrl, { fetchFn: fetcher }) });
-    const chainId = await chain.getChainId();
+    const chain = chainClient(network.rpcUrl, { fetch: fetcher });
+    const chainId = await getChainId(chain);
     if (chainId !== network.chainId) {
       throw new AnonifyClientError(
         "wrong_chain",
@@ -153,7 +149,7 @@ export class AnonifyClient {
     if (typeof address !== "string" || !isAddress(address)) {
       throw new AnonifyClientError("malformed", "the node named no enclave address");
     }
-    const record = await chain.readContract({
+    const record = await readContract(chain, {
       address: network.contract,
       abi: anonifyAbi,
       functionName: "getEnclave",
@@ -241,8 +237,9 @@ export class AnonifyClient {
     command: string,
     params: Record<string, unknown>,
     nonce?: bigint,
+    progress?: SendProgress,
   ): Promise<{ id: Hex; responsePrivateKey: Uint8Array }> {
-    const { id, responsePrivateKey } = await this.post(command, params, nonce, 0);
+    const { id, responsePrivateKey } = await this.post(command, params, nonce, 0, progress);
     return { id, responsePrivateKey };
   }
 
@@ -255,6 +252,7 @@ export class AnonifyClient {
     params: Record<string, unknown>,
     nonce: bigint | undefined,
     waitMs: number,
+    progress?: SendProgress,
   ): Promise<{ id: Hex; responsePrivateKey: Uint8Array; answer: NodeStatus }> {
     const useNonce = nonce ?? this.counted ?? (await this.nextNonce());
     const signed = await signCommand(this.options.account, this.domain, {
@@ -263,12 +261,14 @@ export class AnonifyClient {
       params,
       nonce: useNonce,
     });
+    progress?.("signed");
     const envelope = await sealCommand(signed.signed, this.enclaveKey);
+    progress?.("sealed");
     let answer: NodeStatus;
     try {
       answer = await nodeJson<NodeStatus>(this.fetch, this.options.node, `/v1/commands${waitQuery(waitMs)}`, {
         method: "POST",
-        body: JSON.stringify({ envelope: `0x${Buffer.from(envelope).toString("hex")}` }),
+        body: JSON.stringify({ envelope: bytesToHex(envelope) }),
       });
     } catch (error) {
       const refused = await this.unsealed(error, "command", signed);
@@ -345,7 +345,7 @@ export class AnonifyClient {
     try {
       ({ answer } = await nodeJson<{ answer: Hex }>(this.fetch, this.options.node, "/v1/queries", {
         method: "POST",
-        body: JSON.stringify({ envelope: `0x${Buffer.from(envelope).toString("hex")}` }),
+        body: JSON.stringify({ envelope: bytesToHex(envelope) }),
       }));
     } catch (error) {
       throw await this.unsealed(error, "query", signed);

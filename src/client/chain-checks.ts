@@ -1,13 +1,15 @@
 // What the client checks on chain before it believes a node: that a receipt's batch is the
 // contract's (and when it is final), and that a query answer reflects a state the chain holds. A node
 // that applied a batch never submitted, or answers from a fork, is caught here.
-import { keccak256, type PublicClient } from "viem";
+import { keccak256 } from "viem";
+import { getBlock, getBlockNumber, getContractEvents } from "viem/actions";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { ZERO_HASH } from "../protocol/digests.js";
 import type { BatchRef, LedgerPoint } from "../protocol/receipts.js";
+import type { ChainClient } from "./chain-client.js";
 import type { CommandReceipt } from "./command.js";
 import { AnonifyClientError } from "./errors.js";
-import type { ChainTarget } from "./network-profile.js";
+import type { ChainTarget } from "./network-profile-format.js";
 
 /** Anvil's chain id: the devnet, whose blocks no one reorganises. */
 const DEVNET_CHAIN_ID = 31337;
@@ -20,7 +22,7 @@ export type CheckedReceipt = CommandReceipt & { final: boolean };
 export class ChainChecks {
   constructor(
     /** The chain, from the user's network profile. */
-    private readonly chain: PublicClient,
+    private readonly chain: ChainClient,
     private readonly target: ChainTarget,
     /** Blocks that must follow a batch for `final` (default: 0 on the devnet, else 12). */
     private readonly confirmations?: bigint,
@@ -28,9 +30,9 @@ export class ChainChecks {
 
   /** The `BatchSubmitted` event of batch `index` in `block`, as the chain holds it (none: undefined). */
   private async batchOnChain(index: bigint, block: bigint) {
-    const head = await this.chain.getBlockNumber({ cacheTime: 0 });
+    const head = await getBlockNumber(this.chain, { cacheTime: 0 });
     if (block > head) return { head, event: undefined };
-    const logs = await this.chain.getContractEvents({
+    const logs = await getContractEvents(this.chain, {
       address: this.target.contract,
       abi: anonifyAbi,
       eventName: "BatchSubmitted",
@@ -77,7 +79,7 @@ export class ChainChecks {
       this.confirmations ?? (this.target.chainId === DEVNET_CHAIN_ID ? 0n : DEFAULT_CONFIRMATIONS);
     if (block + confirmations <= head) return true;
     try {
-      const finalized = await this.chain.getBlock({ blockTag: "finalized" });
+      const finalized = await getBlock(this.chain, { blockTag: "finalized" });
       return finalized.number !== null && block <= finalized.number;
     } catch {
       return false; // a chain that names no finalized block: the depth alone decides

@@ -2,7 +2,7 @@
 // check that a node serves the chain and contract of the user's own network profile.
 import type { Hex } from "viem";
 import { AnonifyClientError } from "./errors.js";
-import type { ChainTarget } from "./network-profile.js";
+import type { ChainTarget } from "./network-profile-format.js";
 
 export async function nodeJson<T>(
   fetcher: typeof globalThis.fetch,

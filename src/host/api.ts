@@ -17,6 +17,7 @@ import { ADMIN_TOKEN_FILE, checkAdminAuthorization, loadOrCreateAdminToken } fro
 import { COMMAND_STATUS_SCHEMA, MAX_STATUS_WAIT_MS } from "./command-status.js";
 import type { EnclaveNode } from "./node-host.js";
 import { isSnapshotHash } from "./snapshot-store.js";
+import { registerWebApp } from "./web-app.js";
 
 const OPENAPI_URL = "/docs/openapi.json";
 /** `GET /v1/snapshots/:hash` per client address: each answer may be megabytes. */
@@ -117,6 +118,10 @@ export type NodeApiOptions = {
   adminToken?: string;
   /** Rate and waiting limits; each omitted one is DEFAULT_API_LIMITS's. */
   limits?: Partial<NodeApiLimits>;
+  /** The contract's deployment block, for the network hint pages start from (default 0). */
+  deployedAtBlock?: bigint;
+  /** The chain RPC browsers use, in the network hint (default: `chainRpc` as scheme://host:port). */
+  publicRpcUrl?: string;
 };
 
 export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
@@ -482,6 +487,14 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
     );
 
     api.get(OPENAPI_URL, { schema: { hide: true } }, async () => api.swagger());
+    registerWebApp(api, {
+      profile: {
+        chainId,
+        contract,
+        deployedAtBlock: options.deployedAtBlock ?? 0n,
+        rpcUrl: options.publicRpcUrl ?? chainRpc,
+      },
+    });
   });
   return app;
 }

@@ -83,7 +83,8 @@ function importRecipient(publicKey: Uint8Array): Promise<CryptoKey> {
   const id = String.fromCharCode(...publicKey);
   let imported = importedRecipients.get(id);
   if (!imported) {
-    imported = crypto.subtle.importKey("raw", publicKey, X25519, false, []);
+    // A copy over a plain ArrayBuffer: the DOM's WebCrypto types (the browser wallet) take no other.
+    imported = crypto.subtle.importKey("raw", new Uint8Array(publicKey), X25519, false, []);
     importedRecipients.set(id, imported);
     imported.catch(() => importedRecipients.delete(id));
     if (importedRecipients.size > RECIPIENTS_KEPT)
@@ -163,7 +164,10 @@ export async function hpkeOpen(
   ciphertext: Uint8Array,
 ): Promise<Uint8Array> {
   if (enc.length !== X25519_BYTES) throw new HpkeError("encapsulated key must be 32 bytes");
-  const dh = await deriveX25519(recipient.privateKey, crypto.subtle.importKey("raw", enc, X25519, false, []));
+  const dh = await deriveX25519(
+    recipient.privateKey,
+    crypto.subtle.importKey("raw", new Uint8Array(enc), X25519, false, []),
+  );
   const { key, nonce } = keySchedule(kemSharedSecret(dh, enc, recipient.publicKey), info);
   try {
     return gcm(key, nonce).decrypt(ciphertext);

@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import Fastify from "fastify";
+import { parseNetworkProfile } from "../client/network-profile-format.js";
+import { registerWebApp } from "./web-app.js";
+
+const PROFILE = {
+  chainId: 31337,
+  contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+  deployedAtBlock: 7n,
+  rpcUrl: "http://127.0.0.1:8545",
+} as const;
+
+describe("what a node serves to browsers", () => {
+  const webRoot = mkdtempSync(join(tmpdir(), "anonify-web-"));
+  writeFileSync(join(webRoot, "index.html"), "<!doctype html><title>wallet</title>");
+  after(() => rmSync(webRoot, { recursive: true, force: true }));
+
+  const served = (root: string | undefined) => {
+    const app = Fastify();
+    app.get("/v1/status", async () => ({ ok: true }));
+    app.post("/v1/commands", async () => ({ ok: true }));
+    registerWebApp(app, { profile: PROFILE, webRoot: root });
+    return app;
+  };
+
+  test("the page at /, only its own scripts allowed", async () => {
+    const res = await served(webRoot).inject({ method: "GET", url: "/" });
+    assert.equal(res.statusCode, 200);
+    assert.match(res.body, /<title>wallet<\/title>/);
+    assert.match(String(res.headers["content-security-policy"]), /script-src 'self'/);
+  });
+
+  test("a network hint that reads back as a profile", async () => {
+    const res = await served(webRoot).inject({ method: "GET", url: "/v1/network" });
+    assert.deepEqual(parseNetworkProfile(res.json(), "hint"), PROFILE);
+  });
+
+  test("CORS on public reads only, not on commands", async () => {
+    const app = served(webRoot);
+    for (const url of ["/v1/status", "/v1/network"]) {
+      const res = await app.inject({ method: "GET", url, headers: { origin: "http://elsewhere" } });
+      assert.equal(res.headers["access-control-allow-origin"], "*", url);
+    }
+    const post = await app.inject({
+      method: "POST",
+      url: "/v1/commands",
+      headers: { origin: "http://elsewhere" },
+    });
+    assert.equal(post.headers["access-control-allow-origin"], undefined);
+  });
+
+  test("no page built: / says how to build it", async () => {
+    const app = Fastify();
+    registerWebApp(app, { profile: PROFILE, webRoot: join(webRoot, "missing") });
+    const res = await app.inject({ method: "GET", url: "/" });
+    assert.equal(res.statusCode, 404);
+    assert.equal(res.json().code, "web_not_built");
+  });
+});

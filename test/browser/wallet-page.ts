@@ -1,0 +1,79 @@
+// The wallet page as a user drives it: by labels and button names (what the page promises to give
+// every input and command), waiting on what the page shows.
+import type { Locator, Page } from "playwright-core";
+import type { Address } from "viem";
+
+const exactly = (text: string) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+
+export class WalletPage {
+  constructor(readonly page: Page) {}
+
+  /** Opens the page a node serves; `query` is its search part (e.g. `?node=URL`). */
+  async open(node: string, view = "wallet", query = ""): Promise<void> {
+    await this.page.goto(`${node}/${query}#${view}`);
+  }
+
+  /** Creates a local key under `passphrase`; returns the address the page shows. */
+  async createLocalWallet(passphrase: string): Promise<Address> {
+    await this.page.getByLabel("passphrase", { exact: true }).fill(passphrase);
+    await this.page.getByRole("button", { name: "create wallet" }).click();
+    return this.address();
+  }
+
+  /** Unlocks the key this browser keeps (after a reload, say) with `passphrase`. */
+  async unlock(passphrase: string): Promise<void> {
+    await this.page.getByLabel("passphrase", { exact: true }).fill(passphrase);
+    await this.page.getByRole("button", { name: "unlock" }).click();
+  }
+
+  async address(): Promise<Address> {
+    const output = this.page.getByLabel("address", { exact: true });
+    await output.filter({ hasText: /^0x[0-9a-fA-F]{40}$/ }).waitFor();
+    return (await output.textContent()) as Address;
+  }
+
+  /** Waits until the balance shown next to the label `balance` is `value`. */
+  async waitForBalance(value: bigint): Promise<void> {
+    await this.page
+      .getByLabel("balance", { exact: true })
+      .filter({ hasText: exactly(value.toString()) })
+      .waitFor();
+  }
+
+  /** Fills the command's form (inputs labelled by parameter name), presses its button; returns its progress entry. */
+  async submit(command: string, params: Record<string, string>): Promise<Locator> {
+    const form = this.page.getByRole("form", { name: `command ${command}`, exact: true });
+    for (const [name, value] of Object.entries(params))
+      await form.getByLabel(name, { exact: true }).fill(value);
+    const before = await this.page.locator("li.command").count();
+    await form.getByRole("button", { name: command, exact: true }).press("Enter");
+    await this.page.locator("li.command").nth(before).waitFor();
+    return this.page.locator("li.command").first();
+  }
+
+  /**
+   * The same from the keyboard only: focus the command's first input, type each value and Tab to
+   * the next, Enter to submit.
+   */
+  async submitByKeyboard(command: string, values: readonly string[]): Promise<Locator> {
+    const form = this.page.getByRole("form", { name: `command ${command}`, exact: true });
+    await form.getByRole("textbox").first().focus();
+    for (const [i, value] of values.entries()) {
+      if (i > 0) await this.page.keyboard.press("Tab");
+      await this.page.keyboard.type(value);
+    }
+    const before = await this.page.locator("li.command").count();
+    await this.page.keyboard.press("Enter");
+    await this.page.locator("li.command").nth(before).waitFor();
+    return this.page.locator("li.command").first();
+  }
+
+  /** Waits for a step of a command's progress; returns its text. */
+  async step(entry: Locator, text: string | RegExp): Promise<string> {
+    const step = entry
+      .locator(".steps li")
+      .filter({ hasText: typeof text === "string" ? exactly(text) : text });
+    await step.waitFor();
+    return (await step.textContent()) ?? "";
+  }
+}

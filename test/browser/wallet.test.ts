@@ -1,0 +1,184 @@
+// The web wallet and explorer in a real browser (Debian's Chromium) against a devnet of two nodes:
+// a local key made in one page is funded, transfers through the generated form and sees its
+// command become final; the recipient's page, served by the other node, sees the balance change; a
+// transfer above the balance shows its reason; a browser wallet (an injected EIP-1193 provider)
+// signs in a second run; the explorer lists the batch and the members; and no request to a node
+// carries a plaintext amount or address.
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync } from "node:fs";
+import { after, before, describe, test } from "node:test";
+import type { Address } from "viem";
+import { startTestNet, type TestNet } from "../support/network.js";
+import { issueToken, type Token } from "../support/token.js";
+import { until } from "../support/wait.js";
+import { type Browser, launchChromium, NO_CHROMIUM } from "./chromium.js";
+import { injectWallet } from "./injected-wallet.js";
+import { recordRequests, requestsHolding, type SentRequest } from "./traffic.js";
+import { WalletPage } from "./wallet-page.js";
+
+// 13 digits or more, so that a scan of hex ciphertext for their decimal digits cannot hit by chance.
+const FUNDED = 7_777_777_777_123n;
+const SENT = 1_234_567_890_123n;
+const TOO_MUCH = 9_999_999_999_999_999n;
+const WALLET_FUNDED = 5_555_555_555_321n;
+const WALLET_SENT = 2_222_222_222_321n;
+const PASSPHRASE = "correct horse battery staple";
+/** Where `ANONIFY_SCREENSHOTS=1` writes the README's pictures. */
+const SCREENSHOTS = process.env.ANONIFY_SCREENSHOTS ? "docs" : undefined;
+
+describe("web wallet and explorer in Chromium", { skip: NO_CHROMIUM }, () => {
+  let tn: TestNet;
+  let token: Token;
+  const browsers: Browser[] = [];
+  const sent: SentRequest[] = [];
+  const secrets: string[] = [FUNDED, SENT, TOO_MUCH, WALLET_FUNDED, WALLET_SENT].map(String);
+  let recipient: Address;
+  let batch: string;
+
+  const browser = async () => {
+    const b = await launchChromium();
+    browsers.push(b);
+    const nodes = tn.net.nodes.map((n) => n.url);
+    const recorded = recordRequests(b.context, nodes);
+    return { ...b, flush: () => sent.push(...recorded.splice(0)) };
+  };
+
+  before(async () => {
+    tn = await startTestNet(2);
+    token = await issueToken(tn);
+  });
+  after(async () => {
+    for (const b of browsers) await b.close();
+    await tn?.stop();
+  });
+
+  test("a local wallet is funded, transfers through the form, and the recipient's page at another node sees it", async () => {
+    const { context, flush } = await browser();
+    const sender = new WalletPage(await context.newPage());
+    const receiver = new WalletPage(await context.newPage());
+    await sender.open(tn.net.nodes[0]!.url);
+    await receiver.open(tn.net.nodes[1]!.url);
+    const from = await sender.createLocalWallet(PASSPHRASE);
+    recipient = await receiver.createLocalWallet(PASSPHRASE);
+    secrets.push(recipient.slice(2));
+    await sender.waitForBalance(0n);
+    await receiver.waitForBalance(0n);
+
+    await token.fund(from, FUNDED);
+    await sender.waitForBalance(FUNDED);
+
+    const transfer = await sender.submit("transfer", { to: recipient, amount: SENT.toString() });
+    for (const step of ["sealed", "accepted"]) await sender.step(transfer, step);
+    batch = /batch (\d+)/.exec(await sender.step(transfer, /^ordered in batch \d+/))![1]!;
+    await sender.step(transfer, "applied");
+    await sender.step(transfer, "final");
+    await sender.waitForBalance(FUNDED - SENT);
+    await receiver.waitForBalance(SENT);
+
+    const refused = await sender.submit("transfer", { to: recipient, amount: TOO_MUCH.toString() });
+    await sender.step(refused, "failed: transfer amount exceeds balance");
+    await sender.step(refused, "final");
+    await sender.waitForBalance(FUNDED - SENT);
+    if (SCREENSHOTS) {
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      await sender.page.screenshot({ path: `${SCREENSHOTS}/wallet.png`, fullPage: true });
+    }
+
+    // The key stays in this browser, encrypted: a reload asks for the passphrase, and only the right one opens it.
+    await sender.page.reload();
+    await sender.unlock("not the passphrase");
+    await sender.page.getByText("wrong passphrase", { exact: true }).waitFor();
+    await sender.unlock(PASSPHRASE);
+    assert.equal(await sender.address(), from);
+    await sender.waitForBalance(FUNDED - SENT);
+    flush();
+  });
+
+  test("the explorer lists the batch that carried the transfer, the current members and both nodes' sync state", async () => {
+    const { context, flush } = await browser();
+    const explorer = new WalletPage(await context.newPage());
+    // Served by node 2, it reads node 1's status too (across origins: the node answers with CORS).
+    await explorer.open(
+      tn.net.nodes[1]!.url,
+      "explorer",
+      `?node=${encodeURIComponent(tn.net.nodes[0]!.url)}`,
+    );
+    const nodes = explorer.page.getByRole("table", { name: /^Nodes/ });
+    for (const { url, address } of tn.net.nodes)
+      await nodes
+        .locator("tbody tr")
+        .filter({ hasText: new URL(url).origin })
+        .filter({ hasText: new RegExp(address, "i") })
+        .filter({ hasText: "synced" })
+        .waitFor();
+    const batches = explorer.page.getByRole("table", { name: "Batches" });
+    await batches.locator("tbody tr td:first-child").getByText(batch, { exact: true }).waitFor();
+    const members = explorer.page.getByRole("table", { name: "Members" });
+    for (const node of tn.running()) {
+      const row = members.locator("tbody tr").filter({ hasText: new RegExp(node.address, "i") });
+      await row.filter({ hasText: "member" }).filter({ hasText: "sim" }).waitFor();
+    }
+    // The group's first handshake (slot 0) is on chain.
+    const handshakes = explorer.page.getByRole("table", { name: "Handshakes" });
+    await handshakes.locator("tbody tr td:first-child").getByText("0", { exact: true }).waitFor();
+    if (SCREENSHOTS) await explorer.page.screenshot({ path: `${SCREENSHOTS}/explorer.png`, fullPage: true });
+    flush();
+  });
+
+  test("a browser wallet (injected EIP-1193 provider) signs the typed command the user reads", async () => {
+    const { context, flush } = await browser();
+    const account = await token.fundedAccount(WALLET_FUNDED);
+    const prompted = await injectWallet(context, account);
+    const page = new WalletPage(await context.newPage());
+    await page.open(tn.net.nodes[1]!.url);
+    await page.page.getByRole("button", { name: "connect browser wallet" }).click();
+    assert.equal((await page.address()).toLowerCase(), account.address.toLowerCase());
+    await page.waitForBalance(WALLET_FUNDED);
+    // An explorer left open meanwhile shows the new batch without a reload: it updates live.
+    const explorer = new WalletPage(await context.newPage());
+    await explorer.open(tn.net.nodes[0]!.url, "explorer");
+    const batches = explorer.page.getByRole("table", { name: "Batches" });
+    await batches.locator("tbody tr td:first-child").getByText(batch, { exact: true }).waitFor();
+    const transfer = await page.submitByKeyboard("transfer", [recipient, WALLET_SENT.toString()]);
+    await page.step(transfer, "final");
+    const carried = /batch (\d+)/.exec(await page.step(transfer, /^ordered in batch \d+/))![1]!;
+    await batches.locator("tbody tr td:first-child").getByText(carried, { exact: true }).waitFor();
+    await page.waitForBalance(WALLET_FUNDED - WALLET_SENT);
+    const command = await until("the wallet's prompt for the transfer", () =>
+      prompted.find((p) => p.primaryType === "Command" && p.message.command === "transfer"),
+    );
+    assert.deepEqual(JSON.parse(String(command.message.params)), {
+      amount: WALLET_SENT.toString(),
+      to: recipient,
+    });
+    flush();
+  });
+
+  test("the group view rotates the key with the node's admin token, and refuses a wrong one", async () => {
+    const { context, flush } = await browser();
+    const page = await context.newPage();
+    const node = tn.net.nodes[0]!;
+    await page.goto(`${node.url}/#group`);
+    const epoch = async () =>
+      Number(/MLS epoch (\d+)/.exec((await page.getByText(/MLS epoch \d+/).textContent()) ?? "")?.[1]);
+    await page.getByText(/MLS epoch \d+/).waitFor();
+    const before = await epoch();
+    const token = page.getByLabel("admin token", { exact: true });
+    await token.fill("0".repeat(64));
+    await page.getByRole("button", { name: "rotate" }).click();
+    await page.getByText(/^admin_token_wrong/).waitFor();
+    await token.fill(readFileSync(node.adminToken, "utf8").trim());
+    await page.getByRole("button", { name: "rotate" }).click();
+    await page.getByText("rotation requested", { exact: true }).waitFor();
+    await until("a new epoch in the group view", async () => ((await epoch()) > before ? true : undefined));
+    flush();
+  });
+
+  test("no request to a node holds a plaintext amount or address parameter", () => {
+    assert.ok(
+      sent.some((r) => r.method === "POST" && r.url.includes("/v1/commands")),
+      "the pages sent commands",
+    );
+    assert.deepEqual(requestsHolding(sent, secrets), []);
+  });
+});
