@@ -1,5 +1,6 @@
 // The chain an operator's command works on: `--network FILE` (what `anonify deploy` wrote), or
-// `--rpc URL --contract ADDR [--deployed-at-block N]`; connected and checked before anything is sent.
+// `--rpc URL --contract ADDR [--deployed-at-block N]` (with `--network`, `--rpc` names the operator's
+// own RPC of that chain); connected and checked before anything is sent.
 import type { Command } from "commander";
 import type { Address } from "viem";
 import type { Ledger } from "../chain/chain.js";
@@ -18,7 +19,10 @@ export type OperatorNetwork = { ledger: Ledger; contract: Address; deployedAtBlo
 export function operatorNetworkOptions(command: Command): Command {
   return command
     .option("--network <file>", "the network profile (anonify deploy writes it)")
-    .option("--rpc <url>", "without --network: an Ethereum JSON-RPC URL of the chain")
+    .option(
+      "--rpc <url>",
+      "an Ethereum JSON-RPC URL of the chain (with --network: your own, instead of the profile's)",
+    )
     .option("--contract <address>", "without --network: the Anonify contract")
     .option(
       "--deployed-at-block <n>",
@@ -38,10 +42,13 @@ function parseBlock(value: string): bigint {
 /** Connects to the chain the flags name and checks it serves the profile's chain and holds the contract. */
 export async function operatorNetwork(flags: OperatorNetworkFlags): Promise<OperatorNetwork> {
   if (flags.network !== undefined) {
-    if (flags.rpc !== undefined || flags.contract !== undefined)
-      throw new OperatorError("bad_flags", "give either --network FILE or --rpc and --contract, not both");
+    if (flags.contract !== undefined)
+      throw new OperatorError("bad_flags", "give either --network FILE or --contract ADDRESS, not both");
     const profile = readNetworkProfile(flags.network);
-    const ledger = await connectRpc(profile.rpcUrl);
+    // An operator's own RPC of the same chain may replace the profile's (its chain id is still checked).
+    const ledger = await connectRpc(
+      flags.rpc === undefined ? profile.rpcUrl : parseRpcUrl(flags.rpc, "flags", "--rpc"),
+    );
     requireChain(profile, ledger, `network profile ${flags.network}`);
     await requireContract(ledger, profile.contract);
     return { ledger, contract: profile.contract, deployedAtBlock: profile.deployedAtBlock };

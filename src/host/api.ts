@@ -15,7 +15,7 @@ import { EnclaveCallError } from "../boundary/frames.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
 import { ADMIN_TOKEN_FILE, checkAdminAuthorization, loadOrCreateAdminToken } from "./admin-token.js";
 import { COMMAND_STATUS_SCHEMA, MAX_STATUS_WAIT_MS } from "./command-status.js";
-import type { EnclaveNode } from "./node-host.js";
+import { type EnclaveNode, LeaveRefused } from "./node-host.js";
 import { isSnapshotHash } from "./snapshot-store.js";
 import { registerWebApp } from "./web-app.js";
 
@@ -331,8 +331,13 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
             code: "not_active",
             message: `this node's enclave is ${state} on chain: it cannot leave`,
           });
-        const left = await node.leave();
-        return { ...left, block: left.block.toString() };
+        try {
+          const left = await node.leave();
+          return { ...left, block: left.block.toString() };
+        } catch (error) {
+          if (!(error instanceof LeaveRefused)) throw error;
+          return reply.code(409).send({ code: error.code, message: error.message });
+        }
       },
     );
 

@@ -58,7 +58,9 @@ export async function startProcessDevnet(options: ProcessDevnetOptions): Promise
   const log = loggerFor(options);
   const anvil = await startDevnetChain(options);
   const started: ChildCommand<unknown>[] = [];
+  let stopping = false;
   const stop = async () => {
+    stopping = true;
     // Nodes first (they stop their enclaves and flush their sealed files), all at once; then the rest.
     await Promise.all(started.reverse().map((c) => c.stop()));
     await anvil.stop();
@@ -96,8 +98,14 @@ export async function startProcessDevnet(options: ProcessDevnetOptions): Promise
       ];
       args.push("--data-dir", join(dataDir, name), "--key", keyFile, "--json");
       for (const earlier of nodes) args.push("--peer", earlier.url);
+      const since = performance.now();
       const node = await startChildCommand<NodeReady>(cli, args, { onLine: relay(log, name) });
       started.push(node);
+      const readyMs = Math.round(performance.now() - since);
+      log.info({ node: name, pid: node.pid, readyMs }, `serving ${node.ready.url}`);
+      void node.exited.then((code) => {
+        if (!stopping) log.warn({ node: name, pid: node.pid, code }, "the node's process exited");
+      });
       const { url, enclave, adminToken, hostDir } = node.ready;
       nodes.push({ url, address: enclave, adminToken, hostDir, pid: node.pid });
     }

@@ -60,6 +60,12 @@ export type EnclaveNodeOptions = LogTarget & {
   peers?: readonly string[];
 };
 
+/** A leave the node will not send now (the API answers 409 with its message). */
+export class LeaveRefused extends Error {
+  override name = "LeaveRefused";
+  readonly code = "commands_pending";
+}
+
 export class EnclaveNode {
   readonly enclave: EnclaveProcess;
   readonly metrics = new StageMetrics();
@@ -254,6 +260,11 @@ export class EnclaveNode {
     this.left = true;
     await this.ticker.stop();
     try {
+      // Commands accepted here and not yet ordered would be lost with the enclave: not while any is.
+      const { ledger } = await this.groupStatus();
+      const pending = ledger.queued + ledger.inFlight;
+      if (pending > 0)
+        throw new LeaveRefused(`${pending} commands accepted here are not ordered yet; retry once they are`);
       const { recordNonce } = await onChainState(wallet, contract, this.address);
       const { signature } = await this.enclave.call("signLeave", { nonce: recordNonce.toString() });
       const receipt = await writeAnonifyMined(wallet, contract, "leave", [recordNonce, signature]);

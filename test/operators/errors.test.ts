@@ -30,6 +30,12 @@ async function refusal(...args: string[]): Promise<string> {
   throw new Error(`anonify ${args.join(" ")} succeeded`);
 }
 
+/** Runs commands that must fail, all at once; each must say what its pattern expects. */
+async function refusals(cases: [string[], RegExp][]): Promise<void> {
+  const said = await Promise.all(cases.map(([args]) => refusal(...args)));
+  for (const [i, [args, expected]] of cases.entries()) assert.match(said[i]!, expected, args.join(" "));
+}
+
 type Deployed = {
   contract: Address;
   chainId: number;
@@ -79,39 +85,33 @@ describe("operators' commands", () => {
 
   test("deploy refuses an unfunded key, an RPC that does not answer, a file that is no key, a profile it would overwrite", async () => {
     const rpc = ["--rpc", anvil.rpcUrl];
+    const out = ["--out", join(dir, "x.json")];
     const key = unfunded();
     const address = privateKeyToAccount(readFileKey(key)).address;
-    assert.match(
-      await refusal("deploy", ...rpc, "--key", key, "--out", join(dir, "x.json")),
-      new RegExp(`rejected \\(unfunded\\): the deployer's account ${address} has no ETH on chain 31337`),
-    );
     const silent = `http://127.0.0.1:${await freePort()}`;
-    assert.match(
-      await refusal("deploy", "--rpc", silent, "--key", ownerKey, "--out", join(dir, "x.json")),
-      new RegExp(`rejected \\(rpc_unreachable\\): the chain RPC ${silent} does not answer`),
-    );
-    assert.match(
-      await refusal("deploy", ...rpc, "--key", file("not-a-key", "hello\n"), "--out", join(dir, "x.json")),
-      /rejected \(bad_key\): the deployer's key file .*not-a-key does not hold a private key/,
-    );
-    assert.match(
-      await refusal("deploy", ...rpc, "--key", join(dir, "missing.key"), "--out", join(dir, "x.json")),
-      /rejected \(bad_key\): .*missing\.key: no such file/,
-    );
-    assert.match(await refusal("deploy", ...rpc, "--key", ownerKey, "--out", profilePath), /profile_exists/);
-    assert.match(
-      await refusal(
-        "deploy",
-        ...rpc,
-        "--key",
-        ownerKey,
-        "--out",
-        join(dir, "x.json"),
-        "--allow-measurement",
-        "0x12",
-      ),
-      /rejected \(bad_measurement\)/,
-    );
+    await refusals([
+      [
+        ["deploy", ...rpc, "--key", key, ...out],
+        new RegExp(`rejected \\(unfunded\\): the deployer's account ${address} has no ETH on chain 31337`),
+      ],
+      [
+        ["deploy", "--rpc", silent, "--key", ownerKey, ...out],
+        new RegExp(`rejected \\(rpc_unreachable\\): the chain RPC ${silent} does not answer`),
+      ],
+      [
+        ["deploy", ...rpc, "--key", file("not-a-key", "hello\n"), ...out],
+        /rejected \(bad_key\): the deployer's key file .*not-a-key does not hold a private key/,
+      ],
+      [
+        ["deploy", ...rpc, "--key", join(dir, "missing.key"), ...out],
+        /rejected \(bad_key\): .*missing\.key: no such file/,
+      ],
+      [["deploy", ...rpc, "--key", ownerKey, "--out", profilePath], /rejected \(profile_exists\)/],
+      [
+        ["deploy", ...rpc, "--key", ownerKey, ...out, "--allow-measurement", "0x12"],
+        /rejected \(bad_measurement\)/,
+      ],
+    ]);
   });
 
   test("policy prints each change before → after, sends nothing the chain already holds, and only for the owner", async () => {
@@ -153,58 +153,55 @@ describe("operators' commands", () => {
   });
 
   test("node start refuses an unfunded account, an address without a contract, a profile for another chain, an untrusted attestation service", async () => {
-    const start = (...args: string[]) =>
-      refusal("node", "start", "--attestation", service.url, "--data-dir", join(dir, "node"), ...args);
+    const start = (...args: string[]) => [
+      ...["node", "start", "--data-dir", join(dir, "node"), "--attestation", service.url],
+      ...args,
+    ];
     const key = unfunded();
     const address = privateKeyToAccount(readFileKey(key)).address;
-    assert.match(
-      await start("--network", profilePath, "--key", key),
-      new RegExp(`rejected \\(unfunded\\): the node's account ${address} has no ETH on chain 31337`),
-    );
     const nodeKey = file("node.key", anvilKey(1));
     const nowhere = privateKeyToAccount(generatePrivateKey()).address;
-    assert.match(
-      await start("--rpc", anvil.rpcUrl, "--contract", nowhere, "--key", nodeKey),
-      new RegExp(`rejected \\(no_contract\\): no contract at ${nowhere} on chain 31337`),
-    );
     const otherChain = join(dir, "other-chain.json");
     writeNetworkProfile(otherChain, { ...profile, chainId: 1 });
-    assert.match(
-      await start("--network", otherChain, "--key", nodeKey),
-      /rejected \(wrong_chain\): network profile .*other-chain\.json is for chain 1, but http:\/\/127\.0\.0\.1:\d+ serves chain 31337/,
-    );
     // A service whose key the contract was never told to trust: registration could only fail.
     const stranger = await startService();
     try {
-      assert.match(
-        await start("--network", profilePath, "--key", nodeKey, "--attestation", stranger.url),
-        new RegExp(
-          `rejected \\(signer_not_trusted\\): the attestation service .* signs as ${stranger.signer}`,
-        ),
-      );
+      await refusals([
+        [
+          start("--network", profilePath, "--key", key),
+          new RegExp(`rejected \\(unfunded\\): the node's account ${address} has no ETH on chain 31337`),
+        ],
+        [
+          start("--rpc", anvil.rpcUrl, "--contract", nowhere, "--key", nodeKey),
+          new RegExp(`rejected \\(no_contract\\): no contract at ${nowhere} on chain 31337`),
+        ],
+        [
+          start("--network", otherChain, "--key", nodeKey),
+          /rejected \(wrong_chain\): network profile .*other-chain\.json is for chain 1, but http:\/\/127\.0\.0\.1:\d+ serves chain 31337/,
+        ],
+        [
+          start("--network", profilePath, "--key", nodeKey, "--attestation", stranger.url),
+          new RegExp(
+            `rejected \\(signer_not_trusted\\): the attestation service .* signs as ${stranger.signer}`,
+          ),
+        ],
+        [
+          start("--network", profilePath, "--key", nodeKey, "--port", "70000"),
+          /rejected \(bad_flag\): --port must be an integer from 0 to 65535/,
+        ],
+      ]);
     } finally {
       await stranger.close();
     }
-    assert.match(
-      await start("--network", profilePath, "--key", nodeKey, "--port", "70000"),
-      /rejected \(bad_flag\): --port must be an integer from 0 to 65535/,
+    const json = await anonify(...start("--network", profilePath, "--key", key, "--json")).catch(
+      (e: { stdout: string }) => e,
     );
-    const json = JSON.parse(
-      (
-        await anonify(
-          "node",
-          "start",
-          "--network",
-          profilePath,
-          "--key",
-          key,
-          "--attestation",
-          service.url,
-          "--json",
-        ).catch((e: { stdout: string }) => e)
-      ).stdout,
-    ) as { ok: boolean; code: string };
-    assert.deepEqual([json.ok, json.code], [false, "unfunded"], "--json reports a refusal as a JSON line");
+    const refused = JSON.parse(json.stdout) as { ok: boolean; code: string };
+    assert.deepEqual(
+      [refused.ok, refused.code],
+      [false, "unfunded"],
+      "--json reports a refusal as a JSON line",
+    );
   });
 });
 

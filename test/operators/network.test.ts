@@ -52,6 +52,19 @@ describe("a network of node processes", () => {
   test("a node leaves: the others remove it and go on; its enclave is out for good", async () => {
     const leaving = net.nodes[2]!;
     const { enclave } = await nodeStatus(leaving.url);
+    // An admin call: another node's token is refused, and nothing is sent.
+    await assert.rejects(
+      anonify(
+        "node",
+        "leave",
+        "--node",
+        leaving.url,
+        "--admin-token",
+        net.nodes[0]!.process.ready.adminToken,
+      ),
+      (e: unknown) => /rejected \(admin_token_wrong\)/.test((e as { stderr: string }).stderr),
+    );
+    assert.equal((await nodeStatus(leaving.url)).member, true);
     const { stdout } = await anonify(
       "node",
       "leave",
