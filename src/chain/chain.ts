@@ -40,8 +40,15 @@ export type LedgerWallet = Ledger & {
   walletClient: WalletClient<Transport, Chain, Account>;
 };
 
+/** `code` names why connecting failed: nothing answered, or the endpoints serve different chains. */
 export class LedgerError extends Error {
   override name = "LedgerError";
+  constructor(
+    message: string,
+    readonly code?: "rpc_unreachable" | "chains_differ",
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -61,11 +68,11 @@ async function agreedChainId(urls: readonly string[]): Promise<number> {
   if (ids.size === 0) {
     const first = answers[0] as PromiseRejectedResult;
     const reason = first.reason instanceof Error ? first.reason.message.split("\n")[0] : String(first.reason);
-    throw new LedgerError(`no RPC endpoint answers (${urls.join(", ")}): ${reason}`);
+    throw new LedgerError(`no RPC endpoint answers (${urls.join(", ")}): ${reason}`, "rpc_unreachable");
   }
   if (ids.size > 1) {
     const listed = [...ids].map(([id, at]) => `chain ${id} at ${at.join(", ")}`).join("; ");
-    throw new LedgerError(`the RPC endpoints serve different chains: ${listed}`);
+    throw new LedgerError(`the RPC endpoints serve different chains: ${listed}`, "chains_differ");
   }
   return [...ids.keys()][0]!;
 }

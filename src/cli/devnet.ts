@@ -48,6 +48,7 @@ export function registerDevnetCommand(program: Command): void {
           networkProfile: devnet.networkProfile,
           attestationService: devnet.attestationUrl,
           nodes: devnet.nodes.map((n) => ({ url: n.url, enclave: n.address, adminToken: n.adminToken })),
+          wallet: `${devnet.nodes[0]?.url}/`,
           dataDir,
           resumed: devnet.resumed,
         };
@@ -66,6 +67,9 @@ export function registerDevnetCommand(program: Command): void {
           for (const [i, n] of devnet.nodes.entries()) {
             console.log(`  node ${i + 1}               ${n.url} (enclave ${n.address}, simulated TEE)`);
           }
+          console.log(
+            `  wallet               ${devnet.nodes[0]?.url}/ (web wallet and explorer; every node serves it at /)`,
+          );
           console.log(`  admin tokens         ${join(dataDir, "node-N", ADMIN_TOKEN_FILE)} (mode 0600)`);
           console.log(
             `  node processes       ${devnet.nodes.map((n) => n.pid).join(", ")} (each an \`anonify node start\`)`,

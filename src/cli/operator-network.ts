@@ -9,7 +9,8 @@ import { connectRpc, OperatorError, requireChain, requireContract } from "../hos
 
 export type OperatorNetworkFlags = {
   network?: string;
-  rpc?: string;
+  /** Each `--rpc` given, in order: the node fails over between them. */
+  rpc?: string[];
   contract?: string;
   deployedAtBlock?: string;
 };
@@ -21,7 +22,9 @@ export function operatorNetworkOptions(command: Command): Command {
     .option("--network <file>", "the network profile (anonify deploy writes it)")
     .option(
       "--rpc <url>",
-      "an Ethereum JSON-RPC URL of the chain (with --network: your own, instead of the profile's)",
+      "an Ethereum JSON-RPC URL of the chain (with --network: your own, instead of the profile's); " +
+        "repeat it to fail over between endpoints",
+      (url: string, urls: string[] = []) => [...urls, url],
     )
     .option("--contract <address>", "without --network: the Anonify contract")
     .option(
@@ -39,6 +42,10 @@ function parseBlock(value: string): bigint {
   return BigInt(value);
 }
 
+function rpcUrls(flags: readonly string[]): string[] {
+  return flags.map((url) => parseRpcUrl(url, "flags", "--rpc"));
+}
+
 /** Connects to the chain the flags name and checks it serves the profile's chain and holds the contract. */
 export async function operatorNetwork(flags: OperatorNetworkFlags): Promise<OperatorNetwork> {
   if (flags.network !== undefined) {
@@ -46,9 +53,7 @@ export async function operatorNetwork(flags: OperatorNetworkFlags): Promise<Oper
       throw new OperatorError("bad_flags", "give either --network FILE or --contract ADDRESS, not both");
     const profile = readNetworkProfile(flags.network);
     // An operator's own RPC of the same chain may replace the profile's (its chain id is still checked).
-    const ledger = await connectRpc(
-      flags.rpc === undefined ? profile.rpcUrl : parseRpcUrl(flags.rpc, "flags", "--rpc"),
-    );
+    const ledger = await connectRpc(flags.rpc === undefined ? profile.rpcUrl : rpcUrls(flags.rpc));
     requireChain(profile, ledger, `network profile ${flags.network}`);
     await requireContract(ledger, profile.contract);
     return { ledger, contract: profile.contract, deployedAtBlock: profile.deployedAtBlock };
@@ -59,7 +64,7 @@ export async function operatorNetwork(flags: OperatorNetworkFlags): Promise<Oper
       "name the network: --network FILE, or --rpc URL and --contract ADDRESS",
     );
   const contract = parseContract(flags.contract, "flags", "--contract");
-  const ledger = await connectRpc(parseRpcUrl(flags.rpc, "flags", "--rpc"));
+  const ledger = await connectRpc(rpcUrls(flags.rpc));
   await requireContract(ledger, contract);
   const deployedAtBlock = flags.deployedAtBlock === undefined ? 0n : parseBlock(flags.deployedAtBlock);
   return { ledger, contract, deployedAtBlock };

@@ -42,6 +42,7 @@ export async function startNodeService(options: NodeServiceOptions): Promise<Nod
     chainId: options.wallet.chain.id,
     chainRpc: options.wallet.rpcUrl,
     limits: options.apiLimits,
+    deployedAtBlock: options.deployedAtBlock,
   });
   let url: string;
   try {

@@ -2,12 +2,10 @@
 // key, the account has gas money, the contract is there, the profile names the chain the RPC serves.
 // Each failure is an OperatorError whose message says what is wrong and where.
 import { existsSync, readFileSync } from "node:fs";
-import { type Address, createPublicClient, formatEther, type Hex, http } from "viem";
-import { connectLedger, type Ledger, type LedgerWallet } from "../chain/chain.js";
+import { type Address, formatEther, type Hex } from "viem";
+import { connectLedger, type Ledger, LedgerError, type LedgerWallet } from "../chain/chain.js";
 import type { NetworkProfile } from "../client/network-profile.js";
 
-/** How long an RPC URL may take to answer its first request before the command gives up on it. */
-const RPC_PROBE_TIMEOUT_MS = 5_000;
 /** A private key as a file holds it: 32 bytes as hex, with or without 0x. */
 const KEY_PATTERN = /^(0x)?[0-9a-fA-F]{64}$/;
 
@@ -21,21 +19,20 @@ export class OperatorError extends Error {
   }
 }
 
-/** Connects to `rpcUrl`, failing fast and clearly when nothing answers JSON-RPC there. */
-export async function connectRpc(rpcUrl: string): Promise<Ledger> {
-  const probe = createPublicClient({
-    transport: http(rpcUrl, { retryCount: 0, timeout: RPC_PROBE_TIMEOUT_MS }),
-  });
+/**
+ * Connects to the chain's RPC endpoints (several: the node fails over between them), failing fast
+ * and clearly when none answers JSON-RPC or they serve different chains.
+ */
+export async function connectRpc(rpcUrls: string | readonly string[]): Promise<Ledger> {
   try {
-    await probe.getChainId();
+    return await connectLedger(rpcUrls);
   } catch (error) {
-    const reason = error instanceof Error ? (error.message.split("\n")[0] ?? error.name) : String(error);
-    throw new OperatorError(
-      "rpc_unreachable",
-      `the chain RPC ${rpcUrl} does not answer JSON-RPC (${reason})`,
-    );
+    if (!(error instanceof LedgerError) || error.code === undefined) throw error;
+    const urls = typeof rpcUrls === "string" ? rpcUrls : rpcUrls.join(", ");
+    if (error.code === "chains_differ") throw new OperatorError("wrong_chain", error.message);
+    const reason = error.message.split("): ")[1] ?? error.message;
+    throw new OperatorError("rpc_unreachable", `the chain RPC ${urls} does not answer JSON-RPC (${reason})`);
   }
-  return connectLedger(rpcUrl);
 }
 
 /** The private key in `path` (what `anonify wallet new` writes). */

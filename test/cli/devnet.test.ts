@@ -16,6 +16,7 @@ type DevnetInfo = {
   contract: string;
   chainId: number;
   networkProfile: string;
+  wallet: string;
   nodes: DevnetNodeInfo[];
   resumed: boolean;
 };
@@ -64,6 +65,10 @@ describe("anonify devnet (what npm start runs)", () => {
       assert.equal(first.info.nodes.length, 2);
       assert.equal(first.info.resumed, false);
       assert.equal(first.info.networkProfile, join(dataDir, "network.json"));
+      // The wallet it prints is a page the first node serves.
+      const page = await fetch(first.info.wallet);
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get("content-type") ?? "", /text\/html/);
       const [a, b] = first.info.nodes as [DevnetNodeInfo, DevnetNodeInfo];
       // What the CLI shows of each node's group.
       const views = () => Promise.all([groupStatus(a.url), groupStatus(b.url)]);

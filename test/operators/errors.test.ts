@@ -165,8 +165,14 @@ describe("operators' commands", () => {
     writeNetworkProfile(otherChain, { ...profile, chainId: 1 });
     // A service whose key the contract was never told to trust: registration could only fail.
     const stranger = await startService();
+    const [down1, down2] = [`http://127.0.0.1:${await freePort()}`, `http://127.0.0.1:${await freePort()}`];
     try {
       await refusals([
+        [
+          // Several RPC endpoints of the profile's chain (the node fails over between them): none answers.
+          start("--network", profilePath, "--key", nodeKey, "--rpc", down1, "--rpc", down2),
+          new RegExp(`rejected \\(rpc_unreachable\\): the chain RPC ${down1}, ${down2} does not answer`),
+        ],
         [
           start("--network", profilePath, "--key", key),
           new RegExp(`rejected \\(unfunded\\): the node's account ${address} has no ETH on chain 31337`),
