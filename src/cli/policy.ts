@@ -7,6 +7,7 @@ import { applyPolicy, changeLine, type PolicyAction, requireOwner } from "../hos
 import { parseMeasurement, parseSigner } from "./deploy.js";
 import { type OperatorNetworkFlags, operatorNetwork, operatorNetworkOptions } from "./operator-network.js";
 import { run } from "./output.js";
+import { registerPolicyDocumentCommands } from "./policy-document.js";
 
 type PolicyFlags = OperatorNetworkFlags & { key: string; json: boolean };
 
@@ -58,7 +59,10 @@ const CHANGES: readonly [string, string, string, (arg: string) => PolicyAction][
 export function registerPolicyCommand(program: Command): void {
   const policy = program
     .command("policy")
-    .description("the contract owner's policy: measurements, attestation signers, debug, revocation");
+    .description(
+      "the contract owner's policy (measurements, attestation signers, debug, revocation) and the signed policy documents members act on",
+    );
+  registerPolicyDocumentCommands(policy);
   for (const [name, argument, description, action] of CHANGES) {
     operatorNetworkOptions(policy.command(`${name} ${argument}`))
       .description(description)
