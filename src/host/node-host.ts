@@ -11,6 +11,7 @@ import {
   type LedgerSummary,
 } from "../boundary/calls.js";
 import type { EventPosition } from "../boundary/chain-events.js";
+import { EnclaveCallError } from "../boundary/frames.js";
 import { type LedgerWallet, writeAnonifyMined } from "../chain/chain.js";
 import { EventFollower, type FollowerStatus } from "../chain/follower.js";
 import { DEFAULT_BATCH_COMMANDS } from "../protocol/batch.js";
@@ -213,6 +214,17 @@ export class EnclaveNode {
     return applied;
   }
 
+  /**
+   * A node outside the group that has not yet read the chain up to its head cannot tell whether
+   * batches were ordered (its enclave then refuses by itself): it answers nothing from its initial
+   * state meanwhile. The same `syncing` refusal as its enclave's (what this says is public). A member
+   * restarting replays from its own checkpoint, as before.
+   */
+  private refuseWhileCatchingUp(): void {
+    if (!this.synced && !this.group?.member)
+      throw new EnclaveCallError("syncing", "this node is reading the chain and is not a group member yet");
+  }
+
   /** An outage is logged once while the follower retries, then when its error changes or it ends. */
   private onFollowerStatus(status: FollowerStatus): void {
     if (status.kind === "caught-up") {
@@ -291,6 +303,7 @@ export class EnclaveNode {
    * ends), as `commandStatus` would, so a client needs one request, not two.
    */
   async submitCommand(envelope: Hex, waitMs = 0): Promise<CommandStatusAnswer> {
+    this.refuseWhileCatchingUp();
     const result = await this.metrics.time("open-and-check", () =>
       this.enclave.call("submitCommand", { envelope }),
     );
@@ -306,6 +319,7 @@ export class EnclaveNode {
    * (or when the wait ends), so clients need not poll.
    */
   async commandStatus(id: Hex, waitMs = 0): Promise<CommandStatusAnswer> {
+    this.refuseWhileCatchingUp();
     const key = id.toLowerCase() as Hex;
     if (waitMs <= 0 || this.stopped) return this.askCommandStatus(key);
     // Waiting before asking, so a settlement between the answer and the wait is not missed.
@@ -327,7 +341,8 @@ export class EnclaveNode {
   }
 
   /** Answers a signed, sealed query; the answer is sealed to the caller. */
-  query(envelope: Hex): Promise<{ answer: Hex }> {
+  async query(envelope: Hex): Promise<{ answer: Hex }> {
+    this.refuseWhileCatchingUp();
     return this.enclave.call("query", { envelope });
   }
 

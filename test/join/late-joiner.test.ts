@@ -5,8 +5,8 @@
 // serves other bytes is skipped; then it answers every balance as the others do, and a transfer sent
 // through it applies everywhere.
 //
-// ~30 commands keep this within CI time; the issue's 200-command variant, and a state of 100,000
-// accounts, are in the bench (`npm run bench -- join`, bench/join.bench.ts).
+// ~30 commands keep this within CI time; the issue's 200-command variant, and a large state, are in
+// the bench (`npm run bench -- join`, bench/join.bench.ts).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { LocalAccount } from "viem";
@@ -60,7 +60,34 @@ describe("a node that joins after commands were applied", () => {
     );
     await waitForSameSequence(tn.running());
   });
+  /**
+   * Asks the joiner for a balance every 20 ms while it is up, and records what it answers: never a
+   * balance other than the members' (a `syncing` refusal or the right number, nothing else).
+   */
+  const wrongAnswers: string[] = [];
+  let probing = false;
+  async function probe(account: LocalAccount, expected: () => Promise<bigint>) {
+    probing = true;
+    while (probing) {
+      if (joiner?.url) {
+        try {
+          const balance = await (await clientAt(account, joiner.url)).query("balanceOf", {});
+          const right = await expected();
+          if (balance !== right) wrongAnswers.push(`${balance} instead of ${right}`);
+        } catch (error) {
+          // A refusal, or no answer at all (the joiner restarting: refused connections, 503 while closing).
+          const expectedRefusal =
+            error instanceof AnonifyClientError && ["syncing", "starting", "http_503"].includes(error.code);
+          if (!expectedRefusal && !(error instanceof TypeError))
+            wrongAnswers.push(`${String(error)} (${(error as { code?: string }).code})`);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   after(async () => {
+    probing = false;
     await joiner?.stop();
     await liar?.close();
     await tn?.stop();
@@ -68,6 +95,9 @@ describe("a node that joins after commands were applied", () => {
 
   test("joins syncing, answers nothing from partial state, and keeps syncing across a restart", async () => {
     const before = await status(tn.net.nodes[0]!.url);
+    const watched = accounts[4]!;
+    const member = await clientAt(watched, tn.net.nodes[1]!.url);
+    void probe(watched, () => member.query("balanceOf", {}) as Promise<bigint>);
     // No peers to fetch from: it stays syncing, whatever the chain commits meanwhile.
     joiner = await startJoiner(tn, 3, []);
     await waitForGroup(allNodes(), { what: "the fourth node to join the group" });
@@ -145,5 +175,7 @@ describe("a node that joins after commands were applied", () => {
     assert.equal(after[2], (expected[2] as bigint) - 1000n);
     assert.equal(after[3], (expected[3] as bigint) + 1000n);
     for (const node of tn.net.nodes.map((n) => n.url)) assert.deepEqual(await balances(node), after, node);
+    probing = false;
+    assert.deepEqual(wrongAnswers, [], "the joiner never answered from partial state");
   });
 });
