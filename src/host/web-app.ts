@@ -66,9 +66,9 @@ export function registerWebApp(app: FastifyInstance, options: WebAppOptions): vo
   app.register(fastifyStatic, {
     root,
     prefix: "/",
-    setHeaders: (reply) => {
-      reply.header("content-security-policy", CONTENT_SECURITY_POLICY);
-      reply.header("x-content-type-options", "nosniff");
+    setHeaders: (res) => {
+      res.setHeader("content-security-policy", CONTENT_SECURITY_POLICY);
+      res.setHeader("x-content-type-options", "nosniff");
     },
   });
 }
