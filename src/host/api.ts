@@ -415,6 +415,7 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
             200: COMMAND_STATUS_SCHEMA,
             202: COMMAND_STATUS_SCHEMA,
             400: ERROR,
+            410: ERROR,
             413: ERROR,
             422: ERROR,
             503: ERROR,
@@ -423,12 +424,18 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
         bodyLimit: ENVELOPE_BODY_LIMIT,
       },
       async (req, reply) =>
-        withWait(reply, req.query.wait ?? 0, (waitMs) =>
-          enclaveCall(reply, async () => {
-            const answer = await node.submitCommand(req.body.envelope as Hex, waitMs);
-            return reply.code(isSettled(answer.status) ? 200 : 202).send(answer);
-          }),
-        ),
+        // A node that left batches nothing more: a command accepted now would never be ordered.
+        node.hasLeft
+          ? reply.code(410).send({
+              code: "left",
+              message: "this node's enclave left the group; send commands to another node",
+            })
+          : withWait(reply, req.query.wait ?? 0, (waitMs) =>
+              enclaveCall(reply, async () => {
+                const answer = await node.submitCommand(req.body.envelope as Hex, waitMs);
+                return reply.code(isSettled(answer.status) ? 200 : 202).send(answer);
+              }),
+            ),
     );
 
     api.get<{ Params: { id: string }; Querystring: { wait?: number } }>(

@@ -263,6 +263,14 @@ export class EnclaveNode {
   }
 
   /**
+   * Whether this node has left or is leaving the group, or was removed from it (also after a
+   * restart): it will batch nothing again, so it takes no new commands.
+   */
+  get hasLeft(): boolean {
+    return this.left || this.group?.removed === true;
+  }
+
+  /**
    * Leaves the network for good: the enclave signs its leave for its record nonce on chain and the
    * host sends it; the members then remove it from the group (a signed leave is their proof).
    */

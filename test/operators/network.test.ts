@@ -102,6 +102,14 @@ describe("a network of node processes", () => {
       net.client(carol, 2),
       (e: unknown) => (e as { code?: string }).code === "enclave_not_active",
     );
+    // Nor does the node take a command any more (one accepted now would never be ordered).
+    const posted = await fetch(new URL("/v1/commands", leaving.url), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ envelope: "0x00" }),
+    });
+    assert.equal(posted.status, 410);
+    assert.equal(((await posted.json()) as { code: string }).code, "left");
     // A leave is final: asked again, the node says so.
     await assert.rejects(
       anonify("node", "leave", "--node", leaving.url, "--admin-token", leaving.process.ready.adminToken),
