@@ -195,3 +195,47 @@ describe("the node API's guards", () => {
     await app.close();
   });
 });
+
+describe("readiness", () => {
+  const dir = mkdtempSync(join(tmpdir(), "anonify-ready-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  /** The stub node, changed by `change`, behind an API; what `/v1/ready` answers. */
+  const readiness = async (change: (node: Record<string, unknown>) => void) => {
+    const { node } = stubNode(dir);
+    change(node as unknown as Record<string, unknown>);
+    const app = buildNodeApi({ node, contract: `0x${"22".repeat(20)}`, chainId: 1, chainRpc: "http://x" });
+    const res = await app.inject({ method: "GET", url: "/v1/ready" });
+    await app.close();
+    return { status: res.statusCode, body: res.json() as { ready: boolean; state: string } };
+  };
+  const groupWith =
+    (group: object, ledger: object = {}) =>
+    async () => ({
+      group: { member: true, epoch: "3", slot: "3", members: [], ...group },
+      ledger: { sequence: "0", batches: "0", queued: 0, inFlight: 0, ...ledger },
+    });
+
+  test("200 only when the enclave answers, the chain is read, the enclave is a member with its state", async () => {
+    assert.deepEqual(await readiness(() => {}), { status: 200, body: { ready: true, state: "ready" } });
+    const cases: [string, (node: Record<string, unknown>) => void][] = [
+      ["starting", (n) => (n.registration = undefined)],
+      [
+        "enclave_down",
+        (n) =>
+          (n.groupStatus = async () => {
+            throw new Error("enclave process exited");
+          }),
+      ],
+      ["left", (n) => (n.hasLeft = true)],
+      ["catching_up", (n) => (n.isSynced = false)],
+      ["not_member", (n) => (n.groupStatus = groupWith({ member: false }))],
+      [
+        "syncing",
+        (n) => (n.groupStatus = groupWith({}, { syncing: { slot: "3", block: "9", sequence: "4" } })),
+      ],
+    ];
+    for (const [state, change] of cases) {
+      assert.deepEqual(await readiness(change), { status: 503, body: { ready: false, state } }, state);
+    }
+  });
+});

@@ -124,6 +124,39 @@ export type NodeApiOptions = {
   publicRpcUrl?: string;
 };
 
+/** What `/v1/ready` answers: the first thing that keeps the node from serving, or `ready`. */
+const READINESS = [
+  "ready",
+  "starting",
+  "enclave_down",
+  "left",
+  "catching_up",
+  "not_member",
+  "syncing",
+] as const;
+type Readiness = (typeof READINESS)[number];
+const READY = {
+  type: "object",
+  required: ["ready", "state"],
+  properties: { ready: { type: "boolean" }, state: { enum: READINESS } },
+} as const;
+
+async function readinessOf(node: EnclaveNode): Promise<Readiness> {
+  if (!node.registration) return "starting";
+  let view: Awaited<ReturnType<EnclaveNode["groupStatus"]>>;
+  try {
+    view = await node.groupStatus();
+  } catch {
+    return "enclave_down";
+  }
+  if (node.hasLeft) return "left";
+  // A joiner waiting for its snapshot has stopped reading the chain on purpose: say why.
+  if (view.ledger.syncing !== undefined) return "syncing";
+  if (!node.isSynced) return "catching_up";
+  if (!view.group.member) return "not_member";
+  return "ready";
+}
+
 export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
   const { node, contract, chainId } = options;
   const chainRpc = withoutCredentials(options.chainRpc);
@@ -228,6 +261,22 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
         },
       },
       async () => ({ ok: true }),
+    );
+
+    api.get(
+      "/v1/ready",
+      {
+        schema: {
+          summary:
+            "readiness: 200 only when the enclave answers, the node has read the chain up to its head, " +
+            "its enclave is a group member with its state complete, and it has not left; else 503 naming the state",
+          response: { 200: READY, 503: READY },
+        },
+      },
+      async (_req, reply) => {
+        const state = await readinessOf(node);
+        return reply.code(state === "ready" ? 200 : 503).send({ ready: state === "ready", state });
+      },
     );
 
     api.get(

@@ -108,6 +108,10 @@ describe("a node that joins after commands were applied", () => {
     });
     assert.equal(joined.member, true);
     assert.equal(joined.appliedSequence, before.appliedSequence, "it saw every batch, and could read none");
+    // Not ready (a load balancer sends it nothing) while the members are.
+    const ready = async (url: string) => (await fetch(new URL("/v1/ready", url))).json();
+    assert.deepEqual(await ready(joiner.url), { ready: false, state: "syncing" });
+    assert.deepEqual(await ready(tn.net.nodes[0]!.url), { ready: true, state: "ready" });
 
     // Commands and queries: 503 `syncing`, before anything is opened.
     for (const path of ["/v1/queries", "/v1/commands"]) {
