@@ -1,0 +1,138 @@
+// Users' routes: sealed commands (with `?wait`), their status, sealed queries. The enclave's refusals
+// cross as they are (they hold no secret); requests that wait for their command are capped.
+import type { FastifyInstance, FastifyReply } from "fastify";
+import type { Hex } from "viem";
+import { isSettled } from "../boundary/calls.js";
+import { EnclaveCallError } from "../boundary/frames.js";
+import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
+import { ENVELOPE_BODY_LIMIT, ERROR, type NodeRoutes } from "./api-common.js";
+import { COMMAND_STATUS_SCHEMA, MAX_STATUS_WAIT_MS } from "./command-status.js";
+
+export function registerCommandRoutes(api: FastifyInstance, { node, limits }: NodeRoutes): void {
+  /** Requests waiting now for their command to be ordered. */
+  let waiting = 0;
+  /**
+   * Runs `answer` with the wait the request asked for, while fewer than `maxWaiting` requests wait;
+   * past that, 503 `waiting_full` and nothing runs (a command is not even accepted), so the client may
+   * send it again later or without `?wait`.
+   */
+  async function withWait<T>(reply: FastifyReply, waitMs: number, answer: (waitMs: number) => Promise<T>) {
+    if (waitMs <= 0) return answer(0);
+    if (waiting >= limits.maxWaiting)
+      return reply
+        .code(503)
+        .header("retry-after", "1")
+        .send({
+          code: "waiting_full",
+          message: `node API waiting limit: at most ${limits.maxWaiting} requests wait at once; retry, or ask without ?wait`,
+        });
+    waiting++;
+    try {
+      return await answer(waitMs);
+    } finally {
+      waiting--;
+    }
+  }
+
+  const HEX_BODY = {
+    type: "object",
+    required: ["envelope"],
+    additionalProperties: false,
+    properties: {
+      envelope: {
+        type: "string",
+        pattern: "^0x([0-9a-fA-F]{2})+$",
+        maxLength: 2 + 2 * MAX_SEALED_MESSAGE_BYTES,
+      },
+    },
+  } as const;
+
+  /** Maps an enclave refusal to HTTP: the enclave's code and message cross unchanged (they hold no secret). */
+  async function enclaveCall<T>(reply: FastifyReply, call: () => Promise<T>): Promise<T | FastifyReply> {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof EnclaveCallError)) throw error;
+      // Not an answer from partial state: the node is fetching its state snapshot; ask again soon.
+      if (error.code === "syncing")
+        return reply.code(503).header("retry-after", "1").send({ code: error.code, message: error.message });
+      const status = error.code === "not_found" ? 404 : error.code === "invalid_argument" ? 400 : 422;
+      return reply
+        .code(status)
+        .send({ code: error.code, message: error.message, sealedReason: error.sealedReason });
+    }
+  }
+
+  const WAIT_QUERY = {
+    type: "object",
+    additionalProperties: false,
+    properties: { wait: { type: "integer", minimum: 0, maximum: MAX_STATUS_WAIT_MS } },
+  } as const;
+
+  api.post<{ Body: { envelope: string }; Querystring: { wait?: number } }>(
+    "/v1/commands",
+    {
+      schema: {
+        summary:
+          "submit a signed, sealed command (202 once accepted); with ?wait=ms, answered like " +
+          "GET /v1/commands/{id}?wait once the command is ordered (200), or 202 when the wait ends first",
+        body: HEX_BODY,
+        querystring: WAIT_QUERY,
+        response: {
+          200: COMMAND_STATUS_SCHEMA,
+          202: COMMAND_STATUS_SCHEMA,
+          400: ERROR,
+          410: ERROR,
+          413: ERROR,
+          422: ERROR,
+          503: ERROR,
+        },
+      },
+      bodyLimit: ENVELOPE_BODY_LIMIT,
+    },
+    async (req, reply) =>
+      // A node that left batches nothing more: a command accepted now would never be ordered.
+      node.hasLeft
+        ? reply.code(410).send({
+            code: "left",
+            message: "this node's enclave left the group; send commands to another node",
+          })
+        : withWait(reply, req.query.wait ?? 0, (waitMs) =>
+            enclaveCall(reply, async () => {
+              const answer = await node.submitCommand(req.body.envelope as Hex, waitMs);
+              return reply.code(isSettled(answer.status) ? 200 : 202).send(answer);
+            }),
+          ),
+  );
+
+  api.get<{ Params: { id: string }; Querystring: { wait?: number } }>(
+    "/v1/commands/:id",
+    {
+      schema: {
+        summary:
+          "a command's status: queued, submitted, applied or failed, with its receipt sealed to the sender; " +
+          "with ?wait=ms, answered once the command is ordered or the wait ends",
+        params: { type: "object", properties: { id: { type: "string", pattern: "^0x[0-9a-fA-F]{64}$" } } },
+        querystring: WAIT_QUERY,
+        response: { 200: COMMAND_STATUS_SCHEMA, 404: ERROR, 400: ERROR, 503: ERROR },
+      },
+    },
+    async (req, reply) =>
+      withWait(reply, req.query.wait ?? 0, (waitMs) =>
+        enclaveCall(reply, () => node.commandStatus(req.params.id as Hex, waitMs)),
+      ),
+  );
+
+  api.post<{ Body: { envelope: string } }>(
+    "/v1/queries",
+    {
+      schema: {
+        summary: "a signed, sealed query; the answer is sealed to the caller",
+        body: HEX_BODY,
+        response: { 400: ERROR, 413: ERROR, 422: ERROR },
+      },
+      bodyLimit: ENVELOPE_BODY_LIMIT,
+    },
+    async (req, reply) => enclaveCall(reply, () => node.query(req.body.envelope as Hex)),
+  );
+}

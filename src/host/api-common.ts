@@ -1,0 +1,46 @@
+// What the node API's route groups share: its limits, the one error shape, and what each group is given.
+import type { Address } from "viem";
+import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
+import type { EnclaveNode } from "./node-host.js";
+
+/**
+ * The largest body of `POST /v1/commands` and `/v1/queries`: `{"envelope":"0x…"}` around the largest
+ * sealed message as hex (two digits a byte), with 64 bytes to spare for the JSON's punctuation and spaces.
+ */
+export const ENVELOPE_BODY_LIMIT = 2 * MAX_SEALED_MESSAGE_BYTES + 64;
+/** Every other route takes no body (`POST /v1/group/rotate`): at most this much is read of one. */
+export const EMPTY_BODY_LIMIT = 1024;
+
+/** What one client (one remote address) and all clients together may ask of a node. */
+export type NodeApiLimits = {
+  /** At most `max` requests per client address in each window of `timeWindowMs`; past it, 429 `rate_limited`. */
+  rateLimit: { max: number; timeWindowMs: number };
+  /** At most this many requests wait at once for their command to be ordered (`?wait`); past it, 503 `waiting_full`. */
+  maxWaiting: number;
+};
+
+/**
+ * Generous for one client: the benchmark's senders (all on one address) reach ~175 transfers/s per
+ * node, each one request, and ~200 of them wait at once.
+ */
+export const DEFAULT_API_LIMITS: NodeApiLimits = {
+  rateLimit: { max: 300, timeWindowMs: 1_000 },
+  maxWaiting: 1_024,
+};
+
+export const ERROR = {
+  type: "object",
+  required: ["code", "message"],
+  properties: { code: { type: "string" }, message: { type: "string" }, sealedReason: { type: "string" } },
+} as const;
+
+/** What a group of routes is given: the node, the chain it serves, the limits and the admin token. */
+export type NodeRoutes = {
+  node: EnclaveNode;
+  contract: Address;
+  chainId: number;
+  /** The chain RPC as `scheme://host:port` (`withoutCredentials`). */
+  chainRpc: string;
+  limits: NodeApiLimits;
+  adminToken: string;
+};

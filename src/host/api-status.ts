@@ -1,0 +1,170 @@
+// The node's state for operators, monitors and clients: liveness, readiness, status, its enclave.
+import type { FastifyInstance } from "fastify";
+import { ERROR, type NodeRoutes } from "./api-common.js";
+import type { EnclaveNode } from "./node-host.js";
+
+const STATUS = {
+  type: "object",
+  properties: {
+    enclave: { type: "string" },
+    measurement: { type: "string" },
+    platform: { type: "string" },
+    contract: { type: "string" },
+    chainId: { type: "integer" },
+    chainRpc: { type: "string", description: "the node's chain RPC as scheme://host:port only" },
+    chainHead: { type: "string" },
+    synced: { type: "boolean" },
+    epoch: { type: ["string", "null"] },
+    slot: { type: "string" },
+    member: { type: "boolean" },
+    removed: { type: "boolean" },
+    members: { type: "array", items: { type: "string" } },
+    epochKeyFingerprint: { type: ["string", "null"] },
+    lastHandshake: { type: ["object", "null"], additionalProperties: true },
+    rotationPending: { type: "boolean" },
+    syncing: {
+      type: "boolean",
+      description:
+        "the node joined the group after commands were applied and waits for its state snapshot: " +
+        "it answers commands and queries with 503 syncing until it is installed",
+    },
+    appliedSequence: { type: "string" },
+    batches: { type: "string" },
+    skippedBatches: {
+      type: "string",
+      description: "batches this enclave could not open (not a member of their epoch)",
+    },
+    queued: { type: "integer" },
+  },
+} as const;
+
+/** What `/v1/ready` answers: the first thing that keeps the node from serving, or `ready`. */
+const READINESS = [
+  "ready",
+  "starting",
+  "enclave_down",
+  "left",
+  "catching_up",
+  "not_member",
+  "syncing",
+] as const;
+type Readiness = (typeof READINESS)[number];
+const READY = {
+  type: "object",
+  required: ["ready", "state"],
+  properties: { ready: { type: "boolean" }, state: { enum: READINESS } },
+} as const;
+
+async function readinessOf(node: EnclaveNode): Promise<Readiness> {
+  if (!node.registration) return "starting";
+  let view: Awaited<ReturnType<EnclaveNode["groupStatus"]>>;
+  try {
+    view = await node.groupStatus();
+  } catch {
+    return "enclave_down";
+  }
+  if (node.hasLeft) return "left";
+  // A joiner waiting for its snapshot has stopped reading the chain on purpose: say why.
+  if (view.ledger.syncing !== undefined) return "syncing";
+  if (!node.isSynced) return "catching_up";
+  if (!view.group.member) return "not_member";
+  return "ready";
+}
+
+export function registerStatusRoutes(
+  api: FastifyInstance,
+  { node, contract, chainId, chainRpc }: NodeRoutes,
+): void {
+  api.get(
+    "/v1/health",
+    {
+      schema: {
+        summary: "liveness",
+        response: { 200: { type: "object", properties: { ok: { type: "boolean" } } } },
+      },
+    },
+    async () => ({ ok: true }),
+  );
+
+  api.get(
+    "/v1/ready",
+    {
+      schema: {
+        summary:
+          "readiness: 200 only when the enclave answers, the node has read the chain up to its head, " +
+          "its enclave is a group member with its state complete, and it has not left; else 503 naming the state",
+        response: { 200: READY, 503: READY },
+      },
+    },
+    async (_req, reply) => {
+      const state = await readinessOf(node);
+      return reply.code(state === "ready" ? 200 : 503).send({ ready: state === "ready", state });
+    },
+  );
+
+  api.get(
+    "/v1/status",
+    {
+      schema: {
+        summary: "epoch, members, chain head, sync state, enclave",
+        response: { 200: STATUS, 503: ERROR },
+      },
+    },
+    async (_req, reply) => {
+      if (!node.registration)
+        return reply.code(503).send({ code: "starting", message: "the node is starting" });
+      const [status, enclave, head] = await Promise.all([
+        node.groupStatus(),
+        node.enclaveStatus(),
+        node.chainHead(),
+      ]);
+      const g = status.group;
+      return {
+        enclave: node.address,
+        measurement: enclave.measurement,
+        platform: enclave.platform,
+        contract,
+        chainId,
+        chainRpc,
+        chainHead: head.toString(),
+        synced: node.isSynced,
+        epoch: g.epoch ?? null,
+        slot: g.slot,
+        member: g.member,
+        removed: g.removed,
+        members: g.members,
+        epochKeyFingerprint: g.epochKeyFingerprint ?? null,
+        lastHandshake: g.lastHandshake ?? null,
+        rotationPending: node.rotationPending,
+        syncing: status.ledger.syncing !== undefined,
+        appliedSequence: status.ledger.sequence,
+        batches: status.ledger.batches,
+        skippedBatches: status.ledger.skippedBatches,
+        queued: status.ledger.queued + status.ledger.inFlight,
+      };
+    },
+  );
+
+  api.get(
+    "/v1/enclave",
+    {
+      schema: {
+        summary: "this node's enclave: address, HPKE key, measurement, on-chain registration",
+        response: { 503: ERROR },
+      },
+    },
+    async (_req, reply) => {
+      if (!node.registration)
+        return reply.code(503).send({ code: "starting", message: "the node is starting" });
+      const [enclave, record] = await Promise.all([node.enclaveStatus(), node.onChainRecord()]);
+      return {
+        address: node.address,
+        hpkePublicKey: node.registration.hpkePublicKey,
+        measurement: enclave.measurement,
+        platform: enclave.platform,
+        registration: record,
+        note: "clients read the HPKE key from the contract, not from this answer",
+      };
+    },
+  );
+}
