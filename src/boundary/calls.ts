@@ -103,6 +103,9 @@ export type EnclaveErrorCode =
   | "not_syncing"
   | "snapshot_invalid"
   | "snapshot_mismatch"
+  /** Said by the host's handle (enclave-supervisor.ts) while no enclave process serves. */
+  | "enclave_restarting"
+  | "enclave_stopped"
   | EnvelopeRefusalCode
   | typeof REFUSED;
 

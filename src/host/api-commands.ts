@@ -5,7 +5,7 @@ import type { Hex } from "viem";
 import { isSettled } from "../boundary/calls.js";
 import { EnclaveCallError } from "../boundary/frames.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
-import { ENVELOPE_BODY_LIMIT, ERROR, type NodeRoutes } from "./api-common.js";
+import { ENVELOPE_BODY_LIMIT, ERROR, type NodeRoutes, replyUnavailable } from "./api-common.js";
 import { COMMAND_STATUS_SCHEMA, MAX_STATUS_WAIT_MS } from "./command-status.js";
 
 export function registerCommandRoutes(api: FastifyInstance, { node, limits }: NodeRoutes): void {
@@ -52,10 +52,10 @@ export function registerCommandRoutes(api: FastifyInstance, { node, limits }: No
     try {
       return await call();
     } catch (error) {
+      // Not an answer from partial state, nor from an enclave being replaced: ask again soon.
+      const unavailable = replyUnavailable(reply, error);
+      if (unavailable) return unavailable;
       if (!(error instanceof EnclaveCallError)) throw error;
-      // Not an answer from partial state: the node is fetching its state snapshot; ask again soon.
-      if (error.code === "syncing")
-        return reply.code(503).header("retry-after", "1").send({ code: error.code, message: error.message });
       const status = error.code === "not_found" ? 404 : error.code === "invalid_argument" ? 400 : 422;
       return reply
         .code(status)

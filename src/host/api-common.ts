@@ -1,6 +1,9 @@
 // What the node API's route groups share: its limits, the one error shape, and what each group is given.
+import type { FastifyReply } from "fastify";
 import type { Address } from "viem";
+import { EnclaveCallError } from "../boundary/frames.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
+import { EnclaveExitedError } from "./enclave-process.js";
 import type { EnclaveNode } from "./node-host.js";
 
 /**
@@ -44,3 +47,26 @@ export type NodeRoutes = {
   limits: NodeApiLimits;
   adminToken: string;
 };
+
+/** Refusals that mean "not now", answered 503 with Retry-After: the state is incomplete or the enclave is being replaced. */
+const UNAVAILABLE = new Set(["syncing", "enclave_restarting", "enclave_stopped"]);
+/** Seconds a client waits before asking again after a 503. */
+const RETRY_AFTER_S = "1";
+
+/**
+ * Answers 503 if `error` says the node cannot serve now, naming the component: the enclave is
+ * restarting (also for a call that was in flight when its process died), or the ledger is syncing.
+ * Undefined for any other error.
+ */
+export function replyUnavailable(reply: FastifyReply, error: unknown): FastifyReply | undefined {
+  const answer =
+    error instanceof EnclaveExitedError
+      ? {
+          code: "enclave_restarting",
+          message: `the node's enclave exited under this request (${error.message}); retry shortly`,
+        }
+      : error instanceof EnclaveCallError && UNAVAILABLE.has(error.code)
+        ? { code: error.code, message: error.message }
+        : undefined;
+  return answer && reply.code(503).header("retry-after", RETRY_AFTER_S).send(answer);
+}

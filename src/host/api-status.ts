@@ -42,6 +42,7 @@ const STATUS = {
 const READINESS = [
   "ready",
   "starting",
+  "enclave_restarting",
   "enclave_down",
   "left",
   "catching_up",
@@ -57,6 +58,7 @@ const READY = {
 
 async function readinessOf(node: EnclaveNode): Promise<Readiness> {
   if (!node.registration) return "starting";
+  if (node.enclaveState === "restarting") return "enclave_restarting";
   let view: Awaited<ReturnType<EnclaveNode["groupStatus"]>>;
   try {
     view = await node.groupStatus();

@@ -26,6 +26,7 @@ function stubNode(hostDir: string) {
     address: `0x${"11".repeat(20)}`,
     registration: { hpkePublicKey: "0x" },
     isSynced: true,
+    enclaveState: "up",
     rotationPending: false,
     groupStatus: async () => ({
       group: { member: true, epoch: "3", slot: "3", members: [], epochKeyFingerprint: undefined },
@@ -219,6 +220,7 @@ describe("readiness", () => {
     assert.deepEqual(await readiness(() => {}), { status: 200, body: { ready: true, state: "ready" } });
     const cases: [string, (node: Record<string, unknown>) => void][] = [
       ["starting", (n) => (n.registration = undefined)],
+      ["enclave_restarting", (n) => (n.enclaveState = "restarting")],
       [
         "enclave_down",
         (n) =>

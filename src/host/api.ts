@@ -9,7 +9,13 @@ import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
 import { loadOrCreateAdminToken } from "./admin-token.js";
 import { registerAdminRoutes } from "./api-admin.js";
 import { registerCommandRoutes } from "./api-commands.js";
-import { DEFAULT_API_LIMITS, EMPTY_BODY_LIMIT, type NodeApiLimits, type NodeRoutes } from "./api-common.js";
+import {
+  DEFAULT_API_LIMITS,
+  EMPTY_BODY_LIMIT,
+  type NodeApiLimits,
+  type NodeRoutes,
+  replyUnavailable,
+} from "./api-common.js";
 import { registerSnapshotRoutes } from "./api-snapshots.js";
 import { registerStatusRoutes } from "./api-status.js";
 import type { EnclaveNode } from "./node-host.js";
@@ -98,6 +104,9 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
     }),
   });
   app.setErrorHandler<FastifyError>((error, request, reply) => {
+    // A status or admin route whose enclave call met a restart: 503 like the command routes.
+    const unavailable = replyUnavailable(reply, error);
+    if (unavailable) return unavailable;
     if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE")
       return reply.code(413).send({
         code: "body_too_large",

@@ -4,7 +4,7 @@ import type { Hex } from "viem";
 import type { LedgerWallet } from "../chain/chain.js";
 import { type BlockClock, batchesInFlightAllowed, observeHead } from "./batch-policy.js";
 import type { ChainWriter } from "./chain-writer.js";
-import type { EnclaveProcess } from "./enclave-process.js";
+import type { EnclaveCalls } from "./enclave-process.js";
 import { firstLine, type Logger } from "./log.js";
 import type { StageMetrics } from "./metrics.js";
 import type { SealedStore } from "./sealed-store.js";
@@ -18,7 +18,7 @@ const SUBMIT_BATCH_BASE_GAS = 100_000n;
 const SUBMIT_BATCH_GAS_PER_BYTE = 64n;
 
 export type BatchSubmitterOptions = {
-  enclave: EnclaveProcess;
+  enclave: EnclaveCalls;
   writer: ChainWriter;
   wallet: LedgerWallet;
   store: SealedStore;
@@ -48,6 +48,16 @@ export class BatchSubmitter {
 
   constructor(private readonly options: BatchSubmitterOptions) {
     this.maxBatchCommands = options.maxBatchCommands;
+  }
+
+  /**
+   * Forgets what was sent: after the enclave is restored from a checkpoint, each batch it offers is
+   * sent again unless its event is applied first (a copy already mined fails on its batch nonce).
+   */
+  reset(): void {
+    this.sent.clear();
+    this.ciphertexts.clear();
+    this.inFlightAtEnclave = 0;
   }
 
   /** Changes the most commands a batch may hold. */

@@ -23,6 +23,9 @@ export type EnclaveProcessOptions = {
   tap?: BoundaryTap;
 };
 
+/** What the host's components need of an enclave: its typed calls (a process, or the supervised handle). */
+export type EnclaveCalls = Pick<EnclaveProcess, "call">;
+
 export class EnclaveExitedError extends Error {
   override name = "EnclaveExitedError";
 }
@@ -32,6 +35,8 @@ export class EnclaveProcess {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private exitReason: string | undefined;
   private readonly exited: Promise<void>;
+  /** Resolves with why the process exited, whoever ended it. */
+  readonly whenExited: Promise<string>;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -55,13 +60,14 @@ export class EnclaveProcess {
       partial = lines.pop() ?? "";
       for (const line of lines) if (line) options.onLog?.(line);
     });
-    this.exited = new Promise((resolve) => {
+    this.whenExited = new Promise((resolve) => {
       child.once("exit", (code, signal) => {
         this.exitReason = `enclave process exited (code ${code}, signal ${signal})`;
         this.failAll(new EnclaveExitedError(this.exitReason));
-        resolve();
+        resolve(this.exitReason);
       });
     });
+    this.exited = this.whenExited.then(() => undefined);
   }
 
   static start(options: EnclaveProcessOptions): EnclaveProcess {

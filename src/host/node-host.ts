@@ -1,6 +1,7 @@
 // A node's host around its enclave: registration, key package, the ordered event feed, and the
 // group's handshakes. The host holds no secret: it stores sealed blobs and pays gas.
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import type { Address, Hex } from "viem";
 import {
   type ApplyResult,
@@ -18,12 +19,13 @@ import { DEFAULT_BATCH_COMMANDS } from "../protocol/batch.js";
 import { BatchSubmitter, DEFAULT_MAX_BATCHES_IN_FLIGHT } from "./batch-submitter.js";
 import { ChainWriter } from "./chain-writer.js";
 import { CommandWaiters } from "./command-waiters.js";
-import { EnclaveProcess } from "./enclave-process.js";
+import type { EnclaveCalls } from "./enclave-process.js";
+import { type EnclaveState, SupervisedEnclave } from "./enclave-supervisor.js";
 import { inCalls, toLedgerEvent } from "./event-feed.js";
 import { FailureLog, type Logger, type LogTarget, loggerFor } from "./log.js";
 import { StageMetrics } from "./metrics.js";
-import { type EnclaveRegistration, initAndRegister, onChainState } from "./registration.js";
-import { SealedStore } from "./sealed-store.js";
+import { type EnclaveRegistration, initAndRegister, initEnclave, onChainState } from "./registration.js";
+import { type SealedCopy, SealedStore } from "./sealed-store.js";
 import { SnapshotPublisher } from "./snapshot-publisher.js";
 import { SnapshotStore } from "./snapshot-store.js";
 import { SnapshotSync } from "./snapshot-sync.js";
@@ -35,6 +37,8 @@ export { SEALED_STATE_FILE } from "./sealed-store.js";
 const TICK_MS = 25;
 /** How often the host polls the chain for new events. */
 const FOLLOW_POLL_MS = 50;
+/** Backoff between attempts to bring a crashed enclave back: from the first to the most. */
+const RESTART_BACKOFF_MS = { first: 250, max: 30_000 } as const;
 
 export type { GroupSummary, LedgerSummary };
 
@@ -68,7 +72,7 @@ export class LeaveRefused extends Error {
 }
 
 export class EnclaveNode {
-  readonly enclave: EnclaveProcess;
+  readonly enclave: SupervisedEnclave;
   readonly metrics = new StageMetrics();
   registration: EnclaveRegistration | undefined;
   group: GroupSummary | undefined;
@@ -89,6 +93,9 @@ export class EnclaveNode {
   /** The slot at which this node sent its key package: a new handshake means it was consumed or lost. */
   private keyPackageSentAt: string | undefined;
   private stopped = false;
+  /** Aborted by `stop`: ends a recovery's wait between attempts. */
+  private readonly stopping = new AbortController();
+  private recovering = false;
   private synced = false;
   /** Set once this enclave's leave is sent: the host sends nothing more for it. */
   private left = false;
@@ -97,10 +104,14 @@ export class EnclaveNode {
     const { hostDir, wallet, contract } = options;
     this.log = loggerFor(options);
     const enclaveLog = this.log.child({ component: "enclave" });
-    this.enclave = EnclaveProcess.start({
+    this.enclave = new SupervisedEnclave({
       dataDir: join(hostDir, "enclave"),
       bundle: options.bundle,
       onLog: (line) => enclaveLog.info(line),
+      onUnexpectedExit: (reason) => {
+        this.log.error({ reason }, "enclave process exited; restarting it");
+        void this.recover();
+      },
     });
     this.store = new SealedStore(hostDir);
     this.writer = new ChainWriter(wallet, contract, this.log);
@@ -164,14 +175,25 @@ export class EnclaveNode {
       attestationUrl: this.options.attestationUrl,
     });
     const sealed = this.registration.created ? undefined : this.store.read();
-    let cursor: EventPosition | undefined;
-    if (sealed) {
-      const restored = await this.enclave.call("restoreState", sealed);
-      cursor = restored.cursor;
-      this.group = restored.group;
-      // Restarted while waiting for a snapshot: look for it again right away.
-      if (restored.ledger.syncing) void this.snapshotSync.ensure(restored.ledger.syncing);
+    this.startFollower(sealed ? await this.restore(this.enclave, sealed) : undefined);
+    if (this.options.rotateEveryMs) {
+      this.rotationTimer = setInterval(() => this.requestRotation(), this.options.rotateEveryMs);
     }
+    this.ticker.start(TICK_MS);
+  }
+
+  /** Hands the enclave what the host kept sealed; where it resumes reading the chain. */
+  private async restore(enclave: EnclaveCalls, sealed: SealedCopy): Promise<EventPosition | undefined> {
+    const restored = await enclave.call("restoreState", sealed);
+    this.group = restored.group;
+    // Restarted while waiting for a snapshot: look for it again right away.
+    if (restored.ledger.syncing) void this.snapshotSync.ensure(restored.ledger.syncing);
+    return restored.cursor;
+  }
+
+  /** Follows the contract's events from after `cursor` (from the deployment without one). */
+  private startFollower(cursor: EventPosition | undefined): void {
+    const { wallet, contract } = this.options;
     this.follower = new EventFollower({
       publicClient: wallet.publicClient,
       contract,
@@ -198,10 +220,52 @@ export class EnclaveNode {
       onStatus: (status) => this.onFollowerStatus(status),
     });
     this.follower.start();
-    if (this.options.rotateEveryMs) {
-      this.rotationTimer = setInterval(() => this.requestRotation(), this.options.rotateEveryMs);
+  }
+
+  /**
+   * Brings the enclave back after its process exited: a new process, its identity unsealed, its
+   * state restored from what the host kept, the chain read again from there. Calls are refused with
+   * `enclave_restarting` meanwhile; attempts back off until one succeeds or the node stops.
+   */
+  private async recover(): Promise<void> {
+    if (this.recovering || this.stopped) return;
+    this.recovering = true;
+    const started = Date.now();
+    try {
+      await this.ticker.stop();
+      await this.follower?.stop();
+      this.batches.reset();
+      const failures = new FailureLog(this.log, "enclave restart");
+      let cursor: EventPosition | undefined;
+      for (let attempt = 0; ; attempt++) {
+        if (this.stopped) return;
+        try {
+          await this.enclave.replace();
+          const fresh = this.enclave.restarting;
+          await initEnclave(fresh, {
+            hostDir: this.options.hostDir,
+            chainId: this.options.wallet.chain.id,
+            contract: this.options.contract,
+          });
+          const sealed = this.store.read();
+          cursor = sealed ? await this.restore(fresh, sealed) : undefined;
+          break;
+        } catch (error) {
+          failures.failed(error);
+          const backoff = Math.min(RESTART_BACKOFF_MS.max, RESTART_BACKOFF_MS.first * 2 ** attempt);
+          await delay(backoff, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+        }
+      }
+      this.enclave.up();
+      this.startFollower(cursor);
+      this.ticker.start(TICK_MS);
+      this.log.info(
+        { afterMs: Date.now() - started },
+        "enclave restored; reading the chain from its checkpoint",
+      );
+    } finally {
+      this.recovering = false;
     }
-    this.ticker.start(TICK_MS);
   }
 
   /** Keeps what an apply sealed, wakes the requests it settled, and takes the snapshots it produced. */
@@ -371,6 +435,11 @@ export class EnclaveNode {
     };
   }
 
+  /** Whether the enclave process serves, or is being replaced after a crash or for a rollback. */
+  get enclaveState(): EnclaveState {
+    return this.enclave.state;
+  }
+
   get isSynced(): boolean {
     return this.synced;
   }
@@ -389,6 +458,7 @@ export class EnclaveNode {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.waiters.wakeAll();
     this.snapshotSync.stop();
     if (this.rotationTimer) clearInterval(this.rotationTimer);

@@ -8,7 +8,7 @@ import type { InitResult } from "../boundary/calls.js";
 import type { LedgerWallet } from "../chain/chain.js";
 import { writeAtomic } from "../chain/files.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
-import type { EnclaveProcess } from "./enclave-process.js";
+import type { EnclaveCalls } from "./enclave-process.js";
 
 export const SEALED_IDENTITY_FILE = "sealed-identity.hex";
 /** `EnclaveState` in the contract. */
@@ -30,24 +30,29 @@ export async function onChainState(wallet: LedgerWallet, contract: Address, encl
   return { ...record, stateName: ENCLAVE_STATE[record.state] ?? "none" };
 }
 
+/** Unseals the identity the host kept (or has the enclave make one, kept sealed from then on). */
+export async function initEnclave(
+  enclave: EnclaveCalls,
+  { hostDir, chainId, contract }: { hostDir: string; chainId: number; contract: Address },
+): Promise<InitResult> {
+  const sealedPath = join(hostDir, SEALED_IDENTITY_FILE);
+  const sealedIdentity = existsSync(sealedPath)
+    ? (readFileSync(sealedPath, "utf8").trim() as Hex)
+    : undefined;
+  const init = await enclave.call("init", { chainId, contract, sealedIdentity });
+  writeAtomic(sealedPath, init.sealedIdentity);
+  return init;
+}
+
 export async function initAndRegister(params: {
-  enclave: EnclaveProcess;
+  enclave: EnclaveCalls;
   hostDir: string;
   wallet: LedgerWallet;
   contract: Address;
   attestationUrl: string;
 }): Promise<EnclaveRegistration> {
   const { enclave, hostDir, wallet, contract } = params;
-  const sealedPath = join(hostDir, SEALED_IDENTITY_FILE);
-  const sealedIdentity = existsSync(sealedPath)
-    ? (readFileSync(sealedPath, "utf8").trim() as Hex)
-    : undefined;
-  const init = await enclave.call("init", {
-    chainId: wallet.chain.id,
-    contract,
-    sealedIdentity,
-  });
-  writeAtomic(sealedPath, init.sealedIdentity);
+  const init = await initEnclave(enclave, { hostDir, chainId: wallet.chain.id, contract });
 
   const state = await onChainState(wallet, contract, init.address);
   if (state.stateName === "active") return { ...init, registered: "already" };

@@ -17,6 +17,9 @@ export function completeLines(text: string): string[] {
   return lines.filter((line) => line.length > 0);
 }
 
+/** What the enclave resumes from: its state as last sealed and the journal of commands since. */
+export type SealedCopy = { sealedState: Hex; sealedJournal: Hex[] };
+
 /**
  * The sealed state file, replaced whole, and the journal file: the latest journal snapshot, then
  * the records after it, one per line. Answers may reach here out of order, so the record numbers
@@ -38,7 +41,7 @@ export class SealedStore {
   }
 
   /** What a restart hands the enclave, if a state was ever sealed here. */
-  read(): { sealedState: Hex; sealedJournal: Hex[] } | undefined {
+  read(): SealedCopy | undefined {
     if (!existsSync(this.statePath)) return undefined;
     // Hex as this store wrote it; the enclave checks every byte of it anyway.
     return {

@@ -10,7 +10,7 @@ import { type Hex, keccak256 } from "viem";
 import type { SnapshotOffer } from "../boundary/calls.js";
 import type { LedgerWallet } from "../chain/chain.js";
 import type { ChainWriter } from "./chain-writer.js";
-import type { EnclaveProcess } from "./enclave-process.js";
+import type { EnclaveCalls } from "./enclave-process.js";
 import { createLogger } from "./log.js";
 import { SnapshotPublisher } from "./snapshot-publisher.js";
 import { SnapshotStore } from "./snapshot-store.js";
@@ -70,7 +70,7 @@ function publisher(
   };
   const store = new SnapshotStore(dir);
   const p = new SnapshotPublisher({
-    enclave: enclave as unknown as EnclaveProcess,
+    enclave: enclave as unknown as EnclaveCalls,
     store,
     writer: writer as unknown as ChainWriter,
     wallet: wallet as unknown as LedgerWallet,

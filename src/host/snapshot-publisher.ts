@@ -9,7 +9,7 @@ import type { SnapshotOffer } from "../boundary/calls.js";
 import type { LedgerWallet } from "../chain/chain.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import type { ChainWriter } from "./chain-writer.js";
-import type { EnclaveProcess } from "./enclave-process.js";
+import type { EnclaveCalls } from "./enclave-process.js";
 import { FailureLog, firstLine, type Logger } from "./log.js";
 import { onChainState } from "./registration.js";
 import { type SnapshotStore, snapshotHashOf } from "./snapshot-store.js";
@@ -20,7 +20,7 @@ export const FALLBACK_MS = 20_000;
 const RETRY_MS = 2_000;
 
 export type SnapshotPublisherOptions = {
-  enclave: EnclaveProcess;
+  enclave: EnclaveCalls;
   store: SnapshotStore;
   writer: ChainWriter;
   wallet: LedgerWallet;

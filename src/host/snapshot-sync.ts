@@ -11,7 +11,7 @@ import type { LedgerWallet } from "../chain/chain.js";
 import { DEFAULT_PAGE_BLOCKS } from "../chain/follower.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { MAX_SNAPSHOT_BYTES } from "../protocol/snapshot.js";
-import type { EnclaveProcess } from "./enclave-process.js";
+import type { EnclaveCalls } from "./enclave-process.js";
 import { FailureLog, firstLine, type Logger } from "./log.js";
 import { type SnapshotStore, snapshotHashOf } from "./snapshot-store.js";
 
@@ -23,7 +23,7 @@ const FETCH_TIMEOUT_MS = 120_000;
 export type Syncing = NonNullable<LedgerSummary["syncing"]>;
 
 export type SnapshotSyncOptions = {
-  enclave: EnclaveProcess;
+  enclave: EnclaveCalls;
   store: SnapshotStore;
   wallet: LedgerWallet;
   contract: Address;
