@@ -5,6 +5,7 @@ import {
   BaseError,
   type Chain,
   type DecodeEventLogReturnType,
+  type Hex,
   type PublicClient,
   RpcError,
   RpcRequestError,
@@ -24,9 +25,17 @@ export type AnonifyEvent = DecodeEventLogReturnType<typeof anonifyAbi> & {
 export type Cursor = { blockNumber: bigint; logIndex: number };
 
 export const DEFAULT_PAGE_BLOCKS = 2_000n;
+/**
+ * Blocks whose hashes the follower remembers (one per poll that read new blocks): how deep a
+ * reorganisation it can locate. Mainnet finalizes in two epochs (64 blocks); this covers more.
+ */
+export const TRACKED_BLOCKS = 128;
 export const DEFAULT_POLL_MS = 200;
 const MIN_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 10_000;
+
+/** A block the follower read up to, as it was then. */
+type SeenBlock = { number: bigint; hash: Hex };
 
 export type FollowerStatus =
   | { kind: "outage"; error: string; retryInMs: number; attempt: number }
@@ -54,6 +63,13 @@ export type FollowerOptions = {
    */
   onEvents: (events: AnonifyEvent[]) => Promise<void> | void;
   onStatus?: (status: FollowerStatus) => void;
+  /**
+   * Called when blocks already read are no longer on the chain (a reorganisation), with the newest
+   * block read that still is (undefined: deeper than the tracked blocks). The follower stops: what
+   * it delivered after that block is void, and the consumer decides where to resume. Without it, the
+   * follower itself resumes after that block and delivers the canonical events again.
+   */
+  onReorg?: (ancestor: bigint | undefined) => void;
 };
 
 export function readCursor(path: string): Cursor | undefined {
@@ -97,6 +113,8 @@ export class EventFollower {
   private readonly confirmations: bigint;
   private pageBlocks: bigint;
   private readonly pollMs: number;
+  /** Blocks read up to, oldest first: the last one is checked on each poll, the rest locate a fork. */
+  private seen: SeenBlock[] = [];
 
   constructor(private readonly options: FollowerOptions) {
     this.confirmations = options.confirmations ?? 0n;
@@ -125,10 +143,57 @@ export class EventFollower {
     await this.loop;
   }
 
+  /** The hash of block `number` now, given the chain's latest block (undefined: past the head). */
+  private async hashOf(number: bigint, latest: { number: bigint; hash: Hex }): Promise<Hex | undefined> {
+    if (number > latest.number) return undefined;
+    if (number === latest.number) return latest.hash;
+    return (await this.options.publicClient.getBlock({ blockNumber: number })).hash;
+  }
+
+  /**
+   * Whether the chain still holds the last block read; if not, the newest tracked block it still
+   * holds (undefined when none is), which is where the canonical chain and what was read agree.
+   */
+  private async forkPoint(latest: {
+    number: bigint;
+    hash: Hex;
+  }): Promise<{ ancestor: bigint | undefined } | undefined> {
+    const last = this.seen.at(-1);
+    if (!last || (await this.hashOf(last.number, latest)) === last.hash) return undefined;
+    for (let i = this.seen.length - 2; i >= 0; i--) {
+      const block = this.seen[i]!;
+      if ((await this.hashOf(block.number, latest)) === block.hash) return { ancestor: block.number };
+    }
+    return { ancestor: undefined };
+  }
+
   /** Reads and delivers everything confirmed up to the current head; returns that head. */
   async syncOnce(): Promise<bigint> {
-    const head = await this.options.publicClient.getBlockNumber({ cacheTime: 0 });
+    // The latest block rather than its number alone: its hash checks the last block read for free
+    // while no new block came.
+    const latest = await this.options.publicClient.getBlock({ blockTag: "latest" });
+    const head = latest.number;
+    const fork = await this.forkPoint(latest);
+    if (fork) {
+      this.seen = [];
+      if (this.options.onReorg) {
+        this.running = false;
+        this.options.onReorg(fork.ancestor);
+        return head;
+      }
+      const ancestor = fork.ancestor ?? this.options.fromBlock;
+      this.cursor = { blockNumber: ancestor, logIndex: Number.MAX_SAFE_INTEGER };
+    }
     const safeHead = head - this.confirmations;
+    // The block before the first one read anchors what this follower knows: a reorganisation
+    // reaching back past everything it read since is still located.
+    const start = this.cursor ? this.cursor.blockNumber : this.options.fromBlock - 1n;
+    if (this.seen.length === 0 && start >= 0n && start <= safeHead) {
+      const hash = await this.hashOf(start, latest);
+      if (hash) this.seen.push({ number: start, hash });
+    }
+    // Taken before the logs are read: if the chain changes meanwhile, the next poll sees this hash gone.
+    const reading = this.seen.at(-1)?.number === safeHead ? undefined : await this.hashOf(safeHead, latest);
     // Every block up to the cursor's was read whole (pages hold whole blocks): start after it.
     let from = this.cursor ? this.cursor.blockNumber + 1n : this.options.fromBlock;
     while (from <= safeHead && this.running) {
@@ -183,6 +248,10 @@ export class EventFollower {
         if (this.options.cursorPath) writeCursor(this.options.cursorPath, this.cursor);
       }
       from = to + 1n;
+    }
+    if (reading && this.running && (this.cursor?.blockNumber ?? -1n) >= safeHead) {
+      this.seen.push({ number: safeHead, hash: reading });
+      if (this.seen.length > TRACKED_BLOCKS) this.seen.shift();
     }
     return head;
   }

@@ -63,7 +63,7 @@ describe("the command journal joined with a checkpoint after a restart", () => {
     assert.deepEqual(restored.inFlight, []);
   });
 
-  it("drops what the checkpoint already applied, and a batch it saw ordered", () => {
+  it("drops what the checkpoint already applied and a batch it saw ordered; a batch ahead of its sender's queue is queued", () => {
     const checkpoint = {
       ...initialLedgerApp(app),
       nonces: PersistentMap.from([[ALICE, 2n]]),
@@ -73,8 +73,9 @@ describe("the command journal joined with a checkpoint after a restart", () => {
       snapshot: { queue: [a1, b0], inFlight: [inFlight([a0], 0n), inFlight([b1], 1n)] },
       accepted: [a2],
     });
-    assert.deepEqual(digests(restored.inFlight.flatMap((b) => b.commands)), digests([b1]));
-    assert.deepEqual(digests(restored.queue), digests([b0, a2]));
+    // Bob's batch in flight would be ordered before his queued nonce 0 (and fail): it is queued again.
+    assert.deepEqual(restored.inFlight, []);
+    assert.deepEqual(digests(restored.queue), digests([b0, a2, b1]));
   });
 
   it("batches journaled after the snapshot replace its batches; their commands leave the queue", () => {
@@ -94,11 +95,24 @@ describe("the command journal joined with a checkpoint after a restart", () => {
     assert.deepEqual(digests(restored.queue), digests([a2]));
   });
 
-  it("without a journal the checkpoint's own queue stands", () => {
-    const checkpoint = { ...initialLedgerApp(app), queue: [a0, b0], inFlight: [inFlight([a1], 0n)] };
+  it("without a journal the checkpoint's own queue and batches stand", () => {
+    const checkpoint = { ...initialLedgerApp(app), queue: [b0], inFlight: [inFlight([a0], 0n)] };
     const restored = withJournal(checkpoint, { accepted: [] });
-    assert.deepEqual(digests(restored.queue), digests([a0, b0]));
-    assert.deepEqual(digests(restored.inFlight.flatMap((b) => b.commands)), digests([a1]));
+    assert.deepEqual(digests(restored.queue), digests([b0]));
+    assert.deepEqual(digests(restored.inFlight.flatMap((b) => b.commands)), digests([a0]));
+  });
+
+  it("a reorganisation's rollback: commands of batches the chain lost come back, in each sender's nonce order", () => {
+    // The checkpoint predates batches 0 and 1 (a0, a1 and b0); the journal's last record has batch 2
+    // in flight (a2), and the records before its snapshot hold the rest.
+    const checkpoint = { ...initialLedgerApp(app), queue: [a0] };
+    const restored = withJournal(checkpoint, {
+      snapshot: { queue: [], inFlight: [inFlight([a2], 2n)] },
+      accepted: [b1],
+      earlier: [a1, b0],
+    });
+    assert.deepEqual(restored.inFlight, [], "batch 2 would be ordered before a0 and a1");
+    assert.deepEqual(digests(restored.queue), digests([a0, a1, b0, b1, a2]));
   });
 });
 

@@ -107,6 +107,10 @@ export function nextNonce(state: LedgerAppState, sender: Hex): bigint {
   return next;
 }
 
+/** Whether `state` has not ordered command `q`: no receipt, and its sender's nonce is not past it. */
+const notOrdered = (state: LedgerAppState, q: Queued): boolean =>
+  !state.receipts.has(q.digest) && q.nonce >= (state.nonces.get(q.sender) ?? 0n);
+
 /** Accepts a verified command into the queue, after the nonce and params checks. */
 export function enqueue(
   state: LedgerAppState,
@@ -161,6 +165,14 @@ export function nextBatches(
   };
   let inFlight = state.inFlight;
   let queue = state.queue;
+  // The oldest batch in flight no longer carries the batch nonce the contract expects next (a
+  // reorganisation dropped batches of ours before it, or another copy of it was ordered): its
+  // commands and those behind it go back to the queue, ahead of the rest, and are batched anew;
+  // a copy already sent fails on its nonce, and per-sender nonces keep a command from applying twice.
+  if (inFlight.length > 0 && inFlight[0]!.nonce !== state.ownBatches) {
+    queue = [...inFlight.flatMap((b) => b.commands).filter((q) => notOrdered(state, q)), ...queue];
+    inFlight = [];
+  }
   if (inFlight.some((b) => b.slot !== context.slot)) {
     inFlight = inFlight.map((b, i) => seal(b.commands, state.ownBatches + BigInt(i)));
   }
@@ -170,7 +182,7 @@ export function nextBatches(
     queue = queue.slice(commands.length);
     inFlight = [...inFlight, seal(commands, state.ownBatches + BigInt(inFlight.length))];
   }
-  return inFlight === state.inFlight ? state : { ...state, queue, inFlight };
+  return inFlight === state.inFlight && queue === state.queue ? state : { ...state, queue, inFlight };
 }
 
 /** What the enclave signs for `submitBatch` (a hash of the whole ciphertext: compute it once per batch). */
@@ -310,6 +322,8 @@ export type JournalContents = {
   accepted: Queued[];
   /** The batches in flight as last journaled after the snapshot, if they changed since. */
   inFlight?: InFlight[];
+  /** Commands of records from before the snapshot, oldest first (kept for a rollback). */
+  earlier?: Queued[];
 };
 
 /**
@@ -319,21 +333,62 @@ export type JournalContents = {
  * checkpoint then removes whatever else was ordered.
  */
 export function withJournal(state: LedgerAppState, journal: JournalContents): LedgerAppState {
-  const inFlight = (journal.inFlight ?? journal.snapshot?.inFlight ?? state.inFlight).filter(
+  let inFlight = (journal.inFlight ?? journal.snapshot?.inFlight ?? state.inFlight).filter(
     (b) => b.nonce >= state.ownBatches, // a batch the checkpoint saw ordered is no longer in flight
   );
   const seen = new Set(inFlight.flatMap((b) => b.commands.map((q) => q.digest)));
-  const pending = (q: Queued) =>
-    !state.receipts.has(q.digest) && q.nonce >= (state.nonces.get(q.sender) ?? 0n);
   const queue: Queued[] = [];
-  for (const q of [...state.queue, ...(journal.snapshot?.queue ?? []), ...journal.accepted]) {
-    if (seen.has(q.digest) || !pending(q)) continue;
+  // The checkpoint's batches in flight, and the journal's older records, are offered too: after a
+  // reorganisation they hold commands whose batches the chain no longer has. Replaying the events
+  // drops again whatever the canonical chain orders.
+  const candidates = [
+    ...state.inFlight.flatMap((b) => b.commands),
+    ...state.queue,
+    ...(journal.earlier ?? []),
+    ...(journal.snapshot?.inFlight.flatMap((b) => b.commands) ?? []),
+    ...(journal.snapshot?.queue ?? []),
+    ...journal.accepted,
+  ];
+  for (const q of candidates) {
+    if (seen.has(q.digest) || !notOrdered(state, q)) continue;
     seen.add(q.digest);
     queue.push(q);
   }
-  // Each source lists commands in acceptance order, and what only a later source holds was accepted
-  // later: so the concatenation keeps every sender's nonces in order.
-  return { ...state, queue, inFlight };
+  // A batch in flight must not be ordered before a command of the same sender with a lower nonce
+  // (it would fail there): if the queue holds one, the batches go back to the queue and are sealed
+  // anew once the events are replayed (a copy of one already mined is applied when read, first).
+  const firstQueued = new Map<Hex, bigint>();
+  for (const q of queue)
+    if ((firstQueued.get(q.sender) ?? q.nonce) >= q.nonce) firstQueued.set(q.sender, q.nonce);
+  const behind = inFlight.some((b) =>
+    b.commands.some((c) => (firstQueued.get(c.sender) ?? c.nonce) < c.nonce),
+  );
+  if (behind) {
+    queue.push(...inFlight.flatMap((b) => b.commands));
+    inFlight = [];
+  }
+  return { ...state, queue: inNonceOrder(queue), inFlight };
+}
+
+/**
+ * The same commands, each sender's in nonce order in the places its commands held (the sources a
+ * restore joins may interleave them otherwise), so a batch never applies a later nonce first.
+ */
+function inNonceOrder(queue: Queued[]): Queued[] {
+  const bySender = new Map<Hex, Queued[]>();
+  for (const q of queue) {
+    const list = bySender.get(q.sender);
+    if (list) list.push(q);
+    else bySender.set(q.sender, [q]);
+  }
+  for (const list of bySender.values())
+    list.sort((x, y) => (x.nonce < y.nonce ? -1 : x.nonce > y.nonce ? 1 : 0));
+  const taken = new Map<Hex, number>();
+  return queue.map((q) => {
+    const i = taken.get(q.sender) ?? 0;
+    taken.set(q.sender, i + 1);
+    return bySender.get(q.sender)![i]!;
+  });
 }
 
 /**

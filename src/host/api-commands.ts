@@ -129,7 +129,7 @@ export function registerCommandRoutes(api: FastifyInstance, { node, limits }: No
       schema: {
         summary: "a signed, sealed query; the answer is sealed to the caller",
         body: HEX_BODY,
-        response: { 400: ERROR, 413: ERROR, 422: ERROR },
+        response: { 400: ERROR, 413: ERROR, 422: ERROR, 503: ERROR },
       },
       bodyLimit: ENVELOPE_BODY_LIMIT,
     },

@@ -32,8 +32,13 @@ export type BatchSubmitterOptions = {
 };
 
 export class BatchSubmitter {
-  /** Batches broadcast and not known to have failed, by enclave signature, in the order sent. */
-  private readonly sent = new Map<Hex, Hex>();
+  /**
+   * Batches broadcast and not known to have failed, by enclave signature, in the order sent: the
+   * transaction, and the block it was mined in once its receipt came.
+   */
+  private readonly sent = new Map<Hex, { hash: Hex; minedAt?: bigint }>();
+  /** The chain head up to which the follower has applied every event. */
+  private appliedThrough = -1n;
   /** The ciphertexts of the enclave's batches in flight, by enclave signature. */
   private ciphertexts = new Map<Hex, Hex>();
   private batchesSent = 0;
@@ -56,6 +61,7 @@ export class BatchSubmitter {
    */
   reset(): void {
     this.sent.clear();
+    this.appliedThrough = -1n;
     this.ciphertexts.clear();
     this.inFlightAtEnclave = 0;
   }
@@ -68,6 +74,7 @@ export class BatchSubmitter {
   /** The chain head the follower caught up to (how the batch policy learns the block time). */
   observeHead(head: bigint): void {
     this.blockClock = observeHead(this.blockClock, head, Date.now());
+    this.appliedThrough = head;
   }
 
   /**
@@ -77,6 +84,8 @@ export class BatchSubmitter {
    */
   async submit(): Promise<void> {
     const { enclave, metrics, store } = this.options;
+    // Read before the enclave answers: a batch it still offers was not ordered up to this head.
+    const appliedThrough = this.appliedThrough;
     const maxInFlight = batchesInFlightAllowed({
       now: Date.now(),
       lastOpenedAt: this.lastOpenedAt,
@@ -105,7 +114,12 @@ export class BatchSubmitter {
       ciphertexts.set(b.signature, ciphertext);
     }
     this.ciphertexts = ciphertexts;
-    for (const signature of this.sent.keys()) if (!ciphertexts.has(signature)) this.sent.delete(signature);
+    for (const [signature, sent] of this.sent) {
+      // Mined in a block whose events were all applied, yet still offered: a reorganisation took
+      // that block away before this node read it. Sent again (its batch nonce is free again).
+      const dropped = sent.minedAt !== undefined && sent.minedAt <= appliedThrough;
+      if (!ciphertexts.has(signature) || dropped) this.sent.delete(signature);
+    }
     for (const [position, batch] of sealed.batches.entries()) {
       // A batch already sent is offered again until its event is applied: do not send it twice.
       if (this.sent.has(batch.signature)) continue;
@@ -121,7 +135,7 @@ export class BatchSubmitter {
         gas,
       );
       if (!hash) return; // those behind it would fail; the next tick sends them in order again
-      this.sent.set(batch.signature, hash);
+      this.sent.set(batch.signature, { hash });
       this.lastOpenedAt = Date.now();
       this.batchesSent++;
       const every = this.options.rotateEveryBatches;
@@ -135,7 +149,11 @@ export class BatchSubmitter {
     const outcome = await this.options.metrics
       .time("chain-inclusion", () => this.options.wallet.publicClient.waitForTransactionReceipt({ hash }))
       .then(
-        (receipt) => receipt.status === "success" || "reverted",
+        (receipt) => {
+          const sent = this.sent.get(signature);
+          if (sent?.hash === hash) sent.minedAt = receipt.blockNumber;
+          return receipt.status === "success" || "reverted";
+        },
         (error: unknown) => `receipt not read: ${firstLine(error)}`,
       );
     if (outcome === true) return;

@@ -37,6 +37,11 @@ export { SEALED_STATE_FILE } from "./sealed-store.js";
 const TICK_MS = 25;
 /** How often the host polls the chain for new events. */
 const FOLLOW_POLL_MS = 50;
+/**
+ * Blocks after which the host no longer expects a reorganisation to reach (the checkpoints it keeps
+ * for rollbacks cover them): two Ethereum epochs, when mainnet finalizes.
+ */
+const REORG_WINDOW_BLOCKS = 64n;
 /** Backoff between attempts to bring a crashed enclave back: from the first to the most. */
 const RESTART_BACKOFF_MS = { first: 250, max: 30_000 } as const;
 
@@ -185,6 +190,7 @@ export class EnclaveNode {
   /** Hands the enclave what the host kept sealed; where it resumes reading the chain. */
   private async restore(enclave: EnclaveCalls, sealed: SealedCopy): Promise<EventPosition | undefined> {
     const restored = await enclave.call("restoreState", sealed);
+    this.store.noteCursor(restored.cursor && BigInt(restored.cursor.block));
     this.group = restored.group;
     // Restarted while waiting for a snapshot: look for it again right away.
     if (restored.ledger.syncing) void this.snapshotSync.ensure(restored.ledger.syncing);
@@ -218,6 +224,13 @@ export class EnclaveNode {
         }
       },
       onStatus: (status) => this.onFollowerStatus(status),
+      onReorg: (ancestor) => {
+        this.log.warn(
+          { ancestor: ancestor?.toString() ?? "beyond the tracked blocks" },
+          "chain reorganised; rolling back",
+        );
+        void this.recover(ancestor ?? -1n);
+      },
     });
     this.follower.start();
   }
@@ -227,7 +240,7 @@ export class EnclaveNode {
    * state restored from what the host kept, the chain read again from there. Calls are refused with
    * `enclave_restarting` meanwhile; attempts back off until one succeeds or the node stops.
    */
-  private async recover(): Promise<void> {
+  private async recover(rollbackTo?: bigint): Promise<void> {
     if (this.recovering || this.stopped) return;
     this.recovering = true;
     const started = Date.now();
@@ -235,20 +248,18 @@ export class EnclaveNode {
       await this.ticker.stop();
       await this.follower?.stop();
       this.batches.reset();
+      // The ticker waits until the chain is read again: nothing is batched from a state being replayed.
+      this.synced = false;
       const failures = new FailureLog(this.log, "enclave restart");
       let cursor: EventPosition | undefined;
       for (let attempt = 0; ; attempt++) {
         if (this.stopped) return;
         try {
-          await this.enclave.replace();
-          const fresh = this.enclave.restarting;
-          await initEnclave(fresh, {
-            hostDir: this.options.hostDir,
-            chainId: this.options.wallet.chain.id,
-            contract: this.options.contract,
-          });
-          const sealed = this.store.read();
-          cursor = sealed ? await this.restore(fresh, sealed) : undefined;
+          const fresh = await this.freshEnclave();
+          if (rollbackTo === undefined) {
+            const sealed = this.store.read();
+            cursor = sealed ? await this.restore(fresh, sealed) : undefined;
+          } else cursor = await this.rollBack(fresh, rollbackTo);
           break;
         } catch (error) {
           failures.failed(error);
@@ -268,9 +279,42 @@ export class EnclaveNode {
     }
   }
 
+  /** A new enclave process with this node's identity unsealed, taking calls from the node's recovery only. */
+  private async freshEnclave(): Promise<EnclaveCalls> {
+    await this.enclave.replace();
+    const fresh = this.enclave.restarting;
+    await initEnclave(fresh, {
+      hostDir: this.options.hostDir,
+      chainId: this.options.wallet.chain.id,
+      contract: this.options.contract,
+    });
+    return fresh;
+  }
+
+  /**
+   * Restores the newest checkpoint whose cursor is at or before block `ancestor` (each candidate in a
+   * fresh process: an enclave takes one restore) and makes it the one a restart resumes from. None
+   * left: the node cannot follow the canonical chain without a deeper backup, and says so.
+   */
+  private async rollBack(fresh: EnclaveCalls, ancestor: bigint): Promise<EventPosition | undefined> {
+    let enclave = fresh;
+    for (const { checkpoint, ...sealed } of this.store.rollbackCandidates(ancestor)) {
+      const cursor = await this.restore(enclave, sealed);
+      if (cursor === undefined || BigInt(cursor.block) <= ancestor) {
+        this.store.adopt(checkpoint);
+        return cursor;
+      }
+      enclave = await this.freshEnclave();
+    }
+    throw new Error(
+      `no checkpoint kept at or before block ${ancestor}: the reorganisation is deeper than this node can roll back; restore a backup`,
+    );
+  }
+
   /** Keeps what an apply sealed, wakes the requests it settled, and takes the snapshots it produced. */
   private async applied(pending: Promise<ApplyResult>): Promise<ApplyResult> {
     const applied = await pending;
+    this.store.noteCursor(applied.cursor && BigInt(applied.cursor.block));
     this.keep(applied);
     for (const settled of applied.settled) this.waiters.wake(settled);
     if (applied.snapshots.length > 0) await this.publisher.take(applied.snapshots);
@@ -294,6 +338,7 @@ export class EnclaveNode {
     if (status.kind === "caught-up") {
       this.synced = true;
       this.batches.observeHead(status.head);
+      this.store.settle(status.head - REORG_WINDOW_BLOCKS);
     } else if (status.kind === "outage") this.syncFailures.failed(status.error);
     else this.syncFailures.succeeded();
   }

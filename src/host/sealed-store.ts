@@ -21,15 +21,36 @@ export function completeLines(text: string): string[] {
 export type SealedCopy = { sealedState: Hex; sealedJournal: Hex[] };
 
 /**
- * The sealed state file, replaced whole, and the journal file: the latest journal snapshot, then
- * the records after it, one per line. Answers may reach here out of order, so the record numbers
- * decide what a snapshot replaces.
+ * A sealed state kept for rolling back after a reorganisation: the block of the enclave's cursor as
+ * the host last heard it when the state was sealed (a restore reports the exact one), and the
+ * highest journal record the host held then.
+ */
+type Checkpoint = { sealedState: Hex; block: bigint | undefined; journalSeq: number };
+
+/** Sealed states kept for rollbacks at most (each may be megabytes): the oldest go first. */
+const MAX_CHECKPOINTS = 8;
+/**
+ * Journal records kept from before the oldest checkpoint's, besides: answers may reach the host out
+ * of order, and a record kept too many costs nothing (the enclave drops what it already applied).
+ */
+const RETAINED_BEFORE_CHECKPOINT = 256;
+
+/**
+ * The sealed state file, replaced whole, and the journal file: the journal records since the oldest
+ * checkpoint kept for rollbacks (or since the latest journal snapshot), one per line. Answers may
+ * reach here out of order, so the record numbers decide what a snapshot replaces.
  */
 export class SealedStore {
   private readonly statePath: string;
   private readonly journalPath: string;
   private snapshotSeq = 0;
-  private sinceSnapshot: JournalEntry[] = [];
+  private journalSeq = 0;
+  /** The records this process keeps in the journal file, by number. */
+  private records: JournalEntry[] = [];
+  /** Sealed states a reorganisation may roll back to, oldest first (this process's only). */
+  private checkpoints: Checkpoint[] = [];
+  /** The block of the enclave's cursor, as its last answer that named one said. */
+  private cursorBlock: bigint | undefined;
   /** One open file for the appends (a record per accepted command or batch), reopened after each rewrite. */
   private journalFd: number | undefined;
   /** Whether the tail a previous process left has been checked (rewrites here always end whole). */
@@ -52,24 +73,76 @@ export class SealedStore {
     };
   }
 
+  /** Where the enclave's cursor is, as an answer of it said: the states it seals next are tagged with it. */
+  noteCursor(block: bigint | undefined): void {
+    this.cursorBlock = block;
+  }
+
   /** Stores what an enclave answer sealed, if anything. */
   keep(sealed: { sealedState?: Hex; journal?: JournalEntry }): void {
-    if (sealed.sealedState) writeAtomic(this.statePath, sealed.sealedState);
+    if (sealed.sealedState) {
+      writeAtomic(this.statePath, sealed.sealedState);
+      this.checkpoints.push({
+        sealedState: sealed.sealedState,
+        block: this.cursorBlock,
+        journalSeq: this.journalSeq,
+      });
+      if (this.checkpoints.length > MAX_CHECKPOINTS) this.checkpoints.shift();
+    }
     if (sealed.journal) this.keepJournal(sealed.journal);
   }
 
+  /**
+   * Drops the checkpoints no reorganisation can need once blocks up to `settled` are beyond one:
+   * the newest at or before it stays, and every later one.
+   */
+  settle(settled: bigint): void {
+    while (this.checkpoints.length > 1 && (this.checkpoints[1]!.block ?? -1n) <= settled)
+      this.checkpoints.shift();
+  }
+
+  /**
+   * What a rollback to block `block` may restore, newest first: each checkpoint sealed at or before
+   * it (as tagged; the restore tells the exact cursor), with the journal as kept.
+   */
+  rollbackCandidates(block: bigint): (SealedCopy & { checkpoint: Checkpoint })[] {
+    const sealedJournal = this.read()?.sealedJournal ?? [];
+    return this.checkpoints
+      .filter((c) => c.block !== undefined && c.block <= block)
+      .reverse()
+      .map((checkpoint) => ({ sealedState: checkpoint.sealedState, sealedJournal, checkpoint }));
+  }
+
+  /**
+   * After a rollback: the restored checkpoint is what a restart resumes from, and the ones after it
+   * hold events the chain no longer has.
+   */
+  adopt(checkpoint: Checkpoint): void {
+    writeAtomic(this.statePath, checkpoint.sealedState);
+    this.checkpoints = this.checkpoints.slice(0, this.checkpoints.indexOf(checkpoint) + 1);
+  }
+
+  /** Records at or below this are not kept: before the snapshot, and before what a rollback needs. */
+  private retainedAfter(): number {
+    const oldest = this.checkpoints[0];
+    const beforeSnapshot = this.snapshotSeq - 1;
+    return oldest ? Math.min(beforeSnapshot, oldest.journalSeq - RETAINED_BEFORE_CHECKPOINT) : beforeSnapshot;
+  }
+
   private keepJournal(entry: JournalEntry): void {
-    if (entry.seq <= this.snapshotSeq) return; // already inside a newer snapshot
+    if (entry.seq <= this.retainedAfter()) return; // already inside a newer snapshot
+    this.journalSeq = Math.max(this.journalSeq, entry.seq);
     if (entry.kind !== "snapshot") {
-      this.sinceSnapshot.push(entry);
+      this.records.push(entry);
       this.journalFd ??= this.openForAppend();
       writeSync(this.journalFd, `${entry.sealed}\n`);
       return;
     }
-    this.snapshotSeq = entry.seq;
-    this.sinceSnapshot = this.sinceSnapshot.filter((e) => e.seq > entry.seq);
+    this.snapshotSeq = Math.max(this.snapshotSeq, entry.seq);
+    const after = this.retainedAfter();
+    this.records = [...this.records, entry].filter((e) => e.seq > after).sort((a, b) => a.seq - b.seq);
     this.close();
-    writeAtomic(this.journalPath, [entry, ...this.sinceSnapshot].map((e) => `${e.sealed}\n`).join(""));
+    writeAtomic(this.journalPath, this.records.map((e) => `${e.sealed}\n`).join(""));
   }
 
   /**

@@ -141,3 +141,52 @@ describe("event follower", () => {
     });
   });
 });
+
+describe("a reorganisation under the follower", () => {
+  test("is reported with the newest block read that the chain still holds; without a handler the events are read again", async () => {
+    const anvil = await startAnvil();
+    try {
+      const ledger = await connectLedger(anvil.rpcUrl);
+      const wallet = withWallet(ledger, anvilKey(0));
+      const contract = await deployAnonify(wallet);
+      const fromBlock = await ledger.publicClient.getBlockNumber({ cacheTime: 0 });
+      const reorgs: (bigint | undefined)[] = [];
+      const delivered: number[] = [];
+      const follow = (onReorg?: (ancestor: bigint | undefined) => void) =>
+        new EventFollower({
+          publicClient: ledger.publicClient,
+          contract,
+          fromBlock,
+          pollMs: 10,
+          onEvents: (events) => {
+            for (const e of events) delivered.push(numberOf(e)!);
+          },
+          onReorg,
+        });
+      const reporting = follow((ancestor) => reorgs.push(ancestor));
+      const rereading = follow();
+      reporting.start();
+      rereading.start();
+      for (let i = 0; i < 3; i++) {
+        await emitNumbered(wallet, contract, i, i + 1); // one block each
+        await until(`event ${i} read twice`, () =>
+          delivered.filter((n) => n === i).length === 2 ? true : undefined,
+        );
+      }
+      const head = await ledger.publicClient.getBlockNumber({ cacheTime: 0 });
+      // The last two blocks (events 1 and 2) are replaced by empty ones; then event 7 lands.
+      await ledger.publicClient.request({ method: "anvil_reorg" as never, params: [2, []] as never });
+      await emitNumbered(wallet, contract, 7, 8);
+      await until("the reorganisation reported", () => (reorgs.length > 0 ? true : undefined));
+      assert.deepEqual(reorgs, [head - 2n]);
+      await until("event 7 read by the follower without a handler", () =>
+        delivered.includes(7) ? true : undefined,
+      );
+      assert.equal(delivered.filter((n) => n === 7).length, 1, "the reporting follower stopped");
+      await reporting.stop();
+      await rereading.stop();
+    } finally {
+      await anvil.stop();
+    }
+  });
+});

@@ -4,11 +4,10 @@
 // or applied twice.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { Hex } from "viem";
-import { AnonifyClientError } from "../../src/client/errors.js";
 import { waitForSameSequence } from "../support/group.js";
 import { startTestNet, type TestNet } from "../support/network.js";
 import { issueToken, newAccount } from "../support/token.js";
+import { startTransferStream } from "../support/transfer-stream.js";
 import { until } from "../support/wait.js";
 
 const FUNDS = 1_000n;
@@ -31,25 +30,8 @@ describe("an enclave process crashes under load", () => {
     const node = () => tn.running()[victim]!;
     const url = tn.net.nodes[victim]!.url;
 
-    const acknowledged: { id: Hex; responsePrivateKey: Uint8Array }[] = [];
-    const refusals = new Set<string>();
-    let running = true;
-    let attempted = 0;
-    const stream = (async () => {
-      while (running) {
-        attempted++;
-        try {
-          acknowledged.push(await client.send("transfer", { to: recipient.address, amount: "1" }));
-        } catch (error) {
-          // Only "not now" may be answered while the enclave is replaced; anything else fails the test.
-          if (!(error instanceof AnonifyClientError) || error.code !== "enclave_restarting") throw error;
-          refusals.add(error.code);
-          await until("the node to be ready again", async () =>
-            (await fetch(new URL("/v1/ready", url))).ok ? true : undefined,
-          );
-        }
-      }
-    })();
+    const stream = startTransferStream(client, recipient.address, url);
+    const { acknowledged } = stream;
     await until("transfers acknowledged before the kill", () =>
       acknowledged.length >= ACKNOWLEDGED_EACH_SIDE ? true : undefined,
     );
@@ -71,8 +53,7 @@ describe("an enclave process crashes under load", () => {
     await until("transfers acknowledged after the restart", () =>
       acknowledged.length >= before + ACKNOWLEDGED_EACH_SIDE ? true : undefined,
     );
-    running = false;
-    await stream;
+    await stream.stop();
 
     const sequences = new Set<bigint>();
     for (const { id, responsePrivateKey } of acknowledged) {
@@ -85,8 +66,8 @@ describe("an enclave process crashes under load", () => {
     // Each transfer moved 1: none applied twice, none lost (a request cut by the kill may count once).
     const received = (await (await tn.client(recipient, 0)).query("balanceOf", {})) as bigint;
     assert.ok(
-      received >= BigInt(acknowledged.length) && received <= BigInt(attempted),
-      `${received} of ${acknowledged.length}..${attempted}`,
+      received >= BigInt(acknowledged.length) && received <= BigInt(stream.attempted()),
+      `${received} of ${acknowledged.length}..${stream.attempted()}`,
     );
     for (const index of [0, victim])
       assert.equal(await (await tn.client(sender, index)).query("balanceOf", {}), FUNDS - received);

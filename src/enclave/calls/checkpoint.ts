@@ -62,6 +62,13 @@ type JournalBody =
 /** `prev`: the hash of the record before it (journal-chain.ts). */
 type JournalRecord = { version: number; address: Hex; seq: number; prev: Hex } & JournalBody;
 
+/** The commands a journal record holds, whatever its kind. */
+function commandsOf(record: JournalBody): Queued[] {
+  if (record.kind === "accepted") return [record.queued];
+  const inFlight = record.inFlight.flatMap((b) => b.commands);
+  return record.kind === "snapshot" ? [...inFlight, ...record.queue] : inFlight;
+}
+
 /** A copy without the fields that are undefined (absent), which the canonical encoding refuses. */
 function withoutAbsent(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutAbsent);
@@ -194,11 +201,19 @@ export function checkpointCalls(context: EnclaveContext): Pick<CallHandlers, "re
       const since = snapshot ? chain.slice(1) : chain;
       const accepted = since.flatMap((r) => (r.kind === "accepted" ? [r.queued] : []));
       const batched = since.findLast((r) => r.kind === "batched");
+      // Records the host kept from before the snapshot (for a rollback to an older checkpoint):
+      // every command they hold is offered again; what the checkpoint's ledger applied is dropped.
+      const first = chain[0]?.seq ?? 0;
+      const earlier = records
+        .filter((r) => r.seq < first)
+        .sort((x, y) => x.seq - y.seq)
+        .flatMap(commandsOf);
       const group = await unsealedGroup(state.group, session.domain);
       const ledger = withJournal(state.ledger, {
         snapshot: snapshot ? { queue: snapshot.queue, inFlight: snapshot.inFlight } : undefined,
         accepted,
         inFlight: batched?.kind === "batched" ? batched.inFlight : undefined,
+        earlier,
       });
       Object.assign(session, { group, ledger, cursor: state.cursor });
       // The journal continues from the last record restored.

@@ -1,0 +1,135 @@
+// Chain reorganisations of depth 1 to 5 under a stream of transfers through two nodes, with and
+// without the dropped transactions mined again (`anvil_reorg`): every node rolls back to a
+// checkpoint before the fork, replays the canonical events and sends again its batches the chain
+// lost. At the end the nodes agree with each other and with the chain, and every acknowledged
+// transfer applied exactly once.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { Hex } from "viem";
+import { waitForSameSequence } from "../support/group.js";
+import { startTestNet, type TestNet } from "../support/network.js";
+import { issueToken, newAccount } from "../support/token.js";
+import { startTransferStream } from "../support/transfer-stream.js";
+import { until } from "../support/wait.js";
+
+const FUNDS = 10_000n;
+/** Depth of each reorganisation, and whether the dropped transactions are mined again. */
+const REORGS: readonly [depth: number, reinclude: boolean][] = [
+  [1, false],
+  [2, true],
+  [3, false],
+  [4, true],
+  [5, false],
+];
+/** Commands the nodes apply between two reorganisations (so each one drops batches). */
+const APPLIED_BETWEEN = 6n;
+
+async function rpc<T>(url: string, method: string, params: unknown[]): Promise<T> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  const body = (await res.json()) as { result?: T; error?: { message: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result as T;
+}
+
+/**
+ * Replaces the last `depth` blocks with as many new ones: empty, or holding the same transactions
+ * again (each in the block at the same offset, signed as they were).
+ */
+async function reorganise(url: string, depth: number, reinclude: boolean): Promise<void> {
+  const pairs: [Hex, number][] = [];
+  if (reinclude) {
+    const head = BigInt(await rpc<Hex>(url, "eth_blockNumber", []));
+    for (let offset = 0; offset < depth; offset++) {
+      const number = head - BigInt(depth - 1 - offset);
+      const block = await rpc<{ transactions: Hex[] }>(url, "eth_getBlockByNumber", [
+        `0x${number.toString(16)}`,
+        false,
+      ]);
+      for (const hash of block.transactions)
+        pairs.push([await rpc<Hex>(url, "eth_getRawTransactionByHash", [hash]), offset]);
+    }
+  }
+  await rpc(url, "anvil_reorg", [depth, pairs]);
+}
+
+describe("chain reorganisations under load", () => {
+  let tn: TestNet;
+  before(async () => {
+    tn = await startTestNet(2);
+  });
+  after(() => tn?.stop());
+
+  test("depth 1 to 5, with and without re-inclusion: nodes roll back, resend, and end equal", async () => {
+    const token = await issueToken(tn, 0);
+    const senders = [await token.fundedAccount(FUNDS), await token.fundedAccount(FUNDS)];
+    const recipient = newAccount();
+    const streams = await Promise.all(
+      senders.map(async (sender, i) =>
+        startTransferStream(await tn.client(sender, i), recipient.address, tn.net.nodes[i]!.url),
+      ),
+    );
+    // Node 1's applied sequence, once its enclave answers (it is replaced during a rollback).
+    const sequence = () =>
+      until("node 1's sequence", () =>
+        tn
+          .running()[0]!
+          .groupStatus()
+          .then(
+            (s) => BigInt(s.ledger.sequence),
+            () => undefined,
+          ),
+      );
+    const rollbacks = () => tn.logs.filter((l) => /chain reorganised; rolling back/.test(l)).length;
+
+    for (const [depth, reinclude] of REORGS) {
+      const from = await sequence();
+      await until(
+        `${APPLIED_BETWEEN} more commands applied before the depth-${depth} reorganisation`,
+        async () => ((await sequence()) >= from + APPLIED_BETWEEN ? true : undefined),
+      );
+      await reorganise(tn.net.rpcUrl, depth, reinclude);
+    }
+    const from = await sequence();
+    await until("commands applied after the last reorganisation", async () =>
+      (await sequence()) >= from + APPLIED_BETWEEN ? true : undefined,
+    );
+    await Promise.all(streams.map((s) => s.stop()));
+    // A node rolls back only when a block it had read is gone (one that only the other had read
+    // may not be): most reorganisations here reach blocks both had read.
+    assert.ok(rollbacks() >= REORGS.length, `${rollbacks()} rollbacks for ${REORGS.length} reorganisations`);
+
+    // Every acknowledged transfer has a receipt the chain backs (the client checks its batch on
+    // chain), at a sequence of its own.
+    const sequences = new Set<bigint>();
+    let acknowledged = 0;
+    for (const [i, stream] of streams.entries()) {
+      const client = await tn.client(senders[i]!, i);
+      for (const { id, responsePrivateKey } of stream.acknowledged) {
+        const receipt = await client.waitForReceipt(id, responsePrivateKey);
+        assert.equal(
+          receipt.status,
+          "applied",
+          `acknowledged command ${id}: ${JSON.stringify(receipt, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`,
+        );
+        sequences.add(receipt.sequence);
+      }
+      acknowledged += stream.acknowledged.length;
+    }
+    assert.equal(sequences.size, acknowledged, "each acknowledged command applied once");
+    await waitForSameSequence(tn.running());
+
+    // The same balances at both nodes: each transfer moved 1 and was applied once.
+    for (const index of [0, 1]) {
+      const received = (await (await tn.client(recipient, index)).query("balanceOf", {})) as bigint;
+      assert.equal(received, BigInt(acknowledged), `the recipient's balance at node ${index + 1}`);
+      for (const [i, sender] of senders.entries()) {
+        const sent = BigInt(streams[i]!.acknowledged.length);
+        assert.equal(await (await tn.client(sender, index)).query("balanceOf", {}), FUNDS - sent);
+      }
+    }
+  });
+});

@@ -1,0 +1,53 @@
+// A steady stream of transfers of 1 from one client, one after another, for fault tests: what the
+// node acknowledged, how many were attempted, and which "not now" refusals it met on the way.
+import type { Hex } from "viem";
+import type { AnonifyClient } from "../../src/client/anonify-client.js";
+import { AnonifyClientError } from "../../src/client/errors.js";
+import { until } from "./wait.js";
+
+/** Refusals that mean "retry shortly" (the node answers 503 while its enclave is replaced). */
+const NOT_NOW = new Set(["enclave_restarting", "syncing", "http_503"]);
+
+export type TransferStream = {
+  readonly acknowledged: { id: Hex; responsePrivateKey: Uint8Array }[];
+  /** Requests sent: an acknowledged one, or one refused with "not now". */
+  attempted(): number;
+  /** The "not now" codes met. */
+  readonly refusals: Set<string>;
+  /** Ends the stream after the request in flight; rejects if a request failed otherwise. */
+  stop(): Promise<void>;
+};
+
+/**
+ * Sends transfers of 1 to `to` until stopped. A "not now" refusal waits until the node is ready
+ * (`readyUrl`'s /v1/ready) and goes on; any other error ends the stream and fails `stop`.
+ */
+export function startTransferStream(client: AnonifyClient, to: Hex, readyUrl: string): TransferStream {
+  const acknowledged: TransferStream["acknowledged"] = [];
+  const refusals = new Set<string>();
+  let attempted = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      attempted++;
+      try {
+        acknowledged.push(await client.send("transfer", { to, amount: "1" }));
+      } catch (error) {
+        if (!(error instanceof AnonifyClientError) || !NOT_NOW.has(error.code)) throw error;
+        refusals.add(error.code);
+        await until("the node to be ready again", async () =>
+          (await fetch(new URL("/v1/ready", readyUrl))).ok ? true : undefined,
+        );
+      }
+    }
+  })();
+  return {
+    acknowledged,
+    attempted: () => attempted,
+    refusals,
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}
