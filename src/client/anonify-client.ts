@@ -30,7 +30,7 @@ import {
 } from "./enclave-policy.js";
 import { AnonifyClientError } from "./errors.js";
 import type { ChainTarget } from "./network-profile-format.js";
-import { checkNodeNetwork, type NodeNetwork, nodeJson } from "./node-api.js";
+import { askWithoutWaitIfFull, checkNodeNetwork, type NodeNetwork, nodeJson } from "./node-api.js";
 
 export type { CheckedReceipt } from "./chain-checks.js";
 export { AnonifyClientError } from "./errors.js";
@@ -264,12 +264,19 @@ export class AnonifyClient {
     progress?.("signed");
     const envelope = await sealCommand(signed.signed, this.enclaveKey);
     progress?.("sealed");
+    const body = JSON.stringify({ envelope: bytesToHex(envelope) });
     let answer: NodeStatus;
     try {
-      answer = await nodeJson<NodeStatus>(this.fetch, this.options.node, `/v1/commands${waitQuery(waitMs)}`, {
-        method: "POST",
-        body: JSON.stringify({ envelope: bytesToHex(envelope) }),
-      });
+      // Sent again at once without ?wait if the node has no waiting slot: the command was not accepted.
+      answer = await askWithoutWaitIfFull(
+        (wait) =>
+          nodeJson<NodeStatus>(this.fetch, this.options.node, `/v1/commands${waitQuery(wait)}`, {
+            method: "POST",
+            body,
+          }),
+        waitMs,
+        false,
+      );
     } catch (error) {
       const refused = await this.unsealed(error, "command", signed);
       // Another client of this account got there first: ask the node again next time.
@@ -284,11 +291,12 @@ export class AnonifyClient {
   }
 
   async status(id: Hex, responsePrivateKey?: Uint8Array, waitMs = 0): Promise<CommandStatus> {
-    return this.opened(
-      await nodeJson<NodeStatus>(this.fetch, this.options.node, `/v1/commands/${id}${waitQuery(waitMs)}`),
-      id,
-      responsePrivateKey,
+    const answer = await askWithoutWaitIfFull(
+      (wait) => nodeJson<NodeStatus>(this.fetch, this.options.node, `/v1/commands/${id}${waitQuery(wait)}`),
+      waitMs,
+      true,
     );
+    return this.opened(answer, id, responsePrivateKey);
   }
 
   /**

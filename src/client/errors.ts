@@ -8,6 +8,8 @@ export class AnonifyClientError extends Error {
     message: string,
     /** A refusal's reason sealed to the command's response key (the node cannot read it). */
     readonly sealedReason?: Hex,
+    /** How long the node asked to be left alone before this is asked again (its `Retry-After`). */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }

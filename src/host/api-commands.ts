@@ -17,6 +17,13 @@ export function registerCommandRoutes(api: FastifyInstance, { node, limits }: No
    * send it again later or without `?wait`.
    */
   async function withWait<T>(reply: FastifyReply, waitMs: number, answer: (waitMs: number) => Promise<T>) {
+    // The schema's coercion reads `?wait=1e400` as Infinity and lets it through (its integer check
+    // does not exclude it, nor does its maximum after coercing): refused here as the schema means.
+    if (!Number.isSafeInteger(waitMs))
+      return reply.code(400).send({
+        code: "invalid_request",
+        message: `querystring/wait must be an integer of milliseconds, at most ${MAX_STATUS_WAIT_MS}`,
+      });
     if (waitMs <= 0) return answer(0);
     if (waiting >= limits.maxWaiting)
       return reply

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import type { InjectOptions } from "fastify";
 import type { CommandStatusAnswer } from "../boundary/calls.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
 import { ADMIN_TOKEN_FILE, checkAdminAuthorization, loadOrCreateAdminToken } from "./admin-token.js";
@@ -118,6 +119,83 @@ describe("the node API's guards", () => {
     assert.ok(Number(limited.headers["retry-after"]) > 0);
     assert.equal((await from("10.0.0.2")).statusCode, 200, "another address is not limited");
     assert.equal((await from("10.0.0.1")).statusCode, 429);
+    await app.close();
+  });
+
+  test("the rate is keyed on the socket's address: no forwarding header chooses or escapes it", async () => {
+    const { app } = api({ rateLimit: { max: 3, timeWindowMs: 60_000 } });
+    const forged = (remoteAddress: string, i: number) =>
+      app.inject({
+        url: "/v1/health",
+        remoteAddress,
+        headers: {
+          "x-forwarded-for": `203.0.113.${i}`,
+          "x-real-ip": `203.0.113.${i}`,
+          forwarded: `for=203.0.113.${i}`,
+        },
+      });
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await forged("10.0.0.1", i)).statusCode);
+    assert.deepEqual(statuses, [200, 200, 200, 429, 429], "a new forwarded address each time gains nothing");
+    // Claiming to be a limited client's address does not spend that client's rate.
+    const other = await app.inject({
+      url: "/v1/health",
+      remoteAddress: "10.0.0.2",
+      headers: { "x-forwarded-for": "10.0.0.1" },
+    });
+    assert.equal(other.statusCode, 200);
+    await app.close();
+  });
+
+  test("every refusal has the API's shape and code: bodies, parameters, routes, URLs, HTTP itself", async () => {
+    const { app } = api();
+    const refusals: [string, InjectOptions, number, string][] = [
+      [
+        "malformed JSON",
+        {
+          method: "POST",
+          url: "/v1/commands",
+          headers: { "content-type": "application/json" },
+          payload: "{",
+        },
+        400,
+        "invalid_json",
+      ],
+      [
+        "XML",
+        {
+          method: "POST",
+          url: "/v1/queries",
+          headers: { "content-type": "application/xml" },
+          payload: "<a/>",
+        },
+        415,
+        "unsupported_media_type",
+      ],
+      [
+        "odd hex",
+        { method: "POST", url: "/v1/commands", payload: { envelope: "0x123" } },
+        400,
+        "invalid_request",
+      ],
+      ["?wait=-1", { url: `/v1/commands/${ID}?wait=-1` }, 400, "invalid_request"],
+      [
+        "?wait=1e400 (Infinity once coerced)",
+        { url: `/v1/commands/${ID}?wait=1e400` },
+        400,
+        "invalid_request",
+      ],
+      ["unknown route", { method: "DELETE", url: "/v1/commands" }, 404, "route_not_found"],
+      ["undecodable URL", { url: "/v1/commands/%zz" }, 400, "bad_url"],
+    ];
+    for (const [what, request, status, code] of refusals) {
+      const res = await app.inject(request);
+      assert.equal(res.statusCode, status, what);
+      assert.deepEqual(Object.keys(res.json()).sort(), ["code", "message"], what);
+      assert.equal(res.json().code, code, what);
+    }
+    const unknown = await app.inject({ url: `/v1/${"x".repeat(1_000)}` });
+    assert.ok(unknown.json().message.length < 200, "an unknown route's answer does not echo a long URL back");
     await app.close();
   });
 

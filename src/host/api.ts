@@ -3,19 +3,13 @@
 // admin token, every client (remote address) has a request rate, waiting requests are capped, bodies are bounded.
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
-import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import type { Address } from "viem";
-import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
 import { loadOrCreateAdminToken } from "./admin-token.js";
 import { registerAdminRoutes } from "./api-admin.js";
 import { registerCommandRoutes } from "./api-commands.js";
-import {
-  DEFAULT_API_LIMITS,
-  EMPTY_BODY_LIMIT,
-  type NodeApiLimits,
-  type NodeRoutes,
-  replyUnavailable,
-} from "./api-common.js";
+import { DEFAULT_API_LIMITS, EMPTY_BODY_LIMIT, type NodeApiLimits, type NodeRoutes } from "./api-common.js";
+import { clientErrorHandler, frameworkErrors, registerErrorShape } from "./api-errors.js";
 import { registerSnapshotRoutes } from "./api-snapshots.js";
 import { registerStatusRoutes } from "./api-status.js";
 import type { EnclaveNode } from "./node-host.js";
@@ -71,7 +65,9 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
   const adminToken = options.adminToken ?? loadOrCreateAdminToken(node.hostDir);
   const limits: NodeApiLimits = { ...DEFAULT_API_LIMITS, ...options.limits };
   // Every route reads at most EMPTY_BODY_LIMIT bytes of a body unless it says more (the envelope routes).
-  const app = Fastify({ logger: false, bodyLimit: EMPTY_BODY_LIMIT });
+  // Refusals decided before any route (a URL fastify cannot decode, bytes Node's parser rejects)
+  // are answered in the API's error shape too.
+  const app = Fastify({ logger: false, bodyLimit: EMPTY_BODY_LIMIT, frameworkErrors, clientErrorHandler });
   // The OpenAPI document is built from the route schemas below (their `summary`, params, body and
   // answers); the routes are registered after the plugin so that it sees each of them.
   app.register(swagger, {
@@ -103,22 +99,7 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
         `retry after ${context.after}`,
     }),
   });
-  app.setErrorHandler<FastifyError>((error, request, reply) => {
-    // A status or admin route whose enclave call met a restart: 503 like the command routes.
-    const unavailable = replyUnavailable(reply, error);
-    if (unavailable) return unavailable;
-    if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE")
-      return reply.code(413).send({
-        code: "body_too_large",
-        message:
-          `node API body limit: at most ${request.routeOptions.bodyLimit ?? EMPTY_BODY_LIMIT} bytes on this route ` +
-          `(a sealed command or query is at most ${MAX_SEALED_MESSAGE_BYTES} bytes)`,
-      });
-    const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
-    // Internal errors are reported by kind only: their messages may name internal data.
-    const message = status < 500 ? error.message : "internal error";
-    reply.code(status).send({ code: status < 500 ? (error.code ?? "bad_request") : "internal", message });
-  });
+  registerErrorShape(app);
 
   const routes: NodeRoutes = { node, contract, chainId, chainRpc, limits, adminToken };
   app.register(async (api) => {

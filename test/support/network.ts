@@ -11,7 +11,7 @@ import { type RunningService, startAttestationService } from "../../src/attestat
 import { DEFAULT_ENCLAVE_BUNDLE } from "../../src/build/enclave-bundle.js";
 import { connectLedger, type LedgerWallet, withWallet } from "../../src/chain/chain.js";
 import { AnonifyClient } from "../../src/client/anonify-client.js";
-import { buildNodeApi } from "../../src/host/api.js";
+import { buildNodeApi, type NodeApiLimits } from "../../src/host/api.js";
 import { type Devnet, type DevnetNode, startDevnet } from "../../src/host/devnet.js";
 import { EnclaveProcess } from "../../src/host/enclave-process.js";
 import { createLogger } from "../../src/host/log.js";
@@ -70,11 +70,21 @@ export type TestNet = {
   stop(): Promise<void>;
 };
 
+export type TestNetOptions = {
+  /** Every node's API limits, restarted nodes' too (the API's defaults when omitted). */
+  apiLimits?: Partial<NodeApiLimits>;
+};
+
 /** Starts a devnet of `nodes` nodes in a temporary directory and waits until their group formed. */
-export async function startTestNet(nodes = 3): Promise<TestNet> {
+export async function startTestNet(nodes = 3, { apiLimits }: TestNetOptions = {}): Promise<TestNet> {
   const dataDir = mkdtempSync(join(tmpdir(), "anonify-net-"));
   const logs: string[] = [];
-  const net = await startDevnet({ dataDir, nodes, log: createLogger({ write: (l) => logs.push(l) }) });
+  const net = await startDevnet({
+    dataDir,
+    nodes,
+    apiLimits,
+    log: createLogger({ write: (l) => logs.push(l) }),
+  });
   const restarted = new TestNodes();
   const apis: { close(): Promise<void> }[] = [];
   const running = () => net.nodes.map((n) => n.node);
@@ -118,7 +128,13 @@ export async function startTestNet(nodes = 3): Promise<TestNet> {
         ...(await devnetOptions(index)),
         ...changes,
       });
-      const api = buildNodeApi({ node, contract: net.contract, chainId: net.chainId, chainRpc: net.rpcUrl });
+      const api = buildNodeApi({
+        node,
+        contract: net.contract,
+        chainId: net.chainId,
+        chainRpc: net.rpcUrl,
+        limits: apiLimits,
+      });
       apis.push(api);
       const url = await api.listen({ port: 0, host: "127.0.0.1" });
       net.nodes[index] = {

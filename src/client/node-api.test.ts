@@ -1,0 +1,47 @@
+// The client's side of the node API: refusals become named errors carrying the node's Retry-After,
+// and a waiting request the node has no slot for is asked again without a wait.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { AnonifyClientError } from "./errors.js";
+import { askWithoutWaitIfFull, nodeJson } from "./node-api.js";
+
+const NODE = "http://node.invalid/";
+const WAIT_MS = 20;
+
+const waitingFull = (retryAfterMs?: number) =>
+  new AnonifyClientError("waiting_full", "at most 8 requests wait at once", undefined, retryAfterMs);
+
+describe("the node API from the client's side", () => {
+  test("a refusal names its code and the node's Retry-After", async () => {
+    const fetcher: typeof globalThis.fetch = async () =>
+      new Response(JSON.stringify({ code: "waiting_full", message: "full" }), {
+        status: 503,
+        headers: { "content-type": "application/json", "retry-after": "2" },
+      });
+    await assert.rejects(nodeJson(fetcher, NODE, "/v1/commands/0x00?wait=10"), (error: unknown) => {
+      assert.ok(error instanceof AnonifyClientError);
+      assert.equal(error.code, "waiting_full");
+      assert.equal(error.retryAfterMs, 2_000);
+      return true;
+    });
+  });
+
+  test("waiting_full: asked again without a wait, after the pause if asked for; other refusals stand", async () => {
+    const asked: number[] = [];
+    const full = (waitMs: number) => {
+      asked.push(waitMs);
+      return waitMs > 0 ? Promise.reject(waitingFull(1)) : Promise.resolve("answered");
+    };
+    assert.equal(await askWithoutWaitIfFull(full, WAIT_MS, false), "answered");
+    assert.equal(await askWithoutWaitIfFull(full, WAIT_MS, true), "answered");
+    assert.deepEqual(asked, [WAIT_MS, 0, WAIT_MS, 0]);
+
+    const refused = () => Promise.reject(new AnonifyClientError("refused", "sealed"));
+    await assert.rejects(askWithoutWaitIfFull(refused, WAIT_MS, true), { code: "refused" });
+    // Without a wait there is nothing to give up: the node's refusal stands.
+    await assert.rejects(
+      askWithoutWaitIfFull(() => Promise.reject(waitingFull()), 0, true),
+      { code: "waiting_full" },
+    );
+  });
+});
