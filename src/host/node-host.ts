@@ -2,7 +2,7 @@
 // group's handshakes. The host holds no secret: it stores sealed blobs and pays gas.
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import type { Address, Hex } from "viem";
+import type { Hex } from "viem";
 import {
   type ApplyResult,
   type CommandStatusAnswer,
@@ -13,7 +13,7 @@ import {
 } from "../boundary/calls.js";
 import type { EventPosition } from "../boundary/chain-events.js";
 import { EnclaveCallError } from "../boundary/frames.js";
-import { type LedgerWallet, writeAnonifyMined } from "../chain/chain.js";
+import { writeAnonifyMined } from "../chain/chain.js";
 import { EventFollower, type FollowerStatus } from "../chain/follower.js";
 import { DEFAULT_BATCH_COMMANDS } from "../protocol/batch.js";
 import { BatchSubmitter, DEFAULT_MAX_BATCHES_IN_FLIGHT } from "./batch-submitter.js";
@@ -22,8 +22,9 @@ import { CommandWaiters } from "./command-waiters.js";
 import type { EnclaveCalls } from "./enclave-process.js";
 import { type EnclaveState, SupervisedEnclave } from "./enclave-supervisor.js";
 import { inCalls, toLedgerEvent } from "./event-feed.js";
-import { FailureLog, type Logger, type LogTarget, loggerFor } from "./log.js";
+import { FailureLog, type Logger, loggerFor } from "./log.js";
 import { StageMetrics } from "./metrics.js";
+import type { EnclaveNodeOptions } from "./node-options.js";
 import { type EnclaveRegistration, initAndRegister, initEnclave, onChainState } from "./registration.js";
 import { type SealedCopy, SealedStore } from "./sealed-store.js";
 import { SnapshotPublisher } from "./snapshot-publisher.js";
@@ -45,30 +46,8 @@ const REORG_WINDOW_BLOCKS = 64n;
 /** Backoff between attempts to bring a crashed enclave back: from the first to the most. */
 const RESTART_BACKOFF_MS = { first: 250, max: 30_000 } as const;
 
+export type { EnclaveNodeOptions } from "./node-options.js";
 export type { GroupSummary, LedgerSummary };
-
-export type EnclaveNodeOptions = LogTarget & {
-  hostDir: string;
-  wallet: LedgerWallet;
-  contract: Address;
-  deployedAtBlock: bigint;
-  attestationUrl: string;
-  bundle?: string;
-  confirmations?: bigint;
-  /** Rotation policy: ask for a key rotation this often (ms); off when omitted. */
-  rotateEveryMs?: number;
-  /** Rotation policy: ask for a key rotation after this many of this node's batches; off when omitted. */
-  rotateEveryBatches?: number;
-  /** At most this many commands per batch. */
-  maxBatchCommands?: number;
-  /** At most this many of this node's batches sent and not yet ordered (1 sends one at a time). */
-  maxBatchesInFlight?: number;
-  /**
-   * Base URLs of other nodes' APIs: where this node fetches the state snapshot it needs when it
-   * joins the group after commands were applied (tried in turn).
-   */
-  peers?: readonly string[];
-};
 
 /** A leave the node will not send now (the API answers 409 with its message). */
 export class LeaveRefused extends Error {

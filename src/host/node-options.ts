@@ -1,0 +1,28 @@
+// What one node's host is started with: its directory, the chain and contract it serves, the
+// attestation service, and its batching, rotation and peer settings.
+import type { Address } from "viem";
+import type { LedgerWallet } from "../chain/chain.js";
+import type { LogTarget } from "./log.js";
+
+export type EnclaveNodeOptions = LogTarget & {
+  hostDir: string;
+  wallet: LedgerWallet;
+  contract: Address;
+  deployedAtBlock: bigint;
+  attestationUrl: string;
+  bundle?: string;
+  confirmations?: bigint;
+  /** Rotation policy: ask for a key rotation this often (ms); off when omitted. */
+  rotateEveryMs?: number;
+  /** Rotation policy: ask for a key rotation after this many of this node's batches; off when omitted. */
+  rotateEveryBatches?: number;
+  /** At most this many commands per batch. */
+  maxBatchCommands?: number;
+  /** At most this many of this node's batches sent and not yet ordered (1 sends one at a time). */
+  maxBatchesInFlight?: number;
+  /**
+   * Base URLs of other nodes' APIs: where this node fetches the state snapshot it needs when it
+   * joins the group after commands were applied (tried in turn).
+   */
+  peers?: readonly string[];
+};
