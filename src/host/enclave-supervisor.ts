@@ -2,7 +2,6 @@
 // unexpectedly the supervisor says so once, and the node (node-host.ts) starts the next and restores
 // it from what the host kept sealed. Meanwhile every call is refused with `enclave_restarting`, which
 // the API answers as 503, instead of failing each caller with the dead process's error.
-import type { CallName, CallParams, CallResult } from "../boundary/calls.js";
 import { EnclaveCallError } from "../boundary/frames.js";
 import { type EnclaveCalls, EnclaveProcess, type EnclaveProcessOptions } from "./enclave-process.js";
 
@@ -46,15 +45,8 @@ export class SupervisedEnclave {
     return this.process.pid;
   }
 
-  /** One call of the enclave's table, typed from it (src/boundary/calls.ts). */
-  call<K extends CallName>(
-    name: K,
-    ...[params]: Record<string, never> extends CallParams<K>
-      ? [params?: CallParams<K>]
-      : [params: CallParams<K>]
-  ): Promise<CallResult<K>> {
-    return this.callUnchecked(name, params ?? {}) as Promise<CallResult<K>>;
-  }
+  /** One call of the enclave's table, typed from it: the process's own, through `callUnchecked` below. */
+  readonly call: EnclaveProcess["call"] = EnclaveProcess.prototype.call;
 
   /** Any name and arguments, as they are (tests of the enclave's input checks go through here too). */
   callUnchecked(name: string, args: unknown): Promise<unknown> {
