@@ -115,8 +115,17 @@ export type CommandStatus = (typeof COMMAND_STATUSES)[number];
 /** Whether the command is ordered: its receipt says applied or failed. */
 export const isSettled = (status: string): boolean => status === "applied" || status === "failed";
 
-/** A command's state; the receipt, once ordered, is sealed to the sender's response key. */
-export type CommandStatusAnswer = { id: Hex; status: CommandStatus; sequence?: string; receipt?: Hex };
+/**
+ * A command's state; the receipt, once ordered, is sealed to the sender's response key. `block`: the
+ * block of the batch that ordered it (public: the sequence names that batch on chain anyway).
+ */
+export type CommandStatusAnswer = {
+  id: Hex;
+  status: CommandStatus;
+  sequence?: string;
+  block?: string;
+  receipt?: Hex;
+};
 
 export type HandshakeRecord = {
   slot: string;

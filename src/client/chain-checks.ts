@@ -2,7 +2,8 @@
 // contract's (and when it is final), and that a query answer reflects a state the chain holds. A node
 // that applied a batch never submitted, or answers from a fork, is caught here.
 import { keccak256 } from "viem";
-import { getBlock, getBlockNumber, getContractEvents } from "viem/actions";
+import { getBlockNumber, getContractEvents } from "viem/actions";
+import { finalityDepth, isFinal } from "../chain/finality.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { ZERO_HASH } from "../protocol/digests.js";
 import type { BatchRef, LedgerPoint } from "../protocol/receipts.js";
@@ -10,11 +11,6 @@ import type { ChainClient } from "./chain-client.js";
 import type { CommandReceipt } from "./command.js";
 import { AnonifyClientError } from "./errors.js";
 import type { ChainTarget } from "./network-profile-format.js";
-
-/** Anvil's chain id: the devnet, whose blocks no one reorganises. */
-const DEVNET_CHAIN_ID = 31337;
-/** Blocks a batch must be under the head to be final, where the chain names no finalized block. */
-const DEFAULT_CONFIRMATIONS = 12n;
 
 /** A receipt the client checked on chain: its batch is the contract's; `final` once deep enough. */
 export type CheckedReceipt = CommandReceipt & { final: boolean };
@@ -74,16 +70,8 @@ export class ChainChecks {
     return { ...receipt, final: await this.isFinal(batch.block, head) };
   }
 
-  private async isFinal(block: bigint, head: bigint): Promise<boolean> {
-    const confirmations =
-      this.confirmations ?? (this.target.chainId === DEVNET_CHAIN_ID ? 0n : DEFAULT_CONFIRMATIONS);
-    if (block + confirmations <= head) return true;
-    try {
-      const finalized = await getBlock(this.chain, { blockTag: "finalized" });
-      return finalized.number !== null && block <= finalized.number;
-    } catch {
-      return false; // a chain that names no finalized block: the depth alone decides
-    }
+  private isFinal(block: bigint, head: bigint): Promise<boolean> {
+    return isFinal(this.chain, block, head, finalityDepth(this.target.chainId, this.confirmations));
   }
 
   /**

@@ -6,6 +6,7 @@ import { isSettled } from "../boundary/calls.js";
 import { EnclaveCallError } from "../boundary/frames.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
 import { ENVELOPE_BODY_LIMIT, ERROR, type NodeRoutes, replyUnavailable } from "./api-common.js";
+import type { WaitUntil } from "./command-finality.js";
 import { COMMAND_STATUS_SCHEMA, MAX_STATUS_WAIT_MS } from "./command-status.js";
 
 export function registerCommandRoutes(api: FastifyInstance, { node, limits }: NodeRoutes): void {
@@ -73,10 +74,14 @@ export function registerCommandRoutes(api: FastifyInstance, { node, limits }: No
   const WAIT_QUERY = {
     type: "object",
     additionalProperties: false,
-    properties: { wait: { type: "integer", minimum: 0, maximum: MAX_STATUS_WAIT_MS } },
+    properties: {
+      wait: { type: "integer", minimum: 0, maximum: MAX_STATUS_WAIT_MS },
+      // What the wait is for: ordered (the default), or ordered and final.
+      until: { type: "string", enum: ["applied", "final"] },
+    },
   } as const;
 
-  api.post<{ Body: { envelope: string }; Querystring: { wait?: number } }>(
+  api.post<{ Body: { envelope: string }; Querystring: { wait?: number; until?: WaitUntil } }>(
     "/v1/commands",
     {
       schema: {
@@ -106,19 +111,19 @@ export function registerCommandRoutes(api: FastifyInstance, { node, limits }: No
           })
         : withWait(reply, req.query.wait ?? 0, (waitMs) =>
             enclaveCall(reply, async () => {
-              const answer = await node.submitCommand(req.body.envelope as Hex, waitMs);
+              const answer = await node.submitCommand(req.body.envelope as Hex, waitMs, req.query.until);
               return reply.code(isSettled(answer.status) ? 200 : 202).send(answer);
             }),
           ),
   );
 
-  api.get<{ Params: { id: string }; Querystring: { wait?: number } }>(
+  api.get<{ Params: { id: string }; Querystring: { wait?: number; until?: WaitUntil } }>(
     "/v1/commands/:id",
     {
       schema: {
         summary:
           "a command's status: queued, submitted, applied or failed, with its receipt sealed to the sender; " +
-          "with ?wait=ms, answered once the command is ordered or the wait ends",
+          "with ?wait=ms, answered once the command is ordered (with &until=final: ordered and final) or the wait ends",
         params: { type: "object", properties: { id: { type: "string", pattern: "^0x[0-9a-fA-F]{64}$" } } },
         querystring: WAIT_QUERY,
         response: { 200: COMMAND_STATUS_SCHEMA, 404: ERROR, 400: ERROR, 503: ERROR },
@@ -126,7 +131,7 @@ export function registerCommandRoutes(api: FastifyInstance, { node, limits }: No
     },
     async (req, reply) =>
       withWait(reply, req.query.wait ?? 0, (waitMs) =>
-        enclaveCall(reply, () => node.commandStatus(req.params.id as Hex, waitMs)),
+        enclaveCall(reply, () => node.commandStatus(req.params.id as Hex, waitMs, req.query.until)),
       ),
   );
 

@@ -10,6 +10,12 @@ export const COMMAND_STATUS_SCHEMA = {
     id: { type: "string" },
     status: { type: "string", enum: COMMAND_STATUSES },
     sequence: { type: "string" },
+    block: { type: "string", description: "the block of the batch that ordered it" },
+    final: {
+      type: "boolean",
+      description:
+        "once ordered: whether its batch is final (buried under the node's finality depth, or at or below the chain's finalized block)",
+    },
     receipt: { type: "string" },
   },
 } as const;

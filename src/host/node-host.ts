@@ -14,10 +14,12 @@ import {
 import type { EventPosition } from "../boundary/chain-events.js";
 import { EnclaveCallError } from "../boundary/frames.js";
 import { writeAnonifyMined } from "../chain/chain.js";
+import { finalityDepth } from "../chain/finality.js";
 import { EventFollower, type FollowerStatus } from "../chain/follower.js";
 import { DEFAULT_BATCH_COMMANDS } from "../protocol/batch.js";
 import { BatchSubmitter, DEFAULT_MAX_BATCHES_IN_FLIGHT } from "./batch-submitter.js";
 import { ChainWriter } from "./chain-writer.js";
+import { CommandFinality, type NodeCommandStatus, type WaitUntil } from "./command-finality.js";
 import { CommandWaiters } from "./command-waiters.js";
 import type { EnclaveCalls } from "./enclave-process.js";
 import { type EnclaveState, SupervisedEnclave } from "./enclave-supervisor.js";
@@ -65,6 +67,7 @@ export class EnclaveNode {
   private readonly writer: ChainWriter;
   private readonly batches: BatchSubmitter;
   private readonly waiters = new CommandWaiters();
+  private readonly finality: CommandFinality;
   private follower: EventFollower | undefined;
   private readonly ticker: Ticker;
   private readonly syncFailures: FailureLog;
@@ -98,6 +101,10 @@ export class EnclaveNode {
       },
     });
     this.store = new SealedStore(hostDir);
+    this.finality = new CommandFinality(
+      wallet.publicClient,
+      finalityDepth(wallet.chain.id, options.finalityDepth),
+    );
     this.writer = new ChainWriter(wallet, contract, this.log);
     this.ticker = new Ticker(() => this.tick(), this.log, "tick");
     this.syncFailures = new FailureLog(this.log, "chain sync");
@@ -317,6 +324,7 @@ export class EnclaveNode {
     if (status.kind === "caught-up") {
       this.synced = true;
       this.batches.observeHead(status.head);
+      this.finality.observe(status.head);
       this.store.settle(status.head - REORG_WINDOW_BLOCKS);
     } else if (status.kind === "outage") this.syncFailures.failed(status.error);
     else this.syncFailures.succeeded();
@@ -398,7 +406,8 @@ export class EnclaveNode {
    * Accepts a sealed command. With `waitMs`, answers once the command is ordered (or when the wait
    * ends), as `commandStatus` would, so a client needs one request, not two.
    */
-  async submitCommand(envelope: Hex, waitMs = 0): Promise<CommandStatusAnswer> {
+  async submitCommand(envelope: Hex, waitMs = 0, until: WaitUntil = "applied"): Promise<NodeCommandStatus> {
+    const deadline = Date.now() + waitMs;
     this.refuseWhileCatchingUp();
     const result = await this.metrics.time("open-and-check", () =>
       this.enclave.call("submitCommand", { envelope }),
@@ -407,14 +416,21 @@ export class EnclaveNode {
     const id = result.id.toLowerCase() as Hex;
     if (waitMs <= 0 || this.stopped) return { id, status: "queued" };
     // Registered before anything else runs here: its batch cannot be applied before this line.
-    return (await this.waiters.settled(id, waitMs).done) ?? this.askCommandStatus(id);
+    const settled = (await this.waiters.settled(id, waitMs).done) ?? (await this.askCommandStatus(id));
+    return this.finality.answer(settled, until, deadline);
   }
 
   /**
    * A command's state; with `waitMs`, a queued or submitted command is answered once it is ordered
    * (or when the wait ends), so clients need not poll.
    */
-  async commandStatus(id: Hex, waitMs = 0): Promise<CommandStatusAnswer> {
+  async commandStatus(id: Hex, waitMs = 0, until: WaitUntil = "applied"): Promise<NodeCommandStatus> {
+    const deadline = Date.now() + waitMs;
+    return this.finality.answer(await this.orderedStatus(id, waitMs), until, deadline);
+  }
+
+  /** A command's state as the enclave answers it, once ordered or when the wait ends. */
+  private async orderedStatus(id: Hex, waitMs: number): Promise<CommandStatusAnswer> {
     this.refuseWhileCatchingUp();
     const key = id.toLowerCase() as Hex;
     if (waitMs <= 0 || this.stopped) return this.askCommandStatus(key);

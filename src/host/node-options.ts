@@ -12,6 +12,11 @@ export type EnclaveNodeOptions = LogTarget & {
   attestationUrl: string;
   bundle?: string;
   confirmations?: bigint;
+  /**
+   * Blocks that must follow a batch before its commands are `final` (a block at or below the
+   * chain's finalized block is final too): default 0 on the devnet, else 12 (src/chain/finality.ts).
+   */
+  finalityDepth?: bigint;
   /** Rotation policy: ask for a key rotation this often (ms); off when omitted. */
   rotateEveryMs?: number;
   /** Rotation policy: ask for a key rotation after this many of this node's batches; off when omitted. */

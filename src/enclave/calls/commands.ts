@@ -56,7 +56,13 @@ export async function statusAnswer(
   if (!status.stored) return { id, status: status.status };
   const { receipt, responseKey } = status.stored;
   const sealed = await sealReceipt(responseKey, { ...receipt, command: id }, domain);
-  return { id, status: status.status, sequence: receipt.sequence.toString(), receipt: bytesToHex(sealed) };
+  return {
+    id,
+    status: status.status,
+    sequence: receipt.sequence.toString(),
+    block: receipt.batch?.block.toString(),
+    receipt: bytesToHex(sealed),
+  };
 }
 
 /**
