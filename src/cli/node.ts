@@ -23,6 +23,7 @@ type StartFlags = OperatorNetworkFlags & {
   host: string;
   key: string;
   confirmations: string;
+  finalityDepth?: string;
   peer: string[];
   json: boolean;
 };
@@ -87,6 +88,10 @@ async function checkAttestationService(url: string, ledger: Ledger, contract: Ad
 async function startNode(flags: StartFlags): Promise<void> {
   const port = parseCount(flags.port, "--port", MAX_PORT);
   const confirmations = BigInt(parseCount(flags.confirmations, "--confirmations"));
+  const finalityDepth =
+    flags.finalityDepth === undefined
+      ? undefined
+      : BigInt(parseCount(flags.finalityDepth, "--finality-depth"));
   const attestationUrl = parseUrl(flags.attestation, "--attestation");
   const peers = flags.peer.map((p) => parseUrl(p, "--peer"));
   const key = readKeyFile(flags.key, "the node's gas account");
@@ -104,6 +109,7 @@ async function startNode(flags: StartFlags): Promise<void> {
     deployedAtBlock,
     attestationUrl,
     confirmations,
+    finalityDepth,
     peers,
     port,
     host: flags.host,
@@ -156,6 +162,10 @@ export function registerNodeCommand(program: Command): void {
     .option("--port <n>", "the API's port (0: any free port)", "0")
     .option("--host <address>", "the address the API listens on", DEFAULT_API_HOST)
     .option("--confirmations <n>", "blocks an event must be buried under before the node applies it", "0")
+    .option(
+      "--finality-depth <n>",
+      "blocks that must follow a batch before its commands' status says final (default: 0 on the devnet, else 12; the chain's finalized block counts too)",
+    )
     .option(
       "--peer <url>",
       "another node's API URL (repeatable): where this node asks for state when it joins",
