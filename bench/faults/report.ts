@@ -17,17 +17,20 @@ export type Meta = { date: string; loadAverage: number };
 const seconds = (ms: number | undefined) => (ms === undefined ? "not seen" : (ms / 1000).toFixed(1));
 const mib = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(0));
 
+/** A count that must be 0, in bold when it is not. */
+const mustBeZero = (n: number) => (n === 0 ? "0" : `**${n}**`);
+
 function accountingCells(a: Accounting | undefined): string[] {
   if (!a) return ["-", "-", "-", "-", "-", "-", "-"];
   return [
-    a.sent,
-    a.acknowledged,
-    a.applied,
-    a.lost,
-    a.doubled,
-    a.orderedNotApplied,
+    String(a.sent),
+    String(a.acknowledged),
+    String(a.applied),
+    mustBeZero(a.lost),
+    mustBeZero(a.doubled),
+    String(a.orderedNotApplied),
     a.nodesAgree ? "yes" : "**no**",
-  ].map(String);
+  ];
 }
 
 function scenarioRows(results: readonly ScenarioResult[]): string[] {
@@ -196,6 +199,12 @@ export function markdown(
       "",
       ...scenarios.map((s) => `- ${s.name}: ${s.description}.`),
       ...scenarios.flatMap((s) => notes(s.name, s)),
+      ...scenarios
+        .filter((s) => s.result && !s.result.recovered)
+        .map(
+          (s) =>
+            `- ${s.name}: **did not recover** (every node applying past the fault, and agreeing) in time.`,
+        ),
       "",
     );
   if (soak) lines.push(...soakSection(soak));
