@@ -94,8 +94,10 @@ export type OperatorNet = TokenNet & {
   /** The profile `anonify deploy` wrote. */
   readonly profile: string;
   readonly attestationUrl: string;
+  /** The attestation service's process id (the benchmarks sample its memory). */
+  readonly attestationPid: number;
   readonly nodes: OperatorNode[];
-  /** Every line the processes wrote on standard error. */
+  /** Every line the processes wrote on standard error (none kept when `onLine` is given). */
   readonly logs: string[];
   /** Starts node `index` again on its data directory and port (after a stop or a crash). */
   restart(index: number): Promise<OperatorNode>;
@@ -104,10 +106,24 @@ export type OperatorNet = TokenNet & {
 
 const writeKey = (path: string, key: Hex) => writeFileSync(path, `${key}\n`, { mode: 0o600 });
 
+export type OperatorNetOptions = {
+  /**
+   * The chain RPC URLs node `index` is started with (`--rpc`, in order: it fails over between
+   * them), e.g. proxies in front of Anvil; default: the profile's, Anvil itself.
+   */
+  rpc?: (anvilUrl: string, index: number) => Promise<readonly string[]>;
+  /**
+   * Takes each line the processes write on standard error, prefixed with its process's name,
+   * instead of `logs` (a long run would otherwise hold all of them in memory).
+   */
+  onLine?: (line: string) => void;
+};
+
 /** Starts the network of `count` node processes and waits until their enclaves share one group. */
-export async function startOperatorNet(count = 3): Promise<OperatorNet> {
+export async function startOperatorNet(count = 3, options: OperatorNetOptions = {}): Promise<OperatorNet> {
   const dir = mkdtempSync(join(tmpdir(), "anonify-operators-"));
   const logs: string[] = [];
+  const onLine = options.onLine ?? ((line: string) => logs.push(line));
   const anvil = await startAnvil();
   const children: ChildCommand<unknown>[] = [];
   const nodes: OperatorNode[] = [];
@@ -128,7 +144,7 @@ export async function startOperatorNet(count = 3): Promise<OperatorNet> {
         join(dir, "attestation"),
         "--json",
       ],
-      { onLine: (l) => logs.push(`attestation: ${l}`) },
+      { onLine: (l) => onLine(`attestation: ${l}`) },
     );
     children.push(service);
     const ownerKey = join(dir, "owner.key");
@@ -146,8 +162,9 @@ export async function startOperatorNet(count = 3): Promise<OperatorNet> {
       const args = ["node", "start", "--network", profile, "--attestation", service.ready.url];
       args.push("--data-dir", dataDir, "--key", keyFile, "--port", String(port), "--json");
       for (const peer of nodes.slice(0, index)) args.push("--peer", peer.url);
+      for (const url of (await options.rpc?.(anvil.rpcUrl, index)) ?? []) args.push("--rpc", url);
       const started = await startChildCommand<NodeStarted>(CLI, args, {
-        onLine: (l) => logs.push(`node-${index + 1}: ${l}`),
+        onLine: (l) => onLine(`node-${index + 1}: ${l}`),
       });
       return { url: started.ready.url, dataDir, keyFile, process: started };
     };
@@ -160,11 +177,12 @@ export async function startOperatorNet(count = 3): Promise<OperatorNet> {
       anvil,
       profile,
       attestationUrl: service.ready.url,
+      attestationPid: service.pid,
       nodes,
       logs,
       running,
-      client: (account: LocalAccount, index: number) =>
-        AnonifyClient.connect({ network, node: nodes[index]!.url, account }),
+      client: (account: LocalAccount, index: number, fetch?: typeof globalThis.fetch) =>
+        AnonifyClient.connect({ network, node: nodes[index]!.url, account, fetch }),
       async restart(index) {
         const old = nodes[index]!;
         await old.process.stop();
