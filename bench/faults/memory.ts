@@ -48,12 +48,16 @@ const commandLine = (pid: number) => {
   }
 };
 
+/** The enclave process a node process started (its current one). */
+export const enclaveOf = (nodePid: number): number | undefined =>
+  childrenOf(nodePid).find((c) => /enclave/.test(commandLine(c)));
+
 /** Every process of the network worth watching, by name. */
 export function networkProcesses(net: FaultNet): Record<string, number | undefined> {
   const named: Record<string, number | undefined> = {};
   for (const [i, node] of net.nodes.entries()) {
     named[`node-${i + 1}`] = node.process.pid;
-    named[`enclave-${i + 1}`] = childrenOf(node.process.pid).find((c) => /enclave/.test(commandLine(c)));
+    named[`enclave-${i + 1}`] = enclaveOf(node.process.pid);
   }
   named.anvil = net.anvil.pid;
   named.attestation = net.attestationPid;

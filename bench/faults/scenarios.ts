@@ -2,6 +2,9 @@
 // waits for traffic to meet it); `recover`, if any, ends it. The fault ends when `inject` returns:
 // the time to recover counts from there, so a restart's own time counts in it. To add a scenario
 // (a chain reorganisation, an enclave killed), write one here and add it to SCENARIOS.
+import { reorganise } from "../../test/support/reorg.js";
+import { until } from "../../test/support/wait.js";
+import { enclaveOf } from "./memory.js";
 import type { FaultNet } from "./net.js";
 
 export type Scenario = {
@@ -67,4 +70,40 @@ export const rpcFailover: Scenario = {
   },
 };
 
-export const SCENARIOS: readonly Scenario[] = [nodeKill, rpcOutage, rpcFailover];
+export const enclaveKill: Scenario = {
+  name: "enclave-kill",
+  description:
+    `node ${VICTIM + 1}'s enclave process killed with SIGKILL (its host stays up and starts another, ` +
+    "restored from what it kept sealed)",
+  async inject(net) {
+    const nodePid = net.nodes[VICTIM]!.process.pid;
+    const enclave = enclaveOf(nodePid);
+    if (enclave === undefined) throw new Error(`node ${VICTIM + 1} has no enclave process`);
+    process.kill(enclave, "SIGKILL");
+    // The fault lasts until the host has started another (recovery counts from there).
+    await until("another enclave process", () => {
+      const next = enclaveOf(nodePid);
+      return next !== undefined && next !== enclave ? true : undefined;
+    });
+  },
+};
+
+/** Depths of the reorganisations, one after another, alternately with the dropped transactions mined again. */
+const REORG_DEPTHS = [1, 2, 3, 5] as const;
+/** Between two reorganisations: long enough for the stream to get batches into new blocks. */
+const BETWEEN_REORGS_MS = 2_000;
+
+export const reorgs: Scenario = {
+  name: "reorgs",
+  description:
+    `chain reorganisations of depth ${REORG_DEPTHS.join(", ")} (\`anvil_reorg\`), ${BETWEEN_REORGS_MS / 1000} s ` +
+    "apart, alternately with and without the dropped transactions mined again",
+  async inject(net) {
+    for (const [i, depth] of REORG_DEPTHS.entries()) {
+      await net.hold(BETWEEN_REORGS_MS);
+      await reorganise(net.anvil.rpcUrl, depth, i % 2 === 1);
+    }
+  },
+};
+
+export const SCENARIOS: readonly Scenario[] = [nodeKill, enclaveKill, reorgs, rpcOutage, rpcFailover];

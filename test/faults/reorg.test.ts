@@ -5,9 +5,9 @@
 // transfer applied exactly once.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { Hex } from "viem";
 import { waitForSameSequence } from "../support/group.js";
 import { startTestNet, type TestNet } from "../support/network.js";
+import { reorganise } from "../support/reorg.js";
 import { issueToken, newAccount } from "../support/token.js";
 import { startTransferStream } from "../support/transfer-stream.js";
 import { until } from "../support/wait.js";
@@ -23,38 +23,6 @@ const REORGS: readonly [depth: number, reinclude: boolean][] = [
 ];
 /** Commands the nodes apply between two reorganisations (so each one drops batches). */
 const APPLIED_BETWEEN = 6n;
-
-async function rpc<T>(url: string, method: string, params: unknown[]): Promise<T> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = (await res.json()) as { result?: T; error?: { message: string } };
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-  return body.result as T;
-}
-
-/**
- * Replaces the last `depth` blocks with as many new ones: empty, or holding the same transactions
- * again (each in the block at the same offset, signed as they were).
- */
-async function reorganise(url: string, depth: number, reinclude: boolean): Promise<void> {
-  const pairs: [Hex, number][] = [];
-  if (reinclude) {
-    const head = BigInt(await rpc<Hex>(url, "eth_blockNumber", []));
-    for (let offset = 0; offset < depth; offset++) {
-      const number = head - BigInt(depth - 1 - offset);
-      const block = await rpc<{ transactions: Hex[] }>(url, "eth_getBlockByNumber", [
-        `0x${number.toString(16)}`,
-        false,
-      ]);
-      for (const hash of block.transactions)
-        pairs.push([await rpc<Hex>(url, "eth_getRawTransactionByHash", [hash]), offset]);
-    }
-  }
-  await rpc(url, "anvil_reorg", [depth, pairs]);
-}
 
 describe("chain reorganisations under load", () => {
   let tn: TestNet;
