@@ -2,6 +2,7 @@
 // operator network), each reading the chain through TCP proxies of its own (test/support/tcp-proxy.ts)
 // so a scenario can take the chain away from it, and the processes' warnings and errors tallied
 // rather than kept (a soak writes far too many lines to hold).
+import { appendFileSync } from "node:fs";
 import { type OperatorNet, startOperatorNet } from "../../test/operators/operator-net.js";
 import { startTcpProxy, type TcpProxy } from "../../test/support/tcp-proxy.js";
 
@@ -27,6 +28,8 @@ export type FaultNet = OperatorNet & {
 
 /** Counts a process's line by its pino level (lines that are not JSON are not counted). */
 function tallyLine(tally: LogTally, line: string): void {
+  // ANONIFY_FAULTS_LOG=FILE: every line appended there too, to see why a scenario went wrong.
+  if (process.env.ANONIFY_FAULTS_LOG) appendFileSync(process.env.ANONIFY_FAULTS_LOG, `${line}\n`);
   const json = line.indexOf("{");
   if (json < 0) return;
   let level: number;

@@ -18,7 +18,7 @@ export type ReceiptOutcome = { command: Acknowledged; receipt?: CheckedReceipt; 
 export type ReceiptSummary = {
   checked: number;
   applied: number;
-  /** Distinct sequences among the applied receipts (fewer than `applied`: a command in two places). */
+  /** Distinct sequences among the applied receipts as they stand at the end (fewer than `applied`: a command in two places). */
   appliedSequences: number;
   notApplied: ReceiptOutcome[];
 };
@@ -26,6 +26,7 @@ export type ReceiptSummary = {
 export class ReceiptChecker {
   private readonly summary: ReceiptSummary = { checked: 0, applied: 0, appliedSequences: 0, notApplied: [] };
   private readonly sequences = new Set<bigint>();
+  private readonly appliedOutcomes: ReceiptOutcome[] = [];
   private readonly queue: Acknowledged[] = [];
   private readonly workers: Promise<void>[];
   private deadline = Number.POSITIVE_INFINITY;
@@ -43,7 +44,27 @@ export class ReceiptChecker {
     this.summary.checked++;
     if (outcome.receipt?.status !== "applied") return void this.summary.notApplied.push(outcome);
     this.summary.applied++;
-    this.sequences.add(outcome.receipt.sequence);
+    this.appliedOutcomes.push(outcome);
+  }
+
+  /**
+   * Asks again for every applied receipt once the nodes have settled: a reorganisation may have
+   * ordered a command again at another sequence after its first receipt was read, so only the
+   * receipts as they stand at the end say whether two commands share one.
+   */
+  private async recheck(): Promise<void> {
+    const pending = [...this.appliedOutcomes];
+    const worker = async () => {
+      for (let outcome = pending.shift(); outcome; outcome = pending.shift()) {
+        const now = await this.receiptOf(outcome.command);
+        if (now.receipt?.status === "applied") this.sequences.add(now.receipt.sequence);
+        else {
+          this.summary.applied--;
+          this.summary.notApplied.push(now);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     this.summary.appliedSequences = this.sequences.size;
   }
 
@@ -85,6 +106,7 @@ export class ReceiptChecker {
     this.deadline = Date.now() + timeoutMs;
     this.draining = true;
     await Promise.all(this.workers);
+    await this.recheck();
     return this.summary;
   }
 }

@@ -26,6 +26,12 @@ process.on("unhandledRejection", (reason) => {
   );
 });
 
+// The host ends the enclave by closing its input, once what it last answered is kept. A stop signal
+// sent to the whole process group (Ctrl-C, a service manager) reaches the host too, which then stops
+// it in that order; ended by the signal first, the host would take it for a crash. (A host that dies
+// closes the input as well.)
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => undefined);
+
 // stdout carries frames only; anything a library prints goes to stderr instead.
 console.log = console.error;
 console.info = console.error;

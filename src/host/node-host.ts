@@ -83,6 +83,8 @@ export class EnclaveNode {
   /** Aborted by `stop`: ends a recovery's wait between attempts. */
   private readonly stopping = new AbortController();
   private recovering = false;
+  /** A rollback asked for while a recovery ran: the block to roll back to once it ends. */
+  private rollbackPending: bigint | undefined;
   private synced = false;
   /** Set once this enclave's leave is sent: the host sends nothing more for it. */
   private left = false;
@@ -227,7 +229,17 @@ export class EnclaveNode {
    * `enclave_restarting` meanwhile; attempts back off until one succeeds or the node stops.
    */
   private async recover(rollbackTo?: bigint): Promise<void> {
-    if (this.recovering || this.stopped) return;
+    if (this.stopped) return;
+    if (this.recovering) {
+      // A reorganisation reported while the enclave is being brought back (its follower was still
+      // reading): rolled back once this recovery ends, to the older of the two points.
+      if (rollbackTo !== undefined)
+        this.rollbackPending =
+          this.rollbackPending === undefined || rollbackTo < this.rollbackPending
+            ? rollbackTo
+            : this.rollbackPending;
+      return;
+    }
     this.recovering = true;
     const started = Date.now();
     try {
@@ -263,6 +275,9 @@ export class EnclaveNode {
     } finally {
       this.recovering = false;
     }
+    const pending = this.rollbackPending;
+    this.rollbackPending = undefined;
+    if (pending !== undefined) await this.recover(pending);
   }
 
   /** A new enclave process with this node's identity unsealed, taking calls from the node's recovery only. */
