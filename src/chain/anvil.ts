@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
+import { writeAtomic } from "./files.js";
 
 /** Anvil's well-known development mnemonic: its accounts are funded and their keys are public. */
 export const ANVIL_MNEMONIC = "test test test test test test test test test test test junk";
@@ -84,9 +85,12 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   const args = ["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(chainId)];
   args.push("--mnemonic", ANVIL_MNEMONIC, "--accounts", "10");
   let statePath: string | undefined;
+  let keeper: NodeJS.Timeout | undefined;
   if (options.dataDir) {
     mkdirSync(options.dataDir, { recursive: true });
     statePath = join(options.dataDir, "chain-state.json");
+    recoverStateFile(statePath);
+    keeper = keepGoodCopy(statePath);
     args.push(
       "--state",
       statePath,
@@ -98,9 +102,64 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   if (options.blockTime !== undefined) args.push("--block-time", String(options.blockTime));
 
   const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
+  child.once("exit", () => clearInterval(keeper));
   const rpcUrl = `http://127.0.0.1:${port}`;
   await untilAnswering(child, { name: "anvil", rpcUrl, chainId, onOutput: options.onOutput });
   return { rpcUrl, port, chainId, statePath, pid: child.pid, stop: () => stopChild(child) };
+}
+
+/** Where the last state file known whole is kept. */
+const goodCopyOf = (statePath: string) => `${statePath}.good`;
+
+const parses = (path: string): boolean => {
+  try {
+    JSON.parse(readFileSync(path, "utf8"));
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Anvil rewrites its state file in place: killed mid-write (SIGKILL, a power cut), it leaves a torn
+ * file it then refuses to start from. Before a start, a whole file is kept as the good copy, and a
+ * torn one is replaced by the good copy (the chain comes back a few seconds older: to its followers,
+ * a reorganisation).
+ */
+function recoverStateFile(statePath: string): void {
+  if (!existsSync(statePath)) return;
+  const good = goodCopyOf(statePath);
+  if (parses(statePath)) {
+    writeAtomic(good, readFileSync(statePath));
+    return;
+  }
+  if (!existsSync(good) || !parses(good))
+    throw new AnvilError(
+      `the chain state file ${statePath} is torn and there is no whole copy to start from`,
+    );
+  writeAtomic(statePath, readFileSync(good));
+}
+
+/**
+ * While Anvil runs, each state file it finished writing (it ends with the closing brace: a cheap
+ * check; the full one is made before the next start) becomes the good copy.
+ */
+function keepGoodCopy(statePath: string): NodeJS.Timeout {
+  let copied = 0;
+  const timer = setInterval(() => {
+    try {
+      const { mtimeMs } = statSync(statePath);
+      if (mtimeMs === copied) return;
+      const text = readFileSync(statePath, "utf8");
+      if (!text.trimEnd().endsWith("}")) return;
+      writeAtomic(goodCopyOf(statePath), text);
+      copied = mtimeMs;
+    } catch {
+      // Not written yet, or being replaced: the next round looks again.
+    }
+  }, STATE_INTERVAL_S * 1000);
+  timer.unref();
+  return timer;
 }
 
 /**

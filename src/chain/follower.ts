@@ -27,9 +27,10 @@ export type Cursor = { blockNumber: bigint; logIndex: number };
 export const DEFAULT_PAGE_BLOCKS = 2_000n;
 /**
  * Blocks whose hashes the follower remembers (one per poll that read new blocks): how deep a
- * reorganisation it can locate. Mainnet finalizes in two epochs (64 blocks); this covers more.
+ * reorganisation it can locate (a fork is found among them by bisection). Mainnet finalizes in two
+ * epochs (64 blocks); a local chain restarted from an older state file may lose seconds of blocks.
  */
-export const TRACKED_BLOCKS = 128;
+export const TRACKED_BLOCKS = 1_024;
 export const DEFAULT_POLL_MS = 200;
 const MIN_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 10_000;
@@ -160,11 +161,16 @@ export class EventFollower {
   }): Promise<{ ancestor: bigint | undefined } | undefined> {
     const last = this.seen.at(-1);
     if (!last || (await this.hashOf(last.number, latest)) === last.hash) return undefined;
-    for (let i = this.seen.length - 2; i >= 0; i--) {
-      const block = this.seen[i]!;
-      if ((await this.hashOf(block.number, latest)) === block.hash) return { ancestor: block.number };
+    // The tracked blocks the chain still holds are a prefix of them: the last one, by bisection.
+    const holds = async (i: number) =>
+      (await this.hashOf(this.seen[i]!.number, latest)) === this.seen[i]!.hash;
+    let [low, high] = [-1, this.seen.length - 1]; // seen[low] held (or none), seen[high] did not
+    while (high - low > 1) {
+      const middle = (low + high) >> 1;
+      if (await holds(middle)) low = middle;
+      else high = middle;
     }
-    return { ancestor: undefined };
+    return { ancestor: low < 0 ? undefined : this.seen[low]!.number };
   }
 
   /** Reads and delivers everything confirmed up to the current head; returns that head. */
