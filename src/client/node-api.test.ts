@@ -26,6 +26,17 @@ describe("the node API from the client's side", () => {
     });
   });
 
+  test("an answer that is not JSON (a proxy's error page) is a named error, not a SyntaxError", async () => {
+    const page = (status: number) => async () => new Response("<html>Bad Gateway</html>", { status });
+    await assert.rejects(nodeJson(page(502), NODE, "/v1/status"), (error: unknown) => {
+      assert.ok(error instanceof AnonifyClientError);
+      assert.equal(error.code, "http_502");
+      assert.match(error.message, /not JSON/);
+      return true;
+    });
+    await assert.rejects(nodeJson(page(200), NODE, "/v1/status"), { code: "malformed" });
+  });
+
   test("waiting_full: asked again without a wait, after the pause if asked for; other refusals stand", async () => {
     const asked: number[] = [];
     const full = (waitMs: number) => {

@@ -20,7 +20,17 @@ export async function nodeJson<T>(
     ...init,
     headers: init?.body ? { "content-type": "application/json" } : undefined,
   });
-  const body = (await res.json()) as T & { code?: string; message?: string; sealedReason?: Hex };
+  const text = await res.text();
+  let body: T & { code?: string; message?: string; sealedReason?: Hex };
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // A proxy's error page, or a server that is no Anonify node: named, not a SyntaxError.
+    throw new AnonifyClientError(
+      res.ok ? "malformed" : `http_${res.status}`,
+      `${node} answered ${res.status} ${res.statusText} with a body that is not JSON`,
+    );
+  }
   if (!res.ok) {
     const retryAfter = res.headers.get("retry-after");
     throw new AnonifyClientError(

@@ -58,6 +58,10 @@ const RETRY_AFTER_S = "1";
  * restarting (also for a call that was in flight when its process died), or the ledger is syncing.
  * Undefined for any other error.
  */
+/** Whether `error` says "not now" (answered 503 by `replyUnavailable`), not that something broke. */
+export const isUnavailable = (error: unknown): boolean =>
+  error instanceof EnclaveExitedError || (error instanceof EnclaveCallError && UNAVAILABLE.has(error.code));
+
 export function replyUnavailable(reply: FastifyReply, error: unknown): FastifyReply | undefined {
   const answer =
     error instanceof EnclaveExitedError

@@ -8,7 +8,8 @@ import type { Socket } from "node:net";
 import type {} from "@fastify/rate-limit";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
-import { EMPTY_BODY_LIMIT, replyUnavailable } from "./api-common.js";
+import { EMPTY_BODY_LIMIT, isUnavailable, replyUnavailable } from "./api-common.js";
+import { firstLine, type Logger } from "./log.js";
 
 /** What the API calls fastify's refusals of a request it could not take (each a 4xx). */
 const FRAMEWORK_CODES: Readonly<Record<string, string>> = {
@@ -102,8 +103,16 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
  * after registering `@fastify/rate-limit`: unknown routes count against a client's rate too (the
  * plugin's own hook runs on routes only, so a flood of them would otherwise go unlimited).
  */
-export function registerErrorShape(app: FastifyInstance): void {
-  app.setErrorHandler<FastifyError>(sendError);
+export function registerErrorShape(app: FastifyInstance, log?: Logger): void {
+  app.setErrorHandler<FastifyError>((error, request, reply) => {
+    // The client hears "internal error" only; the operator's log says what it was (no request data).
+    if (!(error.statusCode && error.statusCode < 500) && !isUnavailable(error))
+      log?.error(
+        { route: request.routeOptions.url, error: firstLine(error) },
+        "internal error answering a request",
+      );
+    return sendError(error, request, reply);
+  });
   app.after(() =>
     app.setNotFoundHandler({ preHandler: app.rateLimit() }, (request, reply) =>
       reply.code(404).send({

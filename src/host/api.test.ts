@@ -10,6 +10,7 @@ import type { CommandStatusAnswer } from "../boundary/calls.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
 import { ADMIN_TOKEN_FILE, checkAdminAuthorization, loadOrCreateAdminToken } from "./admin-token.js";
 import { buildNodeApi, ENVELOPE_BODY_LIMIT, type NodeApiLimits, withoutCredentials } from "./api.js";
+import { createLogger } from "./log.js";
 import type { EnclaveNode } from "./node-host.js";
 
 const ID = `0x${"ab".repeat(32)}` as const;
@@ -317,5 +318,33 @@ describe("readiness", () => {
     for (const [state, change] of cases) {
       assert.deepEqual(await readiness(change), { status: 503, body: { ready: false, state } }, state);
     }
+  });
+});
+
+describe("errors the node did not expect", () => {
+  const dir = mkdtempSync(join(tmpdir(), "anonify-internal-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("the client hears `internal error` only; the operator's log names the route and the cause", async () => {
+    const { node } = stubNode(dir);
+    (node as unknown as Record<string, unknown>).groupStatus = async () => {
+      throw new TypeError("cannot read properties of undefined (reading 'ledger')");
+    };
+    const lines: string[] = [];
+    const app = buildNodeApi({
+      node,
+      contract: `0x${"22".repeat(20)}`,
+      chainId: 1,
+      chainRpc: "http://x",
+      log: createLogger({ write: (line) => lines.push(line) }),
+    });
+    const res = await app.inject({ method: "GET", url: "/v1/status" });
+    await app.close();
+    assert.equal(res.statusCode, 500);
+    assert.deepEqual(res.json(), { code: "internal", message: "internal error" });
+    assert.equal(lines.length, 1);
+    const logged = JSON.parse(lines[0]!) as { route: string; error: string; msg: string };
+    assert.equal(logged.route, "/v1/status");
+    assert.match(logged.error, /reading 'ledger'/);
   });
 });

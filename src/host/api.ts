@@ -12,6 +12,7 @@ import { DEFAULT_API_LIMITS, EMPTY_BODY_LIMIT, type NodeApiLimits, type NodeRout
 import { clientErrorHandler, frameworkErrors, registerErrorShape } from "./api-errors.js";
 import { registerSnapshotRoutes } from "./api-snapshots.js";
 import { registerStatusRoutes } from "./api-status.js";
+import type { Logger } from "./log.js";
 import type { EnclaveNode } from "./node-host.js";
 import { registerWebApp } from "./web-app.js";
 
@@ -57,6 +58,8 @@ export type NodeApiOptions = {
   deployedAtBlock?: bigint;
   /** The chain RPC browsers use, in the network hint (default: `chainRpc` as scheme://host:port). */
   publicRpcUrl?: string;
+  /** Where an internal error's cause is logged (the client hears "internal error" only). */
+  log?: Logger;
 };
 
 export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
@@ -99,7 +102,7 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
         `retry after ${context.after}`,
     }),
   });
-  registerErrorShape(app);
+  registerErrorShape(app, options.log);
 
   const routes: NodeRoutes = { node, contract, chainId, chainRpc, limits, adminToken };
   app.register(async (api) => {

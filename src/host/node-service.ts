@@ -43,6 +43,7 @@ export async function startNodeService(options: NodeServiceOptions): Promise<Nod
     chainRpc: options.wallet.rpcUrl,
     limits: options.apiLimits,
     deployedAtBlock: options.deployedAtBlock,
+    log: options.log?.child({ component: "api" }),
   });
   let url: string;
   try {
