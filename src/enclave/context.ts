@@ -9,6 +9,7 @@ import type { EventPosition } from "../boundary/chain-events.js";
 import { EnclaveCallError } from "../boundary/frames.js";
 import type { LedgerDomain } from "../protocol/digests.js";
 import type { PolicyKeys } from "../protocol/policy-document.js";
+import type { PieceCache } from "./checkpoint-pieces.js";
 import type { LedgerAppState } from "./confidential-ledger.js";
 import type { GroupMemberState } from "./group-member.js";
 import type { EnclaveKeys } from "./identity.js";
@@ -62,6 +63,8 @@ export type EnclaveContext = {
   readonly app: App<StateValue>;
   session: Session | undefined;
   readonly checkpoint: CheckpointClock;
+  /** The pieces of the last checkpoint sealed or restored (the host holds them): reused while unchanged. */
+  pieces: PieceCache;
   /** Signatures of the batches in flight, by ciphertext (recomputable, so never sealed). */
   batchSignatures: Map<Hex, Hex>;
   /** Snapshots this enclave produced, by hash, until its host has read them (never sealed: the host stores them). */

@@ -12,6 +12,7 @@ import { groupCalls } from "./calls/group.js";
 import { identityCalls } from "./calls/identity.js";
 import { queryCalls } from "./calls/queries.js";
 import { snapshotCalls } from "./calls/snapshots.js";
+import { emptyPieceCache } from "./checkpoint-pieces.js";
 import type { CallHandlers, EnclaveConfig, EnclaveContext } from "./context.js";
 import { dispatch } from "./dispatch.js";
 import { GENESIS } from "./journal-chain.js";
@@ -33,8 +34,9 @@ export type EnclaveOptions = {
   onInternalError?: (kind: string, call: string) => void;
 };
 
-export function createEnclave({ platform, measured, config, app, onInternalError }: EnclaveOptions): Enclave {
-  const context: EnclaveContext = {
+/** A fresh enclave's context: nothing restored, no session until `init`. */
+export function enclaveContext({ platform, measured, config, app }: EnclaveOptions): EnclaveContext {
+  return {
     platform,
     measured,
     config,
@@ -47,10 +49,15 @@ export function createEnclave({ platform, measured, config, app, onInternalError
       recordsSinceSnapshot: 0,
       restoreClosedBy: undefined,
     },
+    pieces: emptyPieceCache(),
     batchSignatures: new Map(),
     snapshotBytes: new Map(),
     incomingSnapshot: undefined,
   };
+}
+
+export function createEnclave(options: EnclaveOptions): Enclave {
+  const context = enclaveContext(options);
   const handlers: CallHandlers = {
     ...identityCalls(context),
     ...checkpointCalls(context),
@@ -62,6 +69,6 @@ export function createEnclave({ platform, measured, config, app, onInternalError
     ...snapshotCalls(context),
   };
   return {
-    handle: (request) => dispatch(handlers, request, (kind) => onInternalError?.(kind, request.call)),
+    handle: (request) => dispatch(handlers, request, (kind) => options.onInternalError?.(kind, request.call)),
   };
 }

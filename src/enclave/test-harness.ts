@@ -8,7 +8,8 @@ import { BOUNDARY_VERSION, type BoundaryError } from "../boundary/frames.js";
 import { sealCommand, signCommand } from "../client/command.js";
 import { DEV_POLICY_KEYS } from "../protocol/dev-policy-keys.js";
 import type { LedgerDomain } from "../protocol/digests.js";
-import { createEnclave, type Enclave } from "./enclave.js";
+import type { EnclaveContext } from "./context.js";
+import { createEnclave, type Enclave, enclaveContext } from "./enclave.js";
 import { SimPlatform } from "./sim-platform.js";
 
 export const DOMAIN = { chainId: 31337, contract: `0x${"cd".repeat(20)}` as Hex };
@@ -32,14 +33,18 @@ export class Refused extends Error {
   }
 }
 
+const optionsOn = (platformDir: string) => ({
+  platform: new SimPlatform(platformDir),
+  measured: MEASURED,
+  config: CONFIG,
+  app: APPS.erc20!,
+});
+
 /** An enclave on the simulated platform whose secret lives in `platformDir` (one machine per folder). */
-export const enclaveOn = (platformDir: string): Enclave =>
-  createEnclave({
-    platform: new SimPlatform(platformDir),
-    measured: MEASURED,
-    config: CONFIG,
-    app: APPS.erc20!,
-  });
+export const enclaveOn = (platformDir: string): Enclave => createEnclave(optionsOn(platformDir));
+
+/** The context of such an enclave, for tests that drive its calls' functions directly. */
+export const contextOn = (platformDir: string): EnclaveContext => enclaveContext(optionsOn(platformDir));
 
 let nextId = 1;
 /** A call by name with any arguments, as a host could send it. */

@@ -54,6 +54,9 @@ export class EnclaveProcess {
         this.settle(JSON.parse(event.body.toString("utf8")) as BoundaryResponse);
       }
     });
+    // Writing to a process that has just died fails with EPIPE on its stdin; the exit handler below
+    // fails the calls in flight, so the write error itself is not thrown (as an uncaught exception).
+    child.stdin?.on("error", () => undefined);
     let partial = "";
     child.stderr?.on("data", (chunk: Buffer) => {
       const lines = (partial + chunk.toString("utf8")).split("\n");

@@ -1,14 +1,65 @@
 // The host's copies of what its enclave seals: the node state (a checkpoint) and the command
 // journal. The host cannot read either; it keeps them whole across crashes.
-import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
+//
+// A checkpoint comes as a sealed manifest and pieces (src/boundary/sealed-checkpoint.ts), of which
+// each answer carries only those sealed anew: the host keeps each piece once, in a file named by its
+// hash, and the state file holds the manifest and the hashes of its pieces (the container without
+// their bytes). A restore gets the container with every piece put back; pieces no kept checkpoint
+// names are deleted.
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { Hex } from "viem";
 import type { JournalEntry } from "../boundary/calls.js";
+import {
+  bytesOfHex,
+  decodeSealedCheckpoint,
+  encodeSealedCheckpoint,
+  hexOf,
+  type SealedCheckpoint,
+} from "../boundary/sealed-checkpoint.js";
 import { writeAtomic } from "../chain/files.js";
 
 export const SEALED_STATE_FILE = "sealed-state.hex";
 /** Sealed journal records, one hex line each. */
 export const SEALED_JOURNAL_FILE = "sealed-journal.hex";
+/** The pieces of the kept checkpoints, one file each, `<hash>.bin`. */
+export const SEALED_PIECES_DIR = "sealed-pieces";
+const PIECE_SUFFIX = ".bin";
+
+/** The bytes of the checkpoint a restart resumes from, on disk: the state file and every piece it names. */
+export function sealedCheckpointBytes(hostDir: string): number {
+  const stub = readFileSync(join(hostDir, SEALED_STATE_FILE), "utf8").trim();
+  const pieces = decodeSealedCheckpoint(bytesOfHex(stub)).pieces;
+  return (
+    (stub.length - 2) / 2 +
+    pieces.reduce((n, p) => n + statSync(join(hostDir, SEALED_PIECES_DIR, p.hash + PIECE_SUFFIX)).size, 0)
+  );
+}
+
+/** A container's pieces without their bytes (what the state file holds), or undefined if it is none. */
+function stubOf(sealedState: Hex): { stub: Hex; checkpoint: SealedCheckpoint } | undefined {
+  try {
+    const checkpoint = decodeSealedCheckpoint(bytesOfHex(sealedState));
+    const stub = encodeSealedCheckpoint({
+      manifest: checkpoint.manifest,
+      pieces: checkpoint.pieces.map((p) => ({ hash: p.hash, bytes: undefined })),
+    });
+    return { stub: hexOf(stub), checkpoint };
+  } catch {
+    return undefined; // not a container (another version): kept as it is, for the enclave to refuse
+  }
+}
 
 /** The lines a file holds whole: a record torn by a crash (no newline after it) is not one. */
 export function completeLines(text: string): string[] {
@@ -25,7 +76,7 @@ export type SealedCopy = { sealedState: Hex; sealedJournal: Hex[] };
  * the host last heard it when the state was sealed (a restore reports the exact one), and the
  * highest journal record the host held then.
  */
-type Checkpoint = { sealedState: Hex; block: bigint | undefined; journalSeq: number };
+type Checkpoint = { sealedState: Hex; pieces: Hex[]; block: bigint | undefined; journalSeq: number };
 
 /** Sealed states kept for rollbacks at most (each may be megabytes): the oldest go first. */
 const MAX_CHECKPOINTS = 8;
@@ -43,6 +94,7 @@ const RETAINED_BEFORE_CHECKPOINT = 256;
 export class SealedStore {
   private readonly statePath: string;
   private readonly journalPath: string;
+  private readonly piecesDir: string;
   private snapshotSeq = 0;
   private journalSeq = 0;
   /** The records this process keeps in the journal file, by number. */
@@ -59,6 +111,33 @@ export class SealedStore {
   constructor(hostDir: string) {
     this.statePath = join(hostDir, SEALED_STATE_FILE);
     this.journalPath = join(hostDir, SEALED_JOURNAL_FILE);
+    this.piecesDir = join(hostDir, SEALED_PIECES_DIR);
+  }
+
+  /** A checkpoint as the enclave takes it: its pieces read back into the container. */
+  private whole(sealedState: Hex): Hex {
+    const stored = stubOf(sealedState);
+    if (!stored) return sealedState;
+    const pieces = stored.checkpoint.pieces.map((p) => {
+      const path = this.piecePath(p.hash);
+      // A piece gone missing is left out: the enclave refuses the checkpoint, naming it.
+      return { hash: p.hash, bytes: existsSync(path) ? new Uint8Array(readFileSync(path)) : undefined };
+    });
+    return hexOf(encodeSealedCheckpoint({ manifest: stored.checkpoint.manifest, pieces }));
+  }
+
+  private piecePath(hash: Hex): string {
+    return join(this.piecesDir, hash + PIECE_SUFFIX);
+  }
+
+  /** Writes the state file (after the pieces it names are on disk), then deletes the pieces nothing names. */
+  private writeState(sealedState: Hex, pieces: Hex[]): void {
+    writeAtomic(this.statePath, sealedState);
+    if (!existsSync(this.piecesDir)) return;
+    const named = new Set([...pieces, ...this.checkpoints.flatMap((c) => c.pieces)]);
+    for (const file of readdirSync(this.piecesDir))
+      if (!named.has(file.slice(0, -PIECE_SUFFIX.length) as Hex))
+        rmSync(join(this.piecesDir, file), { force: true });
   }
 
   /** What a restart hands the enclave, if a state was ever sealed here. */
@@ -66,11 +145,15 @@ export class SealedStore {
     if (!existsSync(this.statePath)) return undefined;
     // Hex as this store wrote it; the enclave checks every byte of it anyway.
     return {
-      sealedState: readFileSync(this.statePath, "utf8").trim() as Hex,
-      sealedJournal: existsSync(this.journalPath)
-        ? (completeLines(readFileSync(this.journalPath, "utf8")) as Hex[])
-        : [],
+      sealedState: this.whole(readFileSync(this.statePath, "utf8").trim() as Hex),
+      sealedJournal: this.readJournal(),
     };
+  }
+
+  private readJournal(): Hex[] {
+    return existsSync(this.journalPath)
+      ? (completeLines(readFileSync(this.journalPath, "utf8")) as Hex[])
+      : [];
   }
 
   /** Where the enclave's cursor is, as an answer of it said: the states it seals next are tagged with it. */
@@ -81,13 +164,22 @@ export class SealedStore {
   /** Stores what an enclave answer sealed, if anything. */
   keep(sealed: { sealedState?: Hex; journal?: JournalEntry }): void {
     if (sealed.sealedState) {
-      writeAtomic(this.statePath, sealed.sealedState);
-      this.checkpoints.push({
-        sealedState: sealed.sealedState,
+      const stored = stubOf(sealed.sealedState);
+      const pieces = stored?.checkpoint.pieces ?? [];
+      for (const piece of pieces) {
+        if (!piece.bytes) continue;
+        mkdirSync(this.piecesDir, { recursive: true, mode: 0o700 });
+        writeAtomic(this.piecePath(piece.hash), piece.bytes);
+      }
+      const checkpoint: Checkpoint = {
+        sealedState: stored?.stub ?? sealed.sealedState,
+        pieces: pieces.map((p) => p.hash),
         block: this.cursorBlock,
         journalSeq: this.journalSeq,
-      });
+      };
+      this.checkpoints.push(checkpoint);
       if (this.checkpoints.length > MAX_CHECKPOINTS) this.checkpoints.shift();
+      this.writeState(checkpoint.sealedState, checkpoint.pieces);
     }
     if (sealed.journal) this.keepJournal(sealed.journal);
   }
@@ -106,11 +198,11 @@ export class SealedStore {
    * it (as tagged; the restore tells the exact cursor), with the journal as kept.
    */
   rollbackCandidates(block: bigint): (SealedCopy & { checkpoint: Checkpoint })[] {
-    const sealedJournal = this.read()?.sealedJournal ?? [];
+    const sealedJournal = this.readJournal();
     return this.checkpoints
       .filter((c) => c.block !== undefined && c.block <= block)
       .reverse()
-      .map((checkpoint) => ({ sealedState: checkpoint.sealedState, sealedJournal, checkpoint }));
+      .map((checkpoint) => ({ sealedState: this.whole(checkpoint.sealedState), sealedJournal, checkpoint }));
   }
 
   /**
@@ -118,8 +210,8 @@ export class SealedStore {
    * hold events the chain no longer has.
    */
   adopt(checkpoint: Checkpoint): void {
-    writeAtomic(this.statePath, checkpoint.sealedState);
     this.checkpoints = this.checkpoints.slice(0, this.checkpoints.indexOf(checkpoint) + 1);
+    this.writeState(checkpoint.sealedState, checkpoint.pieces);
   }
 
   /** Records at or below this are not kept: before the snapshot, and before what a rollback needs. */

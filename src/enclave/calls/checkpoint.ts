@@ -7,6 +7,11 @@
 // Map, decoded strictly) of the enclave's own state values, with absent fields left out; only
 // ts-mls's objects are turned into their wire bytes first (group-member.ts `sealableGroup`).
 //
+// The full state crosses as a sealed checkpoint (src/boundary/sealed-checkpoint.ts): a sealed
+// manifest — group, cursor, the ledger without its large maps, and the hash of every piece those maps
+// were cut into — and the pieces, each sealed on its own (checkpoint-pieces.ts), of which an answer
+// carries only those sealed anew; the host stores each by hash and hands all back at restore.
+//
 // The host hands the sealed state back, so it could roll the enclave back: a restore is taken at
 // most once per enclave process, and only before any call that changes state (`sessionToChange`);
 // the journal is a hash chain (journal-chain.ts), so no record can go missing from its middle.
@@ -16,6 +21,20 @@ import { PersistentMap } from "../../app/pmap.js";
 import type { JournalEntry } from "../../boundary/calls.js";
 import type { EventPosition } from "../../boundary/chain-events.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
+import {
+  bytesOfHex,
+  decodeSealedCheckpoint,
+  encodeSealedCheckpoint,
+  hexOf,
+  type SealedCheckpoint,
+} from "../../boundary/sealed-checkpoint.js";
+import {
+  openPieces,
+  type PiecePlain,
+  type PieceSealer,
+  type SplitMap,
+  sealPieces,
+} from "../checkpoint-pieces.js";
 import {
   type InFlight,
   type LedgerAppState,
@@ -36,20 +55,28 @@ import { SealingError, seal, unseal } from "../sealing.js";
 
 const NODE_STATE_SEAL_LABEL = "node-state";
 const JOURNAL_SEAL_LABEL = "command-journal";
+const PIECE_SEAL_LABEL = "node-state-piece";
 /** The full state is sealed at most this often; the events after it are replayed after a restart. */
 const FULL_SEAL_INTERVAL_MS = 30_000;
 /** A snapshot is written after at least this many records (so a short queue is not snapshotted per batch either). */
 const MIN_RECORDS_BETWEEN_SNAPSHOTS = 256;
-/** The layout of sealed state and journal records; a blob of any other version is refused. */
-const NODE_STATE_VERSION = 5;
+/**
+ * The layout of sealed state and journal records; a blob of any other version is refused. 6: the
+ * checkpoint in pieces (a manifest with `split` and `bucketKey`, its ledger without the large maps).
+ */
+const NODE_STATE_VERSION = 6;
 
 type SealedNodeState = {
   version: number;
   address: Hex;
   cursor: EventPosition | undefined;
   group: SealedGroup;
+  /** Without the maps in `split`: those are in the pieces the manifest names. */
   ledger: LedgerAppState;
+  split: SplitMap[];
+  bucketKey: Hex;
 };
+type SealedPiece = PiecePlain & { version: number; address: Hex };
 
 /**
  * What a journal record holds: a snapshot of what awaits ordering, one command accepted since, or
@@ -91,16 +118,37 @@ function sealValue(context: EnclaveContext, value: object, label: string): Promi
 export const fullSealDue = (context: EnclaveContext, groupChanged: boolean): boolean =>
   groupChanged || Date.now() - context.checkpoint.lastFullSeal >= FULL_SEAL_INTERVAL_MS;
 
+/** Seals and opens the pieces of this identity and layout. */
+function pieceSealer(context: EnclaveContext, session: Session): PieceSealer {
+  const address = session.identity.address;
+  return {
+    seal: (piece) => sealValue(context, { version: NODE_STATE_VERSION, address, ...piece }, PIECE_SEAL_LABEL),
+    open: async (sealed) =>
+      (await unsealValue<SealedPiece>(context, session, sealed, PIECE_SEAL_LABEL)).value,
+  };
+}
+
+/** The checkpoint, as the container the host stores: the manifest and the pieces sealed anew. */
 export async function sealState(context: EnclaveContext, session: Session): Promise<Hex> {
   context.checkpoint.lastFullSeal = Date.now();
+  const { ledger, split, bucketKey, pieces, cache } = await sealPieces(
+    pieceSealer(context, session),
+    context.pieces,
+    session.ledger,
+  );
   const state: SealedNodeState = {
     version: NODE_STATE_VERSION,
     address: session.identity.address,
     cursor: session.cursor,
     group: sealableGroup(session.group),
-    ledger: session.ledger,
+    ledger,
+    split,
+    bucketKey,
   };
-  return bytesToHex(await sealValue(context, state, NODE_STATE_SEAL_LABEL));
+  const manifest = await sealValue(context, state, NODE_STATE_SEAL_LABEL);
+  // From here on the host holds these pieces: the next checkpoint sends only what changes.
+  context.pieces = cache;
+  return hexOf(encodeSealedCheckpoint({ manifest, pieces }));
 }
 
 /**
@@ -142,13 +190,14 @@ export function journalBatches(context: EnclaveContext, session: Session): Promi
 async function unsealValue<T extends { version: number; address: Hex }>(
   context: EnclaveContext,
   session: Session,
-  sealed: Hex,
+  sealed: Hex | Uint8Array,
   label: string,
 ): Promise<{ value: T; plain: Uint8Array }> {
   let value: T;
   let plain: Uint8Array;
   try {
-    plain = await unseal(context.platform, context.measured, hexToBytes(sealed), { label });
+    const bytes = typeof sealed === "string" ? hexToBytes(sealed) : sealed;
+    plain = await unseal(context.platform, context.measured, bytes, { label });
     // Sealed (authenticated) by this measurement under `label`: it is what sealState or journal
     // wrote, so it has their shape once its version is checked below.
     value = decodeValue(plain) as unknown as T;
@@ -162,6 +211,14 @@ async function unsealValue<T extends { version: number; address: Hex }>(
       `sealed ${label} belongs to another enclave identity or version`,
     );
   return { value, plain };
+}
+
+function containerOf(sealedState: Hex): SealedCheckpoint {
+  try {
+    return decodeSealedCheckpoint(bytesOfHex(sealedState));
+  } catch (error) {
+    throw new EnclaveCallError("sealed_state_invalid", (error as Error).message);
+  }
 }
 
 /** Restoring over state this process already holds would roll it back: once, and first. */
@@ -185,12 +242,22 @@ export function checkpointCalls(context: EnclaveContext): Pick<CallHandlers, "re
     restoreState: async ({ sealedState, sealedJournal = [] }) => {
       const session = requireSession(context);
       refuseLateRestore(context);
-      const { value: state } = await unsealValue<SealedNodeState>(
+      const checkpoint = containerOf(sealedState);
+      const { value: manifest } = await unsealValue<SealedNodeState>(
         context,
         session,
-        sealedState,
+        checkpoint.manifest,
         NODE_STATE_SEAL_LABEL,
       );
+      const carried = new Map(
+        checkpoint.pieces.flatMap((p) => (p.bytes ? [[p.hash, p.bytes] as const] : [])),
+      );
+      const { ledger: sealedLedger, cache } = await openPieces(
+        pieceSealer(context, session),
+        manifest,
+        carried,
+      );
+      const state = { ...manifest, ledger: sealedLedger };
       const records: (JournalRecord & Linked)[] = [];
       for (const blob of sealedJournal) {
         const { value, plain } = await unsealValue<JournalRecord>(context, session, blob, JOURNAL_SEAL_LABEL);
@@ -216,6 +283,7 @@ export function checkpointCalls(context: EnclaveContext): Pick<CallHandlers, "re
         earlier,
       });
       Object.assign(session, { group, ledger, cursor: state.cursor });
+      context.pieces = cache;
       // The journal continues from the last record restored.
       Object.assign(context.checkpoint, {
         journalSeq: chain.at(-1)?.seq ?? 0,

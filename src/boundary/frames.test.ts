@@ -1,0 +1,41 @@
+// Frames: a message longer than one frame crosses as several, and the reader bounds both.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { encodeFrame, FRAME_HEADER_BYTES, FrameReader } from "./frames.js";
+
+/** Small limits, so a test's messages span frames and pass the message cap. */
+const FRAME = 16;
+const MESSAGE = 64;
+
+const bodies = (events: ReturnType<FrameReader["push"]>) =>
+  events.map((e) => (e.kind === "frame" ? JSON.parse(e.body.toString("utf8")) : e));
+
+describe("frames", () => {
+  it("carry a message longer than a frame in several, read back whole even one byte at a time", () => {
+    const message = { text: "x".repeat(40) };
+    const bytes = encodeFrame(message, FRAME);
+    const length = JSON.stringify(message).length;
+    assert.equal(bytes.length, Math.ceil(length / FRAME) * FRAME_HEADER_BYTES + length);
+    const reader = new FrameReader(FRAME, MESSAGE);
+    const events = [...bytes].flatMap((b) => reader.push(Buffer.from([b])));
+    assert.deepEqual(bodies(events), [message]);
+  });
+
+  it("refuse a message past the cap, skip the rest of it and read the next", () => {
+    const reader = new FrameReader(FRAME, MESSAGE);
+    const big = encodeFrame({ text: "y".repeat(100) }, FRAME);
+    const next = encodeFrame({ ok: 1 }, FRAME);
+    const events = reader.push(Buffer.concat([big, next]));
+    assert.equal(events.length, 2);
+    assert.equal(events[0]!.kind, "oversized");
+    assert.deepEqual(bodies(events.slice(1)), [{ ok: 1 }]);
+  });
+
+  it("refuse a frame longer than the limit without waiting for its bytes", () => {
+    const reader = new FrameReader(FRAME, MESSAGE);
+    const header = Buffer.alloc(FRAME_HEADER_BYTES);
+    header.writeUInt32BE(FRAME + 1);
+    assert.deepEqual(reader.push(header), [{ kind: "oversized", length: FRAME + 1 }]);
+    assert.deepEqual(bodies(reader.push(Buffer.concat([Buffer.alloc(FRAME + 1), encodeFrame(7)]))), [7]);
+  });
+});
