@@ -7,6 +7,7 @@ import {
   type DecodeEventLogReturnType,
   type Hex,
   type PublicClient,
+  ResponseBodyTooLargeError,
   RpcError,
   RpcRequestError,
   type Transport,
@@ -97,7 +98,10 @@ function writeCursor(path: string, cursor: Cursor): void {
  */
 function refusedByNode(error: unknown): boolean {
   if (!(error instanceof BaseError)) return false;
-  const answered = (e: unknown) => e instanceof RpcError || e instanceof RpcRequestError;
+  // An answer too large to take (viem caps a response body) is the node answering too: a page of
+  // many batches' ciphertexts can pass the cap, and half of it may not.
+  const answered = (e: unknown) =>
+    e instanceof RpcError || e instanceof RpcRequestError || e instanceof ResponseBodyTooLargeError;
   return answered(error.walk(answered));
 }
 
