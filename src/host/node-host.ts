@@ -3,14 +3,7 @@
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Hex } from "viem";
-import {
-  type ApplyResult,
-  type CommandStatusAnswer,
-  type GroupSummary,
-  isSettled,
-  type JournalEntry,
-  type LedgerSummary,
-} from "../boundary/calls.js";
+import type { ApplyResult, GroupSummary, JournalEntry, LedgerSummary } from "../boundary/calls.js";
 import type { EventPosition } from "../boundary/chain-events.js";
 import { EnclaveCallError } from "../boundary/frames.js";
 import { writeAnonifyMined } from "../chain/chain.js";
@@ -20,6 +13,7 @@ import { DEFAULT_BATCH_COMMANDS } from "../protocol/batch.js";
 import { BatchSubmitter, DEFAULT_MAX_BATCHES_IN_FLIGHT } from "./batch-submitter.js";
 import { ChainWriter } from "./chain-writer.js";
 import { CommandFinality, type NodeCommandStatus, type WaitUntil } from "./command-finality.js";
+import { CommandRequests } from "./command-requests.js";
 import { CommandWaiters } from "./command-waiters.js";
 import type { EnclaveCalls } from "./enclave-process.js";
 import { type EnclaveState, SupervisedEnclave } from "./enclave-supervisor.js";
@@ -68,6 +62,7 @@ export class EnclaveNode {
   private readonly batches: BatchSubmitter;
   private readonly waiters = new CommandWaiters();
   private readonly finality: CommandFinality;
+  private readonly commands: CommandRequests;
   private follower: EventFollower | undefined;
   private readonly ticker: Ticker;
   private readonly syncFailures: FailureLog;
@@ -107,6 +102,14 @@ export class EnclaveNode {
       wallet.publicClient,
       finalityDepth(wallet.chain.id, options.finalityDepth),
     );
+    this.commands = new CommandRequests({
+      enclave: this.enclave,
+      metrics: this.metrics,
+      waiters: this.waiters,
+      finality: this.finality,
+      keep: (result) => this.keep(result),
+      stopped: () => this.stopped,
+    });
     this.writer = new ChainWriter(wallet, contract, this.log);
     this.ticker = new Ticker(() => this.tick(), this.log, "tick");
     this.syncFailures = new FailureLog(this.log, "chain sync");
@@ -417,54 +420,16 @@ export class EnclaveNode {
     this.rotateRequested = true;
   }
 
-  /**
-   * Accepts a sealed command. With `waitMs`, answers once the command is ordered (or when the wait
-   * ends), as `commandStatus` would, so a client needs one request, not two.
-   */
-  async submitCommand(envelope: Hex, waitMs = 0, until: WaitUntil = "applied"): Promise<NodeCommandStatus> {
-    const deadline = Date.now() + waitMs;
+  /** Accepts a sealed command; with `waitMs`, answers once it is ordered (command-requests.ts). */
+  submitCommand(envelope: Hex, waitMs = 0, until: WaitUntil = "applied"): Promise<NodeCommandStatus> {
     this.refuseWhileCatchingUp();
-    const result = await this.metrics.time("open-and-check", () =>
-      this.enclave.call("submitCommand", { envelope }),
-    );
-    this.keep(result); // the accepted command is in the sealed state before the client hears 202
-    const id = result.id.toLowerCase() as Hex;
-    if (waitMs <= 0 || this.stopped) return { id, status: "queued" };
-    // Registered before anything else runs here: its batch cannot be applied before this line.
-    const settled = (await this.waiters.settled(id, waitMs).done) ?? (await this.askCommandStatus(id));
-    return this.finality.answer(settled, until, deadline);
+    return this.commands.submit(envelope, waitMs, until);
   }
 
-  /**
-   * A command's state; with `waitMs`, a queued or submitted command is answered once it is ordered
-   * (or when the wait ends), so clients need not poll.
-   */
-  async commandStatus(id: Hex, waitMs = 0, until: WaitUntil = "applied"): Promise<NodeCommandStatus> {
-    const deadline = Date.now() + waitMs;
-    return this.finality.answer(await this.orderedStatus(id, waitMs), until, deadline);
-  }
-
-  /** A command's state as the enclave answers it, once ordered or when the wait ends. */
-  private async orderedStatus(id: Hex, waitMs: number): Promise<CommandStatusAnswer> {
+  /** A command's state; with `waitMs`, once it is ordered (or final, with `until`). */
+  commandStatus(id: Hex, waitMs = 0, until: WaitUntil = "applied"): Promise<NodeCommandStatus> {
     this.refuseWhileCatchingUp();
-    const key = id.toLowerCase() as Hex;
-    if (waitMs <= 0 || this.stopped) return this.askCommandStatus(key);
-    // Waiting before asking, so a settlement between the answer and the wait is not missed.
-    const settled = this.waiters.settled(key, waitMs);
-    let now: CommandStatusAnswer;
-    try {
-      now = await this.askCommandStatus(key);
-    } catch (error) {
-      settled.cancel();
-      throw error;
-    }
-    if (!isSettled(now.status)) return (await settled.done) ?? this.askCommandStatus(key);
-    settled.cancel();
-    return now;
-  }
-
-  private askCommandStatus(id: Hex): Promise<CommandStatusAnswer> {
-    return this.enclave.call("commandStatus", { id });
+    return this.commands.status(id, waitMs, until);
   }
 
   /** Answers a signed, sealed query; the answer is sealed to the caller. */
