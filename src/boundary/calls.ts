@@ -152,6 +152,17 @@ export type GroupSummary = {
   epochKeyFingerprint: Hex | undefined;
   lastHandshake: HandshakeRecord | undefined;
   pending: boolean;
+  /** The DCAP collateral sets held (public: Intel publishes them), and what became of the last one published. */
+  collateral: CollateralSummary[];
+  lastCollateralEvent?: { block: string; logIndex: number; key?: string; outcome: string };
+};
+
+export type CollateralSummary = {
+  key: string;
+  platform: string;
+  fmspc: string;
+  tcbEvaluationDataNumber?: number;
+  nextUpdate: string;
 };
 
 /** Counts only: a digest of a small confidential state could be brute-forced. */

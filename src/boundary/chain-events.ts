@@ -2,6 +2,7 @@
 // strings for integers. The host converts viem's decoded logs; the enclave checks every field with
 // this schema before it looks at any of them.
 import { array, bool, decimal, hex, type Infer, int, tagged } from "../app/schema.js";
+import { MAX_COLLATERAL_BYTES } from "../protocol/collateral-record.js";
 import { comesAfter } from "../protocol/log-position.js";
 import { MAX_POLICY_BYTES, MAX_POLICY_SIGNATURES } from "../protocol/policy-document.js";
 
@@ -49,6 +50,8 @@ export const LEDGER_EVENT = tagged("kind", {
     document: hex({ min: 1, max: MAX_POLICY_BYTES }),
     signatures: array(hex({ max: SIGNATURE_BYTES }), { max: MAX_POLICY_SIGNATURES }),
   },
+  /** Intel PCS collateral as anyone published it (src/protocol/collateral-record.ts): the enclave verifies it. */
+  CollateralPublished: { ...position, collateral: hex({ min: 1, max: MAX_COLLATERAL_BYTES }) },
   KeyPackagePublished: { ...position, enclave: address, nonce: uint64, keyPackage: payload, signature },
   HandshakeCommitted: { ...position, epoch: uint64, enclave: address, head: bytes32, handshake: payload },
   BatchSubmitted: {

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { registerAttestCommand } from "./attest.js";
 import { registerAttestationServiceCommand } from "./attestation-service.js";
+import { registerCollateralCommand } from "./collateral.js";
 import { registerUserCommands } from "./commands.js";
 import { registerDeployCommand } from "./deploy.js";
 import { registerDevnetCommand } from "./devnet.js";
@@ -19,6 +20,7 @@ const program = new Command()
 registerDevnetCommand(program);
 registerDeployCommand(program);
 registerPolicyCommand(program);
+registerCollateralCommand(program);
 registerNodeCommand(program);
 registerEnclaveCommand(program);
 registerGroupCommand(program);

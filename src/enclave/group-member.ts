@@ -392,5 +392,15 @@ export function groupSummary(state: GroupMemberState, self?: Hex): GroupSummary 
     epochKeyFingerprint: keyFingerprint(state.epochKey),
     lastHandshake: state.lastHandshake,
     pending: state.pending !== undefined,
+    collateral: Object.values(state.registry.collateral ?? {}).map(
+      ({ key, platform, fmspc, tcbEvaluationDataNumber, nextUpdate }) => ({
+        key,
+        platform,
+        fmspc,
+        tcbEvaluationDataNumber,
+        nextUpdate,
+      }),
+    ),
+    lastCollateralEvent: state.registry.lastCollateralEvent,
   };
 }

@@ -7,8 +7,10 @@
 // gate; they arrive and are ignored here) nor on the attestation service's report. A member leaves
 // the active set only with proof: its own signed leave (`EnclaveLeft`, its signature verified here)
 // or a revocation in a signed policy document (`PolicyPublished`, verified against the policy keys
-// pinned in the build); only then may a commit remove it (`hasRemovalProof`).
-import { type Hex, hexToBytes, keccak256, recoverAddress, toHex } from "viem";
+// pinned in the build); only then may a commit remove it (`hasRemovalProof`). SGX and TDX quotes are
+// judged against the Intel-signed collateral published on chain (`CollateralPublished`,
+// collateral-store.ts), so every member judges them against the same set.
+import { type Hex, hexToBytes, keccak256, recoverAddress, toBytes, toHex } from "viem";
 import { bindingOf, measurementWord } from "../attestation/attest.js";
 import { DEVELOPMENT_POLICY, PRODUCTION_POLICY } from "../attestation/policy.js";
 import { Platform, type PlatformName, type Verdict, VerificationError } from "../attestation/verdict.js";
@@ -22,6 +24,12 @@ import {
   type TcbMinimum,
   verifyPolicy,
 } from "../protocol/policy-document.js";
+import {
+  applyCollateral,
+  type CollateralOutcome,
+  collateralFor,
+  type HeldCollateral,
+} from "./collateral-store.js";
 
 export type EnclaveRecord = {
   /** `revoked`: by a signed policy this enclave applied; `left`: by the enclave's own signed leave. */
@@ -56,6 +64,9 @@ export type RegistryView = {
   enclaves: Record<string, EnclaveRecord>;
   policy?: AppliedPolicy;
   lastPolicyEvent?: PolicyOutcome;
+  /** DCAP collateral by platform, FMSPC and PCK CA (collateral-store.ts); absent: none published. */
+  collateral?: Readonly<Record<string, HeldCollateral>>;
+  lastCollateralEvent?: CollateralOutcome;
 };
 
 export const EMPTY_REGISTRY: RegistryView = { enclaves: {} };
@@ -125,6 +136,10 @@ export async function updateRegistry(
     }
     case "PolicyPublished":
       return applyPolicy(view, event, domain, policyKeys);
+    case "CollateralPublished": {
+      const { held, outcome } = applyCollateral(view.collateral ?? {}, event);
+      return { ...view, collateral: held, lastCollateralEvent: outcome };
+    }
     case "KeyPackagePublished": {
       const address = event.enclave.toLowerCase();
       const record = view.enclaves[address];
@@ -227,12 +242,16 @@ export function isOwnMeasurement(verdictMeasurement: string, own: Hex): boolean 
 }
 
 /**
- * Verdicts of evidence that verified, by format and evidence hash: the same evidence is checked on
- * every add and every join. Only successes are kept (a failure is verified again next time), and
- * the checks that depend on the caller (profile, measurement, binding) run every time.
+ * Verdicts of evidence that verified, by format, evidence and collateral: the same evidence is
+ * checked on every add and every join. Only successes are kept (a failure is verified again next
+ * time), each for at most VERDICT_REUSE_MS (certificates and collateral expire: their windows are
+ * checked again after that), and the checks that depend on the caller (profile, measurement,
+ * policy, binding) run every time.
  */
-const verdicts = new Map<string, Verdict>();
+const verdicts = new Map<string, { verdict: Verdict; at: number }>();
 const MAX_CACHED_VERDICTS = 4096;
+/** Collateral is updated monthly and certificates last years: ten minutes of reuse hides no expiry that matters. */
+const VERDICT_REUSE_MS = 10 * 60_000;
 
 async function verifiedVerdict(
   format: PlatformName,
@@ -240,12 +259,13 @@ async function verifiedVerdict(
   now: Date,
   collateral: unknown,
 ): Promise<Verdict> {
-  const key = `${format}:${keccak256(evidence)}`;
+  const collateralHash = collateral === undefined ? "none" : keccak256(toBytes(JSON.stringify(collateral)));
+  const key = `${format}:${keccak256(evidence)}:${collateralHash}`;
   const cached = verdicts.get(key);
-  if (cached) return cached;
+  if (cached && Math.abs(now.getTime() - cached.at) < VERDICT_REUSE_MS) return cached.verdict;
   const verdict = await VERIFIERS[format](hexToBytes(evidence), { now, collateral });
   if (verdicts.size >= MAX_CACHED_VERDICTS) verdicts.clear();
-  verdicts.set(key, verdict);
+  verdicts.set(key, { verdict, at: now.getTime() });
   return verdict;
 }
 
@@ -254,7 +274,7 @@ async function verifiedVerdict(
  * pinned roots), its platform and debug flag pass the build's profile, its measurement is this
  * enclave's own or one the applied signed policy admits, its TCB meets that policy's minimum for
  * its platform, and its report data binds the enclave's address and HPKE key to this chain and
- * contract. `collateral` is for DCAP (Intel-signed PCS data; tests give it).
+ * contract. `collateral` is for DCAP: the Intel-signed set published on chain that judges this quote.
  */
 export async function checkEvidence(
   evidence: { platform: number; evidence: Hex; collateral?: unknown },
@@ -343,8 +363,15 @@ export async function checkCredential(
   if (!record.mlsSignatureKeys.includes(toHex(signaturePublicKey).toLowerCase() as Hex)) {
     throw new CredentialError(`enclave ${address} did not sign a key package with this MLS signature key`);
   }
+  const format = PLATFORM_NAMES[record.platform];
+  const judged = format && collateralFor(view.collateral, format, record.evidence);
+  if (judged && judged.collateral === undefined) {
+    throw new CredentialError(
+      `no published collateral judges enclave ${address}'s ${format} quote (${judged.key}): publish Intel's with \`anonify collateral publish\``,
+    );
+  }
   await checkEvidence(
-    { platform: record.platform, evidence: record.evidence },
+    { platform: record.platform, evidence: record.evidence, collateral: judged?.collateral },
     { address, hpkePublicKey: record.hpkePublicKey },
     domain,
     admission,

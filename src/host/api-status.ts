@@ -35,6 +35,26 @@ const STATUS = {
       description: "batches this enclave could not open (not a member of their epoch)",
     },
     queued: { type: "integer" },
+    collateral: {
+      type: "array",
+      description:
+        "the Intel collateral sets this enclave holds to judge SGX and TDX quotes, from `CollateralPublished`",
+      items: {
+        type: "object",
+        properties: {
+          key: { type: "string" },
+          platform: { type: "string" },
+          fmspc: { type: "string" },
+          tcbEvaluationDataNumber: { type: "integer" },
+          nextUpdate: { type: "string" },
+        },
+      },
+    },
+    lastCollateralEvent: {
+      type: ["object", "null"],
+      description: "what became of the last collateral published: held, or ignored and why",
+      additionalProperties: true,
+    },
   },
 } as const;
 
@@ -143,6 +163,8 @@ export function registerStatusRoutes(
         batches: status.ledger.batches,
         skippedBatches: status.ledger.skippedBatches,
         queued: status.ledger.queued + status.ledger.inFlight,
+        collateral: g.collateral,
+        lastCollateralEvent: g.lastCollateralEvent ?? null,
       };
     },
   );

@@ -27,6 +27,7 @@ const ENCLAVE_EVENTS = new Set([
   "EnclaveRevoked",
   "EnclaveLeft",
   "PolicyPublished",
+  "CollateralPublished",
   "KeyPackagePublished",
   "HandshakeCommitted",
   "BatchSubmitted",

@@ -63,6 +63,7 @@ export function httpStatusSource(url: () => string): StatusSource {
         epochKeyFingerprint: (s.epochKeyFingerprint ?? undefined) as Hex | undefined,
         lastHandshake: undefined,
         pending: false,
+        collateral: [],
       };
       const ledger: LedgerSummary = {
         sequence: s.appliedSequence,

@@ -33,7 +33,7 @@
 import type { PlatformName, TcbStatusName, Verdict, VerifyOptions } from "../verdict.js";
 import { VerificationError } from "../verdict.js";
 import { isAllZero, toHex } from "./bytes.js";
-import { checkCollateralWindow, parseCollateral } from "./collateral.js";
+import { parseCollateral } from "./collateral.js";
 import { verifyCollateralPki, verifyPckChain } from "./collateral-pki.js";
 import { INTEL_SGX_ROOT_CA_PEM } from "./intel-root.js";
 import { INTEL_QE_VENDOR_ID, SGX_ATTRIBUTE_DEBUG, TDX_ATTRIBUTE_DEBUG } from "./layout.js";
@@ -41,13 +41,11 @@ import { type Certificate, parseRootPem } from "./pki.js";
 import { type EnclaveReportBody, type ParsedQuote, parseQuote, type TdReportBody } from "./quote.js";
 import { evaluateWithDcapQvl, type QvlResult } from "./qvl.js";
 import { readPceId } from "./sgx-extension.js";
-import { verifyQeReport, verifyQuoteSignature, verifySignedBy } from "./signatures.js";
+import { verifyQeReport, verifyQuoteSignature } from "./signatures.js";
 import { tdxMeasurement, tdxMeasurementComponents } from "./tdx-measurement.js";
 import { convergeWithModule, evaluateTdxModule } from "./tdx-module.js";
 
 export type DcapPlatform = Extract<PlatformName, "sgx" | "tdx">;
-
-const TEXT = new TextEncoder();
 
 export async function verifyDcapQuote(
   platform: DcapPlatform,
@@ -88,17 +86,8 @@ function verifyOrThrow(platform: DcapPlatform, evidence: Uint8Array, options: Ve
   verifyQuoteSignature(quote);
 
   // Then the collateral: CRLs, signer chains, signatures, validity windows.
-  const pki = verifyCollateralPki(pckChain, collateral, root, now);
-  verifySignedBy(pki.tcbSigner, TEXT.encode(collateral.tcbInfoText), collateral.tcbInfoSignature, "TCB info");
-  checkCollateralWindow(collateral.tcbInfo, now, "TCB info");
-  verifySignedBy(
-    pki.qeIdentitySigner,
-    TEXT.encode(collateral.qeIdentityText),
-    collateral.qeIdentitySignature,
-    "QE identity",
-  );
-  checkCollateralWindow(collateral.qeIdentity, now, "QE identity");
-  if (readPceId(pki.pck) !== collateral.tcbInfo.pceId.toUpperCase()) {
+  const pck = verifyCollateralPki(pckChain, collateral, root, now);
+  if (readPceId(pck) !== collateral.tcbInfo.pceId.toUpperCase()) {
     throw new VerificationError("PCK certificate PCE ID does not match the TCB info");
   }
 
@@ -129,7 +118,7 @@ function collateralFreshness(
 let defaultRoot: Certificate | undefined;
 
 /** The pinned Intel root, unless the caller explicitly passed another (tests, private PKIs). */
-function pinnedRoot(pem: string | undefined): Certificate {
+export function pinnedRoot(pem: string | undefined): Certificate {
   if (pem !== undefined) return parseRootPem(pem, "rootCertificatePem");
   defaultRoot ??= parseRootPem(INTEL_SGX_ROOT_CA_PEM, "Intel SGX root");
   return defaultRoot;

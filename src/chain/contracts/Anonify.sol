@@ -94,6 +94,8 @@ contract Anonify {
     event EnclaveLeft(address indexed enclave, uint64 nonce, bytes signature);
     /// @notice A signed policy document (src/protocol/policy-document.ts), as anyone published it.
     event PolicyPublished(bytes document, bytes[] signatures);
+    /// @notice Intel PCS collateral (src/protocol/collateral-record.ts), as anyone published it.
+    event CollateralPublished(bytes collateral);
     event KeyPackagePublished(address indexed enclave, uint64 nonce, bytes keyPackage, bytes signature);
     event HandshakeCommitted(uint64 indexed epoch, address indexed enclave, bytes32 head, bytes handshake);
     event BatchSubmitted(
@@ -280,6 +282,16 @@ contract Anonify {
     function publishPolicy(bytes calldata document, bytes[] calldata signatures) external {
         if (document.length == 0) revert EmptyPayload();
         emit PolicyPublished(document, signatures);
+    }
+
+    /// @notice Publishes Intel PCS collateral (TCB info, QE identity, CRLs and their issuer chains)
+    /// so that every enclave judges SGX and TDX quotes against the same collateral, read in one
+    /// order. Anyone may call it and nothing is checked or stored here: collateral is Intel-signed,
+    /// and each enclave verifies it against the Intel root pinned in its measured build and keeps
+    /// the freshest set per platform, FMSPC and PCK CA. Only the event carries it.
+    function publishCollateral(bytes calldata collateral) external {
+        if (collateral.length == 0) revert EmptyPayload();
+        emit CollateralPublished(collateral);
     }
 
     // ------------------------------------------------------------------ ordering

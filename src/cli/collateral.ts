@@ -1,0 +1,67 @@
+// `anonify collateral publish FILE`: puts Intel's PCS collateral for SGX or TDX platforms on chain,
+// where every member reads it to judge those platforms' quotes. FILE is the collateral as Intel's PCS
+// or a PCCS serves it, in the JSON shape @phala/dcap-qvl's `get_collateral` returns (the shape of
+// ../shared/vectors/sgx-dcap/*_collateral.json). Anyone may publish; members hold a set only if it
+// verifies to the Intel root pinned in their build and is fresher than the one they hold.
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { withWallet } from "../chain/chain.js";
+import { collateralRecord, publishCollateral } from "../host/collateral.js";
+import { OperatorError, readKeyFile, requireFunds } from "../host/operator-checks.js";
+import { type OperatorNetworkFlags, operatorNetwork, operatorNetworkOptions } from "./operator-network.js";
+import { run } from "./output.js";
+
+function readJson(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new OperatorError("bad_file", `cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new OperatorError("bad_collateral", `${path} is not JSON`);
+  }
+}
+
+export function registerCollateralCommand(program: Command): void {
+  const collateral = program
+    .command("collateral")
+    .description("Intel collateral on chain, which members judge SGX and TDX quotes against");
+  operatorNetworkOptions(collateral.command("publish <file>"))
+    .description("publish a PCS collateral set (JSON) on chain; anyone may, every member verifies it")
+    .requiredOption("--key <file>", "the private key file that pays gas")
+    .option("--json", "machine-readable output", false)
+    .action((path: string, flags: OperatorNetworkFlags & { key: string; json: boolean }) =>
+      run(flags, async () => {
+        const { record, head } = collateralRecord(readJson(path));
+        const key = readKeyFile(flags.key, "the publisher's");
+        const { ledger, contract } = await operatorNetwork(flags);
+        const wallet = withWallet(ledger, key);
+        await requireFunds(wallet, "publisher");
+        const receipt = await publishCollateral(wallet, contract, record);
+        const expired = Date.parse(head.nextUpdate) < Date.now();
+        if (flags.json) {
+          console.log(
+            JSON.stringify({
+              ok: true,
+              transaction: receipt.transactionHash,
+              block: receipt.blockNumber.toString(),
+              bytes: record.length,
+              ...head,
+              expired,
+            }),
+          );
+          return;
+        }
+        console.log(
+          `published ${head.platform} collateral for FMSPC ${head.fmspc} (${head.key}, tcbEvaluationDataNumber ${head.tcbEvaluationDataNumber ?? "none"}, next update ${head.nextUpdate}; ${record.length} bytes) in transaction ${receipt.transactionHash}, block ${receipt.blockNumber}; members hold it if it is fresher than the set they hold`,
+        );
+        if (expired)
+          console.log(
+            `warning: its next update (${head.nextUpdate}) is past: quotes judged against it will not verify until a fresher set is published`,
+          );
+      }),
+    );
+}

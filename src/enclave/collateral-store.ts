@@ -1,0 +1,80 @@
+// The DCAP collateral a member judges SGX and TDX quotes against, from the `CollateralPublished`
+// events it reads in chain order: per platform, FMSPC and PCK CA, the freshest set that verified to
+// the Intel root pinned in this build (src/attestation/dcap/published-collateral.ts). Anyone may
+// publish; a set that does not verify, or is not fresher than the one held, changes nothing, and the
+// outcome says why. A host can withhold a set (its own node then cannot admit quotes of that
+// platform: liveness), never forge one.
+import { type Hex, hexToBytes } from "viem";
+import {
+  type CollateralHead,
+  collateralKeyOfQuote,
+  isFresher,
+  verifyPublishedCollateral,
+} from "../attestation/dcap/published-collateral.js";
+import { type PlatformName, VerificationError } from "../attestation/verdict.js";
+import type { LedgerEvent } from "../boundary/chain-events.js";
+import { decodeCollateralRecord } from "../protocol/collateral-record.js";
+
+/** A held set: its head and the record as published. */
+export type HeldCollateral = CollateralHead & { record: Hex };
+
+/** What became of the last `CollateralPublished` event: held (under which key), or ignored and why. */
+export type CollateralOutcome = { block: string; logIndex: number; key?: string; outcome: string };
+
+/**
+ * Well above Intel's FMSPCs in use × two PCK CAs × two platforms; a set for a new key past it is
+ * ignored, so a publisher cannot grow every member's sealed state without bound.
+ */
+export const MAX_HELD_COLLATERAL = 512;
+
+type CollateralEvent = Extract<LedgerEvent, { kind: "CollateralPublished" }>;
+
+/** The held sets after `event`, and its outcome. */
+export function applyCollateral(
+  held: Readonly<Record<string, HeldCollateral>>,
+  event: CollateralEvent,
+  rootCertificatePem?: string,
+): { held: Readonly<Record<string, HeldCollateral>>; outcome: CollateralOutcome } {
+  const at = { block: event.block, logIndex: event.logIndex };
+  let head: CollateralHead;
+  try {
+    head = verifyPublishedCollateral(
+      decodeCollateralRecord(hexToBytes(event.collateral)),
+      rootCertificatePem,
+    );
+  } catch (error) {
+    if (!(error instanceof Error)) throw error;
+    const reason = error instanceof VerificationError ? error.reason : error.message;
+    return { held, outcome: { ...at, outcome: `ignored: ${reason}` } };
+  }
+  const current = held[head.key];
+  if (current && !isFresher(head, current))
+    return { held, outcome: { ...at, key: head.key, outcome: "ignored: not fresher than the set held" } };
+  if (!current && Object.keys(held).length >= MAX_HELD_COLLATERAL)
+    return { held, outcome: { ...at, key: head.key, outcome: `ignored: ${MAX_HELD_COLLATERAL} sets held` } };
+  return {
+    held: { ...held, [head.key]: { ...head, record: event.collateral } },
+    outcome: { ...at, key: head.key, outcome: "held" },
+  };
+}
+
+/**
+ * The collateral (PCS JSON shape) that judges this DCAP quote, or undefined if none is held;
+ * platforms without collateral get undefined. A quote too malformed to name its key also gets
+ * undefined: its verification then fails on its own terms.
+ */
+export function collateralFor(
+  held: Readonly<Record<string, HeldCollateral>> | undefined,
+  platform: PlatformName,
+  evidence: Hex,
+): { key: string; collateral?: unknown } | undefined {
+  if (platform !== "sgx" && platform !== "tdx") return undefined;
+  let key: string;
+  try {
+    key = collateralKeyOfQuote(platform, hexToBytes(evidence));
+  } catch {
+    return undefined;
+  }
+  const set = held?.[key];
+  return { key, collateral: set && decodeCollateralRecord(hexToBytes(set.record)) };
+}
