@@ -27,13 +27,13 @@ import {
 } from "ts-mls";
 import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { generatePrivateKey, privateKeyToAccount, sign } from "viem/accounts";
+import { measurementWord } from "../src/attestation/attest.js";
 import { DCAP_VECTOR_NOW, loadTdxVector, vectorsSkip } from "../src/attestation/dcap/test-vectors.js";
 import { Platform } from "../src/attestation/verdict.js";
 import { VERIFIERS } from "../src/attestation/verifiers.js";
 import {
   CredentialError,
   checkCredential,
-  checkEvidence,
   EMPTY_REGISTRY,
   type EvidenceAdmission,
   type RegistryView,
@@ -50,6 +50,7 @@ import {
   joinFromHandshake,
   processHandshake,
 } from "../src/group/mls.js";
+import { encodeCollateralRecord } from "../src/protocol/collateral-record.js";
 import { DEV_POLICY_KEYS } from "../src/protocol/dev-policy-keys.js";
 import { enclaveBinding, keyPackageDigest, type LedgerDomain } from "../src/protocol/digests.js";
 
@@ -169,6 +170,8 @@ async function measure(size: number, cs: CiphersuiteImpl): Promise<Row> {
 
 const ADMISSION_WARMUP = 3;
 const ADMISSION_ITERATIONS = 50;
+/** Past registry.ts's ten minutes of verdict reuse, so every DCAP run verifies anew. */
+const VERDICT_REUSE_STEP_MS = 11 * 60_000;
 /** The issue's budget: adding a member costs each member at most ~50 ms beyond the MLS work. */
 const TARGET_MS = 50;
 const DOMAIN: LedgerDomain = { chainId: 31337, contract: `0x${"cd".repeat(20)}` };
@@ -245,7 +248,7 @@ async function registryWith(events: Awaited<ReturnType<typeof simJoiner>>["event
   return view;
 }
 
-async function measureAdmission(): Promise<AdmissionResult> {
+export async function measureAdmission(): Promise<AdmissionResult> {
   const dir = mkdtempSync(join(tmpdir(), "anonify-bench-admission-"));
   try {
     const machine = new SimPlatform(join(dir, "machine"));
@@ -301,30 +304,79 @@ async function measureAdmission(): Promise<AdmissionResult> {
       const { quote, options } = loadTdxVector();
       const verdict = await VERIFIERS.tdx(quote, options);
       if (verdict.platform !== "tdx") throw new Error("the TDX vector did not verify as tdx");
+      // The real path: Intel's set published on chain and held (what every member pays once per set),
+      // then checkCredential on the TDX enclave's registration, its measurement admitted by a signed
+      // policy. It verifies in full, then is refused for its binding (not this chain's keys).
+      const published = {
+        kind: "CollateralPublished" as const,
+        block: "1",
+        logIndex: 0,
+        collateral: bytesToHex(encodeCollateralRecord(options.collateral)),
+      };
+      const held: number[] = [];
+      let view: RegistryView = EMPTY_REGISTRY;
+      for (let i = 0; i < ADMISSION_WARMUP + ADMISSION_ITERATIONS; i++) {
+        const [next, ms] = await timed(() =>
+          updateRegistry(EMPTY_REGISTRY, published, DOMAIN, () => MLS_KEY, DEV_POLICY_KEYS),
+        );
+        view = next;
+        if (i >= ADMISSION_WARMUP) held.push(ms);
+      }
+      const enclave: Hex = `0x${"ee".repeat(20)}`;
+      view = {
+        ...view,
+        enclaves: {
+          [enclave]: {
+            state: "active",
+            platform: Platform.tdx,
+            hpkePublicKey: `0x${"00".repeat(32)}`,
+            evidence: bytesToHex(quote),
+            order: 0,
+            mlsSignatureKeys: [MLS_KEY],
+          },
+        },
+        policy: {
+          version: 1n,
+          revocations: [],
+          measurements: [
+            { platform: Platform.tdx, measurement: measurementWord(verdict.measurement) as Hex },
+          ],
+          tcbMinimums: [],
+        },
+      };
       const tdx: number[] = [];
       for (let i = 0; i < ADMISSION_WARMUP + ADMISSION_ITERATIONS; i++) {
-        const [, ms] = await timed(() => VERIFIERS.tdx(quote, options));
+        // A verified verdict is reused for ten minutes: each run's clock is past the last one's reuse.
+        const now = new Date(DCAP_VECTOR_NOW.getTime() + i * VERDICT_REUSE_STEP_MS);
+        const [outcome, ms] = await timed(() =>
+          checkCredential(view, DOMAIN, hexToBytes(enclave), hexToBytes(MLS_KEY), {
+            ...DEV,
+            profile: "production",
+            now: () => now,
+          }).then(
+            () => "admitted (unexpected)",
+            (error: unknown) => {
+              if (!(error instanceof CredentialError)) throw error;
+              return error.message;
+            },
+          ),
+        );
+        result.tdxOutcome = outcome;
         if (i >= ADMISSION_WARMUP) tdx.push(ms);
       }
-      rows.push({
-        case: `real TDX quote v4 + collateral, now ${DCAP_VECTOR_NOW.toISOString().slice(0, 10)}`,
-        timed:
-          "VERIFIERS.tdx (the DCAP verifier checkCredential calls on an uncached verdict), not checkCredential",
-        uncached: true,
-        ...dist(tdx),
-      });
-      try {
-        await checkEvidence(
-          { platform: Platform.tdx, evidence: bytesToHex(quote), collateral: options.collateral },
-          { address: `0x${"00".repeat(20)}`, hpkePublicKey: `0x${"00".repeat(32)}` },
-          DOMAIN,
-          { ...DEV, now: () => DCAP_VECTOR_NOW },
-        );
-        result.tdxOutcome = "admitted (unexpected)";
-      } catch (error) {
-        if (!(error instanceof CredentialError)) throw error;
-        result.tdxOutcome = error.message;
-      }
+      rows.push(
+        {
+          case: `real TDX quote v4, Intel's collateral held from the chain, now ${DCAP_VECTOR_NOW.toISOString().slice(0, 10)}`,
+          timed: "checkCredential, production profile, measurement admitted by a signed policy",
+          uncached: true,
+          ...dist(tdx),
+        },
+        {
+          case: "Intel's TDX collateral published (once per set, not per member added)",
+          timed: "updateRegistry on its CollateralPublished (decode, verify to the pinned root)",
+          ...dist(held),
+        },
+      );
     }
     const worst = rows.filter((r) => r.uncached === true).reduce((a, b) => (b.p95Ms > a.p95Ms ? b : a));
     result.target = {
@@ -359,10 +411,10 @@ function admissionMarkdown(a: AdmissionResult): string[] {
     "",
     a.tdxSkipped !== undefined
       ? `TDX DCAP case skipped: ${a.tdxSkipped}.`
-      : "The TDX row times the DCAP verifier alone (quote, PCK chain, CRLs, TCB info, QE identity, TD module) " +
-        "with a fixed `now` inside the collateral's validity: that quote is not of this build, so " +
-        `checkCredential refuses it after verifying ("${a.tdxOutcome}"). The rest of an uncached ` +
-        "checkCredential (registry lookups, evidence hash, binding) is what the cached row times.",
+      : "The TDX row times checkCredential on the real TDX quote, judged against Intel's collateral held " +
+        "from a `CollateralPublished` event (quote, PCK chain, CRLs, TCB info, QE identity, TD module), " +
+        "with a clock inside the collateral's validity: it verifies in full and is then refused for its " +
+        `binding, since the vector binds no key of this chain ("${a.tdxOutcome}").`,
     "",
     `**Target: at most ~${a.target.ms} ms per added member beyond the MLS work: ` +
       `${a.target.pass ? "PASS" : "FAIL"}** (judged on the p95 of the uncached evidence checks; worst: ` +
