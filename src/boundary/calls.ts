@@ -152,6 +152,9 @@ export type GroupSummary = {
   epochKeyFingerprint: Hex | undefined;
   lastHandshake: HandshakeRecord | undefined;
   pending: boolean;
+  /** The version of the signed policy document applied (none: 0), and what became of the last one published. */
+  policyVersion: string;
+  lastPolicyEvent?: { block: string; logIndex: number; version?: string; outcome: string };
   /** The DCAP collateral sets held (public: Intel publishes them), and what became of the last one published. */
   collateral: CollateralSummary[];
   lastCollateralEvent?: { block: string; logIndex: number; key?: string; outcome: string };

@@ -25,6 +25,7 @@ type StartFlags = OperatorNetworkFlags & {
   confirmations: string;
   finalityDepth?: string;
   peer: string[];
+  enclave?: string;
   json: boolean;
 };
 
@@ -100,6 +101,12 @@ async function startNode(flags: StartFlags): Promise<void> {
   await requireFunds(wallet, "node");
   await checkAttestationService(attestationUrl, ledger, contract);
   const hostDir = resolve(flags.dataDir);
+  const bundle = flags.enclave === undefined ? undefined : resolve(flags.enclave);
+  if (bundle !== undefined && !existsSync(bundle))
+    throw new OperatorError(
+      "bad_flag",
+      `--enclave ${flags.enclave}: no such bundle (anonify enclave build writes one)`,
+    );
   // Logs go to standard error: JSON beside --json, else one short line each for a terminal.
   const log = createLogger({ format: flags.json ? "json" : "human" });
   const service = await startNodeService({
@@ -114,6 +121,7 @@ async function startNode(flags: StartFlags): Promise<void> {
     port,
     host: flags.host,
     log,
+    ...(bundle ? { bundle } : {}),
   });
   const stop = async () => {
     await service.stop();
@@ -171,6 +179,10 @@ export function registerNodeCommand(program: Command): void {
       "another node's API URL (repeatable): where this node asks for state when it joins",
       collect,
       [],
+    )
+    .option(
+      "--enclave <file>",
+      "the enclave bundle to run (anonify enclave build); default: the development build",
     )
     .option("--json", "print one JSON line once serving (logs as JSON on standard error)", false)
     .action(async (flags: StartFlags) => {

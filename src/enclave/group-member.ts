@@ -392,6 +392,8 @@ export function groupSummary(state: GroupMemberState, self?: Hex): GroupSummary 
     epochKeyFingerprint: keyFingerprint(state.epochKey),
     lastHandshake: state.lastHandshake,
     pending: state.pending !== undefined,
+    policyVersion: (state.registry.policy?.version ?? 0n).toString(),
+    lastPolicyEvent: state.registry.lastPolicyEvent,
     collateral: Object.values(state.registry.collateral ?? {}).map(
       ({ key, platform, fmspc, tcbEvaluationDataNumber, nextUpdate }) => ({
         key,

@@ -35,6 +35,15 @@ const STATUS = {
       description: "batches this enclave could not open (not a member of their epoch)",
     },
     queued: { type: "integer" },
+    policyVersion: {
+      type: "string",
+      description: "the version of the signed policy document this enclave applied (0: none)",
+    },
+    lastPolicyEvent: {
+      type: ["object", "null"],
+      description: "what became of the last policy document published: applied, or ignored and why",
+      additionalProperties: true,
+    },
     collateral: {
       type: "array",
       description:
@@ -163,6 +172,8 @@ export function registerStatusRoutes(
         batches: status.ledger.batches,
         skippedBatches: status.ledger.skippedBatches,
         queued: status.ledger.queued + status.ledger.inFlight,
+        policyVersion: g.policyVersion,
+        lastPolicyEvent: g.lastPolicyEvent ?? null,
         collateral: g.collateral,
         lastCollateralEvent: g.lastCollateralEvent ?? null,
       };

@@ -37,6 +37,9 @@ export type NodeStatus = {
   queued: number;
   synced: boolean;
   syncing: boolean;
+  measurement: string;
+  policyVersion: string;
+  lastPolicyEvent: { outcome: string; version?: string } | null;
 };
 
 export async function nodeStatus(url: string): Promise<NodeStatus> {
@@ -63,6 +66,7 @@ export function httpStatusSource(url: () => string): StatusSource {
         epochKeyFingerprint: (s.epochKeyFingerprint ?? undefined) as Hex | undefined,
         lastHandshake: undefined,
         pending: false,
+        policyVersion: "0",
         collateral: [],
       };
       const ledger: LedgerSummary = {
@@ -118,6 +122,8 @@ export type OperatorNetOptions = {
    * instead of `logs` (a long run would otherwise hold all of them in memory).
    */
   onLine?: (line: string) => void;
+  /** An enclave bundle (`anonify enclave build`) every node runs, its measurement allowed at deployment. */
+  enclave?: { path: string; measurement: Hex };
 };
 
 /** Starts the network of `count` node processes and waits until their enclaves share one group. */
@@ -154,7 +160,8 @@ export async function startOperatorNet(count = 3, options: OperatorNetOptions = 
     await anonify(
       "deploy",
       ...["--rpc", anvil.rpcUrl, "--key", ownerKey, "--out", profile, "--json"],
-      ...["--trust-signer", service.ready.signer, "--allow-measurement", "default", "--debug-allowed"],
+      ...["--trust-signer", service.ready.signer, "--debug-allowed"],
+      ...["--allow-measurement", options.enclave?.measurement ?? "default"],
     );
     const launch = async (index: number, port: number): Promise<OperatorNode> => {
       const dataDir = join(dir, `node-${index + 1}`);
@@ -163,6 +170,7 @@ export async function startOperatorNet(count = 3, options: OperatorNetOptions = 
       const args = ["node", "start", "--network", profile, "--attestation", service.ready.url];
       args.push("--data-dir", dataDir, "--key", keyFile, "--port", String(port), "--json");
       for (const peer of nodes.slice(0, index)) args.push("--peer", peer.url);
+      if (options.enclave) args.push("--enclave", options.enclave.path);
       for (const url of (await options.rpc?.(anvil.rpcUrl, index)) ?? []) args.push("--rpc", url);
       const started = await startChildCommand<NodeStarted>(CLI, args, {
         onLine: (l) => onLine(`node-${index + 1}: ${l}`),
