@@ -97,6 +97,9 @@ function parseRequest(body: Buffer): BoundaryRequest | BoundaryResponse {
   return m as BoundaryRequest;
 }
 
+/** A call that runs this long is logged (name and duration only). */
+const SLOW_CALL_MS = 500;
+
 // Calls run one at a time, in arrival order: the enclave's state has a single writer.
 let queue: Promise<void> = Promise.resolve();
 const reader = new FrameReader(MAX_FRAME_BYTES);
@@ -118,7 +121,13 @@ process.stdin.on("data", (chunk: Buffer) => {
       respond(parsed);
       continue;
     }
-    queue = queue.then(async () => respond(await enclave.handle(parsed)));
+    queue = queue.then(async () => {
+      const started = performance.now();
+      respond(await enclave.handle(parsed));
+      // A call's name and duration are the host's to see anyway; a slow one is worth an operator's eye.
+      const ms = Math.round(performance.now() - started);
+      if (ms >= SLOW_CALL_MS) process.stderr.write(`enclave: slow call ${parsed.call} took ${ms} ms\n`);
+    });
   }
 });
 process.stdin.on("end", () => process.exit(0));
