@@ -228,6 +228,7 @@ async function scenario(name: string, accounts: number, transfers: number): Prom
       contract: net.contract,
       chainId: net.chainId,
       chainRpc: net.rpcUrl,
+      log: log.child({ node: `node-${NODES + 1}`, component: "api" }),
     });
     api = server;
     const url = await server.listen({ port: 0, host: "127.0.0.1" });

@@ -19,6 +19,13 @@ export const RPC_TIMEOUT_MS = 5_000;
 
 export type FailoverTransportConfig = { timeoutMs?: number; batch?: boolean };
 
+/**
+ * Methods whose answers can run to megabytes go alone, never in a batch: viem refuses a response
+ * body over 10 MiB, and a batch shares one body, so a large `eth_getLogs` page would fail every
+ * small call made in the same tick (a node's status, a receipt) along with it.
+ */
+const UNBATCHED_METHODS: ReadonlySet<string> = new Set(["eth_getLogs"]);
+
 function isOutage(error: unknown): boolean {
   return error instanceof HttpRequestError || error instanceof TimeoutError;
 }
@@ -28,15 +35,20 @@ export function failover(urls: readonly string[], config: FailoverTransportConfi
   const timeout = config.timeoutMs ?? RPC_TIMEOUT_MS;
   let current = 0;
   return ({ chain, retryCount }) => {
-    const endpoints = urls.map((url) =>
-      http(url, { batch: config.batch, timeout, retryCount: 0 })({ chain, retryCount: 0 }),
-    );
+    const endpoints = urls.map((url) => ({
+      batched: http(url, { batch: config.batch, timeout, retryCount: 0 })({ chain, retryCount: 0 }),
+      alone: http(url, { timeout, retryCount: 0 })({ chain, retryCount: 0 }),
+    }));
     const request = async ({ method, params }: EIP1193Parameters): Promise<unknown> => {
       let lastOutage: unknown;
       for (let tried = 0; tried < endpoints.length; tried++) {
         const index = (current + tried) % endpoints.length;
+        const endpoint = endpoints[index]!;
         try {
-          const result = await endpoints[index]!.request({ method, params });
+          const result = await (UNBATCHED_METHODS.has(method) ? endpoint.alone : endpoint.batched).request({
+            method,
+            params,
+          });
           current = index;
           return result;
         } catch (error) {
