@@ -432,7 +432,7 @@ export function markdown(results: Result[], local: InProcess[], meta: Meta): str
         `${r.checked} balances checked at the joiner${r.afterJoin ? `; ${r.afterJoin}` : ""}.`,
     ]),
     "",
-    "The enclave's own work, in process (one core): capture = canonical encoding, Padmé padding, deterministic sealing and keccak-256;",
+    "The enclave's own work, in process (one core): capture = canonical encoding, Padmé padding, deterministic sealing and SHA-256;",
     "install = header checks, opening, strict decoding (the canonical re-encoding check included).",
     "",
     "| state | accounts | snapshot bytes | bytes/account | capture ms | install ms |",

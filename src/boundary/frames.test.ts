@@ -21,6 +21,28 @@ describe("frames", () => {
     assert.deepEqual(bodies(events), [message]);
   });
 
+  it("read back every message whatever the chunking: large frames in small chunks, several per chunk, headers split", () => {
+    const frame = 4096;
+    const messages = [
+      { text: "a".repeat(3 * frame + 17) },
+      { n: 1 },
+      { text: "b".repeat(frame - 12) },
+      { text: "c".repeat(20 * frame) },
+      { n: 2 },
+    ];
+    const stream = Buffer.concat(messages.map((m) => encodeFrame(m, frame)));
+    for (const chunkSizes of [[1], [3, 5, 7], [999], [4096, 1, 8191], [stream.length]]) {
+      const reader = new FrameReader(frame, 64 * frame);
+      const events: ReturnType<FrameReader["push"]> = [];
+      for (let at = 0, i = 0; at < stream.length; i++) {
+        const size = chunkSizes[i % chunkSizes.length]!;
+        events.push(...reader.push(stream.subarray(at, at + size)));
+        at += size;
+      }
+      assert.deepEqual(bodies(events), messages, `chunks of ${chunkSizes.join(", ")}`);
+    }
+  });
+
   it("refuse a message past the cap, skip the rest of it and read the next", () => {
     const reader = new FrameReader(FRAME, MESSAGE);
     const big = encodeFrame({ text: "y".repeat(100) }, FRAME);

@@ -59,6 +59,15 @@ export type FrameEvent = { kind: "frame"; body: Buffer } | { kind: "oversized"; 
  */
 export class FrameReader {
   private buffer: Buffer = Buffer.alloc(0);
+  /**
+   * Chunks that arrived while a frame was still short, joined once it is whole: a frame of tens of
+   * MiB arrives in hundreds of 64 KiB chunks, and joining at each one copied the growing buffer
+   * every time (quadratic: seconds per large frame).
+   */
+  private waiting: Buffer[] = [];
+  private waitingBytes = 0;
+  /** The bytes the frame at the head of `buffer` needs in all (header and body); 0: not known. */
+  private awaiting = 0;
   private skipping = 0;
   /** The frames of the message being read so far, and their bytes. */
   private parts: Buffer[] = [];
@@ -79,7 +88,18 @@ export class FrameReader {
       this.skipping -= skip;
       data = data.subarray(skip);
     }
-    this.buffer = this.buffer.length === 0 ? data : Buffer.concat([this.buffer, data]);
+    if (this.buffer.length + this.waitingBytes + data.length < this.awaiting) {
+      this.waiting.push(data);
+      this.waitingBytes += data.length;
+      return events;
+    }
+    this.buffer =
+      this.buffer.length === 0 && this.waiting.length === 0
+        ? data
+        : Buffer.concat([this.buffer, ...this.waiting, data]);
+    this.waiting = [];
+    this.waitingBytes = 0;
+    this.awaiting = 0;
     while (this.buffer.length >= FRAME_HEADER_BYTES) {
       const header = this.buffer.readUInt32BE(0);
       const length = header & ~CONTINUED;
@@ -101,7 +121,10 @@ export class FrameReader {
         this.buffer = this.buffer.subarray(FRAME_HEADER_BYTES + skip);
         continue;
       }
-      if (this.buffer.length < FRAME_HEADER_BYTES + length) break;
+      if (this.buffer.length < FRAME_HEADER_BYTES + length) {
+        this.awaiting = FRAME_HEADER_BYTES + length;
+        break;
+      }
       const body = this.buffer.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length);
       this.buffer = this.buffer.subarray(FRAME_HEADER_BYTES + length);
       if (continued) {

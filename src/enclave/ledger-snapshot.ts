@@ -10,7 +10,6 @@
 // per-sender nonces and the count of unreadable batches; its header (authenticated) names the ledger's
 // position: slot, sequence, batches, batch head and block. Not the node-local queue, batches in flight
 // or receipts (receipts of commands ordered before the join are not served by the joiner).
-import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex, encodeAbiParameters, type Hex, hexToBytes, parseAbiParameters } from "viem";
 import {
   CanonicalError,
@@ -29,6 +28,7 @@ import {
   SnapshotError,
   type SnapshotHeader,
   sealSnapshot,
+  snapshotHash,
 } from "../protocol/snapshot.js";
 import { sameDomain } from "../protocol/wire.js";
 import type { LedgerAppState, LedgerSync, ProducedSnapshot } from "./confidential-ledger.js";
@@ -110,7 +110,7 @@ export function captureSnapshot(
     headerOf(ledger, domain, slot),
     encodeValue(payload as unknown as StateValue),
   );
-  return { bytes, hash: bytesToHex(keccak_256(bytes)) };
+  return { bytes, hash: snapshotHash(bytes) };
 }
 
 /** Remembers a snapshot this enclave produced, so that it signs a commitment to it (and to nothing else). */

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { type Hex, keccak256 } from "viem";
+import { type Hex, sha256 } from "viem";
 import type { SnapshotOffer } from "../boundary/calls.js";
 import type { LedgerWallet } from "../chain/chain.js";
 import type { ChainWriter } from "./chain-writer.js";
@@ -22,7 +22,7 @@ after(() => {
 
 /** Snapshot bytes of ~9 MiB: read out of the enclave in three pieces. */
 const BYTES = new Uint8Array(9 * 1024 * 1024 + 5).map((_, i) => i % 251);
-const HASH = keccak256(BYTES);
+const HASH = sha256(BYTES);
 const offer = (commit: boolean): SnapshotOffer => ({
   slot: "4",
   sequence: "120",

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { type Hex, keccak256 } from "viem";
+import { type Hex, sha256 } from "viem";
 import { EnclaveCallError } from "../boundary/frames.js";
 import { buildNodeApi } from "./api.js";
 import type { EnclaveNode } from "./node-host.js";
@@ -57,14 +57,14 @@ function syncingNode(dir: string) {
 }
 
 describe("state snapshots at the host", () => {
-  test("the store keeps bytes under their keccak-256, whole, and the newest eight", () => {
+  test("the store keeps bytes under their SHA-256, whole, and the newest eight", () => {
     const store = new SnapshotStore(hostDir());
     const first = bytes(100, 1);
     const hash = store.write(first);
-    assert.equal(hash, keccak256(first));
+    assert.equal(hash, sha256(first));
     assert.ok(store.has(hash));
     assert.deepEqual(new Uint8Array(store.read(hash)!), first);
-    assert.equal(store.read(keccak256(bytes(1))), undefined);
+    assert.equal(store.read(sha256(bytes(1))), undefined);
     assert.equal(store.has("0xnothex" as Hex), false);
     // A file changed on disk is still served as it is, but not taken as that snapshot.
     writeFileSync(join(store.dir, `${hash}.bin`), bytes(100, 2));
@@ -75,8 +75,8 @@ describe("state snapshots at the host", () => {
     for (let i = 0; i < 8; i++) store.write(bytes(10 + i));
     assert.equal(readdirSync(store.dir).length, 8);
     assert.equal(store.has(hash), false, "the oldest went");
-    assert.ok(isSnapshotHash(keccak256(first)));
-    assert.equal(isSnapshotHash(keccak256(first).toUpperCase().replace("0X", "0x")), false);
+    assert.ok(isSnapshotHash(sha256(first)));
+    assert.equal(isSnapshotHash(sha256(first).toUpperCase().replace("0X", "0x")), false);
   });
 
   test("GET /v1/snapshots/:hash serves held bytes as octets, 404 for others, 400 for a malformed name", async () => {
@@ -89,7 +89,7 @@ describe("state snapshots at the host", () => {
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers["content-type"], "application/octet-stream");
     assert.deepEqual(new Uint8Array(res.rawPayload), held);
-    const unknown = await app.inject({ method: "GET", url: `/v1/snapshots/${keccak256(bytes(3))}` });
+    const unknown = await app.inject({ method: "GET", url: `/v1/snapshots/${sha256(bytes(3))}` });
     assert.equal(unknown.statusCode, 404);
     assert.equal(unknown.json().code, "not_found");
     for (const name of [

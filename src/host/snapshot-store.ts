@@ -1,10 +1,11 @@
 // The state snapshots a node's host keeps for joiners, as their enclaves sealed them: one file per
-// snapshot, `<hostDir>/snapshots/<hash>.bin`, named by the keccak-256 of its bytes (the hash committed
+// snapshot, `<hostDir>/snapshots/<hash>.bin`, named by the SHA-256 of its bytes (the hash committed
 // on chain). The host cannot read them; it serves them to any peer that asks (`GET /v1/snapshots/:hash`).
+
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { keccak_256 } from "@noble/hashes/sha3.js";
-import { bytesToHex, type Hex } from "viem";
+import type { Hex } from "viem";
 import { writeAtomic } from "../chain/files.js";
 
 export const SNAPSHOTS_DIR = "snapshots";
@@ -12,8 +13,12 @@ export const SNAPSHOTS_DIR = "snapshots";
 const KEPT_SNAPSHOTS = 8;
 const HASH = /^0x[0-9a-f]{64}$/;
 
-/** The keccak-256 of snapshot bytes, as the chain commits it (noble's directly: ~2× viem's wrapper on megabytes). */
-export const snapshotHashOf = (bytes: Uint8Array): Hex => bytesToHex(keccak_256(bytes));
+/**
+ * The name of snapshot bytes, as the chain commits it: `snapshotHash` of src/protocol/snapshot.ts,
+ * through node:crypto here (native, ~5 ms per 7 MB against ~60 ms in JavaScript).
+ */
+export const snapshotHashOf = (bytes: Uint8Array): Hex =>
+  `0x${createHash("sha256").update(bytes).digest("hex")}`;
 
 /** Whether `value` is a snapshot hash as files and routes name them: 0x and 64 lowercase hex digits. */
 export const isSnapshotHash = (value: string): value is Hex => HASH.test(value);
