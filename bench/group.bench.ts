@@ -248,7 +248,7 @@ async function registryWith(events: Awaited<ReturnType<typeof simJoiner>>["event
   return view;
 }
 
-export async function measureAdmission(): Promise<AdmissionResult> {
+async function measureAdmission(): Promise<AdmissionResult> {
   const dir = mkdtempSync(join(tmpdir(), "anonify-bench-admission-"));
   try {
     const machine = new SimPlatform(join(dir, "machine"));
