@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Hex } from "viem";
-import type { ApplyResult, GroupSummary, JournalEntry, LedgerSummary } from "../boundary/calls.js";
+import type { GroupSummary, JournalEntry, LedgerSummary } from "../boundary/calls.js";
 import type { EventPosition } from "../boundary/chain-events.js";
 import { EnclaveCallError } from "../boundary/frames.js";
 import { writeAnonifyMined } from "../chain/chain.js";
@@ -17,11 +17,13 @@ import { CommandRequests } from "./command-requests.js";
 import { CommandWaiters } from "./command-waiters.js";
 import type { EnclaveCalls } from "./enclave-process.js";
 import { type EnclaveState, SupervisedEnclave } from "./enclave-supervisor.js";
-import { inCalls, toLedgerEvent } from "./event-feed.js";
+import { EventApplication } from "./event-application.js";
+import { GroupWrites } from "./group-writes.js";
 import { FailureLog, type Logger, loggerFor } from "./log.js";
 import { StageMetrics } from "./metrics.js";
 import type { EnclaveNodeOptions } from "./node-options.js";
 import { type EnclaveRegistration, initAndRegister, initEnclave, onChainState } from "./registration.js";
+import { rollBack } from "./rollback.js";
 import { type SealedCopy, SealedStore } from "./sealed-store.js";
 import { SnapshotPublisher } from "./snapshot-publisher.js";
 import { SnapshotStore } from "./snapshot-store.js";
@@ -70,10 +72,9 @@ export class EnclaveNode {
   readonly snapshots: SnapshotStore;
   private readonly publisher: SnapshotPublisher;
   private readonly snapshotSync: SnapshotSync;
+  private readonly events: EventApplication;
   private rotationTimer: NodeJS.Timeout | undefined;
-  private rotateRequested = false;
-  /** The slot at which this node sent its key package: a new handshake means it was consumed or lost. */
-  private keyPackageSentAt: string | undefined;
+  private readonly groupWrites: GroupWrites;
   private stopped = false;
   /** Aborted by `stop`: ends a recovery's wait between attempts. */
   private readonly stopping = new AbortController();
@@ -144,6 +145,26 @@ export class EnclaveNode {
       keep: (result) => this.keep(result),
       log: this.log,
     });
+    this.groupWrites = new GroupWrites({
+      enclave: this.enclave,
+      writer: this.writer,
+      wallet,
+      contract,
+      publisher: this.publisher,
+      batches: this.batches,
+      address: () => this.address,
+      keep: (result) => this.keep(result),
+    });
+    this.events = new EventApplication({
+      enclave: this.enclave,
+      store: this.store,
+      keep: (result) => this.keep(result),
+      waiters: this.waiters,
+      publisher: this.publisher,
+      snapshotSync: this.snapshotSync,
+      metrics: this.metrics,
+      stopped: () => this.stopped,
+    });
   }
 
   /** The host's directory (sealed files, the enclave's data, the admin token). */
@@ -197,23 +218,7 @@ export class EnclaveNode {
       fromBlock: cursor ? BigInt(cursor.block) : this.options.deployedAtBlock,
       confirmations: this.options.confirmations ?? 0n,
       pollMs: FOLLOW_POLL_MS,
-      // A page's events in one call: the enclave applies a block's batches back to back, not
-      // interleaved with the commands and receipts its clients ask for meanwhile.
-      onEvents: async (events) => {
-        for (const chunk of inCalls(events.flatMap((e) => toLedgerEvent(e) ?? []))) {
-          const apply = () => this.enclave.call("applyEvents", { events: chunk });
-          let applied = await this.applied(
-            chunk.some((e) => e.kind === "BatchSubmitted") ? this.metrics.time("apply", apply) : apply(),
-          );
-          // A joiner stops before the first batch after its join until its snapshot is installed;
-          // the same events go again then (those applied already are skipped by the enclave).
-          while (applied.blocked && applied.ledger.syncing) {
-            await this.snapshotSync.ensure(applied.ledger.syncing);
-            if (this.stopped) return; // the follower stops too; a restart resumes from the enclave's cursor
-            applied = await this.applied(this.metrics.time("apply", apply));
-          }
-        }
-      },
+      onEvents: (events) => this.events.apply(events),
       onStatus: (status) => this.onFollowerStatus(status),
       onReorg: (ancestor) => {
         this.log.warn(
@@ -260,7 +265,11 @@ export class EnclaveNode {
           if (rollbackTo === undefined) {
             const sealed = this.store.read();
             cursor = sealed ? await this.restore(fresh, sealed) : undefined;
-          } else cursor = await this.rollBack(fresh, rollbackTo);
+          } else
+            cursor = await rollBack(this.store, fresh, rollbackTo, {
+              restore: (enclave, sealed) => this.restore(enclave, sealed),
+              fresh: () => this.freshEnclave(),
+            });
           break;
         } catch (error) {
           failures.failed(error);
@@ -296,37 +305,6 @@ export class EnclaveNode {
   }
 
   /**
-   * Restores the newest checkpoint whose cursor is at or before block `ancestor` (each candidate in a
-   * fresh process: an enclave takes one restore) and makes it the one a restart resumes from. None
-   * left: the node cannot follow the canonical chain without a deeper backup, and says so.
-   */
-  private async rollBack(fresh: EnclaveCalls, ancestor: bigint): Promise<EventPosition | undefined> {
-    let enclave = fresh;
-    for (const { checkpoint, ...sealed } of this.store.rollbackCandidates(ancestor)) {
-      const cursor = await this.restore(enclave, sealed);
-      if (cursor === undefined || BigInt(cursor.block) <= ancestor) {
-        this.store.adopt(checkpoint);
-        return cursor;
-      }
-      enclave = await this.freshEnclave();
-    }
-    throw new Error(
-      `no checkpoint kept at or before block ${ancestor}: the reorganisation is deeper than this node can roll back; restore a backup`,
-    );
-  }
-
-  /** Keeps what an apply sealed, wakes the requests it settled, and takes the snapshots it produced. */
-  private async applied(pending: Promise<ApplyResult>): Promise<ApplyResult> {
-    const applied = await pending;
-    this.store.noteCursor(applied.cursor && BigInt(applied.cursor.block));
-    this.keep(applied);
-    for (const settled of applied.settled) this.waiters.wake(settled);
-    if (applied.snapshots.length > 0) await this.publisher.take(applied.snapshots);
-    if (applied.ledger.syncing && !applied.blocked) void this.snapshotSync.ensure(applied.ledger.syncing);
-    return applied;
-  }
-
-  /**
    * A node outside the group that has not yet read the chain up to its head cannot tell whether
    * batches were ordered (its enclave then refuses by itself): it answers nothing from its initial
    * state meanwhile. The same `syncing` refusal as its enclave's (what this says is public). A member
@@ -348,32 +326,10 @@ export class EnclaveNode {
     else this.syncFailures.succeeded();
   }
 
-  /** Publishes the key package once, then proposes whatever commit the group needs, or sends batches. */
+  /** The group's chain writes (group-writes.ts), once the node has read the chain and is not leaving. */
   private async tick(): Promise<void> {
     if (this.stopped || this.left || !this.synced || !this.group) return;
-    if (!this.group.keyPackagePublished) {
-      // Published but not yet seen in the event feed: wait for it rather than publish again.
-      if (this.keyPackageSentAt !== undefined && this.group.slot === this.keyPackageSentAt) return;
-      // The enclave signs for its record nonce on chain, so the signature is single-use.
-      const { recordNonce } = await onChainState(this.options.wallet, this.options.contract, this.address);
-      const kp = await this.enclave.call("keyPackage", { nonce: recordNonce.toString() });
-      this.keep(kp);
-      if (await this.writer.send("publishKeyPackage", [recordNonce, kp.keyPackage, kp.signature]))
-        this.keyPackageSentAt = this.group.slot;
-      return;
-    }
-    // Snapshot commitments go with the node's other chain writes, one at a time.
-    if (await this.publisher.commitDue()) return;
-    const rotate = this.rotateRequested;
-    const proposal = await this.enclave.call("proposeHandshake", { rotate });
-    this.keep(proposal);
-    if (proposal.handshake === null) return this.batches.submit();
-    const ok = await this.writer.send("commitHandshake", [
-      BigInt(proposal.epoch),
-      proposal.handshake,
-      proposal.signature,
-    ]);
-    if (ok && rotate) this.rotateRequested = false;
+    await this.groupWrites.tick(this.group);
   }
 
   /**
@@ -417,7 +373,7 @@ export class EnclaveNode {
 
   /** Asks for a key rotation (an empty commit with a path update); it lands with a later tick. */
   requestRotation(): void {
-    this.rotateRequested = true;
+    this.groupWrites.requestRotation();
   }
 
   /** Accepts a sealed command; with `waitMs`, answers once it is ordered (command-requests.ts). */
@@ -469,7 +425,7 @@ export class EnclaveNode {
   }
 
   get rotationPending(): boolean {
-    return this.rotateRequested;
+    return this.groupWrites.rotationPending;
   }
 
   async groupStatus(): Promise<{ cursor?: EventPosition; group: GroupSummary; ledger: LedgerSummary }> {

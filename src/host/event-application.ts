@@ -1,0 +1,61 @@
+// What the host does with the events its follower read: hands them to the enclave in calls of
+// bounded size (event-feed.ts), keeps what each apply sealed, wakes the requests it settled, takes
+// the snapshots it produced for joiners, and, while its own enclave waits for a snapshot, fetches it
+// and applies the same events again.
+import type { ApplyResult, GroupSummary, JournalEntry } from "../boundary/calls.js";
+import type { AnonifyEvent } from "../chain/follower.js";
+import type { CommandWaiters } from "./command-waiters.js";
+import type { EnclaveCalls } from "./enclave-process.js";
+import { inCalls, toLedgerEvent } from "./event-feed.js";
+import type { StageMetrics } from "./metrics.js";
+import type { SealedStore } from "./sealed-store.js";
+import type { SnapshotPublisher } from "./snapshot-publisher.js";
+import type { SnapshotSync } from "./snapshot-sync.js";
+
+export type EventApplicationDeps = {
+  enclave: EnclaveCalls;
+  store: SealedStore;
+  keep(result: { sealedState?: `0x${string}`; journal?: JournalEntry; group?: GroupSummary }): void;
+  waiters: CommandWaiters;
+  publisher: SnapshotPublisher;
+  snapshotSync: SnapshotSync;
+  metrics: StageMetrics;
+  stopped(): boolean;
+};
+
+export class EventApplication {
+  constructor(private readonly deps: EventApplicationDeps) {}
+
+  /**
+   * A page's events in as few calls as fit: the enclave applies a block's batches back to back, not
+   * interleaved with the commands and receipts its clients ask for meanwhile.
+   */
+  async apply(events: readonly AnonifyEvent[]): Promise<void> {
+    const { enclave, metrics, snapshotSync } = this.deps;
+    for (const chunk of inCalls(events.flatMap((e) => toLedgerEvent(e) ?? []))) {
+      const call = () => enclave.call("applyEvents", { events: chunk });
+      let applied = await this.applied(
+        chunk.some((e) => e.kind === "BatchSubmitted") ? metrics.time("apply", call) : call(),
+      );
+      // A joiner stops before the first batch after its join until its snapshot is installed; the
+      // same events go again then (those applied already are skipped by the enclave).
+      while (applied.blocked && applied.ledger.syncing) {
+        await snapshotSync.ensure(applied.ledger.syncing);
+        if (this.deps.stopped()) return; // the follower stops too; a restart resumes from the enclave's cursor
+        applied = await this.applied(metrics.time("apply", call));
+      }
+    }
+  }
+
+  /** Keeps what an apply sealed, wakes the requests it settled, and takes the snapshots it produced. */
+  private async applied(pending: Promise<ApplyResult>): Promise<ApplyResult> {
+    const applied = await pending;
+    this.deps.store.noteCursor(applied.cursor && BigInt(applied.cursor.block));
+    this.deps.keep(applied);
+    for (const settled of applied.settled) this.deps.waiters.wake(settled);
+    if (applied.snapshots.length > 0) await this.deps.publisher.take(applied.snapshots);
+    if (applied.ledger.syncing && !applied.blocked)
+      void this.deps.snapshotSync.ensure(applied.ledger.syncing);
+    return applied;
+  }
+}

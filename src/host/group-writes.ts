@@ -1,0 +1,67 @@
+// What a node writes to the chain for its group on each tick: its key package once (signed by the
+// enclave for its record nonce), then whatever handshake its enclave proposes (genesis, adds,
+// removals, a rotation asked for), a due snapshot commitment, or else its batches.
+import type { Address } from "viem";
+import type { GroupSummary, JournalEntry } from "../boundary/calls.js";
+import type { LedgerWallet } from "../chain/chain.js";
+import type { BatchSubmitter } from "./batch-submitter.js";
+import type { ChainWriter } from "./chain-writer.js";
+import type { EnclaveCalls } from "./enclave-process.js";
+import { onChainState } from "./registration.js";
+import type { SnapshotPublisher } from "./snapshot-publisher.js";
+
+export type GroupWritesDeps = {
+  enclave: EnclaveCalls;
+  writer: ChainWriter;
+  wallet: LedgerWallet;
+  contract: Address;
+  publisher: SnapshotPublisher;
+  batches: BatchSubmitter;
+  address(): Address;
+  keep(result: { sealedState?: `0x${string}`; journal?: JournalEntry; group?: GroupSummary }): void;
+};
+
+export class GroupWrites {
+  private rotateRequested = false;
+  /** The slot at which the key package was sent: not sent again until the feed shows it. */
+  private keyPackageSentAt: string | undefined;
+
+  constructor(private readonly deps: GroupWritesDeps) {}
+
+  /** Asks for a key rotation (an empty commit with a path update); it lands with a later tick. */
+  requestRotation(): void {
+    this.rotateRequested = true;
+  }
+
+  get rotationPending(): boolean {
+    return this.rotateRequested;
+  }
+
+  /** One tick's writes, for a node whose enclave is in `group`. */
+  async tick(group: GroupSummary): Promise<void> {
+    const { enclave, writer, keep } = this.deps;
+    if (!group.keyPackagePublished) {
+      // Published but not yet seen in the event feed: wait for it rather than publish again.
+      if (this.keyPackageSentAt !== undefined && group.slot === this.keyPackageSentAt) return;
+      // The enclave signs for its record nonce on chain, so the signature is single-use.
+      const { recordNonce } = await onChainState(this.deps.wallet, this.deps.contract, this.deps.address());
+      const kp = await enclave.call("keyPackage", { nonce: recordNonce.toString() });
+      keep(kp);
+      if (await writer.send("publishKeyPackage", [recordNonce, kp.keyPackage, kp.signature]))
+        this.keyPackageSentAt = group.slot;
+      return;
+    }
+    // Snapshot commitments go with the node's other chain writes, one at a time.
+    if (await this.deps.publisher.commitDue()) return;
+    const rotate = this.rotateRequested;
+    const proposal = await enclave.call("proposeHandshake", { rotate });
+    keep(proposal);
+    if (proposal.handshake === null) return this.deps.batches.submit();
+    const ok = await writer.send("commitHandshake", [
+      BigInt(proposal.epoch),
+      proposal.handshake,
+      proposal.signature,
+    ]);
+    if (ok && rotate) this.rotateRequested = false;
+  }
+}
