@@ -27,8 +27,8 @@ export type Cursor = { blockNumber: bigint; logIndex: number };
 
 export const DEFAULT_PAGE_BLOCKS = 2_000n;
 /**
- * Blocks whose hashes the follower remembers (one per poll that read new blocks): how deep a
- * reorganisation it can locate (a fork is found among them by bisection). Mainnet finalizes in two
+ * Blocks whose hashes the follower remembers (each poll's head and each block it delivered events
+ * of): how deep a reorganisation it can locate (a fork is found among them by bisection). Mainnet finalizes in two
  * epochs (64 blocks); a local chain restarted from an older state file may lose seconds of blocks.
  */
 export const TRACKED_BLOCKS = 1_024;
@@ -204,6 +204,47 @@ export class EventFollower {
     }
     // Taken before the logs are read: if the chain changes meanwhile, the next poll sees this hash gone.
     const reading = this.seen.at(-1)?.number === safeHead ? undefined : await this.hashOf(safeHead, latest);
+    // The blocks whose events were delivered, as the logs named them: a fork is then located at the
+    // block of the last event it voids, not at the previous poll's head (a poll that catches up may
+    // read thousands of blocks, and rolling back past all of them costs a checkpoint that old).
+    const delivered: SeenBlock[] = [];
+    let complete = false;
+    try {
+      await this.readUpTo(safeHead, delivered);
+      complete = this.running && (this.cursor?.blockNumber ?? -1n) >= safeHead;
+    } finally {
+      // The pages may come from either side of a fork that happened while they were read: their
+      // blocks are tracked only if the head read before them is still the chain's; else (or when
+      // reading failed half way) the head alone, which is gone if the chain changed since it was
+      // read, so the next poll locates the fork among what earlier polls tracked.
+      if (reading && (complete || delivered.length > 0)) {
+        const checked = complete && delivered.length > 0 && (await this.stillHolds(safeHead, reading));
+        this.track([
+          ...(checked ? delivered.filter((b) => b.number < safeHead) : []),
+          { number: safeHead, hash: reading },
+        ]);
+      }
+    }
+    return head;
+  }
+
+  /** Whether block `number` still has `hash` (not when the chain cannot say, as in a reorganisation). */
+  private async stillHolds(number: bigint, hash: Hex): Promise<boolean> {
+    try {
+      return (await this.options.publicClient.getBlock({ blockNumber: number })).hash === hash;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Notes blocks read, after those already noted (kept ascending: the bisection needs it). */
+  private track(blocks: SeenBlock[]): void {
+    for (const block of blocks) if (block.number > (this.seen.at(-1)?.number ?? -1n)) this.seen.push(block);
+    if (this.seen.length > TRACKED_BLOCKS) this.seen.splice(0, this.seen.length - TRACKED_BLOCKS);
+  }
+
+  /** Delivers the events after the cursor up to `safeHead`, page by page; notes their blocks in `delivered`. */
+  private async readUpTo(safeHead: bigint, delivered: SeenBlock[]): Promise<void> {
     // Every block up to the cursor's was read whole (pages hold whole blocks): start after it.
     let from = this.cursor ? this.cursor.blockNumber + 1n : this.options.fromBlock;
     while (from <= safeHead && this.running) {
@@ -250,6 +291,9 @@ export class EventFollower {
         );
         this.cursor = { blockNumber: last.blockNumber, logIndex: last.logIndex };
         if (this.options.cursorPath) writeCursor(this.options.cursorPath, this.cursor);
+        for (const log of fresh)
+          if (delivered.at(-1)?.number !== log.blockNumber)
+            delivered.push({ number: log.blockNumber, hash: log.blockHash });
       }
       if (!this.running) break;
       // A page with no events still advances the cursor, so a restart does not read it again.
@@ -259,11 +303,6 @@ export class EventFollower {
       }
       from = to + 1n;
     }
-    if (reading && this.running && (this.cursor?.blockNumber ?? -1n) >= safeHead) {
-      this.seen.push({ number: safeHead, hash: reading });
-      if (this.seen.length > TRACKED_BLOCKS) this.seen.shift();
-    }
-    return head;
   }
 
   private async run(): Promise<void> {

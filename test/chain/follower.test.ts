@@ -3,9 +3,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type Hex, numberToHex } from "viem";
+import { type Address, type Hex, numberToHex } from "viem";
 import { startAnvil } from "../../src/chain/anvil.js";
-import { connectLedger, deployAnonify, type LedgerWallet, withWallet } from "../../src/chain/chain.js";
+import {
+  connectLedger,
+  deployAnonify,
+  type Ledger,
+  type LedgerWallet,
+  withWallet,
+} from "../../src/chain/chain.js";
 import { type AnonifyEvent, EventFollower, type FollowerStatus } from "../../src/chain/follower.js";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import { anvilKey } from "../support/chain.js";
@@ -142,14 +148,34 @@ describe("event follower", () => {
   });
 });
 
+/** A fresh Anvil with the contract deployed, stopped after `run`. */
+async function onFreshChain(
+  run: (chain: {
+    ledger: Ledger;
+    wallet: LedgerWallet;
+    contract: Address;
+    fromBlock: bigint;
+  }) => Promise<void>,
+): Promise<void> {
+  const anvil = await startAnvil();
+  try {
+    const ledger = await connectLedger(anvil.rpcUrl);
+    const wallet = withWallet(ledger, anvilKey(0));
+    const contract = await deployAnonify(wallet);
+    await run({
+      ledger,
+      wallet,
+      contract,
+      fromBlock: await ledger.publicClient.getBlockNumber({ cacheTime: 0 }),
+    });
+  } finally {
+    await anvil.stop();
+  }
+}
+
 describe("a reorganisation under the follower", () => {
   test("is reported with the newest block read that the chain still holds; without a handler the events are read again", async () => {
-    const anvil = await startAnvil();
-    try {
-      const ledger = await connectLedger(anvil.rpcUrl);
-      const wallet = withWallet(ledger, anvilKey(0));
-      const contract = await deployAnonify(wallet);
-      const fromBlock = await ledger.publicClient.getBlockNumber({ cacheTime: 0 });
+    await onFreshChain(async ({ ledger, wallet, contract, fromBlock }) => {
       const reorgs: (bigint | undefined)[] = [];
       const delivered: number[] = [];
       const follow = (onReorg?: (ancestor: bigint | undefined) => void) =>
@@ -185,8 +211,32 @@ describe("a reorganisation under the follower", () => {
       assert.equal(delivered.filter((n) => n === 7).length, 1, "the reporting follower stopped");
       await reporting.stop();
       await rereading.stop();
-    } finally {
-      await anvil.stop();
-    }
+    });
+  });
+
+  test("read in one poll over many blocks, is located at the block of the last event it voids", async () => {
+    await onFreshChain(async ({ ledger, wallet, contract, fromBlock }) => {
+      for (let i = 0; i < 6; i++) await emitNumbered(wallet, contract, i, i + 1); // one block each
+      const head = await ledger.publicClient.getBlockNumber({ cacheTime: 0 });
+      const reorgs: (bigint | undefined)[] = [];
+      let read = 0;
+      const follower = new EventFollower({
+        publicClient: ledger.publicClient,
+        contract,
+        fromBlock,
+        pollMs: 10,
+        onEvents: (events) => {
+          read += events.filter((e) => numberOf(e) !== undefined).length;
+        },
+        onReorg: (ancestor) => reorgs.push(ancestor),
+      });
+      follower.start(); // its first poll reads all six blocks
+      await until("the six events read", () => (read === 6 ? true : undefined));
+      await ledger.publicClient.request({ method: "anvil_reorg" as never, params: [2, []] as never });
+      await until("the reorganisation reported", () => (reorgs.length > 0 ? true : undefined));
+      // Not the block before the poll's first: the blocks of the events read are tracked too.
+      assert.deepEqual(reorgs, [head - 2n]);
+      await follower.stop();
+    });
   });
 });
