@@ -323,6 +323,8 @@ export const ENCLAVE_CALLS = {
     object({
       sealedState: hex({ min: 1, max: MAX_SEALED_CHECKPOINT_BYTES }),
       sealedJournal: optional(array(sealedBlob, { max: MAX_JOURNAL_RECORDS })),
+      /** A rollback's: the newest state the host holds sealed, for the own commits it keeps. */
+      latestSealedState: optional(hex({ min: 1, max: MAX_SEALED_CHECKPOINT_BYTES })),
     }),
     [...SESSION, "sealed_state_invalid", "restore_closed", "journal_broken"],
   ),

@@ -73,8 +73,12 @@ export type GroupMemberState = {
    */
   keyPackageNonce: bigint | undefined;
   group: GroupState | undefined;
-  /** A commit this enclave proposed, kept until the chain orders it or another one. */
-  pending: { handshakeHash: Hex; state: GroupState; handshake: Hex; slot: bigint } | undefined;
+  /**
+   * This enclave's latest commits, oldest first, kept after the chain orders them: MLS cannot open a
+   * member's own commit, so one that a rollback (a reorganisation) took back past and that the chain
+   * orders again is adopted from here, else this enclave would fall out of the group.
+   */
+  ownCommits: OwnCommit[];
   /** Set when this enclave was removed: it never rejoins with the same keys. */
   removed: boolean;
   /** Whether any handshake ever took effect: after that, nobody creates a group again. */
@@ -84,6 +88,19 @@ export type GroupMemberState = {
   epochKey: Uint8Array | undefined;
 };
 
+/** A commit this enclave made: what it opens, and the epoch it was made in. */
+export type OwnCommit = {
+  handshakeHash: Hex;
+  handshake: Hex;
+  slot: bigint;
+  state: GroupState;
+  /** SHA-256 of the epoch key it was made in; undefined for genesis (made from a group only this enclave held). */
+  base: Hex | undefined;
+};
+
+/** Own commits kept: more than a reorganisation within the kept checkpoints can take back. */
+export const OWN_COMMITS_KEPT = 8;
+
 export const INITIAL_GROUP_STATE: GroupMemberState = {
   registry: EMPTY_REGISTRY,
   slot: 0n,
@@ -92,7 +109,7 @@ export const INITIAL_GROUP_STATE: GroupMemberState = {
   keyPackage: undefined,
   keyPackageNonce: undefined,
   group: undefined,
-  pending: undefined,
+  ownCommits: [],
   removed: false,
   genesisDone: false,
   lastHandshake: undefined,
@@ -150,12 +167,37 @@ async function withGroup(
   group: GroupState | undefined,
   domain: LedgerDomain,
 ): Promise<GroupMemberState> {
-  return {
-    ...state,
-    group,
-    pending: undefined,
-    epochKey: group ? await epochKeyOf(group, domain) : undefined,
-  };
+  return { ...state, group, epochKey: group ? await epochKeyOf(group, domain) : undefined };
+}
+
+const baseOf = (state: GroupMemberState): Hex | undefined =>
+  state.epochKey && bytesToHex(sha256(state.epochKey));
+
+/**
+ * This enclave's commit for `slot` (with hash `handshakeHash`, if given) made in the epoch the group
+ * is in now; a genesis commit only while no handshake has taken effect.
+ */
+export function ownCommitFor(
+  state: GroupMemberState,
+  slot: bigint,
+  handshakeHash?: Hex,
+): OwnCommit | undefined {
+  const base = baseOf(state);
+  return state.ownCommits.findLast(
+    (c) =>
+      c.slot === slot &&
+      (handshakeHash === undefined || c.handshakeHash === handshakeHash) &&
+      (c.base === undefined ? !state.genesisDone : c.base === base),
+  );
+}
+
+/** `kept` with `more` (a newer sealed state's), each commit once, the newest OWN_COMMITS_KEPT by slot. */
+export function withOwnCommits(state: GroupMemberState, more: readonly OwnCommit[]): GroupMemberState {
+  const known = new Set(state.ownCommits.map((c) => c.handshakeHash));
+  const ownCommits = [...state.ownCommits, ...more.filter((c) => !known.has(c.handshakeHash))]
+    .sort((a, b) => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0))
+    .slice(-OWN_COMMITS_KEPT);
+  return { ...state, ownCommits };
 }
 
 /** Makes this enclave's MLS keys (once) and returns the key package to publish on chain. */
@@ -205,6 +247,14 @@ export async function applyGroupEvent(
   } catch {
     return { ...next, lastHandshake: record("void: malformed handshake") };
   }
+  const own = ownCommitFor(state, slot, keccak256(event.handshake));
+  if (own) {
+    return {
+      ...(await withGroup(next, own.state, domain)),
+      genesisDone: true,
+      lastHandshake: record("applied (own commit)", mlsEpoch),
+    };
+  }
   const auth = authFor(state.registry, domain, admission);
 
   if (state.group) {
@@ -212,15 +262,7 @@ export async function applyGroupEvent(
     if (mlsEpoch !== current) {
       return {
         ...next,
-        pending: undefined,
         lastHandshake: record(`void: commit for MLS epoch ${mlsEpoch}, group is at ${current}`, mlsEpoch),
-      };
-    }
-    if (state.pending && state.pending.handshakeHash === keccak256(event.handshake)) {
-      return {
-        ...(await withGroup(next, state.pending.state, domain)),
-        genesisDone: true,
-        lastHandshake: record("applied (own commit)", mlsEpoch),
       };
     }
     try {
@@ -242,7 +284,6 @@ export async function applyGroupEvent(
       if (error instanceof GroupError) {
         return {
           ...next,
-          pending: undefined,
           lastHandshake: record(`void: ${error.name}: ${error.message}`, mlsEpoch),
         };
       }
@@ -288,9 +329,8 @@ export async function proposeCommit(
   if (me?.state !== "active") return { state: current };
   // A commit already offered for this slot is offered again until the chain orders this slot:
   // a second commit from the same epoch would orphan the first, should the first land.
-  if (current.pending?.slot === current.slot) {
-    return { state: current, handshake: hexToBytes(current.pending.handshake) };
-  }
+  const offered = ownCommitFor(current, current.slot);
+  if (offered) return { state: current, handshake: hexToBytes(offered.handshake) };
   if (!current.group) {
     if (current.removed || !current.memberKeys || current.genesisDone) return { state: current };
     // Genesis: the first registered enclave that is active and has published its key package.
@@ -330,18 +370,15 @@ export async function proposeCommit(
   if (add.length === 0 && remove.length === 0 && !rotate) return { state: current };
   try {
     const commit = await createCommit(group, { add, remove }, auth);
-    return {
-      state: {
-        ...current,
-        pending: {
-          handshakeHash: keccak256(commit.handshake),
-          state: commit.state,
-          handshake: bytesToHex(commit.handshake),
-          slot: current.slot,
-        },
-      },
-      handshake: commit.handshake,
+    const made: OwnCommit = {
+      handshakeHash: keccak256(commit.handshake),
+      handshake: bytesToHex(commit.handshake),
+      slot: current.slot,
+      state: commit.state,
+      // Genesis: the group was made just now, from nothing the chain holds.
+      base: state.group ? baseOf(current) : undefined,
     };
+    return { state: withOwnCommits(current, [made]), handshake: commit.handshake };
   } catch (error) {
     if (error instanceof CredentialRejected || error instanceof EpochMismatch) return { state: current };
     throw error;
@@ -351,18 +388,22 @@ export async function proposeCommit(
 // ----- sealing: ts-mls's objects travel as their own wire encodings; the rest is sealed as it is
 
 /** The group state as sealed: the MLS objects as bytes, no epoch key (it is derived again on restore). */
-export type SealedGroup = Omit<GroupMemberState, "memberKeys" | "group" | "pending" | "epochKey"> & {
+export type SealedGroup = Omit<GroupMemberState, "memberKeys" | "group" | "ownCommits" | "epochKey"> & {
   memberKeys: Hex | undefined;
   group: Hex | undefined;
-  pending: { handshakeHash: Hex; state: Hex; handshake: Hex; slot: bigint } | undefined;
+  ownCommits: SealedOwnCommit[];
 };
+type SealedOwnCommit = Omit<OwnCommit, "state"> & { state: Hex };
+
+export const unsealedOwnCommits = (sealed: SealedGroup): OwnCommit[] =>
+  sealed.ownCommits.map((c) => ({ ...c, state: decodeGroupState(hexToBytes(c.state)) }));
 
 export function sealableGroup({ epochKey: _derived, ...state }: GroupMemberState): SealedGroup {
   return {
     ...state,
     memberKeys: state.memberKeys && bytesToHex(encodeMemberKeys(state.memberKeys)),
     group: state.group && bytesToHex(encodeGroupState(state.group)),
-    pending: state.pending && { ...state.pending, state: bytesToHex(encodeGroupState(state.pending.state)) },
+    ownCommits: state.ownCommits.map((c) => ({ ...c, state: bytesToHex(encodeGroupState(c.state)) })),
   };
 }
 
@@ -372,10 +413,7 @@ export async function unsealedGroup(sealed: SealedGroup, domain: LedgerDomain): 
     ...sealed,
     memberKeys: sealed.memberKeys ? decodeMemberKeys(hexToBytes(sealed.memberKeys)) : undefined,
     group,
-    pending: sealed.pending && {
-      ...sealed.pending,
-      state: decodeGroupState(hexToBytes(sealed.pending.state)),
-    },
+    ownCommits: unsealedOwnCommits(sealed),
     epochKey: group ? await epochKeyOf(group, domain) : undefined,
   };
 }
@@ -391,7 +429,7 @@ export function groupSummary(state: GroupMemberState, self?: Hex): GroupSummary 
     members: state.group ? membersOf(state.group).map((m) => enclaveAddressOf(m.identity)) : [],
     epochKeyFingerprint: keyFingerprint(state.epochKey),
     lastHandshake: state.lastHandshake,
-    pending: state.pending !== undefined,
+    pending: ownCommitFor(state, state.slot) !== undefined,
     policyVersion: (state.registry.policy?.version ?? 0n).toString(),
     lastPolicyEvent: state.registry.lastPolicyEvent,
     collateral: Object.values(state.registry.collateral ?? {}).map(

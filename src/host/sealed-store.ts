@@ -68,8 +68,11 @@ export function completeLines(text: string): string[] {
   return lines.filter((line) => line.length > 0);
 }
 
-/** What the enclave resumes from: its state as last sealed and the journal of commands since. */
-export type SealedCopy = { sealedState: Hex; sealedJournal: Hex[] };
+/**
+ * What the enclave resumes from: its state as last sealed and the journal of commands since; for a
+ * rollback to an older state, the newest one too (without its pieces), for the own commits it holds.
+ */
+export type SealedCopy = { sealedState: Hex; sealedJournal: Hex[]; latestSealedState?: Hex };
 
 /**
  * A sealed state kept for rolling back after a reorganisation: the block of the enclave's cursor as
@@ -199,10 +202,18 @@ export class SealedStore {
    */
   rollbackCandidates(block: bigint): (SealedCopy & { checkpoint: Checkpoint })[] {
     const sealedJournal = this.readJournal();
+    const latestSealedState = existsSync(this.statePath)
+      ? (readFileSync(this.statePath, "utf8").trim() as Hex)
+      : undefined;
     return this.checkpoints
       .filter((c) => c.block !== undefined && c.block <= block)
       .reverse()
-      .map((checkpoint) => ({ sealedState: this.whole(checkpoint.sealedState), sealedJournal, checkpoint }));
+      .map((checkpoint) => ({
+        sealedState: this.whole(checkpoint.sealedState),
+        sealedJournal,
+        latestSealedState,
+        checkpoint,
+      }));
   }
 
   /**

@@ -1,10 +1,11 @@
 // Chain reorganisations of depth 1 to 5 under a stream of transfers through two nodes, with and
-// without the dropped transactions mined again (`anvil_reorg`): every node rolls back to a
-// checkpoint before the fork, replays the canonical events and sends again its batches the chain
-// lost. At the end the nodes agree with each other and with the chain, and every acknowledged
+// without the dropped transactions mined again (`anvil_reorg`), then one from below a rotation's
+// commit, mined again: every node rolls back to a checkpoint before the fork, replays the canonical
+// events and sends again its batches the chain lost. At the end the nodes agree with each other and with the chain, and every acknowledged
 // transfer applied exactly once.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { createPublicClient, http } from "viem";
 import { waitForSameSequence } from "../support/group.js";
 import { startTestNet, type TestNet } from "../support/network.js";
 import { reorganise } from "../support/reorg.js";
@@ -21,6 +22,8 @@ const REORGS: readonly [depth: number, reinclude: boolean][] = [
   [4, true],
   [5, false],
 ];
+/** How far below the block of its own commit a reorganisation reaches (it was made a block or two before). */
+const BELOW_OWN_COMMIT = 3;
 /** Commands the nodes apply between two reorganisations (so each one drops batches). */
 const APPLIED_BETWEEN = 6n;
 
@@ -63,6 +66,31 @@ describe("chain reorganisations under load", () => {
       );
       await reorganise(tn.net.rpcUrl, depth, reinclude);
     }
+    // A rotation, then a reorganisation from below the block node 1 made its commit at, mined again:
+    // node 1 rolls back past its own commit, which MLS cannot open, and must adopt it again.
+    const group = () =>
+      tn
+        .running()[0]!
+        .groupStatus()
+        .then(
+          (s) => s.group,
+          () => undefined,
+        );
+    const slotBefore = (await until("node 1's group", group)).slot;
+    tn.running()[0]!.requestRotation();
+    let seen: unknown;
+    const rotation = await until("node 1's rotation ordered", async () => {
+      seen = await group();
+      const last = (seen as Awaited<ReturnType<typeof group>>)?.lastHandshake;
+      return last && last.slot === slotBefore && last.outcome === "applied (own commit)" ? last : undefined;
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}; node 1's group: ${JSON.stringify(seen)}`);
+    });
+    const head = await createPublicClient({ transport: http(tn.net.rpcUrl) }).getBlockNumber({
+      cacheTime: 0,
+    });
+    await reorganise(tn.net.rpcUrl, Number(head - BigInt(rotation.block)) + BELOW_OWN_COMMIT, true);
+
     const from = await sequence();
     await until("commands applied after the last reorganisation", async () =>
       (await sequence()) >= from + APPLIED_BETWEEN ? true : undefined,

@@ -49,7 +49,14 @@ import {
   requireSession,
   type Session,
 } from "../context.js";
-import { groupSummary, type SealedGroup, sealableGroup, unsealedGroup } from "../group-member.js";
+import {
+  groupSummary,
+  type SealedGroup,
+  sealableGroup,
+  unsealedGroup,
+  unsealedOwnCommits,
+  withOwnCommits,
+} from "../group-member.js";
 import { GENESIS, type Linked, recordHash, verifiedChain } from "../journal-chain.js";
 import { SealingError, seal, unseal } from "../sealing.js";
 
@@ -62,9 +69,10 @@ const FULL_SEAL_INTERVAL_MS = 30_000;
 const MIN_RECORDS_BETWEEN_SNAPSHOTS = 256;
 /**
  * The layout of sealed state and journal records; a blob of any other version is refused. 6: the
- * checkpoint in pieces (a manifest with `split` and `bucketKey`, its ledger without the large maps).
+ * checkpoint in pieces (a manifest with `split` and `bucketKey`, its ledger without the large maps);
+ * 7: the group's own commits kept (`ownCommits`), not one pending commit.
  */
-const NODE_STATE_VERSION = 6;
+const NODE_STATE_VERSION = 7;
 
 type SealedNodeState = {
   version: number;
@@ -239,16 +247,18 @@ export function checkpointCalls(context: EnclaveContext): Pick<CallHandlers, "re
      * Resumes from the state the host kept sealed: group state, registry view, event cursor, journal.
      * Everything is checked before anything changes; a refused restore may be retried.
      */
-    restoreState: async ({ sealedState, sealedJournal = [] }) => {
+    restoreState: async ({ sealedState, sealedJournal = [], latestSealedState }) => {
       const session = requireSession(context);
       refuseLateRestore(context);
+      const openManifest = async (manifest: Uint8Array) =>
+        (await unsealValue<SealedNodeState>(context, session, manifest, NODE_STATE_SEAL_LABEL)).value;
       const checkpoint = containerOf(sealedState);
-      const { value: manifest } = await unsealValue<SealedNodeState>(
-        context,
-        session,
-        checkpoint.manifest,
-        NODE_STATE_SEAL_LABEL,
-      );
+      const manifest = await openManifest(checkpoint.manifest);
+      // Own commits made after the restored state: a rollback must not make this enclave lose one the
+      // chain orders again. Any state this enclave sealed serves (its commits are its own either way).
+      const laterCommits = latestSealedState
+        ? unsealedOwnCommits((await openManifest(containerOf(latestSealedState).manifest)).group)
+        : [];
       const carried = new Map(
         checkpoint.pieces.flatMap((p) => (p.bytes ? [[p.hash, p.bytes] as const] : [])),
       );
@@ -275,7 +285,7 @@ export function checkpointCalls(context: EnclaveContext): Pick<CallHandlers, "re
         .filter((r) => r.seq < first)
         .sort((x, y) => x.seq - y.seq)
         .flatMap(commandsOf);
-      const group = await unsealedGroup(state.group, session.domain);
+      const group = withOwnCommits(await unsealedGroup(state.group, session.domain), laterCommits);
       const ledger = withJournal(state.ledger, {
         snapshot: snapshot ? { queue: snapshot.queue, inFlight: snapshot.inFlight } : undefined,
         accepted,

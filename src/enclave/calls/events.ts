@@ -18,7 +18,13 @@ import {
   settledHere,
 } from "../confidential-ledger.js";
 import { admissionOf, type CallHandlers, type EnclaveContext, sessionToChange } from "../context.js";
-import { applyGroupEvent, GroupFollowError, type GroupMemberState, groupSummary } from "../group-member.js";
+import {
+  applyGroupEvent,
+  GroupFollowError,
+  type GroupMemberState,
+  groupSummary,
+  ownCommitFor,
+} from "../group-member.js";
 import { captureSnapshot, snapshotKey, startSync, withProduced } from "../ledger-snapshot.js";
 import { enclaveAddressOf } from "../registry.js";
 import { fullSealDue, sealState } from "./checkpoint.js";
@@ -71,7 +77,7 @@ async function afterHandshake(
       hash,
       size: bytes.length,
       // The committer of this handshake commits the hash; the others hold the same bytes to serve.
-      commit: before.pending !== undefined && before.pending.handshakeHash === keccak256(event.handshake),
+      commit: ownCommitFor(before, slot, keccak256(event.handshake)) !== undefined,
     },
   };
 }
