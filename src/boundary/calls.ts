@@ -266,7 +266,6 @@ export type InstallSnapshotResult = {
   installed: boolean;
   received: number;
   ledger: LedgerSummary;
-  sealedState: Hex | undefined;
 };
 
 /** A call's parameter schema, result type (carried in the type only) and refusal codes. */

@@ -142,7 +142,6 @@ export class EnclaveNode {
       wallet,
       contract,
       peers: options.peers ?? [],
-      keep: (result) => this.keep(result),
       log: this.log,
     });
     this.groupWrites = new GroupWrites({

@@ -5,7 +5,7 @@
 // opens them itself (`installSnapshot`). The host trusts no peer: a wrong or tampered snapshot costs
 // a retry, never the enclave's state.
 import type { Address, Hex } from "viem";
-import { type InstallSnapshotResult, type LedgerSummary, SNAPSHOT_CHUNK_BYTES } from "../boundary/calls.js";
+import { type LedgerSummary, SNAPSHOT_CHUNK_BYTES } from "../boundary/calls.js";
 import { EnclaveCallError } from "../boundary/frames.js";
 import type { LedgerWallet } from "../chain/chain.js";
 import { DEFAULT_PAGE_BLOCKS } from "../chain/follower.js";
@@ -29,8 +29,6 @@ export type SnapshotSyncOptions = {
   contract: Address;
   /** Base URLs of other nodes' APIs. */
   peers: readonly string[];
-  /** Keeps what the enclave sealed on installing. */
-  keep: (result: InstallSnapshotResult) => void;
   log: Logger;
   fetch?: typeof globalThis.fetch;
 };
@@ -214,12 +212,11 @@ export class SnapshotSync {
   private async install(bytes: Buffer): Promise<void> {
     for (let offset = 0; offset < bytes.length; offset += SNAPSHOT_CHUNK_BYTES) {
       const piece = bytes.subarray(offset, offset + SNAPSHOT_CHUNK_BYTES);
-      const result = await this.options.enclave.call("installSnapshot", {
+      await this.options.enclave.call("installSnapshot", {
         bytes: `0x${piece.toString("hex")}`,
         offset,
         total: bytes.length,
       });
-      this.options.keep(result);
     }
   }
 }

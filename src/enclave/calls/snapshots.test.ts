@@ -2,7 +2,8 @@
 // batch (no snapshot needed), commands are applied, then C joins: A and B capture the same snapshot
 // bytes, C answers nothing and applies no later batch until it installs them, and a host that hands C
 // anything else — tampered bytes, another slot, position or network, pieces out of order — changes
-// nothing. C restarted while syncing stays syncing and completes.
+// nothing. C restarted while syncing stays syncing and completes; restarted after it installed, before
+// its state is sealed again, it syncs again and loses no command it accepted.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -227,7 +228,6 @@ describe("joining with state (in process)", () => {
     });
     assert.equal(done.installed, true);
     assert.equal(done.ledger.syncing, undefined);
-    assert.ok(done.sealedState);
     await refusedWith(call(restarted, "installSnapshot", { bytes: snapshot }), "not_syncing");
 
     const fed = await chain.feed(restarted);
@@ -255,5 +255,40 @@ describe("joining with state (in process)", () => {
     await feedAll(a, b, memberC);
     for (const member of [a, b, memberC])
       assert.equal(await balance(member.enclave, member.hpkePublicKey, holders[2]!), 1002n + 3n);
+  });
+
+  it("restarted after it answered from its snapshot, before sealing it: syncs again, and a command it accepted applies once", async () => {
+    /** C in a new process from the state it sealed when it joined (syncing), with `journal`. */
+    const fromJoin = async (journal: Hex[]) => {
+      const enclave = enclaveOn(join(dir, "c"));
+      await call(enclave, "init", { ...DOMAIN, sealedIdentity: c.sealedIdentity });
+      const restored = await call(enclave, "restoreState", {
+        sealedState: joined.sealedState!,
+        sealedJournal: journal,
+      });
+      return { enclave, restored };
+    };
+    const { enclave: first } = await fromJoin([]);
+    await call(first, "installSnapshot", { bytes: snapshot });
+    await chain.feed(first);
+    const envelope = await sealedErc20Command(holders[3]!, DOMAIN, c.hpkePublicKey, 0n, {
+      command: "transfer",
+      params: { to: holders[0]!.address, amount: "7" },
+    });
+    const accepted = await call(first, "submitCommand", { envelope });
+    const before = (await balance(a.enclave, a.hpkePublicKey)) as bigint;
+
+    // The process dies: nothing after the join was sealed but the command's journal record.
+    const { enclave: second, restored } = await fromJoin([accepted.journal.sealed]);
+    assert.equal(restored.ledger.syncing?.slot, "1", "syncing again");
+    assert.equal(restored.ledger.queued, 1, "the accepted command waits");
+    await call(second, "installSnapshot", { bytes: snapshot });
+    await chain.feed(second);
+    const memberC = { ...c, enclave: second };
+    assert.equal(await chain.batch(memberC), 1);
+    await feedAll(a, b, memberC);
+    for (const member of [a, b, memberC])
+      assert.equal(await balance(member.enclave, member.hpkePublicKey), before + 7n, "applied once");
+    assert.equal((await call(second, "sealBatch", { maxCommands: 64 })).batches.length, 0, "nothing left");
   });
 });
