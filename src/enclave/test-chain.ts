@@ -1,7 +1,7 @@
 // For tests only (nothing in the enclave bundle imports it): the contract's event log for enclaves
 // run in process, as an honest host would feed it — registrations with each enclave's own evidence,
 // key packages, handshakes and batches chained as the contract chains them (slots, heads, sequences).
-import { type Hex, hexToBytes, keccak256 } from "viem";
+import type { Hex } from "viem";
 import type { ApplyResult } from "../boundary/calls.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
 import { type LedgerDomain, nextBatchHead, nextHandshakeHead, ZERO_HASH } from "../protocol/digests.js";
@@ -114,6 +114,3 @@ export class TestChain {
     return commands;
   }
 }
-
-/** The hash of snapshot bytes as the host names them. */
-export const snapshotHash = (bytes: Hex): Hex => keccak256(hexToBytes(bytes));
