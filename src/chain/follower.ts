@@ -49,6 +49,11 @@ export type FollowerOptions = {
   contract: Address;
   /** The contract's deployment block: where a follower with no cursor starts. */
   fromBlock: bigint;
+  /**
+   * The newest block the consumer's state already reflects, if any (a restored checkpoint's cursor
+   * block; default: the block before `fromBlock`): a fork above it is located no lower than it.
+   */
+  anchorBlock?: bigint;
   /** Blocks an event must be buried under before it is delivered (reorg safety); 0 for local chains. */
   confirmations?: bigint;
   /**
@@ -197,7 +202,9 @@ export class EventFollower {
     const safeHead = head - this.confirmations;
     // The block before the first one read anchors what this follower knows: a reorganisation
     // reaching back past everything it read since is still located.
-    const start = this.cursor ? this.cursor.blockNumber : this.options.fromBlock - 1n;
+    const start = this.cursor
+      ? this.cursor.blockNumber
+      : (this.options.anchorBlock ?? this.options.fromBlock - 1n);
     if (this.seen.length === 0 && start >= 0n && start <= safeHead) {
       const hash = await this.hashOf(start, latest);
       if (hash) this.seen.push({ number: start, hash });

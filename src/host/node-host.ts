@@ -215,6 +215,9 @@ export class EnclaveNode {
       publicClient: wallet.publicClient,
       contract,
       fromBlock: cursor ? BigInt(cursor.block) : this.options.deployedAtBlock,
+      // The checkpoint's own block: a fork above it may roll back to this checkpoint again (anchored
+      // one lower, a fork found while catching up reached below the oldest checkpoint kept).
+      anchorBlock: cursor && BigInt(cursor.block),
       confirmations: this.options.confirmations ?? 0n,
       pollMs: FOLLOW_POLL_MS,
       onEvents: (events) => this.events.apply(events),

@@ -32,7 +32,18 @@ describe("chain reorganisations under load", () => {
   before(async () => {
     tn = await startTestNet(2);
   });
-  after(() => tn?.stop());
+  let passed = false;
+  after(async () => {
+    // On failure, what the nodes warned of: the test's own message rarely says why a node stalled.
+    if (!passed && tn)
+      console.error(
+        `the nodes' warnings:\n${tn.logs
+          .filter((l) => /"level":(40|50)/.test(l) && !l.includes("it is sent again"))
+          .slice(-60)
+          .join("\n")}`,
+      );
+    await tn?.stop();
+  });
 
   test("depth 1 to 5, with and without re-inclusion: nodes roll back, resend, and end equal", async () => {
     const token = await issueToken(tn, 0);
@@ -136,5 +147,6 @@ describe("chain reorganisations under load", () => {
         assert.equal(await (await tn.client(sender, index)).query("balanceOf", {}), FUNDS - sent);
       }
     }
+    passed = true;
   });
 });
