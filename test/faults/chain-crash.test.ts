@@ -13,6 +13,7 @@ import { waitForSameSequence } from "../support/group.js";
 import { issueToken, newAccount } from "../support/token.js";
 import { startTransferStream } from "../support/transfer-stream.js";
 import { until } from "../support/wait.js";
+import { nodeWarnings } from "../support/warnings.js";
 
 const FUNDS = 10_000n;
 /** Transfers acknowledged before the kill, and again after the chain is back. */
@@ -30,7 +31,9 @@ describe("the chain process crashes under load", () => {
     anvil = await startAnvil({ dataDir: dir, port });
     net = await startNodesOn(anvil.rpcUrl, 2);
   });
+  let passed = false;
   after(async () => {
+    if (!passed && net) console.error(`the nodes' warnings:\n${nodeWarnings(net.logs)}`);
     await net?.stop();
     await anvil?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -92,5 +95,6 @@ describe("the chain process crashes under load", () => {
       const received = (await (await net.client(recipient, index)).query("balanceOf", {})) as bigint;
       assert.equal(received, BigInt(acknowledged()), `the recipient's balance at node ${index + 1}`);
     }
+    passed = true;
   });
 });

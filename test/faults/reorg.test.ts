@@ -12,6 +12,7 @@ import { reorganise } from "../support/reorg.js";
 import { issueToken, newAccount } from "../support/token.js";
 import { startTransferStream } from "../support/transfer-stream.js";
 import { until } from "../support/wait.js";
+import { nodeWarnings } from "../support/warnings.js";
 
 const FUNDS = 10_000n;
 /** Depth of each reorganisation, and whether the dropped transactions are mined again. */
@@ -35,13 +36,7 @@ describe("chain reorganisations under load", () => {
   let passed = false;
   after(async () => {
     // On failure, what the nodes warned of: the test's own message rarely says why a node stalled.
-    if (!passed && tn)
-      console.error(
-        `the nodes' warnings:\n${tn.logs
-          .filter((l) => /"level":(40|50)/.test(l) && !l.includes("it is sent again"))
-          .slice(-60)
-          .join("\n")}`,
-      );
+    if (!passed && tn) console.error(`the nodes' warnings:\n${nodeWarnings(tn.logs)}`);
     await tn?.stop();
   });
 
