@@ -191,7 +191,7 @@ export function ownCommitFor(
   );
 }
 
-/** `kept` with `more` (a newer sealed state's), each commit once, the newest OWN_COMMITS_KEPT by slot. */
+/** The state's own commits with `more` (a newer sealed state's): each once, the newest OWN_COMMITS_KEPT by slot. */
 export function withOwnCommits(state: GroupMemberState, more: readonly OwnCommit[]): GroupMemberState {
   const known = new Set(state.ownCommits.map((c) => c.handshakeHash));
   const ownCommits = [...state.ownCommits, ...more.filter((c) => !known.has(c.handshakeHash))]

@@ -145,12 +145,13 @@ export class SealedStore {
 
   /** What a restart hands the enclave, if a state was ever sealed here. */
   read(): SealedCopy | undefined {
-    if (!existsSync(this.statePath)) return undefined;
-    // Hex as this store wrote it; the enclave checks every byte of it anyway.
-    return {
-      sealedState: this.whole(readFileSync(this.statePath, "utf8").trim() as Hex),
-      sealedJournal: this.readJournal(),
-    };
+    const stub = this.stateStub();
+    return stub && { sealedState: this.whole(stub), sealedJournal: this.readJournal() };
+  }
+
+  /** The state file: the newest checkpoint without its pieces (hex as this store wrote it; the enclave checks every byte). */
+  private stateStub(): Hex | undefined {
+    return existsSync(this.statePath) ? (readFileSync(this.statePath, "utf8").trim() as Hex) : undefined;
   }
 
   private readJournal(): Hex[] {
@@ -202,9 +203,7 @@ export class SealedStore {
    */
   rollbackCandidates(block: bigint): (SealedCopy & { checkpoint: Checkpoint })[] {
     const sealedJournal = this.readJournal();
-    const latestSealedState = existsSync(this.statePath)
-      ? (readFileSync(this.statePath, "utf8").trim() as Hex)
-      : undefined;
+    const latestSealedState = this.stateStub();
     return this.checkpoints
       .filter((c) => c.block !== undefined && c.block <= block)
       .reverse()

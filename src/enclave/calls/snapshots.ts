@@ -92,7 +92,7 @@ export function snapshotCalls(
       // Not sealed here: sealing the whole state (seconds at 100,000 accounts, and a checkpoint as
       // large through the host) would come before the node's first answer. It comes with a later
       // call, at the interval; a restart before then syncs again from the sealed syncing state, with
-      // the commands journaled since (test/join/late-joiner.test.ts).
+      // the commands journaled since (src/enclave/calls/snapshots.test.ts).
       return {
         installed: true,
         received: size,
