@@ -1,39 +1,38 @@
 // Joining with state (flow 6, issue #14): a node joins a running network after commands were applied,
-// and must answer every balance as the others do. Two networks of 3 nodes (embedded Anvil, real
-// enclave processes, batches of up to 1,024 commands), each joined by a fourth node:
-//   1. the issue's shape: 200 commands (construct, 100 mints, 99 transfers), every balance checked,
-//      then a transfer through the joiner checked on every node;
-//   2. a large state: BENCH_JOIN_ACCOUNTS holders (default 100,000, the issue's target),
-//      seeded with one mint each, a sample of them checked.
+// and must answer every balance as the others do. Two networks of 3 nodes, each node a process of its
+// own as operators run them (`anonify node start`; embedded Anvil, real enclave processes, batches of
+// up to 1,024 commands), each joined by a fourth node process:
+//   1. the issue's shape: 200 commands (construct, approvals, 100 holders paid, 99 transfers), every
+//      balance checked, then a transfer through the joiner checked on every node;
+//   2. a large state: BENCH_JOIN_ACCOUNTS holders (default 100,000, the issue's target), each paid
+//      once, a sample of them checked.
+// Holders are paid by `transferFrom` from several approved spenders at once: a sender's commands must
+// come in nonce order, so one sender would seed one command at a time over HTTP.
 // For each: the snapshot's bytes (per account), and the time of each stage from the handshake that
 // adds the joiner being ordered to the joiner's first correct answer, read from the nodes' logs (ms).
 // Then, in process, the enclave's own work on a state of 100,000 accounts (capture; open and install),
-// to see what dominates. `npm run bench -- join` → bench/results/join.{md,json}. Target: correct
-// answers within 10 s of the Welcome. BENCH_JOIN_LOG=file keeps the nodes' logs;
+// to see what dominates. `npm run bench -- join` (after `npm run build`: the nodes run bin/anonify.mjs)
+// → bench/results/join.{md,json}. Target: correct answers within 10 s of the Welcome.
+// BENCH_JOIN_LOG=file keeps the processes' log lines (each after its arrival time, ms);
 // BENCH_JOIN_ONLY_LARGE=1 skips the first run.
 import { randomBytes } from "node:crypto";
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { appendFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { type Address, bytesToHex, type Hex, type LocalAccount } from "viem";
 import { generatePrivateKey } from "viem/accounts";
 import erc20 from "../apps/erc20/index.js";
 import { encodeValue, type StateValue } from "../src/app/canonical.js";
 import { PersistentMap } from "../src/app/pmap.js";
-import { connectLedger, withWallet } from "../src/chain/chain.js";
+import { connectLedger } from "../src/chain/chain.js";
 import { anonifyAbi } from "../src/chain/generated/contracts.js";
 import { AnonifyClient, AnonifyClientError } from "../src/client/anonify-client.js";
-import { sealCommand, signCommand } from "../src/client/command.js";
 import { localAccount } from "../src/client/local-account.js";
+import { readNetworkProfile } from "../src/client/network-profile.js";
 import { initialLedgerApp, type LedgerAppState } from "../src/enclave/confidential-ledger.js";
 import { captureSnapshot, installSnapshot, startSync } from "../src/enclave/ledger-snapshot.js";
-import { buildNodeApi } from "../src/host/api.js";
-import { startDevnet } from "../src/host/devnet.js";
-import { createLogger, humanLine } from "../src/host/log.js";
-import { EnclaveNode } from "../src/host/node-host.js";
 import { sealedCheckpointBytes } from "../src/host/sealed-store.js";
-import { anvilKey } from "../test/support/chain.js";
-import { waitForGroup } from "../test/support/group.js";
+import { nodeStatus, startOperatorNet } from "../test/operators/operator-net.js";
 import { until } from "../test/support/wait.js";
 
 /**
@@ -44,8 +43,12 @@ import { until } from "../test/support/wait.js";
 const LARGE = Number(process.env.BENCH_JOIN_ACCOUNTS ?? 100_000);
 const NODES = 3;
 const BATCH = 1024;
-/** Envelopes signed, sealed and handed to the node at a time while seeding. */
-const SEED_CHUNK = 512;
+/** Progress is printed every this many seeded holders. */
+const SEED_PROGRESS = 10_240;
+/** How long a sender waits when a node's queue for it is full and the node named no time. */
+const QUEUE_FULL_BACKOFF_MS = 100;
+/** pino's level of warnings: the lines kept while seeding, printed when a run fails. */
+const WARN_LEVEL = 40;
 /** Accounts whose balances the large run checks at the joiner (they hold keys; the rest are bare addresses). */
 const SAMPLE = 16;
 const SETUP_TIMEOUT_MS = 60 * 60_000;
@@ -97,25 +100,38 @@ function parse(line: string): Line | undefined {
 
 const randomAddress = (): Address => bytesToHex(randomBytes(20)) as Address;
 
+/** Senders of the seeding transfers, each with its own nonce sequence (a sender's commands go in order). */
+const SPENDERS = 12;
+
+/** A node's log line as the network's processes write them: `node-1: {pino JSON}`. */
+function lineOf(raw: string): Line | undefined {
+  const colon = raw.indexOf(": ");
+  const record = parse(raw.slice(colon + 2));
+  return record ? { ...record, node: raw.slice(0, colon) } : undefined;
+}
+
+/** Sends one command, again when the node asks the sender to wait (its queue for the sender is full). */
+async function sendPatiently(client: AnonifyClient, command: string, params: Record<string, unknown>) {
+  for (;;) {
+    try {
+      return await client.send(command, params);
+    } catch (error) {
+      const full = error instanceof AnonifyClientError && /queue_full$/.test(error.code);
+      if (!full) throw error;
+      await new Promise((r) => setTimeout(r, error.retryAfterMs ?? QUEUE_FULL_BACKOFF_MS));
+    }
+  }
+}
+
 async function scenario(name: string, accounts: number, transfers: number): Promise<Result> {
-  const dataDir = mkdtempSync(join(tmpdir(), "anonify-join-bench-"));
   const lines: Line[] = [];
-  const log = createLogger({
-    write: (l) => {
-      const line = parse(l);
-      if (line) lines.push(line);
-      // BENCH_JOIN_LOG=file keeps every node's log of the runs, one line per record.
-      if (process.env.BENCH_JOIN_LOG) appendFileSync(process.env.BENCH_JOIN_LOG, `${humanLine(l)}\n`);
-    },
-  });
-  const net = await startDevnet({ dataDir, nodes: NODES, maxBatchCommands: BATCH, log });
-  const members = net.nodes.map((n) => n.node);
-  let joiner: EnclaveNode | undefined;
-  let api: { close(): Promise<unknown> } | undefined;
+  // Seeding logs a line per batch on every node: only warnings are kept until the join.
+  let keepAll = false;
+  const logFile = process.env.BENCH_JOIN_LOG;
   const result: Result = {
     name,
     accounts,
-    commands: 1 + accounts + transfers,
+    commands: 0,
     seedSeconds: 0,
     memberSealedStateBytes: 0,
     snapshotBytes: 0,
@@ -125,16 +141,21 @@ async function scenario(name: string, accounts: number, transfers: number): Prom
     startToWelcomeMs: 0,
     checked: 0,
   };
+  // One process per node, as operators run them (`anonify node start`), so no node's host waits on another's.
+  const net = await startOperatorNet(NODES, {
+    nodeArgs: ["--max-batch-commands", String(BATCH)],
+    onLine: (raw) => {
+      const line = lineOf(raw);
+      if (line && (keepAll || Number(line.level) >= WARN_LEVEL)) lines.push(line);
+      // The enclaves' own lines (slow calls) carry no time: the arrival's is written beside each.
+      if (logFile) appendFileSync(logFile, `${Date.now()} ${raw}\n`);
+    },
+  });
   try {
-    await waitForGroup(members);
-    const network = { rpcUrl: net.rpcUrl, chainId: net.chainId, contract: net.contract };
+    const network = readNetworkProfile(net.profile);
     const clientAt = (account: LocalAccount, url: string) =>
       AnonifyClient.connect({ network, node: url, account });
-    const owner = localAccount(generatePrivateKey());
-    const constructed = await (await clientAt(owner, net.nodes[0]!.url)).call("construct", {
-      totalSupply: 0,
-    });
-    if (constructed.status !== "applied") throw new Error(`construct ${constructed.status}`);
+    const memberUrl = (i: number) => net.nodes[i % NODES]!.url;
 
     // Holders: the first `transfers + 1` and a sample spread over the rest hold keys (they send or
     // are asked); the others are bare addresses, which cost nothing to make.
@@ -145,33 +166,46 @@ async function scenario(name: string, accounts: number, transfers: number): Prom
     const holder = (i: number): Address => keyed.get(i)?.address ?? randomAddress();
     const amount = (i: number) => 1_000_000n + BigInt(i);
 
+    // The owner constructs the token and approves each spender for its holders' share; the spenders
+    // then move it to the holders, one `transferFrom` each, several senders at once over the nodes.
     const seedStart = performance.now();
-    const domain = { chainId: net.chainId, contract: net.contract };
-    const seeder = members[0]!;
-    const hpke = seeder.registration!.hpkePublicKey;
-    for (let from = 0; from < accounts; from += SEED_CHUNK) {
-      const envelopes: Hex[] = [];
-      for (let i = from; i < Math.min(accounts, from + SEED_CHUNK); i++) {
-        const signed = await signCommand(owner, domain, {
-          app: "erc20",
-          command: "mint",
-          params: { to: holder(i), amount: amount(i).toString() },
-          nonce: BigInt(1 + i),
-        });
-        envelopes.push(bytesToHex(await sealCommand(signed.signed, hpke)));
-      }
-      // In nonce order: the enclave takes calls in the order they are sent.
-      await Promise.all(envelopes.map((e) => seeder.submitCommand(e)));
-      if (from % (SEED_CHUNK * 20) === 0)
-        process.stdout.write(`  seeded ${from + envelopes.length}/${accounts}\r`);
-    }
+    const owner = localAccount(generatePrivateKey());
+    const spenders = Array.from({ length: Math.min(SPENDERS, accounts) }, () =>
+      localAccount(generatePrivateKey()),
+    );
+    const share = (s: number) => {
+      let sum = 0n;
+      for (let i = s; i < accounts; i += spenders.length) sum += amount(i);
+      return sum;
+    };
+    const supply = spenders.reduce((sum, _, s) => sum + share(s), 0n);
+    const ownerClient = await clientAt(owner, memberUrl(0));
+    const constructed = await ownerClient.call("construct", { totalSupply: supply.toString() });
+    if (constructed.status !== "applied") throw new Error(`construct ${constructed.status}`);
+    for (const [s, spender] of spenders.entries())
+      await ownerClient.send("approve", { spender: spender.address, amount: share(s).toString() });
+    let sent = 0;
+    await Promise.all(
+      spenders.map(async (spender, s) => {
+        const client = await clientAt(spender, memberUrl(s));
+        for (let i = s; i < accounts; i += spenders.length) {
+          const to = holder(i);
+          await sendPatiently(client, "transferFrom", {
+            from: owner.address,
+            to,
+            amount: amount(i).toString(),
+          });
+          if (++sent % SEED_PROGRESS === 0) process.stdout.write(`  seeded ${sent}/${accounts}\r`);
+        }
+      }),
+    );
     const expected = new Map<number, bigint>();
     for (const i of keyed.keys()) expected.set(i, amount(i));
     await Promise.all(
       Array.from({ length: transfers }, async (_, k) => {
         const from = keyed.get(k)!;
         const to = keyed.get(k + 1)!;
-        const receipt = await (await clientAt(from, net.nodes[k % NODES]!.url)).call("transfer", {
+        const receipt = await (await clientAt(from, memberUrl(k))).call("transfer", {
           to: to.address,
           amount: String(k + 1),
         });
@@ -183,27 +217,29 @@ async function scenario(name: string, accounts: number, transfers: number): Prom
       expected.set(k, expected.get(k)! - BigInt(k + 1));
       expected.set(k + 1, expected.get(k + 1)! + BigInt(k + 1));
     }
+    result.commands = 1 + spenders.length + accounts + transfers;
     await until(
       "every member to apply the seeded commands",
       async () => {
-        const views = await Promise.all(members.map((m) => m.groupStatus()));
-        return views.every((v) => BigInt(v.ledger.sequence) >= BigInt(result.commands)) ? true : undefined;
+        const views = await Promise.all(net.nodes.map((n) => nodeStatus(n.url)));
+        return views.every((v) => BigInt(v.appliedSequence) >= BigInt(result.commands)) ? true : undefined;
       },
       SETUP_TIMEOUT_MS,
     );
     result.seedSeconds = (performance.now() - seedStart) / 1000;
-    result.memberSealedStateBytes = sealedCheckpointBytes(net.nodes[0]!.hostDir);
+    result.memberSealedStateBytes = sealedCheckpointBytes(net.nodes[0]!.process.ready.hostDir);
     process.stdout.write(`  seeded ${result.commands} commands in ${result.seedSeconds.toFixed(1)} s\n`);
 
-    // The joiner, as an operator adds one: its own directory and gas account, the others as peers.
+    // The joiner, as an operator adds one: its own process, directory and gas account, the others as peers.
+    keepAll = true;
     const started = Date.now();
-    const { publicClient } = await connectLedger(net.rpcUrl);
+    const { publicClient } = await connectLedger(network.rpcUrl);
     const fromBlock = await publicClient.getBlockNumber();
     const ordered = until(
       "the handshake that adds the joiner",
       async () => {
         const events = await publicClient.getContractEvents({
-          address: net.contract,
+          address: network.contract,
           abi: anonifyAbi,
           eventName: "HandshakeCommitted",
           fromBlock,
@@ -213,31 +249,12 @@ async function scenario(name: string, accounts: number, transfers: number): Prom
       SETUP_TIMEOUT_MS,
     );
     ordered.catch(() => undefined); // awaited below, where a failure is reported
-    joiner = new EnclaveNode({
-      hostDir: join(dataDir, `node-${NODES + 1}`),
-      wallet: withWallet(await connectLedger(net.rpcUrl), anvilKey(NODES + 1)),
-      contract: net.contract,
-      deployedAtBlock: net.deployedAtBlock,
-      attestationUrl: net.attestationUrl,
-      peers: net.nodes.map((n) => n.url),
-      log: log.child({ node: `node-${NODES + 1}` }),
-    });
-    await joiner.start();
-    const server = buildNodeApi({
-      node: joiner,
-      contract: net.contract,
-      chainId: net.chainId,
-      chainRpc: net.rpcUrl,
-      log: log.child({ node: `node-${NODES + 1}`, component: "api" }),
-    });
-    api = server;
-    const url = await server.listen({ port: 0, host: "127.0.0.1" });
+    const { url } = await net.add();
     // Clients connect once; each probe sends one signed query per checked account.
     // The issue's run checks every balance; the large one its sample.
     const checks = accounts <= 200 ? [...expected.entries()] : [...expected.entries()].slice(0, SAMPLE);
     const clients = await Promise.all(checks.map(([i]) => clientAt(keyed.get(i)!, url)));
-    // One signed query per probe (the hosts share this process: a heavier probe would slow what it
-    // measures), then every checked account once the first answer is right.
+    // One signed query per probe, then every checked account once the first answer is right.
     const answered = await until(
       "the joiner's first correct answer",
       async () => {
@@ -289,11 +306,11 @@ async function scenario(name: string, accounts: number, transfers: number): Prom
         amount: "1",
       });
       await until("every node to apply the joiner's transfer", async () => {
-        const views = await Promise.all([...members, joiner!].map((m) => m.groupStatus()));
-        return views.every((v) => BigInt(v.ledger.sequence) > receipt.sequence) ? true : undefined;
+        const views = await Promise.all(net.nodes.map((n) => nodeStatus(n.url)));
+        return views.every((v) => BigInt(v.appliedSequence) > receipt.sequence) ? true : undefined;
       });
       const seen = await Promise.all(
-        net.nodes.map(async (n) => (await clientAt(to, n.url)).query("balanceOf", {})),
+        net.nodes.slice(0, NODES).map(async (n) => (await clientAt(to, n.url)).query("balanceOf", {})),
       );
       const want = expected.get(0)! + 1n;
       if (receipt.status !== "applied" || !seen.every((b) => b === want))
@@ -302,13 +319,10 @@ async function scenario(name: string, accounts: number, transfers: number): Prom
     }
   } catch (error) {
     result.error = error instanceof Error ? `${error.name}: ${error.message.split("\n")[0]}` : String(error);
-    const failures = lines.filter((l) => (l.level as number) >= 40).slice(-5);
+    const failures = lines.filter((l) => Number(l.level) >= WARN_LEVEL).slice(-5);
     for (const l of failures) process.stdout.write(`  ${l.node ?? ""} ${l.msg}\n`);
   } finally {
-    await api?.close();
-    await joiner?.stop();
     await net.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
   return result;
 }
@@ -394,9 +408,9 @@ function findings(results: Result[], local: InProcess[]): string[] {
         ? `${Math.round(balancesOnly.captureMs).toLocaleString("en-US")} and ${Math.round(balancesOnly.installMs).toLocaleString("en-US")} ms at ${balancesOnly.accounts.toLocaleString("en-US")} holders, `
         : "") +
       "most of it the canonical value encoding and its strict decoding, `src/app/canonical.ts`); in the networked runs every " +
-      "node's host shares this one process, and the enclaves share two cores with it.",
-    "- Seeding is one signed, sealed mint per holder through the node's own intake (HPKE opening and signature checks in " +
-      "the enclave, ~100 commands/s here): it is most of the run's time, not part of the join.",
+      "node is a process of its own with its enclave process, and all of them share two cores.",
+    "- Seeding is one signed, sealed `transferFrom` per holder over the nodes' APIs (HPKE opening and signature checks in " +
+      "the enclave, every member re-verifying each command as it applies it): it is most of the run's time, not part of the join.",
     "",
   ];
 }
@@ -408,7 +422,7 @@ export function markdown(results: Result[], local: InProcess[], meta: Meta): str
   const lines = [
     "# Joining with state: a node joins after commands were applied",
     "",
-    `Measured by \`npm run bench -- join\` on ${meta.date}: ${NODES} nodes and a joiner, embedded Anvil (auto-mine), ` +
+    `Measured by \`npm run bench -- join\` on ${meta.date}: ${NODES} nodes and a joiner, each a process of its own (\`anonify node start\`), embedded Anvil (auto-mine), ` +
       `batches of up to ${BATCH} commands, Node ${process.version}, ${cpus().length} CPUs (1-minute load ${meta.load.toFixed(2)} at the end; ` +
       "the machine was shared with other work, so the times vary between runs).",
     "",

@@ -9,6 +9,7 @@ import { anonifyAbi } from "../chain/generated/contracts.js";
 import { createLogger } from "../host/log.js";
 import { DEFAULT_API_HOST, startNodeService } from "../host/node-service.js";
 import { OperatorError, readKeyFile, requireFunds } from "../host/operator-checks.js";
+import { DEFAULT_BATCH_COMMANDS, MAX_BATCH_COMMANDS } from "../protocol/batch.js";
 import { collect } from "./deploy.js";
 import { nodeRequest } from "./node-request.js";
 import { type OperatorNetworkFlags, operatorNetwork, operatorNetworkOptions } from "./operator-network.js";
@@ -24,6 +25,7 @@ type StartFlags = OperatorNetworkFlags & {
   key: string;
   confirmations: string;
   finalityDepth?: string;
+  maxBatchCommands: string;
   peer: string[];
   enclave?: string;
   json: boolean;
@@ -42,12 +44,12 @@ export type NodeStarted = {
   pid: number;
 };
 
-function parseCount(value: string, flag: string, max = Number.MAX_SAFE_INTEGER): number {
+function parseCount(value: string, flag: string, max = Number.MAX_SAFE_INTEGER, min = 0): number {
   const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n > max)
+  if (!Number.isSafeInteger(n) || n < min || n > max)
     throw new OperatorError(
       "bad_flag",
-      `${flag} must be an integer from 0 to ${max}, not ${JSON.stringify(value)}`,
+      `${flag} must be an integer from ${min} to ${max}, not ${JSON.stringify(value)}`,
     );
   return n;
 }
@@ -93,6 +95,7 @@ async function startNode(flags: StartFlags): Promise<void> {
     flags.finalityDepth === undefined
       ? undefined
       : BigInt(parseCount(flags.finalityDepth, "--finality-depth"));
+  const maxBatchCommands = parseCount(flags.maxBatchCommands, "--max-batch-commands", MAX_BATCH_COMMANDS, 1);
   const attestationUrl = parseUrl(flags.attestation, "--attestation");
   const peers = flags.peer.map((p) => parseUrl(p, "--peer"));
   const key = readKeyFile(flags.key, "the node's gas account");
@@ -117,6 +120,7 @@ async function startNode(flags: StartFlags): Promise<void> {
     attestationUrl,
     confirmations,
     finalityDepth,
+    maxBatchCommands,
     peers,
     port,
     host: flags.host,
@@ -173,6 +177,11 @@ export function registerNodeCommand(program: Command): void {
     .option(
       "--finality-depth <n>",
       "blocks that must follow a batch before its commands' status says final (default: 0 on the devnet, else 12; the chain's finalized block counts too)",
+    )
+    .option(
+      "--max-batch-commands <n>",
+      `at most this many commands in one batch (1 to ${MAX_BATCH_COMMANDS}); larger ones cost less gas per command`,
+      String(DEFAULT_BATCH_COMMANDS),
     )
     .option(
       "--peer <url>",

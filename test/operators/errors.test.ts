@@ -195,6 +195,10 @@ describe("operators' commands", () => {
           start("--network", profilePath, "--key", nodeKey, "--port", "70000"),
           /rejected \(bad_flag\): --port must be an integer from 0 to 65535/,
         ],
+        [
+          start("--network", profilePath, "--key", nodeKey, "--max-batch-commands", "0"),
+          /rejected \(bad_flag\): --max-batch-commands must be an integer from 1 to 1024, not "0"/,
+        ],
       ]);
     } finally {
       await stranger.close();

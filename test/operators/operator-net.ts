@@ -106,6 +106,8 @@ export type OperatorNet = TokenNet & {
   readonly logs: string[];
   /** Starts node `index` again on its data directory and port (after a stop or a crash). */
   restart(index: number): Promise<OperatorNode>;
+  /** Starts one more node, as an operator joining the network does (every running node its peer). */
+  add(): Promise<OperatorNode>;
   stop(): Promise<void>;
 };
 
@@ -124,6 +126,8 @@ export type OperatorNetOptions = {
   onLine?: (line: string) => void;
   /** An enclave bundle (`anonify enclave build`) every node runs, its measurement allowed at deployment. */
   enclave?: { path: string; measurement: Hex };
+  /** More `node start` flags, for every node (e.g. `--max-batch-commands`). */
+  nodeArgs?: readonly string[];
 };
 
 /** Starts the network of `count` node processes and waits until their enclaves share one group. */
@@ -171,6 +175,7 @@ export async function startOperatorNet(count = 3, options: OperatorNetOptions = 
       args.push("--data-dir", dataDir, "--key", keyFile, "--port", String(port), "--json");
       for (const peer of nodes.slice(0, index)) args.push("--peer", peer.url);
       if (options.enclave) args.push("--enclave", options.enclave.path);
+      args.push(...(options.nodeArgs ?? []));
       for (const url of (await options.rpc?.(anvil.rpcUrl, index)) ?? []) args.push("--rpc", url);
       const started = await startChildCommand<NodeStarted>(CLI, args, {
         onLine: (l) => onLine(`node-${index + 1}: ${l}`),
@@ -197,6 +202,11 @@ export async function startOperatorNet(count = 3, options: OperatorNetOptions = 
         await old.process.stop();
         nodes[index] = await launch(index, Number(new URL(old.url).port));
         return nodes[index];
+      },
+      async add() {
+        const node = await launch(nodes.length, await freePort());
+        nodes.push(node);
+        return node;
       },
       stop,
     };
