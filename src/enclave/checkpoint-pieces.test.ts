@@ -117,6 +117,34 @@ describe("a checkpoint in pieces", () => {
     );
   });
 
+  it("names the same pieces whether the map is the one sealed last or an equal copy, and sees a Map changed in place", async () => {
+    const same = open(await sealState(context, session));
+    const copied = {
+      ...(session.ledger.appState as object),
+      balances: PersistentMap.from(balancesOf(session)),
+    } as { balances: ReadonlyMap<Hex, bigint> };
+    session.ledger = { ...session.ledger, appState: copied as unknown as StateValue };
+    const copy = open(await sealState(context, session));
+    for (const checkpoint of [same, copy]) {
+      assert.equal(checkpoint.pieces.filter((p) => p.bytes).length, 0);
+      assert.deepEqual(
+        checkpoint.pieces.map((p) => p.hash),
+        second.pieces.map((p) => p.hash),
+      );
+    }
+    // A native Map is not immutable: the same object may hold other entries by the next seal.
+    const native = new Map(balancesOf(session));
+    session.ledger = {
+      ...session.ledger,
+      appState: { ...copied, balances: native } as unknown as StateValue,
+    };
+    await sealState(context, session);
+    native.set(holder(9), 5n);
+    const changed = open(await sealState(context, session));
+    assert.equal(changed.pieces.filter((p) => p.bytes).length, 1);
+    session.ledger = { ...session.ledger, appState: { ...copied } as unknown as StateValue };
+  });
+
   it("refuses a missing piece, an old copy of one, and a piece of another checkpoint", async () => {
     await refused(container(second), /missing/);
     const full = whole(second, first);
