@@ -1,5 +1,6 @@
 // `anonify wallet new`, `call`, `query` and `status`: a user's side of a network.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
@@ -121,16 +122,23 @@ export function registerUserCommands(program: Command): void {
     .command("new")
     .description("make a new account; writes its private key to a file (mode 0600) and prints the address")
     .option("--out <file>", "where to write the key", "anonify-wallet.key")
-    .action((flags: { out: string }) => {
-      if (existsSync(flags.out)) {
-        console.error(`${flags.out} exists; not overwriting it`);
-        process.exitCode = 1;
-        return;
-      }
-      const key = generatePrivateKey();
-      writeFileSync(flags.out, `${key}\n`, { mode: 0o600 });
-      console.log(privateKeyToAccount(key).address);
-    });
+    .option("--json", "machine-readable output", false)
+    .action((flags: { out: string; json: boolean }) =>
+      run(flags, async () => {
+        const key = generatePrivateKey();
+        try {
+          // "wx": never over a file that is there, even one made since a check would have looked.
+          writeFileSync(flags.out, `${key}\n`, { mode: 0o600, flag: "wx" });
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+          throw new AnonifyClientError("exists", `${flags.out} exists; not overwriting it`);
+        }
+        const address = privateKeyToAccount(key).address;
+        console.log(
+          flags.json ? JSON.stringify({ ok: true, address, keyFile: resolve(flags.out) }) : address,
+        );
+      }),
+    );
 
   nodeOptions(program.command("call <command> [params]"))
     .description('send a confidential command, e.g. transfer \'{"to":"0x…","amount":5}\'')

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -89,7 +89,20 @@ describe("anonify devnet (what npm start runs)", () => {
       const aliceKey = join(home, "alice.key");
       const bobKey = join(home, "bob.key");
       await cli("wallet", "new", "--out", aliceKey);
-      const bob = (await cli("wallet", "new", "--out", bobKey)).stdout.trim();
+      const made = JSON.parse((await cli("wallet", "new", "--out", bobKey, "--json")).stdout) as {
+        address: string;
+        keyFile: string;
+      };
+      assert.equal(made.keyFile, bobKey);
+      const bob = made.address;
+      const bobKeyText = readFileSync(bobKey, "utf8");
+      const again = await cli("wallet", "new", "--out", bobKey, "--json").catch((e: { stdout: string }) => e);
+      assert.deepEqual(JSON.parse(again.stdout), {
+        ok: false,
+        code: "exists",
+        reason: `${bobKey} exists; not overwriting it`,
+      });
+      assert.equal(readFileSync(bobKey, "utf8"), bobKeyText, "the key Bob had stays");
       const user = (key: string, ...args: string[]) => cli(...args, "--node", a.url, "--key", key);
       await until("the token to be constructed", async () => {
         try {
