@@ -20,6 +20,14 @@ export type NodeApiLimits = {
   rateLimit: { max: number; timeWindowMs: number };
   /** At most this many requests wait at once for their command to be ordered (`?wait`); past it, 503 `waiting_full`. */
   maxWaiting: number;
+  /**
+   * A request (headers and body) must have arrived this long after its connection asked for it;
+   * else 408 `request_timeout` and the connection is closed, so a client that trickles bytes cannot
+   * hold connections open. A `?wait` counts from the request's arrival, not in this.
+   */
+  requestTimeoutMs: number;
+  /** At most this many connections at once (every client together); one more is closed at once. */
+  maxConnections: number;
 };
 
 /**
@@ -29,6 +37,9 @@ export type NodeApiLimits = {
 export const DEFAULT_API_LIMITS: NodeApiLimits = {
   rateLimit: { max: 300, timeWindowMs: 1_000 },
   maxWaiting: 1_024,
+  requestTimeoutMs: 10_000,
+  // Room for every waiting request and as many more clients, each on a connection of its own.
+  maxConnections: 2_048,
 };
 
 export const ERROR = {

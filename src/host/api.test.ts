@@ -2,10 +2,12 @@
 // limits, the cap on waiting requests, body limits, and a status without credentials.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { InjectOptions } from "fastify";
+import { until } from "../../test/support/wait.js";
 import type { CommandStatusAnswer } from "../boundary/calls.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
 import { ADMIN_TOKEN_FILE, checkAdminAuthorization, loadOrCreateAdminToken } from "./admin-token.js";
@@ -54,12 +56,18 @@ function stubNode(hostDir: string) {
 
 describe("the node API's guards", () => {
   const dirs: string[] = [];
+  /**
+   * Raw connections the guard tests opened: destroyed at each test's end, and at the suite's should
+   * one time out waiting on a guard that did not act (its awaits then end, and so does the run).
+   */
+  const opened: Socket[] = [];
   const hostDir = () => {
     const dir = mkdtempSync(join(tmpdir(), "anonify-api-"));
     dirs.push(dir);
     return dir;
   };
   after(() => {
+    for (const socket of opened.splice(0)) socket.destroy();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
   const api = (limits?: Partial<NodeApiLimits>, chainRpc = "http://127.0.0.1:8545") => {
@@ -199,6 +207,90 @@ describe("the node API's guards", () => {
     assert.ok(unknown.json().message.length < 200, "an unknown route's answer does not echo a long URL back");
     await app.close();
   });
+
+  /** A raw connection to `url`'s port: what it received by the time it closed, and whether it did. */
+  const rawConnection = (url: string) => {
+    const socket = connect(Number(new URL(url).port), "127.0.0.1");
+    opened.push(socket);
+    let received = "";
+    socket.on("data", (chunk) => {
+      received += chunk.toString();
+    });
+    socket.on("error", () => {}); // a reset is one way of being cut off
+    const closed = new Promise<string>((resolve) => socket.on("close", () => resolve(received)));
+    return { socket, closed };
+  };
+
+  // Bounded: without the guards these would wait forever rather than fail.
+  const GUARD_TEST = { timeout: 10_000 };
+
+  test(
+    "a request that trickles in is answered 408 request_timeout and cut off; others are served meanwhile",
+    GUARD_TEST,
+    async () => {
+      const { app } = api({ requestTimeoutMs: 400 });
+      const url = await app.listen({ port: 0, host: "127.0.0.1" });
+      try {
+        // One never ends its headers; one ends them and never sends the body they announce.
+        const headers = rawConnection(url);
+        headers.socket.write("GET /v1/status HTTP/1.1\r\nHost: node\r\n");
+        const body = rawConnection(url);
+        body.socket.write(
+          "POST /v1/commands HTTP/1.1\r\nHost: node\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        );
+        const status = await fetch(new URL("/v1/status", url));
+        assert.equal(
+          status.status,
+          200,
+          "another client is served while the slow ones hold their connections",
+        );
+        for (const slow of [headers, body]) {
+          const answer = await slow.closed;
+          assert.match(answer, /^HTTP\/1\.1 408 /);
+          assert.equal(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)).code, "request_timeout");
+        }
+      } finally {
+        for (const socket of opened.splice(0)) socket.destroy();
+        await app.close();
+      }
+    },
+  );
+
+  test(
+    "past the cap on connections, one more is closed unanswered; once one ends, a new one is served",
+    GUARD_TEST,
+    async () => {
+      const { app } = api({ maxConnections: 2 });
+      const url = await app.listen({ port: 0, host: "127.0.0.1" });
+      try {
+        const held = [rawConnection(url), rawConnection(url)];
+        await Promise.all(held.map(({ socket }) => new Promise((r) => socket.once("connect", r))));
+        await until(
+          "the node to count both connections",
+          () =>
+            new Promise<true | undefined>((resolve) =>
+              app.server.getConnections((_, n) => resolve(n === 2 ? true : undefined)),
+            ),
+        );
+        const extra = rawConnection(url);
+        extra.socket.write("GET /v1/status HTTP/1.1\r\nHost: node\r\n\r\n");
+        assert.equal(await extra.closed, "", "the connection past the cap is closed with no answer");
+        held[0]!.socket.destroy();
+        const served = await until("a new connection to be served", async () => {
+          try {
+            return (await fetch(new URL("/v1/status", url))).status;
+          } catch {
+            return undefined; // the node has not yet seen the held connection end
+          }
+        });
+        assert.equal(served, 200);
+        held[1]!.socket.destroy();
+      } finally {
+        for (const socket of opened.splice(0)) socket.destroy();
+        await app.close();
+      }
+    },
+  );
 
   test("past the cap on waiting requests, 503 waiting_full; one without ?wait is served", async () => {
     const { app, calls, release } = api({ maxWaiting: 1 });

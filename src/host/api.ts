@@ -1,6 +1,7 @@
 // The node's REST API (fastify, JSON schemas, OpenAPI generated from them at /docs/openapi.json). Errors are JSON with a
 // stable code and a message; nothing secret is in any answer. Guarded against abuse: admin routes need the node's
-// admin token, every client (remote address) has a request rate, waiting requests are capped, bodies are bounded.
+// admin token, every client (remote address) has a request rate, waiting requests are capped, bodies are bounded,
+// a request must arrive in time, and connections are capped.
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -24,6 +25,8 @@ export {
 } from "./api-common.js";
 
 const OPENAPI_URL = "/docs/openapi.json";
+/** How often within a request's time limit Node looks for requests past it. */
+const TIMEOUT_CHECKS_PER_LIMIT = 4;
 
 /** OpenAPI paths keyed as fastify declares them: `{id}` templates back to `:id`, in order. */
 function declaredPaths<T>(paths: Record<string, T>): Record<string, T> {
@@ -70,7 +73,19 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
   // Every route reads at most EMPTY_BODY_LIMIT bytes of a body unless it says more (the envelope routes).
   // Refusals decided before any route (a URL fastify cannot decode, bytes Node's parser rejects)
   // are answered in the API's error shape too.
-  const app = Fastify({ logger: false, bodyLimit: EMPTY_BODY_LIMIT, frameworkErrors, clientErrorHandler });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: EMPTY_BODY_LIMIT,
+    frameworkErrors,
+    clientErrorHandler,
+    requestTimeout: limits.requestTimeoutMs,
+    // Node checks for late requests at this interval (by default every 30 s): a fraction of the limit.
+    http: {
+      headersTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: Math.ceil(limits.requestTimeoutMs / TIMEOUT_CHECKS_PER_LIMIT),
+    },
+  });
+  app.server.maxConnections = limits.maxConnections;
   // The OpenAPI document is built from the route schemas below (their `summary`, params, body and
   // answers); the routes are registered after the plugin so that it sees each of them.
   app.register(swagger, {
