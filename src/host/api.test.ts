@@ -6,7 +6,7 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import type { InjectOptions } from "fastify";
+import type { FastifyInstance, InjectOptions } from "fastify";
 import { until } from "../../test/support/wait.js";
 import type { CommandStatusAnswer } from "../boundary/calls.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
@@ -223,14 +223,26 @@ describe("the node API's guards", () => {
 
   // Bounded: without the guards these would wait forever rather than fail.
   const GUARD_TEST = { timeout: 10_000 };
+  /** Runs `body` against the API listening with `limits`; its raw connections and the API closed after. */
+  const listening = async (
+    limits: Partial<NodeApiLimits>,
+    body: (url: string, app: FastifyInstance) => Promise<void>,
+  ) => {
+    const { app } = api(limits);
+    const url = await app.listen({ port: 0, host: "127.0.0.1" });
+    try {
+      await body(url, app);
+    } finally {
+      for (const socket of opened.splice(0)) socket.destroy();
+      await app.close();
+    }
+  };
 
   test(
     "a request that trickles in is answered 408 request_timeout and cut off; others are served meanwhile",
     GUARD_TEST,
-    async () => {
-      const { app } = api({ requestTimeoutMs: 400 });
-      const url = await app.listen({ port: 0, host: "127.0.0.1" });
-      try {
+    () =>
+      listening({ requestTimeoutMs: 400 }, async (url) => {
         // One never ends its headers; one ends them and never sends the body they announce.
         const headers = rawConnection(url);
         headers.socket.write("GET /v1/status HTTP/1.1\r\nHost: node\r\n");
@@ -249,20 +261,14 @@ describe("the node API's guards", () => {
           assert.match(answer, /^HTTP\/1\.1 408 /);
           assert.equal(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)).code, "request_timeout");
         }
-      } finally {
-        for (const socket of opened.splice(0)) socket.destroy();
-        await app.close();
-      }
-    },
+      }),
   );
 
   test(
     "past the cap on connections, one more is closed unanswered; once one ends, a new one is served",
     GUARD_TEST,
-    async () => {
-      const { app } = api({ maxConnections: 2 });
-      const url = await app.listen({ port: 0, host: "127.0.0.1" });
-      try {
+    () =>
+      listening({ maxConnections: 2 }, async (url, app) => {
         const held = [rawConnection(url), rawConnection(url)];
         await Promise.all(held.map(({ socket }) => new Promise((r) => socket.once("connect", r))));
         await until(
@@ -284,12 +290,7 @@ describe("the node API's guards", () => {
           }
         });
         assert.equal(served, 200);
-        held[1]!.socket.destroy();
-      } finally {
-        for (const socket of opened.splice(0)) socket.destroy();
-        await app.close();
-      }
-    },
+      }),
   );
 
   test("past the cap on waiting requests, 503 waiting_full; one without ?wait is served", async () => {
