@@ -48,6 +48,7 @@ export function enclaveContext({ platform, measured, config, app }: EnclaveOptio
       journalHead: GENESIS,
       recordsSinceSnapshot: 0,
       restoreClosedBy: undefined,
+      sealed: undefined,
     },
     pieces: emptyPieceCache(),
     batchSignatures: new Map(),

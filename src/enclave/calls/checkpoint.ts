@@ -64,7 +64,7 @@ const NODE_STATE_SEAL_LABEL = "node-state";
 const JOURNAL_SEAL_LABEL = "command-journal";
 const PIECE_SEAL_LABEL = "node-state-piece";
 /** The full state is sealed at most this often; the events after it are replayed after a restart. */
-const FULL_SEAL_INTERVAL_MS = 30_000;
+export const FULL_SEAL_INTERVAL_MS = 30_000;
 /** A snapshot is written after at least this many records (so a short queue is not snapshotted per batch either). */
 const MIN_RECORDS_BETWEEN_SNAPSHOTS = 256;
 /**
@@ -126,6 +126,18 @@ function sealValue(context: EnclaveContext, value: object, label: string): Promi
 export const fullSealDue = (context: EnclaveContext, groupChanged: boolean): boolean =>
   groupChanged || Date.now() - context.checkpoint.lastFullSeal >= FULL_SEAL_INTERVAL_MS;
 
+/**
+ * Whether to seal though nothing asks for it: the interval passed and the state moved on since it
+ * was last sealed (a joiner that installed its snapshot, commands accepted). For the host's every
+ * tick (`proposeHandshake`): `applyEvents` seals at the interval too, but comes only with events.
+ */
+export function idleSealDue(context: EnclaveContext, session: Session): boolean {
+  const last = context.checkpoint.sealed;
+  const moved =
+    !last || last.group !== session.group || last.ledger !== session.ledger || last.cursor !== session.cursor;
+  return moved && fullSealDue(context, false);
+}
+
 /** Seals and opens the pieces of this identity and layout. */
 function pieceSealer(context: EnclaveContext, session: Session): PieceSealer {
   const address = session.identity.address;
@@ -139,6 +151,7 @@ function pieceSealer(context: EnclaveContext, session: Session): PieceSealer {
 /** The checkpoint, as the container the host stores: the manifest and the pieces sealed anew. */
 export async function sealState(context: EnclaveContext, session: Session): Promise<Hex> {
   context.checkpoint.lastFullSeal = Date.now();
+  context.checkpoint.sealed = { group: session.group, ledger: session.ledger, cursor: session.cursor };
   const { ledger, split, bucketKey, pieces, cache } = await sealPieces(
     pieceSealer(context, session),
     context.pieces,
@@ -301,6 +314,7 @@ export function checkpointCalls(context: EnclaveContext): Pick<CallHandlers, "re
         recordsSinceSnapshot: since.length,
         lastFullSeal: Date.now(),
         restoreClosedBy: "restoreState",
+        sealed: { group, ledger, cursor: state.cursor },
       } satisfies Partial<CheckpointClock>);
       return {
         cursor: session.cursor,

@@ -14,7 +14,7 @@ import {
 } from "../context.js";
 import { ensureKeyPackage, groupSummary, proposeCommit } from "../group-member.js";
 import { signDigest } from "../identity.js";
-import { sealState } from "./checkpoint.js";
+import { idleSealDue, sealState } from "./checkpoint.js";
 
 export function groupCalls(
   context: EnclaveContext,
@@ -64,8 +64,10 @@ export function groupCalls(
       );
       const changed = proposal.state !== session.group;
       session.group = proposal.state;
-      // Asked many times a second with nothing to do: seal only when something changed.
-      const sealedState = changed ? await sealState(context, session) : undefined;
+      // Asked many times a second with nothing to do: seal when something changed here, or when the
+      // state moved on since its last seal and no event brought a seal at the interval.
+      const sealedState =
+        changed || idleSealDue(context, session) ? await sealState(context, session) : undefined;
       const group = groupSummary(session.group, session.identity.address);
       if (!proposal.handshake) return { handshake: null, sealedState, group };
       const handshake = bytesToHex(proposal.handshake);

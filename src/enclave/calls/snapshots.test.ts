@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, before, describe, it, mock } from "node:test";
 import { bytesToHex, type Hex, hexToBytes, recoverAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { ApplyResult } from "../../boundary/calls.js";
@@ -18,6 +18,7 @@ import { readSnapshotHeader, SNAPSHOT_HEADER_BYTES } from "../../protocol/snapsh
 import type { Enclave } from "../enclave.js";
 import { TestChain } from "../test-chain.js";
 import { call, DOMAIN, enclaveOn, refusedWith, sealedErc20Command } from "../test-harness.js";
+import { FULL_SEAL_INTERVAL_MS } from "./checkpoint.js";
 
 const owner = privateKeyToAccount(generatePrivateKey());
 const holders = [0, 1, 2, 3].map(() => privateKeyToAccount(generatePrivateKey()));
@@ -255,6 +256,31 @@ describe("joining with state (in process)", () => {
     await feedAll(a, b, memberC);
     for (const member of [a, b, memberC])
       assert.equal(await balance(member.enclave, member.hpkePublicKey, holders[2]!), 1002n + 3n);
+  });
+
+  it("installed on a chain that brings nothing more, it seals its state at the first tick past the interval", async () => {
+    const enclave = enclaveOn(join(dir, "c"));
+    await call(enclave, "init", { ...DOMAIN, sealedIdentity: c.sealedIdentity });
+    await call(enclave, "restoreState", { sealedState: joined.sealedState! });
+    await call(enclave, "installSnapshot", { bytes: snapshot });
+    const tick = () => call(enclave, "proposeHandshake", {});
+    mock.timers.enable({ apis: ["Date"], now: Date.now() });
+    try {
+      assert.equal((await tick()).sealedState, undefined, "within the interval: not yet");
+      mock.timers.tick(FULL_SEAL_INTERVAL_MS);
+      const sealed = (await tick()).sealedState;
+      assert.ok(sealed, "past it, with the state moved on since its last seal: sealed");
+      mock.timers.tick(FULL_SEAL_INTERVAL_MS);
+      assert.equal((await tick()).sealedState, undefined, "nothing moved since: not again");
+      // A restart from that seal is complete: it answers without a snapshot.
+      const restarted = enclaveOn(join(dir, "c"));
+      await call(restarted, "init", { ...DOMAIN, sealedIdentity: c.sealedIdentity });
+      const restored = await call(restarted, "restoreState", { sealedState: sealed });
+      assert.equal(restored.ledger.syncing, undefined);
+      assert.equal(await balance(restarted, c.hpkePublicKey), await balance(a.enclave, a.hpkePublicKey));
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   it("restarted after it answered from its snapshot, before sealing it: syncs again, and a command it accepted applies once", async () => {
