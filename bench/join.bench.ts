@@ -182,8 +182,15 @@ async function scenario(name: string, accounts: number, transfers: number): Prom
     const ownerClient = await clientAt(owner, memberUrl(0));
     const constructed = await ownerClient.call("construct", { totalSupply: supply.toString() });
     if (constructed.status !== "applied") throw new Error(`construct ${constructed.status}`);
-    for (const [s, spender] of spenders.entries())
-      await ownerClient.send("approve", { spender: spender.address, amount: share(s).toString() });
+    // Each approval ordered before any spender sends through another node, whose batches could
+    // otherwise land first and have their transfers refused.
+    for (const [s, spender] of spenders.entries()) {
+      const approved = await ownerClient.call("approve", {
+        spender: spender.address,
+        amount: share(s).toString(),
+      });
+      if (approved.status !== "applied") throw new Error(`approve ${approved.status}: ${approved.reason}`);
+    }
     let sent = 0;
     await Promise.all(
       spenders.map(async (spender, s) => {
@@ -226,6 +233,14 @@ async function scenario(name: string, accounts: number, transfers: number): Prom
       },
       SETUP_TIMEOUT_MS,
     );
+    // A seed command refused would show here (its sender does not read outcomes), not as the joiner's fault.
+    const seeded = await Promise.all(
+      [...expected].map(async ([i, want]) => {
+        const got = await (await clientAt(keyed.get(i)!, memberUrl(0))).query("balanceOf", {});
+        return got === want;
+      }),
+    );
+    if (!seeded.every(Boolean)) throw new Error("a member holds other balances than were seeded");
     result.seedSeconds = (performance.now() - seedStart) / 1000;
     result.memberSealedStateBytes = sealedCheckpointBytes(net.nodes[0]!.process.ready.hostDir);
     process.stdout.write(`  seeded ${result.commands} commands in ${result.seedSeconds.toFixed(1)} s\n`);

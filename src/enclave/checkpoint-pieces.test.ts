@@ -118,7 +118,13 @@ describe("a checkpoint in pieces", () => {
   });
 
   it("names the same pieces whether the map is the one sealed last or an equal copy, and sees a Map changed in place", async () => {
+    const cached = context.pieces.maps.get("appState.balances");
     const same = open(await sealState(context, session));
+    assert.equal(
+      context.pieces.maps.get("appState.balances"),
+      cached,
+      "the very map: no pass, its cache kept",
+    );
     const copied = {
       ...(session.ledger.appState as object),
       balances: PersistentMap.from(balancesOf(session)),

@@ -54,7 +54,7 @@ export type CheckpointClock = {
   recordsSinceSnapshot: number;
   /** The call that ended the one chance to restore: the restore itself, or the first change of state. */
   restoreClosedBy: CallName | undefined;
-  /** What the last full seal (or the restore) held: an idle seal is due only once the state moved on. */
+  /** What the last full seal held (none yet after a restore): an idle seal is due once the state moved on. */
   sealed: Pick<Session, "group" | "ledger" | "cursor"> | undefined;
 };
 

@@ -26,6 +26,8 @@ export type NodeApiLimits = {
    * hold connections open. A `?wait` counts from the request's arrival, not in this.
    */
   requestTimeoutMs: number;
+  /** A connection idle this long after its last answer is closed (a client must not hold one for nothing). */
+  keepAliveTimeoutMs: number;
   /** At most this many connections at once (every client together); one more is closed at once. */
   maxConnections: number;
 };
@@ -38,6 +40,7 @@ export const DEFAULT_API_LIMITS: NodeApiLimits = {
   rateLimit: { max: 300, timeWindowMs: 1_000 },
   maxWaiting: 1_024,
   requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
   // Room for every waiting request and as many more clients, each on a connection of its own.
   maxConnections: 2_048,
 };

@@ -264,6 +264,15 @@ describe("the node API's guards", () => {
       }),
   );
 
+  test("a connection left idle after its answer is closed after the keep-alive limit", GUARD_TEST, () =>
+    listening({ keepAliveTimeoutMs: 300 }, async (url) => {
+      const idle = rawConnection(url);
+      idle.socket.write("GET /v1/status HTTP/1.1\r\nHost: node\r\n\r\n");
+      const answer = await idle.closed;
+      assert.match(answer, /^HTTP\/1\.1 200 /, "answered, then closed once idle");
+    }),
+  );
+
   test(
     "past the cap on connections, one more is closed unanswered; once one ends, a new one is served",
     GUARD_TEST,

@@ -79,6 +79,8 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
     frameworkErrors,
     clientErrorHandler,
     requestTimeout: limits.requestTimeoutMs,
+    // fastify's default keeps an idle connection 72 s, which would let a few requests a second hold every one.
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
     // Node checks for late requests at this interval (by default every 30 s): a fraction of the limit.
     http: {
       headersTimeout: limits.requestTimeoutMs,

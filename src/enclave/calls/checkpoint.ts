@@ -150,8 +150,8 @@ function pieceSealer(context: EnclaveContext, session: Session): PieceSealer {
 
 /** The checkpoint, as the container the host stores: the manifest and the pieces sealed anew. */
 export async function sealState(context: EnclaveContext, session: Session): Promise<Hex> {
-  context.checkpoint.lastFullSeal = Date.now();
-  context.checkpoint.sealed = { group: session.group, ledger: session.ledger, cursor: session.cursor };
+  const startedAt = Date.now();
+  const held = { group: session.group, ledger: session.ledger, cursor: session.cursor };
   const { ledger, split, bucketKey, pieces, cache } = await sealPieces(
     pieceSealer(context, session),
     context.pieces,
@@ -167,8 +167,13 @@ export async function sealState(context: EnclaveContext, session: Session): Prom
     bucketKey,
   };
   const manifest = await sealValue(context, state, NODE_STATE_SEAL_LABEL);
-  // From here on the host holds these pieces: the next checkpoint sends only what changes.
+  // From here on the host holds these pieces: the next checkpoint sends only what changes. Marked
+  // sealed only now: a seal that failed leaves the next tick to try again.
   context.pieces = cache;
+  Object.assign(context.checkpoint, {
+    lastFullSeal: startedAt,
+    sealed: held,
+  } satisfies Partial<CheckpointClock>);
   return hexOf(encodeSealedCheckpoint({ manifest, pieces }));
 }
 
@@ -314,7 +319,9 @@ export function checkpointCalls(context: EnclaveContext): Pick<CallHandlers, "re
         recordsSinceSnapshot: since.length,
         lastFullSeal: Date.now(),
         restoreClosedBy: "restoreState",
-        sealed: { group, ledger, cursor: state.cursor },
+        // Not what was restored: the journal's commands and the newest state's own commits joined it,
+        // and only a seal keeps them once a rollback made this older checkpoint the one to resume from.
+        sealed: undefined,
       } satisfies Partial<CheckpointClock>);
       return {
         cursor: session.cursor,
