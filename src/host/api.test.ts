@@ -221,6 +221,9 @@ describe("the node API's guards", () => {
     return { socket, closed };
   };
 
+  /** The `code` of a raw HTTP answer's JSON body. */
+  const errorCodeOf = (answer: string): string =>
+    (JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) as { code: string }).code;
   // Bounded: without the guards these would wait forever rather than fail.
   const GUARD_TEST = { timeout: 10_000 };
   /** Runs `body` against the API listening with `limits`; its raw connections and the API closed after. */
@@ -259,7 +262,31 @@ describe("the node API's guards", () => {
         for (const slow of [headers, body]) {
           const answer = await slow.closed;
           assert.match(answer, /^HTTP\/1\.1 408 /);
-          assert.equal(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)).code, "request_timeout");
+          assert.equal(errorCodeOf(answer), "request_timeout");
+        }
+      }),
+  );
+
+  test(
+    "bytes Node's parser refuses are answered in the API's shape, then the connection closes",
+    GUARD_TEST,
+    () =>
+      listening({}, async (url) => {
+        const refusals: [string, string, number, string][] = [
+          ["not HTTP", "HELLO\r\n\r\n", 400, "bad_http"],
+          [
+            "headers past Node's limit",
+            `GET /v1/status HTTP/1.1\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`,
+            431,
+            "headers_too_large",
+          ],
+        ];
+        for (const [what, bytes, status, code] of refusals) {
+          const raw = rawConnection(url);
+          raw.socket.write(bytes);
+          const answer = await raw.closed;
+          assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `), what);
+          assert.equal(errorCodeOf(answer), code, what);
         }
       }),
   );
