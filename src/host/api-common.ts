@@ -26,8 +26,8 @@ export type NodeApiLimits = {
    * hold connections open. A `?wait` counts from the request's arrival, not in this.
    */
   requestTimeoutMs: number;
-  /** A connection idle this long after its last answer is closed (a client must not hold one for nothing). */
-  keepAliveTimeoutMs: number;
+  /** At most this many of them from one client address; one more from it is closed at once. */
+  maxConnectionsPerAddress: number;
   /** At most this many connections at once (every client together); one more is closed at once. */
   maxConnections: number;
 };
@@ -40,7 +40,8 @@ export const DEFAULT_API_LIMITS: NodeApiLimits = {
   rateLimit: { max: 300, timeWindowMs: 1_000 },
   maxWaiting: 1_024,
   requestTimeoutMs: 10_000,
-  keepAliveTimeoutMs: 5_000,
+  // The benchmark's senders (one address) hold one connection each, ~200 at once.
+  maxConnectionsPerAddress: 512,
   // Room for every waiting request and as many more clients, each on a connection of its own.
   maxConnections: 2_048,
 };

@@ -291,43 +291,38 @@ describe("the node API's guards", () => {
       }),
   );
 
-  test("a connection left idle after its answer is closed after the keep-alive limit", GUARD_TEST, () =>
-    listening({ keepAliveTimeoutMs: 300 }, async (url) => {
-      const idle = rawConnection(url);
-      idle.socket.write("GET /v1/status HTTP/1.1\r\nHost: node\r\n\r\n");
-      const answer = await idle.closed;
-      assert.match(answer, /^HTTP\/1\.1 200 /, "answered, then closed once idle");
-    }),
-  );
-
-  test(
-    "past the cap on connections, one more is closed unanswered; once one ends, a new one is served",
-    GUARD_TEST,
-    () =>
-      listening({ maxConnections: 2 }, async (url, app) => {
-        const held = [rawConnection(url), rawConnection(url)];
-        await Promise.all(held.map(({ socket }) => new Promise((r) => socket.once("connect", r))));
-        await until(
-          "the node to count both connections",
-          () =>
-            new Promise<true | undefined>((resolve) =>
-              app.server.getConnections((_, n) => resolve(n === 2 ? true : undefined)),
-            ),
-        );
-        const extra = rawConnection(url);
-        extra.socket.write("GET /v1/status HTTP/1.1\r\nHost: node\r\n\r\n");
-        assert.equal(await extra.closed, "", "the connection past the cap is closed with no answer");
-        held[0]!.socket.destroy();
-        const served = await until("a new connection to be served", async () => {
-          try {
-            return (await fetch(new URL("/v1/status", url))).status;
-          } catch {
-            return undefined; // the node has not yet seen the held connection end
-          }
-        });
-        assert.equal(served, 200);
-      }),
-  );
+  for (const [cap, limits] of [
+    ["connections", { maxConnections: 2 }],
+    ["connections from one address", { maxConnectionsPerAddress: 2 }],
+  ] as const)
+    test(
+      `past the cap on ${cap}, one more is closed unanswered; once one ends, a new one is served`,
+      GUARD_TEST,
+      () =>
+        listening(limits, async (url, app) => {
+          const held = [rawConnection(url), rawConnection(url)];
+          await Promise.all(held.map(({ socket }) => new Promise((r) => socket.once("connect", r))));
+          await until(
+            "the node to count both connections",
+            () =>
+              new Promise<true | undefined>((resolve) =>
+                app.server.getConnections((_, n) => resolve(n === 2 ? true : undefined)),
+              ),
+          );
+          const extra = rawConnection(url);
+          extra.socket.write("GET /v1/status HTTP/1.1\r\nHost: node\r\n\r\n");
+          assert.equal(await extra.closed, "", "the connection past the cap is closed with no answer");
+          held[0]!.socket.destroy();
+          const served = await until("a new connection to be served", async () => {
+            try {
+              return (await fetch(new URL("/v1/status", url))).status;
+            } catch {
+              return undefined; // the node has not yet seen the held connection end
+            }
+          });
+          assert.equal(served, 200);
+        }),
+    );
 
   test("past the cap on waiting requests, 503 waiting_full; one without ?wait is served", async () => {
     const { app, calls, release } = api({ maxWaiting: 1 });

@@ -2,6 +2,9 @@
 // stable code and a message; nothing secret is in any answer. Guarded against abuse: admin routes need the node's
 // admin token, every client (remote address) has a request rate, waiting requests are capped, bodies are bounded,
 // a request must arrive in time, and connections are capped.
+
+import type { Server } from "node:http";
+import type { Socket } from "node:net";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -65,6 +68,30 @@ export type NodeApiOptions = {
   log?: Logger;
 };
 
+/**
+ * Closes a connection at once when its client address already holds `max`: an idle keep-alive
+ * connection lasts fastify's 72 s, so without this one client could hold every connection of the
+ * node's cap with a few requests a second. (A short keep-alive instead races clients that reuse a
+ * connection just as the server closes it: their request fails.)
+ */
+function limitConnectionsPerAddress(server: Server, max: number): void {
+  const open = new Map<string, number>();
+  server.on("connection", (socket: Socket) => {
+    const address = socket.remoteAddress ?? "";
+    const count = (open.get(address) ?? 0) + 1;
+    if (count > max) {
+      socket.destroy();
+      return;
+    }
+    open.set(address, count);
+    socket.once("close", () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left === 0) open.delete(address);
+      else open.set(address, left);
+    });
+  });
+}
+
 export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
   const { node, contract, chainId } = options;
   const chainRpc = withoutCredentials(options.chainRpc);
@@ -79,8 +106,6 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
     frameworkErrors,
     clientErrorHandler,
     requestTimeout: limits.requestTimeoutMs,
-    // fastify's default keeps an idle connection 72 s, which would let a few requests a second hold every one.
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
     // Node checks for late requests at this interval (by default every 30 s): a fraction of the limit.
     http: {
       headersTimeout: limits.requestTimeoutMs,
@@ -88,6 +113,7 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
     },
   });
   app.server.maxConnections = limits.maxConnections;
+  limitConnectionsPerAddress(app.server, limits.maxConnectionsPerAddress);
   // The OpenAPI document is built from the route schemas below (their `summary`, params, body and
   // answers); the routes are registered after the plugin so that it sees each of them.
   app.register(swagger, {
