@@ -23,10 +23,11 @@ import { openReceipt, sealCommand, signCommand } from "../src/client/command.js"
 import { localAccount } from "../src/client/local-account.js";
 import { clearSignatureCaches } from "../src/enclave/command-intake.js";
 import { applyBatch, initialLedgerApp, MAX_RECEIPTS } from "../src/enclave/confidential-ledger.js";
+import { EventLog } from "../src/enclave/test-chain.js";
 import { type Devnet, startDevnet } from "../src/host/devnet.js";
 import { STAGES, type StageTotals } from "../src/host/metrics.js";
 import { bucketFor, encodeBatch, sealBatch } from "../src/protocol/batch.js";
-import { nextBatchHead, ZERO_HASH } from "../src/protocol/digests.js";
+import { ZERO_HASH } from "../src/protocol/digests.js";
 import { encodeSignedCommand } from "../src/protocol/wire.js";
 import { anvilKey } from "../test/support/chain.js";
 import { until } from "../test/support/wait.js";
@@ -523,36 +524,27 @@ async function applyOnlyRun(steady = false): Promise<{
     );
   }
   let state = initialLedgerApp(app);
-  let head = ZERO_HASH;
-  const events = [];
+  const log = new EventLog();
   for (let at = 0, index = 0n; at < encoded.length; index++) {
     const size = at < setupCount ? setupCount : PER_BATCH;
     const commands = encoded.slice(at, at + size);
     const ciphertext =
       `0x${Buffer.from(sealBatch({ epochKey, epoch: 0n, domain, plaintext: encodeBatch(commands) })).toString("hex")}` as Hex;
-    const event = {
-      kind: "BatchSubmitted" as const,
-      block: "1",
-      logIndex: Number(index),
-      batch: index.toString(),
-      epoch: "0",
-      firstSequence: String(at),
-      count: commands.length,
-      enclave: self,
-      ciphertext,
-      head: ZERO_HASH,
-    };
-    head = nextBatchHead(head, {
-      index,
-      epoch: 0n,
-      firstSequence: BigInt(at),
-      count: commands.length,
-      enclave: self,
-      ciphertext,
-    });
-    events.push({ ...event, head });
+    log.append(
+      {
+        kind: "BatchSubmitted",
+        batch: index.toString(),
+        epoch: "0",
+        firstSequence: String(at),
+        count: commands.length,
+        enclave: self,
+        ciphertext,
+      },
+      1,
+    );
     at += size;
   }
+  const events = log.events.filter((e) => e.kind === "BatchSubmitted");
   state = applyBatch(state, events[0]!, {
     app,
     domain,

@@ -52,7 +52,7 @@ import {
 } from "../src/group/mls.js";
 import { encodeCollateralRecord } from "../src/protocol/collateral-record.js";
 import { DEV_POLICY_KEYS } from "../src/protocol/dev-policy-keys.js";
-import { enclaveBinding, keyPackageDigest, type LedgerDomain } from "../src/protocol/digests.js";
+import { enclaveBinding, keyPackageDigest, type LedgerDomain, ZERO_HASH } from "../src/protocol/digests.js";
 
 const GROUP_SIZES = [2, 8, 32, 128] as const;
 const WARMUP = 3;
@@ -202,6 +202,9 @@ const dist = (samples: number[]): Dist => {
 };
 
 /** A joiner as the registry sees it: its address (from its key), its HPKE key, its sim evidence. */
+/** Where the events sit in the contract's sequence: not read by the registry, which sees them placed. */
+const PLACED = { seq: "1", timestamp: "0", head: ZERO_HASH, block: "1", logIndex: 0 } as const;
+
 async function simJoiner(machine: SimPlatform) {
   const key = generatePrivateKey();
   const address = privateKeyToAccount(key).address.toLowerCase() as Hex;
@@ -216,8 +219,7 @@ async function simJoiner(machine: SimPlatform) {
   const events = [
     {
       kind: "EnclaveRegistered",
-      block: "1",
-      logIndex: 0,
+      ...PLACED,
       enclave: address,
       platform: Platform.sim,
       measurement: OWN,
@@ -229,8 +231,7 @@ async function simJoiner(machine: SimPlatform) {
     },
     {
       kind: "KeyPackagePublished",
-      block: "2",
-      logIndex: 0,
+      ...PLACED,
       enclave: address,
       nonce: "4",
       keyPackage,
@@ -309,8 +310,7 @@ async function measureAdmission(): Promise<AdmissionResult> {
       // policy. It verifies in full, then is refused for its binding (not this chain's keys).
       const published = {
         kind: "CollateralPublished" as const,
-        block: "1",
-        logIndex: 0,
+        ...PLACED,
         collateral: bytesToHex(encodeCollateralRecord(options.collateral)),
       };
       const held: number[] = [];

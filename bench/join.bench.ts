@@ -356,12 +356,8 @@ function inProcess(accounts: number): InProcess[] {
     balances = balances.set(address, 1_000_000n + BigInt(i));
     nonces = nonces.set(address.toLowerCase() as Hex, 1n);
   }
-  const position = {
-    sequence: BigInt(accounts + 1),
-    batches: 100n,
-    batchHead: `0x${"aa".repeat(32)}` as Hex,
-    batchBlock: 500n,
-  };
+  const position = { sequence: BigInt(accounts + 1), batches: 100n };
+  const join = { slot: 3n, seq: 420n, head: `0x${"aa".repeat(32)}` as Hex };
   const shapes: [string, LedgerAppState][] = [
     [
       "balances only (minted)",
@@ -373,12 +369,12 @@ function inProcess(accounts: number): InProcess[] {
     ],
   ];
   // Each shape twice; the second (warm) run is reported.
-  for (const [, ledger] of shapes) captureSnapshot(ledger, domain, 3n, key);
+  for (const [, ledger] of shapes) captureSnapshot(ledger, domain, join, key);
   return shapes.map(([shape, ledger]) => {
     const t0 = performance.now();
-    const { bytes } = captureSnapshot(ledger, domain, 3n, key);
+    const { bytes } = captureSnapshot(ledger, domain, join, key);
     const t1 = performance.now();
-    const joiner = startSync({ ...base, ...position, skippedBatches: 100n }, { slot: 3n, block: 600n, key });
+    const joiner = startSync({ ...base, ...position, skippedBatches: 100n }, { ...join, block: 600n, key });
     const installed = installSnapshot(joiner, domain, bytes);
     const t2 = performance.now();
     if (encodeValue(installed.appState).length !== encodeValue(ledger.appState).length)

@@ -21,7 +21,7 @@ import { MAX_BATCH_COMMANDS, MAX_BATCHES_IN_FLIGHT } from "../protocol/batch.js"
 import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
 import { MAX_SNAPSHOT_BYTES } from "../protocol/snapshot.js";
 import type { WireErrorCode } from "../protocol/wire.js";
-import { type EventPosition, LEDGER_EVENT } from "./chain-events.js";
+import { type EventCursor, LEDGER_EVENT } from "./chain-events.js";
 
 /** The most commands an enclave holds accepted and not yet ordered. */
 export const MAX_QUEUED_COMMANDS = 100_000;
@@ -102,6 +102,8 @@ export type EnclaveErrorCode =
   | "restore_closed"
   | "journal_broken"
   | "out_of_order"
+  /** An event whose head is not the event chain's over the fields fed (src/protocol/event-chain.ts). */
+  | "event_mismatch"
   | "not_found"
   | "stale_nonce"
   /** The ledger is not complete (it waits for its snapshot, or batches were ordered before it joined). */
@@ -203,7 +205,7 @@ export type InitResult = PublicIdentity & {
   created: "first-start" | "measurement-changed" | undefined;
 };
 
-export type GroupView = { cursor: EventPosition | undefined; group: GroupSummary; ledger: LedgerSummary };
+export type GroupView = { cursor: EventCursor | undefined; group: GroupSummary; ledger: LedgerSummary };
 
 /**
  * A state snapshot this enclave produced while applying a handshake that added members (every
@@ -335,6 +337,7 @@ export const ENCLAVE_CALLS = {
   applyEvents: returns<ApplyResult>()(object({ events: array(LEDGER_EVENT, { max: MAX_EVENTS_PER_CALL }) }), [
     ...SESSION,
     "out_of_order",
+    "event_mismatch",
   ]),
   proposeHandshake: returns<HandshakeProposal>()(object({ rotate: optional(bool()) }), SESSION),
   groupStatus: returns<GroupView>()(none, SESSION),

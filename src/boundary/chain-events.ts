@@ -1,10 +1,12 @@
 // The contract's events as they cross the ECALL boundary: JSON with hex strings and decimal
 // strings for integers. The host converts viem's decoded logs; the enclave checks every field with
 // this schema before it looks at any of them.
+import type { Hex } from "viem";
 import { array, bool, decimal, hex, type Infer, int, tagged } from "../app/schema.js";
 import { MAX_COLLATERAL_BYTES } from "../protocol/collateral-record.js";
-import { comesAfter } from "../protocol/log-position.js";
+import { ZERO_HASH } from "../protocol/digests.js";
 import { MAX_POLICY_BYTES, MAX_POLICY_SIGNATURES } from "../protocol/policy-document.js";
+import type { LedgerPoint } from "../protocol/receipts.js";
 
 const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
 /** The ABI encoding of the attestation report: seven 32-byte words. */
@@ -23,13 +25,24 @@ const bytes32 = hex({ min: 32, max: 32 });
 const uint64 = decimal({ bits: 64 });
 const payload = hex({ min: 1, max: MAX_PAYLOAD_BYTES });
 const signature = hex({ min: SIGNATURE_BYTES, max: SIGNATURE_BYTES });
-const position = { block: uint64, logIndex: int({ min: 0, max: MAX_LOG_INDEX }) };
+/**
+ * Where the event sits: its place in the contract's one sequence (`seq`, the block time it was
+ * ordered at and the event chain's head after it, src/protocol/event-chain.ts), and the block and log
+ * index the host read it at (for its own follower: the enclave orders by `seq` alone).
+ */
+const position = {
+  seq: uint64,
+  timestamp: uint64,
+  head: bytes32,
+  block: uint64,
+  logIndex: int({ min: 0, max: MAX_LOG_INDEX }),
+};
 
-/** One event per contract event the enclave consumes; an unknown kind is refused, never skipped. */
+/**
+ * One event per kind of the contract's sequence (the owner's policy events are not in it: enclaves do
+ * not act on them); an unknown kind is refused, never skipped.
+ */
 export const LEDGER_EVENT = tagged("kind", {
-  TrustedSignerSet: { ...position, signer: address, trusted: bool() },
-  MeasurementAllowed: { ...position, measurement: bytes32, allowed: bool() },
-  DebugAllowedSet: { ...position, allowed: bool() },
   EnclaveRegistered: {
     ...position,
     enclave: address,
@@ -42,7 +55,6 @@ export const LEDGER_EVENT = tagged("kind", {
     /** The raw attestation evidence, in the format of `platform`; members verify it inside. */
     evidence: hex({ min: 1, max: MAX_EVIDENCE_BYTES }),
   },
-  EnclaveRevoked: { ...position, enclave: address },
   EnclaveLeft: { ...position, enclave: address, nonce: uint64, signature },
   /** A policy document and its signatures, as anyone published them: the enclave verifies both. */
   PolicyPublished: {
@@ -53,7 +65,7 @@ export const LEDGER_EVENT = tagged("kind", {
   /** Intel PCS collateral as anyone published it (src/protocol/collateral-record.ts): the enclave verifies it. */
   CollateralPublished: { ...position, collateral: hex({ min: 1, max: MAX_COLLATERAL_BYTES }) },
   KeyPackagePublished: { ...position, enclave: address, nonce: uint64, keyPackage: payload, signature },
-  HandshakeCommitted: { ...position, epoch: uint64, enclave: address, head: bytes32, handshake: payload },
+  HandshakeCommitted: { ...position, epoch: uint64, enclave: address, handshake: payload },
   BatchSubmitted: {
     ...position,
     batch: uint64,
@@ -61,15 +73,42 @@ export const LEDGER_EVENT = tagged("kind", {
     firstSequence: uint64,
     count: int({ min: 1, max: MAX_BATCH_COUNT }),
     enclave: address,
-    head: bytes32,
     ciphertext: payload,
+  },
+  SnapshotCommitted: {
+    ...position,
+    enclave: address,
+    epoch: uint64,
+    sequence: uint64,
+    snapshotHash: bytes32,
   },
 });
 
 export type LedgerEvent = Infer<typeof LEDGER_EVENT>;
 export type LedgerEventKind = LedgerEvent["kind"];
-export type EventPosition = { readonly block: string; readonly logIndex: number };
 
-/** Strictly after: the enclave accepts each event once, in chain order. */
-export const isAfter = (a: EventPosition, b: EventPosition | undefined): boolean =>
-  comesAfter(a.block, a.logIndex, b);
+/**
+ * The last event an enclave applied: its place in the sequence, and where the host read it (the
+ * host resumes its follower right after that block and log index).
+ */
+export type EventCursor = {
+  readonly seq: string;
+  readonly head: Hex;
+  readonly timestamp: string;
+  readonly block: string;
+  readonly logIndex: number;
+};
+
+export const cursorOf = (event: LedgerEvent): EventCursor => ({
+  seq: event.seq,
+  head: event.head,
+  timestamp: event.timestamp,
+  block: event.block,
+  logIndex: event.logIndex,
+});
+
+/** The point of the chain an enclave at `cursor` reflects (before any event: position 0). */
+export const pointOf = (cursor: EventCursor | undefined): LedgerPoint =>
+  cursor
+    ? { seq: BigInt(cursor.seq), head: cursor.head, block: BigInt(cursor.block) }
+    : { seq: 0n, head: ZERO_HASH, block: 0n };

@@ -1,8 +1,8 @@
 // What the client checks on chain before it believes a node: that a receipt's batch is the
 // contract's (and when it is final), and that a query answer reflects a state the chain holds. A node
 // that applied a batch never submitted, or answers from a fork, is caught here.
-import { keccak256 } from "viem";
-import { getBlockNumber, getContractEvents } from "viem/actions";
+import { type DecodeEventLogReturnType, decodeEventLog, type Hex, numberToHex, pad } from "viem";
+import { getBlockNumber, getLogs } from "viem/actions";
 import { finalityDepth, isFinal } from "../chain/finality.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { ZERO_HASH } from "../protocol/digests.js";
@@ -15,6 +15,12 @@ import type { ChainTarget } from "./network-profile-format.js";
 /** A receipt the client checked on chain: its batch is the contract's; `final` once deep enough. */
 export type CheckedReceipt = CommandReceipt & { final: boolean };
 
+/** The contract's event at one position of its sequence, decoded. */
+type SequencedLog = Extract<
+  DecodeEventLogReturnType<typeof anonifyAbi>,
+  { args: { seq: bigint; head: Hex } }
+>;
+
 export class ChainChecks {
   constructor(
     /** The chain, from the user's network profile. */
@@ -24,29 +30,39 @@ export class ChainChecks {
     private readonly confirmations?: bigint,
   ) {}
 
-  /** The `BatchSubmitted` event of batch `index` in `block`, as the chain holds it (none: undefined). */
-  private async batchOnChain(index: bigint, block: bigint) {
+  /**
+   * The contract's event at position `seq` of its sequence if block `block` holds it (with the
+   * chain's head block number): every event of the sequence has its position as its first indexed
+   * field, so one `eth_getLogs` of that block and topic finds it.
+   */
+  private async eventAt(seq: bigint, block: bigint): Promise<{ head: bigint; event?: SequencedLog }> {
     const head = await getBlockNumber(this.chain, { cacheTime: 0 });
-    if (block > head) return { head, event: undefined };
-    const logs = await getContractEvents(this.chain, {
+    if (block > head) return { head };
+    const logs = await getLogs(this.chain, {
       address: this.target.contract,
-      abi: anonifyAbi,
-      eventName: "BatchSubmitted",
-      args: { batch: index },
       fromBlock: block,
       toBlock: block,
-      strict: true,
-    });
-    const event = logs.find((l) => !l.removed && l.args.batch === index && l.blockNumber === block)?.args;
-    return { head, event };
+      topics: [null, pad(numberToHex(seq))],
+    } as never);
+    for (const log of logs) {
+      if (log.removed) continue;
+      let decoded: DecodeEventLogReturnType<typeof anonifyAbi>;
+      try {
+        decoded = decodeEventLog({ abi: anonifyAbi, data: log.data, topics: log.topics, strict: true });
+      } catch {
+        continue; // another event whose first topic happens to match
+      }
+      if ("seq" in decoded.args && decoded.args.seq === seq) return { head, event: decoded as SequencedLog };
+    }
+    return { head };
   }
 
   /**
-   * Checks an ordered receipt against the chain: the contract's `BatchSubmitted` event of the batch
-   * it names is in the block it names, with the same ciphertext hash and batch head, and its
-   * sequence range holds the receipt's sequence (`receipt_not_on_chain` if not). Returns whether
-   * the batch is final: at least `confirmations` blocks deep, or at or below the chain's finalized
-   * block. Check a receipt again later to see it become final.
+   * Checks an ordered receipt against the chain: the contract's event at the position the receipt's
+   * batch names is a `BatchSubmitted` of that index, in the block named, with the same event chain
+   * head, and its sequence range holds the receipt's sequence (`receipt_not_on_chain` if not). Returns
+   * whether the batch is final: at least `confirmations` blocks deep, or at or below the chain's
+   * finalized block. Check a receipt again later to see it become final.
    */
   async checkReceipt(receipt: CommandReceipt): Promise<CheckedReceipt> {
     const batch: BatchRef | undefined = receipt.batch;
@@ -56,16 +72,15 @@ export class ChainChecks {
         `the receipt of ${receipt.command} names ${why}: the chain does not hold the batch it claims`,
       );
     if (!batch) throw refuse("no batch");
-    const { head, event } = await this.batchOnChain(batch.index, batch.block);
-    if (!event) throw refuse(`batch ${batch.index} in block ${batch.block}, where the contract ordered none`);
-    if (keccak256(event.ciphertext) !== batch.ciphertextHash.toLowerCase())
-      throw refuse(`batch ${batch.index} with another ciphertext than the contract's`);
-    if (event.head.toLowerCase() !== batch.head.toLowerCase())
-      throw refuse(`batch ${batch.index} with another batch head than the contract's`);
-    if (
-      receipt.sequence < event.firstSequence ||
-      receipt.sequence >= event.firstSequence + BigInt(event.count)
-    )
+    const { head, event } = await this.eventAt(batch.seq, batch.block);
+    if (event?.eventName !== "BatchSubmitted" || event.args.batch !== batch.index)
+      throw refuse(
+        `batch ${batch.index} at event ${batch.seq} in block ${batch.block}, where the contract has none`,
+      );
+    if (event.args.head.toLowerCase() !== batch.head.toLowerCase())
+      throw refuse(`batch ${batch.index} with another event head than the contract's`);
+    const { firstSequence, count } = event.args;
+    if (receipt.sequence < firstSequence || receipt.sequence >= firstSequence + BigInt(count))
       throw refuse(`sequence ${receipt.sequence}, outside batch ${batch.index}`);
     return { ...receipt, final: await this.isFinal(batch.block, head) };
   }
@@ -75,27 +90,23 @@ export class ChainChecks {
   }
 
   /**
-   * Checks the ledger point an answer names against the chain: the contract's batch `batches − 1`
-   * in the block named ends at `sequence` with batch head `head` (none ordered: the genesis head).
-   * Throws `answer_from_fork` if not: the node answered from an order of batches the chain does not hold.
+   * Checks the point an answer names against the chain: the contract's event at position `seq` of
+   * its sequence is in the block named, with the event chain's head `head` after it (position 0: the
+   * zero hash). Throws `answer_from_fork` if not: the node answered from a history the chain does not hold.
    */
   async checkAnswer(at: LedgerPoint): Promise<void> {
     const refuse = (why: string) =>
       new AnonifyClientError(
         "answer_from_fork",
-        `the answer reflects ${why}: a state the chain does not hold (batch head ${at.head})`,
+        `the answer reflects ${why}: a state the chain does not hold (event head ${at.head})`,
       );
-    if (at.batches === 0n || at.block === undefined) {
-      if (at.batches !== 0n || at.sequence !== 0n || at.head.toLowerCase() !== ZERO_HASH)
-        throw refuse("an empty ledger with a head or commands");
+    if (at.seq === 0n) {
+      if (at.head.toLowerCase() !== ZERO_HASH) throw refuse("no event, with a head");
       return;
     }
-    const { event } = await this.batchOnChain(at.batches - 1n, at.block);
-    if (!event)
-      throw refuse(`batch ${at.batches - 1n} in block ${at.block}, where the contract ordered none`);
-    if (event.head.toLowerCase() !== at.head.toLowerCase())
-      throw refuse(`batch ${at.batches - 1n} with another batch head than the contract's`);
-    if (event.firstSequence + BigInt(event.count) !== at.sequence)
-      throw refuse(`sequence ${at.sequence}, which batch ${at.batches - 1n} does not end at`);
+    const { event } = await this.eventAt(at.seq, at.block);
+    if (!event) throw refuse(`event ${at.seq} in block ${at.block}, where the contract has none`);
+    if (event.args.head.toLowerCase() !== at.head.toLowerCase())
+      throw refuse(`event ${at.seq} with another head than the contract's`);
   }
 }

@@ -15,7 +15,7 @@ import { Platform } from "../attestation/verdict.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
 import { encodeCollateralRecord } from "../protocol/collateral-record.js";
 import { DEV_POLICY_KEYS } from "../protocol/dev-policy-keys.js";
-import type { LedgerDomain } from "../protocol/digests.js";
+import { type LedgerDomain, ZERO_HASH } from "../protocol/digests.js";
 import { applyCollateral, collateralFor, type HeldCollateral } from "./collateral-store.js";
 import {
   type Admission,
@@ -42,7 +42,16 @@ const pcs = (platform: "sgx" | "tdx") => readVectorJson(`sgx-dcap/${platform}_qu
 let logIndex = 0;
 function published(collateral: unknown): Extract<LedgerEvent, { kind: "CollateralPublished" }> {
   const record = collateral instanceof Uint8Array ? collateral : encodeCollateralRecord(collateral);
-  return { kind: "CollateralPublished", block: "9", logIndex: logIndex++, collateral: bytesToHex(record) };
+  const seq = String(++logIndex);
+  return {
+    kind: "CollateralPublished",
+    seq,
+    timestamp: "0",
+    head: ZERO_HASH,
+    block: "9",
+    logIndex,
+    collateral: bytesToHex(record),
+  };
 }
 
 /** A copy of the TCB info JSON text with one character changed inside a value Intel signed. */

@@ -257,15 +257,10 @@ describe("verifyCommandSignature", () => {
 const BATCH: BatchRef = {
   index: 2n ** 64n - 2n,
   block: 2n ** 64n - 2n,
-  ciphertextHash: `0x${"ab".repeat(32)}`,
+  seq: 2n ** 64n - 2n,
   head: `0x${"cd".repeat(32)}`,
 };
-const AT: LedgerPoint = {
-  sequence: 2n ** 64n - 2n,
-  batches: 2n ** 64n - 2n,
-  head: BATCH.head,
-  block: BATCH.block,
-};
+const AT: LedgerPoint = { seq: BATCH.seq, head: BATCH.head, block: BATCH.block };
 
 describe("queries", () => {
   const now = 1_700_000_000n;

@@ -10,8 +10,8 @@ import { PersistentMap } from "../app/pmap.js";
 import { type LedgerSummary, MAX_QUEUED_COMMANDS, MAX_QUEUED_PER_SENDER } from "../boundary/calls.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
 import { decodeBatch, encodeBatch, MAX_BATCHES_IN_FLIGHT, openBatch, sealBatch } from "../protocol/batch.js";
-import { batchDigest, type LedgerDomain, nextBatchHead, ZERO_HASH } from "../protocol/digests.js";
-import type { BatchRef, LedgerPoint, Receipt } from "../protocol/receipts.js";
+import { batchDigest, type LedgerDomain } from "../protocol/digests.js";
+import type { BatchRef, Receipt } from "../protocol/receipts.js";
 import { CommandRejected, checkNonce, type VerifiedCommand, verifySignedCommand } from "./command-intake.js";
 
 /** Receipts kept for clients to fetch (at least; older ones are dropped first). */
@@ -32,16 +32,17 @@ export type StoredReceipt = { receipt: Receipt; responseKey: Hex };
 
 /**
  * A ledger that joined the group after batches were ordered (src/enclave/ledger-snapshot.ts): where
- * it joined — the handshake's slot and block, and the position of the ledger then, as this enclave saw
- * it on chain — and the key of its join epoch, which opens the snapshot of that position.
+ * it joined — the handshake's slot, block and place in the event sequence (`seq`, `head`), and the
+ * ledger's counts then, as this enclave saw them on chain — and the key of its join epoch, which
+ * opens the snapshot of that position.
  */
 export type LedgerSync = {
   slot: bigint;
   block: bigint;
+  seq: bigint;
+  head: Hex;
   sequence: bigint;
   batches: bigint;
-  batchHead: Hex;
-  batchBlock: bigint;
   key: Hex;
 };
 
@@ -58,9 +59,6 @@ export type LedgerAppState = {
   /** Commands ordered so far (the contract's commandCount). */
   sequence: bigint;
   batches: bigint;
-  batchHead: Hex;
-  /** The block of the last batch applied (0 before any): answers name it, so clients can find that batch. */
-  batchBlock: bigint;
   /** This enclave's batches ordered so far: its batch nonce on chain. */
   ownBatches: bigint;
   queue: Queued[];
@@ -80,8 +78,6 @@ export function initialLedgerApp(app: App<StateValue>): LedgerAppState {
     nonces: PersistentMap.empty(),
     sequence: 0n,
     batches: 0n,
-    batchHead: ZERO_HASH,
-    batchBlock: 0n,
     ownBatches: 0n,
     queue: [],
     inFlight: [],
@@ -209,29 +205,18 @@ export function applyBatch(
       `batch ${index} at sequence ${first} arrived while at batch ${state.batches}, sequence ${state.sequence}`,
     );
   }
-  const head = nextBatchHead(state.batchHead, {
-    index,
-    epoch: BigInt(event.epoch),
-    firstSequence: first,
-    count: event.count,
-    enclave: event.enclave,
-    ciphertext: event.ciphertext,
-  });
-  if (head !== event.head) throw new LedgerAppError("batch hash chain does not match the contract's");
   // What every receipt of this batch names, for the client to find the event on chain.
   const batchRef: BatchRef = {
     index,
+    seq: BigInt(event.seq),
+    head: event.head.toLowerCase() as Hex,
     block: BigInt(event.block),
-    ciphertextHash: keccak256(event.ciphertext),
-    head,
   };
   const own = event.enclave.toLowerCase() === context.self.toLowerCase();
   let next: LedgerAppState = {
     ...state,
     batches: index + 1n,
     sequence: first + BigInt(event.count),
-    batchHead: head,
-    batchBlock: batchRef.block,
     ownBatches: own ? state.ownBatches + 1n : state.ownBatches,
     inFlight: own ? state.inFlight.filter((b) => b.ciphertext !== event.ciphertext) : state.inFlight,
   };
@@ -412,13 +397,6 @@ export function commandStatus(state: LedgerAppState, digest: Hex): CommandStatus
   if (state.inFlight.some((b) => b.commands.some((c) => c.digest === digest))) return { status: "submitted" };
   if (state.queue.some((c) => c.digest === digest)) return { status: "queued" };
   return undefined;
-}
-
-/** The ledger point an answer reflects: what a client checks against the contract's batches. */
-export function ledgerPoint(state: LedgerAppState): LedgerPoint {
-  const at: LedgerPoint = { sequence: state.sequence, batches: state.batches, head: state.batchHead };
-  if (state.batches > 0n) at.block = state.batchBlock;
-  return at;
 }
 
 // ----- sealing

@@ -5,7 +5,7 @@ import { bytesToHex, type Hex } from "viem";
 import type { App } from "../app/app.js";
 import type { StateValue } from "../app/canonical.js";
 import type { CallName, CallParams, CallResult, PublicIdentity } from "../boundary/calls.js";
-import type { EventPosition } from "../boundary/chain-events.js";
+import type { EventCursor } from "../boundary/chain-events.js";
 import { EnclaveCallError } from "../boundary/frames.js";
 import type { LedgerDomain } from "../protocol/digests.js";
 import type { PolicyKeys } from "../protocol/policy-document.js";
@@ -38,7 +38,7 @@ export type Session = {
   domain: LedgerDomain;
   sealedIdentity: Hex;
   /** The last ledger event applied: the host resumes its follower right after it. */
-  cursor: EventPosition | undefined;
+  cursor: EventCursor | undefined;
   group: GroupMemberState;
   ledger: LedgerAppState;
 };

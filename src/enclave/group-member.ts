@@ -46,7 +46,6 @@ import {
   RemovedFromGroup,
 } from "../group/mls.js";
 import type { LedgerDomain } from "../protocol/digests.js";
-import { nextHandshakeHead, ZERO_HASH } from "../protocol/digests.js";
 import {
   type Admission,
   checkCredential,
@@ -64,7 +63,6 @@ export type GroupMemberState = {
   registry: RegistryView;
   /** The contract's epoch: the next handshake slot. */
   slot: bigint;
-  handshakeHead: Hex;
   memberKeys: MemberKeys | undefined;
   keyPackage: Hex | undefined;
   /**
@@ -104,7 +102,6 @@ export const OWN_COMMITS_KEPT = 8;
 export const INITIAL_GROUP_STATE: GroupMemberState = {
   registry: EMPTY_REGISTRY,
   slot: 0n,
-  handshakeHead: ZERO_HASH,
   memberKeys: undefined,
   keyPackage: undefined,
   keyPackageNonce: undefined,
@@ -230,9 +227,7 @@ export async function applyGroupEvent(
     throw new GroupFollowError(
       `handshake for slot ${slot} arrived while at slot ${state.slot}: the host skipped or replayed one`,
     );
-  const head = nextHandshakeHead(state.handshakeHead, slot, event.enclave, event.handshake);
-  if (head !== event.head) throw new GroupFollowError("handshake hash chain does not match the contract's");
-  const next = { ...state, slot: slot + 1n, handshakeHead: head };
+  const next = { ...state, slot: slot + 1n };
   const record = (outcome: string, mlsEpoch?: bigint): HandshakeRecord => ({
     slot: slot.toString(),
     mlsEpoch: mlsEpoch?.toString(),

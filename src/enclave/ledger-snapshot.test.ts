@@ -34,26 +34,25 @@ function member(): LedgerAppState {
     nonces: PersistentMap.empty<Hex, bigint>().set(SENDER, 3n),
     sequence: 3n,
     batches: 1n,
-    batchHead: `0x${"aa".repeat(32)}`,
-    batchBlock: 12n,
     skippedBatches: 0n,
   };
 }
 
+/** The handshake that added the joiner: slot 2, at event 9 of the contract's sequence. */
+const JOIN = { slot: 2n, seq: 9n, head: `0x${"aa".repeat(32)}` as Hex };
+
 /** The same position as a joiner sees it: it skipped the batch it could not open. */
 function joiner(): LedgerAppState {
-  const { sequence, batches, batchHead, batchBlock } = member();
+  const { sequence, batches } = member();
   const queued = { digest: `0x${"01".repeat(32)}` as Hex, sender: SENDER, nonce: 3n, encoded: "0x00" as Hex };
   const ledger = {
     ...initialLedgerApp(APPS.erc20!),
     sequence,
     batches,
-    batchHead,
-    batchBlock,
     skippedBatches: 1n,
     queue: [queued],
   };
-  return startSync(ledger, { slot: 2n, block: 15n, key: KEY });
+  return startSync(ledger, { ...JOIN, block: 15n, key: KEY });
 }
 
 const refused = (f: () => unknown, code: string, pattern?: RegExp) =>
@@ -66,7 +65,7 @@ const refused = (f: () => unknown, code: string, pattern?: RegExp) =>
 
 describe("ledger snapshots", () => {
   it("install what a member captured: state, nonces and counts; the joiner's own queue stays its own", () => {
-    const { bytes } = captureSnapshot(member(), DOMAIN, 2n, KEY);
+    const { bytes } = captureSnapshot(member(), DOMAIN, JOIN, KEY);
     const syncing = joiner();
     assert.match(incompleteLedger(syncing, true) ?? "", /waits for its state snapshot/);
     const installed = installSnapshot(syncing, DOMAIN, bytes);
@@ -85,8 +84,8 @@ describe("ledger snapshots", () => {
   });
 
   it("refuses a payload that is not exactly app state, nonces and count", () => {
-    const { sequence, batches, batchHead, batchBlock } = member();
-    const header = { domain: DOMAIN, slot: 2n, sequence, batches, batchHead, batchBlock };
+    const { sequence, batches } = member();
+    const header = { domain: DOMAIN, ...JOIN, sequence, batches };
     const sealed = (payload: Record<string, unknown>) =>
       sealSnapshot(KEY, header, encodeValue(payload as unknown as StateValue));
     const app = member().appState;
@@ -116,26 +115,41 @@ describe("ledger snapshots", () => {
   });
 
   it("refuses another key, slot, position or network before anything changes", () => {
-    const good = captureSnapshot(member(), DOMAIN, 2n, KEY).bytes;
+    const good = captureSnapshot(member(), DOMAIN, JOIN, KEY).bytes;
     refused(
       () =>
-        installSnapshot(joiner(), DOMAIN, captureSnapshot(member(), DOMAIN, 2n, new Uint8Array(32)).bytes),
+        installSnapshot(joiner(), DOMAIN, captureSnapshot(member(), DOMAIN, JOIN, new Uint8Array(32)).bytes),
       "snapshot_invalid",
     );
     refused(
-      () => installSnapshot(joiner(), DOMAIN, captureSnapshot(member(), DOMAIN, 3n, KEY).bytes),
+      () =>
+        installSnapshot(
+          joiner(),
+          DOMAIN,
+          captureSnapshot(member(), DOMAIN, { ...JOIN, slot: 3n }, KEY).bytes,
+        ),
       "snapshot_mismatch",
       /slot 3/,
     );
+    // The same slot at another place in the event sequence, or in another history of it.
+    for (const at of [
+      { ...JOIN, seq: 10n },
+      { ...JOIN, head: `0x${"bb".repeat(32)}` as Hex },
+    ])
+      refused(
+        () => installSnapshot(joiner(), DOMAIN, captureSnapshot(member(), DOMAIN, at, KEY).bytes),
+        "snapshot_mismatch",
+        /event/,
+      );
     const later = { ...member(), sequence: 4n, batches: 2n };
     refused(
-      () => installSnapshot(joiner(), DOMAIN, captureSnapshot(later, DOMAIN, 2n, KEY).bytes),
+      () => installSnapshot(joiner(), DOMAIN, captureSnapshot(later, DOMAIN, JOIN, KEY).bytes),
       "snapshot_mismatch",
       /sequence 4/,
     );
     const elsewhere = { ...DOMAIN, chainId: 1 };
     refused(
-      () => installSnapshot(joiner(), DOMAIN, captureSnapshot(member(), elsewhere, 2n, KEY).bytes),
+      () => installSnapshot(joiner(), DOMAIN, captureSnapshot(member(), elsewhere, JOIN, KEY).bytes),
       "wrong_domain",
     );
     assert.throws(() => installSnapshot(member(), DOMAIN, good), /not syncing/);

@@ -7,8 +7,9 @@
 // committer of the handshake commits their hash on chain.
 //
 // What a snapshot holds is what every enclave computes alike from the chain: the app state, the
-// per-sender nonces and the count of unreadable batches; its header (authenticated) names the ledger's
-// position: slot, sequence, batches, batch head and block. Not the node-local queue, batches in flight
+// per-sender nonces and the count of unreadable batches; its header (authenticated) names where it
+// stands: the slot, the handshake's place in the contract's event sequence (`seq`, `head`), and the
+// ledger's counts of commands and batches. Not the node-local queue, batches in flight
 // or receipts (receipts of commands ordered before the join are not served by the joiner).
 import { bytesToHex, encodeAbiParameters, type Hex, hexToBytes, parseAbiParameters } from "viem";
 import {
@@ -79,25 +80,21 @@ export function snapshotKey(group: GroupState, domain: LedgerDomain, slot: bigin
   return exportSecret(group, SNAPSHOT_KEY_LABEL, context, SNAPSHOT_KEY_BYTES);
 }
 
-function headerOf(ledger: LedgerAppState, domain: LedgerDomain, slot: bigint): SnapshotHeader {
-  return {
-    domain,
-    slot,
-    sequence: ledger.sequence,
-    batches: ledger.batches,
-    batchHead: ledger.batchHead,
-    batchBlock: ledger.batchBlock,
-  };
+/** Where a snapshot stands: the handshake that added the joiners, by slot and place in the event sequence. */
+export type JoinPoint = { slot: bigint; seq: bigint; head: Hex };
+
+function headerOf(ledger: LedgerAppState, domain: LedgerDomain, at: JoinPoint): SnapshotHeader {
+  return { domain, ...at, sequence: ledger.sequence, batches: ledger.batches };
 }
 
 /** The payload's fields, in the canonical value encoding. */
 type Payload = { app: StateValue; nonces: PersistentMap<Hex, bigint>; skippedBatches: bigint };
 
-/** The ledger at this point, sealed for the joiners of `slot`: bytes and their hash (what goes on chain). */
+/** The ledger at this point, sealed for the joiners of `at.slot`: bytes and their hash (what goes on chain). */
 export function captureSnapshot(
   ledger: LedgerAppState,
   domain: LedgerDomain,
-  slot: bigint,
+  at: JoinPoint,
   key: Uint8Array,
 ): { bytes: Uint8Array; hash: Hex } {
   const payload: Payload = {
@@ -107,7 +104,7 @@ export function captureSnapshot(
   };
   const bytes = sealSnapshot(
     key,
-    headerOf(ledger, domain, slot),
+    headerOf(ledger, domain, at),
     encodeValue(payload as unknown as StateValue),
   );
   return { bytes, hash: snapshotHash(bytes) };
@@ -119,18 +116,18 @@ export function withProduced(ledger: LedgerAppState, produced: ProducedSnapshot)
   return { ...ledger, produced: [...kept, produced].slice(-MAX_PRODUCED_SNAPSHOTS) };
 }
 
-/** The ledger of an enclave that just joined at `slot` (in `block`) after batches were ordered: syncing. */
+/** The ledger of an enclave that just joined at `join` (in `block`) after batches were ordered: syncing. */
 export function startSync(
   ledger: LedgerAppState,
-  join: { slot: bigint; block: bigint; key: Uint8Array },
+  join: JoinPoint & { block: bigint; key: Uint8Array },
 ): LedgerAppState {
   const syncing: LedgerSync = {
     slot: join.slot,
     block: join.block,
+    seq: join.seq,
+    head: join.head,
     sequence: ledger.sequence,
     batches: ledger.batches,
-    batchHead: ledger.batchHead,
-    batchBlock: ledger.batchBlock,
     key: bytesToHex(join.key),
   };
   return { ...ledger, syncing };
@@ -138,12 +135,13 @@ export function startSync(
 
 function same(a: SnapshotHeader, b: SnapshotHeader): string | undefined {
   if (a.slot !== b.slot) return `the snapshot is for slot ${a.slot}, this enclave joined at slot ${b.slot}`;
-  if (a.sequence !== b.sequence || a.batches !== b.batches || a.batchHead !== b.batchHead.toLowerCase())
+  if (a.seq !== b.seq || a.head !== b.head.toLowerCase())
+    return `the snapshot stands at event ${a.seq}, this enclave joined at event ${b.seq} (or another history)`;
+  if (a.sequence !== b.sequence || a.batches !== b.batches)
     return (
       `the snapshot stands at sequence ${a.sequence} (batch ${a.batches}), ` +
-      `this enclave joined at sequence ${b.sequence} (batch ${b.batches}) with another batch head`
+      `this enclave joined at sequence ${b.sequence} (batch ${b.batches})`
     );
-  if (a.batchBlock !== b.batchBlock) return "the snapshot names another block for the last batch";
   return undefined;
 }
 

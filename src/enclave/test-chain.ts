@@ -1,30 +1,73 @@
 // For tests only (nothing in the enclave bundle imports it): the contract's event log for enclaves
 // run in process, as an honest host would feed it — registrations with each enclave's own evidence,
-// key packages, handshakes and batches chained as the contract chains them (slots, heads, sequences).
+// key packages, handshakes and batches placed in the contract's one sequence as it places them
+// (positions, block times, the event hash chain; slots and command sequences).
 import type { Hex } from "viem";
 import type { ApplyResult } from "../boundary/calls.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
-import { type LedgerDomain, nextBatchHead, nextHandshakeHead, ZERO_HASH } from "../protocol/digests.js";
+import type { LedgerDomain } from "../protocol/digests.js";
+import { type ChainPosition, GENESIS_POSITION, positionAfter } from "../protocol/event-chain.js";
 import type { Enclave } from "./enclave.js";
 import { call, DOMAIN } from "./test-harness.js";
 
 type Member = { enclave: Enclave; address: Hex; hpkePublicKey: Hex; sealedIdentity: Hex };
 
-export class TestChain {
+/** An event as a test writes it: the contract gives it its place (`EventLog.append`). */
+export type UnplacedEvent = LedgerEvent extends infer E
+  ? E extends LedgerEvent
+    ? Omit<E, "seq" | "timestamp" | "head" | "block" | "logIndex">
+    : never
+  : never;
+
+const nowSeconds = () => BigInt(Math.floor(Date.now() / 1000));
+
+/**
+ * The contract's event sequence as tests write it: each event appended takes the next position, the
+ * block time `time()` gives (never going back) and the event chain's head, in a block of its own.
+ */
+export class EventLog {
   readonly events: LedgerEvent[] = [];
-  private block = 1;
+  private at: ChainPosition = GENESIS_POSITION;
+  private timestamp = 0n;
+
+  constructor(private readonly time: () => bigint = nowSeconds) {}
+
+  get position(): ChainPosition {
+    return this.at;
+  }
+
+  /** Places `event` as the contract would; with `block`, in that block (default: a new one). */
+  append(event: UnplacedEvent, block = this.events.length + 1): LedgerEvent {
+    const time = this.time();
+    if (time > this.timestamp) this.timestamp = time;
+    this.at = positionAfter(this.at, event as never, this.timestamp);
+    const placed = {
+      ...event,
+      seq: this.at.seq.toString(),
+      timestamp: this.timestamp.toString(),
+      head: this.at.head,
+      block: String(block),
+      logIndex: 0,
+    } as LedgerEvent;
+    this.events.push(placed);
+    return placed;
+  }
+}
+
+export class TestChain {
+  private readonly log = new EventLog();
   slot = 0n;
-  private handshakeHead: Hex = ZERO_HASH;
   batches = 0n;
   sequence = 0n;
-  private batchHead: Hex = ZERO_HASH;
 
   constructor(readonly domain: LedgerDomain = DOMAIN) {}
 
-  private push(event: Record<string, unknown>): LedgerEvent {
-    const positioned = { ...event, block: String(this.block++), logIndex: 0 } as LedgerEvent;
-    this.events.push(positioned);
-    return positioned;
+  get events(): LedgerEvent[] {
+    return this.log.events;
+  }
+
+  private push(event: UnplacedEvent): LedgerEvent {
+    return this.log.append(event);
   }
 
   /** Initializes `enclave` (or unseals its identity), registers it with its own evidence and publishes its key package. */
@@ -58,9 +101,11 @@ export class TestChain {
     };
   }
 
-  /** Feeds `enclave` every event (it skips those at or before its cursor). */
-  feed(enclave: Enclave): Promise<ApplyResult> {
-    return call(enclave, "applyEvents", { events: this.events });
+  /** Feeds `enclave` every event after its cursor, as a host does. */
+  async feed(enclave: Enclave): Promise<ApplyResult> {
+    const { cursor } = await call(enclave, "groupStatus", {});
+    const after = BigInt(cursor?.seq ?? "0");
+    return call(enclave, "applyEvents", { events: this.events.filter((e) => BigInt(e.seq) > after) });
   }
 
   /** Orders the commit `by` proposes now, if any; false if it proposes none. */
@@ -69,12 +114,10 @@ export class TestChain {
     if (proposal.handshake === null) return false;
     if (BigInt(proposal.epoch) !== this.slot)
       throw new Error(`proposal for slot ${proposal.epoch}, chain at ${this.slot}`);
-    this.handshakeHead = nextHandshakeHead(this.handshakeHead, this.slot, by.address, proposal.handshake);
     this.push({
       kind: "HandshakeCommitted",
       epoch: this.slot.toString(),
       enclave: by.address,
-      head: this.handshakeHead,
       handshake: proposal.handshake,
     });
     this.slot++;
@@ -87,15 +130,6 @@ export class TestChain {
     let commands = 0;
     for (const offer of batches) {
       if (!offer.ciphertext) continue;
-      const epoch = BigInt(offer.epoch);
-      const head = nextBatchHead(this.batchHead, {
-        index: this.batches,
-        epoch,
-        firstSequence: this.sequence,
-        count: offer.count,
-        enclave: by.address,
-        ciphertext: offer.ciphertext,
-      });
       this.push({
         kind: "BatchSubmitted",
         batch: this.batches.toString(),
@@ -103,10 +137,8 @@ export class TestChain {
         firstSequence: this.sequence.toString(),
         count: offer.count,
         enclave: by.address,
-        head,
         ciphertext: offer.ciphertext,
       });
-      this.batchHead = head;
       this.batches++;
       this.sequence += BigInt(offer.count);
       commands += offer.count;

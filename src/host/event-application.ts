@@ -3,6 +3,7 @@
 // the snapshots it produced for joiners, and, while its own enclave waits for a snapshot, fetches it
 // and applies the same events again.
 import type { ApplyResult, GroupSummary, JournalEntry } from "../boundary/calls.js";
+import type { EventCursor, LedgerEvent } from "../boundary/chain-events.js";
 import type { AnonifyEvent } from "../chain/follower.js";
 import type { CommandWaiters } from "./command-waiters.js";
 import type { EnclaveCalls } from "./enclave-process.js";
@@ -24,32 +25,48 @@ export type EventApplicationDeps = {
 };
 
 export class EventApplication {
+  /** The position of the last event the enclave applied: it refuses one applied twice. */
+  private appliedSeq = 0n;
+
   constructor(private readonly deps: EventApplicationDeps) {}
+
+  /** Where the enclave stands (a restored checkpoint's cursor): the follower re-reads that block. */
+  resumeAt(cursor: EventCursor | undefined): void {
+    this.appliedSeq = cursor ? BigInt(cursor.seq) : 0n;
+  }
 
   /**
    * A page's events in as few calls as fit: the enclave applies a block's batches back to back, not
    * interleaved with the commands and receipts its clients ask for meanwhile.
    */
   async apply(events: readonly AnonifyEvent[]): Promise<void> {
-    const { enclave, metrics, snapshotSync } = this.deps;
-    for (const chunk of inCalls(events.flatMap((e) => toLedgerEvent(e) ?? []))) {
-      const call = () => enclave.call("applyEvents", { events: chunk });
-      let applied = await this.applied(
-        chunk.some((e) => e.kind === "BatchSubmitted") ? metrics.time("apply", call) : call(),
-      );
+    const ledgerEvents = events.flatMap((e) => toLedgerEvent(e) ?? []);
+    for (const chunk of inCalls(ledgerEvents.filter((e) => BigInt(e.seq) > this.appliedSeq))) {
+      let pending: LedgerEvent[] = chunk;
       // A joiner stops before the first batch after its join until its snapshot is installed; the
-      // same events go again then (those applied already are skipped by the enclave).
-      while (applied.blocked && applied.ledger.syncing) {
-        await snapshotSync.ensure(applied.ledger.syncing);
+      // rest of the events go again then.
+      for (;;) {
+        const applied = await this.call(pending);
+        pending = pending.filter((e) => BigInt(e.seq) > this.appliedSeq);
+        if (!applied.blocked || !applied.ledger.syncing || pending.length === 0) break;
+        await this.deps.snapshotSync.ensure(applied.ledger.syncing);
         if (this.deps.stopped()) return; // the follower stops too; a restart resumes from the enclave's cursor
-        applied = await this.applied(metrics.time("apply", call));
       }
     }
+  }
+
+  private call(events: LedgerEvent[]): Promise<ApplyResult> {
+    const { enclave, metrics } = this.deps;
+    const call = () => enclave.call("applyEvents", { events });
+    return this.applied(
+      events.some((e) => e.kind === "BatchSubmitted") ? metrics.time("apply", call) : call(),
+    );
   }
 
   /** Keeps what an apply sealed, wakes the requests it settled, and takes the snapshots it produced. */
   private async applied(pending: Promise<ApplyResult>): Promise<ApplyResult> {
     const applied = await pending;
+    if (applied.cursor) this.appliedSeq = BigInt(applied.cursor.seq);
     this.deps.store.noteCursor(applied.cursor && BigInt(applied.cursor.block));
     this.deps.keep(applied);
     for (const settled of applied.settled) this.deps.waiters.wake(settled);

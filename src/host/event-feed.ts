@@ -3,6 +3,7 @@
 
 import type { LedgerEvent } from "../boundary/chain-events.js";
 import type { AnonifyEvent } from "../chain/follower.js";
+import { isSequencedKind } from "../protocol/event-chain.js";
 
 /** Ledger events per applyEvents call, and their payload bytes: well inside the boundary's frame limit. */
 const EVENTS_PER_CALL = 64;
@@ -18,23 +19,12 @@ function toJson(value: unknown): Json {
   return value as Json;
 }
 
-/** Events the enclave consumes; owner-only bookkeeping such as ownership transfers stays with the host. */
-const ENCLAVE_EVENTS = new Set([
-  "TrustedSignerSet",
-  "MeasurementAllowed",
-  "DebugAllowedSet",
-  "EnclaveRegistered",
-  "EnclaveRevoked",
-  "EnclaveLeft",
-  "PolicyPublished",
-  "CollateralPublished",
-  "KeyPackagePublished",
-  "HandshakeCommitted",
-  "BatchSubmitted",
-]);
-
+/**
+ * The events of the contract's sequence, which the enclave applies one after the other; the owner's
+ * policy events (ownership, measurements, signers, debug, revocations) stay with the host.
+ */
 export function toLedgerEvent(event: AnonifyEvent): LedgerEvent | undefined {
-  if (!ENCLAVE_EVENTS.has(event.eventName)) return undefined;
+  if (!isSequencedKind(event.eventName)) return undefined;
   // The seam from viem's decoded arguments to the boundary's JSON: the enclave checks every field
   // (src/boundary/chain-events.ts), so the host's word for this shape is not trusted anyway.
   return {

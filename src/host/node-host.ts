@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Hex } from "viem";
 import type { GroupSummary, JournalEntry, LedgerSummary } from "../boundary/calls.js";
-import type { EventPosition } from "../boundary/chain-events.js";
+import type { EventCursor } from "../boundary/chain-events.js";
 import { EnclaveCallError } from "../boundary/frames.js";
 import { writeAnonifyMined } from "../chain/chain.js";
 import { finalityDepth } from "../chain/finality.js";
@@ -199,7 +199,7 @@ export class EnclaveNode {
   }
 
   /** Hands the enclave what the host kept sealed; where it resumes reading the chain. */
-  private async restore(enclave: EnclaveCalls, sealed: SealedCopy): Promise<EventPosition | undefined> {
+  private async restore(enclave: EnclaveCalls, sealed: SealedCopy): Promise<EventCursor | undefined> {
     const restored = await enclave.call("restoreState", sealed);
     this.store.noteCursor(restored.cursor && BigInt(restored.cursor.block));
     this.group = restored.group;
@@ -209,8 +209,9 @@ export class EnclaveNode {
   }
 
   /** Follows the contract's events from after `cursor` (from the deployment without one). */
-  private startFollower(cursor: EventPosition | undefined): void {
+  private startFollower(cursor: EventCursor | undefined): void {
     const { wallet, contract } = this.options;
+    this.events.resumeAt(cursor);
     this.follower = new EventFollower({
       publicClient: wallet.publicClient,
       contract,
@@ -259,7 +260,7 @@ export class EnclaveNode {
       // The ticker waits until the chain is read again: nothing is batched from a state being replayed.
       this.synced = false;
       const failures = new FailureLog(this.log, "enclave restart");
-      let cursor: EventPosition | undefined;
+      let cursor: EventCursor | undefined;
       for (let attempt = 0; ; attempt++) {
         if (this.stopped) return;
         try {
@@ -430,7 +431,7 @@ export class EnclaveNode {
     return this.groupWrites.rotationPending;
   }
 
-  async groupStatus(): Promise<{ cursor?: EventPosition; group: GroupSummary; ledger: LedgerSummary }> {
+  async groupStatus(): Promise<{ cursor?: EventCursor; group: GroupSummary; ledger: LedgerSummary }> {
     return this.enclave.call("groupStatus");
   }
 

@@ -1,13 +1,13 @@
 // Rolling a node back past a chain reorganisation: the newest checkpoint whose cursor is at or before
 // the fork, restored in a fresh enclave process (an enclave takes one restore), becomes the one a
 // restart resumes from.
-import type { EventPosition } from "../boundary/chain-events.js";
+import type { EventCursor } from "../boundary/chain-events.js";
 import type { EnclaveCalls } from "./enclave-process.js";
 import type { SealedCopy, SealedStore } from "./sealed-store.js";
 
 export type RollbackDeps = {
   /** Restores `sealed` into `enclave`; answers the cursor it resumes from. */
-  restore(enclave: EnclaveCalls, sealed: SealedCopy): Promise<EventPosition | undefined>;
+  restore(enclave: EnclaveCalls, sealed: SealedCopy): Promise<EventCursor | undefined>;
   /** A new enclave process with the node's identity, for the next candidate. */
   fresh(): Promise<EnclaveCalls>;
 };
@@ -22,7 +22,7 @@ export async function rollBack(
   fresh: EnclaveCalls,
   ancestor: bigint,
   deps: RollbackDeps,
-): Promise<EventPosition | undefined> {
+): Promise<EventCursor | undefined> {
   let enclave = fresh;
   for (const { checkpoint, ...sealed } of store.rollbackCandidates(ancestor)) {
     const cursor = await deps.restore(enclave, sealed);

@@ -5,11 +5,13 @@
 // two answers of different results, have one sealed size while they share a bucket (the smallest,
 // 512 bytes, holds every ERC-20 receipt, answer and refusal reason).
 //
-// An ordered receipt names the batch that ordered its command (`batch`: index, block, keccak256 of
-// the ciphertext, and the contract's batch head after it), and an `ok` answer names the point of the
-// ledger it reflects (`at`: commands and batches ordered, the batch head, and the block of the last
-// batch): the client finds that `BatchSubmitted` event on chain and compares, so a node cannot show a
-// receipt of a batch it never submitted, or an answer from a forked order of batches.
+// An ordered receipt names the batch that ordered its command (`batch`: its index, and the batch
+// event's place in the contract's event sequence: `seq`, the event chain's `head` after it,
+// src/protocol/event-chain.ts, and its block), and an `ok` answer names the point of the chain it
+// reflects (`at`: the last event the enclave applied, by `seq`, `head` and block): the client finds
+// that event on chain and compares, so a node cannot show a receipt of a batch it never submitted, or
+// an answer from a history the chain does not hold. The head commits to the event's every field, the
+// batch's ciphertext included.
 //
 // A refusal after the enclave opened a command or query is sealed the same way: a failed receipt with
 // sequence 2^64−1, or a rejected answer, whose reason is `refusalReason(code, detail)` — the precise
@@ -20,23 +22,14 @@ import { WireError } from "./wire.js";
 
 export type ReceiptStatus = "applied" | "failed";
 
-/** A batch as the contract ordered it: the `BatchSubmitted` event a client looks up to check a receipt. */
-export type BatchRef = {
-  /** The contract's batch index. */
-  index: bigint;
-  /** The block whose `BatchSubmitted` event carried it. */
-  block: bigint;
-  /** keccak256 of the batch ciphertext in that event. */
-  ciphertextHash: Hex;
-  /** The contract's `batchHead` after this batch. */
-  head: Hex;
-};
-
 /**
- * The ledger an answer reflects: `sequence` commands and `batches` batches ordered, the contract's
- * `batchHead` after the last one, and (once there is one) the block of the last batch.
+ * A point of the chain: an event by its position in the contract's event sequence, the event chain's
+ * head after it and its block (0, the zero hash and block 0 before any event).
  */
-export type LedgerPoint = { sequence: bigint; batches: bigint; head: Hex; block?: bigint };
+export type LedgerPoint = { seq: bigint; head: Hex; block: bigint };
+
+/** A batch as the contract ordered it: its index, and its `BatchSubmitted` event's point. */
+export type BatchRef = LedgerPoint & { index: bigint };
 
 /**
  * The outcome of one command, in ledger order. `reason` only when failed; `result` only if the app
@@ -115,47 +108,28 @@ function nestedRecord(
   return record;
 }
 
-function encodeBatchRef(batch: BatchRef): StateValue {
+const POINT_FIELDS = ["seq", "head", "block"] as const;
+
+function encodeLedgerPoint(at: LedgerPoint): Record<string, StateValue> {
+  return { seq: at.seq, head: at.head.toLowerCase(), block: at.block };
+}
+
+function pointOf(r: Record<string, StateValue>, what: string): LedgerPoint {
   return {
-    index: batch.index,
-    block: batch.block,
-    ciphertextHash: batch.ciphertextHash.toLowerCase(),
-    head: batch.head.toLowerCase(),
+    seq: expectUint(r.seq, `${what} seq`),
+    head: expectDigest(r.head, `${what} head`),
+    block: expectUint(r.block, `${what} block`),
   };
 }
+
+const decodeLedgerPoint = (value: StateValue | undefined): LedgerPoint =>
+  pointOf(nestedRecord(value, "query answer at", POINT_FIELDS), "query answer");
+
+const encodeBatchRef = (batch: BatchRef): StateValue => ({ index: batch.index, ...encodeLedgerPoint(batch) });
 
 function decodeBatchRef(value: StateValue | undefined): BatchRef {
-  const r = nestedRecord(value, "receipt batch", ["index", "block", "ciphertextHash", "head"]);
-  return {
-    index: expectUint(r.index, "receipt batch index"),
-    block: expectUint(r.block, "receipt batch block"),
-    ciphertextHash: expectDigest(r.ciphertextHash, "receipt batch ciphertextHash"),
-    head: expectDigest(r.head, "receipt batch head"),
-  };
-}
-
-function encodeLedgerPoint(at: LedgerPoint): StateValue {
-  const out: Record<string, StateValue> = {
-    sequence: at.sequence,
-    batches: at.batches,
-    head: at.head.toLowerCase(),
-  };
-  if (at.block !== undefined) out.block = at.block;
-  return out;
-}
-
-function decodeLedgerPoint(value: StateValue | undefined): LedgerPoint {
-  const r = nestedRecord(value, "query answer at", ["sequence", "batches", "head", "block"], ["block"]);
-  const at: LedgerPoint = {
-    sequence: expectUint(r.sequence, "query answer sequence"),
-    batches: expectUint(r.batches, "query answer batches"),
-    head: expectDigest(r.head, "query answer head"),
-  };
-  // The block of the last batch, exactly when there is one.
-  if ((r.block !== undefined) !== at.batches > 0n)
-    throw new WireError("malformed", "a query answer names a block exactly when batches were ordered");
-  if (r.block !== undefined) at.block = expectUint(r.block, "query answer block");
-  return at;
+  const r = nestedRecord(value, "receipt batch", ["index", ...POINT_FIELDS]);
+  return { index: expectUint(r.index, "receipt batch index"), ...pointOf(r, "receipt batch") };
 }
 
 export function encodeCommandReceipt(receipt: CommandReceipt): Uint8Array {

@@ -23,10 +23,10 @@ const KEY = new Uint8Array(32).fill(5);
 const HEADER: SnapshotHeader = {
   domain: { chainId: 31337, contract: `0x${"cd".repeat(20)}` },
   slot: 4n,
+  seq: 31n,
+  head: `0x${"ab".repeat(32)}` as Hex,
   sequence: 120n,
   batches: 9n,
-  batchHead: `0x${"ab".repeat(32)}` as Hex,
-  batchBlock: 77n,
 };
 const PAYLOAD = new TextEncoder().encode('{"app":{"total":{"$bigint":"5"}}}');
 
@@ -108,7 +108,7 @@ describe("state snapshot codec", () => {
   it("decodes strictly: version, length, header fields, synthetic nonce, padding", () => {
     const bytes = sealSnapshot(KEY, HEADER, PAYLOAD);
     const version = bytes.slice();
-    version[0] = 2;
+    version[0] = 1;
     refused(() => readSnapshotHeader(version), "unsupported_version");
     refused(
       () => readSnapshotHeader(bytes.subarray(0, SNAPSHOT_HEADER_BYTES + 24 + 19)),
@@ -121,7 +121,7 @@ describe("state snapshot codec", () => {
     refused(() => readSnapshotHeader(noChain), "malformed", /chain id/);
     refused(() => encodeSnapshotHeader({ ...HEADER, slot: 2n ** 64n }), "malformed");
     refused(() => encodeSnapshotHeader({ ...HEADER, sequence: -1n }), "malformed");
-    refused(() => encodeSnapshotHeader({ ...HEADER, batchHead: "0x01" }), "malformed");
+    refused(() => encodeSnapshotHeader({ ...HEADER, head: "0x01" }), "malformed");
 
     // Sealed correctly but not as sealSnapshot seals: another nonce, padding that is not zeros or
     // not the Padmé size, a length past the end. One byte string per snapshot.

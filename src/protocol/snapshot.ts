@@ -3,15 +3,15 @@
 // bytes and committed on chain by hash (`commitSnapshot`). Pure: no I/O; the enclave seals and opens,
 // the host only hashes and moves the bytes.
 //
-// Bytes v1 (big-endian):
+// Bytes v2 (big-endian):
 //     0  version        1   SNAPSHOT_VERSION
 //     1  chain id       8   the ledger's domain (src/protocol/wire.ts `writeDomain`)
 //     9  contract      20
 //    29  slot           8   the handshake slot whose commit added the joiner(s)
-//    37  sequence       8   commands ordered before that handshake (the contract's commandCount then)
-//    45  batches        8   batches ordered before it
-//    53  batch head    32   the contract's batch hash chain after the last of them
-//    85  batch block    8   the block of the last of them (0 if none)
+//    37  seq            8   that handshake's position in the contract's event sequence (event-chain.ts)
+//    45  head          32   the event hash chain's head there
+//    77  sequence       8   commands ordered before that handshake (the contract's commandCount then)
+//    85  batches        8   batches ordered before it
 //    93  nonce         24   synthetic (below)
 //   117  ciphertext ‖ 16-byte tag (XChaCha20-Poly1305) of the padded plaintext
 // Bytes 0..93 are the header: in clear (all of it is public on chain), and the AEAD's associated
@@ -44,7 +44,7 @@ import { bytesToHex, type Hex, hexToBytes } from "viem";
 import type { LedgerDomain } from "./digests.js";
 import { ADDRESS_BYTES, CHAIN_ID_BYTES, readDomain, U64_MAX, WireError, writeDomain } from "./wire.js";
 
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 
 /** The name of a snapshot's bytes: SHA-256 (above), 0x-hex. */
 export const snapshotHash = (bytes: Uint8Array): Hex => bytesToHex(sha256(bytes));
@@ -56,11 +56,11 @@ const TAG_BYTES = 16;
 const LENGTH_BYTES = 4;
 const OFFSET_DOMAIN = 1;
 const OFFSET_SLOT = OFFSET_DOMAIN + CHAIN_ID_BYTES + ADDRESS_BYTES;
-const OFFSET_SEQUENCE = OFFSET_SLOT + U64_BYTES;
+const OFFSET_SEQ = OFFSET_SLOT + U64_BYTES;
+const OFFSET_HEAD = OFFSET_SEQ + U64_BYTES;
+const OFFSET_SEQUENCE = OFFSET_HEAD + HASH_BYTES;
 const OFFSET_BATCHES = OFFSET_SEQUENCE + U64_BYTES;
-const OFFSET_HEAD = OFFSET_BATCHES + U64_BYTES;
-const OFFSET_BLOCK = OFFSET_HEAD + HASH_BYTES;
-export const SNAPSHOT_HEADER_BYTES = OFFSET_BLOCK + U64_BYTES;
+export const SNAPSHOT_HEADER_BYTES = OFFSET_BATCHES + U64_BYTES;
 const OFFSET_NONCE = SNAPSHOT_HEADER_BYTES;
 const OFFSET_CIPHERTEXT = OFFSET_NONCE + NONCE_BYTES;
 /** The largest snapshot accepted anywhere (enclave, host, API): ~1 million erc20 holders. */
@@ -73,10 +73,10 @@ const NONCE_INFO = new TextEncoder().encode("anonify.snapshot.nonce.v1");
 export type SnapshotHeader = {
   domain: LedgerDomain;
   slot: bigint;
+  seq: bigint;
+  head: Hex;
   sequence: bigint;
   batches: bigint;
-  batchHead: Hex;
-  batchBlock: bigint;
 };
 
 export type SnapshotErrorCode = "malformed" | "too_large" | "unsupported_version" | "undecryptable";
@@ -116,12 +116,12 @@ export function encodeSnapshotHeader(header: SnapshotHeader): Uint8Array {
     throw error;
   }
   view.setBigUint64(OFFSET_SLOT, u64(header.slot, "slot"));
+  view.setBigUint64(OFFSET_SEQ, u64(header.seq, "seq"));
+  const head = hexToBytes(header.head);
+  if (head.length !== HASH_BYTES) throw new SnapshotError("malformed", "head must be 32 bytes");
+  out.set(head, OFFSET_HEAD);
   view.setBigUint64(OFFSET_SEQUENCE, u64(header.sequence, "sequence"));
   view.setBigUint64(OFFSET_BATCHES, u64(header.batches, "batches"));
-  const head = hexToBytes(header.batchHead);
-  if (head.length !== HASH_BYTES) throw new SnapshotError("malformed", "batch head must be 32 bytes");
-  out.set(head, OFFSET_HEAD);
-  view.setBigUint64(OFFSET_BLOCK, u64(header.batchBlock, "batch block"));
   return out;
 }
 
@@ -143,10 +143,10 @@ export function readSnapshotHeader(bytes: Uint8Array): SnapshotHeader {
   return {
     domain,
     slot: view.getBigUint64(OFFSET_SLOT),
+    seq: view.getBigUint64(OFFSET_SEQ),
+    head: bytesToHex(bytes.subarray(OFFSET_HEAD, OFFSET_HEAD + HASH_BYTES)),
     sequence: view.getBigUint64(OFFSET_SEQUENCE),
     batches: view.getBigUint64(OFFSET_BATCHES),
-    batchHead: bytesToHex(bytes.subarray(OFFSET_HEAD, OFFSET_HEAD + HASH_BYTES)),
-    batchBlock: view.getBigUint64(OFFSET_BLOCK),
   };
 }
 

@@ -21,6 +21,7 @@ import { toLedgerEvent } from "../../src/host/event-feed.js";
 import { encodeCollateralRecord } from "../../src/protocol/collateral-record.js";
 import { anonify } from "../operators/operator-net.js";
 import { anvilKey, type LedgerFixture, startLedgerFixture } from "../support/chain.js";
+import { placedAfter } from "../support/forged-events.js";
 
 const COLLATERAL = "sgx-dcap/sgx_quote_collateral.json";
 
@@ -109,22 +110,22 @@ describe("collateral on chain, and a host that forges it", { skip: vectorsSkip }
     assert.equal(group.lastCollateralEvent?.outcome, "ignored: TCB info: signature invalid");
     assert.equal(group.collateral[0]?.tcbEvaluationDataNumber, 17, "the forged number is not held");
 
-    // An event of the host's own making, after the last one it fed: a record that is no record,
-    // and the genuine set again (replayed), which is not fresher.
-    const block = (BigInt(forgedOnChain[0]!.block) + 1n).toString();
-    const made = (collateral: Hex, logIndex: number): LedgerEvent => ({
-      kind: "CollateralPublished",
-      block,
-      logIndex,
-      collateral,
-    });
-    await enclave.call("applyEvents", { events: [made("0x00ff", 0)] });
+    // An event of the host's own making, placed after the last one it fed (the host computes the
+    // event chain's head itself: its inputs are public): a record that is no record, and the genuine
+    // set again (replayed), which is not fresher.
+    const first = placedAfter(forgedOnChain[0]!, { kind: "CollateralPublished", collateral: "0x00ff" });
+    await enclave.call("applyEvents", { events: [first] });
     assert.equal(
       (await status()).lastCollateralEvent?.outcome,
       "ignored: not a collateral record (bad magic)",
     );
     await enclave.call("applyEvents", {
-      events: [made(bytesToHex(encodeCollateralRecord(genuine)), 1)],
+      events: [
+        placedAfter(first, {
+          kind: "CollateralPublished",
+          collateral: bytesToHex(encodeCollateralRecord(genuine)),
+        }),
+      ],
     });
     group = await status();
     assert.equal(group.lastCollateralEvent?.outcome, "ignored: not fresher than the set held");

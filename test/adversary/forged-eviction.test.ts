@@ -1,12 +1,13 @@
 // A malicious host tries to evict every other member. Three honest enclave processes (A, B, C) and
 // one member M whose MLS keys the attacker holds (admitted under the development profile through a
 // forged sim quote: the sim root key is public; under production it stands for a compromised
-// member) follow one chain (`Ledger`: what the contract would emit, in one order). A's host feeds
-// A forged `EnclaveRevoked` events for everyone else: A proposes no removal. M commits the removal
-// of everyone else anyway, and the chain orders it (it is signed by an active enclave): it is void
-// for every honest receiver, which keeps its membership and its key; only the slot is spent. Then
-// a removal backed by proof takes effect: C's own signed leave, and a policy signed by k of the
+// member) follow one chain (`Ledger`: what the contract would emit, in one order). M commits the
+// removal of everyone else, and the chain orders it (it is signed by an active enclave): it is void
+// for every honest receiver, which keeps its membership and its key; only the slot is spent. Then a
+// removal backed by proof takes effect: C's own signed leave, and a policy signed by k of the
 // development policy keys revoking M; a forged leave and a policy under the threshold remove nobody.
+// Last, A's host slips leaves it forged for everyone else into A's feed: A proposes no removal, and
+// its enclave refuses the chain's next real event by name (its view has left the chain's sequence).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +17,8 @@ import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { generatePrivateKey, sign } from "viem/accounts";
 import type { GroupSummary } from "../../src/boundary/calls.js";
 import type { LedgerEvent } from "../../src/boundary/chain-events.js";
+import { EnclaveCallError } from "../../src/boundary/frames.js";
+import { EventLog, type UnplacedEvent } from "../../src/enclave/test-chain.js";
 import {
   createCommit,
   type GroupState,
@@ -27,37 +30,31 @@ import {
 import { EnclaveProcess } from "../../src/host/enclave-process.js";
 import { signPolicy } from "../../src/host/policy.js";
 import { DEV_POLICY_PRIVATE_KEYS } from "../../src/protocol/dev-policy-keys.js";
-import { leaveDigest, nextHandshakeHead, ZERO_HASH } from "../../src/protocol/digests.js";
+import { leaveDigest } from "../../src/protocol/digests.js";
 import {
   DOMAIN,
   forgedRegistration,
   type Impostor,
   impostor,
   keyPackageOf,
+  placedAfter,
   registration,
   TRUST_EVERYONE,
 } from "../support/forged-events.js";
 
-type Unpositioned = Record<string, unknown>;
-
-/** The contract's events in chain order: one block per event, the handshake slot and hash chain. */
+/** The contract's events in its one sequence, one block per event, and the handshake slot. */
 class Ledger {
-  readonly events: LedgerEvent[] = [];
+  private readonly log = new EventLog();
   slot = 0n;
-  head: Hex = ZERO_HASH;
-  append(event: Unpositioned): void {
-    this.events.push({ ...event, block: String(this.events.length + 1), logIndex: 0 } as LedgerEvent);
+  get events(): LedgerEvent[] {
+    return this.log.events;
+  }
+  append(event: UnplacedEvent): void {
+    this.log.append(event);
   }
   /** Orders a handshake in the current slot, as `commitHandshake`'s compare-and-swap does. */
   commit(enclave: Hex, handshake: Hex): void {
-    this.head = nextHandshakeHead(this.head, this.slot, enclave, handshake);
-    this.append({
-      kind: "HandshakeCommitted",
-      epoch: this.slot.toString(),
-      enclave,
-      head: this.head,
-      handshake,
-    });
+    this.append({ kind: "HandshakeCommitted", epoch: this.slot.toString(), enclave, handshake });
     this.slot += 1n;
   }
 }
@@ -65,7 +62,6 @@ class Ledger {
 /** A node: its real enclave process and its host, which feeds it the chain (and, if malicious, more). */
 class Node {
   private delivered = 0;
-  private forged = 0;
   address!: Hex;
   constructor(
     readonly name: string,
@@ -76,14 +72,16 @@ class Node {
     const events = this.ledger.events.slice(this.delivered);
     if (events.length === 0) return;
     this.delivered += events.length;
-    this.forged = 0;
     await this.enclave.call("applyEvents", { events });
   }
-  /** Events that are on no chain, placed right after the last one delivered. */
-  async forge(events: Unpositioned[]): Promise<void> {
-    const block = this.ledger.events[this.delivered - 1]?.block ?? "0";
-    const positioned = events.map((e) => ({ ...e, block, logIndex: ++this.forged }) as LedgerEvent);
-    await this.enclave.call("applyEvents", { events: positioned });
+  /**
+   * Events that are on no chain, placed in the sequence right after the last one delivered (their
+   * heads computed as the contract would: its inputs are public).
+   */
+  async forge(events: UnplacedEvent[]): Promise<void> {
+    let previous = this.ledger.events[this.delivered - 1]!;
+    const placed = events.map((e) => (previous = placedAfter(previous, e)));
+    await this.enclave.call("applyEvents", { events: placed });
   }
   async group(): Promise<GroupSummary> {
     return (await this.enclave.call("groupStatus")).group;
@@ -184,28 +182,9 @@ describe("a host that forges revocations to evict every other member", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test("forged EnclaveRevoked for every other member: the enclave proposes no removal", async () => {
-    const before = await a.group();
-    await a.forge([b, c].map((n) => ({ kind: "EnclaveRevoked", enclave: n.address })));
-    await a.forge([{ kind: "EnclaveRevoked", enclave: m.address }]);
-    assert.equal(await a.propose(), null, "no remove without proof");
-    const after = await a.group();
-    assert.deepEqual(after.members, before.members);
-    assert.equal(after.epochKeyFingerprint, before.epochKeyFingerprint);
-  });
-
   test("a commit removing every other member is void for every honest receiver: members and key kept", async () => {
     const before = await groups();
     const slot = ledger.slot;
-    // Their hosts feed them the forged revocations too: still no proof.
-    for (const node of [a, b, c]) {
-      await node.forge(
-        [...nodes.filter((n) => n !== node).map((n) => n.address), m.address].map((enclave) => ({
-          kind: "EnclaveRevoked",
-          enclave,
-        })),
-      );
-    }
     await attackerRemoves([a, b, c]);
     const after = await groups();
     for (const [i, g] of after.entries()) {
@@ -277,5 +256,29 @@ describe("a host that forges revocations to evict every other member", () => {
     assert.equal(ga!.epochKeyFingerprint, gb!.epochKeyFingerprint);
     assert.equal(gc!.removed, true);
     assert.equal(gc!.epochKeyFingerprint, undefined);
+  });
+
+  test("forged leaves for every other member slipped into A's feed: A proposes no removal, and refuses the chain's next event", async () => {
+    const before = await a.group();
+    const forgedLeave = async (enclave: Hex): Promise<UnplacedEvent> => ({
+      kind: "EnclaveLeft",
+      enclave,
+      nonce: "2",
+      signature: await sign({ hash: leaveDigest(DOMAIN, 2n), privateKey: generatePrivateKey(), to: "hex" }),
+    });
+    await a.forge(await Promise.all([b.address, m.address].map(forgedLeave)));
+    assert.equal(await a.enclave.call("proposeHandshake", { rotate: false }).then((p) => p.handshake), null);
+    const after = await a.group();
+    assert.deepEqual(after.members, before.members);
+    assert.equal(after.epochKeyFingerprint, before.epochKeyFingerprint);
+    // The chain goes on; A's view left its sequence at the forged events, so the next real event
+    // does not follow what A applied, and A refuses it by name.
+    const rotation = await b.propose(true);
+    assert.ok(rotation);
+    ledger.commit(b.address, rotation);
+    await assert.rejects(
+      a.sync(),
+      (e: unknown) => e instanceof EnclaveCallError && e.code === "out_of_order",
+    );
   });
 });

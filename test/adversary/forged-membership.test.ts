@@ -11,11 +11,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type Hex, keccak256, toBytes } from "viem";
+import { keccak256, toBytes } from "viem";
 import { generatePrivateKey } from "viem/accounts";
 import { buildEnclaveBundle, DEFAULT_ENCLAVE_CONFIG } from "../../src/build/enclave-bundle.js";
 import type { EnclaveProcess } from "../../src/host/enclave-process.js";
-import { nextHandshakeHead, ZERO_HASH } from "../../src/protocol/digests.js";
 import {
   forgedRegistration,
   impostor,
@@ -94,7 +93,6 @@ describe("a host that forges membership for a key pair it holds", () => {
         kind: "HandshakeCommitted",
         epoch: "0",
         enclave: member.init.address,
-        head: nextHead(member.init.address, rotation.handshake),
         handshake: rotation.handshake,
       },
       await forgedRegistration(join(dir, "host-machine"), forgeable, member.measurement),
@@ -123,8 +121,3 @@ describe("a host that forges membership for a key pair it holds", () => {
     assert.equal(await opens(rotation.handshake, forged.mls), false, "no Welcome for the host's keys");
   });
 });
-
-/** The contract's handshake hash chain after the first handshake (slot 0). */
-function nextHead(enclave: Hex, handshake: Hex): Hex {
-  return nextHandshakeHead(ZERO_HASH, 0n, enclave, handshake);
-}

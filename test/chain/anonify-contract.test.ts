@@ -8,7 +8,9 @@ import {
   deployAnonify,
   writeAnonifyMined,
 } from "../../src/chain/chain.js";
+import type { AnonifyEvent } from "../../src/chain/follower.js";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
+import { toLedgerEvent } from "../../src/host/event-feed.js";
 import { publishPolicy, signPolicy } from "../../src/host/policy.js";
 import {
   batchDigest,
@@ -16,9 +18,10 @@ import {
   keyPackageDigest,
   type LedgerDomain,
   leaveDigest,
-  nextBatchHead,
   snapshotDigest,
+  ZERO_HASH,
 } from "../../src/protocol/digests.js";
+import { GENESIS_POSITION, positionAfter, SEQUENCED_KINDS } from "../../src/protocol/event-chain.js";
 import {
   type LedgerFixture,
   MEASUREMENT,
@@ -362,27 +365,20 @@ describe("Anonify contract on a real Anvil", () => {
     await publishKeyPackage(e, 1n, "0x0d04");
   });
 
-  test("submitBatch assigns sequence numbers and extends the hash chain; signatures are single-use", async () => {
+  test("submitBatch assigns sequence numbers; signatures are single-use", async () => {
     const e = newEnclave();
     await register(e);
     const epoch = await read<bigint>("epoch");
     const before = {
-      head: await read<Hex>("batchHead"),
       batches: await read<bigint>("batchCount"),
       commands: await read<bigint>("commandCount"),
+      events: await read<bigint>("eventCount"),
     };
     const ciphertext = toHex(crypto.getRandomValues(new Uint8Array(96)));
     await batch(e, epoch, ciphertext, 3);
-    const expected = nextBatchHead(before.head, {
-      index: before.batches,
-      epoch,
-      firstSequence: before.commands,
-      count: 3,
-      enclave: e.address,
-      ciphertext,
-    });
-    assert.equal(await read("batchHead"), expected);
+    assert.equal(await read("batchCount"), before.batches + 1n);
     assert.equal(await read("commandCount"), before.commands + 3n);
+    assert.equal(await read("eventCount"), before.events + 1n);
     const [event] = await f.owner.publicClient.getContractEvents({
       address: f.contract,
       abi: anonifyAbi,
@@ -392,6 +388,7 @@ describe("Anonify contract on a real Anvil", () => {
     });
     assert.equal(event?.args.ciphertext, ciphertext);
     assert.equal(event?.args.firstSequence, before.commands);
+    assert.equal(event?.args.seq, before.events + 1n);
 
     // The same signature again: the nonce moved on, so it no longer verifies.
     assert.equal(await revertName(batch(e, epoch, ciphertext, 3, 0n)), "InvalidSignature");
@@ -521,5 +518,72 @@ describe("Anonify contract on a real Anvil", () => {
       await revertName(publishPolicy(stranger, f.contract, { document: "0x", signatures: [] })),
       "EmptyPayload",
     );
+  });
+
+  // Runs last: the tests above emitted every kind of event the sequence holds.
+  test("every event an enclave acts on takes the next place in one sequence, chained as event-chain.ts computes", async () => {
+    await write("publishCollateral", ["0x01"]);
+    const logs = await f.owner.publicClient.getContractEvents({
+      address: f.contract,
+      abi: anonifyAbi,
+      fromBlock: 0n,
+      strict: true,
+    });
+    const events = logs.flatMap((log) => toLedgerEvent(log as AnonifyEvent) ?? []);
+    assert.deepEqual(new Set(events.map((e) => e.kind)), new Set(SEQUENCED_KINDS), "every kind was emitted");
+    // The owner's events are not in the sequence.
+    assert.ok(logs.some((l) => l.eventName === "MeasurementAllowed"));
+    let at = GENESIS_POSITION;
+    for (const event of events) {
+      at = positionAfter(at, event, BigInt(event.timestamp));
+      assert.equal(event.seq, at.seq.toString(), `${event.kind} takes the next position`);
+      assert.equal(event.head, at.head, `${event.kind}'s head is the chain's over its fields`);
+    }
+    assert.equal(await read("eventCount"), at.seq);
+    assert.equal(await read("eventHead"), at.head);
+    assert.equal(await read("headAt", [at.seq]), at.head);
+    assert.equal(await read("headAt", [0n]), ZERO_HASH);
+    assert.equal(await revertName(read("headAt", [at.seq + 1n])), "PositionOutOfWindow");
+
+    // Past HEAD_WINDOW more events, the ring keeps the newest heads only.
+    const window = await read<bigint>("HEAD_WINDOW");
+    const publisher = hostWallet(f, 8);
+    const nonce = await f.owner.publicClient.getTransactionCount({ address: publisher.account.address });
+    const hashes = await Promise.all(
+      Array.from({ length: Number(window) + 1 }, (_, i) =>
+        publisher.walletClient.writeContract({
+          address: f.contract,
+          abi: anonifyAbi,
+          functionName: "publishCollateral",
+          args: ["0x02"],
+          nonce: nonce + i,
+          gas: 200_000n,
+        }),
+      ),
+    );
+    await f.owner.publicClient.waitForTransactionReceipt({ hash: hashes.at(-1)! });
+    const count = await read<bigint>("eventCount");
+    assert.equal(count, at.seq + window + 1n);
+    assert.equal(await revertName(read("headAt", [at.seq])), "PositionOutOfWindow");
+    assert.equal(await revertName(read("headAt", [0n])), "PositionOutOfWindow");
+    const [last] = await f.owner.publicClient.getContractEvents({
+      address: f.contract,
+      abi: anonifyAbi,
+      eventName: "CollateralPublished",
+      args: { seq: count },
+      fromBlock: 0n,
+      strict: true,
+    });
+    assert.equal(await read("headAt", [count]), last?.args.head);
+    assert.equal(await read("eventHead"), last?.args.head);
+    const [oldest] = await f.owner.publicClient.getContractEvents({
+      address: f.contract,
+      abi: anonifyAbi,
+      eventName: "CollateralPublished",
+      args: { seq: count - window + 1n },
+      fromBlock: 0n,
+      strict: true,
+    });
+    assert.equal(await read("headAt", [count - window + 1n]), oldest?.args.head);
   });
 });

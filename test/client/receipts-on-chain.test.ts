@@ -5,13 +5,13 @@
 // same client, against an honest node of the same network, accepts what the chain holds.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { createPublicClient, type Hex, http, keccak256, type LocalAccount } from "viem";
+import { createPublicClient, type Hex, http, type LocalAccount } from "viem";
 import type { BatchOffer } from "../../src/boundary/calls.js";
 import type { LedgerEvent } from "../../src/boundary/chain-events.js";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import { AnonifyClient, AnonifyClientError } from "../../src/client/anonify-client.js";
 import { readNetworkProfile } from "../../src/client/network-profile.js";
-import { nextBatchHead } from "../../src/protocol/digests.js";
+import { positionAfter } from "../../src/protocol/event-chain.js";
 import { startTestNet, type TestNet } from "../support/network.js";
 import { issueToken, newAccount } from "../support/token.js";
 import { until } from "../support/wait.js";
@@ -31,7 +31,7 @@ describe("receipts and answers checked on chain", () => {
       confirmations,
     });
   const chain = () => createPublicClient({ transport: http(tn.net.rpcUrl) });
-  const read = <F extends "batchCount" | "commandCount" | "batchHead">(functionName: F) =>
+  const read = <F extends "batchCount" | "commandCount" | "eventCount" | "eventHead">(functionName: F) =>
     chain().readContract({ address: tn.net.contract, abi: anonifyAbi, functionName });
 
   before(async () => {
@@ -59,8 +59,8 @@ describe("receipts and answers checked on chain", () => {
       strict: true,
     });
     assert.ok(event, "the batch the receipt names is on chain");
-    assert.equal(keccak256(event.args.ciphertext), batch.ciphertextHash);
     assert.equal(event.args.head, batch.head);
+    assert.equal(event.args.seq, batch.seq);
     assert.equal(await client.query("balanceOf", {}), 9n);
     // At a depth the chain has not reached, the same receipt is applied but not yet final.
     const deep = await connect(HONEST, 1_000_000n);
@@ -70,7 +70,7 @@ describe("receipts and answers checked on chain", () => {
     const other: Hex = `0x${"77".repeat(32)}`;
     for (const lie of [
       { ...batch, head: other },
-      { ...batch, ciphertextHash: other },
+      { ...batch, seq: batch.seq + 1n },
       { ...batch, index: batch.index + 1n },
       { ...batch, block: batch.block - 1n },
       { ...batch, block: batch.block + 1000n },
@@ -81,22 +81,15 @@ describe("receipts and answers checked on chain", () => {
       client.checkReceipt({ ...receipt, sequence: receipt.sequence + 1n }),
       refused("receipt_not_on_chain"),
     );
-    const at = {
-      sequence: event.args.firstSequence + BigInt(event.args.count),
-      batches: batch.index + 1n,
-      head: batch.head,
-      block: batch.block,
-    };
+    const at = { seq: batch.seq, head: batch.head, block: batch.block };
     await client.checkAnswer(at);
-    await assert.rejects(client.checkAnswer({ ...at, head: other }), refused("answer_from_fork"));
-    await assert.rejects(
-      client.checkAnswer({ ...at, sequence: at.sequence + 1n }),
-      refused("answer_from_fork"),
-    );
-    await assert.rejects(
-      client.checkAnswer({ sequence: 0n, batches: 0n, head: other }),
-      refused("answer_from_fork"),
-    );
+    for (const lie of [
+      { ...at, head: other },
+      { ...at, seq: at.seq + 1n },
+      { ...at, block: at.block + 1n },
+      { seq: 0n, head: other, block: 0n },
+    ])
+      await assert.rejects(client.checkAnswer(lie), refused("answer_from_fork"));
   });
 
   test("a host that feeds its enclave a batch it never submitted: the receipt and the answers are refused", async () => {
@@ -119,33 +112,32 @@ describe("receipts and answers checked on chain", () => {
         amount: 4,
       });
       const offer = await until("the enclave to seal the batch", () => kept[0]);
-      // The forged event: the next index and sequence, the hash chain extended as the contract
-      // would, in a block the chain has (which holds no such batch).
-      const [index, first, head, block] = await Promise.all([
+      // The forged event: the next index, sequence and place in the event sequence, its head
+      // computed as the contract would (the inputs are public), in a block the chain has (which
+      // holds no such batch).
+      const [index, first, seq, head, block] = await Promise.all([
         read("batchCount"),
         read("commandCount"),
-        read("batchHead"),
+        read("eventCount"),
+        read("eventHead"),
         chain().getBlockNumber({ cacheTime: 0 }),
       ]);
-      const forged = {
+      const unplaced = {
         kind: "BatchSubmitted",
-        block: block.toString(),
-        logIndex: 1000,
         batch: index.toString(),
         epoch: offer.epoch,
         firstSequence: first.toString(),
         count: offer.count,
         enclave: offer.enclave,
-        head: nextBatchHead(head, {
-          index,
-          epoch: BigInt(offer.epoch),
-          firstSequence: first,
-          count: offer.count,
-          enclave: offer.enclave,
-          ciphertext: offer.ciphertext!,
-        }),
         ciphertext: offer.ciphertext!,
-      } as LedgerEvent;
+      } as const;
+      const timestamp = (await chain().getBlock({ blockNumber: block })).timestamp;
+      const forged: LedgerEvent = {
+        ...unplaced,
+        ...{ seq: (seq + 1n).toString(), timestamp: timestamp.toString(), block: block.toString() },
+        head: positionAfter({ seq, head }, unplaced, timestamp).head,
+        logIndex: 1000,
+      };
       await realCall("applyEvents", { events: [forged] });
       // The enclave applied it: the node says `applied` and holds a receipt sealed to Alice.
       const said = await node.commandStatus(id);

@@ -5,9 +5,11 @@ import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { generatePrivateKey, privateKeyToAccount, sign } from "viem/accounts";
 import type { LedgerEvent } from "../../src/boundary/chain-events.js";
 import { SimPlatform } from "../../src/enclave/sim-platform.js";
+import { EventLog, type UnplacedEvent } from "../../src/enclave/test-chain.js";
 import { generateMemberKeys, joinFromHandshake, type MemberKeys } from "../../src/group/mls.js";
 import { EnclaveProcess } from "../../src/host/enclave-process.js";
 import { enclaveBinding, encodeReport, keyPackageDigest, reportDigest } from "../../src/protocol/digests.js";
+import { positionAfter } from "../../src/protocol/event-chain.js";
 
 export const DOMAIN = { chainId: 31337, contract: `0x${"ab".repeat(20)}` as Hex };
 export const SIGNER_MEASUREMENT = bytesToHex(new Uint8Array(32).fill(9));
@@ -27,13 +29,29 @@ export async function impostor(): Promise<Impostor> {
 /** The host's own attestation "service" key: it signs whatever report it likes. */
 export const hostService = privateKeyToAccount(generatePrivateKey());
 
-/** What the host feeds: each event one block after the last. */
+/**
+ * An event of the host's own making, placed right after `previous` in the contract's sequence, in
+ * the next block: the event chain's head is computed from public inputs, so the host can make it.
+ */
+export function placedAfter(previous: LedgerEvent, event: UnplacedEvent): LedgerEvent {
+  const timestamp = BigInt(previous.timestamp);
+  const at = positionAfter({ seq: BigInt(previous.seq), head: previous.head }, event as never, timestamp);
+  return {
+    ...event,
+    seq: at.seq.toString(),
+    timestamp: timestamp.toString(),
+    head: at.head,
+    block: (BigInt(previous.block) + 1n).toString(),
+    logIndex: 0,
+  } as LedgerEvent;
+}
+
+/** What the host feeds: events placed in the contract's sequence as it would place them, each in a block. */
 export class ForgedFeed {
-  private block = 1;
+  readonly log = new EventLog();
   constructor(private readonly enclave: EnclaveProcess) {}
-  async feed(events: Record<string, unknown>[]): Promise<void> {
-    const positioned = events.map((e) => ({ ...e, block: String(this.block++), logIndex: 0 }) as LedgerEvent);
-    await this.enclave.call("applyEvents", { events: positioned });
+  async feed(events: UnplacedEvent[]): Promise<void> {
+    await this.enclave.call("applyEvents", { events: events.map((e) => this.log.append(e)) });
   }
 }
 
@@ -52,7 +70,7 @@ export async function registration(
   who: { address: Hex; hpkePublicKey: Hex },
   measurement: Hex,
   evidence: Hex,
-): Promise<Record<string, unknown>> {
+): Promise<UnplacedEvent> {
   const report = encodeReport({
     platform: 0,
     measurement,
@@ -81,15 +99,12 @@ export async function forgedRegistration(
   who: Impostor,
   measurement: Hex,
   quotedMeasurement: Hex = measurement,
-): Promise<Record<string, unknown>> {
+): Promise<UnplacedEvent> {
   const binding = enclaveBinding(DOMAIN, who.address, who.hpkePublicKey);
   return registration(who, measurement, await forgedSimQuote(dir, binding, quotedMeasurement));
 }
 
-export async function keyPackageOf(
-  who: Impostor,
-  signingKey: Hex = who.key,
-): Promise<Record<string, unknown>> {
+export async function keyPackageOf(who: Impostor, signingKey: Hex = who.key): Promise<UnplacedEvent> {
   const { keyPackage } = who;
   return {
     kind: "KeyPackagePublished",
@@ -104,7 +119,7 @@ export async function keyPackageOf(
   };
 }
 
-/** Starts an enclave and feeds it the forged policy events and its own (genuine) registration. */
+/** Starts an enclave and feeds it its own (genuine) registration and key package. */
 export async function startMember(dataDir: string, bundle?: string) {
   const enclave = EnclaveProcess.start({ dataDir, ...(bundle ? { bundle } : {}) });
   const init = await enclave.call("init", DOMAIN);
@@ -113,9 +128,6 @@ export async function startMember(dataDir: string, bundle?: string) {
   const own = await enclave.call("keyPackage", { nonce: "0" });
   const feed = new ForgedFeed(enclave);
   await feed.feed([
-    { kind: "TrustedSignerSet", signer: hostService.address, trusted: true },
-    { kind: "MeasurementAllowed", measurement, allowed: true },
-    { kind: "DebugAllowedSet", allowed: true },
     await registration(init, measurement, quote.evidence),
     {
       kind: "KeyPackagePublished",

@@ -4,8 +4,9 @@ pragma solidity ^0.8.30;
 /// @title Anonify: orders encrypted state transitions of attested enclaves.
 /// @notice The contract never sees plaintext. It keeps the owner's attestation policy, the registry of
 /// enclaves whose attestation report it checked, the MLS epoch (a compare-and-swap register that
-/// totally orders group handshakes) and a hash chain over the encrypted batches. Ciphertext goes to
-/// events only (calldata + log is the cheap path); storage holds counters and hashes.
+/// totally orders group handshakes) and one sequence over every event an enclave acts on (see
+/// `position`). Ciphertext goes to events only (calldata + log is the cheap path); storage holds
+/// counters and hashes.
 contract Anonify {
     // ----- domain tags: every signature names what it signs, the chain and this contract -----
     bytes32 public constant REPORT_TAG = keccak256("anonify.attestation-report.v1");
@@ -15,6 +16,18 @@ contract Anonify {
     bytes32 public constant KEY_PACKAGE_TAG = keccak256("anonify.key-package.v1");
     bytes32 public constant LEAVE_TAG = keccak256("anonify.leave.v1");
     bytes32 public constant SNAPSHOT_TAG = keccak256("anonify.snapshot.v1");
+
+    // ----- the event sequence: each event an enclave acts on is one item, tagged by its kind
+    bytes32 public constant REGISTERED_ITEM = keccak256("anonify.event.enclave-registered.v1");
+    bytes32 public constant LEFT_ITEM = keccak256("anonify.event.enclave-left.v1");
+    bytes32 public constant POLICY_ITEM = keccak256("anonify.event.policy-published.v1");
+    bytes32 public constant COLLATERAL_ITEM = keccak256("anonify.event.collateral-published.v1");
+    bytes32 public constant KEY_PACKAGE_ITEM = keccak256("anonify.event.key-package-published.v1");
+    bytes32 public constant HANDSHAKE_ITEM = keccak256("anonify.event.handshake-committed.v1");
+    bytes32 public constant BATCH_ITEM = keccak256("anonify.event.batch-submitted.v1");
+    bytes32 public constant SNAPSHOT_ITEM = keccak256("anonify.event.snapshot-committed.v1");
+    /// Heads kept for `headAt`: positions older than this are no longer checkable here.
+    uint64 public constant HEAD_WINDOW = 1024;
 
     uint8 public constant PLATFORM_SIM = 0;
     uint8 public constant PLATFORM_SGX = 1;
@@ -70,17 +83,21 @@ contract Anonify {
     uint64 public commandCount;
     /// Number of batches ordered so far.
     uint64 public batchCount;
-    /// Hash chain over every batch: a node that replays events checks it reaches this head.
-    bytes32 public batchHead;
-    /// Hash chain over every handshake.
-    bytes32 public handshakeHead;
+    /// Number of sequenced events so far: the last one's position (`seq`), 0 before any.
+    uint64 public eventCount;
+    /// The event hash chain's head after each position, in a ring of HEAD_WINDOW slots (see `position`).
+    mapping(uint256 => bytes32) private heads;
 
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
     event MeasurementAllowed(bytes32 indexed measurement, bool allowed);
     event TrustedSignerSet(address indexed signer, bool trusted);
     event DebugAllowedSet(bool allowed);
     event MaxReportAgeSet(uint64 maxReportAge);
+    // Every event an enclave acts on names its place in one sequence (`seq`, indexed first so that a
+    // client finds the event at a position with one topic), the block time it was ordered at, and the
+    // event hash chain's head after it (`position`).
     event EnclaveRegistered(
+        uint64 indexed seq,
         address indexed enclave,
         uint8 platform,
         bytes32 measurement,
@@ -88,26 +105,60 @@ contract Anonify {
         bytes hpkePublicKey,
         bytes report,
         bytes reportSignature,
-        bytes evidence
+        bytes evidence,
+        uint64 timestamp,
+        bytes32 head
     );
     event EnclaveRevoked(address indexed enclave);
-    event EnclaveLeft(address indexed enclave, uint64 nonce, bytes signature);
+    event EnclaveLeft(
+        uint64 indexed seq,
+        address indexed enclave,
+        uint64 nonce,
+        bytes signature,
+        uint64 timestamp,
+        bytes32 head
+    );
     /// @notice A signed policy document (src/protocol/policy-document.ts), as anyone published it.
-    event PolicyPublished(bytes document, bytes[] signatures);
+    event PolicyPublished(uint64 indexed seq, bytes document, bytes[] signatures, uint64 timestamp, bytes32 head);
     /// @notice Intel PCS collateral (src/protocol/collateral-record.ts), as anyone published it.
-    event CollateralPublished(bytes collateral);
-    event KeyPackagePublished(address indexed enclave, uint64 nonce, bytes keyPackage, bytes signature);
-    event HandshakeCommitted(uint64 indexed epoch, address indexed enclave, bytes32 head, bytes handshake);
+    event CollateralPublished(uint64 indexed seq, bytes collateral, uint64 timestamp, bytes32 head);
+    event KeyPackagePublished(
+        uint64 indexed seq,
+        address indexed enclave,
+        uint64 nonce,
+        bytes keyPackage,
+        bytes signature,
+        uint64 timestamp,
+        bytes32 head
+    );
+    event HandshakeCommitted(
+        uint64 indexed seq,
+        uint64 indexed epoch,
+        address indexed enclave,
+        bytes handshake,
+        uint64 timestamp,
+        bytes32 head
+    );
     event BatchSubmitted(
+        uint64 indexed seq,
         uint64 indexed batch,
+        address indexed enclave,
         uint64 epoch,
         uint64 firstSequence,
         uint32 count,
-        address indexed enclave,
-        bytes32 head,
-        bytes ciphertext
+        bytes ciphertext,
+        uint64 timestamp,
+        bytes32 head
     );
-    event SnapshotCommitted(address indexed enclave, uint64 epoch, uint64 sequence, bytes32 snapshotHash);
+    event SnapshotCommitted(
+        uint64 indexed seq,
+        address indexed enclave,
+        uint64 epoch,
+        uint64 sequence,
+        bytes32 snapshotHash,
+        uint64 timestamp,
+        bytes32 head
+    );
 
     error NotOwner(address caller);
     error ZeroAddress();
@@ -131,6 +182,8 @@ contract Anonify {
     error StaleKeyPackage(address enclave, uint64 expected, uint64 given);
     error StaleLeave(address enclave, uint64 expected, uint64 given);
     error StaleSnapshot(address enclave, uint64 expected, uint64 given);
+    /// A position this contract no longer (or not yet) holds the head of.
+    error PositionOutOfWindow(uint64 seq, uint64 eventCount);
 
     modifier onlyOwner() {
         if (msg.sender != owner) revert NotOwner(msg.sender);
@@ -236,7 +289,33 @@ contract Anonify {
             hpkePublicKey: hpkePublicKey
         });
         enclaveList.push(enclave);
-        emit EnclaveRegistered(enclave, r.platform, r.measurement, r.debug, hpkePublicKey, report, signature, evidence);
+        bytes32 item = keccak256(
+            abi.encode(
+                REGISTERED_ITEM,
+                enclave,
+                r.platform,
+                r.measurement,
+                r.debug,
+                keccak256(hpkePublicKey),
+                keccak256(report),
+                keccak256(signature),
+                keccak256(evidence)
+            )
+        );
+        (uint64 seq, uint64 timestamp, bytes32 head) = position(item);
+        emit EnclaveRegistered(
+            seq,
+            enclave,
+            r.platform,
+            r.measurement,
+            r.debug,
+            hpkePublicKey,
+            report,
+            signature,
+            evidence,
+            timestamp,
+            head
+        );
     }
 
     // Records an enclave signs about itself (key package, snapshot commitment, leave) name its record
@@ -259,7 +338,11 @@ contract Anonify {
         address enclave = requireActive(digest, signature);
         uint64 expected = takeRecordNonce(enclave, nonce);
         if (expected != nonce) revert StaleKeyPackage(enclave, expected, nonce);
-        emit KeyPackagePublished(enclave, nonce, keyPackage, signature);
+        bytes32 item = keccak256(
+            abi.encode(KEY_PACKAGE_ITEM, enclave, nonce, keccak256(keyPackage), keccak256(signature))
+        );
+        (uint64 seq, uint64 timestamp, bytes32 head) = position(item);
+        emit KeyPackagePublished(seq, enclave, nonce, keyPackage, signature, timestamp, head);
     }
 
     /// @notice An enclave leaves on its own: members then commit its removal. Leaving is final; the
@@ -270,7 +353,9 @@ contract Anonify {
         uint64 expected = takeRecordNonce(enclave, nonce);
         if (expected != nonce) revert StaleLeave(enclave, expected, nonce);
         enclaves[enclave].state = EnclaveState.Left;
-        emit EnclaveLeft(enclave, nonce, signature);
+        bytes32 item = keccak256(abi.encode(LEFT_ITEM, enclave, nonce, keccak256(signature)));
+        (uint64 seq, uint64 timestamp, bytes32 head) = position(item);
+        emit EnclaveLeft(seq, enclave, nonce, signature, timestamp, head);
     }
 
     // ------------------------------------------------------------------ signed policies
@@ -281,7 +366,9 @@ contract Anonify {
     /// its measured build, and ignores what does not verify. Only the event carries it.
     function publishPolicy(bytes calldata document, bytes[] calldata signatures) external {
         if (document.length == 0) revert EmptyPayload();
-        emit PolicyPublished(document, signatures);
+        bytes32 item = keccak256(abi.encode(POLICY_ITEM, keccak256(document), keccak256(abi.encode(signatures))));
+        (uint64 seq, uint64 timestamp, bytes32 head) = position(item);
+        emit PolicyPublished(seq, document, signatures, timestamp, head);
     }
 
     /// @notice Publishes Intel PCS collateral (TCB info, QE identity, CRLs and their issuer chains)
@@ -291,7 +378,10 @@ contract Anonify {
     /// the freshest set per platform, FMSPC and PCK CA. Only the event carries it.
     function publishCollateral(bytes calldata collateral) external {
         if (collateral.length == 0) revert EmptyPayload();
-        emit CollateralPublished(collateral);
+        (uint64 seq, uint64 timestamp, bytes32 head) = position(
+            keccak256(abi.encode(COLLATERAL_ITEM, keccak256(collateral)))
+        );
+        emit CollateralPublished(seq, collateral, timestamp, head);
     }
 
     // ------------------------------------------------------------------ ordering
@@ -304,10 +394,11 @@ contract Anonify {
         bytes32 payloadHash = keccak256(handshake);
         bytes32 digest = keccak256(abi.encode(HANDSHAKE_TAG, block.chainid, address(this), epoch_, payloadHash));
         address enclave = requireActive(digest, signature);
-        bytes32 head = keccak256(abi.encode(handshakeHead, epoch_, enclave, payloadHash));
-        handshakeHead = head;
         epoch = epoch_ + 1;
-        emit HandshakeCommitted(epoch_, enclave, head, handshake);
+        (uint64 seq, uint64 timestamp, bytes32 head) = position(
+            keccak256(abi.encode(HANDSHAKE_ITEM, epoch_, enclave, payloadHash))
+        );
+        emit HandshakeCommitted(seq, epoch_, enclave, handshake, timestamp, head);
     }
 
     /// @notice Orders one encrypted batch of `count` commands. The enclave signs (chain, contract,
@@ -333,11 +424,12 @@ contract Anonify {
 
         uint64 first = commandCount;
         uint64 index = batchCount;
-        bytes32 head = keccak256(abi.encode(batchHead, index, epoch_, first, count, enclave, payloadHash));
-        batchHead = head;
         batchCount = index + 1;
         commandCount = first + count;
-        emit BatchSubmitted(index, epoch_, first, count, enclave, head, ciphertext);
+        (uint64 seq, uint64 timestamp, bytes32 head) = position(
+            keccak256(abi.encode(BATCH_ITEM, index, epoch_, first, count, enclave, payloadHash))
+        );
+        emit BatchSubmitted(seq, index, enclave, epoch_, first, count, ciphertext, timestamp, head);
     }
 
     /// @notice An enclave commits the hash of a state snapshot so a joining enclave can check the
@@ -346,17 +438,53 @@ contract Anonify {
     function commitSnapshot(
         uint64 nonce,
         uint64 epoch_,
-        uint64 sequence,
+        uint64 sequence_,
         bytes32 snapshotHash,
         bytes calldata signature
     ) external {
         bytes32 digest = keccak256(
-            abi.encode(SNAPSHOT_TAG, block.chainid, address(this), nonce, epoch_, sequence, snapshotHash)
+            abi.encode(SNAPSHOT_TAG, block.chainid, address(this), nonce, epoch_, sequence_, snapshotHash)
         );
         address enclave = requireActive(digest, signature);
         uint64 expected = takeRecordNonce(enclave, nonce);
         if (expected != nonce) revert StaleSnapshot(enclave, expected, nonce);
-        emit SnapshotCommitted(enclave, epoch_, sequence, snapshotHash);
+        (uint64 seq, uint64 timestamp, bytes32 head) = position(
+            keccak256(abi.encode(SNAPSHOT_ITEM, enclave, epoch_, sequence_, snapshotHash))
+        );
+        emit SnapshotCommitted(seq, enclave, epoch_, sequence_, snapshotHash, timestamp, head);
+    }
+
+    // ------------------------------------------------------------------ the event sequence
+
+    /// Every event an enclave acts on (registrations, key packages, leaves, policy documents,
+    /// collateral, handshakes, batches, snapshot commitments) takes the next position in one sequence,
+    /// and the hash chain `head = keccak256(abi.encode(previous head, seq, timestamp, item))` covers it,
+    /// where `item` hashes the event's fields under its kind's tag (src/protocol/event-chain.ts computes
+    /// the same). An enclave applies events strictly in this order and recomputes the chain, so its
+    /// host can withhold a suffix of the sequence but not drop, reorder or replace an event unseen: the
+    /// head an enclave reaches is a commitment to exactly what it was fed. The time is the block's, so
+    /// that every enclave decides from the same inputs.
+    function position(bytes32 item) private returns (uint64 seq, uint64 timestamp, bytes32 head) {
+        uint64 previous = eventCount;
+        seq = previous + 1;
+        timestamp = uint64(block.timestamp);
+        head = keccak256(abi.encode(previous == 0 ? bytes32(0) : heads[previous % HEAD_WINDOW], seq, timestamp, item));
+        heads[seq % HEAD_WINDOW] = head;
+        eventCount = seq;
+    }
+
+    /// @notice The event hash chain's head after position `seq` (0: before any event, the zero hash),
+    /// for the last HEAD_WINDOW positions.
+    function headAt(uint64 seq) public view returns (bytes32) {
+        uint64 count = eventCount;
+        if (seq > count || count - seq >= HEAD_WINDOW) revert PositionOutOfWindow(seq, count);
+        return seq == 0 ? bytes32(0) : heads[seq % HEAD_WINDOW];
+    }
+
+    /// @notice The head after the last event (the zero hash before any).
+    function eventHead() external view returns (bytes32) {
+        uint64 count = eventCount;
+        return count == 0 ? bytes32(0) : heads[count % HEAD_WINDOW];
     }
 
     // ------------------------------------------------------------------ views

@@ -19,7 +19,7 @@ import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { decodeValue, encodeValue, type StateValue } from "../../app/canonical.js";
 import { PersistentMap } from "../../app/pmap.js";
 import type { JournalEntry } from "../../boundary/calls.js";
-import type { EventPosition } from "../../boundary/chain-events.js";
+import type { EventCursor } from "../../boundary/chain-events.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import {
   bytesOfHex,
@@ -77,7 +77,7 @@ const NODE_STATE_VERSION = 7;
 type SealedNodeState = {
   version: number;
   address: Hex;
-  cursor: EventPosition | undefined;
+  cursor: EventCursor | undefined;
   group: SealedGroup;
   /** Without the maps in `split`: those are in the pieces the manifest names. */
   ledger: LedgerAppState;

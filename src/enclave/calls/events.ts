@@ -1,15 +1,17 @@
-// Applying the contract's events, in chain order: registry and handshakes move the group, batches
-// move the confidential ledger. The host may resend, drop or reorder what it feeds; events at or
-// before the cursor are skipped, and a gap in the handshake or batch chain is refused with nothing
-// changed. A handshake that adds members makes every complete member capture a state snapshot for
+// Applying the contract's events in the order of its one sequence: registry and handshakes move the
+// group, batches move the confidential ledger. The host may resend, drop, reorder or change what it
+// feeds: each event must take the position right after the last one applied, and its head, recomputed
+// here over what was fed (src/protocol/event-chain.ts), must be the one it names; anything else is
+// refused with nothing of the call applied. A handshake that adds members makes every complete member capture a state snapshot for
 // them; one that adds this enclave after batches were ordered makes it sync: it stops before the next
 // batch until a snapshot is installed (src/enclave/ledger-snapshot.ts).
-import { keccak256 } from "viem";
+import { type Hex, keccak256 } from "viem";
 import type { ApplyResult, CommandStatusAnswer, SnapshotOffer } from "../../boundary/calls.js";
-import { isAfter, type LedgerEvent } from "../../boundary/chain-events.js";
+import { cursorOf, type EventCursor, type LedgerEvent } from "../../boundary/chain-events.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import { epochOf, membersOf } from "../../group/mls.js";
 import type { LedgerDomain } from "../../protocol/digests.js";
+import { GENESIS_POSITION, positionAfter } from "../../protocol/event-chain.js";
 import {
   applyBatch,
   LedgerAppError,
@@ -53,9 +55,10 @@ async function afterHandshake(
   // Genesis and joins before any batch need no snapshot: the initial state is known.
   if (!group || group === before.group || ledger.batches === 0n) return { ledger };
   const slot = BigInt(event.epoch);
+  const at = { slot, seq: BigInt(event.seq), head: event.head.toLowerCase() as Hex };
   if (!before.group) {
     const key = await snapshotKey(group, domain, slot);
-    const next = startSync(ledger, { slot, block: BigInt(event.block), key });
+    const next = startSync(ledger, { ...at, block: BigInt(event.block), key });
     key.fill(0);
     return { ledger: next };
   }
@@ -63,7 +66,7 @@ async function afterHandshake(
   const had = addressesOf(before.group);
   if (![...addressesOf(group)].some((address) => !had.has(address))) return { ledger };
   const key = await snapshotKey(group, domain, slot);
-  const { bytes, hash } = captureSnapshot(ledger, domain, slot, key);
+  const { bytes, hash } = captureSnapshot(ledger, domain, at, key);
   key.fill(0);
   context.snapshotBytes.set(hash, bytes);
   for (const old of [...context.snapshotBytes.keys()].slice(0, -KEPT_SNAPSHOT_BYTES))
@@ -82,6 +85,29 @@ async function afterHandshake(
   };
 }
 
+/**
+ * Checks that `event` is the one right after `cursor` in the contract's sequence, over exactly the
+ * fields fed: its position follows, its time does not go back, and its head is the chain's over them.
+ */
+function checkPlace(event: LedgerEvent, cursor: EventCursor | undefined): void {
+  const at = cursor ? { seq: BigInt(cursor.seq), head: cursor.head } : GENESIS_POSITION;
+  const seq = BigInt(event.seq);
+  if (seq !== at.seq + 1n)
+    throw new EnclaveCallError(
+      "out_of_order",
+      seq <= at.seq
+        ? `event ${seq} (${event.kind}) was applied already: this enclave is at ${at.seq}`
+        : `event ${seq} (${event.kind}) arrived while this enclave is at ${at.seq}: the ones between are missing`,
+    );
+  if (cursor && BigInt(event.timestamp) < BigInt(cursor.timestamp))
+    throw new EnclaveCallError("event_mismatch", `event ${seq} is timed before the event it follows`);
+  if (positionAfter(at, event, BigInt(event.timestamp)).head !== event.head.toLowerCase())
+    throw new EnclaveCallError(
+      "event_mismatch",
+      `event ${seq} (${event.kind}) does not extend the chain's event hash chain as it was fed`,
+    );
+}
+
 export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEvents"> {
   return {
     applyEvents: async ({ events }): Promise<ApplyResult> => {
@@ -94,7 +120,7 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
       let blocked = false;
       const snapshots: SnapshotOffer[] = [];
       for (const event of events) {
-        if (!isAfter(event, cursor)) continue;
+        checkPlace(event, cursor);
         // A syncing ledger applies no batch until its snapshot is installed; the host sends the rest again.
         if (event.kind === "BatchSubmitted" && ledger.syncing) {
           blocked = true;
@@ -109,7 +135,7 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
               mlsEpoch: group.group ? epochOf(group.group) : undefined,
               epochKey: group.epochKey,
             });
-          } else {
+          } else if (event.kind !== "SnapshotCommitted") {
             const before = group;
             group = await applyGroupEvent(group, event, session.identity.address, session.domain, admission);
             if (event.kind === "HandshakeCommitted") {
@@ -123,7 +149,7 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
             throw new EnclaveCallError("out_of_order", error.message);
           throw error;
         }
-        cursor = { block: event.block, logIndex: event.logIndex };
+        cursor = cursorOf(event);
         applied++;
       }
       // The previous epoch's key goes: no batch of an epoch can be ordered after the handshake that ends it.

@@ -3,10 +3,11 @@
 // refusal after opening (it crosses the host as `refused`: see `refusal` in ./commands.ts).
 import { bytesToHex, hexToBytes } from "viem";
 import { runQuery } from "../../app/executor.js";
+import { pointOf } from "../../boundary/chain-events.js";
 import type { QueryOutcome } from "../../protocol/receipts.js";
 import { NEXT_NONCE_QUERY } from "../../protocol/wire.js";
 import { openQuery, sealQueryAnswer, type VerifiedQuery } from "../command-intake.js";
-import { ledgerPoint, nextNonce } from "../confidential-ledger.js";
+import { nextNonce } from "../confidential-ledger.js";
 import { type CallHandlers, type EnclaveContext, requireSession } from "../context.js";
 import { refusal, refuseWhileIncomplete } from "./commands.js";
 
@@ -33,7 +34,7 @@ export function queryCalls(context: EnclaveContext): Pick<CallHandlers, "query">
               });
         const sealed = await sealQueryAnswer(
           query.responseKey,
-          { ...outcome, query: query.digest, at: ledgerPoint(session.ledger) },
+          { ...outcome, query: query.digest, at: pointOf(session.cursor) },
           session.domain,
         );
         return { answer: bytesToHex(sealed) };

@@ -150,12 +150,14 @@ describe("joining with state (in process)", () => {
     const install = (b: Hex) => call(c.enclave, "installSnapshot", { bytes: b });
     await refusedWith(install(changed(bytes.length - 1)), "snapshot_invalid"); // the tag
     await refusedWith(install(changed(SNAPSHOT_HEADER_BYTES + 2)), "snapshot_invalid"); // the nonce
-    await refusedWith(install(changed(SNAPSHOT_HEADER_BYTES - 1)), "snapshot_mismatch"); // the batch block
+    await refusedWith(install(changed(SNAPSHOT_HEADER_BYTES - 1)), "snapshot_mismatch"); // the batches
     await refusedWith(install(changed(36)), "snapshot_mismatch"); // the slot: another slot
-    await refusedWith(install(changed(44)), "snapshot_mismatch"); // the sequence
+    await refusedWith(install(changed(44)), "snapshot_mismatch"); // the event position
+    await refusedWith(install(changed(76)), "snapshot_mismatch"); // the event head: another history
+    await refusedWith(install(changed(84)), "snapshot_mismatch"); // the sequence
     await refusedWith(install(changed(8)), "wrong_domain"); // the chain id: another network
     await refusedWith(install(changed(28)), "wrong_domain"); // the contract
-    await refusedWith(install(changed(0, 2)), "snapshot_invalid"); // the version
+    await refusedWith(install(changed(0, 1)), "snapshot_invalid"); // the version
     await refusedWith(install(bytesToHex(bytes.subarray(0, 200))), "snapshot_invalid"); // truncated
     // Pieces out of order, or naming another total.
     const half = Math.floor(bytes.length / 2);
