@@ -177,7 +177,7 @@ const TARGET_MS = 50;
 const DOMAIN: LedgerDomain = { chainId: 31337, contract: `0x${"cd".repeat(20)}` };
 const OWN: Hex = bytesToHex(new Uint8Array(32).fill(7));
 const MLS_KEY: Hex = `0x${"33".repeat(32)}`;
-const DEV: EvidenceAdmission = { profile: "development", measurement: OWN, now: () => new Date() };
+const DEV: EvidenceAdmission = { profile: "development", measurement: OWN, now: new Date() };
 
 type Dist = { medianMs: number; p95Ms: number; iterations: number };
 /** `uncached`: whether the evidence's verdict was verified afresh (`undefined`: no evidence is verified). */
@@ -342,6 +342,7 @@ async function measureAdmission(): Promise<AdmissionResult> {
             { platform: Platform.tdx, measurement: measurementWord(verdict.measurement) as Hex },
           ],
           tcbMinimums: [],
+          documents: [],
         },
       };
       const tdx: number[] = [];
@@ -352,7 +353,7 @@ async function measureAdmission(): Promise<AdmissionResult> {
           checkCredential(view, DOMAIN, hexToBytes(enclave), hexToBytes(MLS_KEY), {
             ...DEV,
             profile: "production",
-            now: () => now,
+            now: now,
           }).then(
             () => "admitted (unexpected)",
             (error: unknown) => {

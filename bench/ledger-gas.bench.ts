@@ -1,7 +1,7 @@
 // Gas of the contract's three hot calls on a real Anvil: registerEnclave, commitHandshake and
 // submitBatch with a 1 KiB ciphertext (beside its calldata floor, the least any design could pay).
 import { writeFileSync } from "node:fs";
-import { type Hex, keccak256, toHex } from "viem";
+import { type Hex, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { type AnonifyWrite, type AnonifyWriteArgs, writeAnonifyMined } from "../src/chain/chain.js";
 import { batchDigest, handshakeDigest } from "../src/protocol/digests.js";
@@ -49,7 +49,7 @@ export async function run(outDir: string): Promise<void> {
       const ciphertext: Hex = toHex(
         crypto.getRandomValues(new Uint8Array(CIPHERTEXT_BYTES)).map((b) => b | 1),
       );
-      const sig = await signRaw(enclave.key, batchDigest(f.domain, 1n, nonce, keccak256(ciphertext), 4));
+      const sig = await signRaw(enclave.key, batchDigest(f.domain, 1n, nonce, ciphertext, 4));
       batches.push(await send("submitBatch", [1n, ciphertext, 4, enclave.address, sig]));
     }
     const floor = TX_BASE_GAS + CALLDATA_NONZERO_GAS * BigInt(CIPHERTEXT_BYTES);

@@ -5,20 +5,24 @@ import type { Hex } from "viem";
 import { array, bool, decimal, hex, type Infer, int, tagged } from "../app/schema.js";
 import { MAX_COLLATERAL_BYTES } from "../protocol/collateral-record.js";
 import { ZERO_HASH } from "../protocol/digests.js";
-import { MAX_POLICY_BYTES, MAX_POLICY_SIGNATURES } from "../protocol/policy-document.js";
+import {
+  MAX_POLICY_BYTES,
+  MAX_POLICY_SIGNATURES,
+  POLICY_SIGNATURE_BYTES,
+} from "../protocol/policy-document.js";
 import type { LedgerPoint } from "../protocol/receipts.js";
 
-const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
+export const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
 /** The ABI encoding of the attestation report: seven 32-byte words. */
 const REPORT_BYTES = 7 * 32;
-const MAX_HPKE_KEY_BYTES = 256;
+export const MAX_HPKE_KEY_BYTES = 256;
 /** r ‖ s ‖ v */
 const SIGNATURE_BYTES = 65;
 const MAX_LOG_INDEX = 2 ** 32;
 const MAX_BATCH_COUNT = 2 ** 32 - 1;
 const MAX_PLATFORM = 255;
 /** A DCAP quote with its certificate chain is ~5 KiB, a Nitro document ~5 KiB; room to spare. */
-const MAX_EVIDENCE_BYTES = 64 * 1024;
+export const MAX_EVIDENCE_BYTES = 64 * 1024;
 
 const address = hex({ min: 20, max: 20 });
 const bytes32 = hex({ min: 32, max: 32 });
@@ -60,7 +64,7 @@ export const LEDGER_EVENT = tagged("kind", {
   PolicyPublished: {
     ...position,
     document: hex({ min: 1, max: MAX_POLICY_BYTES }),
-    signatures: array(hex({ max: SIGNATURE_BYTES }), { max: MAX_POLICY_SIGNATURES }),
+    signatures: array(hex({ max: POLICY_SIGNATURE_BYTES }), { max: MAX_POLICY_SIGNATURES }),
   },
   /** Intel PCS collateral as anyone published it (src/protocol/collateral-record.ts): the enclave verifies it. */
   CollateralPublished: { ...position, collateral: hex({ min: 1, max: MAX_COLLATERAL_BYTES }) },

@@ -12,8 +12,8 @@
 // Decoding is strict: the magic and version, no trailing bytes, no piece named twice, and carried
 // bytes must hash to the hash named beside them. The enclave trusts none of this: the manifest names
 // each piece's hash inside its sealed plaintext, and a restore looks pieces up by those hashes only.
-import { sha256 } from "@noble/hashes/sha2.js";
 import type { Hex } from "viem";
+import { HexError, hexOf, bytesOfHex as protocolBytesOfHex, sha256 } from "../protocol/bytes.js";
 
 const MAGIC = new TextEncoder().encode("ANFYCKPT");
 export const SEALED_CHECKPOINT_VERSION = 1;
@@ -29,19 +29,17 @@ export class SealedCheckpointError extends Error {
   override name = "SealedCheckpointError";
 }
 
-/**
- * Hex of large byte strings. viem's `bytesToHex` builds the string a byte at a time: 13–18 s for
- * a 29 MB checkpoint on this machine, against ~0.4–0.9 s through Buffer.
- */
-export const hexOf = (bytes: Uint8Array): Hex =>
-  `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("hex")}`;
+/** Hex of large byte strings, through Buffer (src/protocol/bytes.ts). */
+export { hexOf } from "../protocol/bytes.js";
 
-/** Bytes of `0x`-prefixed hex; refuses anything else (Buffer alone stops quietly at a bad digit). */
+/** Bytes of `0x`-prefixed hex; refuses anything else. */
 export function bytesOfHex(hex: string): Uint8Array {
-  const bytes = Buffer.from(hex.slice(2), "hex");
-  if (!hex.startsWith("0x") || hex.length % 2 !== 0 || bytes.length * 2 !== hex.length - 2)
-    throw new SealedCheckpointError("not hex");
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+  try {
+    return protocolBytesOfHex(hex);
+  } catch (error) {
+    if (error instanceof HexError) throw new SealedCheckpointError("not hex");
+    throw error;
+  }
 }
 
 export const pieceHash = (bytes: Uint8Array): Hex => hexOf(sha256(bytes));

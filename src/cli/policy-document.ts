@@ -5,23 +5,25 @@
 // count the signatures of the keys pinned in their build; the contract stores nothing.
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { type Hex, hexToBytes, isAddress, isHex, recoverAddress } from "viem";
-import { privateKeyToAccount, sign } from "viem/accounts";
+import { type Hex, hexToBytes, isAddress, isHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { measurementWord } from "../attestation/attest.js";
 import { Platform, TcbStatus, type TcbStatusName } from "../attestation/verdict.js";
 import { withWallet } from "../chain/chain.js";
 import { writeAtomic } from "../chain/files.js";
 import { OperatorError, readKeyFile, requireFunds } from "../host/operator-checks.js";
-import { publishPolicy, signPolicy } from "../host/policy.js";
+import { policySignature, publishPolicy, signPolicy } from "../host/policy.js";
 import type { LedgerDomain } from "../protocol/digests.js";
 import {
   type AdmittedMeasurement,
   decodePolicy,
+  POLICY_SIGNATURE_BYTES,
   type PolicyDocument,
   PolicyError,
   policyDigest,
   type TcbMinimum,
 } from "../protocol/policy-document.js";
+import { addressOfKey, SIGNATURE_BYTES, SignatureError, verifiedWithKey } from "../protocol/signatures.js";
 import { type OperatorNetworkFlags, operatorNetwork, operatorNetworkOptions } from "./operator-network.js";
 import { run } from "./output.js";
 
@@ -109,12 +111,23 @@ function domainOf(document: PolicyDocument): LedgerDomain {
   return { chainId: Number(document.chainId), contract: document.contract };
 }
 
-/** The distinct addresses the signatures recover to (what an enclave counts against its pinned keys). */
-async function signersOf(file: SignedFile, document: PolicyDocument): Promise<Hex[]> {
+/**
+ * The distinct signers whose signatures verify, under the one rule the enclaves apply (what an enclave
+ * counts against its pinned keys).
+ */
+function signersOf(file: SignedFile, document: PolicyDocument): Hex[] {
   const digest = policyDigest(domainOf(document), file.document);
-  const signers = await Promise.all(
-    file.signatures.map((signature) => recoverAddress({ hash: digest, signature })),
-  );
+  const signers = file.signatures.flatMap((entry) => {
+    const bytes = hexToBytes(entry);
+    if (bytes.length !== POLICY_SIGNATURE_BYTES) return [];
+    const key = bytes.subarray(SIGNATURE_BYTES);
+    try {
+      return verifiedWithKey(digest, bytes.subarray(0, SIGNATURE_BYTES), key) ? [addressOfKey(key)] : [];
+    } catch (error) {
+      if (error instanceof SignatureError) return [];
+      throw error;
+    }
+  });
   return [...new Set(signers)];
 }
 
@@ -177,10 +190,14 @@ export function registerPolicyDocumentCommands(policy: Command): void {
         const key = readKeyFile(flags.key, "the policy signer's");
         const signer = privateKeyToAccount(key).address;
         const digest = policyDigest(domainOf(document), file.document);
-        const signature = await sign({ hash: digest, privateKey: key, to: "hex" });
-        const next = { ...file, signatures: [...file.signatures, signature] };
+        // A signer signs once: signing again replaces its signature (members take one per pinned key).
+        const others = file.signatures.filter(
+          (entry) =>
+            !signersOf({ ...file, signatures: [entry] }, document).includes(signer.toLowerCase() as Hex),
+        );
+        const next = { ...file, signatures: [...others, await policySignature(digest, key)] };
         writeAtomic(path, `${JSON.stringify(next, null, 2)}\n`);
-        const signers = await signersOf(next, document);
+        const signers = signersOf(next, document);
         console.log(
           flags.json
             ? JSON.stringify({ ok: true, signer, signers })
@@ -214,7 +231,7 @@ export function registerPolicyDocumentCommands(policy: Command): void {
         const wallet = withWallet(ledger, key);
         await requireFunds(wallet, "publisher");
         const receipt = await publishPolicy(wallet, contract, file);
-        const signers = await signersOf(file, document);
+        const signers = signersOf(file, document);
         console.log(
           flags.json
             ? JSON.stringify({

@@ -32,7 +32,7 @@ const ENCLAVE: Hex = `0x${"ee".repeat(20)}`;
 const PRODUCTION: Admission = {
   profile: "production",
   measurement: `0x${"07".repeat(32)}`,
-  now: () => DCAP_VECTOR_NOW,
+  now: DCAP_VECTOR_NOW,
   policyKeys: DEV_POLICY_KEYS,
 };
 
@@ -80,6 +80,7 @@ function viewWithSgxEnclave(collateral?: RegistryView["collateral"]): RegistryVi
       revocations: [],
       measurements: [{ platform: Platform.sgx, measurement: measurementWord(SGX_MRENCLAVE) as Hex }],
       tcbMinimums: [],
+      documents: [],
     },
     collateral,
   };
@@ -110,7 +111,16 @@ describe("collateral published on chain", { skip: vectorsSkip }, () => {
 
     const again = applyCollateral(first.held, published(pcs("sgx")));
     assert.equal(again.held, first.held);
-    assert.equal(again.outcome.outcome, "ignored: not fresher than the set held");
+    assert.equal(again.outcome.outcome, "ignored: the set held already");
+    // A copy as old, its TCB info signature broken: refused for its age before any signature is
+    // checked (verified, it would be refused for the signature, at a verification's cost).
+    const copy = pcs("sgx");
+    const broken = { ...copy, tcb_info_signature: `${copy.tcb_info_signature!.slice(0, -2)}00` };
+    assert.equal(
+      applyCollateral(first.held, published(broken)).outcome.outcome,
+      "ignored: not fresher than the set held",
+    );
+    assert.match(applyCollateral({}, published(broken)).outcome.outcome, /signature invalid/);
 
     const both = applyCollateral(first.held, published(pcs("tdx")));
     assert.equal(both.outcome.outcome, "held");
@@ -213,7 +223,7 @@ describe("a member admits an SGX enclave only on the collateral published on cha
       credential(stricter),
       /collateral tcbEvaluationDataNumber 17 is below the signed policy's 18/,
     );
-    const later = { ...PRODUCTION, now: () => new Date("2025-08-01T00:00:00Z") };
+    const later = { ...PRODUCTION, now: new Date("2025-08-01T00:00:00Z") };
     await refused(credential(view, later), /expired/);
   });
 });

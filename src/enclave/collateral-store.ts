@@ -9,6 +9,7 @@ import {
   type CollateralHead,
   collateralKeyOfQuote,
   isFresher,
+  readCollateralHead,
   verifyPublishedCollateral,
 } from "../attestation/dcap/published-collateral.js";
 import { type PlatformName, VerificationError } from "../attestation/verdict.js";
@@ -29,29 +30,36 @@ export const MAX_HELD_COLLATERAL = 512;
 
 type CollateralEvent = Extract<LedgerEvent, { kind: "CollateralPublished" }>;
 
-/** The held sets after `event`, and its outcome. */
+/**
+ * The held sets after `event`, and its outcome. What it costs to find a set cannot be held comes
+ * before what it costs to verify one: a set held already, or not fresher than the one held for its
+ * quotes, is ignored before any signature is checked (anyone can publish a set again for a little gas).
+ */
 export function applyCollateral(
   held: Readonly<Record<string, HeldCollateral>>,
   event: CollateralEvent,
   rootCertificatePem?: string,
 ): { held: Readonly<Record<string, HeldCollateral>>; outcome: CollateralOutcome } {
   const at = { block: event.block, logIndex: event.logIndex };
+  const ignored = (outcome: string, key?: string) => ({
+    held,
+    outcome: { ...at, ...(key === undefined ? {} : { key }), outcome: `ignored: ${outcome}` },
+  });
+  const same = Object.values(held).find((h) => h.record === event.collateral);
+  if (same) return ignored("the set held already", same.key);
   let head: CollateralHead;
   try {
-    head = verifyPublishedCollateral(
-      decodeCollateralRecord(hexToBytes(event.collateral)),
-      rootCertificatePem,
-    );
+    const input = decodeCollateralRecord(hexToBytes(event.collateral));
+    const read = readCollateralHead(input).head;
+    const current = held[read.key];
+    if (current && !isFresher(read, current)) return ignored("not fresher than the set held", read.key);
+    if (!current && Object.keys(held).length >= MAX_HELD_COLLATERAL)
+      return ignored(`${MAX_HELD_COLLATERAL} sets held`, read.key);
+    head = verifyPublishedCollateral(input, rootCertificatePem);
   } catch (error) {
     if (!(error instanceof Error)) throw error;
-    const reason = error instanceof VerificationError ? error.reason : error.message;
-    return { held, outcome: { ...at, outcome: `ignored: ${reason}` } };
+    return ignored(error instanceof VerificationError ? error.reason : error.message);
   }
-  const current = held[head.key];
-  if (current && !isFresher(head, current))
-    return { held, outcome: { ...at, key: head.key, outcome: "ignored: not fresher than the set held" } };
-  if (!current && Object.keys(held).length >= MAX_HELD_COLLATERAL)
-    return { held, outcome: { ...at, key: head.key, outcome: `ignored: ${MAX_HELD_COLLATERAL} sets held` } };
   return {
     held: { ...held, [head.key]: { ...head, record: event.collateral } },
     outcome: { ...at, key: head.key, outcome: "held" },

@@ -2,7 +2,7 @@
 // accepted commands, the batch in flight, and receipts. Every enclave applies every batch and
 // re-verifies every user signature, so one broken enclave cannot forge a user's command for others.
 
-import { bytesToHex, type Hex, hexToBytes, keccak256 } from "viem";
+import { bytesToHex, type Hex, hexToBytes } from "viem";
 import type { App } from "../app/app.js";
 import type { StateValue } from "../app/canonical.js";
 import { applyCommand, checkCommand } from "../app/executor.js";
@@ -183,7 +183,7 @@ export function nextBatches(
 
 /** What the enclave signs for `submitBatch` (a hash of the whole ciphertext: compute it once per batch). */
 export function inFlightDigest(batch: InFlight, domain: LedgerDomain): Hex {
-  return batchDigest(domain, batch.slot, batch.nonce, keccak256(batch.ciphertext), batch.count);
+  return batchDigest(domain, batch.slot, batch.nonce, batch.ciphertext, batch.count);
 }
 
 /** Applies one ordered batch: open it, re-verify each command, run the app, keep receipts. */

@@ -92,15 +92,19 @@ export function sessionToChange(context: EnclaveContext, call: CallName): Sessio
   return session;
 }
 
+const MS_PER_SECOND = 1000;
+
 /**
- * What this enclave admits to its group, all from its measured build: the profile, its own
- * measurement, and its own clock for the evidence's certificate validity.
+ * What this enclave admits to its group, from its measured build (the profile, its own measurement,
+ * the pinned policy keys), judged at `timestamp`: the block time (seconds) of the event being applied,
+ * or of the last one applied. Never the enclave's clock, which its host sets: two enclaves fed the
+ * same events must reach the same decisions.
  */
-export function admissionOf(context: EnclaveContext): Admission {
+export function admissionAt(context: EnclaveContext, timestamp: string | undefined): Admission {
   return {
     profile: context.config.profile,
     measurement: bytesToHex(context.measured.measurement),
-    now: () => new Date(),
+    now: new Date(Number(timestamp ?? "0") * MS_PER_SECOND),
     policyKeys: context.config.policyKeys,
   };
 }

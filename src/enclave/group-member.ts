@@ -48,6 +48,7 @@ import {
 import type { LedgerDomain } from "../protocol/digests.js";
 import {
   type Admission,
+  CredentialError,
   checkCredential,
   EMPTY_REGISTRY,
   enclaveAddressOf,
@@ -244,6 +245,8 @@ export async function applyGroupEvent(
   }
   const own = ownCommitFor(state, slot, keccak256(event.handshake));
   if (own) {
+    const refused = await refusedByReceivers(state, own.state, self, domain, admission);
+    if (refused) return { ...next, lastHandshake: record(`void: ${refused}`, mlsEpoch) };
     return {
       ...(await withGroup(next, own.state, domain)),
       genesisDone: true,
@@ -307,6 +310,36 @@ export async function applyGroupEvent(
   // tell without being one, so genesis is settled once any handshake is ordered.
   void self;
   return { ...next, genesisDone: true, lastHandshake: record("observed (not a member)", mlsEpoch) };
+}
+
+/**
+ * Why the other members would void this enclave's own commit now that the chain ordered it, if they
+ * would: they judge each credential it brings (every member it adds, and the committer's own leaf,
+ * which its UpdatePath re-signs) at the handshake's block time. This enclave proposed it judging them
+ * at the time of the last event it had read, which may be earlier: it judges them again here, the
+ * same way, so that it never adopts a commit the others void.
+ */
+async function refusedByReceivers(
+  state: GroupMemberState,
+  committed: GroupState,
+  self: Hex,
+  domain: LedgerDomain,
+  admission: Admission,
+): Promise<string | undefined> {
+  const before = new Set(state.group ? membersOf(state.group).map((m) => enclaveAddressOf(m.identity)) : []);
+  const judged = membersOf(committed).filter((m) => {
+    const address = enclaveAddressOf(m.identity);
+    return address === self.toLowerCase() || !before.has(address);
+  });
+  for (const member of judged) {
+    try {
+      await checkCredential(state.registry, domain, member.identity, member.signatureKey, admission);
+    } catch (error) {
+      if (!(error instanceof CredentialError)) throw error;
+      return `credential of ${enclaveAddressOf(member.identity)} refused: ${error.message}`;
+    }
+  }
+  return undefined;
 }
 
 export type Proposal = { state: GroupMemberState; handshake: Uint8Array; slot: bigint } | undefined;

@@ -10,20 +10,33 @@
 // pinned in the build); only then may a commit remove it (`hasRemovalProof`). SGX and TDX quotes are
 // judged against the Intel-signed collateral published on chain (`CollateralPublished`,
 // collateral-store.ts), so every member judges them against the same set.
-import { type Hex, hexToBytes, keccak256, recoverAddress, toBytes, toHex } from "viem";
+import { type Hex, hexToBytes, keccak256, toBytes, toHex } from "viem";
 import { bindingOf, measurementWord } from "../attestation/attest.js";
 import { DEVELOPMENT_POLICY, PRODUCTION_POLICY } from "../attestation/policy.js";
 import { Platform, type PlatformName, type Verdict, VerificationError } from "../attestation/verdict.js";
 import { VERIFIERS } from "../attestation/verifiers.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
-import { enclaveBinding, keyPackageDigest, type LedgerDomain, leaveDigest } from "../protocol/digests.js";
+import { bytesOfHex } from "../protocol/bytes.js";
+import {
+  enclaveBinding,
+  keyPackageDigest,
+  type LedgerDomain,
+  leaveDigest,
+  payloadHash,
+} from "../protocol/digests.js";
 import {
   type AdmittedMeasurement,
+  checkPolicyDomain,
+  checkPolicySignatures,
+  decodePolicy,
+  decodePolicyHeader,
+  type PolicyDocument,
   PolicyError,
+  type PolicyHeader,
   type PolicyKeys,
   type TcbMinimum,
-  verifyPolicy,
 } from "../protocol/policy-document.js";
+import { signedBy } from "../protocol/signatures.js";
 import {
   applyCollateral,
   type CollateralOutcome,
@@ -55,6 +68,8 @@ export type AppliedPolicy = {
   revocations: Hex[];
   measurements: AdmittedMeasurement[];
   tcbMinimums: TcbMinimum[];
+  /** The SHA-256 of every document applied (in full or for its revocations): a replay is ignored for its hash. */
+  documents: Hex[];
 };
 
 /** What became of the last `PolicyPublished` event: applied, or ignored and why. */
@@ -74,13 +89,14 @@ export const EMPTY_REGISTRY: RegistryView = { enclaves: {} };
 /**
  * What a member admits, from its own measured build: the profile (production: real platforms
  * without debug; development: also the simulated platform, whose root key is public) and its own
- * measurement (the group admits enclaves of its own measurement). `now` is the enclave's clock: a
- * host that skews it can make evidence look expired or not yet valid, a loss of liveness only.
+ * measurement (the group admits enclaves of its own measurement). `now` is the chain's time where the
+ * decision is taken (the block time of the event being applied, or of the last one applied), never
+ * the enclave's clock: every member fed the same events decides alike.
  */
 export type Admission = {
   profile: "production" | "development";
   measurement: Hex;
-  now: () => Date;
+  now: Date;
   /** The policy keys pinned in the build: only documents signed by `threshold` of them apply. */
   policyKeys: PolicyKeys;
 };
@@ -131,7 +147,7 @@ export async function updateRegistry(
       const address = event.enclave.toLowerCase();
       const record = view.enclaves[address];
       if (record?.state !== "active") return view;
-      if (!(await signedBy(leaveDigest(domain, BigInt(event.nonce)), event.signature, address))) return view;
+      if (!signedBy(leaveDigest(domain, BigInt(event.nonce)), event.signature, address)) return view;
       return { ...view, enclaves: { ...view.enclaves, [address]: { ...record, state: "left" } } };
     }
     case "PolicyPublished":
@@ -146,11 +162,7 @@ export async function updateRegistry(
       const key = mlsSignatureKeyOf(event.keyPackage);
       if (!record || !key) return view;
       if (
-        !(await signedBy(
-          keyPackageDigest(domain, BigInt(event.nonce), event.keyPackage),
-          event.signature,
-          address,
-        ))
+        !signedBy(keyPackageDigest(domain, BigInt(event.nonce), event.keyPackage), event.signature, address)
       )
         return view;
       return {
@@ -170,29 +182,51 @@ export async function updateRegistry(
   }
 }
 
-async function applyPolicy(
+/**
+ * Applies a `PolicyPublished` event. Anyone can publish one for a little gas, so the cheap checks
+ * come first: the header (format, this chain and contract), then the document's hash against those
+ * applied before (a replay costs a hash), then its signatures (at most one verification for a forged
+ * one: `checkPolicySignatures`), and only then the whole document is decoded. Revocations do not
+ * depend on the order documents arrive in: a valid document at or below the applied version still
+ * adds its revocations (they are permanent), while the fields a newer document replaces (admitted
+ * measurements, TCB minimums) come only from the highest version.
+ */
+function applyPolicy(
   view: RegistryView,
   event: Extract<LedgerEvent, { kind: "PolicyPublished" }>,
   domain: LedgerDomain,
   policyKeys: PolicyKeys,
-): Promise<RegistryView> {
+): RegistryView {
   const at = { block: event.block, logIndex: event.logIndex };
-  let document: Awaited<ReturnType<typeof verifyPolicy>>;
+  const ignored = (outcome: string, version?: bigint): RegistryView => ({
+    ...view,
+    lastPolicyEvent: {
+      ...at,
+      ...(version === undefined ? {} : { version: version.toString() }),
+      outcome: `ignored: ${outcome}`,
+    },
+  });
+  const bytes = bytesOfHex(event.document);
+  let header: PolicyHeader;
   try {
-    document = await verifyPolicy(event.document, event.signatures, domain, policyKeys);
+    header = decodePolicyHeader(bytes);
+    checkPolicyDomain(header, domain);
   } catch (error) {
-    if (!(error instanceof Error)) throw error;
-    const reason = error instanceof PolicyError ? error.message : `malformed document (${error.name})`;
-    return { ...view, lastPolicyEvent: { ...at, outcome: `ignored: ${reason}` } };
+    if (!(error instanceof PolicyError)) throw error;
+    return ignored(error.message);
   }
-  const version = document.version.toString();
+  const hash = payloadHash(event.document);
+  if (view.policy?.documents.includes(hash)) return ignored("applied already", header.version);
+  let document: PolicyDocument;
+  try {
+    checkPolicySignatures(event.document, event.signatures, domain, policyKeys);
+    document = decodePolicy(bytes);
+  } catch (error) {
+    if (!(error instanceof PolicyError)) throw error;
+    return ignored(error.message, header.version);
+  }
   const current = view.policy?.version ?? 0n;
-  if (document.version <= current) {
-    return {
-      ...view,
-      lastPolicyEvent: { ...at, version, outcome: `ignored: version ${version} is not above ${current}` },
-    };
-  }
+  const newer = document.version > current;
   const revocations = [
     ...new Set([...(view.policy?.revocations ?? []), ...document.revocations]),
   ].sort() as Hex[];
@@ -201,15 +235,27 @@ async function applyPolicy(
     const record = enclaves[address];
     if (record?.state === "active") enclaves[address] = { ...record, state: "revoked" };
   }
+  const previous = view.policy;
+  const documents = [...(previous?.documents ?? []), hash];
   return {
+    ...view,
     enclaves,
-    policy: {
-      version: document.version,
-      revocations,
-      measurements: document.measurements ?? view.policy?.measurements ?? [],
-      tcbMinimums: document.tcbMinimums ?? view.policy?.tcbMinimums ?? [],
+    policy: newer
+      ? {
+          version: document.version,
+          revocations,
+          measurements: document.measurements ?? previous?.measurements ?? [],
+          tcbMinimums: document.tcbMinimums ?? previous?.tcbMinimums ?? [],
+          documents,
+        }
+      : { ...previous!, revocations, documents },
+    lastPolicyEvent: {
+      ...at,
+      version: document.version.toString(),
+      outcome: newer
+        ? "applied"
+        : `applied: its revocations (version ${document.version} is not above ${current})`,
     },
-    lastPolicyEvent: { ...at, version, outcome: "applied" },
   };
 }
 
@@ -224,14 +270,6 @@ export function hasRemovalProof(view: RegistryView, identity: Uint8Array): boole
   return state === "revoked" || state === "left";
 }
 
-async function signedBy(digest: Hex, signature: Hex, address: string): Promise<boolean> {
-  try {
-    return (await recoverAddress({ hash: digest, signature })).toLowerCase() === address;
-  } catch {
-    return false;
-  }
-}
-
 export class CredentialError extends Error {
   override name = "CredentialError";
 }
@@ -242,16 +280,16 @@ export function isOwnMeasurement(verdictMeasurement: string, own: Hex): boolean 
 }
 
 /**
- * Verdicts of evidence that verified, by format, evidence and collateral: the same evidence is
- * checked on every add and every join. Only successes are kept (a failure is verified again next
- * time), each for at most VERDICT_REUSE_MS (certificates and collateral expire: their windows are
- * checked again after that), and the checks that depend on the caller (profile, measurement,
- * policy, binding) run every time.
+ * Verdicts of evidence that verified, by format, evidence, collateral and the instant judged at: the
+ * same evidence is checked by every credential check of one handshake (a joiner checks every
+ * member's). Keyed by the instant too, so that a verdict depends on its inputs alone (a verdict
+ * reused at another time could outlive a certificate or collateral window, and an enclave with a
+ * warm cache would then decide otherwise than one without). Only successes are kept (a failure is
+ * verified again next time), and the checks that depend on the caller (profile, measurement, policy,
+ * binding) run every time.
  */
-const verdicts = new Map<string, { verdict: Verdict; at: number }>();
+const verdicts = new Map<string, Verdict>();
 const MAX_CACHED_VERDICTS = 4096;
-/** Collateral is updated monthly and certificates last years: ten minutes of reuse hides no expiry that matters. */
-const VERDICT_REUSE_MS = 10 * 60_000;
 
 async function verifiedVerdict(
   format: PlatformName,
@@ -260,12 +298,12 @@ async function verifiedVerdict(
   collateral: unknown,
 ): Promise<Verdict> {
   const collateralHash = collateral === undefined ? "none" : keccak256(toBytes(JSON.stringify(collateral)));
-  const key = `${format}:${keccak256(evidence)}:${collateralHash}`;
+  const key = `${format}:${keccak256(evidence)}:${collateralHash}:${now.getTime()}`;
   const cached = verdicts.get(key);
-  if (cached && Math.abs(now.getTime() - cached.at) < VERDICT_REUSE_MS) return cached.verdict;
+  if (cached) return cached;
   const verdict = await VERIFIERS[format](hexToBytes(evidence), { now, collateral });
   if (verdicts.size >= MAX_CACHED_VERDICTS) verdicts.clear();
-  verdicts.set(key, { verdict, at: now.getTime() });
+  verdicts.set(key, verdict);
   return verdict;
 }
 
@@ -291,7 +329,7 @@ export async function checkEvidence(
   }
   let verdict: Verdict;
   try {
-    verdict = await verifiedVerdict(format, evidence.evidence, admission.now(), evidence.collateral);
+    verdict = await verifiedVerdict(format, evidence.evidence, admission.now, evidence.collateral);
   } catch (error) {
     if (error instanceof VerificationError)
       throw new CredentialError(`evidence does not verify: ${error.reason}`);

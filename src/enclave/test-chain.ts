@@ -55,12 +55,18 @@ export class EventLog {
 }
 
 export class TestChain {
-  private readonly log = new EventLog();
+  private readonly log: EventLog;
   slot = 0n;
   batches = 0n;
   sequence = 0n;
 
-  constructor(readonly domain: LedgerDomain = DOMAIN) {}
+  /** `time`: the block time each next event gets (default: now). */
+  constructor(
+    readonly domain: LedgerDomain = DOMAIN,
+    time?: () => bigint,
+  ) {
+    this.log = new EventLog(time);
+  }
 
   get events(): LedgerEvent[] {
     return this.log.events;

@@ -32,7 +32,7 @@ export function membersOf(state: GroupState): Member[] {
     const { credential } = node.leaf;
     // Leaves sit at even node indices: leaf i is node 2i.
     const identity = credential.credentialType === "basic" ? credential.identity : new Uint8Array();
-    members.push({ leafIndex: nodeIndex / 2, identity });
+    members.push({ leafIndex: nodeIndex / 2, identity, signatureKey: node.leaf.signaturePublicKey });
   }
   return members;
 }

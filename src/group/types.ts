@@ -21,7 +21,12 @@ export type MemberKeys = { readonly keyPackage: KeyPackage; readonly privateKeys
  */
 export type GroupState = { readonly mls: ClientState };
 
-export type Member = { readonly leafIndex: number; readonly identity: Uint8Array };
+/** A leaf of the group: its credential's identity and the MLS signature key its leaf node carries. */
+export type Member = {
+  readonly leafIndex: number;
+  readonly identity: Uint8Array;
+  readonly signatureKey: Uint8Array;
+};
 
 export type CommitRequest = {
   /** TLS-encoded MLSMessage/KeyPackage bytes of the members to add. */

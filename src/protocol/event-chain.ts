@@ -4,13 +4,13 @@
 //     head(seq) = keccak256(abi.encode(head(seq − 1), uint64 seq, uint64 timestamp, bytes32 item))
 //
 // with head(0) the zero hash, `timestamp` the block time the event was ordered at, and `item` the
-// keccak256 of the event's own fields under its kind's tag (byte strings by their keccak256), in the
-// contract's order (`eventItem`). An enclave recomputes the chain from what its host
+// keccak256 of the event's own fields under its kind's tag (byte strings by their SHA-256,
+// `payloadHash`), in the contract's order (`eventItem`). An enclave recomputes the chain from what its host
 // feeds it, so the head it reaches commits to exactly that sequence: a host can withhold a suffix,
 // but an event dropped, reordered or changed in the middle gives a head the chain never had.
 // Pure: the enclave, the host, the client and the tests share it.
 import { type Address, encodeAbiParameters, type Hex, keccak256, parseAbiParameters, toBytes } from "viem";
-import { ZERO_HASH } from "./digests.js";
+import { payloadHash, ZERO_HASH } from "./digests.js";
 
 /** The kinds of events in the sequence and each one's item tag. */
 export const ITEM_TAGS = {
@@ -76,40 +76,40 @@ export function eventItem(event: SequencedEvent): Hex {
         Number(event.platform),
         event.measurement,
         event.debug,
-        keccak256(event.hpkePublicKey),
-        keccak256(event.report),
-        keccak256(event.reportSignature),
-        keccak256(event.evidence),
+        payloadHash(event.hpkePublicKey),
+        payloadHash(event.report),
+        payloadHash(event.reportSignature),
+        payloadHash(event.evidence),
       ]);
     case "EnclaveLeft":
       return encode("bytes32, address, uint64, bytes32", [
         tag,
         event.enclave,
         BigInt(event.nonce),
-        keccak256(event.signature),
+        payloadHash(event.signature),
       ]);
     case "PolicyPublished":
       return encode("bytes32, bytes32, bytes32", [
         tag,
-        keccak256(event.document),
-        keccak256(encodeAbiParameters(SIGNATURES, [event.signatures])),
+        payloadHash(event.document),
+        payloadHash(encodeAbiParameters(SIGNATURES, [event.signatures])),
       ]);
     case "CollateralPublished":
-      return encode("bytes32, bytes32", [tag, keccak256(event.collateral)]);
+      return encode("bytes32, bytes32", [tag, payloadHash(event.collateral)]);
     case "KeyPackagePublished":
       return encode("bytes32, address, uint64, bytes32, bytes32", [
         tag,
         event.enclave,
         BigInt(event.nonce),
-        keccak256(event.keyPackage),
-        keccak256(event.signature),
+        payloadHash(event.keyPackage),
+        payloadHash(event.signature),
       ]);
     case "HandshakeCommitted":
       return encode("bytes32, uint64, address, bytes32", [
         tag,
         BigInt(event.epoch),
         event.enclave,
-        keccak256(event.handshake),
+        payloadHash(event.handshake),
       ]);
     case "BatchSubmitted":
       return encode("bytes32, uint64, uint64, uint64, uint32, address, bytes32", [
@@ -119,7 +119,7 @@ export function eventItem(event: SequencedEvent): Hex {
         BigInt(event.firstSequence),
         Number(event.count),
         event.enclave,
-        keccak256(event.ciphertext),
+        payloadHash(event.ciphertext),
       ]);
     case "SnapshotCommitted":
       return encode("bytes32, address, uint64, uint64, bytes32", [

@@ -1,8 +1,9 @@
 // The policy document codec (strict, versioned) and its verification against pinned keys.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { bytesToHex, concat, type Hex, hexToBytes, toHex } from "viem";
-import { generatePrivateKey, privateKeyToAccount, sign } from "viem/accounts";
+import { bytesToHex, concat, type Hex, hexToBytes, numberToHex, toHex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { policySignature } from "../host/policy.js";
 import { DEV_POLICY_KEYS, DEV_POLICY_PRIVATE_KEYS } from "./dev-policy-keys.js";
 import type { LedgerDomain } from "./digests.js";
 import {
@@ -135,34 +136,57 @@ describe("policy document codec", () => {
     );
   });
 
-  test("verifyPolicy counts distinct pinned signers and checks the domain", async () => {
+  test("verifyPolicy counts distinct pinned signers under the one signature rule, and checks the domain", async () => {
     const document = bytesToHex(encodePolicy(DOC));
     const digest = policyDigest(DOMAIN, document);
-    const signBy = (privateKey: Hex) => sign({ hash: digest, privateKey, to: "hex" });
-    const [k1, k2] = DEV_POLICY_PRIVATE_KEYS as [Hex, Hex];
-    const ok = await verifyPolicy(document, [await signBy(k1), await signBy(k2)], DOMAIN, DEV_POLICY_KEYS);
+    const signBy = (privateKey: Hex) => policySignature(digest, privateKey);
+    const [k1, k2, k3] = DEV_POLICY_PRIVATE_KEYS as [Hex, Hex, Hex];
+    const ok = verifyPolicy(document, [await signBy(k1), await signBy(k2)], DOMAIN, DEV_POLICY_KEYS);
     assert.deepEqual(ok.revocations, [A, B]);
     const stranger = generatePrivateKey();
     assert.ok(!DEV_POLICY_KEYS.signers.includes(privateKeyToAccount(stranger).address));
     const rejects = (signatures: Hex[], domain: LedgerDomain, reason: RegExp) =>
-      assert.rejects(
-        verifyPolicy(document, signatures, domain, DEV_POLICY_KEYS),
+      assert.throws(
+        () => verifyPolicy(document, signatures, domain, DEV_POLICY_KEYS),
         (e: unknown) => e instanceof PolicyError && reason.test(e.message),
       );
-    await rejects([await signBy(k1)], DOMAIN, /signed by 1 distinct pinned keys, 2 needed/);
-    await rejects([await signBy(k1), await signBy(k1)], DOMAIN, /signed by 1 distinct/);
-    await rejects([await signBy(k1), await signBy(stranger)], DOMAIN, /signed by 1 distinct/);
-    await rejects([await signBy(k1), `0x${"00".repeat(65)}`, "0x"], DOMAIN, /signed by 1 distinct/);
+    const s2 = hexToBytes(await signBy(k2));
+    // k2's signature as its high-s twin (s' = n − s, v flipped): a valid signature to viem, not to us.
+    const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+    const twin = s2.slice();
+    twin.set(hexToBytes(numberToHex(n - BigInt(bytesToHex(s2.subarray(32, 64))), { size: 32 })), 32);
+    twin[64] = twin[64] === 27 ? 28 : 27;
+    // k2's signature with k1's key named beside it.
+    const misnamed = concat([s2.subarray(0, 65), hexToBytes(await signBy(k1)).subarray(65)]);
+    await rejects([await signBy(k1)], DOMAIN, /1 signature\(s\), 2 needed/);
+    await rejects([await signBy(k1), await signBy(k1)], DOMAIN, /signed twice/);
+    await rejects([await signBy(k1), await signBy(stranger)], DOMAIN, /signed by 1 distinct pinned keys/);
+    await rejects([await signBy(k1), `0x${"00".repeat(98)}`], DOMAIN, /names no public key/);
+    await rejects([await signBy(k1), "0x"], DOMAIN, /a signature entry is 98 bytes/);
+    // A pinned key beside a signature that is not its holder's refuses the document whole.
+    await rejects(
+      [await signBy(k1), bytesToHex(twin)],
+      DOMAIN,
+      /pinned signer 0x[0-9a-f]{40} does not verify/,
+    );
+    await rejects(
+      [await signBy(k3), bytesToHex(misnamed)],
+      DOMAIN,
+      /pinned signer 0x[0-9a-f]{40} does not verify/,
+    );
+    await rejects(
+      [await signBy(k1), await signBy(k2), await signBy(stranger), await signBy(stranger)],
+      DOMAIN,
+      /4 signatures, more than the 3 pinned signers/,
+    );
     await rejects(
       [await signBy(k1), await signBy(k2)],
       { ...DOMAIN, chainId: 5 },
       /document is for chain 31337/,
     );
-    await assert.rejects(
-      verifyPolicy(document, [await signBy(k1), await signBy(k2)], DOMAIN, {
-        ...DEV_POLICY_KEYS,
-        threshold: 3,
-      }),
+    const three = [await signBy(k1), await signBy(k2), await signBy(stranger)];
+    assert.throws(
+      () => verifyPolicy(document, three, DOMAIN, { ...DEV_POLICY_KEYS, threshold: 3 }),
       /signed by 2 distinct pinned keys, 3 needed/,
     );
   });

@@ -31,32 +31,40 @@
 //   document that drops an old measurement after an upgrade stops its admission (members already
 //   in the group stay until a revocation or their leave removes them).
 //
-// Signatures: each is a 65-byte secp256k1 signature (r ‖ s ‖ v) over the raw digest
-// `keccak256(abi.encode(POLICY_TAG, chainId, contract, keccak256(document)))` (`policyDigest` in
-// src/protocol/digests.ts, POLICY_TAG = keccak256("anonify.policy.v1")), as the enclave's own
-// records are signed. A document is valid for a domain if its chain and
-// contract are that domain's and at least `threshold` distinct pinned signers signed it.
+// Signatures: each is 98 bytes, a secp256k1 signature (r ‖ s ‖ v, under the one rule of
+// src/protocol/signatures.ts) over the raw digest `keccak256(abi.encode(POLICY_TAG, chainId,
+// contract, keccak256(document)))` (`policyDigest` in src/protocol/digests.ts, POLICY_TAG =
+// keccak256("anonify.policy.v1")), then the signer's 33-byte compressed public key. The key is there
+// so that an enclave pays for a signature only when it is a pinned signer's: an unknown key costs a
+// hash (its address is not pinned), a pinned one a verification against that key, never a recovery.
+// A document is valid for a domain if its chain and contract are that domain's and at least
+// `threshold` distinct pinned signers signed it; it may carry at most one signature per pinned
+// signer, so that checking it costs at most that many verifications.
 
-import {
-  type Address,
-  bytesToHex,
-  concat,
-  getAddress,
-  type Hex,
-  hexToBytes,
-  recoverAddress,
-  toBytes,
-} from "viem";
+import { type Address, bytesToHex, concat, getAddress, type Hex, hexToBytes, toBytes } from "viem";
 import { TcbStatus, type TcbStatusName } from "../attestation/verdict.js";
+import { bytesOfHex, hexOf } from "./bytes.js";
 import { type LedgerDomain, policyDigest } from "./digests.js";
+import {
+  addressOfKey,
+  COMPRESSED_KEY_BYTES,
+  SIGNATURE_BYTES,
+  SignatureError,
+  verifiedWithKey,
+} from "./signatures.js";
 
 export { POLICY_TAG, policyDigest } from "./digests.js";
 
 export const POLICY_MAGIC = "ANFYPLCY";
 export const POLICY_FORMAT = 1;
-/** Well above any real revocation list; bounds what an enclave parses from a host-fed event. */
-export const MAX_POLICY_BYTES = 64 * 1024;
+/**
+ * ~800 revocations (they accumulate across documents: none need be repeated); bounds what every
+ * enclave parses of an event anyone may publish. The contract refuses a larger one.
+ */
+export const MAX_POLICY_BYTES = 16 * 1024;
 export const MAX_POLICY_SIGNATURES = 32;
+/** A signature and the compressed public key that made it. */
+export const POLICY_SIGNATURE_BYTES = SIGNATURE_BYTES + COMPRESSED_KEY_BYTES;
 
 const FIELD_REVOCATIONS = 1;
 const FIELD_MEASUREMENTS = 2;
@@ -187,11 +195,17 @@ function ascendingEntries(body: Uint8Array, countBytes: 1 | 2, size: number, nam
   for (let i = 0; i < count; i++) {
     const entry = body.subarray(countBytes + size * i, countBytes + size * (i + 1));
     const previous = entries.at(-1);
-    if (previous !== undefined && bytesToHex(entry) <= bytesToHex(previous))
+    if (previous !== undefined && !ascending(previous, entry))
       throw new PolicyError(`${name} not strictly ascending`);
     entries.push(entry);
   }
   return entries;
+}
+
+/** Whether `b` comes strictly after `a` byte by byte (both of one length). */
+function ascending(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]!;
+  return false;
 }
 
 function decodeTcbMinimum(entry: Uint8Array): TcbMinimum {
@@ -205,8 +219,11 @@ function decodeTcbMinimum(entry: Uint8Array): TcbMinimum {
   };
 }
 
-/** Strict decoding: wrong magic or format, a truncated or trailing byte, an unknown or repeated field, unsorted entries are refused. */
-export function decodePolicy(bytes: Uint8Array): PolicyDocument {
+/** A document's header: its version and the chain and contract it is for. */
+export type PolicyHeader = Pick<PolicyDocument, "version" | "chainId" | "contract">;
+
+/** The header alone, strictly (magic, format, version ≥ 1, size): what a cheap check needs. */
+export function decodePolicyHeader(bytes: Uint8Array): PolicyHeader {
   if (bytes.length > MAX_POLICY_BYTES) throw new PolicyError("document too large");
   if (bytes.length < HEADER_BYTES) throw new PolicyError("document truncated");
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -215,12 +232,17 @@ export function decodePolicy(bytes: Uint8Array): PolicyDocument {
   if (bytes[8] !== POLICY_FORMAT) throw new PolicyError(`unknown policy format ${bytes[8]}`);
   const version = view.getBigUint64(9);
   if (version < 1n) throw new PolicyError("version starts at 1");
-  const document: PolicyDocument = {
+  return {
     version,
     chainId: view.getBigUint64(17),
     contract: getAddress(bytesToHex(bytes.subarray(25, HEADER_BYTES))),
-    revocations: [],
   };
+}
+
+/** Strict decoding: wrong magic or format, a truncated or trailing byte, an unknown or repeated field, unsorted entries are refused. */
+export function decodePolicy(bytes: Uint8Array): PolicyDocument {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const document: PolicyDocument = { ...decodePolicyHeader(bytes), revocations: [] };
   let at = HEADER_BYTES;
   let lastTag = 0;
   let revocationsSeen = false;
@@ -236,9 +258,7 @@ export function decodePolicy(bytes: Uint8Array): PolicyDocument {
     at += length;
     if (tag === FIELD_REVOCATIONS) {
       revocationsSeen = true;
-      document.revocations = ascendingEntries(body, 2, ADDRESS_BYTES, "revocations").map((e) =>
-        bytesToHex(e),
-      );
+      document.revocations = ascendingEntries(body, 2, ADDRESS_BYTES, "revocations").map((e) => hexOf(e));
     } else if (tag === FIELD_MEASUREMENTS) {
       document.measurements = ascendingEntries(body, 2, MEASUREMENT_ENTRY_BYTES, "measurements").map((e) => ({
         platform: e[0]!,
@@ -257,38 +277,75 @@ export function decodePolicy(bytes: Uint8Array): PolicyDocument {
   return document;
 }
 
+/** Checks that a document's header names `domain`; PolicyError otherwise. */
+export function checkPolicyDomain(header: PolicyHeader, domain: LedgerDomain): void {
+  if (header.chainId !== BigInt(domain.chainId))
+    throw new PolicyError(`document is for chain ${header.chainId}`);
+  if (header.contract.toLowerCase() !== domain.contract.toLowerCase()) {
+    throw new PolicyError(`document is for contract ${header.contract}`);
+  }
+}
+
 /**
- * Verifies a published document for `domain` against the pinned keys and returns it; throws
- * PolicyError with the reason otherwise. Each signer counts once; a signature that does not recover,
- * or recovers to a key not pinned, counts for nothing.
+ * Checks that `threshold` distinct pinned signers signed the document; PolicyError with the reason
+ * otherwise. Cheap refusals first, so that a document anyone can publish costs a member little: more
+ * signatures than pinned signers, fewer than the threshold, an entry that is not a signature and a
+ * public key, a signer twice, fewer pinned keys named than the threshold; only then verifications,
+ * against the keys named, and a pinned key whose signature does not verify refuses the document
+ * whole (an honest publisher never sends one: `anonify policy publish` checks them), so a forged
+ * document costs at most one verification, a valid one `threshold`. A key not pinned counts for nothing.
  */
-export async function verifyPolicy(
+export function checkPolicySignatures(
   document: Hex,
   signatures: readonly Hex[],
   domain: LedgerDomain,
   keys: PolicyKeys,
-): Promise<PolicyDocument> {
-  const decoded = decodePolicy(hexToBytes(document));
-  if (decoded.chainId !== BigInt(domain.chainId))
-    throw new PolicyError(`document is for chain ${decoded.chainId}`);
-  if (decoded.contract.toLowerCase() !== domain.contract.toLowerCase()) {
-    throw new PolicyError(`document is for contract ${decoded.contract}`);
-  }
+): void {
   if (!Number.isInteger(keys.threshold) || keys.threshold < 1)
     throw new PolicyError("no policy threshold pinned");
+  if (signatures.length > keys.signers.length)
+    throw new PolicyError(
+      `${signatures.length} signatures, more than the ${keys.signers.length} pinned signers could make`,
+    );
+  if (signatures.length < keys.threshold)
+    throw new PolicyError(`${signatures.length} signature(s), ${keys.threshold} needed`);
   const pinned = new Set(keys.signers.map((s) => s.toLowerCase()));
-  const digest = policyDigest(domain, document);
-  const signers = new Set<string>();
-  for (const signature of signatures.slice(0, MAX_POLICY_SIGNATURES)) {
+  const named = new Map<Hex, { signature: Uint8Array; key: Uint8Array }>();
+  for (const entry of signatures) {
+    const bytes = bytesOfHex(entry);
+    if (bytes.length !== POLICY_SIGNATURE_BYTES)
+      throw new PolicyError(`a signature entry is ${POLICY_SIGNATURE_BYTES} bytes: a signature and its key`);
+    const key = bytes.subarray(SIGNATURE_BYTES);
+    let signer: Hex;
     try {
-      const signer = (await recoverAddress({ hash: digest, signature })).toLowerCase();
-      if (pinned.has(signer)) signers.add(signer);
-    } catch {
-      // A malformed signature counts for nothing.
+      signer = addressOfKey(key);
+    } catch (error) {
+      if (error instanceof SignatureError) throw new PolicyError(`a signature names no public key`);
+      throw error;
     }
+    if (named.has(signer)) throw new PolicyError(`${signer} signed twice`);
+    if (pinned.has(signer)) named.set(signer, { signature: bytes.subarray(0, SIGNATURE_BYTES), key });
   }
-  if (signers.size < keys.threshold) {
-    throw new PolicyError(`signed by ${signers.size} distinct pinned keys, ${keys.threshold} needed`);
+  if (named.size < keys.threshold)
+    throw new PolicyError(`signed by ${named.size} distinct pinned keys, ${keys.threshold} needed`);
+  const digest = policyDigest(domain, document);
+  let verified = 0;
+  for (const [signer, { signature, key }] of named) {
+    if (!verifiedWithKey(digest, signature, key))
+      throw new PolicyError(`the signature of pinned signer ${signer} does not verify`);
+    if (++verified === keys.threshold) return;
   }
-  return decoded;
+}
+
+/** Verifies a published document for `domain` against the pinned keys and returns it (PolicyError otherwise). */
+export function verifyPolicy(
+  document: Hex,
+  signatures: readonly Hex[],
+  domain: LedgerDomain,
+  keys: PolicyKeys,
+): PolicyDocument {
+  const bytes = bytesOfHex(document);
+  checkPolicyDomain(decodePolicyHeader(bytes), domain);
+  checkPolicySignatures(document, signatures, domain, keys);
+  return decodePolicy(bytes);
 }

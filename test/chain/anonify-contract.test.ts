@@ -3,6 +3,11 @@ import { after, before, describe, test } from "node:test";
 import { type Hex, keccak256, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import {
+  MAX_EVIDENCE_BYTES,
+  MAX_HPKE_KEY_BYTES,
+  MAX_PAYLOAD_BYTES,
+} from "../../src/boundary/chain-events.js";
+import {
   type AnonifyWrite,
   type AnonifyWriteArgs,
   deployAnonify,
@@ -12,6 +17,7 @@ import type { AnonifyEvent } from "../../src/chain/follower.js";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import { toLedgerEvent } from "../../src/host/event-feed.js";
 import { publishPolicy, signPolicy } from "../../src/host/policy.js";
+import { MAX_COLLATERAL_BYTES } from "../../src/protocol/collateral-record.js";
 import {
   batchDigest,
   handshakeDigest,
@@ -22,6 +28,11 @@ import {
   ZERO_HASH,
 } from "../../src/protocol/digests.js";
 import { GENESIS_POSITION, positionAfter, SEQUENCED_KINDS } from "../../src/protocol/event-chain.js";
+import {
+  MAX_POLICY_BYTES,
+  MAX_POLICY_SIGNATURES,
+  POLICY_SIGNATURE_BYTES,
+} from "../../src/protocol/policy-document.js";
 import {
   type LedgerFixture,
   MEASUREMENT,
@@ -75,10 +86,7 @@ describe("Anonify contract on a real Anvil", () => {
 
   async function batch(enclave: TestEnclave, epoch: bigint, ciphertext: Hex, count: number, nonce?: bigint) {
     const n = nonce ?? (await read<{ batchNonce: bigint }>("getEnclave", [enclave.address])).batchNonce;
-    const signature = await signRaw(
-      enclave.key,
-      batchDigest(f.domain, epoch, n, keccak256(ciphertext), count),
-    );
+    const signature = await signRaw(enclave.key, batchDigest(f.domain, epoch, n, ciphertext, count));
     return write("submitBatch", [epoch, ciphertext, count, enclave.address, signature]);
   }
 
@@ -397,7 +405,7 @@ describe("Anonify contract on a real Anvil", () => {
     assert.equal(await revertName(batch(e, epoch, ciphertext, 3)), "StaleEpoch");
     // A signature over other contents does not verify.
     const n = (await read<{ batchNonce: bigint }>("getEnclave", [e.address])).batchNonce;
-    const sig = await signRaw(e.key, batchDigest(f.domain, epoch + 1n, n, keccak256("0x01"), 1));
+    const sig = await signRaw(e.key, batchDigest(f.domain, epoch + 1n, n, "0x01", 1));
     assert.equal(
       await revertName(write("submitBatch", [epoch + 1n, "0x02", 1, e.address, sig])),
       "InvalidSignature",
@@ -425,7 +433,7 @@ describe("Anonify contract on a real Anvil", () => {
           ciphertext,
           1,
           e.address,
-          await signRaw(e.key, batchDigest(f.domain, epoch, nonce, keccak256(ciphertext), 1)),
+          await signRaw(e.key, batchDigest(f.domain, epoch, nonce, ciphertext, 1)),
         ],
         gas: 200_000n, // cannot be estimated: the second is valid only after the first
       });
@@ -489,7 +497,7 @@ describe("Anonify contract on a real Anvil", () => {
     const error = await revertName(write("commitHandshake", [0n, "0xabcd", hsSig], other));
     assert.equal(error, "NotRegistered", "the recovered signer is nobody on the other contract");
     const ciphertext = "0x0102030405" as Hex;
-    const batchSig = await signRaw(e.key, batchDigest(f.domain, epoch, 0n, keccak256(ciphertext), 1));
+    const batchSig = await signRaw(e.key, batchDigest(f.domain, epoch, 0n, ciphertext, 1));
     assert.equal(
       await revertName(write("submitBatch", [0n, ciphertext, 1, e.address, batchSig], other)),
       "InvalidSignature",
@@ -518,6 +526,39 @@ describe("Anonify contract on a real Anvil", () => {
       await revertName(publishPolicy(stranger, f.contract, { document: "0x", signatures: [] })),
       "EmptyPayload",
     );
+  });
+
+  test("the contract sequences no payload larger than an enclave takes (one would halt every enclave)", async () => {
+    const limits: [string, number][] = [
+      ["MAX_PAYLOAD_BYTES", MAX_PAYLOAD_BYTES],
+      ["MAX_EVIDENCE_BYTES", MAX_EVIDENCE_BYTES],
+      ["MAX_HPKE_KEY_BYTES", MAX_HPKE_KEY_BYTES],
+      ["MAX_POLICY_BYTES", MAX_POLICY_BYTES],
+      ["MAX_POLICY_SIGNATURES", MAX_POLICY_SIGNATURES],
+      ["MAX_POLICY_SIGNATURE_BYTES", POLICY_SIGNATURE_BYTES],
+      ["MAX_COLLATERAL_BYTES", MAX_COLLATERAL_BYTES],
+    ];
+    for (const [name, enclaveTakes] of limits) assert.equal(await read(name), BigInt(enclaveTakes), name);
+    const bytes = (n: number) => toHex(new Uint8Array(n).fill(1));
+    const publisher = hostWallet(f, 9);
+    const tooLarge = (call: Promise<unknown>) =>
+      revertName(call).then((name) => assert.equal(name, "PayloadTooLarge"));
+    await tooLarge(
+      publishPolicy(publisher, f.contract, { document: bytes(MAX_POLICY_BYTES + 1), signatures: [] }),
+    );
+    await tooLarge(
+      publishPolicy(publisher, f.contract, {
+        document: "0x01",
+        signatures: [bytes(POLICY_SIGNATURE_BYTES + 1)],
+      }),
+    );
+    await tooLarge(
+      publishPolicy(publisher, f.contract, {
+        document: "0x01",
+        signatures: Array.from({ length: MAX_POLICY_SIGNATURES + 1 }, () => "0x01"),
+      }),
+    );
+    await tooLarge(write("publishCollateral", [bytes(MAX_COLLATERAL_BYTES + 1)]));
   });
 
   // Runs last: the tests above emitted every kind of event the sequence holds.

@@ -39,8 +39,12 @@ const CA_ID_HEX = 16;
 const caId = (issuerName: Uint8Array): string =>
   createHash("sha256").update(issuerName).digest("hex").slice(0, CA_ID_HEX);
 
-/** Verifies a published set (PCS JSON shape) to the pinned root, and names the quotes it judges. */
-export function verifyPublishedCollateral(input: unknown, rootCertificatePem?: string): CollateralHead {
+/**
+ * What a published set (PCS JSON shape) says of itself, read without checking a signature: which
+ * quotes it judges and when its parts were issued. Cheap next to `verifyPublishedCollateral`, so that
+ * a set that could not be held anyway (not fresher than the one held) is refused before it is verified.
+ */
+export function readCollateralHead(input: unknown): { collateral: Collateral; head: CollateralHead } {
   const collateral = parseCollateral(input);
   const platform = TCB_INFO_IDS[collateral.tcbInfo.id];
   if (!platform)
@@ -48,14 +52,11 @@ export function verifyPublishedCollateral(input: unknown, rootCertificatePem?: s
   const fmspc = collateral.tcbInfo.raw.fmspc;
   if (typeof fmspc !== "string" || !FMSPC_PATTERN.test(fmspc))
     throw new VerificationError("collateral: TCB info fmspc missing or malformed");
-  const { rootCrl, pckCrl } = verifyCollateral(
-    collateral,
-    pinnedRoot(rootCertificatePem),
-    newestPart(collateral),
-  );
+  const pckCrl = parseCrl(collateral.pckCrl, "PCK CRL");
+  const rootCrl = parseCrl(collateral.rootCaCrl, "root CA CRL");
   const { tcbInfo, qeIdentity } = collateral;
   const numbers = [tcbInfo.tcbEvaluationDataNumber, qeIdentity.tcbEvaluationDataNumber];
-  return {
+  const head: CollateralHead = {
     key: `${platform}:${fmspc.toLowerCase()}:${caId(pckCrl.issuer)}`,
     platform,
     fmspc: fmspc.toLowerCase(),
@@ -69,17 +70,15 @@ export function verifyPublishedCollateral(input: unknown, rootCertificatePem?: s
       Math.min(tcbInfo.nextUpdate.getTime(), qeIdentity.nextUpdate.getTime()),
     ).toISOString(),
   };
+  return { collateral, head };
 }
 
-/** The instant the newest part of the set was issued: the set must be whole then. */
-function newestPart(collateral: Collateral): Date {
-  const crls = [parseCrl(collateral.pckCrl, "PCK CRL"), parseCrl(collateral.rootCaCrl, "root CA CRL")];
-  const times = [
-    collateral.tcbInfo.issueDate,
-    collateral.qeIdentity.issueDate,
-    ...crls.map((c) => c.thisUpdate),
-  ];
-  return new Date(Math.max(...times.map((d) => d.getTime())));
+/** Verifies a published set (PCS JSON shape) to the pinned root, and names the quotes it judges. */
+export function verifyPublishedCollateral(input: unknown, rootCertificatePem?: string): CollateralHead {
+  const { collateral, head } = readCollateralHead(input);
+  // At the instant its newest part was issued: the set must be whole then.
+  verifyCollateral(collateral, pinnedRoot(rootCertificatePem), new Date(Math.max(...head.issued)));
+  return head;
 }
 
 /** The key of the collateral that judges this quote: its platform, its PCK certificate's FMSPC and CA. */

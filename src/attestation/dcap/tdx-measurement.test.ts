@@ -111,6 +111,6 @@ async function evidenceCheck(quote: Uint8Array, own: Hex): Promise<void> {
     { platform: Platform.tdx, evidence: bytesToHex(quote), collateral: options.collateral },
     { address: ENCLAVE, hpkePublicKey: HPKE_KEY },
     DOMAIN,
-    { profile: "production", measurement: own, now: () => options.now },
+    { profile: "production", measurement: own, now: options.now },
   );
 }

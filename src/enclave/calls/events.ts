@@ -19,7 +19,7 @@ import {
   ledgerSummary,
   settledHere,
 } from "../confidential-ledger.js";
-import { admissionOf, type CallHandlers, type EnclaveContext, sessionToChange } from "../context.js";
+import { admissionAt, type CallHandlers, type EnclaveContext, sessionToChange } from "../context.js";
 import {
   applyGroupEvent,
   GroupFollowError,
@@ -108,11 +108,22 @@ function checkPlace(event: LedgerEvent, cursor: EventCursor | undefined): void {
     );
 }
 
+/**
+ * Whether the group moved in a way the chain cannot give back: its MLS state or this enclave's own
+ * keys and commits (sealed at once). The registry view is not among them: replaying the events after
+ * the last checkpoint rebuilds it, and an event anyone can publish must not cost every member a seal.
+ */
+const secretsChanged = (before: GroupMemberState, after: GroupMemberState): boolean =>
+  before.group !== after.group ||
+  before.memberKeys !== after.memberKeys ||
+  before.keyPackage !== after.keyPackage ||
+  before.ownCommits !== after.ownCommits ||
+  before.removed !== after.removed;
+
 export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEvents"> {
   return {
     applyEvents: async ({ events }): Promise<ApplyResult> => {
       const session = sessionToChange(context, "applyEvents");
-      const admission = admissionOf(context);
       let group = session.group;
       let ledger = session.ledger;
       let cursor = session.cursor;
@@ -137,7 +148,13 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
             });
           } else if (event.kind !== "SnapshotCommitted") {
             const before = group;
-            group = await applyGroupEvent(group, event, session.identity.address, session.domain, admission);
+            group = await applyGroupEvent(
+              group,
+              event,
+              session.identity.address,
+              session.domain,
+              admissionAt(context, event.timestamp),
+            );
             if (event.kind === "HandshakeCommitted") {
               const step = await afterHandshake(context, event, before, group, ledger, session.domain);
               ledger = step.ledger;
@@ -154,7 +171,7 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
       }
       // The previous epoch's key goes: no batch of an epoch can be ordered after the handshake that ends it.
       if (session.group.epochKey && session.group.epochKey !== group.epochKey) session.group.epochKey.fill(0);
-      const groupChanged = group !== session.group;
+      const groupChanged = secretsChanged(session.group, group);
       // Answered at once for the host's waiting requests: the settled commands' receipts, sealed.
       const settled = await Promise.all(
         settledHere(session.ledger, ledger).map(

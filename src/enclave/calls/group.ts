@@ -6,7 +6,7 @@ import { EnclaveCallError } from "../../boundary/frames.js";
 import { handshakeDigest, keyPackageDigest } from "../../protocol/digests.js";
 import { ledgerSummary } from "../confidential-ledger.js";
 import {
-  admissionOf,
+  admissionAt,
   type CallHandlers,
   type EnclaveContext,
   requireSession,
@@ -60,7 +60,9 @@ export function groupCalls(
         session.identity.address,
         session.domain,
         rotate,
-        admissionOf(context),
+        // Judged at the chain's time as far as this enclave has read it: the receivers judge the
+        // commit at its own block time, and so does this enclave when the chain orders it.
+        admissionAt(context, session.cursor?.timestamp),
       );
       const changed = proposal.state !== session.group;
       session.group = proposal.state;
