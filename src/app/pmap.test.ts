@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { collidingKeys } from "../../test/support/colliding-keys.js";
 import type { StateKey } from "./canonical.js";
 import { decodeValue, encodeValue } from "./canonical.js";
 import { hashKey, PersistentMap } from "./pmap.js";
@@ -19,17 +20,6 @@ const sorted = (entries: Iterable<readonly [StateKey, unknown]>) =>
   [...entries]
     .map(([k, v]) => [`${typeof k}:${String(k)}`, v] as const)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-
-/** Two distinct string keys with the same 32-bit hash (a birthday search over a few hundred thousand). */
-function collidingKeys(): [string, string] {
-  const seen = new Map<number, string>();
-  for (let i = 0; ; i++) {
-    const key = `k${i}`;
-    const other = seen.get(hashKey(key));
-    if (other !== undefined) return [other, key];
-    seen.set(hashKey(key), key);
-  }
-}
 
 describe("PersistentMap", () => {
   it("behaves like a Map under random sets and deletes, and never changes an old version", () => {

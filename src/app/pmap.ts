@@ -146,6 +146,34 @@ function deleteIn<K, V>(
   return branch;
 }
 
+/**
+ * How `PersistentMap.digest` hashes: a leaf's digest from its entries (keys whose hashes collide share
+ * one, in insertion order: the digester must not depend on it), the hash of a list of parts, and
+ * where the digest of each trie node is kept. Nodes never change, so a node's digest never goes
+ * stale, and a map that shares all but one path with a map already digested costs that path only.
+ */
+export type MapDigester<K, V> = {
+  leaf(entries: readonly (readonly [K, V])[]): Uint8Array;
+  hash(parts: readonly Uint8Array[]): Uint8Array;
+  readonly nodes: WeakMap<object, Uint8Array>;
+};
+
+const BRANCH_TAG = Uint8Array.of(1);
+const BITMAP_BYTES = 4;
+
+function nodeDigest<K, V>(node: Node<K, V>, digester: MapDigester<K, V>): Uint8Array {
+  // A leaf is one hash of a few entries: kept only through its branch's digest (remembering each
+  // leaf's cost the weak map more than hashing it again when a sibling changes).
+  if (node.kind === "leaf") return digester.leaf(node.entries);
+  const known = digester.nodes.get(node);
+  if (known) return known;
+  const bitmap = new Uint8Array(BITMAP_BYTES);
+  new DataView(bitmap.buffer).setUint32(0, node.bitmap >>> 0);
+  const digest = digester.hash([BRANCH_TAG, bitmap, ...node.children.map((c) => nodeDigest(c, digester))]);
+  digester.nodes.set(node, digest);
+  return digest;
+}
+
 function* walk<K, V>(node: Node<K, V>): Generator<readonly [K, V]> {
   if (node.kind === "leaf") yield* node.entries;
   else for (const child of node.children) yield* walk(child);
@@ -201,6 +229,14 @@ export class PersistentMap<K extends StateKey, V> implements ReadonlyMap<K, V> {
     const root = deleteIn(this.root, key, hashKey(key), 0);
     if (root === null) return this;
     return new PersistentMap((root ?? EMPTY_BRANCH) as Branch<K, V>, this.size - 1);
+  }
+
+  /**
+   * A digest of the entries, computed over the trie (its shape depends only on the keys: equal maps
+   * have equal shapes). Incremental: see `MapDigester`.
+   */
+  digest(digester: MapDigester<K, V>): Uint8Array {
+    return nodeDigest(this.root, digester);
   }
 
   *entries(): MapIterator<[K, V]> {

@@ -104,6 +104,11 @@ export type EnclaveErrorCode =
   | "out_of_order"
   /** An event whose head is not the event chain's over the fields fed (src/protocol/event-chain.ts). */
   | "event_mismatch"
+  /**
+   * This enclave's history is not the network's (it stopped at the event that showed it; `GroupView`
+   * says which and why): it applies, signs and answers nothing more, whatever its host sends.
+   */
+  | "diverged"
   | "not_found"
   | "stale_nonce"
   /** The ledger is not complete (it waits for its snapshot, or batches were ordered before it joined). */
@@ -182,7 +187,7 @@ export type LedgerSummary = {
    * Set while the enclave waits for the state snapshot of the slot it joined at (in `block`, at
    * `sequence`): it answers no command or query and applies no batch until one is installed.
    */
-  syncing: { slot: string; block: string; sequence: string } | undefined;
+  syncing: { slot: string; block: string; at: string; sequence: string } | undefined;
 };
 
 /** A sealed journal record as the host keeps it: in clear only its order and kind. */
@@ -205,7 +210,19 @@ export type InitResult = PublicIdentity & {
   created: "first-start" | "measurement-changed" | undefined;
 };
 
-export type GroupView = { cursor: EventCursor | undefined; group: GroupSummary; ledger: LedgerSummary };
+/**
+ * Why an enclave stopped: the event that showed its history is not the network's (a signed output
+ * of another enclave that does not verify against this enclave's history, a state digest that is not
+ * its own, a member's batch it cannot open), and the two digests where digests differed.
+ */
+export type Divergence = { seq: string; kind: string; reason: string; ours?: Hex; theirs?: Hex };
+
+export type GroupView = {
+  cursor: EventCursor | undefined;
+  group: GroupSummary;
+  ledger: LedgerSummary;
+  diverged: Divergence | undefined;
+};
 
 /**
  * A state snapshot this enclave produced while applying a handshake that added members (every
@@ -215,6 +232,9 @@ export type GroupView = { cursor: EventCursor | undefined; group: GroupSummary; 
  */
 export type SnapshotOffer = {
   slot: string;
+  /** The handshake's position in the event sequence, and the state digest there. */
+  at: string;
+  stateDigest: Hex;
   sequence: string;
   block: string;
   hash: Hex;
@@ -235,18 +255,24 @@ export type ApplyResult = GroupView & {
   sealedState: Hex | undefined;
 };
 
+/** `baseSeq`: the point of the event sequence the commit was made at, which its signature names. */
 export type HandshakeProposal = { group: GroupSummary; sealedState: Hex | undefined } & (
   | { handshake: null }
-  | { handshake: Hex; epoch: string; signature: Hex }
+  | { handshake: Hex; epoch: string; baseSeq: string; signature: Hex }
 );
 
-/** A batch to submit, signed for the contract; `ciphertext` is left out when the host named it known. */
+/**
+ * A batch to submit, signed for the contract at point `baseSeq` with the enclave's state digest there;
+ * `ciphertext` is left out when the host named it known.
+ */
 export type BatchOffer = {
   epoch: string;
   nonce: string;
   ciphertext: Hex | undefined;
   count: number;
   enclave: Hex;
+  baseSeq: string;
+  stateDigest: Hex;
   signature: Hex;
 };
 
@@ -338,6 +364,7 @@ export const ENCLAVE_CALLS = {
     ...SESSION,
     "out_of_order",
     "event_mismatch",
+    "diverged",
   ]),
   proposeHandshake: returns<HandshakeProposal>()(object({ rotate: optional(bool()) }), SESSION),
   groupStatus: returns<GroupView>()(none, SESSION),
@@ -350,6 +377,7 @@ export const ENCLAVE_CALLS = {
     ...OPEN_REFUSALS,
     "queue_full",
     "syncing",
+    "diverged",
   ]),
   sealBatch: returns<SealBatchResult>()(
     object({
@@ -366,13 +394,18 @@ export const ENCLAVE_CALLS = {
   ),
   commandStatus: returns<CommandStatusAnswer>()(
     object({ id: hex({ min: COMMAND_ID_BYTES, max: COMMAND_ID_BYTES }) }),
-    [...SESSION, "not_found", "syncing"],
+    [...SESSION, "not_found", "syncing", "diverged"],
   ),
   /**
    * A signed, sealed query; the answer is sealed to the caller's response key, and so is the reason
    * of a refusal after opening (`refused`, `sealedReason`: a rejected answer).
    */
-  query: returns<{ answer: Hex }>()(object({ envelope }), [...SESSION, ...OPEN_REFUSALS, "syncing"]),
+  query: returns<{ answer: Hex }>()(object({ envelope }), [
+    ...SESSION,
+    ...OPEN_REFUSALS,
+    "syncing",
+    "diverged",
+  ]),
   /** A piece of a snapshot this enclave produced (`SnapshotOffer`), from `offset`; `not_found` once forgotten. */
   snapshotChunk: returns<SnapshotChunk>()(
     object({
@@ -383,24 +416,32 @@ export const ENCLAVE_CALLS = {
   ),
   /**
    * Signs the commitment of a snapshot this enclave produced, for its record nonce (as `keyPackage`):
-   * `commitSnapshot(nonce, slot, sequence, hash, signature)`. Any other hash is `not_found`.
+   * `commitSnapshot(nonce, slot, at, stateDigest, hash, signature)`. Any other hash is `not_found`.
    */
-  signSnapshot: returns<{ signature: Hex; slot: string; sequence: string }>()(
+  signSnapshot: returns<{ signature: Hex; slot: string; at: string; stateDigest: Hex }>()(
     object({ nonce: decimal({ bits: 64 }), hash: hex({ min: 32, max: 32 }) }),
     [...SESSION, "not_found"],
   ),
   /**
    * Installs the snapshot of the slot this enclave joined at, given whole or in pieces in order
-   * (`offset` of `total` bytes; a piece at offset 0 starts over). Checked against the enclave's own
-   * view of where it joined, then opened with the key of its join epoch; a refusal changes nothing.
+   * (`offset` of `total` bytes; a piece at offset 0 starts over), with the commitment the chain holds
+   * of it (`SnapshotCommitted`: who committed it, with which record nonce, state digest and
+   * signature). Checked against the enclave's own view of where it joined, opened with the key of its
+   * join epoch, and its state digest must be the one committed; a refusal changes nothing.
    */
   installSnapshot: returns<InstallSnapshotResult>()(
     object({
       bytes: hex({ min: 1, max: SNAPSHOT_CHUNK_BYTES }),
       offset: optional(int({ min: 0, max: MAX_SNAPSHOT_BYTES })),
       total: optional(int({ min: 1, max: MAX_SNAPSHOT_BYTES })),
+      commitment: object({
+        enclave: hex({ min: 20, max: 20 }),
+        nonce: decimal({ bits: 64 }),
+        stateDigest: hex({ min: 32, max: 32 }),
+        signature: hex({ min: SIGNATURE_WITH_V_BYTES, max: SIGNATURE_WITH_V_BYTES }),
+      }),
     }),
-    [...SESSION, "not_syncing", "snapshot_invalid", "snapshot_mismatch", "wrong_domain"],
+    [...SESSION, "not_syncing", "snapshot_invalid", "snapshot_mismatch", "wrong_domain", "diverged"],
   ),
 } as const;
 

@@ -69,22 +69,35 @@ export const LEDGER_EVENT = tagged("kind", {
   /** Intel PCS collateral as anyone published it (src/protocol/collateral-record.ts): the enclave verifies it. */
   CollateralPublished: { ...position, collateral: hex({ min: 1, max: MAX_COLLATERAL_BYTES }) },
   KeyPackagePublished: { ...position, enclave: address, nonce: uint64, keyPackage: payload, signature },
-  HandshakeCommitted: { ...position, epoch: uint64, enclave: address, handshake: payload },
+  HandshakeCommitted: {
+    ...position,
+    epoch: uint64,
+    enclave: address,
+    baseSeq: uint64,
+    handshake: payload,
+    signature,
+  },
   BatchSubmitted: {
     ...position,
     batch: uint64,
+    baseSeq: uint64,
+    enclave: address,
     epoch: uint64,
     firstSequence: uint64,
     count: int({ min: 1, max: MAX_BATCH_COUNT }),
-    enclave: address,
+    stateDigest: bytes32,
     ciphertext: payload,
+    signature,
   },
   SnapshotCommitted: {
     ...position,
     enclave: address,
+    nonce: uint64,
     epoch: uint64,
-    sequence: uint64,
+    at: uint64,
+    stateDigest: bytes32,
     snapshotHash: bytes32,
+    signature,
   },
 });
 

@@ -7,6 +7,7 @@ import type { StateValue } from "../app/canonical.js";
 import { PersistentMap } from "../app/pmap.js";
 import { MAX_QUEUED_PER_SENDER } from "../boundary/calls.js";
 import { MAX_BATCHES_IN_FLIGHT } from "../protocol/batch.js";
+import { HEAD_WINDOW } from "../protocol/event-chain.js";
 import { CommandRejected, type VerifiedCommand } from "./command-intake.js";
 import {
   enqueue,
@@ -36,8 +37,21 @@ const a2 = queued(ALICE, 2n);
 const b0 = queued(BOB, 0n);
 const b1 = queued(BOB, 1n);
 
+const SEALED_AT = {
+  base: { seq: 7n, head: `0x${"07".repeat(32)}` as Hex },
+  stateDigest: `0x${"d7".repeat(32)}` as Hex,
+};
+
 function inFlight(commands: Queued[], nonce: bigint): InFlight {
-  return { commands, slot: 1n, mlsEpoch: 1n, nonce, ciphertext: "0x00", count: commands.length };
+  return {
+    commands,
+    slot: 1n,
+    mlsEpoch: 1n,
+    nonce,
+    ciphertext: "0x00",
+    count: commands.length,
+    ...SEALED_AT,
+  };
 }
 
 const digests = (qs: Queued[]) => qs.map((q) => q.digest);
@@ -126,12 +140,17 @@ describe("commands settled by an apply", () => {
 });
 
 describe("batches in flight", () => {
-  const context = (slot: bigint) => ({
+  const context = (slot: bigint, at: bigint = 7n) => ({
     slot,
     mlsEpoch: slot,
     epochKey: new Uint8Array(32).fill(Number(slot)),
     domain: { chainId: 31337, contract: `0x${"ab".repeat(20)}` as Hex },
+    base: { seq: at, head: `0x${at.toString(16).padStart(64, "0")}` as Hex },
+    stateDigest: `0x${(at + 1n).toString(16).padStart(64, "0")}` as Hex,
+    holds: (base: { seq: bigint }) => base.seq !== DROPPED,
   });
+  /** A point a rollback took away: this enclave's history no longer holds it. */
+  const DROPPED = 3n;
   const start = { ...initialLedgerApp(app), ownBatches: 5n, queue: [a0, b0, a1, b1, a2] };
   const nonces = (state: { inFlight: InFlight[] }) => state.inFlight.map((b) => b.nonce);
 
@@ -172,6 +191,26 @@ describe("batches in flight", () => {
       before.map((b) => digests(b.commands)),
     );
     assert.notEqual(after.inFlight[0]!.ciphertext, before[0]!.ciphertext);
+  });
+
+  it("a batch in flight is signed at the point it was sealed at, and again at a newer one before the contract forgets it", () => {
+    const sealed = nextBatches(start, context(1n, 7n), { maxCommands: 2, maxInFlight: 1 });
+    assert.deepEqual(sealed.inFlight[0]?.base.seq, 7n);
+    const soon = nextBatches(sealed, context(1n, 7n + HEAD_WINDOW / 2n), { maxCommands: 2, maxInFlight: 1 });
+    assert.equal(soon, sealed, "within half the window: unchanged");
+    const late = nextBatches(sealed, context(1n, 8n + HEAD_WINDOW / 2n), { maxCommands: 2, maxInFlight: 1 });
+    assert.equal(late.inFlight[0]?.base.seq, 8n + HEAD_WINDOW / 2n);
+    assert.equal(late.inFlight[0]?.stateDigest, context(1n, 8n + HEAD_WINDOW / 2n).stateDigest);
+    assert.equal(
+      late.inFlight[0]?.ciphertext,
+      sealed.inFlight[0]?.ciphertext,
+      "the same ciphertext, signed anew",
+    );
+    assert.equal(late.inFlight[0]?.nonce, sealed.inFlight[0]?.nonce);
+    // Sealed at a point a reorganisation dropped: signed again at the cursor, whatever its age.
+    const atDropped = nextBatches(start, context(1n, DROPPED), { maxCommands: 2, maxInFlight: 1 });
+    const resigned = nextBatches(atDropped, context(1n, DROPPED + 1n), { maxCommands: 2, maxInFlight: 1 });
+    assert.equal(resigned.inFlight[0]?.base.seq, DROPPED + 1n);
   });
 });
 

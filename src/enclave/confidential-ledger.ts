@@ -10,9 +10,17 @@ import { PersistentMap } from "../app/pmap.js";
 import { type LedgerSummary, MAX_QUEUED_COMMANDS, MAX_QUEUED_PER_SENDER } from "../boundary/calls.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
 import { decodeBatch, encodeBatch, MAX_BATCHES_IN_FLIGHT, openBatch, sealBatch } from "../protocol/batch.js";
-import { batchDigest, type LedgerDomain } from "../protocol/digests.js";
+import { batchDigest, type ChainPosition, type LedgerDomain, ZERO_HASH } from "../protocol/digests.js";
+import { HEAD_WINDOW } from "../protocol/event-chain.js";
 import type { BatchRef, Receipt } from "../protocol/receipts.js";
 import { CommandRejected, checkNonce, type VerifiedCommand, verifySignedCommand } from "./command-intake.js";
+import { receiptsLink } from "./ledger-digest.js";
+
+/**
+ * How far behind the cursor a batch in flight may have been signed before it is signed again at the
+ * cursor: well inside the contract's HEAD_WINDOW, so that it lands while the contract holds its point.
+ */
+const REBASE_AFTER = HEAD_WINDOW / 2n;
 
 /** Receipts kept for clients to fetch (at least; older ones are dropped first). */
 export const MAX_RECEIPTS = 50_000;
@@ -27,6 +35,9 @@ export type InFlight = {
   nonce: bigint;
   ciphertext: Hex;
   count: number;
+  /** The point this enclave sealed it at (its cursor then) and its state digest there: signed with it. */
+  base: ChainPosition;
+  stateDigest: Hex;
 };
 export type StoredReceipt = { receipt: Receipt; responseKey: Hex };
 
@@ -44,10 +55,15 @@ export type LedgerSync = {
   sequence: bigint;
   batches: bigint;
   key: Hex;
+  /** The join epoch's key of state digests: what the installed state is checked against. */
+  digestKey: Hex;
 };
 
-/** A snapshot this enclave produced for the joiners of `slot`: it signs a commitment to these only. */
-export type ProducedSnapshot = { slot: bigint; sequence: bigint; hash: Hex };
+/**
+ * A snapshot this enclave produced for the joiners of `slot`, captured at point `at` (the handshake
+ * that added them) where its state digest was `digest`: it signs a commitment to these only.
+ */
+export type ProducedSnapshot = { slot: bigint; at: ChainPosition; sequence: bigint; hash: Hex; digest: Hex };
 
 export type LedgerAppState = {
   appState: StateValue;
@@ -59,13 +75,18 @@ export type LedgerAppState = {
   /** Commands ordered so far (the contract's commandCount). */
   sequence: bigint;
   batches: bigint;
+  /** The hash chain over every applied batch's receipts (ledger-digest.ts `receiptsLink`). */
+  receiptsHead: Hex;
   /** This enclave's batches ordered so far: its batch nonce on chain. */
   ownBatches: bigint;
   queue: Queued[];
   /** This enclave's sealed batches not yet ordered, oldest first; their batch nonces follow `ownBatches`. */
   inFlight: InFlight[];
   receipts: PersistentMap<Hex, StoredReceipt>;
-  /** Batches this enclave could not open (it was not a member of their epoch). */
+  /**
+   * Batches whose commands never apply: those of enclaves that were not members of the group (void
+   * for every member alike) and, for an enclave outside the group, every batch it could not open.
+   */
   skippedBatches: bigint;
   /** Set while the ledger waits for its snapshot: it applies no batch and answers nothing. */
   syncing?: LedgerSync;
@@ -78,6 +99,7 @@ export function initialLedgerApp(app: App<StateValue>): LedgerAppState {
     nonces: PersistentMap.empty(),
     sequence: 0n,
     batches: 0n,
+    receiptsHead: ZERO_HASH,
     ownBatches: 0n,
     queue: [],
     inFlight: [],
@@ -89,6 +111,15 @@ export function initialLedgerApp(app: App<StateValue>): LedgerAppState {
 
 export class LedgerAppError extends Error {
   override name = "LedgerAppError";
+}
+
+/**
+ * This enclave's ledger is not the network's: a member's batch of this epoch does not open under this
+ * enclave's key. Every member holds the same key; one that cannot open a member's batch has left the
+ * network's history, and applying on (or skipping it) would fork the state silently.
+ */
+export class LedgerDiverged extends Error {
+  override name = "LedgerDiverged";
 }
 
 /** A sender's commands waiting here (queued or in flight). */
@@ -142,9 +173,20 @@ export function enqueue(
  */
 export function nextBatches(
   state: LedgerAppState,
-  context: { slot: bigint; mlsEpoch: bigint; epochKey: Uint8Array; domain: LedgerDomain },
+  context: {
+    slot: bigint;
+    mlsEpoch: bigint;
+    epochKey: Uint8Array;
+    domain: LedgerDomain;
+    /** This enclave's cursor, and its state digest there: what new batches are sealed at. */
+    base: ChainPosition;
+    stateDigest: Hex;
+    /** Whether this enclave's history holds `base` (the point a batch in flight was signed at). */
+    holds: (base: ChainPosition) => boolean;
+  },
   limits: { maxCommands: number; maxInFlight: number },
 ): LedgerAppState {
+  const at = { base: context.base, stateDigest: context.stateDigest };
   const seal = (commands: Queued[], nonce: bigint): InFlight => {
     const plaintext = encodeBatch(commands.map((c) => hexToBytes(c.encoded)));
     const ciphertext = bytesToHex(
@@ -157,6 +199,7 @@ export function nextBatches(
       nonce,
       ciphertext,
       count: commands.length,
+      ...at,
     };
   };
   let inFlight = state.inFlight;
@@ -171,6 +214,10 @@ export function nextBatches(
   }
   if (inFlight.some((b) => b.slot !== context.slot)) {
     inFlight = inFlight.map((b, i) => seal(b.commands, state.ownBatches + BigInt(i)));
+  } else if (inFlight.some((b) => context.base.seq - b.base.seq > REBASE_AFTER || !context.holds(b.base))) {
+    // Signed at a point the contract will soon no longer hold, or that this enclave's history no
+    // longer holds (a rollback past a reorganisation): the same batches, signed at the cursor.
+    inFlight = inFlight.map((b) => ({ ...b, ...at }));
   }
   const room = Math.min(limits.maxInFlight, MAX_BATCHES_IN_FLIGHT) - inFlight.length;
   if (room > 0 && queue.length > 0) {
@@ -183,10 +230,19 @@ export function nextBatches(
 
 /** What the enclave signs for `submitBatch` (a hash of the whole ciphertext: compute it once per batch). */
 export function inFlightDigest(batch: InFlight, domain: LedgerDomain): Hex {
-  return batchDigest(domain, batch.slot, batch.nonce, batch.ciphertext, batch.count);
+  return batchDigest(
+    domain,
+    { epoch: batch.slot, nonce: batch.nonce, ciphertext: batch.ciphertext, count: batch.count },
+    batch.base,
+    batch.stateDigest,
+  );
 }
 
-/** Applies one ordered batch: open it, re-verify each command, run the app, keep receipts. */
+/**
+ * Applies one ordered batch: open it, re-verify each command, run the app, keep receipts. A batch of
+ * an enclave that is not a member of the group is void (every member decides alike: its commands never
+ * apply); a member's batch that does not open is this enclave's divergence (`LedgerDiverged`).
+ */
 export function applyBatch(
   state: LedgerAppState,
   event: Extract<LedgerEvent, { kind: "BatchSubmitted" }>,
@@ -196,6 +252,8 @@ export function applyBatch(
     self: Hex;
     mlsEpoch: bigint | undefined;
     epochKey: Uint8Array | undefined;
+    /** The group's members (lower-case addresses), while this enclave is one of them. */
+    members: ReadonlySet<string> | undefined;
   },
 ): LedgerAppState {
   const index = BigInt(event.batch);
@@ -220,26 +278,35 @@ export function applyBatch(
     ownBatches: own ? state.ownBatches + 1n : state.ownBatches,
     inFlight: own ? state.inFlight.filter((b) => b.ciphertext !== event.ciphertext) : state.inFlight,
   };
+  // Outside the group this enclave cannot read a batch (its ledger is incomplete until a snapshot);
+  // inside, one from an enclave that is not a member is void for every member alike. The sequence
+  // numbers still advance, so their commands simply never apply.
+  const { epochKey, mlsEpoch, members } = context;
+  if (!epochKey || mlsEpoch === undefined || !members?.has(event.enclave.toLowerCase()))
+    return { ...next, skippedBatches: next.skippedBatches + 1n };
   let commands: Uint8Array[];
   try {
-    if (!context.epochKey || context.mlsEpoch === undefined) throw new Error("not a member");
     const plaintext = openBatch({
-      epochKey: context.epochKey,
-      epoch: context.mlsEpoch,
+      epochKey,
+      epoch: mlsEpoch,
       domain: context.domain,
       ciphertext: hexToBytes(event.ciphertext),
     });
     commands = decodeBatch(plaintext);
-    if (commands.length !== event.count) throw new Error("count mismatch");
   } catch {
-    // Not for this enclave's epoch (or not a valid batch): every member decides the same, and the
-    // sequence numbers still advance, so the commands of an unreadable batch simply never apply.
-    return { ...next, skippedBatches: next.skippedBatches + 1n };
+    throw new LedgerDiverged(
+      `batch ${index} of member ${event.enclave} does not open under this enclave's key of MLS epoch ${mlsEpoch}`,
+    );
   }
+  if (commands.length !== event.count)
+    throw new LedgerDiverged(
+      `batch ${index} holds ${commands.length} commands, its event says ${event.count}`,
+    );
   let appState = next.appState;
   let nonces = next.nonces;
   let receipts = next.receipts;
   const ordered = new Set<Hex>();
+  const linked: { command: Hex; receipt: Receipt }[] = [];
   for (const [i, encoded] of commands.entries()) {
     const sequence = first + BigInt(i);
     let command: VerifiedCommand;
@@ -270,14 +337,17 @@ export function applyBatch(
       appState = result.state as StateValue;
       receipt = { ...result.receipt, batch: batchRef };
     }
-    if (!receipts.has(command.digest))
+    if (!receipts.has(command.digest)) {
       receipts = receipts.set(command.digest, { receipt, responseKey: command.responseKey });
+      linked.push({ command: command.digest, receipt });
+    }
   }
   receipts = newestReceipts(receipts, next.sequence);
+  const receiptsHead = receiptsLink(next.receiptsHead, batchRef.seq, linked);
   // Commands this enclave queued but another enclave got ordered first leave the queue (a command
   // this enclave queued verified here, so its copy in the batch did too).
   const queue = next.queue.filter((q) => !ordered.has(q.digest));
-  next = { ...next, appState, nonces, receipts, queue };
+  next = { ...next, appState, nonces, receipts, receiptsHead, queue };
   return next;
 }
 
@@ -413,6 +483,7 @@ export function ledgerSummary(s: LedgerAppState): LedgerSummary {
     syncing: sync && {
       slot: sync.slot.toString(),
       block: sync.block.toString(),
+      at: sync.seq.toString(),
       sequence: sync.sequence.toString(),
     },
     // No state digest here: a hash of a small confidential state can be brute-forced.

@@ -4,14 +4,22 @@
 import { bytesToHex, type Hex } from "viem";
 import type { App } from "../app/app.js";
 import type { StateValue } from "../app/canonical.js";
-import type { CallName, CallParams, CallResult, PublicIdentity } from "../boundary/calls.js";
+import type {
+  CallName,
+  CallParams,
+  CallResult,
+  Divergence,
+  GroupView,
+  PublicIdentity,
+} from "../boundary/calls.js";
 import type { EventCursor } from "../boundary/chain-events.js";
 import { EnclaveCallError } from "../boundary/frames.js";
 import type { LedgerDomain } from "../protocol/digests.js";
 import type { PolicyKeys } from "../protocol/policy-document.js";
 import type { PieceCache } from "./checkpoint-pieces.js";
-import type { LedgerAppState } from "./confidential-ledger.js";
-import type { GroupMemberState } from "./group-member.js";
+import { type LedgerAppState, ledgerSummary } from "./confidential-ledger.js";
+import { type GroupMemberState, groupSummary } from "./group-member.js";
+import type { History } from "./history.js";
 import type { EnclaveKeys } from "./identity.js";
 import type { EnclaveIdentity, TeePlatform } from "./platform.js";
 import type { Admission } from "./registry.js";
@@ -39,8 +47,12 @@ export type Session = {
   sealedIdentity: Hex;
   /** The last ledger event applied: the host resumes its follower right after it. */
   cursor: EventCursor | undefined;
+  /** The heads and state digests of the last positions applied (history.ts). */
+  history: History;
   group: GroupMemberState;
   ledger: LedgerAppState;
+  /** Set once this enclave found its history is not the network's: it applies, signs and answers nothing more. */
+  diverged: Divergence | undefined;
 };
 
 /** Bookkeeping of what the host holds sealed: when the full state was sealed, the journal's order. */
@@ -55,7 +67,7 @@ export type CheckpointClock = {
   /** The call that ended the one chance to restore: the restore itself, or the first change of state. */
   restoreClosedBy: CallName | undefined;
   /** What the last full seal held (none yet after a restore): an idle seal is due once the state moved on. */
-  sealed: Pick<Session, "group" | "ledger" | "cursor"> | undefined;
+  sealed: Pick<Session, "group" | "ledger" | "cursor" | "diverged"> | undefined;
 };
 
 export type EnclaveContext = {
@@ -67,8 +79,8 @@ export type EnclaveContext = {
   readonly checkpoint: CheckpointClock;
   /** The pieces of the last checkpoint sealed or restored (the host holds them): reused while unchanged. */
   pieces: PieceCache;
-  /** Signatures of the batches in flight, by ciphertext (recomputable, so never sealed). */
-  batchSignatures: Map<Hex, Hex>;
+  /** Signatures of the batches in flight, by ciphertext and point (recomputable, so never sealed). */
+  batchSignatures: Map<string, Hex>;
   /** Snapshots this enclave produced, by hash, until its host has read them (never sealed: the host stores them). */
   snapshotBytes: Map<Hex, Uint8Array>;
   /** A snapshot being installed in pieces: the bytes so far. */
@@ -90,6 +102,24 @@ export function sessionToChange(context: EnclaveContext, call: CallName): Sessio
   const session = requireSession(context);
   context.checkpoint.restoreClosedBy ??= call;
   return session;
+}
+
+/** What the enclave reports of where it stands: cursor, group, ledger, and a divergence if it found one. */
+export const groupView = (session: Session): GroupView => ({
+  cursor: session.cursor,
+  group: groupSummary(session.group, session.identity.address),
+  ledger: ledgerSummary(session.ledger),
+  diverged: session.diverged,
+});
+
+/** Refuses, by name, a call that would apply, sign or answer from a history that is not the network's. */
+export function refuseIfDiverged(session: Session): void {
+  const d = session.diverged;
+  if (d)
+    throw new EnclaveCallError(
+      "diverged",
+      `this enclave's history is not the network's (event ${d.seq}, ${d.kind}: ${d.reason}); it needs a fresh join`,
+    );
 }
 
 const MS_PER_SECOND = 1000;

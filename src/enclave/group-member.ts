@@ -46,6 +46,7 @@ import {
   RemovedFromGroup,
 } from "../group/mls.js";
 import type { LedgerDomain } from "../protocol/digests.js";
+import { digestKeyContext, STATE_DIGEST_LABEL } from "./ledger-digest.js";
 import {
   type Admission,
   CredentialError,
@@ -59,6 +60,7 @@ import {
 
 export const BATCH_KEY_LABEL = "anonify/batch-key/v1";
 export const BATCH_KEY_BYTES = 32;
+const DIGEST_KEY_BYTES = 32;
 
 export type GroupMemberState = {
   registry: RegistryView;
@@ -85,6 +87,8 @@ export type GroupMemberState = {
   lastHandshake: HandshakeRecord | undefined;
   /** The current epoch's batch key; the previous one is wiped when the epoch moves (see applyHandshake). */
   epochKey: Uint8Array | undefined;
+  /** The current epoch's key of state digests (ledger-digest.ts); derived, like the batch key, never sealed. */
+  digestKey: Uint8Array | undefined;
 };
 
 /** A commit this enclave made: what it opens, and the epoch it was made in. */
@@ -112,6 +116,7 @@ export const INITIAL_GROUP_STATE: GroupMemberState = {
   genesisDone: false,
   lastHandshake: undefined,
   epochKey: undefined,
+  digestKey: undefined,
 };
 
 export class GroupFollowError extends Error {
@@ -160,12 +165,27 @@ export function keyFingerprint(key: Uint8Array | undefined): Hex | undefined {
   return key ? (bytesToHex(sha256(key)).slice(0, 18) as Hex) : undefined;
 }
 
+/** The key of the state digests of a group's epoch: only its members can compute or check one. */
+export function digestKeyOf(group: GroupState, domain: LedgerDomain): Promise<Uint8Array> {
+  return exportSecret(
+    group,
+    STATE_DIGEST_LABEL,
+    digestKeyContext(domain.chainId, domain.contract, epochOf(group)),
+    DIGEST_KEY_BYTES,
+  );
+}
+
 async function withGroup(
   state: GroupMemberState,
   group: GroupState | undefined,
   domain: LedgerDomain,
 ): Promise<GroupMemberState> {
-  return { ...state, group, epochKey: group ? await epochKeyOf(group, domain) : undefined };
+  return {
+    ...state,
+    group,
+    epochKey: group ? await epochKeyOf(group, domain) : undefined,
+    digestKey: group ? await digestKeyOf(group, domain) : undefined,
+  };
 }
 
 const baseOf = (state: GroupMemberState): Hex | undefined =>
@@ -415,8 +435,11 @@ export async function proposeCommit(
 
 // ----- sealing: ts-mls's objects travel as their own wire encodings; the rest is sealed as it is
 
-/** The group state as sealed: the MLS objects as bytes, no epoch key (it is derived again on restore). */
-export type SealedGroup = Omit<GroupMemberState, "memberKeys" | "group" | "ownCommits" | "epochKey"> & {
+/** The group state as sealed: the MLS objects as bytes, no epoch keys (they are derived again on restore). */
+export type SealedGroup = Omit<
+  GroupMemberState,
+  "memberKeys" | "group" | "ownCommits" | "epochKey" | "digestKey"
+> & {
   memberKeys: Hex | undefined;
   group: Hex | undefined;
   ownCommits: SealedOwnCommit[];
@@ -426,7 +449,11 @@ type SealedOwnCommit = Omit<OwnCommit, "state"> & { state: Hex };
 export const unsealedOwnCommits = (sealed: SealedGroup): OwnCommit[] =>
   sealed.ownCommits.map((c) => ({ ...c, state: decodeGroupState(hexToBytes(c.state)) }));
 
-export function sealableGroup({ epochKey: _derived, ...state }: GroupMemberState): SealedGroup {
+export function sealableGroup({
+  epochKey: _derived,
+  digestKey: _alsoDerived,
+  ...state
+}: GroupMemberState): SealedGroup {
   return {
     ...state,
     memberKeys: state.memberKeys && bytesToHex(encodeMemberKeys(state.memberKeys)),
@@ -443,6 +470,7 @@ export async function unsealedGroup(sealed: SealedGroup, domain: LedgerDomain): 
     group,
     ownCommits: unsealedOwnCommits(sealed),
     epochKey: group ? await epochKeyOf(group, domain) : undefined,
+    digestKey: group ? await digestKeyOf(group, domain) : undefined,
   };
 }
 

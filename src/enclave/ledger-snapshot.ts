@@ -21,7 +21,8 @@ import {
 } from "../app/canonical.js";
 import { PersistentMap } from "../app/pmap.js";
 import { exportSecret, type GroupState } from "../group/mls.js";
-import type { LedgerDomain } from "../protocol/digests.js";
+import { type LedgerDomain, snapshotDigest } from "../protocol/digests.js";
+import { signedBy } from "../protocol/signatures.js";
 import {
   openSnapshot,
   readSnapshotHeader,
@@ -33,6 +34,7 @@ import {
 } from "../protocol/snapshot.js";
 import { sameDomain } from "../protocol/wire.js";
 import type { LedgerAppState, LedgerSync, ProducedSnapshot } from "./confidential-ledger.js";
+import { ledgerRoot, stateDigestAt } from "./ledger-digest.js";
 
 /**
  * Why this ledger cannot answer, if it cannot: it waits for its snapshot, or this enclave is not a
@@ -51,6 +53,7 @@ export const SNAPSHOT_KEY_LABEL = "anonify/snapshot-key/v1";
 /** Snapshots this enclave produced that it still signs a commitment for (the newest). */
 export const MAX_PRODUCED_SNAPSHOTS = 8;
 const ADDRESS = /^0x[0-9a-f]{40}$/;
+const DIGEST = /^0x[0-9a-f]{64}$/;
 
 export type SnapshotRefusalCode = "wrong_domain" | "snapshot_mismatch" | "snapshot_invalid";
 
@@ -88,7 +91,13 @@ function headerOf(ledger: LedgerAppState, domain: LedgerDomain, at: JoinPoint): 
 }
 
 /** The payload's fields, in the canonical value encoding. */
-type Payload = { app: StateValue; nonces: PersistentMap<Hex, bigint>; skippedBatches: bigint };
+type Payload = {
+  app: StateValue;
+  nonces: PersistentMap<Hex, bigint>;
+  skippedBatches: bigint;
+  /** The receipts chain (ledger-digest.ts): what stands in the state digest for receipts a joiner has not. */
+  receiptsHead: Hex;
+};
 
 /** The ledger at this point, sealed for the joiners of `at.slot`: bytes and their hash (what goes on chain). */
 export function captureSnapshot(
@@ -101,6 +110,7 @@ export function captureSnapshot(
     app: ledger.appState,
     nonces: ledger.nonces,
     skippedBatches: ledger.skippedBatches,
+    receiptsHead: ledger.receiptsHead,
   };
   const bytes = sealSnapshot(
     key,
@@ -119,7 +129,7 @@ export function withProduced(ledger: LedgerAppState, produced: ProducedSnapshot)
 /** The ledger of an enclave that just joined at `join` (in `block`) after batches were ordered: syncing. */
 export function startSync(
   ledger: LedgerAppState,
-  join: JoinPoint & { block: bigint; key: Uint8Array },
+  join: JoinPoint & { block: bigint; key: Uint8Array; digestKey: Uint8Array },
 ): LedgerAppState {
   const syncing: LedgerSync = {
     slot: join.slot,
@@ -129,6 +139,7 @@ export function startSync(
     sequence: ledger.sequence,
     batches: ledger.batches,
     key: bytesToHex(join.key),
+    digestKey: bytesToHex(join.digestKey),
   };
   return { ...ledger, syncing };
 }
@@ -155,26 +166,45 @@ function payloadOf(bytes: Uint8Array): Payload {
   }
   const fields =
     value && typeof value === "object" && !Array.isArray(value) && !(value instanceof Map) ? value : {};
-  const { app, nonces, skippedBatches, ...rest } = fields as Record<string, StateValue | undefined>;
+  const { app, nonces, skippedBatches, receiptsHead, ...rest } = fields as Record<
+    string,
+    StateValue | undefined
+  >;
   if (Object.keys(rest).length > 0 || app === undefined)
     throw new SnapshotRefused("snapshot_invalid", "the snapshot's payload has other fields");
   if (!(nonces instanceof PersistentMap) || typeof skippedBatches !== "bigint" || skippedBatches < 0n)
     throw new SnapshotRefused("snapshot_invalid", "the snapshot's nonces or counts are malformed");
+  if (typeof receiptsHead !== "string" || !DIGEST.test(receiptsHead))
+    throw new SnapshotRefused("snapshot_invalid", "the snapshot's receipts head is malformed");
   for (const [sender, nonce] of nonces as PersistentMap<StateKey, StateValue>)
     if (typeof sender !== "string" || !ADDRESS.test(sender) || typeof nonce !== "bigint" || nonce < 1n)
       throw new SnapshotRefused("snapshot_invalid", "the snapshot's nonces are malformed");
-  return { app, nonces: nonces as PersistentMap<Hex, bigint>, skippedBatches };
+  return {
+    app,
+    nonces: nonces as PersistentMap<Hex, bigint>,
+    skippedBatches,
+    receiptsHead: receiptsHead as Hex,
+  };
 }
+
+/** A snapshot commitment as the chain holds it (`SnapshotCommitted`): who committed what, signed. */
+export type SnapshotCommitment = { enclave: Hex; nonce: bigint; stateDigest: Hex; signature: Hex };
 
 /**
  * Installs a snapshot into a syncing ledger: checked against this enclave's own view of where it
- * joined (domain, slot, position) before it is opened with the key of its join epoch. Throws
- * `SnapshotRefused` with nothing changed.
+ * joined (domain, slot, position) before it is opened with the key of its join epoch, with the
+ * commitment the chain holds of it: signed by an active enclave of this enclave's registry view over
+ * this enclave's own head at the join (so by one whose history agreed with this one's there), for
+ * these bytes, and naming the state digest that the installed state has, under the join epoch's
+ * key. Throws `SnapshotRefused` with nothing changed.
  */
 export function installSnapshot(
   ledger: LedgerAppState,
   domain: LedgerDomain,
   bytes: Uint8Array,
+  commitment: SnapshotCommitment,
+  committerActive: (enclave: Hex) => boolean,
+  app: string,
 ): LedgerAppState {
   const sync = ledger.syncing;
   if (!sync) throw new Error("installSnapshot on a ledger that is not syncing");
@@ -189,6 +219,20 @@ export function installSnapshot(
     throw new SnapshotRefused("wrong_domain", "the snapshot is for another chain or contract");
   const mismatch = same(header, { domain, ...sync });
   if (mismatch) throw new SnapshotRefused("snapshot_mismatch", mismatch);
+  const at = { seq: sync.seq, head: sync.head };
+  const committed = snapshotDigest(
+    domain,
+    commitment.nonce,
+    sync.slot,
+    at,
+    commitment.stateDigest,
+    snapshotHash(bytes),
+  );
+  if (!committerActive(commitment.enclave) || !signedBy(committed, commitment.signature, commitment.enclave))
+    throw new SnapshotRefused(
+      "snapshot_mismatch",
+      "the commitment is not signed by an active enclave over these bytes at this enclave's join",
+    );
   let payload: Uint8Array;
   try {
     payload = openSnapshot(hexToBytes(sync.key), bytes).payload;
@@ -196,6 +240,13 @@ export function installSnapshot(
     if (error instanceof SnapshotError) throw new SnapshotRefused("snapshot_invalid", error.reason);
     throw error;
   }
-  const { app, nonces, skippedBatches } = payloadOf(payload);
-  return { ...ledger, appState: app, nonces, skippedBatches, syncing: undefined };
+  const { app: appState, nonces, skippedBatches, receiptsHead } = payloadOf(payload);
+  const installed = { ...ledger, appState, nonces, skippedBatches, receiptsHead, syncing: undefined };
+  const digest = stateDigestAt(hexToBytes(sync.digestKey), at, ledgerRoot(installed, app));
+  if (digest !== commitment.stateDigest)
+    throw new SnapshotRefused(
+      "snapshot_mismatch",
+      `the installed state's digest ${digest} is not the one committed (${commitment.stateDigest})`,
+    );
+  return installed;
 }

@@ -57,6 +57,8 @@ export type EnclaveRecord = {
   /** The latest key package it published (its signature checked here), and the MLS signature keys of all. */
   keyPackage?: Hex;
   mlsSignatureKeys: Hex[];
+  /** Its batches ordered so far: its batch nonce on chain, which the signature of its next batch names. */
+  batches?: bigint;
 };
 
 /**
@@ -256,6 +258,17 @@ function applyPolicy(
         ? "applied"
         : `applied: its revocations (version ${document.version} is not above ${current})`,
     },
+  };
+}
+
+/** The view after a batch of `enclave` was ordered: its batch nonce moves on, as the contract's does. */
+export function countBatch(view: RegistryView, enclave: Hex): RegistryView {
+  const address = enclave.toLowerCase();
+  const record = view.enclaves[address];
+  if (!record) return view;
+  return {
+    ...view,
+    enclaves: { ...view.enclaves, [address]: { ...record, batches: (record.batches ?? 0n) + 1n } },
   };
 }
 

@@ -124,7 +124,9 @@ export class TestChain {
       kind: "HandshakeCommitted",
       epoch: this.slot.toString(),
       enclave: by.address,
+      baseSeq: proposal.baseSeq,
       handshake: proposal.handshake,
+      signature: proposal.signature,
     });
     this.slot++;
     return true;
@@ -139,11 +141,14 @@ export class TestChain {
       this.push({
         kind: "BatchSubmitted",
         batch: this.batches.toString(),
+        baseSeq: offer.baseSeq,
         epoch: offer.epoch,
         firstSequence: this.sequence.toString(),
         count: offer.count,
         enclave: by.address,
+        stateDigest: offer.stateDigest,
         ciphertext: offer.ciphertext,
+        signature: offer.signature,
       });
       this.batches++;
       this.sequence += BigInt(offer.count);

@@ -63,8 +63,12 @@ export type NodeRoutes = {
   adminToken: string;
 };
 
-/** Refusals that mean "not now", answered 503 with Retry-After: the state is incomplete or the enclave is being replaced. */
-const UNAVAILABLE = new Set(["syncing", "enclave_restarting", "enclave_stopped"]);
+/**
+ * Refusals answered 503: "not now", with Retry-After (the state is incomplete or the enclave is being
+ * replaced), and `diverged`, without (this node's enclave serves nothing again until its operator
+ * joins it afresh: another node serves).
+ */
+const UNAVAILABLE = new Set(["syncing", "enclave_restarting", "enclave_stopped", "diverged"]);
 /** Seconds a client waits before asking again after a 503. */
 const RETRY_AFTER_S = "1";
 
@@ -87,5 +91,7 @@ export function replyUnavailable(reply: FastifyReply, error: unknown): FastifyRe
       : error instanceof EnclaveCallError && UNAVAILABLE.has(error.code)
         ? { code: error.code, message: error.message }
         : undefined;
-  return answer && reply.code(503).header("retry-after", RETRY_AFTER_S).send(answer);
+  if (!answer) return undefined;
+  if (answer.code !== "diverged") reply.header("retry-after", RETRY_AFTER_S);
+  return reply.code(503).send(answer);
 }

@@ -64,6 +64,24 @@ const STATUS = {
       description: "what became of the last collateral published: held, or ignored and why",
       additionalProperties: true,
     },
+    appliedEvent: {
+      type: "string",
+      description: "the position of the last event of the contract's sequence the enclave applied",
+    },
+    diverged: {
+      type: ["object", "null"],
+      description:
+        "set once the enclave found its history or state is not the network's: the event that showed it, " +
+        "why, and both state digests where they differed. It applies, signs and answers nothing more; " +
+        "the node needs a fresh join (a new data directory)",
+      properties: {
+        seq: { type: "string" },
+        kind: { type: "string" },
+        reason: { type: "string" },
+        ours: { type: "string" },
+        theirs: { type: "string" },
+      },
+    },
   },
 } as const;
 
@@ -73,6 +91,7 @@ const READINESS = [
   "starting",
   "enclave_restarting",
   "enclave_down",
+  "diverged",
   "left",
   "catching_up",
   "not_member",
@@ -94,6 +113,7 @@ async function readinessOf(node: EnclaveNode): Promise<Readiness> {
   } catch {
     return "enclave_down";
   }
+  if (view.diverged) return "diverged";
   if (node.hasLeft) return "left";
   // A joiner waiting for its snapshot has stopped reading the chain on purpose: say why.
   if (view.ledger.syncing !== undefined) return "syncing";
@@ -176,6 +196,8 @@ export function registerStatusRoutes(
         lastPolicyEvent: g.lastPolicyEvent ?? null,
         collateral: g.collateral,
         lastCollateralEvent: g.lastCollateralEvent ?? null,
+        appliedEvent: status.cursor?.seq ?? "0",
+        diverged: status.diverged ?? null,
       };
     },
   );

@@ -131,7 +131,15 @@ export class BatchSubmitter {
           : SUBMIT_BATCH_BASE_GAS + SUBMIT_BATCH_GAS_PER_BYTE * BigInt(ciphertext.length / 2);
       const hash = await this.options.writer.broadcast(
         "submitBatch",
-        [BigInt(batch.epoch), ciphertext, batch.count, batch.enclave, batch.signature],
+        [
+          BigInt(batch.epoch),
+          ciphertext,
+          batch.count,
+          batch.enclave,
+          BigInt(batch.baseSeq),
+          batch.stateDigest,
+          batch.signature,
+        ],
         gas,
       );
       if (!hash) return; // those behind it would fail; the next tick sends them in order again

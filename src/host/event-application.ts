@@ -2,7 +2,7 @@
 // bounded size (event-feed.ts), keeps what each apply sealed, wakes the requests it settled, takes
 // the snapshots it produced for joiners, and, while its own enclave waits for a snapshot, fetches it
 // and applies the same events again.
-import type { ApplyResult, GroupSummary, JournalEntry } from "../boundary/calls.js";
+import type { ApplyResult, Divergence, GroupSummary, JournalEntry } from "../boundary/calls.js";
 import type { EventCursor, LedgerEvent } from "../boundary/chain-events.js";
 import type { AnonifyEvent } from "../chain/follower.js";
 import type { CommandWaiters } from "./command-waiters.js";
@@ -22,6 +22,8 @@ export type EventApplicationDeps = {
   snapshotSync: SnapshotSync;
   metrics: StageMetrics;
   stopped(): boolean;
+  /** The enclave found its history or state is not the network's: it applies nothing more. */
+  diverged(divergence: Divergence): void;
 };
 
 export class EventApplication {
@@ -47,6 +49,7 @@ export class EventApplication {
       // rest of the events go again then.
       for (;;) {
         const applied = await this.call(pending);
+        if (applied.diverged) return this.deps.diverged(applied.diverged);
         pending = pending.filter((e) => BigInt(e.seq) > this.appliedSeq);
         if (!applied.blocked || !applied.ledger.syncing || pending.length === 0) break;
         await this.deps.snapshotSync.ensure(applied.ledger.syncing);

@@ -60,6 +60,7 @@ export class GroupWrites {
     const ok = await writer.send("commitHandshake", [
       BigInt(proposal.epoch),
       proposal.handshake,
+      BigInt(proposal.baseSeq),
       proposal.signature,
     ]);
     if (ok && rotate) this.rotateRequested = false;

@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Hex } from "viem";
-import type { GroupSummary, JournalEntry, LedgerSummary } from "../boundary/calls.js";
+import type { Divergence, GroupSummary, GroupView, JournalEntry, LedgerSummary } from "../boundary/calls.js";
 import type { EventCursor } from "../boundary/chain-events.js";
 import { EnclaveCallError } from "../boundary/frames.js";
 import { writeAnonifyMined } from "../chain/chain.js";
@@ -84,6 +84,7 @@ export class EnclaveNode {
   private synced = false;
   /** Set once this enclave's leave is sent: the host sends nothing more for it. */
   private left = false;
+  private divergence: Divergence | undefined;
 
   constructor(private readonly options: EnclaveNodeOptions) {
     const { hostDir, wallet, contract } = options;
@@ -163,7 +164,30 @@ export class EnclaveNode {
       snapshotSync: this.snapshotSync,
       metrics: this.metrics,
       stopped: () => this.stopped,
+      diverged: (divergence) => this.onDiverged(divergence),
     });
+  }
+
+  /**
+   * The enclave found that its history or state is not the network's (a fork: its host fed it events
+   * the network did not order, or its state differs). It stops applying, signing and answering; the
+   * node stops reading the chain and writing to it, says so once, loudly, and answers 503 `diverged`
+   * until its operator joins it afresh.
+   */
+  private onDiverged(divergence: Divergence): void {
+    if (this.divergence) return;
+    this.divergence = divergence;
+    this.log.error(
+      { event: divergence.seq, kind: divergence.kind, ours: divergence.ours, theirs: divergence.theirs },
+      `enclave diverged from the network: ${divergence.reason}; it serves nothing more (start this node afresh from a new data directory)`,
+    );
+    void this.ticker.stop();
+    void this.follower?.stop();
+  }
+
+  /** Why the enclave stopped, if it found its history or state is not the network's. */
+  get diverged(): Divergence | undefined {
+    return this.divergence;
   }
 
   /** The host's directory (sealed files, the enclave's data, the admin token). */
@@ -191,7 +215,9 @@ export class EnclaveNode {
       attestationUrl: this.options.attestationUrl,
     });
     const sealed = this.registration.created ? undefined : this.store.read();
-    this.startFollower(sealed ? await this.restore(this.enclave, sealed) : undefined);
+    const cursor = sealed ? await this.restore(this.enclave, sealed) : undefined;
+    if (this.divergence) return; // restored diverged: it reads and writes nothing
+    this.startFollower(cursor);
     if (this.options.rotateEveryMs) {
       this.rotationTimer = setInterval(() => this.requestRotation(), this.options.rotateEveryMs);
     }
@@ -201,6 +227,7 @@ export class EnclaveNode {
   /** Hands the enclave what the host kept sealed; where it resumes reading the chain. */
   private async restore(enclave: EnclaveCalls, sealed: SealedCopy): Promise<EventCursor | undefined> {
     const restored = await enclave.call("restoreState", sealed);
+    if (restored.diverged) this.onDiverged(restored.diverged);
     this.store.noteCursor(restored.cursor && BigInt(restored.cursor.block));
     this.group = restored.group;
     // Restarted while waiting for a snapshot: look for it again right away.
@@ -281,6 +308,7 @@ export class EnclaveNode {
         }
       }
       this.enclave.up();
+      if (this.divergence) return; // restored diverged: it reads and writes nothing
       this.startFollower(cursor);
       this.ticker.start(TICK_MS);
       this.log.info(
@@ -331,7 +359,7 @@ export class EnclaveNode {
 
   /** The group's chain writes (group-writes.ts), once the node has read the chain and is not leaving. */
   private async tick(): Promise<void> {
-    if (this.stopped || this.left || !this.synced || !this.group) return;
+    if (this.stopped || this.left || this.divergence || !this.synced || !this.group) return;
     await this.groupWrites.tick(this.group);
   }
 
@@ -431,7 +459,7 @@ export class EnclaveNode {
     return this.groupWrites.rotationPending;
   }
 
-  async groupStatus(): Promise<{ cursor?: EventCursor; group: GroupSummary; ledger: LedgerSummary }> {
+  async groupStatus(): Promise<GroupView> {
     return this.enclave.call("groupStatus");
   }
 

@@ -23,8 +23,11 @@ after(() => {
 /** Snapshot bytes of ~9 MiB: read out of the enclave in three pieces. */
 const BYTES = new Uint8Array(9 * 1024 * 1024 + 5).map((_, i) => i % 251);
 const HASH = sha256(BYTES);
+const DIGEST = `0x${"d1".repeat(32)}` as Hex;
 const offer = (commit: boolean): SnapshotOffer => ({
   slot: "4",
+  at: "31",
+  stateDigest: DIGEST,
   sequence: "120",
   block: "30",
   hash: HASH,
@@ -50,7 +53,7 @@ function publisher(
       }
       if (name === "signSnapshot") {
         seen.signed.push(params.nonce as string);
-        return { signature: "0x5151", slot: "4", sequence: "120" };
+        return { signature: "0x5151", slot: "4", at: "31", stateDigest: DIGEST };
       }
       throw new Error(`unexpected call ${name}`);
     },
@@ -58,7 +61,7 @@ function publisher(
   const wallet = {
     publicClient: {
       getContractEvents: async () =>
-        options.onChain ? [{ args: { epoch: 4n, snapshotHash: HASH, sequence: 120n, enclave: "0x01" } }] : [],
+        options.onChain ? [{ args: { epoch: 4n, snapshotHash: HASH, at: 31n, enclave: "0x01" } }] : [],
       readContract: async () => ({ state: 1, recordNonce: 7n }),
     },
   };
@@ -90,7 +93,7 @@ describe("the snapshot publisher", () => {
     assert.deepEqual(new Uint8Array(store.read(HASH, { verified: true })!), BYTES);
     assert.equal(await p.commitDue(), true);
     assert.deepEqual(seen.signed, ["7"], "signed for the record nonce on chain");
-    assert.deepEqual(seen.sent, [[7n, 4n, 120n, HASH as Hex, "0x5151"]]);
+    assert.deepEqual(seen.sent, [[7n, 4n, 31n, DIGEST, HASH as Hex, "0x5151"]]);
     assert.equal(await p.commitDue(), false, "done");
     assert.ok(seen.logs.some((l) => l.includes("state snapshot committed on chain")));
   });

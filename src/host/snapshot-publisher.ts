@@ -130,7 +130,8 @@ export class SnapshotPublisher {
       const sent = await writer.send("commitSnapshot", [
         recordNonce,
         BigInt(signed.slot),
-        BigInt(signed.sequence),
+        BigInt(signed.at),
+        signed.stateDigest,
         offer.hash as Hex,
         signed.signature,
       ]);

@@ -22,6 +22,9 @@ const FETCH_TIMEOUT_MS = 120_000;
 
 export type Syncing = NonNullable<LedgerSummary["syncing"]>;
 
+/** A `SnapshotCommitted` event as the enclave takes it with the bytes (and the hash to fetch them by). */
+type Commitment = { hash: Hex; enclave: Hex; nonce: string; stateDigest: Hex; signature: Hex };
+
 export type SnapshotSyncOptions = {
   enclave: EnclaveCalls;
   store: SnapshotStore;
@@ -90,17 +93,18 @@ export class SnapshotSync {
     const chainFailures = new FailureLog(log, "reading snapshot commitments");
     const installFailures = new FailureLog(log, "installing the snapshot");
     const peerFailures = new Map<string, FailureLog>();
-    const commitments: Hex[] = [];
-    const refused = new Set<Hex>();
+    const commitments: Commitment[] = [];
+    const refused = new Set<Commitment>();
     let scanned = BigInt(syncing.block) - 1n;
     while (!this.stopped) {
       try {
-        scanned = await this.scan(slot, BigInt(syncing.sequence), scanned, commitments);
+        scanned = await this.scan(slot, BigInt(syncing.at), scanned, commitments);
         chainFailures.succeeded();
       } catch (error) {
         chainFailures.failed(error);
       }
-      for (const hash of commitments.filter((h) => !refused.has(h))) {
+      for (const commitment of commitments.filter((c) => !refused.has(c))) {
+        const { hash } = commitment;
         if (this.stopped) return;
         const local = this.options.store.read(hash, { verified: true });
         const fetched = local
@@ -109,7 +113,7 @@ export class SnapshotSync {
         if (!fetched) continue;
         log.info({ hash, bytes: fetched.bytes.length, from: fetched.from }, "state snapshot fetched");
         try {
-          await this.install(fetched.bytes);
+          await this.install(fetched.bytes, commitment);
           installFailures.succeeded();
         } catch (error) {
           if (!(error instanceof EnclaveCallError)) {
@@ -117,7 +121,7 @@ export class SnapshotSync {
             continue;
           }
           if (error.code === "not_syncing") return;
-          refused.add(hash);
+          refused.add(commitment);
           log.warn(
             { hash, from: fetched.from, code: error.code },
             `snapshot refused by the enclave: ${error.message}`,
@@ -141,8 +145,8 @@ export class SnapshotSync {
     }
   }
 
-  /** Adds the hashes committed for `slot` at `sequence` in blocks after `scanned`; returns the last block read. */
-  private async scan(slot: bigint, sequence: bigint, scanned: bigint, into: Hex[]): Promise<bigint> {
+  /** Adds the commitments for `slot` at position `at` in blocks after `scanned`; returns the last block read. */
+  private async scan(slot: bigint, at: bigint, scanned: bigint, into: Commitment[]): Promise<bigint> {
     const { publicClient } = this.options.wallet;
     const head = await publicClient.getBlockNumber({ cacheTime: 0 });
     let from = scanned + 1n;
@@ -158,13 +162,21 @@ export class SnapshotSync {
       });
       for (const { args } of logs) {
         const hash = args.snapshotHash.toLowerCase() as Hex;
-        if (args.epoch === slot && args.sequence === sequence && !into.includes(hash)) {
-          into.push(hash);
-          this.options.log.info(
-            { slot: slot.toString(), hash, by: args.enclave },
-            "snapshot commitment seen on chain",
-          );
-        }
+        if (args.epoch !== slot || args.at !== at) continue;
+        // Each commitment on its own: members commit the same bytes, each with its own signature.
+        const commitment: Commitment = {
+          hash,
+          enclave: args.enclave,
+          nonce: args.nonce.toString(),
+          stateDigest: args.stateDigest,
+          signature: args.signature,
+        };
+        if (into.some((c) => c.signature === commitment.signature)) continue;
+        into.push(commitment);
+        this.options.log.info(
+          { slot: slot.toString(), hash, by: args.enclave },
+          "snapshot commitment seen on chain",
+        );
       }
       from = to + 1n;
     }
@@ -208,14 +220,15 @@ export class SnapshotSync {
     return undefined;
   }
 
-  /** Hands the bytes to the enclave in pieces that fit the boundary's frames. */
-  private async install(bytes: Buffer): Promise<void> {
+  /** Hands the bytes to the enclave in pieces that fit the boundary's frames, with their commitment. */
+  private async install(bytes: Buffer, { hash: _hash, ...commitment }: Commitment): Promise<void> {
     for (let offset = 0; offset < bytes.length; offset += SNAPSHOT_CHUNK_BYTES) {
       const piece = bytes.subarray(offset, offset + SNAPSHOT_CHUNK_BYTES);
       await this.options.enclave.call("installSnapshot", {
         bytes: `0x${piece.toString("hex")}`,
         offset,
         total: bytes.length,
+        commitment,
       });
     }
   }

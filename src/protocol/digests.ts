@@ -72,36 +72,61 @@ export function enclaveBinding(domain: LedgerDomain, enclave: Address, hpkePubli
   );
 }
 
-export function handshakeDigest(domain: LedgerDomain, epoch: bigint, handshake: Hex): Hex {
+/**
+ * A point of the contract's event sequence: a position and the event hash chain's head after it
+ * (src/protocol/event-chain.ts). An enclave's signed outputs name the point they were made at, by the
+ * head its own history reached there; the contract checks that head against its own (`headAt`).
+ */
+export type ChainPosition = { seq: bigint; head: Hex };
+
+/** What a committer signs: the handshake for `epoch` (slot), made at point `base`. */
+export function handshakeDigest(
+  domain: LedgerDomain,
+  epoch: bigint,
+  handshake: Hex,
+  base: ChainPosition,
+): Hex {
   return keccak256(
-    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address, uint64, bytes32"), [
+    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address, uint64, bytes32, uint64, bytes32"), [
       HANDSHAKE_TAG,
       BigInt(domain.chainId),
       domain.contract,
       epoch,
       payloadHash(handshake),
+      base.seq,
+      base.head,
     ]),
   );
 }
 
-/** `nonce` is the signing enclave's batch nonce on chain: each batch signature is usable once. */
+/**
+ * What an enclave signs for a batch: `nonce` is its batch nonce on chain (each batch signature is
+ * usable once), `base` the point it sealed the batch at, and `stateDigest` its state digest there.
+ */
 export function batchDigest(
   domain: LedgerDomain,
-  epoch: bigint,
-  nonce: bigint,
-  ciphertext: Hex,
-  count: number,
+  batch: { epoch: bigint; nonce: bigint; ciphertext: Hex; count: number },
+  base: ChainPosition,
+  stateDigest: Hex,
 ): Hex {
   return keccak256(
-    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address, uint64, uint64, bytes32, uint32"), [
-      BATCH_TAG,
-      BigInt(domain.chainId),
-      domain.contract,
-      epoch,
-      nonce,
-      payloadHash(ciphertext),
-      count,
-    ]),
+    encodeAbiParameters(
+      parseAbiParameters(
+        "bytes32, uint256, address, uint64, uint64, bytes32, uint32, uint64, bytes32, bytes32",
+      ),
+      [
+        BATCH_TAG,
+        BigInt(domain.chainId),
+        domain.contract,
+        batch.epoch,
+        batch.nonce,
+        payloadHash(batch.ciphertext),
+        batch.count,
+        base.seq,
+        base.head,
+        stateDigest,
+      ],
+    ),
   );
 }
 
@@ -144,23 +169,33 @@ export function leaveDigest(domain: LedgerDomain, nonce: bigint): Hex {
   );
 }
 
+/**
+ * A snapshot commitment: the snapshot for the joiners of slot `epoch`, captured at point `at` (the
+ * handshake that added them), with the state digest there.
+ */
 export function snapshotDigest(
   domain: LedgerDomain,
   nonce: bigint,
   epoch: bigint,
-  sequence: bigint,
+  at: ChainPosition,
+  stateDigest: Hex,
   snapshotHash: Hex,
 ): Hex {
   return keccak256(
-    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address, uint64, uint64, uint64, bytes32"), [
-      SNAPSHOT_TAG,
-      BigInt(domain.chainId),
-      domain.contract,
-      nonce,
-      epoch,
-      sequence,
-      snapshotHash,
-    ]),
+    encodeAbiParameters(
+      parseAbiParameters("bytes32, uint256, address, uint64, uint64, uint64, bytes32, bytes32, bytes32"),
+      [
+        SNAPSHOT_TAG,
+        BigInt(domain.chainId),
+        domain.contract,
+        nonce,
+        epoch,
+        at.seq,
+        at.head,
+        stateDigest,
+        snapshotHash,
+      ],
+    ),
   );
 }
 

@@ -10,7 +10,7 @@
 // but an event dropped, reordered or changed in the middle gives a head the chain never had.
 // Pure: the enclave, the host, the client and the tests share it.
 import { type Address, encodeAbiParameters, type Hex, keccak256, parseAbiParameters, toBytes } from "viem";
-import { payloadHash, ZERO_HASH } from "./digests.js";
+import { type ChainPosition, payloadHash, ZERO_HASH } from "./digests.js";
 
 /** The kinds of events in the sequence and each one's item tag. */
 export const ITEM_TAGS = {
@@ -47,7 +47,7 @@ export type ItemFields = {
   PolicyPublished: { document: Hex; signatures: readonly Hex[] };
   CollateralPublished: { collateral: Hex };
   KeyPackagePublished: { enclave: Address; nonce: Uint; keyPackage: Hex; signature: Hex };
-  HandshakeCommitted: { epoch: Uint; enclave: Address; handshake: Hex };
+  HandshakeCommitted: { epoch: Uint; enclave: Address; handshake: Hex; baseSeq: Uint; signature: Hex };
   BatchSubmitted: {
     batch: Uint;
     epoch: Uint;
@@ -55,8 +55,19 @@ export type ItemFields = {
     count: Uint;
     enclave: Address;
     ciphertext: Hex;
+    baseSeq: Uint;
+    stateDigest: Hex;
+    signature: Hex;
   };
-  SnapshotCommitted: { enclave: Address; epoch: Uint; sequence: Uint; snapshotHash: Hex };
+  SnapshotCommitted: {
+    enclave: Address;
+    nonce: Uint;
+    epoch: Uint;
+    at: Uint;
+    stateDigest: Hex;
+    snapshotHash: Hex;
+    signature: Hex;
+  };
 };
 
 export type SequencedEvent = { [K in SequencedKind]: { kind: K } & ItemFields[K] }[SequencedKind];
@@ -105,14 +116,16 @@ export function eventItem(event: SequencedEvent): Hex {
         payloadHash(event.signature),
       ]);
     case "HandshakeCommitted":
-      return encode("bytes32, uint64, address, bytes32", [
+      return encode("bytes32, uint64, address, bytes32, uint64, bytes32", [
         tag,
         BigInt(event.epoch),
         event.enclave,
         payloadHash(event.handshake),
+        BigInt(event.baseSeq),
+        payloadHash(event.signature),
       ]);
     case "BatchSubmitted":
-      return encode("bytes32, uint64, uint64, uint64, uint32, address, bytes32", [
+      return encode("bytes32, uint64, uint64, uint64, uint32, address, bytes32, uint64, bytes32, bytes32", [
         tag,
         BigInt(event.batch),
         BigInt(event.epoch),
@@ -120,14 +133,20 @@ export function eventItem(event: SequencedEvent): Hex {
         Number(event.count),
         event.enclave,
         payloadHash(event.ciphertext),
+        BigInt(event.baseSeq),
+        event.stateDigest,
+        payloadHash(event.signature),
       ]);
     case "SnapshotCommitted":
-      return encode("bytes32, address, uint64, uint64, bytes32", [
+      return encode("bytes32, address, uint64, uint64, uint64, bytes32, bytes32, bytes32", [
         tag,
         event.enclave,
+        BigInt(event.nonce),
         BigInt(event.epoch),
-        BigInt(event.sequence),
+        BigInt(event.at),
+        event.stateDigest,
         event.snapshotHash,
+        payloadHash(event.signature),
       ]);
   }
 }
@@ -137,8 +156,12 @@ export function nextEventHead(previous: Hex, seq: bigint, timestamp: bigint, ite
   return encode("bytes32, uint64, uint64, bytes32", [previous, seq, timestamp, item]);
 }
 
-/** A position in the sequence: 0 with the zero hash before any event. */
-export type ChainPosition = { seq: bigint; head: Hex };
+export type { ChainPosition } from "./digests.js";
+
+/** Heads the contract keeps (its `HEAD_WINDOW`): a signed output names a point at most this far back. */
+export const HEAD_WINDOW = 1024n;
+
+/** Position 0, before any event: the zero hash. */
 export const GENESIS_POSITION: ChainPosition = { seq: 0n, head: ZERO_HASH };
 
 /** The position after `event`, which must come right after `at`: its head as the contract computed it. */

@@ -30,7 +30,7 @@ import {
 import { EnclaveProcess } from "../../src/host/enclave-process.js";
 import { signPolicy } from "../../src/host/policy.js";
 import { DEV_POLICY_PRIVATE_KEYS } from "../../src/protocol/dev-policy-keys.js";
-import { leaveDigest } from "../../src/protocol/digests.js";
+import { handshakeDigest, leaveDigest } from "../../src/protocol/digests.js";
 import {
   DOMAIN,
   forgedRegistration,
@@ -42,6 +42,9 @@ import {
   TRUST_EVERYONE,
 } from "../support/forged-events.js";
 
+/** A commit as its committer signed it: at the point of the sequence it was made at. */
+type SignedCommit = { handshake: Hex; baseSeq: string; signature: Hex };
+
 /** The contract's events in its one sequence, one block per event, and the handshake slot. */
 class Ledger {
   private readonly log = new EventLog();
@@ -49,12 +52,15 @@ class Ledger {
   get events(): LedgerEvent[] {
     return this.log.events;
   }
+  get position() {
+    return this.log.position;
+  }
   append(event: UnplacedEvent): void {
     this.log.append(event);
   }
   /** Orders a handshake in the current slot, as `commitHandshake`'s compare-and-swap does. */
-  commit(enclave: Hex, handshake: Hex): void {
-    this.append({ kind: "HandshakeCommitted", epoch: this.slot.toString(), enclave, handshake });
+  commit(enclave: Hex, signed: SignedCommit): void {
+    this.append({ kind: "HandshakeCommitted", epoch: this.slot.toString(), enclave, ...signed });
     this.slot += 1n;
   }
 }
@@ -86,9 +92,12 @@ class Node {
   async group(): Promise<GroupSummary> {
     return (await this.enclave.call("groupStatus")).group;
   }
-  async propose(rotate = false): Promise<Hex | null> {
+  async propose(rotate = false): Promise<SignedCommit | null> {
     await this.sync();
-    return (await this.enclave.call("proposeHandshake", { rotate })).handshake;
+    const proposal = await this.enclave.call("proposeHandshake", { rotate });
+    if (proposal.handshake === null) return null;
+    const { handshake, baseSeq, signature } = proposal;
+    return { handshake, baseSeq, signature };
   }
 }
 
@@ -105,11 +114,11 @@ describe("a host that forges revocations to evict every other member", () => {
   async function syncAll(): Promise<void> {
     await Promise.all(nodes.map((n) => n.sync()));
   }
-  /** Orders `handshake` from `enclave`, delivers it everywhere and lets M follow it. */
-  async function order(enclave: Hex, handshake: Hex): Promise<void> {
-    ledger.commit(enclave, handshake);
+  /** Orders `signed` from `enclave`, delivers it everywhere and lets M follow it. */
+  async function order(enclave: Hex, signed: SignedCommit): Promise<void> {
+    ledger.commit(enclave, signed);
     await syncAll();
-    const bytes = hexToBytes(handshake);
+    const bytes = hexToBytes(signed.handshake);
     if (!mState) {
       try {
         mState = await joinFromHandshake(bytes, m.mls, TRUST_EVERYONE);
@@ -141,7 +150,15 @@ describe("a host that forges revocations to evict every other member", () => {
       { remove: victims.map((v) => leafOf(mState!, v.address)) },
       TRUST_EVERYONE,
     );
-    ledger.commit(m.address, bytesToHex(commit.handshake));
+    // Signed by M's key (the attacker holds it) at the chain's point, as the contract requires.
+    const handshake = bytesToHex(commit.handshake);
+    const base = ledger.position;
+    const signature = await sign({
+      hash: handshakeDigest(DOMAIN, ledger.slot, handshake, base),
+      privateKey: m.key,
+      to: "hex",
+    });
+    ledger.commit(m.address, { handshake, baseSeq: base.seq.toString(), signature });
     await syncAll();
   }
 
@@ -233,11 +250,14 @@ describe("a host that forges revocations to evict every other member", () => {
 
     const strong = await signPolicy(DOMAIN, revokeM, [k1, k2]);
     ledger.append({ kind: "PolicyPublished", ...strong });
-    const handshake = await a.propose();
-    assert.ok(handshake, "the revoked member's removal is proposed");
-    ledger.commit(a.address, handshake);
+    const proposal = await a.propose();
+    assert.ok(proposal, "the revoked member's removal is proposed");
+    ledger.commit(a.address, proposal);
     await syncAll();
-    await assert.rejects(processHandshake(mState!, hexToBytes(handshake), TRUST_EVERYONE), RemovedFromGroup);
+    await assert.rejects(
+      processHandshake(mState!, hexToBytes(proposal.handshake), TRUST_EVERYONE),
+      RemovedFromGroup,
+    );
     mState = undefined;
     const after = await groups();
     assert.equal(new Set(after.map((g) => g.epochKeyFingerprint)).size, 1);

@@ -20,6 +20,7 @@ import { publishPolicy, signPolicy } from "../../src/host/policy.js";
 import { MAX_COLLATERAL_BYTES } from "../../src/protocol/collateral-record.js";
 import {
   batchDigest,
+  type ChainPosition,
   handshakeDigest,
   keyPackageDigest,
   type LedgerDomain,
@@ -76,18 +77,35 @@ describe("Anonify contract on a real Anvil", () => {
     await write("registerEnclave", [report, signature, enclave.address, enclave.hpkePublicKey, evidence]);
   }
 
-  async function handshake(enclave: TestEnclave, epoch: bigint, payload: Hex, address = f.contract) {
-    const signature = await signRaw(
-      enclave.key,
-      handshakeDigest({ ...f.domain, contract: address }, epoch, payload),
-    );
-    return write("commitHandshake", [epoch, payload, signature], address);
+  /** The contract's newest point of its event sequence: what an enclave that read it all signs at. */
+  async function latest(): Promise<ChainPosition> {
+    const seq = await read<bigint>("eventCount");
+    return { seq, head: await read<Hex>("headAt", [seq]) };
   }
 
-  async function batch(enclave: TestEnclave, epoch: bigint, ciphertext: Hex, count: number, nonce?: bigint) {
+  const STATE_DIGEST = `0x${"d1".repeat(32)}` as Hex;
+
+  async function handshake(enclave: TestEnclave, epoch: bigint, payload: Hex, base?: ChainPosition) {
+    const at = base ?? (await latest());
+    const signature = await signRaw(enclave.key, handshakeDigest(f.domain, epoch, payload, at));
+    return write("commitHandshake", [epoch, payload, at.seq, signature]);
+  }
+
+  async function batch(
+    enclave: TestEnclave,
+    epoch: bigint,
+    ciphertext: Hex,
+    count: number,
+    nonce?: bigint,
+    base?: ChainPosition,
+  ) {
     const n = nonce ?? (await read<{ batchNonce: bigint }>("getEnclave", [enclave.address])).batchNonce;
-    const signature = await signRaw(enclave.key, batchDigest(f.domain, epoch, n, ciphertext, count));
-    return write("submitBatch", [epoch, ciphertext, count, enclave.address, signature]);
+    const at = base ?? (await latest());
+    const signature = await signRaw(
+      enclave.key,
+      batchDigest(f.domain, { epoch, nonce: n, ciphertext, count }, at, STATE_DIGEST),
+    );
+    return write("submitBatch", [epoch, ciphertext, count, enclave.address, at.seq, STATE_DIGEST, signature]);
   }
 
   /** The enclave's record nonce, read as a host reads it. */
@@ -259,10 +277,11 @@ describe("Anonify contract on a real Anvil", () => {
     await register(b);
     const epoch = await read<bigint>("epoch");
     // Both sign a commit for the same epoch; exactly one lands.
-    const sigB = await signRaw(b.key, handshakeDigest(f.domain, epoch, "0xbb"));
+    const at = await latest();
+    const sigB = await signRaw(b.key, handshakeDigest(f.domain, epoch, "0xbb", at));
     await handshake(a, epoch, "0xaa");
     assert.equal(await read("epoch"), epoch + 1n);
-    assert.equal(await revertName(write("commitHandshake", [epoch, "0xbb", sigB])), "StaleEpoch");
+    assert.equal(await revertName(write("commitHandshake", [epoch, "0xbb", at.seq, sigB])), "StaleEpoch");
     // Replaying the winning handshake is stale too.
     assert.equal(await revertName(handshake(a, epoch, "0xaa")), "StaleEpoch");
     assert.equal(await revertName(handshake(a, epoch + 5n, "0xaa")), "StaleEpoch");
@@ -361,11 +380,11 @@ describe("Anonify contract on a real Anvil", () => {
   test("a snapshot commitment is single-use: a replay is StaleSnapshot", async () => {
     const e = newEnclave();
     await register(e);
-    const [epoch, sequence, hash] = [await read<bigint>("epoch"), 0n, keccak256("0x5a")];
-    const sig = await signRaw(e.key, snapshotDigest(f.domain, 0n, epoch, sequence, hash));
-    await write("commitSnapshot", [0n, epoch, sequence, hash, sig]);
+    const [epoch, at, hash] = [await read<bigint>("epoch"), await latest(), keccak256("0x5a")];
+    const sig = await signRaw(e.key, snapshotDigest(f.domain, 0n, epoch, at, STATE_DIGEST, hash));
+    await write("commitSnapshot", [0n, epoch, at.seq, STATE_DIGEST, hash, sig]);
     assert.equal(
-      await revertName(write("commitSnapshot", [0n, epoch, sequence, hash, sig])),
+      await revertName(write("commitSnapshot", [0n, epoch, at.seq, STATE_DIGEST, hash, sig])),
       "StaleSnapshot",
     );
     // The counter is the enclave's one record nonce: a key package after it signs for 1.
@@ -405,12 +424,50 @@ describe("Anonify contract on a real Anvil", () => {
     assert.equal(await revertName(batch(e, epoch, ciphertext, 3)), "StaleEpoch");
     // A signature over other contents does not verify.
     const n = (await read<{ batchNonce: bigint }>("getEnclave", [e.address])).batchNonce;
-    const sig = await signRaw(e.key, batchDigest(f.domain, epoch + 1n, n, "0x01", 1));
+    const at = await latest();
+    const sig = await signRaw(
+      e.key,
+      batchDigest(f.domain, { epoch: epoch + 1n, nonce: n, ciphertext: "0x01", count: 1 }, at, STATE_DIGEST),
+    );
     assert.equal(
-      await revertName(write("submitBatch", [epoch + 1n, "0x02", 1, e.address, sig])),
+      await revertName(write("submitBatch", [epoch + 1n, "0x02", 1, e.address, at.seq, STATE_DIGEST, sig])),
       "InvalidSignature",
     );
-    assert.equal(await revertName(write("submitBatch", [epoch + 1n, "0x", 0, e.address, sig])), "EmptyBatch");
+    assert.equal(
+      await revertName(write("submitBatch", [epoch + 1n, "0x", 0, e.address, at.seq, STATE_DIGEST, sig])),
+      "EmptyBatch",
+    );
+  });
+
+  test("a signed output names a point of the sequence the contract holds, by its head there", async () => {
+    const e = newEnclave();
+    await register(e);
+    const epoch = await read<bigint>("epoch");
+    const at = await latest();
+    // An enclave whose host fed it a history of its own making signs another head there: refused.
+    const forked = { seq: at.seq, head: keccak256("0xf0") };
+    assert.equal(await revertName(batch(e, epoch, "0x0a", 1, undefined, forked)), "InvalidSignature");
+    // (a handshake's signer is recovered: it recovers to nobody registered)
+    assert.equal(await revertName(handshake(e, epoch, "0x0b", forked)), "NotRegistered");
+    // A point the contract has not reached, or has forgotten, is refused by name.
+    const ahead = { seq: at.seq + 1n, head: at.head };
+    assert.equal(await revertName(batch(e, epoch, "0x0a", 1, undefined, ahead)), "PositionOutOfWindow");
+    // An older point within the window, by its head there, is taken.
+    const earlier = { seq: at.seq - 1n, head: await read<Hex>("headAt", [at.seq - 1n]) };
+    await batch(e, epoch, "0x0a", 1, undefined, earlier);
+    const [event] = await f.owner.publicClient.getContractEvents({
+      address: f.contract,
+      abi: anonifyAbi,
+      eventName: "BatchSubmitted",
+      args: { baseSeq: earlier.seq },
+      fromBlock: 0n,
+      strict: true,
+    });
+    assert.equal(
+      event?.args.stateDigest,
+      STATE_DIGEST,
+      "the batch carries its state digest for every member",
+    );
   });
 
   test("batches signed for consecutive nonces can be in flight together and land in one block, in order", async () => {
@@ -422,6 +479,7 @@ describe("Anonify contract on a real Anvil", () => {
       method: string;
       params: unknown[];
     }) => Promise<unknown>;
+    const at = await latest();
     const send = async (nonce: bigint, ciphertext: Hex) =>
       f.owner.walletClient.writeContract({
         account: f.owner.account,
@@ -433,7 +491,12 @@ describe("Anonify contract on a real Anvil", () => {
           ciphertext,
           1,
           e.address,
-          await signRaw(e.key, batchDigest(f.domain, epoch, nonce, ciphertext, 1)),
+          at.seq,
+          STATE_DIGEST,
+          await signRaw(
+            e.key,
+            batchDigest(f.domain, { epoch, nonce, ciphertext, count: 1 }, at, STATE_DIGEST),
+          ),
         ],
         gas: 200_000n, // cannot be estimated: the second is valid only after the first
       });
@@ -493,13 +556,19 @@ describe("Anonify contract on a real Anvil", () => {
     );
 
     const epoch = await read<bigint>("epoch");
-    const hsSig = await signRaw(e.key, handshakeDigest(f.domain, epoch, "0xabcd"));
-    const error = await revertName(write("commitHandshake", [0n, "0xabcd", hsSig], other));
+    // Signed at the genesis point, which the other contract holds too: only the domain differs.
+    const hsSig = await signRaw(e.key, handshakeDigest(f.domain, epoch, "0xabcd", GENESIS_POSITION));
+    const error = await revertName(write("commitHandshake", [0n, "0xabcd", 0n, hsSig], other));
     assert.equal(error, "NotRegistered", "the recovered signer is nobody on the other contract");
     const ciphertext = "0x0102030405" as Hex;
-    const batchSig = await signRaw(e.key, batchDigest(f.domain, epoch, 0n, ciphertext, 1));
+    const batchSig = await signRaw(
+      e.key,
+      batchDigest(f.domain, { epoch, nonce: 0n, ciphertext, count: 1 }, GENESIS_POSITION, STATE_DIGEST),
+    );
     assert.equal(
-      await revertName(write("submitBatch", [0n, ciphertext, 1, e.address, batchSig], other)),
+      await revertName(
+        write("submitBatch", [0n, ciphertext, 1, e.address, 0n, STATE_DIGEST, batchSig], other),
+      ),
       "InvalidSignature",
     );
   });

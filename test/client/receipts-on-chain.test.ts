@@ -125,11 +125,14 @@ describe("receipts and answers checked on chain", () => {
       const unplaced = {
         kind: "BatchSubmitted",
         batch: index.toString(),
+        baseSeq: offer.baseSeq,
         epoch: offer.epoch,
         firstSequence: first.toString(),
         count: offer.count,
         enclave: offer.enclave,
+        stateDigest: offer.stateDigest,
         ciphertext: offer.ciphertext!,
+        signature: offer.signature,
       } as const;
       const timestamp = (await chain().getBlock({ blockNumber: block })).timestamp;
       const forged: LedgerEvent = {

@@ -17,6 +17,7 @@ import { type EnclaveNode, type EnclaveNodeOptions, SEALED_STATE_FILE } from "..
 import { handshakeDigest, keyPackageDigest } from "../../src/protocol/digests.js";
 import {
   type LedgerFixture,
+  latestPoint,
   newEnclave,
   ownerCall,
   revertName,
@@ -143,7 +144,7 @@ describe("group key among enclaves, ordered on chain", () => {
           address: f.contract,
           abi: anonifyAbi,
           functionName: "commitHandshake",
-          args: [BigInt(p.epoch), p.handshake, p.signature],
+          args: [BigInt(p.epoch), p.handshake, BigInt(p.baseSeq), p.signature],
           gas: 3_000_000n,
         })
         .then((hash) => wallet.publicClient.waitForTransactionReceipt({ hash }));
@@ -189,12 +190,14 @@ describe("group key among enclaves, ordered on chain", () => {
     const slot = BigInt(start.slot);
     // An unregistered signer, a stale slot and a replay of the last handshake: the contract refuses.
     const stranger = newEnclave();
+    const at = await latestPoint(f);
     assert.equal(
       await revertName(
         write("commitHandshake", [
           slot,
           "0x01",
-          await signRaw(stranger.key, handshakeDigest(f.domain, slot, "0x01")),
+          at.seq,
+          await signRaw(stranger.key, handshakeDigest(f.domain, slot, "0x01", at)),
         ]),
       ),
       "NotRegistered",
@@ -215,19 +218,11 @@ describe("group key among enclaves, ordered on chain", () => {
       await signRaw(rogue.key, keyPackageDigest(f.domain, 0n, forged)),
     ]);
     const garbage = "0x0102030405" as Hex;
-    await write("commitHandshake", [
-      slot,
-      garbage,
-      await signRaw(rogue.key, handshakeDigest(f.domain, slot, garbage)),
-    ]);
+    const here = await latestPoint(f);
+    const garbageSig = await signRaw(rogue.key, handshakeDigest(f.domain, slot, garbage, here));
+    await write("commitHandshake", [slot, garbage, here.seq, garbageSig]);
     assert.equal(
-      await revertName(
-        write("commitHandshake", [
-          slot,
-          garbage,
-          await signRaw(rogue.key, handshakeDigest(f.domain, slot, garbage)),
-        ]),
-      ),
+      await revertName(write("commitHandshake", [slot, garbage, here.seq, garbageSig])),
       "StaleEpoch",
     );
     const voided = await until("members to void the garbage", async () => {

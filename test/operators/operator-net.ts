@@ -77,9 +77,9 @@ export function httpStatusSource(url: () => string): StatusSource {
         batchesInFlight: 0,
         skippedBatches: s.skippedBatches,
         // The API says only whether the node syncs, not from which point.
-        syncing: s.syncing ? { slot: s.slot, block: "0", sequence: s.appliedSequence } : undefined,
+        syncing: s.syncing ? { slot: s.slot, block: "0", at: "0", sequence: s.appliedSequence } : undefined,
       };
-      return { group, ledger };
+      return { group, ledger, cursor: undefined, diverged: undefined };
     },
   };
 }

@@ -10,10 +10,12 @@ import {
   withWallet,
   writeAnonifyMined,
 } from "../../src/chain/chain.js";
+import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import { mnemonicKey } from "../../src/chain/keys.js";
 import { publishDevPolicy } from "../../src/host/policy.js";
 import {
   type AttestationReport,
+  type ChainPosition,
   enclaveBinding,
   encodeReport,
   type LedgerDomain,
@@ -22,6 +24,19 @@ import {
 
 export function anvilKey(index: number): Hex {
   return mnemonicKey(ANVIL_MNEMONIC, index);
+}
+
+/** The contract's newest point of its event sequence (position and head): what a signer names that read it all. */
+export async function latestPoint(f: { owner: LedgerWallet; contract: Address }): Promise<ChainPosition> {
+  const read = <T>(functionName: "eventCount" | "headAt", args: readonly unknown[] = []) =>
+    f.owner.publicClient.readContract({
+      address: f.contract,
+      abi: anonifyAbi,
+      functionName,
+      args,
+    } as never) as Promise<T>;
+  const seq = await read<bigint>("eventCount");
+  return { seq, head: await read<Hex>("headAt", [seq]) };
 }
 
 export type LedgerFixture = {

@@ -142,31 +142,46 @@ contract Anonify {
         uint64 timestamp,
         bytes32 head
     );
+    // An enclave's signed outputs name the point of the sequence they were made at (`baseSeq`, `at`):
+    // the signature covers the contract's head there, so an enclave whose host fed it a history of
+    // its own making gets nothing ordered, and every enclave checks the others' against its own.
     event HandshakeCommitted(
         uint64 indexed seq,
         uint64 indexed epoch,
         address indexed enclave,
+        uint64 baseSeq,
         bytes handshake,
+        bytes signature,
         uint64 timestamp,
         bytes32 head
     );
+    /// `stateDigest`: the submitter's digest of the replicated state at `baseSeq` (keyed by a group
+    /// secret: it reveals nothing), which every member compares with its own.
     event BatchSubmitted(
         uint64 indexed seq,
         uint64 indexed batch,
-        address indexed enclave,
+        uint64 indexed baseSeq,
+        address enclave,
         uint64 epoch,
         uint64 firstSequence,
         uint32 count,
+        bytes32 stateDigest,
         bytes ciphertext,
+        bytes signature,
         uint64 timestamp,
         bytes32 head
     );
+    /// The hash of the state snapshot for the joiners of handshake slot `epoch`, captured at position
+    /// `at` (that handshake's), and the state digest there.
     event SnapshotCommitted(
         uint64 indexed seq,
         address indexed enclave,
+        uint64 nonce,
         uint64 epoch,
-        uint64 sequence,
+        uint64 at,
+        bytes32 stateDigest,
         bytes32 snapshotHash,
+        bytes signature,
         uint64 timestamp,
         bytes32 head
     );
@@ -408,35 +423,50 @@ contract Anonify {
 
     /// @notice Orders one MLS handshake (Commit, with its Welcome if any). Compare-and-swap on the
     /// epoch: of concurrent commits for one epoch, exactly one lands and the others revert.
-    function commitHandshake(uint64 epoch_, bytes calldata handshake, bytes calldata signature) external {
+    /// The committer signs the point of the sequence it made the commit at (`baseSeq`, by the
+    /// contract's head there).
+    function commitHandshake(
+        uint64 epoch_,
+        bytes calldata handshake,
+        uint64 baseSeq,
+        bytes calldata signature
+    ) external {
         if (handshake.length == 0) revert EmptyPayload();
         bounded(handshake.length, MAX_PAYLOAD_BYTES);
         if (epoch_ != epoch) revert StaleEpoch(epoch, epoch_);
         bytes32 payloadHash = sha256(handshake);
-        bytes32 digest = keccak256(abi.encode(HANDSHAKE_TAG, block.chainid, address(this), epoch_, payloadHash));
+        bytes32 digest = keccak256(
+            abi.encode(HANDSHAKE_TAG, block.chainid, address(this), epoch_, payloadHash, baseSeq, headAt(baseSeq))
+        );
         address enclave = requireActive(digest, signature);
         epoch = epoch_ + 1;
         (uint64 seq, uint64 timestamp, bytes32 head) = position(
-            keccak256(abi.encode(HANDSHAKE_ITEM, epoch_, enclave, payloadHash))
+            keccak256(abi.encode(HANDSHAKE_ITEM, epoch_, enclave, payloadHash, baseSeq, sha256(signature)))
         );
-        emit HandshakeCommitted(seq, epoch_, enclave, handshake, timestamp, head);
+        emit HandshakeCommitted(seq, epoch_, enclave, baseSeq, handshake, signature, timestamp, head);
     }
 
     /// @notice Orders one encrypted batch of `count` commands. The enclave signs (chain, contract,
-    /// epoch, its own batch nonce, ciphertext hash): the nonce makes every signature single-use,
-    /// and being per enclave it lets several nodes submit without racing for one counter.
+    /// epoch, its own batch nonce, ciphertext hash, the point it sealed the batch at and its state
+    /// digest there): the nonce makes every signature single-use, and being per enclave it lets
+    /// several nodes submit without racing for one counter; the point is checked against the
+    /// contract's head there (within HEAD_WINDOW).
     function submitBatch(
         uint64 epoch_,
         bytes calldata ciphertext,
         uint32 count,
         address enclave,
+        uint64 baseSeq,
+        bytes32 stateDigest,
         bytes calldata signature
     ) external {
         if (count == 0 || ciphertext.length == 0) revert EmptyBatch();
         bounded(ciphertext.length, MAX_PAYLOAD_BYTES);
         if (epoch_ != epoch) revert StaleEpoch(epoch, epoch_);
         bytes32 payloadHash = sha256(ciphertext);
-        if (recoverRaw(batchDigest(enclave, epoch_, payloadHash, count), signature) != enclave) {
+        if (
+            recoverRaw(batchDigest(enclave, epoch_, payloadHash, count, baseSeq, stateDigest), signature) != enclave
+        ) {
             revert InvalidSignature();
         }
         Enclave storage e = enclaves[enclave];
@@ -448,32 +478,71 @@ contract Anonify {
         uint64 index = batchCount;
         batchCount = index + 1;
         commandCount = first + count;
-        (uint64 seq, uint64 timestamp, bytes32 head) = position(
-            keccak256(abi.encode(BATCH_ITEM, index, epoch_, first, count, enclave, payloadHash))
+        bytes32 item = keccak256(
+            abi.encode(
+                BATCH_ITEM,
+                index,
+                epoch_,
+                first,
+                count,
+                enclave,
+                payloadHash,
+                baseSeq,
+                stateDigest,
+                sha256(signature)
+            )
         );
-        emit BatchSubmitted(seq, index, enclave, epoch_, first, count, ciphertext, timestamp, head);
+        (uint64 seq, uint64 timestamp, bytes32 head) = position(item);
+        emit BatchSubmitted(
+            seq,
+            index,
+            baseSeq,
+            enclave,
+            epoch_,
+            first,
+            count,
+            stateDigest,
+            ciphertext,
+            signature,
+            timestamp,
+            head
+        );
     }
 
-    /// @notice An enclave commits the hash of a state snapshot so a joining enclave can check the
-    /// snapshot a peer hands it.
-    /// Bound to the enclave's record nonce, so an old commitment cannot be posted again after newer ones.
+    /// @notice An enclave commits the hash of a state snapshot, with the state digest at the position
+    /// it was captured at (`at`, the handshake that added the joiners, checked against the contract's
+    /// head there), so a joining enclave can check the snapshot a peer hands it. Bound to the enclave's
+    /// record nonce, so an old commitment cannot be posted again after newer ones.
     function commitSnapshot(
         uint64 nonce,
         uint64 epoch_,
-        uint64 sequence_,
+        uint64 at,
+        bytes32 stateDigest,
         bytes32 snapshotHash,
         bytes calldata signature
     ) external {
         bytes32 digest = keccak256(
-            abi.encode(SNAPSHOT_TAG, block.chainid, address(this), nonce, epoch_, sequence_, snapshotHash)
+            abi.encode(
+                SNAPSHOT_TAG,
+                block.chainid,
+                address(this),
+                nonce,
+                epoch_,
+                at,
+                headAt(at),
+                stateDigest,
+                snapshotHash
+            )
         );
         address enclave = requireActive(digest, signature);
         uint64 expected = takeRecordNonce(enclave, nonce);
         if (expected != nonce) revert StaleSnapshot(enclave, expected, nonce);
         (uint64 seq, uint64 timestamp, bytes32 head) = position(
-            keccak256(abi.encode(SNAPSHOT_ITEM, enclave, epoch_, sequence_, snapshotHash))
+            keccak256(
+                abi.encode(SNAPSHOT_ITEM, enclave, nonce, epoch_, at, stateDigest, snapshotHash, sha256(signature))
+            )
         );
-        emit SnapshotCommitted(seq, enclave, epoch_, sequence_, snapshotHash, timestamp, head);
+        emit SnapshotCommitted(seq, enclave, nonce, epoch_, at, stateDigest, snapshotHash, signature, timestamp, head);
     }
 
     // ------------------------------------------------------------------ the event sequence
@@ -518,7 +587,9 @@ contract Anonify {
         address enclave,
         uint64 epoch_,
         bytes32 ciphertextHash,
-        uint32 count
+        uint32 count,
+        uint64 baseSeq,
+        bytes32 stateDigest
     ) public view returns (bytes32) {
         return
             keccak256(
@@ -529,7 +600,10 @@ contract Anonify {
                     epoch_,
                     enclaves[enclave].batchNonce,
                     ciphertextHash,
-                    count
+                    count,
+                    baseSeq,
+                    headAt(baseSeq),
+                    stateDigest
                 )
             );
     }

@@ -1,12 +1,15 @@
 // The batches this enclave offers its host to submit: encrypted under the current epoch key,
 // padded, and signed for the contract with consecutive batch nonces, so several can be in flight
-// and still land in order. A new epoch re-seals the ones in flight with the same commands.
+// and still land in order, each at the point of the event sequence it was sealed at (this enclave's
+// cursor) with its state digest there, which every member compares with its own. A new epoch
+// re-seals the ones in flight with the same commands.
 import type { Hex } from "viem";
 import type { BatchOffer } from "../../boundary/calls.js";
 import { epochOf } from "../../group/mls.js";
 import { DEFAULT_BATCH_COMMANDS } from "../../protocol/batch.js";
 import { inFlightDigest, nextBatches } from "../confidential-ledger.js";
 import { type CallHandlers, type EnclaveContext, sessionToChange } from "../context.js";
+import { digestAtCursor, pointAt } from "../history.js";
 import { signDigest } from "../identity.js";
 import { journalBatches } from "./checkpoint.js";
 
@@ -16,34 +19,51 @@ export function batchCalls(context: EnclaveContext): Pick<CallHandlers, "sealBat
       const session = sessionToChange(context, "sealBatch");
       const knownSignatures = new Set(known.map((k) => k.toLowerCase()));
       const { group, epochKey } = session.group;
-      if (!group || !epochKey || session.ledger.syncing)
-        return {
-          batches: [],
-          queued: session.ledger.queue.length,
-          journal: undefined,
-          reason: session.ledger.syncing ? "waiting for a state snapshot" : "not a group member",
-        };
+      const cursor = session.cursor;
+      const stateDigest = digestAtCursor(session, context.app.name);
+      const reason = session.diverged
+        ? "this enclave diverged"
+        : session.ledger.syncing
+          ? "waiting for a state snapshot"
+          : !group || !epochKey || !cursor || !stateDigest
+            ? "not a group member"
+            : undefined;
+      if (reason || !group || !epochKey || !cursor || !stateDigest)
+        return { batches: [], queued: session.ledger.queue.length, journal: undefined, reason };
       const next = nextBatches(
         session.ledger,
-        { slot: session.group.slot, mlsEpoch: epochOf(group), epochKey, domain: session.domain },
+        {
+          slot: session.group.slot,
+          mlsEpoch: epochOf(group),
+          epochKey,
+          domain: session.domain,
+          base: { seq: BigInt(cursor.seq), head: cursor.head },
+          stateDigest,
+          // A rollback past a reorganisation can leave batches signed at points the chain dropped.
+          holds: (base) => pointAt(session.history, base.seq)?.head === base.head,
+        },
         { maxCommands, maxInFlight },
       );
       const changed = next !== session.ledger;
       session.ledger = next;
       // Offered on every call until they land: each batch is hashed and signed once.
-      const signatures = new Map<Hex, Hex>();
+      const signatures = new Map<string, Hex>();
       const batches: BatchOffer[] = [];
       for (const b of next.inFlight) {
+        // Signed once per ciphertext and point (a batch signed again at a newer point is another offer).
+        const id = `${b.ciphertext}@${b.base.seq}`;
         const signature =
-          context.batchSignatures.get(b.ciphertext) ??
+          context.batchSignatures.get(id) ??
           (await signDigest(session.keys, inFlightDigest(b, session.domain)));
-        signatures.set(b.ciphertext, signature);
+        signatures.set(id, signature);
         batches.push({
           epoch: b.slot.toString(),
           nonce: b.nonce.toString(),
           ciphertext: knownSignatures.has(signature.toLowerCase()) ? undefined : b.ciphertext,
           count: b.count,
           enclave: session.identity.address,
+          baseSeq: b.base.seq.toString(),
+          stateDigest: b.stateDigest,
           signature,
         });
       }

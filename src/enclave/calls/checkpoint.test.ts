@@ -84,7 +84,15 @@ describe("restoreState (in process)", () => {
       applyEvents: { events: [] },
       keyPackage: { nonce: "0" },
       submitCommand: { envelope: await sealedErc20Command(account, DOMAIN, hpkePublicKey, 0n) },
-      installSnapshot: { bytes: "0x01" },
+      installSnapshot: {
+        bytes: "0x01",
+        commitment: {
+          enclave: `0x${"01".repeat(20)}`,
+          nonce: "0",
+          stateDigest: `0x${"02".repeat(32)}`,
+          signature: `0x${"03".repeat(65)}`,
+        },
+      },
     };
     for (const name of CHANGING) {
       const enclave = await restarted();

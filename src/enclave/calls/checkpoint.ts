@@ -18,7 +18,7 @@
 import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { decodeValue, encodeValue, type StateValue } from "../../app/canonical.js";
 import { PersistentMap } from "../../app/pmap.js";
-import type { JournalEntry } from "../../boundary/calls.js";
+import type { Divergence, JournalEntry } from "../../boundary/calls.js";
 import type { EventCursor } from "../../boundary/chain-events.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import {
@@ -35,28 +35,23 @@ import {
   type SplitMap,
   sealPieces,
 } from "../checkpoint-pieces.js";
-import {
-  type InFlight,
-  type LedgerAppState,
-  ledgerSummary,
-  type Queued,
-  withJournal,
-} from "../confidential-ledger.js";
+import { type InFlight, type LedgerAppState, type Queued, withJournal } from "../confidential-ledger.js";
 import {
   type CallHandlers,
   type CheckpointClock,
   type EnclaveContext,
+  groupView,
   requireSession,
   type Session,
 } from "../context.js";
 import {
-  groupSummary,
   type SealedGroup,
   sealableGroup,
   unsealedGroup,
   unsealedOwnCommits,
   withOwnCommits,
 } from "../group-member.js";
+import type { History } from "../history.js";
 import { GENESIS, type Linked, recordHash, verifiedChain } from "../journal-chain.js";
 import { SealingError, seal, unseal } from "../sealing.js";
 
@@ -70,14 +65,17 @@ const MIN_RECORDS_BETWEEN_SNAPSHOTS = 256;
 /**
  * The layout of sealed state and journal records; a blob of any other version is refused. 6: the
  * checkpoint in pieces (a manifest with `split` and `bucketKey`, its ledger without the large maps);
- * 7: the group's own commits kept (`ownCommits`), not one pending commit.
+ * 7: the group's own commits kept (`ownCommits`), not one pending commit; 8: the event sequence's
+ * cursor and history, state digests and a divergence.
  */
-const NODE_STATE_VERSION = 7;
+const NODE_STATE_VERSION = 8;
 
 type SealedNodeState = {
   version: number;
   address: Hex;
   cursor: EventCursor | undefined;
+  history: History;
+  diverged: Divergence | undefined;
   group: SealedGroup;
   /** Without the maps in `split`: those are in the pieces the manifest names. */
   ledger: LedgerAppState;
@@ -134,7 +132,11 @@ export const fullSealDue = (context: EnclaveContext, groupChanged: boolean): boo
 export function idleSealDue(context: EnclaveContext, session: Session): boolean {
   const last = context.checkpoint.sealed;
   const moved =
-    !last || last.group !== session.group || last.ledger !== session.ledger || last.cursor !== session.cursor;
+    !last ||
+    last.group !== session.group ||
+    last.ledger !== session.ledger ||
+    last.cursor !== session.cursor ||
+    last.diverged !== session.diverged;
   return moved && fullSealDue(context, false);
 }
 
@@ -151,7 +153,12 @@ function pieceSealer(context: EnclaveContext, session: Session): PieceSealer {
 /** The checkpoint, as the container the host stores: the manifest and the pieces sealed anew. */
 export async function sealState(context: EnclaveContext, session: Session): Promise<Hex> {
   const startedAt = Date.now();
-  const held = { group: session.group, ledger: session.ledger, cursor: session.cursor };
+  const held = {
+    group: session.group,
+    ledger: session.ledger,
+    cursor: session.cursor,
+    diverged: session.diverged,
+  };
   const { ledger, split, bucketKey, pieces, cache } = await sealPieces(
     pieceSealer(context, session),
     context.pieces,
@@ -161,6 +168,8 @@ export async function sealState(context: EnclaveContext, session: Session): Prom
     version: NODE_STATE_VERSION,
     address: session.identity.address,
     cursor: session.cursor,
+    history: session.history,
+    diverged: session.diverged,
     group: sealableGroup(session.group),
     ledger,
     split,
@@ -310,7 +319,13 @@ export function checkpointCalls(context: EnclaveContext): Pick<CallHandlers, "re
         inFlight: batched?.kind === "batched" ? batched.inFlight : undefined,
         earlier,
       });
-      Object.assign(session, { group, ledger, cursor: state.cursor });
+      Object.assign(session, {
+        group,
+        ledger,
+        cursor: state.cursor,
+        history: state.history,
+        diverged: state.diverged,
+      } satisfies Partial<Session>);
       context.pieces = cache;
       // The journal continues from the last record restored.
       Object.assign(context.checkpoint, {
@@ -323,11 +338,7 @@ export function checkpointCalls(context: EnclaveContext): Pick<CallHandlers, "re
         // and only a seal keeps them once a rollback made this older checkpoint the one to resume from.
         sealed: undefined,
       } satisfies Partial<CheckpointClock>);
-      return {
-        cursor: session.cursor,
-        group: groupSummary(session.group, session.identity.address),
-        ledger: ledgerSummary(session.ledger),
-      };
+      return groupView(session);
     },
   };
 }

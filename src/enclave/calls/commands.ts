@@ -24,6 +24,7 @@ import { commandStatus, enqueue, type LedgerAppState } from "../confidential-led
 import {
   type CallHandlers,
   type EnclaveContext,
+  refuseIfDiverged,
   requireSession,
   type Session,
   sessionToChange,
@@ -41,6 +42,7 @@ const REFUSED_MESSAGE = "the enclave refused the message; the reason is sealed t
  * node's state is, is public (its host sees the same events).
  */
 export function refuseWhileIncomplete(session: Session): void {
+  refuseIfDiverged(session);
   const reason = incompleteLedger(session.ledger, session.group.group !== undefined);
   if (reason) throw new EnclaveCallError("syncing", reason);
 }

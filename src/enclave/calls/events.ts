@@ -2,33 +2,48 @@
 // group, batches move the confidential ledger. The host may resend, drop, reorder or change what it
 // feeds: each event must take the position right after the last one applied, and its head, recomputed
 // here over what was fed (src/protocol/event-chain.ts), must be the one it names; anything else is
-// refused with nothing of the call applied. A handshake that adds members makes every complete member capture a state snapshot for
-// them; one that adds this enclave after batches were ordered makes it sync: it stops before the next
-// batch until a snapshot is installed (src/enclave/ledger-snapshot.ts).
+// refused with nothing of the call applied. Every other enclave's signed output is checked against
+// this enclave's own history and state digests (claims.ts), and a member's batch must open: where one
+// is not, this enclave's history or state is not the network's, and it stops there for good
+// (`diverged`), whatever its host sends next. After each event it notes the head and, while it holds
+// a complete ledger as a member, its state digest there (history.ts, ledger-digest.ts).
+// A handshake that adds members makes every complete member capture a state snapshot for them; one
+// that adds this enclave after batches were ordered makes it sync: it stops before the next batch
+// until a snapshot is installed (src/enclave/ledger-snapshot.ts).
 import { type Hex, keccak256 } from "viem";
-import type { ApplyResult, CommandStatusAnswer, SnapshotOffer } from "../../boundary/calls.js";
+import type { ApplyResult, CommandStatusAnswer, Divergence, SnapshotOffer } from "../../boundary/calls.js";
 import { cursorOf, type EventCursor, type LedgerEvent } from "../../boundary/chain-events.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import { epochOf, membersOf } from "../../group/mls.js";
 import type { LedgerDomain } from "../../protocol/digests.js";
 import { GENESIS_POSITION, positionAfter } from "../../protocol/event-chain.js";
+import { divergenceIn } from "../claims.js";
 import {
   applyBatch,
   LedgerAppError,
   type LedgerAppState,
-  ledgerSummary,
+  LedgerDiverged,
   settledHere,
 } from "../confidential-ledger.js";
-import { admissionAt, type CallHandlers, type EnclaveContext, sessionToChange } from "../context.js";
+import {
+  admissionAt,
+  type CallHandlers,
+  type EnclaveContext,
+  groupView,
+  refuseIfDiverged,
+  sessionToChange,
+} from "../context.js";
 import {
   applyGroupEvent,
+  digestKeyOf,
   GroupFollowError,
   type GroupMemberState,
-  groupSummary,
   ownCommitFor,
 } from "../group-member.js";
+import { type History, withPoint } from "../history.js";
+import { ledgerRoot, stateDigestAt } from "../ledger-digest.js";
 import { captureSnapshot, snapshotKey, startSync, withProduced } from "../ledger-snapshot.js";
-import { enclaveAddressOf } from "../registry.js";
+import { countBatch, enclaveAddressOf } from "../registry.js";
 import { fullSealDue, sealState } from "./checkpoint.js";
 import { statusAnswer } from "./commands.js";
 
@@ -37,6 +52,9 @@ const KEPT_SNAPSHOT_BYTES = 2;
 
 const addressesOf = (group: NonNullable<GroupMemberState["group"]>) =>
   new Set(membersOf(group).map((m) => enclaveAddressOf(m.identity)));
+
+/** A snapshot captured for joiners, before its state digest (computed once the handshake is applied). */
+type Captured = Omit<SnapshotOffer, "stateDigest">;
 
 /**
  * The ledger after a handshake moved the group from `before` to `after`: syncing if it added this
@@ -50,7 +68,7 @@ async function afterHandshake(
   after: GroupMemberState,
   ledger: LedgerAppState,
   domain: LedgerDomain,
-): Promise<{ ledger: LedgerAppState; offer?: SnapshotOffer }> {
+): Promise<{ ledger: LedgerAppState; captured?: Captured }> {
   const group = after.group;
   // Genesis and joins before any batch need no snapshot: the initial state is known.
   if (!group || group === before.group || ledger.batches === 0n) return { ledger };
@@ -58,8 +76,10 @@ async function afterHandshake(
   const at = { slot, seq: BigInt(event.seq), head: event.head.toLowerCase() as Hex };
   if (!before.group) {
     const key = await snapshotKey(group, domain, slot);
-    const next = startSync(ledger, { ...at, block: BigInt(event.block), key });
+    const digestKey = await digestKeyOf(group, domain);
+    const next = startSync(ledger, { ...at, block: BigInt(event.block), key, digestKey });
     key.fill(0);
+    digestKey.fill(0);
     return { ledger: next };
   }
   if (ledger.syncing) return { ledger }; // incomplete: the complete members produce it
@@ -72,9 +92,10 @@ async function afterHandshake(
   for (const old of [...context.snapshotBytes.keys()].slice(0, -KEPT_SNAPSHOT_BYTES))
     context.snapshotBytes.delete(old);
   return {
-    ledger: withProduced(ledger, { slot, sequence: ledger.sequence, hash }),
-    offer: {
+    ledger,
+    captured: {
       slot: slot.toString(),
+      at: event.seq,
       sequence: ledger.sequence.toString(),
       block: event.block,
       hash,
@@ -83,6 +104,21 @@ async function afterHandshake(
       commit: ownCommitFor(before, slot, keccak256(event.handshake)) !== undefined,
     },
   };
+}
+
+/**
+ * This enclave's state digest at the position it just applied: while it is a member with a complete
+ * ledger (a non-member, or a joiner waiting for its snapshot, holds no state to digest).
+ */
+function digestHere(
+  group: GroupMemberState,
+  ledger: LedgerAppState,
+  event: LedgerEvent,
+  app: string,
+): Hex | undefined {
+  if (!group.group || !group.digestKey || ledger.syncing) return undefined;
+  const at = { seq: BigInt(event.seq), head: event.head.toLowerCase() as Hex };
+  return stateDigestAt(group.digestKey, at, ledgerRoot(ledger, app));
 }
 
 /**
@@ -124,9 +160,12 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
   return {
     applyEvents: async ({ events }): Promise<ApplyResult> => {
       const session = sessionToChange(context, "applyEvents");
+      refuseIfDiverged(session);
       let group = session.group;
       let ledger = session.ledger;
       let cursor = session.cursor;
+      let history: History = session.history;
+      let diverged: Divergence | undefined;
       let applied = 0;
       let blocked = false;
       const snapshots: SnapshotOffer[] = [];
@@ -137,15 +176,24 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
           blocked = true;
           break;
         }
+        diverged = divergenceIn(event, history, group.registry, session.domain);
+        if (diverged) break;
+        let captured: Captured | undefined;
         try {
           if (event.kind === "BatchSubmitted") {
+            if (group.group && BigInt(event.epoch) !== group.slot)
+              throw new LedgerDiverged(
+                `batch ${event.batch} is for slot ${event.epoch}, this enclave is at ${group.slot}`,
+              );
             ledger = applyBatch(ledger, event, {
               app: context.app,
               domain: session.domain,
               self: session.identity.address,
               mlsEpoch: group.group ? epochOf(group.group) : undefined,
               epochKey: group.epochKey,
+              members: group.group ? addressesOf(group.group) : undefined,
             });
+            group = { ...group, registry: countBatch(group.registry, event.enclave) };
           } else if (event.kind !== "SnapshotCommitted") {
             const before = group;
             group = await applyGroupEvent(
@@ -158,20 +206,41 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
             if (event.kind === "HandshakeCommitted") {
               const step = await afterHandshake(context, event, before, group, ledger, session.domain);
               ledger = step.ledger;
-              if (step.offer) snapshots.push(step.offer);
+              captured = step.captured;
             }
           }
         } catch (error) {
+          if (error instanceof LedgerDiverged) {
+            diverged = { seq: event.seq, kind: event.kind, reason: error.message };
+            break;
+          }
           if (error instanceof GroupFollowError || error instanceof LedgerAppError)
             throw new EnclaveCallError("out_of_order", error.message);
           throw error;
         }
+        const digest = digestHere(group, ledger, event, context.app.name);
+        history = withPoint(history, BigInt(event.seq), {
+          head: event.head.toLowerCase() as Hex,
+          ...(digest ? { digest } : {}),
+        });
+        if (captured && digest) {
+          snapshots.push({ ...captured, stateDigest: digest });
+          ledger = withProduced(ledger, {
+            slot: BigInt(captured.slot),
+            at: { seq: BigInt(event.seq), head: event.head.toLowerCase() as Hex },
+            sequence: BigInt(captured.sequence),
+            hash: captured.hash,
+            digest,
+          });
+        }
         cursor = cursorOf(event);
         applied++;
       }
-      // The previous epoch's key goes: no batch of an epoch can be ordered after the handshake that ends it.
+      // The previous epoch's keys go: no batch of an epoch can be ordered after the handshake that ends it.
       if (session.group.epochKey && session.group.epochKey !== group.epochKey) session.group.epochKey.fill(0);
-      const groupChanged = secretsChanged(session.group, group);
+      if (session.group.digestKey && session.group.digestKey !== group.digestKey)
+        session.group.digestKey.fill(0);
+      const groupChanged = secretsChanged(session.group, group) || diverged !== undefined;
       // Answered at once for the host's waiting requests: the settled commands' receipts, sealed.
       const settled = await Promise.all(
         settledHere(session.ledger, ledger).map(
@@ -179,16 +248,12 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
             (await statusAnswer(ledger, session.domain, id)) ?? { id, status: "unknown" },
         ),
       );
-      session.group = group;
-      session.ledger = ledger;
-      session.cursor = cursor;
+      Object.assign(session, { group, ledger, cursor, history, diverged });
       return {
+        ...groupView(session),
         applied,
         blocked,
         snapshots,
-        cursor,
-        group: groupSummary(group, session.identity.address),
-        ledger: ledgerSummary(ledger),
         settled,
         sealedState: fullSealDue(context, groupChanged) ? await sealState(context, session) : undefined,
       };

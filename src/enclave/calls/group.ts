@@ -4,11 +4,12 @@ import { bytesToHex } from "viem";
 import type { HandshakeProposal } from "../../boundary/calls.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import { handshakeDigest, keyPackageDigest } from "../../protocol/digests.js";
-import { ledgerSummary } from "../confidential-ledger.js";
+import { GENESIS_POSITION } from "../../protocol/event-chain.js";
 import {
   admissionAt,
   type CallHandlers,
   type EnclaveContext,
+  groupView,
   requireSession,
   sessionToChange,
 } from "../context.js";
@@ -48,8 +49,9 @@ export function groupCalls(
     proposeHandshake: async ({ rotate = false }): Promise<HandshakeProposal> => {
       const session = sessionToChange(context, "proposeHandshake");
       // A member still waiting for its snapshot commits nothing: a commit that adds members needs a
-      // complete ledger to capture theirs, and a rotation can wait until it has one.
-      if (session.ledger.syncing)
+      // complete ledger to capture theirs, and a rotation can wait until it has one. One that
+      // diverged signs nothing again.
+      if (session.ledger.syncing || session.diverged)
         return {
           handshake: null,
           sealedState: undefined,
@@ -74,22 +76,20 @@ export function groupCalls(
       if (!proposal.handshake) return { handshake: null, sealedState, group };
       const handshake = bytesToHex(proposal.handshake);
       const slot = session.group.slot;
+      // Made at this enclave's cursor: the signature names the head its history reached there.
+      const base = session.cursor
+        ? { seq: BigInt(session.cursor.seq), head: session.cursor.head }
+        : GENESIS_POSITION;
       return {
         handshake,
         epoch: slot.toString(),
-        signature: await signDigest(session.keys, handshakeDigest(session.domain, slot, handshake)),
+        baseSeq: base.seq.toString(),
+        signature: await signDigest(session.keys, handshakeDigest(session.domain, slot, handshake, base)),
         sealedState,
         group,
       };
     },
 
-    groupStatus: () => {
-      const session = requireSession(context);
-      return {
-        cursor: session.cursor,
-        group: groupSummary(session.group, session.identity.address),
-        ledger: ledgerSummary(session.ledger),
-      };
-    },
+    groupStatus: () => groupView(requireSession(context)),
   };
 }

@@ -6,6 +6,7 @@ import { enclaveBinding, type LedgerDomain, leaveDigest } from "../../protocol/d
 import { initialLedgerApp } from "../confidential-ledger.js";
 import { type CallHandlers, type EnclaveContext, requireSession } from "../context.js";
 import { INITIAL_GROUP_STATE } from "../group-member.js";
+import { EMPTY_HISTORY } from "../history.js";
 import {
   decodeKeys,
   type EnclaveKeys,
@@ -75,8 +76,10 @@ export function identityCalls(
         domain,
         sealedIdentity,
         cursor: undefined,
+        history: EMPTY_HISTORY,
         group: INITIAL_GROUP_STATE,
         ledger: initialLedgerApp(context.app),
+        diverged: undefined,
       };
       return { ...identity, sealedIdentity, created };
     },

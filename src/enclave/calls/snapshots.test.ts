@@ -32,6 +32,8 @@ describe("joining with state (in process)", () => {
   let c: typeof a;
   let joined: ApplyResult;
   let snapshot: Hex;
+  /** A's commitment of the snapshot for C, as the chain would carry it. */
+  let commitment: { enclave: Hex; nonce: string; stateDigest: Hex; signature: Hex };
   let ownerNonce = 0n;
 
   const submit = async (via: typeof a, command: string, params: Record<string, string>) =>
@@ -96,6 +98,7 @@ describe("joining with state (in process)", () => {
     assert.equal(offerA.hash, offerB.hash, "every complete member seals the same bytes");
     assert.deepEqual([offerA.commit, offerB.commit], [true, false]);
     assert.deepEqual([offerA.slot, offerA.sequence], ["1", "5"]);
+    assert.equal(offerA.stateDigest, offerB.stateDigest, "both name one state digest at the join");
     assert.ok(toA!.sealedState, "what it produced is sealed with its state");
     snapshot = await readOut(a.enclave, offerA.hash);
     assert.equal(snapshot, await readOut(b.enclave, offerB.hash));
@@ -104,8 +107,23 @@ describe("joining with state (in process)", () => {
 
     // Each signs a commitment to what it captured, for the record nonce it is given; to nothing else.
     const signed = await call(a.enclave, "signSnapshot", { nonce: "1", hash: offerA.hash });
-    const digest = snapshotDigest(DOMAIN, 1n, 1n, 5n, offerA.hash);
+    assert.deepEqual([signed.slot, signed.at, signed.stateDigest], ["1", offerA.at, offerA.stateDigest]);
+    const joinAt = chain.events.find((e) => e.seq === offerA.at)!;
+    const digest = snapshotDigest(
+      DOMAIN,
+      1n,
+      1n,
+      { seq: BigInt(joinAt.seq), head: joinAt.head },
+      offerA.stateDigest,
+      offerA.hash,
+    );
     assert.equal(await recoverAddress({ hash: digest, signature: signed.signature }), a.address);
+    commitment = {
+      enclave: a.address,
+      nonce: "1",
+      stateDigest: signed.stateDigest,
+      signature: signed.signature,
+    };
     await refusedWith(
       call(a.enclave, "signSnapshot", { nonce: "1", hash: `0x${"ab".repeat(32)}` }),
       "not_found",
@@ -147,9 +165,10 @@ describe("joining with state (in process)", () => {
       copy[at] = value ?? copy[at]! ^ 1;
       return bytesToHex(copy);
     };
-    const install = (b: Hex) => call(c.enclave, "installSnapshot", { bytes: b });
-    await refusedWith(install(changed(bytes.length - 1)), "snapshot_invalid"); // the tag
-    await refusedWith(install(changed(SNAPSHOT_HEADER_BYTES + 2)), "snapshot_invalid"); // the nonce
+    const install = (b: Hex) => call(c.enclave, "installSnapshot", { bytes: b, commitment });
+    // A changed byte of the ciphertext: not the bytes committed (the commitment names their hash).
+    await refusedWith(install(changed(bytes.length - 1)), "snapshot_mismatch"); // the tag
+    await refusedWith(install(changed(SNAPSHOT_HEADER_BYTES + 2)), "snapshot_mismatch"); // the nonce
     await refusedWith(install(changed(SNAPSHOT_HEADER_BYTES - 1)), "snapshot_mismatch"); // the batches
     await refusedWith(install(changed(36)), "snapshot_mismatch"); // the slot: another slot
     await refusedWith(install(changed(44)), "snapshot_mismatch"); // the event position
@@ -158,7 +177,7 @@ describe("joining with state (in process)", () => {
     await refusedWith(install(changed(8)), "wrong_domain"); // the chain id: another network
     await refusedWith(install(changed(28)), "wrong_domain"); // the contract
     await refusedWith(install(changed(0, 1)), "snapshot_invalid"); // the version
-    await refusedWith(install(bytesToHex(bytes.subarray(0, 200))), "snapshot_invalid"); // truncated
+    await refusedWith(install(bytesToHex(bytes.subarray(0, 200))), "snapshot_mismatch"); // truncated: not what was committed
     // Pieces out of order, or naming another total.
     const half = Math.floor(bytes.length / 2);
     await refusedWith(
@@ -166,6 +185,7 @@ describe("joining with state (in process)", () => {
         bytes: bytesToHex(bytes.subarray(half)),
         offset: half,
         total: bytes.length,
+        commitment,
       }),
       "snapshot_invalid",
     );
@@ -173,12 +193,14 @@ describe("joining with state (in process)", () => {
       bytes: bytesToHex(bytes.subarray(0, half)),
       offset: 0,
       total: bytes.length,
+      commitment,
     });
     await refusedWith(
       call(c.enclave, "installSnapshot", {
         bytes: bytesToHex(bytes.subarray(half)),
         offset: half,
         total: bytes.length + 1,
+        commitment,
       }),
       "snapshot_invalid",
     );
@@ -201,7 +223,7 @@ describe("joining with state (in process)", () => {
     const other = await readOut(a.enclave, toA!.snapshots[0]!.hash);
     assert.equal(readSnapshotHeader(hexToBytes(other)).slot, 2n);
     const refusal = await refusedWith(
-      call(c.enclave, "installSnapshot", { bytes: other }),
+      call(c.enclave, "installSnapshot", { bytes: other, commitment }),
       "snapshot_mismatch",
     );
     assert.match(refusal.message, /slot 2/);
@@ -222,16 +244,18 @@ describe("joining with state (in process)", () => {
       bytes: bytesToHex(bytes.subarray(0, half)),
       offset: 0,
       total: bytes.length,
+      commitment,
     });
     assert.equal(first.installed, false);
     const done = await call(restarted, "installSnapshot", {
       bytes: bytesToHex(bytes.subarray(half)),
       offset: half,
       total: bytes.length,
+      commitment,
     });
     assert.equal(done.installed, true);
     assert.equal(done.ledger.syncing, undefined);
-    await refusedWith(call(restarted, "installSnapshot", { bytes: snapshot }), "not_syncing");
+    await refusedWith(call(restarted, "installSnapshot", { bytes: snapshot, commitment }), "not_syncing");
 
     const fed = await chain.feed(restarted);
     assert.equal(fed.blocked, false);
@@ -264,7 +288,7 @@ describe("joining with state (in process)", () => {
     const enclave = enclaveOn(join(dir, "c"));
     await call(enclave, "init", { ...DOMAIN, sealedIdentity: c.sealedIdentity });
     await call(enclave, "restoreState", { sealedState: joined.sealedState! });
-    await call(enclave, "installSnapshot", { bytes: snapshot });
+    await call(enclave, "installSnapshot", { bytes: snapshot, commitment });
     const tick = () => call(enclave, "proposeHandshake", {});
     mock.timers.enable({ apis: ["Date"], now: Date.now() });
     try {
@@ -297,7 +321,7 @@ describe("joining with state (in process)", () => {
       return { enclave, restored };
     };
     const { enclave: first } = await fromJoin([]);
-    await call(first, "installSnapshot", { bytes: snapshot });
+    await call(first, "installSnapshot", { bytes: snapshot, commitment });
     await chain.feed(first);
     const envelope = await sealedErc20Command(holders[3]!, DOMAIN, c.hpkePublicKey, 0n, {
       command: "transfer",
@@ -310,7 +334,7 @@ describe("joining with state (in process)", () => {
     const { enclave: second, restored } = await fromJoin([accepted.journal.sealed]);
     assert.equal(restored.ledger.syncing?.slot, "1", "syncing again");
     assert.equal(restored.ledger.queued, 1, "the accepted command waits");
-    await call(second, "installSnapshot", { bytes: snapshot });
+    await call(second, "installSnapshot", { bytes: snapshot, commitment });
     await chain.feed(second);
     const memberC = { ...c, enclave: second };
     assert.equal(await chain.batch(memberC), 1);

@@ -7,7 +7,14 @@ import { EnclaveCallError } from "../../boundary/frames.js";
 import { bytesOfHex, hexOf } from "../../boundary/sealed-checkpoint.js";
 import { snapshotDigest } from "../../protocol/digests.js";
 import { ledgerSummary } from "../confidential-ledger.js";
-import { type CallHandlers, type EnclaveContext, requireSession, sessionToChange } from "../context.js";
+import {
+  type CallHandlers,
+  type EnclaveContext,
+  refuseIfDiverged,
+  requireSession,
+  sessionToChange,
+} from "../context.js";
+import { digestAtCursor } from "../history.js";
 import { signDigest } from "../identity.js";
 import { installSnapshot, SnapshotRefused } from "../ledger-snapshot.js";
 
@@ -42,18 +49,21 @@ export function snapshotCalls(
         session.domain,
         BigInt(nonce),
         produced.slot,
-        produced.sequence,
+        produced.at,
+        produced.digest,
         produced.hash,
       );
       return {
         signature: await signDigest(session.keys, digest),
         slot: produced.slot.toString(),
-        sequence: produced.sequence.toString(),
+        at: produced.at.seq.toString(),
+        stateDigest: produced.digest,
       };
     },
 
-    installSnapshot: async ({ bytes, offset = 0, total }) => {
+    installSnapshot: async ({ bytes, offset = 0, total, commitment }) => {
       const session = sessionToChange(context, "installSnapshot");
+      refuseIfDiverged(session);
       if (!session.ledger.syncing) {
         context.incomingSnapshot = undefined;
         throw new EnclaveCallError("not_syncing", "this enclave's ledger is complete: it takes no snapshot");
@@ -83,12 +93,23 @@ export function snapshotCalls(
           ledger: ledgerSummary(session.ledger),
         };
       context.incomingSnapshot = undefined;
+      const registry = session.group.registry;
       try {
-        session.ledger = installSnapshot(session.ledger, session.domain, incoming.bytes);
+        session.ledger = installSnapshot(
+          session.ledger,
+          session.domain,
+          incoming.bytes,
+          { ...commitment, nonce: BigInt(commitment.nonce) },
+          (enclave) => registry.enclaves[enclave.toLowerCase()]?.state === "active",
+          context.app.name,
+        );
       } catch (error) {
         if (error instanceof SnapshotRefused) throw new EnclaveCallError(error.code, error.reason);
         throw error;
       }
+      // The state digest at the cursor, under the current epoch's key: what this enclave's first
+      // batches are sealed at (the positions between the join and the cursor keep none).
+      digestAtCursor(session, context.app.name);
       // Not sealed here: sealing the whole state (seconds at 100,000 accounts, and a checkpoint as
       // large through the host) would come before the node's first answer. It comes at the interval,
       // with the next event or the host's next tick (`idleSealDue`); a restart before then syncs again
