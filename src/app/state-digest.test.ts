@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { bytesToHex } from "viem";
 import { collidingKeys } from "../../test/support/colliding-keys.js";
 import { decodeValue, encodeValue, type StateKey, type StateValue } from "./canonical.js";
-import { hashKey, PersistentMap } from "./pmap.js";
+import { PersistentMap } from "./pmap.js";
 import { stateDigest, stateDigestHashes } from "./state-digest.js";
 
 const hex = (value: StateValue) => bytesToHex(stateDigest(value));

@@ -3,6 +3,8 @@
 import assert from "node:assert/strict";
 import { bytesToHex, type Hex, type LocalAccount } from "viem";
 import { APPS } from "../../apps/index.js";
+import type { App } from "../app/app.js";
+import type { StateValue } from "../app/canonical.js";
 import type { CallName, CallParams, CallResult } from "../boundary/calls.js";
 import { BOUNDARY_VERSION, type BoundaryError } from "../boundary/frames.js";
 import { sealCommand, signCommand } from "../client/command.js";
@@ -33,15 +35,19 @@ export class Refused extends Error {
   }
 }
 
-const optionsOn = (platformDir: string) => ({
+const optionsOn = (platformDir: string, app: App<StateValue> = APPS.erc20!) => ({
   platform: new SimPlatform(platformDir),
   measured: MEASURED,
   config: CONFIG,
-  app: APPS.erc20!,
+  app,
 });
 
-/** An enclave on the simulated platform whose secret lives in `platformDir` (one machine per folder). */
-export const enclaveOn = (platformDir: string): Enclave => createEnclave(optionsOn(platformDir));
+/**
+ * An enclave on the simulated platform whose secret lives in `platformDir` (one machine per folder);
+ * `app`: other rules under the same measurement, as a test plays an enclave that computes otherwise.
+ */
+export const enclaveOn = (platformDir: string, app?: App<StateValue>): Enclave =>
+  createEnclave(optionsOn(platformDir, app));
 
 /** The context of such an enclave, for tests that drive its calls' functions directly. */
 export const contextOn = (platformDir: string): EnclaveContext => enclaveContext(optionsOn(platformDir));

@@ -72,15 +72,15 @@ const UNAVAILABLE = new Set(["syncing", "enclave_restarting", "enclave_stopped",
 /** Seconds a client waits before asking again after a 503. */
 const RETRY_AFTER_S = "1";
 
-/**
- * Answers 503 if `error` says the node cannot serve now, naming the component: the enclave is
- * restarting (also for a call that was in flight when its process died), or the ledger is syncing.
- * Undefined for any other error.
- */
 /** Whether `error` says "not now" (answered 503 by `replyUnavailable`), not that something broke. */
 export const isUnavailable = (error: unknown): boolean =>
   error instanceof EnclaveExitedError || (error instanceof EnclaveCallError && UNAVAILABLE.has(error.code));
 
+/**
+ * Answers 503 if `error` says the node cannot serve, naming why: the enclave is restarting (also for
+ * a call that was in flight when its process died), the ledger is syncing, or the enclave diverged.
+ * Undefined for any other error.
+ */
 export function replyUnavailable(reply: FastifyReply, error: unknown): FastifyReply | undefined {
   const answer =
     error instanceof EnclaveExitedError

@@ -7,8 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { FastifyInstance, InjectOptions } from "fastify";
+import { ENCLAVE_REQUESTS } from "../../test/support/enclave-requests.js";
 import { until } from "../../test/support/wait.js";
 import type { CommandStatusAnswer } from "../boundary/calls.js";
+import { EnclaveCallError } from "../boundary/frames.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
 import { ADMIN_TOKEN_FILE, checkAdminAuthorization, loadOrCreateAdminToken } from "./admin-token.js";
 import { buildNodeApi, ENVELOPE_BODY_LIMIT, type NodeApiLimits, withoutCredentials } from "./api.js";
@@ -19,6 +21,12 @@ const ID = `0x${"ab".repeat(32)}` as const;
 const TOKEN = "5".repeat(64);
 
 /** What the API asks of a node, recorded; `commandStatus` with a wait blocks until `release`. */
+const DIVERGENCE = {
+  seq: "41",
+  kind: "BatchSubmitted",
+  reason: "the state digest at event 40 is not this enclave's",
+};
+
 function stubNode(hostDir: string) {
   let release: () => void = () => {};
   const gate = new Promise<void>((r) => {
@@ -431,6 +439,13 @@ describe("readiness", () => {
             throw new Error("enclave process exited");
           }),
       ],
+      [
+        "diverged",
+        (n) => {
+          n.groupStatus = async () => ({ ...(await groupWith({})()), diverged: DIVERGENCE });
+          n.hasLeft = true;
+        },
+      ],
       ["left", (n) => (n.hasLeft = true)],
       ["catching_up", (n) => (n.isSynced = false)],
       ["not_member", (n) => (n.groupStatus = groupWith({ member: false }))],
@@ -442,6 +457,37 @@ describe("readiness", () => {
     for (const [state, change] of cases) {
       assert.deepEqual(await readiness(change), { status: 503, body: { ready: false, state } }, state);
     }
+  });
+});
+
+describe("a node whose enclave diverged", () => {
+  const dir = mkdtempSync(join(tmpdir(), "anonify-diverged-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("answers 503 diverged to commands, queries and statuses, without Retry-After, and its status says why", async () => {
+    const { node } = stubNode(dir);
+    const diverged = async () => {
+      throw new EnclaveCallError(
+        "diverged",
+        `this enclave's history is not the network's (${DIVERGENCE.reason})`,
+      );
+    };
+    Object.assign(node, {
+      submitCommand: diverged,
+      query: diverged,
+      commandStatus: diverged,
+      groupStatus: async () => ({ ...(await stubNode(dir).node.groupStatus()), diverged: DIVERGENCE }),
+    });
+    const app = buildNodeApi({ node, contract: `0x${"22".repeat(20)}`, chainId: 1, chainRpc: "http://x" });
+    for (const request of ENCLAVE_REQUESTS) {
+      const res = await app.inject(request);
+      assert.equal(res.statusCode, 503, request.url);
+      assert.equal(res.headers["retry-after"], undefined, "asking again here does not help");
+      assert.equal(res.json().code, "diverged");
+    }
+    const status = await app.inject({ method: "GET", url: "/v1/status" });
+    assert.deepEqual(status.json().diverged, DIVERGENCE);
+    await app.close();
   });
 });
 

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { type Hex, sha256 } from "viem";
+import { ENCLAVE_REQUESTS } from "../../test/support/enclave-requests.js";
 import { EnclaveCallError } from "../boundary/frames.js";
 import { buildNodeApi } from "./api.js";
 import type { EnclaveNode } from "./node-host.js";
@@ -114,13 +115,7 @@ describe("state snapshots at the host", () => {
     });
     const status = await app.inject({ method: "GET", url: "/v1/status" });
     assert.equal(status.json().syncing, true);
-    const envelope = JSON.stringify({ envelope: "0x01" });
-    const headers = { "content-type": "application/json" };
-    for (const request of [
-      { method: "POST" as const, url: "/v1/queries", payload: envelope, headers },
-      { method: "POST" as const, url: "/v1/commands", payload: envelope, headers },
-      { method: "GET" as const, url: `/v1/commands/0x${"ab".repeat(32)}` },
-    ]) {
+    for (const request of ENCLAVE_REQUESTS) {
       const res = await app.inject(request);
       assert.equal(res.statusCode, 503, request.url);
       assert.equal(res.headers["retry-after"], "1");
