@@ -122,11 +122,15 @@ export type EnclaveErrorCode =
   | EnvelopeRefusalCode
   | typeof REFUSED;
 
-/** A command's state as the host may see it. */
-export const COMMAND_STATUSES = ["queued", "submitted", "applied", "failed"] as const;
+/**
+ * A command's state as the host may see it: accepted and waiting, in a batch sent to the chain, or
+ * ordered by the chain. Whether it applied or failed only its receipt says, sealed to the sender: in
+ * clear it would tell the host that a sender's balance or allowance was short.
+ */
+export const COMMAND_STATUSES = ["queued", "submitted", "ordered"] as const;
 export type CommandStatus = (typeof COMMAND_STATUSES)[number];
-/** Whether the command is ordered: its receipt says applied or failed. */
-export const isSettled = (status: string): boolean => status === "applied" || status === "failed";
+/** Whether the command is ordered (its receipt, sealed, says applied or failed). */
+export const isSettled = (status: string): boolean => status === "ordered";
 
 /**
  * A command's state; the receipt, once ordered, is sealed to the sender's response key. `block`: the

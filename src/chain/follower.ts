@@ -13,6 +13,7 @@ import {
   type Transport,
 } from "viem";
 import { comesAfter } from "../protocol/log-position.js";
+import { DEFAULT_PAGE_BLOCKS } from "./block-pages.js";
 import { writeAtomic } from "./files.js";
 import { anonifyAbi } from "./generated/contracts.js";
 
@@ -25,7 +26,6 @@ export type AnonifyEvent = DecodeEventLogReturnType<typeof anonifyAbi> & {
 /** The position of the last event handed to the consumer; the next one comes strictly after it. */
 export type Cursor = { blockNumber: bigint; logIndex: number };
 
-export const DEFAULT_PAGE_BLOCKS = 2_000n;
 /**
  * Blocks whose hashes the follower remembers (each poll's head and each block it delivered events
  * of): how deep a reorganisation it can locate (a fork is found among them by bisection). Mainnet finalizes in two

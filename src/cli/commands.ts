@@ -170,8 +170,9 @@ export function registerUserCommands(program: Command): void {
     .action(async (name: string, params: string | undefined, flags: NodeFlags) =>
       run(flags, async () => {
         const client = await connect(flags);
-        const result = await client.query(name, parseParams(params));
-        console.log(flags.json ? show({ ok: true, result, ...servedBy(client) }) : show(result));
+        // The point the answer reflects, checked on chain (digest, recency): --json names it.
+        const { result, at } = await client.queryAt(name, parseParams(params));
+        console.log(flags.json ? show({ ok: true, result, at, ...servedBy(client) }) : show(result));
       }),
     );
 

@@ -8,7 +8,7 @@ import { anonifyAbi } from "../chain/generated/contracts.js";
 import type { LedgerDomain } from "../protocol/digests.js";
 import type { LedgerPoint } from "../protocol/receipts.js";
 import { NEXT_NONCE_QUERY } from "../protocol/wire.js";
-import { ChainChecks, type CheckedReceipt } from "./chain-checks.js";
+import { type AnswerPosition, ChainChecks, type CheckedReceipt } from "./chain-checks.js";
 import { chainClient } from "./chain-client.js";
 import {
   type CommandReceipt,
@@ -32,7 +32,8 @@ import { AnonifyClientError } from "./errors.js";
 import type { ChainTarget } from "./network-profile-format.js";
 import { askWithoutWaitIfFull, checkNodeNetwork, type NodeNetwork, nodeJson } from "./node-api.js";
 
-export type { CheckedReceipt } from "./chain-checks.js";
+export type { AnswerPosition, CheckedReceipt } from "./chain-checks.js";
+export { DEFAULT_MAX_LAG_SECONDS } from "./chain-checks.js";
 export { AnonifyClientError } from "./errors.js";
 export { checkNodeNetwork } from "./node-api.js";
 
@@ -63,7 +64,15 @@ export type AnonifyClientOptions = {
    * below the chain's `finalized` block is final too): 0 on the devnet (chain id 31337), else 12.
    */
   confirmations?: bigint;
+  /**
+   * How long after an event is ordered a query answer may still not reflect it (seconds; default
+   * `DEFAULT_MAX_LAG_SECONDS`, 30): an answer from further behind is refused, `stale_answer`.
+   */
+  maxLagSeconds?: number;
 };
+
+/** A query's result with the point it reflects, as the client checked it on chain. */
+export type QueryResult = { result: StateValue; at: AnswerPosition };
 
 /** Steps of a command before the node answers, for a caller that shows its progress (the web wallet). */
 export type SendProgress = (step: "signed" | "sealed") => void;
@@ -75,9 +84,13 @@ type NodeStatus = { id: Hex; status: CommandStatus["status"]; receipt?: Hex };
 const statusWait = (deadline: number) => Math.max(0, Math.min(deadline - Date.now(), STATUS_WAIT_MS));
 const waitQuery = (waitMs: number) => (waitMs > 0 ? `?wait=${Math.round(waitMs)}` : "");
 
+/**
+ * A command's state: as the node says it (`queued`, `submitted`, `ordered`), or once its receipt is
+ * opened, what the receipt says (`applied`, `failed`): the node never learns which.
+ */
 export type CommandStatus = {
   id: Hex;
-  status: "queued" | "submitted" | "applied" | "failed";
+  status: "queued" | "submitted" | "ordered" | "applied" | "failed";
   receipt?: CheckedReceipt;
 };
 
@@ -198,9 +211,12 @@ export class AnonifyClient {
     return this.onChain.checkReceipt(receipt);
   }
 
-  /** See `ChainChecks.checkAnswer`: `answer_from_fork` unless the chain holds the state answered from. */
-  checkAnswer(at: LedgerPoint): Promise<void> {
-    return this.onChain.checkAnswer(at);
+  /**
+   * See `ChainChecks.checkAnswer`: `answer_from_fork` unless the chain holds the state answered from,
+   * `stale_answer` if the answer is further behind the chain than the client's bound.
+   */
+  checkAnswer(at: LedgerPoint): Promise<AnswerPosition> {
+    return this.onChain.checkAnswer(at, this.options.maxLagSeconds);
   }
 
   get address(): Address {
@@ -342,11 +358,17 @@ export class AnonifyClient {
     return { ...(receipt ?? (await this.waitForReceipt(id, responsePrivateKey, deadline - Date.now()))), id };
   }
 
+  /** A query's result (see `queryAt`, which also names the point it reflects). */
+  async query(name: string, params: Record<string, unknown>): Promise<StateValue> {
+    return (await this.queryAt(name, params)).result;
+  }
+
   /**
    * A signed query; the answer is sealed to this client and names the ledger point it reflects,
-   * checked on chain (`checkAnswer`: `answer_from_fork`). Throws with the app's reason if refused.
+   * checked on chain (`checkAnswer`: `answer_from_fork`, `stale_answer`) and returned with the
+   * result. Throws with the app's reason if refused.
    */
-  async query(name: string, params: Record<string, unknown>): Promise<StateValue> {
+  async queryAt(name: string, params: Record<string, unknown>): Promise<QueryResult> {
     const signed = await signQuery(this.options.account, this.domain, { app: this.app, query: name, params });
     const envelope = await sealQuery(signed.signed, this.enclaveKey);
     let answer: Hex;
@@ -364,7 +386,6 @@ export class AnonifyClient {
     });
     if (opened.status !== "ok") throw new AnonifyClientError("query_rejected", opened.reason);
     if (!opened.at) throw new AnonifyClientError("answer_from_fork", "the answer names no ledger point");
-    await this.checkAnswer(opened.at);
-    return opened.result;
+    return { result: opened.result, at: await this.checkAnswer(opened.at) };
   }
 }

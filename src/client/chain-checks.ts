@@ -1,8 +1,18 @@
 // What the client checks on chain before it believes a node: that a receipt's batch is the
-// contract's (and when it is final), and that a query answer reflects a state the chain holds. A node
-// that applied a batch never submitted, or answers from a fork, is caught here.
-import { type DecodeEventLogReturnType, decodeEventLog, type Hex, numberToHex, pad } from "viem";
-import { getBlockNumber, getLogs } from "viem/actions";
+// contract's (and when it is final), and that a query answer reflects a state the chain holds and is
+// recent. A node that applied a batch never submitted, answers from a fork (another history, or
+// another state on the same history: its state digest is not the one the chain records there), or
+// answers from long ago, is caught here.
+import {
+  type DecodeEventLogReturnType,
+  decodeEventLog,
+  encodeEventTopics,
+  type Hex,
+  numberToHex,
+  pad,
+} from "viem";
+import { getBlockNumber, getLogs, readContract } from "viem/actions";
+import { blockPages, DEFAULT_PAGE_BLOCKS } from "../chain/block-pages.js";
 import { finalityDepth, isFinal } from "../chain/finality.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { ZERO_HASH } from "../protocol/digests.js";
@@ -15,11 +25,28 @@ import type { ChainTarget } from "./network-profile-format.js";
 /** A receipt the client checked on chain: its batch is the contract's; `final` once deep enough. */
 export type CheckedReceipt = CommandReceipt & { final: boolean };
 
+/** How long after an event is ordered an answer may still not reflect it, by default (seconds). */
+export const DEFAULT_MAX_LAG_SECONDS = 30;
+
+/** The point a query answer reflects, as the client checked it on chain. */
+export type AnswerPosition = LedgerPoint & {
+  /** Events of the contract's sequence after this point when the client asked (0: none). */
+  behind: bigint;
+  /** Seconds since the first of those was ordered, by the client's clock (0 if none). */
+  lagSeconds: number;
+  /** State digests the chain records at this point (batches signed there): each equal to `digest`. */
+  claims: number;
+};
+
 /** The contract's event at one position of its sequence, decoded. */
 type SequencedLog = Extract<
   DecodeEventLogReturnType<typeof anonifyAbi>,
   { args: { seq: bigint; head: Hex } }
 >;
+
+const MS_PER_SECOND = 1000;
+/** Pages of blocks after a point that the client reads for batches signed at it. */
+const CLAIM_SCAN_PAGES = 8n;
 
 export class ChainChecks {
   constructor(
@@ -31,30 +58,53 @@ export class ChainChecks {
   ) {}
 
   /**
-   * The contract's event at position `seq` of its sequence if block `block` holds it (with the
-   * chain's head block number): every event of the sequence has its position as its first indexed
-   * field, so one `eth_getLogs` of that block and topic finds it.
+   * The contract's logs with `topics` in blocks `from` to `to`, decoded, a page at a time (providers
+   * cap a log range), until `found` takes one; what it took, with its block.
    */
-  private async eventAt(seq: bigint, block: bigint): Promise<{ head: bigint; event?: SequencedLog }> {
-    const head = await getBlockNumber(this.chain, { cacheTime: 0 });
-    if (block > head) return { head };
-    const logs = await getLogs(this.chain, {
-      address: this.target.contract,
-      fromBlock: block,
-      toBlock: block,
-      topics: [null, pad(numberToHex(seq))],
-    } as never);
-    for (const log of logs) {
-      if (log.removed) continue;
-      let decoded: DecodeEventLogReturnType<typeof anonifyAbi>;
-      try {
-        decoded = decodeEventLog({ abi: anonifyAbi, data: log.data, topics: log.topics, strict: true });
-      } catch {
-        continue; // another event whose first topic happens to match
+  private async firstLog<T>(
+    topics: readonly (Hex | Hex[] | null)[],
+    from: bigint,
+    to: bigint,
+    found: (decoded: DecodeEventLogReturnType<typeof anonifyAbi>) => T | undefined,
+  ): Promise<{ value: T; block: bigint } | undefined> {
+    for (const page of blockPages(from, to)) {
+      const logs = await getLogs(this.chain, {
+        address: this.target.contract,
+        fromBlock: page.from,
+        toBlock: page.to,
+        topics,
+      } as never);
+      for (const log of logs) {
+        if (log.removed || log.blockNumber === null) continue;
+        let decoded: DecodeEventLogReturnType<typeof anonifyAbi>;
+        try {
+          decoded = decodeEventLog({ abi: anonifyAbi, data: log.data, topics: log.topics, strict: true });
+        } catch {
+          continue; // another event whose first topic happens to match
+        }
+        const value = found(decoded);
+        if (value !== undefined) return { value, block: log.blockNumber };
       }
-      if ("seq" in decoded.args && decoded.args.seq === seq) return { head, event: decoded as SequencedLog };
     }
-    return { head };
+    return undefined;
+  }
+
+  /**
+   * The contract's event at position `seq` of its sequence, from block `from` to `to` (the chain's
+   * head block number `head` when omitted): every event of the sequence has its position as its
+   * first indexed field, so `eth_getLogs` of that topic finds it.
+   */
+  private async eventAt(
+    seq: bigint,
+    from: bigint,
+    to?: bigint,
+  ): Promise<{ head: bigint; event?: SequencedLog; block?: bigint }> {
+    const head = await getBlockNumber(this.chain, { cacheTime: 0 });
+    const last = to === undefined || to > head ? head : to;
+    const hit = await this.firstLog([null, pad(numberToHex(seq))], from, last, (decoded) =>
+      "seq" in decoded.args && decoded.args.seq === seq ? (decoded as SequencedLog) : undefined,
+    );
+    return hit ? { head, event: hit.value, block: hit.block } : { head };
   }
 
   /**
@@ -72,7 +122,7 @@ export class ChainChecks {
         `the receipt of ${receipt.command} names ${why}: the chain does not hold the batch it claims`,
       );
     if (!batch) throw refuse("no batch");
-    const { head, event } = await this.eventAt(batch.seq, batch.block);
+    const { head, event } = await this.eventAt(batch.seq, batch.block, batch.block);
     if (event?.eventName !== "BatchSubmitted" || event.args.batch !== batch.index)
       throw refuse(
         `batch ${batch.index} at event ${batch.seq} in block ${batch.block}, where the contract has none`,
@@ -82,7 +132,58 @@ export class ChainChecks {
     const { firstSequence, count } = event.args;
     if (receipt.sequence < firstSequence || receipt.sequence >= firstSequence + BigInt(count))
       throw refuse(`sequence ${receipt.sequence}, outside batch ${batch.index}`);
+    if (batch.digest !== undefined) {
+      const { next } = await this.after(batch);
+      if (next) await this.claimsAgree(batch, next.block, head, `the receipt of ${receipt.command}`);
+    }
     return { ...receipt, final: await this.isFinal(batch.block, head) };
+  }
+
+  /**
+   * The state digests the chain records at position `at.seq` (each batch signed there names its
+   * signer's), which must all be `at.digest`: `answer_from_fork` if one is not, or if `at` names none
+   * where the chain records some. Returns how many there are. Claims come after the point they name:
+   * from `next` (the block of the event after it) on, for CLAIM_SCAN_PAGES pages at most (a batch is
+   * signed at the newest point its enclave applied, so its claims come within blocks of the next event).
+   */
+  private async claimsAgree(at: LedgerPoint, next: bigint, head: bigint, what: string): Promise<number> {
+    const last = next + CLAIM_SCAN_PAGES * DEFAULT_PAGE_BLOCKS - 1n;
+    const topics = encodeEventTopics({
+      abi: anonifyAbi,
+      eventName: "BatchSubmitted",
+      args: { baseSeq: at.seq },
+    });
+    let claims = 0;
+    await this.firstLog(topics, next, last < head ? last : head, (decoded) => {
+      if (decoded.eventName !== "BatchSubmitted" || decoded.args.baseSeq !== at.seq) return undefined;
+      if (decoded.args.stateDigest.toLowerCase() !== at.digest?.toLowerCase())
+        throw new AnonifyClientError(
+          "answer_from_fork",
+          `${what} reflects a state at event ${at.seq} whose digest is ${at.digest ?? "not named"}, ` +
+            `where batch ${decoded.args.batch} by ${decoded.args.enclave} records ${decoded.args.stateDigest}: ` +
+            "a state the network does not hold",
+        );
+      claims++;
+      return undefined; // every one of them
+    });
+    return claims;
+  }
+
+  /** The chain past `at`: how many events it holds after it, and where and when the first was ordered. */
+  private async after(
+    at: LedgerPoint,
+  ): Promise<{ behind: bigint; head: bigint; next?: { block: bigint; timestamp: bigint } }> {
+    const count = await readContract(this.chain, {
+      address: this.target.contract,
+      abi: anonifyAbi,
+      functionName: "eventCount",
+    });
+    if (count <= at.seq) return { behind: 0n, head: await getBlockNumber(this.chain, { cacheTime: 0 }) };
+    const behind = count - at.seq;
+    const { head, event, block } = await this.eventAt(at.seq + 1n, at.block);
+    // Not found: reorganised away since `eventCount` was read.
+    if (!event || block === undefined) return { behind, head };
+    return { behind, head, next: { block, timestamp: event.args.timestamp } };
   }
 
   private isFinal(block: bigint, head: bigint): Promise<boolean> {
@@ -92,9 +193,13 @@ export class ChainChecks {
   /**
    * Checks the point an answer names against the chain: the contract's event at position `seq` of
    * its sequence is in the block named, with the event chain's head `head` after it (position 0: the
-   * zero hash). Throws `answer_from_fork` if not: the node answered from a history the chain does not hold.
+   * zero hash), and every state digest the chain records there is the answer's. Throws
+   * `answer_from_fork` if not: the node answered from a history, or a state, the chain does not hold.
+   * Then freshness: `stale_answer` if the chain holds an event after that point that was ordered more
+   * than `maxLagSeconds` ago (by this client's clock) and is `confirmations` blocks deep (a node may
+   * follow the chain that far behind).
    */
-  async checkAnswer(at: LedgerPoint): Promise<void> {
+  async checkAnswer(at: LedgerPoint, maxLagSeconds = DEFAULT_MAX_LAG_SECONDS): Promise<AnswerPosition> {
     const refuse = (why: string) =>
       new AnonifyClientError(
         "answer_from_fork",
@@ -102,11 +207,24 @@ export class ChainChecks {
       );
     if (at.seq === 0n) {
       if (at.head.toLowerCase() !== ZERO_HASH) throw refuse("no event, with a head");
-      return;
+    } else {
+      const { event } = await this.eventAt(at.seq, at.block, at.block);
+      if (!event) throw refuse(`event ${at.seq} in block ${at.block}, where the contract has none`);
+      if (event.args.head.toLowerCase() !== at.head.toLowerCase())
+        throw refuse(`event ${at.seq} with another head than the contract's`);
     }
-    const { event } = await this.eventAt(at.seq, at.block);
-    if (!event) throw refuse(`event ${at.seq} in block ${at.block}, where the contract has none`);
-    if (event.args.head.toLowerCase() !== at.head.toLowerCase())
-      throw refuse(`event ${at.seq} with another head than the contract's`);
+    const { behind, head, next } = await this.after(at);
+    if (!next) return { ...at, behind, lagSeconds: 0, claims: 0 }; // nothing after it, so no claim yet
+    const lagSeconds = Math.max(0, Math.floor(Date.now() / MS_PER_SECOND) - Number(next.timestamp));
+    const deep = head - next.block >= finalityDepth(this.target.chainId, this.confirmations);
+    if (deep && lagSeconds > maxLagSeconds)
+      throw new AnonifyClientError(
+        "stale_answer",
+        `the answer reflects the chain up to event ${at.seq} (block ${at.block}); the chain holds ${behind} ` +
+          `events more, the first ordered ${lagSeconds} s ago in block ${next.block} (bound: ${maxLagSeconds} s): ` +
+          "the node is behind",
+      );
+    const claims = await this.claimsAgree(at, next.block, head, "the answer");
+    return { ...at, behind, lagSeconds, claims };
   }
 }

@@ -17,7 +17,13 @@ import {
 import { decodeBatch, encodeBatch, openBatch, sealBatch } from "../protocol/batch.js";
 import type { LedgerDomain } from "../protocol/digests.js";
 import type { SignedCommand } from "../protocol/eip712.js";
-import { ENVELOPE_HEADER_BYTES, MAX_SEALED_MESSAGE_BYTES, sealEnvelope } from "../protocol/envelope.js";
+import {
+  ENVELOPE_HEADER_BYTES,
+  ENVELOPE_OVERHEAD_BYTES,
+  MAX_SEALED_MESSAGE_BYTES,
+  MIN_BUCKET,
+  sealEnvelope,
+} from "../protocol/envelope.js";
 import type { BatchRef, LedgerPoint } from "../protocol/receipts.js";
 import { encodeSignedCommand } from "../protocol/wire.js";
 import {
@@ -259,8 +265,9 @@ const BATCH: BatchRef = {
   block: 2n ** 64n - 2n,
   seq: 2n ** 64n - 2n,
   head: `0x${"cd".repeat(32)}`,
+  digest: `0x${"ef".repeat(32)}`,
 };
-const AT: LedgerPoint = { seq: BATCH.seq, head: BATCH.head, block: BATCH.block };
+const AT: LedgerPoint = { seq: BATCH.seq, head: BATCH.head, block: BATCH.block, digest: BATCH.digest };
 
 describe("queries", () => {
   const now = 1_700_000_000n;
@@ -356,8 +363,8 @@ describe("receipts", () => {
     assert.equal(applied, failed);
     assert.equal(applied, bare);
     assert.equal(applied, refusal);
-    // The smallest bucket (512 B) holds them, the batch named included: 590 sealed bytes.
-    assert.equal(applied, 590);
+    // The receipts' smallest bucket (1 KiB) holds them, the batch and state digest named included.
+    assert.equal(applied, ENVELOPE_OVERHEAD_BYTES + MIN_BUCKET.receipt);
     // A reason past the bucket moves to the next one: the padding is what makes them equal.
     const long = await sizeOf({ sequence: 0n, status: "failed", reason: "x".repeat(600), batch: BATCH });
     assert.ok(long > applied);
@@ -376,7 +383,7 @@ describe("receipts", () => {
       }),
     ]);
     assert.equal(sizes.size, 1);
-    assert.deepEqual([...sizes], [590]);
+    assert.deepEqual([...sizes], [ENVELOPE_OVERHEAD_BYTES + MIN_BUCKET.queryAnswer]);
     const opened = await openQueryResult(
       query.responsePrivateKey,
       await sealQueryAnswer(

@@ -459,11 +459,11 @@ export function settledHere(before: LedgerAppState, after: LedgerAppState): Hex[
     .filter((id) => !waiting.has(id));
 }
 
-export type CommandStatus = { status: "queued" | "submitted" | "applied" | "failed"; stored?: StoredReceipt };
+export type CommandStatus = { status: "queued" | "submitted" | "ordered"; stored?: StoredReceipt };
 
 export function commandStatus(state: LedgerAppState, digest: Hex): CommandStatus | undefined {
   const stored = state.receipts.get(digest);
-  if (stored) return { status: stored.receipt.status === "applied" ? "applied" : "failed", stored };
+  if (stored) return { status: "ordered", stored };
   if (state.inFlight.some((b) => b.commands.some((c) => c.digest === digest))) return { status: "submitted" };
   if (state.queue.some((c) => c.digest === digest)) return { status: "queued" };
   return undefined;

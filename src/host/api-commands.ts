@@ -77,7 +77,7 @@ export function registerCommandRoutes(api: FastifyInstance, { node, limits }: No
     properties: {
       wait: { type: "integer", minimum: 0, maximum: MAX_STATUS_WAIT_MS },
       // What the wait is for: ordered (the default), or ordered and final.
-      until: { type: "string", enum: ["applied", "final"] },
+      until: { type: "string", enum: ["ordered", "final"] },
     },
   } as const;
 

@@ -1,7 +1,7 @@
 // Whether an ordered command is final, as the node says it: its batch is buried under the node's
 // finality depth, or at or below the block the chain calls finalized (src/chain/finality.ts, the
 // rule clients check for themselves). A status request may wait for `final` as it waits for
-// `applied`: the node looks again each time the chain it follows moves.
+// `ordered`: the node looks again each time the chain it follows moves.
 import type { Chain, PublicClient, Transport } from "viem";
 import { type CommandStatusAnswer, isSettled } from "../boundary/calls.js";
 import { isFinal } from "../chain/finality.js";
@@ -9,8 +9,8 @@ import { isFinal } from "../chain/finality.js";
 /** A command's status as the API answers it: the enclave's answer, and `final` once it is ordered. */
 export type NodeCommandStatus = CommandStatusAnswer & { final?: boolean };
 
-/** What a status request waits for: ordered (applied or failed), or that and final. */
-export type WaitUntil = "applied" | "final";
+/** What a status request waits for: ordered, or ordered and final. */
+export type WaitUntil = "ordered" | "final";
 
 export class CommandFinality {
   /** The head the node's follower last caught up to. */

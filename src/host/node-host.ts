@@ -408,13 +408,13 @@ export class EnclaveNode {
   }
 
   /** Accepts a sealed command; with `waitMs`, answers once it is ordered (command-requests.ts). */
-  submitCommand(envelope: Hex, waitMs = 0, until: WaitUntil = "applied"): Promise<NodeCommandStatus> {
+  submitCommand(envelope: Hex, waitMs = 0, until: WaitUntil = "ordered"): Promise<NodeCommandStatus> {
     this.refuseWhileCatchingUp();
     return this.commands.submit(envelope, waitMs, until);
   }
 
   /** A command's state; with `waitMs`, once it is ordered (or final, with `until`). */
-  commandStatus(id: Hex, waitMs = 0, until: WaitUntil = "applied"): Promise<NodeCommandStatus> {
+  commandStatus(id: Hex, waitMs = 0, until: WaitUntil = "ordered"): Promise<NodeCommandStatus> {
     this.refuseWhileCatchingUp();
     return this.commands.status(id, waitMs, until);
   }

@@ -7,8 +7,8 @@
 import type { Address, Hex } from "viem";
 import { type LedgerSummary, SNAPSHOT_CHUNK_BYTES } from "../boundary/calls.js";
 import { EnclaveCallError } from "../boundary/frames.js";
+import { blockPages } from "../chain/block-pages.js";
 import type { LedgerWallet } from "../chain/chain.js";
-import { DEFAULT_PAGE_BLOCKS } from "../chain/follower.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { MAX_SNAPSHOT_BYTES } from "../protocol/snapshot.js";
 import type { EnclaveCalls } from "./enclave-process.js";
@@ -149,9 +149,7 @@ export class SnapshotSync {
   private async scan(slot: bigint, at: bigint, scanned: bigint, into: Commitment[]): Promise<bigint> {
     const { publicClient } = this.options.wallet;
     const head = await publicClient.getBlockNumber({ cacheTime: 0 });
-    let from = scanned + 1n;
-    while (from <= head) {
-      const to = from + DEFAULT_PAGE_BLOCKS - 1n < head ? from + DEFAULT_PAGE_BLOCKS - 1n : head;
+    for (const { from, to } of blockPages(scanned + 1n, head)) {
       const logs = await publicClient.getContractEvents({
         address: this.options.contract,
         abi: anonifyAbi,
@@ -178,7 +176,6 @@ export class SnapshotSync {
           "snapshot commitment seen on chain",
         );
       }
-      from = to + 1n;
     }
     return head;
   }

@@ -4,10 +4,10 @@ import { concatBytes } from "@noble/hashes/utils.js";
 import type { LedgerDomain } from "./digests.js";
 import {
   ENVELOPE_KIND,
-  ENVELOPE_MIN_BUCKET,
   ENVELOPE_OVERHEAD_BYTES,
   ENVELOPE_VERSION,
   generateX25519KeyPair,
+  MIN_BUCKET,
   openEnvelope,
   sealEnvelope,
 } from "./envelope.js";
@@ -19,6 +19,8 @@ const domain: LedgerDomain = { chainId: 31337, contract: "0x5FbDB2315678afecb367
 const filled = (length: number, byte = 0x5a) => new Uint8Array(length).fill(byte);
 const code = (expected: string) => (e: unknown) => e instanceof WireError && e.code === expected;
 const MAX = 2 * 1024 * 1024;
+/** The smallest bucket of the receipts these tests seal. */
+const FLOOR = MIN_BUCKET.receipt;
 
 /** An envelope built by hand from the layout documented in envelope.ts, around any AEAD plaintext. */
 async function handmade(recipientPublicKey: Uint8Array, padded: Uint8Array, version = ENVELOPE_VERSION) {
@@ -37,14 +39,14 @@ describe("envelope padding", () => {
     const seal = (plaintext: Uint8Array) =>
       sealEnvelope({ kind: "receipt", domain, recipientPublicKey: publicKey, plaintext });
     const short = await seal(filled(1));
-    const edge = await seal(filled(ENVELOPE_MIN_BUCKET - LENGTH_PREFIX_BYTES));
+    const edge = await seal(filled(FLOOR - LENGTH_PREFIX_BYTES));
     assert.equal(short.length, edge.length);
-    assert.equal(short.length, ENVELOPE_OVERHEAD_BYTES + ENVELOPE_MIN_BUCKET);
-    const next = PADDING_BUCKETS[PADDING_BUCKETS.indexOf(ENVELOPE_MIN_BUCKET) + 1]!;
-    assert.equal((await seal(filled(ENVELOPE_MIN_BUCKET - 3))).length, ENVELOPE_OVERHEAD_BYTES + next);
+    assert.equal(short.length, ENVELOPE_OVERHEAD_BYTES + FLOOR);
+    const next = PADDING_BUCKETS[(PADDING_BUCKETS as readonly number[]).indexOf(FLOOR) + 1]!;
+    assert.equal((await seal(filled(FLOOR - 3))).length, ENVELOPE_OVERHEAD_BYTES + next);
     for (const [sealed, length] of [
       [short, 1],
-      [edge, ENVELOPE_MIN_BUCKET - LENGTH_PREFIX_BYTES],
+      [edge, FLOOR - LENGTH_PREFIX_BYTES],
     ] as const) {
       const opened = await openEnvelope({
         kind: "receipt",
@@ -60,7 +62,7 @@ describe("envelope padding", () => {
     const { publicKey, privateKey } = await generateX25519KeyPair();
     const open = (envelope: Uint8Array) =>
       openEnvelope({ kind: "receipt", domain, recipientPrivateKey: privateKey, envelope, maxBytes: MAX });
-    const good = pad(filled(20), ENVELOPE_MIN_BUCKET);
+    const good = pad(filled(20), FLOOR);
     // The hand-made envelope follows the documented layout: the well-padded one opens.
     assert.deepEqual((await open(await handmade(publicKey, good))).plaintext, filled(20));
 
@@ -68,12 +70,14 @@ describe("envelope padding", () => {
     nonZero[LENGTH_PREFIX_BYTES + 20] = 1;
     await assert.rejects(open(await handmade(publicKey, nonZero)), code("bad_padding"));
     const wrongLength = good.slice();
-    new DataView(wrongLength.buffer).setUint32(0, 600); // content that needs the next bucket
+    new DataView(wrongLength.buffer).setUint32(0, FLOOR + 1); // content that needs the next bucket
     await assert.rejects(open(await handmade(publicKey, wrongLength)), code("bad_padding"));
-    const notSmallest = new Uint8Array(1024); // 20 bytes of content padded to the next bucket
+    const notSmallest = new Uint8Array(
+      PADDING_BUCKETS[(PADDING_BUCKETS as readonly number[]).indexOf(FLOOR) + 1]!,
+    ); // 20 bytes of content padded to the next bucket
     notSmallest.set(good);
     await assert.rejects(open(await handmade(publicKey, notSmallest)), code("bad_padding"));
-    const unpadded = filled(ENVELOPE_MIN_BUCKET); // a bucket's size, no length prefix: claims 0x5a5a5a5a bytes
+    const unpadded = filled(FLOOR); // a bucket's size, no length prefix: claims 0x5a5a5a5a bytes
     await assert.rejects(open(await handmade(publicKey, unpadded)), code("bad_padding"));
   });
 
@@ -81,12 +85,12 @@ describe("envelope padding", () => {
     const { publicKey, privateKey } = await generateX25519KeyPair();
     const open = (envelope: Uint8Array) =>
       openEnvelope({ kind: "receipt", domain, recipientPrivateKey: privateKey, envelope, maxBytes: MAX });
-    const sealed = await handmade(publicKey, pad(filled(20), ENVELOPE_MIN_BUCKET));
+    const sealed = await handmade(publicKey, pad(filled(20), FLOOR));
     await assert.rejects(open(concatBytes(sealed, new Uint8Array(1))), code("malformed"));
     await assert.rejects(open(await handmade(publicKey, filled(300))), code("malformed"));
     // A padding bucket below the envelopes' floor: well padded for a batch slot, not for an envelope.
     await assert.rejects(open(await handmade(publicKey, pad(filled(20)))), code("malformed"));
-    const v1 = await handmade(publicKey, pad(filled(20), ENVELOPE_MIN_BUCKET), 1);
+    const v1 = await handmade(publicKey, pad(filled(20), FLOOR), 1);
     await assert.rejects(open(v1), code("unsupported_version"));
     // A version byte changed in place: refused in clear, and it is bound into `info` besides.
     const flipped = sealed.slice();

@@ -11,11 +11,13 @@
 //   62  ciphertext ‖ 16-byte tag
 // The AEAD plaintext is the message padded to a size bucket (src/protocol/padding.ts, the scheme
 // batch slots use: 4-byte length ‖ message ‖ zeros up to the smallest of 512 B, 1, 4, 16, 64,
-// 256 KiB, 1 MiB — the padding buckets from ENVELOPE_MIN_BUCKET up), so the ciphertext is 16 bytes
-// longer than a bucket and an envelope's size tells only its bucket: not the kind of command, nor
-// the digits of an amount, nor a receipt's outcome. 512 bytes holds every ERC-20 command and query
-// (any uint256 amounts and nonces) and every receipt, answer and sealed refusal of them; 256 would
-// not (a transfer of 10^18 needs 261 bytes), which would split commands by the digits of amounts.
+// 256 KiB, 1 MiB — the padding buckets from the kind's smallest, MIN_BUCKET, up), so the ciphertext
+// is 16 bytes longer than a bucket and an envelope's size tells only its bucket: not the kind of
+// command, nor the digits of an amount, nor a receipt's outcome. 512 bytes holds every ERC-20
+// command and query (any uint256 amounts and nonces); 256 would not (a transfer of 10^18 needs 261
+// bytes), which would split commands by the digits of amounts. Receipts and answers start at 1 KiB:
+// they name the chain point and the state digest they reflect (~240 bytes), and with a failed
+// transfer's reason they pass 512, which would tell a failed receipt from an applied one by size.
 // Before decrypting, an envelope whose size is not header + bucket + tag is `malformed` (public);
 // after, padding that is not its smallest bucket or not zeros is `bad_padding`.
 // info = HPKE_INFO_LABEL ‖ bytes 0..30. The kind inside `info` keeps a command, a query, a receipt and
@@ -50,14 +52,19 @@ const OFFSET_DOMAIN = 2;
 const OFFSET_ENC = OFFSET_DOMAIN + CHAIN_ID_BYTES + ADDRESS_BYTES;
 export const ENVELOPE_HEADER_BYTES = OFFSET_ENC + HPKE_ENC_BYTES;
 export const ENVELOPE_OVERHEAD_BYTES = ENVELOPE_HEADER_BYTES + AEAD_TAG_BYTES;
-/** The smallest padded plaintext of any envelope (see the layout above). */
-export const ENVELOPE_MIN_BUCKET = 512;
-if (!(PADDING_BUCKETS as readonly number[]).includes(ENVELOPE_MIN_BUCKET)) {
-  throw new Error("the envelopes' smallest bucket must be a padding bucket");
-}
+/** The smallest padded plaintext of each kind of envelope (see the layout above). */
+export const MIN_BUCKET: Record<EnvelopeKind, number> = {
+  command: 512,
+  query: 512,
+  receipt: 1024,
+  queryAnswer: 1024,
+};
+for (const size of Object.values(MIN_BUCKET))
+  if (!(PADDING_BUCKETS as readonly number[]).includes(size))
+    throw new Error("an envelope's smallest bucket must be a padding bucket");
 /** Largest sealed command or query: the largest signed message, padded, plus the envelope's header and tag. */
 export const MAX_SEALED_MESSAGE_BYTES =
-  ENVELOPE_OVERHEAD_BYTES + paddedSize(MAX_SIGNED_BYTES, ENVELOPE_MIN_BUCKET)!;
+  ENVELOPE_OVERHEAD_BYTES + paddedSize(MAX_SIGNED_BYTES, MIN_BUCKET.command)!;
 /** Largest envelope of any kind (a receipt or query answer in the largest bucket). */
 export const MAX_ENVELOPE_BYTES = ENVELOPE_OVERHEAD_BYTES + LARGEST_BUCKET;
 /** The 0 byte ends the label, so the label and the header that follows cannot run into each other. */
@@ -117,7 +124,7 @@ export async function sealEnvelope({
   }
   let padded: Uint8Array;
   try {
-    padded = pad(plaintext, ENVELOPE_MIN_BUCKET);
+    padded = pad(plaintext, MIN_BUCKET[kind]);
   } catch (error) {
     if (error instanceof PaddingError) throw new WireError("too_large", `a ${kind}: ${error.reason}`);
     throw error;
@@ -180,7 +187,7 @@ export async function openEnvelope({
     throw new WireError("wrong_domain", "envelope is for another chain or contract");
   }
   const bucket = envelope.length - ENVELOPE_OVERHEAD_BYTES;
-  if (bucket < ENVELOPE_MIN_BUCKET || !(PADDING_BUCKETS as readonly number[]).includes(bucket)) {
+  if (bucket < MIN_BUCKET[kind] || !(PADDING_BUCKETS as readonly number[]).includes(bucket)) {
     throw new WireError("malformed", "envelope size is not a padding bucket");
   }
   let padded: Uint8Array;
@@ -196,7 +203,7 @@ export async function openEnvelope({
     throw new WireError("undecryptable", "envelope does not open with this key");
   }
   try {
-    return { domain: head.domain, plaintext: unpad(padded, undefined, ENVELOPE_MIN_BUCKET) };
+    return { domain: head.domain, plaintext: unpad(padded, undefined, MIN_BUCKET[kind]) };
   } catch (error) {
     if (error instanceof PaddingError) throw new WireError("bad_padding", error.reason);
     throw error;

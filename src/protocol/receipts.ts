@@ -24,9 +24,11 @@ export type ReceiptStatus = "applied" | "failed";
 
 /**
  * A point of the chain: an event by its position in the contract's event sequence, the event chain's
- * head after it and its block (0, the zero hash and block 0 before any event).
+ * head after it and its block (0, the zero hash and block 0 before any event); `digest`, the
+ * enclave's state digest there (src/enclave/ledger-digest.ts), where it computed one: the client
+ * compares it with every state digest the chain records at that position (batches signed there).
  */
-export type LedgerPoint = { seq: bigint; head: Hex; block: bigint };
+export type LedgerPoint = { seq: bigint; head: Hex; block: bigint; digest?: Hex };
 
 /** A batch as the contract ordered it: its index, and its `BatchSubmitted` event's point. */
 export type BatchRef = LedgerPoint & { index: bigint };
@@ -108,27 +110,32 @@ function nestedRecord(
   return record;
 }
 
-const POINT_FIELDS = ["seq", "head", "block"] as const;
+const POINT_FIELDS = ["seq", "head", "block", "digest"] as const;
+const OPTIONAL_POINT_FIELDS = ["digest"] as const;
 
 function encodeLedgerPoint(at: LedgerPoint): Record<string, StateValue> {
-  return { seq: at.seq, head: at.head.toLowerCase(), block: at.block };
+  const out: Record<string, StateValue> = { seq: at.seq, head: at.head.toLowerCase(), block: at.block };
+  if (at.digest !== undefined) out.digest = at.digest.toLowerCase();
+  return out;
 }
 
 function pointOf(r: Record<string, StateValue>, what: string): LedgerPoint {
-  return {
+  const point: LedgerPoint = {
     seq: expectUint(r.seq, `${what} seq`),
     head: expectDigest(r.head, `${what} head`),
     block: expectUint(r.block, `${what} block`),
   };
+  if (r.digest !== undefined) point.digest = expectDigest(r.digest, `${what} state digest`);
+  return point;
 }
 
 const decodeLedgerPoint = (value: StateValue | undefined): LedgerPoint =>
-  pointOf(nestedRecord(value, "query answer at", POINT_FIELDS), "query answer");
+  pointOf(nestedRecord(value, "query answer at", POINT_FIELDS, OPTIONAL_POINT_FIELDS), "query answer");
 
 const encodeBatchRef = (batch: BatchRef): StateValue => ({ index: batch.index, ...encodeLedgerPoint(batch) });
 
 function decodeBatchRef(value: StateValue | undefined): BatchRef {
-  const r = nestedRecord(value, "receipt batch", ["index", ...POINT_FIELDS]);
+  const r = nestedRecord(value, "receipt batch", ["index", ...POINT_FIELDS], OPTIONAL_POINT_FIELDS);
   return { index: expectUint(r.index, "receipt batch index"), ...pointOf(r, "receipt batch") };
 }
 

@@ -40,6 +40,11 @@ export class WalletPage {
       .waitFor();
   }
 
+  /** The chain point the balances reflect, as the page shows it ("event N (block B)…"). */
+  async answersAt(): Promise<string> {
+    return (await this.page.getByLabel("as of", { exact: true }).textContent()) ?? "";
+  }
+
   /** Fills the command's form (inputs labelled by parameter name), presses its button; returns its progress entry. */
   async submit(command: string, params: Record<string, string>): Promise<Locator> {
     const form = this.page.getByRole("form", { name: `command ${command}`, exact: true });

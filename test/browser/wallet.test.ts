@@ -74,6 +74,8 @@ describe("web wallet and explorer in Chromium", { skip: NO_CHROMIUM }, () => {
     await sender.step(transfer, "final");
     await sender.waitForBalance(FUNDED - SENT);
     await receiver.waitForBalance(SENT);
+    // Each page names the chain point its balances reflect, which its client checked on chain.
+    assert.match(await receiver.answersAt(), /^event \d+ \(block \d+\)/);
 
     const refused = await sender.submit("transfer", { to: recipient, amount: TOO_MUCH.toString() });
     await sender.step(refused, "failed: transfer amount exceeds balance");

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { LocalAccount } from "viem";
-import { DEFAULT_PAGE_BLOCKS } from "../../src/chain/follower.js";
+import { DEFAULT_PAGE_BLOCKS } from "../../src/chain/block-pages.js";
 import { type ChainNet, startNodesOn } from "../support/external-chain.js";
 import { waitForApplied, waitForRotation, waitForSameSequence } from "../support/group.js";
 import { type RpcRecorder, startRpcRecorder } from "../support/rpc-recorder.js";

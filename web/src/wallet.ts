@@ -5,7 +5,7 @@
 import { isHex, type LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { App } from "../../src/app/app.js";
-import { AnonifyClient } from "../../src/client/anonify-client.js";
+import { AnonifyClient, type AnswerPosition } from "../../src/client/anonify-client.js";
 import type { ChainClient } from "../../src/client/chain-client.js";
 import type { NetworkProfile } from "../../src/client/network-profile-format.js";
 import { nextBlock, watchBatches } from "./chain.js";
@@ -130,16 +130,26 @@ function accountForms(
   return forms;
 }
 
+/** Where an answer stands on the chain, for people. */
+function positionText(at: AnswerPosition): string {
+  const behind = at.behind > 0n ? `, ${at.behind} events behind (${at.lagSeconds} s)` : "";
+  return `event ${at.seq} (block ${at.block})${behind}`;
+}
+
 /** The connected account: address, enclave, balances, forms, progress. */
 function connected(ctx: WalletContext, client: AnonifyClient, kind: "local" | "injected"): HTMLElement[] {
   const queries = ctx.app.queries;
   const commands = ctx.app.commands;
   const simple = Object.keys(queries).filter((q) => Object.keys(queries[q]!.params.fields).length === 0);
   const outputs = new Map(simple.map((q) => [q, h("output", { id: `query-${q}` }, "…")]));
+  // The point the answers reflect, as the client checked it on chain (event, block, state digest).
+  const asOf = h("output", { id: "answers-at" }, "");
   const refresh = async () => {
     for (const [name, output] of outputs) {
       try {
-        output.textContent = String(await client.query(name, {}));
+        const { result, at } = await client.queryAt(name, {});
+        output.textContent = String(result);
+        asOf.textContent = positionText(at);
       } catch (error) {
         output.textContent = errorText(error);
       }
@@ -164,7 +174,9 @@ function connected(ctx: WalletContext, client: AnonifyClient, kind: "local" | "i
     .map(([name, { params }]) => {
       const result = h("output", { id: `query-${name}-result`, "aria-live": "polite" });
       const form = schemaForm("query", name, params, async (values) => {
-        result.textContent = String(await client.query(name, values));
+        const answer = await client.queryAt(name, values);
+        result.textContent = String(answer.result);
+        result.title = positionText(answer.at);
       });
       form.append(h("p", {}, h("label", { for: result.id }, `${name} result`), " ", result));
       return form;
@@ -187,6 +199,7 @@ function connected(ctx: WalletContext, client: AnonifyClient, kind: "local" | "i
         h("dd", {}, outputs.get(q)),
       ]),
     ),
+    h("p", { class: "as-of" }, h("label", { for: "answers-at" }, "as of"), " ", asOf),
     refreshButton,
     h("h2", {}, "Commands"),
     h("div", { class: "forms" }, ...commandForms),

@@ -29,6 +29,7 @@ import {
   type Session,
   sessionToChange,
 } from "../context.js";
+import { type History, pointAt } from "../history.js";
 import { incompleteLedger } from "../ledger-snapshot.js";
 import { journal } from "./checkpoint.js";
 
@@ -47,9 +48,13 @@ export function refuseWhileIncomplete(session: Session): void {
   if (reason) throw new EnclaveCallError("syncing", reason);
 }
 
-/** A command's state as the host may see it; its receipt, if any, sealed to the sender's response key. */
+/**
+ * A command's state as the host may see it; its receipt, if any, sealed to the sender's response
+ * key, naming the state digest after its batch where `history` still holds it.
+ */
 export async function statusAnswer(
   ledger: LedgerAppState,
+  history: History,
   domain: LedgerDomain,
   id: Hex,
 ): Promise<CommandStatusAnswer | undefined> {
@@ -57,7 +62,9 @@ export async function statusAnswer(
   if (!status) return undefined;
   if (!status.stored) return { id, status: status.status };
   const { receipt, responseKey } = status.stored;
-  const sealed = await sealReceipt(responseKey, { ...receipt, command: id }, domain);
+  const digest = receipt.batch && pointAt(history, receipt.batch.seq)?.digest;
+  const batch = receipt.batch && (digest ? { ...receipt.batch, digest } : receipt.batch);
+  const sealed = await sealReceipt(responseKey, { ...receipt, batch, command: id }, domain);
   return {
     id,
     status: status.status,
@@ -133,7 +140,12 @@ export function commandCalls(context: EnclaveContext): Pick<CallHandlers, "submi
     commandStatus: async ({ id }) => {
       const session = requireSession(context);
       refuseWhileIncomplete(session);
-      const answer = await statusAnswer(session.ledger, session.domain, id.toLowerCase() as Hex);
+      const answer = await statusAnswer(
+        session.ledger,
+        session.history,
+        session.domain,
+        id.toLowerCase() as Hex,
+      );
       if (!answer) throw new EnclaveCallError("not_found", "no command with this id is known here");
       return answer;
     },

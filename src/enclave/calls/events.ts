@@ -245,7 +245,7 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
       const settled = await Promise.all(
         settledHere(session.ledger, ledger).map(
           async (id): Promise<CommandStatusAnswer | { id: typeof id; status: "unknown" }> =>
-            (await statusAnswer(ledger, session.domain, id)) ?? { id, status: "unknown" },
+            (await statusAnswer(ledger, history, session.domain, id)) ?? { id, status: "unknown" },
         ),
       );
       Object.assign(session, { group, ledger, cursor, history, diverged });

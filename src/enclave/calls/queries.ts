@@ -4,14 +4,22 @@
 import { bytesToHex, hexToBytes } from "viem";
 import { runQuery } from "../../app/executor.js";
 import { pointOf } from "../../boundary/chain-events.js";
-import type { QueryOutcome } from "../../protocol/receipts.js";
+import type { LedgerPoint, QueryOutcome } from "../../protocol/receipts.js";
 import { NEXT_NONCE_QUERY } from "../../protocol/wire.js";
 import { openQuery, sealQueryAnswer, type VerifiedQuery } from "../command-intake.js";
 import { nextNonce } from "../confidential-ledger.js";
-import { type CallHandlers, type EnclaveContext, requireSession } from "../context.js";
+import { type CallHandlers, type EnclaveContext, requireSession, type Session } from "../context.js";
+import { digestAtCursor } from "../history.js";
 import { refusal, refuseWhileIncomplete } from "./commands.js";
 
 const MS_PER_SECOND = 1000;
+
+/** The point an answer reflects: the last event applied, and the state digest there. */
+function answeredAt(session: Session, app: string): LedgerPoint {
+  const digest = digestAtCursor(session, app);
+  const at = pointOf(session.cursor);
+  return digest ? { ...at, digest } : at;
+}
 
 export function queryCalls(context: EnclaveContext): Pick<CallHandlers, "query"> {
   return {
@@ -34,7 +42,7 @@ export function queryCalls(context: EnclaveContext): Pick<CallHandlers, "query">
               });
         const sealed = await sealQueryAnswer(
           query.responseKey,
-          { ...outcome, query: query.digest, at: pointOf(session.cursor) },
+          { ...outcome, query: query.digest, at: answeredAt(session, context.app.name) },
           session.domain,
         );
         return { answer: bytesToHex(sealed) };
