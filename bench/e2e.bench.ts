@@ -26,6 +26,7 @@ import { clearSignatureCaches } from "../src/enclave/command-intake.js";
 import { applyBatch, initialLedgerApp, MAX_RECEIPTS } from "../src/enclave/confidential-ledger.js";
 import { ledgerRoot, stateDigestAt } from "../src/enclave/ledger-digest.js";
 import { EventLog } from "../src/enclave/test-chain.js";
+import { appStateIn } from "../src/enclave/test-harness.js";
 import { type Devnet, startDevnet } from "../src/host/devnet.js";
 import { STAGES, type StageTotals } from "../src/host/metrics.js";
 import { bucketFor, encodeBatch, sealBatch } from "../src/protocol/batch.js";
@@ -580,7 +581,7 @@ async function applyOnlyRun(steady = false): Promise<{
     for (const event of events.slice(1)) {
       s = applyBatch(s, event, context);
       if (digest)
-        stateDigestAt(epochKey, { seq: BigInt(event.seq), head: event.head }, ledgerRoot(s, app.name));
+        stateDigestAt(epochKey, { seq: BigInt(event.seq), head: event.head }, ledgerRoot(s, appStateIn()));
     }
     const ms = performance.now() - t0;
     if (s.sequence !== BigInt(encoded.length)) throw new Error("apply benchmark did not apply every command");

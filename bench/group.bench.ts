@@ -177,7 +177,8 @@ const TARGET_MS = 50;
 const DOMAIN: LedgerDomain = { chainId: 31337, contract: `0x${"cd".repeat(20)}` };
 const OWN: Hex = bytesToHex(new Uint8Array(32).fill(7));
 const MLS_KEY: Hex = `0x${"33".repeat(32)}`;
-const DEV: EvidenceAdmission = { profile: "development", measurement: OWN, now: new Date() };
+const OWN_APP: Hex = `0x${"a1".repeat(32)}`;
+const DEV: EvidenceAdmission = { profile: "development", measurement: OWN, app: OWN_APP, now: new Date() };
 
 type Dist = { medianMs: number; p95Ms: number; iterations: number };
 /** `uncached`: whether the evidence's verdict was verified afresh (`undefined`: no evidence is verified). */
@@ -210,7 +211,7 @@ async function simJoiner(machine: SimPlatform) {
   const address = privateKeyToAccount(key).address.toLowerCase() as Hex;
   const hpkePublicKey = bytesToHex(crypto.getRandomValues(new Uint8Array(32)));
   const reportData = new Uint8Array(64);
-  reportData.set(hexToBytes(enclaveBinding(DOMAIN, address, hpkePublicKey)));
+  reportData.set(hexToBytes(enclaveBinding(DOMAIN, address, hpkePublicKey, OWN_APP)));
   const quote = await machine.quote(reportData, {
     measurement: hexToBytes(OWN),
     signerMeasurement: new Uint8Array(32).fill(9),
@@ -225,6 +226,7 @@ async function simJoiner(machine: SimPlatform) {
       measurement: OWN,
       debug: true,
       hpkePublicKey,
+      app: OWN_APP,
       report: `0x${"00".repeat(224)}`,
       reportSignature: `0x${"00".repeat(65)}`,
       evidence: bytesToHex(quote),
@@ -330,6 +332,7 @@ async function measureAdmission(): Promise<AdmissionResult> {
             state: "active",
             platform: Platform.tdx,
             hpkePublicKey: `0x${"00".repeat(32)}`,
+            app: OWN_APP,
             evidence: bytesToHex(quote),
             order: 0,
             mlsSignatureKeys: [MLS_KEY],
@@ -342,6 +345,7 @@ async function measureAdmission(): Promise<AdmissionResult> {
             { platform: Platform.tdx, measurement: measurementWord(verdict.measurement) as Hex },
           ],
           tcbMinimums: [],
+          apps: [],
           documents: [],
         },
       };

@@ -32,6 +32,7 @@ import { readNetworkProfile } from "../src/client/network-profile.js";
 import { initialLedgerApp, type LedgerAppState } from "../src/enclave/confidential-ledger.js";
 import { ledgerRoot, stateDigestAt } from "../src/enclave/ledger-digest.js";
 import { captureSnapshot, installSnapshot, startSync } from "../src/enclave/ledger-snapshot.js";
+import { appStateIn } from "../src/enclave/test-harness.js";
 import { sealedCheckpointBytes } from "../src/host/sealed-store.js";
 import { snapshotDigest } from "../src/protocol/digests.js";
 import { snapshotHash } from "../src/protocol/snapshot.js";
@@ -375,7 +376,7 @@ async function inProcess(accounts: number): Promise<InProcess[]> {
   // The committer's commitment: its state digest at the join (which its enclave computed as it went).
   const committer = generatePrivateKey();
   const committed = async (ledger: LedgerAppState, bytes: Uint8Array) => {
-    const stateDigest = stateDigestAt(digestKey, join, ledgerRoot(ledger, "erc20"));
+    const stateDigest = stateDigestAt(digestKey, join, ledgerRoot(ledger, appStateIn()));
     const digest = snapshotDigest(domain, 0n, join.slot, join, stateDigest, snapshotHash(bytes));
     const signature = await sign({ hash: digest, privateKey: committer, to: "hex" });
     return { enclave: privateKeyToAccount(committer).address, nonce: 0n, stateDigest, signature };
@@ -394,7 +395,7 @@ async function inProcess(accounts: number): Promise<InProcess[]> {
     );
     const t2 = performance.now();
     // Opened, decoded and its state digested whole (the joiner's first digest of it) to check the commitment.
-    const installed = installSnapshot(joiner, domain, bytes, commitment, () => true, "erc20");
+    const installed = installSnapshot(joiner, domain, bytes, commitment, () => true, appStateIn());
     const t3 = performance.now();
     if (encodeValue(installed.appState).length !== encodeValue(ledger.appState).length)
       throw new Error("install lost state");

@@ -20,7 +20,7 @@ import {
   MEASUREMENT,
   newEnclave,
   ownerCall,
-  signedReport,
+  registrationArgs,
   signRaw,
   startLedgerFixture,
 } from "../test/support/chain.js";
@@ -41,14 +41,7 @@ export async function run(outDir: string): Promise<void> {
       return receipt.gasUsed;
     };
     const enclave = newEnclave();
-    const { report, signature, evidence } = await signedReport(f.domain, enclave, serviceKey);
-    const register = await send("registerEnclave", [
-      report,
-      signature,
-      enclave.address,
-      enclave.hpkePublicKey,
-      evidence,
-    ]);
+    const register = await send("registerEnclave", await registrationArgs(f.domain, enclave, serviceKey));
     const handshake = toHex(crypto.getRandomValues(new Uint8Array(CIPHERTEXT_BYTES)));
     const start = await latestPoint(f);
     const commit = await send("commitHandshake", [

@@ -61,6 +61,11 @@ export type QueryHandler<S, P> = {
 /** `C` and `Q` map each command and query name to its params type; they are inferred from the schemas. */
 export type AppDefinition<S, C, Q> = {
   readonly name: string;
+  /**
+   * The version of the state's shape (default 1): part of the app's identity, so an enclave whose
+   * app reads another shape is admitted only as an upgrade a signed policy names.
+   */
+  readonly stateVersion?: number;
   initialState(): S;
   readonly commands: { readonly [K in keyof C]: CommandHandler<S, C[K]> };
   readonly queries: { readonly [K in keyof Q]: QueryHandler<S, Q[K]> };

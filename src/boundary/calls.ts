@@ -199,10 +199,13 @@ export type JournalEntry = { seq: number; kind: "snapshot" | "accepted" | "batch
 
 export type PublicIdentity = { address: Hex; hpkePublicKey: Hex };
 
+/** The app an enclave runs, as the group knows it: its identity and the word it registers with. */
+export type AppSummary = { name: string; codeHash: Hex; stateVersion: number; id: Hex };
+
 export type StatusResult = {
   boundaryVersion: number;
   platform: string;
-  app: string;
+  app: AppSummary;
   measurement: Hex;
   signerMeasurement: Hex;
   address: Hex | undefined;
@@ -348,7 +351,8 @@ export const ENCLAVE_CALLS = {
     ["invalid_argument", "already_initialized", "sealed_identity_invalid"],
   ),
   /** Evidence whose report data binds the enclave's keys to the chain and contract. */
-  quote: returns<{ evidence: Hex; reportData: Hex; platform: string }>()(none, SESSION),
+  /** `app`: the app id the report data binds (`appIdOf`), which the host registers with. */
+  quote: returns<{ evidence: Hex; reportData: Hex; platform: string; app: Hex }>()(none, SESSION),
   signLeave: returns<{ signature: Hex }>()(recordNonce, SESSION),
   restoreState: returns<GroupView>()(
     object({

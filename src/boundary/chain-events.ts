@@ -54,6 +54,8 @@ export const LEDGER_EVENT = tagged("kind", {
     measurement: bytes32,
     debug: bool(),
     hpkePublicKey: hex({ max: MAX_HPKE_KEY_BYTES }),
+    /** The app it runs (`appIdOf`), as its quote's report data binds it. */
+    app: bytes32,
     report: hex({ min: REPORT_BYTES, max: REPORT_BYTES }),
     reportSignature: signature,
     /** The raw attestation evidence, in the format of `platform`; members verify it inside. */

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { buildEnclaveBundle, DEFAULT_ENCLAVE_CONFIG, ENCLAVE_ENTRY } from "./enclave-bundle.js";
+import { appIdOf } from "../protocol/digests.js";
+import { appCodeHash, buildEnclaveBundle, DEFAULT_ENCLAVE_CONFIG, ENCLAVE_ENTRY } from "./enclave-bundle.js";
 
 describe("enclave measurement", () => {
   const dir = mkdtempSync(join(tmpdir(), "anonify-measure-"));
@@ -33,9 +34,18 @@ describe("enclave measurement", () => {
     assert.notEqual(one.measurement, base.measurement);
     const otherConfig = await buildEnclaveBundle({
       outFile: join(dir, "config.mjs"),
-      config: { ...DEFAULT_ENCLAVE_CONFIG, app: "other" },
+      config: { ...DEFAULT_ENCLAVE_CONFIG, version: "other" },
     });
     assert.notEqual(otherConfig.measurement, base.measurement);
     assert.equal(otherConfig.signerMeasurement, base.signerMeasurement, "the signer stays the same");
+    // The app's identity is its own code's, whatever else the build pins.
+    assert.deepEqual(otherConfig.app, base.app);
+    assert.equal(base.app.name, "erc20");
+    assert.equal(base.app.codeHash, await appCodeHash("erc20"), "one app, one code hash");
+    assert.equal(base.app.id, appIdOf(base.app));
+    await assert.rejects(
+      buildEnclaveBundle({ config: { ...DEFAULT_ENCLAVE_CONFIG, app: "none" } }),
+      /no app none/,
+    );
   });
 });

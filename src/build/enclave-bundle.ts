@@ -2,13 +2,16 @@
 // the measurement (MRENCLAVE analogue) is the SHA-256 of the bundle, which contains the enclave
 // code, every library it uses, the app and the build configuration.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
 import { type Hex, keccak256, toBytes } from "viem";
-import type { EnclaveConfig } from "../enclave/enclave.js";
+import { APPS } from "../../apps/index.js";
+import type { AppSummary } from "../boundary/calls.js";
+import { appIdentity, type EnclaveConfig } from "../enclave/context.js";
 import { DEV_POLICY_KEYS } from "../protocol/dev-policy-keys.js";
+import { appIdOf } from "../protocol/digests.js";
 
 /** The package's root, found from this module whether it runs from source or from the CLI bundle. */
 function packageRoot(): string {
@@ -38,7 +41,7 @@ export const DEV_SIGNER_MEASUREMENT: Hex = keccak256(toBytes("anonify.dev-signer
  * a development policy). A production build sets `profile: "production"`, a real platform and the
  * deployment's own policy keys.
  */
-export const DEFAULT_ENCLAVE_CONFIG: EnclaveConfig = {
+export const DEFAULT_ENCLAVE_CONFIG: BuildConfig = {
   app: "erc20",
   platform: "sim",
   profile: "development",
@@ -68,24 +71,60 @@ const inlineSecp256k1Wasm: Plugin = {
   },
 };
 
-export type EnclaveBundle = { path: string; measurement: Hex; signerMeasurement: Hex; bytes: number };
+export type EnclaveBundle = {
+  path: string;
+  measurement: Hex;
+  signerMeasurement: Hex;
+  bytes: number;
+  /** The app it runs, as the group knows it: a policy names `app.id` to admit it as an upgrade. */
+  app: AppSummary;
+};
 
-export type BuildEnclaveOptions = { outFile?: string; config?: EnclaveConfig; entry?: string };
+/** What a build is configured with; the app's code hash it computes itself. */
+export type BuildConfig = Omit<EnclaveConfig, "appCodeHash">;
+
+export type BuildEnclaveOptions = { outFile?: string; config?: BuildConfig; entry?: string };
+
+/** esbuild's settings for both bundles: deterministic, relative paths, nothing minified. */
+const DETERMINISTIC = {
+  absWorkingDir: REPO_ROOT, // paths inside the bundle are relative, so the measurement is machine-independent
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  write: false,
+  minify: false,
+  sourcemap: false,
+  legalComments: "none",
+  logLevel: "warning",
+} as const;
+
+const sha256Hex = (bytes: Uint8Array): Hex => `0x${createHash("sha256").update(bytes).digest("hex")}`;
+
+/**
+ * The app's code hash: the SHA-256 of the app's own bundle (its module and everything it imports),
+ * built as the enclave is. Part of the app's identity (`appIdOf`): an app whose code changed is
+ * another app to the group, admitted only as an upgrade a signed policy names.
+ */
+export async function appCodeHash(app: string): Promise<Hex> {
+  const entry = join(REPO_ROOT, "apps", app, "index.ts");
+  if (!existsSync(entry)) throw new Error(`no app ${app} (apps/${app}/index.ts)`);
+  const result = await build({ ...DETERMINISTIC, entryPoints: [entry] });
+  const file = result.outputFiles[0];
+  if (!file) throw new Error(`esbuild produced no bundle of app ${app}`);
+  return sha256Hex(file.contents);
+}
 
 export async function buildEnclaveBundle(options: BuildEnclaveOptions = {}): Promise<EnclaveBundle> {
-  const config = options.config ?? DEFAULT_ENCLAVE_CONFIG;
+  const base = options.config ?? DEFAULT_ENCLAVE_CONFIG;
+  const app = APPS[base.app];
+  if (!app) throw new Error(`no app ${base.app} in apps/index.ts`);
+  const config: EnclaveConfig = { ...base, appCodeHash: await appCodeHash(base.app) };
+  const identity = appIdentity(app, config);
   const outFile = options.outFile ?? DEFAULT_ENCLAVE_BUNDLE;
   const result = await build({
+    ...DETERMINISTIC,
     entryPoints: [options.entry ?? ENCLAVE_ENTRY],
-    absWorkingDir: REPO_ROOT, // paths inside the bundle are relative, so the measurement is machine-independent
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    write: false,
-    minify: false,
-    sourcemap: false,
-    legalComments: "none",
     define: { __ANONIFY_ENCLAVE_CONFIG__: JSON.stringify(config) },
     // libsecp256k1's WebAssembly goes inside the bundle, so the measurement covers it too.
     loader: { ".wasm": "binary" },
@@ -94,19 +133,24 @@ export async function buildEnclaveBundle(options: BuildEnclaveOptions = {}): Pro
     banner: {
       js: "import { createRequire as __anonifyRequire } from 'node:module'; const require = __anonifyRequire(import.meta.url);",
     },
-    logLevel: "warning",
   });
   const file = result.outputFiles[0];
   if (!file) throw new Error("esbuild produced no enclave bundle");
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, file.contents);
-  const measurement = `0x${createHash("sha256").update(file.contents).digest("hex")}` as Hex;
+  const measurement = sha256Hex(file.contents);
   const bundle = {
     path: outFile,
     measurement,
     signerMeasurement: config.signerMeasurement,
     bytes: file.contents.length,
+    app: { ...identity, id: appIdOf(identity) },
   };
   writeFileSync(`${outFile}.json`, `${JSON.stringify({ ...bundle, path: undefined, config }, null, 2)}\n`);
   return bundle;
+}
+
+/** What the build wrote beside a bundle (`<bundle>.json`): its measurement and the app it runs. */
+export function readBundleInfo(bundle = DEFAULT_ENCLAVE_BUNDLE): Omit<EnclaveBundle, "path"> {
+  return JSON.parse(readFileSync(`${bundle}.json`, "utf8")) as Omit<EnclaveBundle, "path">;
 }

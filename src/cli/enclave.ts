@@ -5,8 +5,7 @@
 // `anonify node start --enclave FILE`, and the contract's owner allows its measurement.
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { buildEnclaveBundle, DEFAULT_ENCLAVE_CONFIG } from "../build/enclave-bundle.js";
-import type { EnclaveConfig } from "../enclave/context.js";
+import { type BuildConfig, buildEnclaveBundle, DEFAULT_ENCLAVE_CONFIG } from "../build/enclave-bundle.js";
 import { OperatorError } from "../host/operator-checks.js";
 import { collect, parseSigner } from "./deploy.js";
 import { run } from "./output.js";
@@ -21,7 +20,7 @@ type BuildFlags = {
 };
 
 /** The configuration a build pins, from its flags; refuses a production build without its own policy keys. */
-export function buildConfig(flags: BuildFlags): EnclaveConfig {
+export function buildConfig(flags: BuildFlags): BuildConfig {
   if (flags.profile !== "production" && flags.profile !== "development")
     throw new OperatorError(
       "bad_profile",
@@ -90,6 +89,7 @@ export function registerEnclaveCommand(program: Command): void {
         }
         console.log(`enclave bundle written to ${bundle.path} (${bundle.bytes} bytes)`);
         console.log(`  measurement   ${bundle.measurement.slice(2)}`);
+        console.log(`  app           ${bundle.app.name} v${bundle.app.stateVersion}, id ${bundle.app.id}`);
         console.log(`  profile       ${config.profile}`);
         console.log(
           `  policy keys   ${threshold} of ${signers.join(", ")}${config.policyKeys === DEFAULT_ENCLAVE_CONFIG.policyKeys ? " (the development keys, public on purpose)" : ""}`,

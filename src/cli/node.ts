@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { Address } from "viem";
+import type { AppSummary } from "../boundary/calls.js";
 import { type Ledger, withWallet } from "../chain/chain.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { createLogger } from "../host/log.js";
@@ -41,6 +42,8 @@ export type NodeStarted = {
   contract: Address;
   chainId: number;
   registered: "already" | "now";
+  /** The app its enclave runs, as it registered (name, code hash, state version, id). */
+  app: AppSummary;
   pid: number;
 };
 
@@ -142,6 +145,7 @@ async function startNode(flags: StartFlags): Promise<void> {
     contract,
     chainId: ledger.chain.id,
     registered: service.node.registration?.registered ?? "already",
+    app: (await service.node.enclaveStatus()).app,
     pid: process.pid,
   };
   if (flags.json) return console.log(JSON.stringify(started));
@@ -149,6 +153,7 @@ async function startNode(flags: StartFlags): Promise<void> {
   console.log(
     `  enclave      ${service.address} (${started.registered === "now" ? "registered now" : "registered before: resumed"})`,
   );
+  console.log(`  app          ${started.app.name} v${started.app.stateVersion} (id ${started.app.id})`);
   console.log(`  admin token  ${service.adminToken} (mode 0600)`);
   console.log(`  data         ${hostDir}`);
   console.log("Press Ctrl-C to stop; a start with the same --data-dir resumes it.");

@@ -34,6 +34,7 @@ type DocumentFlags = OperatorNetworkFlags & {
   admit?: string[];
   admitNone: boolean;
   tcbMinimum?: string[];
+  upgradeApp?: string[];
   json: boolean;
 };
 
@@ -57,6 +58,13 @@ function parseAdmitted(value: string): AdmittedMeasurement {
   if (!platform || !measurement || !isHex(measurement))
     throw new OperatorError("bad_measurement", `--admit takes PLATFORM:0xHEX, not ${value}`);
   return { platform: platformOf(platform), measurement: measurementWord(measurement.slice(2)) };
+}
+
+/** An app id (`anonify enclave measure` prints it): 32 bytes of hex. */
+function parseAppId(value: string): Hex {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(value))
+    throw new OperatorError("bad_app", `--upgrade-app takes an app id (0x and 64 hex digits), not ${value}`);
+  return value.toLowerCase() as Hex;
 }
 
 /** `sgx:UpToDate,SWHardeningNeeded:17`: a platform, the statuses accepted, the minimum collateral number. */
@@ -135,6 +143,7 @@ function describe(document: PolicyDocument): string {
   const parts = [`version ${document.version}`, `${document.revocations.length} revocation(s)`];
   if (document.measurements) parts.push(`${document.measurements.length} admitted measurement(s)`);
   if (document.tcbMinimums) parts.push(`TCB minimums for ${document.tcbMinimums.length} platform(s)`);
+  if (document.apps) parts.push(`${document.apps.length} app upgrade(s)`);
   return parts.join(", ");
 }
 
@@ -149,6 +158,11 @@ export function registerPolicyDocumentCommands(policy: Command): void {
     .option(
       "--tcb-minimum <platform:statuses:n>",
       "accepted TCB statuses and minimum tcbEvaluationDataNumber (repeatable)",
+      collect,
+    )
+    .option(
+      "--upgrade-app <id>",
+      "admit enclaves of this app id besides the group's own app: an upgrade of it (repeatable)",
       collect,
     )
     .option("--json", "machine-readable output", false)
@@ -166,6 +180,7 @@ export function registerPolicyDocumentCommands(policy: Command): void {
             revocations: (flags.revoke ?? []).map(parseEnclave),
             measurements: admitted.length > 0 || flags.admitNone ? admitted : undefined,
             tcbMinimums: minimums.length > 0 ? minimums : undefined,
+            apps: flags.upgradeApp?.map(parseAppId),
           },
           [],
         );

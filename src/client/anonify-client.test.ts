@@ -42,6 +42,7 @@ function fakeNetwork(
                 recordNonce: 0n,
                 measurement: `0x${"11".repeat(32)}`,
                 hpkePublicKey: bytesToHex(x25519.getPublicKey(x25519.utils.randomSecretKey())),
+                app: `0x${"a1".repeat(32)}`,
               },
             });
       return json({ jsonrpc: "2.0", id: rpc.id, result });
@@ -130,6 +131,12 @@ describe("AnonifyClient", () => {
       refused("enclave_not_allowed"),
     );
     await connect(sgx, {}, { measurements: [`0x${"11".repeat(32)}`], platforms: ["sgx"] });
+    // The app the contract records the enclave as running, if the client names the apps it uses.
+    await connect(sgx, {}, { apps: [`0x${"a1".repeat(32)}`] });
+    await assert.rejects(
+      connect(sgx, {}, { apps: [`0x${"b2".repeat(32)}`] }),
+      refused("enclave_not_allowed"),
+    );
     await assert.rejects(connect(sgx, {}, { platforms: ["tdx", "nitro"] }), refused("enclave_not_allowed"));
     await assert.rejects(
       connect(

@@ -185,6 +185,7 @@ export class AnonifyClient {
       address,
       platform,
       measurement: record.measurement,
+      app: record.app,
       debug: record.debug,
       simulated: platform === "sim",
     };

@@ -12,6 +12,8 @@ export type EnclavePolicy = {
   platforms?: readonly PlatformName[];
   /** Measurements accepted (default: any the contract admits). */
   measurements?: readonly Hex[];
+  /** Apps accepted, by the id the enclave registered with (`appIdOf`; default: any). */
+  apps?: readonly Hex[];
   /** Accept an enclave registered with its debug flag set (default: no). */
   allowDebug?: boolean;
   /** Accept the simulated TEE platform, which protects nothing (default: no). */
@@ -36,6 +38,8 @@ export type EnclaveInfo = {
   address: Address;
   platform: PlatformName;
   measurement: Hex;
+  /** The app it registered as running (its quote binds it). */
+  app: Hex;
   /** The contract records every simulated enclave as debug. */
   debug: boolean;
   simulated: boolean;
@@ -70,5 +74,7 @@ export function policyRefusal(policy: EnclavePolicy, info: EnclaveInfo): string 
     !policy.measurements.some((m) => m.toLowerCase() === info.measurement.toLowerCase())
   )
     return `its measurement ${info.measurement} is not one the policy allows`;
+  if (policy.apps && !policy.apps.some((a) => a.toLowerCase() === info.app.toLowerCase()))
+    return `its app ${info.app} is not one the policy allows`;
   return undefined;
 }

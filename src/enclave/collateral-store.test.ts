@@ -32,6 +32,7 @@ const ENCLAVE: Hex = `0x${"ee".repeat(20)}`;
 const PRODUCTION: Admission = {
   profile: "production",
   measurement: `0x${"07".repeat(32)}`,
+  app: `0x${"a1".repeat(32)}`,
   now: DCAP_VECTOR_NOW,
   policyKeys: DEV_POLICY_KEYS,
 };
@@ -70,6 +71,7 @@ function viewWithSgxEnclave(collateral?: RegistryView["collateral"]): RegistryVi
         state: "active",
         platform: Platform.sgx,
         hpkePublicKey: `0x${"44".repeat(32)}`,
+        app: `0x${"a1".repeat(32)}`,
         evidence: bytesToHex(readVectorBytes("sgx-dcap/sgx_quote")),
         order: 0,
         mlsSignatureKeys: [MLS_KEY],
@@ -80,6 +82,7 @@ function viewWithSgxEnclave(collateral?: RegistryView["collateral"]): RegistryVi
       revocations: [],
       measurements: [{ platform: Platform.sgx, measurement: measurementWord(SGX_MRENCLAVE) as Hex }],
       tcbMinimums: [],
+      apps: [],
       documents: [],
     },
     collateral,

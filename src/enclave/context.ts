@@ -14,7 +14,7 @@ import type {
 } from "../boundary/calls.js";
 import type { EventCursor } from "../boundary/chain-events.js";
 import { EnclaveCallError } from "../boundary/frames.js";
-import type { LedgerDomain } from "../protocol/digests.js";
+import type { AppIdentity, LedgerDomain } from "../protocol/digests.js";
 import type { PolicyKeys } from "../protocol/policy-document.js";
 import type { PieceCache } from "./checkpoint-pieces.js";
 import { type LedgerAppState, ledgerSummary } from "./confidential-ledger.js";
@@ -33,12 +33,21 @@ import type { Admission } from "./registry.js";
  */
 export type EnclaveConfig = {
   app: string;
+  /** SHA-256 of the app's own code bundle, computed at build time (src/build/enclave-bundle.ts). */
+  appCodeHash: Hex;
   platform: string;
   profile: "production" | "development";
   policyKeys: PolicyKeys;
   signerMeasurement: Hex;
   version: string;
 };
+
+/** The identity of the app this enclave runs: its own name and state version, the code hash built in. */
+export const appIdentity = (app: App<StateValue>, config: EnclaveConfig): AppIdentity => ({
+  name: app.name,
+  codeHash: config.appCodeHash,
+  stateVersion: app.stateVersion ?? 1,
+});
 
 export type Session = {
   keys: EnclaveKeys;
@@ -75,6 +84,10 @@ export type EnclaveContext = {
   readonly measured: EnclaveIdentity;
   readonly config: EnclaveConfig;
   readonly app: App<StateValue>;
+  /** The app's identity (`appIdOf`: name, code hash, state version): bound into registration, admitted by members. */
+  readonly appId: Hex;
+  /** What the state digest names of the app (`appStateOf`: name and state version). */
+  readonly appState: Hex;
   session: Session | undefined;
   readonly checkpoint: CheckpointClock;
   /** The pieces of the last checkpoint sealed or restored (the host holds them): reused while unchanged. */
@@ -134,6 +147,7 @@ export function admissionAt(context: EnclaveContext, timestamp: string | undefin
   return {
     profile: context.config.profile,
     measurement: bytesToHex(context.measured.measurement),
+    app: context.appId,
     now: new Date(Number(timestamp ?? "0") * MS_PER_SECOND),
     policyKeys: context.config.policyKeys,
   };

@@ -4,6 +4,7 @@
 import type { App } from "../app/app.js";
 import type { StateValue } from "../app/canonical.js";
 import type { BoundaryRequest, BoundaryResponse } from "../boundary/frames.js";
+import { appIdOf, appStateOf } from "../protocol/digests.js";
 import { batchCalls } from "./calls/batches.js";
 import { checkpointCalls } from "./calls/checkpoint.js";
 import { commandCalls } from "./calls/commands.js";
@@ -13,7 +14,7 @@ import { identityCalls } from "./calls/identity.js";
 import { queryCalls } from "./calls/queries.js";
 import { snapshotCalls } from "./calls/snapshots.js";
 import { emptyPieceCache } from "./checkpoint-pieces.js";
-import type { CallHandlers, EnclaveConfig, EnclaveContext } from "./context.js";
+import { appIdentity, type CallHandlers, type EnclaveConfig, type EnclaveContext } from "./context.js";
 import { dispatch } from "./dispatch.js";
 import { GENESIS } from "./journal-chain.js";
 import type { EnclaveIdentity, TeePlatform } from "./platform.js";
@@ -41,6 +42,8 @@ export function enclaveContext({ platform, measured, config, app }: EnclaveOptio
     measured,
     config,
     app,
+    appId: appIdOf(appIdentity(app, config)),
+    appState: appStateOf(appIdentity(app, config)),
     session: undefined,
     checkpoint: {
       lastFullSeal: 0,

@@ -35,7 +35,7 @@ export function pointAt(history: History, seq: bigint): Point | undefined {
  * its snapshot). Only while it is a member with a complete ledger; the same value any member computed
  * there, since no event came since (the group's key and the ledger are still those of that point).
  */
-export function digestAtCursor(session: Session, app: string): Hex | undefined {
+export function digestAtCursor(session: Session, app: Hex): Hex | undefined {
   const { cursor, group, ledger } = session;
   if (!cursor) return undefined;
   const seq = BigInt(cursor.seq);

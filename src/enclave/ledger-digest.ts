@@ -2,7 +2,7 @@
 // it applies one, what a snapshot commitment names for joiners and what answers and receipts name for
 // clients. Two layers:
 //
-//   root  = SHA-256("anonify/ledger-root/v1" ‖ SHA-256(app name) ‖ stateDigest(app state)
+//   root  = SHA-256("anonify/ledger-root/v1" ‖ app state kind ‖ stateDigest(app state)
 //           ‖ stateDigest(nonces) ‖ receipts head ‖ u64 sequence ‖ u64 batches ‖ u64 void batches)
 //   digest at position seq = HMAC-SHA256(key, "anonify/state-digest/v1" ‖ u64 seq ‖ head(seq) ‖ root)
 //
@@ -38,7 +38,7 @@ type RootInputs = Pick<
 >;
 
 /** The last root computed: most positions do not change the ledger (only batches do). */
-let last: { inputs: RootInputs; app: string; root: Uint8Array } | undefined;
+let last: { inputs: RootInputs; app: Hex; root: Uint8Array } | undefined;
 
 const sameInputs = (a: RootInputs, b: RootInputs): boolean =>
   a.appState === b.appState &&
@@ -48,12 +48,15 @@ const sameInputs = (a: RootInputs, b: RootInputs): boolean =>
   a.batches === b.batches &&
   a.skippedBatches === b.skippedBatches;
 
-/** The root of a ledger's replicated state (see the top of this file). */
-export function ledgerRoot(ledger: RootInputs, app: string): Uint8Array {
+/**
+ * The root of a ledger's replicated state (see the top of this file); `app`: what it names of the
+ * app (`appStateOf`: its name and state version).
+ */
+export function ledgerRoot(ledger: RootInputs, app: Hex): Uint8Array {
   if (last && last.app === app && sameInputs(last.inputs, ledger)) return last.root;
   const root = sha256Of([
     ROOT_LABEL,
-    sha256Of([new TextEncoder().encode(app)]),
+    hexToBytes(app),
     stateDigest(ledger.appState),
     stateDigest(ledger.nonces),
     hexToBytes(ledger.receiptsHead),

@@ -21,7 +21,7 @@ import {
   SnapshotRefused,
   startSync,
 } from "./ledger-snapshot.js";
-import { DOMAIN } from "./test-harness.js";
+import { appStateIn, DOMAIN } from "./test-harness.js";
 
 const KEY = new Uint8Array(32).fill(3);
 const DIGEST_KEY = new Uint8Array(32).fill(4);
@@ -64,7 +64,8 @@ function joiner(): LedgerAppState {
 }
 
 /** The state digest of `ledger` at the join point, under the join epoch's key. */
-const digestOf = (ledger: LedgerAppState) => stateDigestAt(DIGEST_KEY, JOIN, ledgerRoot(ledger, "erc20"));
+const digestOf = (ledger: LedgerAppState) =>
+  stateDigestAt(DIGEST_KEY, JOIN, ledgerRoot(ledger, appStateIn()));
 
 /** A commitment to `bytes` with `stateDigest`, signed by `by` at the joiner's own join point. */
 async function commitment(bytes: Uint8Array, stateDigest = digestOf(member()), by = COMMITTER) {
@@ -81,7 +82,7 @@ async function install(ledger: LedgerAppState, bytes: Uint8Array, committed?: Sn
     bytes,
     c,
     (e) => e.toLowerCase() === COMMITTER.address.toLowerCase(),
-    "erc20",
+    appStateIn(),
   );
 }
 

@@ -204,7 +204,7 @@ export function installSnapshot(
   bytes: Uint8Array,
   commitment: SnapshotCommitment,
   committerActive: (enclave: Hex) => boolean,
-  app: string,
+  app: Hex,
 ): LedgerAppState {
   const sync = ledger.syncing;
   if (!sync) throw new Error("installSnapshot on a ledger that is not syncing");

@@ -42,9 +42,13 @@ import { SimPlatform } from "./sim-platform.js";
 
 const DOMAIN: LedgerDomain = { chainId: 31337, contract: `0x${"cd".repeat(20)}` };
 const OWN: Hex = bytesToHex(new Uint8Array(32).fill(7));
+/** The group's app, and another (say an auction built from the same tree: the same measurement). */
+const OWN_APP: Hex = `0x${"a1".repeat(32)}`;
+const OTHER_APP: Hex = `0x${"b2".repeat(32)}`;
 const DEV: Admission = {
   profile: "development",
   measurement: OWN,
+  app: OWN_APP,
   now: new Date(),
   policyKeys: DEV_POLICY_KEYS,
 };
@@ -55,19 +59,22 @@ const dir = mkdtempSync(join(tmpdir(), "anonify-registry-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const machine = new SimPlatform(join(dir, "machine"));
 
-function enclave() {
+function enclave(app: Hex = OWN_APP) {
   const key = generatePrivateKey();
   return {
     key,
     address: privateKeyToAccount(key).address.toLowerCase() as Hex,
     hpkePublicKey: bytesToHex(crypto.getRandomValues(new Uint8Array(32))),
+    app,
   };
 }
 type TestEnclave = ReturnType<typeof enclave>;
 
 async function simEvidence(who: TestEnclave, options: { domain?: LedgerDomain; measurement?: Hex } = {}) {
   const reportData = new Uint8Array(64);
-  reportData.set(hexToBytes(enclaveBinding(options.domain ?? DOMAIN, who.address, who.hpkePublicKey)));
+  reportData.set(
+    hexToBytes(enclaveBinding(options.domain ?? DOMAIN, who.address, who.hpkePublicKey, who.app)),
+  );
   const quote = await machine.quote(reportData, {
     measurement: hexToBytes(options.measurement ?? OWN),
     signerMeasurement: new Uint8Array(32).fill(9),
@@ -96,6 +103,7 @@ const registered = (who: TestEnclave, evidence: Hex, block = "1"): LedgerEvent =
   measurement: OWN,
   debug: true,
   hpkePublicKey: who.hpkePublicKey,
+  app: who.app,
   report: `0x${"00".repeat(224)}`,
   reportSignature: `0x${"00".repeat(65)}`,
   evidence,
@@ -170,6 +178,24 @@ describe("checkCredential: admission by evidence", () => {
     );
   });
 
+  test("evidence of another app is refused, whatever its measurement, unless a signed policy names it as an upgrade", async () => {
+    const auction = enclave(OTHER_APP);
+    const evidence = await simEvidence(auction);
+    await refused(checkEvidence(evidence, auction, DOMAIN, DEV), /app 0xb2b2.* is not this group's app/);
+    // Nor does evidence bound to one app admit the enclave as running another.
+    await refused(checkEvidence(evidence, { ...auction, app: OWN_APP }, DOMAIN, DEV), /does not bind/);
+    const upgrade: AppliedPolicy = {
+      version: 1n,
+      revocations: [],
+      measurements: [],
+      tcbMinimums: [],
+      apps: [OTHER_APP],
+      documents: [],
+    };
+    await checkEvidence(evidence, auction, DOMAIN, DEV, upgrade);
+    await refused(credential(await viewWith(auction, evidence.evidence), auction), /is not this group's app/);
+  });
+
   test("a key package whose signature does not recover to the enclave gives its MLS key no credential", async () => {
     const who = enclave();
     const evidence = (await simEvidence(who)).evidence;
@@ -220,7 +246,12 @@ describe("checkCredential: genuine hardware evidence of another build", { skip: 
       collateral: readVectorJson("sgx-dcap/sgx_quote_collateral.json"),
     };
     await refused(
-      checkEvidence(evidence, enclave(), DOMAIN, { profile: "production", measurement: OWN, now: now }),
+      checkEvidence(evidence, enclave(), DOMAIN, {
+        profile: "production",
+        measurement: OWN,
+        app: OWN_APP,
+        now,
+      }),
       /is not this enclave's own/,
     );
   });
@@ -458,6 +489,7 @@ describe("TCB minimums on genuine collateral", { skip: vectorsSkip }, () => {
       // The vector's own measurement, admitted by the policy, so the check reaches the TCB rules.
       measurements: [{ platform: Platform.tdx, measurement: measurementWord(verdict.measurement) }],
       tcbMinimums: [{ platform: Platform.tdx, statuses: [verdict.tcbStatus], tcbEvaluationDataNumber }],
+      apps: [],
       documents: [],
     });
     await refused(

@@ -50,6 +50,8 @@ export type EnclaveRecord = {
   /** The contract's platform number (`Platform`): also the format of `evidence`. */
   platform: number;
   hpkePublicKey: Hex;
+  /** The app it registered as running (`appIdOf`), which its evidence binds. */
+  app: Hex;
   /** The raw attestation evidence it registered with, verified by each member itself. */
   evidence: Hex;
   /** Order of registration (0 = first): the first active enclave creates the group. */
@@ -70,6 +72,8 @@ export type AppliedPolicy = {
   revocations: Hex[];
   measurements: AdmittedMeasurement[];
   tcbMinimums: TcbMinimum[];
+  /** Apps admitted besides the group's own: upgrades of it (`appIdOf`). */
+  apps: Hex[];
   /** The SHA-256 of every document applied (in full or for its revocations): a replay is ignored for its hash. */
   documents: Hex[];
 };
@@ -98,6 +102,8 @@ export const EMPTY_REGISTRY: RegistryView = { enclaves: {} };
 export type Admission = {
   profile: "production" | "development";
   measurement: Hex;
+  /** The app this enclave runs (`appIdOf`): the group admits enclaves of its own app. */
+  app: Hex;
   now: Date;
   /** The policy keys pinned in the build: only documents signed by `threshold` of them apply. */
   policyKeys: PolicyKeys;
@@ -138,6 +144,7 @@ export async function updateRegistry(
             state: view.policy?.revocations.includes(address) ? "revoked" : "active",
             platform: event.platform,
             hpkePublicKey: event.hpkePublicKey,
+            app: event.app.toLowerCase() as Hex,
             evidence: event.evidence,
             order: Object.keys(view.enclaves).length,
             mlsSignatureKeys: [],
@@ -248,6 +255,7 @@ function applyPolicy(
           revocations,
           measurements: document.measurements ?? previous?.measurements ?? [],
           tcbMinimums: document.tcbMinimums ?? previous?.tcbMinimums ?? [],
+          apps: document.apps ?? previous?.apps ?? [],
           documents,
         }
       : { ...previous!, revocations, documents },
@@ -324,12 +332,14 @@ async function verifiedVerdict(
  * Verifies an enclave's evidence inside this enclave: it verifies with the build's verifiers (their
  * pinned roots), its platform and debug flag pass the build's profile, its measurement is this
  * enclave's own or one the applied signed policy admits, its TCB meets that policy's minimum for
- * its platform, and its report data binds the enclave's address and HPKE key to this chain and
- * contract. `collateral` is for DCAP: the Intel-signed set published on chain that judges this quote.
+ * its platform, its report data binds the enclave's address, HPKE key and app to this chain and
+ * contract, and that app is this enclave's own or an upgrade the applied signed policy names (an
+ * enclave built with another app is never admitted for its measurement alone). `collateral` is for
+ * DCAP: the Intel-signed set published on chain that judges this quote.
  */
 export async function checkEvidence(
   evidence: { platform: number; evidence: Hex; collateral?: unknown },
-  enclave: { address: Hex; hpkePublicKey: Hex },
+  enclave: { address: Hex; hpkePublicKey: Hex; app: Hex },
   domain: LedgerDomain,
   admission: EvidenceAdmission,
   policy?: AppliedPolicy,
@@ -369,9 +379,16 @@ export async function checkEvidence(
     if (error instanceof VerificationError) throw new CredentialError(error.reason);
     throw error;
   }
-  if (binding !== enclaveBinding(domain, enclave.address, enclave.hpkePublicKey)) {
-    throw new CredentialError("evidence does not bind this enclave's keys to this chain and contract");
+  if (binding !== enclaveBinding(domain, enclave.address, enclave.hpkePublicKey, enclave.app)) {
+    throw new CredentialError(
+      "evidence does not bind this enclave's keys and app to this chain and contract",
+    );
   }
+  const app = enclave.app.toLowerCase();
+  if (app !== admission.app.toLowerCase() && !(policy?.apps ?? []).includes(app as Hex))
+    throw new CredentialError(
+      `app ${app} is not this group's app (${admission.app}) nor an upgrade a signed policy names`,
+    );
   return verdict;
 }
 
@@ -423,7 +440,7 @@ export async function checkCredential(
   }
   await checkEvidence(
     { platform: record.platform, evidence: record.evidence, collateral: judged?.collateral },
-    { address, hpkePublicKey: record.hpkePublicKey },
+    { address, hpkePublicKey: record.hpkePublicKey, app: record.app },
     domain,
     admission,
     view.policy,

@@ -72,7 +72,8 @@ export class TestChain {
     return this.log.events;
   }
 
-  private push(event: UnplacedEvent): LedgerEvent {
+  /** Places `event` next in the sequence (what anyone may publish: a policy, collateral). */
+  push(event: UnplacedEvent): LedgerEvent {
     return this.log.append(event);
   }
 
@@ -87,6 +88,7 @@ export class TestChain {
       measurement: `0x${"07".repeat(32)}`,
       debug: true,
       hpkePublicKey: init.hpkePublicKey,
+      app: quote.app,
       report: `0x${"00".repeat(224)}`,
       reportSignature: `0x${"00".repeat(65)}`,
       evidence: quote.evidence,

@@ -9,8 +9,8 @@ import type { CallName, CallParams, CallResult } from "../boundary/calls.js";
 import { BOUNDARY_VERSION, type BoundaryError } from "../boundary/frames.js";
 import { sealCommand, signCommand } from "../client/command.js";
 import { DEV_POLICY_KEYS } from "../protocol/dev-policy-keys.js";
-import type { LedgerDomain } from "../protocol/digests.js";
-import type { EnclaveContext } from "./context.js";
+import { appIdOf, appStateOf, type LedgerDomain } from "../protocol/digests.js";
+import { appIdentity, type EnclaveContext } from "./context.js";
 import { createEnclave, type Enclave, enclaveContext } from "./enclave.js";
 import { SimPlatform } from "./sim-platform.js";
 
@@ -21,12 +21,19 @@ export const MEASURED = {
 };
 const CONFIG = {
   app: "erc20",
+  /** Not the built app's hash: in process, the code is whatever the tests import. */
+  appCodeHash: `0x${"ac".repeat(32)}` as Hex,
   platform: "sim",
   profile: "development" as const,
   policyKeys: DEV_POLICY_KEYS,
   signerMeasurement: bytesToHex(MEASURED.signerMeasurement),
   version: "test",
 };
+
+/** The app id of an in-process enclave running `app` (the erc20 app unless another is given). */
+export const appIdIn = (app: App<StateValue> = APPS.erc20!): Hex => appIdOf(appIdentity(app, CONFIG));
+/** What such an enclave's state digests name of its app. */
+export const appStateIn = (app: App<StateValue> = APPS.erc20!): Hex => appStateOf(appIdentity(app, CONFIG));
 
 /** A refusal the enclave answered with. */
 export class Refused extends Error {

@@ -9,6 +9,17 @@ const STATUS = {
     enclave: { type: "string" },
     measurement: { type: "string" },
     platform: { type: "string" },
+    app: {
+      type: "object",
+      description:
+        "the app the enclave runs: its name, code hash and state version, and the id it registered with",
+      properties: {
+        name: { type: "string" },
+        codeHash: { type: "string" },
+        stateVersion: { type: "integer" },
+        id: { type: "string" },
+      },
+    },
     contract: { type: "string" },
     chainId: { type: "integer" },
     chainRpc: { type: "string", description: "the node's chain RPC as scheme://host:port only" },
@@ -174,6 +185,7 @@ export function registerStatusRoutes(
         enclave: node.address,
         measurement: enclave.measurement,
         platform: enclave.platform,
+        app: enclave.app,
         contract,
         chainId,
         chainRpc,

@@ -3,7 +3,14 @@
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Hex } from "viem";
-import type { Divergence, GroupSummary, GroupView, JournalEntry, LedgerSummary } from "../boundary/calls.js";
+import type {
+  AppSummary,
+  Divergence,
+  GroupSummary,
+  GroupView,
+  JournalEntry,
+  LedgerSummary,
+} from "../boundary/calls.js";
 import type { EventCursor } from "../boundary/chain-events.js";
 import { EnclaveCallError } from "../boundary/frames.js";
 import { writeAnonifyMined } from "../chain/chain.js";
@@ -425,8 +432,8 @@ export class EnclaveNode {
     return this.enclave.call("query", { envelope });
   }
 
-  /** What the enclave says it runs: its measurement and platform. */
-  enclaveStatus(): Promise<{ measurement: string; platform: string }> {
+  /** What the enclave says it runs: its measurement, platform and app. */
+  enclaveStatus(): Promise<{ measurement: string; platform: string; app: AppSummary }> {
     return this.enclave.call("status");
   }
 
@@ -438,6 +445,7 @@ export class EnclaveNode {
       debug: record.debug,
       measurement: record.measurement,
       hpkePublicKey: record.hpkePublicKey,
+      app: record.app,
       registeredAt: record.registeredAt.toString(),
     };
   }

@@ -69,7 +69,7 @@ export async function initAndRegister(params: {
     address: contract,
     abi: anonifyAbi,
     functionName: "registerEnclave",
-    args: [report, signature, init.address, init.hpkePublicKey, quote.evidence],
+    args: [report, signature, init.address, init.hpkePublicKey, quote.app, quote.evidence],
   });
   const hash = await wallet.walletClient.writeContract(request);
   const receipt = await wallet.publicClient.waitForTransactionReceipt({ hash });

@@ -16,7 +16,9 @@ import {
 import { bytesOfHex, hexOf, sha256 } from "./bytes.js";
 
 export const REPORT_TAG = keccak256(toBytes("anonify.attestation-report.v1"));
-export const BINDING_TAG = keccak256(toBytes("anonify.enclave-binding.v1"));
+export const BINDING_TAG = keccak256(toBytes("anonify.enclave-binding.v2"));
+export const APP_TAG = keccak256(toBytes("anonify.app.v1"));
+export const APP_STATE_TAG = keccak256(toBytes("anonify.app-state.v1"));
 export const HANDSHAKE_TAG = keccak256(toBytes("anonify.handshake.v1"));
 export const BATCH_TAG = keccak256(toBytes("anonify.batch.v1"));
 export const KEY_PACKAGE_TAG = keccak256(toBytes("anonify.key-package.v1"));
@@ -59,15 +61,56 @@ export function reportSigningHash(encodedReport: Hex): Hex {
   return hashMessage({ raw: reportDigest(encodedReport) });
 }
 
-/** The value an enclave's quote carries as (the first 32 bytes of) its report data. */
-export function enclaveBinding(domain: LedgerDomain, enclave: Address, hpkePublicKey: Hex): Hex {
+/**
+ * The value an enclave's quote carries as (the first 32 bytes of) its report data: its keys and the
+ * app it runs (`appIdOf`), for this chain and contract.
+ */
+export function enclaveBinding(domain: LedgerDomain, enclave: Address, hpkePublicKey: Hex, app: Hex): Hex {
   return keccak256(
-    encodeAbiParameters(parseAbiParameters("bytes32, address, bytes32, uint256, address"), [
+    encodeAbiParameters(parseAbiParameters("bytes32, address, bytes32, bytes32, uint256, address"), [
       BINDING_TAG,
       enclave,
       keccak256(hpkePublicKey),
+      app,
       BigInt(domain.chainId),
       domain.contract,
+    ]),
+  );
+}
+
+/**
+ * What an app is, for the group: its name, the SHA-256 of its code as built into the enclave (the
+ * app's own bundle, `src/build/enclave-bundle.ts`), and the version of its state's shape. Members
+ * admit enclaves of their own app only (`appIdOf`), or of an upgrade a signed policy names; the
+ * state digest covers the name and state version (`appStateOf`), so two apps, or two shapes of one
+ * app's state, never share a digest.
+ */
+export type AppIdentity = { name: string; codeHash: Hex; stateVersion: number };
+
+/**
+ * What the state digest names of the app: its name and state version, not its code. A code upgrade
+ * a policy admits, with the same state shape, computes the same digests as long as it computes the
+ * same states, and any state it computes otherwise is caught there, loudly; a changed shape needs a
+ * migration first.
+ */
+export function appStateOf(app: AppIdentity): Hex {
+  return keccak256(
+    encodeAbiParameters(parseAbiParameters("bytes32, bytes32, uint32"), [
+      APP_STATE_TAG,
+      keccak256(toBytes(app.name)),
+      app.stateVersion,
+    ]),
+  );
+}
+
+/** The app's identity as one word: what registration binds, members compare and the contract records. */
+export function appIdOf(app: AppIdentity): Hex {
+  return keccak256(
+    encodeAbiParameters(parseAbiParameters("bytes32, bytes32, bytes32, uint32"), [
+      APP_TAG,
+      keccak256(toBytes(app.name)),
+      app.codeHash,
+      app.stateVersion,
     ]),
   );
 }

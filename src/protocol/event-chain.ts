@@ -39,6 +39,7 @@ export type ItemFields = {
     measurement: Hex;
     debug: boolean;
     hpkePublicKey: Hex;
+    app: Hex;
     report: Hex;
     reportSignature: Hex;
     evidence: Hex;
@@ -81,13 +82,14 @@ export function eventItem(event: SequencedEvent): Hex {
   const tag = ITEM_TAGS[event.kind];
   switch (event.kind) {
     case "EnclaveRegistered":
-      return encode("bytes32, address, uint8, bytes32, bool, bytes32, bytes32, bytes32, bytes32", [
+      return encode("bytes32, address, uint8, bytes32, bool, bytes32, bytes32, bytes32, bytes32, bytes32", [
         tag,
         event.enclave,
         Number(event.platform),
         event.measurement,
         event.debug,
         payloadHash(event.hpkePublicKey),
+        event.app,
         payloadHash(event.report),
         payloadHash(event.reportSignature),
         payloadHash(event.evidence),

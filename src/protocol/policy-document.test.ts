@@ -42,7 +42,7 @@ describe("policy document codec", () => {
     const swapped = bytes.slice();
     swapped.set(hexToBytes(B), 52);
     swapped.set(hexToBytes(A), 72);
-    const unknown = concat([bytes, Uint8Array.of(4, 0, 0, 0, 0)]);
+    const unknown = concat([bytes, Uint8Array.of(5, 0, 0, 0, 0)]);
     const noRevocations = bytes.subarray(0, 45);
     const repeated = concat([bytes, Uint8Array.of(1, 0, 0, 0, 2, 0, 0)]);
     const zeroVersion = bytes.slice();
@@ -58,7 +58,7 @@ describe("policy document codec", () => {
       ["truncated body", bytes.subarray(0, bytes.length - 1), /field truncated/],
       ["truncated header", bytes.subarray(0, 44), /document truncated/],
       ["revocations not ascending", swapped, /not strictly ascending/],
-      ["a field this build does not read", unknown, /unknown policy field 4/],
+      ["a field this build does not read", unknown, /unknown policy field 5/],
       ["no revocations field", noRevocations, /revocations field missing/],
       ["a repeated field", repeated, /out of order or repeated/],
       ["version 0", zeroVersion, /version starts at 1/],
@@ -134,6 +134,23 @@ describe("policy document codec", () => {
       () => encodePolicy({ ...DOC, measurements: [{ platform: 0, measurement: "0x01" }] }),
       /32 bytes/,
     );
+  });
+
+  test("apps: the upgrades a document admits, 32-byte ids, ascending, one encoding", () => {
+    const low: Hex = `0x${"0c".repeat(32)}`;
+    const high: Hex = `0x${"f0".repeat(32)}`;
+    const bytes = encodePolicy({ ...DOC, apps: [high, low, high] });
+    const fields = 92; // the header and the revocations field, as above
+    assert.equal(toHex(bytes.subarray(fields, fields + 7)), "0x04000000420002", "tag 4, 2 + 2 × 32, count 2");
+    assert.equal(toHex(bytes.subarray(fields + 7, fields + 39)), low, "ascending");
+    assert.equal(bytes.length, fields + 7 + 64);
+    assert.deepEqual(decodePolicy(bytes).apps, [low, high]);
+    assert.equal(decodePolicy(encodePolicy(DOC)).apps, undefined, "absent stays absent");
+    const swapped = bytes.slice();
+    swapped.set(hexToBytes(high), fields + 7);
+    swapped.set(hexToBytes(low), fields + 39);
+    assert.throws(() => decodePolicy(swapped), /apps not strictly ascending/);
+    assert.throws(() => encodePolicy({ ...DOC, apps: ["0x01"] }), /32 bytes/);
   });
 
   test("verifyPolicy counts distinct pinned signers under the one signature rule, and checks the domain", async () => {

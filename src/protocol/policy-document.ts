@@ -27,7 +27,12 @@
 //                    ascending: evidence of a listed platform is admitted only with an accepted
 //                    status and collateral at least that fresh (0: no minimum; evidence that names
 //                    no number counts as 0).
-//   Fields 2 and 3 replace what the previous document said, when present; absent, it stands. So a
+//   4  apps          body = u16 count | count × 32-byte app id (`appIdOf` in src/protocol/digests.ts:
+//                    name, code hash, state version), strictly ascending: apps admitted besides the
+//                    member's own (an upgrade of the app: both builds apply the document, so it names
+//                    both, and each admits the other; without it, an enclave built with another app
+//                    is refused whatever its measurement).
+//   Fields 2, 3 and 4 replace what the previous document said, when present; absent, it stands. So a
 //   document that drops an old measurement after an upgrade stops its admission (members already
 //   in the group stay until a revocation or their leave removes them).
 //
@@ -69,6 +74,8 @@ export const POLICY_SIGNATURE_BYTES = SIGNATURE_BYTES + COMPRESSED_KEY_BYTES;
 const FIELD_REVOCATIONS = 1;
 const FIELD_MEASUREMENTS = 2;
 const FIELD_TCB_MINIMUMS = 3;
+const FIELD_APPS = 4;
+const APP_ID_BYTES = 32;
 const HEADER_BYTES = 45;
 const FIELD_HEADER_BYTES = 5;
 const ADDRESS_BYTES = 20;
@@ -96,6 +103,8 @@ export type PolicyDocument = {
   measurements?: AdmittedMeasurement[];
   /** Absent: the previous document's minimums stand. */
   tcbMinimums?: TcbMinimum[];
+  /** App ids admitted besides the group's own, lower case. Absent: the previous document's stand. */
+  apps?: Hex[];
 };
 
 /** The policy keys a build pins: a document counts only with `threshold` distinct signers of `signers`. */
@@ -165,6 +174,16 @@ function tcbMinimumsBody(entries: readonly TcbMinimum[]): Uint8Array {
   return body;
 }
 
+function appsBody(apps: readonly Hex[]): Uint8Array {
+  const sorted = [...new Set(apps.map((a) => a.toLowerCase()))].sort();
+  if (sorted.some((a) => hexToBytes(a as Hex).length !== APP_ID_BYTES))
+    throw new PolicyError("an app id is 32 bytes");
+  if (sorted.length > U16_MAX) throw new PolicyError("too many apps");
+  const count = new Uint8Array(2);
+  new DataView(count.buffer).setUint16(0, sorted.length);
+  return concat([count, ...sorted.map((a) => hexToBytes(a as Hex))]);
+}
+
 export function encodePolicy(document: PolicyDocument): Uint8Array {
   if (document.version < 1n) throw new PolicyError("version starts at 1");
   const revocations = sortedAddresses(document.revocations);
@@ -181,6 +200,7 @@ export function encodePolicy(document: PolicyDocument): Uint8Array {
   ];
   if (document.measurements) parts.push(field(FIELD_MEASUREMENTS, measurementsBody(document.measurements)));
   if (document.tcbMinimums) parts.push(field(FIELD_TCB_MINIMUMS, tcbMinimumsBody(document.tcbMinimums)));
+  if (document.apps) parts.push(field(FIELD_APPS, appsBody(document.apps)));
   return concat(parts);
 }
 
@@ -270,6 +290,8 @@ export function decodePolicy(bytes: Uint8Array): PolicyDocument {
       if (entries.some((e, i) => i > 0 && e[0]! <= entries[i - 1]![0]!))
         throw new PolicyError("tcb-minimums platforms not strictly ascending");
       document.tcbMinimums = entries.map(decodeTcbMinimum);
+    } else if (tag === FIELD_APPS) {
+      document.apps = ascendingEntries(body, 2, APP_ID_BYTES, "apps").map((e) => hexOf(e));
     } else throw new PolicyError(`unknown policy field ${tag}`);
   }
   // The encoder always writes it: one encoding per document.

@@ -39,6 +39,7 @@ import {
   MEASUREMENT,
   newEnclave,
   ownerCall,
+  registrationArgs,
   revertName,
   STAND_IN_EVIDENCE,
   signedReport,
@@ -73,8 +74,7 @@ describe("Anonify contract on a real Anvil", () => {
   }
 
   async function register(enclave: TestEnclave, domain: LedgerDomain = f.domain): Promise<void> {
-    const { report, signature, evidence } = await signedReport(domain, enclave, SERVICE_KEY);
-    await write("registerEnclave", [report, signature, enclave.address, enclave.hpkePublicKey, evidence]);
+    await write("registerEnclave", await registrationArgs(domain, enclave, SERVICE_KEY));
   }
 
   /** The contract's newest point of its event sequence: what an enclave that read it all signs at. */
@@ -158,13 +158,17 @@ describe("Anonify contract on a real Anvil", () => {
   test("registerEnclave accepts a report from a trusted signer and records the enclave", async () => {
     const enclave = newEnclave();
     await register(enclave);
-    const record = await read<{ state: number; measurement: Hex; hpkePublicKey: Hex; debug: boolean }>(
-      "getEnclave",
-      [enclave.address],
-    );
+    const record = await read<{
+      state: number;
+      measurement: Hex;
+      hpkePublicKey: Hex;
+      debug: boolean;
+      app: Hex;
+    }>("getEnclave", [enclave.address]);
     assert.equal(record.state, 1);
     assert.equal(record.measurement, MEASUREMENT);
     assert.equal(record.hpkePublicKey, enclave.hpkePublicKey);
+    assert.equal(record.app, enclave.app, "the app its quote binds is on record");
     assert.equal(await read("isActive", [enclave.address]), true);
     const events = await f.owner.publicClient.getContractEvents({
       address: f.contract,
@@ -174,12 +178,13 @@ describe("Anonify contract on a real Anvil", () => {
     });
     const registered = events.find((e) => e.args.enclave === enclave.address);
     assert.equal(registered?.args.evidence, STAND_IN_EVIDENCE, "the evidence travels in the event");
+    assert.equal(registered?.args.app, enclave.app);
     assert.equal(await revertName(register(enclave)), "AlreadyRegistered");
     const other = newEnclave();
     const { report, signature } = await signedReport(f.domain, other, SERVICE_KEY);
     assert.equal(
       await revertName(
-        write("registerEnclave", [report, signature, other.address, other.hpkePublicKey, "0x"]),
+        write("registerEnclave", [report, signature, other.address, other.hpkePublicKey, other.app, "0x"]),
       ),
       "EmptyPayload",
       "registration without evidence is refused",
@@ -236,11 +241,17 @@ describe("Anonify contract on a real Anvil", () => {
         make: () => signedReport(f.domain, { ...e, hpkePublicKey: toHex(new Uint8Array(32)) }, SERVICE_KEY),
         error: "BindingMismatch",
       },
+      {
+        // A quote of an enclave running another app cannot register as running this one.
+        name: "binding to another app",
+        make: () => signedReport(f.domain, { ...e, app: keccak256("0x0a") }, SERVICE_KEY),
+        error: "BindingMismatch",
+      },
     ];
     for (const c of cases) {
       const { report, signature, evidence } = await c.make();
       const error = await revertName(
-        write("registerEnclave", [report, signature, e.address, e.hpkePublicKey, evidence]),
+        write("registerEnclave", [report, signature, e.address, e.hpkePublicKey, e.app, evidence]),
       );
       assert.equal(error, c.error, c.name);
     }
@@ -248,7 +259,14 @@ describe("Anonify contract on a real Anvil", () => {
     const truncated = good.report.slice(0, -2) as Hex;
     assert.equal(
       await revertName(
-        write("registerEnclave", [truncated, good.signature, e.address, e.hpkePublicKey, good.evidence]),
+        write("registerEnclave", [
+          truncated,
+          good.signature,
+          e.address,
+          e.hpkePublicKey,
+          e.app,
+          good.evidence,
+        ]),
       ),
       "MalformedReport",
     );
@@ -263,7 +281,7 @@ describe("Anonify contract on a real Anvil", () => {
         platform: 0,
         debug: true,
       });
-      await write("registerEnclave", [report, signature, e.address, e.hpkePublicKey, evidence]);
+      await write("registerEnclave", [report, signature, e.address, e.hpkePublicKey, e.app, evidence]);
       assert.equal((await read<{ debug: boolean }>("getEnclave", [e.address])).debug, true);
     } finally {
       await ownerCall(f, "setDebugAllowed", [false]);
@@ -540,7 +558,7 @@ describe("Anonify contract on a real Anvil", () => {
     await write("setTrustedSigner", [SERVICE, true], other);
     await write("setMeasurementAllowed", [MEASUREMENT, true], other);
     const { report, signature, evidence } = await signedReport(otherDomain, e, SERVICE_KEY);
-    await write("registerEnclave", [report, signature, e.address, e.hpkePublicKey, evidence], other);
+    await write("registerEnclave", [report, signature, e.address, e.hpkePublicKey, e.app, evidence], other);
     // The report for this contract does not register on the other: the binding names the contract.
     const ours = await signedReport(f.domain, newEnclave(), SERVICE_KEY);
     const stranger = newEnclave();
@@ -548,7 +566,14 @@ describe("Anonify contract on a real Anvil", () => {
       await revertName(
         write(
           "registerEnclave",
-          [ours.report, ours.signature, stranger.address, stranger.hpkePublicKey, ours.evidence],
+          [
+            ours.report,
+            ours.signature,
+            stranger.address,
+            stranger.hpkePublicKey,
+            stranger.app,
+            ours.evidence,
+          ],
           other,
         ),
       ),

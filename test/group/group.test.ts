@@ -210,7 +210,14 @@ describe("group key among enclaves, ordered on chain", () => {
       platform: 0,
       debug: true,
     });
-    await write("registerEnclave", [report, signature, rogue.address, rogue.hpkePublicKey, evidence]);
+    await write("registerEnclave", [
+      report,
+      signature,
+      rogue.address,
+      rogue.hpkePublicKey,
+      rogue.app,
+      evidence,
+    ]);
     const forged = bytesToHex((await generateMemberKeys(hexToBytes(a.address))).keyPackage);
     await write("publishKeyPackage", [
       0n,
@@ -243,6 +250,7 @@ describe("group key among enclaves, ordered on chain", () => {
       r2.signature,
       unlisted.address,
       unlisted.hpkePublicKey,
+      unlisted.app,
       r2.evidence,
     ]);
     await ownerCall(f, "setMeasurementAllowed", [`0x${"77".repeat(32)}`, false]);

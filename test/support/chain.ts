@@ -91,7 +91,10 @@ export async function ownerCall<const F extends OwnerCall>(
   await writeAnonifyMined(f.owner, f.contract, functionName, args);
 }
 
-export type TestEnclave = { key: Hex; address: Address; hpkePublicKey: Hex };
+export type TestEnclave = { key: Hex; address: Address; hpkePublicKey: Hex; app: Hex };
+
+/** The app the contract tests' enclaves say they run: the contract records it, never judges it. */
+export const TEST_APP: Hex = `0x${"a1".repeat(32)}`;
 
 export function newEnclave(): TestEnclave {
   const key = generatePrivateKey();
@@ -99,6 +102,7 @@ export function newEnclave(): TestEnclave {
     key,
     address: privateKeyToAccount(key).address,
     hpkePublicKey: toHex(crypto.getRandomValues(new Uint8Array(32))),
+    app: TEST_APP,
   };
 }
 
@@ -125,7 +129,7 @@ export async function signedReport(
     signerMeasurement: SIGNER_MEASUREMENT,
     debug: false,
     tcbStatus: 0,
-    reportData: enclaveBinding(domain, enclave.address, enclave.hpkePublicKey),
+    reportData: enclaveBinding(domain, enclave.address, enclave.hpkePublicKey, enclave.app),
     issuedAt: BigInt(Math.floor(Date.now() / 1000)),
     ...overrides,
   });
@@ -152,4 +156,10 @@ export async function revertName(call: Promise<unknown>): Promise<string> {
     throw error;
   }
   throw new Error("expected the call to revert, but it succeeded");
+}
+
+/** `registerEnclave`'s arguments for `enclave`, with a report as the service would sign it. */
+export async function registrationArgs(domain: LedgerDomain, enclave: TestEnclave, serviceKey: Hex) {
+  const { report, signature, evidence } = await signedReport(domain, enclave, serviceKey);
+  return [report, signature, enclave.address, enclave.hpkePublicKey, enclave.app, evidence] as const;
 }

@@ -4,6 +4,7 @@
 import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { generatePrivateKey, privateKeyToAccount, sign } from "viem/accounts";
 import type { LedgerEvent } from "../../src/boundary/chain-events.js";
+import { readBundleInfo } from "../../src/build/enclave-bundle.js";
 import { SimPlatform } from "../../src/enclave/sim-platform.js";
 import { EventLog, type UnplacedEvent } from "../../src/enclave/test-chain.js";
 import { generateMemberKeys, joinFromHandshake, type MemberKeys } from "../../src/group/mls.js";
@@ -66,10 +67,14 @@ export async function forgedSimQuote(dir: string, binding: Hex, measurement: Hex
   return bytesToHex(quote);
 }
 
+/** The app the built enclave runs: what its members admit, and what an impostor claims to run. */
+export const BUILT_APP: Hex = readBundleInfo().app.id;
+
 export async function registration(
   who: { address: Hex; hpkePublicKey: Hex },
   measurement: Hex,
   evidence: Hex,
+  app: Hex = BUILT_APP,
 ): Promise<UnplacedEvent> {
   const report = encodeReport({
     platform: 0,
@@ -77,7 +82,7 @@ export async function registration(
     signerMeasurement: SIGNER_MEASUREMENT,
     debug: true,
     tcbStatus: 7,
-    reportData: enclaveBinding(DOMAIN, who.address, who.hpkePublicKey),
+    reportData: enclaveBinding(DOMAIN, who.address, who.hpkePublicKey, app),
     issuedAt: BigInt(Math.floor(Date.now() / 1000)),
   });
   return {
@@ -87,6 +92,7 @@ export async function registration(
     measurement,
     debug: true,
     hpkePublicKey: who.hpkePublicKey,
+    app,
     report,
     reportSignature: await hostService.signMessage({ message: { raw: reportDigest(report) } }),
     evidence,
@@ -100,7 +106,7 @@ export async function forgedRegistration(
   measurement: Hex,
   quotedMeasurement: Hex = measurement,
 ): Promise<UnplacedEvent> {
-  const binding = enclaveBinding(DOMAIN, who.address, who.hpkePublicKey);
+  const binding = enclaveBinding(DOMAIN, who.address, who.hpkePublicKey, BUILT_APP);
   return registration(who, measurement, await forgedSimQuote(dir, binding, quotedMeasurement));
 }
 

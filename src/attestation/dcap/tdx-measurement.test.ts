@@ -109,8 +109,8 @@ async function evidenceCheck(quote: Uint8Array, own: Hex): Promise<void> {
   const { options } = loadTdxVector();
   await checkEvidence(
     { platform: Platform.tdx, evidence: bytesToHex(quote), collateral: options.collateral },
-    { address: ENCLAVE, hpkePublicKey: HPKE_KEY },
+    { address: ENCLAVE, hpkePublicKey: HPKE_KEY, app: `0x${"a1".repeat(32)}` },
     DOMAIN,
-    { profile: "production", measurement: own, now: options.now },
+    { profile: "production", measurement: own, app: `0x${"a1".repeat(32)}`, now: options.now },
   );
 }

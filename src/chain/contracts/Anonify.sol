@@ -10,7 +10,7 @@ pragma solidity ^0.8.30;
 contract Anonify {
     // ----- domain tags: every signature names what it signs, the chain and this contract -----
     bytes32 public constant REPORT_TAG = keccak256("anonify.attestation-report.v1");
-    bytes32 public constant BINDING_TAG = keccak256("anonify.enclave-binding.v1");
+    bytes32 public constant BINDING_TAG = keccak256("anonify.enclave-binding.v2");
     bytes32 public constant HANDSHAKE_TAG = keccak256("anonify.handshake.v1");
     bytes32 public constant BATCH_TAG = keccak256("anonify.batch.v1");
     bytes32 public constant KEY_PACKAGE_TAG = keccak256("anonify.key-package.v1");
@@ -77,6 +77,9 @@ contract Anonify {
         uint64 recordNonce;
         bytes32 measurement;
         bytes hpkePublicKey;
+        /// The app the enclave runs (its name, code hash and state version, `appIdOf` off chain), as
+        /// its quote binds it: members admit only their own app or an upgrade a signed policy names.
+        bytes32 app;
     }
 
     address public owner;
@@ -114,6 +117,7 @@ contract Anonify {
         bytes32 measurement,
         bool debug,
         bytes hpkePublicKey,
+        bytes32 app,
         bytes report,
         bytes reportSignature,
         bytes evidence,
@@ -266,8 +270,8 @@ contract Anonify {
     // ------------------------------------------------------------------ registration
 
     /// @notice The value an enclave's quote must carry as report data (first 32 bytes).
-    function bindingOf(address enclave, bytes calldata hpkePublicKey) public view returns (bytes32) {
-        return keccak256(abi.encode(BINDING_TAG, enclave, keccak256(hpkePublicKey), block.chainid, address(this)));
+    function bindingOf(address enclave, bytes calldata hpkePublicKey, bytes32 app) public view returns (bytes32) {
+        return keccak256(abi.encode(BINDING_TAG, enclave, keccak256(hpkePublicKey), app, block.chainid, address(this)));
     }
 
     /// @notice The digest the attestation service signs (EIP-191 personal message over it).
@@ -284,6 +288,7 @@ contract Anonify {
         bytes calldata signature,
         address enclave,
         bytes calldata hpkePublicKey,
+        bytes32 app,
         bytes calldata evidence
     ) external {
         if (enclave == address(0)) revert ZeroAddress();
@@ -305,7 +310,7 @@ contract Anonify {
         if (block.timestamp > uint256(r.issuedAt) + maxReportAge) {
             revert ReportTooOld(r.issuedAt, maxReportAge, block.timestamp);
         }
-        bytes32 expected = bindingOf(enclave, hpkePublicKey);
+        bytes32 expected = bindingOf(enclave, hpkePublicKey, app);
         if (r.reportData != expected) revert BindingMismatch(expected, r.reportData);
 
         enclaves[enclave] = Enclave({
@@ -316,7 +321,8 @@ contract Anonify {
             batchNonce: 0,
             recordNonce: 0,
             measurement: r.measurement,
-            hpkePublicKey: hpkePublicKey
+            hpkePublicKey: hpkePublicKey,
+            app: app
         });
         enclaveList.push(enclave);
         bytes32 item = keccak256(
@@ -327,6 +333,7 @@ contract Anonify {
                 r.measurement,
                 r.debug,
                 sha256(hpkePublicKey),
+                app,
                 sha256(report),
                 sha256(signature),
                 sha256(evidence)
@@ -340,6 +347,7 @@ contract Anonify {
             r.measurement,
             r.debug,
             hpkePublicKey,
+            app,
             report,
             signature,
             evidence,

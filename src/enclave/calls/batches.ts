@@ -20,7 +20,7 @@ export function batchCalls(context: EnclaveContext): Pick<CallHandlers, "sealBat
       const knownSignatures = new Set(known.map((k) => k.toLowerCase()));
       const { group, epochKey } = session.group;
       const cursor = session.cursor;
-      const stateDigest = digestAtCursor(session, context.app.name);
+      const stateDigest = digestAtCursor(session, context.appState);
       const reason = session.diverged
         ? "this enclave diverged"
         : session.ledger.syncing

@@ -114,7 +114,7 @@ function digestHere(
   group: GroupMemberState,
   ledger: LedgerAppState,
   event: LedgerEvent,
-  app: string,
+  app: Hex,
 ): Hex | undefined {
   if (!group.group || !group.digestKey || ledger.syncing) return undefined;
   const at = { seq: BigInt(event.seq), head: event.head.toLowerCase() as Hex };
@@ -218,7 +218,7 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
             throw new EnclaveCallError("out_of_order", error.message);
           throw error;
         }
-        const digest = digestHere(group, ledger, event, context.app.name);
+        const digest = digestHere(group, ledger, event, context.appState);
         history = withPoint(history, BigInt(event.seq), {
           head: event.head.toLowerCase() as Hex,
           ...(digest ? { digest } : {}),

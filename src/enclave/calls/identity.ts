@@ -4,7 +4,7 @@ import { bytesToHex, hexToBytes } from "viem";
 import { BOUNDARY_VERSION, EnclaveCallError } from "../../boundary/frames.js";
 import { enclaveBinding, type LedgerDomain, leaveDigest } from "../../protocol/digests.js";
 import { initialLedgerApp } from "../confidential-ledger.js";
-import { type CallHandlers, type EnclaveContext, requireSession } from "../context.js";
+import { appIdentity, type CallHandlers, type EnclaveContext, requireSession } from "../context.js";
 import { INITIAL_GROUP_STATE } from "../group-member.js";
 import { EMPTY_HISTORY } from "../history.js";
 import {
@@ -27,7 +27,7 @@ export function identityCalls(
     status: () => ({
       boundaryVersion: BOUNDARY_VERSION,
       platform: platform.name,
-      app: config.app,
+      app: { ...appIdentity(context.app, config), id: context.appId },
       measurement: bytesToHex(measured.measurement),
       signerMeasurement: bytesToHex(measured.signerMeasurement),
       address: context.session?.identity.address,
@@ -84,13 +84,20 @@ export function identityCalls(
       return { ...identity, sealedIdentity, created };
     },
 
-    /** Evidence whose report data binds this enclave's keys to the chain and contract it serves. */
+    /** Evidence whose report data binds this enclave's keys and app to the chain and contract it serves. */
     quote: async () => {
       const { identity, domain } = requireSession(context);
       const reportData = new Uint8Array(REPORT_DATA_BYTES);
-      reportData.set(hexToBytes(enclaveBinding(domain, identity.address, identity.hpkePublicKey)));
+      reportData.set(
+        hexToBytes(enclaveBinding(domain, identity.address, identity.hpkePublicKey, context.appId)),
+      );
       const evidence = await platform.quote(reportData, measured);
-      return { evidence: bytesToHex(evidence), reportData: bytesToHex(reportData), platform: platform.name };
+      return {
+        evidence: bytesToHex(evidence),
+        reportData: bytesToHex(reportData),
+        platform: platform.name,
+        app: context.appId,
+      };
     },
 
     /**

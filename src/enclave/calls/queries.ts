@@ -1,7 +1,7 @@
 // Signed, sealed queries: the runtime's own `nextNonce`, then the app's queries, which decide what
 // each caller may read. The answer is sealed to the caller's response key, and so is the reason of a
 // refusal after opening (it crosses the host as `refused`: see `refusal` in ./commands.ts).
-import { bytesToHex, hexToBytes } from "viem";
+import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { runQuery } from "../../app/executor.js";
 import { pointOf } from "../../boundary/chain-events.js";
 import type { LedgerPoint, QueryOutcome } from "../../protocol/receipts.js";
@@ -15,7 +15,7 @@ import { refusal, refuseWhileIncomplete } from "./commands.js";
 const MS_PER_SECOND = 1000;
 
 /** The point an answer reflects: the last event applied, and the state digest there. */
-function answeredAt(session: Session, app: string): LedgerPoint {
+function answeredAt(session: Session, app: Hex): LedgerPoint {
   const digest = digestAtCursor(session, app);
   const at = pointOf(session.cursor);
   return digest ? { ...at, digest } : at;
@@ -42,7 +42,7 @@ export function queryCalls(context: EnclaveContext): Pick<CallHandlers, "query">
               });
         const sealed = await sealQueryAnswer(
           query.responseKey,
-          { ...outcome, query: query.digest, at: answeredAt(session, context.app.name) },
+          { ...outcome, query: query.digest, at: answeredAt(session, context.appState) },
           session.domain,
         );
         return { answer: bytesToHex(sealed) };

@@ -101,7 +101,7 @@ export function snapshotCalls(
           incoming.bytes,
           { ...commitment, nonce: BigInt(commitment.nonce) },
           (enclave) => registry.enclaves[enclave.toLowerCase()]?.state === "active",
-          context.app.name,
+          context.appState,
         );
       } catch (error) {
         if (error instanceof SnapshotRefused) throw new EnclaveCallError(error.code, error.reason);
@@ -109,7 +109,7 @@ export function snapshotCalls(
       }
       // The state digest at the cursor, under the current epoch's key: what this enclave's first
       // batches are sealed at (the positions between the join and the cursor keep none).
-      digestAtCursor(session, context.app.name);
+      digestAtCursor(session, context.appState);
       // Not sealed here: sealing the whole state (seconds at 100,000 accounts, and a checkpoint as
       // large through the host) would come before the node's first answer. It comes at the interval,
       // with the next event or the host's next tick (`idleSealDue`); a restart before then syncs again
