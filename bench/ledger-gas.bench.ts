@@ -47,8 +47,9 @@ export async function run(outDir: string): Promise<void> {
     const commit = await send("commitHandshake", [
       0n,
       handshake,
+      false,
       start.seq,
-      await signRaw(enclave.key, handshakeDigest(f.domain, 0n, handshake, start)),
+      await signRaw(enclave.key, handshakeDigest(f.domain, 0n, handshake, false, start)),
     ]);
     const stateDigest = toHex(crypto.getRandomValues(new Uint8Array(32)));
     let nonce = 0n;

@@ -265,7 +265,14 @@ export type ApplyResult = GroupView & {
 /** `baseSeq`: the point of the event sequence the commit was made at, which its signature names. */
 export type HandshakeProposal = { group: GroupSummary; sealedState: Hex | undefined } & (
   | { handshake: null }
-  | { handshake: Hex; epoch: string; baseSeq: string; signature: Hex }
+  | {
+      handshake: Hex;
+      epoch: string;
+      /** The commit changes no membership (a key rotation): the contract limits how often. */
+      rotation: boolean;
+      baseSeq: string;
+      signature: Hex;
+    }
 );
 
 /**

@@ -75,6 +75,8 @@ export const LEDGER_EVENT = tagged("kind", {
     ...position,
     epoch: uint64,
     enclave: address,
+    /** Signed by the committer: the commit changes no membership (members void it if it does). */
+    rotation: bool(),
     baseSeq: uint64,
     handshake: payload,
     signature,

@@ -43,6 +43,7 @@ function fakeNetwork(
                 measurement: `0x${"11".repeat(32)}`,
                 hpkePublicKey: bytesToHex(x25519.getPublicKey(x25519.utils.randomSecretKey())),
                 app: `0x${"a1".repeat(32)}`,
+                lastRotation: 0,
               },
             });
       return json({ jsonrpc: "2.0", id: rpc.id, result });

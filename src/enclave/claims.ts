@@ -51,7 +51,7 @@ function signedDigest(
         event.stateDigest,
       );
     case "HandshakeCommitted":
-      return handshakeDigest(domain, BigInt(event.epoch), event.handshake, base);
+      return handshakeDigest(domain, BigInt(event.epoch), event.handshake, event.rotation, base);
     case "SnapshotCommitted":
       return snapshotDigest(
         domain,

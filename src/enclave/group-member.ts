@@ -99,6 +99,8 @@ export type OwnCommit = {
   state: GroupState;
   /** SHA-256 of the epoch key it was made in; undefined for genesis (made from a group only this enclave held). */
   base: Hex | undefined;
+  /** It adds and removes no one (a key rotation), as its signature says. */
+  rotation: boolean;
 };
 
 /** Own commits kept: more than a reorganisation within the kept checkpoints can take back. */
@@ -225,6 +227,18 @@ export async function ensureKeyPackage(state: GroupMemberState, address: Hex): P
   return { ...state, memberKeys: keys, keyPackage: bytesToHex(keyPackage) };
 }
 
+/** Whether two group states hold the same members (by enclave address); none and none are the same. */
+function sameMembers(a: GroupState | undefined, b: GroupState | undefined): boolean {
+  const of = (g: GroupState | undefined) =>
+    g
+      ? membersOf(g)
+          .map((m) => enclaveAddressOf(m.identity))
+          .sort()
+          .join()
+      : "";
+  return of(a) === of(b);
+}
+
 export async function applyGroupEvent(
   state: GroupMemberState,
   event: LedgerEvent,
@@ -263,10 +277,21 @@ export async function applyGroupEvent(
   } catch {
     return { ...next, lastHandshake: record("void: malformed handshake") };
   }
+  // A commit whose signed rotation flag is not what it does is void for every member alike: the
+  // contract limits rotations by that flag, so a host cannot pass a rotation off as an add.
+  const flagWrong = (before: GroupState | undefined, after: GroupState | undefined) =>
+    event.rotation !== sameMembers(before, after)
+      ? record(
+          `void: flagged ${event.rotation ? "a rotation" : "a membership change"}, it is ${event.rotation ? "a membership change" : "a rotation"}`,
+          mlsEpoch,
+        )
+      : undefined;
   const own = ownCommitFor(state, slot, keccak256(event.handshake));
   if (own) {
     const refused = await refusedByReceivers(state, own.state, self, domain, admission);
     if (refused) return { ...next, lastHandshake: record(`void: ${refused}`, mlsEpoch) };
+    const wrong = flagWrong(state.group, own.state);
+    if (wrong) return { ...next, lastHandshake: wrong };
     return {
       ...(await withGroup(next, own.state, domain)),
       genesisDone: true,
@@ -285,6 +310,8 @@ export async function applyGroupEvent(
     }
     try {
       const group = await processHandshake(state.group, bytes, auth);
+      const wrong = flagWrong(state.group, group);
+      if (wrong) return { ...next, lastHandshake: wrong };
       return {
         ...(await withGroup(next, group, domain)),
         genesisDone: true,
@@ -292,6 +319,11 @@ export async function applyGroupEvent(
       };
     } catch (error) {
       if (error instanceof RemovedFromGroup) {
+        if (event.rotation)
+          return {
+            ...next,
+            lastHandshake: record("void: flagged a rotation, it is a membership change", mlsEpoch),
+          };
         return {
           ...(await withGroup(next, undefined, domain)),
           removed: true,
@@ -308,8 +340,8 @@ export async function applyGroupEvent(
       throw error;
     }
   }
-  // Not a member (yet): a handshake may carry our Welcome.
-  if (state.memberKeys && !state.removed) {
+  // Not a member (yet): a handshake may carry our Welcome (never a rotation's: that is void).
+  if (state.memberKeys && !state.removed && !event.rotation) {
     try {
       const group = await joinFromHandshake(bytes, state.memberKeys, auth);
       return {
@@ -371,14 +403,15 @@ export async function proposeCommit(
   domain: LedgerDomain,
   rotate: boolean,
   admission: Admission,
-): Promise<{ state: GroupMemberState; handshake?: Uint8Array }> {
+): Promise<{ state: GroupMemberState; handshake?: Uint8Array; rotation?: boolean }> {
   let current = state;
   const me = state.registry.enclaves[self.toLowerCase()];
   if (me?.state !== "active") return { state: current };
   // A commit already offered for this slot is offered again until the chain orders this slot:
   // a second commit from the same epoch would orphan the first, should the first land.
   const offered = ownCommitFor(current, current.slot);
-  if (offered) return { state: current, handshake: hexToBytes(offered.handshake) };
+  if (offered)
+    return { state: current, handshake: hexToBytes(offered.handshake), rotation: offered.rotation };
   if (!current.group) {
     if (current.removed || !current.memberKeys || current.genesisDone) return { state: current };
     // Genesis: the first registered enclave that is active and has published its key package.
@@ -425,8 +458,9 @@ export async function proposeCommit(
       state: commit.state,
       // Genesis: the group was made just now, from nothing the chain holds.
       base: state.group ? baseOf(current) : undefined,
+      rotation: add.length === 0 && remove.length === 0,
     };
-    return { state: withOwnCommits(current, [made]), handshake: commit.handshake };
+    return { state: withOwnCommits(current, [made]), handshake: commit.handshake, rotation: made.rotation };
   } catch (error) {
     if (error instanceof CredentialRejected || error instanceof EpochMismatch) return { state: current };
     throw error;

@@ -126,6 +126,7 @@ export class TestChain {
       kind: "HandshakeCommitted",
       epoch: this.slot.toString(),
       enclave: by.address,
+      rotation: proposal.rotation,
       baseSeq: proposal.baseSeq,
       handshake: proposal.handshake,
       signature: proposal.signature,

@@ -20,7 +20,7 @@ const CONTRACT_ERRORS = new Map(
 );
 
 /** Reverts the protocol expects: losing an epoch race (the winner's commit arrives with the events). */
-const EXPECTED_REVERTS = new Set(["StaleEpoch"]);
+const EXPECTED_REVERTS = new Set(["StaleEpoch", "RotationTooSoon"]);
 
 /** The custom error a contract call reverted with, by name, if it reverted with one. */
 export function revertName(error: unknown): string | undefined {

@@ -4,11 +4,14 @@
 import type { Address } from "viem";
 import type { GroupSummary, JournalEntry } from "../boundary/calls.js";
 import type { LedgerWallet } from "../chain/chain.js";
+import { anonifyAbi } from "../chain/generated/contracts.js";
 import type { BatchSubmitter } from "./batch-submitter.js";
 import type { ChainWriter } from "./chain-writer.js";
 import type { EnclaveCalls } from "./enclave-process.js";
 import { onChainState } from "./registration.js";
 import type { SnapshotPublisher } from "./snapshot-publisher.js";
+
+const MS_PER_SECOND = 1000;
 
 export type GroupWritesDeps = {
   enclave: EnclaveCalls;
@@ -53,16 +56,36 @@ export class GroupWrites {
     }
     // Snapshot commitments go with the node's other chain writes, one at a time.
     if (await this.deps.publisher.commitDue()) return;
-    const rotate = this.rotateRequested;
+    // A rotation waits for the contract's interval since this enclave's last one: asked for sooner,
+    // the enclave would offer it again each tick until it lands, holding back any add or removal.
+    const rotate = this.rotateRequested && (await this.rotationAllowed());
     const proposal = await enclave.call("proposeHandshake", { rotate });
     keep(proposal);
     if (proposal.handshake === null) return this.deps.batches.submit();
     const ok = await writer.send("commitHandshake", [
       BigInt(proposal.epoch),
       proposal.handshake,
+      proposal.rotation,
       BigInt(proposal.baseSeq),
       proposal.signature,
     ]);
-    if (ok && rotate) this.rotateRequested = false;
+    if (ok && proposal.rotation) this.rotateRequested = false;
+  }
+
+  /**
+   * Whether the contract takes a rotation from this enclave now: its interval since the last one
+   * passed, by this host's clock (the next block's time is about now; the contract decides).
+   */
+  private async rotationAllowed(): Promise<boolean> {
+    const { wallet, contract } = this.deps;
+    const [record, interval] = await Promise.all([
+      onChainState(wallet, contract, this.deps.address()),
+      wallet.publicClient.readContract({
+        address: contract,
+        abi: anonifyAbi,
+        functionName: "rotationInterval",
+      }),
+    ]);
+    return record.lastRotation === 0 || Date.now() / MS_PER_SECOND >= record.lastRotation + interval;
   }
 }

@@ -122,23 +122,31 @@ export function appIdOf(app: AppIdentity): Hex {
  */
 export type ChainPosition = { seq: bigint; head: Hex };
 
-/** What a committer signs: the handshake for `epoch` (slot), made at point `base`. */
+/**
+ * What a committer signs: the handshake for `epoch` (slot), whether it is a rotation (changes no
+ * membership: the contract limits how often one enclave commits those), made at point `base`.
+ */
 export function handshakeDigest(
   domain: LedgerDomain,
   epoch: bigint,
   handshake: Hex,
+  rotation: boolean,
   base: ChainPosition,
 ): Hex {
   return keccak256(
-    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address, uint64, bytes32, uint64, bytes32"), [
-      HANDSHAKE_TAG,
-      BigInt(domain.chainId),
-      domain.contract,
-      epoch,
-      payloadHash(handshake),
-      base.seq,
-      base.head,
-    ]),
+    encodeAbiParameters(
+      parseAbiParameters("bytes32, uint256, address, uint64, bytes32, bool, uint64, bytes32"),
+      [
+        HANDSHAKE_TAG,
+        BigInt(domain.chainId),
+        domain.contract,
+        epoch,
+        payloadHash(handshake),
+        rotation,
+        base.seq,
+        base.head,
+      ],
+    ),
   );
 }
 

@@ -48,7 +48,14 @@ export type ItemFields = {
   PolicyPublished: { document: Hex; signatures: readonly Hex[] };
   CollateralPublished: { collateral: Hex };
   KeyPackagePublished: { enclave: Address; nonce: Uint; keyPackage: Hex; signature: Hex };
-  HandshakeCommitted: { epoch: Uint; enclave: Address; handshake: Hex; baseSeq: Uint; signature: Hex };
+  HandshakeCommitted: {
+    epoch: Uint;
+    enclave: Address;
+    rotation: boolean;
+    handshake: Hex;
+    baseSeq: Uint;
+    signature: Hex;
+  };
   BatchSubmitted: {
     batch: Uint;
     epoch: Uint;
@@ -118,11 +125,12 @@ export function eventItem(event: SequencedEvent): Hex {
         payloadHash(event.signature),
       ]);
     case "HandshakeCommitted":
-      return encode("bytes32, uint64, address, bytes32, uint64, bytes32", [
+      return encode("bytes32, uint64, address, bytes32, bool, uint64, bytes32", [
         tag,
         BigInt(event.epoch),
         event.enclave,
         payloadHash(event.handshake),
+        event.rotation,
         BigInt(event.baseSeq),
         payloadHash(event.signature),
       ]);

@@ -42,8 +42,8 @@ import {
   TRUST_EVERYONE,
 } from "../support/forged-events.js";
 
-/** A commit as its committer signed it: at the point of the sequence it was made at. */
-type SignedCommit = { handshake: Hex; baseSeq: string; signature: Hex };
+/** A commit as its committer signed it: at the point of the sequence it was made at, flagged a rotation or not. */
+type SignedCommit = { handshake: Hex; rotation: boolean; baseSeq: string; signature: Hex };
 
 /** The contract's events in its one sequence, one block per event, and the handshake slot. */
 class Ledger {
@@ -96,8 +96,8 @@ class Node {
     await this.sync();
     const proposal = await this.enclave.call("proposeHandshake", { rotate });
     if (proposal.handshake === null) return null;
-    const { handshake, baseSeq, signature } = proposal;
-    return { handshake, baseSeq, signature };
+    const { handshake, rotation, baseSeq, signature } = proposal;
+    return { handshake, rotation, baseSeq, signature };
   }
 }
 
@@ -143,8 +143,8 @@ describe("a host that forges revocations to evict every other member", () => {
   const groups = () => Promise.all([a, b, c].map((n) => n.group()));
   const leafOf = (state: GroupState, address: Hex) =>
     membersOf(state).find((x) => bytesToHex(x.identity) === address.toLowerCase())!.leafIndex;
-  /** M (the attacker's member) commits the removal of `victims`; the chain orders it. */
-  async function attackerRemoves(victims: Node[]): Promise<void> {
+  /** M (the attacker's member) commits the removal of `victims`, flagged `rotation`; the chain orders it. */
+  async function attackerRemoves(victims: Node[], rotation = false): Promise<void> {
     const commit = await createCommit(
       mState!,
       { remove: victims.map((v) => leafOf(mState!, v.address)) },
@@ -154,11 +154,11 @@ describe("a host that forges revocations to evict every other member", () => {
     const handshake = bytesToHex(commit.handshake);
     const base = ledger.position;
     const signature = await sign({
-      hash: handshakeDigest(DOMAIN, ledger.slot, handshake, base),
+      hash: handshakeDigest(DOMAIN, ledger.slot, handshake, rotation, base),
       privateKey: m.key,
       to: "hex",
     });
-    ledger.commit(m.address, { handshake, baseSeq: base.seq.toString(), signature });
+    ledger.commit(m.address, { handshake, rotation, baseSeq: base.seq.toString(), signature });
     await syncAll();
   }
 
@@ -221,6 +221,18 @@ describe("a host that forges revocations to evict every other member", () => {
     assert.equal(new Set(rotated.map((g) => g.epochKeyFingerprint)).size, 1);
     assert.notEqual(rotated[0]!.epochKeyFingerprint, before[0]!.epochKeyFingerprint);
     assert.equal(rotated[0]!.members.length, 4);
+  });
+
+  test("a rotation signed as a membership change (past the contract's rotation limit) is void for every member", async () => {
+    // The contract limits how often one enclave commits rotations, by the flag its enclave signs:
+    // a rotation flagged otherwise changes nothing anywhere (only the slot is spent).
+    const before = await groups();
+    await attackerRemoves([], false);
+    for (const [i, g] of (await groups()).entries()) {
+      assert.equal(g.lastHandshake?.outcome, "void: flagged a membership change, it is a rotation");
+      assert.equal(g.epochKeyFingerprint, before[i]!.epochKeyFingerprint, "the key kept");
+      assert.deepEqual(g.members, before[i]!.members);
+    }
   });
 
   test("a leave signed by another key is no proof: the removal it would back is void", async () => {

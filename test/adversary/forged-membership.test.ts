@@ -93,6 +93,7 @@ describe("a host that forges membership for a key pair it holds", () => {
         kind: "HandshakeCommitted",
         epoch: "0",
         enclave: member.init.address,
+        rotation: rotation.rotation,
         baseSeq: rotation.baseSeq,
         handshake: rotation.handshake,
         signature: rotation.signature,

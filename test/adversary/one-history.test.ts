@@ -3,21 +3,28 @@
 // recomputed so that each checks), or stops feeding it. The forging node's enclave stops at the forged
 // commit (its committer's signature covers its bytes) and its node says so; every other node goes on.
 // A stale node's answers name how far behind they are, and a client with a bound refuses them. A
-// state digest that is not the one the chain records at that point is refused as a fork.
+// state digest that is not the one the chain records at that point is refused as a fork. A host that
+// floods rotations lands one per the contract's interval while the others' commands all apply.
 // (In process, src/enclave/calls/divergence.test.ts: a dropped or swapped unsigned event, caught at
 // the next batch signed after it, and a member that computes otherwise.)
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createPublicClient, type Hex, http, type LocalAccount } from "viem";
 import type { LedgerEvent } from "../../src/boundary/chain-events.js";
+import { connectLedger, withWallet } from "../../src/chain/chain.js";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import { AnonifyClient, AnonifyClientError } from "../../src/client/anonify-client.js";
 import { readNetworkProfile } from "../../src/client/network-profile.js";
 import type { EnclaveNode } from "../../src/host/node-host.js";
 import { positionAfter } from "../../src/protocol/event-chain.js";
+import { anvilKey } from "../support/chain.js";
 import { startTestNet, type TestNet } from "../support/network.js";
+import { startRotationFlood } from "../support/rotation-flood.js";
 import { issueToken, newAccount, type Token } from "../support/token.js";
 import { until } from "../support/wait.js";
+
+/** An Anvil account no devnet node or owner uses: the flooding host's own wallet. */
+const ATTACKER_ACCOUNT = 9;
 
 const refused = (code: string) => (e: unknown) =>
   e instanceof AnonifyClientError && e.code === code
@@ -143,6 +150,31 @@ describe("one history, provably: real Anvil, real enclaves, the host as the liar
       }),
       6n,
     );
+  });
+
+  test("a rotation flood from one member's host lands one rotation per interval; the others' commands all apply", async () => {
+    const FLOODER = 1;
+    const alice = await token.fundedAccount(100n);
+    const before = BigInt((await tn.running()[HONEST]!.groupStatus()).group.slot);
+    const attacker = withWallet(await connectLedger(tn.net.rpcUrl), anvilKey(ATTACKER_ACCOUNT));
+    const flood = startRotationFlood(tn.running()[FLOODER]!, attacker, tn.net.contract);
+    let sent = 0;
+    try {
+      const a = await client(alice, HONEST);
+      // Transfers go on while the flooder's host sends rotation after rotation.
+      await until("the contract refused the flooder's second rotation", async () => {
+        const receipt = await a.call("transfer", { to: newAccount().address, amount: 1 });
+        assert.equal(receipt.status, "applied");
+        sent++;
+        return (flood.refused.get("RotationTooSoon") ?? 0) >= 3 ? true : undefined;
+      });
+    } finally {
+      await flood.stop();
+    }
+    assert.equal(flood.landed, 1, "one rotation in the contract's interval (60 s by default)");
+    const after = BigInt((await tn.running()[HONEST]!.groupStatus()).group.slot);
+    assert.equal(after - before, 1n, "the flood moved the slot once");
+    assert.equal(await (await client(alice, HONEST)).query("balanceOf", {}), 100n - BigInt(sent));
   });
 
   test("a host that forges a void handshake into its enclave's feed: its enclave stops there, loudly; the others go on", async () => {

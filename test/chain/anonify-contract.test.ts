@@ -85,10 +85,16 @@ describe("Anonify contract on a real Anvil", () => {
 
   const STATE_DIGEST = `0x${"d1".repeat(32)}` as Hex;
 
-  async function handshake(enclave: TestEnclave, epoch: bigint, payload: Hex, base?: ChainPosition) {
+  async function handshake(
+    enclave: TestEnclave,
+    epoch: bigint,
+    payload: Hex,
+    base?: ChainPosition,
+    rotation = false,
+  ) {
     const at = base ?? (await latest());
-    const signature = await signRaw(enclave.key, handshakeDigest(f.domain, epoch, payload, at));
-    return write("commitHandshake", [epoch, payload, at.seq, signature]);
+    const signature = await signRaw(enclave.key, handshakeDigest(f.domain, epoch, payload, rotation, at));
+    return write("commitHandshake", [epoch, payload, rotation, at.seq, signature]);
   }
 
   async function batch(
@@ -296,10 +302,13 @@ describe("Anonify contract on a real Anvil", () => {
     const epoch = await read<bigint>("epoch");
     // Both sign a commit for the same epoch; exactly one lands.
     const at = await latest();
-    const sigB = await signRaw(b.key, handshakeDigest(f.domain, epoch, "0xbb", at));
+    const sigB = await signRaw(b.key, handshakeDigest(f.domain, epoch, "0xbb", false, at));
     await handshake(a, epoch, "0xaa");
     assert.equal(await read("epoch"), epoch + 1n);
-    assert.equal(await revertName(write("commitHandshake", [epoch, "0xbb", at.seq, sigB])), "StaleEpoch");
+    assert.equal(
+      await revertName(write("commitHandshake", [epoch, "0xbb", false, at.seq, sigB])),
+      "StaleEpoch",
+    );
     // Replaying the winning handshake is stale too.
     assert.equal(await revertName(handshake(a, epoch, "0xaa")), "StaleEpoch");
     assert.equal(await revertName(handshake(a, epoch + 5n, "0xaa")), "StaleEpoch");
@@ -457,6 +466,36 @@ describe("Anonify contract on a real Anvil", () => {
     );
   });
 
+  test("key rotations are limited per enclave to one per rotationInterval; membership changes are not", async () => {
+    const [a, b] = [newEnclave(), newEnclave()];
+    await register(a);
+    await register(b);
+    assert.equal(await read("DEFAULT_ROTATION_INTERVAL"), 60, "what a deployment starts with");
+    await ownerCall(f, "setRotationInterval", [3600]);
+    try {
+      const rotate = async (e: TestEnclave) =>
+        handshake(e, await read<bigint>("epoch"), "0x0c", undefined, true);
+      const change = async (e: TestEnclave) => handshake(e, await read<bigint>("epoch"), "0x0d");
+      await rotate(a);
+      assert.equal(await revertName(rotate(a)), "RotationTooSoon", "A's second rotation within the hour");
+      await change(a); // an add or a removal is what the group exists for
+      await rotate(b); // another enclave's own allowance
+      // The flag is signed: a host cannot turn A's rotation into a membership change.
+      const epoch = await read<bigint>("epoch");
+      const at = await latest();
+      const signed = await signRaw(a.key, handshakeDigest(f.domain, epoch, "0x0e", true, at));
+      assert.equal(
+        await revertName(write("commitHandshake", [epoch, "0x0e", false, at.seq, signed])),
+        "NotRegistered",
+        "recovered to nobody",
+      );
+      await ownerCall(f, "setRotationInterval", [0]);
+      await rotate(a);
+    } finally {
+      await ownerCall(f, "setRotationInterval", [0]);
+    }
+  });
+
   test("a signed output names a point of the sequence the contract holds, by its head there", async () => {
     const e = newEnclave();
     await register(e);
@@ -582,8 +621,8 @@ describe("Anonify contract on a real Anvil", () => {
 
     const epoch = await read<bigint>("epoch");
     // Signed at the genesis point, which the other contract holds too: only the domain differs.
-    const hsSig = await signRaw(e.key, handshakeDigest(f.domain, epoch, "0xabcd", GENESIS_POSITION));
-    const error = await revertName(write("commitHandshake", [0n, "0xabcd", 0n, hsSig], other));
+    const hsSig = await signRaw(e.key, handshakeDigest(f.domain, epoch, "0xabcd", false, GENESIS_POSITION));
+    const error = await revertName(write("commitHandshake", [0n, "0xabcd", false, 0n, hsSig], other));
     assert.equal(error, "NotRegistered", "the recovered signer is nobody on the other contract");
     const ciphertext = "0x0102030405" as Hex;
     const batchSig = await signRaw(

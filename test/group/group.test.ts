@@ -144,7 +144,7 @@ describe("group key among enclaves, ordered on chain", () => {
           address: f.contract,
           abi: anonifyAbi,
           functionName: "commitHandshake",
-          args: [BigInt(p.epoch), p.handshake, BigInt(p.baseSeq), p.signature],
+          args: [BigInt(p.epoch), p.handshake, p.rotation, BigInt(p.baseSeq), p.signature],
           gas: 3_000_000n,
         })
         .then((hash) => wallet.publicClient.waitForTransactionReceipt({ hash }));
@@ -196,8 +196,9 @@ describe("group key among enclaves, ordered on chain", () => {
         write("commitHandshake", [
           slot,
           "0x01",
+          false,
           at.seq,
-          await signRaw(stranger.key, handshakeDigest(f.domain, slot, "0x01", at)),
+          await signRaw(stranger.key, handshakeDigest(f.domain, slot, "0x01", false, at)),
         ]),
       ),
       "NotRegistered",
@@ -226,10 +227,10 @@ describe("group key among enclaves, ordered on chain", () => {
     ]);
     const garbage = "0x0102030405" as Hex;
     const here = await latestPoint(f);
-    const garbageSig = await signRaw(rogue.key, handshakeDigest(f.domain, slot, garbage, here));
-    await write("commitHandshake", [slot, garbage, here.seq, garbageSig]);
+    const garbageSig = await signRaw(rogue.key, handshakeDigest(f.domain, slot, garbage, false, here));
+    await write("commitHandshake", [slot, garbage, false, here.seq, garbageSig]);
     assert.equal(
-      await revertName(write("commitHandshake", [slot, garbage, here.seq, garbageSig])),
+      await revertName(write("commitHandshake", [slot, garbage, false, here.seq, garbageSig])),
       "StaleEpoch",
     );
     const voided = await until("members to void the garbage", async () => {

@@ -47,13 +47,18 @@ export type LedgerFixture = {
   stop(): Promise<void>;
 };
 
+/**
+ * Anvil with the contract deployed. `rotationInterval`: seconds between one enclave's key rotations
+ * (default 0 here: these tests rotate at will; the contract's own default is 60).
+ */
 export async function startLedgerFixture(
-  options: { dataDir?: string; blockTime?: number } = {},
+  options: { dataDir?: string; blockTime?: number; rotationInterval?: number } = {},
 ): Promise<LedgerFixture> {
   const anvil = await startAnvil(options);
   const ledger = await connectLedger(anvil.rpcUrl);
   const owner = withWallet(ledger, anvilKey(0));
   const contract = await deployAnonify(owner);
+  await ownerCall({ owner, contract }, "setRotationInterval", [options.rotationInterval ?? 0]);
   return { anvil, owner, contract, domain: { chainId: anvil.chainId, contract }, stop: () => anvil.stop() };
 }
 
@@ -66,6 +71,7 @@ type OwnerCall =
   | "setTrustedSigner"
   | "setDebugAllowed"
   | "setMaxReportAge"
+  | "setRotationInterval"
   | "revokeEnclave";
 
 /**

@@ -75,6 +75,8 @@ contract Anonify {
         /// Nonce of the enclave's next signed record about itself (key package, snapshot commitment,
         /// leave): each such signature names it and is usable once, in order. See `takeRecordNonce`.
         uint64 recordNonce;
+        /// Block time of its last membership-neutral commit (a key rotation): see `rotationInterval`.
+        uint32 lastRotation;
         bytes32 measurement;
         bytes hpkePublicKey;
         /// The app the enclave runs (its name, code hash and state version, `appIdOf` off chain), as
@@ -87,6 +89,12 @@ contract Anonify {
     mapping(address => bool) public trustedSigners;
     bool public debugAllowed;
     uint64 public maxReportAge;
+    /// Seconds one enclave must wait between two key rotations (commits that change no membership,
+    /// as the enclave's signature says): each landed handshake makes every batch in flight revert
+    /// `StaleEpoch`, so one member's host could otherwise stall ordering for everyone. Adds and
+    /// removals are not limited: they are what the group exists to do.
+    uint32 public rotationInterval;
+    uint32 public constant DEFAULT_ROTATION_INTERVAL = 60;
 
     mapping(address => Enclave) private enclaves;
     address[] private enclaveList;
@@ -107,6 +115,7 @@ contract Anonify {
     event TrustedSignerSet(address indexed signer, bool trusted);
     event DebugAllowedSet(bool allowed);
     event MaxReportAgeSet(uint64 maxReportAge);
+    event RotationIntervalSet(uint32 rotationInterval);
     // Every event an enclave acts on names its place in one sequence (`seq`, indexed first so that a
     // client finds the event at a position with one topic), the block time it was ordered at, and the
     // event hash chain's head after it (`position`).
@@ -153,6 +162,7 @@ contract Anonify {
         uint64 indexed seq,
         uint64 indexed epoch,
         address indexed enclave,
+        bool rotation,
         uint64 baseSeq,
         bytes handshake,
         bytes signature,
@@ -204,6 +214,7 @@ contract Anonify {
     error EnclaveNotActive(address enclave, EnclaveState state);
     error InvalidSignature();
     error StaleEpoch(uint64 expected, uint64 given);
+    error RotationTooSoon(address enclave, uint64 allowedAt);
     error EmptyBatch();
     error EmptyPayload();
     error MalformedReport();
@@ -226,8 +237,10 @@ contract Anonify {
         if (owner_ == address(0)) revert ZeroAddress();
         owner = owner_;
         maxReportAge = maxReportAge_;
+        rotationInterval = DEFAULT_ROTATION_INTERVAL;
         emit OwnershipTransferred(address(0), owner_);
         emit MaxReportAgeSet(maxReportAge_);
+        emit RotationIntervalSet(DEFAULT_ROTATION_INTERVAL);
     }
 
     // ------------------------------------------------------------------ owner policy
@@ -257,6 +270,11 @@ contract Anonify {
     function setMaxReportAge(uint64 maxAge) external onlyOwner {
         maxReportAge = maxAge;
         emit MaxReportAgeSet(maxAge);
+    }
+
+    function setRotationInterval(uint32 seconds_) external onlyOwner {
+        rotationInterval = seconds_;
+        emit RotationIntervalSet(seconds_);
     }
 
     function revokeEnclave(address enclave) external onlyOwner {
@@ -320,6 +338,7 @@ contract Anonify {
             registeredAt: uint64(block.timestamp),
             batchNonce: 0,
             recordNonce: 0,
+            lastRotation: 0,
             measurement: r.measurement,
             hpkePublicKey: hpkePublicKey,
             app: app
@@ -433,9 +452,12 @@ contract Anonify {
     /// epoch: of concurrent commits for one epoch, exactly one lands and the others revert.
     /// The committer signs the point of the sequence it made the commit at (`baseSeq`, by the
     /// contract's head there).
+    /// `rotation`: the commit changes no membership (a key rotation), as its enclave signs it and
+    /// every member checks when it applies it (a commit whose flag is false is void for them).
     function commitHandshake(
         uint64 epoch_,
         bytes calldata handshake,
+        bool rotation,
         uint64 baseSeq,
         bytes calldata signature
     ) external {
@@ -444,14 +466,22 @@ contract Anonify {
         if (epoch_ != epoch) revert StaleEpoch(epoch, epoch_);
         bytes32 payloadHash = sha256(handshake);
         bytes32 digest = keccak256(
-            abi.encode(HANDSHAKE_TAG, block.chainid, address(this), epoch_, payloadHash, baseSeq, headAt(baseSeq))
+            abi.encode(
+                HANDSHAKE_TAG, block.chainid, address(this), epoch_, payloadHash, rotation, baseSeq, headAt(baseSeq)
+            )
         );
         address enclave = requireActive(digest, signature);
+        if (rotation) {
+            Enclave storage e = enclaves[enclave];
+            uint64 allowedAt = e.lastRotation == 0 ? 0 : uint64(e.lastRotation) + rotationInterval;
+            if (block.timestamp < allowedAt) revert RotationTooSoon(enclave, allowedAt);
+            e.lastRotation = uint32(block.timestamp);
+        }
         epoch = epoch_ + 1;
         (uint64 seq, uint64 timestamp, bytes32 head) = position(
-            keccak256(abi.encode(HANDSHAKE_ITEM, epoch_, enclave, payloadHash, baseSeq, sha256(signature)))
+            keccak256(abi.encode(HANDSHAKE_ITEM, epoch_, enclave, payloadHash, rotation, baseSeq, sha256(signature)))
         );
-        emit HandshakeCommitted(seq, epoch_, enclave, baseSeq, handshake, signature, timestamp, head);
+        emit HandshakeCommitted(seq, epoch_, enclave, rotation, baseSeq, handshake, signature, timestamp, head);
     }
 
     /// @notice Orders one encrypted batch of `count` commands. The enclave signs (chain, contract,

@@ -80,11 +80,16 @@ export function groupCalls(
       const base = session.cursor
         ? { seq: BigInt(session.cursor.seq), head: session.cursor.head }
         : GENESIS_POSITION;
+      const rotation = proposal.rotation ?? false;
       return {
         handshake,
         epoch: slot.toString(),
+        rotation,
         baseSeq: base.seq.toString(),
-        signature: await signDigest(session.keys, handshakeDigest(session.domain, slot, handshake, base)),
+        signature: await signDigest(
+          session.keys,
+          handshakeDigest(session.domain, slot, handshake, rotation, base),
+        ),
         sealedState,
         group,
       };
