@@ -81,6 +81,42 @@ describe("one history, provably (in process)", () => {
     assert.equal((await call(enclave, "proposeHandshake", { rotate: true })).handshake, null);
   }
 
+  it("a host that drops, repeats, reorders or changes an event is refused by name, with nothing applied", async () => {
+    const { chain, a, b, submit } = await network("order");
+    await submit(a, "construct", { totalSupply: "1000" });
+    await chain.batch(a);
+    assert.ok(await chain.commit(a, true), "A rotates after the batch");
+    const { cursor } = await call(b.enclave, "groupStatus", {});
+    const pending = chain.events.filter((e) => BigInt(e.seq) > BigInt(cursor!.seq));
+    const [batch, handshake] = pending as [LedgerEvent, LedgerEvent];
+    assert.deepEqual([batch.kind, handshake.kind], ["BatchSubmitted", "HandshakeCommitted"]);
+    const attempts: [string, LedgerEvent[], string][] = [
+      ["the batch dropped", [handshake], "out_of_order"],
+      ["the batch fed after the next handshake", [handshake, batch], "out_of_order"],
+      ["the batch fed twice", [batch, batch, handshake], "out_of_order"],
+      [
+        "the batch's ciphertext changed",
+        [{ ...batch, ciphertext: "0x00" } as LedgerEvent, handshake],
+        "event_mismatch",
+      ],
+    ];
+    for (const [name, events, code] of attempts) {
+      await refusedWith(call(b.enclave, "applyEvents", { events }), code);
+      const now = await call(b.enclave, "groupStatus", {});
+      assert.equal(now.cursor?.seq, cursor!.seq, `${name}: nothing applied`);
+    }
+    // Fed in order, B reaches A's state: the next batch each seals names one state digest.
+    await chain.feed(b.enclave);
+    await chain.feed(a.enclave);
+    await submit(a, "transfer", { to: a.address, amount: "1" });
+    const offers = await call(a.enclave, "sealBatch", { maxCommands: 64 });
+    const atB = await call(b.enclave, "groupStatus", {});
+    assert.equal(atB.diverged, undefined);
+    assert.equal(offers.batches[0]!.baseSeq, atB.cursor?.seq, "both at the same point");
+    await chain.batch(a);
+    assert.equal((await chain.feed(b.enclave)).diverged, undefined, "and B agrees with A's digest there");
+  });
+
   const forks = [
     {
       name: "drops an event from its enclave's feed",
