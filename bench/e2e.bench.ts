@@ -22,12 +22,12 @@ import { anonifyAbi, baselineERC20Abi, baselineERC20Bytecode } from "../src/chai
 import { AnonifyClient } from "../src/client/anonify-client.js";
 import { openReceipt, sealCommand, signCommand } from "../src/client/command.js";
 import { localAccount } from "../src/client/local-account.js";
+import { type Devnet, startDevnet } from "../src/devnet/devnet.js";
 import { clearSignatureCaches } from "../src/enclave/command-intake.js";
 import { applyBatch, initialLedgerApp, MAX_RECEIPTS } from "../src/enclave/confidential-ledger.js";
 import { ledgerRoot, stateDigestAt } from "../src/enclave/ledger-digest.js";
 import { EventLog } from "../src/enclave/test-chain.js";
 import { appStateIn } from "../src/enclave/test-harness.js";
-import { type Devnet, startDevnet } from "../src/host/devnet.js";
 import { STAGES, type StageTotals } from "../src/host/metrics.js";
 import { bucketFor, encodeBatch, sealBatch } from "../src/protocol/batch.js";
 import { ZERO_HASH } from "../src/protocol/digests.js";

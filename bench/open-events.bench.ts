@@ -16,7 +16,7 @@ import { generatePrivateKey } from "viem/accounts";
 import { readVectorJson, vectorsSkip } from "../src/attestation/dcap/test-vectors.js";
 import { EventLog, type UnplacedEvent } from "../src/enclave/test-chain.js";
 import { call, DOMAIN, enclaveOn } from "../src/enclave/test-harness.js";
-import { policySignature, signPolicy } from "../src/host/policy.js";
+import { policySignature, signPolicy } from "../src/operator/policy.js";
 import { encodeCollateralRecord } from "../src/protocol/collateral-record.js";
 import { DEV_POLICY_KEYS, DEV_POLICY_PRIVATE_KEYS } from "../src/protocol/dev-policy-keys.js";
 import { policyDigest } from "../src/protocol/digests.js";

@@ -6,8 +6,8 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { withWallet } from "../chain/chain.js";
-import { collateralRecord, publishCollateral } from "../host/collateral.js";
-import { OperatorError, readKeyFile, requireFunds } from "../host/operator-checks.js";
+import { collateralRecord, publishCollateral } from "../operator/collateral.js";
+import { OperatorError, readKeyFile, requireFunds } from "../operator/operator-checks.js";
 import { type OperatorNetworkFlags, operatorNetwork, operatorNetworkOptions } from "./operator-network.js";
 import { run } from "./output.js";
 

@@ -6,9 +6,15 @@ import type { Command } from "commander";
 import { type Address, getAddress, type Hex, isAddress } from "viem";
 import { withWallet } from "../chain/chain.js";
 import { DEFAULT_NETWORK_PROFILE, parseRpcUrl, writeNetworkProfile } from "../client/network-profile.js";
-import { defaultMeasurement, deployNetwork } from "../host/deployment.js";
-import { connectRpc, OperatorError, readKeyFile, requireFunds, showEther } from "../host/operator-checks.js";
-import { changeLine } from "../host/owner-policy.js";
+import { defaultMeasurement, deployNetwork } from "../operator/deployment.js";
+import {
+  connectRpc,
+  OperatorError,
+  readKeyFile,
+  requireFunds,
+  showEther,
+} from "../operator/operator-checks.js";
+import { changeLine } from "../operator/owner-policy.js";
 import { run } from "./output.js";
 
 const MEASUREMENT_PATTERN = /^0x[0-9a-fA-F]{64}$/;

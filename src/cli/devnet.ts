@@ -2,10 +2,10 @@ import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { DEFAULT_NETWORK_PROFILE } from "../client/network-profile.js";
+import { startProcessDevnet } from "../devnet/devnet-processes.js";
 import { ADMIN_TOKEN_FILE } from "../host/admin-token.js";
-import { startProcessDevnet } from "../host/devnet-processes.js";
 import { createLogger } from "../host/log.js";
-import { OperatorError } from "../host/operator-checks.js";
+import { OperatorError } from "../operator/operator-checks.js";
 import { run } from "./output.js";
 
 /** Anvil's accounts 1..9 pay the nodes' gas (account 0 owns the contract). */

@@ -6,7 +6,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { type BuildConfig, buildEnclaveBundle, DEFAULT_ENCLAVE_CONFIG } from "../build/enclave-bundle.js";
-import { OperatorError } from "../host/operator-checks.js";
+import { OperatorError } from "../operator/operator-checks.js";
 import { collect, parseSigner } from "./deploy.js";
 import { run } from "./output.js";
 

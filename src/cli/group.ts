@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { DEVNET_NODES_FILE, type DevnetNodesRecord } from "../devnet/devnet.js";
 import { ADMIN_TOKEN_FILE } from "../host/admin-token.js";
-import { DEVNET_NODES_FILE, type DevnetNodesRecord } from "../host/devnet.js";
 import { nodeRequest } from "./node-request.js";
 import { run } from "./output.js";
 

@@ -1,5 +1,5 @@
 // A request to a node's API from the CLI; an error answer becomes an error with the node's code.
-import { OperatorError } from "../host/operator-checks.js";
+import { OperatorError } from "../operator/operator-checks.js";
 
 export async function nodeRequest(
   node: string,

@@ -9,7 +9,7 @@ import { type Ledger, withWallet } from "../chain/chain.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { createLogger } from "../host/log.js";
 import { DEFAULT_API_HOST, startNodeService } from "../host/node-service.js";
-import { OperatorError, readKeyFile, requireFunds } from "../host/operator-checks.js";
+import { OperatorError, readKeyFile, requireFunds } from "../operator/operator-checks.js";
 import { DEFAULT_BATCH_COMMANDS, MAX_BATCH_COMMANDS } from "../protocol/batch.js";
 import { collect } from "./deploy.js";
 import { nodeRequest } from "./node-request.js";

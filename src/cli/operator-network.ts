@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import type { Address } from "viem";
 import type { Ledger } from "../chain/chain.js";
 import { parseContract, parseRpcUrl, readNetworkProfile } from "../client/network-profile.js";
-import { connectRpc, OperatorError, requireChain, requireContract } from "../host/operator-checks.js";
+import { connectRpc, OperatorError, requireChain, requireContract } from "../operator/operator-checks.js";
 
 export type OperatorNetworkFlags = {
   network?: string;

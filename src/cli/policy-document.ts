@@ -11,8 +11,8 @@ import { measurementWord } from "../attestation/attest.js";
 import { Platform, TcbStatus, type TcbStatusName } from "../attestation/verdict.js";
 import { withWallet } from "../chain/chain.js";
 import { writeAtomic } from "../chain/files.js";
-import { OperatorError, readKeyFile, requireFunds } from "../host/operator-checks.js";
-import { policySignature, publishPolicy, signPolicy } from "../host/policy.js";
+import { OperatorError, readKeyFile, requireFunds } from "../operator/operator-checks.js";
+import { policySignature, publishPolicy, signPolicy } from "../operator/policy.js";
 import type { LedgerDomain } from "../protocol/digests.js";
 import {
   type AdmittedMeasurement,

@@ -2,8 +2,8 @@
 // with its transaction and block (nothing is sent when the chain already holds it).
 import type { Command } from "commander";
 import { withWallet } from "../chain/chain.js";
-import { OperatorError, readKeyFile, requireFunds } from "../host/operator-checks.js";
-import { applyPolicy, changeLine, type PolicyAction, requireOwner } from "../host/owner-policy.js";
+import { OperatorError, readKeyFile, requireFunds } from "../operator/operator-checks.js";
+import { applyPolicy, changeLine, type PolicyAction, requireOwner } from "../operator/owner-policy.js";
 import { parseMeasurement, parseSigner } from "./deploy.js";
 import { type OperatorNetworkFlags, operatorNetwork, operatorNetworkOptions } from "./operator-network.js";
 import { run } from "./output.js";

@@ -18,7 +18,7 @@ import {
 import { verifyTdxQuote } from "../attestation/dcap.js";
 import { Platform, type TcbStatusName } from "../attestation/verdict.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
-import { type PolicyContent, signPolicy } from "../host/policy.js";
+import { type PolicyContent, signPolicy } from "../operator/policy.js";
 import { DEV_POLICY_KEYS, DEV_POLICY_PRIVATE_KEYS } from "../protocol/dev-policy-keys.js";
 import {
   enclaveBinding,

@@ -4,7 +4,7 @@
 // enclave and flushes the sealed files.
 import type { Hex } from "viem";
 import { adminTokenPath } from "./admin-token.js";
-import { buildNodeApi, type NodeApiLimits } from "./api.js";
+import { buildNodeApi, type NodeApiLimits } from "./api/api.js";
 import { EnclaveNode, type EnclaveNodeOptions } from "./node-host.js";
 
 export type NodeServiceOptions = EnclaveNodeOptions & {

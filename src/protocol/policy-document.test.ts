@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { bytesToHex, concat, type Hex, hexToBytes, numberToHex, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { policySignature } from "../host/policy.js";
+import { policySignature } from "../operator/policy.js";
 import { DEV_POLICY_KEYS, DEV_POLICY_PRIVATE_KEYS } from "./dev-policy-keys.js";
 import type { LedgerDomain } from "./digests.js";
 import {

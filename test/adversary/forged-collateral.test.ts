@@ -16,8 +16,8 @@ import { buildEnclaveBundle, DEFAULT_ENCLAVE_CONFIG } from "../../src/build/encl
 import { writeAnonifyMined } from "../../src/chain/chain.js";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import { writeNetworkProfile } from "../../src/client/network-profile.js";
+import { toLedgerEvent } from "../../src/host/chain-io/event-feed.js";
 import { EnclaveProcess } from "../../src/host/enclave-process.js";
-import { toLedgerEvent } from "../../src/host/event-feed.js";
 import { encodeCollateralRecord } from "../../src/protocol/collateral-record.js";
 import { anonify } from "../operators/operator-net.js";
 import { anvilKey, type LedgerFixture, startLedgerFixture } from "../support/chain.js";

@@ -28,7 +28,7 @@ import {
   RemovedFromGroup,
 } from "../../src/group/mls.js";
 import { EnclaveProcess } from "../../src/host/enclave-process.js";
-import { signPolicy } from "../../src/host/policy.js";
+import { signPolicy } from "../../src/operator/policy.js";
 import { DEV_POLICY_PRIVATE_KEYS } from "../../src/protocol/dev-policy-keys.js";
 import { handshakeDigest, leaveDigest } from "../../src/protocol/digests.js";
 import {

@@ -15,8 +15,8 @@ import {
 } from "../../src/chain/chain.js";
 import type { AnonifyEvent } from "../../src/chain/follower.js";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
-import { toLedgerEvent } from "../../src/host/event-feed.js";
-import { publishPolicy, signPolicy } from "../../src/host/policy.js";
+import { toLedgerEvent } from "../../src/host/chain-io/event-feed.js";
+import { publishPolicy, signPolicy } from "../../src/operator/policy.js";
 import { MAX_COLLATERAL_BYTES } from "../../src/protocol/collateral-record.js";
 import {
   batchDigest,

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { AnonifyClient } from "../../src/client/anonify-client.js";
-import { buildNodeApi } from "../../src/host/api.js";
+import { buildNodeApi } from "../../src/host/api/api.js";
 import { fetchFrom } from "../support/local-fetch.js";
 import { startTestNet, type TestNet } from "../support/network.js";
 import { issueToken, newAccount, type Token } from "../support/token.js";

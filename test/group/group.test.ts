@@ -11,7 +11,7 @@ import { DEFAULT_ENCLAVE_BUNDLE } from "../../src/build/enclave-bundle.js";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import { AnonifyClient } from "../../src/client/anonify-client.js";
 import { generateMemberKeys } from "../../src/group/mls.js";
-import { buildNodeApi } from "../../src/host/api.js";
+import { buildNodeApi } from "../../src/host/api/api.js";
 import { createLogger } from "../../src/host/log.js";
 import { type EnclaveNode, type EnclaveNodeOptions, SEALED_STATE_FILE } from "../../src/host/node-host.js";
 import { handshakeDigest, keyPackageDigest } from "../../src/protocol/digests.js";

@@ -10,7 +10,7 @@ import type { Address, Hex, LocalAccount } from "viem";
 import { type Anvil, freePort, startAnvil } from "../../src/chain/anvil.js";
 import { AnonifyClient } from "../../src/client/anonify-client.js";
 import { readNetworkProfile } from "../../src/client/network-profile.js";
-import { type ChildCommand, startChildCommand } from "../../src/host/child-command.js";
+import { type ChildCommand, startChildCommand } from "../../src/devnet/child-command.js";
 import type { GroupSummary, LedgerSummary } from "../../src/host/node-host.js";
 import { anvilKey } from "../support/chain.js";
 import { type StatusSource, waitForGroup } from "../support/group.js";

@@ -12,7 +12,7 @@ import {
 } from "../../src/chain/chain.js";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import { mnemonicKey } from "../../src/chain/keys.js";
-import { publishDevPolicy } from "../../src/host/policy.js";
+import { publishDevPolicy } from "../../src/operator/policy.js";
 import {
   type AttestationReport,
   type ChainPosition,

@@ -12,7 +12,7 @@ import type { RunningService } from "../../src/attestation/service.js";
 import { DEFAULT_ENCLAVE_BUNDLE } from "../../src/build/enclave-bundle.js";
 import { connectLedger, deployAnonify, withWallet } from "../../src/chain/chain.js";
 import { AnonifyClient } from "../../src/client/anonify-client.js";
-import { buildNodeApi } from "../../src/host/api.js";
+import { buildNodeApi } from "../../src/host/api/api.js";
 import { createLogger } from "../../src/host/log.js";
 import type { EnclaveNode, EnclaveNodeOptions } from "../../src/host/node-host.js";
 import { anvilKey } from "./chain.js";

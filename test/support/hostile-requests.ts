@@ -4,8 +4,8 @@
 // codes the node may refuse it with. Tests add what needs their network (replays, real commands).
 import { randomBytes } from "node:crypto";
 import { bytesToHex, type Hex } from "viem";
-import { ENVELOPE_BODY_LIMIT } from "../../src/host/api.js";
-import { MAX_STATUS_WAIT_MS } from "../../src/host/command-status.js";
+import { ENVELOPE_BODY_LIMIT } from "../../src/host/api/api.js";
+import { MAX_STATUS_WAIT_MS } from "../../src/host/commands/command-status.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../../src/protocol/envelope.js";
 import type { FloodKind } from "./flood.js";
 import type { RawRequest } from "./raw-client.js";

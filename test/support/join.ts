@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { connectLedger, withWallet } from "../../src/chain/chain.js";
-import { buildNodeApi } from "../../src/host/api.js";
+import { buildNodeApi } from "../../src/host/api/api.js";
 import { createLogger } from "../../src/host/log.js";
 import type { EnclaveNode, EnclaveNodeOptions } from "../../src/host/node-host.js";
 import { anvilKey } from "./chain.js";

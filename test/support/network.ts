@@ -11,8 +11,8 @@ import { type RunningService, startAttestationService } from "../../src/attestat
 import { DEFAULT_ENCLAVE_BUNDLE } from "../../src/build/enclave-bundle.js";
 import { connectLedger, type LedgerWallet, withWallet } from "../../src/chain/chain.js";
 import { AnonifyClient } from "../../src/client/anonify-client.js";
-import { buildNodeApi, type NodeApiLimits } from "../../src/host/api.js";
-import { type Devnet, type DevnetNode, startDevnet } from "../../src/host/devnet.js";
+import { type Devnet, type DevnetNode, startDevnet } from "../../src/devnet/devnet.js";
+import { buildNodeApi, type NodeApiLimits } from "../../src/host/api/api.js";
 import { EnclaveProcess } from "../../src/host/enclave-process.js";
 import { createLogger } from "../../src/host/log.js";
 import type { EnclaveNode, EnclaveNodeOptions } from "../../src/host/node-host.js";

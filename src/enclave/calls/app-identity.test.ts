@@ -11,7 +11,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { APPS } from "../../../apps/index.js";
 import type { App } from "../../app/app.js";
 import type { StateValue } from "../../app/canonical.js";
-import { signPolicy } from "../../host/policy.js";
+import { signPolicy } from "../../operator/policy.js";
 import { DEV_POLICY_PRIVATE_KEYS } from "../../protocol/dev-policy-keys.js";
 import { TestChain } from "../test-chain.js";
 import { appIdIn, call, DOMAIN, enclaveOn, sealedErc20Command } from "../test-harness.js";

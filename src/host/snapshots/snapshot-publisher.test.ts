@@ -7,11 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { type Hex, sha256 } from "viem";
-import type { SnapshotOffer } from "../boundary/calls.js";
-import type { LedgerWallet } from "../chain/chain.js";
-import type { ChainWriter } from "./chain-writer.js";
-import type { EnclaveCalls } from "./enclave-process.js";
-import { createLogger } from "./log.js";
+import type { SnapshotOffer } from "../../boundary/calls.js";
+import type { LedgerWallet } from "../../chain/chain.js";
+import type { ChainWriter } from "../chain-io/chain-writer.js";
+import type { EnclaveCalls } from "../enclave-process.js";
+import { createLogger } from "../log.js";
 import { SnapshotPublisher } from "./snapshot-publisher.js";
 import { SnapshotStore } from "./snapshot-store.js";
 

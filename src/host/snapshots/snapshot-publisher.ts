@@ -5,13 +5,13 @@
 // member holds the same bytes; if no commitment of them appears within FALLBACK_MS (the committer's
 // node went down), the others commit the hash themselves, so a joiner is not stranded.
 import type { Address, Hex } from "viem";
-import type { SnapshotOffer } from "../boundary/calls.js";
-import type { LedgerWallet } from "../chain/chain.js";
-import { anonifyAbi } from "../chain/generated/contracts.js";
-import type { ChainWriter } from "./chain-writer.js";
-import type { EnclaveCalls } from "./enclave-process.js";
-import { FailureLog, firstLine, type Logger } from "./log.js";
-import { onChainState } from "./registration.js";
+import type { SnapshotOffer } from "../../boundary/calls.js";
+import type { LedgerWallet } from "../../chain/chain.js";
+import { anonifyAbi } from "../../chain/generated/contracts.js";
+import type { ChainWriter } from "../chain-io/chain-writer.js";
+import type { EnclaveCalls } from "../enclave-process.js";
+import { FailureLog, firstLine, type Logger } from "../log.js";
+import { onChainState } from "../registration.js";
 import { type SnapshotStore, snapshotHashOf } from "./snapshot-store.js";
 
 /** How long a member that did not commit the handshake waits for the committer's commitment. */

@@ -6,10 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { type Hex, sha256 } from "viem";
-import { ENCLAVE_REQUESTS } from "../../test/support/enclave-requests.js";
-import { EnclaveCallError } from "../boundary/frames.js";
-import { buildNodeApi } from "./api.js";
-import type { EnclaveNode } from "./node-host.js";
+import { ENCLAVE_REQUESTS } from "../../../test/support/enclave-requests.js";
+import { EnclaveCallError } from "../../boundary/frames.js";
+import { buildNodeApi } from "../api/api.js";
+import type { EnclaveNode } from "../node-host.js";
 import { isSnapshotHash, SNAPSHOTS_DIR, SnapshotStore } from "./snapshot-store.js";
 
 const dirs: string[] = [];

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import Fastify from "fastify";
-import { parseNetworkProfile } from "../client/network-profile-format.js";
+import { parseNetworkProfile } from "../../client/network-profile-format.js";
 import { registerWebApp } from "./web-app.js";
 
 const PROFILE = {

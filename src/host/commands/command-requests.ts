@@ -1,11 +1,11 @@
 // A node's answers about commands: accepting a sealed one (kept sealed before the client hears 202)
 // and telling its state, each able to wait until the command is ordered, or ordered and final.
 import type { Hex } from "viem";
-import { type CommandStatusAnswer, isSettled, type JournalEntry } from "../boundary/calls.js";
+import { type CommandStatusAnswer, isSettled, type JournalEntry } from "../../boundary/calls.js";
+import type { EnclaveCalls } from "../enclave-process.js";
+import type { StageMetrics } from "../metrics.js";
 import type { CommandFinality, NodeCommandStatus, WaitUntil } from "./command-finality.js";
 import type { CommandWaiters } from "./command-waiters.js";
-import type { EnclaveCalls } from "./enclave-process.js";
-import type { StageMetrics } from "./metrics.js";
 
 export type CommandRequestsDeps = {
   enclave: EnclaveCalls;

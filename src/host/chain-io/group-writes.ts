@@ -2,14 +2,14 @@
 // enclave for its record nonce), then whatever handshake its enclave proposes (genesis, adds,
 // removals, a rotation asked for), a due snapshot commitment, or else its batches.
 import type { Address } from "viem";
-import type { GroupSummary, JournalEntry } from "../boundary/calls.js";
-import type { LedgerWallet } from "../chain/chain.js";
-import { anonifyAbi } from "../chain/generated/contracts.js";
+import type { GroupSummary, JournalEntry } from "../../boundary/calls.js";
+import type { LedgerWallet } from "../../chain/chain.js";
+import { anonifyAbi } from "../../chain/generated/contracts.js";
+import type { EnclaveCalls } from "../enclave-process.js";
+import { onChainState } from "../registration.js";
+import type { SnapshotPublisher } from "../snapshots/snapshot-publisher.js";
 import type { BatchSubmitter } from "./batch-submitter.js";
 import type { ChainWriter } from "./chain-writer.js";
-import type { EnclaveCalls } from "./enclave-process.js";
-import { onChainState } from "./registration.js";
-import type { SnapshotPublisher } from "./snapshot-publisher.js";
 
 const MS_PER_SECOND = 1000;
 

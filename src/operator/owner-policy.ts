@@ -4,9 +4,9 @@
 import type { Address, Hex } from "viem";
 import { type LedgerWallet, writeAnonifyMined } from "../chain/chain.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
-import { revertName } from "./chain-writer.js";
+import { revertName } from "../host/chain-io/chain-writer.js";
+import { ENCLAVE_STATE } from "../host/registration.js";
 import { OperatorError } from "./operator-checks.js";
-import { ENCLAVE_STATE } from "./registration.js";
 
 export type PolicyAction =
   | { kind: "measurement"; measurement: Hex; allowed: boolean }

@@ -1,10 +1,10 @@
 // What the node API's route groups share: its limits, the one error shape, and what each group is given.
 import type { FastifyReply } from "fastify";
 import type { Address } from "viem";
-import { EnclaveCallError } from "../boundary/frames.js";
-import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
-import { EnclaveExitedError } from "./enclave-process.js";
-import type { EnclaveNode } from "./node-host.js";
+import { EnclaveCallError } from "../../boundary/frames.js";
+import { MAX_SEALED_MESSAGE_BYTES } from "../../protocol/envelope.js";
+import { EnclaveExitedError } from "../enclave-process.js";
+import type { EnclaveNode } from "../node-host.js";
 
 /**
  * The largest body of `POST /v1/commands` and `/v1/queries`: `{"envelope":"0x…"}` around the largest

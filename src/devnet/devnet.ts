@@ -11,12 +11,12 @@ import { ANVIL_MNEMONIC, type Anvil, startAnvil } from "../chain/anvil.js";
 import { connectLedger, withWallet } from "../chain/chain.js";
 import { mnemonicKey } from "../chain/keys.js";
 import { writeNetworkProfile } from "../client/network-profile.js";
-import type { NodeApiLimits } from "./api.js";
-import { defaultMeasurement, deployNetwork, policyActions } from "./deployment.js";
-import { type LogTarget, loggerFor } from "./log.js";
-import type { EnclaveNode } from "./node-host.js";
-import { startNodeService } from "./node-service.js";
-import { applyPolicies } from "./owner-policy.js";
+import type { NodeApiLimits } from "../host/api/api.js";
+import { type LogTarget, loggerFor } from "../host/log.js";
+import type { EnclaveNode } from "../host/node-host.js";
+import { startNodeService } from "../host/node-service.js";
+import { defaultMeasurement, deployNetwork, policyActions } from "../operator/deployment.js";
+import { applyPolicies } from "../operator/owner-policy.js";
 
 /** The devnet's deployment record, kept beside the chain state so a second start resumes it. */
 type DevnetRecord = { chainId: number; contract: Address; deployedAtBlock: string };

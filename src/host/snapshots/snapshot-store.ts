@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Hex } from "viem";
-import { writeAtomic } from "../chain/files.js";
+import { writeAtomic } from "../../chain/files.js";
 
 export const SNAPSHOTS_DIR = "snapshots";
 /** Snapshots kept per node: the newest by time written (joins are rare; each is the whole state). */

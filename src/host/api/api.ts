@@ -9,15 +9,15 @@ import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Address } from "viem";
-import { loadOrCreateAdminToken } from "./admin-token.js";
+import { loadOrCreateAdminToken } from "../admin-token.js";
+import type { Logger } from "../log.js";
+import type { EnclaveNode } from "../node-host.js";
 import { registerAdminRoutes } from "./api-admin.js";
 import { registerCommandRoutes } from "./api-commands.js";
 import { DEFAULT_API_LIMITS, EMPTY_BODY_LIMIT, type NodeApiLimits, type NodeRoutes } from "./api-common.js";
 import { clientErrorHandler, frameworkErrors, registerErrorShape } from "./api-errors.js";
 import { registerSnapshotRoutes } from "./api-snapshots.js";
 import { registerStatusRoutes } from "./api-status.js";
-import type { Logger } from "./log.js";
-import type { EnclaveNode } from "./node-host.js";
 import { registerWebApp } from "./web-app.js";
 
 export {

@@ -2,16 +2,16 @@
 // bounded size (event-feed.ts), keeps what each apply sealed, wakes the requests it settled, takes
 // the snapshots it produced for joiners, and, while its own enclave waits for a snapshot, fetches it
 // and applies the same events again.
-import type { ApplyResult, Divergence, GroupSummary, JournalEntry } from "../boundary/calls.js";
-import type { EventCursor, LedgerEvent } from "../boundary/chain-events.js";
-import type { AnonifyEvent } from "../chain/follower.js";
-import type { CommandWaiters } from "./command-waiters.js";
-import type { EnclaveCalls } from "./enclave-process.js";
+import type { ApplyResult, Divergence, GroupSummary, JournalEntry } from "../../boundary/calls.js";
+import type { EventCursor, LedgerEvent } from "../../boundary/chain-events.js";
+import type { AnonifyEvent } from "../../chain/follower.js";
+import type { CommandWaiters } from "../commands/command-waiters.js";
+import type { EnclaveCalls } from "../enclave-process.js";
+import type { StageMetrics } from "../metrics.js";
+import type { SealedStore } from "../sealed-store.js";
+import type { SnapshotPublisher } from "../snapshots/snapshot-publisher.js";
+import type { SnapshotSync } from "../snapshots/snapshot-sync.js";
 import { inCalls, toLedgerEvent } from "./event-feed.js";
-import type { StageMetrics } from "./metrics.js";
-import type { SealedStore } from "./sealed-store.js";
-import type { SnapshotPublisher } from "./snapshot-publisher.js";
-import type { SnapshotSync } from "./snapshot-sync.js";
 
 export type EventApplicationDeps = {
   enclave: EnclaveCalls;

@@ -7,9 +7,9 @@ import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type {} from "@fastify/rate-limit";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
+import { MAX_SEALED_MESSAGE_BYTES } from "../../protocol/envelope.js";
+import { firstLine, type Logger } from "../log.js";
 import { EMPTY_BODY_LIMIT, isUnavailable, replyUnavailable } from "./api-common.js";
-import { firstLine, type Logger } from "./log.js";
 
 /** What the API calls fastify's refusals of a request it could not take (each a 4xx). */
 const FRAMEWORK_CODES: Readonly<Record<string, string>> = {

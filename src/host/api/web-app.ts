@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
-import { NETWORK_PROFILE_VERSION, type NetworkProfile } from "../client/network-profile-format.js";
+import { NETWORK_PROFILE_VERSION, type NetworkProfile } from "../../client/network-profile-format.js";
 
 /** Routes anyone may read from any page: public data, no credentials. */
 const CORS_PATHS = new Set(["/v1/status", "/v1/health", "/v1/network"]);
@@ -20,10 +20,10 @@ const CONTENT_SECURITY_POLICY =
 
 /**
  * Where the built page is: beside the bundled CLI (dist/cli.mjs → dist/web), or in dist/web of the
- * repository when running from source (src/host → dist/web). Undefined when not built.
+ * repository when running from source (src/host/api → dist/web). Undefined when not built.
  */
 export function findWebRoot(): string | undefined {
-  for (const relative of ["./web/", "../../dist/web/"]) {
+  for (const relative of ["./web/", "../../../dist/web/"]) {
     const dir = fileURLToPath(new URL(relative, import.meta.url));
     if (existsSync(join(dir, "index.html"))) return dir;
   }

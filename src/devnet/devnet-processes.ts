@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Address, Hex } from "viem";
 import { writeAtomic } from "../chain/files.js";
+import { type Logger, loggerFor } from "../host/log.js";
 import { type ChildCommand, startChildCommand } from "./child-command.js";
 import {
   DEFAULT_DEVNET_NODES,
@@ -20,7 +21,6 @@ import {
   devnetStarted,
   startDevnetChain,
 } from "./devnet.js";
-import { type Logger, loggerFor } from "./log.js";
 
 /** A node of the process devnet: its process id. */
 export type ProcessDevnetNode = DevnetNodeInfo & { pid: number };

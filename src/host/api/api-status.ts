@@ -1,7 +1,7 @@
 // The node's state for operators, monitors and clients: liveness, readiness, status, its enclave.
 import type { FastifyInstance } from "fastify";
+import type { EnclaveNode } from "../node-host.js";
 import { ERROR, type NodeRoutes } from "./api-common.js";
-import type { EnclaveNode } from "./node-host.js";
 
 const STATUS = {
   type: "object",

@@ -1,13 +1,13 @@
 // Sends the enclave's sealed batches to the contract in order, several in flight, and sends them
 // again after a failure; the enclave decides what is in a batch, this decides when it goes.
 import type { Hex } from "viem";
-import type { LedgerWallet } from "../chain/chain.js";
+import type { LedgerWallet } from "../../chain/chain.js";
+import type { EnclaveCalls } from "../enclave-process.js";
+import { firstLine, type Logger } from "../log.js";
+import type { StageMetrics } from "../metrics.js";
+import type { SealedStore } from "../sealed-store.js";
 import { type BlockClock, batchesInFlightAllowed, observeHead } from "./batch-policy.js";
 import type { ChainWriter } from "./chain-writer.js";
-import type { EnclaveCalls } from "./enclave-process.js";
-import { firstLine, type Logger } from "./log.js";
-import type { StageMetrics } from "./metrics.js";
-import type { SealedStore } from "./sealed-store.js";
 
 export const DEFAULT_MAX_BATCHES_IN_FLIGHT = 6;
 /**

@@ -2,12 +2,12 @@
 // cross as they are (they hold no secret); requests that wait for their command are capped.
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Hex } from "viem";
-import { isSettled } from "../boundary/calls.js";
-import { EnclaveCallError } from "../boundary/frames.js";
-import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
+import { isSettled } from "../../boundary/calls.js";
+import { EnclaveCallError } from "../../boundary/frames.js";
+import { MAX_SEALED_MESSAGE_BYTES } from "../../protocol/envelope.js";
+import type { WaitUntil } from "../commands/command-finality.js";
+import { COMMAND_STATUS_SCHEMA, MAX_STATUS_WAIT_MS } from "../commands/command-status.js";
 import { ENVELOPE_BODY_LIMIT, ERROR, type NodeRoutes, replyUnavailable } from "./api-common.js";
-import type { WaitUntil } from "./command-finality.js";
-import { COMMAND_STATUS_SCHEMA, MAX_STATUS_WAIT_MS } from "./command-status.js";
 
 export function registerCommandRoutes(api: FastifyInstance, { node, limits }: NodeRoutes): void {
   /** Requests waiting now for their command to be ordered. */

@@ -1,9 +1,9 @@
 // Converts the follower's decoded contract events into the JSON the enclave's boundary accepts,
 // in calls of bounded size.
 
-import type { LedgerEvent } from "../boundary/chain-events.js";
-import type { AnonifyEvent } from "../chain/follower.js";
-import { isSequencedKind } from "../protocol/event-chain.js";
+import type { LedgerEvent } from "../../boundary/chain-events.js";
+import type { AnonifyEvent } from "../../chain/follower.js";
+import { isSequencedKind } from "../../protocol/event-chain.js";
 
 /** Ledger events per applyEvents call, and their payload bytes: well inside the boundary's frame limit. */
 const EVENTS_PER_CALL = 64;

@@ -1,9 +1,14 @@
 // One node's contract writes, typed by the generated ABI (a wrong function name or argument is a
 // compile error); a refusal is decoded to the contract's error name.
 import { type Address, BaseError, ContractFunctionRevertedError, type Hex, toFunctionSelector } from "viem";
-import { type AnonifyWrite, type AnonifyWriteArgs, type LedgerWallet, writeAnonify } from "../chain/chain.js";
-import { anonifyAbi } from "../chain/generated/contracts.js";
-import { FailureLog, firstLine, type Logger } from "./log.js";
+import {
+  type AnonifyWrite,
+  type AnonifyWriteArgs,
+  type LedgerWallet,
+  writeAnonify,
+} from "../../chain/chain.js";
+import { anonifyAbi } from "../../chain/generated/contracts.js";
+import { FailureLog, firstLine, type Logger } from "../log.js";
 
 /** The contract's custom errors by selector. */
 const CONTRACT_ERRORS = new Map(

@@ -5,14 +5,14 @@
 // opens them itself (`installSnapshot`). The host trusts no peer: a wrong or tampered snapshot costs
 // a retry, never the enclave's state.
 import type { Address, Hex } from "viem";
-import { type LedgerSummary, SNAPSHOT_CHUNK_BYTES } from "../boundary/calls.js";
-import { EnclaveCallError } from "../boundary/frames.js";
-import { blockPages } from "../chain/block-pages.js";
-import type { LedgerWallet } from "../chain/chain.js";
-import { anonifyAbi } from "../chain/generated/contracts.js";
-import { MAX_SNAPSHOT_BYTES } from "../protocol/snapshot.js";
-import type { EnclaveCalls } from "./enclave-process.js";
-import { FailureLog, firstLine, type Logger } from "./log.js";
+import { type LedgerSummary, SNAPSHOT_CHUNK_BYTES } from "../../boundary/calls.js";
+import { EnclaveCallError } from "../../boundary/frames.js";
+import { blockPages } from "../../chain/block-pages.js";
+import type { LedgerWallet } from "../../chain/chain.js";
+import { anonifyAbi } from "../../chain/generated/contracts.js";
+import { MAX_SNAPSHOT_BYTES } from "../../protocol/snapshot.js";
+import type { EnclaveCalls } from "../enclave-process.js";
+import { FailureLog, firstLine, type Logger } from "../log.js";
 import { type SnapshotStore, snapshotHashOf } from "./snapshot-store.js";
 
 /** How often the chain is asked for a commitment, and peers for bytes, while none could be installed. */

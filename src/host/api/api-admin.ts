@@ -1,8 +1,8 @@
 // Admin routes (the node's admin token): rotating the group key, leaving the group.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { ADMIN_TOKEN_FILE, checkAdminAuthorization } from "./admin-token.js";
+import { ADMIN_TOKEN_FILE, checkAdminAuthorization } from "../admin-token.js";
+import { LeaveRefused } from "../node-host.js";
 import { ERROR, type NodeRoutes } from "./api-common.js";
-import { LeaveRefused } from "./node-host.js";
 
 export function registerAdminRoutes(api: FastifyInstance, { node, adminToken }: NodeRoutes): void {
   /** Admin routes: `Authorization: Bearer <the node's admin token>`, or 401 / 403 and nothing runs. */

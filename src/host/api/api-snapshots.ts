@@ -1,8 +1,8 @@
 // State snapshots for joining nodes: ciphertext by the hash committed on chain, public.
 import type { FastifyInstance } from "fastify";
 import type { Hex } from "viem";
+import { isSnapshotHash } from "../snapshots/snapshot-store.js";
 import { ERROR, type NodeRoutes } from "./api-common.js";
-import { isSnapshotHash } from "./snapshot-store.js";
 
 /** `GET /v1/snapshots/:hash` per client address: each answer may be megabytes. */
 const SNAPSHOT_RATE = { max: 10, timeWindowMs: 10_000 };
