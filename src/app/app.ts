@@ -13,9 +13,11 @@
 //     queries: { count: { params: object({}), run: (state) => state.count } },
 //   });
 import type { Address } from "viem";
-import { NAME_PATTERN } from "../protocol/wire.js";
 import { encodeValue, type StateValue } from "./canonical.js";
 import type { ObjectSchema } from "./schema.js";
+
+/** An app's, a command's or a query's name: users sign it, so it is plain and bounded. */
+export const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
 /** Who sent the command (lower-case address, from the verified signature) and its place in the ledger's order. */
 export type CommandContext = { readonly sender: Address; readonly sequence: bigint };

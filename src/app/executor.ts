@@ -3,11 +3,10 @@
 // that fails for any reason (unknown name, bad params, a rule of the app, a bug in the app) leaves
 // the state unchanged and gets a failed receipt; it never stops the batch.
 //
-// Signatures, nonces and batches are checked before this point (src/enclave/command-intake.ts, batch.ts);
+// Signatures, nonces and batches are checked before this point (src/enclave/signed-messages.ts, confidential-ledger.ts, batch.ts);
 // the executor trusts `sender` and `sequence` and checks everything that comes from the user.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type Address, bytesToHex, type Hex } from "viem";
-import type { QueryOutcome, Receipt } from "../protocol/receipts.js";
 import { type App, AppRejection, CommandOutput } from "./app.js";
 import { decodeValue, encodeValue, type StateValue } from "./canonical.js";
 import { ParamError } from "./schema.js";
@@ -26,7 +25,19 @@ export type CommandInput = {
   readonly sequence: bigint;
 };
 
-export type ApplyResult<S> = { readonly state: S; readonly receipt: Receipt };
+export type ReceiptStatus = "applied" | "failed";
+
+/** What one command did, in ledger order: `reason` only when failed, `result` only if the app gave one. */
+export type CommandOutcome = {
+  sequence: bigint;
+  status: ReceiptStatus;
+  reason?: string;
+  result?: StateValue;
+};
+
+export type QueryOutcome = { status: "ok"; result: StateValue } | { status: "rejected"; reason: string };
+
+export type CommandApplied<S> = { readonly state: S; readonly receipt: CommandOutcome };
 
 export type QueryInput = { readonly sender: Address; readonly name: string; readonly params: unknown };
 
@@ -77,10 +88,10 @@ export function applyCommand<S extends StateValue>(
   app: App<S>,
   state: S,
   command: CommandInput,
-): ApplyResult<S> {
+): CommandApplied<S> {
   const sender = checkSender(command.sender);
   const { sequence } = command;
-  const failed = (reason: string): ApplyResult<S> => ({
+  const failed = (reason: string): CommandApplied<S> => ({
     state,
     receipt: { sequence, status: "failed", reason },
   });

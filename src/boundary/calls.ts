@@ -19,6 +19,7 @@ import {
 } from "../app/schema.js";
 import { MAX_BATCH_COMMANDS, MAX_BATCHES_IN_FLIGHT } from "../protocol/batch.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
+import type { CommandStatus } from "../protocol/receipts.js";
 import { MAX_SNAPSHOT_BYTES } from "../protocol/snapshot.js";
 import type { WireErrorCode } from "../protocol/wire.js";
 import { type EventCursor, LEDGER_EVENT } from "./chain-events.js";
@@ -121,16 +122,6 @@ export type EnclaveErrorCode =
   | "enclave_stopped"
   | EnvelopeRefusalCode
   | typeof REFUSED;
-
-/**
- * A command's state as the host may see it: accepted and waiting, in a batch sent to the chain, or
- * ordered by the chain. Whether it applied or failed only its receipt says, sealed to the sender: in
- * clear it would tell the host that a sender's balance or allowance was short.
- */
-export const COMMAND_STATUSES = ["queued", "submitted", "ordered"] as const;
-export type CommandStatus = (typeof COMMAND_STATUSES)[number];
-/** Whether the command is ordered (its receipt, sealed, says applied or failed). */
-export const isSettled = (status: string): boolean => status === "ordered";
 
 /**
  * A command's state; the receipt, once ordered, is sealed to the sender's response key. `block`: the
@@ -460,9 +451,10 @@ export const ENCLAVE_CALLS = {
   ),
 } as const;
 
-export type EnclaveCalls = typeof ENCLAVE_CALLS;
-export type CallName = keyof EnclaveCalls;
-export type CallParams<K extends CallName> = Infer<EnclaveCalls[K]["params"]>;
-export type CallResult<K extends CallName> = EnclaveCalls[K] extends CallSpec<infer _P, infer R> ? R : never;
+/** The call table's type: each call's parameter schema and result. */
+export type CallTable = typeof ENCLAVE_CALLS;
+export type CallName = keyof CallTable;
+export type CallParams<K extends CallName> = Infer<CallTable[K]["params"]>;
+export type CallResult<K extends CallName> = CallTable[K] extends CallSpec<infer _P, infer R> ? R : never;
 
 export const isCallName = (name: string): name is CallName => Object.hasOwn(ENCLAVE_CALLS, name);

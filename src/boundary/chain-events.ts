@@ -11,13 +11,13 @@ import {
   POLICY_SIGNATURE_BYTES,
 } from "../protocol/policy-document.js";
 import type { LedgerPoint } from "../protocol/receipts.js";
+import { SIGNATURE_BYTES } from "../protocol/signatures.js";
 
 export const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
 /** The ABI encoding of the attestation report: seven 32-byte words. */
 const REPORT_BYTES = 7 * 32;
 export const MAX_HPKE_KEY_BYTES = 256;
 /** r ‖ s ‖ v */
-const SIGNATURE_BYTES = 65;
 const MAX_LOG_INDEX = 2 ** 32;
 const MAX_BATCH_COUNT = 2 ** 32 - 1;
 const MAX_PLATFORM = 255;

@@ -6,7 +6,7 @@ import { getChainId, readContract } from "viem/actions";
 import type { StateValue } from "../app/canonical.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import type { LedgerDomain } from "../protocol/digests.js";
-import type { LedgerPoint } from "../protocol/receipts.js";
+import type { CommandStatus, LedgerPoint, ReceiptStatus } from "../protocol/receipts.js";
 import { NEXT_NONCE_QUERY } from "../protocol/wire.js";
 import { type AnswerPosition, ChainChecks, type CheckedReceipt } from "./chain-checks.js";
 import { chainClient } from "./chain-client.js";
@@ -78,19 +78,20 @@ export type QueryResult = { result: StateValue; at: AnswerPosition };
 export type SendProgress = (step: "signed" | "sealed") => void;
 
 /** A node's answer about a command: its receipt is sealed to the sender. */
-type NodeStatus = { id: Hex; status: CommandStatus["status"]; receipt?: Hex };
+type NodeStatus = { id: Hex; status: CommandStatus; receipt?: Hex };
 
 /** How long the next request may ask the node to wait, within the caller's deadline. */
 const statusWait = (deadline: number) => Math.max(0, Math.min(deadline - Date.now(), STATUS_WAIT_MS));
 const waitQuery = (waitMs: number) => (waitMs > 0 ? `?wait=${Math.round(waitMs)}` : "");
 
 /**
- * A command's state: as the node says it (`queued`, `submitted`, `ordered`), or once its receipt is
- * opened, what the receipt says (`applied`, `failed`): the node never learns which.
+ * What the client knows of a command: its status as the node says it (`queued`, `submitted`,
+ * `ordered`), or once its receipt is opened, what the receipt says (`applied`, `failed`): the node
+ * never learns which.
  */
-export type CommandStatus = {
+export type CommandView = {
   id: Hex;
-  status: "queued" | "submitted" | "ordered" | "applied" | "failed";
+  status: CommandStatus | ReceiptStatus;
   receipt?: CheckedReceipt;
 };
 
@@ -307,7 +308,7 @@ export class AnonifyClient {
     return { id: answer.id, responsePrivateKey: signed.responsePrivateKey, answer };
   }
 
-  async status(id: Hex, responsePrivateKey?: Uint8Array, waitMs = 0): Promise<CommandStatus> {
+  async status(id: Hex, responsePrivateKey?: Uint8Array, waitMs = 0): Promise<CommandView> {
     const answer = await askWithoutWaitIfFull(
       (wait) => nodeJson<NodeStatus>(this.fetch, this.options.node, `/v1/commands/${id}${waitQuery(wait)}`),
       waitMs,
@@ -320,7 +321,7 @@ export class AnonifyClient {
    * A node's status answer with its receipt opened (checked to name command `id`) and checked on
    * chain (`checkReceipt`): the client reports `applied` or `failed` only for a batch the chain holds.
    */
-  private async opened(answer: NodeStatus, id: Hex, responsePrivateKey?: Uint8Array): Promise<CommandStatus> {
+  private async opened(answer: NodeStatus, id: Hex, responsePrivateKey?: Uint8Array): Promise<CommandView> {
     if (!answer.receipt || !responsePrivateKey) return { id, status: answer.status };
     const opened = await openReceipt(responsePrivateKey, hexToBytes(answer.receipt), {
       domain: this.domain,

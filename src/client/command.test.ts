@@ -1,8 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { x25519 } from "@noble/curves/ed25519.js";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex, hashTypedData, hexToBytes, type LocalAccount } from "viem";
@@ -151,39 +148,5 @@ describe("sealCommand", () => {
       await signedLength("transfer", { to, amount: 1n }),
       await signedLength("approve", { spender: to, amount: 10n ** 30n }),
     );
-  });
-});
-
-describe("import boundary", () => {
-  it("the client reaches no enclave, node or CLI code, directly or through what it imports", () => {
-    const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-    const allowed = new Set([
-      "src/client/command.ts",
-      "src/client/local-account.ts",
-      "src/app/canonical.ts",
-      "src/app/pmap.ts",
-      "src/protocol/wire.ts",
-      "src/protocol/eip712.ts",
-      "src/protocol/receipts.ts",
-      "src/protocol/envelope.ts",
-      "src/protocol/padding.ts",
-      "src/protocol/hpke.ts",
-      "src/protocol/digests.ts",
-      "src/protocol/bytes.ts",
-    ]);
-    const seen = new Set<string>();
-    const visit = (file: string) => {
-      const path = relative(root, file);
-      if (seen.has(path)) return;
-      seen.add(path);
-      assert.ok(allowed.has(path), `the client imports ${path}`);
-      const source = readFileSync(file, "utf8");
-      for (const [, spec] of source.matchAll(/from "(\.[^"]+)"/g)) {
-        visit(join(dirname(file), spec!.replace(/\.js$/, ".ts")));
-      }
-    };
-    visit(join(root, "src/client/command.ts"));
-    visit(join(root, "src/client/local-account.ts"));
-    assert.ok(seen.has("src/protocol/envelope.ts"));
   });
 });

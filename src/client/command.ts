@@ -34,9 +34,9 @@ import {
   type QueryAnswer,
 } from "../protocol/receipts.js";
 import {
+  COMPACT_SIGNATURE_BYTES,
   encodeSignedCommand,
   encodeSignedQuery,
-  SIGNATURE_BYTES,
   SIGNER_KEY_BYTES,
   sameDomain,
   U64_MAX,
@@ -51,7 +51,7 @@ const MS_PER_SECOND = 1000;
 /** Stand-ins for the signature while checking, before signing, that the message can be carried. */
 const UNSIGNED = {
   signerKey: bytesToHex(new Uint8Array(SIGNER_KEY_BYTES)),
-  signature: bytesToHex(new Uint8Array(SIGNATURE_BYTES)),
+  signature: bytesToHex(new Uint8Array(COMPACT_SIGNATURE_BYTES)),
 };
 const ADDRESS_OFFSET_IN_HASH = 12;
 
@@ -102,7 +102,7 @@ function splitSignature(account: LocalAccount, signature: Hex): { signerKey: Hex
   const derived = bytesToHex(keccak_256(point.toBytes(false).subarray(1)).subarray(ADDRESS_OFFSET_IN_HASH));
   if (derived !== account.address.toLowerCase())
     throw new Error("account public key does not match its address");
-  const rs = hexToBytes(signature).subarray(0, SIGNATURE_BYTES);
+  const rs = hexToBytes(signature).subarray(0, COMPACT_SIGNATURE_BYTES);
   // viem signs with low s already; normalizing keeps any other LocalAccount acceptable to the enclave.
   const parsed = secp256k1.Signature.fromBytes(rs, "compact");
   const normalized = parsed.hasHighS()

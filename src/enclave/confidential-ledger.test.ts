@@ -8,9 +8,8 @@ import { PersistentMap } from "../app/pmap.js";
 import { MAX_QUEUED_PER_SENDER } from "../boundary/calls.js";
 import { MAX_BATCHES_IN_FLIGHT } from "../protocol/batch.js";
 import { HEAD_WINDOW } from "../protocol/event-chain.js";
-import { CommandRejected, type VerifiedCommand } from "./command-intake.js";
 import {
-  enqueue,
+  admit,
   type InFlight,
   initialLedgerApp,
   newestReceipts,
@@ -20,6 +19,7 @@ import {
   settledHere,
   withJournal,
 } from "./confidential-ledger.js";
+import { CommandRejected, type VerifiedCommand } from "./signed-messages.js";
 
 const app: App<StateValue> = erc20;
 const ALICE = `0x${"a1".repeat(20)}` as Hex;
@@ -257,15 +257,15 @@ describe("the queue's limit per sender", () => {
       inFlight: [inFlight(waiting.slice(0, half), 0n)],
     };
     assert.throws(
-      () => enqueue(state, app, transfer(ALICE, BigInt(MAX_QUEUED_PER_SENDER))),
+      () => admit(state, app, transfer(ALICE, BigInt(MAX_QUEUED_PER_SENDER))),
       (e: unknown) => e instanceof CommandRejected && e.code === "sender_queue_full",
     );
-    const bob = enqueue(state, app, transfer(BOB, 0n));
+    const bob = admit(state, app, transfer(BOB, 0n));
     assert.equal(bob.queue.length, state.queue.length + 1);
     // One of Alice's ordered: she may send again.
     const fewer = { ...state, inFlight: [inFlight(waiting.slice(1, half), 0n)] };
     assert.equal(
-      enqueue(fewer, app, transfer(ALICE, BigInt(MAX_QUEUED_PER_SENDER))).queue.length,
+      admit(fewer, app, transfer(ALICE, BigInt(MAX_QUEUED_PER_SENDER))).queue.length,
       fewer.queue.length + 1,
     );
   });

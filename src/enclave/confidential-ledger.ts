@@ -12,9 +12,10 @@ import type { LedgerEvent } from "../boundary/chain-events.js";
 import { decodeBatch, encodeBatch, MAX_BATCHES_IN_FLIGHT, openBatch, sealBatch } from "../protocol/batch.js";
 import { batchDigest, type ChainPosition, type LedgerDomain, ZERO_HASH } from "../protocol/digests.js";
 import { HEAD_WINDOW } from "../protocol/event-chain.js";
-import type { BatchRef, Receipt } from "../protocol/receipts.js";
-import { CommandRejected, checkNonce, type VerifiedCommand, verifySignedCommand } from "./command-intake.js";
+import type { BatchRef, CommandStatus, Receipt } from "../protocol/receipts.js";
 import { receiptsLink } from "./ledger-digest.js";
+import type { SignatureCheck } from "./signature-check.js";
+import { CommandRejected, type VerifiedCommand, verifySignedCommand } from "./signed-messages.js";
 
 /**
  * How far behind the cursor a batch in flight may have been signed before it is signed again at the
@@ -139,21 +140,44 @@ const notOrdered = (state: LedgerAppState, q: Queued): boolean =>
   !state.receipts.has(q.digest) && q.nonce >= (state.nonces.get(q.sender) ?? 0n);
 
 /** Accepts a verified command into the queue, after the nonce and params checks. */
-export function enqueue(
-  state: LedgerAppState,
-  app: App<StateValue>,
-  command: VerifiedCommand,
-): LedgerAppState {
-  if (state.queue.length >= MAX_QUEUED_COMMANDS)
-    throw new CommandRejected("queue_full", "the node's queue is full; try again later", "envelope");
-  // Decided after opening (only then is the sender known): the reason is sealed to the sender.
-  if (waitingOf(state, command.sender as Hex).length >= MAX_QUEUED_PER_SENDER) {
+/**
+ * Whether this node takes no more commands now: decided before a command is opened, from the node's
+ * load alone (public), so a full node spends nothing on what it would refuse.
+ */
+export const queueFull = (state: LedgerAppState): boolean => state.queue.length >= MAX_QUEUED_COMMANDS;
+
+/**
+ * The nonce rule, the one both admission and ordering apply: a sender's commands carry nonces 0, 1,
+ * 2, … and each must be exactly the next (`expected`). A lower one is a replay; a higher one means an
+ * earlier command is missing or was reordered, and waits for the client to resend.
+ */
+export function nonceRefusal(expected: bigint, nonce: bigint): CommandRejected | undefined {
+  if (nonce < expected)
+    return new CommandRejected("replayed_nonce", `nonce ${nonce} was used; next is ${expected}`);
+  if (nonce > expected)
+    return new CommandRejected("nonce_gap", `nonce ${nonce} is ahead; next is ${expected}`);
+  return undefined;
+}
+
+/**
+ * Every rule a verified command must pass to join this node's queue, then the queue with it (the
+ * shape of ts-mls's `createCommit`: all checks, then the new state). Decided after opening, so each
+ * refusal is sealed to the sender: a command seen already, a sender with too many waiting, a nonce
+ * not its sender's next (counting those queued here), params the app does not take. The node's load
+ * is judged before opening (`queueFull`).
+ */
+export function admit(state: LedgerAppState, app: App<StateValue>, command: VerifiedCommand): LedgerAppState {
+  const sender = command.sender as Hex;
+  if (commandStatus(state, command.digest))
+    throw new CommandRejected("replayed_nonce", "this command was already accepted");
+  if (waitingOf(state, sender).length >= MAX_QUEUED_PER_SENDER) {
     throw new CommandRejected(
       "sender_queue_full",
       `${MAX_QUEUED_PER_SENDER} of this sender's commands already wait at this node; send more once they are ordered`,
     );
   }
-  checkNonce(nextNonce(state, command.sender as Hex), command.nonce);
+  const refused = nonceRefusal(nextNonce(state, sender), command.nonce);
+  if (refused) throw refused;
   const check = checkCommand(app, command.name, command.params);
   if (!check.ok) throw new CommandRejected("malformed", check.reason);
   const queued: Queued = {
@@ -254,6 +278,8 @@ export function applyBatch(
     epochKey: Uint8Array | undefined;
     /** The group's members (lower-case addresses), while this enclave is one of them. */
     members: ReadonlySet<string> | undefined;
+    /** This enclave's signature checks: every command of the batch is verified again here. */
+    signatures: SignatureCheck;
   },
 ): LedgerAppState {
   const index = BigInt(event.batch);
@@ -311,21 +337,20 @@ export function applyBatch(
     const sequence = first + BigInt(i);
     let command: VerifiedCommand;
     try {
-      command = verifySignedCommand(context.domain, encoded, { app: context.app.name });
+      command = verifySignedCommand(context.domain, encoded, {
+        app: context.app.name,
+        signatures: context.signatures,
+      });
     } catch {
       continue; // a forged command in a batch: no state change, and no receipt (it names no valid sender)
     }
     ordered.add(command.digest);
     const sender = command.sender as Hex;
     const expected = nonces.get(sender) ?? 0n;
+    const refused = nonceRefusal(expected, command.nonce);
     let receipt: Receipt;
-    if (command.nonce !== expected) {
-      receipt = {
-        sequence,
-        status: "failed",
-        reason: `nonce ${command.nonce} is not the next (${expected})`,
-        batch: batchRef,
-      };
+    if (refused) {
+      receipt = { sequence, status: "failed", reason: refused.reason, batch: batchRef };
     } else {
       nonces = nonces.set(sender, expected + 1n);
       const result = applyCommand(context.app, appState, {
@@ -459,9 +484,10 @@ export function settledHere(before: LedgerAppState, after: LedgerAppState): Hex[
     .filter((id) => !waiting.has(id));
 }
 
-export type CommandStatus = { status: "queued" | "submitted" | "ordered"; stored?: StoredReceipt };
+/** Where a command stands in this ledger, and its receipt once ordered. */
+export type CommandState = { status: CommandStatus; stored?: StoredReceipt };
 
-export function commandStatus(state: LedgerAppState, digest: Hex): CommandStatus | undefined {
+export function commandStatus(state: LedgerAppState, digest: Hex): CommandState | undefined {
   const stored = state.receipts.get(digest);
   if (stored) return { status: "ordered", stored };
   if (state.inFlight.some((b) => b.commands.some((c) => c.digest === digest))) return { status: "submitted" };

@@ -23,6 +23,7 @@ import type { History } from "./history.js";
 import type { EnclaveKeys } from "./identity.js";
 import type { EnclaveIdentity, TeePlatform } from "./platform.js";
 import type { Admission } from "./registry.js";
+import type { SignatureCheck } from "./signature-check.js";
 
 /**
  * What the enclave was built with; it is inside the measured bundle, so changing it changes the
@@ -88,6 +89,8 @@ export type EnclaveContext = {
   readonly appId: Hex;
   /** What the state digest names of the app (`appStateOf`: name and state version). */
   readonly appState: Hex;
+  /** This enclave's user signature checks, with what it verified before (never shared with another enclave). */
+  readonly signatures: SignatureCheck;
   session: Session | undefined;
   readonly checkpoint: CheckpointClock;
   /** The pieces of the last checkpoint sealed or restored (the host holds them): reused while unchanged. */

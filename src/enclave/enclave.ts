@@ -18,6 +18,7 @@ import { appIdentity, type CallHandlers, type EnclaveConfig, type EnclaveContext
 import { dispatch } from "./dispatch.js";
 import { GENESIS } from "./journal-chain.js";
 import type { EnclaveIdentity, TeePlatform } from "./platform.js";
+import { SignatureCheck } from "./signature-check.js";
 
 export type { EnclaveConfig } from "./context.js";
 
@@ -44,6 +45,7 @@ export function enclaveContext({ platform, measured, config, app }: EnclaveOptio
     app,
     appId: appIdOf(appIdentity(app, config)),
     appState: appStateOf(appIdentity(app, config)),
+    signatures: new SignatureCheck(),
     session: undefined,
     checkpoint: {
       lastFullSeal: 0,

@@ -14,11 +14,11 @@
 // reveals nothing of a small state to anyone else, who could otherwise try states until one matched.
 import { bytesToHex, encodeAbiParameters, type Hex, hexToBytes, parseAbiParameters } from "viem";
 import type { StateValue } from "../app/canonical.js";
-import { stateDigest } from "../app/state-digest.js";
 import { hmacSha256Of, sha256Of } from "../protocol/bytes.js";
 import type { ChainPosition } from "../protocol/digests.js";
 import type { Receipt } from "../protocol/receipts.js";
 import type { LedgerAppState } from "./confidential-ledger.js";
+import { stateDigest } from "./state-digest.js";
 
 export const STATE_DIGEST_LABEL = "anonify/state-digest/v1";
 const ROOT_LABEL = new TextEncoder().encode("anonify/ledger-root/v1");

@@ -17,10 +17,6 @@ export function epochOf(state: GroupState): bigint {
   return state.mls.groupContext.epoch;
 }
 
-export function groupIdOf(state: GroupState): Uint8Array {
-  return state.mls.groupContext.groupId;
-}
-
 export function ownLeafIndex(state: GroupState): number {
   return state.mls.privatePath.leafIndex;
 }

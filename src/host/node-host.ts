@@ -3,14 +3,7 @@
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Hex } from "viem";
-import type {
-  AppSummary,
-  Divergence,
-  GroupSummary,
-  GroupView,
-  JournalEntry,
-  LedgerSummary,
-} from "../boundary/calls.js";
+import type { AppSummary, Divergence, GroupSummary, GroupView, LedgerSummary } from "../boundary/calls.js";
 import type { EventCursor } from "../boundary/chain-events.js";
 import { EnclaveCallError } from "../boundary/frames.js";
 import { writeAnonifyMined } from "../chain/chain.js";
@@ -31,7 +24,7 @@ import { StageMetrics } from "./metrics.js";
 import type { EnclaveNodeOptions } from "./node-options.js";
 import { type EnclaveRegistration, initAndRegister, initEnclave, onChainState } from "./registration.js";
 import { rollBack } from "./rollback.js";
-import { type SealedCopy, SealedStore } from "./sealed-store.js";
+import { type Keep, type SealedCopy, SealedStore } from "./sealed-store.js";
 import { SnapshotPublisher } from "./snapshots/snapshot-publisher.js";
 import { SnapshotStore } from "./snapshots/snapshot-store.js";
 import { SnapshotSync } from "./snapshots/snapshot-sync.js";
@@ -116,7 +109,7 @@ export class EnclaveNode {
       metrics: this.metrics,
       waiters: this.waiters,
       finality: this.finality,
-      keep: (result) => this.keep(result),
+      keep: this.keep,
       stopped: () => this.stopped,
     });
     this.writer = new ChainWriter(wallet, contract, this.log);
@@ -160,12 +153,12 @@ export class EnclaveNode {
       publisher: this.publisher,
       batches: this.batches,
       address: () => this.address,
-      keep: (result) => this.keep(result),
+      keep: this.keep,
     });
     this.events = new EventApplication({
       enclave: this.enclave,
       store: this.store,
-      keep: (result) => this.keep(result),
+      keep: this.keep,
       waiters: this.waiters,
       publisher: this.publisher,
       snapshotSync: this.snapshotSync,
@@ -207,10 +200,10 @@ export class EnclaveNode {
     return this.registration.address;
   }
 
-  private keep(result: { sealedState?: Hex; journal?: JournalEntry; group?: GroupSummary }): void {
+  private keep: Keep = (result) => {
     this.store.keep(result);
     if (result.group) this.group = result.group;
-  }
+  };
 
   async start(): Promise<void> {
     const { hostDir, wallet, contract } = this.options;

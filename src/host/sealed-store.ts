@@ -20,7 +20,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Hex } from "viem";
-import type { JournalEntry } from "../boundary/calls.js";
+import type { GroupSummary, JournalEntry } from "../boundary/calls.js";
 import {
   bytesOfHex,
   decodeSealedCheckpoint,
@@ -29,6 +29,12 @@ import {
   type SealedCheckpoint,
 } from "../boundary/sealed-checkpoint.js";
 import { writeAtomic } from "../chain/files.js";
+
+/** What an enclave's answer may carry for its host to keep: a sealed checkpoint, a journal record. */
+export type SealedOutput = { sealedState?: Hex; journal?: JournalEntry };
+
+/** Keeps what an enclave's answer sealed, and notes the group it reports: one callback for every caller. */
+export type Keep = (answer: SealedOutput & { group?: GroupSummary }) => void;
 
 export const SEALED_STATE_FILE = "sealed-state.hex";
 /** Sealed journal records, one hex line each. */
@@ -166,7 +172,7 @@ export class SealedStore {
   }
 
   /** Stores what an enclave answer sealed, if anything. */
-  keep(sealed: { sealedState?: Hex; journal?: JournalEntry }): void {
+  keep(sealed: SealedOutput): void {
     if (sealed.sealedState) {
       const stored = stubOf(sealed.sealedState);
       const pieces = stored?.checkpoint.pieces ?? [];

@@ -31,7 +31,8 @@ export const MAX_COLLATERAL_BYTES = 64 * 1024;
 const MAGIC_BYTES = 8;
 const HEADER_BYTES = MAGIC_BYTES + 1;
 const LENGTH_BYTES = 4;
-const SIGNATURE_BYTES = 64;
+/** Intel's signatures over PCS bodies: ECDSA P-256, r ‖ s. */
+const P256_SIGNATURE_BYTES = 64;
 
 /** The PCS JSON field of each body, in layout order, and whether it is text or bytes. */
 const FIELDS = [
@@ -118,8 +119,8 @@ export function decodeCollateralRecord(record: Uint8Array): PcsCollateral {
       throw new CollateralRecordError(`collateral record truncated in ${name}`);
     const body = record.subarray(offset, offset + length);
     offset += length;
-    if (name.endsWith("_signature") && length !== SIGNATURE_BYTES)
-      throw new CollateralRecordError(`collateral record: ${name} is not ${SIGNATURE_BYTES} bytes`);
+    if (name.endsWith("_signature") && length !== P256_SIGNATURE_BYTES)
+      throw new CollateralRecordError(`collateral record: ${name} is not ${P256_SIGNATURE_BYTES} bytes`);
     try {
       out[name] = kind === "text" ? TEXT_DECODER.decode(body) : bytesToHex(body).slice(2);
     } catch {

@@ -7,7 +7,6 @@ import {
   type Address,
   encodeAbiParameters,
   type Hex,
-  hashMessage,
   keccak256,
   parseAbiParameters,
   toBytes,
@@ -54,11 +53,6 @@ export function reportDigest(encodedReport: Hex): Hex {
   return keccak256(
     encodeAbiParameters(parseAbiParameters("bytes32, bytes32"), [REPORT_TAG, keccak256(encodedReport)]),
   );
-}
-
-/** The EIP-191 hash that `ecrecover` sees for a report signature. */
-export function reportSigningHash(encodedReport: Hex): Hex {
-  return hashMessage({ raw: reportDigest(encodedReport) });
 }
 
 /**

@@ -18,9 +18,10 @@
 // code the host never sees (it sees only `refused`), then the detail; `parseRefusalReason` reads it.
 import type { Hex } from "viem";
 import { decodeValue, encodeValue, type StateValue } from "../app/canonical.js";
+import type { CommandOutcome, QueryOutcome } from "../app/executor.js";
 import { WireError } from "./wire.js";
 
-export type ReceiptStatus = "applied" | "failed";
+export type { QueryOutcome, ReceiptStatus } from "../app/executor.js";
 
 /**
  * A point of the chain: an event by its position in the contract's event sequence, the event chain's
@@ -37,18 +38,20 @@ export type BatchRef = LedgerPoint & { index: bigint };
  * The outcome of one command, in ledger order. `reason` only when failed; `result` only if the app
  * gave one; `batch` on every ordered receipt (a refusal, sequence 2^64−1, was never ordered).
  */
-export type Receipt = {
-  sequence: bigint;
-  status: ReceiptStatus;
-  reason?: string;
-  result?: StateValue;
-  batch?: BatchRef;
-};
+export type Receipt = CommandOutcome & { batch?: BatchRef };
+
+/**
+ * A command's state as the host may see it: accepted and waiting, in a batch sent to the chain, or
+ * ordered by the chain. Whether it applied or failed only its receipt says, sealed to the sender: in
+ * clear it would tell the host that a sender's balance or allowance was short.
+ */
+export const COMMAND_STATUSES = ["queued", "submitted", "ordered"] as const;
+export type CommandStatus = (typeof COMMAND_STATUSES)[number];
+/** Whether the command is ordered (its receipt, sealed, says applied or failed). */
+export const isSettled = (status: string): boolean => status === "ordered";
 
 /** A receipt together with the EIP-712 digest of the command it answers. */
 export type CommandReceipt = Receipt & { command: Hex };
-
-export type QueryOutcome = { status: "ok"; result: StateValue } | { status: "rejected"; reason: string };
 
 /** A query outcome with the digest of the query it answers; an `ok` one names the ledger point it reflects. */
 export type QueryAnswer = QueryOutcome & { query: Hex; at?: LedgerPoint };

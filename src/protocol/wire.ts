@@ -1,10 +1,10 @@
 import { bytesToHex, type Hex, hexToBytes } from "viem";
+import { NAME_PATTERN } from "../app/app.js";
 import { CanonicalError, type JsonObject, parseCanonicalJson } from "../app/canonical.js";
 import type { LedgerDomain } from "./digests.js";
 import type { SignedCommand, SignedQuery } from "./eip712.js";
 
 /** App, command and query names: short ASCII identifiers (users sign them; wallets display them). */
-export const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 export const MAX_NAME_BYTES = 64;
 
 export const SIGNED_COMMAND_FORMAT = 0x01;
@@ -15,7 +15,8 @@ export const ADDRESS_BYTES = 20;
 export const COUNTER_BYTES = 8;
 export const RESPONSE_KEY_BYTES = 32;
 export const SIGNER_KEY_BYTES = 33;
-export const SIGNATURE_BYTES = 64;
+/** A command's signature: secp256k1 r ‖ s (compact, no recovery byte: the signer's key is in the message). */
+export const COMPACT_SIGNATURE_BYTES = 64;
 const NAME_LENGTH_BYTES = 1;
 const PARAMS_LENGTH_BYTES = 2;
 
@@ -26,7 +27,7 @@ const OFFSET_COUNTER = OFFSET_CONTRACT + ADDRESS_BYTES;
 const OFFSET_RESPONSE_KEY = OFFSET_COUNTER + COUNTER_BYTES;
 const OFFSET_SIGNER_KEY = OFFSET_RESPONSE_KEY + RESPONSE_KEY_BYTES;
 const OFFSET_SIGNATURE = OFFSET_SIGNER_KEY + SIGNER_KEY_BYTES;
-export const SIGNED_FIXED_BYTES = OFFSET_SIGNATURE + SIGNATURE_BYTES;
+export const SIGNED_FIXED_BYTES = OFFSET_SIGNATURE + COMPACT_SIGNATURE_BYTES;
 
 /**
  * Largest signed command or query: the largest batch slot (16 KiB) less its 4-byte length prefix,
@@ -145,7 +146,7 @@ function encodeFields(f: Fields): Uint8Array {
   view.setBigUint64(OFFSET_COUNTER, f.counter);
   out.set(fixedHex(f.responseKey, RESPONSE_KEY_BYTES, "response key"), OFFSET_RESPONSE_KEY);
   out.set(fixedHex(f.signerKey, SIGNER_KEY_BYTES, "signer key"), OFFSET_SIGNER_KEY);
-  out.set(fixedHex(f.signature, SIGNATURE_BYTES, "signature"), OFFSET_SIGNATURE);
+  out.set(fixedHex(f.signature, COMPACT_SIGNATURE_BYTES, "signature"), OFFSET_SIGNATURE);
   let at = SIGNED_FIXED_BYTES;
   for (const part of [app, name]) {
     out[at] = part.length;
@@ -206,7 +207,7 @@ function decodeFields(bytes: Uint8Array, format: number): Fields & { paramsValue
     counter: view.getBigUint64(OFFSET_COUNTER),
     responseKey: bytesToHex(bytes.subarray(OFFSET_RESPONSE_KEY, OFFSET_RESPONSE_KEY + RESPONSE_KEY_BYTES)),
     signerKey: bytesToHex(bytes.subarray(OFFSET_SIGNER_KEY, OFFSET_SIGNER_KEY + SIGNER_KEY_BYTES)),
-    signature: bytesToHex(bytes.subarray(OFFSET_SIGNATURE, OFFSET_SIGNATURE + SIGNATURE_BYTES)),
+    signature: bytesToHex(bytes.subarray(OFFSET_SIGNATURE, OFFSET_SIGNATURE + COMPACT_SIGNATURE_BYTES)),
     app,
     name,
     params,

@@ -4,23 +4,10 @@
 // after opening as the one code `refused`, its reason — which may name the command, a parameter or
 // the sender's nonce — sealed to the sender's response key.
 import { bytesToHex, type Hex, hexToBytes } from "viem";
-import {
-  type CommandStatusAnswer,
-  isEnvelopeRefusal,
-  MAX_QUEUED_COMMANDS,
-  REFUSED,
-} from "../../boundary/calls.js";
+import { type CommandStatusAnswer, isEnvelopeRefusal, REFUSED } from "../../boundary/calls.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import type { LedgerDomain } from "../../protocol/digests.js";
-import {
-  CommandRejected,
-  openCommand,
-  type ReplyTo,
-  sealReceipt,
-  sealRefusal,
-  type VerifiedCommand,
-} from "../command-intake.js";
-import { commandStatus, enqueue, type LedgerAppState } from "../confidential-ledger.js";
+import { admit, commandStatus, type LedgerAppState, queueFull } from "../confidential-ledger.js";
 import {
   type CallHandlers,
   type EnclaveContext,
@@ -31,9 +18,11 @@ import {
 } from "../context.js";
 import { type History, pointAt } from "../history.js";
 import { incompleteLedger } from "../ledger-snapshot.js";
+import { sealReceipt, sealRefusal } from "../replies.js";
+import { CommandRejected, openCommand, type ReplyTo, type VerifiedCommand } from "../signed-messages.js";
 import { journal } from "./checkpoint.js";
 
-export { REFUSED_SEQUENCE } from "../command-intake.js";
+export { REFUSED_SEQUENCE } from "../replies.js";
 
 const REFUSED_MESSAGE = "the enclave refused the message; the reason is sealed to its response key";
 
@@ -109,7 +98,7 @@ export function commandCalls(context: EnclaveContext): Pick<CallHandlers, "submi
     submitCommand: async ({ envelope }) => {
       const session = sessionToChange(context, "submitCommand");
       // The node's load, known before opening: nothing of the command is read to refuse it.
-      if (session.ledger.queue.length >= MAX_QUEUED_COMMANDS) {
+      if (queueFull(session.ledger)) {
         throw new EnclaveCallError("queue_full", "the node's queue is full; try again later");
       }
       refuseWhileIncomplete(session);
@@ -117,12 +106,11 @@ export function commandCalls(context: EnclaveContext): Pick<CallHandlers, "submi
       try {
         command = await openCommand(session.keys.hpkePrivateKey, session.domain, hexToBytes(envelope), {
           app: context.app.name,
+          signatures: context.signatures,
         });
-        if (commandStatus(session.ledger, command.digest))
-          throw new CommandRejected("replayed_nonce", "this command was already accepted");
-        session.ledger = enqueue(session.ledger, context.app, command);
+        session.ledger = admit(session.ledger, context.app, command);
         const queued = session.ledger.queue.at(-1);
-        if (!queued) throw new Error("enqueue queued nothing");
+        if (!queued) throw new Error("admit queued nothing");
         return {
           id: command.digest,
           journal: await journal(context, session, { kind: "accepted", queued }),

@@ -192,6 +192,7 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
               mlsEpoch: group.group ? epochOf(group.group) : undefined,
               epochKey: group.epochKey,
               members: group.group ? addressesOf(group.group) : undefined,
+              signatures: context.signatures,
             });
             group = { ...group, registry: countBatch(group.registry, event.enclave) };
           } else if (event.kind !== "SnapshotCommitted") {

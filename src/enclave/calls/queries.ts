@@ -6,10 +6,11 @@ import { runQuery } from "../../app/executor.js";
 import { pointOf } from "../../boundary/chain-events.js";
 import type { LedgerPoint, QueryOutcome } from "../../protocol/receipts.js";
 import { NEXT_NONCE_QUERY } from "../../protocol/wire.js";
-import { openQuery, sealQueryAnswer, type VerifiedQuery } from "../command-intake.js";
 import { nextNonce } from "../confidential-ledger.js";
 import { type CallHandlers, type EnclaveContext, requireSession, type Session } from "../context.js";
 import { digestAtCursor } from "../history.js";
+import { sealQueryAnswer } from "../replies.js";
+import { openQuery, type VerifiedQuery } from "../signed-messages.js";
 import { refusal, refuseWhileIncomplete } from "./commands.js";
 
 const MS_PER_SECOND = 1000;
@@ -31,6 +32,7 @@ export function queryCalls(context: EnclaveContext): Pick<CallHandlers, "query">
         const now = BigInt(Math.floor(Date.now() / MS_PER_SECOND));
         query = await openQuery(session.keys.hpkePrivateKey, session.domain, hexToBytes(envelope), now, {
           app: context.app.name,
+          signatures: context.signatures,
         });
         const outcome: QueryOutcome =
           query.name === NEXT_NONCE_QUERY

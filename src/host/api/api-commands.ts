@@ -2,12 +2,11 @@
 // cross as they are (they hold no secret); requests that wait for their command are capped.
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Hex } from "viem";
-import { isSettled } from "../../boundary/calls.js";
-import { EnclaveCallError } from "../../boundary/frames.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../../protocol/envelope.js";
+import { isSettled } from "../../protocol/receipts.js";
 import type { WaitUntil } from "../commands/command-finality.js";
 import { COMMAND_STATUS_SCHEMA, MAX_STATUS_WAIT_MS } from "../commands/command-status.js";
-import { ENVELOPE_BODY_LIMIT, ERROR, type NodeRoutes, replyUnavailable } from "./api-common.js";
+import { ENVELOPE_BODY_LIMIT, ERROR, type NodeRoutes, refusalStatus, replyRefusal } from "./api-common.js";
 
 export function registerCommandRoutes(api: FastifyInstance, { node, limits }: NodeRoutes): void {
   /** Requests waiting now for their command to be ordered. */
@@ -55,19 +54,14 @@ export function registerCommandRoutes(api: FastifyInstance, { node, limits }: No
     },
   } as const;
 
-  /** Maps an enclave refusal to HTTP: the enclave's code and message cross unchanged (they hold no secret). */
+  /** An enclave call, its refusal answered with the status the one table gives its code. */
   async function enclaveCall<T>(reply: FastifyReply, call: () => Promise<T>): Promise<T | FastifyReply> {
     try {
       return await call();
     } catch (error) {
-      // Not an answer from partial state, nor from an enclave being replaced: ask again soon.
-      const unavailable = replyUnavailable(reply, error);
-      if (unavailable) return unavailable;
-      if (!(error instanceof EnclaveCallError)) throw error;
-      const status = error.code === "not_found" ? 404 : error.code === "invalid_argument" ? 400 : 422;
-      return reply
-        .code(status)
-        .send({ code: error.code, message: error.message, sealedReason: error.sealedReason });
+      const refused = replyRefusal(reply, error);
+      if (refused) return refused;
+      throw error;
     }
   }
 
@@ -105,7 +99,7 @@ export function registerCommandRoutes(api: FastifyInstance, { node, limits }: No
     async (req, reply) =>
       // A node that left batches nothing more: a command accepted now would never be ordered.
       node.hasLeft
-        ? reply.code(410).send({
+        ? reply.code(refusalStatus("left")).send({
             code: "left",
             message: "this node's enclave left the group; send commands to another node",
           })
@@ -122,7 +116,7 @@ export function registerCommandRoutes(api: FastifyInstance, { node, limits }: No
     {
       schema: {
         summary:
-          "a command's status: queued, submitted, applied or failed, with its receipt sealed to the sender; " +
+          "a command's status: queued, submitted or ordered, with its receipt (applied or failed) sealed to the sender; " +
           "with ?wait=ms, answered once the command is ordered (with &until=final: ordered and final) or the wait ends",
         params: { type: "object", properties: { id: { type: "string", pattern: "^0x[0-9a-fA-F]{64}$" } } },
         querystring: WAIT_QUERY,

@@ -7,6 +7,30 @@ import { EnclaveExitedError } from "../enclave-process.js";
 import type { EnclaveNode } from "../node-host.js";
 
 /**
+ * What the API needs of a node, and all it may touch: its routes serve users, operators and peers
+ * through these members only (as lodestar's API takes interfaces, not the node class).
+ */
+export type ServedNode = Pick<
+  EnclaveNode,
+  | "address"
+  | "hostDir"
+  | "registration"
+  | "isSynced"
+  | "hasLeft"
+  | "rotationPending"
+  | "enclaveState"
+  | "snapshots"
+  | "groupStatus"
+  | "enclaveStatus"
+  | "onChainRecord"
+  | "chainHead"
+  | "submitCommand"
+  | "commandStatus"
+  | "query"
+  | "requestRotation"
+  | "leave"
+>;
+/**
  * The largest body of `POST /v1/commands` and `/v1/queries`: `{"envelope":"0x…"}` around the largest
  * sealed message as hex (two digits a byte), with 64 bytes to spare for the JSON's punctuation and spaces.
  */
@@ -54,7 +78,7 @@ export const ERROR = {
 
 /** What a group of routes is given: the node, the chain it serves, the limits and the admin token. */
 export type NodeRoutes = {
-  node: EnclaveNode;
+  node: ServedNode;
   contract: Address;
   chainId: number;
   /** The chain RPC as `scheme://host:port` (`withoutCredentials`). */
@@ -64,34 +88,60 @@ export type NodeRoutes = {
 };
 
 /**
- * Refusals answered 503: "not now", with Retry-After (the state is incomplete or the enclave is being
- * replaced), and `diverged`, without (this node's enclave serves nothing again until its operator
- * joins it afresh: another node serves).
+ * The one table from a refusal's code (the enclave's, or the node's own) to its HTTP status. 503 is
+ * "not now": with Retry-After where asking again soon helps (the state is incomplete, the enclave is
+ * being replaced), without for `diverged` (this node's enclave serves nothing again until its
+ * operator joins it afresh: another node serves). A code not listed is 422: the request was read and
+ * refused (the enclave's code and message cross unchanged: they hold no secret).
  */
-const UNAVAILABLE = new Set(["syncing", "enclave_restarting", "enclave_stopped", "diverged"]);
-/** Seconds a client waits before asking again after a 503. */
+const REFUSAL_STATUS: Readonly<Record<string, { status: number; retry?: boolean }>> = {
+  invalid_argument: { status: 400 },
+  not_found: { status: 404 },
+  left: { status: 410 },
+  syncing: { status: 503, retry: true },
+  enclave_restarting: { status: 503, retry: true },
+  enclave_stopped: { status: 503, retry: true },
+  diverged: { status: 503 },
+};
+const REFUSED_STATUS = 422;
+/** Seconds a client waits before asking again after a 503 that says to. */
 const RETRY_AFTER_S = "1";
 
-/** Whether `error` says "not now" (answered 503 by `replyUnavailable`), not that something broke. */
-export const isUnavailable = (error: unknown): boolean =>
-  error instanceof EnclaveExitedError || (error instanceof EnclaveCallError && UNAVAILABLE.has(error.code));
+/** The HTTP status a refusal of `code` is answered with (the table above). */
+export const refusalStatus = (code: string): number => REFUSAL_STATUS[code]?.status ?? REFUSED_STATUS;
+
+/** The refusal an error is, in the API's shape: the enclave's (or an exit under the request), else undefined. */
+function refusalOf(error: unknown): { code: string; message: string; sealedReason?: string } | undefined {
+  if (error instanceof EnclaveExitedError)
+    return {
+      code: "enclave_restarting",
+      message: `the node's enclave exited under this request (${error.message}); retry shortly`,
+    };
+  if (error instanceof EnclaveCallError)
+    return error.sealedReason === undefined
+      ? { code: error.code, message: error.message }
+      : { code: error.code, message: error.message, sealedReason: error.sealedReason };
+  return undefined;
+}
+
+/** Whether `error` says "not now" (a 503), not that something broke. */
+export const isUnavailable = (error: unknown): boolean => {
+  const refusal = refusalOf(error);
+  return refusal !== undefined && refusalStatus(refusal.code) === 503;
+};
 
 /**
- * Answers 503 if `error` says the node cannot serve, naming why: the enclave is restarting (also for
- * a call that was in flight when its process died), the ledger is syncing, or the enclave diverged.
- * Undefined for any other error.
+ * Answers `error` if it is a refusal (the enclave's, or its process exiting under the request), with
+ * the status the table gives its code; undefined for any other error.
  */
+export function replyRefusal(reply: FastifyReply, error: unknown): FastifyReply | undefined {
+  const refusal = refusalOf(error);
+  if (!refusal) return undefined;
+  if (REFUSAL_STATUS[refusal.code]?.retry) reply.header("retry-after", RETRY_AFTER_S);
+  return reply.code(refusalStatus(refusal.code)).send(refusal);
+}
+
+/** `replyRefusal` for "not now" refusals only (a status or admin route whose enclave call met a restart). */
 export function replyUnavailable(reply: FastifyReply, error: unknown): FastifyReply | undefined {
-  const answer =
-    error instanceof EnclaveExitedError
-      ? {
-          code: "enclave_restarting",
-          message: `the node's enclave exited under this request (${error.message}); retry shortly`,
-        }
-      : error instanceof EnclaveCallError && UNAVAILABLE.has(error.code)
-        ? { code: error.code, message: error.message }
-        : undefined;
-  if (!answer) return undefined;
-  if (answer.code !== "diverged") reply.header("retry-after", RETRY_AFTER_S);
-  return reply.code(503).send(answer);
+  return isUnavailable(error) ? replyRefusal(reply, error) : undefined;
 }

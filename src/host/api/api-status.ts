@@ -1,7 +1,6 @@
 // The node's state for operators, monitors and clients: liveness, readiness, status, its enclave.
 import type { FastifyInstance } from "fastify";
-import type { EnclaveNode } from "../node-host.js";
-import { ERROR, type NodeRoutes } from "./api-common.js";
+import { ERROR, type NodeRoutes, type ServedNode } from "./api-common.js";
 
 const STATUS = {
   type: "object",
@@ -115,10 +114,10 @@ const READY = {
   properties: { ready: { type: "boolean" }, state: { enum: READINESS } },
 } as const;
 
-async function readinessOf(node: EnclaveNode): Promise<Readiness> {
+async function readinessOf(node: ServedNode): Promise<Readiness> {
   if (!node.registration) return "starting";
   if (node.enclaveState === "restarting") return "enclave_restarting";
-  let view: Awaited<ReturnType<EnclaveNode["groupStatus"]>>;
+  let view: Awaited<ReturnType<ServedNode["groupStatus"]>>;
   try {
     view = await node.groupStatus();
   } catch {

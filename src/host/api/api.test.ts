@@ -14,8 +14,8 @@ import { EnclaveCallError } from "../../boundary/frames.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../../protocol/envelope.js";
 import { ADMIN_TOKEN_FILE, checkAdminAuthorization, loadOrCreateAdminToken } from "../admin-token.js";
 import { createLogger } from "../log.js";
-import type { EnclaveNode } from "../node-host.js";
 import { buildNodeApi, ENVELOPE_BODY_LIMIT, type NodeApiLimits, withoutCredentials } from "./api.js";
+import type { ServedNode } from "./api-common.js";
 
 const ID = `0x${"ab".repeat(32)}` as const;
 const TOKEN = "5".repeat(64);
@@ -59,7 +59,7 @@ function stubNode(hostDir: string) {
       return { id: ID, status: "queued" };
     },
   };
-  return { node: node as unknown as EnclaveNode, calls, release };
+  return { node: node as unknown as ServedNode, calls, release };
 }
 
 describe("the node API's guards", () => {

@@ -11,10 +11,15 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { Address } from "viem";
 import { loadOrCreateAdminToken } from "../admin-token.js";
 import type { Logger } from "../log.js";
-import type { EnclaveNode } from "../node-host.js";
 import { registerAdminRoutes } from "./api-admin.js";
 import { registerCommandRoutes } from "./api-commands.js";
-import { DEFAULT_API_LIMITS, EMPTY_BODY_LIMIT, type NodeApiLimits, type NodeRoutes } from "./api-common.js";
+import {
+  DEFAULT_API_LIMITS,
+  EMPTY_BODY_LIMIT,
+  type NodeApiLimits,
+  type NodeRoutes,
+  type ServedNode,
+} from "./api-common.js";
 import { clientErrorHandler, frameworkErrors, registerErrorShape } from "./api-errors.js";
 import { registerSnapshotRoutes } from "./api-snapshots.js";
 import { registerStatusRoutes } from "./api-status.js";
@@ -52,7 +57,7 @@ export function withoutCredentials(url: string): string {
 }
 
 export type NodeApiOptions = {
-  node: EnclaveNode;
+  node: ServedNode;
   contract: Address;
   chainId: number;
   chainRpc: string;

@@ -2,13 +2,13 @@
 // bounded size (event-feed.ts), keeps what each apply sealed, wakes the requests it settled, takes
 // the snapshots it produced for joiners, and, while its own enclave waits for a snapshot, fetches it
 // and applies the same events again.
-import type { ApplyResult, Divergence, GroupSummary, JournalEntry } from "../../boundary/calls.js";
+import type { ApplyResult, Divergence } from "../../boundary/calls.js";
 import type { EventCursor, LedgerEvent } from "../../boundary/chain-events.js";
 import type { AnonifyEvent } from "../../chain/follower.js";
 import type { CommandWaiters } from "../commands/command-waiters.js";
 import type { EnclaveCalls } from "../enclave-process.js";
 import type { StageMetrics } from "../metrics.js";
-import type { SealedStore } from "../sealed-store.js";
+import type { Keep, SealedStore } from "../sealed-store.js";
 import type { SnapshotPublisher } from "../snapshots/snapshot-publisher.js";
 import type { SnapshotSync } from "../snapshots/snapshot-sync.js";
 import { inCalls, toLedgerEvent } from "./event-feed.js";
@@ -16,7 +16,7 @@ import { inCalls, toLedgerEvent } from "./event-feed.js";
 export type EventApplicationDeps = {
   enclave: EnclaveCalls;
   store: SealedStore;
-  keep(result: { sealedState?: `0x${string}`; journal?: JournalEntry; group?: GroupSummary }): void;
+  keep: Keep;
   waiters: CommandWaiters;
   publisher: SnapshotPublisher;
   snapshotSync: SnapshotSync;

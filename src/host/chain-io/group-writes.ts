@@ -2,11 +2,12 @@
 // enclave for its record nonce), then whatever handshake its enclave proposes (genesis, adds,
 // removals, a rotation asked for), a due snapshot commitment, or else its batches.
 import type { Address } from "viem";
-import type { GroupSummary, JournalEntry } from "../../boundary/calls.js";
+import type { GroupSummary } from "../../boundary/calls.js";
 import type { LedgerWallet } from "../../chain/chain.js";
 import { anonifyAbi } from "../../chain/generated/contracts.js";
 import type { EnclaveCalls } from "../enclave-process.js";
 import { onChainState } from "../registration.js";
+import type { Keep } from "../sealed-store.js";
 import type { SnapshotPublisher } from "../snapshots/snapshot-publisher.js";
 import type { BatchSubmitter } from "./batch-submitter.js";
 import type { ChainWriter } from "./chain-writer.js";
@@ -21,7 +22,7 @@ export type GroupWritesDeps = {
   publisher: SnapshotPublisher;
   batches: BatchSubmitter;
   address(): Address;
-  keep(result: { sealedState?: `0x${string}`; journal?: JournalEntry; group?: GroupSummary }): void;
+  keep: Keep;
 };
 
 export class GroupWrites {

@@ -3,8 +3,9 @@
 // rule clients check for themselves). A status request may wait for `final` as it waits for
 // `ordered`: the node looks again each time the chain it follows moves.
 import type { Chain, PublicClient, Transport } from "viem";
-import { type CommandStatusAnswer, isSettled } from "../../boundary/calls.js";
+import type { CommandStatusAnswer } from "../../boundary/calls.js";
 import { isFinal } from "../../chain/finality.js";
+import { isSettled } from "../../protocol/receipts.js";
 
 /** A command's status as the API answers it: the enclave's answer, and `final` once it is ordered. */
 export type NodeCommandStatus = CommandStatusAnswer & { final?: boolean };

@@ -1,9 +1,11 @@
 // A node's answers about commands: accepting a sealed one (kept sealed before the client hears 202)
 // and telling its state, each able to wait until the command is ordered, or ordered and final.
 import type { Hex } from "viem";
-import { type CommandStatusAnswer, isSettled, type JournalEntry } from "../../boundary/calls.js";
+import type { CommandStatusAnswer } from "../../boundary/calls.js";
+import { isSettled } from "../../protocol/receipts.js";
 import type { EnclaveCalls } from "../enclave-process.js";
 import type { StageMetrics } from "../metrics.js";
+import type { Keep } from "../sealed-store.js";
 import type { CommandFinality, NodeCommandStatus, WaitUntil } from "./command-finality.js";
 import type { CommandWaiters } from "./command-waiters.js";
 
@@ -13,7 +15,7 @@ export type CommandRequestsDeps = {
   waiters: CommandWaiters;
   finality: CommandFinality;
   /** Stores what the enclave sealed (the accepted command's journal record). */
-  keep: (result: { journal?: JournalEntry }) => void;
+  keep: Keep;
   stopped: () => boolean;
 };
 

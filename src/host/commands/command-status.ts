@@ -1,6 +1,6 @@
 // A command's state as the node answers it over HTTP: the JSON schema of the enclave's answer (whose
 // statuses and type the call table defines), and how long a request may wait for ordering.
-import { COMMAND_STATUSES } from "../../boundary/calls.js";
+import { COMMAND_STATUSES } from "../../protocol/receipts.js";
 
 /** `CommandStatusAnswer` (src/boundary/calls.ts) as a JSON schema: the API's answers and its OpenAPI document. */
 export const COMMAND_STATUS_SCHEMA = {

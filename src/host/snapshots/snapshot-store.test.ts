@@ -9,7 +9,7 @@ import { type Hex, sha256 } from "viem";
 import { ENCLAVE_REQUESTS } from "../../../test/support/enclave-requests.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import { buildNodeApi } from "../api/api.js";
-import type { EnclaveNode } from "../node-host.js";
+import type { ServedNode } from "../api/api-common.js";
 import { isSnapshotHash, SNAPSHOTS_DIR, SnapshotStore } from "./snapshot-store.js";
 
 const dirs: string[] = [];
@@ -54,7 +54,7 @@ function syncingNode(dir: string) {
     query: async () => syncing(),
     submitCommand: async () => syncing(),
     commandStatus: async () => syncing(),
-  } as unknown as EnclaveNode;
+  } as unknown as ServedNode;
 }
 
 describe("state snapshots at the host", () => {

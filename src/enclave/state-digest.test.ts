@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { bytesToHex } from "viem";
 import { collidingKeys } from "../../test/support/colliding-keys.js";
-import { decodeValue, encodeValue, type StateKey, type StateValue } from "./canonical.js";
-import { PersistentMap } from "./pmap.js";
+import { decodeValue, encodeValue, type StateKey, type StateValue } from "../app/canonical.js";
+import { PersistentMap } from "../app/pmap.js";
 import { stateDigest, stateDigestHashes } from "./state-digest.js";
 
 const hex = (value: StateValue) => bytesToHex(stateDigest(value));

@@ -16,9 +16,10 @@
 //   digest(map)    = SHA-256(MAP ‖ u64 size ‖ its trie's digest), each leaf of the trie hashing
 //                    LEAF ‖ part(key) ‖ part(value) for each of its entries, sorted by those bytes
 //   digest(scalar) = SHA-256(its part)
+
+import type { StateKey, StateValue } from "../app/canonical.js";
+import { type MapDigester, PersistentMap } from "../app/pmap.js";
 import { sha256Of } from "../protocol/bytes.js";
-import type { StateKey, StateValue } from "./canonical.js";
-import { type MapDigester, PersistentMap } from "./pmap.js";
 
 const TAG = {
   null: 0,

@@ -26,20 +26,41 @@ import {
 } from "../protocol/envelope.js";
 import type { BatchRef, LedgerPoint } from "../protocol/receipts.js";
 import { encodeSignedCommand } from "../protocol/wire.js";
+import { nonceRefusal } from "./confidential-ledger.js";
+import { sealQueryAnswer, sealReceipt } from "./replies.js";
+import { SignatureCheck } from "./signature-check.js";
 import {
   CommandRejected,
-  checkNonce,
   checkQueryTime,
-  clearSignatureCaches,
   MAX_QUERY_AGE_SECONDS,
-  openCommand,
-  openQuery,
-  sealQueryAnswer,
-  sealReceipt,
-  signatureCacheStats,
-  verifyCommandSignature,
-  verifySignedCommand,
-} from "./command-intake.js";
+  type OpenOptions,
+  openCommand as openCommandWith,
+  openQuery as openQueryWith,
+  verifySignedCommand as verifySignedCommandWith,
+} from "./signed-messages.js";
+
+/** One enclave's signature checks, fresh for each test. */
+let checks = new SignatureCheck();
+type Options = Partial<OpenOptions>;
+const openCommand = (key: Uint8Array, d: LedgerDomain, sealed: Uint8Array, options: Options = {}) =>
+  openCommandWith(key, d, sealed, { ...options, signatures: checks });
+const openQuery = (
+  key: Uint8Array,
+  d: LedgerDomain,
+  sealed: Uint8Array,
+  now: bigint,
+  options: Options = {},
+) => openQueryWith(key, d, sealed, now, { ...options, signatures: checks });
+const verifySignedCommand = (d: LedgerDomain, encoded: Uint8Array, options: Options = {}) =>
+  verifySignedCommandWith(d, encoded, { ...options, signatures: checks });
+const verifyCommandSignature = (digest: Uint8Array, signature: Uint8Array, key: Uint8Array) =>
+  checks.verify(digest, signature, key);
+const signatureCacheStats = () => checks.stats;
+/** The ledger's nonce rule, thrown. */
+function checkNonce(expected: bigint, nonce: bigint): void {
+  const refused = nonceRefusal(expected, nonce);
+  if (refused) throw refused;
+}
 
 const domain: LedgerDomain = { chainId: 31337, contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
 const otherDomain: LedgerDomain = { chainId: 31337, contract: "0x0000000000000000000000000000000000000bad" };
@@ -69,7 +90,9 @@ async function sealed(signed: SignedCommand, key: Hex = enclavePublic): Promise<
   return sealCommand(signed, key);
 }
 
-beforeEach(() => clearSignatureCaches());
+beforeEach(() => {
+  checks = new SignatureCheck();
+});
 
 describe("openCommand", () => {
   it("opens, verifies and returns what the user signed", async () => {
@@ -435,7 +458,7 @@ describe("the whole path: client → enclave A → batch → enclave B → recei
 
     // Each enclave applies the batch from scratch, with no cache of A's checks.
     const apply = async () => {
-      clearSignatureCaches();
+      checks = new SignatureCheck(); // another enclave: its own checks
       const applied = new Map<string, bigint>();
       let state = erc20.initialState();
       const receipts: Uint8Array[] = [];
