@@ -30,7 +30,8 @@ export type SchemaKind =
   | "int"
   | "decimal"
   | "array"
-  | "tagged";
+  | "tagged"
+  | "oneOf";
 
 export type Schema<T> = {
   readonly kind: SchemaKind;
@@ -139,6 +140,19 @@ export function string({ maxLength, minLength = 0 }: StringOptions): Schema<stri
   };
 }
 
+/** One of a few given strings (the statuses a node names, say). */
+export function oneOf<const V extends readonly string[]>(values: V): Schema<V[number]> {
+  return {
+    kind: "oneOf",
+    parse(value, path = ROOT_PATH) {
+      if (typeof value !== "string" || !values.includes(value))
+        throw new ParamError(path, `must be one of ${values.join(", ")}`);
+      return value as V[number];
+    },
+    describe: () => ({ oneOf: [...values] }),
+  };
+}
+
 export function bool(): Schema<boolean> {
   return {
     kind: "bool",
@@ -181,9 +195,14 @@ export type ObjectSchema<T> = Schema<T> & { readonly kind: "object"; readonly fi
 
 /**
  * A JSON object with exactly these fields: unknown fields are refused (a typo must not pass as a
- * missing optional field). The result is a new frozen object holding only the parsed fields.
+ * missing optional field), unless `unknownFields` is `"drop"` (an answer of a server that may say
+ * more than this reader knows: the client reading a node). The result is a new frozen object holding
+ * only the parsed fields.
  */
-export function object<F extends Fields>(fields: F): ObjectSchema<ObjectOf<F>> {
+export function object<F extends Fields>(
+  fields: F,
+  { unknownFields = "refuse" }: { unknownFields?: "refuse" | "drop" } = {},
+): ObjectSchema<ObjectOf<F>> {
   const names = Object.keys(fields);
   return {
     kind: "object",
@@ -193,9 +212,10 @@ export function object<F extends Fields>(fields: F): ObjectSchema<ObjectOf<F>> {
         throw new ParamError(path, `must be an object, got ${describeValue(value)}`);
       }
       const record = value as Record<string, unknown>;
-      for (const key of Object.keys(record)) {
-        if (!Object.hasOwn(fields, key)) throw new ParamError(`${path}.${key}`, "is not a known field");
-      }
+      if (unknownFields === "refuse")
+        for (const key of Object.keys(record)) {
+          if (!Object.hasOwn(fields, key)) throw new ParamError(`${path}.${key}`, "is not a known field");
+        }
       const out: Record<string, unknown> = {};
       for (const name of names) {
         const schema = fields[name]!;

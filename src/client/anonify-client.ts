@@ -1,7 +1,7 @@
 // The client SDK: it takes the chain and the contract from the user's network profile and the
 // enclave's key from the contract (never from a node), checks the enclave against its own policy,
 // signs and seals commands and queries, posts them to any node, and opens the answers sealed to it.
-import { type Address, bytesToHex, type Hex, hexToBytes, isAddress, type LocalAccount } from "viem";
+import { type Address, bytesToHex, type Hex, hexToBytes, type LocalAccount } from "viem";
 import { getChainId, readContract } from "viem/actions";
 import type { StateValue } from "../app/canonical.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
@@ -30,7 +30,16 @@ import {
 } from "./enclave-policy.js";
 import { AnonifyClientError } from "./errors.js";
 import type { ChainTarget } from "./network-profile-format.js";
-import { askWithoutWaitIfFull, checkNodeNetwork, type NodeNetwork, nodeJson } from "./node-api.js";
+import {
+  askWithoutWaitIfFull,
+  checkNodeNetwork,
+  NODE_COMMAND,
+  NODE_ENCLAVE,
+  NODE_NETWORK,
+  NODE_QUERY_ANSWER,
+  type NodeCommand,
+  nodeJson,
+} from "./node-api.js";
 
 export type { AnswerPosition, CheckedReceipt } from "./chain-checks.js";
 export { DEFAULT_MAX_LAG_SECONDS } from "./chain-checks.js";
@@ -76,9 +85,6 @@ export type QueryResult = { result: StateValue; at: AnswerPosition };
 
 /** Steps of a command before the node answers, for a caller that shows its progress (the web wallet). */
 export type SendProgress = (step: "signed" | "sealed") => void;
-
-/** A node's answer about a command: its receipt is sealed to the sender. */
-type NodeStatus = { id: Hex; status: CommandStatus; receipt?: Hex };
 
 /** How long the next request may ask the node to wait, within the caller's deadline. */
 const statusWait = (deadline: number) => Math.max(0, Math.min(deadline - Date.now(), STATUS_WAIT_MS));
@@ -157,12 +163,9 @@ export class AnonifyClient {
         `the RPC ${network.rpcUrl} serves chain ${chainId}, not the profile's chain ${network.chainId}`,
       );
     }
-    const status = await nodeJson<NodeNetwork>(fetcher, options.node, "/v1/status");
+    const status = await nodeJson(fetcher, options.node, "/v1/status", NODE_NETWORK);
     checkNodeNetwork(status, network, options.node);
-    const { address } = await nodeJson<{ address: Address }>(fetcher, options.node, "/v1/enclave");
-    if (typeof address !== "string" || !isAddress(address)) {
-      throw new AnonifyClientError("malformed", "the node named no enclave address");
-    }
+    const { address } = await nodeJson(fetcher, options.node, "/v1/enclave", NODE_ENCLAVE);
     const record = await readContract(chain, {
       address: network.contract,
       abi: anonifyAbi,
@@ -271,7 +274,7 @@ export class AnonifyClient {
     nonce: bigint | undefined,
     waitMs: number,
     progress?: SendProgress,
-  ): Promise<{ id: Hex; responsePrivateKey: Uint8Array; answer: NodeStatus }> {
+  ): Promise<{ id: Hex; responsePrivateKey: Uint8Array; answer: NodeCommand }> {
     const useNonce = nonce ?? this.counted ?? (await this.nextNonce());
     const signed = await signCommand(this.options.account, this.domain, {
       app: this.app,
@@ -283,12 +286,12 @@ export class AnonifyClient {
     const envelope = await sealCommand(signed.signed, this.enclaveKey);
     progress?.("sealed");
     const body = JSON.stringify({ envelope: bytesToHex(envelope) });
-    let answer: NodeStatus;
+    let answer: NodeCommand;
     try {
       // Sent again at once without ?wait if the node has no waiting slot: the command was not accepted.
       answer = await askWithoutWaitIfFull(
         (wait) =>
-          nodeJson<NodeStatus>(this.fetch, this.options.node, `/v1/commands${waitQuery(wait)}`, {
+          nodeJson(this.fetch, this.options.node, `/v1/commands${waitQuery(wait)}`, NODE_COMMAND, {
             method: "POST",
             body,
           }),
@@ -310,7 +313,7 @@ export class AnonifyClient {
 
   async status(id: Hex, responsePrivateKey?: Uint8Array, waitMs = 0): Promise<CommandView> {
     const answer = await askWithoutWaitIfFull(
-      (wait) => nodeJson<NodeStatus>(this.fetch, this.options.node, `/v1/commands/${id}${waitQuery(wait)}`),
+      (wait) => nodeJson(this.fetch, this.options.node, `/v1/commands/${id}${waitQuery(wait)}`, NODE_COMMAND),
       waitMs,
       true,
     );
@@ -321,7 +324,7 @@ export class AnonifyClient {
    * A node's status answer with its receipt opened (checked to name command `id`) and checked on
    * chain (`checkReceipt`): the client reports `applied` or `failed` only for a batch the chain holds.
    */
-  private async opened(answer: NodeStatus, id: Hex, responsePrivateKey?: Uint8Array): Promise<CommandView> {
+  private async opened(answer: NodeCommand, id: Hex, responsePrivateKey?: Uint8Array): Promise<CommandView> {
     if (!answer.receipt || !responsePrivateKey) return { id, status: answer.status };
     const opened = await openReceipt(responsePrivateKey, hexToBytes(answer.receipt), {
       domain: this.domain,
@@ -375,7 +378,7 @@ export class AnonifyClient {
     const envelope = await sealQuery(signed.signed, this.enclaveKey);
     let answer: Hex;
     try {
-      ({ answer } = await nodeJson<{ answer: Hex }>(this.fetch, this.options.node, "/v1/queries", {
+      ({ answer } = await nodeJson(this.fetch, this.options.node, "/v1/queries", NODE_QUERY_ANSWER, {
         method: "POST",
         body: JSON.stringify({ envelope: bytesToHex(envelope) }),
       }));

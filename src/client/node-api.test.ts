@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { AnonifyClientError } from "./errors.js";
-import { askWithoutWaitIfFull, nodeJson } from "./node-api.js";
+import { askWithoutWaitIfFull, NODE_COMMAND, NODE_NETWORK, nodeJson } from "./node-api.js";
 
 const NODE = "http://node.invalid/";
 const WAIT_MS = 20;
@@ -18,23 +18,54 @@ describe("the node API from the client's side", () => {
         status: 503,
         headers: { "content-type": "application/json", "retry-after": "2" },
       });
-    await assert.rejects(nodeJson(fetcher, NODE, "/v1/commands/0x00?wait=10"), (error: unknown) => {
-      assert.ok(error instanceof AnonifyClientError);
-      assert.equal(error.code, "waiting_full");
-      assert.equal(error.retryAfterMs, 2_000);
-      return true;
-    });
+    await assert.rejects(
+      nodeJson(fetcher, NODE, "/v1/commands/0x00?wait=10", NODE_COMMAND),
+      (error: unknown) => {
+        assert.ok(error instanceof AnonifyClientError);
+        assert.equal(error.code, "waiting_full");
+        assert.equal(error.retryAfterMs, 2_000);
+        return true;
+      },
+    );
   });
 
   test("an answer that is not JSON (a proxy's error page) is a named error, not a SyntaxError", async () => {
     const page = (status: number) => async () => new Response("<html>Bad Gateway</html>", { status });
-    await assert.rejects(nodeJson(page(502), NODE, "/v1/status"), (error: unknown) => {
+    await assert.rejects(nodeJson(page(502), NODE, "/v1/status", NODE_NETWORK), (error: unknown) => {
       assert.ok(error instanceof AnonifyClientError);
       assert.equal(error.code, "http_502");
       assert.match(error.message, /not JSON/);
       return true;
     });
-    await assert.rejects(nodeJson(page(200), NODE, "/v1/status"), { code: "malformed" });
+    await assert.rejects(nodeJson(page(200), NODE, "/v1/status", NODE_NETWORK), { code: "malformed" });
+  });
+
+  test("an answer is parsed by the route's schema: one of another shape is malformed, never a value of it", async () => {
+    const answering = (body: unknown) => async () =>
+      new Response(JSON.stringify(body), { status: 200, headers: { "content-type": "application/json" } });
+    const id = `0x${"ab".repeat(32)}`;
+    const good = await nodeJson(
+      answering({ id, status: "ordered", extra: 1 }),
+      NODE,
+      "/v1/commands",
+      NODE_COMMAND,
+    );
+    assert.deepEqual(good, { id, status: "ordered" }, "fields the client does not read are dropped");
+    for (const body of [
+      { id, status: "applied" }, // not a status a node tells in clear
+      { id: "0x01", status: "queued" },
+      { status: "queued" },
+      [id, "queued"],
+    ])
+      await assert.rejects(
+        nodeJson(answering(body), NODE, "/v1/commands", NODE_COMMAND),
+        (error: unknown) => {
+          assert.ok(error instanceof AnonifyClientError);
+          assert.equal(error.code, "malformed");
+          assert.match(error.message, /answered \/v1\/commands with answer/);
+          return true;
+        },
+      );
   });
 
   test("waiting_full: asked again without a wait, after the pause if asked for; other refusals stand", async () => {

@@ -1,6 +1,19 @@
 // The client's side of a node's REST API: JSON requests whose refusals become named errors, and the
 // check that a node serves the chain and contract of the user's own network profile.
-import type { Hex } from "viem";
+import {
+  address,
+  hex,
+  type Infer,
+  int,
+  object,
+  oneOf,
+  optional,
+  ParamError,
+  type Schema,
+  string,
+} from "../app/schema.js";
+import { MAX_ENVELOPE_BYTES } from "../protocol/envelope.js";
+import { COMMAND_STATUSES } from "../protocol/receipts.js";
 import { AnonifyClientError } from "./errors.js";
 import type { ChainTarget } from "./network-profile-format.js";
 
@@ -9,11 +22,35 @@ const WAITING_FULL = "waiting_full";
 /** How long to leave a node alone after `waiting_full` when it names no `Retry-After`. */
 const DEFAULT_RETRY_AFTER_MS = 1_000;
 const MS_PER_SECOND = 1_000;
+const DIGEST_BYTES = 32;
+const ADDRESS_BYTES = 20;
+/** A sealed refusal reason is a receipt or answer envelope. */
+const MAX_SEALED_REASON_BYTES = MAX_ENVELOPE_BYTES;
 
+/** The longest error code and message a client takes from a node (a flood's junk is not worth more). */
+const MAX_CODE_CHARS = 64;
+const MAX_MESSAGE_CHARS = 2_000;
+
+/** The node API's one error shape, as far as the client reads it. */
+const NODE_ERROR = object(
+  {
+    code: optional(string({ maxLength: MAX_CODE_CHARS })),
+    message: optional(string({ maxLength: MAX_MESSAGE_CHARS })),
+    sealedReason: optional(hex({ max: MAX_SEALED_REASON_BYTES })),
+  },
+  { unknownFields: "drop" },
+);
+
+/**
+ * A request to a node, its answer parsed by `schema` (the node is trusted for nothing: an answer
+ * that is not what the route says is `malformed`, never a value of the wrong shape), its refusal an
+ * `AnonifyClientError` with the node's code.
+ */
 export async function nodeJson<T>(
   fetcher: typeof globalThis.fetch,
   node: string,
   path: string,
+  schema: Schema<T>,
   init?: RequestInit,
 ): Promise<T> {
   const res = await fetcher(new URL(path, node), {
@@ -21,7 +58,7 @@ export async function nodeJson<T>(
     headers: init?.body ? { "content-type": "application/json" } : undefined,
   });
   const text = await res.text();
-  let body: T & { code?: string; message?: string; sealedReason?: Hex };
+  let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
@@ -31,16 +68,26 @@ export async function nodeJson<T>(
       `${node} answered ${res.status} ${res.statusText} with a body that is not JSON`,
     );
   }
+  const parsed = <U>(s: Schema<U>, what: string): U => {
+    try {
+      return s.parse(body, what);
+    } catch (error) {
+      if (error instanceof ParamError)
+        throw new AnonifyClientError("malformed", `${node} answered ${path} with ${error.message}`);
+      throw error;
+    }
+  };
   if (!res.ok) {
+    const refusal = parsed(NODE_ERROR, "error");
     const retryAfter = res.headers.get("retry-after");
     throw new AnonifyClientError(
-      body.code ?? `http_${res.status}`,
-      body.message ?? res.statusText,
-      body.sealedReason,
+      refusal.code ?? `http_${res.status}`,
+      refusal.message ?? res.statusText,
+      refusal.sealedReason,
       retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) * MS_PER_SECOND : undefined,
     );
   }
-  return body;
+  return parsed(schema, "answer");
 }
 
 /**
@@ -65,16 +112,52 @@ export async function askWithoutWaitIfFull<T>(
   }
 }
 
-/** What a node says of itself in `/v1/status`, as far as the client checks it. */
-export type NodeNetwork = { chainId?: unknown; contract?: unknown };
+/** A node's answer about a command: its status, and its receipt sealed to the sender. */
+export const NODE_COMMAND = object(
+  {
+    id: hex({ min: DIGEST_BYTES, max: DIGEST_BYTES }),
+    status: oneOf(COMMAND_STATUSES),
+    receipt: optional(hex({ max: MAX_ENVELOPE_BYTES })),
+  },
+  { unknownFields: "drop" },
+);
+export type NodeCommand = Infer<typeof NODE_COMMAND>;
 
-/** Throws `wrong_network` unless the node's status names the chain id and contract of `network`. */
-export function checkNodeNetwork(status: NodeNetwork, network: ChainTarget, node: string): void {
-  if (
-    status.chainId !== network.chainId ||
-    typeof status.contract !== "string" ||
-    status.contract.toLowerCase() !== network.contract.toLowerCase()
-  ) {
+/** A node's answer to a query: sealed to the asker. */
+export const NODE_QUERY_ANSWER = object(
+  { answer: hex({ max: MAX_ENVELOPE_BYTES }) },
+  { unknownFields: "drop" },
+);
+
+/**
+ * The enclave a node names (the client reads its key and registration from the contract, not from
+ * here), its address as the node spells it.
+ */
+export const NODE_ENCLAVE = object(
+  { address: hex({ min: ADDRESS_BYTES, max: ADDRESS_BYTES }) },
+  { unknownFields: "drop" },
+);
+
+/** What a node says of itself in `/v1/status`, as far as the client checks it. */
+export const NODE_NETWORK = object(
+  { chainId: int({ min: 0, max: Number.MAX_SAFE_INTEGER }), contract: address() },
+  { unknownFields: "drop" },
+);
+export type NodeNetwork = Infer<typeof NODE_NETWORK>;
+
+/** Throws `wrong_network` unless the node's status (as it sent it) names the chain id and contract of `network`. */
+export function checkNodeNetwork(answer: unknown, network: ChainTarget, node: string): void {
+  let status: NodeNetwork;
+  try {
+    status = NODE_NETWORK.parse(answer, "status");
+  } catch (error) {
+    if (!(error instanceof ParamError)) throw error;
+    throw new AnonifyClientError(
+      "wrong_network",
+      `the node ${node} names no chain and contract: ${error.message}`,
+    );
+  }
+  if (status.chainId !== network.chainId || status.contract !== network.contract.toLowerCase()) {
     throw new AnonifyClientError(
       "wrong_network",
       `the node ${node} serves chain ${String(status.chainId)} and contract ${String(status.contract)}, ` +
