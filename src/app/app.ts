@@ -79,6 +79,26 @@ export type App<
   Q = Record<string, unknown>,
 > = AppDefinition<S, C, Q>;
 
+/** The names of app `A`'s commands (any string for the untyped `App`). */
+export type CommandName<A extends App> = keyof A["commands"] & string;
+/** The names of app `A`'s queries. */
+export type QueryName<A extends App> = keyof A["queries"] & string;
+
+/** What a schema of params parses to; any record where the app is not known (the untyped `App`). */
+type ParamsOf<H> = H extends { readonly params: ObjectSchema<infer P> }
+  ? unknown extends P
+    ? Record<string, unknown>
+    : P extends Readonly<Record<string, unknown>>
+      ? keyof P extends never
+        ? Record<string, never> // `{}` would take any value; a command without params takes none
+        : P
+      : never
+  : never;
+/** The params of app `A`'s command `K`, as its schema parses them. */
+export type CommandParams<A extends App, K extends CommandName<A>> = ParamsOf<A["commands"][K]>;
+/** The params of app `A`'s query `K`. */
+export type QueryParams<A extends App, K extends QueryName<A>> = ParamsOf<A["queries"][K]>;
+
 /**
  * Checks an app's names and returns it frozen. The params type of each handler flows from its
  * schema, so `run(state, ctx, params)` sees `params` typed without annotations.

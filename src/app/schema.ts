@@ -235,7 +235,10 @@ export function object<F extends Fields>(
 
 export type HexOptions = { min?: number; max: number };
 
-/** 0x-prefixed hex of `min`..`max` whole bytes, kept as written (case is not normalized). */
+/**
+ * 0x-prefixed hex of `min`..`max` whole bytes, returned in lower case: the same bytes are then the
+ * same string (one Map key, one comparison) wherever they came from.
+ */
 export function hex({ min = 0, max }: HexOptions): Schema<Hex> {
   return {
     kind: "hex",
@@ -245,7 +248,7 @@ export function hex({ min = 0, max }: HexOptions): Schema<Hex> {
       const bytes = (value.length - 2) / 2;
       if (bytes < min || bytes > max)
         throw new ParamError(path, `must be ${min} to ${max} bytes, got ${bytes}`);
-      return value as Hex;
+      return value.toLowerCase() as Hex;
     },
     describe: () => ({ type: "hex", min, max }),
   };

@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
 import { type Hex, keccak256, toBytes } from "viem";
-import { APPS } from "../../apps/index.js";
+import { appNamed } from "../../apps/index.js";
 import type { AppSummary } from "../boundary/calls.js";
 import { appIdentity, type EnclaveConfig } from "../enclave/context.js";
 import { DEV_POLICY_KEYS } from "../protocol/dev-policy-keys.js";
@@ -117,7 +117,7 @@ export async function appCodeHash(app: string): Promise<Hex> {
 
 export async function buildEnclaveBundle(options: BuildEnclaveOptions = {}): Promise<EnclaveBundle> {
   const base = options.config ?? DEFAULT_ENCLAVE_CONFIG;
-  const app = APPS[base.app];
+  const app = appNamed(base.app);
   if (!app) throw new Error(`no app ${base.app} in apps/index.ts`);
   const config: EnclaveConfig = { ...base, appCodeHash: await appCodeHash(base.app) };
   const identity = appIdentity(app, config);

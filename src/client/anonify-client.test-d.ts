@@ -2,10 +2,12 @@
 // the client's calls return: a query's result with the checked point it reflects, and a command's
 // status as one of the listed strings only.
 //
-// The client is not generic over the app: command and query names are any string, their params any
-// record, and a query's result is any `StateValue` (not the app's query result type), so a name or
-// params the app does not define compile here and fail only at run time.
+// A client connected with an app's definition (`connect({ app: erc20 })`) knows its command and query
+// names and their params: a name or a field the app does not define, or a value of the wrong type,
+// fails to compile. One connected by name (`app: "erc20"`, as the CLI does) takes any name and
+// record, checked by the enclave at run time. A query's result is a `StateValue` either way.
 import type { Address, Hex } from "viem";
+import type erc20 from "../../apps/erc20/index.js";
 import { type Equal, type Expect, expectType } from "../../test/support/type-assert.js";
 import type { StateValue } from "../app/canonical.js";
 import type { CommandStatus as NodeCommandStatus, ReceiptStatus } from "../protocol/receipts.js";
@@ -18,6 +20,7 @@ import type {
 } from "./anonify-client.js";
 
 declare const client: AnonifyClient;
+declare const typed: AnonifyClient<typeof erc20>;
 declare const owner: Address;
 declare const id: Hex;
 declare const responseKey: Uint8Array;
@@ -107,4 +110,34 @@ export async function commands(): Promise<void> {
   // @ts-expect-error -- the receipt is there only once opened: it may be undefined
   view.receipt.final;
   expectType<unknown>([made, fromReceipt, fromNode]);
+}
+
+// The app's definition types every call: names and params flow from its schemas.
+export async function typedCalls(): Promise<void> {
+  await typed.call("transfer", { to: owner, amount: 1n });
+  await typed.send("approve", { spender: owner, amount: 2n });
+  await typed.call("transferFrom", { from: owner, to: owner, amount: 3n });
+  const balance = await typed.queryAt("balanceOf", {});
+  type _Balance = Expect<Equal<typeof balance, QueryResult>>;
+  await typed.query("allowance", { owner, spender: owner });
+
+  // @ts-expect-error -- erc20 has no command "airdrop"
+  await typed.call("airdrop", { to: owner, amount: 1n });
+  // @ts-expect-error -- transfer's amount is a bigint, not a number
+  await typed.call("transfer", { to: owner, amount: 1 });
+  // @ts-expect-error -- transfer needs an amount
+  await typed.call("transfer", { to: owner });
+  // @ts-expect-error -- transfer has no field "memo"
+  await typed.call("transfer", { to: owner, amount: 1n, memo: "hi" });
+  // @ts-expect-error -- "to" is an address, not any string
+  await typed.send("transfer", { to: "alice", amount: 1n });
+  // @ts-expect-error -- erc20 has no query "balance"
+  await typed.query("balance", {});
+  // @ts-expect-error -- balanceOf takes no params (it answers the caller's own balance)
+  await typed.query("balanceOf", { owner });
+  // @ts-expect-error -- a query is not a command
+  await typed.call("balanceOf", {});
+
+  // By name only, the client cannot know the app: any name and record compile.
+  await client.call("airdrop", { anything: 1 });
 }

@@ -1,8 +1,9 @@
 // The client SDK: it takes the chain and the contract from the user's network profile and the
 // enclave's key from the contract (never from a node), checks the enclave against its own policy,
 // signs and seals commands and queries, posts them to any node, and opens the answers sealed to it.
-import { type Address, bytesToHex, type Hex, hexToBytes, type LocalAccount } from "viem";
+import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, type LocalAccount } from "viem";
 import { getChainId, readContract } from "viem/actions";
+import type { App, CommandName, CommandParams, QueryName, QueryParams } from "../app/app.js";
 import type { StateValue } from "../app/canonical.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import type { LedgerDomain } from "../protocol/digests.js";
@@ -51,10 +52,11 @@ const ENCLAVE_ACTIVE = 1;
 /** How long one status request asks the node to wait (the node caps it at 30 s). */
 const STATUS_WAIT_MS = 10_000;
 const DEFAULT_RECEIPT_TIMEOUT_MS = 60_000;
+const DEFAULT_APP = "erc20";
 /** Refusals that mean the nonce this client counted is not the account's next one. */
 const NONCE_REFUSALS = new Set(["replayed_nonce", "nonce_gap"]);
 
-export type AnonifyClientOptions = {
+export type AnonifyClientOptions<A extends App = App> = {
   /**
    * The chain RPC, chain id and contract, from a network profile the user chose (a `NetworkProfile`
    * read with `readNetworkProfile` fits): never from a node.
@@ -63,7 +65,11 @@ export type AnonifyClientOptions = {
   /** The node to send to (any node of the network; trusted for nothing but availability). */
   node: string;
   account: LocalAccount;
-  app?: string;
+  /**
+   * The app the network runs (default "erc20"): its definition (`import erc20 from
+   * "anonify/apps/erc20"`) types every command and query name and its params; a name alone does not.
+   */
+  app?: A | string;
   /** Which enclaves this client encrypts to (default: `ENCLAVE_POLICIES.development`). */
   enclavePolicy?: EnclavePolicy;
   /** Makes every request, to the node and to the chain (the global fetch when omitted). */
@@ -79,6 +85,10 @@ export type AnonifyClientOptions = {
    */
   maxLagSeconds?: number;
 };
+
+/** The name of the app a client was given, by definition or by name. */
+const appNameOf = (app: App | string | undefined): string =>
+  typeof app === "object" ? app.name : (app ?? DEFAULT_APP);
 
 /** A query's result with the point it reflects, as the client checked it on chain. */
 export type QueryResult = { result: StateValue; at: AnswerPosition };
@@ -101,7 +111,7 @@ export type CommandView = {
   receipt?: CheckedReceipt;
 };
 
-export class AnonifyClient {
+export class AnonifyClient<A extends App = App> {
   /**
    * The nonce after the last command this client had accepted: its next command uses it without
    * asking the node (like a wallet's nonce manager); a nonce refusal makes it ask again.
@@ -110,7 +120,7 @@ export class AnonifyClient {
 
   private constructor(
     private readonly fetch: typeof globalThis.fetch,
-    readonly options: AnonifyClientOptions,
+    readonly options: AnonifyClientOptions<A>,
     readonly domain: LedgerDomain,
     /** The enclave this client encrypts to, as the contract records it. */
     readonly served: EnclaveInfo,
@@ -151,7 +161,7 @@ export class AnonifyClient {
    * against the client's policy (`enclave_not_allowed`). Nothing is sent to the node before these
    * pass, and a node that lies about its enclave cannot make the client encrypt to a key of its choosing.
    */
-  static async connect(options: AnonifyClientOptions): Promise<AnonifyClient> {
+  static async connect<A extends App = App>(options: AnonifyClientOptions<A>): Promise<AnonifyClient<A>> {
     const fetcher = options.fetch ?? globalThis.fetch;
     const { network } = options;
     const policy = options.enclavePolicy ?? ENCLAVE_POLICIES.development;
@@ -165,7 +175,7 @@ export class AnonifyClient {
     }
     const status = await nodeJson(fetcher, options.node, "/v1/status", NODE_NETWORK);
     checkNodeNetwork(status, network, options.node);
-    const { address } = await nodeJson(fetcher, options.node, "/v1/enclave", NODE_ENCLAVE);
+    const address = getAddress((await nodeJson(fetcher, options.node, "/v1/enclave", NODE_ENCLAVE)).address);
     const record = await readContract(chain, {
       address: network.contract,
       abi: anonifyAbi,
@@ -206,7 +216,7 @@ export class AnonifyClient {
       { chainId, contract: network.contract },
       served,
       record.hpkePublicKey,
-      options.app ?? "erc20",
+      appNameOf(options.app),
       new ChainChecks(chain, network, options.confirmations),
     );
   }
@@ -229,7 +239,7 @@ export class AnonifyClient {
   }
 
   async nextNonce(): Promise<bigint> {
-    const result = await this.query(NEXT_NONCE_QUERY, {});
+    const { result } = await this.ask(NEXT_NONCE_QUERY, {});
     if (typeof result !== "bigint")
       throw new AnonifyClientError("malformed", "nextNonce answer is not an integer");
     return result;
@@ -254,9 +264,9 @@ export class AnonifyClient {
   }
 
   /** Signs, seals and posts a command; returns its id and the key that opens its receipt. */
-  async send(
-    command: string,
-    params: Record<string, unknown>,
+  async send<K extends CommandName<A>>(
+    command: K,
+    params: CommandParams<A, K>,
     nonce?: bigint,
     progress?: SendProgress,
   ): Promise<{ id: Hex; responsePrivateKey: Uint8Array }> {
@@ -270,7 +280,7 @@ export class AnonifyClient {
    */
   private async post(
     command: string,
-    params: Record<string, unknown>,
+    params: Readonly<Record<string, unknown>>,
     nonce: bigint | undefined,
     waitMs: number,
     progress?: SendProgress,
@@ -351,9 +361,9 @@ export class AnonifyClient {
   }
 
   /** Sends a command and waits for its receipt (one request when it is ordered within the wait). */
-  async call(
-    command: string,
-    params: Record<string, unknown>,
+  async call<K extends CommandName<A>>(
+    command: K,
+    params: CommandParams<A, K>,
     nonce?: bigint,
     timeoutMs = DEFAULT_RECEIPT_TIMEOUT_MS,
   ): Promise<CheckedReceipt & { id: Hex }> {
@@ -364,7 +374,7 @@ export class AnonifyClient {
   }
 
   /** A query's result (see `queryAt`, which also names the point it reflects). */
-  async query(name: string, params: Record<string, unknown>): Promise<StateValue> {
+  async query<K extends QueryName<A>>(name: K, params: QueryParams<A, K>): Promise<StateValue> {
     return (await this.queryAt(name, params)).result;
   }
 
@@ -373,7 +383,12 @@ export class AnonifyClient {
    * checked on chain (`checkAnswer`: `answer_from_fork`, `stale_answer`) and returned with the
    * result. Throws with the app's reason if refused.
    */
-  async queryAt(name: string, params: Record<string, unknown>): Promise<QueryResult> {
+  queryAt<K extends QueryName<A>>(name: K, params: QueryParams<A, K>): Promise<QueryResult> {
+    return this.ask(name, params);
+  }
+
+  /** Any query, the app's or the protocol's (`nextNonce`), by name. */
+  private async ask(name: string, params: Readonly<Record<string, unknown>>): Promise<QueryResult> {
     const signed = await signQuery(this.options.account, this.domain, { app: this.app, query: name, params });
     const envelope = await sealQuery(signed.signed, this.enclaveKey);
     let answer: Hex;

@@ -293,10 +293,10 @@ export function applyBatch(
   const batchRef: BatchRef = {
     index,
     seq: BigInt(event.seq),
-    head: event.head.toLowerCase() as Hex,
+    head: event.head,
     block: BigInt(event.block),
   };
-  const own = event.enclave.toLowerCase() === context.self.toLowerCase();
+  const own = event.enclave === context.self.toLowerCase();
   let next: LedgerAppState = {
     ...state,
     batches: index + 1n,
@@ -308,7 +308,7 @@ export function applyBatch(
   // inside, one from an enclave that is not a member is void for every member alike. The sequence
   // numbers still advance, so their commands simply never apply.
   const { epochKey, mlsEpoch, members } = context;
-  if (!epochKey || mlsEpoch === undefined || !members?.has(event.enclave.toLowerCase()))
+  if (!epochKey || mlsEpoch === undefined || !members?.has(event.enclave))
     return { ...next, skippedBatches: next.skippedBatches + 1n };
   let commands: Uint8Array[];
   try {

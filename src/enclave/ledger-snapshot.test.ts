@@ -30,7 +30,7 @@ const COMMITTER = privateKeyToAccount(generatePrivateKey());
 
 /** A ledger 3 commands in, as every member sees it. */
 function member(): LedgerAppState {
-  const app = APPS.erc20!;
+  const app = APPS.erc20;
   return {
     ...initialLedgerApp(app),
     appState: {
@@ -54,7 +54,7 @@ function joiner(): LedgerAppState {
   const { sequence, batches } = member();
   const queued = { digest: `0x${"01".repeat(32)}` as Hex, sender: SENDER, nonce: 3n, encoded: "0x00" as Hex };
   const ledger = {
-    ...initialLedgerApp(APPS.erc20!),
+    ...initialLedgerApp(APPS.erc20),
     sequence,
     batches,
     skippedBatches: 1n,
@@ -108,10 +108,10 @@ describe("ledger snapshots", () => {
     assert.equal(installed.sequence, 3n);
     assert.deepEqual(installed.queue, syncing.queue);
     assert.equal(
-      incompleteLedger({ ...initialLedgerApp(APPS.erc20!), batches: 1n }, false) !== undefined,
+      incompleteLedger({ ...initialLedgerApp(APPS.erc20), batches: 1n }, false) !== undefined,
       true,
     );
-    assert.equal(incompleteLedger(initialLedgerApp(APPS.erc20!), false), undefined, "nothing ordered yet");
+    assert.equal(incompleteLedger(initialLedgerApp(APPS.erc20), false), undefined, "nothing ordered yet");
   });
 
   it("refuses a payload that is not exactly app state, nonces, count and receipts head", async () => {

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { hexToBytes } from "viem";
-import { APPS } from "../../apps/index.js";
+import { appNamed } from "../../apps/index.js";
 import {
   BOUNDARY_VERSION,
   type BoundaryRequest,
@@ -47,7 +47,7 @@ function platformFor(config: EnclaveConfig, dataDir: string): TeePlatform {
 }
 
 const config = __ANONIFY_ENCLAVE_CONFIG__;
-const app = APPS[config.app];
+const app = appNamed(config.app);
 if (!app) {
   process.stderr.write(`enclave: app ${config.app} is not in this build\n`);
   process.exit(2);

@@ -135,7 +135,7 @@ export async function updateRegistry(
 ): Promise<RegistryView> {
   switch (event.kind) {
     case "EnclaveRegistered": {
-      const address = event.enclave.toLowerCase() as Hex;
+      const address = event.enclave;
       return {
         ...view,
         enclaves: {
@@ -144,7 +144,7 @@ export async function updateRegistry(
             state: view.policy?.revocations.includes(address) ? "revoked" : "active",
             platform: event.platform,
             hpkePublicKey: event.hpkePublicKey,
-            app: event.app.toLowerCase() as Hex,
+            app: event.app,
             evidence: event.evidence,
             order: Object.keys(view.enclaves).length,
             mlsSignatureKeys: [],
@@ -153,7 +153,7 @@ export async function updateRegistry(
       };
     }
     case "EnclaveLeft": {
-      const address = event.enclave.toLowerCase();
+      const address = event.enclave;
       const record = view.enclaves[address];
       if (record?.state !== "active") return view;
       if (!signedBy(leaveDigest(domain, BigInt(event.nonce)), event.signature, address)) return view;
@@ -166,7 +166,7 @@ export async function updateRegistry(
       return { ...view, collateral: held, lastCollateralEvent: outcome };
     }
     case "KeyPackagePublished": {
-      const address = event.enclave.toLowerCase();
+      const address = event.enclave;
       const record = view.enclaves[address];
       const key = mlsSignatureKeyOf(event.keyPackage);
       if (!record || !key) return view;
@@ -424,11 +424,11 @@ export async function checkCredential(
   admission: EvidenceAdmission,
 ): Promise<void> {
   if (identity.length !== 20) throw new CredentialError("credential identity is not an enclave address");
-  const address = toHex(identity).toLowerCase() as Hex;
+  const address = toHex(identity);
   const record = view.enclaves[address];
   if (!record) throw new CredentialError(`enclave ${address} is not registered`);
   if (record.state !== "active") throw new CredentialError(`enclave ${address} is ${record.state}`);
-  if (!record.mlsSignatureKeys.includes(toHex(signaturePublicKey).toLowerCase() as Hex)) {
+  if (!record.mlsSignatureKeys.includes(toHex(signaturePublicKey))) {
     throw new CredentialError(`enclave ${address} did not sign a key package with this MLS signature key`);
   }
   const format = PLATFORM_NAMES[record.platform];
@@ -448,5 +448,5 @@ export async function checkCredential(
 }
 
 export function enclaveAddressOf(identity: Uint8Array): Hex {
-  return toHex(identity).toLowerCase() as Hex;
+  return toHex(identity);
 }

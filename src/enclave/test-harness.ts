@@ -31,9 +31,9 @@ const CONFIG = {
 };
 
 /** The app id of an in-process enclave running `app` (the erc20 app unless another is given). */
-export const appIdIn = (app: App<StateValue> = APPS.erc20!): Hex => appIdOf(appIdentity(app, CONFIG));
+export const appIdIn = (app: App<StateValue> = APPS.erc20): Hex => appIdOf(appIdentity(app, CONFIG));
 /** What such an enclave's state digests name of its app. */
-export const appStateIn = (app: App<StateValue> = APPS.erc20!): Hex => appStateOf(appIdentity(app, CONFIG));
+export const appStateIn = (app: App<StateValue> = APPS.erc20): Hex => appStateOf(appIdentity(app, CONFIG));
 
 /** A refusal the enclave answered with. */
 export class Refused extends Error {
@@ -42,7 +42,7 @@ export class Refused extends Error {
   }
 }
 
-const optionsOn = (platformDir: string, app: App<StateValue> = APPS.erc20!) => ({
+const optionsOn = (platformDir: string, app: App<StateValue> = APPS.erc20) => ({
   platform: new SimPlatform(platformDir),
   measured: MEASURED,
   config: CONFIG,

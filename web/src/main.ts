@@ -1,6 +1,6 @@
 // The page: a wallet, an explorer and the operator's group view, one shown at a time (#wallet,
 // #explorer, #group), over the network profile the page uses (saved here, or the node's hint).
-import { APPS } from "../../apps/index.js";
+import { appNamed } from "../../apps/index.js";
 import type { NetworkProfile } from "../../src/client/network-profile-format.js";
 import { chainClient } from "./chain.js";
 import { errorText, fill, h, labelledForm } from "./dom.js";
@@ -63,7 +63,7 @@ function profileSection(loaded: LoadedProfile | undefined): HTMLElement {
 function start(main: HTMLElement, profile: NetworkProfile): void {
   const chain = chainClient(profile);
   const appName = new URLSearchParams(location.search).get("app") ?? DEFAULT_APP;
-  const app = APPS[appName];
+  const app = appNamed(appName);
   const built = new Map<ViewName, HTMLElement>();
   const build = (name: ViewName): HTMLElement => {
     if (name === "explorer") return explorerView(profile, chain);

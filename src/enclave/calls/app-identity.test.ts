@@ -17,7 +17,7 @@ import { TestChain } from "../test-chain.js";
 import { appIdIn, call, DOMAIN, enclaveOn, sealedErc20Command } from "../test-harness.js";
 
 /** Another app from the same tree: the token's rules under another name (an auction, say). */
-const auction: App<StateValue> = { ...APPS.erc20!, name: "auction" };
+const auction: App<StateValue> = { ...APPS.erc20, name: "auction" };
 
 describe("the app is part of the group's identity (in process)", () => {
   const dir = mkdtempSync(join(tmpdir(), "anonify-app-identity-"));

@@ -128,12 +128,7 @@ export function commandCalls(context: EnclaveContext): Pick<CallHandlers, "submi
     commandStatus: async ({ id }) => {
       const session = requireSession(context);
       refuseWhileIncomplete(session);
-      const answer = await statusAnswer(
-        session.ledger,
-        session.history,
-        session.domain,
-        id.toLowerCase() as Hex,
-      );
+      const answer = await statusAnswer(session.ledger, session.history, session.domain, id);
       if (!answer) throw new EnclaveCallError("not_found", "no command with this id is known here");
       return answer;
     },

@@ -10,7 +10,7 @@ import { after, describe, it } from "node:test";
 import type { LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { APPS } from "../../../apps/index.js";
-import type { App } from "../../app/app.js";
+import { type App, CommandOutput } from "../../app/app.js";
 import type { StateValue } from "../../app/canonical.js";
 import type { ApplyResult } from "../../boundary/calls.js";
 import type { LedgerEvent } from "../../boundary/chain-events.js";
@@ -27,9 +27,9 @@ function unplaced(event: LedgerEvent): UnplacedEvent {
 }
 
 /** The erc20 app with a transfer that credits one more than it debits: a member that computes otherwise. */
-function miscounting(): App<StateValue> {
-  const erc20 = APPS.erc20!;
-  const transfer = erc20.commands.transfer!;
+function miscounting(): typeof APPS.erc20 {
+  const erc20 = APPS.erc20;
+  const transfer = erc20.commands.transfer;
   return {
     ...erc20,
     commands: {
@@ -37,8 +37,9 @@ function miscounting(): App<StateValue> {
       transfer: {
         params: transfer.params,
         run: (state, context, params) => {
-          const moved = transfer.run(state, context, params) as { totalSupply: bigint };
-          return { ...moved, totalSupply: moved.totalSupply + 1n } as StateValue;
+          const moved = transfer.run(state, context, params);
+          const next = moved instanceof CommandOutput ? moved.state : moved;
+          return { ...next, totalSupply: next.totalSupply + 1n };
         },
       },
     },

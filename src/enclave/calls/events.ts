@@ -73,7 +73,7 @@ async function afterHandshake(
   // Genesis and joins before any batch need no snapshot: the initial state is known.
   if (!group || group === before.group || ledger.batches === 0n) return { ledger };
   const slot = BigInt(event.epoch);
-  const at = { slot, seq: BigInt(event.seq), head: event.head.toLowerCase() as Hex };
+  const at = { slot, seq: BigInt(event.seq), head: event.head };
   if (!before.group) {
     const key = await snapshotKey(group, domain, slot);
     const digestKey = await digestKeyOf(group, domain);
@@ -117,7 +117,7 @@ function digestHere(
   app: Hex,
 ): Hex | undefined {
   if (!group.group || !group.digestKey || ledger.syncing) return undefined;
-  const at = { seq: BigInt(event.seq), head: event.head.toLowerCase() as Hex };
+  const at = { seq: BigInt(event.seq), head: event.head };
   return stateDigestAt(group.digestKey, at, ledgerRoot(ledger, app));
 }
 
@@ -137,7 +137,7 @@ function checkPlace(event: LedgerEvent, cursor: EventCursor | undefined): void {
     );
   if (cursor && BigInt(event.timestamp) < BigInt(cursor.timestamp))
     throw new EnclaveCallError("event_mismatch", `event ${seq} is timed before the event it follows`);
-  if (positionAfter(at, event, BigInt(event.timestamp)).head !== event.head.toLowerCase())
+  if (positionAfter(at, event, BigInt(event.timestamp)).head !== event.head)
     throw new EnclaveCallError(
       "event_mismatch",
       `event ${seq} (${event.kind}) does not extend the chain's event hash chain as it was fed`,
@@ -221,14 +221,14 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
         }
         const digest = digestHere(group, ledger, event, context.appState);
         history = withPoint(history, BigInt(event.seq), {
-          head: event.head.toLowerCase() as Hex,
+          head: event.head,
           ...(digest ? { digest } : {}),
         });
         if (captured && digest) {
           snapshots.push({ ...captured, stateDigest: digest });
           ledger = withProduced(ledger, {
             slot: BigInt(captured.slot),
-            at: { seq: BigInt(event.seq), head: event.head.toLowerCase() as Hex },
+            at: { seq: BigInt(event.seq), head: event.head },
             sequence: BigInt(captured.sequence),
             hash: captured.hash,
             digest,

@@ -1,7 +1,6 @@
 // State snapshots for joiners (src/enclave/ledger-snapshot.ts): the producer's host reads the bytes
 // its enclave captured (`snapshotChunk`) and has their hash signed for the chain (`signSnapshot`);
 // the joiner's host hands the bytes it fetched to its enclave (`installSnapshot`).
-import type { Hex } from "viem";
 import { SNAPSHOT_CHUNK_BYTES } from "../../boundary/calls.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import { bytesOfHex, hexOf } from "../../boundary/sealed-checkpoint.js";
@@ -24,7 +23,7 @@ export function snapshotCalls(
   return {
     snapshotChunk: ({ hash, offset }) => {
       requireSession(context);
-      const bytes = context.snapshotBytes.get(hash.toLowerCase() as Hex);
+      const bytes = context.snapshotBytes.get(hash);
       if (!bytes) throw new EnclaveCallError("not_found", "no snapshot with this hash is held here");
       if (offset > bytes.length)
         throw new EnclaveCallError("invalid_argument", "offset is past the snapshot's end");
@@ -42,7 +41,7 @@ export function snapshotCalls(
      */
     signSnapshot: async ({ nonce, hash }) => {
       const session = requireSession(context);
-      const produced = session.ledger.produced.find((p) => p.hash === hash.toLowerCase());
+      const produced = session.ledger.produced.find((p) => p.hash === hash);
       if (!produced)
         throw new EnclaveCallError("not_found", "this enclave produced no snapshot with this hash");
       const digest = snapshotDigest(
