@@ -65,8 +65,8 @@ async function verify(evidence: Uint8Array, options: VerifyOptions): Promise<Ver
     signatureOk = await webcrypto.subtle.verify(
       QUOTE_SIGNATURE_ALGORITHM,
       quotingKey,
-      quote.signature,
-      quote.signedBytes,
+      new Uint8Array(quote.signature), // copies on a plain ArrayBuffer, as the DOM's BufferSource wants
+      new Uint8Array(quote.signedBytes),
     );
   } catch {
     signatureOk = false;

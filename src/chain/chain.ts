@@ -58,7 +58,10 @@ export class LedgerError extends Error {
 async function agreedChainId(urls: readonly string[]): Promise<number> {
   const answers = await Promise.allSettled(
     urls.map((url) =>
-      createPublicClient({ transport: http(url, { retryCount: 0, timeout: RPC_TIMEOUT_MS }) }).getChainId(),
+      createPublicClient({
+        transport: http(url, { retryCount: 0, timeout: RPC_TIMEOUT_MS }),
+        ccipRead: false,
+      }).getChainId(),
     ),
   );
   const ids = new Map<number, string[]>();
@@ -93,7 +96,8 @@ export async function connectLedger(rpcUrls: string | readonly string[]): Promis
   });
   // Batch JSON-RPC calls made in the same tick; poll fast because local chains mine in milliseconds.
   const transport = failover(urls, { batch: true });
-  const publicClient = createPublicClient({ chain, transport, pollingInterval: 100 });
+  // ccipRead off: an RPC's `OffchainLookup` revert must not make the node fetch URLs it names.
+  const publicClient = createPublicClient({ chain, transport, pollingInterval: 100, ccipRead: false });
   return { chain, rpcUrl: urls[0]!, rpcUrls: urls, transport, publicClient };
 }
 
@@ -112,7 +116,12 @@ const fillTransactionRefused = {
 export function withWallet(ledger: Ledger, privateKey: Hex): LedgerWallet {
   const account = privateKeyToAccount(privateKey);
   // The override comes before the wallet actions, which call actions on the client they extend.
-  const walletClient = createClient({ account, chain: ledger.chain, transport: ledger.transport })
+  const walletClient = createClient({
+    account,
+    chain: ledger.chain,
+    transport: ledger.transport,
+    ccipRead: false,
+  })
     .extend(() => fillTransactionRefused)
     .extend(walletActions);
   return { ...ledger, account, walletClient };

@@ -1,12 +1,17 @@
 // `anonify wallet new`, `call`, `query` and `status`: a user's side of a network.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { canonicalJson } from "../app/canonical.js";
 import { AnonifyClient, AnonifyClientError, checkNodeNetwork } from "../client/anonify-client.js";
-import { ENCLAVE_POLICIES, isEnclavePolicyName } from "../client/enclave-policy.js";
+import {
+  defaultPolicyName,
+  ENCLAVE_POLICIES,
+  type EnclavePolicy,
+  isEnclavePolicyName,
+} from "../client/enclave-policy.js";
 import { localAccount } from "../client/local-account.js";
 import {
   type ChainTarget,
@@ -16,12 +21,24 @@ import {
   parseRpcUrl,
   readNetworkProfile,
 } from "../client/network-profile.js";
-import { run } from "./output.js";
+import { printable, run } from "./output.js";
 
 type NetworkFlags = { network?: string; rpc?: string; chainId?: string; contract?: string };
-type NodeFlags = NetworkFlags & { node: string; key: string; policy: string; json: boolean };
+type NodeFlags = NetworkFlags & {
+  node: string;
+  key: string;
+  policy?: string;
+  measurement?: string[];
+  json: boolean;
+};
+
+/** Permission bits for group and others: a key file should have none. */
+const GROUP_OTHER_BITS = 0o077;
 
 function readKey(path: string): Hex {
+  // Where modes mean nothing (Windows), `mode` still reports 0o666: the warning then says so too.
+  if ((statSync(path).mode & GROUP_OTHER_BITS) !== 0)
+    console.error(`warning: ${path} can be read by other users of this machine; chmod 600 it`);
   const key = readFileSync(path, "utf8").trim();
   if (!/^0x[0-9a-fA-F]{64}$/.test(key))
     throw new AnonifyClientError("bad_key", `${path} does not hold a private key`);
@@ -63,24 +80,40 @@ export function chosenNetwork(flags: NetworkFlags): ChainTarget {
 }
 
 async function connect(flags: NodeFlags): Promise<AnonifyClient> {
-  if (!isEnclavePolicyName(flags.policy)) {
+  if (flags.policy !== undefined && !isEnclavePolicyName(flags.policy)) {
     throw new AnonifyClientError(
       "bad_policy",
       `--policy must be one of ${Object.keys(ENCLAVE_POLICIES).join(", ")}, not ${flags.policy}`,
     );
   }
+  const network = chosenNetwork(flags);
+  const name = flags.policy ?? defaultPolicyName(network.chainId);
+  const pinned = (flags.measurement ?? []).map((m) => parseMeasurement(m));
+  const policy: EnclavePolicy = {
+    ...ENCLAVE_POLICIES[name],
+    ...(pinned.length > 0 ? { measurements: pinned } : {}),
+  };
   const client = await AnonifyClient.connect({
-    network: chosenNetwork(flags),
+    network,
     node: flags.node,
     account: localAccount(readKey(flags.key)),
-    enclavePolicy: ENCLAVE_POLICIES[flags.policy],
+    enclavePolicy: policy,
   });
   // Standard error: standard output stays the answer alone (--json adds these as fields).
   if (!flags.json) {
-    console.error(`served by ${client.describeEnclave()}`);
-    for (const w of client.warnings) console.error(`warning: ${w}`);
+    console.error(printable(`served by ${client.describeEnclave()} (policy ${name})`));
+    for (const w of client.warnings) console.error(printable(`warning: ${w}`));
   }
   return client;
+}
+
+function parseMeasurement(value: string): Hex {
+  if (!/^0x(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{96})$/.test(value))
+    throw new AnonifyClientError(
+      "bad_flag",
+      `--measurement must be 0x and 32 bytes of hex (48 for a Nitro PCR0), not ${JSON.stringify(value)}`,
+    );
+  return value.toLowerCase() as Hex;
 }
 
 /** What --json output says of the enclave that served the command. */
@@ -109,8 +142,12 @@ function nodeOptions(command: Command): Command {
     .requiredOption("--key <file>", "the file holding your private key (anonify wallet new)")
     .option(
       "--policy <name>",
-      "which enclaves to encrypt to: production (real TEEs, no debug) or development (simulated allowed, with a warning)",
-      "development",
+      "which enclaves to encrypt to, judged from their evidence: production (real TEEs, no debug, pinned measurements) or development (simulated allowed, with a warning); default production, development on chain 31337",
+    )
+    .option(
+      "--measurement <hex>",
+      "an enclave measurement you trust (repeatable): the client encrypts only to an enclave whose evidence reports one",
+      (value: string, previous: string[] = []) => [...previous, value],
     )
     .option("--json", "machine-readable output", false);
 }
@@ -160,7 +197,7 @@ export function registerUserCommands(program: Command): void {
           );
         else if (receipt.status === "applied")
           console.log(`applied at sequence ${receipt.sequence}: ${receipt.id}`);
-        else console.error(`failed at sequence ${receipt.sequence}: ${receipt.reason}`);
+        else console.error(printable(`failed at sequence ${receipt.sequence}: ${receipt.reason}`));
         if (receipt.status !== "applied") process.exitCode = 1;
       }),
     );
@@ -199,7 +236,7 @@ export function registerUserCommands(program: Command): void {
           console.error("warning: no network profile; the node's chain and contract are not checked");
         if (flags.json) return console.log(JSON.stringify(s));
         for (const [k, v] of Object.entries(s))
-          console.log(`${k.padEnd(20)} ${typeof v === "object" ? JSON.stringify(v) : v}`);
+          console.log(printable(`${k.padEnd(20)} ${typeof v === "object" ? JSON.stringify(v) : v}`));
       }),
     );
 }

@@ -1,84 +1,148 @@
+// The client against a chain and a node that exist only in its fetch: every request goes through the
+// fetch it is given, and what it trusts is the evidence in the enclave's registration event, judged
+// with the enclave's own verifiers, not the contract's record (which an owner may fill as it likes).
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { before, describe, it } from "node:test";
 import { x25519 } from "@noble/curves/ed25519.js";
-import { bytesToHex, encodeFunctionResult, type Hex } from "viem";
+import {
+  type AbiEvent,
+  bytesToHex,
+  encodeAbiParameters,
+  encodeEventTopics,
+  encodeFunctionResult,
+  type Hex,
+  hexToBytes,
+} from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { anonifyAbi } from "../chain/generated/contracts.js";
+import { SimPlatform } from "../enclave/sim-platform.js";
+import { enclaveBinding } from "../protocol/digests.js";
 import { AnonifyClient, AnonifyClientError } from "./anonify-client.js";
 import { ENCLAVE_POLICIES, type EnclavePolicy } from "./enclave-policy.js";
 
 const CHAIN = "http://chain.invalid/";
 const NODE = "http://node.invalid/";
+const CHAIN_ID = 31337;
 const CONTRACT = privateKeyToAccount(generatePrivateKey()).address;
 const ENCLAVE = privateKeyToAccount(generatePrivateKey()).address;
+const HPKE_KEY = bytesToHex(x25519.getPublicKey(x25519.utils.randomSecretKey()));
+const APP: Hex = `0x${"a1".repeat(32)}`;
+const MEASUREMENT = new Uint8Array(32).fill(0x11);
+const REGISTERED = anonifyAbi.find(
+  (item): item is Extract<(typeof anonifyAbi)[number], { type: "event"; name: "EnclaveRegistered" }> =>
+    item.type === "event" && item.name === "EnclaveRegistered",
+)!;
 
-type Registration = { state?: number; platform?: number; debug?: boolean };
-
-/** A chain and a node that exist only in this fetch: a request the client makes elsewhere fails. */
-function fakeNetwork(
-  requests: string[],
-  node: { chainId?: number; contract?: string } = {},
-  registration: Registration = {},
-): typeof globalThis.fetch {
-  const json = (body: unknown, status = 200) =>
-    new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
-  return async (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    if (url.href === CHAIN) {
-      const rpc = JSON.parse(String(init?.body)) as { id: number; method: string };
-      requests.push(`rpc ${rpc.method}`);
-      const result: Hex =
-        rpc.method === "eth_chainId"
-          ? "0x7a69"
-          : encodeFunctionResult({
-              abi: anonifyAbi,
-              functionName: "getEnclave",
-              result: {
-                state: registration.state ?? 1,
-                platform: registration.platform ?? 0,
-                debug: registration.debug ?? true,
-                registeredAt: 1n,
-                batchNonce: 0n,
-                recordNonce: 0n,
-                measurement: `0x${"11".repeat(32)}`,
-                hpkePublicKey: bytesToHex(x25519.getPublicKey(x25519.utils.randomSecretKey())),
-                app: `0x${"a1".repeat(32)}`,
-                lastRotation: 0,
-              },
-            });
-      return json({ jsonrpc: "2.0", id: rpc.id, result });
-    }
-    requests.push(`${init?.method ?? "GET"} ${url.pathname}`);
-    if (url.pathname === "/v1/status")
-      return json({ chainId: node.chainId ?? 31337, contract: node.contract ?? CONTRACT.toLowerCase() });
-    if (url.pathname === "/v1/enclave") return json({ address: ENCLAVE });
-    return json({ code: "nonce_gap", message: "the nonce is ahead of the account's" }, 422);
-  };
-}
-
-/** A client of a fresh account at the fake node, its profile naming chain 31337 (unless given). */
-function connect(
-  fetch: typeof globalThis.fetch,
-  network: { chainId?: number } = {},
-  enclavePolicy?: EnclavePolicy,
-): Promise<AnonifyClient> {
-  return AnonifyClient.connect({
-    network: { rpcUrl: CHAIN, chainId: network.chainId ?? 31337, contract: CONTRACT },
-    node: NODE,
-    account: privateKeyToAccount(generatePrivateKey()),
-    fetch,
-    enclavePolicy,
-  });
-}
+/** What the chain holds of the enclave: its state, the platform it registered as, its evidence. */
+type Registration = { state?: number; platform?: number; evidence?: Hex };
 
 describe("AnonifyClient", () => {
+  let simQuote: Hex;
+
+  before(async () => {
+    // A real simulated quote, bound to this enclave's keys and app on this chain and contract.
+    const platform = new SimPlatform(mkdtempSync(join(tmpdir(), "anonify-client-")));
+    const reportData = new Uint8Array(64);
+    reportData.set(
+      hexToBytes(enclaveBinding({ chainId: CHAIN_ID, contract: CONTRACT }, ENCLAVE, HPKE_KEY, APP)),
+    );
+    simQuote = bytesToHex(
+      await platform.quote(reportData, { measurement: MEASUREMENT, signerMeasurement: MEASUREMENT }),
+    );
+  });
+
+  /** A chain and a node that exist only in this fetch: a request the client makes elsewhere fails. */
+  function fakeNetwork(
+    requests: string[],
+    node: { chainId?: number; contract?: string } = {},
+    registration: Registration = {},
+  ): typeof globalThis.fetch {
+    const json = (body: unknown, status = 200) =>
+      new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+    const log = {
+      address: CONTRACT.toLowerCase(),
+      topics: encodeEventTopics({ abi: [REGISTERED as AbiEvent], args: { seq: 1n, enclave: ENCLAVE } }),
+      data: encodeAbiParameters(
+        REGISTERED.inputs.filter((i) => !i.indexed),
+        [
+          registration.platform ?? 0,
+          `0x${"11".repeat(32)}`,
+          false,
+          HPKE_KEY,
+          APP,
+          "0x00",
+          "0x00",
+          registration.evidence ?? simQuote,
+          1n,
+          `0x${"00".repeat(32)}`,
+        ],
+      ),
+      blockNumber: "0x1",
+      blockHash: `0x${"00".repeat(32)}`,
+      transactionHash: `0x${"00".repeat(32)}`,
+      transactionIndex: "0x0",
+      logIndex: "0x0",
+      removed: false,
+    };
+    return async (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      if (url.href === CHAIN) {
+        const rpc = JSON.parse(String(init?.body)) as { id: number; method: string };
+        requests.push(`rpc ${rpc.method}`);
+        const result =
+          rpc.method === "eth_chainId"
+            ? "0x7a69"
+            : rpc.method === "eth_blockNumber"
+              ? "0x2"
+              : rpc.method === "eth_getLogs"
+                ? [log]
+                : encodeFunctionResult({
+                    abi: anonifyAbi,
+                    functionName: "isActive",
+                    result: (registration.state ?? 1) === 1,
+                  });
+        return json({ jsonrpc: "2.0", id: rpc.id, result });
+      }
+      requests.push(`${init?.method ?? "GET"} ${url.pathname}`);
+      if (url.pathname === "/v1/status")
+        return json({ chainId: node.chainId ?? CHAIN_ID, contract: node.contract ?? CONTRACT.toLowerCase() });
+      if (url.pathname === "/v1/enclave") return json({ address: ENCLAVE });
+      return json({ code: "nonce_gap", message: "the nonce is ahead of the account's" }, 422);
+    };
+  }
+
+  /** A client of a fresh account at the fake node, its profile naming chain 31337 (unless given). */
+  function connect(
+    fetch: typeof globalThis.fetch,
+    network: { chainId?: number } = {},
+    enclavePolicy?: EnclavePolicy,
+  ): Promise<AnonifyClient> {
+    return AnonifyClient.connect({
+      network: { rpcUrl: CHAIN, chainId: network.chainId ?? CHAIN_ID, contract: CONTRACT },
+      node: NODE,
+      account: privateKeyToAccount(generatePrivateKey()),
+      fetch,
+      enclavePolicy,
+    });
+  }
+
+  const refused = (code: string, reason?: RegExp) => (e: unknown) =>
+    e instanceof AnonifyClientError && e.code === code && (!reason || reason.test(e.message));
+
   it("makes every request, to the chain and to the node, with the fetch it is given", async () => {
     const requests: string[] = [];
     const client = await connect(fakeNetwork(requests));
     assert.equal(client.enclave, ENCLAVE);
-    assert.equal(client.domain.chainId, 31337);
+    assert.equal(client.domain.chainId, CHAIN_ID);
     assert.equal(client.served.simulated, true);
-    assert.equal(client.describeEnclave(), `enclave ${ENCLAVE} (simulated TEE)`);
+    assert.equal(client.served.measurement, bytesToHex(MEASUREMENT));
+    assert.match(
+      client.describeEnclave(),
+      new RegExp(`^enclave ${ENCLAVE} \\(simulated TEE\\): measurement 0x(11){32}, protects nothing$`),
+    );
     assert.match(client.warnings.join(), /simulated TEE platform: it protects nothing/);
     await assert.rejects(
       client.send("transfer", { to: ENCLAVE, amount: "1" }, 7n),
@@ -89,11 +153,11 @@ describe("AnonifyClient", () => {
       "GET /v1/status",
       "GET /v1/enclave",
       "rpc eth_call",
+      "rpc eth_blockNumber",
+      "rpc eth_getLogs",
       "POST /v1/commands",
     ]);
   });
-
-  const refused = (code: string) => (e: unknown) => e instanceof AnonifyClientError && e.code === code;
 
   it("refuses an RPC of another chain than the profile's, before asking the node anything", async () => {
     const requests: string[] = [];
@@ -115,37 +179,65 @@ describe("AnonifyClient", () => {
     }
   });
 
-  it("applies its own enclave policy to the enclave's record on chain", async () => {
+  it("judges the evidence, not the record: an owner's 'SGX' enclave with evidence 0x01 is refused", async () => {
+    const forged = fakeNetwork([], {}, { platform: 1, evidence: "0x01" });
+    for (const policy of [
+      ENCLAVE_POLICIES.development,
+      { ...ENCLAVE_POLICIES.production, measurements: [`0x${"11".repeat(32)}` as Hex] },
+    ])
+      await assert.rejects(
+        connect(forged, {}, policy),
+        refused("enclave_not_allowed", /evidence does not verify/),
+      );
+    // Real simulated evidence passed off as SGX: the verdict's platform is not the registration's.
+    const relabelled = fakeNetwork([], {}, { platform: 1 });
+    await assert.rejects(
+      connect(relabelled, {}, ENCLAVE_POLICIES.development),
+      refused("enclave_not_allowed"),
+    );
+  });
+
+  it("applies its own policy to the verdict: production refuses the simulated platform, pins measurements and apps", async () => {
     const sim = fakeNetwork([]);
-    await assert.rejects(connect(sim, {}, ENCLAVE_POLICIES.production), refused("enclave_not_allowed"));
-    await assert.rejects(connect(sim, {}, {}), refused("enclave_not_allowed"), "a strict default");
-    const sgxDebug = fakeNetwork([], {}, { platform: 1, debug: true });
-    await assert.rejects(connect(sgxDebug, {}, ENCLAVE_POLICIES.production), refused("enclave_not_allowed"));
-    const debugOk = await connect(sgxDebug, {}, { allowDebug: true });
-    assert.equal(debugOk.describeEnclave(), `enclave ${ENCLAVE} (Intel SGX (debug))`);
-    const sgx = fakeNetwork([], {}, { platform: 1, debug: false });
-    const production = await connect(sgx, {}, ENCLAVE_POLICIES.production);
-    assert.deepEqual(production.warnings, []);
-    assert.equal(production.served.platform, "sgx");
     await assert.rejects(
-      connect(sgx, {}, { measurements: [`0x${"22".repeat(32)}`] }),
-      refused("enclave_not_allowed"),
+      connect(sim, {}, ENCLAVE_POLICIES.production),
+      refused("enclave_not_allowed", /simulated/),
     );
-    await connect(sgx, {}, { measurements: [`0x${"11".repeat(32)}`], platforms: ["sgx"] });
-    // The app the contract records the enclave as running, if the client names the apps it uses.
-    await connect(sgx, {}, { apps: [`0x${"a1".repeat(32)}`] });
     await assert.rejects(
-      connect(sgx, {}, { apps: [`0x${"b2".repeat(32)}`] }),
+      connect(sim, {}, {}),
       refused("enclave_not_allowed"),
+      "a strict policy refuses the simulated platform",
     );
-    await assert.rejects(connect(sgx, {}, { platforms: ["tdx", "nitro"] }), refused("enclave_not_allowed"));
     await assert.rejects(
-      connect(
-        fakeNetwork([], {}, { platform: 9, debug: false }),
-        {},
-        { allowDebug: true, allowSimulated: true },
-      ),
-      refused("enclave_not_allowed"),
+      connect(sim, {}, { ...ENCLAVE_POLICIES.development, measurements: [`0x${"22".repeat(32)}`] }),
+      refused("enclave_not_allowed", /measurement/),
     );
+    await connect(sim, {}, { ...ENCLAVE_POLICIES.development, measurements: [`0x${"11".repeat(32)}`] });
+    await connect(sim, {}, { ...ENCLAVE_POLICIES.development, apps: [APP] });
+    await assert.rejects(
+      connect(sim, {}, { ...ENCLAVE_POLICIES.development, apps: [`0x${"b2".repeat(32)}`] }),
+      refused("enclave_not_allowed", /app/),
+    );
+    await assert.rejects(
+      connect(sim, {}, { ...ENCLAVE_POLICIES.development, platforms: ["sgx"] }),
+      refused("enclave_not_allowed", /platform/),
+    );
+  });
+
+  it("defaults to production off a development chain", async () => {
+    const requests: string[] = [];
+    const fetch = fakeNetwork(requests, { chainId: 1 });
+    const onMainnet = AnonifyClient.connect({
+      network: { rpcUrl: CHAIN, chainId: 1, contract: CONTRACT },
+      node: NODE,
+      account: privateKeyToAccount(generatePrivateKey()),
+      fetch: async (input, init) => {
+        const body = init?.body ? (JSON.parse(String(init.body)) as { method?: string; id?: number }) : {};
+        if (body.method === "eth_chainId")
+          return new Response(JSON.stringify({ jsonrpc: "2.0", id: body.id, result: "0x1" }));
+        return fetch(input, init);
+      },
+    });
+    await assert.rejects(onMainnet, refused("enclave_not_allowed", /simulated TEE platform/));
   });
 });

@@ -2,15 +2,14 @@
 // enclave's key from the contract (never from a node), checks the enclave against its own policy,
 // signs and seals commands and queries, posts them to any node, and opens the answers sealed to it.
 import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, type LocalAccount } from "viem";
-import { getChainId, readContract } from "viem/actions";
+import { getChainId } from "viem/actions";
 import type { App, CommandName, CommandParams, QueryName, QueryParams } from "../app/app.js";
 import type { StateValue } from "../app/canonical.js";
-import { anonifyAbi } from "../chain/generated/contracts.js";
 import type { LedgerDomain } from "../protocol/digests.js";
 import type { CommandStatus, LedgerPoint, ReceiptStatus } from "../protocol/receipts.js";
 import { NEXT_NONCE_QUERY } from "../protocol/wire.js";
 import { type AnswerPosition, ChainChecks, type CheckedReceipt } from "./chain-checks.js";
-import { chainClient } from "./chain-client.js";
+import { chainClient, rpcOrigin } from "./chain-client.js";
 import {
   type CommandReceipt,
   openQueryResult,
@@ -21,13 +20,13 @@ import {
   signCommand,
   signQuery,
 } from "./command.js";
+import { TrustedEnclaves } from "./enclave-evidence.js";
 import {
+  defaultPolicyName,
   ENCLAVE_POLICIES,
-  type EnclaveInfo,
   type EnclavePolicy,
+  type EnclaveVerdict,
   platformLabel,
-  platformName,
-  policyRefusal,
 } from "./enclave-policy.js";
 import { AnonifyClientError } from "./errors.js";
 import type { ChainTarget } from "./network-profile-format.js";
@@ -47,8 +46,6 @@ export { DEFAULT_MAX_LAG_SECONDS } from "./chain-checks.js";
 export { AnonifyClientError } from "./errors.js";
 export { checkNodeNetwork } from "./node-api.js";
 
-/** Active in the contract's `EnclaveState`. */
-const ENCLAVE_ACTIVE = 1;
 /** How long one status request asks the node to wait (the node caps it at 30 s). */
 const STATUS_WAIT_MS = 10_000;
 const DEFAULT_RECEIPT_TIMEOUT_MS = 60_000;
@@ -70,8 +67,13 @@ export type AnonifyClientOptions<A extends App = App> = {
    * "anonify/apps/erc20"`) types every command and query name and its params; a name alone does not.
    */
   app?: A | string;
-  /** Which enclaves this client encrypts to (default: `ENCLAVE_POLICIES.development`). */
+  /**
+   * Which enclaves this client encrypts to, judged from their evidence on chain (default:
+   * `ENCLAVE_POLICIES.production`, or `development` on a development chain, id 31337).
+   */
   enclavePolicy?: EnclavePolicy;
+  /** The time evidence is judged at (default: now); for tests that pin a vector's validity window. */
+  now?: () => Date;
   /** Makes every request, to the node and to the chain (the global fetch when omitted). */
   fetch?: typeof globalThis.fetch;
   /**
@@ -123,11 +125,13 @@ export class AnonifyClient<A extends App = App> {
     readonly options: AnonifyClientOptions<A>,
     readonly domain: LedgerDomain,
     /** The enclave this client encrypts to, as the contract records it. */
-    readonly served: EnclaveInfo,
+    readonly served: EnclaveVerdict,
     private readonly enclaveKey: Hex,
     readonly app: string,
     /** What receipts and answers are checked against: the chain of the user's network profile. */
     private readonly onChain: ChainChecks,
+    /** The enclaves this client judged from their evidence, and the policy it judged them by. */
+    readonly trusted: TrustedEnclaves,
   ) {}
 
   /** The address of the enclave this client encrypts to. */
@@ -149,9 +153,14 @@ export class AnonifyClient<A extends App = App> {
     return [];
   }
 
-  /** E.g. "enclave 0x… (simulated TEE)". */
+  /**
+   * The verdict the client acted on, e.g. "enclave 0x… (Intel SGX): measurement 0x…, TCB UpToDate,
+   * debug no", or "enclave 0x… (simulated TEE): measurement 0x…, protects nothing".
+   */
   describeEnclave(): string {
-    return `enclave ${this.served.address} (${platformLabel(this.served)})`;
+    const v = this.served;
+    const judged = v.simulated ? "protects nothing" : `TCB ${v.tcbStatus}, debug ${v.debug ? "yes" : "no"}`;
+    return `enclave ${v.address} (${platformLabel(v)}): measurement ${v.measurement}, ${judged}`;
   }
 
   /**
@@ -164,66 +173,40 @@ export class AnonifyClient<A extends App = App> {
   static async connect<A extends App = App>(options: AnonifyClientOptions<A>): Promise<AnonifyClient<A>> {
     const fetcher = options.fetch ?? globalThis.fetch;
     const { network } = options;
-    const policy = options.enclavePolicy ?? ENCLAVE_POLICIES.development;
+    const policy = options.enclavePolicy ?? ENCLAVE_POLICIES[defaultPolicyName(network.chainId)];
     const chain = chainClient(network.rpcUrl, { fetch: fetcher });
     const chainId = await getChainId(chain);
     if (chainId !== network.chainId) {
       throw new AnonifyClientError(
         "wrong_chain",
-        `the RPC ${network.rpcUrl} serves chain ${chainId}, not the profile's chain ${network.chainId}`,
+        `the RPC ${rpcOrigin(network.rpcUrl)} serves chain ${chainId}, not the profile's chain ${network.chainId}`,
       );
     }
     const status = await nodeJson(fetcher, options.node, "/v1/status", NODE_NETWORK);
     checkNodeNetwork(status, network, options.node);
     const address = getAddress((await nodeJson(fetcher, options.node, "/v1/enclave", NODE_ENCLAVE)).address);
-    const record = await readContract(chain, {
-      address: network.contract,
-      abi: anonifyAbi,
-      functionName: "getEnclave",
-      args: [address],
-    });
-    if (record.state !== ENCLAVE_ACTIVE) {
-      throw new AnonifyClientError(
-        "enclave_not_active",
-        `enclave ${address} is not an active enclave of ${network.contract}`,
-      );
-    }
-    const platform = platformName(record.platform);
-    if (!platform) {
-      throw new AnonifyClientError(
-        "enclave_not_allowed",
-        `enclave ${address} is on platform ${record.platform}, which this client does not know`,
-      );
-    }
-    const served: EnclaveInfo = {
-      address,
-      platform,
-      measurement: record.measurement,
-      app: record.app,
-      debug: record.debug,
-      simulated: platform === "sim",
-    };
-    const refusal = policyRefusal(policy, served);
-    if (refusal) {
-      throw new AnonifyClientError(
-        "enclave_not_allowed",
-        `enclave ${address} (${platformLabel(served)}) is refused: ${refusal}`,
-      );
-    }
+    const domain = { chainId, contract: network.contract };
+    // Claims count only from enclaves this client trusts, judged as the one it encrypts to.
+    const onChain: ChainChecks = new ChainChecks(chain, network, options.confirmations, (enclave) =>
+      trusted.trusts(enclave),
+    );
+    const trusted = new TrustedEnclaves(onChain, domain, policy, options.now);
+    const { verdict, registration } = await trusted.judge(address);
     return new AnonifyClient(
       fetcher,
       options,
-      { chainId, contract: network.contract },
-      served,
-      record.hpkePublicKey,
+      domain,
+      verdict,
+      registration.hpkePublicKey,
       appNameOf(options.app),
-      new ChainChecks(chain, network, options.confirmations),
+      onChain,
+      trusted,
     );
   }
 
   /** See `ChainChecks.checkReceipt`: `receipt_not_on_chain` unless the chain holds the receipt's batch. */
   checkReceipt(receipt: CommandReceipt): Promise<CheckedReceipt> {
-    return this.onChain.checkReceipt(receipt);
+    return this.onChain.checkReceipt(receipt, (enclave) => this.trusted.trustSubmitter(enclave));
   }
 
   /**

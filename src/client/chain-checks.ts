@@ -4,14 +4,18 @@
 // another state on the same history: its state digest is not the one the chain records there), or
 // answers from long ago, is caught here.
 import {
+  type Address,
   type DecodeEventLogReturnType,
   decodeEventLog,
   encodeEventTopics,
   type Hex,
+  isAddressEqual,
   numberToHex,
   pad,
 } from "viem";
 import { getBlockNumber, getLogs, readContract } from "viem/actions";
+import type { HeldCollateral } from "../attestation/held-collateral.js";
+import type { PlatformName } from "../attestation/verdict.js";
 import { blockPages, DEFAULT_PAGE_BLOCKS } from "../chain/block-pages.js";
 import { finalityDepth, isFinal } from "../chain/finality.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
@@ -19,6 +23,8 @@ import { ZERO_HASH } from "../protocol/digests.js";
 import type { BatchRef, LedgerPoint } from "../protocol/receipts.js";
 import type { ChainClient } from "./chain-client.js";
 import type { CommandReceipt } from "./command.js";
+import type { EvidenceSource, Registration } from "./enclave-evidence.js";
+import { platformName } from "./enclave-policy.js";
 import { AnonifyClientError } from "./errors.js";
 import type { ChainTarget } from "./network-profile-format.js";
 
@@ -48,13 +54,19 @@ const MS_PER_SECOND = 1000;
 /** Pages of blocks after a point that the client reads for batches signed at it. */
 const CLAIM_SCAN_PAGES = 8n;
 
-export class ChainChecks {
+export class ChainChecks implements EvidenceSource {
   constructor(
     /** The chain, from the user's network profile. */
     private readonly chain: ChainClient,
     private readonly target: ChainTarget,
     /** Blocks that must follow a batch for `final` (default: 0 on the devnet, else 12). */
     private readonly confirmations?: bigint,
+    /**
+     * Whether a state digest an enclave signed counts: any active enclave can put a batch on chain,
+     * so one the client does not trust (an owner's fake) could otherwise make every honest answer
+     * at that point look like a fork. Every claim counts when omitted.
+     */
+    private readonly counts: (enclave: Address) => Promise<boolean> = async () => true,
   ) {}
 
   /**
@@ -67,6 +79,23 @@ export class ChainChecks {
     to: bigint,
     found: (decoded: DecodeEventLogReturnType<typeof anonifyAbi>) => T | undefined,
   ): Promise<{ value: T; block: bigint } | undefined> {
+    for await (const { decoded, block } of this.logs(topics, from, to)) {
+      const value = found(decoded);
+      if (value !== undefined) return { value, block };
+    }
+    return undefined;
+  }
+
+  /** The contract's logs with `topics` in blocks `from` to `to`, decoded, in chain order. */
+  private async *logs(
+    topics: readonly (Hex | Hex[] | null)[],
+    from: bigint,
+    to: bigint,
+  ): AsyncGenerator<{
+    decoded: DecodeEventLogReturnType<typeof anonifyAbi>;
+    block: bigint;
+    logIndex: number;
+  }> {
     for (const page of blockPages(from, to)) {
       const logs = await getLogs(this.chain, {
         address: this.target.contract,
@@ -75,18 +104,75 @@ export class ChainChecks {
         topics,
       } as never);
       for (const log of logs) {
-        if (log.removed || log.blockNumber === null) continue;
+        if (log.removed || log.blockNumber === null || log.logIndex === null) continue;
         let decoded: DecodeEventLogReturnType<typeof anonifyAbi>;
         try {
           decoded = decodeEventLog({ abi: anonifyAbi, data: log.data, topics: log.topics, strict: true });
         } catch {
           continue; // another event whose first topic happens to match
         }
-        const value = found(decoded);
-        if (value !== undefined) return { value, block: log.blockNumber };
+        yield { decoded, block: log.blockNumber, logIndex: log.logIndex };
       }
     }
-    return undefined;
+  }
+
+  /** The first block to read the contract's logs from: its deployment's, where the profile names it. */
+  private get firstBlock(): bigint {
+    return this.target.deployedAtBlock ?? 0n;
+  }
+
+  async isActive(address: Address): Promise<boolean> {
+    return readContract(this.chain, {
+      address: this.target.contract,
+      abi: anonifyAbi,
+      functionName: "isActive",
+      args: [address],
+    });
+  }
+
+  /** The enclave's registration as its `EnclaveRegistered` event carries it (its evidence included). */
+  async registration(address: Address): Promise<Registration | undefined> {
+    const topics = encodeEventTopics({
+      abi: anonifyAbi,
+      eventName: "EnclaveRegistered",
+      args: { enclave: address },
+    });
+    const head = await getBlockNumber(this.chain, { cacheTime: 0 });
+    const hit = await this.firstLog(topics, this.firstBlock, head, (decoded) =>
+      decoded.eventName === "EnclaveRegistered" && isAddressEqual(decoded.args.enclave, address)
+        ? decoded.args
+        : undefined,
+    );
+    if (!hit) return undefined;
+    const platform = platformName(hit.value.platform);
+    if (!platform) return undefined;
+    const { hpkePublicKey, app, evidence } = hit.value;
+    return { address, platform, hpkePublicKey, app, evidence };
+  }
+
+  /**
+   * The DCAP collateral that judges this quote: of the sets published for its platform, FMSPC and PCK
+   * CA, the freshest that verifies to the pinned Intel root, as a member enclave holds them
+   * (src/attestation/held-collateral.ts); undefined for other platforms or when none was published.
+   */
+  async collateral(platform: PlatformName, evidence: Hex): Promise<unknown> {
+    if (platform !== "sgx" && platform !== "tdx") return undefined;
+    // Loaded on first use: DCAP's parsers and PKI are the larger part of the verifiers.
+    const { applyCollateral, collateralFor, collateralKeyOf } = await import(
+      "../attestation/held-collateral.js"
+    );
+    const wanted = collateralFor({}, platform, evidence)?.key;
+    if (wanted === undefined) return undefined;
+    let held: Readonly<Record<string, HeldCollateral>> = {};
+    const topics = encodeEventTopics({ abi: anonifyAbi, eventName: "CollateralPublished" });
+    const head = await getBlockNumber(this.chain, { cacheTime: 0 });
+    for await (const { decoded, block, logIndex } of this.logs(topics, this.firstBlock, head)) {
+      if (decoded.eventName !== "CollateralPublished") continue;
+      const { collateral } = decoded.args;
+      if (collateralKeyOf(collateral) !== wanted) continue; // another quote's: not verified here
+      held = applyCollateral(held, { collateral, block: String(block), logIndex }).held;
+    }
+    return collateralFor(held, platform, evidence)?.collateral;
   }
 
   /**
@@ -110,11 +196,15 @@ export class ChainChecks {
   /**
    * Checks an ordered receipt against the chain: the contract's event at the position the receipt's
    * batch names is a `BatchSubmitted` of that index, in the block named, with the same event chain
-   * head, and its sequence range holds the receipt's sequence (`receipt_not_on_chain` if not). Returns
+   * head, and its sequence range holds the receipt's sequence (`receipt_not_on_chain` if not), and
+   * `trustSubmitter` takes the enclave that submitted it (it throws if the client does not). Returns
    * whether the batch is final: at least `confirmations` blocks deep, or at or below the chain's
    * finalized block. Check a receipt again later to see it become final.
    */
-  async checkReceipt(receipt: CommandReceipt): Promise<CheckedReceipt> {
+  async checkReceipt(
+    receipt: CommandReceipt,
+    trustSubmitter?: (enclave: Address) => Promise<void>,
+  ): Promise<CheckedReceipt> {
     const batch: BatchRef | undefined = receipt.batch;
     const refuse = (why: string) =>
       new AnonifyClientError(
@@ -132,6 +222,7 @@ export class ChainChecks {
     const { firstSequence, count } = event.args;
     if (receipt.sequence < firstSequence || receipt.sequence >= firstSequence + BigInt(count))
       throw refuse(`sequence ${receipt.sequence}, outside batch ${batch.index}`);
+    await trustSubmitter?.(event.args.enclave);
     if (batch.digest !== undefined) {
       const { next } = await this.after(batch);
       if (next) await this.claimsAgree(batch, next.block, head, `the receipt of ${receipt.command}`);
@@ -141,7 +232,7 @@ export class ChainChecks {
 
   /**
    * The state digests the chain records at position `at.seq` (each batch signed there names its
-   * signer's), which must all be `at.digest`: `answer_from_fork` if one is not, or if `at` names none
+   * signer's; only those of enclaves this client trusts count), which must all be `at.digest`: `answer_from_fork` if one is not, or if `at` names none
    * where the chain records some. Returns how many there are. Claims come after the point they name:
    * from `next` (the block of the event after it) on, for CLAIM_SCAN_PAGES pages at most (a batch is
    * signed at the newest point its enclave applied, so its claims come within blocks of the next event).
@@ -154,8 +245,9 @@ export class ChainChecks {
       args: { baseSeq: at.seq },
     });
     let claims = 0;
-    await this.firstLog(topics, next, last < head ? last : head, (decoded) => {
-      if (decoded.eventName !== "BatchSubmitted" || decoded.args.baseSeq !== at.seq) return undefined;
+    for await (const { decoded } of this.logs(topics, next, last < head ? last : head)) {
+      if (decoded.eventName !== "BatchSubmitted" || decoded.args.baseSeq !== at.seq) continue;
+      if (!(await this.counts(decoded.args.enclave))) continue;
       if (decoded.args.stateDigest.toLowerCase() !== at.digest?.toLowerCase())
         throw new AnonifyClientError(
           "answer_from_fork",
@@ -164,8 +256,7 @@ export class ChainChecks {
             "a state the network does not hold",
         );
       claims++;
-      return undefined; // every one of them
-    });
+    }
     return claims;
   }
 

@@ -12,9 +12,28 @@ export type ChainClientOptions = {
   pollingIntervalMs?: number;
 };
 
+/**
+ * `ccipRead: false`: with CCIP-Read (EIP-3668) on, a contract call that reverts with `OffchainLookup`
+ * makes viem fetch the URLs the revert names, so a malicious RPC could make every client fetch URLs
+ * of its choosing. Nothing Anonify calls uses it.
+ */
 export function chainClient(rpcUrl: string, options: ChainClientOptions = {}): ChainClient {
   return createClient({
     transport: http(rpcUrl, { fetchFn: options.fetch }),
     pollingInterval: options.pollingIntervalMs,
+    ccipRead: false,
   });
+}
+
+/**
+ * An RPC URL as it may be shown: scheme and host only. Providers put API keys in the path or the
+ * query, and error messages end up in logs and bug reports.
+ */
+export function rpcOrigin(rpcUrl: string): string {
+  try {
+    const url = new URL(rpcUrl);
+    return `${url.protocol}//${url.host}`;
+  } catch {
+    return "the RPC (an invalid URL)";
+  }
 }

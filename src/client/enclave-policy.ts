@@ -1,29 +1,47 @@
-// The client's own policy on which enclaves it encrypts to, checked against the enclave's record on
-// chain (the contract's `getEnclave`), never against what a node says of its enclave.
+// The client's own policy on which enclaves it encrypts to, applied to the verdict it reached on the
+// enclave's evidence itself (src/client/enclave-evidence.ts), never to what a node or the contract's
+// owner says of it.
 import type { Address, Hex } from "viem";
-import { Platform, type PlatformName } from "../attestation/verdict.js";
+import { measurementWord } from "../attestation/binding.js";
+import { Platform, type PlatformName, type TcbStatusName } from "../attestation/verdict.js";
 
 /**
- * Which enclaves a client encrypts to. A field left out is the strict choice: any platform and any
- * measurement the contract admitted, but no debug enclave and no simulated one.
+ * Which enclaves a client encrypts to. A field left out is the strict choice, except `platforms`,
+ * `measurements` (unless `requireMeasurement`), `tcbStatuses` and `apps`, which then take any.
  */
 export type EnclavePolicy = {
-  /** Platforms accepted (default: any the contract admits). */
+  /** Platforms accepted (default: any whose evidence verifies). */
   platforms?: readonly PlatformName[];
-  /** Measurements accepted (default: any the contract admits). */
+  /**
+   * Measurements accepted, as the evidence reports them (MRENCLAVE, the combined TDX measurement,
+   * Nitro's PCR0 or its SHA-256 word as on chain).
+   */
   measurements?: readonly Hex[];
+  /** Refuse every measurement unless `measurements` names it (a real deployment's users pin its build). */
+  requireMeasurement?: boolean;
+  /** TCB statuses accepted (default: any); the simulated platform has none to judge. */
+  tcbStatuses?: readonly TcbStatusName[];
   /** Apps accepted, by the id the enclave registered with (`appIdOf`; default: any). */
   apps?: readonly Hex[];
-  /** Accept an enclave registered with its debug flag set (default: no). */
+  /** Accept an enclave whose evidence says debug (default: no). */
   allowDebug?: boolean;
   /** Accept the simulated TEE platform, which protects nothing (default: no). */
   allowSimulated?: boolean;
 };
 
 export const ENCLAVE_POLICIES = {
-  /** Real TEEs only, never debug, never simulated. */
-  production: { platforms: ["sgx", "tdx", "nitro"], allowDebug: false, allowSimulated: false },
-  /** Any enclave the contract admits, the simulated ones included (the client reports them). */
+  /**
+   * Real TEEs only, never debug, never simulated, a current TCB (or one that needs only software
+   * hardening, as Intel rates it), and only measurements the user pins.
+   */
+  production: {
+    platforms: ["sgx", "tdx", "nitro"],
+    allowDebug: false,
+    allowSimulated: false,
+    tcbStatuses: ["UpToDate", "SWHardeningNeeded"],
+    requireMeasurement: true,
+  },
+  /** Any enclave whose evidence verifies, simulated and debug ones included (the client reports them). */
   development: { allowDebug: true, allowSimulated: true },
 } as const satisfies Record<string, EnclavePolicy>;
 
@@ -33,20 +51,30 @@ export function isEnclavePolicyName(name: string): name is EnclavePolicyName {
   return Object.hasOwn(ENCLAVE_POLICIES, name);
 }
 
-/** An enclave as the contract records it, with what the client reports about it. */
-export type EnclaveInfo = {
+/** Anvil's and Hardhat's chain id: the only chain where the development policy is the default. */
+export const DEVELOPMENT_CHAIN_ID = 31337;
+
+/** The policy a client takes when none is named: production, except on a development chain. */
+export const defaultPolicyName = (chainId: number): EnclavePolicyName =>
+  chainId === DEVELOPMENT_CHAIN_ID ? "development" : "production";
+
+/** What the client concluded of an enclave and acted on: shown to the user beside "served by". */
+export type EnclaveVerdict = {
   address: Address;
   platform: PlatformName;
+  /** The code identity the evidence reports (MRENCLAVE, the combined TDX measurement, PCR0, bundle hash). */
   measurement: Hex;
-  /** The app it registered as running (its quote binds it). */
-  app: Hex;
-  /** The contract records every simulated enclave as debug. */
+  tcbStatus: TcbStatusName;
+  advisoryIds: readonly string[];
   debug: boolean;
+  /** The simulated platform: attested by a key anyone may hold, so it protects nothing. */
   simulated: boolean;
+  /** The app the evidence binds (`appIdOf`). */
+  app: Hex;
 };
 
 /** A readable label, e.g. "simulated TEE", "Intel SGX (debug)". */
-export function platformLabel(info: Pick<EnclaveInfo, "platform" | "debug">): string {
+export function platformLabel(info: Pick<EnclaveVerdict, "platform" | "debug">): string {
   const names: Record<PlatformName, string> = {
     sim: "simulated TEE",
     sgx: "Intel SGX",
@@ -61,20 +89,30 @@ export function platformName(n: number): PlatformName | undefined {
   return (Object.keys(Platform) as PlatformName[]).find((k) => Platform[k] === n);
 }
 
-/** Why `policy` refuses the enclave, or undefined if it accepts it. */
-export function policyRefusal(policy: EnclavePolicy, info: EnclaveInfo): string | undefined {
-  if (info.simulated && !policy.allowSimulated)
+/** Whether `pinned` names `measurement` (a Nitro PCR0 may be pinned whole or as its on-chain word). */
+const names = (pinned: Hex, measurement: Hex): boolean =>
+  pinned.toLowerCase() === measurement.toLowerCase() ||
+  pinned.toLowerCase() === measurementWord(measurement.slice(2)).toLowerCase();
+
+/** Why `policy` refuses an enclave of this verdict, or undefined if it accepts it. */
+export function verdictRefusal(policy: EnclavePolicy, v: EnclaveVerdict): string | undefined {
+  if (v.simulated && !policy.allowSimulated)
     return "it runs on the simulated TEE platform, which protects nothing, and the policy does not allow it";
-  if (policy.platforms && !policy.platforms.includes(info.platform))
-    return `its platform ${info.platform} is not one the policy allows (${policy.platforms.join(", ")})`;
-  if (info.debug && !info.simulated && !policy.allowDebug)
+  if (policy.platforms && !policy.platforms.includes(v.platform))
+    return `its platform ${v.platform} is not one the policy allows (${policy.platforms.join(", ")})`;
+  if (v.debug && !v.simulated && !policy.allowDebug)
     return "it is a debug enclave (its memory is readable by its host) and the policy does not allow debug";
-  if (
-    policy.measurements &&
-    !policy.measurements.some((m) => m.toLowerCase() === info.measurement.toLowerCase())
-  )
-    return `its measurement ${info.measurement} is not one the policy allows`;
-  if (policy.apps && !policy.apps.some((a) => a.toLowerCase() === info.app.toLowerCase()))
-    return `its app ${info.app} is not one the policy allows`;
+  if (policy.tcbStatuses && !v.simulated && !policy.tcbStatuses.includes(v.tcbStatus)) {
+    const advisories = v.advisoryIds.length ? ` (${v.advisoryIds.join(", ")})` : "";
+    return `its TCB status ${v.tcbStatus}${advisories} is not one the policy allows (${policy.tcbStatuses.join(", ")})`;
+  }
+  if (policy.measurements) {
+    if (!policy.measurements.some((m) => names(m, v.measurement)))
+      return `its measurement ${v.measurement} is not one the policy allows`;
+  } else if (policy.requireMeasurement) {
+    return `its measurement ${v.measurement} is not pinned: this policy takes only measurements the user names (--measurement)`;
+  }
+  if (policy.apps && !policy.apps.some((a) => a.toLowerCase() === v.app.toLowerCase()))
+    return `its app ${v.app} is not one the policy allows`;
   return undefined;
 }

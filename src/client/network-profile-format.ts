@@ -13,6 +13,8 @@ export type ChainTarget = {
   rpcUrl: string;
   chainId: number;
   contract: Address;
+  /** The block the contract was deployed at: log reads start there (block 0 when not known). */
+  deployedAtBlock?: bigint;
 };
 
 /** The file's content: a chain target and the block the contract was deployed at. */

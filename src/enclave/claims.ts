@@ -71,13 +71,15 @@ export const batchesOf = (registry: RegistryView, enclave: Hex): bigint =>
 /**
  * Why `event` shows this enclave's history or state is not the network's, if it does: its signature
  * does not verify against this enclave's head at the point it names, or the state digest it carries
- * is not this enclave's own there (where this enclave computed one).
+ * is not this enclave's own there (where this enclave computed one) and its signer is a member.
  */
 export function divergenceIn(
   event: LedgerEvent,
   history: History,
   registry: RegistryView,
   domain: LedgerDomain,
+  /** Whether the signer is a member of this enclave's group now (asked only on a digest that differs). */
+  isMember: (enclave: Hex) => boolean,
 ): Divergence | undefined {
   if (!isSigned(event)) return undefined;
   const seq = BigInt(event.seq);
@@ -98,7 +100,14 @@ export function divergenceIn(
     return found(
       `its signature by ${event.enclave} does not verify against this enclave's history at event ${baseSeq}`,
     );
-  if (event.kind !== "HandshakeCommitted" && point.digest !== undefined && point.digest !== event.stateDigest)
+  // A digest counts only from a member: any active enclave can put a batch on chain (the contract
+  // checks its signature, not its state), and the owner can register one whose keys it holds.
+  if (
+    event.kind !== "HandshakeCommitted" &&
+    point.digest !== undefined &&
+    point.digest !== event.stateDigest &&
+    isMember(event.enclave)
+  )
     return found(`the state digest at event ${baseSeq} is not this enclave's`, {
       ours: point.digest,
       theirs: event.stateDigest,

@@ -534,3 +534,8 @@ export function groupSummary(state: GroupMemberState, self?: Hex): GroupSummary 
     lastCollateralEvent: state.registry.lastCollateralEvent,
   };
 }
+
+/** Whether `enclave` is a member of this enclave's group as it stands (false outside any group). */
+export const isGroupMember = (state: GroupMemberState, enclave: Hex): boolean =>
+  state.group !== undefined &&
+  membersOf(state.group).some((m) => enclaveAddressOf(m.identity) === enclave.toLowerCase());

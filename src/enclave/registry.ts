@@ -9,9 +9,16 @@
 // or a revocation in a signed policy document (`PolicyPublished`, verified against the policy keys
 // pinned in the build); only then may a commit remove it (`hasRemovalProof`). SGX and TDX quotes are
 // judged against the Intel-signed collateral published on chain (`CollateralPublished`,
-// collateral-store.ts), so every member judges them against the same set.
+// src/attestation/held-collateral.ts), so every member judges them against the same set.
 import { type Hex, hexToBytes, keccak256, toBytes, toHex } from "viem";
-import { bindingOf, measurementWord } from "../attestation/attest.js";
+import { measurementWord } from "../attestation/attest.js";
+import { boundVerdictRefusal } from "../attestation/bound-evidence.js";
+import {
+  applyCollateral,
+  type CollateralOutcome,
+  collateralFor,
+  type HeldCollateral,
+} from "../attestation/held-collateral.js";
 import { DEVELOPMENT_POLICY, PRODUCTION_POLICY } from "../attestation/policy.js";
 import { Platform, type PlatformName, type Verdict, VerificationError } from "../attestation/verdict.js";
 import { VERIFIERS } from "../attestation/verifiers.js";
@@ -37,12 +44,6 @@ import {
   type TcbMinimum,
 } from "../protocol/policy-document.js";
 import { signedBy } from "../protocol/signatures.js";
-import {
-  applyCollateral,
-  type CollateralOutcome,
-  collateralFor,
-  type HeldCollateral,
-} from "./collateral-store.js";
 
 export type EnclaveRecord = {
   /** `revoked`: by a signed policy this enclave applied; `left`: by the enclave's own signed leave. */
@@ -85,7 +86,7 @@ export type RegistryView = {
   enclaves: Record<string, EnclaveRecord>;
   policy?: AppliedPolicy;
   lastPolicyEvent?: PolicyOutcome;
-  /** DCAP collateral by platform, FMSPC and PCK CA (collateral-store.ts); absent: none published. */
+  /** DCAP collateral by platform, FMSPC and PCK CA (src/attestation/held-collateral.ts); absent: none published. */
   collateral?: Readonly<Record<string, HeldCollateral>>;
   lastCollateralEvent?: CollateralOutcome;
 };
@@ -372,18 +373,12 @@ export async function checkEvidence(
     );
   }
   checkTcbMinimum(policy, evidence.platform, verdict);
-  let binding: Hex;
-  try {
-    binding = bindingOf(verdict);
-  } catch (error) {
-    if (error instanceof VerificationError) throw new CredentialError(error.reason);
-    throw error;
-  }
-  if (binding !== enclaveBinding(domain, enclave.address, enclave.hpkePublicKey, enclave.app)) {
-    throw new CredentialError(
-      "evidence does not bind this enclave's keys and app to this chain and contract",
-    );
-  }
+  const unbound = boundVerdictRefusal(
+    verdict,
+    format,
+    enclaveBinding(domain, enclave.address, enclave.hpkePublicKey, enclave.app),
+  );
+  if (unbound) throw new CredentialError(unbound);
   const app = enclave.app.toLowerCase();
   if (app !== admission.app.toLowerCase() && !(policy?.apps ?? []).includes(app as Hex))
     throw new CredentialError(

@@ -1,5 +1,5 @@
 // Publishing Intel PCS collateral on chain, so that every member judges SGX and TDX quotes against
-// the same set (src/enclave/collateral-store.ts). Publishing is open to anyone: the contract only
+// the same set (src/attestation/held-collateral.ts). Publishing is open to anyone: the contract only
 // emits it. It is checked here first, as every enclave will check it, so that a set no member would
 // hold is refused before it costs gas.
 import { type Address, bytesToHex, type TransactionReceipt } from "viem";

@@ -38,6 +38,7 @@ import {
   digestKeyOf,
   GroupFollowError,
   type GroupMemberState,
+  isGroupMember,
   ownCommitFor,
 } from "../group-member.js";
 import { type History, withPoint } from "../history.js";
@@ -176,7 +177,10 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
           blocked = true;
           break;
         }
-        diverged = divergenceIn(event, history, group.registry, session.domain);
+        const before = group;
+        diverged = divergenceIn(event, history, group.registry, session.domain, (enclave) =>
+          isGroupMember(before, enclave),
+        );
         if (diverged) break;
         let captured: Captured | undefined;
         try {

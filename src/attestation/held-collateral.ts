@@ -1,20 +1,19 @@
-// The DCAP collateral a member judges SGX and TDX quotes against, from the `CollateralPublished`
+// The DCAP collateral a member enclave (and a client, src/client/enclave-evidence.ts) judges SGX and TDX quotes against, from the `CollateralPublished`
 // events it reads in chain order: per platform, FMSPC and PCK CA, the freshest set that verified to
 // the Intel root pinned in this build (src/attestation/dcap/published-collateral.ts). Anyone may
 // publish; a set that does not verify, or is not fresher than the one held, changes nothing, and the
 // outcome says why. A host can withhold a set (its own node then cannot admit quotes of that
 // platform: liveness), never forge one.
 import { type Hex, hexToBytes } from "viem";
+import { decodeCollateralRecord } from "../protocol/collateral-record.js";
 import {
   type CollateralHead,
   collateralKeyOfQuote,
   isFresher,
   readCollateralHead,
   verifyPublishedCollateral,
-} from "../attestation/dcap/published-collateral.js";
-import { type PlatformName, VerificationError } from "../attestation/verdict.js";
-import type { LedgerEvent } from "../boundary/chain-events.js";
-import { decodeCollateralRecord } from "../protocol/collateral-record.js";
+} from "./dcap/published-collateral.js";
+import { type PlatformName, VerificationError } from "./verdict.js";
 
 /** A held set: its head and the record as published. */
 export type HeldCollateral = CollateralHead & { record: Hex };
@@ -28,7 +27,8 @@ export type CollateralOutcome = { block: string; logIndex: number; key?: string;
  */
 export const MAX_HELD_COLLATERAL = 512;
 
-type CollateralEvent = Extract<LedgerEvent, { kind: "CollateralPublished" }>;
+/** A `CollateralPublished` event, as far as its set is judged: the record and where it was ordered. */
+export type CollateralEvent = { collateral: Hex; block: string; logIndex: number };
 
 /**
  * The held sets after `event`, and its outcome. What it costs to find a set cannot be held comes
@@ -85,4 +85,13 @@ export function collateralFor(
   }
   const set = held?.[key];
   return { key, collateral: set && decodeCollateralRecord(hexToBytes(set.record)) };
+}
+
+/** The key of the quotes a published record judges (platform, FMSPC, PCK CA), or undefined if it is malformed. */
+export function collateralKeyOf(record: Hex): string | undefined {
+  try {
+    return readCollateralHead(decodeCollateralRecord(hexToBytes(record))).head.key;
+  } catch {
+    return undefined;
+  }
 }

@@ -11,12 +11,12 @@ import {
   readVectorJson,
   vectorsSkip,
 } from "../attestation/dcap/test-vectors.js";
+import { applyCollateral, collateralFor, type HeldCollateral } from "../attestation/held-collateral.js";
 import { Platform } from "../attestation/verdict.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
 import { encodeCollateralRecord } from "../protocol/collateral-record.js";
 import { DEV_POLICY_KEYS } from "../protocol/dev-policy-keys.js";
 import { type LedgerDomain, ZERO_HASH } from "../protocol/digests.js";
-import { applyCollateral, collateralFor, type HeldCollateral } from "./collateral-store.js";
 import {
   type Admission,
   CredentialError,
