@@ -1,6 +1,6 @@
 // bench/results/faults.md: the scenarios' table, then the soak's memory over time and its summary.
 import { cpus } from "node:os";
-import { MAX_RECEIPTS } from "../../src/enclave/confidential-ledger.js";
+import { MAX_RECEIPTS } from "../../src/enclave/ledger-batches.js";
 import type { Accounting } from "./accounting.js";
 import type { LoadedRun } from "./load.js";
 import { NODES } from "./net.js";

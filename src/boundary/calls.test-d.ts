@@ -6,15 +6,13 @@ import { type Equal, type Expect, expectType } from "../../test/support/type-ass
 import type { EnclaveProcess, EnclaveCalls as HostEnclaveCalls } from "../host/enclave-process.js";
 import type {
   ApplyResult,
-  CallName,
-  CallParams,
-  CallResult,
   GroupView,
   HandshakeProposal,
   InitResult,
   SealBatchResult,
   StatusResult,
-} from "./calls.js";
+} from "./call-results.js";
+import type { CallName, CallParams, CallResult } from "./calls.js";
 import type { LedgerEvent } from "./chain-events.js";
 
 declare const enclave: EnclaveProcess;

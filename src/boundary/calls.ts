@@ -4,6 +4,8 @@
 // restates a type. Everything here is plain JSON as it crosses: hex strings, decimal strings for
 // 64-bit and larger integers, numbers for small ones.
 //
+// The refusal codes are in refusal-codes.ts, the result types in call-results.ts.
+//
 // Imports only pure modules (no enclave or host code): both sides load it.
 import type { Hex } from "viem";
 import {
@@ -19,10 +21,21 @@ import {
 } from "../app/schema.js";
 import { MAX_BATCH_COMMANDS, MAX_BATCHES_IN_FLIGHT } from "../protocol/batch.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
-import type { CommandStatus } from "../protocol/receipts.js";
 import { MAX_SNAPSHOT_BYTES } from "../protocol/snapshot.js";
-import type { WireErrorCode } from "../protocol/wire.js";
-import { type EventCursor, LEDGER_EVENT } from "./chain-events.js";
+import type {
+  ApplyResult,
+  CommandStatusAnswer,
+  GroupView,
+  HandshakeProposal,
+  InitResult,
+  InstallSnapshotResult,
+  JournalEntry,
+  SealBatchResult,
+  SnapshotChunk,
+  StatusResult,
+} from "./call-results.js";
+import { LEDGER_EVENT } from "./chain-events.js";
+import { type EnclaveErrorCode, REFUSED } from "./refusal-codes.js";
 
 /** The most commands an enclave holds accepted and not yet ordered. */
 export const MAX_QUEUED_COMMANDS = 100_000;
@@ -48,258 +61,8 @@ const MAX_CHAIN_ID = 2 ** 48;
 export const SIGNATURE_WITH_V_BYTES = 65;
 const COMMAND_ID_BYTES = 32;
 
-/**
- * Why the enclave refused a sealed command or query before it was ordered. These precise codes stay
- * inside the enclave and go to the sender sealed: only the `ENVELOPE_REFUSALS` cross the host in
- * clear; every refusal decided after the envelope is opened crosses as `refused`.
- */
-export type CommandRejectionCode =
-  | WireErrorCode
-  | "wrong_app"
-  | "bad_signature"
-  | "replayed_nonce"
-  | "nonce_gap"
-  | "stale_query"
-  | "future_query"
-  | "bad_response_key"
-  | "queue_full"
-  | "sender_queue_full";
-
-/**
- * Refusals decided before decryption, from what the host sees anyway — the envelope's size and clear
- * header, whether it opens at all (an AEAD failure says nothing of a plaintext) — or from the node's
- * load (`queue_full`): they cross the host in clear.
- */
-export const ENVELOPE_REFUSALS = [
-  "too_large",
-  "malformed",
-  "unsupported_version",
-  "wrong_kind",
-  "wrong_domain",
-  "undecryptable",
-  "queue_full",
-] as const satisfies readonly CommandRejectionCode[];
-export type EnvelopeRefusalCode = (typeof ENVELOPE_REFUSALS)[number];
-export const isEnvelopeRefusal = (code: string): code is EnvelopeRefusalCode =>
-  (ENVELOPE_REFUSALS as readonly string[]).includes(code);
-/**
- * The one code of every refusal decided after the envelope was opened (signature, app, domain signed,
- * nonce, params, query age, padding, ...): its precise code and reason are sealed to the sender.
- */
-export const REFUSED = "refused";
-
-/** Every code an enclave refusal may carry; `internal` hides an unexpected error's message. */
-export type EnclaveErrorCode =
-  | "malformed_frame"
-  | "version_mismatch"
-  | "frame_too_large"
-  | "unknown_call"
-  | "invalid_argument"
-  | "internal"
-  | "not_initialized"
-  | "already_initialized"
-  | "sealed_identity_invalid"
-  | "sealed_state_invalid"
-  | "restore_closed"
-  | "journal_broken"
-  | "out_of_order"
-  /** An event whose head is not the event chain's over the fields fed (src/protocol/event-chain.ts). */
-  | "event_mismatch"
-  /**
-   * This enclave's history is not the network's (it stopped at the event that showed it; `GroupView`
-   * says which and why): it applies, signs and answers nothing more, whatever its host sends.
-   */
-  | "diverged"
-  | "not_found"
-  | "stale_nonce"
-  /** The ledger is not complete (it waits for its snapshot, or batches were ordered before it joined). */
-  | "syncing"
-  | "not_syncing"
-  | "snapshot_invalid"
-  | "snapshot_mismatch"
-  /** Said by the host's handle (enclave-supervisor.ts) while no enclave process serves. */
-  | "enclave_restarting"
-  | "enclave_stopped"
-  | EnvelopeRefusalCode
-  | typeof REFUSED;
-
-/**
- * A command's state; the receipt, once ordered, is sealed to the sender's response key. `block`: the
- * block of the batch that ordered it (public: the sequence names that batch on chain anyway).
- */
-export type CommandStatusAnswer = {
-  id: Hex;
-  status: CommandStatus;
-  sequence?: string;
-  block?: string;
-  receipt?: Hex;
-};
-
-export type HandshakeRecord = {
-  slot: string;
-  mlsEpoch: string | undefined;
-  enclave: Hex;
-  block: string;
-  outcome: string;
-};
-
-/** What the enclave reports of its group: public, or a fingerprint of what is not. */
-export type GroupSummary = {
-  keyPackagePublished: boolean;
-  slot: string;
-  epoch: string | undefined;
-  member: boolean;
-  removed: boolean;
-  members: Hex[];
-  epochKeyFingerprint: Hex | undefined;
-  lastHandshake: HandshakeRecord | undefined;
-  pending: boolean;
-  /** The version of the signed policy document applied (none: 0), and what became of the last one published. */
-  policyVersion: string;
-  lastPolicyEvent?: { block: string; logIndex: number; version?: string; outcome: string };
-  /** The DCAP collateral sets held (public: Intel publishes them), and what became of the last one published. */
-  collateral: CollateralSummary[];
-  lastCollateralEvent?: { block: string; logIndex: number; key?: string; outcome: string };
-};
-
-export type CollateralSummary = {
-  key: string;
-  platform: string;
-  fmspc: string;
-  tcbEvaluationDataNumber?: number;
-  nextUpdate: string;
-};
-
-/** Counts only: a digest of a small confidential state could be brute-forced. */
-export type LedgerSummary = {
-  sequence: string;
-  batches: string;
-  queued: number;
-  inFlight: number;
-  batchesInFlight: number;
-  skippedBatches: string;
-  /**
-   * Set while the enclave waits for the state snapshot of the slot it joined at (in `block`, at
-   * `sequence`): it answers no command or query and applies no batch until one is installed.
-   */
-  syncing: { slot: string; block: string; at: string; sequence: string } | undefined;
-};
-
-/** A sealed journal record as the host keeps it: in clear only its order and kind. */
-export type JournalEntry = { seq: number; kind: "snapshot" | "accepted" | "batched"; sealed: Hex };
-
-export type PublicIdentity = { address: Hex; hpkePublicKey: Hex };
-
-/** The app an enclave runs, as the group knows it: its identity and the word it registers with. */
-export type AppSummary = { name: string; codeHash: Hex; stateVersion: number; id: Hex };
-
-export type StatusResult = {
-  boundaryVersion: number;
-  platform: string;
-  app: AppSummary;
-  measurement: Hex;
-  signerMeasurement: Hex;
-  address: Hex | undefined;
-};
-
-export type InitResult = PublicIdentity & {
-  sealedIdentity: Hex;
-  /** Why a new identity was made instead of unsealing one, if one was made. */
-  created: "first-start" | "measurement-changed" | undefined;
-};
-
-/**
- * Why an enclave stopped: the event that showed its history is not the network's (a signed output
- * of another enclave that does not verify against this enclave's history, a state digest that is not
- * its own, a member's batch it cannot open), and the two digests where digests differed.
- */
-export type Divergence = { seq: string; kind: string; reason: string; ours?: Hex; theirs?: Hex };
-
-export type GroupView = {
-  cursor: EventCursor | undefined;
-  group: GroupSummary;
-  ledger: LedgerSummary;
-  diverged: Divergence | undefined;
-};
-
-/**
- * A state snapshot this enclave produced while applying a handshake that added members (every
- * complete member produces the same bytes): the host reads it with `snapshotChunk`, stores it by
- * hash and serves it; `commit`: this enclave committed the handshake, so its host commits the hash
- * on chain (`signSnapshot`, `commitSnapshot`). `block`: the handshake's block.
- */
-export type SnapshotOffer = {
-  slot: string;
-  /** The handshake's position in the event sequence, and the state digest there. */
-  at: string;
-  stateDigest: Hex;
-  sequence: string;
-  block: string;
-  hash: Hex;
-  size: number;
-  commit: boolean;
-};
-
-export type ApplyResult = GroupView & {
-  applied: number;
-  /**
-   * The enclave stopped before a batch it cannot apply yet (it is syncing): the events from that
-   * batch on were not applied, and are to be sent again once a snapshot is installed.
-   */
-  blocked: boolean;
-  snapshots: SnapshotOffer[];
-  /** The commands accepted here that this apply ordered ("unknown": the enclave holds nothing of it). */
-  settled: (CommandStatusAnswer | { id: Hex; status: "unknown" })[];
-  sealedState: Hex | undefined;
-};
-
-/** `baseSeq`: the point of the event sequence the commit was made at, which its signature names. */
-export type HandshakeProposal = { group: GroupSummary; sealedState: Hex | undefined } & (
-  | { handshake: null }
-  | {
-      handshake: Hex;
-      epoch: string;
-      /** The commit changes no membership (a key rotation): the contract limits how often. */
-      rotation: boolean;
-      baseSeq: string;
-      signature: Hex;
-    }
-);
-
-/**
- * A batch to submit, signed for the contract at point `baseSeq` with the enclave's state digest there;
- * `ciphertext` is left out when the host named it known.
- */
-export type BatchOffer = {
-  epoch: string;
-  nonce: string;
-  ciphertext: Hex | undefined;
-  count: number;
-  enclave: Hex;
-  baseSeq: string;
-  stateDigest: Hex;
-  signature: Hex;
-};
-
-export type SealBatchResult = {
-  batches: BatchOffer[];
-  queued: number;
-  journal: JournalEntry | undefined;
-  /** Why nothing can be batched, when nothing can. */
-  reason: string | undefined;
-};
-
 /** Snapshot bytes cross the boundary in pieces of at most this size (hex doubles it in a frame). */
 export const SNAPSHOT_CHUNK_BYTES = 4 * 1024 * 1024;
-
-export type SnapshotChunk = { bytes: Hex; total: number };
-
-export type InstallSnapshotResult = {
-  /** Whether the snapshot is installed (all its bytes were given, and it was accepted). */
-  installed: boolean;
-  received: number;
-  ledger: LedgerSummary;
-};
 
 /** A call's parameter schema, result type (carried in the type only) and refusal codes. */
 export type CallSpec<P, R> = {

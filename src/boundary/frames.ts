@@ -9,7 +9,7 @@
 // and 50,000 receipts are ~29 MB sealed, ~58 MB as hex), and was refused whole past 32 MiB, so the
 // host killed its own enclave. Most answers now carry only the pieces of the checkpoint that changed
 // (src/enclave/checkpoint-pieces.ts), but a restore hands all of them back at once.
-import type { EnclaveErrorCode } from "./calls.js";
+import type { EnclaveErrorCode } from "./refusal-codes.js";
 
 /** The version of the call set; the enclave refuses calls of any other version. */
 export const BOUNDARY_VERSION = 1;

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
 import { type Hex, keccak256, toBytes } from "viem";
 import { appNamed } from "../../apps/index.js";
-import type { AppSummary } from "../boundary/calls.js";
+import type { AppSummary } from "../boundary/call-results.js";
 import { appIdentity, type EnclaveConfig } from "../enclave/context.js";
 import { DEV_POLICY_KEYS } from "../protocol/dev-policy-keys.js";
 import { appIdOf } from "../protocol/digests.js";

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { Address } from "viem";
-import type { AppSummary } from "../boundary/calls.js";
+import type { AppSummary } from "../boundary/call-results.js";
 import { type Ledger, withWallet } from "../chain/chain.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { createLogger } from "../host/log.js";

@@ -7,7 +7,7 @@
 // that this enclave's history (what its host fed it) or its state is not the network's. Divergence is
 // never silent: the enclave stops there (events.ts).
 import type { Hex } from "viem";
-import type { Divergence } from "../boundary/calls.js";
+import type { Divergence } from "../boundary/call-results.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
 import {
   batchDigest,

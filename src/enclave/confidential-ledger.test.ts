@@ -12,13 +12,12 @@ import {
   admit,
   type InFlight,
   initialLedgerApp,
-  newestReceipts,
-  nextBatches,
   type Queued,
   type StoredReceipt,
   settledHere,
-  withJournal,
 } from "./confidential-ledger.js";
+import { newestReceipts, nextBatches } from "./ledger-batches.js";
+import { withJournal } from "./ledger-journal.js";
 import { CommandRejected, type VerifiedCommand } from "./signed-messages.js";
 
 const app: App<StateValue> = erc20;

@@ -4,21 +4,16 @@
 import { bytesToHex, type Hex } from "viem";
 import type { App } from "../app/app.js";
 import type { StateValue } from "../app/canonical.js";
-import type {
-  CallName,
-  CallParams,
-  CallResult,
-  Divergence,
-  GroupView,
-  PublicIdentity,
-} from "../boundary/calls.js";
+import type { Divergence, GroupView, PublicIdentity } from "../boundary/call-results.js";
+import type { CallName, CallParams, CallResult } from "../boundary/calls.js";
 import type { EventCursor } from "../boundary/chain-events.js";
 import { EnclaveCallError } from "../boundary/frames.js";
 import type { AppIdentity, LedgerDomain } from "../protocol/digests.js";
 import type { PolicyKeys } from "../protocol/policy-document.js";
 import type { PieceCache } from "./checkpoint-pieces.js";
 import { type LedgerAppState, ledgerSummary } from "./confidential-ledger.js";
-import { type GroupMemberState, groupSummary } from "./group-member.js";
+import type { GroupMemberState } from "./group-member.js";
+import { groupSummary } from "./group-seal.js";
 import type { History } from "./history.js";
 import type { EnclaveKeys } from "./identity.js";
 import type { EnclaveIdentity, TeePlatform } from "./platform.js";

@@ -6,47 +6,31 @@
 // The contract's epoch counts handshake slots; a handshake that a member must refuse (a rejected
 // credential, a commit for another MLS epoch) is void for every member alike, because every member
 // decides from the same events in the same order.
+// Its keys are derived in group-keys.ts, its proposals made in group-proposal.ts, and its state
+// sealed and summarised in group-seal.ts.
 
 import { sha256 } from "@noble/hashes/sha2.js";
-import {
-  bytesToHex,
-  encodeAbiParameters,
-  type Hex,
-  hexToBytes,
-  keccak256,
-  parseAbiParameters,
-  toBytes,
-} from "viem";
-import type { GroupSummary, HandshakeRecord } from "../boundary/calls.js";
+import { bytesToHex, type Hex, hexToBytes, keccak256 } from "viem";
+import type { HandshakeRecord } from "../boundary/call-results.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
 import {
   type AuthenticationService,
   CredentialRejected,
-  createCommit,
-  createGroup,
-  decodeGroupState,
-  decodeMemberKeys,
-  EpochMismatch,
-  encodeGroupState,
-  encodeMemberKeys,
   epochOf,
-  exportSecret,
   GroupError,
   type GroupState,
   generateMemberKeys,
   handshakeEpoch,
   joinFromHandshake,
-  keyPackageIdentity,
   keyPackageSignatureKey,
   type MemberKeys,
   membersOf,
   NotForUs,
-  ownLeafIndex,
   processHandshake,
   RemovedFromGroup,
 } from "../group/mls.js";
 import type { LedgerDomain } from "../protocol/digests.js";
-import { digestKeyContext, STATE_DIGEST_LABEL } from "./ledger-digest.js";
+import { digestKeyOf, epochKeyOf } from "./group-keys.js";
 import {
   type Admission,
   CredentialError,
@@ -57,10 +41,6 @@ import {
   type RegistryView,
   updateRegistry,
 } from "./registry.js";
-
-export const BATCH_KEY_LABEL = "anonify/batch-key/v1";
-export const BATCH_KEY_BYTES = 32;
-const DIGEST_KEY_BYTES = 32;
 
 export type GroupMemberState = {
   registry: RegistryView;
@@ -125,7 +105,11 @@ export class GroupFollowError extends Error {
   override name = "GroupFollowError";
 }
 
-function authFor(view: RegistryView, domain: LedgerDomain, admission: Admission): AuthenticationService {
+export function authFor(
+  view: RegistryView,
+  domain: LedgerDomain,
+  admission: Admission,
+): AuthenticationService {
   return {
     validateCredential: async (identity, signaturePublicKey) => {
       try {
@@ -139,45 +123,7 @@ function authFor(view: RegistryView, domain: LedgerDomain, admission: Admission)
   };
 }
 
-function groupIdFor(domain: LedgerDomain): Uint8Array {
-  return hexToBytes(
-    keccak256(
-      encodeAbiParameters(parseAbiParameters("bytes32, uint256, address"), [
-        keccak256(toBytes("anonify.group-id.v1")),
-        BigInt(domain.chainId),
-        domain.contract,
-      ]),
-    ),
-  );
-}
-
-async function epochKeyOf(group: GroupState, domain: LedgerDomain): Promise<Uint8Array> {
-  const context = hexToBytes(
-    encodeAbiParameters(parseAbiParameters("uint256, address, uint64"), [
-      BigInt(domain.chainId),
-      domain.contract,
-      epochOf(group),
-    ]),
-  );
-  return exportSecret(group, BATCH_KEY_LABEL, context, BATCH_KEY_BYTES);
-}
-
-/** A member key's fingerprint: what status reports so nodes can compare keys without revealing them. */
-export function keyFingerprint(key: Uint8Array | undefined): Hex | undefined {
-  return key ? (bytesToHex(sha256(key)).slice(0, 18) as Hex) : undefined;
-}
-
-/** The key of the state digests of a group's epoch: only its members can compute or check one. */
-export function digestKeyOf(group: GroupState, domain: LedgerDomain): Promise<Uint8Array> {
-  return exportSecret(
-    group,
-    STATE_DIGEST_LABEL,
-    digestKeyContext(domain.chainId, domain.contract, epochOf(group)),
-    DIGEST_KEY_BYTES,
-  );
-}
-
-async function withGroup(
+export async function withGroup(
   state: GroupMemberState,
   group: GroupState | undefined,
   domain: LedgerDomain,
@@ -190,7 +136,7 @@ async function withGroup(
   };
 }
 
-const baseOf = (state: GroupMemberState): Hex | undefined =>
+export const baseOf = (state: GroupMemberState): Hex | undefined =>
   state.epochKey && bytesToHex(sha256(state.epochKey));
 
 /**
@@ -393,149 +339,3 @@ async function refusedByReceivers(
   }
   return undefined;
 }
-
-export type Proposal = { state: GroupMemberState; handshake: Uint8Array; slot: bigint } | undefined;
-
-/** What this enclave would commit now: genesis, adds of published key packages, removes, rotation. */
-export async function proposeCommit(
-  state: GroupMemberState,
-  self: Hex,
-  domain: LedgerDomain,
-  rotate: boolean,
-  admission: Admission,
-): Promise<{ state: GroupMemberState; handshake?: Uint8Array; rotation?: boolean }> {
-  let current = state;
-  const me = state.registry.enclaves[self.toLowerCase()];
-  if (me?.state !== "active") return { state: current };
-  // A commit already offered for this slot is offered again until the chain orders this slot:
-  // a second commit from the same epoch would orphan the first, should the first land.
-  const offered = ownCommitFor(current, current.slot);
-  if (offered)
-    return { state: current, handshake: hexToBytes(offered.handshake), rotation: offered.rotation };
-  if (!current.group) {
-    if (current.removed || !current.memberKeys || current.genesisDone) return { state: current };
-    // Genesis: the first registered enclave that is active and has published its key package.
-    const first = Object.entries(current.registry.enclaves)
-      .filter(([, r]) => r.state === "active" && r.keyPackage)
-      .sort(([, a], [, b]) => a.order - b.order)[0];
-    if (!first || first[0] !== self.toLowerCase() || !me.keyPackage) return { state: current };
-    const group = await createGroup(groupIdFor(domain), current.memberKeys);
-    current = await withGroup(current, group, domain);
-  }
-  const group = current.group!;
-  const members = membersOf(group);
-  const memberAddresses = new Set(members.map((m) => enclaveAddressOf(m.identity)));
-  const auth = authFor(current.registry, domain, admission);
-  const add: Uint8Array[] = [];
-  for (const [address, record] of Object.entries(current.registry.enclaves)) {
-    if (record.state !== "active" || !record.keyPackage || memberAddresses.has(address as Hex)) continue;
-    const keyPackage = hexToBytes(record.keyPackage);
-    // Checked here first so that a bad credential is simply never proposed.
-    try {
-      await checkCredential(
-        current.registry,
-        domain,
-        keyPackageIdentity(keyPackage),
-        keyPackageSignatureKey(keyPackage),
-        admission,
-      );
-    } catch {
-      continue;
-    }
-    add.push(keyPackage);
-  }
-  const remove = members
-    .filter((m) => m.leafIndex !== ownLeafIndex(group))
-    .filter((m) => hasRemovalProof(current.registry, m.identity))
-    .map((m) => m.leafIndex);
-  if (add.length === 0 && remove.length === 0 && !rotate) return { state: current };
-  try {
-    const commit = await createCommit(group, { add, remove }, auth);
-    const made: OwnCommit = {
-      handshakeHash: keccak256(commit.handshake),
-      handshake: bytesToHex(commit.handshake),
-      slot: current.slot,
-      state: commit.state,
-      // Genesis: the group was made just now, from nothing the chain holds.
-      base: state.group ? baseOf(current) : undefined,
-      rotation: add.length === 0 && remove.length === 0,
-    };
-    return { state: withOwnCommits(current, [made]), handshake: commit.handshake, rotation: made.rotation };
-  } catch (error) {
-    if (error instanceof CredentialRejected || error instanceof EpochMismatch) return { state: current };
-    throw error;
-  }
-}
-
-// ----- sealing: ts-mls's objects travel as their own wire encodings; the rest is sealed as it is
-
-/** The group state as sealed: the MLS objects as bytes, no epoch keys (they are derived again on restore). */
-export type SealedGroup = Omit<
-  GroupMemberState,
-  "memberKeys" | "group" | "ownCommits" | "epochKey" | "digestKey"
-> & {
-  memberKeys: Hex | undefined;
-  group: Hex | undefined;
-  ownCommits: SealedOwnCommit[];
-};
-type SealedOwnCommit = Omit<OwnCommit, "state"> & { state: Hex };
-
-export const unsealedOwnCommits = (sealed: SealedGroup): OwnCommit[] =>
-  sealed.ownCommits.map((c) => ({ ...c, state: decodeGroupState(hexToBytes(c.state)) }));
-
-export function sealableGroup({
-  epochKey: _derived,
-  digestKey: _alsoDerived,
-  ...state
-}: GroupMemberState): SealedGroup {
-  return {
-    ...state,
-    memberKeys: state.memberKeys && bytesToHex(encodeMemberKeys(state.memberKeys)),
-    group: state.group && bytesToHex(encodeGroupState(state.group)),
-    ownCommits: state.ownCommits.map((c) => ({ ...c, state: bytesToHex(encodeGroupState(c.state)) })),
-  };
-}
-
-export async function unsealedGroup(sealed: SealedGroup, domain: LedgerDomain): Promise<GroupMemberState> {
-  const group = sealed.group ? decodeGroupState(hexToBytes(sealed.group)) : undefined;
-  return {
-    ...sealed,
-    memberKeys: sealed.memberKeys ? decodeMemberKeys(hexToBytes(sealed.memberKeys)) : undefined,
-    group,
-    ownCommits: unsealedOwnCommits(sealed),
-    epochKey: group ? await epochKeyOf(group, domain) : undefined,
-    digestKey: group ? await digestKeyOf(group, domain) : undefined,
-  };
-}
-
-export function groupSummary(state: GroupMemberState, self?: Hex): GroupSummary {
-  const me = self ? state.registry.enclaves[self.toLowerCase()] : undefined;
-  return {
-    keyPackagePublished: me?.keyPackage !== undefined && me.keyPackage === state.keyPackage,
-    slot: state.slot.toString(),
-    epoch: state.group ? epochOf(state.group).toString() : undefined,
-    member: state.group !== undefined,
-    removed: state.removed,
-    members: state.group ? membersOf(state.group).map((m) => enclaveAddressOf(m.identity)) : [],
-    epochKeyFingerprint: keyFingerprint(state.epochKey),
-    lastHandshake: state.lastHandshake,
-    pending: ownCommitFor(state, state.slot) !== undefined,
-    policyVersion: (state.registry.policy?.version ?? 0n).toString(),
-    lastPolicyEvent: state.registry.lastPolicyEvent,
-    collateral: Object.values(state.registry.collateral ?? {}).map(
-      ({ key, platform, fmspc, tcbEvaluationDataNumber, nextUpdate }) => ({
-        key,
-        platform,
-        fmspc,
-        tcbEvaluationDataNumber,
-        nextUpdate,
-      }),
-    ),
-    lastCollateralEvent: state.registry.lastCollateralEvent,
-  };
-}
-
-/** Whether `enclave` is a member of this enclave's group as it stands (false outside any group). */
-export const isGroupMember = (state: GroupMemberState, enclave: Hex): boolean =>
-  state.group !== undefined &&
-  membersOf(state.group).some((m) => enclaveAddressOf(m.identity) === enclave.toLowerCase());

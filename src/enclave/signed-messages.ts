@@ -10,7 +10,7 @@
 // seal its precise reason to (`replyTo`: the response key and the message's digest).
 import { type Address, bytesToHex, type Hex, hexToBytes } from "viem";
 import type { JsonObject } from "../app/canonical.js";
-import type { CommandRejectionCode } from "../boundary/calls.js";
+import type { CommandRejectionCode } from "../boundary/refusal-codes.js";
 import type { LedgerDomain } from "../protocol/digests.js";
 import { commandDigest, queryDigest } from "../protocol/eip712.js";
 import { MAX_SEALED_MESSAGE_BYTES, openEnvelope } from "../protocol/envelope.js";

@@ -3,7 +3,7 @@
 // key packages, handshakes and batches placed in the contract's one sequence as it places them
 // (positions, block times, the event hash chain; slots and command sequences).
 import type { Hex } from "viem";
-import type { ApplyResult } from "../boundary/calls.js";
+import type { ApplyResult } from "../boundary/call-results.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
 import type { LedgerDomain } from "../protocol/digests.js";
 import { type ChainPosition, GENESIS_POSITION, positionAfter } from "../protocol/event-chain.js";

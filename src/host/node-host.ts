@@ -1,12 +1,16 @@
 // A node's host around its enclave: registration, key package, the ordered event feed, and the
 // group's handshakes. The host holds no secret: it stores sealed blobs and pays gas.
 import { join } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
 import type { Hex } from "viem";
-import type { AppSummary, Divergence, GroupSummary, GroupView, LedgerSummary } from "../boundary/calls.js";
+import type {
+  AppSummary,
+  Divergence,
+  GroupSummary,
+  GroupView,
+  LedgerSummary,
+} from "../boundary/call-results.js";
 import type { EventCursor } from "../boundary/chain-events.js";
 import { EnclaveCallError } from "../boundary/frames.js";
-import { writeAnonifyMined } from "../chain/chain.js";
 import { finalityDepth } from "../chain/finality.js";
 import { EventFollower, type FollowerStatus } from "../chain/follower.js";
 import { DEFAULT_BATCH_COMMANDS } from "../protocol/batch.js";
@@ -18,11 +22,13 @@ import { CommandFinality, type NodeCommandStatus, type WaitUntil } from "./comma
 import { CommandRequests } from "./commands/command-requests.js";
 import { CommandWaiters } from "./commands/command-waiters.js";
 import type { EnclaveCalls } from "./enclave-process.js";
+import { freshEnclave, untilRestarted } from "./enclave-restart.js";
 import { type EnclaveState, SupervisedEnclave } from "./enclave-supervisor.js";
+import { type LeaveResult, sendLeave } from "./leave.js";
 import { FailureLog, type Logger, loggerFor } from "./log.js";
 import { StageMetrics } from "./metrics.js";
 import type { EnclaveNodeOptions } from "./node-options.js";
-import { type EnclaveRegistration, initAndRegister, initEnclave, onChainState } from "./registration.js";
+import { type EnclaveRegistration, initAndRegister, publicRecord } from "./registration.js";
 import { rollBack } from "./rollback.js";
 import { type Keep, type SealedCopy, SealedStore } from "./sealed-store.js";
 import { SnapshotPublisher } from "./snapshots/snapshot-publisher.js";
@@ -41,17 +47,9 @@ const FOLLOW_POLL_MS = 50;
  * for rollbacks cover them): two Ethereum epochs, when mainnet finalizes.
  */
 const REORG_WINDOW_BLOCKS = 64n;
-/** Backoff between attempts to bring a crashed enclave back: from the first to the most. */
-const RESTART_BACKOFF_MS = { first: 250, max: 30_000 } as const;
 
 export type { EnclaveNodeOptions } from "./node-options.js";
 export type { GroupSummary, LedgerSummary };
-
-/** A leave the node will not send now (the API answers 409 with its message). */
-export class LeaveRefused extends Error {
-  override name = "LeaveRefused";
-  readonly code = "commands_pending";
-}
 
 export class EnclaveNode {
   readonly enclave: SupervisedEnclave;
@@ -286,27 +284,23 @@ export class EnclaveNode {
       this.batches.reset();
       // The ticker waits until the chain is read again: nothing is batched from a state being replayed.
       this.synced = false;
-      const failures = new FailureLog(this.log, "enclave restart");
-      let cursor: EventCursor | undefined;
-      for (let attempt = 0; ; attempt++) {
-        if (this.stopped) return;
-        try {
+      const restored = await untilRestarted(
+        async () => {
           const fresh = await this.freshEnclave();
           if (rollbackTo === undefined) {
             const sealed = this.store.read();
-            cursor = sealed ? await this.restore(fresh, sealed) : undefined;
-          } else
-            cursor = await rollBack(this.store, fresh, rollbackTo, {
-              restore: (enclave, sealed) => this.restore(enclave, sealed),
-              fresh: () => this.freshEnclave(),
-            });
-          break;
-        } catch (error) {
-          failures.failed(error);
-          const backoff = Math.min(RESTART_BACKOFF_MS.max, RESTART_BACKOFF_MS.first * 2 ** attempt);
-          await delay(backoff, undefined, { signal: this.stopping.signal }).catch(() => undefined);
-        }
-      }
+            return sealed ? await this.restore(fresh, sealed) : undefined;
+          }
+          return rollBack(this.store, fresh, rollbackTo, {
+            restore: (enclave, sealed) => this.restore(enclave, sealed),
+            fresh: () => this.freshEnclave(),
+          });
+        },
+        this.log,
+        this.stopping.signal,
+      );
+      if (!restored) return;
+      const cursor = restored.value;
       this.enclave.up();
       if (this.divergence) return; // restored diverged: it reads and writes nothing
       this.startFollower(cursor);
@@ -323,16 +317,9 @@ export class EnclaveNode {
     if (pending !== undefined) await this.recover(pending);
   }
 
-  /** A new enclave process with this node's identity unsealed, taking calls from the node's recovery only. */
-  private async freshEnclave(): Promise<EnclaveCalls> {
-    await this.enclave.replace();
-    const fresh = this.enclave.restarting;
-    await initEnclave(fresh, {
-      hostDir: this.options.hostDir,
-      chainId: this.options.wallet.chain.id,
-      contract: this.options.contract,
-    });
-    return fresh;
+  private freshEnclave(): Promise<EnclaveCalls> {
+    const { hostDir, wallet, contract } = this.options;
+    return freshEnclave(this.enclave, { hostDir, chainId: wallet.chain.id, contract });
   }
 
   /**
@@ -371,25 +358,12 @@ export class EnclaveNode {
     return this.left || this.group?.removed === true;
   }
 
-  /**
-   * Leaves the network for good: the enclave signs its leave for its record nonce on chain and the
-   * host sends it; the members then remove it from the group (a signed leave is their proof).
-   */
-  async leave(): Promise<{ enclave: Hex; transaction: Hex; block: bigint }> {
-    const { wallet, contract } = this.options;
-    // No tick from here on: one in flight could take the record nonce with a key package.
+  /** Leaves the network for good (leave.ts); no tick from here on, one could take the record nonce. */
+  async leave(): Promise<LeaveResult> {
     this.left = true;
     await this.ticker.stop();
     try {
-      // Commands accepted here and not yet ordered would be lost with the enclave: not while any is.
-      const { ledger } = await this.groupStatus();
-      const pending = ledger.queued + ledger.inFlight;
-      if (pending > 0)
-        throw new LeaveRefused(`${pending} commands accepted here are not ordered yet; retry once they are`);
-      const { recordNonce } = await onChainState(wallet, contract, this.address);
-      const { signature } = await this.enclave.call("signLeave", { nonce: recordNonce.toString() });
-      const receipt = await writeAnonifyMined(wallet, contract, "leave", [recordNonce, signature]);
-      return { enclave: this.address, transaction: receipt.transactionHash, block: receipt.blockNumber };
+      return await sendLeave(this.enclave, this.options.wallet, this.options.contract, this.address);
     } catch (error) {
       this.left = false;
       if (!this.stopped) this.ticker.start(TICK_MS);
@@ -430,17 +404,9 @@ export class EnclaveNode {
     return this.enclave.call("status");
   }
 
-  async onChainRecord() {
-    const record = await onChainState(this.options.wallet, this.options.contract, this.address);
-    return {
-      state: record.stateName,
-      platform: record.platform,
-      debug: record.debug,
-      measurement: record.measurement,
-      hpkePublicKey: record.hpkePublicKey,
-      app: record.app,
-      registeredAt: record.registeredAt.toString(),
-    };
+  /** The enclave's record on chain (registration.ts `publicRecord`). */
+  onChainRecord() {
+    return publicRecord(this.options.wallet, this.options.contract, this.address);
   }
 
   /** Whether the enclave process serves, or is being replaced after a crash or for a rollback. */

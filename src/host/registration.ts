@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Address, Hex } from "viem";
 import { requestReport } from "../attestation/client.js";
-import type { InitResult } from "../boundary/calls.js";
+import type { InitResult } from "../boundary/call-results.js";
 import type { LedgerWallet } from "../chain/chain.js";
 import { writeAtomic } from "../chain/files.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
@@ -28,6 +28,20 @@ export async function onChainState(wallet: LedgerWallet, contract: Address, encl
     args: [enclave],
   });
   return { ...record, stateName: ENCLAVE_STATE[record.state] ?? "none" };
+}
+
+/** The enclave's record on chain as the API shows it (JSON: the registration time as a decimal string). */
+export async function publicRecord(wallet: LedgerWallet, contract: Address, enclave: Address) {
+  const record = await onChainState(wallet, contract, enclave);
+  return {
+    state: record.stateName,
+    platform: record.platform,
+    debug: record.debug,
+    measurement: record.measurement,
+    hpkePublicKey: record.hpkePublicKey,
+    app: record.app,
+    registeredAt: record.registeredAt.toString(),
+  };
 }
 
 /** Unseals the identity the host kept (or has the enclave make one, kept sealed from then on). */

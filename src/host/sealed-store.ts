@@ -20,7 +20,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Hex } from "viem";
-import type { GroupSummary, JournalEntry } from "../boundary/calls.js";
+import type { GroupSummary, JournalEntry } from "../boundary/call-results.js";
 import {
   bytesOfHex,
   decodeSealedCheckpoint,

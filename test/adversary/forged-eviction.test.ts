@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { generatePrivateKey, sign } from "viem/accounts";
-import type { GroupSummary } from "../../src/boundary/calls.js";
+import type { GroupSummary } from "../../src/boundary/call-results.js";
 import type { LedgerEvent } from "../../src/boundary/chain-events.js";
 import { EnclaveCallError } from "../../src/boundary/frames.js";
 import { EventLog, type UnplacedEvent } from "../../src/enclave/test-chain.js";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Hex, LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import type { JournalEntry } from "../../src/boundary/calls.js";
+import type { JournalEntry } from "../../src/boundary/call-results.js";
 import { EnclaveCallError } from "../../src/boundary/frames.js";
 import { sealedErc20Command } from "../../src/enclave/test-harness.js";
 import { EnclaveProcess } from "../../src/host/enclave-process.js";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createPublicClient, type Hex, http, type LocalAccount } from "viem";
-import type { BatchOffer } from "../../src/boundary/calls.js";
+import type { BatchOffer } from "../../src/boundary/call-results.js";
 import type { LedgerEvent } from "../../src/boundary/chain-events.js";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import { AnonifyClient, AnonifyClientError } from "../../src/client/anonify-client.js";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import type { JournalEntry } from "../../src/boundary/calls.js";
+import type { JournalEntry } from "../../src/boundary/call-results.js";
 import { EnclaveCallError, FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from "../../src/boundary/frames.js";
 import { sealCommand, signCommand } from "../../src/client/command.js";
 import { decodeKeys, IDENTITY_SEAL_LABEL } from "../../src/enclave/identity.js";

@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { RunningService } from "../../src/attestation/service.js";
-import type { HandshakeProposal } from "../../src/boundary/calls.js";
+import type { HandshakeProposal } from "../../src/boundary/call-results.js";
 import { DEFAULT_ENCLAVE_BUNDLE } from "../../src/build/enclave-bundle.js";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import { AnonifyClient } from "../../src/client/anonify-client.js";

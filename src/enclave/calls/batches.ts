@@ -4,13 +4,13 @@
 // cursor) with its state digest there, which every member compares with its own. A new epoch
 // re-seals the ones in flight with the same commands.
 import type { Hex } from "viem";
-import type { BatchOffer } from "../../boundary/calls.js";
+import type { BatchOffer } from "../../boundary/call-results.js";
 import { epochOf } from "../../group/mls.js";
 import { DEFAULT_BATCH_COMMANDS } from "../../protocol/batch.js";
-import { inFlightDigest, nextBatches } from "../confidential-ledger.js";
 import { type CallHandlers, type EnclaveContext, sessionToChange } from "../context.js";
 import { digestAtCursor, pointAt } from "../history.js";
 import { signDigest } from "../identity.js";
+import { inFlightDigest, nextBatches } from "../ledger-batches.js";
 import { journalBatches } from "./checkpoint.js";
 
 export function batchCalls(context: EnclaveContext): Pick<CallHandlers, "sealBatch"> {

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { type CallName, type CallParams, ENCLAVE_CALLS, type JournalEntry } from "../../boundary/calls.js";
+import type { JournalEntry } from "../../boundary/call-results.js";
+import { type CallName, type CallParams, ENCLAVE_CALLS } from "../../boundary/calls.js";
 import type { Enclave } from "../enclave.js";
 import { call, DOMAIN, enclaveOn, refusedWith, sealedErc20Command, send } from "../test-harness.js";
 

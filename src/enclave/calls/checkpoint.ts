@@ -18,7 +18,7 @@
 import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { decodeValue, encodeValue, type StateValue } from "../../app/canonical.js";
 import { PersistentMap } from "../../app/pmap.js";
-import type { Divergence, JournalEntry } from "../../boundary/calls.js";
+import type { Divergence, JournalEntry } from "../../boundary/call-results.js";
 import type { EventCursor } from "../../boundary/chain-events.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import {
@@ -35,7 +35,7 @@ import {
   type SplitMap,
   sealPieces,
 } from "../checkpoint-pieces.js";
-import { type InFlight, type LedgerAppState, type Queued, withJournal } from "../confidential-ledger.js";
+import type { InFlight, LedgerAppState, Queued } from "../confidential-ledger.js";
 import {
   type CallHandlers,
   type CheckpointClock,
@@ -44,15 +44,11 @@ import {
   requireSession,
   type Session,
 } from "../context.js";
-import {
-  type SealedGroup,
-  sealableGroup,
-  unsealedGroup,
-  unsealedOwnCommits,
-  withOwnCommits,
-} from "../group-member.js";
+import { withOwnCommits } from "../group-member.js";
+import { type SealedGroup, sealableGroup, unsealedGroup, unsealedOwnCommits } from "../group-seal.js";
 import type { History } from "../history.js";
 import { GENESIS, type Linked, recordHash, verifiedChain } from "../journal-chain.js";
+import { withJournal } from "../ledger-journal.js";
 import { SealingError, seal, unseal } from "../sealing.js";
 
 const NODE_STATE_SEAL_LABEL = "node-state";

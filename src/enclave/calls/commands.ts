@@ -4,8 +4,9 @@
 // after opening as the one code `refused`, its reason — which may name the command, a parameter or
 // the sender's nonce — sealed to the sender's response key.
 import { bytesToHex, type Hex, hexToBytes } from "viem";
-import { type CommandStatusAnswer, isEnvelopeRefusal, REFUSED } from "../../boundary/calls.js";
+import type { CommandStatusAnswer } from "../../boundary/call-results.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
+import { isEnvelopeRefusal, REFUSED } from "../../boundary/refusal-codes.js";
 import type { LedgerDomain } from "../../protocol/digests.js";
 import { admit, commandStatus, type LedgerAppState, queueFull } from "../confidential-ledger.js";
 import {

@@ -12,7 +12,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { APPS } from "../../../apps/index.js";
 import { type App, CommandOutput } from "../../app/app.js";
 import type { StateValue } from "../../app/canonical.js";
-import type { ApplyResult } from "../../boundary/calls.js";
+import type { ApplyResult } from "../../boundary/call-results.js";
 import type { LedgerEvent } from "../../boundary/chain-events.js";
 import type { Enclave } from "../enclave.js";
 import { EventLog, TestChain, type UnplacedEvent } from "../test-chain.js";

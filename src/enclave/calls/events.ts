@@ -11,20 +11,19 @@
 // that adds this enclave after batches were ordered makes it sync: it stops before the next batch
 // until a snapshot is installed (src/enclave/ledger-snapshot.ts).
 import { type Hex, keccak256 } from "viem";
-import type { ApplyResult, CommandStatusAnswer, Divergence, SnapshotOffer } from "../../boundary/calls.js";
+import type {
+  ApplyResult,
+  CommandStatusAnswer,
+  Divergence,
+  SnapshotOffer,
+} from "../../boundary/call-results.js";
 import { cursorOf, type EventCursor, type LedgerEvent } from "../../boundary/chain-events.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import { epochOf, membersOf } from "../../group/mls.js";
 import type { LedgerDomain } from "../../protocol/digests.js";
 import { GENESIS_POSITION, positionAfter } from "../../protocol/event-chain.js";
 import { divergenceIn } from "../claims.js";
-import {
-  applyBatch,
-  LedgerAppError,
-  type LedgerAppState,
-  LedgerDiverged,
-  settledHere,
-} from "../confidential-ledger.js";
+import { LedgerAppError, type LedgerAppState, LedgerDiverged, settledHere } from "../confidential-ledger.js";
 import {
   admissionAt,
   type CallHandlers,
@@ -33,15 +32,11 @@ import {
   refuseIfDiverged,
   sessionToChange,
 } from "../context.js";
-import {
-  applyGroupEvent,
-  digestKeyOf,
-  GroupFollowError,
-  type GroupMemberState,
-  isGroupMember,
-  ownCommitFor,
-} from "../group-member.js";
+import { digestKeyOf } from "../group-keys.js";
+import { applyGroupEvent, GroupFollowError, type GroupMemberState, ownCommitFor } from "../group-member.js";
+import { isGroupMember } from "../group-seal.js";
 import { type History, withPoint } from "../history.js";
+import { applyBatch } from "../ledger-batches.js";
 import { ledgerRoot, stateDigestAt } from "../ledger-digest.js";
 import { captureSnapshot, snapshotKey, startSync, withProduced } from "../ledger-snapshot.js";
 import { countBatch, enclaveAddressOf } from "../registry.js";
@@ -177,9 +172,9 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
           blocked = true;
           break;
         }
-        const before = group;
+        const members = group;
         diverged = divergenceIn(event, history, group.registry, session.domain, (enclave) =>
-          isGroupMember(before, enclave),
+          isGroupMember(members, enclave),
         );
         if (diverged) break;
         let captured: Captured | undefined;

@@ -1,7 +1,7 @@
 // The group calls: this enclave's key package, the commit the group needs next (adds, removes,
 // rotation), and what the enclave reports of its group and ledger.
 import { bytesToHex } from "viem";
-import type { HandshakeProposal } from "../../boundary/calls.js";
+import type { HandshakeProposal } from "../../boundary/call-results.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import { handshakeDigest, keyPackageDigest } from "../../protocol/digests.js";
 import { GENESIS_POSITION } from "../../protocol/event-chain.js";
@@ -13,7 +13,9 @@ import {
   requireSession,
   sessionToChange,
 } from "../context.js";
-import { ensureKeyPackage, groupSummary, proposeCommit } from "../group-member.js";
+import { ensureKeyPackage } from "../group-member.js";
+import { proposeCommit } from "../group-proposal.js";
+import { groupSummary } from "../group-seal.js";
 import { signDigest } from "../identity.js";
 import { idleSealDue, sealState } from "./checkpoint.js";
 

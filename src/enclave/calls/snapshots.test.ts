@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it, mock } from "node:test";
 import { bytesToHex, type Hex, hexToBytes, recoverAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import type { ApplyResult } from "../../boundary/calls.js";
+import type { ApplyResult } from "../../boundary/call-results.js";
 import { openQueryResult, sealQuery, signQuery } from "../../client/command.js";
 import { snapshotDigest } from "../../protocol/digests.js";
 import { readSnapshotHeader, SNAPSHOT_HEADER_BYTES } from "../../protocol/snapshot.js";

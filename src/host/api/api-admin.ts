@@ -1,7 +1,7 @@
 // Admin routes (the node's admin token): rotating the group key, leaving the group.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ADMIN_TOKEN_FILE, checkAdminAuthorization } from "../admin-token.js";
-import { LeaveRefused } from "../node-host.js";
+import { LeaveRefused } from "../leave.js";
 import { ERROR, type NodeRoutes } from "./api-common.js";
 
 export function registerAdminRoutes(api: FastifyInstance, { node, adminToken }: NodeRoutes): void {

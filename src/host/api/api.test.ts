@@ -9,7 +9,7 @@ import { after, describe, test } from "node:test";
 import type { FastifyInstance, InjectOptions } from "fastify";
 import { ENCLAVE_REQUESTS } from "../../../test/support/enclave-requests.js";
 import { until } from "../../../test/support/wait.js";
-import type { CommandStatusAnswer } from "../../boundary/calls.js";
+import type { CommandStatusAnswer } from "../../boundary/call-results.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../../protocol/envelope.js";
 import { ADMIN_TOKEN_FILE, checkAdminAuthorization, loadOrCreateAdminToken } from "../admin-token.js";

@@ -2,7 +2,7 @@
 // bounded size (event-feed.ts), keeps what each apply sealed, wakes the requests it settled, takes
 // the snapshots it produced for joiners, and, while its own enclave waits for a snapshot, fetches it
 // and applies the same events again.
-import type { ApplyResult, Divergence } from "../../boundary/calls.js";
+import type { ApplyResult, Divergence } from "../../boundary/call-results.js";
 import type { EventCursor, LedgerEvent } from "../../boundary/chain-events.js";
 import type { AnonifyEvent } from "../../chain/follower.js";
 import type { CommandWaiters } from "../commands/command-waiters.js";

@@ -2,7 +2,7 @@
 // enclave for its record nonce), then whatever handshake its enclave proposes (genesis, adds,
 // removals, a rotation asked for), a due snapshot commitment, or else its batches.
 import type { Address } from "viem";
-import type { GroupSummary } from "../../boundary/calls.js";
+import type { GroupSummary } from "../../boundary/call-results.js";
 import type { LedgerWallet } from "../../chain/chain.js";
 import { anonifyAbi } from "../../chain/generated/contracts.js";
 import type { EnclaveCalls } from "../enclave-process.js";

@@ -3,7 +3,7 @@
 // rule clients check for themselves). A status request may wait for `final` as it waits for
 // `ordered`: the node looks again each time the chain it follows moves.
 import type { Chain, PublicClient, Transport } from "viem";
-import type { CommandStatusAnswer } from "../../boundary/calls.js";
+import type { CommandStatusAnswer } from "../../boundary/call-results.js";
 import { isFinal } from "../../chain/finality.js";
 import { isSettled } from "../../protocol/receipts.js";
 

@@ -1,7 +1,7 @@
 // A node's answers about commands: accepting a sealed one (kept sealed before the client hears 202)
 // and telling its state, each able to wait until the command is ordered, or ordered and final.
 import type { Hex } from "viem";
-import type { CommandStatusAnswer } from "../../boundary/calls.js";
+import type { CommandStatusAnswer } from "../../boundary/call-results.js";
 import { isSettled } from "../../protocol/receipts.js";
 import type { EnclaveCalls } from "../enclave-process.js";
 import type { StageMetrics } from "../metrics.js";

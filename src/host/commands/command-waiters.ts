@@ -1,6 +1,6 @@
 // Status requests waiting for their command to be ordered, woken by the applies that order them.
 import type { Hex } from "viem";
-import type { ApplyResult, CommandStatusAnswer } from "../../boundary/calls.js";
+import type { ApplyResult, CommandStatusAnswer } from "../../boundary/call-results.js";
 import { MAX_STATUS_WAIT_MS } from "./command-status.js";
 
 type Wake = (answer?: CommandStatusAnswer) => void;

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { type Hex, sha256 } from "viem";
-import type { SnapshotOffer } from "../../boundary/calls.js";
+import type { SnapshotOffer } from "../../boundary/call-results.js";
 import type { LedgerWallet } from "../../chain/chain.js";
 import type { ChainWriter } from "../chain-io/chain-writer.js";
 import type { EnclaveCalls } from "../enclave-process.js";

@@ -5,7 +5,7 @@
 // member holds the same bytes; if no commitment of them appears within FALLBACK_MS (the committer's
 // node went down), the others commit the hash themselves, so a joiner is not stranded.
 import type { Address, Hex } from "viem";
-import type { SnapshotOffer } from "../../boundary/calls.js";
+import type { SnapshotOffer } from "../../boundary/call-results.js";
 import type { LedgerWallet } from "../../chain/chain.js";
 import { anonifyAbi } from "../../chain/generated/contracts.js";
 import type { ChainWriter } from "../chain-io/chain-writer.js";

@@ -5,7 +5,8 @@
 // opens them itself (`installSnapshot`). The host trusts no peer: a wrong or tampered snapshot costs
 // a retry, never the enclave's state.
 import type { Address, Hex } from "viem";
-import { type LedgerSummary, SNAPSHOT_CHUNK_BYTES } from "../../boundary/calls.js";
+import type { LedgerSummary } from "../../boundary/call-results.js";
+import { SNAPSHOT_CHUNK_BYTES } from "../../boundary/calls.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import { blockPages } from "../../chain/block-pages.js";
 import type { LedgerWallet } from "../../chain/chain.js";

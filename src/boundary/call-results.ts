@@ -1,0 +1,180 @@
+// What the enclave's calls answer (calls.ts names each call's result type): plain JSON as it crosses,
+// hex strings, decimal strings for 64-bit and larger integers, numbers for small ones.
+import type { Hex } from "viem";
+import type { CommandStatus } from "../protocol/receipts.js";
+import type { EventCursor } from "./chain-events.js";
+
+/**
+ * A command's state; the receipt, once ordered, is sealed to the sender's response key. `block`: the
+ * block of the batch that ordered it (public: the sequence names that batch on chain anyway).
+ */
+export type CommandStatusAnswer = {
+  id: Hex;
+  status: CommandStatus;
+  sequence?: string;
+  block?: string;
+  receipt?: Hex;
+};
+
+export type HandshakeRecord = {
+  slot: string;
+  mlsEpoch: string | undefined;
+  enclave: Hex;
+  block: string;
+  outcome: string;
+};
+
+/** What the enclave reports of its group: public, or a fingerprint of what is not. */
+export type GroupSummary = {
+  keyPackagePublished: boolean;
+  slot: string;
+  epoch: string | undefined;
+  member: boolean;
+  removed: boolean;
+  members: Hex[];
+  epochKeyFingerprint: Hex | undefined;
+  lastHandshake: HandshakeRecord | undefined;
+  pending: boolean;
+  /** The version of the signed policy document applied (none: 0), and what became of the last one published. */
+  policyVersion: string;
+  lastPolicyEvent?: { block: string; logIndex: number; version?: string; outcome: string };
+  /** The DCAP collateral sets held (public: Intel publishes them), and what became of the last one published. */
+  collateral: CollateralSummary[];
+  lastCollateralEvent?: { block: string; logIndex: number; key?: string; outcome: string };
+};
+
+export type CollateralSummary = {
+  key: string;
+  platform: string;
+  fmspc: string;
+  tcbEvaluationDataNumber?: number;
+  nextUpdate: string;
+};
+
+/** Counts only: a digest of a small confidential state could be brute-forced. */
+export type LedgerSummary = {
+  sequence: string;
+  batches: string;
+  queued: number;
+  inFlight: number;
+  batchesInFlight: number;
+  skippedBatches: string;
+  /**
+   * Set while the enclave waits for the state snapshot of the slot it joined at (in `block`, at
+   * `sequence`): it answers no command or query and applies no batch until one is installed.
+   */
+  syncing: { slot: string; block: string; at: string; sequence: string } | undefined;
+};
+
+/** A sealed journal record as the host keeps it: in clear only its order and kind. */
+export type JournalEntry = { seq: number; kind: "snapshot" | "accepted" | "batched"; sealed: Hex };
+
+export type PublicIdentity = { address: Hex; hpkePublicKey: Hex };
+
+/** The app an enclave runs, as the group knows it: its identity and the word it registers with. */
+export type AppSummary = { name: string; codeHash: Hex; stateVersion: number; id: Hex };
+
+export type StatusResult = {
+  boundaryVersion: number;
+  platform: string;
+  app: AppSummary;
+  measurement: Hex;
+  signerMeasurement: Hex;
+  address: Hex | undefined;
+};
+
+export type InitResult = PublicIdentity & {
+  sealedIdentity: Hex;
+  /** Why a new identity was made instead of unsealing one, if one was made. */
+  created: "first-start" | "measurement-changed" | undefined;
+};
+
+/**
+ * Why an enclave stopped: the event that showed its history is not the network's (a signed output
+ * of another enclave that does not verify against this enclave's history, a state digest that is not
+ * its own, a member's batch it cannot open), and the two digests where digests differed.
+ */
+export type Divergence = { seq: string; kind: string; reason: string; ours?: Hex; theirs?: Hex };
+
+export type GroupView = {
+  cursor: EventCursor | undefined;
+  group: GroupSummary;
+  ledger: LedgerSummary;
+  diverged: Divergence | undefined;
+};
+
+/**
+ * A state snapshot this enclave produced while applying a handshake that added members (every
+ * complete member produces the same bytes): the host reads it with `snapshotChunk`, stores it by
+ * hash and serves it; `commit`: this enclave committed the handshake, so its host commits the hash
+ * on chain (`signSnapshot`, `commitSnapshot`). `block`: the handshake's block.
+ */
+export type SnapshotOffer = {
+  slot: string;
+  /** The handshake's position in the event sequence, and the state digest there. */
+  at: string;
+  stateDigest: Hex;
+  sequence: string;
+  block: string;
+  hash: Hex;
+  size: number;
+  commit: boolean;
+};
+
+export type ApplyResult = GroupView & {
+  applied: number;
+  /**
+   * The enclave stopped before a batch it cannot apply yet (it is syncing): the events from that
+   * batch on were not applied, and are to be sent again once a snapshot is installed.
+   */
+  blocked: boolean;
+  snapshots: SnapshotOffer[];
+  /** The commands accepted here that this apply ordered ("unknown": the enclave holds nothing of it). */
+  settled: (CommandStatusAnswer | { id: Hex; status: "unknown" })[];
+  sealedState: Hex | undefined;
+};
+
+/** `baseSeq`: the point of the event sequence the commit was made at, which its signature names. */
+export type HandshakeProposal = { group: GroupSummary; sealedState: Hex | undefined } & (
+  | { handshake: null }
+  | {
+      handshake: Hex;
+      epoch: string;
+      /** The commit changes no membership (a key rotation): the contract limits how often. */
+      rotation: boolean;
+      baseSeq: string;
+      signature: Hex;
+    }
+);
+
+/**
+ * A batch to submit, signed for the contract at point `baseSeq` with the enclave's state digest there;
+ * `ciphertext` is left out when the host named it known.
+ */
+export type BatchOffer = {
+  epoch: string;
+  nonce: string;
+  ciphertext: Hex | undefined;
+  count: number;
+  enclave: Hex;
+  baseSeq: string;
+  stateDigest: Hex;
+  signature: Hex;
+};
+
+export type SealBatchResult = {
+  batches: BatchOffer[];
+  queued: number;
+  journal: JournalEntry | undefined;
+  /** Why nothing can be batched, when nothing can. */
+  reason: string | undefined;
+};
+
+export type SnapshotChunk = { bytes: Hex; total: number };
+
+export type InstallSnapshotResult = {
+  /** Whether the snapshot is installed (all its bytes were given, and it was accepted). */
+  installed: boolean;
+  received: number;
+  ledger: LedgerSummary;
+};
