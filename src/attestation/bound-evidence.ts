@@ -1,9 +1,10 @@
-// What every relying party checks of an enclave's evidence beyond its own policy: a member enclave
+// What every relying party checks of an enclave's verdict beyond its own policy: a member enclave
 // before it admits a peer (src/enclave/registry.ts) and a client before it encrypts to one
-// (src/client/enclave-evidence.ts). The evidence verifies to the roots pinned in this code, is of the
-// platform the contract recorded, and its report data is the enclave's binding: its address, HPKE key
-// and app to this chain and contract (src/protocol/digests.ts `enclaveBinding`). What platforms,
-// measurements, TCB statuses and debug each admits is the caller's policy.
+// (src/client/enclave-evidence.ts). The caller verified the evidence to its pinned roots; here the
+// verdict must be of the platform the contract recorded, and its report data the enclave's binding:
+// its address, HPKE key and app to this chain and contract (src/protocol/digests.ts
+// `enclaveBinding`). What platforms, measurements, TCB statuses and debug each admits is the
+// caller's policy.
 import type { Hex } from "viem";
 import { bindingOf } from "./binding.js";
 import { type PlatformName, type Verdict, VerificationError } from "./verdict.js";

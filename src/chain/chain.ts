@@ -21,6 +21,7 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 import { failover, RPC_TIMEOUT_MS } from "./failover-transport.js";
 import { anonifyAbi, anonifyBytecode } from "./generated/contracts.js";
+import { rpcOrigin } from "./rpc-origin.js";
 
 /** A seven-day default: old enough for a slow operator, young enough that a stale quote expires. */
 export const DEFAULT_MAX_REPORT_AGE_S = 7n * 24n * 3600n;
@@ -71,10 +72,13 @@ async function agreedChainId(urls: readonly string[]): Promise<number> {
   if (ids.size === 0) {
     const first = answers[0] as PromiseRejectedResult;
     const reason = first.reason instanceof Error ? first.reason.message.split("\n")[0] : String(first.reason);
-    throw new LedgerError(`no RPC endpoint answers (${urls.join(", ")}): ${reason}`, "rpc_unreachable");
+    throw new LedgerError(
+      `no RPC endpoint answers (${urls.map(rpcOrigin).join(", ")}): ${reason}`,
+      "rpc_unreachable",
+    );
   }
   if (ids.size > 1) {
-    const listed = [...ids].map(([id, at]) => `chain ${id} at ${at.join(", ")}`).join("; ");
+    const listed = [...ids].map(([id, at]) => `chain ${id} at ${at.map(rpcOrigin).join(", ")}`).join("; ");
     throw new LedgerError(`the RPC endpoints serve different chains: ${listed}`, "chains_differ");
   }
   return [...ids.keys()][0]!;

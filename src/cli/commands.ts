@@ -67,6 +67,10 @@ export function chosenNetwork(flags: NetworkFlags): ChainTarget {
     chainId: flags.chainId !== undefined ? parseChainId(flags.chainId, "flags", "--chain-id") : base.chainId,
     contract:
       flags.contract !== undefined ? parseContract(flags.contract, "flags", "--contract") : base.contract,
+    // Log reads start at the deployment: the profile's block, unless the contract is another.
+    ...(flags.contract === undefined && base.deployedAtBlock !== undefined
+      ? { deployedAtBlock: base.deployedAtBlock }
+      : {}),
   };
   const missing = (["rpcUrl", "chainId", "contract"] as const).filter((k) => target[k] === undefined);
   if (missing.length > 0) {
@@ -123,8 +127,9 @@ function servedBy(client: AnonifyClient) {
 
 /** Prints a value that may hold bigints (amounts): as JSON with decimal strings. */
 function show(value: unknown): string {
-  return canonicalJson(
-    JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v))),
+  // As JSON, then C1 controls escaped too (JSON escapes C0 only): still valid JSON, safe to print.
+  return printable(
+    canonicalJson(JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v)))),
   );
 }
 
@@ -234,7 +239,7 @@ export function registerUserCommands(program: Command): void {
         if (network) checkNodeNetwork(s, network, flags.node);
         if (!network)
           console.error("warning: no network profile; the node's chain and contract are not checked");
-        if (flags.json) return console.log(JSON.stringify(s));
+        if (flags.json) return console.log(printable(JSON.stringify(s)));
         for (const [k, v] of Object.entries(s))
           console.log(printable(`${k.padEnd(20)} ${typeof v === "object" ? JSON.stringify(v) : v}`));
       }),

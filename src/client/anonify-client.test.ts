@@ -21,7 +21,7 @@ import { anonifyAbi } from "../chain/generated/contracts.js";
 import { SimPlatform } from "../enclave/sim-platform.js";
 import { enclaveBinding } from "../protocol/digests.js";
 import { AnonifyClient, AnonifyClientError } from "./anonify-client.js";
-import { ENCLAVE_POLICIES, type EnclavePolicy } from "./enclave-policy.js";
+import { defaultPolicyName, ENCLAVE_POLICIES, type EnclavePolicy } from "./enclave-policy.js";
 
 const CHAIN = "http://chain.invalid/";
 const NODE = "http://node.invalid/";
@@ -224,20 +224,30 @@ describe("AnonifyClient", () => {
     );
   });
 
-  it("defaults to production off a development chain", async () => {
-    const requests: string[] = [];
-    const fetch = fakeNetwork(requests, { chainId: 1 });
-    const onMainnet = AnonifyClient.connect({
-      network: { rpcUrl: CHAIN, chainId: 1, contract: CONTRACT },
-      node: NODE,
-      account: privateKeyToAccount(generatePrivateKey()),
-      fetch: async (input, init) => {
-        const body = init?.body ? (JSON.parse(String(init.body)) as { method?: string; id?: number }) : {};
-        if (body.method === "eth_chainId")
-          return new Response(JSON.stringify({ jsonrpc: "2.0", id: body.id, result: "0x1" }));
-        return fetch(input, init);
-      },
-    });
-    await assert.rejects(onMainnet, refused("enclave_not_allowed", /simulated TEE platform/));
+  it("defaults to production off a development chain, development on it", async () => {
+    assert.equal(defaultPolicyName(1), "production");
+    assert.equal(defaultPolicyName(31337), "development");
+    const onMainnet = (enclavePolicy?: EnclavePolicy) => {
+      const fetch = fakeNetwork([], { chainId: 1 });
+      return AnonifyClient.connect({
+        network: { rpcUrl: CHAIN, chainId: 1, contract: CONTRACT },
+        node: NODE,
+        account: privateKeyToAccount(generatePrivateKey()),
+        enclavePolicy,
+        fetch: async (input, init) => {
+          const body = init?.body ? (JSON.parse(String(init.body)) as { method?: string; id?: number }) : {};
+          if (body.method === "eth_chainId")
+            return new Response(JSON.stringify({ jsonrpc: "2.0", id: body.id, result: "0x1" }));
+          return fetch(input, init);
+        },
+      });
+    };
+    // Development takes the simulated platform and judges the evidence (bound to chain 31337, so
+    // refused here for its binding); the default refuses the platform before any verification.
+    await assert.rejects(
+      onMainnet(ENCLAVE_POLICIES.development),
+      refused("enclave_not_allowed", /does not bind/),
+    );
+    await assert.rejects(onMainnet(), refused("enclave_not_allowed", /simulated TEE platform/));
   });
 });

@@ -130,8 +130,8 @@ export class AnonifyClient<A extends App = App> {
     readonly app: string,
     /** What receipts and answers are checked against: the chain of the user's network profile. */
     private readonly onChain: ChainChecks,
-    /** The enclaves this client judged from their evidence, and the policy it judged them by. */
-    readonly trusted: TrustedEnclaves,
+    /** The enclaves this client judged from their evidence. */
+    private readonly trusted: TrustedEnclaves,
   ) {}
 
   /** The address of the enclave this client encrypts to. */

@@ -3,6 +3,8 @@
 // drop: about 73 KB gzipped more in the web page (src/client runs in the browser too).
 import { type Client, createClient, http, type Transport } from "viem";
 
+export { rpcOrigin } from "../chain/rpc-origin.js";
+
 export type ChainClient = Client<Transport>;
 
 export type ChainClientOptions = {
@@ -23,17 +25,4 @@ export function chainClient(rpcUrl: string, options: ChainClientOptions = {}): C
     pollingInterval: options.pollingIntervalMs,
     ccipRead: false,
   });
-}
-
-/**
- * An RPC URL as it may be shown: scheme and host only. Providers put API keys in the path or the
- * query, and error messages end up in logs and bug reports.
- */
-export function rpcOrigin(rpcUrl: string): string {
-  try {
-    const url = new URL(rpcUrl);
-    return `${url.protocol}//${url.host}`;
-  } catch {
-    return "the RPC (an invalid URL)";
-  }
 }

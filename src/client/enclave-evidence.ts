@@ -7,9 +7,14 @@
 // the pinned Intel root), both read from the chain of the user's network profile.
 import { type Address, type Hex, hexToBytes, keccak256 } from "viem";
 import { boundVerdictRefusal } from "../attestation/bound-evidence.js";
-import type { PlatformName, Verdict } from "../attestation/verdict.js";
+import { type PlatformName, type Verdict, VerificationError } from "../attestation/verdict.js";
 import { enclaveBinding, type LedgerDomain } from "../protocol/digests.js";
-import { type EnclavePolicy, type EnclaveVerdict, verdictRefusal } from "./enclave-policy.js";
+import {
+  type EnclavePolicy,
+  type EnclaveVerdict,
+  platformRefusal,
+  verdictRefusal,
+} from "./enclave-policy.js";
 import { AnonifyClientError } from "./errors.js";
 import { verifierFor } from "./verifiers.js";
 
@@ -37,24 +42,31 @@ const MAX_CACHED_VERDICTS = 256;
 
 /**
  * Verdicts of evidence that verified, by platform, evidence and collateral: every client of a page or
- * process shares them (a verdict depends on nothing else but the time, bounded by the TTL). Only
- * successes are kept; the policy and the binding are checked every time.
+ * process shares them. A verdict depends on the time too (certificate and collateral windows): one is
+ * reused for VERDICT_TTL_MS at most, so it may outlive a window by that much. Only successes are
+ * kept; the policy and the binding are checked every time.
  */
-export class VerdictCache {
+class VerdictCache {
   private readonly held = new Map<string, { verdict: Verdict; at: number }>();
 
   async verified(platform: PlatformName, evidence: Hex, collateral: unknown, now: Date): Promise<Verdict> {
-    const key = `${platform}:${keccak256(evidence)}:${collateral === undefined ? "none" : keccak256(new TextEncoder().encode(JSON.stringify(collateral)))}`;
+    const collateralKey =
+      collateral === undefined ? "none" : keccak256(new TextEncoder().encode(JSON.stringify(collateral)));
+    const key = `${platform}:${keccak256(evidence)}:${collateralKey}`;
     const hit = this.held.get(key);
-    if (hit && now.getTime() - hit.at < VERDICT_TTL_MS && now.getTime() >= hit.at) return hit.verdict;
-    const verdict = await (await verifierFor(platform))(hexToBytes(evidence), { now, collateral });
+    if (hit && now.getTime() >= hit.at && now.getTime() - hit.at < VERDICT_TTL_MS) return hit.verdict;
+    const verify = await verifierFor(platform).catch((error: unknown) => {
+      // The browser has no node:crypto yet for the DCAP and Nitro verifiers: refused, never skipped.
+      throw new VerificationError(`this client cannot verify ${platform} evidence here (${String(error)})`);
+    });
+    const verdict = await verify(hexToBytes(evidence), { now, collateral });
     if (this.held.size >= MAX_CACHED_VERDICTS) this.held.clear();
     this.held.set(key, { verdict, at: now.getTime() });
     return verdict;
   }
 }
 
-export const SHARED_VERDICTS = new VerdictCache();
+const SHARED_VERDICTS = new VerdictCache();
 
 const refuse = (address: Address, why: string) =>
   new AnonifyClientError("enclave_not_allowed", `enclave ${address} is refused: ${why}`);
@@ -69,9 +81,8 @@ export async function judgeEnclave(
   domain: LedgerDomain,
   address: Address,
   policy: EnclavePolicy,
-  options: { now?: Date; cache?: VerdictCache } = {},
+  options: { now?: Date } = {},
 ): Promise<{ verdict: EnclaveVerdict; registration: Registration }> {
-  const now = options.now ?? new Date();
   if (!(await source.isActive(address)))
     throw new AnonifyClientError(
       "enclave_not_active",
@@ -81,23 +92,17 @@ export async function judgeEnclave(
   if (!registration) throw refuse(address, "the chain holds no registration event of it");
   const { platform, evidence } = registration;
   // Refused before any verification: what the policy refuses whatever the evidence says.
-  if (platform === "sim" && !policy.allowSimulated)
-    throw refuse(
-      address,
-      "it runs on the simulated TEE platform, which protects nothing, and the policy does not allow it",
-    );
-  if (policy.platforms && !policy.platforms.includes(platform))
-    throw refuse(
-      address,
-      `its platform ${platform} is not one the policy allows (${policy.platforms.join(", ")})`,
-    );
+  const early = platformRefusal(policy, platform);
+  if (early) throw refuse(address, early);
+  // Reading the collateral is chain I/O: its errors are the RPC's, not a verdict on the enclave.
+  const collateral = await source.collateral(platform, evidence);
   let verdict: Verdict;
   try {
-    const collateral = await source.collateral(platform, evidence);
-    verdict = await (options.cache ?? SHARED_VERDICTS).verified(platform, evidence, collateral, now);
+    verdict = await SHARED_VERDICTS.verified(platform, evidence, collateral, options.now ?? new Date());
   } catch (error) {
-    if (error instanceof AnonifyClientError) throw error;
-    throw refuse(address, `its evidence does not verify: ${(error as Error).message}`);
+    if (error instanceof VerificationError)
+      throw refuse(address, `its evidence does not verify: ${error.reason}`);
+    throw error;
   }
   const binding = enclaveBinding(domain, address, registration.hpkePublicKey, registration.app);
   const unbound = boundVerdictRefusal(verdict, platform, binding);
@@ -117,33 +122,38 @@ export async function judgeEnclave(
   return { verdict: judged, registration };
 }
 
+/** How long a client keeps its judgement of an enclave: a revocation or a new collateral set counts after it. */
+const JUDGED_TTL_MS = 60 * 1000;
+
+type Judged = { verdict: EnclaveVerdict; registration: Registration };
+
 /**
- * The enclaves one client trusts, each judged once from its evidence on chain: the one it encrypts
- * to, and every one that submitted a batch whose receipt it is shown.
+ * The enclaves one client trusts, each judged from its evidence on chain at most once per
+ * JUDGED_TTL_MS, refusals included (an untrusted enclave's batch at every point must not cost a
+ * judgement per answer checked): the one it encrypts to, and each whose batches or claims it meets.
  */
 export class TrustedEnclaves {
-  private readonly judged = new Map<
-    string,
-    Promise<{ verdict: EnclaveVerdict; registration: Registration }>
-  >();
+  private readonly judged = new Map<string, { judging: Promise<Judged>; at: number }>();
 
   constructor(
     private readonly source: EvidenceSource,
     private readonly domain: LedgerDomain,
-    readonly policy: EnclavePolicy,
-    private readonly now?: () => Date,
+    private readonly policy: EnclavePolicy,
+    private readonly now: () => Date = () => new Date(),
   ) {}
 
   /** The enclave's verdict and registration, or `enclave_not_active` / `enclave_not_allowed`. */
-  judge(address: Address): Promise<{ verdict: EnclaveVerdict; registration: Registration }> {
+  judge(address: Address): Promise<Judged> {
     const key = address.toLowerCase();
-    let judging = this.judged.get(key);
-    if (!judging) {
-      judging = judgeEnclave(this.source, this.domain, address, this.policy, { now: this.now?.() });
-      // A refusal is not kept: the chain may hold the collateral or the registration later.
-      judging.catch(() => this.judged.delete(key));
-      this.judged.set(key, judging);
-    }
+    const now = this.now();
+    const held = this.judged.get(key);
+    if (held && now.getTime() - held.at < JUDGED_TTL_MS) return held.judging;
+    const judging = judgeEnclave(this.source, this.domain, address, this.policy, { now });
+    // What is not a judgement (the RPC failed) is not kept.
+    judging.catch((error: unknown) => {
+      if (!(error instanceof AnonifyClientError)) this.judged.delete(key);
+    });
+    this.judged.set(key, { judging, at: now.getTime() });
     return judging;
   }
 

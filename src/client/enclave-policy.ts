@@ -94,12 +94,19 @@ const names = (pinned: Hex, measurement: Hex): boolean =>
   pinned.toLowerCase() === measurement.toLowerCase() ||
   pinned.toLowerCase() === measurementWord(measurement.slice(2)).toLowerCase();
 
+/** Why `policy` refuses every enclave of `platform`, whatever its evidence says, or undefined. */
+export function platformRefusal(policy: EnclavePolicy, platform: PlatformName): string | undefined {
+  if (platform === "sim" && !policy.allowSimulated)
+    return "it runs on the simulated TEE platform, which protects nothing, and the policy does not allow it";
+  if (policy.platforms && !policy.platforms.includes(platform))
+    return `its platform ${platform} is not one the policy allows (${policy.platforms.join(", ")})`;
+  return undefined;
+}
+
 /** Why `policy` refuses an enclave of this verdict, or undefined if it accepts it. */
 export function verdictRefusal(policy: EnclavePolicy, v: EnclaveVerdict): string | undefined {
-  if (v.simulated && !policy.allowSimulated)
-    return "it runs on the simulated TEE platform, which protects nothing, and the policy does not allow it";
-  if (policy.platforms && !policy.platforms.includes(v.platform))
-    return `its platform ${v.platform} is not one the policy allows (${policy.platforms.join(", ")})`;
+  const refused = platformRefusal(policy, v.platform);
+  if (refused) return refused;
   if (v.debug && !v.simulated && !policy.allowDebug)
     return "it is a debug enclave (its memory is readable by its host) and the policy does not allow debug";
   if (policy.tcbStatuses && !v.simulated && !policy.tcbStatuses.includes(v.tcbStatus)) {

@@ -302,15 +302,15 @@ export function isOwnMeasurement(verdictMeasurement: string, own: Hex): boolean 
 }
 
 /**
- * Verdicts of evidence that verified, by format, evidence, collateral and the instant judged at: the
- * same evidence is checked by every credential check of one handshake (a joiner checks every
- * member's). Keyed by the instant too, so that a verdict depends on its inputs alone (a verdict
- * reused at another time could outlive a certificate or collateral window, and an enclave with a
- * warm cache would then decide otherwise than one without). Only successes are kept (a failure is
- * verified again next time), and the checks that depend on the caller (profile, measurement, policy,
- * binding) run every time.
+ * Verdicts of evidence, by format, evidence, collateral and the instant judged at: the same evidence
+ * is checked by every credential check of one handshake (a joiner checks every member's), and a
+ * candidate that is never admitted is checked again at every proposal. Keyed by the instant too, so
+ * that a verdict depends on its inputs alone (a verdict reused at another time could outlive a
+ * certificate or collateral window, and an enclave with a warm cache would then decide otherwise
+ * than one without). A failure is kept as well: at the same instant it fails the same way. The
+ * checks that depend on the caller (profile, measurement, policy, binding) run every time.
  */
-const verdicts = new Map<string, Verdict>();
+const verdicts = new Map<string, Verdict | VerificationError>();
 const MAX_CACHED_VERDICTS = 4096;
 
 async function verifiedVerdict(
@@ -321,12 +321,19 @@ async function verifiedVerdict(
 ): Promise<Verdict> {
   const collateralHash = collateral === undefined ? "none" : keccak256(toBytes(JSON.stringify(collateral)));
   const key = `${format}:${keccak256(evidence)}:${collateralHash}:${now.getTime()}`;
-  const cached = verdicts.get(key);
-  if (cached) return cached;
-  const verdict = await VERIFIERS[format](hexToBytes(evidence), { now, collateral });
-  if (verdicts.size >= MAX_CACHED_VERDICTS) verdicts.clear();
-  verdicts.set(key, verdict);
-  return verdict;
+  let judged = verdicts.get(key);
+  if (!judged) {
+    try {
+      judged = await VERIFIERS[format](hexToBytes(evidence), { now, collateral });
+    } catch (error) {
+      if (!(error instanceof VerificationError)) throw error;
+      judged = error;
+    }
+    if (verdicts.size >= MAX_CACHED_VERDICTS) verdicts.clear();
+    verdicts.set(key, judged);
+  }
+  if (judged instanceof VerificationError) throw judged;
+  return judged;
 }
 
 /**

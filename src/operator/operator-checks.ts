@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { type Address, formatEther, type Hex } from "viem";
 import { connectLedger, type Ledger, LedgerError, type LedgerWallet } from "../chain/chain.js";
+import { rpcOrigin } from "../chain/rpc-origin.js";
 import type { NetworkProfile } from "../client/network-profile.js";
 
 /** A private key as a file holds it: 32 bytes as hex, with or without 0x. */
@@ -28,7 +29,7 @@ export async function connectRpc(rpcUrls: string | readonly string[]): Promise<L
     return await connectLedger(rpcUrls);
   } catch (error) {
     if (!(error instanceof LedgerError) || error.code === undefined) throw error;
-    const urls = typeof rpcUrls === "string" ? rpcUrls : rpcUrls.join(", ");
+    const urls = (typeof rpcUrls === "string" ? [rpcUrls] : rpcUrls).map(rpcOrigin).join(", ");
     if (error.code === "chains_differ") throw new OperatorError("wrong_chain", error.message);
     const reason = error.message.split("): ")[1] ?? error.message;
     throw new OperatorError("rpc_unreachable", `the chain RPC ${urls} does not answer JSON-RPC (${reason})`);
@@ -66,7 +67,7 @@ export async function requireContract(ledger: Ledger, contract: Address): Promis
   if (!code || code === "0x")
     throw new OperatorError(
       "no_contract",
-      `no contract at ${contract} on chain ${ledger.chain.id} (${ledger.rpcUrl}): wrong address, or another chain?`,
+      `no contract at ${contract} on chain ${ledger.chain.id} (${rpcOrigin(ledger.rpcUrl)}): wrong address, or another chain?`,
     );
 }
 
@@ -75,6 +76,6 @@ export function requireChain(profile: Pick<NetworkProfile, "chainId">, ledger: L
   if (profile.chainId !== ledger.chain.id)
     throw new OperatorError(
       "wrong_chain",
-      `${source} is for chain ${profile.chainId}, but ${ledger.rpcUrl} serves chain ${ledger.chain.id}`,
+      `${source} is for chain ${profile.chainId}, but ${rpcOrigin(ledger.rpcUrl)} serves chain ${ledger.chain.id}`,
     );
 }

@@ -17,6 +17,7 @@ import { anvilKey, MEASUREMENT, newEnclave, ownerCall, signedReport, signRaw } f
 import { startTestNet, type TestNet } from "../support/network.js";
 import { type LyingNode, startLyingNode } from "../support/proxy.js";
 import { issueToken, newAccount, type Token } from "../support/token.js";
+import { until } from "../support/wait.js";
 
 /** The devnet's contract owner: Anvil's first account. */
 const OWNER_ACCOUNT = 0;
@@ -42,7 +43,7 @@ describe("an owner's fake enclave, named by a colluding node", () => {
     });
 
   before(async () => {
-    tn = await startTestNet(1);
+    tn = await startTestNet(3);
     token = await issueToken(tn);
     const owner = {
       owner: withWallet(await connectLedger(tn.net.rpcUrl), anvilKey(OWNER_ACCOUNT)),
@@ -103,7 +104,11 @@ describe("an owner's fake enclave, named by a colluding node", () => {
     );
   });
 
-  test("a receipt of a batch the fake enclave submitted is refused; the network goes on", async () => {
+  test("a batch the fake enclave submits: its receipt and its state claim are refused; every node goes on, as one", async () => {
+    const alice = await token.fundedAccount(5n);
+    const honest = await connect(alice, ENCLAVE_POLICIES.development, tn.net.nodes[0]!.url);
+    // An honest answer at the newest point, which the fake batch will then claim another state for.
+    const before = await honest.queryAt("balanceOf", {});
     // The fake enclave's host submits garbage: the contract takes any active enclave's batch.
     const owner = withWallet(await connectLedger(tn.net.rpcUrl), anvilKey(OWNER_ACCOUNT));
     const chain = createPublicClient({ transport: http(tn.net.rpcUrl) });
@@ -111,6 +116,7 @@ describe("an owner's fake enclave, named by a colluding node", () => {
     const ciphertext = bytesToHex(new Uint8Array(64).fill(7));
     const epoch = await chain.readContract({ ...contract, functionName: "epoch" });
     const baseSeq = await chain.readContract({ ...contract, functionName: "eventCount" });
+    assert.equal(baseSeq, before.at.seq, "the answer stands at the chain's newest event");
     const stateDigest: Hex = `0x${"00".repeat(32)}`;
     const digest = await chain.readContract({
       ...contract,
@@ -132,9 +138,10 @@ describe("an owner's fake enclave, named by a colluding node", () => {
       args: { baseSeq },
     });
     assert.ok(event, "the garbage batch is on chain");
+    // Its claim of another state at that point counts for nobody: the honest answer still checks.
+    const checked = await honest.checkAnswer(before.at);
+    assert.equal(checked.claims, 0, "the untrusted enclave's claim is not counted");
     // The receipt a colluding node makes up for it: it names that batch, exactly as the chain holds it.
-    const alice = await token.fundedAccount(5n);
-    const honest = await connect(alice, ENCLAVE_POLICIES.development, tn.net.nodes[0]!.url);
     const forged = {
       command: `0x${"ab".repeat(32)}` as Hex,
       sequence: event.args.firstSequence!,
@@ -147,9 +154,19 @@ describe("an owner's fake enclave, named by a colluding node", () => {
       },
     };
     await assert.rejects(honest.checkReceipt(forged), refused("untrusted_batch", /evidence does not verify/));
-    // Members skip the non-member's batch: the honest node still applies what it is sent.
+    // Members skip the non-member's batch: every node applies what follows, and none diverged.
     const receipt = await honest.call("transfer", { to: newAccount().address, amount: 2 });
     assert.equal(receipt.status, "applied");
-    assert.equal(await honest.query("balanceOf", {}), 3n);
+    for (const [index, node] of tn.net.nodes.entries()) {
+      assert.equal(node.node.diverged, undefined, `node ${index} goes on`);
+      const there = await connect(alice, ENCLAVE_POLICIES.development, node.url);
+      assert.equal(
+        await until(`node ${index} applied the transfer`, async () => {
+          const { result } = await there.queryAt("balanceOf", {});
+          return result === 3n ? result : undefined;
+        }),
+        3n,
+      );
+    }
   });
 });

@@ -88,7 +88,9 @@ describe("operators' commands", () => {
     const out = ["--out", join(dir, "x.json")];
     const key = unfunded();
     const address = privateKeyToAccount(readFileKey(key)).address;
-    const silent = `http://127.0.0.1:${await freePort()}`;
+    // A provider's URL carries its API key in the path: errors show scheme and host only.
+    const silentOrigin = `http://127.0.0.1:${await freePort()}`;
+    const silent = `${silentOrigin}/v2/SECRET-API-KEY`;
     await refusals([
       [
         ["deploy", ...rpc, "--key", key, ...out],
@@ -96,7 +98,7 @@ describe("operators' commands", () => {
       ],
       [
         ["deploy", "--rpc", silent, "--key", ownerKey, ...out],
-        new RegExp(`rejected \\(rpc_unreachable\\): the chain RPC ${silent} does not answer`),
+        new RegExp(`rejected \\(rpc_unreachable\\): the chain RPC ${silentOrigin} does not answer`),
       ],
       [
         ["deploy", ...rpc, "--key", file("not-a-key", "hello\n"), ...out],
@@ -112,6 +114,11 @@ describe("operators' commands", () => {
         /rejected \(bad_measurement\)/,
       ],
     ]);
+    assert.doesNotMatch(
+      await refusal("deploy", "--rpc", silent, "--key", ownerKey, ...out),
+      /SECRET-API-KEY/,
+      "the API key is in no message",
+    );
   });
 
   test("policy prints each change before → after, sends nothing the chain already holds, and only for the owner", async () => {

@@ -80,6 +80,12 @@ describe("one history, provably (in process)", () => {
     );
     assert.deepEqual((await call(enclave, "sealBatch", { maxCommands: 64 })).batches, []);
     assert.equal((await call(enclave, "proposeHandshake", { rotate: true })).handshake, null);
+    // Nor signs what others would check against their own state: a snapshot commitment, a key package.
+    await refusedWith(
+      call(enclave, "signSnapshot", { nonce: "0", hash: `0x${"11".repeat(32)}` }),
+      "diverged",
+    );
+    await refusedWith(call(enclave, "keyPackage", { nonce: "0" }), "diverged");
   }
 
   it("a host that drops, repeats, reorders or changes an event is refused by name, with nothing applied", async () => {

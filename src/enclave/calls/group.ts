@@ -10,6 +10,7 @@ import {
   type CallHandlers,
   type EnclaveContext,
   groupView,
+  refuseIfDiverged,
   requireSession,
   sessionToChange,
 } from "../context.js";
@@ -31,6 +32,7 @@ export function groupCalls(
      */
     keyPackage: async ({ nonce: given }) => {
       const session = sessionToChange(context, "keyPackage");
+      refuseIfDiverged(session);
       const nonce = BigInt(given);
       const signedBefore = session.group.keyPackageNonce;
       if (signedBefore !== undefined && nonce < signedBefore)

@@ -41,6 +41,8 @@ export function snapshotCalls(
      */
     signSnapshot: async ({ nonce, hash }) => {
       const session = requireSession(context);
+      // A diverged enclave's digest would stop every member whose own differs.
+      refuseIfDiverged(session);
       const produced = session.ledger.produced.find((p) => p.hash === hash);
       if (!produced)
         throw new EnclaveCallError("not_found", "this enclave produced no snapshot with this hash");

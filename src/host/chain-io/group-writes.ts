@@ -13,6 +13,8 @@ import type { BatchSubmitter } from "./batch-submitter.js";
 import type { ChainWriter } from "./chain-writer.js";
 
 const MS_PER_SECOND = 1000;
+/** How often a host whose rotation waits for a newer block reads the newest block's time. */
+const BLOCK_TIME_CHECK_MS = 1000;
 
 export type GroupWritesDeps = {
   enclave: EnclaveCalls;
@@ -34,8 +36,14 @@ export class GroupWrites {
 
   /** Asks for a key rotation (an empty commit with a path update); it lands with a later tick. */
   requestRotation(): void {
+    if (!this.rotateRequested) this.rotationAllowedAt = undefined; // read again: the owner may have changed it
     this.rotateRequested = true;
   }
+
+  /** The block time from which the contract takes this enclave's next rotation (0: any), as read for this request. */
+  private rotationAllowedAt: number | undefined;
+  /** When this host last read the newest block's time for a rotation waiting (ms). */
+  private blockTimeCheckedAt = 0;
 
   get rotationPending(): boolean {
     return this.rotateRequested;
@@ -70,23 +78,38 @@ export class GroupWrites {
       BigInt(proposal.baseSeq),
       proposal.signature,
     ]);
-    if (ok && proposal.rotation) this.rotateRequested = false;
+    if (ok && proposal.rotation) {
+      this.rotateRequested = false;
+      this.rotationAllowedAt = undefined; // its own rotation moved it: read again for the next request
+    }
   }
 
   /**
    * Whether the contract takes a rotation from this enclave now: its interval since the last one
-   * passed, by this host's clock (the next block's time is about now; the contract decides).
+   * passed by the chain's newest block, at which the write is simulated (on an idle chain that block
+   * is older than this host's clock; offered sooner, the rotation would be refused tick after tick,
+   * holding back the batches). The interval is read once per request; the block at most once per
+   * BLOCK_TIME_CHECK_MS, and only once the host's clock says it may have passed.
    */
   private async rotationAllowed(): Promise<boolean> {
     const { wallet, contract } = this.deps;
-    const [record, interval] = await Promise.all([
-      onChainState(wallet, contract, this.deps.address()),
-      wallet.publicClient.readContract({
-        address: contract,
-        abi: anonifyAbi,
-        functionName: "rotationInterval",
-      }),
-    ]);
-    return record.lastRotation === 0 || Date.now() / MS_PER_SECOND >= record.lastRotation + interval;
+    if (this.rotationAllowedAt === undefined) {
+      const [record, interval] = await Promise.all([
+        onChainState(wallet, contract, this.deps.address()),
+        wallet.publicClient.readContract({
+          address: contract,
+          abi: anonifyAbi,
+          functionName: "rotationInterval",
+        }),
+      ]);
+      this.rotationAllowedAt = record.lastRotation === 0 ? 0 : record.lastRotation + interval;
+    }
+    if (this.rotationAllowedAt === 0) return true;
+    const now = Date.now();
+    if (now / MS_PER_SECOND < this.rotationAllowedAt || now - this.blockTimeCheckedAt < BLOCK_TIME_CHECK_MS)
+      return false;
+    this.blockTimeCheckedAt = now;
+    const { timestamp } = await wallet.publicClient.getBlock({ blockTag: "latest" });
+    return timestamp >= BigInt(this.rotationAllowedAt);
   }
 }
