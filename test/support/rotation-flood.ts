@@ -3,7 +3,7 @@
 // writes), until stopped. What landed, and the contract's refusals by name.
 import type { Hex } from "viem";
 import { ContractFunctionRevertedError } from "viem";
-import { type LedgerWallet, writeAnonify } from "../../src/chain/chain.js";
+import { type LedgerWallet, writeAnonifyMined } from "../../src/chain/chain.js";
 import type { EnclaveNode } from "../../src/host/node-host.js";
 
 export type RotationFlood = {
@@ -23,6 +23,9 @@ function revertName(error: unknown): string {
   return error instanceof Error ? error.name : String(error);
 }
 
+/** A write that passed its simulation and reverted once mined (the reason is not in the receipt). */
+const MINED_REVERTED = "reverted when mined";
+
 /** A host's tick: how often a node asks its enclave for group writes. */
 const TICK_MS = 25;
 
@@ -36,14 +39,16 @@ export function startRotationFlood(node: EnclaveNode, wallet: LedgerWallet, cont
       const p = await node.enclave.call("proposeHandshake", { rotate: true });
       if (p.handshake === null) continue;
       try {
-        await writeAnonify(wallet, contract, "commitHandshake", [
+        const receipt = await writeAnonifyMined(wallet, contract, "commitHandshake", [
           BigInt(p.epoch),
           p.handshake,
           p.rotation,
           BigInt(p.baseSeq),
           p.signature,
         ]);
-        landed++;
+        // Its own host offers the same commit: both pass the simulation, one reverts when mined.
+        if (receipt.status === "success") landed++;
+        else refused.set(MINED_REVERTED, (refused.get(MINED_REVERTED) ?? 0) + 1);
       } catch (error) {
         const name = revertName(error);
         refused.set(name, (refused.get(name) ?? 0) + 1);
