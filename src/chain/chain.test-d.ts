@@ -23,6 +23,7 @@ declare const writer: ChainWriter;
 type _Writes = Expect<
   Equal<
     AnonifyWrite,
+    | "acceptOwnership"
     | "commitHandshake"
     | "commitSnapshot"
     | "leave"

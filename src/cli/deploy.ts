@@ -22,7 +22,7 @@ const MEASUREMENT_PATTERN = /^0x[0-9a-fA-F]{64}$/;
 /** For a repeatable option: each use adds its value. */
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-export function parseSigner(value: string): Address {
+export function parseAddress(value: string): Address {
   if (!isAddress(value, { strict: true }))
     throw new OperatorError(
       "bad_address",
@@ -82,7 +82,7 @@ export function registerDeployCommand(program: Command): void {
         if (existsSync(out))
           throw new OperatorError("profile_exists", `${out} exists; give --out another file (or remove it)`);
         const policy = {
-          trustSigners: flags.trustSigner.map(parseSigner),
+          trustSigners: flags.trustSigner.map(parseAddress),
           allowMeasurements: flags.allowMeasurement.map(parseMeasurement),
           debugAllowed: flags.debugAllowed ? true : undefined,
         };

@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { type BuildConfig, buildEnclaveBundle, DEFAULT_ENCLAVE_CONFIG } from "../build/enclave-bundle.js";
 import { OperatorError } from "../operator/operator-checks.js";
-import { collect, parseSigner } from "./deploy.js";
+import { collect, parseAddress } from "./deploy.js";
 import { run } from "./output.js";
 
 type BuildFlags = {
@@ -26,7 +26,7 @@ export function buildConfig(flags: BuildFlags): BuildConfig {
       "bad_profile",
       `--profile is production or development, not ${JSON.stringify(flags.profile)}`,
     );
-  const signers = [...new Set(flags.policySigner.map(parseSigner))];
+  const signers = [...new Set(flags.policySigner.map(parseAddress))];
   if (signers.length === 0) {
     if (flags.profile === "production")
       throw new OperatorError(

@@ -1,10 +1,11 @@
 // `anonify policy …`: the contract owner's gate, one change per command, each printed before → after
 // with its transaction and block (nothing is sent when the chain already holds it).
 import type { Command } from "commander";
+import type { Address } from "viem";
 import { withWallet } from "../chain/chain.js";
 import { OperatorError, readKeyFile, requireFunds } from "../operator/operator-checks.js";
 import { applyPolicy, changeLine, type PolicyAction, requireOwner } from "../operator/owner-policy.js";
-import { parseMeasurement, parseSigner } from "./deploy.js";
+import { parseAddress, parseMeasurement } from "./deploy.js";
 import { type OperatorNetworkFlags, operatorNetwork, operatorNetworkOptions } from "./operator-network.js";
 import { run } from "./output.js";
 import { registerPolicyDocumentCommands } from "./policy-document.js";
@@ -16,8 +17,11 @@ function parseSwitch(value: string): boolean {
   throw new OperatorError("bad_switch", `debug takes on or off, not ${JSON.stringify(value)}`);
 }
 
-/** The subcommands: name, argument, what it does, and the change it makes of its argument. */
-const CHANGES: readonly [string, string, string, (arg: string) => PolicyAction][] = [
+/**
+ * The subcommands: name, argument, what it does, and the change it makes of its argument (and of the
+ * account sending it).
+ */
+const CHANGES: readonly [string, string, string, (arg: string, sender: Address) => PolicyAction][] = [
   [
     "allow-measurement",
     "<hex|default>",
@@ -34,13 +38,13 @@ const CHANGES: readonly [string, string, string, (arg: string) => PolicyAction][
     "trust-signer",
     "<address>",
     "trust reports signed by this attestation service key",
-    (s) => ({ kind: "signer", signer: parseSigner(s), trusted: true }),
+    (s) => ({ kind: "signer", signer: parseAddress(s), trusted: true }),
   ],
   [
     "distrust-signer",
     "<address>",
     "stop trusting this attestation service key",
-    (s) => ({ kind: "signer", signer: parseSigner(s), trusted: false }),
+    (s) => ({ kind: "signer", signer: parseAddress(s), trusted: false }),
   ],
   [
     "debug",
@@ -52,7 +56,19 @@ const CHANGES: readonly [string, string, string, (arg: string) => PolicyAction][
     "revoke",
     "<enclave>",
     "revoke an enclave on chain: its batches and handshakes are refused (members remove it on a signed policy revoking it)",
-    (e) => ({ kind: "revoke", enclave: parseSigner(e) }),
+    (e) => ({ kind: "revoke", enclave: parseAddress(e) }),
+  ],
+  [
+    "transfer-ownership",
+    "<address>",
+    "offer ownership of the contract to this account (a multisig, best): it moves when that account runs accept-ownership; 0x0000000000000000000000000000000000000000 withdraws the offer",
+    (a) => ({ kind: "offer-ownership", to: parseAddress(a) }),
+  ],
+  [
+    "accept-ownership",
+    "",
+    "take the ownership the owner offered to this key's account",
+    (_, sender) => ({ kind: "accept-ownership", by: sender }),
   ],
 ];
 
@@ -64,21 +80,22 @@ export function registerPolicyCommand(program: Command): void {
     );
   registerPolicyDocumentCommands(policy);
   for (const [name, argument, description, action] of CHANGES) {
-    operatorNetworkOptions(policy.command(`${name} ${argument}`))
+    const apply = (arg: string, flags: PolicyFlags) =>
+      run(flags, async () => {
+        const key = readKeyFile(flags.key, "the owner's");
+        const { ledger, contract } = await operatorNetwork(flags);
+        const owner = withWallet(ledger, key);
+        const change = action(arg, owner.account.address);
+        await requireOwner(owner, contract, change);
+        await requireFunds(owner, "owner");
+        const done = await applyPolicy(owner, contract, change);
+        console.log(flags.json ? JSON.stringify({ ok: true, contract, ...done }) : changeLine(done));
+      });
+    const command = operatorNetworkOptions(policy.command(argument ? `${name} ${argument}` : name))
       .description(description)
       .requiredOption("--key <file>", "the contract owner's private key file (pays gas)")
-      .option("--json", "machine-readable output", false)
-      .action((arg: string, flags: PolicyFlags) =>
-        run(flags, async () => {
-          const change = action(arg);
-          const key = readKeyFile(flags.key, "the owner's");
-          const { ledger, contract } = await operatorNetwork(flags);
-          const owner = withWallet(ledger, key);
-          await requireOwner(owner, contract);
-          await requireFunds(owner, "owner");
-          const done = await applyPolicy(owner, contract, change);
-          console.log(flags.json ? JSON.stringify({ ok: true, contract, ...done }) : changeLine(done));
-        }),
-      );
+      .option("--json", "machine-readable output", false);
+    if (argument) command.action(apply);
+    else command.action((flags: PolicyFlags) => apply("", flags));
   }
 }

@@ -12,7 +12,11 @@ export type PolicyAction =
   | { kind: "measurement"; measurement: Hex; allowed: boolean }
   | { kind: "signer"; signer: Address; trusted: boolean }
   | { kind: "debug"; allowed: boolean }
-  | { kind: "revoke"; enclave: Address };
+  | { kind: "revoke"; enclave: Address }
+  /** The first step of moving ownership: `to` becomes the owner only when it accepts. */
+  | { kind: "offer-ownership"; to: Address }
+  /** The second step, sent by the account the owner offered ownership to. */
+  | { kind: "accept-ownership"; by: Address };
 
 /** One change as the owner sees it; `transaction` and `block` are null when the chain already held `after`. */
 export type PolicyChange = {
@@ -25,6 +29,8 @@ export type PolicyChange = {
 
 const allowedWord = (allowed: boolean) => (allowed ? "allowed" : "not allowed");
 const trustedWord = (trusted: boolean) => (trusted ? "trusted" : "not trusted");
+const offeredWord = (to: Address) => (BigInt(to) === 0n ? "offered to no one" : `offered to ${to}`);
+const ownedWord = (by: Address) => `owned by ${by}`;
 
 /** What the chain holds now for the setting `action` changes, in the words the report uses. */
 async function holds(owner: LedgerWallet, contract: Address, action: PolicyAction): Promise<string> {
@@ -53,6 +59,10 @@ async function holds(owner: LedgerWallet, contract: Address, action: PolicyActio
       });
       return ENCLAVE_STATE[record.state] ?? "none";
     }
+    case "offer-ownership":
+      return offeredWord(await publicClient.readContract({ ...read, functionName: "pendingOwner" }));
+    case "accept-ownership":
+      return ownedWord(await publicClient.readContract({ ...read, functionName: "owner" }));
   }
 }
 
@@ -66,6 +76,10 @@ function describe(action: PolicyAction): { change: string; after: string } {
       return { change: "debug and simulated enclaves", after: allowedWord(action.allowed) };
     case "revoke":
       return { change: `enclave ${action.enclave}`, after: "revoked" };
+    case "offer-ownership":
+      return { change: "ownership of the contract", after: offeredWord(action.to) };
+    case "accept-ownership":
+      return { change: "ownership of the contract", after: ownedWord(action.by) };
   }
 }
 
@@ -82,21 +96,39 @@ function send(owner: LedgerWallet, contract: Address, action: PolicyAction) {
       return writeAnonifyMined(owner, contract, "setDebugAllowed", [action.allowed]);
     case "revoke":
       return writeAnonifyMined(owner, contract, "revokeEnclave", [action.enclave]);
+    case "offer-ownership":
+      return writeAnonifyMined(owner, contract, "transferOwnership", [action.to]);
+    case "accept-ownership":
+      return writeAnonifyMined(owner, contract, "acceptOwnership", []);
   }
 }
 
-/** Refuses a key that is not the contract's owner before it sends anything. */
-export async function requireOwner(owner: LedgerWallet, contract: Address): Promise<void> {
+/**
+ * Refuses a key that may not send `action` before it sends anything: the owner for every change but
+ * an acceptance, which only the account the owner offered ownership to may send.
+ */
+export async function requireOwner(
+  owner: LedgerWallet,
+  contract: Address,
+  action?: PolicyAction,
+): Promise<void> {
+  const accepting = action?.kind === "accept-ownership";
+  const role = accepting ? "pendingOwner" : "owner";
   const actual = await owner.publicClient.readContract({
     address: contract,
     abi: anonifyAbi,
-    functionName: "owner",
+    functionName: role,
   });
-  if (actual.toLowerCase() !== owner.account.address.toLowerCase())
-    throw new OperatorError(
-      "not_owner",
-      `${owner.account.address} is not the owner of contract ${contract} (its owner is ${actual})`,
-    );
+  if (actual.toLowerCase() === owner.account.address.toLowerCase()) return;
+  throw accepting
+    ? new OperatorError(
+        "not_offered",
+        `ownership of contract ${contract} is not offered to ${owner.account.address} (${offeredWord(actual)})`,
+      )
+    : new OperatorError(
+        "not_owner",
+        `${owner.account.address} is not the owner of contract ${contract} (its owner is ${actual})`,
+      );
 }
 
 /** Makes the chain hold what `action` says, unless it already does; reports before → after. */

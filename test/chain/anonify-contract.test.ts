@@ -11,6 +11,8 @@ import {
   type AnonifyWrite,
   type AnonifyWriteArgs,
   deployAnonify,
+  type LedgerWallet,
+  withWallet,
   writeAnonifyMined,
 } from "../../src/chain/chain.js";
 import type { AnonifyEvent } from "../../src/chain/follower.js";
@@ -159,6 +161,44 @@ describe("Anonify contract on a real Anvil", () => {
     );
     assert.equal(error, "NotOwner");
     assert.equal(await read("debugAllowed"), false);
+  });
+
+  test("ownership moves in two steps: only the named account takes it, and the offer can be withdrawn", async () => {
+    const funded = async () => {
+      const wallet = withWallet(f.owner, generatePrivateKey());
+      await f.owner.walletClient.sendTransaction({ to: wallet.account.address, value: 10n ** 18n });
+      return wallet;
+    };
+    const [next, stranger] = [await funded(), await funded()];
+    const accept = (by: LedgerWallet) => writeAnonifyMined(by, f.contract, "acceptOwnership", []);
+    await write("transferOwnership", [next.account.address]);
+    assert.equal(await read("owner"), f.owner.account.address, "the offer alone moves nothing");
+    assert.equal(await revertName(accept(stranger)), "NotPendingOwner");
+    await write("transferOwnership", ["0x0000000000000000000000000000000000000000"]);
+    assert.equal(await revertName(accept(next)), "NotPendingOwner", "a withdrawn offer cannot be taken");
+    await write("transferOwnership", [next.account.address]);
+    assert.equal((await accept(next)).status, "success");
+    try {
+      assert.equal(await read("owner"), next.account.address);
+      assert.equal(await read("pendingOwner"), "0x0000000000000000000000000000000000000000");
+      const moved = await f.owner.publicClient.getContractEvents({
+        address: f.contract,
+        abi: anonifyAbi,
+        eventName: "OwnershipTransferred",
+        args: { newOwner: next.account.address },
+        fromBlock: 0n,
+      });
+      assert.equal(moved.length, 1);
+      assert.equal(
+        await revertName(write("setDebugAllowed", [true])),
+        "NotOwner",
+        "the old owner has no power left",
+      );
+    } finally {
+      await writeAnonifyMined(next, f.contract, "transferOwnership", [f.owner.account.address]);
+      await accept(f.owner);
+    }
+    assert.equal(await read("owner"), f.owner.account.address);
   });
 
   test("registerEnclave accepts a report from a trusted signer and records the enclave", async () => {

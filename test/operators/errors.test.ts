@@ -159,6 +159,46 @@ describe("operators' commands", () => {
     );
   });
 
+  test("ownership moves when the account it is offered to accepts; the old owner then changes nothing", async () => {
+    const on = ["--network", profilePath];
+    const [ownerFile, nextKey, strangerKey] = [
+      ownerKey,
+      file("next-owner.key", anvilKey(6)),
+      file("not-offered.key", anvilKey(5)),
+    ];
+    const next = privateKeyToAccount(anvilKey(6)).address;
+    const offered = await anonify("policy", "transfer-ownership", next, ...on, "--key", ownerFile);
+    assert.match(
+      offered.stdout,
+      new RegExp(`ownership of the contract: offered to no one → offered to ${next} \\(transaction 0x`),
+    );
+    assert.match(
+      await refusal("policy", "accept-ownership", ...on, "--key", strangerKey),
+      new RegExp(
+        `rejected \\(not_offered\\): ownership of contract 0x[0-9a-fA-F]{40} is not offered to 0x[0-9a-fA-F]{40} \\(offered to ${next}\\)`,
+      ),
+    );
+    const accepted = await anonify("policy", "accept-ownership", ...on, "--key", nextKey);
+    assert.match(
+      accepted.stdout,
+      new RegExp(`ownership of the contract: owned by 0x[0-9a-fA-F]{40} → owned by ${next}`),
+    );
+    assert.match(
+      await refusal("policy", "debug", "off", ...on, "--key", ownerFile),
+      /rejected \(not_owner\)/,
+    );
+    // Back to the file's owner, the same two steps.
+    await anonify(
+      "policy",
+      "transfer-ownership",
+      privateKeyToAccount(anvilKey(0)).address,
+      ...on,
+      "--key",
+      nextKey,
+    );
+    await anonify("policy", "accept-ownership", ...on, "--key", ownerFile);
+  });
+
   test("node start refuses an unfunded account, an address without a contract, a profile for another chain, an untrusted attestation service", async () => {
     const start = (...args: string[]) => [
       ...["node", "start", "--data-dir", join(dir, "node"), "--attestation", service.url],

@@ -85,6 +85,9 @@ contract Anonify {
     }
 
     address public owner;
+    /// The owner `transferOwnership` named, until it calls `acceptOwnership`: a mistyped address
+    /// takes nothing, and the owner can name another (or zero, to withdraw the offer) until then.
+    address public pendingOwner;
     mapping(bytes32 => bool) public allowedMeasurements;
     mapping(address => bool) public trustedSigners;
     bool public debugAllowed;
@@ -110,6 +113,7 @@ contract Anonify {
     /// The event hash chain's head after each position, in a ring of HEAD_WINDOW slots (see `position`).
     mapping(uint256 => bytes32) private heads;
 
+    event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
     event MeasurementAllowed(bytes32 indexed measurement, bool allowed);
     event TrustedSignerSet(address indexed signer, bool trusted);
@@ -201,6 +205,7 @@ contract Anonify {
     );
 
     error NotOwner(address caller);
+    error NotPendingOwner(address caller);
     error ZeroAddress();
     error UntrustedReportSigner(address signer);
     error MeasurementNotAllowed(bytes32 measurement);
@@ -245,10 +250,18 @@ contract Anonify {
 
     // ------------------------------------------------------------------ owner policy
 
+    /// First of two steps: ownership moves only when `newOwner` accepts it, so a key no one holds
+    /// cannot become the owner. Zero withdraws an offer.
     function transferOwnership(address newOwner) external onlyOwner {
-        if (newOwner == address(0)) revert ZeroAddress();
-        emit OwnershipTransferred(owner, newOwner);
-        owner = newOwner;
+        pendingOwner = newOwner;
+        emit OwnershipTransferStarted(owner, newOwner);
+    }
+
+    function acceptOwnership() external {
+        if (msg.sender != pendingOwner) revert NotPendingOwner(msg.sender);
+        emit OwnershipTransferred(owner, msg.sender);
+        owner = msg.sender;
+        pendingOwner = address(0);
     }
 
     function setMeasurementAllowed(bytes32 measurement, bool allowed) external onlyOwner {
