@@ -5,7 +5,9 @@
 // confidentiality rests on. The evidence comes from the enclave's `EnclaveRegistered` event, DCAP
 // collateral from the `CollateralPublished` events (the freshest set for the quote that verifies to
 // the pinned Intel root), both read from the chain of the user's network profile.
-import { type Address, type Hex, hexToBytes, keccak256 } from "viem";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { utf8ToBytes } from "@noble/hashes/utils.js";
+import { type Address, bytesToHex, type Hex, hexToBytes } from "viem";
 import { boundVerdictRefusal } from "../attestation/bound-evidence.js";
 import { type PlatformName, type Verdict, VerificationError } from "../attestation/verdict.js";
 import { enclaveBinding, type LedgerDomain } from "../protocol/digests.js";
@@ -50,9 +52,10 @@ class VerdictCache {
   private readonly held = new Map<string, { verdict: Verdict; at: number }>();
 
   async verified(platform: PlatformName, evidence: Hex, collateral: unknown, now: Date): Promise<Verdict> {
+    // SHA-256, not keccak: ~5x faster in JavaScript over tens of KiB of collateral, on every check.
     const collateralKey =
-      collateral === undefined ? "none" : keccak256(new TextEncoder().encode(JSON.stringify(collateral)));
-    const key = `${platform}:${keccak256(evidence)}:${collateralKey}`;
+      collateral === undefined ? "none" : bytesToHex(sha256(utf8ToBytes(JSON.stringify(collateral))));
+    const key = `${platform}:${bytesToHex(sha256(hexToBytes(evidence)))}:${collateralKey}`;
     const hit = this.held.get(key);
     if (hit && now.getTime() >= hit.at && now.getTime() - hit.at < VERDICT_TTL_MS) return hit.verdict;
     const verify = await verifierFor(platform).catch((error: unknown) => {
@@ -67,6 +70,22 @@ class VerdictCache {
 }
 
 const SHARED_VERDICTS = new VerdictCache();
+
+/** What the client concludes of a registered enclave from its verified evidence: what its policy judges. */
+export function enclaveVerdict(registration: Registration, verdict: Verdict): EnclaveVerdict {
+  const simulated = registration.platform === "sim";
+  return {
+    address: registration.address,
+    platform: registration.platform,
+    measurement: `0x${verdict.measurement}`,
+    tcbStatus: verdict.tcbStatus,
+    advisoryIds: verdict.advisoryIds,
+    // A simulated quote's debug bit means nothing: anyone may hold its key, so it counts as debug.
+    debug: verdict.debug || simulated,
+    simulated,
+    app: registration.app,
+  };
+}
 
 const refuse = (address: Address, why: string) =>
   new AnonifyClientError("enclave_not_allowed", `enclave ${address} is refused: ${why}`);
@@ -107,16 +126,7 @@ export async function judgeEnclave(
   const binding = enclaveBinding(domain, address, registration.hpkePublicKey, registration.app);
   const unbound = boundVerdictRefusal(verdict, platform, binding);
   if (unbound) throw refuse(address, unbound);
-  const judged: EnclaveVerdict = {
-    address,
-    platform,
-    measurement: `0x${verdict.measurement}`,
-    tcbStatus: verdict.tcbStatus,
-    advisoryIds: verdict.advisoryIds,
-    debug: verdict.debug || platform === "sim",
-    simulated: platform === "sim",
-    app: registration.app,
-  };
+  const judged = enclaveVerdict(registration, verdict);
   const refusal = verdictRefusal(policy, judged);
   if (refusal) throw refuse(address, refusal);
   return { verdict: judged, registration };
