@@ -5,6 +5,7 @@ import {
   address,
   bool,
   type Infer,
+  nullable,
   object,
   optional,
   ParamError,
@@ -73,6 +74,13 @@ describe("string, bool, optional", () => {
     const o = object({ memo: optional(string({ maxLength: 8 })), n: uint() });
     assert.deepEqual(o.parse({ n: 1 }), { n: 1n });
     assert.deepEqual(o.parse({ n: 1, memo: "hi" }), { n: 1n, memo: "hi" });
+  });
+  it("takes null for a nullable field, and checks anything else", () => {
+    const o = object({ memo: nullable(string({ maxLength: 8 })) });
+    assert.deepEqual(o.parse({ memo: null }), { memo: null });
+    assert.deepEqual(o.parse({ memo: "hi" }), { memo: "hi" });
+    rejects(() => o.parse({ memo: [1] }), "params.memo", /string/);
+    rejects(() => o.parse({}), "params.memo", /is required/);
   });
 });
 

@@ -26,6 +26,7 @@ export type SchemaKind =
   | "bool"
   | "object"
   | "optional"
+  | "nullable"
   | "hex"
   | "int"
   | "decimal"
@@ -177,6 +178,15 @@ export function optional<T>(inner: Schema<T>): OptionalSchema<T> {
     inner,
     parse: (value, path = ROOT_PATH) => (value === undefined ? undefined : inner.parse(value, path)),
     describe: () => ({ optional: inner.describe() }),
+  };
+}
+
+/** A value that may be `null` (a server's "none", as the node's status says no epoch or handshake yet). */
+export function nullable<T>(inner: Schema<T>): Schema<T | null> {
+  return {
+    kind: "nullable",
+    parse: (value, path = ROOT_PATH) => (value === null ? null : inner.parse(value, path)),
+    describe: () => ({ nullable: inner.describe() }),
   };
 }
 

@@ -1,10 +1,41 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { address, array, bool, decimal, hex, nullable, object, string } from "../app/schema.js";
 import { DEVNET_NODES_FILE, type DevnetNodesRecord } from "../devnet/devnet.js";
 import { ADMIN_TOKEN_FILE } from "../host/admin-token.js";
 import { nodeRequest } from "./node-request.js";
-import { run } from "./output.js";
+import { printable, run } from "./output.js";
+
+/** Bounds on what a node may say of its group: far above any real group, so only a lie meets them. */
+const MAX_MEMBERS_SHOWN = 10_000;
+const MAX_OUTCOME_CHARS = 4096;
+const FINGERPRINT_BYTES = 32;
+
+/** The fields of `GET /v1/status` this command shows, as a node must send them. */
+const NODE_GROUP_STATUS = object(
+  {
+    epoch: nullable(decimal({ bits: 64 })),
+    slot: decimal({ bits: 64 }),
+    members: array(address(), { max: MAX_MEMBERS_SHOWN }),
+    lastHandshake: nullable(
+      object(
+        {
+          slot: decimal({ bits: 64 }),
+          enclave: address(),
+          outcome: string({ maxLength: MAX_OUTCOME_CHARS }),
+        },
+        { unknownFields: "drop" },
+      ),
+    ),
+    epochKeyFingerprint: nullable(hex({ max: FINGERPRINT_BYTES })),
+    synced: bool(),
+  },
+  { unknownFields: "drop" },
+);
+
+/** An answer this command does not read. */
+const ANY_ANSWER = object({}, { unknownFields: "drop" });
 
 export function registerGroupCommand(program: Command): void {
   const group = program.command("group").description("the enclaves' MLS group");
@@ -15,15 +46,8 @@ export function registerGroupCommand(program: Command): void {
     .option("--json", "machine-readable output", false)
     .action((flags: { node: string; json: boolean }) =>
       run(flags, async () => {
-        const s = (await nodeRequest(flags.node, "GET", "/v1/status")) as {
-          epoch: string | null;
-          slot: string;
-          members: string[];
-          lastHandshake: { slot: string; enclave: string; outcome: string } | null;
-          epochKeyFingerprint: string | null;
-          synced: boolean;
-        };
-        if (flags.json) return console.log(JSON.stringify(s));
+        const s = await nodeRequest(flags.node, "GET", "/v1/status", NODE_GROUP_STATUS);
+        if (flags.json) return console.log(printable(JSON.stringify(s)));
         console.log(
           `epoch ${s.epoch ?? "(not a member)"} (handshake slot ${s.slot}), ${s.synced ? "synced" : "syncing"}`,
         );
@@ -31,9 +55,8 @@ export function registerGroupCommand(program: Command): void {
         console.log(`members (${s.members.length}):`);
         for (const m of s.members) console.log(`  ${m}`);
         if (s.lastHandshake) {
-          console.log(
-            `last handshake: slot ${s.lastHandshake.slot} by ${s.lastHandshake.enclave}: ${s.lastHandshake.outcome}`,
-          );
+          const { slot, enclave, outcome } = s.lastHandshake;
+          console.log(printable(`last handshake: slot ${slot} by ${enclave}: ${outcome}`));
         }
       }),
     );
@@ -51,7 +74,9 @@ export function registerGroupCommand(program: Command): void {
       run({}, async () => {
         const tokenFile = flags.adminToken ?? devnetAdminToken(flags.node, resolve(flags.dataDir));
         const token = readFileSync(tokenFile, "utf8").trim();
-        await nodeRequest(flags.node, "POST", "/v1/group/rotate", { authorization: `Bearer ${token}` });
+        await nodeRequest(flags.node, "POST", "/v1/group/rotate", ANY_ANSWER, {
+          authorization: `Bearer ${token}`,
+        });
         console.log("rotation requested; it lands with the node's next handshake");
       }),
     );

@@ -3,7 +3,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import type { Address } from "viem";
+import { type Address, getAddress } from "viem";
+import { address, decimal, hex, object } from "../app/schema.js";
 import type { AppSummary } from "../boundary/call-results.js";
 import { type Ledger, withWallet } from "../chain/chain.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
@@ -159,6 +160,18 @@ async function startNode(flags: StartFlags): Promise<void> {
   console.log("Press Ctrl-C to stop; a start with the same --data-dir resumes it.");
 }
 
+const TRANSACTION_HASH_BYTES = 32;
+
+/** What a node answers a leave it sent. */
+const NODE_LEFT = object(
+  {
+    enclave: address(),
+    transaction: hex({ min: TRANSACTION_HASH_BYTES, max: TRANSACTION_HASH_BYTES }),
+    block: decimal({ bits: 64 }),
+  },
+  { unknownFields: "drop" },
+);
+
 export function registerNodeCommand(program: Command): void {
   const node = program.command("node").description("one operator's node: its host, HTTP API and enclave");
   operatorNetworkOptions(node.command("start"))
@@ -216,12 +229,14 @@ export function registerNodeCommand(program: Command): void {
         if (!existsSync(flags.adminToken))
           throw new OperatorError("bad_admin_token", `admin token file ${flags.adminToken}: no such file`);
         const token = readFileSync(flags.adminToken, "utf8").trim();
-        const left = (await nodeRequest(parseUrl(flags.node, "--node"), "POST", "/v1/group/leave", {
+        const left = await nodeRequest(parseUrl(flags.node, "--node"), "POST", "/v1/group/leave", NODE_LEFT, {
           authorization: `Bearer ${token}`,
-        })) as { enclave: string; transaction: string; block: string };
-        if (flags.json) return console.log(JSON.stringify({ ok: true, ...left }));
+        });
+        // Checksummed, as the chain's tools show it (the schema keeps addresses lower case).
+        const enclave = getAddress(left.enclave);
+        if (flags.json) return console.log(JSON.stringify({ ok: true, ...left, enclave }));
         console.log(
-          `enclave ${left.enclave} left (transaction ${left.transaction}, block ${left.block}); ` +
+          `enclave ${enclave} left (transaction ${left.transaction}, block ${left.block}); ` +
             "the members remove it from the group with their next handshake, then stop the node",
         );
       }),

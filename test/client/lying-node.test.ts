@@ -1,14 +1,26 @@
 // A client that trusts only its own network profile and the chain, against a node that lies about
 // its network or its enclave (a proxy in front of a real node of a real devnet).
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { getAddress, type Hex, type LocalAccount } from "viem";
+import {
+  createPublicClient,
+  encodeErrorResult,
+  getAddress,
+  type Hex,
+  http,
+  type LocalAccount,
+  parseAbi,
+} from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { AnonifyClient, AnonifyClientError } from "../../src/client/anonify-client.js";
 import { ENCLAVE_POLICIES, type EnclavePolicy } from "../../src/client/enclave-policy.js";
 import { type NetworkProfile, readNetworkProfile } from "../../src/client/network-profile.js";
+import { anonify } from "../operators/operator-net.js";
 import { startTestNet, type TestNet } from "../support/network.js";
 import { type LyingNode, startLyingNode } from "../support/proxy.js";
+import { startRpcRecorder } from "../support/rpc-recorder.js";
 import { issueToken, newAccount, type Token } from "../support/token.js";
 
 const refused = (code: string) => (e: unknown) => e instanceof AnonifyClientError && e.code === code;
@@ -112,5 +124,83 @@ describe("a client against a lying node", () => {
     assert.equal(receipt.status, "applied");
     assert.equal(await client.query("balanceOf", {}), 3n);
     assert.ok(sent().includes("POST /v1/commands"));
+  });
+
+  test("a node's answers with terminal escapes and wrong types: the CLI prints nothing raw and refuses the wrong type by name", async () => {
+    // OSC window title, a line erased, an OSC 8 hyperlink, and a C1 CSI (which JSON leaves as is).
+    const escapes =
+      "\u001b]0;pwned\u0007\u001b[2K\u001b]8;;http://evil.example\u0007link\u001b]8;;\u0007\u009b31m";
+    proxy.lie({
+      "/v1/status": (s) => ({
+        ...s,
+        version: escapes,
+        lastHandshake: { slot: "1", enclave: tn.net.nodes[0]!.address, outcome: `applied${escapes}` },
+      }),
+    });
+    const status = await anonify("status", "--node", proxy.url, "--network", tn.net.networkProfile);
+    const group = await anonify("group", "status", "--node", proxy.url);
+    for (const out of [status.stdout, status.stderr, group.stdout, group.stderr])
+      for (const c of ["\u001b", "\u0007", "\u009b"])
+        assert.ok(!out.includes(c), "no control character reaches the terminal");
+    assert.match(group.stdout, /last handshake: slot 1 by 0x[0-9a-fA-F]{40}: applied\\u001b\]0;pwned/);
+    // A wrong type is not shown as if it were right (members: [1] was read as a list of one member).
+    proxy.lie({ "/v1/status": (s) => ({ ...s, members: [1] }) });
+    await assert.rejects(anonify("group", "status", "--node", proxy.url), (error: { stderr?: string }) => {
+      assert.match(
+        String(error.stderr),
+        /rejected \(malformed\): http:\/\/127\.0\.0\.1:\d+ answered \/v1\/status with answer\.members\[0\]/,
+      );
+      return true;
+    });
+  });
+
+  test("an RPC that answers with an OffchainLookup revert: the client fetches no URL it names", async () => {
+    // Where a CCIP-Read gateway would be fetched: it only counts.
+    let fetched = 0;
+    const gateway = createServer((_, res) => {
+      fetched++;
+      res.writeHead(200, { "content-type": "application/json" }).end('{"data":"0x"}');
+    });
+    await new Promise<void>((resolve) => gateway.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}/{sender}/{data}.json`;
+    const offchainLookup = parseAbi([
+      "error OffchainLookup(address sender, string[] urls, bytes callData, bytes4 callbackFunction, bytes extraData)",
+    ]);
+    const rpc = await startRpcRecorder(profile.rpcUrl, (call) =>
+      call.method === "eth_call"
+        ? {
+            code: 3,
+            message: "execution reverted",
+            data: encodeErrorResult({
+              abi: offchainLookup,
+              errorName: "OffchainLookup",
+              args: [tn.net.contract, [url], "0x", "0x12345678", "0x"],
+            }),
+          }
+        : undefined,
+    );
+    try {
+      // The attack, against a viem client as it comes: it fetches the gateway the RPC named.
+      const plain = createPublicClient({ transport: http(rpc.url) });
+      await plain
+        .readContract({
+          address: tn.net.contract,
+          abi: parseAbi(["function epoch() view returns (uint64)"]),
+          functionName: "epoch",
+        })
+        .catch(() => undefined);
+      assert.ok(fetched > 0, "a viem client with CCIP-Read on fetches the URL");
+      fetched = 0;
+      await assert.rejects(connect(newAccount(), undefined, { ...profile, rpcUrl: rpc.url }));
+      assert.ok(
+        rpc.calls.some((c) => c.method === "eth_call"),
+        "the client did read the contract",
+      );
+      assert.equal(fetched, 0, "the client fetched no URL the RPC named");
+    } finally {
+      await rpc.close();
+      gateway.closeAllConnections();
+      await new Promise((resolve) => gateway.close(resolve));
+    }
   });
 });

@@ -5,8 +5,11 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export type RpcCall = { method: string; params: unknown };
-/** A JSON-RPC error to answer `call` with instead of forwarding it; undefined forwards it. */
-export type RpcRefusal = (call: RpcCall) => { code: number; message: string } | undefined;
+/**
+ * A JSON-RPC error to answer `call` with instead of forwarding it (`data`: a revert's encoded error);
+ * undefined forwards it.
+ */
+export type RpcRefusal = (call: RpcCall) => { code: number; message: string; data?: string } | undefined;
 
 export type RpcRecorder = {
   readonly url: string;
