@@ -90,7 +90,8 @@ const ALLOWED: Record<string, readonly string[]> = {
     "src/host/chain-io",
     "src/protocol",
   ],
-  // The devnet and the CLI sit on top: they start and wire the rest.
+  // The devnet and the CLI sit on top: they start and wire the rest (`anonify wallet serve` serves
+  // the page a node serves, src/host/api/web-app.ts).
   "src/devnet": ["src/attestation", "src/chain", "src/client", "src/host", "src/host/api", "src/operator"],
   // The enclave bundle is built from the enclave, the call table and the apps.
   "src/build": ["src/boundary", "src/enclave", "src/protocol", "apps"],
@@ -103,6 +104,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     "src/client",
     "src/devnet",
     "src/host",
+    "src/host/api",
     "src/operator",
     "src/protocol",
   ],

@@ -22,6 +22,7 @@ import {
   readNetworkProfile,
 } from "../client/network-profile.js";
 import { printable, run } from "./output.js";
+import { registerWalletServe } from "./wallet-serve.js";
 
 type NetworkFlags = { network?: string; rpc?: string; chainId?: string; contract?: string };
 type NodeFlags = NetworkFlags & {
@@ -158,9 +159,8 @@ function nodeOptions(command: Command): Command {
 }
 
 export function registerUserCommands(program: Command): void {
-  program
-    .command("wallet")
-    .description("your account: a secp256k1 key")
+  const wallet = program.command("wallet").description("your account (a secp256k1 key) and the web wallet");
+  wallet
     .command("new")
     .description("make a new account; writes its private key to a file (mode 0600) and prints the address")
     .option("--out <file>", "where to write the key", "anonify-wallet.key")
@@ -181,6 +181,8 @@ export function registerUserCommands(program: Command): void {
         );
       }),
     );
+
+  registerWalletServe(wallet);
 
   nodeOptions(program.command("call <command> [params]"))
     .description('send a confidential command, e.g. transfer \'{"to":"0x…","amount":5}\'')

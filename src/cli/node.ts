@@ -13,11 +13,10 @@ import { DEFAULT_API_HOST, startNodeService } from "../host/node-service.js";
 import { OperatorError, readKeyFile, requireFunds } from "../operator/operator-checks.js";
 import { DEFAULT_BATCH_COMMANDS, MAX_BATCH_COMMANDS } from "../protocol/batch.js";
 import { collect } from "./deploy.js";
+import { MAX_PORT, parseCount, parseUrl } from "./flags.js";
 import { nodeRequest } from "./node-request.js";
 import { type OperatorNetworkFlags, operatorNetwork, operatorNetworkOptions } from "./operator-network.js";
 import { run } from "./output.js";
-
-const MAX_PORT = 65_535;
 
 type StartFlags = OperatorNetworkFlags & {
   attestation: string;
@@ -47,24 +46,6 @@ export type NodeStarted = {
   app: AppSummary;
   pid: number;
 };
-
-function parseCount(value: string, flag: string, max = Number.MAX_SAFE_INTEGER, min = 0): number {
-  const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max)
-    throw new OperatorError(
-      "bad_flag",
-      `${flag} must be an integer from ${min} to ${max}, not ${JSON.stringify(value)}`,
-    );
-  return n;
-}
-
-function parseUrl(value: string, flag: string): string {
-  try {
-    const url = new URL(value);
-    if (url.protocol === "http:" || url.protocol === "https:") return value;
-  } catch {}
-  throw new OperatorError("bad_flag", `${flag} must be an http(s) URL, not ${JSON.stringify(value)}`);
-}
 
 /** The attestation service answers, and the contract trusts the key it signs with (else registration fails). */
 async function checkAttestationService(url: string, ledger: Ledger, contract: Address): Promise<void> {

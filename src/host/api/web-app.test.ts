@@ -23,6 +23,8 @@ describe("what a node serves to browsers", () => {
     const app = Fastify();
     app.get("/v1/status", async () => ({ ok: true }));
     app.post("/v1/commands", async () => ({ ok: true }));
+    app.post("/v1/group/rotate", async () => ({ ok: true }));
+    app.post("/v1/group/leave", async () => ({ ok: true }));
     registerWebApp(app, { profile: PROFILE, webRoot: root });
     return app;
   };
@@ -39,18 +41,35 @@ describe("what a node serves to browsers", () => {
     assert.deepEqual(parseNetworkProfile(res.json(), "hint"), PROFILE);
   });
 
-  test("CORS on public reads only, not on commands", async () => {
+  test("CORS on what a wallet uses (public reads, signed and sealed commands and queries), never on admin routes", async () => {
     const app = served(webRoot);
+    const origin = { origin: "http://wallet.example" };
     for (const url of ["/v1/status", "/v1/network"]) {
-      const res = await app.inject({ method: "GET", url, headers: { origin: "http://elsewhere" } });
+      const res = await app.inject({ method: "GET", url, headers: origin });
       assert.equal(res.headers["access-control-allow-origin"], "*", url);
     }
-    const post = await app.inject({
-      method: "POST",
-      url: "/v1/commands",
-      headers: { origin: "http://elsewhere" },
-    });
-    assert.equal(post.headers["access-control-allow-origin"], undefined);
+    const post = await app.inject({ method: "POST", url: "/v1/commands", headers: origin });
+    assert.equal(post.headers["access-control-allow-origin"], "*");
+    // A browser asks first for a JSON POST: the preflight names the method and the header it may send.
+    const preflight = (url: string) =>
+      app.inject({
+        method: "OPTIONS",
+        url,
+        headers: {
+          ...origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "content-type",
+        },
+      });
+    const allowed = await preflight("/v1/commands?wait=1000");
+    assert.equal(allowed.statusCode, 204);
+    assert.equal(allowed.headers["access-control-allow-origin"], "*");
+    assert.match(String(allowed.headers["access-control-allow-headers"]), /content-type/);
+    assert.equal(allowed.headers["access-control-allow-credentials"], undefined, "never credentials");
+    for (const admin of ["/v1/group/rotate", "/v1/group/leave"]) {
+      const refused = await preflight(admin);
+      assert.equal(refused.headers["access-control-allow-origin"], undefined, admin);
+    }
   });
 
   test("no page built: / says how to build it", async () => {

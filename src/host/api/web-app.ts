@@ -1,15 +1,33 @@
 // What a node serves to browsers: the web wallet and explorer (dist/web, built by `npm run build`) at
 // `/`, a network profile hint at `GET /v1/network` (the page checks it on chain: a hint only), and
-// CORS on the public read-only routes, so an explorer served by one node reads the others' status.
+// CORS on every route a wallet uses, so that a wallet served from an origin the user trusts (its own
+// install, `anonify wallet serve`) talks to any node, and an explorer reads every node's status.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import fastifyCors from "@fastify/cors";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
-import { NETWORK_PROFILE_VERSION, type NetworkProfile } from "../../client/network-profile-format.js";
+import { type NetworkProfile, networkProfileJson } from "../../client/network-profile-format.js";
 
-/** Routes anyone may read from any page: public data, no credentials. */
-const CORS_PATHS = new Set(["/v1/status", "/v1/health", "/v1/network"]);
+/**
+ * Routes any page may call: public data, or commands and queries signed by the user's key and sealed
+ * to the enclave (what the node learns is the same whichever page sent them). No credentials: no
+ * cookie is ever read, and the admin routes (a bearer token) answer no other origin.
+ */
+const CORS_ROUTES: readonly { method: string; path: RegExp }[] = [
+  { method: "GET", path: /^\/v1\/(status|health|ready|network|enclave)$/ },
+  { method: "GET", path: /^\/v1\/commands\/[^/]+$/ },
+  { method: "POST", path: /^\/v1\/(commands|queries)$/ },
+];
+/** How long a browser may keep a preflight's answer. */
+const PREFLIGHT_MAX_AGE_S = 600;
+
+/** Whether a page of another origin may send `method` to `url` (for a preflight, the method it asks for). */
+function corsAllowed(method: string, url: string): boolean {
+  const path = url.split("?")[0]!;
+  return CORS_ROUTES.some((r) => r.method === method && r.path.test(path));
+}
 /**
  * The page runs only its own scripts and styles; it talks to its node, other nodes (explorer) and
  * the chain RPC of its profile, wherever those are.
@@ -38,24 +56,34 @@ export type WebAppOptions = {
 };
 
 export function registerWebApp(app: FastifyInstance, options: WebAppOptions): void {
-  app.addHook("onSend", async (request, reply) => {
-    if (request.method === "GET" && CORS_PATHS.has(request.url.split("?")[0]!))
-      reply.header("access-control-allow-origin", "*");
+  app.register(fastifyCors, {
+    delegator: (request, callback) => {
+      const asked = request.headers["access-control-request-method"];
+      const method = request.method === "OPTIONS" && typeof asked === "string" ? asked : request.method;
+      callback(null, {
+        origin: corsAllowed(method, request.url ?? "") ? "*" : false,
+        methods: ["GET", "POST"],
+        allowedHeaders: ["content-type"],
+        exposedHeaders: ["retry-after"],
+        maxAge: PREFLIGHT_MAX_AGE_S,
+      });
+    },
   });
   const { profile } = options;
   app.get(
     "/v1/network",
     { schema: { summary: "a network profile hint: pages check it on chain" } },
-    async () => ({
-      version: NETWORK_PROFILE_VERSION,
-      chainId: profile.chainId,
-      contract: profile.contract,
-      deployedAtBlock: profile.deployedAtBlock.toString(),
-      rpcUrl: profile.rpcUrl,
-    }),
+    async (_request, reply) => reply.type("application/json").send(networkProfileJson(profile)),
   );
-  const root = options.webRoot ?? findWebRoot();
-  if (!root || !existsSync(join(root, "index.html"))) {
+  registerWebPage(app, options.webRoot);
+}
+
+/**
+ * The built page at `/` with its content security policy, or 404 `web_not_built`: a node serves it
+ * for convenience, `anonify wallet serve` from the user's own install.
+ */
+export function registerWebPage(app: FastifyInstance, webRoot = findWebRoot()): void {
+  if (!webRoot || !existsSync(join(webRoot, "index.html"))) {
     app.get("/", { schema: { hide: true } }, async (_request, reply) =>
       reply
         .code(404)
@@ -64,7 +92,7 @@ export function registerWebApp(app: FastifyInstance, options: WebAppOptions): vo
     return;
   }
   app.register(fastifyStatic, {
-    root,
+    root: webRoot,
     prefix: "/",
     setHeaders: (res) => {
       res.setHeader("content-security-policy", CONTENT_SECURITY_POLICY);

@@ -1,0 +1,22 @@
+// Flags that take a number or a URL, refused with what to give instead.
+import { OperatorError } from "../operator/operator-checks.js";
+
+export const MAX_PORT = 65_535;
+
+export function parseCount(value: string, flag: string, max = Number.MAX_SAFE_INTEGER, min = 0): number {
+  const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new OperatorError(
+      "bad_flag",
+      `${flag} must be an integer from ${min} to ${max}, not ${JSON.stringify(value)}`,
+    );
+  return n;
+}
+
+export function parseUrl(value: string, flag: string): string {
+  try {
+    const url = new URL(value);
+    if (url.protocol === "http:" || url.protocol === "https:") return value;
+  } catch {}
+  throw new OperatorError("bad_flag", `${flag} must be an http(s) URL, not ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,70 @@
+// `anonify wallet serve`: the web wallet from the user's own install, on their own machine. A page a
+// node serves is that node's code (its operator, or anyone on its plain-HTTP path, can change what
+// captures the passphrase); served from here it is the code the user installed, and it takes its
+// network profile from the user's own file, not from a node's hint. The nodes answer it across
+// origins (CORS on the wallet's routes, src/host/api/web-app.ts).
+import type { Command } from "commander";
+import Fastify from "fastify";
+import { AnonifyClientError } from "../client/errors.js";
+import {
+  DEFAULT_NETWORK_PROFILE,
+  networkProfileJson,
+  readNetworkProfile,
+} from "../client/network-profile.js";
+import { findWebRoot, registerWebPage } from "../host/api/web-app.js";
+import { MAX_PORT, parseCount, parseUrl } from "./flags.js";
+import { run } from "./output.js";
+
+/** A port no node of the devnet takes by default. */
+export const DEFAULT_WALLET_PORT = 8600;
+const LOOPBACK = "127.0.0.1";
+/** Where the page looks for the profile its install pins (web/src/profile.ts reads it first). */
+export const PINNED_PROFILE_PATH = "/network.json";
+
+type WalletServeFlags = { network: string; node?: string; port: string; host: string; json: boolean };
+
+export function registerWalletServe(wallet: Command): void {
+  wallet
+    .command("serve")
+    .description(
+      "serve the web wallet from this install on your own machine, with your network profile; open the URL it prints",
+    )
+    .option(
+      "--network <file>",
+      "your network profile (the page takes the chain and contract from it)",
+      DEFAULT_NETWORK_PROFILE,
+    )
+    .option("--node <url>", "the node the page talks to (the page's ?node= parameter)")
+    .option("--port <n>", "the port to listen on", String(DEFAULT_WALLET_PORT))
+    .option("--host <host>", "the address to listen on (keep it on this machine)", LOOPBACK)
+    .option("--json", "machine-readable output (one line once it listens)", false)
+    .action((flags: WalletServeFlags) =>
+      run(flags, async () => {
+        const profile = readNetworkProfile(flags.network);
+        const node = flags.node === undefined ? undefined : parseUrl(flags.node, "--node");
+        const webRoot = findWebRoot();
+        if (!webRoot)
+          throw new AnonifyClientError("web_not_built", "the web wallet is not built: run npm run build");
+        const app = Fastify();
+        app.get(PINNED_PROFILE_PATH, async (_request, reply) =>
+          reply.type("application/json").send(networkProfileJson(profile)),
+        );
+        registerWebPage(app, webRoot);
+        await app.listen({ port: parseCount(flags.port, "--port", MAX_PORT), host: flags.host });
+        const page = new URL(`http://${flags.host}:${(app.server.address() as { port: number }).port}/`);
+        if (node) page.searchParams.set("node", node);
+        if (flags.json)
+          return console.log(
+            JSON.stringify({
+              ok: true,
+              url: page.href,
+              chainId: profile.chainId,
+              contract: profile.contract,
+            }),
+          );
+        console.log(`wallet at ${page.href} (chain ${profile.chainId}, contract ${profile.contract})`);
+        if (!node) console.log("add ?node=URL to the address, a node of this network");
+        console.log("Press Ctrl-C to stop.");
+      }),
+    );
+}
