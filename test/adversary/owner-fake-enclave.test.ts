@@ -7,13 +7,13 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, createPublicClient, type Hex, http, type LocalAccount } from "viem";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { connectLedger, withWallet, writeAnonifyMined } from "../../src/chain/chain.js";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import { AnonifyClient, AnonifyClientError } from "../../src/client/anonify-client.js";
 import { ENCLAVE_POLICIES, type EnclavePolicy } from "../../src/client/enclave-policy.js";
 import { readNetworkProfile } from "../../src/client/network-profile.js";
-import { anvilKey, MEASUREMENT, newEnclave, ownerCall, signedReport, signRaw } from "../support/chain.js";
+import { anvilKey, MEASUREMENT, newEnclave, signRaw } from "../support/chain.js";
+import { registerFakeEnclave } from "../support/fake-enclave.js";
 import { startTestNet, type TestNet } from "../support/network.js";
 import { type LyingNode, startLyingNode } from "../support/proxy.js";
 import { issueToken, newAccount, type Token } from "../support/token.js";
@@ -45,24 +45,8 @@ describe("an owner's fake enclave, named by a colluding node", () => {
   before(async () => {
     tn = await startTestNet(3);
     token = await issueToken(tn);
-    const owner = {
-      owner: withWallet(await connectLedger(tn.net.rpcUrl), anvilKey(OWNER_ACCOUNT)),
-      contract: tn.net.contract,
-    };
-    // The owner's own "attestation service", and the measurement it allows.
-    const serviceKey = generatePrivateKey();
-    await ownerCall(owner, "setTrustedSigner", [privateKeyToAccount(serviceKey).address, true]);
-    await ownerCall(owner, "setMeasurementAllowed", [MEASUREMENT, true]);
-    const domain = { chainId: tn.net.chainId, contract: tn.net.contract };
-    const { report, signature } = await signedReport(domain, fake, serviceKey);
-    await writeAnonifyMined(owner.owner, tn.net.contract, "registerEnclave", [
-      report,
-      signature,
-      fake.address,
-      fake.hpkePublicKey,
-      fake.app,
-      FORGED_EVIDENCE,
-    ]);
+    // The owner's own "attestation service" vouches for it, with an allowed measurement.
+    await registerFakeEnclave(tn, fake, FORGED_EVIDENCE);
     proxy = await startLyingNode(tn.net.nodes[0]!.url, {
       "/v1/enclave": (e) => ({ ...e, address: fake.address }),
     });

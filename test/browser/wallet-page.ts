@@ -3,6 +3,9 @@
 import type { Locator, Page } from "playwright-core";
 import type { Address } from "viem";
 
+/** Where the page keeps its encrypted key (web/src/keystore.ts). */
+const STORED_KEY = "anonify.key";
+
 const exactly = (text: string) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
 
 export class WalletPage {
@@ -15,9 +18,34 @@ export class WalletPage {
 
   /** Creates a local key under `passphrase`; returns the address the page shows. */
   async createLocalWallet(passphrase: string): Promise<Address> {
+    await this.pressCreate(passphrase);
+    return this.address();
+  }
+
+  /** Asks for a new local key under `passphrase`, whatever the page then says. */
+  async pressCreate(passphrase: string): Promise<void> {
     await this.page.getByLabel("passphrase", { exact: true }).fill(passphrase);
     await this.page.getByRole("button", { name: "create wallet" }).click();
-    return this.address();
+  }
+
+  /** The encrypted key this browser keeps (JSON), or null. As text: the test's types have no DOM. */
+  storedKey(): Promise<string | null> {
+    return this.page.evaluate(`localStorage.getItem(${JSON.stringify(STORED_KEY)})`);
+  }
+
+  /** Changes the encrypted key this browser keeps, as anything that can write the origin's storage could. */
+  async tamperStoredKey(changes: Record<string, unknown>): Promise<void> {
+    const key = JSON.stringify(STORED_KEY);
+    await this.page.evaluate(
+      `localStorage.setItem(${key}, JSON.stringify({ ...JSON.parse(localStorage.getItem(${key})), ...${JSON.stringify(changes)} }))`,
+    );
+  }
+
+  /** The verdict on the enclave the page's client acted on, once it is shown. */
+  async verdict(): Promise<string> {
+    const verdict = this.page.getByRole("group", { name: "enclave verdict" });
+    await verdict.waitFor();
+    return (await verdict.textContent()) ?? "";
   }
 
   /** Unlocks the key this browser keeps (after a reload, say) with `passphrase`. */

@@ -3,12 +3,16 @@
 // command become final; the recipient's page, served by the other node, sees the balance change; a
 // transfer above the balance shows its reason; a browser wallet (an injected EIP-1193 provider)
 // signs in a second run; the explorer lists the batch and the members; and no request to a node
-// carries a plaintext amount or address.
+// carries a plaintext amount or address. Attacks on the page: a weak passphrase, a stored key whose
+// iteration count was lowered, a key left unlocked, a node naming an enclave whose evidence does not
+// verify, a node whose status is malformed.
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import type { Address } from "viem";
+import { registerFakeEnclave } from "../support/fake-enclave.js";
 import { startTestNet, type TestNet } from "../support/network.js";
+import { type LyingNode, startLyingNode } from "../support/proxy.js";
 import { issueToken, type Token } from "../support/token.js";
 import { until } from "../support/wait.js";
 import { type Browser, launchChromium, NO_CHROMIUM } from "./chromium.js";
@@ -23,6 +27,8 @@ const TOO_MUCH = 9_999_999_999_999_999n;
 const WALLET_FUNDED = 5_555_555_555_321n;
 const WALLET_SENT = 2_222_222_222_321n;
 const PASSPHRASE = "correct horse battery staple";
+/** The idle time after which the test's page locks (`?lock-after=`, in seconds). */
+const LOCK_AFTER_SECONDS = 3;
 /** Where `ANONIFY_SCREENSHOTS=1` writes the README's pictures. */
 const SCREENSHOTS = process.env.ANONIFY_SCREENSHOTS ? "docs" : undefined;
 
@@ -30,6 +36,7 @@ describe("web wallet and explorer in Chromium", { skip: NO_CHROMIUM }, () => {
   let tn: TestNet;
   let token: Token;
   const browsers: Browser[] = [];
+  const proxies: LyingNode[] = [];
   const sent: SentRequest[] = [];
   const secrets: string[] = [FUNDED, SENT, TOO_MUCH, WALLET_FUNDED, WALLET_SENT].map(String);
   let recipient: Address;
@@ -49,6 +56,7 @@ describe("web wallet and explorer in Chromium", { skip: NO_CHROMIUM }, () => {
   });
   after(async () => {
     for (const b of browsers) await b.close();
+    for (const p of proxies) await p.close();
     await tn?.stop();
   });
 
@@ -173,6 +181,128 @@ describe("web wallet and explorer in Chromium", { skip: NO_CHROMIUM }, () => {
     await page.getByRole("button", { name: "rotate" }).click();
     await page.getByText("rotation requested", { exact: true }).waitFor();
     await until("a new epoch in the group view", async () => ((await epoch()) > before ? true : undefined));
+    flush();
+  });
+
+  test("a weak passphrase is refused, and a stored key whose iteration count was lowered is not unlocked", async () => {
+    const { context, flush } = await browser();
+    const page = new WalletPage(await context.newPage());
+    await page.open(tn.net.nodes[0]!.url);
+    await page.pressCreate("short");
+    await page.page.getByText("a passphrase needs at least 12 characters (this one has 5)").waitFor();
+    await page.pressCreate("ab".repeat(8));
+    await page.page
+      .getByText("a passphrase needs at least 5 different characters (this one has 2)")
+      .waitFor();
+    assert.equal(await page.storedKey(), null, "no key was stored under a weak passphrase");
+
+    const address = await page.createLocalWallet(PASSPHRASE);
+    // Whoever can write the origin's storage lowers the count, to make guessing the passphrase cheap.
+    await page.tamperStoredKey({ iterations: 1 });
+    await page.page.reload();
+    await page.unlock(PASSPHRASE);
+    await page.page
+      .getByText(/^the stored key says 1 PBKDF2 iterations, below this wallet's floor/)
+      .waitFor();
+    assert.equal(await page.page.getByLabel("address", { exact: true }).count(), 0, "nothing was unlocked");
+    // Restored, the same key opens again.
+    await page.tamperStoredKey({ iterations: 600_000 });
+    await page.unlock(PASSPHRASE);
+    assert.equal(await page.address(), address);
+    flush();
+  });
+
+  test("an unlocked key is forgotten after the idle time: the page asks for the passphrase again", async () => {
+    const { context, flush } = await browser();
+    const page = new WalletPage(await context.newPage());
+    await page.open(tn.net.nodes[1]!.url, "wallet", `?lock-after=${LOCK_AFTER_SECONDS}`);
+    const address = await page.createLocalWallet(PASSPHRASE);
+    // Nobody touches the page: it locks, dropping the key, the client and everything they showed.
+    await page.page.getByRole("form", { name: "unlock" }).waitFor();
+    assert.equal(await page.page.getByLabel("address", { exact: true }).count(), 0);
+    assert.equal(await page.page.getByRole("form", { name: /^command / }).count(), 0);
+    await page.unlock(PASSPHRASE);
+    assert.equal(await page.address(), address);
+    flush();
+  });
+
+  test("the explorer labels each node's claims as that node's, and a malformed status blanks no on-chain table", async () => {
+    const { context, flush } = await browser();
+    // A node that answers its status with a member of the wrong type.
+    const liar = await startLyingNode(tn.net.nodes[0]!.url, {
+      "/v1/status": (s) => ({ ...s, members: [1] }),
+    });
+    proxies.push(liar);
+    const honest = new URL(tn.net.nodes[1]!.url).origin;
+    const explorer = new WalletPage(await context.newPage());
+    // Served by the lying node: its status is the page's own node's word.
+    await explorer.open(liar.url, "explorer", `?node=${encodeURIComponent(honest)}`);
+    const batches = explorer.page.getByRole("table", { name: "Batches" });
+    await batches.locator("tbody tr td:first-child").getByText(batch, { exact: true }).waitFor();
+    const handshakes = explorer.page.getByRole("table", { name: "Handshakes" });
+    await handshakes.locator("tbody tr td:first-child").getByText("0", { exact: true }).waitFor();
+    const members = explorer.page.getByRole("table", { name: "Members" });
+    for (const node of tn.running())
+      await members
+        .locator("tbody tr")
+        .filter({ hasText: new RegExp(node.address, "i") })
+        .filter({ hasText: `node ${honest} says member` })
+        .waitFor();
+    const nodes = explorer.page.getByRole("table", { name: /^Nodes/ });
+    await nodes
+      .locator("tbody tr")
+      .filter({ hasText: liar.url })
+      .filter({ hasText: /malformed answer: .*members\[0\]/ })
+      .waitFor();
+    assert.equal(
+      await members.getByText(`node ${liar.url} says`).count(),
+      0,
+      "the malformed answer claims nothing",
+    );
+    // The group view of that node shows its answer as malformed, not a member named "1".
+    await explorer.open(liar.url, "group");
+    await explorer.page.getByText(/^this node's status is a malformed answer: .*members\[0\]/).waitFor();
+    assert.equal(await explorer.page.getByRole("table", { name: "Group members" }).count(), 0);
+    flush();
+  });
+
+  test("the wallet shows the verdict its client acted on, and refuses an enclave whose evidence does not verify, with the reason", async () => {
+    const { context, flush } = await browser();
+    const page = new WalletPage(await context.newPage());
+    await page.open(tn.net.nodes[0]!.url);
+    await page.createLocalWallet(PASSPHRASE);
+    const verdict = await page.verdict();
+    assert.match(verdict, new RegExp(tn.net.nodes[0]!.address, "i"));
+    for (const shown of [
+      /platform\s*simulated TEE/,
+      /measurement\s*0x[0-9a-f]{64}/,
+      /TCB status\s*Simulated/,
+      /debug\s*yes/,
+      /protects nothing/,
+    ])
+      assert.match(verdict, shown);
+
+    // The contract's owner registers a fake enclave, and a node colluding with it names it.
+    const fake = await registerFakeEnclave(tn);
+    const liar = await startLyingNode(tn.net.nodes[0]!.url, {
+      "/v1/enclave": (e) => ({ ...e, address: fake }),
+    });
+    proxies.push(liar);
+    const lied = new WalletPage(await context.newPage());
+    await lied.open(liar.url);
+    await lied.pressCreate(PASSPHRASE);
+    const refusal = lied.page.getByRole("alert").filter({ hasText: /refuses/ });
+    await refusal.waitFor();
+    const text = (await refusal.textContent()) ?? "";
+    assert.match(text, new RegExp(`refuses the enclave that ${liar.url} names`));
+    assert.match(text, new RegExp(`enclave ${fake} is refused`, "i"));
+    assert.match(text, /its evidence does not verify/);
+    assert.equal(await lied.page.getByRole("group", { name: "enclave verdict" }).count(), 0);
+    assert.deepEqual(
+      liar.requests.filter((r) => r.startsWith("POST")),
+      [],
+      "nothing was sent to the node",
+    );
     flush();
   });
 

@@ -1,12 +1,13 @@
 // The explorer: public data only, updated live. Batches, handshakes and enclave records come from the
 // chain (the profile's RPC); each node's sync state, group view and epoch key fingerprint come from
-// that node's `/v1/status`, shown as that node's word.
+// that node's `/v1/status`, each claim labelled as that node's ("node X says"), and a malformed
+// answer shown as such: no node's answer can blank what the chain says.
 import type { ChainClient } from "../../src/client/chain-client.js";
 import type { NetworkProfile } from "../../src/client/network-profile-format.js";
 import { CHAIN_POLL_MS } from "./chain.js";
 import { errorText, everyMs, fill, h, labelledForm, table } from "./dom.js";
 import { LedgerEvents } from "./ledger-events.js";
-import { addNode, type NodeStatus, nodeStatus, watchedNodes } from "./node-status.js";
+import { addNode, type NodeStatus, nodeStatus, statusProblem, watchedNodes } from "./node-status.js";
 
 /** Newest rows shown of each list (the chain keeps them all). */
 const SHOWN_ROWS = 50;
@@ -39,7 +40,7 @@ export function explorerView(profile: NetworkProfile, chain: ChainClient): HTMLE
         watchedNodes().map((node) =>
           nodeStatus(node).then(
             (status) => ({ node, status }),
-            (error: unknown) => ({ node, error: errorText(error) }),
+            (error: unknown) => ({ node, error: statusProblem(error) }),
           ),
         ),
       );
@@ -94,23 +95,33 @@ function nodesTable(observed: Observed[]): HTMLTableElement {
             s.epoch ?? "none",
             s.epochKeyFingerprint ?? "none",
           ]
-        : [node, `unreachable: ${error}`, "", "", "", "", "", "", ""],
+        : [node, error, "", "", "", "", "", "", ""],
     ),
   );
+}
+
+/** Each node's claim of `what`, labelled as its own, or that no node answered. */
+function nodesSay(observed: Observed[], what: (s: NodeStatus) => string | undefined): string {
+  const claims = observed.flatMap(({ node, status }) => {
+    const claim = status && what(status);
+    return claim ? [`node ${node} says ${claim}`] : [];
+  });
+  return claims.length ? claims.join("; ") : "no node's word";
 }
 
 function membersTable(
   enclaves: Awaited<ReturnType<LedgerEvents["enclaves"]>>,
   observed: Observed[],
 ): HTMLTableElement {
-  const members = new Set(observed.flatMap((o) => o.status?.members ?? []).map((m) => m.toLowerCase()));
   return table(
     "Members",
-    ["enclave", "state on chain", "group member", "platform", "measurement", "debug"],
+    ["enclave", "state on chain", "group member (nodes' word)", "platform", "measurement", "debug"],
     enclaves.map((e) => [
       e.address,
       e.state,
-      members.has(e.address.toLowerCase()) ? "member" : "not a member",
+      nodesSay(observed, (s) =>
+        s.members.some((m) => m === e.address.toLowerCase()) ? "member" : "not a member",
+      ),
       e.platform,
       e.measurement,
       e.debug ? "debug" : "no",
@@ -128,11 +139,12 @@ function batchesTable(events: LedgerEvents): HTMLTableElement {
 
 function handshakesTable(events: LedgerEvents, observed: Observed[]): HTMLTableElement {
   const outcome = (slot: bigint) =>
-    observed.find((o) => o.status?.lastHandshake?.slot === slot.toString())?.status?.lastHandshake?.outcome ??
-    "committed";
+    nodesSay(observed, (s) =>
+      s.lastHandshake?.slot === slot.toString() ? s.lastHandshake.outcome : undefined,
+    );
   return table(
     "Handshakes",
-    ["slot", "outcome", "committer", "block", "size (bytes)"],
-    newestFirst(events.handshakes).map((x) => [x.slot, outcome(x.slot), x.enclave, x.block, x.bytes]),
+    ["slot", "committer", "block", "size (bytes)", "outcome (nodes' word)"],
+    newestFirst(events.handshakes).map((x) => [x.slot, x.enclave, x.block, x.bytes, outcome(x.slot)]),
   );
 }

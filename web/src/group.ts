@@ -1,8 +1,9 @@
 // The operator's group view of this page's node: members, epoch, key fingerprint, last handshake,
-// and a key rotation, which the node runs only for its admin token (kept in no storage).
+// as that node says it (a malformed answer shown as such), and a key rotation, which the node runs
+// only for its admin token (kept in no storage).
 import { CHAIN_POLL_MS } from "./chain.js";
 import { errorText, everyMs, fill, h, labelledForm, table } from "./dom.js";
-import { nodeStatus } from "./node-status.js";
+import { nodeStatus, statusProblem } from "./node-status.js";
 
 const ROTATE_PATH = "/v1/group/rotate";
 
@@ -30,13 +31,13 @@ export function groupView(): HTMLElement {
         h(
           "p",
           {},
-          `This node's enclave ${s.enclave}: ${s.member ? "a member" : "not a member"}, slot ${s.slot}, MLS epoch ${s.epoch ?? "none"}, epoch key fingerprint ${s.epochKeyFingerprint ?? "none"}${s.rotationPending ? ", rotation pending" : ""}`,
+          `This node says: its enclave ${s.enclave}, ${s.member ? "a member" : "not a member"}, slot ${s.slot}, MLS epoch ${s.epoch ?? "none"}, epoch key fingerprint ${s.epochKeyFingerprint ?? "none"}${s.rotationPending ? ", rotation pending" : ""}`,
         ),
         s.lastHandshake
           ? h(
               "p",
               {},
-              `Last handshake: slot ${s.lastHandshake.slot} by ${s.lastHandshake.enclave}: ${s.lastHandshake.outcome}`,
+              `Its last handshake: slot ${s.lastHandshake.slot} by ${s.lastHandshake.enclave}: ${s.lastHandshake.outcome}`,
             )
           : null,
         table(
@@ -46,7 +47,7 @@ export function groupView(): HTMLElement {
         ),
       );
     } catch (error) {
-      fill(state, h("p", {}, errorText(error)));
+      fill(state, h("p", { role: "alert" }, `this node's status is ${statusProblem(error)}`));
     }
   });
   return h(

@@ -1,18 +1,26 @@
 // The wallet: a local key (kept encrypted under a passphrase) or a browser wallet (EIP-1193), the
 // account's address, what the app's parameterless queries return (the balance), and a form for each
 // command and query of the app. Commands are signed, sealed and their receipts opened here, by the
-// SDK's own client (src/client/anonify-client.ts): the node sees only ciphertext.
+// SDK's own client (src/client/anonify-client.ts): the node sees only ciphertext. A local key locks
+// itself after a while without the user (idle-lock.ts).
 import { isHex, type LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { App } from "../../src/app/app.js";
 import { AnonifyClient, type AnswerPosition } from "../../src/client/anonify-client.js";
 import type { ChainClient } from "../../src/client/chain-client.js";
+import {
+  defaultPolicyName,
+  ENCLAVE_POLICIES,
+  type EnclavePolicyName,
+} from "../../src/client/enclave-policy.js";
 import type { NetworkProfile } from "../../src/client/network-profile-format.js";
 import { nextBlock, watchBatches } from "./chain.js";
 import { errorText, fill, h, labelledForm } from "./dom.js";
+import { refusalView, verdictView } from "./enclave-verdict.js";
 import { schemaForm } from "./forms.js";
+import { durationText, idleLockMs, lockWhenIdle } from "./idle-lock.js";
 import { injectedAccount, injectedProvider } from "./injected-account.js";
-import { forgetKey, storedAddress, storeKey, unlockKey } from "./keystore.js";
+import { forgetKey, PASSPHRASE_RULE, storedAddress, storeKey, unlockKey } from "./keystore.js";
 import { progressItem, track } from "./progress.js";
 
 /** How a parameterless query is labelled when its name is not the word people look for. */
@@ -27,7 +35,7 @@ const PRIVATE_KEY_HEX_LENGTH = 66;
 const secretInput = (id: string) => h("input", { id, type: "password", required: true, autocomplete: "off" });
 
 export function walletView(ctx: WalletContext): HTMLElement {
-  const status = h("p", { role: "status" });
+  const status = h("div", { role: "status" });
   const account = h("div");
   const body = h("div");
   const view = h(
@@ -39,24 +47,41 @@ export function walletView(ctx: WalletContext): HTMLElement {
     body,
   );
 
+  // The policy the client applies, named here so that the page shows the one it used.
+  const policy = defaultPolicyName(ctx.profile.chainId);
+  const lockMs = idleLockMs();
+  const showAccountForms = () => fill(account, ...accountForms(use, status));
   const use = async (signer: LocalAccount, kind: "local" | "injected") => {
-    status.textContent = "connecting…";
+    fill(status, "connecting…");
     try {
       const client = await AnonifyClient.connect({
         network: ctx.profile,
         node: ctx.node,
         account: signer,
         app: ctx.app.name,
+        enclavePolicy: ENCLAVE_POLICIES[policy],
         fetch: (input, init) => fetch(input, init),
       });
-      status.textContent = "";
+      fill(status);
       fill(account);
-      fill(body, ...connected(ctx, client, kind));
+      const shown = connected(ctx, client, kind, policy);
+      fill(body, ...shown.parts);
+      // A browser wallet keeps its key (and its own lock): this page holds nothing of it to forget.
+      // Forgetting is dropping every reference to the key and the client (JavaScript cannot wipe a
+      // string); a command still in flight holds them until it settles.
+      if (kind === "local")
+        lockWhenIdle(lockMs, () => {
+          shown.stop();
+          fill(body);
+          showAccountForms();
+          fill(status, `locked after ${durationText(lockMs)} without activity: the key is forgotten`);
+        });
     } catch (error) {
-      status.textContent = errorText(error);
+      fill(status, refusalView(error, ctx.node) ?? errorText(error));
+      showAccountForms();
     }
   };
-  fill(account, ...accountForms(use, status));
+  showAccountForms();
   return view;
 }
 
@@ -91,6 +116,7 @@ function accountForms(
     forms.push(unlock, forget);
   } else {
     const pass = secretInput("new-passphrase");
+    const rule = h("p", { class: "hint" }, `A passphrase of ${PASSPHRASE_RULE}.`);
     const create = labelledForm(
       "create wallet",
       [{ label: "passphrase", input: pass }],
@@ -116,7 +142,7 @@ function accountForms(
       }),
       "Import a key",
     );
-    forms.push(create, imported);
+    forms.push(rule, create, imported);
   }
   const provider = injectedProvider();
   if (provider) {
@@ -136,8 +162,13 @@ function positionText(at: AnswerPosition): string {
   return `event ${at.seq} (block ${at.block})${behind}`;
 }
 
-/** The connected account: address, enclave, balances, forms, progress. */
-function connected(ctx: WalletContext, client: AnonifyClient, kind: "local" | "injected"): HTMLElement[] {
+/** The connected account: address, enclave verdict, balances, forms, progress; `stop` ends its watching. */
+function connected(
+  ctx: WalletContext,
+  client: AnonifyClient,
+  kind: "local" | "injected",
+  policy: EnclavePolicyName,
+): { parts: HTMLElement[]; stop: () => void } {
   const queries = ctx.app.queries;
   const commands = ctx.app.commands;
   const simple = Object.keys(queries).filter((q) => Object.keys(queries[q]!.params.fields).length === 0);
@@ -158,8 +189,8 @@ function connected(ctx: WalletContext, client: AnonifyClient, kind: "local" | "i
   const refreshButton = h("button", { type: "button" }, "refresh");
   refreshButton.addEventListener("click", () => void refresh());
   // A browser wallet would prompt for every query: it refreshes when asked, a local key at each batch.
-  if (kind === "local") watchBatches(ctx.chain, ctx.profile, () => void refresh());
-  else void refresh();
+  const stop = kind === "local" ? watchBatches(ctx.chain, ctx.profile, () => void refresh()) : () => {};
+  if (kind === "injected") void refresh();
 
   const progress = h("ol", { class: "progress", "aria-live": "polite", "aria-label": "commands" });
   const commandForms = Object.entries(commands).map(([name, { params }]) =>
@@ -181,7 +212,7 @@ function connected(ctx: WalletContext, client: AnonifyClient, kind: "local" | "i
       form.append(h("p", {}, h("label", { for: result.id }, `${name} result`), " ", result));
       return form;
     });
-  return [
+  const parts = [
     h(
       "p",
       {},
@@ -189,8 +220,7 @@ function connected(ctx: WalletContext, client: AnonifyClient, kind: "local" | "i
       " ",
       h("output", { id: "account-address" }, client.address),
     ),
-    h("p", { class: "enclave" }, `served by ${client.describeEnclave()}`),
-    ...client.warnings.map((w) => h("p", { class: "warning", role: "note" }, w)),
+    verdictView(client, policy),
     h(
       "dl",
       { class: "balances" },
@@ -207,4 +237,5 @@ function connected(ctx: WalletContext, client: AnonifyClient, kind: "local" | "i
     progress,
     ...(queryForms.length ? [h("h2", {}, "Queries"), h("div", { class: "forms" }, ...queryForms)] : []),
   ];
+  return { parts, stop };
 }
