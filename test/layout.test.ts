@@ -45,8 +45,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   "src/attestation": ["src/protocol"],
   // The enclave verifies its peers' quotes (and makes simulated ones) and runs the apps of apps/.
   "src/enclave": ["src/app", "src/boundary", "src/group", "src/protocol", "src/attestation", "apps"],
-  // The client judges enclaves from their evidence with the enclave's own verifiers and roots.
-  "src/client": ["src/app", "src/attestation", "src/chain", "src/protocol"],
+  // The client judges enclaves from their evidence with the enclave's own verifiers and roots,
+  // and reads the member set commitment of a handshake (its frames, not its MLS messages).
+  "src/client": ["src/app", "src/attestation", "src/chain", "src/group/handshake-frames.ts", "src/protocol"],
   // The host asks the attestation service for its enclave's report and starts the measured bundle
   // where the build leaves it.
   "src/host": [

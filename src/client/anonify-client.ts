@@ -5,7 +5,7 @@ import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, type LocalA
 import { getChainId } from "viem/actions";
 import type { App, CommandName, CommandParams, QueryName, QueryParams } from "../app/app.js";
 import type { StateValue } from "../app/canonical.js";
-import type { LedgerDomain } from "../protocol/digests.js";
+import { type LedgerDomain, memberSetDigest } from "../protocol/digests.js";
 import type { CommandStatus, LedgerPoint, ReceiptStatus } from "../protocol/receipts.js";
 import { NEXT_NONCE_QUERY } from "../protocol/wire.js";
 import { type AnswerPosition, ChainChecks, type CheckedReceipt } from "./chain-checks.js";
@@ -35,8 +35,8 @@ import {
   checkNodeNetwork,
   NODE_COMMAND,
   NODE_ENCLAVE,
-  NODE_NETWORK,
   NODE_QUERY_ANSWER,
+  NODE_STATUS,
   type NodeCommand,
   nodeJson,
 } from "./node-api.js";
@@ -113,6 +113,35 @@ export type CommandView = {
   receipt?: CheckedReceipt;
 };
 
+/**
+ * `enclave_not_member` unless `enclave` is a member of the group as the chain's newest handshake by
+ * an enclave this client trusts names it: the node says who the members are, and its list must be
+ * the one that handshake commits to (a node that lies, or is behind, is refused: liveness only).
+ * Without it a client could encrypt to an enclave the group removed, or never added, that is still
+ * active on the contract.
+ */
+async function checkMember(
+  onChain: ChainChecks,
+  trusted: TrustedEnclaves,
+  enclave: Address,
+  members: readonly Address[],
+  node: string,
+): Promise<void> {
+  const named = await onChain.memberSet((committer) => trusted.trusts(committer));
+  const refuse = (why: string) =>
+    new AnonifyClientError(
+      "enclave_not_member",
+      `enclave ${enclave} is not shown to be a member of the group: ${why}`,
+    );
+  if (!named) throw refuse("no recent handshake on chain is by an enclave this client trusts");
+  if (memberSetDigest(members) !== named.digest)
+    throw refuse(
+      `${node} lists members that are not the ones the handshake of slot ${named.slot} names (a node behind the chain, or one that lies)`,
+    );
+  if (!members.includes(enclave.toLowerCase() as Address))
+    throw refuse(`the handshake of slot ${named.slot} names ${members.length} members, not it`);
+}
+
 export class AnonifyClient<A extends App = App> {
   /**
    * The nonce after the last command this client had accepted: its next command uses it without
@@ -182,7 +211,7 @@ export class AnonifyClient<A extends App = App> {
         `the RPC ${rpcOrigin(network.rpcUrl)} serves chain ${chainId}, not the profile's chain ${network.chainId}`,
       );
     }
-    const status = await nodeJson(fetcher, options.node, "/v1/status", NODE_NETWORK);
+    const status = await nodeJson(fetcher, options.node, "/v1/status", NODE_STATUS);
     checkNodeNetwork(status, network, options.node);
     const address = getAddress((await nodeJson(fetcher, options.node, "/v1/enclave", NODE_ENCLAVE)).address);
     const domain = { chainId, contract: network.contract };
@@ -192,6 +221,7 @@ export class AnonifyClient<A extends App = App> {
     );
     const trusted = new TrustedEnclaves(onChain, domain, policy, options.now);
     const { verdict, registration } = await trusted.judge(address);
+    await checkMember(onChain, trusted, address, status.members, options.node);
     return new AnonifyClient(
       fetcher,
       options,

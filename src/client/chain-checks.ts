@@ -5,10 +5,12 @@
 // answers from long ago, is caught here.
 import {
   type Address,
+  bytesToHex,
   type DecodeEventLogReturnType,
   decodeEventLog,
   encodeEventTopics,
   type Hex,
+  hexToBytes,
   isAddressEqual,
   numberToHex,
   pad,
@@ -19,6 +21,7 @@ import type { PlatformName } from "../attestation/verdict.js";
 import { blockPages, DEFAULT_PAGE_BLOCKS } from "../chain/block-pages.js";
 import { finalityDepth, isFinal } from "../chain/finality.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
+import { decodeHandshake } from "../group/handshake-frames.js";
 import { ZERO_HASH } from "../protocol/digests.js";
 import type { BatchRef, LedgerPoint } from "../protocol/receipts.js";
 import type { ChainClient } from "./chain-client.js";
@@ -53,6 +56,15 @@ type SequencedLog = Extract<
 const MS_PER_SECOND = 1000;
 /** Pages of blocks after a point that the client reads for batches signed at it. */
 const CLAIM_SCAN_PAGES = 8n;
+/**
+ * How many handshakes back a client looks for one whose committer it trusts: each names the whole
+ * member set, so only an untrusted committer's (an owner's fake enclave's, which members void) are
+ * passed over.
+ */
+const MEMBER_SET_LOOKBACK = 16n;
+
+/** The member set a handshake names: its slot, committer and the commitment to its members. */
+export type NamedMemberSet = { slot: bigint; committer: Address; digest: Hex };
 
 export class ChainChecks implements EvidenceSource {
   constructor(
@@ -148,6 +160,40 @@ export class ChainChecks implements EvidenceSource {
     if (!platform) return undefined;
     const { hpkePublicKey, app, evidence } = hit.value;
     return { address, platform, hpkePublicKey, app, evidence };
+  }
+
+  /**
+   * The member set the newest handshake that `trusts` takes names: its committer's commitment to the
+   * group its commit made (src/group/handshake-frames.ts; members void a commit that names another,
+   * so a trusted committer's names the members). Undefined when none of the last MEMBER_SET_LOOKBACK
+   * handshakes is a trusted committer's.
+   */
+  async memberSet(trusts: (enclave: Address) => Promise<boolean>): Promise<NamedMemberSet | undefined> {
+    const next = await readContract(this.chain, {
+      address: this.target.contract,
+      abi: anonifyAbi,
+      functionName: "epoch",
+    });
+    const head = await getBlockNumber(this.chain, { cacheTime: 0 });
+    for (let slot = next - 1n; slot >= 0n && slot >= next - MEMBER_SET_LOOKBACK; slot--) {
+      const topics = encodeEventTopics({
+        abi: anonifyAbi,
+        eventName: "HandshakeCommitted",
+        args: { epoch: slot },
+      });
+      const hit = await this.firstLog(topics, this.firstBlock, head, (decoded) =>
+        decoded.eventName === "HandshakeCommitted" && decoded.args.epoch === slot ? decoded.args : undefined,
+      );
+      if (!hit || !(await trusts(hit.value.enclave))) continue;
+      let named: Uint8Array | undefined;
+      try {
+        named = decodeHandshake(hexToBytes(hit.value.handshake)).memberSet;
+      } catch {
+        continue;
+      }
+      if (named) return { slot, committer: hit.value.enclave, digest: bytesToHex(named) };
+    }
+    return undefined;
   }
 
   /**

@@ -2,6 +2,7 @@
 // check that a node serves the chain and contract of the user's own network profile.
 import {
   address,
+  array,
   hex,
   type Infer,
   int,
@@ -144,6 +145,22 @@ export const NODE_NETWORK = object(
   { unknownFields: "drop" },
 );
 export type NodeNetwork = Infer<typeof NODE_NETWORK>;
+
+/** Far above any real group: a longer list is a lie. */
+const MAX_MEMBERS = 10_000;
+
+/**
+ * What a node says of itself in `/v1/status` that the client checks when it connects: its chain and
+ * contract, and its enclave's view of the group's members (checked against the chain's commitment).
+ */
+export const NODE_STATUS = object(
+  {
+    chainId: int({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    contract: address(),
+    members: array(address(), { max: MAX_MEMBERS }),
+  },
+  { unknownFields: "drop" },
+);
 
 /** Throws `wrong_network` unless the node's status (as it sent it) names the chain id and contract of `network`. */
 export function checkNodeNetwork(answer: unknown, network: ChainTarget, node: string): void {

@@ -29,7 +29,7 @@ import {
   processHandshake,
   RemovedFromGroup,
 } from "../group/mls.js";
-import type { LedgerDomain } from "../protocol/digests.js";
+import { type LedgerDomain, memberSetDigest } from "../protocol/digests.js";
 import { digestKeyOf, epochKeyOf } from "./group-keys.js";
 import {
   type Admission,
@@ -120,6 +120,7 @@ export function authFor(
       }
     },
     validateRemoval: (identity) => hasRemovalProof(view, identity),
+    memberSetDigest: (identities) => hexToBytes(memberSetDigest(identities.map(enclaveAddressOf))),
   };
 }
 

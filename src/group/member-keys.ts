@@ -11,7 +11,8 @@ import {
 } from "ts-mls";
 import { cipherSuite } from "./client-config.js";
 import { MalformedKeyPackage, MalformedState } from "./errors.js";
-import { decodeFrames, decodeWhole, encodeFrames } from "./handshake-wire.js";
+import { decodeFrames, encodeFrames } from "./handshake-frames.js";
+import { decodeWhole } from "./handshake-wire.js";
 import type { MemberKeys } from "./types.js";
 
 /** First byte of our encoding, so a format change is detected instead of misparsed. */

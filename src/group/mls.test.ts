@@ -389,6 +389,40 @@ describe("credentials", () => {
   });
 });
 
+describe("member set", () => {
+  /** A digest stand-in: the members' names, sorted and joined (what it digests is what matters here). */
+  const names = (identities: readonly Uint8Array[]) => text(identities.map(name).sort().join(","));
+  const naming: AuthenticationService = { ...acceptAll, memberSetDigest: names };
+  /** A committer whose TEE is broken: it names `claimed` whatever its commit makes. */
+  const lying = (claimed: string): AuthenticationService => ({
+    ...acceptAll,
+    memberSetDigest: () => text(claimed),
+  });
+
+  it("the committer names the member set its commit makes; receivers and joiners check it", async () => {
+    const g = await threeMembers();
+    const d = await member("dave");
+    const add = await createCommit(g.a2, { add: [d.keyPackage] }, naming);
+    assert.equal(name(decodeHandshake(add.handshake).memberSet!), "alice,bob,carol,dave");
+    assert.ok(await processHandshake(g.b2, add.handshake, naming));
+    assert.ok(await joinFromHandshake(add.handshake, d.keys, naming));
+    const remove = await createCommit(g.a2, { remove: [2] }, naming);
+    assert.equal(name(decodeHandshake(remove.handshake).memberSet!), "alice,bob");
+  });
+
+  it("a commit that names another member set, or none, is rejected by every receiver and joiner", async () => {
+    const g = await threeMembers();
+    const d = await member("dave");
+    // Carol is removed, yet the handshake says she is still a member: clients would encrypt to her.
+    const lie = await createCommit(g.a2, { remove: [2], add: [d.keyPackage] }, lying("alice,bob,carol,dave"));
+    const silent = await createCommit(g.a2, { add: [d.keyPackage] }, acceptAll);
+    for (const handshake of [lie.handshake, silent.handshake]) {
+      await assert.rejects(processHandshake(g.b2, handshake, naming), /names another member set/);
+      await assert.rejects(joinFromHandshake(handshake, d.keys, naming), /names another member set/);
+    }
+  });
+});
+
 describe("sealing", () => {
   it("round-trips a state that then processes the next commit and exports the same secret", async () => {
     const g = await threeMembers();
@@ -448,16 +482,18 @@ describe("handshake wire format", () => {
     const g = await threeMembers();
     const bytes = g.addC;
     const { commit, welcome } = decodeHandshake(bytes);
+    const memberSet = undefined;
     const broken: Uint8Array[] = [
       new Uint8Array(),
-      Uint8Array.of(1),
-      Uint8Array.of(2, ...bytes.subarray(1)),
+      Uint8Array.of(2),
+      Uint8Array.of(1, ...bytes.subarray(1)),
+      Uint8Array.of(3, ...bytes.subarray(1)),
       Uint8Array.of(...bytes, 0),
-      Uint8Array.of(1, 0xff, 0xff, 0xff, 0xff, ...bytes.subarray(5)),
-      encodeHandshake({ commit: welcome!, welcome: commit }),
-      encodeHandshake({ commit, welcome: commit }),
-      encodeHandshake({ commit: commit.subarray(0, commit.length - 1), welcome }),
-      encodeHandshake({ commit: text("garbage"), welcome: undefined }),
+      Uint8Array.of(2, 0xff, 0xff, 0xff, 0xff, ...bytes.subarray(5)),
+      encodeHandshake({ commit: welcome!, welcome: commit, memberSet }),
+      encodeHandshake({ commit, welcome: commit, memberSet }),
+      encodeHandshake({ commit: commit.subarray(0, commit.length - 1), welcome, memberSet }),
+      encodeHandshake({ commit: text("garbage"), welcome: undefined, memberSet }),
     ];
     // Every cut of the handshake, coarse steps through the body to keep the test fast.
     for (let cut = 0; cut < bytes.length; cut += cut < 64 ? 1 : 97) broken.push(bytes.subarray(0, cut));

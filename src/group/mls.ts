@@ -38,15 +38,17 @@ import {
   RemovedFromGroup,
 } from "./errors.js";
 
-import { assertActive, checkRemovals, epochOf, ownLeafIndex } from "./group-state.js";
-import { bytesEqual, encodeHandshake, parseHandshake } from "./handshake-wire.js";
+import { assertActive, checkRemovals, epochOf, membersOf, ownLeafIndex } from "./group-state.js";
+import { encodeHandshake } from "./handshake-frames.js";
+import { bytesEqual, parseHandshake } from "./handshake-wire.js";
 import { decodeKeyPackage } from "./member-keys.js";
 import type { AuthenticationService, CommitRequest, GroupState, MemberKeys } from "./types.js";
 
 export { CIPHERSUITE } from "./client-config.js";
 export * from "./errors.js";
 export * from "./group-state.js";
-export { decodeHandshake, encodeHandshake, type HandshakeParts, handshakeEpoch } from "./handshake-wire.js";
+export { decodeHandshake, encodeHandshake, type HandshakeParts } from "./handshake-frames.js";
+export { handshakeEpoch } from "./handshake-wire.js";
 export * from "./member-keys.js";
 export type * from "./types.js";
 
@@ -98,14 +100,16 @@ export async function createCommit(
     },
     (cause) => new InvalidCommit("ts-mls could not create the commit", { cause }),
   );
+  const next = wrap(result.newState);
   const handshake = encodeHandshake({
     commit: encodeMlsMessage(result.commit),
     welcome:
       result.welcome === undefined
         ? undefined
         : encodeMlsMessage({ version: "mls10", wireformat: "mls_welcome", welcome: result.welcome }),
+    memberSet: auth.memberSetDigest?.(membersOf(next).map((m) => m.identity)),
   });
-  return { handshake, state: wrap(result.newState) };
+  return { handshake, state: next };
 }
 
 /** Applies a handshake read off the chain; throws EpochMismatch (state untouched) unless it is for our epoch. */
@@ -115,7 +119,7 @@ export async function processHandshake(
   auth: AuthenticationService,
 ): Promise<GroupState> {
   assertActive(state);
-  const { commit } = parseHandshake(handshake);
+  const { commit, memberSet } = parseHandshake(handshake);
   if (!bytesEqual(commit.groupId, state.mls.groupContext.groupId)) {
     throw new GroupMismatch("handshake is for another group");
   }
@@ -155,7 +159,20 @@ export async function processHandshake(
   if (before === undefined || after === undefined || bytesEqual(before, after)) {
     throw new HandshakeRejected("commit carries no UpdatePath");
   }
-  return wrap(next);
+  return checkedMemberSet(wrap(next), memberSet, auth);
+}
+
+/** `made`, if the member set the handshake names is the one its commit made (as `auth` digests it). */
+function checkedMemberSet(
+  made: GroupState,
+  named: Uint8Array | undefined,
+  auth: AuthenticationService,
+): GroupState {
+  if (!auth.memberSetDigest) return made;
+  const actual = auth.memberSetDigest(membersOf(made).map((m) => m.identity));
+  if (named === undefined || !bytesEqual(named, actual))
+    throw new HandshakeRejected("the handshake names another member set than its commit makes");
+  return made;
 }
 
 /**
@@ -199,7 +216,7 @@ export async function joinFromHandshake(
   keys: MemberKeys,
   auth: AuthenticationService,
 ): Promise<GroupState> {
-  const { commit, welcome } = parseHandshake(handshake);
+  const { commit, welcome, memberSet } = parseHandshake(handshake);
   if (welcome === undefined) throw new NotForUs("handshake carries no Welcome");
   const cs = await cipherSuite();
   const ref = await makeKeyPackageRef(keys.keyPackage, cs.hash);
@@ -226,5 +243,5 @@ export async function joinFromHandshake(
   if (joined.epoch !== commit.epoch + 1n || !bytesEqual(joined.groupId, commit.groupId)) {
     throw new HandshakeRejected("Welcome does not match the commit it came with");
   }
-  return wrap(client);
+  return checkedMemberSet(wrap(client), memberSet, auth);
 }

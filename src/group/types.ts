@@ -10,6 +10,14 @@ export type AuthenticationService = {
    * even when it also removes us.
    */
   validateRemoval?(identity: Uint8Array): boolean;
+  /**
+   * The digest of a member set (the credential identities of a group's members, in leaf order) that
+   * a commit names for the group it makes: the committer puts it in the handshake, every receiver
+   * and joiner checks it against the group the commit made (HandshakeRejected), so that the chain
+   * carries a commitment to who the members are without saying who they are. Absent: the handshake
+   * names none and none is checked.
+   */
+  memberSetDigest?(identities: readonly Uint8Array[]): Uint8Array;
 };
 
 /** The private and public key package of one member, until it joins a group. */

@@ -25,6 +25,7 @@ export const LEAVE_TAG = keccak256(toBytes("anonify.leave.v1"));
 export const SNAPSHOT_TAG = keccak256(toBytes("anonify.snapshot.v1"));
 /** Signed policy documents (src/protocol/policy-document.ts); the contract does not check them. */
 export const POLICY_TAG = keccak256(toBytes("anonify.policy.v1"));
+export const MEMBER_SET_TAG = keccak256(toBytes("anonify.member-set.v1"));
 
 /** The ledger's domain: every signature names the chain and the contract, so none replays elsewhere. */
 export type LedgerDomain = { chainId: number; contract: Address };
@@ -248,3 +249,13 @@ export const ZERO_HASH: Hex = toHex(new Uint8Array(32));
 
 /** A payload's name in digests and in the event chain: its SHA-256. */
 export const payloadHash = (payload: Hex): Hex => hexOf(sha256(bytesOfHex(payload)));
+
+/**
+ * The commitment to a group's members a handshake carries (src/group/handshake-wire.ts): their
+ * enclave addresses, sorted, under a tag. Members check it against the group the commit made; a
+ * client checks a node's member list against it before it encrypts to a member.
+ */
+export function memberSetDigest(members: readonly Address[]): Hex {
+  const sorted = members.map((m) => m.toLowerCase() as Address).sort();
+  return keccak256(encodeAbiParameters(parseAbiParameters("bytes32, address[]"), [MEMBER_SET_TAG, sorted]));
+}

@@ -14,14 +14,19 @@ import {
   parseAbi,
 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { connectLedger, withWallet } from "../../src/chain/chain.js";
+import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import { AnonifyClient, AnonifyClientError } from "../../src/client/anonify-client.js";
 import { ENCLAVE_POLICIES, type EnclavePolicy } from "../../src/client/enclave-policy.js";
 import { type NetworkProfile, readNetworkProfile } from "../../src/client/network-profile.js";
+import { publishDevPolicy } from "../../src/operator/policy.js";
 import { anonify } from "../operators/operator-net.js";
+import { anvilKey } from "../support/chain.js";
 import { startTestNet, type TestNet } from "../support/network.js";
 import { type LyingNode, startLyingNode } from "../support/proxy.js";
 import { startRpcRecorder } from "../support/rpc-recorder.js";
 import { issueToken, newAccount, type Token } from "../support/token.js";
+import { until } from "../support/wait.js";
 
 const refused = (code: string) => (e: unknown) => e instanceof AnonifyClientError && e.code === code;
 const randomAddress = () => privateKeyToAccount(generatePrivateKey()).address;
@@ -202,5 +207,53 @@ describe("a client against a lying node", () => {
       gateway.closeAllConnections();
       await new Promise((resolve) => gateway.close(resolve));
     }
+  });
+
+  // Last: it removes node 1's enclave from the group.
+  test("an enclave the group removed, still active on the contract, is refused as no member; so is a node's made-up member list", async () => {
+    const removed = tn.net.nodes[1]!.address;
+    const owner = withWallet(await connectLedger(tn.net.rpcUrl), anvilKey(0));
+    // A signed policy document revokes it: members remove it; the contract's record stays active.
+    await publishDevPolicy(
+      owner,
+      { chainId: tn.net.chainId, contract: tn.net.contract },
+      {
+        version: 1n,
+        revocations: [removed],
+      },
+    );
+    const honestMembers = await until("the members removed it", async () => {
+      const { members } = await tn.net.nodes[0]!.node.groupStatus().then((s) => s.group);
+      return members.includes(removed.toLowerCase() as Hex) ? undefined : members;
+    });
+    const chain = createPublicClient({ transport: http(profile.rpcUrl) });
+    assert.equal(
+      await chain.readContract({
+        address: tn.net.contract,
+        abi: anonifyAbi,
+        functionName: "isActive",
+        args: [removed],
+      }),
+      true,
+      "the contract still holds it as active",
+    );
+    const notMember = (e: unknown) =>
+      refused("enclave_not_member")(e) && /is not shown to be a member of the group/.test(String(e));
+    // A node names it as its enclave, with the true member list: not in the set the chain commits to.
+    proxy.lie({ "/v1/enclave": (e) => ({ ...e, address: removed }) });
+    await assert.rejects(connect(newAccount()), notMember);
+    // Or with a list that names it too: not the list the chain commits to.
+    proxy.lie({
+      "/v1/enclave": (e) => ({ ...e, address: removed }),
+      "/v1/status": (st) => ({ ...st, members: [...honestMembers, removed.toLowerCase()] }),
+    });
+    await assert.rejects(
+      connect(newAccount()),
+      (e: unknown) => notMember(e) && /lists members that are not the ones/.test(String(e)),
+    );
+    assert.deepEqual(sent(), [], "nothing was encrypted to it");
+    // The honest node's own enclave is a member: the same client connects.
+    proxy.lie({});
+    assert.equal((await connect(newAccount())).enclave, tn.net.nodes[0]!.address);
   });
 });
