@@ -1,6 +1,6 @@
 // What a client pays to judge an enclave before it encrypts to it (src/client/enclave-evidence.ts):
 // the first judgement verifies the evidence to the pinned roots (certificates, CRLs, collateral,
-// signatures); the same evidence and collateral again reuse the verdict (VerdictCache: hashing both
+// signatures: each checked the first time, then known to src/attestation/dcap/ecdsa.ts); the same evidence and collateral again reuse the verdict (VerdictCache: hashing both
 // for the key, then the binding and the policy); a client that judged the enclave within a minute
 // reuses its judgement (TrustedEnclaves). Real SGX, TDX and Nitro evidence from ../shared/vectors;
 // the simulated platform's from SimPlatform.
@@ -122,13 +122,21 @@ async function bench(): Promise<{ rows: Row[]; machine: Machine }> {
         collateral: async () => c.collateral,
       };
       const verify = await verifierFor(c.platform);
-      const first = await measure(FIRST_COUNT, () =>
-        verify(c.evidence, { now: c.now, collateral: c.collateral }),
-      );
+      const verifyOnce = () => verify(c.evidence, { now: c.now, collateral: c.collateral });
+      // The process's first sight of this evidence: every signature checked (ecdsa.ts then knows them).
+      const start = performance.now();
+      await verifyOnce();
       rows.push({
         platform: c.platform,
-        check: "first: verify the evidence",
-        msPerCheck: first,
+        check: "first in the process: load, warm up, check every signature (one call)",
+        msPerCheck: performance.now() - start,
+        note: c.note,
+      });
+      const again = await measure(FIRST_COUNT, verifyOnce);
+      rows.push({
+        platform: c.platform,
+        check: "verify again, signatures known",
+        msPerCheck: again,
         note: c.note,
       });
       const policy = ENCLAVE_POLICIES.development;

@@ -13,9 +13,10 @@
 //   - PCRs must be 48 bytes: the only digest the format allows is SHA384.
 //   - timestamp is milliseconds since the epoch (AWS's definition) and becomes issuedAt as is.
 //   - the unprotected header is ignored (it is not signed); it may be a map or null.
-import { verify } from "node:crypto";
+import { concatBytes } from "@noble/hashes/utils.js";
 import { Decoder, Tag } from "cbor-x";
 import { isAllZero, toHex } from "./dcap/bytes.js";
+import { verifyEcdsa } from "./dcap/ecdsa.js";
 import { type Certificate, KeyUsage, parseCertificate, parseRootPem, verifyChain } from "./dcap/pki.js";
 import type { Verdict, Verifier, VerifyOptions } from "./verdict.js";
 import { VerificationError } from "./verdict.js";
@@ -48,7 +49,7 @@ const COSE_ALG_ES384 = -35;
 const SIG_STRUCTURE_CONTEXT = "Signature1";
 /** ES384 signatures in COSE are raw r || s, 48 bytes each. */
 const ES384_SIGNATURE_SIZE = 96;
-const ES384_CURVE = "secp384r1";
+const ES384_CURVE = "P-384";
 
 const DIGEST_SHA384 = "SHA384";
 const PCR_SIZE = 48;
@@ -74,6 +75,9 @@ const CBOR_TWO_BYTES = 25;
 const CBOR_FOUR_BYTES = 26;
 const BYTE_LIMIT = 0x100;
 const U16_LIMIT = 0x10000;
+const U16_BYTES = 2;
+const U32_BYTES = 4;
+const SIG_STRUCTURE_CONTEXT_BYTES = new TextEncoder().encode(SIG_STRUCTURE_CONTEXT);
 
 export type NitroDocument = {
   moduleId: string;
@@ -230,17 +234,12 @@ function verifyOrThrow(evidence: Uint8Array, options: VerifyOptions): Verdict {
     endEntity: false,
     keyUsage: KeyUsage.digitalSignature,
   });
-  const key = leaf.node.publicKey;
-  if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== ES384_CURVE) {
+  if (leaf.publicKey?.curve !== ES384_CURVE) {
     throw new VerificationError("nitro: signing certificate key is not P-384");
   }
-  let ok = false;
-  try {
-    ok = verify("sha384", sigStructure(parsed), { key, dsaEncoding: "ieee-p1363" }, parsed.signature);
-  } catch {
-    ok = false;
+  if (!verifyEcdsa(leaf.publicKey, "sha384", sigStructure(parsed), parsed.signature, "raw")) {
+    throw new VerificationError("nitro: COSE signature invalid");
   }
-  if (!ok) throw new VerificationError("nitro: COSE signature invalid");
   return buildVerdict(doc);
 }
 
@@ -254,26 +253,28 @@ function pinnedRoot(pem: string | undefined): Certificate {
 
 /** Sig_structure = ["Signature1", protected, external_aad = h'', payload], encoded canonically. */
 function sigStructure(parsed: ParsedNitroEvidence): Uint8Array {
-  const context = Buffer.from(SIG_STRUCTURE_CONTEXT, "ascii");
-  return Buffer.concat([
-    Buffer.of(CBOR_ARRAY_OF_4),
-    cborHead(CBOR_MAJOR_TEXT, context.length),
-    context,
+  return concatBytes(
+    Uint8Array.of(CBOR_ARRAY_OF_4),
+    cborHead(CBOR_MAJOR_TEXT, SIG_STRUCTURE_CONTEXT_BYTES.length),
+    SIG_STRUCTURE_CONTEXT_BYTES,
     cborHead(CBOR_MAJOR_BYTES, parsed.protectedHeader.length),
     parsed.protectedHeader,
     cborHead(CBOR_MAJOR_BYTES, 0),
     cborHead(CBOR_MAJOR_BYTES, parsed.payload.length),
     parsed.payload,
-  ]);
+  );
 }
 
+/** A CBOR head (RFC 8949 3): major type and argument, the argument in the shortest form. */
 function cborHead(major: number, length: number): Uint8Array {
-  if (length <= CBOR_INLINE_MAX) return Buffer.of(major | length);
-  if (length < BYTE_LIMIT) return Buffer.of(major | CBOR_ONE_BYTE, length);
-  if (length < U16_LIMIT) return Buffer.of(major | CBOR_TWO_BYTES, length >> 8, length & 0xff);
-  const head = Buffer.alloc(5);
-  head[0] = major | CBOR_FOUR_BYTES;
-  head.writeUInt32BE(length, 1);
+  if (length <= CBOR_INLINE_MAX) return Uint8Array.of(major | length);
+  if (length < BYTE_LIMIT) return Uint8Array.of(major | CBOR_ONE_BYTE, length);
+  const wide = length >= U16_LIMIT;
+  const head = new Uint8Array(1 + (wide ? U32_BYTES : U16_BYTES));
+  head[0] = major | (wide ? CBOR_FOUR_BYTES : CBOR_TWO_BYTES);
+  const view = new DataView(head.buffer);
+  if (wide) view.setUint32(1, length);
+  else view.setUint16(1, length);
   return head;
 }
 

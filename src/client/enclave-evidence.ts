@@ -59,7 +59,7 @@ class VerdictCache {
     const hit = this.held.get(key);
     if (hit && now.getTime() >= hit.at && now.getTime() - hit.at < VERDICT_TTL_MS) return hit.verdict;
     const verify = await verifierFor(platform).catch((error: unknown) => {
-      // The browser has no node:crypto yet for the DCAP and Nitro verifiers: refused, never skipped.
+      // A verifier that does not load here (a chunk the page could not fetch): refused, never skipped.
       throw new VerificationError(`this client cannot verify ${platform} evidence here (${String(error)})`);
     });
     const verdict = await verify(hexToBytes(evidence), { now, collateral });

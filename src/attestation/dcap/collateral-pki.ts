@@ -6,7 +6,8 @@ import { VerificationError } from "../verdict.js";
 import { sameBytes } from "./bytes.js";
 import { type Collateral, checkCollateralWindow } from "./collateral.js";
 import { assertNotRevoked, type Crl, parseCrl, verifyCrl } from "./crl.js";
-import { type Certificate, KeyUsage, parseCertificate, parsePemCertificates, verifyChain } from "./pki.js";
+import { parsePemCertificates } from "./pem.js";
+import { type Certificate, KeyUsage, parseCertificate, verifyChain } from "./pki.js";
 import { verifySignedBy } from "./signatures.js";
 
 const SIGNING_LEAF = { endEntity: true, keyUsage: KeyUsage.digitalSignature } as const;

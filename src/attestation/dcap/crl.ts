@@ -1,7 +1,12 @@
 // Certificate revocation lists (RFC 5280 section 5), as Intel's PCS publishes them (DER, ECDSA-signed).
 // @phala/dcap-qvl only looks serials up in CRLs; it neither verifies their signatures nor their
 // validity window, and silently ignores CRLs it cannot parse. This module does all three, strictly.
-import { verify as verifySignature } from "node:crypto";
+//
+//   CertificateList = SEQUENCE { TBSCertList, AlgorithmIdentifier, BIT STRING signature }
+//   TBSCertList     = SEQUENCE { INTEGER version OPTIONAL, AlgorithmIdentifier, Name issuer,
+//                                Time thisUpdate, Time nextUpdate (required here),
+//                                SEQUENCE OF SEQUENCE { INTEGER serial, Time, ... } OPTIONAL,
+//                                [0] extensions OPTIONAL }
 import { VerificationError } from "../verdict.js";
 import { sameBytes } from "./bytes.js";
 import {
@@ -18,14 +23,9 @@ import {
   Tag,
   type Tlv,
 } from "./der.js";
+import { type Digest, ecdsaDigestOf, verifyEcdsa } from "./ecdsa.js";
 import { type Certificate, KeyUsage, parseLabelled } from "./pki.js";
 
-/** ECDSA signature algorithms and their digests; Intel signs CRLs with ecdsa-with-SHA256. */
-const ECDSA_DIGESTS: Readonly<Record<string, string>> = {
-  "1.2.840.10045.4.3.2": "sha256",
-  "1.2.840.10045.4.3.3": "sha384",
-  "1.2.840.10045.4.3.4": "sha512",
-};
 const CRL_EXTENSIONS_TAG = contextTag(0);
 const CRL_PARTS = 3;
 
@@ -36,7 +36,8 @@ export type Crl = {
   /** Revoked serials, uppercase hex without leading zeros. */
   revoked: ReadonlySet<string>;
   tbs: Uint8Array;
-  digest: string;
+  /** Intel signs CRLs with ecdsa-with-SHA256. */
+  digest: Digest;
   signature: Uint8Array;
 };
 
@@ -54,7 +55,7 @@ function parseCrlOrThrow(der: Uint8Array): Crl {
   if (!sameBytes(innerAlgorithm.bytes, expectTag(algorithm, Tag.sequence).bytes)) {
     throw new DerError("CRL signature algorithm mismatch");
   }
-  const digest = ECDSA_DIGESTS[readOid(expectTag(children(algorithm)[0], Tag.oid))];
+  const digest = ecdsaDigestOf(algorithm);
   if (digest === undefined) throw new VerificationError("unsupported CRL signature algorithm");
   const issuer = expectTag(fields[i++], Tag.sequence).bytes;
   const thisUpdate = readTime(fields[i++]);
@@ -95,13 +96,9 @@ export function verifyCrl(crl: Crl, issuer: Certificate, now: Date, label: strin
   if (issuer.keyUsage !== undefined && (issuer.keyUsage & KeyUsage.cRLSign) === 0) {
     throw new VerificationError(`${label}: issuer may not sign CRLs`);
   }
-  let ok = false;
-  try {
-    ok = verifySignature(crl.digest, crl.tbs, issuer.node.publicKey, crl.signature);
-  } catch {
-    ok = false;
+  if (!verifyEcdsa(issuer.publicKey, crl.digest, crl.tbs, crl.signature, "der")) {
+    throw new VerificationError(`${label}: signature invalid`);
   }
-  if (!ok) throw new VerificationError(`${label}: signature invalid`);
   if (now < crl.thisUpdate) throw new VerificationError(`${label}: not yet valid`);
   if (now > crl.nextUpdate) throw new VerificationError(`${label}: expired`);
 }

@@ -1,6 +1,12 @@
-// A minimal DER reader: just enough ASN.1 to read certificate names, serials, extensions and CRLs.
-// node:crypto parses and verifies certificates but exposes neither raw names nor CRLs, and
-// @peculiar/x509 cannot load without a reflect-metadata polyfill, so the few fields we need are read here.
+// A minimal DER reader: just enough ASN.1 to read certificates, public keys and CRLs. Portable (no
+// Buffer, no node:crypto) and synchronous; @peculiar/x509 cannot load without a reflect-metadata
+// polyfill and verifies only asynchronously, so the few fields we need are read here.
+//
+// Every value is one TLV: tag (1 byte; high tag numbers, 0x1f, are refused) || length || contents.
+// The length is one byte below 0x80 (short form), or 0x80 | n followed by n big-endian bytes, n in
+// 1..4 (long form; n = 0, BER's indefinite length, is refused). A constructed value's contents are
+// its children, which must fill it exactly.
+import { latin1, toHex } from "./bytes.js";
 
 /** Universal tags used by X.509. */
 export const Tag = {
@@ -115,9 +121,7 @@ export function readOid(tlv: Tlv): string {
 export function readIntegerHex(tlv: Tlv): string {
   expectTag(tlv, Tag.integer);
   if (tlv.value.length === 0) throw new DerError("empty INTEGER");
-  const hex = Buffer.from(tlv.value)
-    .toString("hex")
-    .replace(/^(?:00)+/, "");
+  const hex = toHex(tlv.value).replace(/^(?:00)+/, "");
   return (hex === "" ? "00" : hex).toUpperCase();
 }
 
@@ -155,7 +159,7 @@ const UTC_TIME_PIVOT = 50;
 /** UTCTime or GeneralizedTime, in the Z-terminated forms RFC 5280 mandates. */
 export function readTime(tlv: Tlv | undefined): Date {
   if (tlv === undefined) throw new DerError("missing time");
-  const text = Buffer.from(tlv.value).toString("latin1");
+  const text = latin1(tlv.value);
   const pattern =
     tlv.tag === Tag.utcTime ? UTC_TIME : tlv.tag === Tag.generalizedTime ? GENERALIZED_TIME : undefined;
   const parts = pattern?.exec(text);

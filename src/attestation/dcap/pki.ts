@@ -1,8 +1,13 @@
-// X.509 certificates and chains for the attestation verifiers (Intel PCS and AWS Nitro PKIs).
-// node:crypto (OpenSSL) parses each certificate and verifies signatures; der.ts reads the fields
-// node:crypto does not expose (raw names, serial, basic constraints, key usage, critical flags).
-// Chains are checked in the RFC 5280 spirit, restricted to what these two PKIs use.
-import { X509Certificate } from "node:crypto";
+// X.509 certificates and chains for the attestation verifiers (Intel PCS and AWS Nitro PKIs), in
+// portable code: der.ts reads each certificate, ecdsa.ts verifies its signature (both PKIs are
+// ECDSA only). Chains are checked in the RFC 5280 spirit, restricted to what these two PKIs use.
+//
+//   Certificate    = SEQUENCE { TBSCertificate, AlgorithmIdentifier, BIT STRING signature }
+//   TBSCertificate = SEQUENCE { [0] version OPTIONAL, INTEGER serial, AlgorithmIdentifier, Name issuer,
+//                               SEQUENCE { Time notBefore, Time notAfter }, Name subject,
+//                               SubjectPublicKeyInfo, [1] issuerUID OPTIONAL, [2] subjectUID OPTIONAL,
+//                               [3] SEQUENCE OF Extension OPTIONAL }
+//   Extension      = SEQUENCE { OID, BOOLEAN critical DEFAULT FALSE, OCTET STRING value }
 import { VerificationError } from "../verdict.js";
 import { sameBytes } from "./bytes.js";
 import {
@@ -20,6 +25,8 @@ import {
   Tag,
   type Tlv,
 } from "./der.js";
+import { type Digest, type EcPublicKey, ecdsaDigestOf, readEcPublicKey, verifyEcdsa } from "./ecdsa.js";
+import { parsePemCertificates } from "./pem.js";
 
 const OID_BASIC_CONSTRAINTS = "2.5.29.19";
 const OID_KEY_USAGE = "2.5.29.15";
@@ -35,15 +42,27 @@ export const KeyUsage = {
 
 const TBS_VERSION_TAG = contextTag(0);
 const TBS_EXTENSIONS_TAG = contextTag(3);
+/** Context-specific primitive [1] and [2]: the unique IDs of X.509 v2, before the extensions. */
+const TBS_ISSUER_UNIQUE_ID_TAG = 0x81;
+const TBS_SUBJECT_UNIQUE_ID_TAG = 0x82;
+const TBS_TRAILING_TAGS = [TBS_ISSUER_UNIQUE_ID_TAG, TBS_SUBJECT_UNIQUE_ID_TAG, TBS_EXTENSIONS_TAG];
+/** v3 is 2; v1 (0) and v2 (1) are read alike. */
+const MAX_VERSION = 2;
 const CERTIFICATE_PARTS = 3;
+const VALIDITY_PARTS = 2;
 const BITS_PER_BYTE = 8;
 const MSB_SHIFT = 7;
-/** Real chains have 2..5 certificates; the cap keeps hostile inputs from costing much. */
-const MAX_PEM_CERTIFICATES = 8;
 
 export type Certificate = {
   der: Uint8Array;
-  node: X509Certificate;
+  /** The signed part (TBSCertificate), its issuer's signature and the digest it was made with. */
+  tbs: Uint8Array;
+  /** Undefined when the signature algorithm is not ECDSA: nothing then verifies this certificate. */
+  signatureDigest: Digest | undefined;
+  /** Undefined when the BIT STRING is not whole bytes (OpenSSL refuses such a signature too). */
+  signature: Uint8Array | undefined;
+  /** The certified key; undefined when it is not a P-256 or P-384 key (nothing verifies with it). */
+  publicKey: EcPublicKey | undefined;
   /** Uppercase hex, no leading zeros, as CRL entries are compared. */
   serial: string;
   /** Raw DER of the issuer and subject Names: chaining compares them byte for byte. */
@@ -78,9 +97,15 @@ export function parseCertificate(der: Uint8Array, label: string): Certificate {
 function parseCertificateOrThrow(der: Uint8Array): Certificate {
   const parts = children(readSingle(der, Tag.sequence));
   if (parts.length !== CERTIFICATE_PARTS) throw new DerError("certificate must have three parts");
-  const [tbs, signatureAlgorithm] = parts as [Tlv, Tlv, Tlv];
+  const [tbs, signatureAlgorithm, signatureValue] = parts as [Tlv, Tlv, Tlv];
   const fields = children(expectTag(tbs, Tag.sequence));
-  let i = fields[0]?.tag === TBS_VERSION_TAG ? 1 : 0;
+  let i = 0;
+  if (fields[0]?.tag === TBS_VERSION_TAG) {
+    const version = children(fields[i++]!);
+    if (version.length !== 1 || readSmallInteger(version[0]!) > MAX_VERSION) {
+      throw new DerError("unsupported certificate version");
+    }
+  }
   const serial = readIntegerHex(expectTag(fields[i++], Tag.integer));
   const innerAlgorithm = expectTag(fields[i++], Tag.sequence);
   // RFC 5280 4.1.1.2: the signed and unsigned algorithm identifiers must agree.
@@ -89,15 +114,22 @@ function parseCertificateOrThrow(der: Uint8Array): Certificate {
   }
   const issuer = expectTag(fields[i++], Tag.sequence).bytes;
   const validity = children(expectTag(fields[i++], Tag.sequence));
+  if (validity.length !== VALIDITY_PARTS) throw new DerError("validity must have two times");
   const subject = expectTag(fields[i++], Tag.sequence).bytes;
   const spki = expectTag(fields[i++], Tag.sequence).bytes;
-  const extensionsField = fields.slice(i).find((f) => f.tag === TBS_EXTENSIONS_TAG);
+  const trailing = fields.slice(i);
+  checkTrailingFields(trailing);
+  const extensionsField = trailing.find((f) => f.tag === TBS_EXTENSIONS_TAG);
   const extensions = extensionsField ? readExtensions(extensionsField) : new Map<string, Uint8Array>();
   const { ca, pathLength } = readBasicConstraints(extensions.get(OID_BASIC_CONSTRAINTS));
   const usage = extensions.get(OID_KEY_USAGE);
+  const { bytes: signature, unusedBits } = readBitString(signatureValue);
   return {
     der,
-    node: new X509Certificate(Buffer.from(der)),
+    tbs: tbs.bytes,
+    signatureDigest: ecdsaDigestOf(signatureAlgorithm),
+    signature: unusedBits === 0 ? signature : undefined,
+    publicKey: readEcPublicKey(spki),
     serial,
     issuer,
     subject,
@@ -109,6 +141,16 @@ function parseCertificateOrThrow(der: Uint8Array): Certificate {
     keyUsage: usage === undefined ? undefined : readKeyUsage(usage),
     extensions,
   };
+}
+
+/** After the key only the unique IDs and the extensions, each at most once and in that order. */
+function checkTrailingFields(fields: readonly Tlv[]): void {
+  let previous = -1;
+  for (const field of fields) {
+    const position = TBS_TRAILING_TAGS.indexOf(field.tag);
+    if (position <= previous) throw new DerError("unexpected field in certificate");
+    previous = position;
+  }
 }
 
 function readExtensions(field: Tlv): Map<string, Uint8Array> {
@@ -154,42 +196,6 @@ function readKeyUsage(value: Uint8Array): number {
     if ((byte >> (MSB_SHIFT - (bit % BITS_PER_BYTE))) & 1) mask |= 1 << bit;
   }
   return mask;
-}
-
-const PEM_BLOCK = /-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----/g;
-const PEM_LINE_BREAKS = /\r?\n/g;
-const BASE64_BODY = /^[A-Za-z0-9+/]+={0,2}$/;
-const BASE64_QUANTUM = 4;
-/** What may surround PEM blocks: whitespace and the NUL terminator Intel's quoting library appends. */
-const PEM_FILLER = /^[\s\0]*$/;
-
-/** Strict PEM: only CERTIFICATE blocks of canonical base64, separated by whitespace. */
-export function parsePemCertificates(text: string, label: string): Uint8Array[] {
-  const ders: Uint8Array[] = [];
-  let last = 0;
-  for (const match of text.matchAll(PEM_BLOCK)) {
-    if (!PEM_FILLER.test(text.slice(last, match.index))) {
-      throw new VerificationError(`${label}: unexpected text between PEM blocks`);
-    }
-    last = match.index + match[0].length;
-    const body = match[1]!.replace(PEM_LINE_BREAKS, "");
-    if (!BASE64_BODY.test(body) || body.length % BASE64_QUANTUM !== 0) {
-      throw new VerificationError(`${label}: PEM block is not valid base64`);
-    }
-    const der = Buffer.from(body, "base64");
-    // Node ignores the unused low bits of the last base64 digit; refuse such non-canonical text so
-    // that one certificate has exactly one encoding.
-    if (der.toString("base64") !== body) {
-      throw new VerificationError(`${label}: PEM block is not canonical base64`);
-    }
-    ders.push(new Uint8Array(der));
-    if (ders.length > MAX_PEM_CERTIFICATES) throw new VerificationError(`${label}: too many certificates`);
-  }
-  if (!PEM_FILLER.test(text.slice(last))) {
-    throw new VerificationError(`${label}: unexpected text after PEM blocks`);
-  }
-  if (ders.length === 0) throw new VerificationError(`${label}: no PEM certificate`);
-  return ders;
 }
 
 /** A caller-supplied root (options.rootCertificatePem): exactly one PEM certificate. */
@@ -266,9 +272,5 @@ export function verifyChain(
 }
 
 function verifiesWith(cert: Certificate, issuer: Certificate): boolean {
-  try {
-    return cert.node.verify(issuer.node.publicKey);
-  } catch {
-    return false;
-  }
+  return verifyEcdsa(issuer.publicKey, cert.signatureDigest, cert.tbs, cert.signature, "der");
 }

@@ -6,8 +6,9 @@
 // the freshest set: one replaces the held one only if none of its parts is older and one is newer,
 // so nobody can bring an older TCB info or CRL back. Windows against the enclave's clock are checked
 // where a quote is judged (verify.ts).
-import { createHash } from "node:crypto";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { VerificationError } from "../verdict.js";
+import { toHex } from "./bytes.js";
 import { type Collateral, parseCollateral } from "./collateral.js";
 import { chainFromPem, verifyCollateral } from "./collateral-pki.js";
 import { parseCrl } from "./crl.js";
@@ -36,8 +37,7 @@ const FMSPC_PATTERN = /^[0-9a-fA-F]{12}$/;
 /** Enough of a SHA-256 to tell Intel's two PCK CAs (Processor, Platform) apart. */
 const CA_ID_HEX = 16;
 
-const caId = (issuerName: Uint8Array): string =>
-  createHash("sha256").update(issuerName).digest("hex").slice(0, CA_ID_HEX);
+const caId = (issuerName: Uint8Array): string => toHex(sha256(issuerName)).slice(0, CA_ID_HEX);
 
 /**
  * What a published set (PCS JSON shape) says of itself, read without checking a signature: which

@@ -5,7 +5,7 @@
 // auth data, which real TDX quote buffers carry). Parsing checks structure only;
 // verify.ts checks signatures and bindings.
 import { VerificationError } from "../verdict.js";
-import { isAllZero, readU16LE, readU32LE, toHex } from "./bytes.js";
+import { isAllZero, latin1, readU16LE, readU32LE, toHex } from "./bytes.js";
 import {
   ATTESTATION_KEY_TYPE_ECDSA_P256,
   AUTH_DATA_SIZE_FIELD,
@@ -298,6 +298,6 @@ function parseQeSection(reader: Reader): Omit<AuthData, "signature" | "attestati
     qeReportBody: parseEnclaveReport(qeReport),
     qeReportSignature,
     qeAuthData,
-    pckChainPem: Buffer.from(chain).toString("latin1"),
+    pckChainPem: latin1(chain),
   };
 }

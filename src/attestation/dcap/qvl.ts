@@ -5,7 +5,7 @@
 // the FMSPC match and the platform TCB level match (CPUSVN components, PCESVN, TDX TEE TCB SVN),
 // merged into one status with advisory IDs. It also rejects debug enclaves / TDs, TDs without
 // SEPT_VE_DISABLE or with reserved TD attribute bits, and TCB status Revoked or unknown.
-import { QuoteVerifier, type Report } from "@phala/dcap-qvl";
+import { constants, QuoteVerifier, type Report } from "@phala/dcap-qvl";
 import type { TcbStatusName } from "../verdict.js";
 import { VerificationError } from "../verdict.js";
 import { toHex } from "./bytes.js";
@@ -13,6 +13,15 @@ import type { Collateral } from "./collateral.js";
 import { parseTcbStatus } from "./tcb-status.js";
 
 const MS_PER_SECOND = 1000;
+
+type LibraryBytes = Parameters<typeof QuoteVerifier.newWithRootCa>[0];
+/**
+ * The library's own Buffer class, which its certificate parser (asn1.js) insists on: Node's in Node,
+ * the `buffer` package in a browser, which has no global Buffer. Its bundled root is one.
+ */
+const LibraryBuffer = constants.TRUSTED_ROOT_CA_DER.constructor as unknown as {
+  from(bytes: Uint8Array): LibraryBytes;
+};
 
 export type QvlResult = { status: TcbStatusName; advisoryIds: string[]; report: Report };
 
@@ -37,8 +46,8 @@ export function evaluateWithDcapQvl(
   };
   let result: { status: unknown; advisory_ids: unknown; report: Report };
   try {
-    const verifier = QuoteVerifier.newWithRootCa(Buffer.from(rootDer));
-    result = verifier.verify(Buffer.from(quote), input, now.getTime() / MS_PER_SECOND);
+    const verifier = QuoteVerifier.newWithRootCa(LibraryBuffer.from(rootDer));
+    result = verifier.verify(quote, input, now.getTime() / MS_PER_SECOND);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new VerificationError(`dcap-qvl: ${message}`, { cause: error });

@@ -14,12 +14,14 @@
 // extends (the application); MRCONFIGID, MROWNER and MROWNERCONFIG the values the host set at TD
 // creation (zero unless the deployment uses them). TD report 1.5's MRSERVICETD is not a component:
 // the verifier requires it to be zero.
-import { createHash } from "node:crypto";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { VerificationError } from "../verdict.js";
 import { TdReport10 } from "./layout.js";
 import type { TdReportBody } from "./quote.js";
 
 export const TDX_MEASUREMENT_TAG = "anonify/tdx-measurement/v1";
+/** The tag is ASCII, so its UTF-8 bytes are its ASCII bytes. */
+const TAG_BYTES = new TextEncoder().encode(TDX_MEASUREMENT_TAG);
 
 /** The components, in the order they are hashed (also the verdict's `measurements` key names). */
 export const TDX_MEASUREMENT_COMPONENTS = [
@@ -53,7 +55,7 @@ export function tdxMeasurementComponents(body: TdReportBody): Record<TdxMeasurem
  * register values to allow-list a TD before any quote exists.
  */
 export function combineTdxMeasurement(components: Record<TdxMeasurementComponent, Uint8Array>): Uint8Array {
-  const hash = createHash("sha256").update(TDX_MEASUREMENT_TAG, "ascii");
+  const hash = sha256.create().update(TAG_BYTES);
   for (const name of TDX_MEASUREMENT_COMPONENTS) {
     const register = components[name];
     if (register.length !== TdReport10.registerSize) {
@@ -61,7 +63,7 @@ export function combineTdxMeasurement(components: Record<TdxMeasurementComponent
     }
     hash.update(register);
   }
-  return new Uint8Array(hash.digest());
+  return hash.digest();
 }
 
 /** The 32-byte measurement of a TD report body (1.0 or 1.5). */
