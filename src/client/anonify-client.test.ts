@@ -12,6 +12,7 @@ import {
   bytesToHex,
   encodeAbiParameters,
   encodeEventTopics,
+  encodeFunctionData,
   encodeFunctionResult,
   type Hex,
   hexToBytes,
@@ -19,7 +20,8 @@ import {
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { SimPlatform } from "../enclave/sim-platform.js";
-import { enclaveBinding } from "../protocol/digests.js";
+import { encodeHandshake } from "../group/handshake-frames.js";
+import { enclaveBinding, memberSetDigest } from "../protocol/digests.js";
 import { AnonifyClient, AnonifyClientError } from "./anonify-client.js";
 import { defaultPolicyName, ENCLAVE_POLICIES, type EnclavePolicy } from "./enclave-policy.js";
 
@@ -35,6 +37,18 @@ const REGISTERED = anonifyAbi.find(
   (item): item is Extract<(typeof anonifyAbi)[number], { type: "event"; name: "EnclaveRegistered" }> =>
     item.type === "event" && item.name === "EnclaveRegistered",
 )!;
+const HANDSHAKE = anonifyAbi.find(
+  (item): item is Extract<(typeof anonifyAbi)[number], { type: "event"; name: "HandshakeCommitted" }> =>
+    item.type === "event" && item.name === "HandshakeCommitted",
+)!;
+/** The group's one handshake (slot 0): its committer the enclave, its member set the enclave alone. */
+const HANDSHAKE_BYTES = bytesToHex(
+  encodeHandshake({
+    commit: new Uint8Array([1]),
+    welcome: undefined,
+    memberSet: hexToBytes(memberSetDigest([ENCLAVE])),
+  }),
+);
 
 /** What the chain holds of the enclave: its state, the platform it registered as, its evidence. */
 type Registration = { state?: number; platform?: number; evidence?: Hex };
@@ -87,10 +101,27 @@ describe("AnonifyClient", () => {
       logIndex: "0x0",
       removed: false,
     };
+    const handshakeLog = {
+      ...log,
+      topics: encodeEventTopics({
+        abi: [HANDSHAKE as AbiEvent],
+        args: { seq: 2n, epoch: 0n, enclave: ENCLAVE },
+      }),
+      data: encodeAbiParameters(
+        HANDSHAKE.inputs.filter((i) => !i.indexed),
+        [false, 1n, HANDSHAKE_BYTES, "0x00", 1n, `0x${"00".repeat(32)}`],
+      ),
+      logIndex: "0x1",
+    };
+    const handshakeTopic = handshakeLog.topics[0];
     return async (input, init) => {
       const url = new URL(input instanceof Request ? input.url : String(input));
       if (url.href === CHAIN) {
-        const rpc = JSON.parse(String(init?.body)) as { id: number; method: string };
+        const rpc = JSON.parse(String(init?.body)) as {
+          id: number;
+          method: string;
+          params: [{ topics?: unknown[]; data?: Hex }];
+        };
         requests.push(`rpc ${rpc.method}`);
         const result =
           rpc.method === "eth_chainId"
@@ -98,17 +129,23 @@ describe("AnonifyClient", () => {
             : rpc.method === "eth_blockNumber"
               ? "0x2"
               : rpc.method === "eth_getLogs"
-                ? [log]
-                : encodeFunctionResult({
-                    abi: anonifyAbi,
-                    functionName: "isActive",
-                    result: (registration.state ?? 1) === 1,
-                  });
+                ? [rpc.params[0].topics?.[0] === handshakeTopic ? handshakeLog : log]
+                : rpc.params[0].data === encodeFunctionData({ abi: anonifyAbi, functionName: "epoch" })
+                  ? encodeFunctionResult({ abi: anonifyAbi, functionName: "epoch", result: 1n })
+                  : encodeFunctionResult({
+                      abi: anonifyAbi,
+                      functionName: "isActive",
+                      result: (registration.state ?? 1) === 1,
+                    });
         return json({ jsonrpc: "2.0", id: rpc.id, result });
       }
       requests.push(`${init?.method ?? "GET"} ${url.pathname}`);
       if (url.pathname === "/v1/status")
-        return json({ chainId: node.chainId ?? CHAIN_ID, contract: node.contract ?? CONTRACT.toLowerCase() });
+        return json({
+          chainId: node.chainId ?? CHAIN_ID,
+          contract: node.contract ?? CONTRACT.toLowerCase(),
+          members: [ENCLAVE.toLowerCase()],
+        });
       if (url.pathname === "/v1/enclave") return json({ address: ENCLAVE });
       return json({ code: "nonce_gap", message: "the nonce is ahead of the account's" }, 422);
     };
@@ -152,6 +189,10 @@ describe("AnonifyClient", () => {
       "rpc eth_chainId",
       "GET /v1/status",
       "GET /v1/enclave",
+      // Judged from its registration event, then found in the member set the chain's handshake names.
+      "rpc eth_call",
+      "rpc eth_blockNumber",
+      "rpc eth_getLogs",
       "rpc eth_call",
       "rpc eth_blockNumber",
       "rpc eth_getLogs",

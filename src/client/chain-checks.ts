@@ -10,12 +10,14 @@ import {
   decodeEventLog,
   encodeEventTopics,
   type Hex,
+  hexToBigInt,
   hexToBytes,
+  hexToNumber,
   isAddressEqual,
   numberToHex,
   pad,
 } from "viem";
-import { getBlockNumber, getLogs, readContract } from "viem/actions";
+import { getBlockNumber, readContract } from "viem/actions";
 import type { HeldCollateral } from "../attestation/held-collateral.js";
 import type { PlatformName } from "../attestation/verdict.js";
 import { blockPages, DEFAULT_PAGE_BLOCKS } from "../chain/block-pages.js";
@@ -109,12 +111,19 @@ export class ChainChecks implements EvidenceSource {
     logIndex: number;
   }> {
     for (const page of blockPages(from, to)) {
-      const logs = await getLogs(this.chain, {
-        address: this.target.contract,
-        fromBlock: page.from,
-        toBlock: page.to,
-        topics,
-      } as never);
+      // eth_getLogs itself: viem's getLogs takes an event and its arguments, not raw topics (given
+      // topics, it sent none and every log of the contract came back, to be filtered here).
+      const logs = await this.chain.request({
+        method: "eth_getLogs",
+        params: [
+          {
+            address: this.target.contract,
+            fromBlock: numberToHex(page.from),
+            toBlock: numberToHex(page.to),
+            topics: [...topics],
+          },
+        ],
+      });
       for (const log of logs) {
         if (log.removed || log.blockNumber === null || log.logIndex === null) continue;
         let decoded: DecodeEventLogReturnType<typeof anonifyAbi>;
@@ -123,7 +132,7 @@ export class ChainChecks implements EvidenceSource {
         } catch {
           continue; // another event whose first topic happens to match
         }
-        yield { decoded, block: log.blockNumber, logIndex: log.logIndex };
+        yield { decoded, block: hexToBigInt(log.blockNumber), logIndex: hexToNumber(log.logIndex) };
       }
     }
   }

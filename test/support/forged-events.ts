@@ -7,14 +7,29 @@ import type { LedgerEvent } from "../../src/boundary/chain-events.js";
 import { readBundleInfo } from "../../src/build/enclave-bundle.js";
 import { SimPlatform } from "../../src/enclave/sim-platform.js";
 import { EventLog, type UnplacedEvent } from "../../src/enclave/test-chain.js";
-import { generateMemberKeys, joinFromHandshake, type MemberKeys } from "../../src/group/mls.js";
+import {
+  type AuthenticationService,
+  generateMemberKeys,
+  joinFromHandshake,
+  type MemberKeys,
+} from "../../src/group/mls.js";
 import { EnclaveProcess } from "../../src/host/enclave-process.js";
-import { enclaveBinding, encodeReport, keyPackageDigest, reportDigest } from "../../src/protocol/digests.js";
+import {
+  enclaveBinding,
+  encodeReport,
+  keyPackageDigest,
+  memberSetDigest,
+  reportDigest,
+} from "../../src/protocol/digests.js";
 import { positionAfter } from "../../src/protocol/event-chain.js";
 
 export const DOMAIN = { chainId: 31337, contract: `0x${"ab".repeat(20)}` as Hex };
 export const SIGNER_MEASUREMENT = bytesToHex(new Uint8Array(32).fill(9));
-export const TRUST_EVERYONE = { validateCredential: async () => true };
+/** An attacker's MLS client: it admits every credential, and names member sets as enclaves do. */
+export const TRUST_EVERYONE: AuthenticationService = {
+  validateCredential: async () => true,
+  memberSetDigest: (identities) => hexToBytes(memberSetDigest(identities.map((id) => bytesToHex(id)))),
+};
 
 /** A key pair the host holds and passes off as an enclave: address, HPKE key, MLS keys. */
 export type Impostor = { key: Hex; address: Hex; hpkePublicKey: Hex; mls: MemberKeys; keyPackage: Hex };
