@@ -10,6 +10,8 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import type { Address } from "viem";
+import { type ChildCommand, startChildCommand } from "../../src/devnet/child-command.js";
+import { CLI } from "../operators/operator-net.js";
 import { registerFakeEnclave } from "../support/fake-enclave.js";
 import { startTestNet, type TestNet } from "../support/network.js";
 import { type LyingNode, startLyingNode } from "../support/proxy.js";
@@ -26,6 +28,8 @@ const SENT = 1_234_567_890_123n;
 const TOO_MUCH = 9_999_999_999_999_999n;
 const WALLET_FUNDED = 5_555_555_555_321n;
 const WALLET_SENT = 2_222_222_222_321n;
+const INSTALL_FUNDED = 3_333_333_333_217n;
+const INSTALL_SENT = 1_111_111_111_217n;
 const PASSPHRASE = "correct horse battery staple";
 /** The idle time after which the test's page locks (`?lock-after=`, in seconds). */
 const LOCK_AFTER_SECONDS = 3;
@@ -38,7 +42,16 @@ describe("web wallet and explorer in Chromium", { skip: NO_CHROMIUM }, () => {
   const browsers: Browser[] = [];
   const proxies: LyingNode[] = [];
   const sent: SentRequest[] = [];
-  const secrets: string[] = [FUNDED, SENT, TOO_MUCH, WALLET_FUNDED, WALLET_SENT].map(String);
+  const secrets: string[] = [
+    FUNDED,
+    SENT,
+    TOO_MUCH,
+    WALLET_FUNDED,
+    WALLET_SENT,
+    INSTALL_FUNDED,
+    INSTALL_SENT,
+  ].map(String);
+  const children: ChildCommand<unknown>[] = [];
   let recipient: Address;
   let batch: string;
 
@@ -57,6 +70,7 @@ describe("web wallet and explorer in Chromium", { skip: NO_CHROMIUM }, () => {
   after(async () => {
     for (const b of browsers) await b.close();
     for (const p of proxies) await p.close();
+    for (const c of children) await c.stop();
     await tn?.stop();
   });
 
@@ -303,6 +317,36 @@ describe("web wallet and explorer in Chromium", { skip: NO_CHROMIUM }, () => {
       [],
       "nothing was sent to the node",
     );
+    flush();
+  });
+
+  test("served from the user's own install (anonify wallet serve), the wallet talks to a node of another origin on the pinned profile; a node's page says it runs on the node's hint", async () => {
+    const served = await startChildCommand<{ url: string }>(CLI, [
+      ...["wallet", "serve", "--network", tn.net.networkProfile, "--node", tn.net.nodes[0]!.url],
+      ...["--port", "0", "--json"],
+    ]);
+    children.push(served);
+    const { context, flush } = await browser();
+    const page = new WalletPage(await context.newPage());
+    await page.page.goto(`${served.ready.url}#wallet`);
+    assert.notEqual(new URL(served.ready.url).origin, new URL(tn.net.nodes[0]!.url).origin);
+    await page.page
+      .getByText(/^Network: chain \d+, contract 0x[0-9a-fA-F]{40} \(pinned by this install\)$/)
+      .waitFor();
+    const address = await page.createLocalWallet(PASSPHRASE);
+    assert.match(await page.verdict(), new RegExp(tn.net.nodes[0]!.address, "i"));
+    await token.fund(address, INSTALL_FUNDED);
+    await page.waitForBalance(INSTALL_FUNDED);
+    const transfer = await page.submit("transfer", { to: recipient, amount: INSTALL_SENT.toString() });
+    await page.step(transfer, "final");
+    await page.waitForBalance(INSTALL_FUNDED - INSTALL_SENT);
+    // The page a node serves, with nothing saved: the chain and contract are the node's word, and it says so.
+    const hinted = await context.newPage();
+    await hinted.goto(`${tn.net.nodes[1]!.url}/#wallet`);
+    await hinted
+      .getByRole("alert")
+      .filter({ hasText: /^This page runs on the node's hint/ })
+      .waitFor();
     flush();
   });
 

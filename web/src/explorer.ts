@@ -16,7 +16,7 @@ type Observed = { node: string; status?: NodeStatus; error?: string };
 
 const newestFirst = <T>(rows: readonly T[]) => rows.slice(-SHOWN_ROWS).reverse();
 
-export function explorerView(profile: NetworkProfile, chain: ChainClient): HTMLElement {
+export function explorerView(profile: NetworkProfile, chain: ChainClient, node: string): HTMLElement {
   const events = new LedgerEvents(chain, profile);
   const nodesPart = h("div");
   const membersPart = h("div");
@@ -37,7 +37,7 @@ export function explorerView(profile: NetworkProfile, chain: ChainClient): HTMLE
     try {
       await events.update();
       const observed: Observed[] = await Promise.all(
-        watchedNodes().map((node) =>
+        watchedNodes(node).map((node) =>
           nodeStatus(node).then(
             (status) => ({ node, status }),
             (error: unknown) => ({ node, error: statusProblem(error) }),

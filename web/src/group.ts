@@ -1,19 +1,20 @@
 // The operator's group view of this page's node: members, epoch, key fingerprint, last handshake,
 // as that node says it (a malformed answer shown as such), and a key rotation, which the node runs
 // only for its admin token (kept in no storage).
+
 import { CHAIN_POLL_MS } from "./chain.js";
 import { errorText, everyMs, fill, h, labelledForm, table } from "./dom.js";
 import { nodeStatus, statusProblem } from "./node-status.js";
 
 const ROTATE_PATH = "/v1/group/rotate";
 
-export function groupView(): HTMLElement {
+export function groupView(node: string): HTMLElement {
   const state = h("div");
   const result = h("p", { role: "status" });
   const token = h("input", { id: "admin-token", type: "password", autocomplete: "off", required: true });
   const rotate = labelledForm("rotate", [{ label: "admin token", input: token }], "rotate", async () => {
     try {
-      const res = await fetch(ROTATE_PATH, {
+      const res = await fetch(new URL(ROTATE_PATH, node), {
         method: "POST",
         headers: { authorization: `Bearer ${token.value.trim()}` },
       });
@@ -25,7 +26,7 @@ export function groupView(): HTMLElement {
   });
   everyMs(CHAIN_POLL_MS, async () => {
     try {
-      const s = await nodeStatus(location.origin);
+      const s = await nodeStatus(node);
       fill(
         state,
         h(

@@ -6,7 +6,15 @@ import { chainClient } from "./chain.js";
 import { errorText, fill, h, labelledForm } from "./dom.js";
 import { explorerView } from "./explorer.js";
 import { groupView } from "./group.js";
-import { forgetProfile, type LoadedProfile, loadProfile, saveProfile } from "./profile.js";
+import { homeNode } from "./home-node.js";
+import {
+  forgetProfile,
+  type LoadedProfile,
+  loadProfile,
+  PROFILE_SOURCES,
+  pinnedProfile,
+  saveProfile,
+} from "./profile.js";
 import { walletView } from "./wallet.js";
 import "./style.css";
 
@@ -16,7 +24,7 @@ type ViewName = (typeof VIEWS)[number];
 const DEFAULT_APP = "erc20";
 
 /** The profile in use (none if the node gave no hint) and a form to paste another. */
-function profileSection(loaded: LoadedProfile | undefined): HTMLElement {
+function profileSection(loaded: LoadedProfile | undefined, node: string | undefined): HTMLElement {
   const text = h("textarea", { id: "profile-text", rows: "6", cols: "60" });
   const problem = h("p", { role: "alert" });
   const form = labelledForm(
@@ -32,14 +40,15 @@ function profileSection(loaded: LoadedProfile | undefined): HTMLElement {
       }
     },
   );
-  const reset = h("button", { type: "button" }, "use the node's hint");
+  const reset = h("button", { type: "button" }, "forget the saved profile");
   reset.addEventListener("click", () => {
     forgetProfile();
     location.reload();
   });
+  const hinted = loaded?.source === PROFILE_SOURCES.hint;
   return h(
     "details",
-    { class: "profile" },
+    { class: "profile", open: hinted },
     h(
       "summary",
       {},
@@ -50,26 +59,28 @@ function profileSection(loaded: LoadedProfile | undefined): HTMLElement {
     loaded
       ? h(
           "p",
-          {},
-          `RPC ${loaded.profile.rpcUrl}, deployed at block ${loaded.profile.deployedAtBlock}. The chain id and the enclave's key are checked on this chain, not taken from the node.`,
+          hinted ? { role: "alert", class: "warning" } : {},
+          hinted
+            ? `This page runs on the node's hint: the chain ${loaded.profile.chainId}, the contract ${loaded.profile.contract} and the RPC ${loaded.profile.rpcUrl} are what the node ${node} says. Everything else is checked on that chain, so a node that lies here points you at another network of its choosing. Paste your own network profile below, or serve the wallet from your own install (anonify wallet serve --network network.json).`
+            : `RPC ${loaded.profile.rpcUrl}, deployed at block ${loaded.profile.deployedAtBlock}. The chain id and the enclave's key are checked on this chain, not taken from the node.`,
         )
       : null,
     form,
     problem,
-    loaded?.source === "saved in this browser" ? reset : null,
+    loaded?.source === PROFILE_SOURCES.saved ? reset : null,
   );
 }
 
-function start(main: HTMLElement, profile: NetworkProfile): void {
+function start(main: HTMLElement, profile: NetworkProfile, node: string): void {
   const chain = chainClient(profile);
   const appName = new URLSearchParams(location.search).get("app") ?? DEFAULT_APP;
   const app = appNamed(appName);
   const built = new Map<ViewName, HTMLElement>();
   const build = (name: ViewName): HTMLElement => {
-    if (name === "explorer") return explorerView(profile, chain);
-    if (name === "group") return groupView();
+    if (name === "explorer") return explorerView(profile, chain, node);
+    if (name === "group") return groupView(node);
     if (!app) return h("p", { role: "alert" }, `this page does not know the app ${appName}`);
-    return walletView({ profile, chain, app, node: location.origin });
+    return walletView({ profile, chain, app, node });
   };
   const show = () => {
     const name = (VIEWS as readonly string[]).includes(location.hash.slice(1))
@@ -91,13 +102,20 @@ function start(main: HTMLElement, profile: NetworkProfile): void {
 async function boot(): Promise<void> {
   const header = document.querySelector("header")!;
   const main = document.querySelector("main")!;
+  let node: string | undefined;
   try {
-    const loaded = await loadProfile();
-    header.append(profileSection(loaded));
-    start(main, loaded.profile);
+    const pinned = await pinnedProfile();
+    node = homeNode(pinned !== undefined);
+    if (!node)
+      throw new Error(
+        "this page is served by your own install: add ?node=URL to its address, a node of your network",
+      );
+    const loaded = await loadProfile(pinned, node);
+    header.append(profileSection(loaded, node));
+    start(main, loaded.profile, node);
   } catch (error) {
     fill(main, h("p", { role: "alert" }, errorText(error)));
-    header.append(profileSection(undefined));
+    header.append(profileSection(undefined, node));
   }
 }
 

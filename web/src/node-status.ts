@@ -2,6 +2,7 @@
 // A node may lie in it: its answer is parsed by the schema below (one of another shape is a
 // malformed answer, shown as such, never a value of the wrong type) and shown as that node's word,
 // next to what the chain says.
+
 import {
   address,
   array,
@@ -18,6 +19,7 @@ import {
 import { AnonifyClientError } from "../../src/client/errors.js";
 import { nodeJson } from "../../src/client/node-api.js";
 import { errorText } from "./dom.js";
+import { nodesInQuery } from "./home-node.js";
 
 /** Bounds on what a node may say: far above any real network, so only a lie meets them. */
 const MAX_MEMBERS = 10_000;
@@ -64,13 +66,12 @@ const NODE_STATUS = object(
 
 export type NodeStatus = Infer<typeof NODE_STATUS>;
 
-/** Nodes the explorer watches: this page's own, then those the user added (kept in this browser). */
+/** Nodes the explorer watches: this page's own node, then those the user added (kept in this browser). */
 const STORAGE_KEY = "anonify.nodes";
 
-export function watchedNodes(): string[] {
+export function watchedNodes(home: string): string[] {
   const added = JSON.parse(localStorage.getItem(STORAGE_KEY) ?? "[]") as string[];
-  const fromQuery = new URLSearchParams(location.search).getAll("node");
-  return [...new Set([location.origin, ...fromQuery, ...added])];
+  return [...new Set([home, ...nodesInQuery(), ...added])];
 }
 
 export function addNode(url: string): void {

@@ -28,6 +28,9 @@ const QUERY_LABELS: Readonly<Record<string, string>> = { balanceOf: "balance", t
 
 export type WalletContext = { profile: NetworkProfile; chain: ChainClient; app: App; node: string };
 
+/** How soon answers behind the chain are asked again (the node is applying what the chain ordered). */
+const BEHIND_RETRY_MS = 500;
+
 /** "0x" and 32 bytes as hex. */
 const PRIVATE_KEY_HEX_LENGTH = 66;
 
@@ -175,21 +178,36 @@ function connected(
   const outputs = new Map(simple.map((q) => [q, h("output", { id: `query-${q}` }, "…")]));
   // The point the answers reflect, as the client checked it on chain (event, block, state digest).
   const asOf = h("output", { id: "answers-at" }, "");
+  // The node answers from what it has applied: at a new batch it may not have applied it yet (and
+  // an idle devnet mines no block to tell the page again), so answers behind the chain's newest
+  // event are asked again a moment later, until they reflect it.
+  let again: ReturnType<typeof setTimeout> | undefined;
   const refresh = async () => {
+    clearTimeout(again);
+    let behind = false;
     for (const [name, output] of outputs) {
       try {
         const { result, at } = await client.queryAt(name, {});
         output.textContent = String(result);
         asOf.textContent = positionText(at);
+        if (at.behind > 0n) behind = true;
       } catch (error) {
         output.textContent = errorText(error);
       }
     }
+    // A browser wallet would prompt again: only a local key asks by itself.
+    if (behind && !stopped && kind === "local") again = setTimeout(() => void refresh(), BEHIND_RETRY_MS);
   };
   const refreshButton = h("button", { type: "button" }, "refresh");
   refreshButton.addEventListener("click", () => void refresh());
   // A browser wallet would prompt for every query: it refreshes when asked, a local key at each batch.
-  const stop = kind === "local" ? watchBatches(ctx.chain, ctx.profile, () => void refresh()) : () => {};
+  const unwatch = kind === "local" ? watchBatches(ctx.chain, ctx.profile, () => void refresh()) : () => {};
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+    clearTimeout(again);
+    unwatch();
+  };
   if (kind === "injected") void refresh();
 
   const progress = h("ol", { class: "progress", "aria-live": "polite", "aria-label": "commands" });
