@@ -16,6 +16,8 @@ import { localAccount } from "../client/local-account.js";
 import {
   type ChainTarget,
   DEFAULT_NETWORK_PROFILE,
+  type NetworkProfile,
+  type ProfileTrust,
   parseChainId,
   parseContract,
   parseRpcUrl,
@@ -60,18 +62,20 @@ function parseParams(json: string | undefined): Record<string, unknown> {
  * `.anonify/network.json` in the current directory if it exists; `--rpc`, `--chain-id` and
  * `--contract` replace its fields (all three make a profile of their own).
  */
-export function chosenNetwork(flags: NetworkFlags): ChainTarget {
+export function chosenNetwork(flags: NetworkFlags): ChainTarget & { trust?: ProfileTrust } {
   const path = flags.network ?? (existsSync(DEFAULT_NETWORK_PROFILE) ? DEFAULT_NETWORK_PROFILE : undefined);
-  const base: Partial<ChainTarget> = path ? readNetworkProfile(path) : {};
+  const base: Partial<NetworkProfile> = path ? readNetworkProfile(path) : {};
   const target = {
     rpcUrl: flags.rpc !== undefined ? parseRpcUrl(flags.rpc, "flags", "--rpc") : base.rpcUrl,
     chainId: flags.chainId !== undefined ? parseChainId(flags.chainId, "flags", "--chain-id") : base.chainId,
     contract:
       flags.contract !== undefined ? parseContract(flags.contract, "flags", "--contract") : base.contract,
-    // Log reads start at the deployment: the profile's block, unless the contract is another.
+    // Log reads start at the deployment: the profile's block, unless the contract is another; what
+    // the profile trusts is of its own contract's deployment too.
     ...(flags.contract === undefined && base.deployedAtBlock !== undefined
       ? { deployedAtBlock: base.deployedAtBlock }
       : {}),
+    ...(flags.contract === undefined && base.trust !== undefined ? { trust: base.trust } : {}),
   };
   const missing = (["rpcUrl", "chainId", "contract"] as const).filter((k) => target[k] === undefined);
   if (missing.length > 0) {
@@ -81,7 +85,7 @@ export function chosenNetwork(flags: NetworkFlags): ChainTarget {
         `.anonify/network.json) or --rpc, --chain-id and --contract (missing: ${missing.join(", ")})`,
     );
   }
-  return target as ChainTarget;
+  return target as ChainTarget & { trust?: ProfileTrust };
 }
 
 async function connect(flags: NodeFlags): Promise<AnonifyClient> {

@@ -15,6 +15,7 @@ import {
   showEther,
 } from "../operator/operator-checks.js";
 import { changeLine } from "../operator/owner-policy.js";
+import type { PolicyKeys } from "../protocol/policy-document.js";
 import { run } from "./output.js";
 
 const MEASUREMENT_PATTERN = /^0x[0-9a-fA-F]{64}$/;
@@ -29,6 +30,26 @@ export function parseAddress(value: string): Address {
       `${JSON.stringify(value)} is not an address (0x and 40 hex digits)`,
     );
   return getAddress(value);
+}
+
+/** The policy keys `--policy-signer` (repeatable) and `--policy-threshold` name, if any. */
+export function parsePolicyKeys(flags: {
+  policySigner: string[];
+  policyThreshold?: string;
+}): PolicyKeys | undefined {
+  const signers = [...new Set(flags.policySigner.map(parseAddress))];
+  if (signers.length === 0) {
+    if (flags.policyThreshold !== undefined)
+      throw new OperatorError("bad_flag", "--policy-threshold needs --policy-signer");
+    return undefined;
+  }
+  const threshold = Number(flags.policyThreshold ?? Number.NaN);
+  if (!Number.isInteger(threshold) || threshold < 1 || threshold > signers.length)
+    throw new OperatorError(
+      "bad_flag",
+      `--policy-threshold must be a whole number from 1 to the ${signers.length} distinct signers, not ${JSON.stringify(flags.policyThreshold)}`,
+    );
+  return { threshold, signers };
 }
 
 /** A measurement as hex (with or without 0x), or `default`: the default enclave bundle's. */
@@ -50,6 +71,8 @@ type DeployFlags = {
   trustSigner: string[];
   allowMeasurement: string[];
   debugAllowed: boolean;
+  policySigner: string[];
+  policyThreshold?: string;
   json: boolean;
 };
 
@@ -71,6 +94,13 @@ export function registerDeployCommand(program: Command): void {
       [],
     )
     .option("--debug-allowed", "allow debug and simulated enclaves (development networks only)", false)
+    .option(
+      "--policy-signer <address>",
+      "a policy key the enclave build pins (repeatable): the profile tells clients to trust measurements a document k of them signed admits",
+      collect,
+      [],
+    )
+    .option("--policy-threshold <k>", "signatures of those keys a policy document needs")
     .option("--json", "machine-readable output", false)
     .addHelpText(
       "after",
@@ -86,14 +116,19 @@ export function registerDeployCommand(program: Command): void {
           allowMeasurements: flags.allowMeasurement.map(parseMeasurement),
           debugAllowed: flags.debugAllowed ? true : undefined,
         };
+        const policyKeys = parsePolicyKeys(flags);
         const key = readKeyFile(flags.key, "the deployer's");
         const ledger = await connectRpc(parseRpcUrl(flags.rpc, "flags", "--rpc"));
         const owner = withWallet(ledger, key);
         const balance = await requireFunds(owner, "deployer");
         const deployment = await deployNetwork(owner, policy);
         mkdirSync(dirname(out), { recursive: true });
-        writeNetworkProfile(out, deployment.profile);
-        const { profile } = deployment;
+        // What clients of this deployment trust: the builds it allows, and what its policy keys admit.
+        const profile = {
+          ...deployment.profile,
+          trust: { measurements: policy.allowMeasurements, ...(policyKeys ? { policyKeys } : {}) },
+        };
+        writeNetworkProfile(out, profile);
         if (flags.json) {
           console.log(
             JSON.stringify({

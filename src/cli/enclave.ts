@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { type BuildConfig, buildEnclaveBundle, DEFAULT_ENCLAVE_CONFIG } from "../build/enclave-bundle.js";
 import { OperatorError } from "../operator/operator-checks.js";
-import { collect, parseAddress } from "./deploy.js";
+import { collect, parsePolicyKeys } from "./deploy.js";
 import { run } from "./output.js";
 
 type BuildFlags = {
@@ -26,29 +26,16 @@ export function buildConfig(flags: BuildFlags): BuildConfig {
       "bad_profile",
       `--profile is production or development, not ${JSON.stringify(flags.profile)}`,
     );
-  const signers = [...new Set(flags.policySigner.map(parseAddress))];
-  if (signers.length === 0) {
+  const policyKeys = parsePolicyKeys(flags);
+  if (!policyKeys) {
     if (flags.profile === "production")
       throw new OperatorError(
         "no_policy_keys",
         "a production build pins the deployment's own policy keys: --policy-signer ADDRESS (repeatable) and --policy-threshold K",
       );
-    if (flags.policyThreshold !== undefined)
-      throw new OperatorError("bad_flag", "--policy-threshold needs --policy-signer");
     return { ...DEFAULT_ENCLAVE_CONFIG, app: flags.app };
   }
-  const threshold = Number(flags.policyThreshold ?? Number.NaN);
-  if (!Number.isInteger(threshold) || threshold < 1 || threshold > signers.length)
-    throw new OperatorError(
-      "bad_flag",
-      `--policy-threshold must be a whole number from 1 to the ${signers.length} distinct signers, not ${JSON.stringify(flags.policyThreshold)}`,
-    );
-  return {
-    ...DEFAULT_ENCLAVE_CONFIG,
-    app: flags.app,
-    profile: flags.profile,
-    policyKeys: { threshold, signers },
-  };
+  return { ...DEFAULT_ENCLAVE_CONFIG, app: flags.app, profile: flags.profile, policyKeys };
 }
 
 export function registerEnclaveCommand(program: Command): void {

@@ -29,7 +29,7 @@ import {
   platformLabel,
 } from "./enclave-policy.js";
 import { AnonifyClientError } from "./errors.js";
-import type { ChainTarget } from "./network-profile-format.js";
+import type { ChainTarget, ProfileTrust } from "./network-profile-format.js";
 import {
   askWithoutWaitIfFull,
   checkNodeNetwork,
@@ -58,7 +58,8 @@ export type AnonifyClientOptions<A extends App = App> = {
    * The chain RPC, chain id and contract, from a network profile the user chose (a `NetworkProfile`
    * read with `readNetworkProfile` fits): never from a node.
    */
-  network: ChainTarget;
+  /** The chain and contract, and what the profile's users trust (`network.json`'s `trust`). */
+  network: ChainTarget & { trust?: ProfileTrust };
   /** The node to send to (any node of the network; trusted for nothing but availability). */
   node: string;
   account: LocalAccount;
@@ -114,6 +115,22 @@ export type CommandView = {
 };
 
 /**
+ * `policy` with the measurements the profile trusts added to those it takes: the deployment's builds
+ * the profile names, and those a policy document signed by the profile's policy keys admits (read
+ * from the chain, verified here). A policy that takes any measurement is left as it is.
+ */
+async function withProfileTrust(
+  policy: EnclavePolicy,
+  trust: ProfileTrust | undefined,
+  onChain: ChainChecks,
+): Promise<EnclavePolicy> {
+  if (!trust || (!policy.measurements && !policy.requireMeasurement)) return policy;
+  const signed = trust.policyKeys ? await onChain.signedPolicy(trust.policyKeys) : undefined;
+  const admitted = [...trust.measurements, ...(signed?.measurements.map((m) => m.measurement) ?? [])];
+  return { ...policy, measurements: [...(policy.measurements ?? []), ...admitted] };
+}
+
+/**
  * `enclave_not_member` unless `enclave` is a member of the group as the chain's newest handshake by
  * an enclave this client trusts names it: the node says who the members are, and its list must be
  * the one that handshake commits to (a node that lies, or is behind, is refused: liveness only).
@@ -133,6 +150,12 @@ async function checkMember(
       "enclave_not_member",
       `enclave ${enclave} is not shown to be a member of the group: ${why}`,
     );
+  // No handshake yet: the group is its creator alone, and no member was ever removed. An enclave the
+  // node names that is not the creator could open the command and not apply it: liveness only.
+  if (named === null) {
+    if (!members.includes(enclave.toLowerCase() as Address)) throw refuse(`${node} does not list it`);
+    return;
+  }
   if (!named) throw refuse("no recent handshake on chain is by an enclave this client trusts");
   if (memberSetDigest(members) !== named.digest)
     throw refuse(
@@ -219,7 +242,12 @@ export class AnonifyClient<A extends App = App> {
     const onChain: ChainChecks = new ChainChecks(chain, network, options.confirmations, (enclave) =>
       trusted.trusts(enclave),
     );
-    const trusted = new TrustedEnclaves(onChain, domain, policy, options.now);
+    const trusted = new TrustedEnclaves(
+      onChain,
+      domain,
+      await withProfileTrust(policy, network.trust, onChain),
+      options.now,
+    );
     const { verdict, registration } = await trusted.judge(address);
     await checkMember(onChain, trusted, address, status.members, options.node);
     return new AnonifyClient(

@@ -25,6 +25,7 @@ import { finalityDepth, isFinal } from "../chain/finality.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { decodeHandshake } from "../group/handshake-frames.js";
 import { ZERO_HASH } from "../protocol/digests.js";
+import type { PolicyKeys, PolicyState } from "../protocol/policy-document.js";
 import type { BatchRef, LedgerPoint } from "../protocol/receipts.js";
 import type { ChainClient } from "./chain-client.js";
 import type { CommandReceipt } from "./command.js";
@@ -172,17 +173,47 @@ export class ChainChecks implements EvidenceSource {
   }
 
   /**
+   * The policy the documents on chain signed by `threshold` of `keys` make together, folded as members
+   * fold them (`nextPolicyState`); documents that do not verify count for nothing. Undefined when none does.
+   */
+  async signedPolicy(keys: PolicyKeys): Promise<PolicyState | undefined> {
+    const topics = encodeEventTopics({ abi: anonifyAbi, eventName: "PolicyPublished" });
+    const head = await getBlockNumber(this.chain, { cacheTime: 0 });
+    const domain = { chainId: this.target.chainId, contract: this.target.contract };
+    // Loaded on first use: its signature checks bring libsecp256k1 in WebAssembly (1.2 MB), which a
+    // page needs only when its profile names policy keys.
+    const { nextPolicyState, PolicyError, verifyPolicy } = await import("../protocol/policy-document.js");
+    let state: PolicyState | undefined;
+    for await (const { decoded } of this.logs(topics, this.firstBlock, head)) {
+      if (decoded.eventName !== "PolicyPublished") continue;
+      try {
+        state = nextPolicyState(
+          state,
+          verifyPolicy(decoded.args.document, decoded.args.signatures, domain, keys),
+        );
+      } catch (error) {
+        if (!(error instanceof PolicyError)) throw error;
+      }
+    }
+    return state;
+  }
+
+  /**
    * The member set the newest handshake that `trusts` takes names: its committer's commitment to the
    * group its commit made (src/group/handshake-frames.ts; members void a commit that names another,
    * so a trusted committer's names the members). Undefined when none of the last MEMBER_SET_LOOKBACK
-   * handshakes is a trusted committer's.
+   * handshakes is a trusted committer's; null when the chain holds no handshake at all (the group is
+   * its creator alone, who has committed nothing yet).
    */
-  async memberSet(trusts: (enclave: Address) => Promise<boolean>): Promise<NamedMemberSet | undefined> {
+  async memberSet(
+    trusts: (enclave: Address) => Promise<boolean>,
+  ): Promise<NamedMemberSet | null | undefined> {
     const next = await readContract(this.chain, {
       address: this.target.contract,
       abi: anonifyAbi,
       functionName: "epoch",
     });
+    if (next === 0n) return null;
     const head = await getBlockNumber(this.chain, { cacheTime: 0 });
     for (let slot = next - 1n; slot >= 0n && slot >= next - MEMBER_SET_LOOKBACK; slot--) {
       const topics = encodeEventTopics({

@@ -1,6 +1,6 @@
 // A network profile's format, pure (no file system), so that the browser wallet reads the same
 // profile the CLI reads: `network-profile.ts` adds the file I/O and re-exports this module.
-import { type Address, getAddress, isAddress } from "viem";
+import { type Address, getAddress, type Hex, isAddress } from "viem";
 
 /** The profile's format version: a reader refuses another. */
 export const NETWORK_PROFILE_VERSION = 1;
@@ -17,8 +17,19 @@ export type ChainTarget = {
   deployedAtBlock?: bigint;
 };
 
-/** The file's content: a chain target and the block the contract was deployed at. */
-export type NetworkProfile = ChainTarget & { deployedAtBlock: bigint };
+/**
+ * Which enclaves the profile's users trust, beyond what their policy says: the deployment's enclave
+ * builds (their measurements, as `anonify enclave build` prints them), and the deployment's policy
+ * keys, so that a measurement a document signed by `threshold` of `signers` admits is trusted too
+ * (the same documents members act on).
+ */
+export type ProfileTrust = {
+  measurements: Hex[];
+  policyKeys?: { threshold: number; signers: Address[] };
+};
+
+/** The file's content: a chain target, the block the contract was deployed at, what its users trust. */
+export type NetworkProfile = ChainTarget & { deployedAtBlock: bigint; trust?: ProfileTrust };
 
 export class NetworkProfileError extends Error {
   override name = "NetworkProfileError";
@@ -35,6 +46,12 @@ export class NetworkProfileError extends Error {
 }
 
 const FIELDS = ["version", "chainId", "contract", "deployedAtBlock", "rpcUrl"] as const;
+const OPTIONAL_FIELDS = ["trust"] as const;
+const TRUST_FIELDS = ["measurements", "policyKeys"];
+const POLICY_KEY_FIELDS = ["threshold", "signers"];
+/** More would be a mistake, not a deployment: the policy documents carry at most 32 signatures. */
+const MAX_TRUSTED = 32;
+const MEASUREMENT_HEX = /^0x([0-9a-fA-F]{64}|[0-9a-fA-F]{96})$/;
 
 export function parseChainId(value: unknown, source: string, field = "chainId"): number {
   const n = typeof value === "string" && /^[0-9]+$/.test(value) ? Number(value) : value;
@@ -81,9 +98,10 @@ export function parseNetworkProfile(json: unknown, source: string): NetworkProfi
   if (typeof json !== "object" || json === null || Array.isArray(json))
     throw new NetworkProfileError(source, undefined, "must be a JSON object");
   const o = json as Record<string, unknown>;
+  const known = [...FIELDS, ...OPTIONAL_FIELDS];
   for (const key of Object.keys(o)) {
-    if (!(FIELDS as readonly string[]).includes(key))
-      throw new NetworkProfileError(source, key, `unknown field (the fields are ${FIELDS.join(", ")})`);
+    if (!(known as readonly string[]).includes(key))
+      throw new NetworkProfileError(source, key, `unknown field (the fields are ${known.join(", ")})`);
   }
   for (const key of FIELDS) {
     if (!(key in o)) throw new NetworkProfileError(source, key, "missing");
@@ -99,7 +117,64 @@ export function parseNetworkProfile(json: unknown, source: string): NetworkProfi
     contract: parseContract(o.contract, source),
     deployedAtBlock: parseBlock(o.deployedAtBlock, source),
     rpcUrl: parseRpcUrl(o.rpcUrl, source),
+    ...(o.trust === undefined ? {} : { trust: parseTrust(o.trust, source) }),
   };
+}
+
+function fieldsOf(
+  value: unknown,
+  source: string,
+  field: string,
+  fields: readonly string[],
+): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new NetworkProfileError(source, field, "must be a JSON object");
+  const o = value as Record<string, unknown>;
+  for (const key of Object.keys(o))
+    if (!fields.includes(key))
+      throw new NetworkProfileError(
+        source,
+        `${field}.${key}`,
+        `unknown field (the fields are ${fields.join(", ")})`,
+      );
+  return o;
+}
+
+function listOf<T>(value: unknown, source: string, field: string, item: (v: unknown, at: string) => T): T[] {
+  if (!Array.isArray(value) || value.length > MAX_TRUSTED)
+    throw new NetworkProfileError(source, field, `must be a list of at most ${MAX_TRUSTED}`);
+  return value.map((v, i) => item(v, `${field}[${i}]`));
+}
+
+function parseTrust(value: unknown, source: string): ProfileTrust {
+  const o = fieldsOf(value, source, "trust", TRUST_FIELDS);
+  const measurements = listOf(o.measurements ?? [], source, "trust.measurements", (v, at) => {
+    if (typeof v !== "string" || !MEASUREMENT_HEX.test(v))
+      throw new NetworkProfileError(
+        source,
+        at,
+        `must be a 32- or 48-byte measurement in 0x hex, not ${JSON.stringify(v)}`,
+      );
+    return v.toLowerCase() as Hex;
+  });
+  if (o.policyKeys === undefined) return { measurements };
+  const keys = fieldsOf(o.policyKeys, source, "trust.policyKeys", POLICY_KEY_FIELDS);
+  const signers = listOf(keys.signers, source, "trust.policyKeys.signers", (v, at) =>
+    parseContract(v, source, at),
+  );
+  const threshold = keys.threshold;
+  if (
+    typeof threshold !== "number" ||
+    !Number.isInteger(threshold) ||
+    threshold < 1 ||
+    threshold > signers.length
+  )
+    throw new NetworkProfileError(
+      source,
+      "trust.policyKeys.threshold",
+      `must be an integer from 1 to the number of signers (${signers.length}), not ${JSON.stringify(threshold)}`,
+    );
+  return { measurements, policyKeys: { threshold, signers } };
 }
 
 /** The file's text for `profile` (what `readNetworkProfile` reads back). */
@@ -111,6 +186,7 @@ export function networkProfileJson(profile: NetworkProfile): string {
       contract: profile.contract,
       deployedAtBlock: profile.deployedAtBlock.toString(),
       rpcUrl: profile.rpcUrl,
+      ...(profile.trust ? { trust: profile.trust } : {}),
     },
     null,
     2,

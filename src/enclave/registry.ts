@@ -32,16 +32,16 @@ import {
   payloadHash,
 } from "../protocol/digests.js";
 import {
-  type AdmittedMeasurement,
   checkPolicyDomain,
   checkPolicySignatures,
   decodePolicy,
   decodePolicyHeader,
+  nextPolicyState,
   type PolicyDocument,
   PolicyError,
   type PolicyHeader,
   type PolicyKeys,
-  type TcbMinimum,
+  type PolicyState,
 } from "../protocol/policy-document.js";
 import { signedBy } from "../protocol/signatures.js";
 
@@ -68,13 +68,7 @@ export type EnclaveRecord = {
  * The signed policy applied last: every revocation of the policies applied so far, and the
  * measurements and TCB minimums the latest document that named them set.
  */
-export type AppliedPolicy = {
-  version: bigint;
-  revocations: Hex[];
-  measurements: AdmittedMeasurement[];
-  tcbMinimums: TcbMinimum[];
-  /** Apps admitted besides the group's own: upgrades of it (`appIdOf`). */
-  apps: Hex[];
+export type AppliedPolicy = PolicyState & {
   /** The SHA-256 of every document applied (in full or for its revocations): a replay is ignored for its hash. */
   documents: Hex[];
 };
@@ -237,29 +231,16 @@ function applyPolicy(
   }
   const current = view.policy?.version ?? 0n;
   const newer = document.version > current;
-  const revocations = [
-    ...new Set([...(view.policy?.revocations ?? []), ...document.revocations]),
-  ].sort() as Hex[];
   const enclaves = { ...view.enclaves };
   for (const address of document.revocations) {
     const record = enclaves[address];
     if (record?.state === "active") enclaves[address] = { ...record, state: "revoked" };
   }
-  const previous = view.policy;
-  const documents = [...(previous?.documents ?? []), hash];
+  const documents = [...(view.policy?.documents ?? []), hash];
   return {
     ...view,
     enclaves,
-    policy: newer
-      ? {
-          version: document.version,
-          revocations,
-          measurements: document.measurements ?? previous?.measurements ?? [],
-          tcbMinimums: document.tcbMinimums ?? previous?.tcbMinimums ?? [],
-          apps: document.apps ?? previous?.apps ?? [],
-          documents,
-        }
-      : { ...previous!, revocations, documents },
+    policy: { ...nextPolicyState(view.policy, document), documents },
     lastPolicyEvent: {
       ...at,
       version: document.version.toString(),

@@ -359,6 +359,36 @@ export function checkPolicySignatures(
   }
 }
 
+/** What the valid documents applied so far say together. */
+export type PolicyState = {
+  version: bigint;
+  revocations: Hex[];
+  measurements: AdmittedMeasurement[];
+  tcbMinimums: TcbMinimum[];
+  /** Apps admitted besides the group's own: upgrades of it (`appIdOf`). */
+  apps: Hex[];
+};
+
+/**
+ * The policy after one more valid document, whatever order documents arrive in: its revocations
+ * join the others (they are permanent); the fields a newer document replaces (admitted measurements,
+ * TCB minimums, apps) come only from the highest version, each kept from before where it is absent.
+ * Members (src/enclave/registry.ts) and clients (src/client/chain-checks.ts) fold documents alike.
+ */
+export function nextPolicyState(previous: PolicyState | undefined, document: PolicyDocument): PolicyState {
+  const revocations = [
+    ...new Set([...(previous?.revocations ?? []), ...document.revocations]),
+  ].sort() as Hex[];
+  if (previous && document.version <= previous.version) return { ...previous, revocations };
+  return {
+    version: document.version,
+    revocations,
+    measurements: document.measurements ?? previous?.measurements ?? [],
+    tcbMinimums: document.tcbMinimums ?? previous?.tcbMinimums ?? [],
+    apps: document.apps ?? previous?.apps ?? [],
+  };
+}
+
 /** Verifies a published document for `domain` against the pinned keys and returns it (PolicyError otherwise). */
 export function verifyPolicy(
   document: Hex,

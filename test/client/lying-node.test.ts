@@ -14,12 +14,14 @@ import {
   parseAbi,
 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { Platform } from "../../src/attestation/verdict.js";
 import { connectLedger, withWallet } from "../../src/chain/chain.js";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import { AnonifyClient, AnonifyClientError } from "../../src/client/anonify-client.js";
 import { ENCLAVE_POLICIES, type EnclavePolicy } from "../../src/client/enclave-policy.js";
 import { type NetworkProfile, readNetworkProfile } from "../../src/client/network-profile.js";
-import { publishDevPolicy } from "../../src/operator/policy.js";
+import { publishDevPolicy, publishPolicy, signPolicy } from "../../src/operator/policy.js";
+import { DEV_POLICY_KEYS, DEV_POLICY_PRIVATE_KEYS } from "../../src/protocol/dev-policy-keys.js";
 import { anonify } from "../operators/operator-net.js";
 import { anvilKey } from "../support/chain.js";
 import { startTestNet, type TestNet } from "../support/network.js";
@@ -209,6 +211,46 @@ describe("a client against a lying node", () => {
     }
   });
 
+  test("a measurement the profile trusts, or a document signed by k of its policy keys admits, is pinned; one signed by fewer is not", async () => {
+    const { measurement } = await tn.net.nodes[0]!.node.enclaveStatus();
+    // Pinned measurements only, the simulated platform allowed: production's rule, on the devnet's enclaves.
+    const pinnedOnly: EnclavePolicy = { ...ENCLAVE_POLICIES.development, requireMeasurement: true };
+    const withTrust = (trust: NetworkProfile["trust"]) =>
+      AnonifyClient.connect({
+        network: { ...profile, trust },
+        node: tn.net.nodes[0]!.url,
+        account: newAccount(),
+        enclavePolicy: pinnedOnly,
+      });
+    const notPinned = refused("enclave_not_allowed");
+    await assert.rejects(withTrust(undefined), notPinned);
+    assert.ok(await withTrust({ measurements: [measurement as Hex] }));
+    const domain = { chainId: tn.net.chainId, contract: tn.net.contract };
+    const owner = withWallet(await connectLedger(tn.net.rpcUrl), anvilKey(0));
+    const admits = (version: bigint) => ({
+      version,
+      revocations: [],
+      measurements: [{ platform: Platform.sim, measurement: (measurement as Hex).toLowerCase() as Hex }],
+    });
+    const keys = { threshold: DEV_POLICY_KEYS.threshold, signers: DEV_POLICY_KEYS.signers };
+    // One signature where the profile's keys need two: it admits nothing.
+    await publishPolicy(
+      owner,
+      tn.net.contract,
+      await signPolicy(domain, admits(1n), DEV_POLICY_PRIVATE_KEYS.slice(0, 1)),
+    );
+    await assert.rejects(withTrust({ measurements: [], policyKeys: keys }), notPinned);
+    await publishPolicy(
+      owner,
+      tn.net.contract,
+      await signPolicy(domain, admits(2n), DEV_POLICY_PRIVATE_KEYS),
+    );
+    assert.ok(await withTrust({ measurements: [], policyKeys: keys }));
+    // Keys the deployment does not pin sign nothing it admits.
+    const strangers = { threshold: 1, signers: [randomAddress()] };
+    await assert.rejects(withTrust({ measurements: [], policyKeys: strangers }), notPinned);
+  });
+
   // Last: it removes node 1's enclave from the group.
   test("an enclave the group removed, still active on the contract, is refused as no member; so is a node's made-up member list", async () => {
     const removed = tn.net.nodes[1]!.address;
@@ -218,7 +260,7 @@ describe("a client against a lying node", () => {
       owner,
       { chainId: tn.net.chainId, contract: tn.net.contract },
       {
-        version: 1n,
+        version: 3n,
         revocations: [removed],
       },
     );

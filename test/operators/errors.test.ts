@@ -14,6 +14,7 @@ import {
   readNetworkProfile,
   writeNetworkProfile,
 } from "../../src/client/network-profile.js";
+import { defaultMeasurement } from "../../src/operator/deployment.js";
 import { anvilKey } from "../support/chain.js";
 import { startService } from "../support/network.js";
 import { anonify } from "./operator-net.js";
@@ -55,6 +56,7 @@ describe("operators' commands", () => {
   };
   let ownerKey: string;
   let profilePath: string;
+  const POLICY_SIGNER = privateKeyToAccount(generatePrivateKey()).address;
   const unfunded = () => file(`unfunded-${Math.random()}.key`, generatePrivateKey());
 
   before(async () => {
@@ -65,9 +67,15 @@ describe("operators' commands", () => {
     const { stdout } = await anonify(
       ...["deploy", "--rpc", anvil.rpcUrl, "--key", ownerKey, "--out", profilePath, "--json"],
       ...["--allow-measurement", "default", "--debug-allowed"],
+      ...["--policy-signer", POLICY_SIGNER, "--policy-threshold", "1"],
     );
     const deployed = JSON.parse(stdout) as Deployed;
     profile = readNetworkProfile(profilePath);
+    // What its clients trust: the build it allowed, and documents its policy key signs.
+    assert.deepEqual(profile.trust, {
+      measurements: [defaultMeasurement()],
+      policyKeys: { threshold: 1, signers: [POLICY_SIGNER] },
+    });
     assert.deepEqual(
       [profile.contract.toLowerCase(), profile.chainId, profile.deployedAtBlock.toString(), profile.rpcUrl],
       [deployed.contract.toLowerCase(), 31337, deployed.deployedAtBlock, anvil.rpcUrl],
