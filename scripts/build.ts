@@ -9,6 +9,7 @@ import { build } from "esbuild";
 import solc from "solc";
 import { compileContracts, EVM_VERSION, OPTIMIZER_RUNS } from "../src/build/compile-contracts.js";
 import { buildEnclaveBundle } from "../src/build/enclave-bundle.js";
+import { webBundleDigest } from "../src/host/api/web-app.js";
 import { buildWeb } from "../web/build.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -100,4 +101,6 @@ await buildCli();
 const enclave = await buildEnclaveBundle();
 console.log(`enclave: ${enclave.path} (${enclave.bytes} bytes), measurement ${enclave.measurement}`);
 const web = await buildWeb();
-console.log(`web: dist/web (${web.bytes} bytes, ${web.gzipped} gzipped)`);
+console.log(
+  `web: dist/web (${web.bytes} bytes, ${web.gzipped} gzipped), sha256 ${webBundleDigest(join(root, "dist/web"))}`,
+);

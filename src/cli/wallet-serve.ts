@@ -11,7 +11,7 @@ import {
   networkProfileJson,
   readNetworkProfile,
 } from "../client/network-profile.js";
-import { findWebRoot, registerWebPage } from "../host/api/web-app.js";
+import { findWebRoot, registerWebPage, webBundleDigest } from "../host/api/web-app.js";
 import { MAX_PORT, parseCount, parseUrl } from "./flags.js";
 import { run } from "./output.js";
 
@@ -53,6 +53,7 @@ export function registerWalletServe(wallet: Command): void {
         await app.listen({ port: parseCount(flags.port, "--port", MAX_PORT), host: flags.host });
         const page = new URL(`http://${flags.host}:${(app.server.address() as { port: number }).port}/`);
         if (node) page.searchParams.set("node", node);
+        const digest = webBundleDigest(webRoot);
         if (flags.json)
           return console.log(
             JSON.stringify({
@@ -60,9 +61,11 @@ export function registerWalletServe(wallet: Command): void {
               url: page.href,
               chainId: profile.chainId,
               contract: profile.contract,
+              webDigest: digest,
             }),
           );
         console.log(`wallet at ${page.href} (chain ${profile.chainId}, contract ${profile.contract})`);
+        console.log(`page sha256 ${digest}: compare it with the one your release publishes`);
         if (!node) console.log("add ?node=URL to the address, a node of this network");
         console.log("Press Ctrl-C to stop.");
       }),

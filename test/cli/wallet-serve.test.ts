@@ -10,6 +10,7 @@ import {
   writeNetworkProfile,
 } from "../../src/client/network-profile.js";
 import { type ChildCommand, startChildCommand } from "../../src/devnet/child-command.js";
+import { findWebRoot, webBundleDigest } from "../../src/host/api/web-app.js";
 import { anonify, CLI } from "../operators/operator-net.js";
 
 const PROFILE: NetworkProfile = {
@@ -23,7 +24,13 @@ const NODE = "http://node.example:8080/";
 describe("anonify wallet serve", () => {
   const dir = mkdtempSync(join(tmpdir(), "anonify-wallet-serve-"));
   const profilePath = join(dir, "network.json");
-  let served: ChildCommand<{ ok: boolean; url: string; chainId: number; contract: string }>;
+  let served: ChildCommand<{
+    ok: boolean;
+    url: string;
+    chainId: number;
+    contract: string;
+    webDigest: string;
+  }>;
   before(async () => {
     writeNetworkProfile(profilePath, PROFILE);
     served = await startChildCommand(CLI, [
@@ -45,6 +52,9 @@ describe("anonify wallet serve", () => {
     assert.match(await page.text(), /<script type="module"/);
     const pinned = await fetch(new URL("/network.json", url));
     assert.deepEqual(parseNetworkProfile(await pinned.json(), "served"), PROFILE);
+    // The page's content address, as the build computes it: what a release publishes.
+    assert.equal(served.ready.webDigest, webBundleDigest(findWebRoot()!));
+    assert.match(served.ready.webDigest, /^[0-9a-f]{64}$/);
   });
 
   test("a missing profile or a bad node URL is refused with what to fix", async () => {

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import Fastify from "fastify";
 import { parseNetworkProfile } from "../../client/network-profile-format.js";
-import { registerWebApp } from "./web-app.js";
+import { registerWebApp, webBundleDigest } from "./web-app.js";
 
 const PROFILE = {
   chainId: 31337,
@@ -69,6 +69,25 @@ describe("what a node serves to browsers", () => {
     for (const admin of ["/v1/group/rotate", "/v1/group/leave"]) {
       const refused = await preflight(admin);
       assert.equal(refused.headers["access-control-allow-origin"], undefined, admin);
+    }
+  });
+
+  test("the page's content address changes with any byte or name of it", () => {
+    const root = mkdtempSync(join(tmpdir(), "anonify-web-digest-"));
+    try {
+      writeFileSync(join(root, "index.html"), "<!doctype html><title>wallet</title>");
+      mkdirSync(join(root, "assets"));
+      writeFileSync(join(root, "assets", "main.js"), "console.log(1)");
+      const released = webBundleDigest(root);
+      assert.match(released, /^[0-9a-f]{64}$/);
+      assert.equal(webBundleDigest(root), released, "the same files, the same address");
+      writeFileSync(join(root, "assets", "main.js"), "console.log(2)");
+      assert.notEqual(webBundleDigest(root), released, "an altered script");
+      writeFileSync(join(root, "assets", "main.js"), "console.log(1)");
+      renameSync(join(root, "assets", "main.js"), join(root, "assets", "other.js"));
+      assert.notEqual(webBundleDigest(root), released, "a renamed file");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 

@@ -2,8 +2,9 @@
 // `/`, a network profile hint at `GET /v1/network` (the page checks it on chain: a hint only), and
 // CORS on every route a wallet uses, so that a wallet served from an origin the user trusts (its own
 // install, `anonify wallet serve`) talks to any node, and an explorer reads every node's status.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyCors from "@fastify/cors";
 import fastifyStatic from "@fastify/static";
@@ -46,6 +47,27 @@ export function findWebRoot(): string | undefined {
     if (existsSync(join(dir, "index.html"))) return dir;
   }
   return undefined;
+}
+
+/**
+ * The built page's content address: SHA-256 over each file's path (relative, `/`-separated) and
+ * content, in path order. A release publishes it; `anonify wallet serve` and `npm run build` print
+ * it, so a user can tell the page they run is the one released (a node's page may be anything).
+ */
+export function webBundleDigest(webRoot: string): string {
+  const files = (dir: string): string[] =>
+    readdirSync(dir).flatMap((name) => {
+      const path = join(dir, name);
+      return statSync(path).isDirectory() ? files(path) : [path];
+    });
+  const hash = createHash("sha256");
+  for (const path of files(webRoot)
+    .map((f) => relative(webRoot, f).split(sep).join("/"))
+    .sort()) {
+    const content = readFileSync(join(webRoot, path));
+    hash.update(`${path}\0${content.length}\0`).update(content);
+  }
+  return hash.digest("hex");
 }
 
 export type WebAppOptions = {
