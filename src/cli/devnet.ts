@@ -1,7 +1,10 @@
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import type { Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { DEFAULT_NETWORK_PROFILE } from "../client/network-profile.js";
+import { devnetOwnerKeyFile } from "../devnet/devnet.js";
 import { startProcessDevnet } from "../devnet/devnet-processes.js";
 import { ADMIN_TOKEN_FILE } from "../host/admin-token.js";
 import { createLogger } from "../host/log.js";
@@ -49,6 +52,7 @@ export function registerDevnetCommand(program: Command): void {
           attestationService: devnet.attestationUrl,
           nodes: devnet.nodes.map((n) => ({ url: n.url, enclave: n.address, adminToken: n.adminToken })),
           wallet: `${devnet.nodes[0]?.url}/`,
+          ownerKey: devnetOwnerKeyFile(dataDir),
           dataDir,
           resumed: devnet.resumed,
         };
@@ -57,6 +61,11 @@ export function registerDevnetCommand(program: Command): void {
           console.log(`anonify devnet ${devnet.resumed ? "resumed" : "started"} (data in ${dataDir})`);
           console.log(`  chain RPC            ${devnet.rpcUrl} (chain id ${devnet.chainId}, embedded Anvil)`);
           console.log(`  Anonify contract     ${devnet.contract}`);
+          const ownerKey = devnetOwnerKeyFile(dataDir);
+          const owner = privateKeyToAccount(readFileSync(ownerKey, "utf8").trim() as Hex).address;
+          console.log(
+            `  contract owner       ${owner} (key ${ownerKey}: Anvil's account 0, for anonify policy)`,
+          );
           const found = resolve(DEFAULT_NETWORK_PROFILE) === devnet.networkProfile;
           console.log(
             `  network profile      ${devnet.networkProfile} (${found ? "the CLI finds it from this directory" : "give the CLI --network with it"})`,

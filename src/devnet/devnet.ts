@@ -3,12 +3,13 @@
 // (devnet-processes.ts, what `anonify devnet` runs) runs the attestation service and each node as
 // an `anonify` process of its own, as independent operators would.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Address, Hex } from "viem";
 import { DEVELOPMENT_POLICY } from "../attestation/policy.js";
 import { loadServiceKey, type RunningService, startAttestationService } from "../attestation/service.js";
 import { ANVIL_MNEMONIC, type Anvil, startAnvil } from "../chain/anvil.js";
 import { connectLedger, withWallet } from "../chain/chain.js";
+import { writeAtomic } from "../chain/files.js";
 import { mnemonicKey } from "../chain/keys.js";
 import { writeNetworkProfile } from "../client/network-profile.js";
 import type { NodeApiLimits } from "../host/api/api.js";
@@ -64,6 +65,9 @@ const OWNER_ACCOUNT = 0;
 /** The gas key of devnet node `i` (1-based): an Anvil account of the public development mnemonic. */
 export const devnetNodeKey = (i: number): Hex => mnemonicKey(ANVIL_MNEMONIC, i);
 export const devnetNodeName = (i: number): string => `node-${i}`;
+
+/** The devnet contract owner's key file (Anvil's account 0, a development key anyone knows). */
+export const devnetOwnerKeyFile = (dataDir: string): string => join(dataDir, "keys", "owner.key");
 export const devnetServiceDir = (dataDir: string): string => join(dataDir, "attestation-service");
 
 /** The embedded chain, its state in `<dataDir>/chain` (so a second start resumes it). */
@@ -79,7 +83,11 @@ export function startDevnetChain(options: DevnetOptions): Promise<Anvil> {
  * start (the chain's RPC port is new each time).
  */
 export async function devnetDeployment(anvil: Anvil, dataDir: string, signer: Address) {
-  const owner = withWallet(await connectLedger(anvil.rpcUrl), mnemonicKey(ANVIL_MNEMONIC, OWNER_ACCOUNT));
+  const ownerKey = mnemonicKey(ANVIL_MNEMONIC, OWNER_ACCOUNT);
+  const owner = withWallet(await connectLedger(anvil.rpcUrl), ownerKey);
+  // The owner's key where its operator finds it (`anonify policy … --key`): Anvil's public account 0.
+  mkdirSync(dirname(devnetOwnerKeyFile(dataDir)), { recursive: true, mode: 0o700 });
+  writeAtomic(devnetOwnerKeyFile(dataDir), `${ownerKey}\n`);
   const policy = { trustSigners: [signer], allowMeasurements: [defaultMeasurement()], debugAllowed: true };
   const recordPath = join(dataDir, "devnet.json");
   let record: DevnetRecord | undefined;
