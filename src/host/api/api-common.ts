@@ -29,6 +29,7 @@ export type ServedNode = Pick<
   | "query"
   | "requestRotation"
   | "leave"
+  | "metrics"
 >;
 /**
  * The largest body of `POST /v1/commands` and `/v1/queries`: `{"envelope":"0x…"}` around the largest

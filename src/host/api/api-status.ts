@@ -96,7 +96,7 @@ const STATUS = {
 } as const;
 
 /** What `/v1/ready` answers: the first thing that keeps the node from serving, or `ready`. */
-const READINESS = [
+export const READINESS = [
   "ready",
   "starting",
   "enclave_restarting",
@@ -114,7 +114,7 @@ const READY = {
   properties: { ready: { type: "boolean" }, state: { enum: READINESS } },
 } as const;
 
-async function readinessOf(node: ServedNode): Promise<Readiness> {
+export async function readinessOf(node: ServedNode): Promise<Readiness> {
   if (!node.registration) return "starting";
   if (node.enclaveState === "restarting") return "enclave_restarting";
   let view: Awaited<ReturnType<ServedNode["groupStatus"]>>;

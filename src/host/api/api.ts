@@ -21,6 +21,7 @@ import {
   type ServedNode,
 } from "./api-common.js";
 import { clientErrorHandler, frameworkErrors, registerErrorShape } from "./api-errors.js";
+import { registerMetricsRoute } from "./api-metrics.js";
 import { registerSnapshotRoutes } from "./api-snapshots.js";
 import { registerStatusRoutes } from "./api-status.js";
 import { registerWebApp } from "./web-app.js";
@@ -158,6 +159,7 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
     registerAdminRoutes(api, routes);
     registerCommandRoutes(api, routes);
     registerSnapshotRoutes(api, routes);
+    registerMetricsRoute(api, routes);
     api.get(OPENAPI_URL, { schema: { hide: true } }, async () => api.swagger());
     registerWebApp(api, {
       profile: {

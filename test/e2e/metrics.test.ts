@@ -1,0 +1,72 @@
+// `GET /metrics` on a real node while transfers go through it: the counters move as the commands
+// do, the states and heights are there, and nothing confidential is (no address, no amount).
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { startTestNet, type TestNet } from "../support/network.js";
+import { issueToken, newAccount, type Token } from "../support/token.js";
+
+/** 13 digits: an amount no counter or timing prints by chance. */
+const AMOUNT = 4_242_424_242_421n;
+const TRANSFERS = 3;
+
+/** The value of the sample `name{labels}` in a scrape, or 0 when absent. */
+function sample(scrape: string, name: string, labels = ""): number {
+  const line = scrape.split("\n").find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ""} `));
+  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
+}
+
+describe("a node's metrics", () => {
+  let tn: TestNet;
+  let token: Token;
+  const scrape = async () => {
+    const res = await fetch(new URL("/metrics", tn.net.nodes[0]!.url));
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    return res.text();
+  };
+
+  before(async () => {
+    tn = await startTestNet(2);
+    token = await issueToken(tn);
+  });
+  after(async () => tn?.stop());
+
+  test("count commands and stages as they happen, say the node's state and heights, and hold nothing confidential", async () => {
+    const before = await scrape();
+    const alice = await token.fundedAccount(AMOUNT * BigInt(TRANSFERS));
+    const client = await tn.client(alice, 0);
+    const recipients = Array.from({ length: TRANSFERS }, () => newAccount().address);
+    for (const to of recipients) {
+      const receipt = await client.call("transfer", { to, amount: AMOUNT });
+      assert.equal(receipt.status, "applied");
+    }
+    const after = await scrape();
+    const posted = (s: string) =>
+      ["200", "202"].reduce(
+        (n, status) =>
+          n +
+          sample(s, "anonify_http_requests_total", `route="/v1/commands",method="POST",status="${status}"`),
+        0,
+      );
+    assert.ok(posted(after) - posted(before) >= TRANSFERS, "each transfer's POST counted");
+    for (const stage of ["open-and-check", "apply"])
+      assert.ok(
+        sample(after, "anonify_stage_calls_total", `stage="${stage}"`) >
+          sample(before, "anonify_stage_calls_total", `stage="${stage}"`),
+        stage,
+      );
+    assert.equal(sample(after, "anonify_ready", 'state="ready"'), 1);
+    assert.equal(sample(after, "anonify_ready", 'state="diverged"'), 0);
+    assert.equal(sample(after, "anonify_group_members"), 2);
+    assert.ok(
+      sample(after, "anonify_applied_sequence") >= sample(before, "anonify_applied_sequence") + TRANSFERS,
+    );
+    assert.ok(sample(after, "anonify_chain_head_block") > 0);
+    assert.ok(sample(after, "anonify_process_resident_memory_bytes") > 0);
+    // Nothing confidential, nor anything that names a user: no address, no amount, no command name.
+    for (const secret of [alice.address, ...recipients, tn.net.nodes[0]!.address])
+      assert.ok(!after.toLowerCase().includes(secret.slice(2).toLowerCase()), secret);
+    assert.ok(!after.includes(AMOUNT.toString()));
+    assert.doesNotMatch(after, /transfer|0x[0-9a-fA-F]{40}/);
+  });
+});
