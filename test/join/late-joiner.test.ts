@@ -113,6 +113,11 @@ describe("a node that joins after commands were applied", () => {
     // Not ready (a load balancer sends it nothing) while the members are.
     const ready = async (url: string) => (await fetch(new URL("/v1/ready", url))).json();
     assert.deepEqual(await ready(joiner.url), { ready: false, state: "syncing" });
+    // Its operator is told, loudly, what it needs.
+    assert.ok(
+      tn.logs.some((l) => /"level":"?(warn|40)/.test(l) && l.includes("start it again with --peer URL")),
+      "a warning names the fix",
+    );
     assert.deepEqual(await ready(tn.net.nodes[0]!.url), { ready: true, state: "ready" });
 
     // Commands and queries: 503 `syncing`, before anything is opened.

@@ -20,6 +20,12 @@ import { type SnapshotStore, snapshotHashOf } from "./snapshot-store.js";
 const POLL_MS = 200;
 /** The longest a peer may take to serve a snapshot. */
 const FETCH_TIMEOUT_MS = 120_000;
+/** How often a joiner with no peer to fetch from says again that it waits for one. */
+const NO_PEER_WARNING_MS = 60_000;
+/** What an operator must do when the node has no peer: it cannot answer until it gets a snapshot. */
+const NO_PEER_FIX =
+  "syncing: this node joined after commands were applied and needs another node's state snapshot, " +
+  "but has no peer to fetch it from: start it again with --peer URL (another node's API); it answers nothing until then";
 
 export type Syncing = NonNullable<LedgerSummary["syncing"]>;
 
@@ -97,7 +103,15 @@ export class SnapshotSync {
     const commitments: Commitment[] = [];
     const refused = new Set<Commitment>();
     let scanned = BigInt(syncing.block) - 1n;
+    let warnedAt: number | undefined;
     while (!this.stopped) {
+      // Loud, and again each minute: a node waiting for a snapshot no one can give it serves nothing.
+      const warningDue =
+        this.options.peers.length === 0 && Date.now() - (warnedAt ?? 0) >= NO_PEER_WARNING_MS;
+      if (warningDue && commitments.every((c) => !this.options.store.read(c.hash, { verified: true }))) {
+        log.warn({ slot: syncing.slot, commitments: commitments.length }, NO_PEER_FIX);
+        warnedAt = Date.now();
+      }
       try {
         scanned = await this.scan(slot, BigInt(syncing.at), scanned, commitments);
         chainFailures.succeeded();
