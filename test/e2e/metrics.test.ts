@@ -1,6 +1,8 @@
 // `GET /metrics` on a real node while transfers go through it: the counters move as the commands
 // do, the states and heights are there, and nothing confidential is (no address, no amount).
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startTestNet, type TestNet } from "../support/network.js";
 import { issueToken, newAccount, type Token } from "../support/token.js";
@@ -68,5 +70,10 @@ describe("a node's metrics", () => {
       assert.ok(!after.toLowerCase().includes(secret.slice(2).toLowerCase()), secret);
     assert.ok(!after.includes(AMOUNT.toString()));
     assert.doesNotMatch(after, /transfer|0x[0-9a-fA-F]{40}/);
+    // The alert rules use only what a node exports.
+    const rules = readFileSync(join(import.meta.dirname, "../../deploy/prometheus/alerts.yml"), "utf8");
+    const used = new Set(rules.match(/anonify_[a-z_]+/g) ?? []);
+    assert.ok(used.size > 0);
+    for (const name of used) assert.match(after, new RegExp(`^${name}[{ ]`, "m"), `${name} is exported`);
   });
 });
