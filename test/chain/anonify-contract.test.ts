@@ -762,24 +762,18 @@ describe("Anonify contract on a real Anvil", () => {
     // Past HEAD_WINDOW more events, the ring keeps the newest heads only.
     const window = await read<bigint>("HEAD_WINDOW");
     const publisher = hostWallet(f, 8);
-    const nonce = await f.owner.publicClient.getTransactionCount({ address: publisher.account.address });
-    // In rounds of a few, in nonce order: a node's pool holds only so many transactions whose
-    // nonce is ahead of the next one, and one it dropped would leave the rest waiting for ever.
-    const ROUND = 32;
-    for (let first = 0; first <= Number(window); first += ROUND) {
-      const round = Array.from({ length: Math.min(ROUND, Number(window) + 1 - first) }, (_, i) =>
-        publisher.walletClient.writeContract({
-          address: f.contract,
-          abi: anonifyAbi,
-          functionName: "publishCollateral",
-          args: ["0x02"],
-          nonce: nonce + first + i,
-          gas: 200_000n,
-        }),
-      );
-      const hashes = await Promise.all(round);
-      await f.owner.publicClient.waitForTransactionReceipt({ hash: hashes.at(-1)! });
-    }
+    // One after another, each in nonce order: sent together, a transaction a node's pool held back
+    // (or dropped) left the rest waiting for ever (seen once in CI: a receipt that never came).
+    let hash: Hex | undefined;
+    for (let i = 0n; i <= window; i++)
+      hash = await publisher.walletClient.writeContract({
+        address: f.contract,
+        abi: anonifyAbi,
+        functionName: "publishCollateral",
+        args: ["0x02"],
+        gas: 200_000n,
+      });
+    await f.owner.publicClient.waitForTransactionReceipt({ hash: hash! });
     const count = await read<bigint>("eventCount");
     assert.equal(count, at.seq + window + 1n);
     assert.equal(await revertName(read("headAt", [at.seq])), "PositionOutOfWindow");

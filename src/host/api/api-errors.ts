@@ -7,6 +7,7 @@ import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type {} from "@fastify/rate-limit";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { BaseError, HttpRequestError, TimeoutError, WebSocketRequestError } from "viem";
 import { MAX_SEALED_MESSAGE_BYTES } from "../../protocol/envelope.js";
 import { firstLine, type Logger } from "../log.js";
 import { EMPTY_BODY_LIMIT, isUnavailable, replyUnavailable } from "./api-common.js";
@@ -62,10 +63,35 @@ function apiError(
   }
 }
 
-function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+/** Seconds a client waits before asking again while the node's chain RPC does not answer. */
+const CHAIN_RETRY_AFTER_S = 5;
+
+/**
+ * Whether `error` is the chain RPC failing to answer (a transport error, a timeout, the node's RPC
+ * answering "internal error"): an outage, not a fault of the node.
+ */
+function isChainOutage(error: unknown): boolean {
+  return (
+    error instanceof BaseError &&
+    error.walk(
+      (e) => e instanceof HttpRequestError || e instanceof TimeoutError || e instanceof WebSocketRequestError,
+    ) !== null
+  );
+}
+
+function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, chainRpc?: string) {
   // A status or admin route whose enclave call met a restart: 503 like the command routes.
   const unavailable = replyUnavailable(reply, error);
   if (unavailable) return unavailable;
+  // The chain does not answer: "not now", naming the chain, never a 500.
+  if (isChainOutage(error))
+    return reply
+      .code(503)
+      .header("retry-after", String(CHAIN_RETRY_AFTER_S))
+      .send({
+        code: "chain_unavailable",
+        message: `the node's chain RPC${chainRpc ? ` ${chainRpc}` : ""} does not answer; ask again later`,
+      });
   const { status, code, message } = apiError(error, request);
   return reply.code(status).send({ code, message });
 }
@@ -103,15 +129,20 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
  * after registering `@fastify/rate-limit`: unknown routes count against a client's rate too (the
  * plugin's own hook runs on routes only, so a flood of them would otherwise go unlimited).
  */
-export function registerErrorShape(app: FastifyInstance, log?: Logger): void {
+export function registerErrorShape(app: FastifyInstance, log?: Logger, chainRpc?: string): void {
   app.setErrorHandler<FastifyError>((error, request, reply) => {
     // The client hears "internal error" only; the operator's log says what it was (no request data).
-    if (!(error.statusCode && error.statusCode < 500) && !isUnavailable(error))
+    if (isChainOutage(error))
+      log?.warn(
+        { route: request.routeOptions.url, error: firstLine(error) },
+        "the chain RPC does not answer",
+      );
+    else if (!(error.statusCode && error.statusCode < 500) && !isUnavailable(error))
       log?.error(
         { route: request.routeOptions.url, error: firstLine(error) },
         "internal error answering a request",
       );
-    return sendError(error, request, reply);
+    return sendError(error, request, reply, chainRpc);
   });
   app.after(() =>
     app.setNotFoundHandler({ preHandler: app.rateLimit() }, (request, reply) =>

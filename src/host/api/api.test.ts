@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { FastifyInstance, InjectOptions } from "fastify";
+import { HttpRequestError } from "viem";
 import { ENCLAVE_REQUESTS } from "../../../test/support/enclave-requests.js";
 import { until } from "../../../test/support/wait.js";
 import type { CommandStatusAnswer } from "../../boundary/call-results.js";
@@ -516,5 +517,31 @@ describe("errors the node did not expect", () => {
     const logged = JSON.parse(lines[0]!) as { route: string; error: string; msg: string };
     assert.equal(logged.route, "/v1/status");
     assert.match(logged.error, /reading 'ledger'/);
+  });
+
+  test("a chain RPC that does not answer is a 503 that names the chain, never a 500", async () => {
+    const { node } = stubNode(dir);
+    (node as unknown as Record<string, unknown>).chainHead = async () => {
+      throw new HttpRequestError({ url: "http://rpc.example:8545", details: "fetch failed" });
+    };
+    const lines: string[] = [];
+    const app = buildNodeApi({
+      node,
+      contract: `0x${"22".repeat(20)}`,
+      chainId: 1,
+      chainRpc: "http://user:secret@rpc.example:8545/key",
+      log: createLogger({ write: (line) => lines.push(line) }),
+    });
+    const res = await app.inject({ method: "GET", url: "/v1/status" });
+    await app.close();
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.headers["retry-after"], "5");
+    assert.equal(res.json().code, "chain_unavailable");
+    assert.match(res.json().message, /^the node's chain RPC http:\/\/rpc\.example:8545 does not answer/);
+    assert.doesNotMatch(res.body, /secret|key/, "no credential of the RPC URL");
+    assert.ok(
+      lines.every((l) => !l.includes("internal error")),
+      "an outage is not logged as a fault",
+    );
   });
 });

@@ -151,7 +151,7 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
         `retry after ${context.after}`,
     }),
   });
-  registerErrorShape(app, options.log);
+  registerErrorShape(app, options.log, chainRpc);
 
   const routes: NodeRoutes = { node, contract, chainId, chainRpc, limits, adminToken };
   app.register(async (api) => {
