@@ -29,6 +29,7 @@ type StartFlags = OperatorNetworkFlags & {
   maxBatchCommands: string;
   peer: string[];
   enclave?: string;
+  publicRpc?: string;
   json: boolean;
 };
 
@@ -111,6 +112,7 @@ async function startNode(flags: StartFlags): Promise<void> {
     host: flags.host,
     log,
     ...(bundle ? { bundle } : {}),
+    ...(flags.publicRpc ? { publicRpcUrl: parseUrl(flags.publicRpc, "--public-rpc") } : {}),
   });
   const stop = async () => {
     await service.stop();
@@ -191,6 +193,10 @@ export function registerNodeCommand(program: Command): void {
     .option(
       "--enclave <file>",
       "the enclave bundle to run (anonify enclave build); default: the development build",
+    )
+    .option(
+      "--public-rpc <url>",
+      "the chain RPC to tell clients of (status, the wallet's network hint) instead of the node's own",
     )
     .option("--json", "print one JSON line once serving (logs as JSON on standard error)", false)
     .action(async (flags: StartFlags) => {

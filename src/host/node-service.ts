@@ -14,6 +14,8 @@ export type NodeServiceOptions = EnclaveNodeOptions & {
   host?: string;
   /** The API's limits; the API's defaults when omitted. */
   apiLimits?: Partial<NodeApiLimits>;
+  /** The chain RPC told to clients instead of the node's own (`--public-rpc`). */
+  publicRpcUrl?: string;
 };
 
 /** `adminToken`: the file holding the node's admin token (admin routes need it). */
@@ -43,6 +45,7 @@ export async function startNodeService(options: NodeServiceOptions): Promise<Nod
     chainRpc: options.wallet.rpcUrl,
     limits: options.apiLimits,
     deployedAtBlock: options.deployedAtBlock,
+    ...(options.publicRpcUrl ? { publicRpcUrl: options.publicRpcUrl } : {}),
     log: options.log?.child({ component: "api" }),
   });
   let url: string;

@@ -79,19 +79,17 @@ function isChainOutage(error: unknown): boolean {
   );
 }
 
-function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, chainRpc?: string) {
+function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   // A status or admin route whose enclave call met a restart: 503 like the command routes.
   const unavailable = replyUnavailable(reply, error);
   if (unavailable) return unavailable;
-  // The chain does not answer: "not now", naming the chain, never a 500.
+  // The chain does not answer: "not now", never a 500.
   if (isChainOutage(error))
-    return reply
-      .code(503)
-      .header("retry-after", String(CHAIN_RETRY_AFTER_S))
-      .send({
-        code: "chain_unavailable",
-        message: `the node's chain RPC${chainRpc ? ` ${chainRpc}` : ""} does not answer; ask again later`,
-      });
+    return reply.code(503).header("retry-after", String(CHAIN_RETRY_AFTER_S)).send({
+      code: "chain_unavailable",
+      // Not which RPC: the operator's own endpoint is no client's business (--public-rpc is).
+      message: "the node's chain RPC does not answer; ask again later",
+    });
   const { status, code, message } = apiError(error, request);
   return reply.code(status).send({ code, message });
 }
@@ -129,7 +127,7 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
  * after registering `@fastify/rate-limit`: unknown routes count against a client's rate too (the
  * plugin's own hook runs on routes only, so a flood of them would otherwise go unlimited).
  */
-export function registerErrorShape(app: FastifyInstance, log?: Logger, chainRpc?: string): void {
+export function registerErrorShape(app: FastifyInstance, log?: Logger): void {
   app.setErrorHandler<FastifyError>((error, request, reply) => {
     // The client hears "internal error" only; the operator's log says what it was (no request data).
     if (isChainOutage(error))
@@ -142,7 +140,7 @@ export function registerErrorShape(app: FastifyInstance, log?: Logger, chainRpc?
         { route: request.routeOptions.url, error: firstLine(error) },
         "internal error answering a request",
       );
-    return sendError(error, request, reply, chainRpc);
+    return sendError(error, request, reply);
   });
   app.after(() =>
     app.setNotFoundHandler({ preHandler: app.rateLimit() }, (request, reply) =>

@@ -537,11 +537,30 @@ describe("errors the node did not expect", () => {
     assert.equal(res.statusCode, 503);
     assert.equal(res.headers["retry-after"], "5");
     assert.equal(res.json().code, "chain_unavailable");
-    assert.match(res.json().message, /^the node's chain RPC http:\/\/rpc\.example:8545 does not answer/);
-    assert.doesNotMatch(res.body, /secret|key/, "no credential of the RPC URL");
+    assert.equal(res.json().message, "the node's chain RPC does not answer; ask again later");
+    assert.doesNotMatch(res.body, /rpc\.example|secret/, "not the operator's RPC, nor its credentials");
     assert.ok(
       lines.every((l) => !l.includes("internal error")),
       "an outage is not logged as a fault",
     );
+  });
+
+  test("a node with a public RPC names it, never its own, in status and in the network hint", async () => {
+    const { node } = stubNode(dir);
+    const app = buildNodeApi({
+      node,
+      contract: `0x${"22".repeat(20)}`,
+      chainId: 1,
+      chainRpc: "http://10.0.0.7:8545",
+      publicRpcUrl: "https://rpc.public.example/",
+    });
+    const [status, hint] = await Promise.all([
+      app.inject({ method: "GET", url: "/v1/status" }),
+      app.inject({ method: "GET", url: "/v1/network" }),
+    ]);
+    await app.close();
+    assert.equal(status.json().chainRpc, "https://rpc.public.example");
+    assert.equal(hint.json().rpcUrl, "https://rpc.public.example/");
+    for (const body of [status.body, hint.body]) assert.doesNotMatch(body, /10\.0\.0\.7/);
   });
 });

@@ -68,7 +68,10 @@ export type NodeApiOptions = {
   limits?: Partial<NodeApiLimits>;
   /** The contract's deployment block, for the network hint pages start from (default 0). */
   deployedAtBlock?: bigint;
-  /** The chain RPC browsers use, in the network hint (default: `chainRpc` as scheme://host:port). */
+  /**
+   * The chain RPC the operator publishes to clients (`node start --public-rpc`), in the network hint
+   * and in status; without it, `chainRpc` as scheme://host:port.
+   */
   publicRpcUrl?: string;
   /** Where an internal error's cause is logged (the client hears "internal error" only). */
   log?: Logger;
@@ -100,7 +103,8 @@ function limitConnectionsPerAddress(server: Server, max: number): void {
 
 export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
   const { node, contract, chainId } = options;
-  const chainRpc = withoutCredentials(options.chainRpc);
+  // What status and the network hint name: the RPC the operator publishes, else its own without credentials.
+  const chainRpc = withoutCredentials(options.publicRpcUrl ?? options.chainRpc);
   const adminToken = options.adminToken ?? loadOrCreateAdminToken(node.hostDir);
   const limits: NodeApiLimits = { ...DEFAULT_API_LIMITS, ...options.limits };
   // Every route reads at most EMPTY_BODY_LIMIT bytes of a body unless it says more (the envelope routes).
@@ -151,7 +155,7 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
         `retry after ${context.after}`,
     }),
   });
-  registerErrorShape(app, options.log, chainRpc);
+  registerErrorShape(app, options.log);
 
   const routes: NodeRoutes = { node, contract, chainId, chainRpc, limits, adminToken };
   app.register(async (api) => {
