@@ -30,6 +30,8 @@ type StartFlags = OperatorNetworkFlags & {
   peer: string[];
   enclave?: string;
   publicRpc?: string;
+  rotateEverySeconds?: string;
+  rotateEveryBatches?: string;
   json: boolean;
 };
 
@@ -82,6 +84,20 @@ async function startNode(flags: StartFlags): Promise<void> {
       ? undefined
       : BigInt(parseCount(flags.finalityDepth, "--finality-depth"));
   const maxBatchCommands = parseCount(flags.maxBatchCommands, "--max-batch-commands", MAX_BATCH_COMMANDS, 1);
+  const publicRpc =
+    flags.publicRpc === undefined ? {} : { publicRpcUrl: parseUrl(flags.publicRpc, "--public-rpc") };
+  // Rotation policies (forward secrecy in time, or in batches); the contract bounds how often.
+  const rotation = {
+    ...(flags.rotateEverySeconds === undefined
+      ? {}
+      : {
+          rotateEveryMs:
+            parseCount(flags.rotateEverySeconds, "--rotate-every-seconds", undefined, 1) * MS_PER_SECOND,
+        }),
+    ...(flags.rotateEveryBatches === undefined
+      ? {}
+      : { rotateEveryBatches: parseCount(flags.rotateEveryBatches, "--rotate-every-batches", undefined, 1) }),
+  };
   const attestationUrl = parseUrl(flags.attestation, "--attestation");
   const peers = flags.peer.map((p) => parseUrl(p, "--peer"));
   const key = readKeyFile(flags.key, "the node's gas account");
@@ -112,7 +128,8 @@ async function startNode(flags: StartFlags): Promise<void> {
     host: flags.host,
     log,
     ...(bundle ? { bundle } : {}),
-    ...(flags.publicRpc ? { publicRpcUrl: parseUrl(flags.publicRpc, "--public-rpc") } : {}),
+    ...publicRpc,
+    ...rotation,
   });
   const stop = async () => {
     await service.stop();
@@ -144,6 +161,7 @@ async function startNode(flags: StartFlags): Promise<void> {
 }
 
 const TRANSACTION_HASH_BYTES = 32;
+const MS_PER_SECOND = 1000;
 
 /** What a node answers a leave it sent. */
 const NODE_LEFT = object(
@@ -194,6 +212,11 @@ export function registerNodeCommand(program: Command): void {
       "--enclave <file>",
       "the enclave bundle to run (anonify enclave build); default: the development build",
     )
+    .option(
+      "--rotate-every-seconds <n>",
+      "ask for a key rotation this often (the contract allows one per enclave per rotation interval)",
+    )
+    .option("--rotate-every-batches <n>", "ask for a key rotation after this many of this node's batches")
     .option(
       "--public-rpc <url>",
       "the chain RPC to tell clients of (status, the wallet's network hint) instead of the node's own",

@@ -233,6 +233,14 @@ describe("operators' commands", () => {
           new RegExp(`rejected \\(unfunded\\): the node's account ${address} has no ETH on chain 31337`),
         ],
         [
+          start("--network", profilePath, "--key", nodeKey, "--rotate-every-seconds", "0"),
+          /rejected \(bad_flag\): --rotate-every-seconds must be an integer from 1 to/,
+        ],
+        [
+          start("--network", profilePath, "--key", nodeKey, "--public-rpc", "ftp://rpc.example"),
+          /rejected \(bad_flag\): --public-rpc must be an http\(s\) URL/,
+        ],
+        [
           start("--rpc", anvil.rpcUrl, "--contract", nowhere, "--key", nodeKey),
           new RegExp(`rejected \\(no_contract\\): no contract at ${nowhere} on chain 31337`),
         ],
