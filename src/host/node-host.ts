@@ -422,6 +422,12 @@ export class EnclaveNode {
     return this.options.wallet.publicClient.getBlockNumber({ cacheTime: 0 });
   }
 
+  /** The wei left on the account that pays this node's gas. */
+  gasBalance(): Promise<bigint> {
+    const { publicClient, account } = this.options.wallet;
+    return publicClient.getBalance({ address: account.address });
+  }
+
   get rotationPending(): boolean {
     return this.groupWrites.rotationPending;
   }

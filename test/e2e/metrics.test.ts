@@ -64,6 +64,7 @@ describe("a node's metrics", () => {
       sample(after, "anonify_applied_sequence") >= sample(before, "anonify_applied_sequence") + TRANSFERS,
     );
     assert.ok(sample(after, "anonify_chain_head_block") > 0);
+    assert.ok(sample(after, "anonify_gas_balance_ether") > 0, "the node's gas account holds ether");
     assert.ok(sample(after, "anonify_process_resident_memory_bytes") > 0);
     // Nothing confidential, nor anything that names a user: no address, no amount, no command name.
     for (const secret of [alice.address, ...recipients, tn.net.nodes[0]!.address])

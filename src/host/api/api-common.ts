@@ -24,6 +24,7 @@ export type ServedNode = Pick<
   | "enclaveStatus"
   | "onChainRecord"
   | "chainHead"
+  | "gasBalance"
   | "submitCommand"
   | "commandStatus"
   | "query"

@@ -4,6 +4,7 @@
 // command's name or a user's value (`test/e2e/metrics.test.ts` scans a scrape for them).
 import type { FastifyInstance } from "fastify";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { formatEther } from "viem";
 import { STAGES } from "../metrics.js";
 import type { NodeRoutes } from "./api-common.js";
 import { READINESS, readinessOf } from "./api-status.js";
@@ -106,6 +107,15 @@ export function registerMetricsRoute(api: FastifyInstance, { node }: NodeRoutes)
     async collect() {
       const head = await node.chainHead().catch(() => undefined);
       if (head !== undefined) this.set(Number(head));
+    },
+  });
+  new Gauge({
+    name: "anonify_gas_balance_ether",
+    help: "Ether left on the account that pays this node's gas (the alerts predict when it runs out)",
+    registers: [registry],
+    async collect() {
+      const wei = await node.gasBalance().catch(() => undefined);
+      if (wei !== undefined) this.set(Number(formatEther(wei)));
     },
   });
   api.get(
