@@ -10,15 +10,21 @@ export type EnclaveState = "up" | "restarting" | "stopped";
 
 /** What a call made while the process is being replaced is refused with (the API answers 503). */
 export const ENCLAVE_RESTARTING = "enclave_restarting";
+const MS_PER_SECOND = 1000;
 
 export type SupervisedEnclaveOptions = EnclaveProcessOptions & {
   /** Called once for each process that exits without being asked to (a crash or a kill). */
   onUnexpectedExit: (reason: string) => void;
 };
 
+/** One call name's totals since the node started: for the operator's metrics. */
+export type CallTotals = { calls: number; seconds: number; failures: number };
+
 export class SupervisedEnclave {
   private process: EnclaveProcess;
   private current: EnclaveState = "up";
+  private readonly totals = new Map<string, CallTotals>();
+  private crashes = 0;
   /** The process being replaced on purpose (restart or stop): its exit is no crash. */
   private readonly retired = new WeakSet<EnclaveProcess>();
 
@@ -30,6 +36,7 @@ export class SupervisedEnclave {
     const process = EnclaveProcess.start(this.options);
     void process.whenExited.then((reason) => {
       if (this.retired.has(process)) return;
+      this.crashes += 1;
       this.current = "restarting";
       this.options.onUnexpectedExit(reason);
     });
@@ -51,7 +58,30 @@ export class SupervisedEnclave {
   /** Any name and arguments, as they are (tests of the enclave's input checks go through here too). */
   callUnchecked(name: string, args: unknown): Promise<unknown> {
     if (this.current !== "up") return Promise.reject(this.unavailable());
-    return this.process.callUnchecked(name, args);
+    const started = performance.now();
+    const counted = (failed: boolean) => {
+      const t = this.totals.get(name) ?? { calls: 0, seconds: 0, failures: 0 };
+      this.totals.set(name, {
+        calls: t.calls + 1,
+        seconds: t.seconds + (performance.now() - started) / MS_PER_SECOND,
+        failures: t.failures + (failed ? 1 : 0),
+      });
+    };
+    return this.process.callUnchecked(name, args).then(
+      (answer) => {
+        counted(false);
+        return answer;
+      },
+      (error: unknown) => {
+        counted(true);
+        throw error;
+      },
+    );
+  }
+
+  /** Each call name's totals (a refusal counts as a failure), and the processes that exited unasked. */
+  callTotals(): { calls: ReadonlyMap<string, CallTotals>; crashes: number } {
+    return { calls: new Map(this.totals), crashes: this.crashes };
   }
 
   /**

@@ -422,6 +422,11 @@ export class EnclaveNode {
     return this.options.wallet.publicClient.getBlockNumber({ cacheTime: 0 });
   }
 
+  /** The enclave's calls by name and its unexpected exits, since the node started. */
+  enclaveCalls(): ReturnType<SupervisedEnclave["callTotals"]> {
+    return this.enclave.callTotals();
+  }
+
   /** The wei left on the account that pays this node's gas. */
   gasBalance(): Promise<bigint> {
     const { publicClient, account } = this.options.wallet;

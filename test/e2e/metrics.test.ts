@@ -57,6 +57,15 @@ describe("a node's metrics", () => {
           sample(before, "anonify_stage_calls_total", `stage="${stage}"`),
         stage,
       );
+    // The enclave's calls, by the call table's names, moved with the commands; no crash.
+    const enclaveCalls = (scrape: string) =>
+      scrape
+        .split("\n")
+        .filter((l) => l.startsWith("anonify_enclave_calls_total{call="))
+        .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+    assert.ok(enclaveCalls(after) >= enclaveCalls(before) + TRANSFERS);
+    assert.match(after, /^anonify_enclave_call_seconds_total\{call="[a-zA-Z]+"\} /m);
+    assert.equal(sample(after, "anonify_enclave_crashes_total"), 0);
     assert.equal(sample(after, "anonify_ready", 'state="ready"'), 1);
     assert.equal(sample(after, "anonify_ready", 'state="diverged"'), 0);
     assert.equal(sample(after, "anonify_group_members"), 2);

@@ -25,6 +25,7 @@ export type ServedNode = Pick<
   | "onChainRecord"
   | "chainHead"
   | "gasBalance"
+  | "enclaveCalls"
   | "submitCommand"
   | "commandStatus"
   | "query"

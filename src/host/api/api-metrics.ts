@@ -47,12 +47,7 @@ export function registerMetricsRoute(api: FastifyInstance, { node }: NodeRoutes)
       for (const s of READINESS) this.set({ state: s }, s === state ? 1 : 0);
     },
   });
-  const stageCalls = new Gauge({
-    name: "anonify_stage_calls_total",
-    help: "Calls of each stage of the confidential path since the node started",
-    labelNames: ["stage"],
-    registers: [registry],
-  });
+  // Registered first: a registry collects in order, and this one's collect sets the next one's.
   new Gauge({
     name: "anonify_stage_seconds_total",
     help: "Seconds spent in each stage of the confidential path since the node started",
@@ -65,6 +60,12 @@ export function registerMetricsRoute(api: FastifyInstance, { node }: NodeRoutes)
         stageCalls.set({ stage }, totals[stage].calls);
       }
     },
+  });
+  const stageCalls = new Gauge({
+    name: "anonify_stage_calls_total",
+    help: "Calls of each stage of the confidential path since the node started",
+    labelNames: ["stage"],
+    registers: [registry],
   });
   const view = () => (node.registration ? node.groupStatus() : undefined);
   const group = (
@@ -108,6 +109,39 @@ export function registerMetricsRoute(api: FastifyInstance, { node }: NodeRoutes)
       const head = await node.chainHead().catch(() => undefined);
       if (head !== undefined) this.set(Number(head));
     },
+  });
+  // The enclave's calls by name (the call table's, a bounded set), read from the node at each scrape.
+  new Gauge({
+    name: "anonify_enclave_calls_total",
+    help: "Calls of the node's enclave, by call",
+    labelNames: ["call"],
+    registers: [registry],
+    collect() {
+      const totals = node.enclaveCalls();
+      for (const [call, t] of totals.calls) {
+        this.set({ call }, t.calls);
+        callSeconds.set({ call }, t.seconds);
+        callFailures.set({ call }, t.failures);
+      }
+      crashes.set(totals.crashes);
+    },
+  });
+  const callSeconds = new Gauge({
+    name: "anonify_enclave_call_seconds_total",
+    help: "Seconds the node's enclave spent answering each call",
+    labelNames: ["call"],
+    registers: [registry],
+  });
+  const callFailures = new Gauge({
+    name: "anonify_enclave_call_failures_total",
+    help: "Calls of the node's enclave that failed or were refused, by call",
+    labelNames: ["call"],
+    registers: [registry],
+  });
+  const crashes = new Gauge({
+    name: "anonify_enclave_crashes_total",
+    help: "Times the node's enclave process exited unasked (the host restarts it)",
+    registers: [registry],
   });
   new Gauge({
     name: "anonify_gas_balance_ether",
