@@ -110,7 +110,9 @@ async function connect(flags: NodeFlags): Promise<AnonifyClient> {
   });
   // Standard error: standard output stays the answer alone (--json adds these as fields).
   if (!flags.json) {
-    console.error(printable(`served by ${client.describeEnclave()} (policy ${name})`));
+    // Say what the measurement was checked against: the user's pin, or nothing (a policy that takes any).
+    const pinnedNote = pinned.length > 0 ? ", its measurement one you pinned" : "";
+    console.error(printable(`served by ${client.describeEnclave()} (policy ${name}${pinnedNote})`));
     for (const w of client.warnings) console.error(printable(`warning: ${w}`));
   }
   return client;

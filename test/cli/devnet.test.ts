@@ -121,6 +121,12 @@ describe("anonify devnet (what npm start runs)", () => {
       assert.match(sent.stdout, /^applied at sequence \d+: 0x[0-9a-f]{64}\n$/);
       assert.match(sent.stderr, new RegExp(`served by enclave ${a.enclave} \\(simulated TEE\\)`));
       assert.match(sent.stderr, /warning: .*simulated TEE platform: it protects nothing/);
+      // A measurement the user pins: the verdict line says the enclave's was checked against it.
+      const { measurement } = (await (await fetch(new URL("/v1/status", a.url))).json()) as {
+        measurement: string;
+      };
+      const pinned = await user(aliceKey, "query", "balanceOf", "{}", "--measurement", measurement);
+      assert.match(pinned.stderr, /\(policy development, its measurement one you pinned\)/);
       // Another directory, the profile named: Bob asks node b, which says nothing about it.
       const bobView = await run(process.execPath, [
         CLI,
