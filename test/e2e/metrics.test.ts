@@ -80,10 +80,18 @@ describe("a node's metrics", () => {
       assert.ok(!after.toLowerCase().includes(secret.slice(2).toLowerCase()), secret);
     assert.ok(!after.includes(AMOUNT.toString()));
     assert.doesNotMatch(after, /transfer|0x[0-9a-fA-F]{40}/);
-    // The alert rules use only what a node exports.
-    const rules = readFileSync(join(import.meta.dirname, "../../deploy/prometheus/alerts.yml"), "utf8");
-    const used = new Set(rules.match(/anonify_[a-z_]+/g) ?? []);
-    assert.ok(used.size > 0);
+    // The alert rules and the dashboard use only what a node exports.
+    const deploy = (path: string) => readFileSync(join(import.meta.dirname, "../../deploy", path), "utf8");
+    const dashboard = JSON.parse(deploy("grafana/anonify-nodes.json")) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
+    assert.ok(dashboard.panels.length > 0 && dashboard.panels.every((p) => p.targets.length > 0));
+    const queries = [
+      deploy("prometheus/alerts.yml"),
+      ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)),
+    ];
+    const used = new Set(queries.flatMap((q) => q.match(/anonify_[a-z_]+/g) ?? []));
+    assert.ok(used.size > 10, `only ${used.size} metrics used`);
     for (const name of used) assert.match(after, new RegExp(`^${name}[{ ]`, "m"), `${name} is exported`);
   });
 });
