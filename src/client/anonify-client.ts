@@ -1,15 +1,16 @@
 // The client SDK: it takes the chain and the contract from the user's network profile and the
 // enclave's key from the contract (never from a node), checks the enclave against its own policy,
 // signs and seals commands and queries, posts them to any node, and opens the answers sealed to it.
-import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, type LocalAccount } from "viem";
+import { type Address, bytesToHex, getAddress, type Hex, hexToBytes } from "viem";
 import { getChainId } from "viem/actions";
 import type { App, CommandName, CommandParams, QueryName, QueryParams } from "../app/app.js";
 import type { StateValue } from "../app/canonical.js";
-import { type LedgerDomain, memberSetDigest } from "../protocol/digests.js";
-import type { CommandStatus, LedgerPoint, ReceiptStatus } from "../protocol/receipts.js";
+import type { LedgerDomain } from "../protocol/digests.js";
+import type { LedgerPoint } from "../protocol/receipts.js";
 import { NEXT_NONCE_QUERY } from "../protocol/wire.js";
 import { type AnswerPosition, ChainChecks, type CheckedReceipt } from "./chain-checks.js";
 import { chainClient, rpcOrigin } from "./chain-client.js";
+import type { AnonifyClientOptions, CommandView, QueryResult, SendProgress } from "./client-options.js";
 import {
   type CommandReceipt,
   openQueryResult,
@@ -21,15 +22,9 @@ import {
   signQuery,
 } from "./command.js";
 import { TrustedEnclaves } from "./enclave-evidence.js";
-import {
-  defaultPolicyName,
-  ENCLAVE_POLICIES,
-  type EnclavePolicy,
-  type EnclaveVerdict,
-  platformLabel,
-} from "./enclave-policy.js";
+import { defaultPolicyName, ENCLAVE_POLICIES, type EnclaveVerdict, platformLabel } from "./enclave-policy.js";
+import { checkMember, withProfileTrust } from "./enclave-trust.js";
 import { AnonifyClientError } from "./errors.js";
-import type { ChainTarget, ProfileTrust } from "./network-profile-format.js";
 import {
   askWithoutWaitIfFull,
   checkNodeNetwork,
@@ -43,6 +38,7 @@ import {
 
 export type { AnswerPosition, CheckedReceipt } from "./chain-checks.js";
 export { DEFAULT_MAX_LAG_SECONDS } from "./chain-checks.js";
+export type { AnonifyClientOptions, CommandView, QueryResult, SendProgress } from "./client-options.js";
 export { AnonifyClientError } from "./errors.js";
 export { checkNodeNetwork } from "./node-api.js";
 
@@ -53,117 +49,13 @@ const DEFAULT_APP = "erc20";
 /** Refusals that mean the nonce this client counted is not the account's next one. */
 const NONCE_REFUSALS = new Set(["replayed_nonce", "nonce_gap"]);
 
-export type AnonifyClientOptions<A extends App = App> = {
-  /**
-   * The chain RPC, chain id and contract, from a network profile the user chose (a `NetworkProfile`
-   * read with `readNetworkProfile` fits): never from a node.
-   */
-  /** The chain and contract, and what the profile's users trust (`network.json`'s `trust`). */
-  network: ChainTarget & { trust?: ProfileTrust };
-  /** The node to send to (any node of the network; trusted for nothing but availability). */
-  node: string;
-  account: LocalAccount;
-  /**
-   * The app the network runs (default "erc20"): its definition (`import erc20 from
-   * "anonify/apps/erc20"`) types every command and query name and its params; a name alone does not.
-   */
-  app?: A | string;
-  /**
-   * Which enclaves this client encrypts to, judged from their evidence on chain (default:
-   * `ENCLAVE_POLICIES.production`, or `development` on a development chain, id 31337).
-   */
-  enclavePolicy?: EnclavePolicy;
-  /** The time evidence is judged at (default: now); for tests that pin a vector's validity window. */
-  now?: () => Date;
-  /** Makes every request, to the node and to the chain (the global fetch when omitted). */
-  fetch?: typeof globalThis.fetch;
-  /**
-   * How many blocks must follow a receipt's batch before the client calls it `final` (a block at or
-   * below the chain's `finalized` block is final too): 0 on the devnet (chain id 31337), else 12.
-   */
-  confirmations?: bigint;
-  /**
-   * How long after an event is ordered a query answer may still not reflect it (seconds; default
-   * `DEFAULT_MAX_LAG_SECONDS`, 30): an answer from further behind is refused, `stale_answer`.
-   */
-  maxLagSeconds?: number;
-};
-
 /** The name of the app a client was given, by definition or by name. */
 const appNameOf = (app: App | string | undefined): string =>
   typeof app === "object" ? app.name : (app ?? DEFAULT_APP);
 
-/** A query's result with the point it reflects, as the client checked it on chain. */
-export type QueryResult = { result: StateValue; at: AnswerPosition };
-
-/** Steps of a command before the node answers, for a caller that shows its progress (the web wallet). */
-export type SendProgress = (step: "signed" | "sealed") => void;
-
 /** How long the next request may ask the node to wait, within the caller's deadline. */
 const statusWait = (deadline: number) => Math.max(0, Math.min(deadline - Date.now(), STATUS_WAIT_MS));
 const waitQuery = (waitMs: number) => (waitMs > 0 ? `?wait=${Math.round(waitMs)}` : "");
-
-/**
- * What the client knows of a command: its status as the node says it (`queued`, `submitted`,
- * `ordered`), or once its receipt is opened, what the receipt says (`applied`, `failed`): the node
- * never learns which.
- */
-export type CommandView = {
-  id: Hex;
-  status: CommandStatus | ReceiptStatus;
-  receipt?: CheckedReceipt;
-};
-
-/**
- * `policy` with the measurements the profile trusts added to those it takes: the deployment's builds
- * the profile names, and those a policy document signed by the profile's policy keys admits (read
- * from the chain, verified here). A policy that takes any measurement is left as it is.
- */
-async function withProfileTrust(
-  policy: EnclavePolicy,
-  trust: ProfileTrust | undefined,
-  onChain: ChainChecks,
-): Promise<EnclavePolicy> {
-  if (!trust || (!policy.measurements && !policy.requireMeasurement)) return policy;
-  const signed = trust.policyKeys ? await onChain.signedPolicy(trust.policyKeys) : undefined;
-  const admitted = [...trust.measurements, ...(signed?.measurements.map((m) => m.measurement) ?? [])];
-  return { ...policy, measurements: [...(policy.measurements ?? []), ...admitted] };
-}
-
-/**
- * `enclave_not_member` unless `enclave` is a member of the group as the chain's newest handshake by
- * an enclave this client trusts names it: the node says who the members are, and its list must be
- * the one that handshake commits to (a node that lies, or is behind, is refused: liveness only).
- * Without it a client could encrypt to an enclave the group removed, or never added, that is still
- * active on the contract.
- */
-async function checkMember(
-  onChain: ChainChecks,
-  trusted: TrustedEnclaves,
-  enclave: Address,
-  members: readonly Address[],
-  node: string,
-): Promise<void> {
-  const named = await onChain.memberSet((committer) => trusted.trusts(committer));
-  const refuse = (why: string) =>
-    new AnonifyClientError(
-      "enclave_not_member",
-      `enclave ${enclave} is not shown to be a member of the group: ${why}`,
-    );
-  // No handshake yet: the group is its creator alone, and no member was ever removed. An enclave the
-  // node names that is not the creator could open the command and not apply it: liveness only.
-  if (named === null) {
-    if (!members.includes(enclave.toLowerCase() as Address)) throw refuse(`${node} does not list it`);
-    return;
-  }
-  if (!named) throw refuse("no recent handshake on chain is by an enclave this client trusts");
-  if (memberSetDigest(members) !== named.digest)
-    throw refuse(
-      `${node} lists members that are not the ones the handshake of slot ${named.slot} names (a node behind the chain, or one that lies)`,
-    );
-  if (!members.includes(enclave.toLowerCase() as Address))
-    throw refuse(`the handshake of slot ${named.slot} names ${members.length} members, not it`);
-}
 
 export class AnonifyClient<A extends App = App> {
   /**

@@ -1,6 +1,3 @@
-// A node's host around its enclave: registration, key package, the ordered event feed, and the
-// group's handshakes. The host holds no secret: it stores sealed blobs and pays gas.
-import { join } from "node:path";
 import type { Hex } from "viem";
 import type {
   AppSummary,
@@ -11,29 +8,28 @@ import type {
 } from "../boundary/call-results.js";
 import type { EventCursor } from "../boundary/chain-events.js";
 import { EnclaveCallError } from "../boundary/frames.js";
-import { finalityDepth } from "../chain/finality.js";
 import { EventFollower, type FollowerStatus } from "../chain/follower.js";
-import { DEFAULT_BATCH_COMMANDS } from "../protocol/batch.js";
-import { BatchSubmitter, DEFAULT_MAX_BATCHES_IN_FLIGHT } from "./chain-io/batch-submitter.js";
-import { ChainWriter } from "./chain-io/chain-writer.js";
-import { EventApplication } from "./chain-io/event-application.js";
-import { GroupWrites } from "./chain-io/group-writes.js";
-import { CommandFinality, type NodeCommandStatus, type WaitUntil } from "./commands/command-finality.js";
-import { CommandRequests } from "./commands/command-requests.js";
+import type { BatchSubmitter } from "./chain-io/batch-submitter.js";
+import type { ChainWriter } from "./chain-io/chain-writer.js";
+import type { EventApplication } from "./chain-io/event-application.js";
+import type { GroupWrites } from "./chain-io/group-writes.js";
+import type { CommandFinality, NodeCommandStatus, WaitUntil } from "./commands/command-finality.js";
+import type { CommandRequests } from "./commands/command-requests.js";
 import { CommandWaiters } from "./commands/command-waiters.js";
 import type { EnclaveCalls } from "./enclave-process.js";
 import { freshEnclave, untilRestarted } from "./enclave-restart.js";
-import { type EnclaveState, SupervisedEnclave } from "./enclave-supervisor.js";
+import type { EnclaveState, SupervisedEnclave } from "./enclave-supervisor.js";
 import { type LeaveResult, sendLeave } from "./leave.js";
 import { FailureLog, type Logger, loggerFor } from "./log.js";
 import { StageMetrics } from "./metrics.js";
 import type { EnclaveNodeOptions } from "./node-options.js";
+import { assembleNode } from "./node-parts.js";
 import { type EnclaveRegistration, initAndRegister, publicRecord } from "./registration.js";
 import { rollBack } from "./rollback.js";
-import { type Keep, type SealedCopy, SealedStore } from "./sealed-store.js";
-import { SnapshotPublisher } from "./snapshots/snapshot-publisher.js";
-import { SnapshotStore } from "./snapshots/snapshot-store.js";
-import { SnapshotSync } from "./snapshots/snapshot-sync.js";
+import type { Keep, SealedCopy, SealedStore } from "./sealed-store.js";
+import type { SnapshotPublisher } from "./snapshots/snapshot-publisher.js";
+import type { SnapshotStore } from "./snapshots/snapshot-store.js";
+import type { SnapshotSync } from "./snapshots/snapshot-sync.js";
 import { Ticker } from "./ticker.js";
 
 export { SEALED_STATE_FILE } from "./sealed-store.js";
@@ -85,85 +81,34 @@ export class EnclaveNode {
   private divergence: Divergence | undefined;
 
   constructor(private readonly options: EnclaveNodeOptions) {
-    const { hostDir, wallet, contract } = options;
     this.log = loggerFor(options);
-    const enclaveLog = this.log.child({ component: "enclave" });
-    this.enclave = new SupervisedEnclave({
-      dataDir: join(hostDir, "enclave"),
-      bundle: options.bundle,
-      onLog: (line) => enclaveLog.info(line),
-      onUnexpectedExit: (reason) => {
+    this.ticker = new Ticker(() => this.tick(), this.log, "tick");
+    this.syncFailures = new FailureLog(this.log, "chain sync");
+    const parts = assembleNode(options, this.log, this.metrics, {
+      keep: this.keep,
+      waiters: this.waiters,
+      stopped: () => this.stopped,
+      address: () => this.address,
+      onEnclaveExit: (reason) => {
         this.log.error({ reason }, "enclave process exited; restarting it");
         void this.recover();
       },
-    });
-    this.store = new SealedStore(hostDir);
-    this.finality = new CommandFinality(
-      wallet.publicClient,
-      finalityDepth(wallet.chain.id, options.finalityDepth),
-    );
-    this.commands = new CommandRequests({
-      enclave: this.enclave,
-      metrics: this.metrics,
-      waiters: this.waiters,
-      finality: this.finality,
-      keep: this.keep,
-      stopped: () => this.stopped,
-    });
-    this.writer = new ChainWriter(wallet, contract, this.log);
-    this.ticker = new Ticker(() => this.tick(), this.log, "tick");
-    this.syncFailures = new FailureLog(this.log, "chain sync");
-    this.batches = new BatchSubmitter({
-      enclave: this.enclave,
-      writer: this.writer,
-      wallet,
-      store: this.store,
-      metrics: this.metrics,
-      log: this.log,
-      maxBatchCommands: options.maxBatchCommands ?? DEFAULT_BATCH_COMMANDS,
-      maxBatchesInFlight: options.maxBatchesInFlight ?? DEFAULT_MAX_BATCHES_IN_FLIGHT,
-      rotateEveryBatches: options.rotateEveryBatches,
+      onDiverged: (divergence) => this.onDiverged(divergence),
       onRotationDue: () => this.requestRotation(),
     });
-    this.snapshots = new SnapshotStore(hostDir);
-    this.publisher = new SnapshotPublisher({
-      enclave: this.enclave,
-      store: this.snapshots,
-      writer: this.writer,
-      wallet,
-      contract,
-      self: () => this.address,
-      log: this.log,
-    });
-    this.snapshotSync = new SnapshotSync({
-      enclave: this.enclave,
-      store: this.snapshots,
-      wallet,
-      contract,
-      peers: options.peers ?? [],
-      log: this.log,
-    });
-    this.groupWrites = new GroupWrites({
-      enclave: this.enclave,
-      writer: this.writer,
-      wallet,
-      contract,
-      publisher: this.publisher,
-      batches: this.batches,
-      address: () => this.address,
-      keep: this.keep,
-    });
-    this.events = new EventApplication({
+    ({
       enclave: this.enclave,
       store: this.store,
-      keep: this.keep,
-      waiters: this.waiters,
+      finality: this.finality,
+      commands: this.commands,
+      writer: this.writer,
+      batches: this.batches,
+      snapshots: this.snapshots,
       publisher: this.publisher,
       snapshotSync: this.snapshotSync,
-      metrics: this.metrics,
-      stopped: () => this.stopped,
-      diverged: (divergence) => this.onDiverged(divergence),
-    });
+      groupWrites: this.groupWrites,
+      events: this.events,
+    } = parts);
   }
 
   /**
