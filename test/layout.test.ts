@@ -61,9 +61,11 @@ const ALLOWED: Record<string, readonly string[]> = {
     "src/host/commands",
     "src/host/snapshots",
   ],
-  // The web app the host serves reads the network profile's format (pure, no file I/O).
+  // The web app the host serves reads the network profile's format (pure, no file I/O); the error
+  // shape tells a chain outage as the failover transport does.
   "src/host/api": [
     "src/boundary",
+    "src/chain",
     "src/protocol",
     "src/client/network-profile-format.ts",
     "src/host",

@@ -5,6 +5,7 @@
 // A JSON-RPC error is the chain's answer (a revert, a nonce too low), not an outage: it is returned
 // as it came, never asked again elsewhere.
 import {
+  BaseError,
   createTransport,
   type EIP1193Parameters,
   type EIP1193RequestFn,
@@ -26,8 +27,13 @@ export type FailoverTransportConfig = { timeoutMs?: number; batch?: boolean };
  */
 const UNBATCHED_METHODS: ReadonlySet<string> = new Set(["eth_getLogs"]);
 
-function isOutage(error: unknown): boolean {
-  return error instanceof HttpRequestError || error instanceof TimeoutError;
+/** Whether `error` is an RPC endpoint not answering (a transport error or a timeout, however wrapped). */
+export function isOutage(error: unknown): boolean {
+  if (error instanceof HttpRequestError || error instanceof TimeoutError) return true;
+  return (
+    error instanceof BaseError &&
+    error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) !== null
+  );
 }
 
 export function failover(urls: readonly string[], config: FailoverTransportConfig = {}): Transport {

@@ -9,6 +9,7 @@ import { AnonifyClientError } from "../client/errors.js";
 import {
   DEFAULT_NETWORK_PROFILE,
   networkProfileJson,
+  PINNED_PROFILE_PATH,
   readNetworkProfile,
 } from "../client/network-profile.js";
 import { findWebRoot, registerWebPage, webBundleDigest } from "../host/api/web-app.js";
@@ -16,10 +17,10 @@ import { MAX_PORT, parseCount, parseUrl } from "./flags.js";
 import { run } from "./output.js";
 
 /** A port no node of the devnet takes by default. */
-export const DEFAULT_WALLET_PORT = 8600;
+const DEFAULT_WALLET_PORT = 8600;
+/** Names the page may be asked for by: another (a DNS rebinding) would let any site read the profile. */
+const LOCAL_NAMES = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const LOOPBACK = "127.0.0.1";
-/** Where the page looks for the profile its install pins (web/src/profile.ts reads it first). */
-export const PINNED_PROFILE_PATH = "/network.json";
 
 type WalletServeFlags = { network: string; node?: string; port: string; host: string; json: boolean };
 
@@ -46,6 +47,14 @@ export function registerWalletServe(wallet: Command): void {
         if (!webRoot)
           throw new AnonifyClientError("web_not_built", "the web wallet is not built: run npm run build");
         const app = Fastify();
+        const served = new Set([...LOCAL_NAMES, flags.host]);
+        app.addHook("onRequest", async (request, reply) => {
+          const name = (request.headers.host ?? "").replace(/:\d+$/, "");
+          if (!served.has(name))
+            return reply
+              .code(421)
+              .send({ code: "wrong_host", message: "this wallet answers on this machine's names only" });
+        });
         app.get(PINNED_PROFILE_PATH, async (_request, reply) =>
           reply.type("application/json").send(networkProfileJson(profile)),
         );

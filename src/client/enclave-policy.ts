@@ -27,6 +27,8 @@ export type EnclavePolicy = {
   allowDebug?: boolean;
   /** Accept the simulated TEE platform, which protects nothing (default: no). */
   allowSimulated?: boolean;
+  /** Enclaves a signed policy document revoked (lower case): refused whatever their evidence says. */
+  revoked?: readonly Hex[];
 };
 
 export const ENCLAVE_POLICIES = {
@@ -105,6 +107,8 @@ export function platformRefusal(policy: EnclavePolicy, platform: PlatformName): 
 
 /** Why `policy` refuses an enclave of this verdict, or undefined if it accepts it. */
 export function verdictRefusal(policy: EnclavePolicy, v: EnclaveVerdict): string | undefined {
+  if (policy.revoked?.includes(v.address.toLowerCase() as Hex))
+    return "a policy document signed by the deployment's policy keys revoked it";
   const refused = platformRefusal(policy, v.platform);
   if (refused) return refused;
   if (v.debug && !v.simulated && !policy.allowDebug)

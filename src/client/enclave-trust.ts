@@ -10,19 +10,25 @@ import { AnonifyClientError } from "./errors.js";
 import type { ProfileTrust } from "./network-profile-format.js";
 
 /**
- * `policy` with the measurements the profile trusts added to those it takes: the deployment's builds
- * the profile names, and those a policy document signed by the profile's policy keys admits (read
- * from the chain, verified here). A policy that takes any measurement is left as it is.
+ * `policy` with what the profile trusts: the measurements of the deployment's builds it names, and,
+ * with its policy keys, what the documents they signed say (read from the chain, verified here):
+ * the measurements they admit (where the policy takes only pinned ones) and the enclaves they
+ * revoked, which the client then refuses as members remove them, before the chain or the group does.
  */
 export async function withProfileTrust(
   policy: EnclavePolicy,
   trust: ProfileTrust | undefined,
   onChain: ChainChecks,
 ): Promise<EnclavePolicy> {
-  if (!trust || (!policy.measurements && !policy.requireMeasurement)) return policy;
+  if (!trust) return policy;
   const signed = trust.policyKeys ? await onChain.signedPolicy(trust.policyKeys) : undefined;
+  const pinning = policy.measurements !== undefined || policy.requireMeasurement === true;
   const admitted = [...trust.measurements, ...(signed?.measurements.map((m) => m.measurement) ?? [])];
-  return { ...policy, measurements: [...(policy.measurements ?? []), ...admitted] };
+  return {
+    ...policy,
+    ...(pinning ? { measurements: [...(policy.measurements ?? []), ...admitted] } : {}),
+    ...(signed?.revocations.length ? { revoked: [...(policy.revoked ?? []), ...signed.revocations] } : {}),
+  };
 }
 
 /**

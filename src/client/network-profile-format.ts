@@ -4,6 +4,8 @@ import { type Address, getAddress, type Hex, isAddress } from "viem";
 
 /** The profile's format version: a reader refuses another. */
 export const NETWORK_PROFILE_VERSION = 1;
+/** Where `anonify wallet serve` serves the user's own profile to the page (web/src/profile.ts reads it). */
+export const PINNED_PROFILE_PATH = "/network.json";
 /** Where the CLI looks for a profile when none is named (relative to the current directory). */
 export const DEFAULT_NETWORK_PROFILE = ".anonify/network.json";
 

@@ -370,9 +370,10 @@ export type PolicyState = {
 };
 
 /**
- * The policy after one more valid document, whatever order documents arrive in: its revocations
- * join the others (they are permanent); the fields a newer document replaces (admitted measurements,
- * TCB minimums, apps) come only from the highest version, each kept from before where it is absent.
+ * The policy after one more valid document, folded in chain order: its revocations join the others
+ * whatever its version (they are permanent); the fields a newer document replaces (admitted
+ * measurements, TCB minimums, apps) come only from a version above all before, each kept from before
+ * where it is absent.
  * Members (src/enclave/registry.ts) and clients (src/client/chain-checks.ts) fold documents alike.
  */
 export function nextPolicyState(previous: PolicyState | undefined, document: PolicyDocument): PolicyState {

@@ -1,6 +1,7 @@
 // `anonify wallet serve`: the page from the user's own install, with the profile the user pinned.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -55,6 +56,22 @@ describe("anonify wallet serve", () => {
     // The page's content address, as the build computes it: what a release publishes.
     assert.equal(served.ready.webDigest, webBundleDigest(findWebRoot()!));
     assert.match(served.ready.webDigest, /^[0-9a-f]{64}$/);
+  });
+
+  test("asked by another name (a DNS rebinding: a site whose name points here), it answers nothing", async () => {
+    const url = new URL(served.ready.url);
+    const asked = (host: string) =>
+      new Promise<number>((resolve, reject) =>
+        request({ host: url.hostname, port: url.port, path: "/network.json", headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+          .on("error", reject)
+          .end(),
+      );
+    assert.equal(await asked(`evil.example:${url.port}`), 421);
+    assert.equal(await asked(`127.0.0.1:${url.port}`), 200);
+    assert.equal(await asked(`localhost:${url.port}`), 200);
   });
 
   test("a missing profile or a bad node URL is refused with what to fix", async () => {

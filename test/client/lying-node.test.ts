@@ -293,6 +293,13 @@ describe("a client against a lying node", () => {
       connect(newAccount()),
       (e: unknown) => notMember(e) && /lists members that are not the ones/.test(String(e)),
     );
+    // A client whose profile names the deployment's policy keys refuses it for the signed revocation
+    // itself, whatever member list a node shows (the revoked enclave could commit a list naming itself).
+    const withKeys = { ...profile, trust: { measurements: [], policyKeys: { ...DEV_POLICY_KEYS } } };
+    await assert.rejects(
+      connect(newAccount(), undefined, withKeys),
+      (e: unknown) => refused("enclave_not_allowed")(e) && /policy keys revoked it/.test(String(e)),
+    );
     assert.deepEqual(sent(), [], "nothing was encrypted to it");
     // The honest node's own enclave is a member: the same client connects.
     proxy.lie({});

@@ -11,10 +11,12 @@ import { issueToken, newAccount, type Token } from "../support/token.js";
 const AMOUNT = 4_242_424_242_421n;
 const TRANSFERS = 3;
 
-/** The value of the sample `name{labels}` in a scrape, or 0 when absent. */
-function sample(scrape: string, name: string, labels = ""): number {
+/** The value of the sample `name{labels}` in a scrape; `absent` when the scrape has no such sample. */
+function sample(scrape: string, name: string, labels = "", absent?: number): number {
   const line = scrape.split("\n").find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ""} `));
-  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
+  if (line) return Number(line.slice(line.lastIndexOf(" ") + 1));
+  if (absent === undefined) throw new Error(`no sample ${name}{${labels}} in the scrape`);
+  return absent;
 }
 
 describe("a node's metrics", () => {
@@ -47,14 +49,19 @@ describe("a node's metrics", () => {
       ["200", "202"].reduce(
         (n, status) =>
           n +
-          sample(s, "anonify_http_requests_total", `route="/v1/commands",method="POST",status="${status}"`),
+          sample(
+            s,
+            "anonify_http_requests_total",
+            `route="/v1/commands",method="POST",status="${status}"`,
+            0,
+          ),
         0,
       );
     assert.ok(posted(after) - posted(before) >= TRANSFERS, "each transfer's POST counted");
     for (const stage of ["open-and-check", "apply"])
       assert.ok(
         sample(after, "anonify_stage_calls_total", `stage="${stage}"`) >
-          sample(before, "anonify_stage_calls_total", `stage="${stage}"`),
+          sample(before, "anonify_stage_calls_total", `stage="${stage}"`, 0),
         stage,
       );
     // The enclave's calls, by the call table's names, moved with the commands; no crash.

@@ -3,12 +3,14 @@
 // the node gives at `GET /v1/network`, which the page then says loudly it runs on. It is only where
 // to look: the SDK checks the chain id against the RPC and reads the enclave's key and registration
 // from the contract, never from a node.
-import { type NetworkProfile, parseNetworkProfile } from "../../src/client/network-profile-format.js";
+import {
+  type NetworkProfile,
+  PINNED_PROFILE_PATH,
+  parseNetworkProfile,
+} from "../../src/client/network-profile-format.js";
 
 const STORAGE_KEY = "anonify.network";
 const HINT_PATH = "/v1/network";
-/** Where `anonify wallet serve` puts the user's profile (src/cli/wallet-serve.ts). */
-const PINNED_PATH = "/network.json";
 
 export const PROFILE_SOURCES = {
   saved: "saved in this browser",
@@ -21,7 +23,7 @@ export type LoadedProfile = { profile: NetworkProfile; source: ProfileSource };
 
 /** The profile the user's own install serves (`anonify wallet serve`), or undefined on a node's page. */
 export async function pinnedProfile(): Promise<NetworkProfile | undefined> {
-  const res = await fetch(PINNED_PATH).catch(() => undefined);
+  const res = await fetch(PINNED_PROFILE_PATH).catch(() => undefined);
   if (!res?.ok || !res.headers.get("content-type")?.startsWith("application/json")) return undefined;
   return parseNetworkProfile(await res.json(), "pinned profile");
 }

@@ -7,7 +7,7 @@ import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type {} from "@fastify/rate-limit";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { BaseError, HttpRequestError, TimeoutError, WebSocketRequestError } from "viem";
+import { isOutage } from "../../chain/failover-transport.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../../protocol/envelope.js";
 import { firstLine, type Logger } from "../log.js";
 import { EMPTY_BODY_LIMIT, isUnavailable, replyUnavailable } from "./api-common.js";
@@ -66,25 +66,12 @@ function apiError(
 /** Seconds a client waits before asking again while the node's chain RPC does not answer. */
 const CHAIN_RETRY_AFTER_S = 5;
 
-/**
- * Whether `error` is the chain RPC failing to answer (a transport error, a timeout, the node's RPC
- * answering "internal error"): an outage, not a fault of the node.
- */
-function isChainOutage(error: unknown): boolean {
-  return (
-    error instanceof BaseError &&
-    error.walk(
-      (e) => e instanceof HttpRequestError || e instanceof TimeoutError || e instanceof WebSocketRequestError,
-    ) !== null
-  );
-}
-
 function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   // A status or admin route whose enclave call met a restart: 503 like the command routes.
   const unavailable = replyUnavailable(reply, error);
   if (unavailable) return unavailable;
   // The chain does not answer: "not now", never a 500.
-  if (isChainOutage(error))
+  if (isOutage(error))
     return reply.code(503).header("retry-after", String(CHAIN_RETRY_AFTER_S)).send({
       code: "chain_unavailable",
       // Not which RPC: the operator's own endpoint is no client's business (--public-rpc is).
@@ -130,7 +117,7 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
 export function registerErrorShape(app: FastifyInstance, log?: Logger): void {
   app.setErrorHandler<FastifyError>((error, request, reply) => {
     // The client hears "internal error" only; the operator's log says what it was (no request data).
-    if (isChainOutage(error))
+    if (isOutage(error))
       log?.warn(
         { route: request.routeOptions.url, error: firstLine(error) },
         "the chain RPC does not answer",

@@ -67,7 +67,13 @@ export function registerMetricsRoute(api: FastifyInstance, { node }: NodeRoutes)
     labelNames: ["stage"],
     registers: [registry],
   });
-  const view = () => (node.registration ? node.groupStatus() : undefined);
+  // Every gauge of a scrape reads the enclave's view once (the route resets it): one call, not five.
+  let viewed: Promise<Awaited<ReturnType<typeof node.groupStatus>> | undefined> | undefined;
+  const view = () => {
+    if (!node.registration) return undefined;
+    viewed ??= node.groupStatus().catch(() => undefined);
+    return viewed;
+  };
   const group = (
     name: string,
     help: string,
@@ -78,7 +84,7 @@ export function registerMetricsRoute(api: FastifyInstance, { node }: NodeRoutes)
       help,
       registers: [registry],
       async collect() {
-        const v = await view()?.catch(() => undefined);
+        const v = await view();
         if (v) this.set(read(v));
       },
     });
@@ -155,6 +161,9 @@ export function registerMetricsRoute(api: FastifyInstance, { node }: NodeRoutes)
   api.get(
     METRICS_PATH,
     { schema: { summary: "the node's metrics, in Prometheus' text format" } },
-    async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
+    async (_request, reply) => {
+      viewed = undefined; // read afresh for this scrape, once
+      return reply.type(registry.contentType).send(await registry.metrics());
+    },
   );
 }
