@@ -28,6 +28,7 @@ type _Names = Expect<
     | "init"
     | "quote"
     | "signLeave"
+    | "signPeerAnnouncement"
     | "restoreState"
     | "keyPackage"
     | "applyEvents"

@@ -18,9 +18,11 @@ import {
   type ObjectSchema,
   object,
   optional,
+  string,
 } from "../app/schema.js";
 import { MAX_BATCH_COMMANDS, MAX_BATCHES_IN_FLIGHT } from "../protocol/batch.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
+import { MAX_PEER_URL_BYTES } from "../protocol/peer-url.js";
 import { MAX_SNAPSHOT_BYTES } from "../protocol/snapshot.js";
 import type {
   ApplyResult,
@@ -115,6 +117,15 @@ export const ENCLAVE_CALLS = {
   /** `app`: the app id the report data binds (`appIdOf`), which the host registers with. */
   quote: returns<{ evidence: Hex; reportData: Hex; platform: string; app: Hex }>()(none, SESSION),
   signLeave: returns<{ signature: Hex }>()(recordNonce, SESSION),
+  /**
+   * Signs the URL at which this enclave's node serves its API and snapshots, for its record nonce:
+   * `announcePeer(nonce, url, signature)`. A URL a peer could not use (src/protocol/peer-url.ts) is
+   * `invalid_argument`.
+   */
+  signPeerAnnouncement: returns<{ signature: Hex }>()(
+    object({ nonce: decimal({ bits: 64 }), url: string({ minLength: 1, maxLength: MAX_PEER_URL_BYTES }) }),
+    SESSION,
+  ),
   restoreState: returns<GroupView>()(
     object({
       sealedState: hex({ min: 1, max: MAX_SEALED_CHECKPOINT_BYTES }),

@@ -24,6 +24,7 @@ type _Writes = Expect<
   Equal<
     AnonifyWrite,
     | "acceptOwnership"
+    | "announcePeer"
     | "commitHandshake"
     | "commitSnapshot"
     | "leave"

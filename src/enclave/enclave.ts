@@ -11,6 +11,7 @@ import { commandCalls } from "./calls/commands.js";
 import { eventCalls } from "./calls/events.js";
 import { groupCalls } from "./calls/group.js";
 import { identityCalls } from "./calls/identity.js";
+import { peerAnnouncementCalls } from "./calls/peer-announcement.js";
 import { queryCalls } from "./calls/queries.js";
 import { snapshotCalls } from "./calls/snapshots.js";
 import { emptyPieceCache } from "./checkpoint-pieces.js";
@@ -73,6 +74,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     ...batchCalls(context),
     ...queryCalls(context),
     ...snapshotCalls(context),
+    ...peerAnnouncementCalls(context),
   };
   return {
     handle: (request) => dispatch(handlers, request, (kind) => options.onInternalError?.(kind, request.call)),

@@ -30,4 +30,9 @@ export type EnclaveNodeOptions = LogTarget & {
    * joins the group after commands were applied (tried in turn).
    */
   peers?: readonly string[];
+  /**
+   * The URL at which this node serves its API and snapshots (`--public-url`): announced on chain once
+   * its enclave is active, so that joiners find it (src/host/snapshots/peer-announcer.ts).
+   */
+  publicUrl?: string;
 };

@@ -23,6 +23,7 @@ export const BATCH_TAG = keccak256(toBytes("anonify.batch.v1"));
 export const KEY_PACKAGE_TAG = keccak256(toBytes("anonify.key-package.v1"));
 export const LEAVE_TAG = keccak256(toBytes("anonify.leave.v1"));
 export const SNAPSHOT_TAG = keccak256(toBytes("anonify.snapshot.v1"));
+export const PEER_TAG = keccak256(toBytes("anonify.peer.v1"));
 /** Signed policy documents (src/protocol/policy-document.ts); the contract does not check them. */
 export const POLICY_TAG = keccak256(toBytes("anonify.policy.v1"));
 export const MEMBER_SET_TAG = keccak256(toBytes("anonify.member-set.v1"));
@@ -177,7 +178,7 @@ export function batchDigest(
 }
 
 /**
- * `nonce` in the three records below is the signing enclave's record nonce on chain (`getEnclave`):
+ * `nonce` in the records below is the signing enclave's record nonce on chain (`getEnclave`):
  * each such signature is usable once, after the enclave's previous record, so none can be replayed.
  */
 export function keyPackageDigest(domain: LedgerDomain, nonce: bigint, keyPackage: Hex): Hex {
@@ -211,6 +212,22 @@ export function leaveDigest(domain: LedgerDomain, nonce: bigint): Hex {
       BigInt(domain.chainId),
       domain.contract,
       nonce,
+    ]),
+  );
+}
+
+/**
+ * A peer announcement: the URL at which the enclave's node serves its API and snapshots. By its
+ * keccak-256: no enclave hashes it again (the announcement is not in the event sequence).
+ */
+export function peerDigest(domain: LedgerDomain, nonce: bigint, url: string): Hex {
+  return keccak256(
+    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address, uint64, bytes32"), [
+      PEER_TAG,
+      BigInt(domain.chainId),
+      domain.contract,
+      nonce,
+      keccak256(toBytes(url)),
     ]),
   );
 }

@@ -112,7 +112,12 @@ describe("a node that joins after commands were applied", () => {
     assert.equal(joined.appliedSequence, before.appliedSequence, "it saw every batch, and could read none");
     // Not ready (a load balancer sends it nothing) while the members are.
     const ready = async (url: string) => (await fetch(new URL("/v1/ready", url))).json();
-    assert.deepEqual(await ready(joiner.url), { ready: false, state: "syncing" });
+    const { message, ...waiting } = await until("the joiner to say it has no peer", async () => {
+      const answer = (await ready(joiner!.url)) as { reason?: string; message?: string };
+      return answer.reason === "no_peer" ? answer : undefined;
+    });
+    assert.deepEqual(waiting, { ready: false, state: "syncing", reason: "no_peer" });
+    assert.match(message ?? "", /no peer/);
     // Its operator is told, loudly, what it needs.
     assert.ok(
       tn.logs.some((l) => /"level":"?(warn|40)/.test(l) && l.includes("start it again with --peer URL")),

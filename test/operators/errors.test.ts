@@ -241,6 +241,15 @@ describe("operators' commands", () => {
           /rejected \(bad_flag\): --public-rpc must be an http\(s\) URL/,
         ],
         [
+          // Public on chain: credentials in it would be published to everyone.
+          start("--network", profilePath, "--key", nodeKey, "--public-url", "https://op:pw@node.example/"),
+          /rejected \(bad_flag\): --public-url must not hold credentials \(it is public on chain\)$/m,
+        ],
+        [
+          start("--network", profilePath, "--key", nodeKey, "--public-url", "https://node.example/api?x=1"),
+          /rejected \(bad_flag\): --public-url must not have a query/,
+        ],
+        [
           start("--rpc", anvil.rpcUrl, "--contract", nowhere, "--key", nodeKey),
           new RegExp(`rejected \\(no_contract\\): no contract at ${nowhere} on chain 31337`),
         ],

@@ -16,6 +16,7 @@ contract Anonify {
     bytes32 public constant KEY_PACKAGE_TAG = keccak256("anonify.key-package.v1");
     bytes32 public constant LEAVE_TAG = keccak256("anonify.leave.v1");
     bytes32 public constant SNAPSHOT_TAG = keccak256("anonify.snapshot.v1");
+    bytes32 public constant PEER_TAG = keccak256("anonify.peer.v1");
 
     // ----- the event sequence: each event an enclave acts on is one item, tagged by its kind
     bytes32 public constant REGISTERED_ITEM = keccak256("anonify.event.enclave-registered.v1");
@@ -39,6 +40,8 @@ contract Anonify {
     /// A signature and the compressed public key that made it (src/protocol/policy-document.ts).
     uint256 public constant MAX_POLICY_SIGNATURE_BYTES = 98;
     uint256 public constant MAX_COLLATERAL_BYTES = 64 * 1024;
+    /// A peer's announced URL (src/protocol/peer-url.ts): a scheme, a host and a port fit in far less.
+    uint256 public constant MAX_PEER_URL_BYTES = 256;
 
     uint8 public constant PLATFORM_SIM = 0;
     uint8 public constant PLATFORM_SGX = 1;
@@ -73,7 +76,7 @@ contract Anonify {
         uint64 registeredAt;
         uint64 batchNonce;
         /// Nonce of the enclave's next signed record about itself (key package, snapshot commitment,
-        /// leave): each such signature names it and is usable once, in order. See `takeRecordNonce`.
+        /// leave, peer URL): each such signature names it and is usable once, in order (`takeRecordNonce`).
         uint64 recordNonce;
         /// Block time of its last membership-neutral commit (a key rotation): see `rotationInterval`.
         uint32 lastRotation;
@@ -113,6 +116,9 @@ contract Anonify {
     /// The event hash chain's head after each position, in a ring of HEAD_WINDOW slots (see `position`).
     mapping(uint256 => bytes32) private heads;
 
+    /// @notice The URL at which an enclave's node serves its API and state snapshots, as its enclave
+    /// signed it: hosts and clients read it to find peers. Not in the sequence (see `announcePeer`).
+    event PeerAnnounced(address indexed enclave, string url);
     event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
     event MeasurementAllowed(bytes32 indexed measurement, bool allowed);
@@ -228,6 +234,7 @@ contract Anonify {
     error StaleKeyPackage(address enclave, uint64 expected, uint64 given);
     error StaleLeave(address enclave, uint64 expected, uint64 given);
     error StaleSnapshot(address enclave, uint64 expected, uint64 given);
+    error StalePeer(address enclave, uint64 expected, uint64 given);
     /// A payload larger than enclaves take (it would halt every enclave at its place in the sequence).
     error PayloadTooLarge(uint256 length, uint256 max);
     /// A position this contract no longer (or not yet) holds the head of.
@@ -388,12 +395,12 @@ contract Anonify {
         );
     }
 
-    // Records an enclave signs about itself (key package, snapshot commitment, leave) name its record
-    // nonce; each is accepted only for the current one, which it uses up. Without it a key package
+    // Records an enclave signs about itself (key package, snapshot commitment, leave, peer URL) name
+    // its record nonce; each is accepted only for the current one, which it uses up. Without it a key package
     // signature stayed valid forever: a host could publish an old key package again after a newer
     // one, making a consumed or abandoned one the enclave's latest. A per-enclave counter, not the
     // group's epoch: only the enclave's own host sends its records, so they never race other nodes'
-    // handshakes; one counter for the three, so a record signed before the enclave's later ones is
+    // handshakes; one counter for all, so a record signed before the enclave's later ones is
     // void after them. The nonce is public: the host reads it (`getEnclave`) and has its enclave sign
     // for it; a wrong one only makes the host's own transaction fail (liveness), and the enclave
     // never signs a key package for a lower nonce than before, so signatures a host gathers ahead
@@ -427,6 +434,23 @@ contract Anonify {
         bytes32 item = keccak256(abi.encode(LEFT_ITEM, enclave, nonce, sha256(signature)));
         (uint64 seq, uint64 timestamp, bytes32 head) = position(item);
         emit EnclaveLeft(seq, enclave, nonce, signature, timestamp, head);
+    }
+
+    /// @notice An enclave's node announces the URL at which it serves its API and state snapshots, so
+    /// that a joining node finds its peers on chain. Signed by the enclave for its record nonce (as its
+    /// other records): nobody else announces for it, and an old announcement cannot be posted again
+    /// after a newer one. Not in the event sequence (no `position`, the hash chain unchanged): no
+    /// enclave acts on it, only hosts and clients read it, and a URL that lies costs a joiner a retry
+    /// with the next peer (it checks the bytes against the hash committed on chain).
+    function announcePeer(uint64 nonce, string calldata url, bytes calldata signature) external {
+        bytes calldata raw = bytes(url);
+        if (raw.length == 0) revert EmptyPayload();
+        bounded(raw.length, MAX_PEER_URL_BYTES);
+        bytes32 digest = keccak256(abi.encode(PEER_TAG, block.chainid, address(this), nonce, keccak256(raw)));
+        address enclave = requireActive(digest, signature);
+        uint64 expected = takeRecordNonce(enclave, nonce);
+        if (expected != nonce) revert StalePeer(enclave, expected, nonce);
+        emit PeerAnnounced(enclave, url);
     }
 
     // ------------------------------------------------------------------ signed policies

@@ -18,6 +18,7 @@ const READING: { [K in CallName]?: CallParams<K> } = {
   status: {},
   quote: {},
   signLeave: { nonce: "0" },
+  signPeerAnnouncement: { nonce: "0", url: "http://127.0.0.1:8080/" },
   groupStatus: {},
   commandStatus: { id: `0x${"11".repeat(32)}` },
   query: { envelope: "0x01" },

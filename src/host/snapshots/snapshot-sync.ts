@@ -2,8 +2,9 @@
 // of the slot it joined at, the host reads that slot's `SnapshotCommitted` logs from the chain,
 // fetches the bytes whose hash was committed from its peers (other nodes' APIs, tried in turn; bytes
 // that do not hash to the commitment are dropped), and hands them to its enclave, which checks and
-// opens them itself (`installSnapshot`). The host trusts no peer: a wrong or tampered snapshot costs
-// a retry, never the enclave's state.
+// opens them itself (`installSnapshot`). Its peers are its `--peer` URLs and those announced on chain
+// by active enclaves (peer-discovery.ts), read again as it keeps looking. The host trusts no peer: a
+// wrong or tampered snapshot costs a retry, never the enclave's state.
 import type { Address, Hex } from "viem";
 import type { LedgerSummary } from "../../boundary/call-results.js";
 import { SNAPSHOT_CHUNK_BYTES } from "../../boundary/calls.js";
@@ -22,10 +23,17 @@ const POLL_MS = 200;
 const FETCH_TIMEOUT_MS = 120_000;
 /** How often a joiner with no peer to fetch from says again that it waits for one. */
 const NO_PEER_WARNING_MS = 60_000;
+/** How often the chain is read again for peers announced there while the snapshot is not installed. */
+const PEER_LOOKUP_MS = 2_000;
 /** What an operator must do when the node has no peer: it cannot answer until it gets a snapshot. */
 const NO_PEER_FIX =
   "syncing: this node joined after commands were applied and needs another node's state snapshot, " +
-  "but has no peer to fetch it from: start it again with --peer URL (another node's API); it answers nothing until then";
+  "but has no peer to fetch it from: none was given with --peer and none is announced on chain " +
+  "(a node started with --public-url announces itself); it keeps looking on chain and answers nothing " +
+  "until then, or start it again with --peer URL (another node's API)";
+
+/** Where a joiner stands with its peers: how many it was given and found on chain, and why it waits. */
+export type PeerState = { peers: number; announced: number; reason: "no_peer" | null };
 
 export type Syncing = NonNullable<LedgerSummary["syncing"]>;
 
@@ -39,6 +47,8 @@ export type SnapshotSyncOptions = {
   contract: Address;
   /** Base URLs of other nodes' APIs. */
   peers: readonly string[];
+  /** Peers announced on chain (peer-discovery.ts), asked beside `peers`. */
+  discovery?: { announced(): Promise<string[]> };
   log: Logger;
   fetch?: typeof globalThis.fetch;
 };
@@ -62,8 +72,42 @@ export class SnapshotSync {
   private running: { slot: string; done: Promise<void> } | undefined;
   private stopped = false;
   private wake: (() => void) | undefined;
+  /** The peers asked last: the `--peer` URLs, then those announced on chain that are not among them. */
+  private peers: readonly string[];
+  private announcedCount = 0;
+  private noPeer = false;
+  private lookedAt = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly options: SnapshotSyncOptions) {}
+  constructor(private readonly options: SnapshotSyncOptions) {
+    this.peers = options.peers;
+  }
+
+  /** Its peers as last looked for, and `no_peer` while it waits for a snapshot with none. */
+  get peerState(): PeerState {
+    return {
+      peers: this.options.peers.length,
+      announced: this.announcedCount,
+      reason: this.running && this.noPeer ? "no_peer" : null,
+    };
+  }
+
+  /** Reads the peers announced on chain again, at most every PEER_LOOKUP_MS. */
+  private async lookForPeers(failures: FailureLog): Promise<void> {
+    const { discovery, peers } = this.options;
+    if (!discovery || Date.now() - this.lookedAt < PEER_LOOKUP_MS) return;
+    this.lookedAt = Date.now();
+    try {
+      const given = new Set(peers.map((peer) => new URL(peer).href));
+      const announced = (await discovery.announced()).filter((url) => !given.has(url));
+      if (announced.length > this.announcedCount)
+        this.options.log.info({ announced: announced.length }, "peers found announced on chain");
+      this.announcedCount = announced.length;
+      this.peers = [...peers, ...announced];
+      failures.succeeded();
+    } catch (error) {
+      failures.failed(error);
+    }
+  }
 
   /** Syncs to the snapshot of `syncing.slot` (once, however often asked); resolves once installed or stopped. */
   ensure(syncing: Syncing): Promise<void> {
@@ -98,6 +142,7 @@ export class SnapshotSync {
       "syncing: waiting for the state snapshot of the slot this node joined at",
     );
     const chainFailures = new FailureLog(log, "reading snapshot commitments");
+    const lookupFailures = new FailureLog(log, "reading peers announced on chain");
     const installFailures = new FailureLog(log, "installing the snapshot");
     const peerFailures = new Map<string, FailureLog>();
     const commitments: Commitment[] = [];
@@ -105,9 +150,10 @@ export class SnapshotSync {
     let scanned = BigInt(syncing.block) - 1n;
     let warnedAt: number | undefined;
     while (!this.stopped) {
+      await this.lookForPeers(lookupFailures);
+      this.noPeer = this.peers.length === 0;
       // Loud, and again each minute: a node waiting for a snapshot no one can give it serves nothing.
-      const warningDue =
-        this.options.peers.length === 0 && Date.now() - (warnedAt ?? 0) >= NO_PEER_WARNING_MS;
+      const warningDue = this.noPeer && Date.now() - (warnedAt ?? 0) >= NO_PEER_WARNING_MS;
       if (warningDue && commitments.every((c) => !this.options.store.read(c.hash, { verified: true }))) {
         log.warn({ slot: syncing.slot, commitments: commitments.length }, NO_PEER_FIX);
         warnedAt = Date.now();
@@ -201,7 +247,7 @@ export class SnapshotSync {
     failures: Map<string, FailureLog>,
   ): Promise<{ bytes: Buffer; from: string } | undefined> {
     const fetcher = this.options.fetch ?? globalThis.fetch;
-    for (const peer of this.options.peers) {
+    for (const peer of this.peers) {
       if (this.stopped) return undefined;
       const failure = failures.get(peer) ?? new FailureLog(this.options.log, `snapshot from peer ${peer}`);
       failures.set(peer, failure);
