@@ -80,6 +80,8 @@ export type StatusResult = {
   app: AppSummary;
   measurement: Hex;
   signerMeasurement: Hex;
+  /** The release the build names (measured with it): which build a node runs, for its operator. */
+  release: string;
   address: Hex | undefined;
 };
 

@@ -29,12 +29,13 @@ import type { SignatureCheck } from "./signature-check.js";
  */
 export type EnclaveConfig = {
   app: string;
-  /** SHA-256 of the app's own code bundle, computed at build time (src/build/enclave-bundle.ts). */
+  /** SHA-256 of the app's own code bundle, computed at build time (src/build/app-bundle.ts). */
   appCodeHash: Hex;
   platform: string;
   profile: "production" | "development";
   policyKeys: PolicyKeys;
   signerMeasurement: Hex;
+  /** The release this build names (`anonify enclave build --release`), shown in the node's status. */
   version: string;
 };
 

@@ -8,6 +8,7 @@ import type { InitResult } from "../boundary/call-results.js";
 import type { LedgerWallet } from "../chain/chain.js";
 import { writeAtomic } from "../chain/files.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
+import { revertName } from "./chain-io/chain-writer.js";
 import type { EnclaveCalls } from "./enclave-process.js";
 
 export const SEALED_IDENTITY_FILE = "sealed-identity.hex";
@@ -78,13 +79,24 @@ export async function initAndRegister(params: {
     format: quote.platform,
     evidence: quote.evidence,
   });
-  const { request } = await wallet.publicClient.simulateContract({
-    account: wallet.account,
-    address: contract,
-    abi: anonifyAbi,
-    functionName: "registerEnclave",
-    args: [report, signature, init.address, init.hpkePublicKey, quote.app, quote.evidence],
-  });
+  const { request } = await wallet.publicClient
+    .simulateContract({
+      account: wallet.account,
+      address: contract,
+      abi: anonifyAbi,
+      functionName: "registerEnclave",
+      args: [report, signature, init.address, init.hpkePublicKey, quote.app, quote.evidence],
+    })
+    .catch(async (error: unknown) => {
+      // viem's message names no reason; this one is every upgrade's first pitfall.
+      if (revertName(error) !== "MeasurementNotAllowed") throw error;
+      const { measurement } = await enclave.call("status");
+      throw new RegistrationError(
+        `the contract does not allow this enclave's measurement ${measurement} (MeasurementNotAllowed): ` +
+          `its owner allows it with anonify policy allow-measurement ${measurement}`,
+        { cause: error },
+      );
+    });
   const hash = await wallet.walletClient.writeContract(request);
   const receipt = await wallet.publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new RegistrationError(`registerEnclave reverted in ${hash}`);

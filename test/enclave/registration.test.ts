@@ -12,7 +12,7 @@ import {
   DEFAULT_ENCLAVE_BUNDLE,
   DEFAULT_ENCLAVE_CONFIG,
 } from "../../src/build/enclave-bundle.js";
-import { initAndRegister, onChainState } from "../../src/host/registration.js";
+import { initAndRegister, onChainState, RegistrationError } from "../../src/host/registration.js";
 import { type LedgerFixture, revertName, startLedgerFixture } from "../support/chain.js";
 import { allowEnclaves, hostWallet, startEnclave, startService } from "../support/network.js";
 
@@ -62,7 +62,7 @@ describe("registration: enclave → quote → attestation service → registerEn
     assert.equal(second.address, first.address);
   });
 
-  test("a quote from a measurement the owner did not allow is rejected on chain", async () => {
+  test("a quote from a measurement the owner did not allow is rejected on chain, saying what to do", async () => {
     const other = await buildEnclaveBundle({
       outFile: join(dir, "unlisted.mjs"),
       config: { ...DEFAULT_ENCLAVE_CONFIG, version: "unlisted" },
@@ -70,16 +70,26 @@ describe("registration: enclave → quote → attestation service → registerEn
     const hostDir = join(dir, "node-unlisted");
     const enclave = startEnclave(hostDir, undefined, other.path);
     try {
-      const error = await revertName(
-        initAndRegister({
-          enclave,
-          hostDir,
-          wallet: hostWallet(f, 2),
-          contract: f.contract,
-          attestationUrl: service.url,
-        }),
+      const registering = initAndRegister({
+        enclave,
+        hostDir,
+        wallet: hostWallet(f, 2),
+        contract: f.contract,
+        attestationUrl: service.url,
+      });
+      await assert.rejects(registering, (e: unknown) => {
+        assert.ok(e instanceof RegistrationError);
+        assert.equal(
+          e.message,
+          `the contract does not allow this enclave's measurement ${other.measurement} (MeasurementNotAllowed): ` +
+            `its owner allows it with anonify policy allow-measurement ${other.measurement}`,
+        );
+        return true;
+      });
+      assert.equal(
+        await revertName(registering.catch((e: Error) => Promise.reject(e.cause))),
+        "MeasurementNotAllowed",
       );
-      assert.equal(error, "MeasurementNotAllowed");
     } finally {
       await enclave.stop();
     }

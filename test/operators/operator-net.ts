@@ -38,6 +38,8 @@ export type NodeStatus = {
   synced: boolean;
   syncing: boolean;
   measurement: string;
+  /** The release the enclave's build names. */
+  release: string;
   policyVersion: string;
   lastPolicyEvent: { outcome: string; version?: string } | null;
 };
@@ -104,12 +106,25 @@ export type OperatorNet = TokenNet & {
   readonly nodes: OperatorNode[];
   /** Every line the processes wrote on standard error (none kept when `onLine` is given). */
   readonly logs: string[];
-  /** Starts node `index` again on its data directory and port (after a stop or a crash). */
-  restart(index: number): Promise<OperatorNode>;
-  /** Starts one more node, as an operator joining the network does (every running node its peer). */
-  add(): Promise<OperatorNode>;
+  /**
+   * Starts node `index` again on its data directory and port (after a stop or a crash); `args`:
+   * more `node start` flags for this start (e.g. `--public-url`).
+   */
+  restart(index: number, options?: { args?: readonly string[] }): Promise<OperatorNode>;
+  /**
+   * Starts one more node, as an operator joining the network does: every node started before its
+   * peer unless `peers` names them, on the network's enclave bundle unless `enclave` names another,
+   * with `args` as more `node start` flags.
+   */
+  add(options?: {
+    enclave?: string;
+    peers?: readonly string[];
+    args?: readonly string[];
+  }): Promise<OperatorNode>;
   stop(): Promise<void>;
 };
+
+type AddOptions = Parameters<OperatorNet["add"]>[0];
 
 const writeKey = (path: string, key: Hex) => writeFileSync(path, `${key}\n`, { mode: 0o600 });
 
@@ -167,15 +182,23 @@ export async function startOperatorNet(count = 3, options: OperatorNetOptions = 
       ...["--trust-signer", service.ready.signer, "--debug-allowed"],
       ...["--allow-measurement", options.enclave?.measurement ?? "default"],
     );
-    const launch = async (index: number, port: number): Promise<OperatorNode> => {
+    const launch = async (
+      index: number,
+      port: number,
+      {
+        enclave = options.enclave?.path,
+        peers = nodes.slice(0, index).map((n) => n.url),
+        args: more = [],
+      }: AddOptions = {},
+    ): Promise<OperatorNode> => {
       const dataDir = join(dir, `node-${index + 1}`);
       const keyFile = join(dir, `node-${index + 1}.key`);
       writeKey(keyFile, anvilKey(index + 1));
       const args = ["node", "start", "--network", profile, "--attestation", service.ready.url];
       args.push("--data-dir", dataDir, "--key", keyFile, "--port", String(port), "--json");
-      for (const peer of nodes.slice(0, index)) args.push("--peer", peer.url);
-      if (options.enclave) args.push("--enclave", options.enclave.path);
-      args.push(...(options.nodeArgs ?? []));
+      for (const peer of peers) args.push("--peer", peer);
+      if (enclave) args.push("--enclave", enclave);
+      args.push(...(options.nodeArgs ?? []), ...more);
       for (const url of (await options.rpc?.(anvil.rpcUrl, index)) ?? []) args.push("--rpc", url);
       const started = await startChildCommand<NodeStarted>(CLI, args, {
         onLine: (l) => onLine(`node-${index + 1}: ${l}`),
@@ -197,14 +220,14 @@ export async function startOperatorNet(count = 3, options: OperatorNetOptions = 
       running,
       client: (account: LocalAccount, index: number, fetch?: typeof globalThis.fetch) =>
         AnonifyClient.connect({ network, node: nodes[index]!.url, account, fetch }),
-      async restart(index) {
+      async restart(index, restarted) {
         const old = nodes[index]!;
         await old.process.stop();
-        nodes[index] = await launch(index, Number(new URL(old.url).port));
+        nodes[index] = await launch(index, Number(new URL(old.url).port), restarted);
         return nodes[index];
       },
-      async add() {
-        const node = await launch(nodes.length, await freePort());
+      async add(added) {
+        const node = await launch(nodes.length, await freePort(), added);
         nodes.push(node);
         return node;
       },

@@ -30,6 +30,7 @@ export function identityCalls(
       app: { ...appIdentity(context.app, config), id: context.appId },
       measurement: bytesToHex(measured.measurement),
       signerMeasurement: bytesToHex(measured.signerMeasurement),
+      release: config.version,
       address: context.session?.identity.address,
     }),
 
