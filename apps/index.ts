@@ -1,4 +1,7 @@
-// The apps an enclave bundle can run; the build config names one, and it is part of the measurement.
+// Every app of this folder, each with its own types, for code that names apps (the web wallet, the
+// SDK's users, tests). No enclave imports this list: a bundle holds the one app its build names, read
+// from that app's folder (src/build/app-bundle.ts), so one app more here moves no other measurement.
+// Each folder is listed here (src/build/app-bundle.test.ts checks it).
 import type { App } from "../src/app/app.js";
 import erc20 from "./erc20/index.js";
 

@@ -2,13 +2,19 @@
 // the web wallet.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import solc from "solc";
+import { appNames } from "../src/build/app-bundle.js";
 import { compileContracts, EVM_VERSION, OPTIMIZER_RUNS } from "../src/build/compile-contracts.js";
-import { buildEnclaveBundle } from "../src/build/enclave-bundle.js";
+import {
+  appBundlePath,
+  buildEnclaveBundle,
+  builtApps,
+  DEFAULT_ENCLAVE_CONFIG,
+} from "../src/build/enclave-bundle.js";
 import { webBundleDigest } from "../src/host/api/web-app.js";
 import { buildWeb } from "../web/build.js";
 
@@ -92,6 +98,23 @@ function buildContractsIsolated(): void {
   }
 }
 
+/**
+ * One enclave bundle per app of apps/ (what `node start --app` and `devnet --app` run), each holding
+ * its own app alone; a bundle of an app no longer there is removed.
+ */
+async function buildAppBundles(): Promise<void> {
+  const apps = appNames();
+  for (const stale of builtApps().filter((name) => !apps.includes(name)))
+    for (const file of [appBundlePath(stale), `${appBundlePath(stale)}.json`]) rmSync(file, { force: true });
+  for (const app of apps) {
+    const bundle = await buildEnclaveBundle({
+      outFile: appBundlePath(app),
+      config: { ...DEFAULT_ENCLAVE_CONFIG, app },
+    });
+    console.log(`enclave (app ${app}): ${bundle.path}, measurement ${bundle.measurement}`);
+  }
+}
+
 if (process.argv.includes("--contracts-only")) {
   buildContracts();
   process.exit(0);
@@ -100,6 +123,7 @@ buildContractsIsolated();
 await buildCli();
 const enclave = await buildEnclaveBundle();
 console.log(`enclave: ${enclave.path} (${enclave.bytes} bytes), measurement ${enclave.measurement}`);
+await buildAppBundles();
 const web = await buildWeb();
 console.log(
   `web: dist/web (${web.bytes} bytes, ${web.gzipped} gzipped), sha256 ${webBundleDigest(join(root, "dist/web"))}`,

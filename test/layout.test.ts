@@ -43,8 +43,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   "src/chain": ["src/protocol"],
   // Attestation reports are digested as the contract digests them.
   "src/attestation": ["src/protocol"],
-  // The enclave verifies its peers' quotes (and makes simulated ones) and runs the apps of apps/.
-  "src/enclave": ["src/app", "src/boundary", "src/group", "src/protocol", "src/attestation", "apps"],
+  // The enclave verifies its peers' quotes (and makes simulated ones); the one app it runs is the
+  // module `anonify:app`, which its build resolves (src/build/app-bundle.ts).
+  "src/enclave": ["src/app", "src/boundary", "src/group", "src/protocol", "src/attestation"],
   // The client judges enclaves from their evidence with the enclave's own verifiers and roots,
   // and reads the member set commitment of a handshake (its frames, not its MLS messages).
   "src/client": ["src/app", "src/attestation", "src/chain", "src/group/handshake-frames.ts", "src/protocol"],
@@ -96,8 +97,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   // The devnet and the CLI sit on top: they start and wire the rest (`anonify wallet serve` serves
   // the page a node serves, src/host/api/web-app.ts).
   "src/devnet": ["src/attestation", "src/chain", "src/client", "src/host", "src/host/api", "src/operator"],
-  // The enclave bundle is built from the enclave, the call table and the apps.
-  "src/build": ["src/boundary", "src/enclave", "src/protocol", "apps"],
+  // The enclave bundle is built from the enclave, the call table and one app, found by its folder
+  // and read as an app (src/app) from its own bundle.
+  "src/build": ["src/app", "src/boundary", "src/enclave", "src/protocol"],
   "src/cli": [
     "src/app",
     "src/attestation",

@@ -1,33 +1,54 @@
 // Builds the enclave program into one self-contained file, deterministically, and measures it:
 // the measurement (MRENCLAVE analogue) is the SHA-256 of the bundle, which contains the enclave
-// code, every library it uses, the app and the build configuration.
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+// code, every library it uses, the one app it runs (app-bundle.ts) and the build configuration.
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { build, type Plugin } from "esbuild";
+import type { Plugin } from "esbuild";
 import { type Hex, keccak256, toBytes } from "viem";
-import { appNamed } from "../../apps/index.js";
 import type { AppSummary } from "../boundary/call-results.js";
 import { appIdentity, type EnclaveConfig } from "../enclave/context.js";
 import { DEV_POLICY_KEYS } from "../protocol/dev-policy-keys.js";
 import { appIdOf } from "../protocol/digests.js";
+import { AppError, appModule, bundleApp, listed } from "./app-bundle.js";
+import { build, DETERMINISTIC, REPO_ROOT, sha256Hex } from "./deterministic-build.js";
 
-/** The package's root, found from this module whether it runs from source or from the CLI bundle. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json")) || !existsSync(join(dir, "src/enclave/main.ts"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("cannot find the anonify package root");
-    dir = parent;
-  }
-  return dir;
-}
-
-export const REPO_ROOT = packageRoot();
+export { appCodeHash } from "./app-bundle.js";
+export { REPO_ROOT } from "./deterministic-build.js";
 export const ENCLAVE_ENTRY = join(REPO_ROOT, "src/enclave/main.ts");
 export const DEFAULT_ENCLAVE_BUNDLE = join(REPO_ROOT, "dist/enclave/enclave.mjs");
-export const ENCLAVE_VERSION = "0.1.0";
+/** Where `npm run build` puts one bundle per app of apps/ (`<name>.mjs`, its `.json` beside it). */
+export const APP_BUNDLES_DIR = join(REPO_ROOT, "dist/enclave/apps");
+const BUNDLE_EXTENSION = ".mjs";
+export const appBundlePath = (app: string): string => join(APP_BUNDLES_DIR, `${app}${BUNDLE_EXTENSION}`);
+
+/** The apps `npm run build` built a bundle of. */
+export const builtApps = (): string[] =>
+  existsSync(APP_BUNDLES_DIR)
+    ? readdirSync(APP_BUNDLES_DIR)
+        .filter((f) => f.endsWith(BUNDLE_EXTENSION))
+        .map((f) => f.slice(0, -BUNDLE_EXTENSION.length))
+        .sort()
+    : [];
+
+/** The bundle `npm run build` built for `app` (what `node start --app` runs); `unknown_app` if none. */
+export function builtAppBundle(app: string): string {
+  const apps = builtApps();
+  // A name is one of the bundles listed, never a path.
+  if (!apps.includes(app))
+    throw new AppError(
+      "unknown_app",
+      `no app ${JSON.stringify(app)} is built: the apps are ${listed(apps)} ` +
+        "(npm run build builds one bundle per app of apps/ into dist/enclave/apps)",
+    );
+  return appBundlePath(app);
+}
+/**
+ * The release a build names unless told another (`anonify enclave build --release`): the package's
+ * version. It is part of the measured configuration, so two releases of one tree are two builds.
+ */
+export const DEFAULT_RELEASE: string = JSON.parse(
+  readFileSync(join(REPO_ROOT, "package.json"), "utf8"),
+).version;
 
 /**
  * The development signer's identity (MRSIGNER analogue). Like the SGX SDK's sample signing key it
@@ -47,7 +68,7 @@ export const DEFAULT_ENCLAVE_CONFIG: BuildConfig = {
   profile: "development",
   policyKeys: DEV_POLICY_KEYS,
   signerMeasurement: DEV_SIGNER_MEASUREMENT,
-  version: ENCLAVE_VERSION,
+  version: DEFAULT_RELEASE,
 };
 
 /**
@@ -76,6 +97,8 @@ export type EnclaveBundle = {
   measurement: Hex;
   signerMeasurement: Hex;
   bytes: number;
+  /** The release it names (`EnclaveConfig.version`), measured with the rest. */
+  release: string;
   /** The app it runs, as the group knows it: a policy names `app.id` to admit it as an upgrade. */
   app: AppSummary;
 };
@@ -83,52 +106,24 @@ export type EnclaveBundle = {
 /** What a build is configured with; the app's code hash it computes itself. */
 export type BuildConfig = Omit<EnclaveConfig, "appCodeHash">;
 
-export type BuildEnclaveOptions = { outFile?: string; config?: BuildConfig; entry?: string };
+/** `appsDir`: where the app's folder is (default: the repository's apps/; tests give a fixture's). */
+export type MeasureEnclaveOptions = { config?: BuildConfig; entry?: string; appsDir?: string };
+export type BuildEnclaveOptions = MeasureEnclaveOptions & { outFile?: string };
 
-/** esbuild's settings for both bundles: deterministic, relative paths, nothing minified. */
-const DETERMINISTIC = {
-  absWorkingDir: REPO_ROOT, // paths inside the bundle are relative, so the measurement is machine-independent
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  write: false,
-  minify: false,
-  sourcemap: false,
-  legalComments: "none",
-  logLevel: "warning",
-} as const;
-
-const sha256Hex = (bytes: Uint8Array): Hex => `0x${createHash("sha256").update(bytes).digest("hex")}`;
-
-/**
- * The app's code hash: the SHA-256 of the app's own bundle (its module and everything it imports),
- * built as the enclave is. Part of the app's identity (`appIdOf`): an app whose code changed is
- * another app to the group, admitted only as an upgrade a signed policy names.
- */
-export async function appCodeHash(app: string): Promise<Hex> {
-  const entry = join(REPO_ROOT, "apps", app, "index.ts");
-  if (!existsSync(entry)) throw new Error(`no app ${app} (apps/${app}/index.ts)`);
-  const result = await build({ ...DETERMINISTIC, entryPoints: [entry] });
-  const file = result.outputFiles[0];
-  if (!file) throw new Error(`esbuild produced no bundle of app ${app}`);
-  return sha256Hex(file.contents);
-}
-
-export async function buildEnclaveBundle(options: BuildEnclaveOptions = {}): Promise<EnclaveBundle> {
+/** The bundle's bytes and what it is, nothing written: `unknown_app` for an app `appsDir` has not. */
+async function bundleEnclave(options: MeasureEnclaveOptions) {
   const base = options.config ?? DEFAULT_ENCLAVE_CONFIG;
-  const app = appNamed(base.app);
-  if (!app) throw new Error(`no app ${base.app} in apps/index.ts`);
-  const config: EnclaveConfig = { ...base, appCodeHash: await appCodeHash(base.app) };
-  const identity = appIdentity(app, config);
-  const outFile = options.outFile ?? DEFAULT_ENCLAVE_BUNDLE;
+  const app = await bundleApp(base.app, options.appsDir);
+  const config: EnclaveConfig = { ...base, appCodeHash: app.codeHash };
+  const identity = appIdentity(app.definition, config);
   const result = await build({
     ...DETERMINISTIC,
     entryPoints: [options.entry ?? ENCLAVE_ENTRY],
     define: { __ANONIFY_ENCLAVE_CONFIG__: JSON.stringify(config) },
     // libsecp256k1's WebAssembly goes inside the bundle, so the measurement covers it too.
     loader: { ".wasm": "binary" },
-    plugins: [inlineSecp256k1Wasm],
+    // The app's own module and nothing of any other app: each app's measurement is its own.
+    plugins: [inlineSecp256k1Wasm, appModule(app.entry)],
     // A few CommonJS dependencies call require(); give the ESM bundle one.
     banner: {
       js: "import { createRequire as __anonifyRequire } from 'node:module'; const require = __anonifyRequire(import.meta.url);",
@@ -136,16 +131,29 @@ export async function buildEnclaveBundle(options: BuildEnclaveOptions = {}): Pro
   });
   const file = result.outputFiles[0];
   if (!file) throw new Error("esbuild produced no enclave bundle");
-  mkdirSync(dirname(outFile), { recursive: true });
-  writeFileSync(outFile, file.contents);
-  const measurement = sha256Hex(file.contents);
-  const bundle = {
-    path: outFile,
-    measurement,
+  const measured: Omit<EnclaveBundle, "path"> = {
+    measurement: sha256Hex(file.contents),
     signerMeasurement: config.signerMeasurement,
     bytes: file.contents.length,
+    release: config.version,
     app: { ...identity, id: appIdOf(identity) },
   };
+  return { contents: file.contents, config, measured };
+}
+
+/** The measurement a build would have, with nothing written (`anonify enclave measure`). */
+export async function measureEnclaveBundle(
+  options: MeasureEnclaveOptions = {},
+): Promise<Omit<EnclaveBundle, "path">> {
+  return (await bundleEnclave(options)).measured;
+}
+
+export async function buildEnclaveBundle(options: BuildEnclaveOptions = {}): Promise<EnclaveBundle> {
+  const { contents, config, measured } = await bundleEnclave(options);
+  const outFile = options.outFile ?? DEFAULT_ENCLAVE_BUNDLE;
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, contents);
+  const bundle = { path: outFile, ...measured };
   writeFileSync(`${outFile}.json`, `${JSON.stringify({ ...bundle, path: undefined, config }, null, 2)}\n`);
   return bundle;
 }

@@ -30,6 +30,7 @@ type NetworkFlags = { network?: string; rpc?: string; chainId?: string; contract
 type NodeFlags = NetworkFlags & {
   node: string;
   key: string;
+  app?: string;
   policy?: string;
   measurement?: string[];
   json: boolean;
@@ -107,12 +108,16 @@ async function connect(flags: NodeFlags): Promise<AnonifyClient> {
     node: flags.node,
     account: localAccount(readKey(flags.key)),
     enclavePolicy: policy,
+    // None named: the app the network runs (its enclave's, as registered on chain).
+    ...(flags.app === undefined ? {} : { app: flags.app }),
   });
   // Standard error: standard output stays the answer alone (--json adds these as fields).
   if (!flags.json) {
     // Say what the measurement was checked against: the user's pin, or nothing (a policy that takes any).
     const pinnedNote = pinned.length > 0 ? ", its measurement one you pinned" : "";
-    console.error(printable(`served by ${client.describeEnclave()} (policy ${name}${pinnedNote})`));
+    console.error(
+      printable(`served by ${client.describeEnclave()} (policy ${name}${pinnedNote}), app ${client.app}`),
+    );
     for (const w of client.warnings) console.error(printable(`warning: ${w}`));
   }
   return client;
@@ -127,9 +132,9 @@ function parseMeasurement(value: string): Hex {
   return value.toLowerCase() as Hex;
 }
 
-/** What --json output says of the enclave that served the command. */
+/** What --json output says of the enclave that served the command, and of the app it runs. */
 function servedBy(client: AnonifyClient) {
-  return { servedBy: client.served, warnings: client.warnings };
+  return { servedBy: client.served, app: client.appIdentity, warnings: client.warnings };
 }
 
 /** Prints a value that may hold bigints (amounts): as JSON with decimal strings. */
@@ -152,6 +157,10 @@ function nodeOptions(command: Command): Command {
   return networkOptions(command)
     .requiredOption("--node <url>", "a node's API URL (trusted for availability only)")
     .requiredOption("--key <file>", "the file holding your private key (anonify wallet new)")
+    .option(
+      "--app <name>",
+      "the app you mean (default: the one the network runs); a network that runs another is refused",
+    )
     .option(
       "--policy <name>",
       "which enclaves to encrypt to, judged from their evidence: production (real TEEs, no debug, pinned measurements) or development (simulated allowed, with a warning); default production, development on chain 31337",

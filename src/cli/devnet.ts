@@ -9,7 +9,7 @@ import { startProcessDevnet } from "../devnet/devnet-processes.js";
 import { ADMIN_TOKEN_FILE } from "../host/admin-token.js";
 import { createLogger } from "../host/log.js";
 import { OperatorError } from "../operator/operator-checks.js";
-import { run } from "./output.js";
+import { printable, run } from "./output.js";
 
 /** Anvil's accounts 1..9 pay the nodes' gas (account 0 owns the contract). */
 const MAX_DEVNET_NODES = 9;
@@ -29,22 +29,30 @@ export function registerDevnetCommand(program: Command): void {
     .command("devnet")
     .description("run a local network: embedded chain, contract, attestation service and nodes with enclaves")
     .option("--nodes <n>", "how many nodes (each with its own enclave process)", "3")
+    .option(
+      "--app <name>",
+      "the app the network runs: its development build from npm run build (default: the default build's, erc20); a devnet keeps its app",
+    )
     .option("--data-dir <dir>", "where chain state and node data live", ".anonify")
     .option("--fresh", "delete the data directory first and start a new network", false)
     .option("--json", "print the endpoints as JSON", false)
-    .action((opts: { dataDir: string; fresh: boolean; json: boolean; nodes: string }) =>
+    .action((opts: { dataDir: string; fresh: boolean; json: boolean; nodes: string; app?: string }) =>
       run(opts, async () => {
         const dataDir = resolve(opts.dataDir);
         if (opts.fresh) rmSync(dataDir, { recursive: true, force: true });
         const devnet = await startProcessDevnet({
           dataDir,
           nodes: parseNodes(opts.nodes),
+          ...(opts.app === undefined ? {} : { app: opts.app }),
           // Each node and the attestation service run as `anonify` processes of their own.
           cli: process.argv[1] ?? "bin/anonify.mjs",
           // Logs go to standard error: JSON beside --json, else one short line each for a terminal.
           log: createLogger({ format: opts.json ? "json" : "human" }),
         });
+        // Every node runs the one app: as the first one named it when it started.
+        const app = devnet.nodes[0]?.app;
         const info = {
+          app,
           chainRpc: devnet.rpcUrl,
           chainId: devnet.chainId,
           contract: devnet.contract,
@@ -59,6 +67,12 @@ export function registerDevnetCommand(program: Command): void {
         if (opts.json) console.log(JSON.stringify(info));
         else {
           console.log(`anonify devnet ${devnet.resumed ? "resumed" : "started"} (data in ${dataDir})`);
+          if (app)
+            console.log(
+              printable(
+                `  app                  ${app.name} v${app.stateVersion}, code hash ${app.codeHash} (id ${app.id})`,
+              ),
+            );
           console.log(`  chain RPC            ${devnet.rpcUrl} (chain id ${devnet.chainId}, embedded Anvil)`);
           console.log(`  Anonify contract     ${devnet.contract}`);
           const ownerKey = devnetOwnerKeyFile(dataDir);

@@ -2,16 +2,28 @@
 // bundle whose measured configuration pins what it trusts: the profile (production: real platforms
 // only, no debug) and the deployment's policy keys (k of n signers of the policy documents every
 // member applies). Nothing a host sends adds to them; a node runs that bundle with
-// `anonify node start --enclave FILE`, and the contract's owner allows its measurement.
+// `anonify node start --enclave FILE`, and the contract's owner allows its measurement. The release it
+// names is measured too, so a new release of the same tree is a new build that a policy must admit.
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { type BuildConfig, buildEnclaveBundle, DEFAULT_ENCLAVE_CONFIG } from "../build/enclave-bundle.js";
+import {
+  type BuildConfig,
+  buildEnclaveBundle,
+  DEFAULT_ENCLAVE_CONFIG,
+  DEFAULT_RELEASE,
+  measureEnclaveBundle,
+} from "../build/enclave-bundle.js";
 import { OperatorError } from "../operator/operator-checks.js";
 import { collect, parsePolicyKeys } from "./deploy.js";
 import { run } from "./output.js";
 
+/** A release name: a version or a word, as operators and status pages show it. */
+const RELEASE_NAME = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
+
 type BuildFlags = {
   app: string;
+  appsDir?: string;
+  release: string;
   out: string;
   profile: string;
   policySigner: string[];
@@ -26,6 +38,12 @@ export function buildConfig(flags: BuildFlags): BuildConfig {
       "bad_profile",
       `--profile is production or development, not ${JSON.stringify(flags.profile)}`,
     );
+  if (!RELEASE_NAME.test(flags.release))
+    throw new OperatorError(
+      "bad_release",
+      `--release is 1 to 64 letters, digits and . + _ - (starting with a letter or digit), not ${JSON.stringify(flags.release)}`,
+    );
+  const named = { ...DEFAULT_ENCLAVE_CONFIG, app: flags.app, version: flags.release };
   const policyKeys = parsePolicyKeys(flags);
   if (!policyKeys) {
     if (flags.profile === "production")
@@ -33,28 +51,46 @@ export function buildConfig(flags: BuildFlags): BuildConfig {
         "no_policy_keys",
         "a production build pins the deployment's own policy keys: --policy-signer ADDRESS (repeatable) and --policy-threshold K",
       );
-    return { ...DEFAULT_ENCLAVE_CONFIG, app: flags.app };
+    return named;
   }
-  return { ...DEFAULT_ENCLAVE_CONFIG, app: flags.app, profile: flags.profile, policyKeys };
+  return { ...named, profile: flags.profile, policyKeys };
 }
+
+/** The apps folder a build reads (`--apps-dir`), from the current directory; else the package's. */
+const appsDirOf = (flags: { appsDir?: string }) =>
+  flags.appsDir === undefined ? {} : { appsDir: resolve(flags.appsDir) };
 
 export function registerEnclaveCommand(program: Command): void {
   const enclave = program.command("enclave").description("the enclave program");
   enclave
     .command("measure")
-    .description("build the enclave bundle deterministically and print its measurement (hex)")
-    .option("--app <name>", "the app the enclave runs", DEFAULT_ENCLAVE_CONFIG.app)
-    .option("--json", "print measurement, signer measurement and bundle path as JSON", false)
-    .action(async (flags: { app: string; json: boolean }) => {
-      const bundle = await buildEnclaveBundle({ config: { ...DEFAULT_ENCLAVE_CONFIG, app: flags.app } });
-      if (flags.json) console.log(JSON.stringify(bundle));
-      else console.log(bundle.measurement.slice(2));
-    });
+    .description(
+      "print the measurement (hex) of the development build of an app, building it in memory: nothing is written",
+    )
+    .option("--app <name>", "the app the enclave runs (a folder of --apps-dir)", DEFAULT_ENCLAVE_CONFIG.app)
+    .option("--apps-dir <dir>", "the folder of apps, one per folder (default: this package's apps/)")
+    .option("--json", "print the measurement, release and app (with its code hash) as JSON", false)
+    .action((flags: { app: string; appsDir?: string; json: boolean }) =>
+      run(flags, async () => {
+        const measured = await measureEnclaveBundle({
+          config: { ...DEFAULT_ENCLAVE_CONFIG, app: flags.app },
+          ...appsDirOf(flags),
+        });
+        if (flags.json) console.log(JSON.stringify({ ok: true, ...measured }));
+        else console.log(measured.measurement.slice(2));
+      }),
+    );
   enclave
     .command("build")
     .description("build an enclave bundle that pins a profile and the deployment's policy keys")
     .requiredOption("--out <file>", "where to write the bundle")
-    .option("--app <name>", "the app the enclave runs", DEFAULT_ENCLAVE_CONFIG.app)
+    .option("--app <name>", "the app the enclave runs (a folder of --apps-dir)", DEFAULT_ENCLAVE_CONFIG.app)
+    .option("--apps-dir <dir>", "the folder of apps, one per folder (default: this package's apps/)")
+    .option(
+      "--release <name>",
+      "the release this build names (measured: another release is another measurement)",
+      DEFAULT_RELEASE,
+    )
     .option(
       "--profile <name>",
       "production (real platforms only, no debug; needs a hardware platform: docs/real-hardware.md) or development (also the simulated platform)",
@@ -66,7 +102,7 @@ export function registerEnclaveCommand(program: Command): void {
     .action((flags: BuildFlags) =>
       run(flags, async () => {
         const config = buildConfig(flags);
-        const bundle = await buildEnclaveBundle({ outFile: resolve(flags.out), config });
+        const bundle = await buildEnclaveBundle({ outFile: resolve(flags.out), config, ...appsDirOf(flags) });
         const { threshold, signers } = config.policyKeys;
         if (flags.json) {
           console.log(
@@ -76,7 +112,9 @@ export function registerEnclaveCommand(program: Command): void {
         }
         console.log(`enclave bundle written to ${bundle.path} (${bundle.bytes} bytes)`);
         console.log(`  measurement   ${bundle.measurement.slice(2)}`);
+        console.log(`  release       ${bundle.release}`);
         console.log(`  app           ${bundle.app.name} v${bundle.app.stateVersion}, id ${bundle.app.id}`);
+        console.log(`  code hash     ${bundle.app.codeHash}`);
         console.log(`  profile       ${config.profile}`);
         console.log(
           `  policy keys   ${threshold} of ${signers.join(", ")}${config.policyKeys === DEFAULT_ENCLAVE_CONFIG.policyKeys ? " (the development keys, public on purpose)" : ""}`,

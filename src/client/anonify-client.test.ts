@@ -21,7 +21,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { SimPlatform } from "../enclave/sim-platform.js";
 import { encodeHandshake } from "../group/handshake-frames.js";
-import { enclaveBinding, memberSetDigest } from "../protocol/digests.js";
+import { type AppIdentity, appIdOf, enclaveBinding, memberSetDigest } from "../protocol/digests.js";
 import { AnonifyClient, AnonifyClientError } from "./anonify-client.js";
 import { defaultPolicyName, ENCLAVE_POLICIES, type EnclavePolicy } from "./enclave-policy.js";
 
@@ -31,7 +31,9 @@ const CHAIN_ID = 31337;
 const CONTRACT = privateKeyToAccount(generatePrivateKey()).address;
 const ENCLAVE = privateKeyToAccount(generatePrivateKey()).address;
 const HPKE_KEY = bytesToHex(x25519.getPublicKey(x25519.utils.randomSecretKey()));
-const APP: Hex = `0x${"a1".repeat(32)}`;
+/** The app the network runs, as its node names it; its enclave registered with its id. */
+const NETWORK_APP: AppIdentity = { name: "erc20", codeHash: `0x${"a1".repeat(32)}`, stateVersion: 1 };
+const APP: Hex = appIdOf(NETWORK_APP);
 const MEASUREMENT = new Uint8Array(32).fill(0x11);
 const REGISTERED = anonifyAbi.find(
   (item): item is Extract<(typeof anonifyAbi)[number], { type: "event"; name: "EnclaveRegistered" }> =>
@@ -71,7 +73,7 @@ describe("AnonifyClient", () => {
   /** A chain and a node that exist only in this fetch: a request the client makes elsewhere fails. */
   function fakeNetwork(
     requests: string[],
-    node: { chainId?: number; contract?: string } = {},
+    node: { chainId?: number; contract?: string; app?: AppIdentity } = {},
     registration: Registration = {},
   ): typeof globalThis.fetch {
     const json = (body: unknown, status = 200) =>
@@ -145,6 +147,7 @@ describe("AnonifyClient", () => {
           chainId: node.chainId ?? CHAIN_ID,
           contract: node.contract ?? CONTRACT.toLowerCase(),
           members: [ENCLAVE.toLowerCase()],
+          app: node.app ?? NETWORK_APP,
         });
       if (url.pathname === "/v1/enclave") return json({ address: ENCLAVE });
       return json({ code: "nonce_gap", message: "the nonce is ahead of the account's" }, 422);
@@ -156,6 +159,7 @@ describe("AnonifyClient", () => {
     fetch: typeof globalThis.fetch,
     network: { chainId?: number } = {},
     enclavePolicy?: EnclavePolicy,
+    app?: string,
   ): Promise<AnonifyClient> {
     return AnonifyClient.connect({
       network: { rpcUrl: CHAIN, chainId: network.chainId ?? CHAIN_ID, contract: CONTRACT },
@@ -163,6 +167,7 @@ describe("AnonifyClient", () => {
       account: privateKeyToAccount(generatePrivateKey()),
       fetch,
       enclavePolicy,
+      app,
     });
   }
 
@@ -198,6 +203,33 @@ describe("AnonifyClient", () => {
       "rpc eth_getLogs",
       "POST /v1/commands",
     ]);
+  });
+
+  it("learns the network's app from the node, checked against the app its enclave registered on chain", async () => {
+    const client = await connect(fakeNetwork([]));
+    assert.equal(client.app, "erc20", "asked for none: the network's");
+    assert.deepEqual(client.appIdentity, NETWORK_APP);
+    assert.equal((await connect(fakeNetwork([]), {}, undefined, "erc20")).app, "erc20");
+    // Asked for another app: refused plainly, before anything is signed or sent.
+    const requests: string[] = [];
+    await assert.rejects(
+      connect(fakeNetwork(requests), {}, undefined, "auction"),
+      refused("wrong_app", /^this network runs erc20, not auction$/),
+    );
+    assert.deepEqual(
+      requests.filter((r) => !r.startsWith("rpc ")),
+      ["GET /v1/status", "GET /v1/enclave"],
+    );
+    // A node that names an app its enclave did not register with is refused, whatever it names.
+    for (const lie of [
+      { ...NETWORK_APP, name: "auction" },
+      { ...NETWORK_APP, codeHash: `0x${"b2".repeat(32)}` as Hex },
+      { ...NETWORK_APP, stateVersion: 2 },
+    ])
+      await assert.rejects(
+        connect(fakeNetwork([], { app: lie }), {}, undefined, lie.name),
+        refused("wrong_app", new RegExp(`says its enclave runs ${lie.name} .* registered app ${APP}`)),
+      );
   });
 
   it("refuses an RPC of another chain than the profile's, before asking the node anything", async () => {

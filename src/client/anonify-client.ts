@@ -5,7 +5,7 @@ import { type Address, bytesToHex, getAddress, type Hex, hexToBytes } from "viem
 import { getChainId } from "viem/actions";
 import type { App, CommandName, CommandParams, QueryName, QueryParams } from "../app/app.js";
 import type { StateValue } from "../app/canonical.js";
-import type { LedgerDomain } from "../protocol/digests.js";
+import type { AppIdentity, LedgerDomain } from "../protocol/digests.js";
 import type { LedgerPoint } from "../protocol/receipts.js";
 import { NEXT_NONCE_QUERY } from "../protocol/wire.js";
 import { type AnswerPosition, ChainChecks, type CheckedReceipt } from "./chain-checks.js";
@@ -25,6 +25,7 @@ import { TrustedEnclaves } from "./enclave-evidence.js";
 import { defaultPolicyName, ENCLAVE_POLICIES, type EnclaveVerdict, platformLabel } from "./enclave-policy.js";
 import { checkMember, withProfileTrust } from "./enclave-trust.js";
 import { AnonifyClientError } from "./errors.js";
+import { chosenApp, registeredApp } from "./network-app.js";
 import {
   askWithoutWaitIfFull,
   checkNodeNetwork,
@@ -45,13 +46,12 @@ export { checkNodeNetwork } from "./node-api.js";
 /** How long one status request asks the node to wait (the node caps it at 30 s). */
 const STATUS_WAIT_MS = 10_000;
 const DEFAULT_RECEIPT_TIMEOUT_MS = 60_000;
-const DEFAULT_APP = "erc20";
 /** Refusals that mean the nonce this client counted is not the account's next one. */
 const NONCE_REFUSALS = new Set(["replayed_nonce", "nonce_gap"]);
 
-/** The name of the app a client was given, by definition or by name. */
-const appNameOf = (app: App | string | undefined): string =>
-  typeof app === "object" ? app.name : (app ?? DEFAULT_APP);
+/** The name of the app a client was given, by definition or by name (none: the network's). */
+const appNameOf = (app: App | string | undefined): string | undefined =>
+  typeof app === "object" ? app.name : app;
 
 /** How long the next request may ask the node to wait, within the caller's deadline. */
 const statusWait = (deadline: number) => Math.max(0, Math.min(deadline - Date.now(), STATUS_WAIT_MS));
@@ -71,12 +71,18 @@ export class AnonifyClient<A extends App = App> {
     /** The enclave this client encrypts to, as the contract records it. */
     readonly served: EnclaveVerdict,
     private readonly enclaveKey: Hex,
-    readonly app: string,
+    /** The app the network runs (its enclave's, as registered on chain), which this client signs for. */
+    readonly appIdentity: AppIdentity,
     /** What receipts and answers are checked against: the chain of the user's network profile. */
     private readonly onChain: ChainChecks,
     /** The enclaves this client judged from their evidence. */
     private readonly trusted: TrustedEnclaves,
   ) {}
+
+  /** The name of the app this client signs for: the network's. */
+  get app(): string {
+    return this.appIdentity.name;
+  }
 
   /** The address of the enclave this client encrypts to. */
   get enclave(): Address {
@@ -111,8 +117,11 @@ export class AnonifyClient<A extends App = App> {
    * Checks that the RPC serves the profile's chain and that the node names the same chain and
    * contract (`wrong_chain`, `wrong_network`), asks the node which enclave serves it, reads that
    * enclave's registration and HPKE key from the contract (`enclave_not_active`) and checks it
-   * against the client's policy (`enclave_not_allowed`). Nothing is sent to the node before these
-   * pass, and a node that lies about its enclave cannot make the client encrypt to a key of its choosing.
+   * against the client's policy (`enclave_not_allowed`), and learns the app the network runs: the
+   * one the node names, if that enclave registered with its id (`wrong_app` if not, or if the client
+   * was asked for another app: "this network runs auction, not erc20"). Nothing is sent to the node
+   * before these pass, and a node that lies about its enclave cannot make the client encrypt to a key
+   * of its choosing.
    */
   static async connect<A extends App = App>(options: AnonifyClientOptions<A>): Promise<AnonifyClient<A>> {
     const fetcher = options.fetch ?? globalThis.fetch;
@@ -142,13 +151,14 @@ export class AnonifyClient<A extends App = App> {
     );
     const { verdict, registration } = await trusted.judge(address);
     await checkMember(onChain, trusted, address, status.members, options.node);
+    const runs = registeredApp(status.app, registration.app, address, options.node);
     return new AnonifyClient(
       fetcher,
       options,
       domain,
       verdict,
       registration.hpkePublicKey,
-      appNameOf(options.app),
+      chosenApp(appNameOf(options.app), runs),
       onChain,
       trusted,
     );

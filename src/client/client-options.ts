@@ -18,8 +18,9 @@ export type AnonifyClientOptions<A extends App = App> = {
   node: string;
   account: LocalAccount;
   /**
-   * The app the network runs (default "erc20"): its definition (`import erc20 from
-   * "anonify/apps/erc20"`) types every command and query name and its params; a name alone does not.
+   * The app the client means (default: whichever the network runs, learned when it connects): its
+   * definition (`import erc20 from "anonify/apps/erc20"`) types every command and query name and its
+   * params; a name alone does not. A network that runs another app is refused at connect (`wrong_app`).
    */
   app?: A | string;
   /**

@@ -6,6 +6,7 @@ import {
   hex,
   type Infer,
   int,
+  nullable,
   object,
   oneOf,
   optional,
@@ -149,15 +150,44 @@ export type NodeNetwork = Infer<typeof NODE_NETWORK>;
 /** Far above any real group: a longer list is a lie. */
 const MAX_MEMBERS = 10_000;
 
+/** An app's name is plain and bounded (`NAME_PATTERN` in src/app/app.ts). */
+const MAX_APP_NAME_CHARS = 64;
+const MAX_STATE_VERSION = 2 ** 32 - 1;
+
 /**
  * What a node says of itself in `/v1/status` that the client checks when it connects: its chain and
- * contract, and its enclave's view of the group's members (checked against the chain's commitment).
+ * contract, its enclave's view of the group's members (checked against the chain's commitment), and
+ * the app its enclave runs (checked against the app id that enclave registered with).
  */
 export const NODE_STATUS = object(
   {
     chainId: int({ min: 0, max: Number.MAX_SAFE_INTEGER }),
     contract: address(),
     members: array(address(), { max: MAX_MEMBERS }),
+    app: object(
+      {
+        name: string({ maxLength: MAX_APP_NAME_CHARS }),
+        codeHash: hex({ min: DIGEST_BYTES, max: DIGEST_BYTES }),
+        stateVersion: int({ min: 0, max: MAX_STATE_VERSION }),
+      },
+      { unknownFields: "drop" },
+    ),
+  },
+  { unknownFields: "drop" },
+);
+
+/** Far above the peers of any real network: a larger count is a lie. */
+const MAX_PEERS = 10_000;
+
+/**
+ * Where a node stands with its peers for a state snapshot (`sync` in `/v1/status`): the `--peer` URLs
+ * it was given, the URLs active enclaves announced on chain, and `no_peer` while it waits with neither.
+ */
+export const NODE_PEER_SYNC = object(
+  {
+    peers: int({ min: 0, max: MAX_PEERS }),
+    announced: int({ min: 0, max: MAX_PEERS }),
+    reason: nullable(oneOf(["no_peer"])),
   },
   { unknownFields: "drop" },
 );

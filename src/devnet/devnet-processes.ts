@@ -8,6 +8,8 @@ import { join } from "node:path";
 import type { Address, Hex } from "viem";
 import { writeAtomic } from "../chain/files.js";
 import { type Logger, loggerFor } from "../host/log.js";
+import type { EnclaveNode } from "../host/node-host.js";
+import { builtBundle } from "../operator/deployment.js";
 import { type ChildCommand, startChildCommand } from "./child-command.js";
 import {
   DEFAULT_DEVNET_NODES,
@@ -22,17 +24,19 @@ import {
   startDevnetChain,
 } from "./devnet.js";
 
-/** A node of the process devnet: its process id. */
-export type ProcessDevnetNode = DevnetNodeInfo & { pid: number };
+/** The app a node's enclave runs, as `node start` names it: name, code hash, state version, id. */
+type NodeApp = Awaited<ReturnType<EnclaveNode["enclaveStatus"]>>["app"];
+/** A node of the process devnet: its process id, and the app its enclave runs. */
+export type ProcessDevnetNode = DevnetNodeInfo & { pid: number; app: NodeApp };
 export type ProcessDevnet = DevnetOf<ProcessDevnetNode>;
 
 /** `cli`: the `anonify` entry script the devnet runs its processes with (bin/anonify.mjs). */
-export type ProcessDevnetOptions = Pick<DevnetOptions, "dataDir" | "nodes" | "blockTime" | "log"> & {
+export type ProcessDevnetOptions = Pick<DevnetOptions, "dataDir" | "nodes" | "blockTime" | "log" | "app"> & {
   cli: string;
 };
 
 type ServiceReady = { url: string; signer: Address };
-type NodeReady = { url: string; enclave: Hex; adminToken: string; hostDir: string };
+type NodeReady = { url: string; enclave: Hex; adminToken: string; hostDir: string; app: NodeApp };
 
 /** pino's level names, lowest first. */
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
@@ -54,8 +58,10 @@ function relay(log: Logger, name: string): (line: string) => void {
 }
 
 export async function startProcessDevnet(options: ProcessDevnetOptions): Promise<ProcessDevnet> {
-  const { dataDir, cli } = options;
+  const { dataDir, cli, app } = options;
   const log = loggerFor(options);
+  // An app with no bundle is refused by name before anything starts.
+  if (app !== undefined) builtBundle(app);
   const anvil = await startDevnetChain(options);
   const started: ChildCommand<unknown>[] = [];
   let stopping = false;
@@ -80,7 +86,7 @@ export async function startProcessDevnet(options: ProcessDevnetOptions): Promise
       { onLine: relay(log, "attestation") },
     );
     started.push(service);
-    const deployment = await devnetDeployment(anvil, dataDir, service.ready.signer);
+    const deployment = await devnetDeployment(anvil, dataDir, service.ready.signer, app);
     const keys = join(dataDir, "keys");
     mkdirSync(keys, { recursive: true, mode: 0o700 });
     const nodes: ProcessDevnetNode[] = [];
@@ -97,6 +103,7 @@ export async function startProcessDevnet(options: ProcessDevnetOptions): Promise
         service.ready.url,
       ];
       args.push("--data-dir", join(dataDir, name), "--key", keyFile, "--json");
+      if (app !== undefined) args.push("--app", app);
       for (const earlier of nodes) args.push("--peer", earlier.url);
       const since = performance.now();
       const node = await startChildCommand<NodeReady>(cli, args, { onLine: relay(log, name) });
@@ -107,7 +114,7 @@ export async function startProcessDevnet(options: ProcessDevnetOptions): Promise
         if (!stopping) log.warn({ node: name, pid: node.pid, code }, "the node's process exited");
       });
       const { url, enclave, adminToken, hostDir } = node.ready;
-      nodes.push({ url, address: enclave, adminToken, hostDir, pid: node.pid });
+      nodes.push({ url, address: enclave, adminToken, hostDir, pid: node.pid, app: node.ready.app });
     }
     return devnetStarted({ anvil, deployment, attestationUrl: service.ready.url, nodes, stop }, dataDir);
   } catch (error) {

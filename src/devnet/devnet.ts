@@ -16,11 +16,15 @@ import type { NodeApiLimits } from "../host/api/api.js";
 import { type LogTarget, loggerFor } from "../host/log.js";
 import type { EnclaveNode } from "../host/node-host.js";
 import { startNodeService } from "../host/node-service.js";
-import { defaultMeasurement, deployNetwork, policyActions } from "../operator/deployment.js";
+import { builtBundle, deployNetwork, policyActions } from "../operator/deployment.js";
+import { OperatorError } from "../operator/operator-checks.js";
 import { applyPolicies } from "../operator/owner-policy.js";
 
-/** The devnet's deployment record, kept beside the chain state so a second start resumes it. */
-type DevnetRecord = { chainId: number; contract: Address; deployedAtBlock: string };
+/**
+ * The devnet's deployment record, kept beside the chain state so a second start resumes it; `app`:
+ * the app its nodes run (a record without one is of the default build's, erc20).
+ */
+type DevnetRecord = { chainId: number; contract: Address; deployedAtBlock: string; app?: string };
 
 /** Where a running devnet lists its nodes (URL, enclave, admin token file), for the CLI's admin calls. */
 export const DEVNET_NODES_FILE = "nodes.json";
@@ -56,9 +60,13 @@ export type DevnetOptions = LogTarget & {
   maxBatchCommands?: number;
   /** The nodes' API limits (rates, waiting requests); the API's defaults when omitted. */
   apiLimits?: Partial<NodeApiLimits>;
+  /** The app the nodes run: its bundle from `npm run build` (the default build's app when omitted). */
+  app?: string;
 };
 
 export const DEFAULT_DEVNET_NODES = 3;
+/** The app of a devnet whose record names none: the default build's, before devnets named theirs. */
+const DEFAULT_DEVNET_APP = "erc20";
 /** The Anvil account that owns the contract; node i pays gas from account i. */
 const OWNER_ACCOUNT = 0;
 
@@ -78,17 +86,19 @@ export function startDevnetChain(options: DevnetOptions): Promise<Anvil> {
 
 /**
  * The devnet's contract: deployed once (its record in `<dataDir>/devnet.json`), with the policy the
- * devnet needs (the attestation service `signer` trusted, the default bundle allowed, simulated
- * enclaves allowed), each set unless the chain holds it; the network profile written again at each
- * start (the chain's RPC port is new each time).
+ * devnet needs (the attestation service `signer` trusted, the bundle of `app` allowed (the default
+ * bundle without one), simulated enclaves allowed), each set unless the chain holds it; the network
+ * profile written again at each start (the chain's RPC port is new each time). A devnet runs one app
+ * for good: a start with another is refused by name.
  */
-export async function devnetDeployment(anvil: Anvil, dataDir: string, signer: Address) {
+export async function devnetDeployment(anvil: Anvil, dataDir: string, signer: Address, app?: string) {
+  const bundle = builtBundle(app);
   const ownerKey = mnemonicKey(ANVIL_MNEMONIC, OWNER_ACCOUNT);
   const owner = withWallet(await connectLedger(anvil.rpcUrl), ownerKey);
   // The owner's key where its operator finds it (`anonify policy … --key`): Anvil's public account 0.
   mkdirSync(dirname(devnetOwnerKeyFile(dataDir)), { recursive: true, mode: 0o700 });
   writeAtomic(devnetOwnerKeyFile(dataDir), `${ownerKey}\n`);
-  const policy = { trustSigners: [signer], allowMeasurements: [defaultMeasurement()], debugAllowed: true };
+  const policy = { trustSigners: [signer], allowMeasurements: [bundle.measurement], debugAllowed: true };
   const recordPath = join(dataDir, "devnet.json");
   let record: DevnetRecord | undefined;
   if (existsSync(recordPath)) {
@@ -97,6 +107,12 @@ export async function devnetDeployment(anvil: Anvil, dataDir: string, signer: Ad
     if (!code || code === "0x") record = undefined; // the chain state was lost: deploy again
   }
   const resumed = record !== undefined;
+  const runs = record?.app ?? DEFAULT_DEVNET_APP;
+  if (record && runs !== bundle.app)
+    throw new OperatorError(
+      "wrong_app",
+      `this devnet (${dataDir}) runs ${runs}, not ${bundle.app}: start it with --fresh for a new network of ${bundle.app}`,
+    );
   if (record) await applyPolicies(owner, record.contract, policyActions(policy));
   else {
     const { profile } = await deployNetwork(owner, policy);
@@ -104,6 +120,7 @@ export async function devnetDeployment(anvil: Anvil, dataDir: string, signer: Ad
       chainId: anvil.chainId,
       contract: profile.contract,
       deployedAtBlock: profile.deployedAtBlock.toString(),
+      app: bundle.app,
     };
     writeFileSync(recordPath, JSON.stringify(record, null, 2));
   }
@@ -171,7 +188,8 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const signer = loadServiceKey(devnetServiceDir(options.dataDir));
     const service: RunningService = await startAttestationService({ signer, policy: DEVELOPMENT_POLICY });
     started.push({ stop: () => service.close() });
-    const deployment = await devnetDeployment(anvil, options.dataDir, signer.address);
+    const deployment = await devnetDeployment(anvil, options.dataDir, signer.address, options.app);
+    const bundle = options.app === undefined ? {} : { bundle: builtBundle(options.app).path };
     const nodes: DevnetNode[] = [];
     for (let i = 1; i <= (options.nodes ?? DEFAULT_DEVNET_NODES); i++) {
       const earlier = nodes.map((n) => n.url);
@@ -183,7 +201,10 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         attestationUrl: service.url,
         maxBatchCommands: options.maxBatchCommands,
         peers: earlier,
+        // The devnet's chain is on this machine: its RPC is the one clients use.
+        publicRpcUrl: anvil.rpcUrl,
         apiLimits: options.apiLimits,
+        ...bundle,
         log: log.child({ node: devnetNodeName(i) }),
       });
       started.push(running);

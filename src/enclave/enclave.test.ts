@@ -155,6 +155,7 @@ describe("enclave calls (in process, simulated platform)", () => {
         },
       );
       assert.equal(opened.code, code, opened.reason);
+      if (code === "wrong_app") assert.match(opened.reason, /this enclave runs "erc20"/, "it names its app");
     }
     assert.equal(sealedSizes.size, 1, "every sealed reason has one size");
 

@@ -1,10 +1,12 @@
 // Entry point of the enclave process. The host starts it with `--data-dir DIR` (where the platform
-// keeps its files) and talks to it only through length-prefixed frames on stdin/stdout.
+// keeps its files) and talks to it only through length-prefixed frames on stdin/stdout. It runs one
+// app, imported from `anonify:app`, which the build resolves to that app's entry alone
+// (src/build/app-bundle.ts): no other app is in the bundle or its measurement.
+import app from "anonify:app";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { hexToBytes } from "viem";
-import { appNamed } from "../../apps/index.js";
 import {
   BOUNDARY_VERSION,
   type BoundaryRequest,
@@ -47,9 +49,9 @@ function platformFor(config: EnclaveConfig, dataDir: string): TeePlatform {
 }
 
 const config = __ANONIFY_ENCLAVE_CONFIG__;
-const app = appNamed(config.app);
-if (!app) {
-  process.stderr.write(`enclave: app ${config.app} is not in this build\n`);
+// The build bundles the app its config names; anything else is a broken build, not an app to run.
+if (app.name !== config.app) {
+  process.stderr.write(`enclave: this build names app ${config.app} but holds ${app.name}\n`);
   process.exit(2);
 }
 const dataDir = argument("--data-dir");

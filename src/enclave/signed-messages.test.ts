@@ -198,7 +198,10 @@ describe("openCommand", () => {
     const forNotes = await signCommand(alice, domain, { ...transfer(0n), app: "notes" });
     await assert.rejects(
       openCommand(enclaveKey, domain, await sealed(forNotes.signed), { app: "erc20" }),
-      refusedContent("wrong_app", forNotes.signed.responseKey),
+      (e: unknown) =>
+        refusedContent("wrong_app", forNotes.signed.responseKey)(e) &&
+        // The sender learns which app this enclave runs, not only that theirs is not it.
+        /^signed for app "notes"; this enclave runs "erc20"$/.test((e as CommandRejected).reason),
     );
   });
 

@@ -116,7 +116,11 @@ function checkScope(
   if (!sameDomain(messageDomain, domain))
     throw new CommandRejected("wrong_domain", "signed for another chain or contract");
   if (options.app !== undefined && app !== options.app) {
-    throw new CommandRejected("wrong_app", `signed for app ${JSON.stringify(app)}`);
+    // Sealed to the sender alone, like every refusal after opening: it may name both apps.
+    throw new CommandRejected(
+      "wrong_app",
+      `signed for app ${JSON.stringify(app)}; this enclave runs ${JSON.stringify(options.app)}`,
+    );
   }
 }
 

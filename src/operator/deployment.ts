@@ -3,7 +3,7 @@
 // `anonify deploy` and both devnets deploy through here.
 import { readFileSync } from "node:fs";
 import type { Address, Hex } from "viem";
-import { DEFAULT_ENCLAVE_BUNDLE } from "../build/enclave-bundle.js";
+import { builtAppBundle, DEFAULT_ENCLAVE_BUNDLE, readBundleInfo } from "../build/enclave-bundle.js";
 import { deployAnonifyMined, type LedgerWallet } from "../chain/chain.js";
 import type { NetworkProfile } from "../client/network-profile.js";
 import { applyPolicies, type PolicyAction, type PolicyChange } from "./owner-policy.js";
@@ -19,6 +19,16 @@ export type InitialPolicy = {
 export function defaultMeasurement(): Hex {
   return (JSON.parse(readFileSync(`${DEFAULT_ENCLAVE_BUNDLE}.json`, "utf8")) as { measurement: Hex })
     .measurement;
+}
+
+/**
+ * The bundle `npm run build` made for `app` (the default build without one): its file, measurement
+ * and the name of the app it runs; `unknown_app` naming the apps built if there is none.
+ */
+export function builtBundle(app?: string): { path: string; measurement: Hex; app: string } {
+  const path = app === undefined ? DEFAULT_ENCLAVE_BUNDLE : builtAppBundle(app);
+  const info = readBundleInfo(path);
+  return { path, measurement: info.measurement, app: info.app.name };
 }
 
 export function policyActions(policy: InitialPolicy): PolicyAction[] {

@@ -1,0 +1,47 @@
+// esbuild as the measured builds run it (the enclave bundle and each app's own bundle): from the
+// package's root with relative paths, nothing minified, no source maps, so one tree gives one set of
+// bytes on any machine, and a measurement is the SHA-256 of those bytes.
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Hex } from "viem";
+
+/**
+ * The package's root, found from this module whether it runs from source or from the CLI bundle; an
+ * install without the sources (the container image) has one too, and only cannot build.
+ */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("cannot find the anonify package root");
+    dir = parent;
+  }
+  return dir;
+}
+
+export const REPO_ROOT = packageRoot();
+
+/** esbuild's settings for every measured bundle: deterministic, relative paths, nothing minified. */
+export const DETERMINISTIC = {
+  absWorkingDir: REPO_ROOT, // paths inside the bundle are relative, so the measurement is machine-independent
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  write: false,
+  minify: false,
+  sourcemap: false,
+  legalComments: "none",
+  logLevel: "warning",
+} as const;
+
+/**
+ * esbuild, a development dependency, is loaded only to build: the CLI of a production install
+ * (`npm ci --omit=dev`, as the container image has) runs every other command without it.
+ */
+export const build: typeof import("esbuild").build = async (options) =>
+  (await import("esbuild")).build(options);
+
+export const sha256Hex = (bytes: Uint8Array): Hex => `0x${createHash("sha256").update(bytes).digest("hex")}`;
