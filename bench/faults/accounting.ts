@@ -31,6 +31,11 @@ export type Accounting = {
   problems: string[];
   /** Failed sends by reason (not acknowledged: their outcome was unknown to the sender). */
   sendFailures: Record<string, number>;
+  /**
+   * Sends a node answered with `internal` (a 500): a fault the node should have named (a chain outage
+   * is a 503 `chain_unavailable`), so a failure of the run, like a lost command.
+   */
+  internalErrors: number;
 };
 
 type SenderView = { nonce: bigint; balance: bigint; received: bigint };
@@ -103,6 +108,10 @@ export async function account(
     nodesAgree,
     problems,
     sendFailures: Object.fromEntries(stream.failures),
+    internalErrors: [...stream.failures].reduce(
+      (n, [what, count]) => n + (/\binternal\b/i.test(what) ? count : 0),
+      0,
+    ),
   };
 }
 

@@ -21,7 +21,7 @@ const mib = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(0));
 const mustBeZero = (n: number) => (n === 0 ? "0" : `**${n}**`);
 
 function accountingCells(a: Accounting | undefined): string[] {
-  if (!a) return ["-", "-", "-", "-", "-", "-", "-"];
+  if (!a) return ["-", "-", "-", "-", "-", "-", "-", "-"];
   return [
     String(a.sent),
     String(a.acknowledged),
@@ -29,14 +29,15 @@ function accountingCells(a: Accounting | undefined): string[] {
     mustBeZero(a.lost),
     mustBeZero(a.doubled),
     String(a.orderedNotApplied),
+    mustBeZero(a.internalErrors),
     a.nodesAgree ? "yes" : "**no**",
   ];
 }
 
 function scenarioRows(results: readonly ScenarioResult[]): string[] {
   return [
-    "| scenario | sent | acknowledged | applied | lost | doubled | ordered, not applied | nodes agree | fault held (s) | applied while faulted | every node applies again (s) | all nodes equal again (s) | node warnings / errors logged |",
-    "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+    "| scenario | sent | acknowledged | applied | lost | doubled | ordered, not applied | 500s | nodes agree | fault held (s) | applied while faulted | every node applies again (s) | all nodes equal again (s) | node warnings / errors logged |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ...results.map((r) =>
       [
         "",

@@ -34,6 +34,8 @@ export type Ledger = {
   rpcUrls: readonly string[];
   transport: Transport;
   publicClient: PublicClient<Transport, Chain>;
+  /** Outages (refused, dropped, timed out, HTTP error) of each of `rpcUrls` so far, by index: live counts. */
+  rpcOutages: readonly number[];
 };
 
 export type LedgerWallet = Ledger & {
@@ -99,10 +101,11 @@ export async function connectLedger(rpcUrls: string | readonly string[]): Promis
     rpcUrls: { default: { http: urls } },
   });
   // Batch JSON-RPC calls made in the same tick; poll fast because local chains mine in milliseconds.
-  const transport = failover(urls, { batch: true });
+  const rpcOutages = urls.map(() => 0);
+  const transport = failover(urls, { batch: true, onOutage: (i) => rpcOutages[i]!++ });
   // ccipRead off: an RPC's `OffchainLookup` revert must not make the node fetch URLs it names.
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 100, ccipRead: false });
-  return { chain, rpcUrl: urls[0]!, rpcUrls: urls, transport, publicClient };
+  return { chain, rpcUrl: urls[0]!, rpcUrls: urls, transport, publicClient, rpcOutages };
 }
 
 /**

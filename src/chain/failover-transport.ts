@@ -18,7 +18,12 @@ import {
 /** An endpoint that has not answered in this long counts as down for this request. */
 export const RPC_TIMEOUT_MS = 5_000;
 
-export type FailoverTransportConfig = { timeoutMs?: number; batch?: boolean };
+export type FailoverTransportConfig = {
+  timeoutMs?: number;
+  batch?: boolean;
+  /** Told of each outage of an endpoint (its index in `urls`): a node counts them per endpoint. */
+  onOutage?: (endpoint: number) => void;
+};
 
 /**
  * Methods whose answers can run to megabytes go alone, never in a batch: viem refuses a response
@@ -59,6 +64,7 @@ export function failover(urls: readonly string[], config: FailoverTransportConfi
           return result;
         } catch (error) {
           if (!isOutage(error)) throw error;
+          config.onOutage?.(index);
           lastOutage = error;
         }
       }

@@ -1,5 +1,6 @@
 // Flags that take a number or a URL, refused with what to give instead.
 import { OperatorError } from "../operator/operator-checks.js";
+import { peerUrl } from "../protocol/peer-url.js";
 
 export const MAX_PORT = 65_535;
 
@@ -19,4 +20,14 @@ export function parseUrl(value: string, flag: string): string {
     if (url.protocol === "http:" || url.protocol === "https:") return value;
   } catch {}
   throw new OperatorError("bad_flag", `${flag} must be an http(s) URL, not ${JSON.stringify(value)}`);
+}
+
+/**
+ * A URL this node announces on chain for its peers, as it will be announced (src/protocol/peer-url.ts).
+ * A refusal does not repeat the value: it may hold a password.
+ */
+export function parsePeerUrl(value: string, flag: string): string {
+  const checked = peerUrl(value);
+  if ("problem" in checked) throw new OperatorError("bad_flag", `${flag} ${checked.problem}`);
+  return checked.url;
 }

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { address, array, bool, decimal, hex, nullable, object, string } from "../app/schema.js";
+import { address, array, bool, decimal, hex, nullable, object, optional, string } from "../app/schema.js";
+import { NODE_PEER_SYNC } from "../client/node-api.js";
 import { DEVNET_NODES_FILE, type DevnetNodesRecord } from "../devnet/devnet.js";
 import { ADMIN_TOKEN_FILE } from "../host/admin-token.js";
 import { nodeRequest } from "./node-request.js";
@@ -30,6 +31,7 @@ const NODE_GROUP_STATUS = object(
     ),
     epochKeyFingerprint: nullable(hex({ max: FINGERPRINT_BYTES })),
     synced: bool(),
+    sync: optional(NODE_PEER_SYNC),
   },
   { unknownFields: "drop" },
 );
@@ -51,6 +53,11 @@ export function registerGroupCommand(program: Command): void {
         console.log(
           `epoch ${s.epoch ?? "(not a member)"} (handshake slot ${s.slot}), ${s.synced ? "synced" : "syncing"}`,
         );
+        if (s.sync?.reason === "no_peer")
+          console.log(
+            `state snapshot: waiting, no peer to fetch it from (${s.sync.peers} given with --peer, ` +
+              `${s.sync.announced} announced on chain); the node keeps looking`,
+          );
         console.log(`epoch key fingerprint ${s.epochKeyFingerprint ?? "-"}`);
         console.log(`members (${s.members.length}):`);
         for (const m of s.members) console.log(`  ${m}`);

@@ -6,15 +6,18 @@ import type { Command } from "commander";
 import { type Address, getAddress } from "viem";
 import { address, decimal, hex, object } from "../app/schema.js";
 import type { AppSummary } from "../boundary/call-results.js";
+import { builtAppBundle, DEFAULT_ENCLAVE_CONFIG } from "../build/enclave-bundle.js";
 import { type Ledger, withWallet } from "../chain/chain.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { createLogger } from "../host/log.js";
 import { DEFAULT_API_HOST, startNodeService } from "../host/node-service.js";
 import { OperatorError, readKeyFile, requireFunds } from "../operator/operator-checks.js";
 import { DEFAULT_BATCH_COMMANDS, MAX_BATCH_COMMANDS } from "../protocol/batch.js";
+import { parseTrustedProxies, readTlsFlags, reloadTlsOnHangup } from "./api-flags.js";
 import { collect } from "./deploy.js";
-import { MAX_PORT, parseCount, parseUrl } from "./flags.js";
+import { MAX_PORT, parseCount, parsePeerUrl, parseUrl } from "./flags.js";
 import { nodeRequest } from "./node-request.js";
+import { registerNodeStatus } from "./node-status.js";
 import { type OperatorNetworkFlags, operatorNetwork, operatorNetworkOptions } from "./operator-network.js";
 import { run } from "./output.js";
 
@@ -28,8 +31,15 @@ type StartFlags = OperatorNetworkFlags & {
   finalityDepth?: string;
   maxBatchCommands: string;
   peer: string[];
+  publicUrl?: string;
+  app?: string;
   enclave?: string;
   publicRpc?: string;
+  metricsPort?: string;
+  metricsHost?: string;
+  trustedProxy: string[];
+  tlsCert?: string;
+  tlsKey?: string;
   rotateEverySeconds?: string;
   rotateEveryBatches?: string;
   json: boolean;
@@ -47,6 +57,10 @@ export type NodeStarted = {
   registered: "already" | "now";
   /** The app its enclave runs, as it registered (name, code hash, state version, id). */
   app: AppSummary;
+  /** The release its enclave's build names (`anonify enclave build --release`). */
+  release: string;
+  /** Where `/metrics` is served, when on a port of its own (`--metrics-port`). */
+  metricsUrl?: string;
   pid: number;
 };
 
@@ -76,6 +90,27 @@ async function checkAttestationService(url: string, ledger: Ledger, contract: Ad
     );
 }
 
+/**
+ * The enclave bundle to run: the one `npm run build` built for `--app` (refused by name if none),
+ * the file `--enclave` names, or the development build (undefined).
+ */
+function enclaveBundle(flags: Pick<StartFlags, "app" | "enclave">): string | undefined {
+  if (flags.app !== undefined && flags.enclave !== undefined)
+    throw new OperatorError(
+      "bad_flag",
+      "--app and --enclave both choose the enclave to run: give one (a bundle of anonify enclave build --app NAME runs that app)",
+    );
+  if (flags.app !== undefined) return builtAppBundle(flags.app);
+  if (flags.enclave === undefined) return undefined;
+  const bundle = resolve(flags.enclave);
+  if (!existsSync(bundle))
+    throw new OperatorError(
+      "bad_flag",
+      `--enclave ${flags.enclave}: no such bundle (anonify enclave build writes one)`,
+    );
+  return bundle;
+}
+
 async function startNode(flags: StartFlags): Promise<void> {
   const port = parseCount(flags.port, "--port", MAX_PORT);
   const confirmations = BigInt(parseCount(flags.confirmations, "--confirmations"));
@@ -98,20 +133,27 @@ async function startNode(flags: StartFlags): Promise<void> {
       ? {}
       : { rotateEveryBatches: parseCount(flags.rotateEveryBatches, "--rotate-every-batches", undefined, 1) }),
   };
+  const metrics =
+    flags.metricsPort === undefined
+      ? {}
+      : {
+          metricsPort: parseCount(flags.metricsPort, "--metrics-port", MAX_PORT),
+          ...(flags.metricsHost === undefined ? {} : { metricsHost: flags.metricsHost }),
+        };
+  const trustedProxies = parseTrustedProxies(flags.trustedProxy);
+  // Read and checked now: a wrong file is refused before the node registers or sends anything.
+  const tls = readTlsFlags(flags.tlsCert, flags.tlsKey);
   const attestationUrl = parseUrl(flags.attestation, "--attestation");
   const peers = flags.peer.map((p) => parseUrl(p, "--peer"));
+  const publicUrl =
+    flags.publicUrl === undefined ? {} : { publicUrl: parsePeerUrl(flags.publicUrl, "--public-url") };
+  const bundle = enclaveBundle(flags);
   const key = readKeyFile(flags.key, "the node's gas account");
   const { ledger, contract, deployedAtBlock } = await operatorNetwork(flags);
   const wallet = withWallet(ledger, key);
   await requireFunds(wallet, "node");
   await checkAttestationService(attestationUrl, ledger, contract);
   const hostDir = resolve(flags.dataDir);
-  const bundle = flags.enclave === undefined ? undefined : resolve(flags.enclave);
-  if (bundle !== undefined && !existsSync(bundle))
-    throw new OperatorError(
-      "bad_flag",
-      `--enclave ${flags.enclave}: no such bundle (anonify enclave build writes one)`,
-    );
   // Logs go to standard error: JSON beside --json, else one short line each for a terminal.
   const log = createLogger({ format: flags.json ? "json" : "human" });
   const service = await startNodeService({
@@ -124,12 +166,16 @@ async function startNode(flags: StartFlags): Promise<void> {
     finalityDepth,
     maxBatchCommands,
     peers,
+    ...publicUrl,
     port,
     host: flags.host,
     log,
     ...(bundle ? { bundle } : {}),
     ...publicRpc,
     ...rotation,
+    ...metrics,
+    trustedProxies,
+    ...(tls ? { tls } : {}),
   });
   const stop = async () => {
     await service.stop();
@@ -137,6 +183,10 @@ async function startNode(flags: StartFlags): Promise<void> {
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  // A renewed certificate (certbot and the like replace the files, then signal) without a restart.
+  if (service.setTls && flags.tlsCert && flags.tlsKey)
+    reloadTlsOnHangup(flags.tlsCert, flags.tlsKey, service.setTls, log);
+  const built = await service.node.enclaveStatus();
   const started: NodeStarted = {
     ok: true,
     url: service.url,
@@ -146,7 +196,9 @@ async function startNode(flags: StartFlags): Promise<void> {
     contract,
     chainId: ledger.chain.id,
     registered: service.node.registration?.registered ?? "already",
-    app: (await service.node.enclaveStatus()).app,
+    app: built.app,
+    release: built.release,
+    ...(service.metricsUrl ? { metricsUrl: service.metricsUrl } : {}),
     pid: process.pid,
   };
   if (flags.json) return console.log(JSON.stringify(started));
@@ -154,7 +206,11 @@ async function startNode(flags: StartFlags): Promise<void> {
   console.log(
     `  enclave      ${service.address} (${started.registered === "now" ? "registered now" : "registered before: resumed"})`,
   );
-  console.log(`  app          ${started.app.name} v${started.app.stateVersion} (id ${started.app.id})`);
+  console.log(
+    `  app          ${started.app.name} v${started.app.stateVersion}, code hash ${started.app.codeHash} (id ${started.app.id})`,
+  );
+  console.log(`  release      ${started.release}`);
+  console.log(`  metrics      ${service.metricsUrl ?? service.url}/metrics`);
   console.log(`  admin token  ${service.adminToken} (mode 0600)`);
   console.log(`  data         ${hostDir}`);
   console.log("Press Ctrl-C to stop; a start with the same --data-dir resumes it.");
@@ -209,6 +265,14 @@ export function registerNodeCommand(program: Command): void {
       [],
     )
     .option(
+      "--public-url <url>",
+      "the URL at which others reach this node's API: announced on chain once (gas), so joiners find it",
+    )
+    .option(
+      "--app <name>",
+      `the app to run: its development build, which npm run build made (dist/enclave/apps/NAME.mjs); default: ${DEFAULT_ENCLAVE_CONFIG.app}`,
+    )
+    .option(
       "--enclave <file>",
       "the enclave bundle to run (anonify enclave build); default: the development build",
     )
@@ -221,6 +285,19 @@ export function registerNodeCommand(program: Command): void {
       "--public-rpc <url>",
       "the chain RPC to tell clients of (status, the wallet's network hint) instead of the node's own",
     )
+    .option(
+      "--metrics-port <n>",
+      "serve /metrics on this port alone (not on the API's), for a scraper on a private address",
+    )
+    .option("--metrics-host <address>", "the address the metrics port listens on (default: --host's)")
+    .option(
+      "--trusted-proxy <ip-or-cidr>",
+      "a reverse proxy (repeatable): its X-Forwarded-For names the client the API's limits count",
+      collect,
+      [],
+    )
+    .option("--tls-cert <file>", "serve the API over HTTPS with this certificate (PEM; with --tls-key)")
+    .option("--tls-key <file>", "the private key of --tls-cert (PEM, unencrypted)")
     .option("--json", "print one JSON line once serving (logs as JSON on standard error)", false)
     .action(async (flags: StartFlags) => {
       await run(flags, () => startNode(flags));
@@ -228,6 +305,7 @@ export function registerNodeCommand(program: Command): void {
       if (process.exitCode) process.exit();
     });
 
+  registerNodeStatus(node);
   node
     .command("leave")
     .description("leave the network for good: the node's enclave signs its leave, and the members remove it")

@@ -22,14 +22,17 @@ import type { EnclaveState, SupervisedEnclave } from "./enclave-supervisor.js";
 import { type LeaveResult, sendLeave } from "./leave.js";
 import { FailureLog, type Logger, loggerFor } from "./log.js";
 import { StageMetrics } from "./metrics.js";
+import { NodeHealth, type NodeWarning } from "./node-health.js";
+import { NodeMetrics } from "./node-metrics.js";
 import type { EnclaveNodeOptions } from "./node-options.js";
 import { assembleNode } from "./node-parts.js";
 import { type EnclaveRegistration, initAndRegister, publicRecord } from "./registration.js";
 import { rollBack } from "./rollback.js";
 import type { Keep, SealedCopy, SealedStore } from "./sealed-store.js";
+import type { PeerAnnouncer } from "./snapshots/peer-announcer.js";
 import type { SnapshotPublisher } from "./snapshots/snapshot-publisher.js";
 import type { SnapshotStore } from "./snapshots/snapshot-store.js";
-import type { SnapshotSync } from "./snapshots/snapshot-sync.js";
+import type { PeerState, SnapshotSync } from "./snapshots/snapshot-sync.js";
 import { Ticker } from "./ticker.js";
 
 export { SEALED_STATE_FILE } from "./sealed-store.js";
@@ -50,6 +53,11 @@ export type { GroupSummary, LedgerSummary };
 export class EnclaveNode {
   readonly enclave: SupervisedEnclave;
   readonly metrics = new StageMetrics();
+  /** Commands and batches counted as they happen, for `/metrics`. */
+  readonly counts = new NodeMetrics();
+  private readonly health: NodeHealth;
+  /** The chain head up to which the follower has read every event. */
+  private followed: bigint | undefined;
   registration: EnclaveRegistration | undefined;
   group: GroupSummary | undefined;
   private readonly log: Logger;
@@ -66,6 +74,8 @@ export class EnclaveNode {
   readonly snapshots: SnapshotStore;
   private readonly publisher: SnapshotPublisher;
   private readonly snapshotSync: SnapshotSync;
+  /** Announces `publicUrl` on chain, when the node has one. */
+  private readonly announcer: PeerAnnouncer | undefined;
   private readonly events: EventApplication;
   private rotationTimer: NodeJS.Timeout | undefined;
   private readonly groupWrites: GroupWrites;
@@ -84,7 +94,12 @@ export class EnclaveNode {
     this.log = loggerFor(options);
     this.ticker = new Ticker(() => this.tick(), this.log, "tick");
     this.syncFailures = new FailureLog(this.log, "chain sync");
-    const parts = assembleNode(options, this.log, this.metrics, {
+    this.health = new NodeHealth({
+      wallet: options.wallet,
+      collateral: async () => (await this.groupStatus()).group.collateral,
+      log: this.log,
+    });
+    const parts = assembleNode(options, this.log, this.metrics, this.counts, {
       keep: this.keep,
       waiters: this.waiters,
       stopped: () => this.stopped,
@@ -106,6 +121,7 @@ export class EnclaveNode {
       snapshots: this.snapshots,
       publisher: this.publisher,
       snapshotSync: this.snapshotSync,
+      announcer: this.announcer,
       groupWrites: this.groupWrites,
       events: this.events,
     } = parts);
@@ -165,6 +181,7 @@ export class EnclaveNode {
       this.rotationTimer = setInterval(() => this.requestRotation(), this.options.rotateEveryMs);
     }
     this.ticker.start(TICK_MS);
+    this.health.start();
   }
 
   /** Hands the enclave what the host kept sealed; where it resumes reading the chain. */
@@ -282,6 +299,7 @@ export class EnclaveNode {
   private onFollowerStatus(status: FollowerStatus): void {
     if (status.kind === "caught-up") {
       this.synced = true;
+      this.followed = status.head;
       this.batches.observeHead(status.head);
       this.finality.observe(status.head);
       this.store.settle(status.head - REORG_WINDOW_BLOCKS);
@@ -292,6 +310,8 @@ export class EnclaveNode {
   /** The group's chain writes (group-writes.ts), once the node has read the chain and is not leaving. */
   private async tick(): Promise<void> {
     if (this.stopped || this.left || this.divergence || !this.synced || !this.group) return;
+    // Its public URL, once: with the other writes, one at a time (they share the record nonce).
+    if (await this.announcer?.announceDue()) return;
     await this.groupWrites.tick(this.group);
   }
 
@@ -344,8 +364,8 @@ export class EnclaveNode {
     return this.enclave.call("query", { envelope });
   }
 
-  /** What the enclave says it runs: its measurement, platform and app. */
-  enclaveStatus(): Promise<{ measurement: string; platform: string; app: AppSummary }> {
+  /** What the enclave says it runs: its measurement, release, platform and app. */
+  enclaveStatus(): Promise<{ measurement: string; release: string; platform: string; app: AppSummary }> {
     return this.enclave.call("status");
   }
 
@@ -363,6 +383,11 @@ export class EnclaveNode {
     return this.synced;
   }
 
+  /** Its peers for a state snapshot: given, found on chain, and `no_peer` while it waits with none. */
+  get peerState(): PeerState {
+    return this.snapshotSync.peerState;
+  }
+
   chainHead(): Promise<bigint> {
     return this.options.wallet.publicClient.getBlockNumber({ cacheTime: 0 });
   }
@@ -374,8 +399,22 @@ export class EnclaveNode {
 
   /** The wei left on the account that pays this node's gas. */
   gasBalance(): Promise<bigint> {
-    const { publicClient, account } = this.options.wallet;
-    return publicClient.getBalance({ address: account.address });
+    return this.health.gasBalance();
+  }
+
+  /** What its operator must act on before it bites: low gas, collateral due (node-health.ts). */
+  warnings(): Promise<NodeWarning[]> {
+    return this.health.warnings();
+  }
+
+  /** The chain head up to which the node has read every event (undefined before it first caught up). */
+  get followedHead(): bigint | undefined {
+    return this.followed;
+  }
+
+  /** Outages of each of the node's RPC endpoints so far, in the order given. */
+  get rpcOutages(): readonly number[] {
+    return this.options.wallet.rpcOutages;
   }
 
   get rotationPending(): boolean {
@@ -391,6 +430,7 @@ export class EnclaveNode {
     this.stopping.abort();
     this.waiters.wakeAll();
     this.snapshotSync.stop();
+    this.health.stop();
     if (this.rotationTimer) clearInterval(this.rotationTimer);
     await this.ticker.stop();
     await this.follower?.stop();

@@ -7,6 +7,7 @@ import type { Hex } from "viem";
 import type { Divergence } from "../boundary/call-results.js";
 import { finalityDepth } from "../chain/finality.js";
 import { DEFAULT_BATCH_COMMANDS } from "../protocol/batch.js";
+import { peerUrl } from "../protocol/peer-url.js";
 import { BatchSubmitter, DEFAULT_MAX_BATCHES_IN_FLIGHT } from "./chain-io/batch-submitter.js";
 import { ChainWriter } from "./chain-io/chain-writer.js";
 import { EventApplication } from "./chain-io/event-application.js";
@@ -17,8 +18,11 @@ import type { CommandWaiters } from "./commands/command-waiters.js";
 import { SupervisedEnclave } from "./enclave-supervisor.js";
 import type { Logger } from "./log.js";
 import type { StageMetrics } from "./metrics.js";
+import type { NodeMetrics } from "./node-metrics.js";
 import type { EnclaveNodeOptions } from "./node-options.js";
 import { type Keep, SealedStore } from "./sealed-store.js";
+import { PeerAnnouncer } from "./snapshots/peer-announcer.js";
+import { PeerDiscovery } from "./snapshots/peer-discovery.js";
 import { SnapshotPublisher } from "./snapshots/snapshot-publisher.js";
 import { SnapshotStore } from "./snapshots/snapshot-store.js";
 import { SnapshotSync } from "./snapshots/snapshot-sync.js";
@@ -38,6 +42,7 @@ export function assembleNode(
   options: EnclaveNodeOptions,
   log: Logger,
   metrics: StageMetrics,
+  counts: NodeMetrics,
   hooks: NodeHooks,
 ) {
   const { hostDir, wallet, contract } = options;
@@ -53,8 +58,9 @@ export function assembleNode(
   const finality = new CommandFinality(
     wallet.publicClient,
     finalityDepth(wallet.chain.id, options.finalityDepth),
+    counts,
   );
-  const commands = new CommandRequests({ enclave, metrics, waiters, finality, keep, stopped });
+  const commands = new CommandRequests({ enclave, metrics, counts, waiters, finality, keep, stopped });
   const writer = new ChainWriter(wallet, contract, log);
   const batches = new BatchSubmitter({
     enclave,
@@ -62,6 +68,7 @@ export function assembleNode(
     wallet,
     store,
     metrics,
+    counts,
     log,
     maxBatchCommands: options.maxBatchCommands ?? DEFAULT_BATCH_COMMANDS,
     maxBatchesInFlight: options.maxBatchesInFlight ?? DEFAULT_MAX_BATCHES_IN_FLIGHT,
@@ -84,8 +91,17 @@ export function assembleNode(
     wallet,
     contract,
     peers: options.peers ?? [],
+    discovery: new PeerDiscovery({
+      ledger: wallet,
+      contract,
+      deployedAtBlock: options.deployedAtBlock,
+      self: hooks.address,
+      log,
+    }),
     log,
   });
+  const announcer =
+    options.publicUrl === undefined ? undefined : peerAnnouncer(options, enclave, writer, hooks, log);
   const groupWrites = new GroupWrites({
     enclave,
     writer,
@@ -104,6 +120,7 @@ export function assembleNode(
     publisher,
     snapshotSync,
     metrics,
+    counts,
     stopped,
     diverged: hooks.onDiverged,
   });
@@ -117,7 +134,31 @@ export function assembleNode(
     snapshots,
     publisher,
     snapshotSync,
+    announcer,
     groupWrites,
     events,
   };
+}
+
+/** The announcer of the node's `publicUrl`, spelled as every reader of the chain compares it. */
+function peerAnnouncer(
+  options: EnclaveNodeOptions,
+  enclave: SupervisedEnclave,
+  writer: ChainWriter,
+  hooks: NodeHooks,
+  log: Logger,
+): PeerAnnouncer {
+  const checked = peerUrl(options.publicUrl ?? "");
+  if ("problem" in checked) throw new Error(`publicUrl ${checked.problem}`);
+  const { wallet, contract, deployedAtBlock } = options;
+  return new PeerAnnouncer({
+    enclave,
+    writer,
+    wallet,
+    contract,
+    deployedAtBlock,
+    url: checked.url,
+    self: hooks.address,
+    log,
+  });
 }

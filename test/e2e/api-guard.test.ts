@@ -57,7 +57,7 @@ describe("a node's API guards: admin token, per-client rate limits", () => {
       node: node.node,
       contract: tn.net.contract,
       chainId: tn.net.chainId,
-      chainRpc: tn.net.rpcUrl,
+      publicRpcUrl: tn.net.rpcUrl,
       limits: { rateLimit: { max: MAX, timeWindowMs: 600_000 } },
     });
     const url = await api.listen({ port: 0, host: "127.0.0.1" });

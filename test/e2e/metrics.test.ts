@@ -36,9 +36,9 @@ describe("a node's metrics", () => {
   after(async () => tn?.stop());
 
   test("count commands and stages as they happen, say the node's state and heights, and hold nothing confidential", async () => {
-    const before = await scrape();
     const alice = await token.fundedAccount(AMOUNT * BigInt(TRANSFERS));
     const client = await tn.client(alice, 0);
+    const before = await scrape();
     const recipients = Array.from({ length: TRANSFERS }, () => newAccount().address);
     for (const to of recipients) {
       const receipt = await client.call("transfer", { to, amount: AMOUNT });
@@ -79,6 +79,21 @@ describe("a node's metrics", () => {
     assert.ok(
       sample(after, "anonify_applied_sequence") >= sample(before, "anonify_applied_sequence") + TRANSFERS,
     );
+    // Commands counted as the host sees them: accepted, ordered, with the time between; batches sent.
+    const moved = (name: string, labels = "") =>
+      sample(after, name, labels) - sample(before, name, labels, 0);
+    assert.equal(moved("anonify_commands_accepted_total"), TRANSFERS);
+    assert.equal(moved("anonify_commands_ordered_total"), TRANSFERS);
+    assert.equal(moved("anonify_command_ordered_seconds_count"), TRANSFERS);
+    assert.ok(moved("anonify_command_ordered_seconds_sum") > 0);
+    // The devnet's finality depth is 0: final when ordered.
+    assert.equal(moved("anonify_command_final_seconds_count"), TRANSFERS);
+    assert.ok(moved("anonify_batches_submitted_total") >= 1);
+    assert.equal(sample(after, "anonify_batches_failed_total", 'reason="reverted"'), 0);
+    assert.equal(sample(after, "anonify_rpc_errors_total", 'endpoint="0"'), 0);
+    assert.ok(sample(after, "anonify_chain_lag_blocks") >= 0);
+    assert.equal(sample(after, "anonify_collateral_sets"), 0);
+    assert.equal(sample(after, "anonify_warnings", 'code="low_gas"'), 0);
     assert.ok(sample(after, "anonify_chain_head_block") > 0);
     assert.ok(sample(after, "anonify_gas_balance_ether") > 0, "the node's gas account holds ether");
     assert.ok(sample(after, "anonify_process_resident_memory_bytes") > 0);
@@ -99,6 +114,8 @@ describe("a node's metrics", () => {
     ];
     const used = new Set(queries.flatMap((q) => q.match(/anonify_[a-z_]+/g) ?? []));
     assert.ok(used.size > 10, `only ${used.size} metrics used`);
-    for (const name of used) assert.match(after, new RegExp(`^${name}[{ ]`, "m"), `${name} is exported`);
+    // Declared, if not sampled: a set of labelled gauges is empty until there is something to label.
+    for (const name of used)
+      assert.match(after, new RegExp(`^(# TYPE )?${name}[{ ]`, "m"), `${name} is exported`);
   });
 });

@@ -328,7 +328,7 @@ describe("rotation policy", () => {
         node,
         contract: f.contract,
         chainId: f.domain.chainId,
-        chainRpc: f.anvil.rpcUrl,
+        publicRpcUrl: f.anvil.rpcUrl,
       });
       try {
         const url = await api.listen({ port: 0, host: "127.0.0.1" });

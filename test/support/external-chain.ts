@@ -62,7 +62,7 @@ export async function startNodesOn(rpcUrl: string, nodes = 3): Promise<ChainNet>
     rmSync(dataDir, { recursive: true, force: true });
   };
   const serve = async (node: EnclaveNode): Promise<ChainNode> => {
-    const api = buildNodeApi({ node, contract, chainId: ledger.chain.id, chainRpc: rpcUrl });
+    const api = buildNodeApi({ node, contract, chainId: ledger.chain.id, publicRpcUrl: rpcUrl });
     return { url: await api.listen({ port: 0, host: "127.0.0.1" }), node, api };
   };
   try {

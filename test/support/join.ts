@@ -35,7 +35,12 @@ export async function startJoiner(tn: TestNet, index: number, peers: readonly st
   };
   let api: FastifyInstance | undefined;
   const serve = async (node: EnclaveNode) => {
-    api = buildNodeApi({ node, contract: tn.net.contract, chainId: tn.net.chainId, chainRpc: tn.net.rpcUrl });
+    api = buildNodeApi({
+      node,
+      contract: tn.net.contract,
+      chainId: tn.net.chainId,
+      publicRpcUrl: tn.net.rpcUrl,
+    });
     joiner.url = await api.listen({ port: 0, host: "127.0.0.1" });
     joiner.node = node;
   };

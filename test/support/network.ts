@@ -132,7 +132,7 @@ export async function startTestNet(nodes = 3, { apiLimits }: TestNetOptions = {}
         node,
         contract: net.contract,
         chainId: net.chainId,
-        chainRpc: net.rpcUrl,
+        publicRpcUrl: net.rpcUrl,
         limits: apiLimits,
       });
       apis.push(api);

@@ -16,6 +16,7 @@ export type ServedNode = Pick<
   | "hostDir"
   | "registration"
   | "isSynced"
+  | "peerState"
   | "hasLeft"
   | "rotationPending"
   | "enclaveState"
@@ -25,6 +26,10 @@ export type ServedNode = Pick<
   | "onChainRecord"
   | "chainHead"
   | "gasBalance"
+  | "warnings"
+  | "followedHead"
+  | "rpcOutages"
+  | "counts"
   | "enclaveCalls"
   | "submitCommand"
   | "commandStatus"
@@ -41,9 +46,12 @@ export const ENVELOPE_BODY_LIMIT = 2 * MAX_SEALED_MESSAGE_BYTES + 64;
 /** Every other route takes no body (`POST /v1/group/rotate`): at most this much is read of one. */
 export const EMPTY_BODY_LIMIT = 1024;
 
-/** What one client (one remote address) and all clients together may ask of a node. */
+/**
+ * What one client and all clients together may ask of a node. A client is an IPv4 address or an IPv6
+ * /64, of the socket's peer or, from a trusted proxy, of the address it forwards (`client-address.ts`).
+ */
 export type NodeApiLimits = {
-  /** At most `max` requests per client address in each window of `timeWindowMs`; past it, 429 `rate_limited`. */
+  /** At most `max` requests per client in each window of `timeWindowMs`; past it, 429 `rate_limited`. */
   rateLimit: { max: number; timeWindowMs: number };
   /** At most this many requests wait at once for their command to be ordered (`?wait`); past it, 503 `waiting_full`. */
   maxWaiting: number;
@@ -53,7 +61,10 @@ export type NodeApiLimits = {
    * hold connections open. A `?wait` counts from the request's arrival, not in this.
    */
   requestTimeoutMs: number;
-  /** At most this many of them from one client address; one more from it is closed at once. */
+  /**
+   * At most this many of them from one client (the socket's peer: a trusted proxy is exempt); one more
+   * from it is closed at once.
+   */
   maxConnectionsPerAddress: number;
   /** At most this many connections at once (every client together); one more is closed at once. */
   maxConnections: number;
@@ -84,8 +95,8 @@ export type NodeRoutes = {
   node: ServedNode;
   contract: Address;
   chainId: number;
-  /** The chain RPC as `scheme://host:port` (`withoutCredentials`). */
-  chainRpc: string;
+  /** The chain RPC the operator publishes, as `scheme://host:port` (`withoutCredentials`); null: none. */
+  chainRpc: string | null;
   limits: NodeApiLimits;
   adminToken: string;
 };

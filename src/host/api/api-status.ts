@@ -2,11 +2,24 @@
 import type { FastifyInstance } from "fastify";
 import { ERROR, type NodeRoutes, type ServedNode } from "./api-common.js";
 
+/** What `/v1/ready` answers: the first thing that keeps the node from serving, or `ready`. */
+export const READINESS = [
+  "ready",
+  "starting",
+  "enclave_restarting",
+  "enclave_down",
+  "diverged",
+  "left",
+  "catching_up",
+  "not_member",
+  "syncing",
+] as const;
 const STATUS = {
   type: "object",
   properties: {
     enclave: { type: "string" },
     measurement: { type: "string" },
+    release: { type: "string", description: "the release the enclave's build names (measured with it)" },
     platform: { type: "string" },
     app: {
       type: "object",
@@ -21,8 +34,36 @@ const STATUS = {
     },
     contract: { type: "string" },
     chainId: { type: "integer" },
-    chainRpc: { type: "string", description: "the node's chain RPC as scheme://host:port only" },
+    chainRpc: {
+      type: ["string", "null"],
+      description:
+        "the chain RPC the operator publishes to clients (node start --public-rpc), as scheme://host:port only; null: none (the node's own is never shown)",
+    },
     chainHead: { type: "string" },
+    followedHead: {
+      type: ["string", "null"],
+      description: "the last block whose events the node has read (null before it first caught up)",
+    },
+    lagBlocks: { type: ["string", "null"], description: "blocks between chainHead and followedHead" },
+    gasBalance: {
+      type: ["string", "null"],
+      description: "wei left on the account that pays the node's gas (null: the chain did not answer)",
+    },
+    ready: {
+      enum: READINESS,
+      description: "what /v1/ready says: ready, or the first thing that keeps the node from serving",
+    },
+    warnings: {
+      type: "array",
+      description:
+        "what the operator must act on before it bites: low_gas (under a day of spending, or 100 batches at " +
+        "today's gas price), collateral_due (a held collateral set's next update within a week), collateral_past",
+      items: {
+        type: "object",
+        required: ["code", "message"],
+        properties: { code: { type: "string" }, about: { type: "string" }, message: { type: "string" } },
+      },
+    },
     synced: { type: "boolean" },
     epoch: { type: ["string", "null"] },
     slot: { type: "string" },
@@ -37,6 +78,18 @@ const STATUS = {
       description:
         "the node joined the group after commands were applied and waits for its state snapshot: " +
         "it answers commands and queries with 503 syncing until it is installed",
+    },
+    sync: {
+      type: "object",
+      description:
+        "the node's peers for a state snapshot: the --peer URLs it was given, the URLs active enclaves " +
+        "announced on chain (as of its last look, while it needed a snapshot), and `no_peer` while it " +
+        "waits for a snapshot with neither",
+      properties: {
+        peers: { type: "integer" },
+        announced: { type: "integer" },
+        reason: { type: ["string", "null"] },
+      },
     },
     appliedSequence: { type: "string" },
     batches: { type: "string" },
@@ -95,23 +148,24 @@ const STATUS = {
   },
 } as const;
 
-/** What `/v1/ready` answers: the first thing that keeps the node from serving, or `ready`. */
-export const READINESS = [
-  "ready",
-  "starting",
-  "enclave_restarting",
-  "enclave_down",
-  "diverged",
-  "left",
-  "catching_up",
-  "not_member",
-  "syncing",
-] as const;
 type Readiness = (typeof READINESS)[number];
 const READY = {
   type: "object",
   required: ["ready", "state"],
-  properties: { ready: { type: "boolean" }, state: { enum: READINESS } },
+  properties: {
+    ready: { type: "boolean" },
+    state: { enum: READINESS },
+    reason: { type: "string", description: "why it stays in that state, where the node knows (`no_peer`)" },
+    message: { type: "string" },
+  },
+} as const;
+
+/** What a syncing node tells its operator when nothing can give it its snapshot (snapshot-sync.ts). */
+const NO_PEER = {
+  reason: "no_peer",
+  message:
+    "waits for another node's state snapshot and has no peer: none given with --peer and none " +
+    "announced on chain; it keeps looking",
 } as const;
 
 export async function readinessOf(node: ServedNode): Promise<Readiness> {
@@ -159,7 +213,8 @@ export function registerStatusRoutes(
     },
     async (_req, reply) => {
       const state = await readinessOf(node);
-      return reply.code(state === "ready" ? 200 : 503).send({ ready: state === "ready", state });
+      const why = state === "syncing" && node.peerState.reason === "no_peer" ? NO_PEER : {};
+      return reply.code(state === "ready" ? 200 : 503).send({ ready: state === "ready", state, ...why });
     },
   );
 
@@ -174,21 +229,31 @@ export function registerStatusRoutes(
     async (_req, reply) => {
       if (!node.registration)
         return reply.code(503).send({ code: "starting", message: "the node is starting" });
-      const [status, enclave, head] = await Promise.all([
+      const [status, enclave, head, gas, warnings] = await Promise.all([
         node.groupStatus(),
         node.enclaveStatus(),
         node.chainHead(),
+        node.gasBalance().catch(() => undefined),
+        node.warnings(),
       ]);
+      const ready = await readinessOf(node);
+      const followed = node.followedHead;
       const g = status.group;
       return {
         enclave: node.address,
         measurement: enclave.measurement,
+        release: enclave.release,
         platform: enclave.platform,
         app: enclave.app,
         contract,
         chainId,
         chainRpc,
         chainHead: head.toString(),
+        followedHead: followed?.toString() ?? null,
+        lagBlocks: followed === undefined ? null : (head > followed ? head - followed : 0n).toString(),
+        gasBalance: gas?.toString() ?? null,
+        ready,
+        warnings,
         synced: node.isSynced,
         epoch: g.epoch ?? null,
         slot: g.slot,
@@ -199,6 +264,7 @@ export function registerStatusRoutes(
         lastHandshake: g.lastHandshake ?? null,
         rotationPending: node.rotationPending,
         syncing: status.ledger.syncing !== undefined,
+        sync: node.peerState,
         appliedSequence: status.ledger.sequence,
         batches: status.ledger.batches,
         skippedBatches: status.ledger.skippedBatches,
@@ -217,7 +283,7 @@ export function registerStatusRoutes(
     "/v1/enclave",
     {
       schema: {
-        summary: "this node's enclave: address, HPKE key, measurement, on-chain registration",
+        summary: "this node's enclave: address, HPKE key, measurement, its app, on-chain registration",
         response: { 503: ERROR },
       },
     },
@@ -229,7 +295,10 @@ export function registerStatusRoutes(
         address: node.address,
         hpkePublicKey: node.registration.hpkePublicKey,
         measurement: enclave.measurement,
+        release: enclave.release,
         platform: enclave.platform,
+        // Name, code hash and state version: the registration's `app` is their id (`appIdOf`).
+        app: enclave.app,
         registration: record,
         note: "clients read the HPKE key from the contract, not from this answer",
       };

@@ -1,5 +1,6 @@
 // The API's guards against a node that stands in for EnclaveNode: admin token, per-address rate
 // limits, the cap on waiting requests, body limits, and a status without credentials.
+
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { connect, type Socket } from "node:net";
@@ -15,6 +16,7 @@ import { EnclaveCallError } from "../../boundary/frames.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../../protocol/envelope.js";
 import { ADMIN_TOKEN_FILE, checkAdminAuthorization, loadOrCreateAdminToken } from "../admin-token.js";
 import { createLogger } from "../log.js";
+import { NodeMetrics } from "../node-metrics.js";
 import { buildNodeApi, ENVELOPE_BODY_LIMIT, type NodeApiLimits, withoutCredentials } from "./api.js";
 import type { ServedNode } from "./api-common.js";
 
@@ -41,12 +43,18 @@ function stubNode(hostDir: string) {
     isSynced: true,
     enclaveState: "up",
     rotationPending: false,
+    peerState: { peers: 1, announced: 0, reason: null },
     groupStatus: async () => ({
       group: { member: true, epoch: "3", slot: "3", members: [], epochKeyFingerprint: undefined },
       ledger: { sequence: "0", batches: "0", queued: 0, inFlight: 0 },
     }),
     enclaveStatus: async () => ({ measurement: "0x00", platform: "sim" }),
     chainHead: async () => 7n,
+    followedHead: 7n,
+    gasBalance: async () => 10n ** 18n,
+    warnings: async () => [],
+    rpcOutages: [0],
+    counts: new NodeMetrics(),
     requestRotation: () => {
       calls.rotations++;
     },
@@ -79,11 +87,11 @@ describe("the node API's guards", () => {
     for (const socket of opened.splice(0)) socket.destroy();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
-  const api = (limits?: Partial<NodeApiLimits>, chainRpc = "http://127.0.0.1:8545") => {
+  const api = (limits?: Partial<NodeApiLimits>) => {
     const stub = stubNode(hostDir());
     return {
       ...stub,
-      app: buildNodeApi({ node: stub.node, contract: `0x${"22".repeat(20)}`, chainId: 1, chainRpc, limits }),
+      app: buildNodeApi({ node: stub.node, contract: `0x${"22".repeat(20)}`, chainId: 1, limits }),
     };
   };
 
@@ -400,12 +408,31 @@ describe("the node API's guards", () => {
       "https://rpc.example:8443",
     );
     assert.equal(withoutCredentials("not a url"), "(not a URL)");
-    const { app } = api({}, "https://alice:secret@eth.provider.example/v3/0123456789abcdef?key=zz");
+    const { node } = stubNode(hostDir());
+    const app = buildNodeApi({
+      node,
+      contract: `0x${"22".repeat(20)}`,
+      chainId: 1,
+      publicRpcUrl: "https://alice:secret@eth.provider.example/v3/0123456789abcdef?key=zz",
+    });
     const status = await app.inject({ url: "/v1/status" });
     assert.equal(status.statusCode, 200);
     assert.equal(status.json().chainRpc, "https://eth.provider.example");
-    assert.doesNotMatch(status.body, /secret|0123456789abcdef|zz/);
+    assert.doesNotMatch(status.body, /secret|0123456789abcdef|zz|10\.0\.0\.7/);
     await app.close();
+  });
+
+  test("a node that publishes no RPC names none, and gives no network hint", async () => {
+    const { app } = api({});
+    const [status, hint] = await Promise.all([
+      app.inject({ method: "GET", url: "/v1/status" }),
+      app.inject({ method: "GET", url: "/v1/network" }),
+    ]);
+    await app.close();
+    assert.equal(status.json().chainRpc, null);
+    assert.equal(hint.statusCode, 404);
+    assert.equal(hint.json().code, "no_network_hint");
+    for (const body of [status.body, hint.body]) assert.doesNotMatch(body, /10\.0\.0\.7/);
   });
 });
 
@@ -416,7 +443,7 @@ describe("readiness", () => {
   const readiness = async (change: (node: Record<string, unknown>) => void) => {
     const { node } = stubNode(dir);
     change(node as unknown as Record<string, unknown>);
-    const app = buildNodeApi({ node, contract: `0x${"22".repeat(20)}`, chainId: 1, chainRpc: "http://x" });
+    const app = buildNodeApi({ node, contract: `0x${"22".repeat(20)}`, chainId: 1 });
     const res = await app.inject({ method: "GET", url: "/v1/ready" });
     await app.close();
     return { status: res.statusCode, body: res.json() as { ready: boolean; state: string } };
@@ -459,6 +486,17 @@ describe("readiness", () => {
       assert.deepEqual(await readiness(change), { status: 503, body: { ready: false, state } }, state);
     }
   });
+
+  test("a node syncing with no peer to fetch its snapshot from says so: reason no_peer", async () => {
+    const noPeer = await readiness((n) => {
+      n.groupStatus = groupWith({}, { syncing: { slot: "3", block: "9", sequence: "4" } });
+      n.peerState = { peers: 0, announced: 0, reason: "no_peer" };
+    });
+    const { message, ...body } = noPeer.body as { message?: string };
+    assert.deepEqual(body, { ready: false, state: "syncing", reason: "no_peer" });
+    assert.equal(noPeer.status, 503);
+    assert.match(message ?? "", /--peer.*announced on chain/);
+  });
 });
 
 describe("a node whose enclave diverged", () => {
@@ -479,7 +517,7 @@ describe("a node whose enclave diverged", () => {
       commandStatus: diverged,
       groupStatus: async () => ({ ...(await stubNode(dir).node.groupStatus()), diverged: DIVERGENCE }),
     });
-    const app = buildNodeApi({ node, contract: `0x${"22".repeat(20)}`, chainId: 1, chainRpc: "http://x" });
+    const app = buildNodeApi({ node, contract: `0x${"22".repeat(20)}`, chainId: 1 });
     for (const request of ENCLAVE_REQUESTS) {
       const res = await app.inject(request);
       assert.equal(res.statusCode, 503, request.url);
@@ -506,7 +544,6 @@ describe("errors the node did not expect", () => {
       node,
       contract: `0x${"22".repeat(20)}`,
       chainId: 1,
-      chainRpc: "http://x",
       log: createLogger({ write: (line) => lines.push(line) }),
     });
     const res = await app.inject({ method: "GET", url: "/v1/status" });
@@ -529,7 +566,7 @@ describe("errors the node did not expect", () => {
       node,
       contract: `0x${"22".repeat(20)}`,
       chainId: 1,
-      chainRpc: "http://user:secret@rpc.example:8545/key",
+      publicRpcUrl: "http://user:secret@rpc.example:8545/key",
       log: createLogger({ write: (line) => lines.push(line) }),
     });
     const res = await app.inject({ method: "GET", url: "/v1/status" });
@@ -551,7 +588,6 @@ describe("errors the node did not expect", () => {
       node,
       contract: `0x${"22".repeat(20)}`,
       chainId: 1,
-      chainRpc: "http://10.0.0.7:8545",
       publicRpcUrl: "https://rpc.public.example/",
     });
     const [status, hint] = await Promise.all([

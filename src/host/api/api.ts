@@ -1,10 +1,9 @@
 // The node's REST API (fastify, JSON schemas, OpenAPI generated from them at /docs/openapi.json). Errors are JSON with a
 // stable code and a message; nothing secret is in any answer. Guarded against abuse: admin routes need the node's
-// admin token, every client (remote address) has a request rate, waiting requests are capped, bodies are bounded,
-// a request must arrive in time, and connections are capped.
+// admin token, every client (its address, or its IPv6 /64; behind a trusted proxy, the address the proxy names) has
+// a request rate, waiting requests are capped, bodies are bounded, a request must arrive in time, and connections
+// are capped. Given a certificate, it serves HTTPS.
 
-import type { Server } from "node:http";
-import type { Socket } from "node:net";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -21,9 +20,11 @@ import {
   type ServedNode,
 } from "./api-common.js";
 import { clientErrorHandler, frameworkErrors, registerErrorShape } from "./api-errors.js";
-import { registerMetricsRoute } from "./api-metrics.js";
+import { type NodeApiMetrics, nodeApiMetrics, registerMetricsRoute } from "./api-metrics.js";
 import { registerSnapshotRoutes } from "./api-snapshots.js";
 import { registerStatusRoutes } from "./api-status.js";
+import { clientKey, trustedProxyCheck } from "./client-address.js";
+import { capConnectionsPerClient } from "./connection-cap.js";
 import { registerWebApp } from "./web-app.js";
 
 export {
@@ -61,7 +62,6 @@ export type NodeApiOptions = {
   node: ServedNode;
   contract: Address;
   chainId: number;
-  chainRpc: string;
   /** The token admin routes require; by default the node's own (`<hostDir>/admin-token`, made at first start). */
   adminToken?: string;
   /** Rate and waiting limits; each omitted one is DEFAULT_API_LIMITS's. */
@@ -70,43 +70,42 @@ export type NodeApiOptions = {
   deployedAtBlock?: bigint;
   /**
    * The chain RPC the operator publishes to clients (`node start --public-rpc`), in the network hint
-   * and in status; without it, `chainRpc` as scheme://host:port.
+   * and in status (as scheme://host:port); without it the node names no RPC and gives no hint: its
+   * own may be private, or hold a provider's key.
    */
   publicRpcUrl?: string;
   /** Where an internal error's cause is logged (the client hears "internal error" only). */
   log?: Logger;
+  /**
+   * The node's metrics, which this API's requests add to; served at `/metrics` here unless
+   * `metricsElsewhere` (`node start --metrics-port`). Made here when omitted.
+   */
+  metrics?: NodeApiMetrics;
+  metricsElsewhere?: boolean;
+  /**
+   * Proxies whose X-Forwarded-For names the client (`node start --trusted-proxy`; each an IP address
+   * or a CIDR range). Default none: every client is its socket's peer, whatever it sends.
+   */
+  trustedProxies?: readonly string[];
+  /** The certificate (chain) and its private key, PEM (`node start --tls-cert/--tls-key`): HTTPS only. */
+  tls?: NodeApiTls;
 };
 
-/**
- * Closes a connection at once when its client address already holds `max`: an idle keep-alive
- * connection lasts fastify's 72 s, so without this one client could hold every connection of the
- * node's cap with a few requests a second. (A short keep-alive instead races clients that reuse a
- * connection just as the server closes it: their request fails.)
- */
-function limitConnectionsPerAddress(server: Server, max: number): void {
-  const open = new Map<string, number>();
-  server.on("connection", (socket: Socket) => {
-    const address = socket.remoteAddress ?? "";
-    const count = (open.get(address) ?? 0) + 1;
-    if (count > max) {
-      socket.destroy();
-      return;
-    }
-    open.set(address, count);
-    socket.once("close", () => {
-      const left = (open.get(address) ?? 1) - 1;
-      if (left === 0) open.delete(address);
-      else open.set(address, left);
-    });
-  });
-}
+export type NodeApiTls = { cert: string; key: string };
 
 export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
   const { node, contract, chainId } = options;
   // What status and the network hint name: the RPC the operator publishes, else its own without credentials.
-  const chainRpc = withoutCredentials(options.publicRpcUrl ?? options.chainRpc);
+  const chainRpc = options.publicRpcUrl === undefined ? null : withoutCredentials(options.publicRpcUrl);
   const adminToken = options.adminToken ?? loadOrCreateAdminToken(node.hostDir);
   const limits: NodeApiLimits = { ...DEFAULT_API_LIMITS, ...options.limits };
+  const trustedProxies = options.trustedProxies ?? [];
+  const isTrustedProxy = trustedProxyCheck(trustedProxies);
+  // Node checks for late requests at this interval (by default every 30 s): a fraction of the limit.
+  const server = {
+    headersTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: Math.ceil(limits.requestTimeoutMs / TIMEOUT_CHECKS_PER_LIMIT),
+  };
   // Every route reads at most EMPTY_BODY_LIMIT bytes of a body unless it says more (the envelope routes).
   // Refusals decided before any route (a URL fastify cannot decode, bytes Node's parser rejects)
   // are answered in the API's error shape too.
@@ -116,14 +115,17 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
     frameworkErrors,
     clientErrorHandler,
     requestTimeout: limits.requestTimeoutMs,
-    // Node checks for late requests at this interval (by default every 30 s): a fraction of the limit.
-    http: {
-      headersTimeout: limits.requestTimeoutMs,
-      connectionsCheckingInterval: Math.ceil(limits.requestTimeoutMs / TIMEOUT_CHECKS_PER_LIMIT),
-    },
-  });
+    // request.ip: the socket's peer, or, from a trusted proxy, the right-most X-Forwarded-For address
+    // that is not itself one (fastify's walk of the header, with this list as its trust).
+    trustProxy: trustedProxies.length > 0 ? isTrustedProxy : false,
+    // With a certificate, a TLS handshake must also end within the request's limit (Node's is 120 s).
+    ...(options.tls
+      ? { https: { ...server, ...options.tls, handshakeTimeout: limits.requestTimeoutMs } }
+      : { http: server }),
+    // One instance type for both: nothing here differs between an HTTP and an HTTPS server.
+  }) as unknown as FastifyInstance;
   app.server.maxConnections = limits.maxConnections;
-  limitConnectionsPerAddress(app.server, limits.maxConnectionsPerAddress);
+  capConnectionsPerClient(app.server, limits.maxConnectionsPerAddress, isTrustedProxy);
   // The OpenAPI document is built from the route schemas below (their `summary`, params, body and
   // answers); the routes are registered after the plugin so that it sees each of them.
   app.register(swagger, {
@@ -141,37 +143,44 @@ export function buildNodeApi(options: NodeApiOptions): FastifyInstance {
       return openapiObject;
     },
   });
-  // Per client = per remote address (the socket's: `trustProxy` is off, so a header cannot choose it).
-  // In memory, fixed windows; the limit is checked on request, before any body is read.
+  // Per client (`clientKey` of request.ip: an address, an IPv6 /64); a header names the client only
+  // when a trusted proxy sent it. In memory, fixed windows; checked on request, before any body is read.
   const perSecond = limits.rateLimit.timeWindowMs / 1000;
   app.register(rateLimit, {
     max: limits.rateLimit.max,
     timeWindow: limits.rateLimit.timeWindowMs,
+    keyGenerator: (request) => clientKey(request.ip),
     errorResponseBuilder: (_request, context) => ({
       statusCode: 429,
       code: "rate_limited",
       message:
-        `node API rate limit: at most ${context.max} requests per ${perSecond} s from one client address; ` +
+        `node API rate limit: at most ${context.max} requests per ${perSecond} s from one client ` +
+        `(an IPv4 address or an IPv6 /64); ` +
         `retry after ${context.after}`,
     }),
   });
   registerErrorShape(app, options.log);
 
+  const metrics = options.metrics ?? nodeApiMetrics(node);
   const routes: NodeRoutes = { node, contract, chainId, chainRpc, limits, adminToken };
   app.register(async (api) => {
     registerStatusRoutes(api, routes);
     registerAdminRoutes(api, routes);
     registerCommandRoutes(api, routes);
     registerSnapshotRoutes(api, routes);
-    registerMetricsRoute(api, routes);
+    api.addHook("onResponse", metrics.observe);
+    if (!options.metricsElsewhere) registerMetricsRoute(api, metrics);
     api.get(OPENAPI_URL, { schema: { hide: true } }, async () => api.swagger());
     registerWebApp(api, {
-      profile: {
-        chainId,
-        contract,
-        deployedAtBlock: options.deployedAtBlock ?? 0n,
-        rpcUrl: options.publicRpcUrl ?? chainRpc,
-      },
+      profile:
+        options.publicRpcUrl === undefined
+          ? undefined
+          : {
+              chainId,
+              contract,
+              deployedAtBlock: options.deployedAtBlock ?? 0n,
+              rpcUrl: options.publicRpcUrl,
+            },
     });
   });
   return app;

@@ -71,8 +71,11 @@ export function webBundleDigest(webRoot: string): string {
 }
 
 export type WebAppOptions = {
-  /** The profile a page starts from: the chain RPC must be one browsers may reach (no API key in it). */
-  profile: NetworkProfile;
+  /**
+   * The profile a page starts from: the chain RPC must be one browsers may reach (no API key in it).
+   * None (the node publishes no RPC): `/v1/network` answers 404 `no_network_hint`.
+   */
+  profile: NetworkProfile | undefined;
   /** The built page (default: `findWebRoot()`); none: `/` answers 404 `web_not_built`. */
   webRoot?: string;
 };
@@ -95,7 +98,14 @@ export function registerWebApp(app: FastifyInstance, options: WebAppOptions): vo
   app.get(
     "/v1/network",
     { schema: { summary: "a network profile hint: pages check it on chain" } },
-    async (_request, reply) => reply.type("application/json").send(networkProfileJson(profile)),
+    async (_request, reply) =>
+      profile
+        ? reply.type("application/json").send(networkProfileJson(profile))
+        : reply.code(404).send({
+            code: "no_network_hint",
+            message:
+              "this node publishes no chain RPC (node start --public-rpc): use your own network profile",
+          }),
   );
   registerWebPage(app, options.webRoot);
 }

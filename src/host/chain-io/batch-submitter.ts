@@ -5,6 +5,7 @@ import type { LedgerWallet } from "../../chain/chain.js";
 import type { EnclaveCalls } from "../enclave-process.js";
 import { firstLine, type Logger } from "../log.js";
 import type { StageMetrics } from "../metrics.js";
+import type { NodeMetrics } from "../node-metrics.js";
 import type { SealedStore } from "../sealed-store.js";
 import { type BlockClock, batchesInFlightAllowed, observeHead } from "./batch-policy.js";
 import type { ChainWriter } from "./chain-writer.js";
@@ -23,6 +24,7 @@ export type BatchSubmitterOptions = {
   wallet: LedgerWallet;
   store: SealedStore;
   metrics: StageMetrics;
+  counts: NodeMetrics;
   log: Logger;
   maxBatchCommands: number;
   maxBatchesInFlight: number;
@@ -144,6 +146,7 @@ export class BatchSubmitter {
       );
       if (!hash) return; // those behind it would fail; the next tick sends them in order again
       this.sent.set(batch.signature, { hash });
+      this.options.counts.batchSubmitted();
       this.lastOpenedAt = Date.now();
       this.batchesSent++;
       const every = this.options.rotateEveryBatches;
@@ -165,6 +168,7 @@ export class BatchSubmitter {
         (error: unknown) => `receipt not read: ${firstLine(error)}`,
       );
     if (outcome === true) return;
+    this.options.counts.batchFailed(outcome === "reverted" ? "reverted" : "receipt_unread");
     this.options.log.warn({ nonce, outcome }, "batch not ordered; it is sent again");
     // Behind a failed batch the later ones fail too.
     let after = false;

@@ -8,6 +8,7 @@ import type { AnonifyEvent } from "../../chain/follower.js";
 import type { CommandWaiters } from "../commands/command-waiters.js";
 import type { EnclaveCalls } from "../enclave-process.js";
 import type { StageMetrics } from "../metrics.js";
+import type { NodeMetrics } from "../node-metrics.js";
 import type { Keep, SealedStore } from "../sealed-store.js";
 import type { SnapshotPublisher } from "../snapshots/snapshot-publisher.js";
 import type { SnapshotSync } from "../snapshots/snapshot-sync.js";
@@ -21,6 +22,7 @@ export type EventApplicationDeps = {
   publisher: SnapshotPublisher;
   snapshotSync: SnapshotSync;
   metrics: StageMetrics;
+  counts: NodeMetrics;
   stopped(): boolean;
   /** The enclave found its history or state is not the network's: it applies nothing more. */
   diverged(divergence: Divergence): void;
@@ -72,7 +74,14 @@ export class EventApplication {
     if (applied.cursor) this.appliedSeq = BigInt(applied.cursor.seq);
     this.deps.store.noteCursor(applied.cursor && BigInt(applied.cursor.block));
     this.deps.keep(applied);
-    for (const settled of applied.settled) this.deps.waiters.wake(settled);
+    for (const settled of applied.settled) {
+      if (settled.status === "ordered")
+        this.deps.counts.commandOrdered(
+          settled.id,
+          settled.block === undefined ? undefined : BigInt(settled.block),
+        );
+      this.deps.waiters.wake(settled);
+    }
     if (applied.snapshots.length > 0) await this.deps.publisher.take(applied.snapshots);
     if (applied.ledger.syncing && !applied.blocked)
       void this.deps.snapshotSync.ensure(applied.ledger.syncing);

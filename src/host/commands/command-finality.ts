@@ -6,6 +6,7 @@ import type { Chain, PublicClient, Transport } from "viem";
 import type { CommandStatusAnswer } from "../../boundary/call-results.js";
 import { isFinal } from "../../chain/finality.js";
 import { isSettled } from "../../protocol/receipts.js";
+import type { NodeMetrics } from "../node-metrics.js";
 
 /** A command's status as the API answers it: the enclave's answer, and `final` once it is ordered. */
 export type NodeCommandStatus = CommandStatusAnswer & { final?: boolean };
@@ -21,11 +22,13 @@ export class CommandFinality {
   constructor(
     private readonly chain: PublicClient<Transport, Chain>,
     private readonly depth: bigint,
+    private readonly counts: NodeMetrics,
   ) {}
 
   /** The follower caught up to `head`: answers waiting for finality look again. */
   observe(head: bigint): void {
     this.head = head;
+    this.counts.finalThrough(head - this.depth);
     for (const wake of this.moved.splice(0)) wake();
   }
 

@@ -5,6 +5,7 @@ import type { CommandStatusAnswer } from "../../boundary/call-results.js";
 import { isSettled } from "../../protocol/receipts.js";
 import type { EnclaveCalls } from "../enclave-process.js";
 import type { StageMetrics } from "../metrics.js";
+import type { NodeMetrics } from "../node-metrics.js";
 import type { Keep } from "../sealed-store.js";
 import type { CommandFinality, NodeCommandStatus, WaitUntil } from "./command-finality.js";
 import type { CommandWaiters } from "./command-waiters.js";
@@ -12,6 +13,7 @@ import type { CommandWaiters } from "./command-waiters.js";
 export type CommandRequestsDeps = {
   enclave: EnclaveCalls;
   metrics: StageMetrics;
+  counts: NodeMetrics;
   waiters: CommandWaiters;
   finality: CommandFinality;
   /** Stores what the enclave sealed (the accepted command's journal record). */
@@ -28,11 +30,15 @@ export class CommandRequests {
    */
   async submit(envelope: Hex, waitMs: number, until: WaitUntil): Promise<NodeCommandStatus> {
     const deadline = Date.now() + waitMs;
-    const result = await this.deps.metrics.time("open-and-check", () =>
-      this.deps.enclave.call("submitCommand", { envelope }),
-    );
+    const result = await this.deps.metrics
+      .time("open-and-check", () => this.deps.enclave.call("submitCommand", { envelope }))
+      .catch((error: unknown) => {
+        this.deps.counts.commandRefused(error);
+        throw error;
+      });
     this.deps.keep(result); // the accepted command is in the sealed state before the client hears 202
     const id = result.id.toLowerCase() as Hex;
+    this.deps.counts.commandAccepted(id);
     if (waitMs <= 0 || this.deps.stopped()) return { id, status: "queued" };
     // Registered before anything else runs here: its batch cannot be applied before this line.
     const settled = (await this.deps.waiters.settled(id, waitMs).done) ?? (await this.askCommandStatus(id));

@@ -1,5 +1,6 @@
 // The host's side of state snapshots that needs no chain: the files it keeps by hash, the route that
 // serves them (strictly named, public, ciphertext only), and how the API answers while its node syncs.
+
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +11,7 @@ import { ENCLAVE_REQUESTS } from "../../../test/support/enclave-requests.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import { buildNodeApi } from "../api/api.js";
 import type { ServedNode } from "../api/api-common.js";
+import { NodeMetrics } from "../node-metrics.js";
 import { isSnapshotHash, SNAPSHOTS_DIR, SnapshotStore } from "./snapshot-store.js";
 
 const dirs: string[] = [];
@@ -51,6 +53,11 @@ function syncingNode(dir: string) {
     }),
     enclaveStatus: async () => ({ measurement: "0x00", platform: "sim" }),
     chainHead: async () => 7n,
+    followedHead: 7n,
+    gasBalance: async () => 10n ** 18n,
+    warnings: async () => [],
+    rpcOutages: [0],
+    counts: new NodeMetrics(),
     query: async () => syncing(),
     submitCommand: async () => syncing(),
     commandStatus: async () => syncing(),
@@ -83,7 +90,7 @@ describe("state snapshots at the host", () => {
   test("GET /v1/snapshots/:hash serves held bytes as octets, 404 for others, 400 for a malformed name", async () => {
     const dir = hostDir();
     const node = syncingNode(dir);
-    const app = buildNodeApi({ node, contract: `0x${"22".repeat(20)}`, chainId: 1, chainRpc: "http://x" });
+    const app = buildNodeApi({ node, contract: `0x${"22".repeat(20)}`, chainId: 1 });
     const held = bytes(5000, 9);
     const hash = node.snapshots.write(held);
     const res = await app.inject({ method: "GET", url: `/v1/snapshots/${hash}` });
@@ -111,7 +118,6 @@ describe("state snapshots at the host", () => {
       node: syncingNode(hostDir()),
       contract: `0x${"22".repeat(20)}`,
       chainId: 1,
-      chainRpc: "http://x",
     });
     const status = await app.inject({ method: "GET", url: "/v1/status" });
     assert.equal(status.json().syncing, true);
