@@ -1,9 +1,9 @@
-// Deterministic fuzzing of the three evidence formats (SGX quote, TDX quote, Nitro document) with
-// random bytes and mutations of the real vectors: byte flips, overwritten runs, truncations,
-// extensions and hostile length fields; plus mutated SGX collateral.
-//   Parser level (6,000 cases): parseQuote / parseNitroDocument either return or throw a
-//   VerificationError, never anything else.
-//   Full verification (10,200 cases; rejection is cheap, as mutants fail before the costly checks):
+// Deterministic fuzzing of the evidence formats (SGX quote, TDX quote, Nitro document, SEV-SNP report
+// with its certificate table) with random bytes and mutations of the real vectors: byte flips,
+// overwritten runs, truncations, extensions and hostile length fields; plus mutated SGX collateral.
+//   Parser level (8,000 cases): parseQuote / parseNitroDocument / the SEV-SNP codecs either return
+//   or throw a VerificationError, never anything else.
+//   Full verification (13,400 cases; rejection is cheap, as mutants fail before the costly checks):
 //   the verifier rejects with a VerificationError or, when the mutation only touched bytes no check
 //   depends on (TDX zero padding trimmed, whitespace between PEM blocks, hex digits in another case),
 //   returns exactly the original verdict. Never another exception type, never a different verdict.
@@ -13,6 +13,9 @@ import { describe, test } from "node:test";
 import { readVectorBase64, readVectorBytes, readVectorJson, vectorsSkip } from "./dcap/test-vectors.js";
 import { parseQuote, verifySgxQuote, verifyTdxQuote } from "./dcap.js";
 import { parseNitroDocument, verifyNitroDocument } from "./nitro.js";
+import { decodeCertTable } from "./sev-snp/cert-table.js";
+import { evidenceWithCertificates, sampleNamed } from "./sev-snp/test-fixtures.js";
+import { decodeSevSnpReport, splitSevSnpEvidence, verifySevSnpReport } from "./sev-snp.js";
 import { type Verdict, VerificationError, type Verifier, type VerifyOptions } from "./verdict.js";
 
 const SEED = 0x5eed_2025;
@@ -22,7 +25,7 @@ const NITRO_NOW = new Date("2024-09-07T14:37:39.545Z");
 
 /**
  * Cases per target. Rejection is cheap (most mutants fail before the expensive checks), so full
- * verifications alone exceed 10,000: 3 x (200 + 3,000) + 600 = 10,200, plus 3 x 2,000 parser cases.
+ * verifications alone exceed 10,000: 4 x (200 + 3,000) + 600 = 13,400, plus 4 x 2,000 parser cases.
  */
 const PARSER_RANDOM_CASES = 500;
 const PARSER_MUTATION_CASES = 1_500;
@@ -186,6 +189,17 @@ const targets: Target[] = [
     parse: parseNitroDocument,
     verify: verifyNitroDocument,
     options: () => ({ now: NITRO_NOW }),
+  },
+  {
+    name: "SEV-SNP report and certificate table",
+    evidence: () => evidenceWithCertificates(sampleNamed("turin-v5-vcek.bin")),
+    parse: (bytes) => {
+      const { report, certTable } = splitSevSnpEvidence(bytes);
+      decodeSevSnpReport(report);
+      if (certTable) decodeCertTable(certTable);
+    },
+    verify: verifySevSnpReport,
+    options: () => ({ now: sampleNamed("turin-v5-vcek.bin").now }),
   },
 ];
 

@@ -16,7 +16,7 @@ export type AttestationPolicy = {
 /** Real hardware only, current TCB only, no debug enclaves. */
 export const PRODUCTION_POLICY: AttestationPolicy = {
   name: "production",
-  platforms: ["sgx", "tdx", "nitro"],
+  platforms: ["sgx", "tdx", "nitro", "sev-snp"],
   tcbStatuses: ["UpToDate"],
   debugAllowed: false,
   maxEvidenceAgeSeconds: 24 * 3600,
@@ -25,7 +25,7 @@ export const PRODUCTION_POLICY: AttestationPolicy = {
 /** The local network's policy: admits the simulated platform, which is debug by nature. */
 export const DEVELOPMENT_POLICY: AttestationPolicy = {
   name: "development",
-  platforms: ["sim", "sgx", "tdx", "nitro"],
+  platforms: ["sim", "sgx", "tdx", "nitro", "sev-snp"],
   tcbStatuses: Object.keys(TcbStatus) as TcbStatusName[],
   debugAllowed: true,
   maxEvidenceAgeSeconds: 24 * 3600,

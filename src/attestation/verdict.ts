@@ -1,5 +1,5 @@
 /** The platforms whose evidence Anonify verifies; the numbers are the contract's `PLATFORM_*`. */
-export const Platform = { sim: 0, sgx: 1, tdx: 2, nitro: 3 } as const;
+export const Platform = { sim: 0, sgx: 1, tdx: 2, nitro: 3, "sev-snp": 4 } as const;
 export type PlatformName = keyof typeof Platform;
 
 /** TCB status as Intel names it; other platforms report `UpToDate` or `Simulated`. */
@@ -30,6 +30,8 @@ export type Verdict = {
   debug: boolean;
   tcbStatus: TcbStatusName;
   advisoryIds: string[];
+  /** The TCB's patch levels as the evidence reports them (SEV-SNP: bootloader, tee, snp, microcode, fmc). */
+  tcb?: Readonly<Record<string, number>>;
   /** How fresh the collateral the TCB status was judged on is (SGX/TDX: Intel's TCB recovery count). */
   tcbEvaluationDataNumber?: number;
   /** The evidence's report data / user data, hex (64 bytes for SGX/TDX). */

@@ -1,5 +1,6 @@
 import { verifySgxQuote, verifyTdxQuote } from "./dcap.js";
 import { verifyNitroDocument } from "./nitro.js";
+import { verifySevSnpReport } from "./sev-snp.js";
 import { verifySimQuote } from "./sim.js";
 import type { Verifier } from "./verdict.js";
 
@@ -8,6 +9,7 @@ export const VERIFIERS = {
   sgx: verifySgxQuote,
   tdx: verifyTdxQuote,
   nitro: verifyNitroDocument,
+  "sev-snp": verifySevSnpReport,
   sim: verifySimQuote,
 } as const satisfies Record<string, Verifier>;
 

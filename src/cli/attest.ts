@@ -25,6 +25,7 @@ export function readEvidence(path: string): Uint8Array {
 type VerifyFlags = {
   format: string;
   collateral?: string;
+  certs?: string;
   at?: string;
   root?: string;
   policy?: string;
@@ -35,9 +36,13 @@ export function registerAttestCommand(program: Command): void {
   const attest = program.command("attest").description("attestation evidence");
   attest
     .command("verify <file>")
-    .description("verify SGX/TDX DCAP quotes, Nitro attestation documents or simulated quotes")
+    .description("verify SGX/TDX DCAP quotes, Nitro documents, SEV-SNP reports or simulated quotes")
     .requiredOption("--format <format>", `one of ${Object.keys(VERIFIERS).join(", ")}`)
     .option("--collateral <file>", "Intel PCS collateral (JSON) for sgx and tdx")
+    .option(
+      "--certs <pem-file>",
+      "for sev-snp: the VCEK or VLEK, then its ASK or ASVK, in PEM (the ARK is pinned)",
+    )
     .option("--at <iso-time>", "verify as of this time instead of now")
     .option(
       "--root <pem-file>",
@@ -52,6 +57,10 @@ export function registerAttestCommand(program: Command): void {
         process.exitCode = 1;
       };
       if (!isEvidenceFormat(flags.format)) return fail("usage", `unknown format ${flags.format}`);
+      if (flags.certs !== undefined && flags.format !== "sev-snp")
+        return fail("usage", "--certs is for --format sev-snp (sgx and tdx take --collateral)");
+      if (flags.certs !== undefined && flags.collateral !== undefined)
+        return fail("usage", "--certs and --collateral are for different formats; give one");
       const now = flags.at ? new Date(flags.at) : new Date();
       if (Number.isNaN(now.getTime())) return fail("usage", `--at is not a time: ${flags.at}`);
       const policy = flags.policy ? POLICIES[flags.policy as keyof typeof POLICIES] : undefined;
@@ -59,7 +68,11 @@ export function registerAttestCommand(program: Command): void {
       try {
         const verdict = await VERIFIERS[flags.format](readEvidence(file), {
           now,
-          collateral: flags.collateral ? JSON.parse(readFileSync(flags.collateral, "utf8")) : undefined,
+          collateral: flags.certs
+            ? readFileSync(flags.certs, "utf8")
+            : flags.collateral
+              ? JSON.parse(readFileSync(flags.collateral, "utf8"))
+              : undefined,
           rootCertificatePem: flags.root ? readFileSync(flags.root, "utf8") : undefined,
         });
         if (policy) enforcePolicy(policy, verdict, now);
@@ -77,6 +90,10 @@ export function registerAttestCommand(program: Command): void {
           console.log(
             `  TCB status          ${verdict.tcbStatus}${verdict.advisoryIds.length ? ` (${verdict.advisoryIds.join(", ")})` : ""}`,
           );
+          if (verdict.tcb) {
+            const levels = Object.entries(verdict.tcb).map(([name, level]) => `${name} ${level}`);
+            console.log(`  TCB                 ${levels.join(", ")}`);
+          }
           console.log(`  report data         ${verdict.reportData}`);
           for (const [name, value] of Object.entries(verdict.measurements))
             console.log(`  ${name.padEnd(20)}${value}`);

@@ -37,7 +37,7 @@ export const ENCLAVE_POLICIES = {
    * hardening, as Intel rates it), and only measurements the user pins.
    */
   production: {
-    platforms: ["sgx", "tdx", "nitro"],
+    platforms: ["sgx", "tdx", "nitro", "sev-snp"],
     allowDebug: false,
     allowSimulated: false,
     tcbStatuses: ["UpToDate", "SWHardeningNeeded"],
@@ -82,6 +82,7 @@ export function platformLabel(info: Pick<EnclaveVerdict, "platform" | "debug">):
     sgx: "Intel SGX",
     tdx: "Intel TDX",
     nitro: "AWS Nitro",
+    "sev-snp": "AMD SEV-SNP",
   };
   return `${names[info.platform]}${info.debug && info.platform !== "sim" ? " (debug)" : ""}`;
 }

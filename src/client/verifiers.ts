@@ -8,6 +8,7 @@ const LOADERS: Record<PlatformName, () => Promise<Verifier>> = {
   sgx: async () => (await import("../attestation/dcap.js")).verifySgxQuote,
   tdx: async () => (await import("../attestation/dcap.js")).verifyTdxQuote,
   nitro: async () => (await import("../attestation/nitro.js")).verifyNitroDocument,
+  "sev-snp": async () => (await import("../attestation/sev-snp.js")).verifySevSnpReport,
 };
 
 /** The verifier of `platform`'s evidence. */

@@ -1,8 +1,9 @@
 // The client's own evidence verifiers (src/client/verifiers.ts) in a real browser (Debian's
 // Chromium): bundled by Vite as the web wallet is, in a page with no global Buffer, they verify the
 // real SGX and TDX quotes with their collateral and the real Nitro document (../shared/vectors, never
-// copied here) to the platform, measurement, TCB status and debug flag the Node tests expect, and
-// refuse each with one byte of its measurement changed, with the VerificationError's reason.
+// copied here), and a real SEV-SNP report with its certificate table (test/fixtures/sev-snp), to the
+// platform, measurement, TCB status and debug flag the Node tests expect, and refuse each with one
+// byte of its measurement changed, with the VerificationError's reason.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +23,8 @@ import {
 } from "../../src/attestation/dcap/test-vectors.js";
 import { parseQuote } from "../../src/attestation/dcap.js";
 import { parseNitroDocument } from "../../src/attestation/nitro.js";
+import { Offset } from "../../src/attestation/sev-snp/report.js";
+import { evidenceWithCertificates, sampleNamed } from "../../src/attestation/sev-snp/test-fixtures.js";
 import type { PlatformName } from "../../src/attestation/verdict.js";
 import { type Browser, launchChromium, NO_CHROMIUM } from "./chromium.js";
 import type { PageAnswer, VerifyEvidence } from "./verifiers-page.js";
@@ -77,6 +80,16 @@ const VECTORS: Vector[] = [
     tcbStatus: "UpToDate",
     tamperedReason: "nitro: COSE signature invalid",
     measuredAt: (evidence) => offsetIn(evidence, parseNitroDocument(evidence).document.pcrs.get(0)!),
+  },
+  {
+    // A real Turin report with its certificate table, as an enclave registers it (test/fixtures/sev-snp).
+    platform: "sev-snp",
+    evidence: () => evidenceWithCertificates(sampleNamed("turin-v5-vcek.bin")),
+    now: sampleNamed("turin-v5-vcek.bin").now,
+    measurement: sampleNamed("turin-v5-vcek.bin").measurement,
+    tcbStatus: "UpToDate",
+    tamperedReason: "sev-snp report: signature invalid (VCEK)",
+    measuredAt: () => Offset.measurement,
   },
 ];
 

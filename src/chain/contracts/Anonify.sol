@@ -47,6 +47,7 @@ contract Anonify {
     uint8 public constant PLATFORM_SGX = 1;
     uint8 public constant PLATFORM_TDX = 2;
     uint8 public constant PLATFORM_NITRO = 3;
+    uint8 public constant PLATFORM_SEV_SNP = 4;
 
     /// secp256k1 half order: signatures with a larger s are malleable copies and are refused.
     uint256 private constant HALF_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
@@ -340,7 +341,7 @@ contract Anonify {
 
         address signer = recoverPersonal(reportDigest(report), signature);
         if (!trustedSigners[signer]) revert UntrustedReportSigner(signer);
-        if (r.platform > PLATFORM_NITRO) revert UnknownPlatform(r.platform);
+        if (r.platform > PLATFORM_SEV_SNP) revert UnknownPlatform(r.platform);
         if (!allowedMeasurements[r.measurement]) revert MeasurementNotAllowed(r.measurement);
         // The simulated platform is debug by nature: it never passes a no-debug policy.
         if ((r.debug || r.platform == PLATFORM_SIM) && !debugAllowed) revert DebugNotAllowed();
