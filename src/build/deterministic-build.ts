@@ -5,7 +5,9 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Plugin } from "esbuild";
 import type { Hex } from "viem";
+import { enclaveResolution } from "./enclave-resolution.js";
 
 /**
  * The package's root, found from this module whether it runs from source or from the CLI bundle; an
@@ -23,7 +25,10 @@ function packageRoot(): string {
 
 export const REPO_ROOT = packageRoot();
 
-/** esbuild's settings for every measured bundle: deterministic, relative paths, nothing minified. */
+/**
+ * esbuild's settings for every measured bundle: deterministic, relative paths, nothing minified, and
+ * the enclave's resolution (enclave-resolution.ts).
+ */
 export const DETERMINISTIC = {
   absWorkingDir: REPO_ROOT, // paths inside the bundle are relative, so the measurement is machine-independent
   bundle: true,
@@ -35,6 +40,9 @@ export const DETERMINISTIC = {
   sourcemap: false,
   legalComments: "none",
   logLevel: "warning",
+  // Packages resolve as in the enclave (what it never runs left out), so an app's own bundle, whose
+  // hash is its code hash, holds what the enclave bundle holds of it. A build adding plugins keeps it.
+  plugins: [enclaveResolution] as Plugin[],
 } as const;
 
 /**
