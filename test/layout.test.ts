@@ -6,7 +6,8 @@
 // Beside the table: it points one way (no cycle), each of its grants is used by some import, and it
 // keeps the enclave side off src/host, src/cli and src/client; only src/group imports ts-mls; code
 // that runs in the enclave's pure core or in the browser reaches no Node built-in; the enclave
-// starts no process and opens no socket (it talks to its host only through frames on stdin/stdout).
+// starts no process and opens no socket (it talks to its host only through frames on stdin/stdout),
+// and touches files only through its platform.
 // Imports are read from the text: `import … from "…"`, `export … from "…"`, `import "…"` at the
 // start of a line, and `import("…")` with a string literal anywhere.
 import assert from "node:assert/strict";
@@ -148,6 +149,8 @@ const PORTABLE = [
   "src/attestation/dcap.ts",
   "src/attestation/dcap/",
   "src/attestation/nitro.ts",
+  "src/attestation/sev-snp.ts",
+  "src/attestation/sev-snp/",
   "src/attestation/held-collateral.ts",
 ];
 const NOT_PORTABLE = ["src/client/network-profile.ts"];
@@ -164,6 +167,13 @@ const ENCLAVE_FORBIDDEN_BUILTINS = new Set([
   "net",
   "tls",
 ]);
+
+/**
+ * The enclave's only files are its platform's: the host owns the disk (everything on it may be
+ * forged), so the enclave reads and writes files only where its platform is (the sim platform's
+ * secret, the hardware adapters' kernel interfaces) and where its entry point measures its own bundle.
+ */
+const ENCLAVE_FILE_ACCESS = ["src/enclave/main.ts", "src/enclave/sim-platform.ts", "src/enclave/platforms/"];
 
 /** Imports the table forbids that the code still has: each is to be fixed, then removed from here. */
 const KNOWN_VIOLATIONS: readonly { file: string; specifier: string; fix: string }[] = [];
@@ -228,6 +238,13 @@ function checkLayout(modules: readonly Module[]): Violation[] {
           if (isPortable(path)) broken("portable code imports no Node built-in");
           if (place === "src/enclave" && ENCLAVE_FORBIDDEN_BUILTINS.has(name)) {
             broken("the enclave starts no process and opens no socket");
+          }
+          if (
+            place === "src/enclave" &&
+            name === "fs" &&
+            !ENCLAVE_FILE_ACCESS.some((p) => (p.endsWith("/") ? path.startsWith(p) : path === p))
+          ) {
+            broken("the enclave touches files only through its platform");
           }
         } else {
           const owners = ONLY_IMPORTED_FROM[name];
@@ -454,6 +471,10 @@ describe("the layout checker", () => {
       'src/enclave/x.ts: import "../cli/main.js" — src/enclave may not import src/cli',
       'src/enclave/x.ts: import "node:net" — the enclave starts no process and opens no socket',
     ]);
+    assert.deepEqual(check("src/enclave/x.ts", "node:fs/promises"), [
+      'src/enclave/x.ts: import "node:fs/promises" — the enclave touches files only through its platform',
+    ]);
+    assert.deepEqual(check("src/enclave/platforms/x.ts", "node:fs/promises"), []);
     assert.deepEqual(check("src/host/x.ts", "ts-mls", "../client/network-profile.js"), [
       'src/host/x.ts: import "ts-mls" — only src/group imports ts-mls',
       'src/host/x.ts: import "../client/network-profile.js" — src/host may not import src/client',

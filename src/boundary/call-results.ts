@@ -87,8 +87,11 @@ export type StatusResult = {
 
 export type InitResult = PublicIdentity & {
   sealedIdentity: Hex;
-  /** Why a new identity was made instead of unsealing one, if one was made. */
-  created: "first-start" | "measurement-changed" | undefined;
+  /**
+   * Why a new identity was made instead of unsealing one, if one was made: none was kept, it was
+   * sealed by another measurement, or the platform's sealing does not outlive a process (TDX, SEV-SNP).
+   */
+  created: "first-start" | "measurement-changed" | "platform-cannot-seal" | undefined;
 };
 
 /**

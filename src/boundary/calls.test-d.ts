@@ -78,7 +78,7 @@ export async function hostCallResults(): Promise<void> {
 
   const init = await enclave.call("init", { chainId: 31337, contract });
   type _Init = Expect<Equal<typeof init, InitResult>>;
-  expectType<"first-start" | "measurement-changed" | undefined>(init.created);
+  expectType<"first-start" | "measurement-changed" | "platform-cannot-seal" | undefined>(init.created);
 
   const applied = await enclave.call("applyEvents", { events: [event] });
   type _Applied = Expect<Equal<typeof applied, ApplyResult>>;

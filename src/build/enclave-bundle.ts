@@ -10,8 +10,11 @@ import { appIdentity, type EnclaveConfig } from "../enclave/context.js";
 import { DEV_POLICY_KEYS } from "../protocol/dev-policy-keys.js";
 import { appIdOf } from "../protocol/digests.js";
 import { AppError, appModule, bundleApp, listed } from "./app-bundle.js";
+import { BUILTINS_ONLY_REQUIRE, guardBundle } from "./bundle-guard.js";
 import { build, DETERMINISTIC, REPO_ROOT, sha256Hex } from "./deterministic-build.js";
 
+/** The platforms a build can be for (the enclave's adapters), for the CLI's --platform. */
+export { ENCLAVE_PLATFORMS, type EnclavePlatformName, isEnclavePlatform } from "../enclave/platform.js";
 export { appCodeHash } from "./app-bundle.js";
 export { REPO_ROOT } from "./deterministic-build.js";
 export const ENCLAVE_ENTRY = join(REPO_ROOT, "src/enclave/main.ts");
@@ -123,14 +126,15 @@ async function bundleEnclave(options: MeasureEnclaveOptions) {
     // libsecp256k1's WebAssembly goes inside the bundle, so the measurement covers it too.
     loader: { ".wasm": "binary" },
     // The app's own module and nothing of any other app: each app's measurement is its own.
-    plugins: [inlineSecp256k1Wasm, appModule(app.entry)],
-    // A few CommonJS dependencies call require(); give the ESM bundle one.
-    banner: {
-      js: "import { createRequire as __anonifyRequire } from 'node:module'; const require = __anonifyRequire(import.meta.url);",
-    },
+    plugins: [...DETERMINISTIC.plugins, inlineSecp256k1Wasm, appModule(app.entry)],
+    // A few CommonJS dependencies call require(); give the ESM bundle one, for built-ins alone.
+    banner: { js: BUILTINS_ONLY_REQUIRE },
+    metafile: true,
   });
   const file = result.outputFiles[0];
   if (!file) throw new Error("esbuild produced no enclave bundle");
+  // The measured bundle runs only measured code: nothing it could load from disk.
+  guardBundle(file.text, result.metafile);
   const measured: Omit<EnclaveBundle, "path"> = {
     measurement: sha256Hex(file.contents),
     signerMeasurement: config.signerMeasurement,
@@ -161,4 +165,16 @@ export async function buildEnclaveBundle(options: BuildEnclaveOptions = {}): Pro
 /** What the build wrote beside a bundle (`<bundle>.json`): its measurement and the app it runs. */
 export function readBundleInfo(bundle = DEFAULT_ENCLAVE_BUNDLE): Omit<EnclaveBundle, "path"> {
   return JSON.parse(readFileSync(`${bundle}.json`, "utf8")) as Omit<EnclaveBundle, "path">;
+}
+
+/**
+ * The platform the build that wrote `<bundle>.json` configured (a check for operators: the bundle
+ * runs on the platform measured into it whatever this file says); undefined without that file.
+ */
+export function builtPlatform(bundle = DEFAULT_ENCLAVE_BUNDLE): string | undefined {
+  if (!existsSync(`${bundle}.json`)) return undefined;
+  const { config } = JSON.parse(readFileSync(`${bundle}.json`, "utf8")) as {
+    config?: { platform?: unknown };
+  };
+  return typeof config?.platform === "string" ? config.platform : undefined;
 }

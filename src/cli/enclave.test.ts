@@ -6,7 +6,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { buildEnclaveBundle, DEFAULT_ENCLAVE_CONFIG, DEFAULT_RELEASE } from "../build/enclave-bundle.js";
+import {
+  buildEnclaveBundle,
+  DEFAULT_ENCLAVE_CONFIG,
+  DEFAULT_RELEASE,
+  measureEnclaveBundle,
+} from "../build/enclave-bundle.js";
 import { OperatorError } from "../operator/operator-checks.js";
 import { buildConfig } from "./enclave.js";
 
@@ -49,6 +54,30 @@ describe("anonify enclave build --release", () => {
         () => buildConfig(flags(bad)),
         (e: unknown) => e instanceof OperatorError && e.code === "bad_release" && /--release/.test(e.message),
         JSON.stringify(bad),
+      );
+    }
+  });
+});
+
+describe("anonify enclave build --platform", () => {
+  test("the platform is measured in: a build for tdx is another measurement than for sim", async () => {
+    const config = buildConfig({ ...flags(DEFAULT_RELEASE), platform: "tdx" });
+    assert.equal(config.platform, "tdx");
+    assert.equal(buildConfig(flags(DEFAULT_RELEASE)).platform, "sim", "sim unless told");
+    const onTdx = await measureEnclaveBundle({ config });
+    const onSim = await measureEnclaveBundle({ config: buildConfig(flags(DEFAULT_RELEASE)) });
+    assert.notEqual(onTdx.measurement, onSim.measurement);
+  });
+
+  test("a platform that is none of the adapters is refused, naming them", () => {
+    for (const bad of ["sgx", "nitro", "TDX", ""]) {
+      assert.throws(
+        () => buildConfig({ ...flags(DEFAULT_RELEASE), platform: bad }),
+        (e: unknown) =>
+          e instanceof OperatorError &&
+          e.code === "bad_platform" &&
+          /--platform is one of sim, tdx, sev-snp, gramine-sgx/.test(e.message),
+        bad,
       );
     }
   });

@@ -1,4 +1,5 @@
-// `anonify enclave measure | build`: the enclave program, built deterministically. `build` writes a
+// `anonify enclave measure | build`: the enclave program, built deterministically for one platform
+// (`--platform`: sim, or a hardware adapter of src/enclave/platforms). `build` writes a
 // bundle whose measured configuration pins what it trusts: the profile (production: real platforms
 // only, no debug) and the deployment's policy keys (k of n signers of the policy documents every
 // member applies). Nothing a host sends adds to them; a node runs that bundle with
@@ -11,6 +12,9 @@ import {
   buildEnclaveBundle,
   DEFAULT_ENCLAVE_CONFIG,
   DEFAULT_RELEASE,
+  ENCLAVE_PLATFORMS,
+  type EnclavePlatformName,
+  isEnclavePlatform,
   measureEnclaveBundle,
 } from "../build/enclave-bundle.js";
 import { OperatorError } from "../operator/operator-checks.js";
@@ -22,6 +26,8 @@ const RELEASE_NAME = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
 
 type BuildFlags = {
   app: string;
+  /** sim when absent. */
+  platform?: string;
   appsDir?: string;
   release: string;
   out: string;
@@ -43,7 +49,12 @@ export function buildConfig(flags: BuildFlags): BuildConfig {
       "bad_release",
       `--release is 1 to 64 letters, digits and . + _ - (starting with a letter or digit), not ${JSON.stringify(flags.release)}`,
     );
-  const named = { ...DEFAULT_ENCLAVE_CONFIG, app: flags.app, version: flags.release };
+  const named = {
+    ...DEFAULT_ENCLAVE_CONFIG,
+    app: flags.app,
+    version: flags.release,
+    platform: platformFlag(flags.platform),
+  };
   const policyKeys = parsePolicyKeys(flags);
   if (!policyKeys) {
     if (flags.profile === "production")
@@ -55,6 +66,19 @@ export function buildConfig(flags: BuildFlags): BuildConfig {
   }
   return { ...named, profile: flags.profile, policyKeys };
 }
+
+/** The platform a build is for (`--platform`): its adapter and the evidence it makes are measured in. */
+export function platformFlag(name: string | undefined): EnclavePlatformName {
+  const platform = name ?? DEFAULT_ENCLAVE_CONFIG.platform;
+  if (!isEnclavePlatform(platform))
+    throw new OperatorError(
+      "bad_platform",
+      `--platform is one of ${ENCLAVE_PLATFORMS.join(", ")}, not ${JSON.stringify(platform)}`,
+    );
+  return platform;
+}
+
+const PLATFORM_HELP = `the platform the enclave runs on: ${ENCLAVE_PLATFORMS.join(", ")} (measured; docs/real-hardware.md)`;
 
 /** The apps folder a build reads (`--apps-dir`), from the current directory; else the package's. */
 const appsDirOf = (flags: { appsDir?: string }) =>
@@ -69,11 +93,12 @@ export function registerEnclaveCommand(program: Command): void {
     )
     .option("--app <name>", "the app the enclave runs (a folder of --apps-dir)", DEFAULT_ENCLAVE_CONFIG.app)
     .option("--apps-dir <dir>", "the folder of apps, one per folder (default: this package's apps/)")
+    .option("--platform <name>", PLATFORM_HELP, DEFAULT_ENCLAVE_CONFIG.platform)
     .option("--json", "print the measurement, release and app (with its code hash) as JSON", false)
-    .action((flags: { app: string; appsDir?: string; json: boolean }) =>
+    .action((flags: { app: string; appsDir?: string; platform: string; json: boolean }) =>
       run(flags, async () => {
         const measured = await measureEnclaveBundle({
-          config: { ...DEFAULT_ENCLAVE_CONFIG, app: flags.app },
+          config: { ...DEFAULT_ENCLAVE_CONFIG, app: flags.app, platform: platformFlag(flags.platform) },
           ...appsDirOf(flags),
         });
         if (flags.json) console.log(JSON.stringify({ ok: true, ...measured }));
@@ -91,6 +116,7 @@ export function registerEnclaveCommand(program: Command): void {
       "the release this build names (measured: another release is another measurement)",
       DEFAULT_RELEASE,
     )
+    .option("--platform <name>", PLATFORM_HELP, DEFAULT_ENCLAVE_CONFIG.platform)
     .option(
       "--profile <name>",
       "production (real platforms only, no debug; needs a hardware platform: docs/real-hardware.md) or development (also the simulated platform)",
@@ -106,7 +132,13 @@ export function registerEnclaveCommand(program: Command): void {
         const { threshold, signers } = config.policyKeys;
         if (flags.json) {
           console.log(
-            JSON.stringify({ ok: true, ...bundle, profile: config.profile, policyKeys: config.policyKeys }),
+            JSON.stringify({
+              ok: true,
+              ...bundle,
+              platform: config.platform,
+              profile: config.profile,
+              policyKeys: config.policyKeys,
+            }),
           );
           return;
         }
@@ -115,12 +147,15 @@ export function registerEnclaveCommand(program: Command): void {
         console.log(`  release       ${bundle.release}`);
         console.log(`  app           ${bundle.app.name} v${bundle.app.stateVersion}, id ${bundle.app.id}`);
         console.log(`  code hash     ${bundle.app.codeHash}`);
+        console.log(`  platform      ${config.platform}`);
         console.log(`  profile       ${config.profile}`);
         console.log(
           `  policy keys   ${threshold} of ${signers.join(", ")}${config.policyKeys === DEFAULT_ENCLAVE_CONFIG.policyKeys ? " (the development keys, public on purpose)" : ""}`,
         );
         console.log(
-          "The contract's owner allows it (anonify policy allow-measurement HEX); nodes run it with anonify node start --enclave FILE.",
+          config.platform === "sim"
+            ? "The contract's owner allows it (anonify policy allow-measurement HEX); nodes run it with anonify node start --enclave FILE."
+            : `On ${config.platform} the measurement to allow is the platform's own, of what runs this bundle, not the hash above: docs/real-hardware.md.`,
         );
       }),
     );

@@ -6,7 +6,12 @@ import type { Command } from "commander";
 import { type Address, getAddress } from "viem";
 import { address, decimal, hex, object } from "../app/schema.js";
 import type { AppSummary } from "../boundary/call-results.js";
-import { builtAppBundle, DEFAULT_ENCLAVE_CONFIG } from "../build/enclave-bundle.js";
+import {
+  builtAppBundle,
+  builtPlatform,
+  DEFAULT_ENCLAVE_BUNDLE,
+  DEFAULT_ENCLAVE_CONFIG,
+} from "../build/enclave-bundle.js";
 import { type Ledger, withWallet } from "../chain/chain.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { createLogger } from "../host/log.js";
@@ -15,6 +20,7 @@ import { OperatorError, readKeyFile, requireFunds } from "../operator/operator-c
 import { DEFAULT_BATCH_COMMANDS, MAX_BATCH_COMMANDS } from "../protocol/batch.js";
 import { parseTrustedProxies, readTlsFlags, reloadTlsOnHangup } from "./api-flags.js";
 import { collect } from "./deploy.js";
+import { platformFlag } from "./enclave.js";
 import { MAX_PORT, parseCount, parsePeerUrl, parseUrl } from "./flags.js";
 import { nodeRequest } from "./node-request.js";
 import { registerNodeStatus } from "./node-status.js";
@@ -34,6 +40,7 @@ type StartFlags = OperatorNetworkFlags & {
   publicUrl?: string;
   app?: string;
   enclave?: string;
+  platform?: string;
   publicRpc?: string;
   metricsPort?: string;
   metricsHost?: string;
@@ -111,6 +118,26 @@ function enclaveBundle(flags: Pick<StartFlags, "app" | "enclave">): string | und
   return bundle;
 }
 
+/**
+ * `--platform`: what the operator means to run on, checked against the bundle's build before anything
+ * starts. The bundle's measured configuration chooses the platform; a node never switches it.
+ */
+function checkPlatform(platform: string, bundle: string): void {
+  const wanted = platformFlag(platform);
+  const built = builtPlatform(bundle);
+  if (built === undefined)
+    throw new OperatorError(
+      "bad_flag",
+      `--platform ${wanted}: ${bundle} has no build description beside it (${bundle}.json, which anonify enclave build writes) to check it against`,
+    );
+  if (built !== wanted)
+    throw new OperatorError(
+      "wrong_platform",
+      `--platform ${wanted}: the enclave bundle ${bundle} is built for ${built}, and a bundle runs only on the platform it was built for ` +
+        `(anonify enclave build --platform ${wanted} builds one for ${wanted})`,
+    );
+}
+
 async function startNode(flags: StartFlags): Promise<void> {
   const port = parseCount(flags.port, "--port", MAX_PORT);
   const confirmations = BigInt(parseCount(flags.confirmations, "--confirmations"));
@@ -148,6 +175,7 @@ async function startNode(flags: StartFlags): Promise<void> {
   const publicUrl =
     flags.publicUrl === undefined ? {} : { publicUrl: parsePeerUrl(flags.publicUrl, "--public-url") };
   const bundle = enclaveBundle(flags);
+  if (flags.platform !== undefined) checkPlatform(flags.platform, bundle ?? DEFAULT_ENCLAVE_BUNDLE);
   const key = readKeyFile(flags.key, "the node's gas account");
   const { ledger, contract, deployedAtBlock } = await operatorNetwork(flags);
   const wallet = withWallet(ledger, key);
@@ -275,6 +303,10 @@ export function registerNodeCommand(program: Command): void {
     .option(
       "--enclave <file>",
       "the enclave bundle to run (anonify enclave build); default: the development build",
+    )
+    .option(
+      "--platform <name>",
+      "the platform this node runs its enclave on (sim, tdx, sev-snp, gramine-sgx): refused unless the bundle was built for it",
     )
     .option(
       "--rotate-every-seconds <n>",

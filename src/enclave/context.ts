@@ -16,7 +16,7 @@ import type { GroupMemberState } from "./group-member.js";
 import { groupSummary } from "./group-seal.js";
 import type { History } from "./history.js";
 import type { EnclaveKeys } from "./identity.js";
-import type { EnclaveIdentity, TeePlatform } from "./platform.js";
+import type { EnclaveIdentity, EnclavePlatformName, TeePlatform } from "./platform.js";
 import type { Admission } from "./registry.js";
 import type { SignatureCheck } from "./signature-check.js";
 
@@ -31,7 +31,14 @@ export type EnclaveConfig = {
   app: string;
   /** SHA-256 of the app's own code bundle, computed at build time (src/build/app-bundle.ts). */
   appCodeHash: Hex;
-  platform: string;
+  /** The platform adapter it runs on (src/enclave/platforms/choose-platform.ts). */
+  platform: EnclavePlatformName;
+  /**
+   * Tests only, never set by the CLI: a directory whose tree plays the kernel's for a hardware
+   * platform's adapter, which then reads `<emulatedRoot>/sys/kernel/config/tsm/report` or
+   * `<emulatedRoot>/dev/attestation`. Measured with the rest, so never a deployment's build.
+   */
+  emulatedRoot?: string;
   profile: "production" | "development";
   policyKeys: PolicyKeys;
   signerMeasurement: Hex;

@@ -4,14 +4,15 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { EnclaveCalls } from "./enclave-process.js";
 import type { SupervisedEnclave } from "./enclave-supervisor.js";
 import { FailureLog, type Logger } from "./log.js";
-import { initEnclave } from "./registration.js";
+import { IdentityLostError, initEnclave } from "./registration.js";
 
 /** Backoff between attempts to bring a crashed enclave back: from the first to the most. */
 const RESTART_BACKOFF_MS = { first: 250, max: 30_000 } as const;
 
 /**
  * Runs `attempt` until it succeeds, each failure logged (once per kind) and followed by a backoff
- * that doubles up to RESTART_BACKOFF_MS.max; undefined once `signal` aborts (the node stops).
+ * that doubles up to RESTART_BACKOFF_MS.max; undefined once `signal` aborts (the node stops), or
+ * once the enclave's identity is lost (no later attempt brings it back: said once, loudly).
  */
 export async function untilRestarted<T>(
   attempt: () => Promise<T>,
@@ -24,6 +25,10 @@ export async function untilRestarted<T>(
     try {
       return { value: await attempt() };
     } catch (error) {
+      if (error instanceof IdentityLostError) {
+        log.error({ reason: error.reason }, error.message);
+        return undefined;
+      }
       failures.failed(error);
       const backoff = Math.min(RESTART_BACKOFF_MS.max, RESTART_BACKOFF_MS.first * 2 ** n);
       await delay(backoff, undefined, { signal }).catch(() => undefined);
@@ -31,13 +36,22 @@ export async function untilRestarted<T>(
   }
 }
 
-/** A new enclave process with the node's identity unsealed, taking calls from the node's recovery only. */
+/**
+ * A new enclave process with the node's identity unsealed, taking calls from the node's recovery only.
+ * One that comes back as another identity is stopped (the node's calls then answer `enclave_stopped`)
+ * and refused with IdentityLostError: serving as the registered enclave, it would be another member.
+ */
 export async function freshEnclave(
-  enclave: SupervisedEnclave,
+  enclave: Pick<SupervisedEnclave, "replace" | "restarting" | "stop">,
   identity: { hostDir: string; chainId: number; contract: `0x${string}` },
 ): Promise<EnclaveCalls> {
   await enclave.replace();
   const fresh = enclave.restarting;
-  await initEnclave(fresh, identity);
+  try {
+    await initEnclave(fresh, identity, { keepIdentity: true });
+  } catch (error) {
+    if (error instanceof IdentityLostError) await enclave.stop();
+    throw error;
+  }
   return fresh;
 }

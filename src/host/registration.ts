@@ -45,16 +45,39 @@ export async function publicRecord(wallet: LedgerWallet, contract: Address, encl
   };
 }
 
-/** Unseals the identity the host kept (or has the enclave make one, kept sealed from then on). */
+/**
+ * A restarted enclave process could not take back the identity the node registered: its platform's
+ * sealing lasts for a process only (TDX, SEV-SNP), or its build changed under the running node.
+ */
+export class IdentityLostError extends Error {
+  override name = "IdentityLostError";
+  constructor(readonly reason: NonNullable<InitResult["created"]>) {
+    super(
+      `the restarted enclave is not the node's registered one (${reason}): ` +
+        (reason === "platform-cannot-seal"
+          ? "its platform cannot seal, so every enclave process is a new member; "
+          : "") +
+        "restart the node (same --data-dir) and its enclave joins the group anew, with a snapshot",
+    );
+  }
+}
+
+/**
+ * Unseals the identity the host kept (or has the enclave make one, kept sealed from then on).
+ * `keepIdentity`: the enclave must come back as the one the node registered (a restart within the
+ * node); a new identity is refused before its blob replaces the one kept.
+ */
 export async function initEnclave(
   enclave: EnclaveCalls,
   { hostDir, chainId, contract }: { hostDir: string; chainId: number; contract: Address },
+  { keepIdentity = false }: { keepIdentity?: boolean } = {},
 ): Promise<InitResult> {
   const sealedPath = join(hostDir, SEALED_IDENTITY_FILE);
   const sealedIdentity = existsSync(sealedPath)
     ? (readFileSync(sealedPath, "utf8").trim() as Hex)
     : undefined;
   const init = await enclave.call("init", { chainId, contract, sealedIdentity });
+  if (keepIdentity && init.created !== undefined) throw new IdentityLostError(init.created);
   writeAtomic(sealedPath, init.sealedIdentity);
   return init;
 }

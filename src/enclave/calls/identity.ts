@@ -1,6 +1,7 @@
 // The enclave's identity: made or unsealed by `init` for one chain and contract, attested by
 // `quote`, and used to sign its own leave.
 import { bytesToHex, hexToBytes } from "viem";
+import type { InitResult } from "../../boundary/call-results.js";
 import { BOUNDARY_VERSION, EnclaveCallError } from "../../boundary/frames.js";
 import { enclaveBinding, type LedgerDomain, leaveDigest } from "../../protocol/digests.js";
 import { initialLedgerApp } from "../confidential-ledger.js";
@@ -37,6 +38,8 @@ export function identityCalls(
     /**
      * Unseals the identity the host kept, or makes one. A blob sealed by another measurement (the
      * enclave was rebuilt) yields a new identity that must register again; a damaged blob is refused.
+     * On a platform whose sealing lasts for the process only (TDX, SEV-SNP), no blob the host holds
+     * can be one this process sealed: a new identity, which rejoins the group as a new member.
      */
     init: async ({ chainId, contract, sealedIdentity: sealed }) => {
       const domain: LedgerDomain = { chainId, contract };
@@ -51,8 +54,10 @@ export function identityCalls(
         return { ...session.identity, sealedIdentity: session.sealedIdentity, created: undefined };
       }
       let keys: EnclaveKeys | undefined;
-      let created: "first-start" | "measurement-changed" | undefined;
-      if (sealed) {
+      let created: InitResult["created"];
+      if (sealed && platform.sealing === "process") {
+        created = "platform-cannot-seal";
+      } else if (sealed) {
         try {
           keys = decodeKeys(
             await unseal(platform, measured, hexToBytes(sealed), { label: IDENTITY_SEAL_LABEL }),
