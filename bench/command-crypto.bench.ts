@@ -206,7 +206,15 @@ async function bench(): Promise<{ rows: Row[]; machine: Machine }> {
         `apply: erc20 transfer, ${count} holders`,
         "executor + schema + PersistentMap updates",
         SAMPLES,
-        (i) => applyCommand(erc20, state, { sender, name: "transfer", params, sequence: BigInt(i) }),
+        (i) =>
+          applyCommand(erc20, state, {
+            sender,
+            name: "transfer",
+            params,
+            sequence: BigInt(i),
+            timestamp: 0n,
+            seed: new Uint8Array(32),
+          }),
       ),
       await measure(
         `baseline: native Map copy per transfer, ${count} holders`,

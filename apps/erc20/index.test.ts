@@ -22,6 +22,8 @@ class Token {
       name,
       params,
       sequence: this.sequence++,
+      timestamp: 0n,
+      seed: new Uint8Array(32),
     });
     if (receipt.status === "failed")
       assert.equal(stateDigest(state), before, "a failed command changes nothing");
@@ -41,13 +43,13 @@ class Token {
   }
 
   ask(sender: Address, name: string, params: Record<string, unknown> = {}): StateValue {
-    const outcome = runQuery(erc20, this.state, { sender, name, params });
+    const outcome = runQuery(erc20, this.state, { sender, name, params, timestamp: 0n });
     if (outcome.status !== "ok") throw new Error(outcome.reason);
     return outcome.result;
   }
 
   refused(sender: Address, name: string, params: Record<string, unknown>, reason: RegExp): void {
-    const outcome = runQuery(erc20, this.state, { sender, name, params });
+    const outcome = runQuery(erc20, this.state, { sender, name, params, timestamp: 0n });
     assert.equal(outcome.status, "rejected");
     assert.match(outcome.status === "rejected" ? outcome.reason : "", reason);
   }

@@ -2,7 +2,10 @@
 // the runtime executes. Each command maps (state, context, params) to a new state; each query maps
 // (state, context, params) to a result. Handlers are pure and deterministic: every enclave applies
 // every command in the same order and must reach the same state, so a handler may read nothing but
-// its arguments (no clock, no randomness, no I/O) and must not mutate the state it is given.
+// its arguments and must not mutate the state it is given. Its context gives what it may not take
+// from the machine: the time (the ordering batch's block time) and randomness (the command's own,
+// the same in every enclave); the clock, `Math.random`, timers and I/O throw while it runs
+// (src/app/sandbox.ts).
 //
 //   export default defineApp({
 //     name: "counter",
@@ -14,15 +17,40 @@
 //   });
 import type { Address } from "viem";
 import { encodeValue, type StateValue } from "./canonical.js";
+import { runSandboxed, sandboxInstalled } from "./sandbox.js";
 import type { ObjectSchema } from "./schema.js";
 
 /** An app's, a command's or a query's name: users sign it, so it is plain and bounded. */
 export const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
-/** Who sent the command (lower-case address, from the verified signature) and its place in the ledger's order. */
-export type CommandContext = { readonly sender: Address; readonly sequence: bigint };
-/** Who asks (lower-case address, from the verified signature): the app decides what each caller may read. */
-export type QueryContext = { readonly sender: Address };
+/** What a command's handler sees beside the state and its params: the same in every enclave. */
+export type CommandContext = {
+  /** Who sent the command: a lower-case address, from the verified signature. */
+  readonly sender: Address;
+  /** The command's place in the ledger's one order (0, 1, 2, … across all batches). */
+  readonly sequence: bigint;
+  /**
+   * The block time (seconds since 1970, UTC) of the batch that ordered the command, as the contract
+   * recorded it: never before the previous batch's. Commands of one batch share it.
+   */
+  readonly timestamp: bigint;
+  /**
+   * The next `length` bytes (default 32, at most `MAX_RANDOM_BYTES`) of the command's own random
+   * stream: derived from a secret only the group's enclaves hold and the command's place in the
+   * order, so every enclave sees the same bytes and no user or host can know them before the command
+   * is ordered. Each call returns new bytes.
+   */
+  random(length?: number): Uint8Array;
+};
+/**
+ * What a query's handler sees: who asks (a lower-case address, from the verified signature: the app
+ * decides what each caller may read) and the block time of the chain position the answer reflects (the
+ * last event the answering enclave applied). No randomness: an answer is one enclave's, and may be asked again.
+ */
+export type QueryContext = { readonly sender: Address; readonly timestamp: bigint };
+
+/** The most bytes one `ctx.random` call returns. */
+export const MAX_RANDOM_BYTES = 1024;
 
 /**
  * A rule of the app refuses the command or query (e.g. "insufficient balance"). The command then
@@ -119,8 +147,14 @@ export function defineApp<
         throw new TypeError(`${kind} ${name}: params must be an object schema`);
     }
   }
+  // A state read from the clock would differ between enclaves: where the sandbox is installed (an
+  // enclave installs it before its app loads; testApp too), it refuses that by name. A page that only
+  // reads an app's schemas is left as it is.
+  const initial = sandboxInstalled()
+    ? runSandboxed(`app ${definition.name}, initialState`, () => definition.initialState())
+    : definition.initialState();
   try {
-    encodeValue(definition.initialState()); // a state that cannot be encoded could never be sealed
+    encodeValue(initial); // a state that cannot be encoded could never be sealed
   } catch (error) {
     throw new TypeError(
       `app ${definition.name}: initial state is not a state value: ${(error as Error).message}`,

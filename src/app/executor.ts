@@ -4,11 +4,15 @@
 // the state unchanged and gets a failed receipt; it never stops the batch.
 //
 // Signatures, nonces and batches are checked before this point (src/enclave/signed-messages.ts, confidential-ledger.ts, batch.ts);
-// the executor trusts `sender` and `sequence` and checks everything that comes from the user.
+// the executor trusts `sender`, `sequence`, `timestamp` and `seed` and checks everything that comes
+// from the user. Handlers run sandboxed (./sandbox.ts): a call that could differ between enclaves
+// fails the command, and its receipt names the handler and the call.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type Address, bytesToHex, type Hex } from "viem";
 import { type App, AppRejection, CommandOutput } from "./app.js";
 import { decodeValue, encodeValue, type StateValue } from "./canonical.js";
+import { type RandomSeed, randomStream } from "./random-stream.js";
+import { outsideSandbox, runSandboxed, SandboxViolation } from "./sandbox.js";
 import { ParamError } from "./schema.js";
 
 /** App rejection reasons longer than this are cut: a receipt stays small whatever the app says. */
@@ -23,6 +27,10 @@ export type CommandInput = {
   readonly params: unknown;
   /** The command's place in the ledger's total order. */
   readonly sequence: bigint;
+  /** The block time (seconds) of the batch that ordered it (`ctx.timestamp`). */
+  readonly timestamp: bigint;
+  /** The command's 32 random bytes, the same in every enclave (`ctx.random` draws from them). */
+  readonly seed: RandomSeed;
 };
 
 export type ReceiptStatus = "applied" | "failed";
@@ -39,7 +47,13 @@ export type QueryOutcome = { status: "ok"; result: StateValue } | { status: "rej
 
 export type CommandApplied<S> = { readonly state: S; readonly receipt: CommandOutcome };
 
-export type QueryInput = { readonly sender: Address; readonly name: string; readonly params: unknown };
+export type QueryInput = {
+  readonly sender: Address;
+  readonly name: string;
+  readonly params: unknown;
+  /** The block time of the chain position the answer reflects (`ctx.timestamp`). */
+  readonly timestamp: bigint;
+};
 
 export type CommandCheck = { ok: true } | { ok: false; reason: string };
 
@@ -54,6 +68,10 @@ function truncate(reason: string): string {
   return reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH - 1)}…` : reason;
 }
 
+/** A promise (an `async` handler): its rest would run after the handler returned, outside the sandbox. */
+const isThenable = (value: unknown): boolean =>
+  typeof (value as { then?: unknown } | null)?.then === "function";
+
 function lookup<H>(handlers: Readonly<Record<string, H>>, name: string): H | undefined {
   // Own properties only: "constructor" or "__proto__" must not reach Object.prototype.
   return Object.hasOwn(handlers, name) ? handlers[name] : undefined;
@@ -63,6 +81,8 @@ function lookup<H>(handlers: Readonly<Record<string, H>>, name: string): H | und
 function failureReason(error: unknown): string {
   if (error instanceof AppRejection) return truncate(error.reason);
   if (error instanceof ParamError) return truncate(`invalid params: ${error.message}`);
+  // The runtime's own words (the handler and the call it made), the same on every enclave.
+  if (error instanceof SandboxViolation) return truncate(error.message);
   // An app bug: the same on every enclave (same code, same input), but its message may reveal
   // internals, so the receipt says only that it happened.
   return "the app failed on this command";
@@ -90,7 +110,7 @@ export function applyCommand<S extends StateValue>(
   command: CommandInput,
 ): CommandApplied<S> {
   const sender = checkSender(command.sender);
-  const { sequence } = command;
+  const { sequence, timestamp } = command;
   const failed = (reason: string): CommandApplied<S> => ({
     state,
     receipt: { sequence, status: "failed", reason },
@@ -99,7 +119,14 @@ export function applyCommand<S extends StateValue>(
   if (handler === undefined) return failed(`unknown command ${JSON.stringify(command.name)}`);
   try {
     const params = handler.params.parse(command.params);
-    const output = handler.run(state, Object.freeze({ sender, sequence }), params);
+    const { seed } = command;
+    // The enclave derives the seed when the handler first draws: its own code, run unguarded.
+    const random = randomStream(typeof seed === "function" ? () => outsideSandbox(seed) : seed);
+    const context = Object.freeze({ sender, sequence, timestamp, random });
+    const label = `app ${app.name}, command ${command.name}`;
+    const output = runSandboxed(label, () => handler.run(state, context, params));
+    if (isThenable(output))
+      throw new SandboxViolation(label, "a promise as a result", "handlers are synchronous");
     if (output instanceof CommandOutput) {
       encodeValue(output.result); // a result that cannot be sealed into a receipt is an app bug
       return { state: output.state, receipt: { sequence, status: "applied", result: output.result } };
@@ -119,7 +146,11 @@ export function runQuery<S extends StateValue>(app: App<S>, state: S, query: Que
     return { status: "rejected", reason: `unknown query ${JSON.stringify(query.name)}` };
   try {
     const params = handler.params.parse(query.params);
-    const result = handler.run(state, Object.freeze({ sender }), params);
+    const context = Object.freeze({ sender, timestamp: query.timestamp });
+    const label = `app ${app.name}, query ${query.name}`;
+    const result = runSandboxed(label, () => handler.run(state, context, params));
+    if (isThenable(result))
+      throw new SandboxViolation(label, "a promise as a result", "handlers are synchronous");
     encodeValue(result); // the answer must be sealable
     return { status: "ok", result };
   } catch (error) {

@@ -12,7 +12,7 @@ import { AppError, appCodeHash, appEntry, appNames, DEFAULT_APPS_DIR } from "./a
 import { REPO_ROOT } from "./deterministic-build.js";
 import { buildEnclaveBundle, DEFAULT_ENCLAVE_CONFIG, measureEnclaveBundle } from "./enclave-bundle.js";
 
-/** The test apps (not shipped): `counter`, a tiny app of its own. */
+/** The test apps (not shipped): `counter`, a tiny app of its own; `careless` and `lottery` (the sandbox). */
 const FIXTURE_APPS = join(REPO_ROOT, "test/fixtures/apps");
 const COUNTER = join(FIXTURE_APPS, "counter/index.ts");
 const APP_SOURCE = join(REPO_ROOT, "src/app/app.ts");
@@ -42,7 +42,7 @@ describe("one bundle per app", () => {
 
   test("the apps are the folders of apps/, each registered in apps/index.ts", () => {
     assert.deepEqual(appNames(), Object.keys(APPS).sort());
-    assert.deepEqual(appNames(FIXTURE_APPS), ["counter"]);
+    assert.deepEqual(appNames(FIXTURE_APPS), ["careless", "counter", "lottery"]);
     assert.equal(appEntry("erc20"), join(DEFAULT_APPS_DIR, "erc20/index.ts"));
   });
 

@@ -11,6 +11,7 @@ import { decodeBatch, encodeBatch, MAX_BATCHES_IN_FLIGHT, openBatch, sealBatch }
 import { batchDigest, type ChainPosition, type LedgerDomain } from "../protocol/digests.js";
 import { HEAD_WINDOW } from "../protocol/event-chain.js";
 import type { BatchRef, Receipt } from "../protocol/receipts.js";
+import { batchSeeds } from "./app-randomness.js";
 import {
   type InFlight,
   LedgerAppError,
@@ -175,6 +176,9 @@ export function applyBatch(
     throw new LedgerDiverged(
       `batch ${index} holds ${commands.length} commands, its event says ${event.count}`,
     );
+  // What handlers see of the batch: its block time and, per command, a seed of this epoch and place.
+  const timestamp = BigInt(event.timestamp);
+  const seedOf = batchSeeds(epochKey, context.domain, mlsEpoch, { seq: batchRef.seq, head: event.head });
   let appState = next.appState;
   let nonces = next.nonces;
   let receipts = next.receipts;
@@ -205,6 +209,8 @@ export function applyBatch(
         name: command.name,
         params: command.params,
         sequence,
+        timestamp,
+        seed: () => seedOf(sequence),
       });
       appState = result.state as StateValue;
       receipt = { ...result.receipt, batch: batchRef };

@@ -1,7 +1,9 @@
 // Entry point of the enclave process. The host starts it with `--data-dir DIR` (where the platform
 // keeps its files) and talks to it only through length-prefixed frames on stdin/stdout. It runs one
 // app, imported from `anonify:app`, which the build resolves to that app's entry alone
-// (src/build/app-bundle.ts): no other app is in the bundle or its measurement.
+// (src/build/app-bundle.ts): no other app is in the bundle or its measurement. The handler sandbox is
+// installed first, before the app's module runs (src/app/sandbox-installed.ts).
+import "../app/sandbox-installed.js";
 import app from "anonify:app";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -16,8 +18,8 @@ import {
   MAX_FRAME_BYTES,
 } from "../boundary/frames.js";
 import { createEnclave, type EnclaveConfig } from "./enclave.js";
-import type { TeePlatform } from "./platform.js";
-import { SimPlatform } from "./sim-platform.js";
+import type { EnclaveIdentity } from "./platform.js";
+import { platformFor } from "./platforms/choose-platform.js";
 
 declare const __ANONIFY_ENCLAVE_CONFIG__: EnclaveConfig;
 
@@ -43,11 +45,6 @@ function argument(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-function platformFor(config: EnclaveConfig, dataDir: string): TeePlatform {
-  if (config.platform === "sim") return new SimPlatform(dataDir);
-  throw new Error(`platform ${config.platform} is not available in this build`);
-}
-
 const config = __ANONIFY_ENCLAVE_CONFIG__;
 // The build bundles the app its config names; anything else is a broken build, not an app to run.
 if (app.name !== config.app) {
@@ -59,11 +56,29 @@ if (!dataDir) {
   process.stderr.write("enclave: --data-dir is required\n");
   process.exit(2);
 }
-// The simulated platform measures the bundle it was loaded from, as SGX measures the enclave's pages.
-const measurement = sha256(readFileSync(fileURLToPath(import.meta.url)));
+// The platform is the build's, from its measured configuration; nothing the host passes chooses it.
+const platform = platformFor(config.platform, { dataDir, emulatedRoot: config.emulatedRoot });
+if (config.emulatedRoot !== undefined)
+  process.stderr.write(
+    `enclave: TEST BUILD: ${config.platform} over the emulated tree ${config.emulatedRoot}\n`,
+  );
+// Hardware names the enclave's identity in its own evidence (what its peers compare with theirs); the
+// simulated platform measures the bundle it was loaded from, as SGX measures the enclave's pages.
+let measured: EnclaveIdentity;
+try {
+  measured = platform.ownIdentity
+    ? await platform.ownIdentity()
+    : {
+        measurement: sha256(readFileSync(fileURLToPath(import.meta.url))),
+        signerMeasurement: hexToBytes(config.signerMeasurement),
+      };
+} catch (error) {
+  process.stderr.write(`enclave: cannot start on ${config.platform}: ${(error as Error).message}\n`);
+  process.exit(2);
+}
 const enclave = createEnclave({
-  platform: platformFor(config, dataDir),
-  measured: { measurement, signerMeasurement: hexToBytes(config.signerMeasurement) },
+  platform,
+  measured,
   config,
   app,
   onInternalError: (kind, call) => process.stderr.write(`enclave: internal error (${kind}) in ${call}\n`),

@@ -293,6 +293,8 @@ const BATCH: BatchRef = {
   head: `0x${"cd".repeat(32)}`,
   digest: `0x${"ef".repeat(32)}`,
 };
+/** The command's randomness (the token reads none). */
+const SEED = new Uint8Array(32);
 const AT: LedgerPoint = { seq: BATCH.seq, head: BATCH.head, block: BATCH.block, digest: BATCH.digest };
 
 describe("queries", () => {
@@ -310,7 +312,7 @@ describe("queries", () => {
     });
     assert.equal(query.sender, alice.address.toLowerCase());
     assert.equal(query.digest, digest);
-    const outcome = runQuery(erc20, erc20.initialState(), query);
+    const outcome = runQuery(erc20, erc20.initialState(), { ...query, timestamp: 0n });
     const answer = await sealQueryAnswer(
       query.responseKey,
       { query: query.digest, ...outcome, at: AT },
@@ -470,7 +472,8 @@ describe("the whole path: client → enclave A → batch → enclave B → recei
         const command = verifySignedCommand(domain, bytes, { app: "erc20" });
         checkNonce(applied.get(command.sender) ?? 0n, command.nonce);
         applied.set(command.sender, command.nonce + 1n);
-        const result = applyCommand(erc20, state, { ...command, sequence: 10n + BigInt(i) });
+        const sequence = 10n + BigInt(i);
+        const result = applyCommand(erc20, state, { ...command, sequence, timestamp: 0n, seed: SEED });
         state = result.state;
         receipts.push(
           await sealReceipt(

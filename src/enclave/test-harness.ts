@@ -23,7 +23,7 @@ const CONFIG = {
   app: "erc20",
   /** Not the built app's hash: in process, the code is whatever the tests import. */
   appCodeHash: `0x${"ac".repeat(32)}` as Hex,
-  platform: "sim",
+  platform: "sim" as const,
   profile: "development" as const,
   policyKeys: DEV_POLICY_KEYS,
   signerMeasurement: bytesToHex(MEASURED.signerMeasurement),

@@ -41,6 +41,8 @@ export function queryCalls(context: EnclaveContext): Pick<CallHandlers, "query">
                 sender: query.sender,
                 name: query.name,
                 params: query.params,
+                // The block time of the point the answer names (`at`): never this machine's clock.
+                timestamp: BigInt(session.cursor?.timestamp ?? 0),
               });
         const sealed = await sealQueryAnswer(
           query.responseKey,
