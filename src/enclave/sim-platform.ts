@@ -7,21 +7,17 @@ import "reflect-metadata";
 import { randomBytes, type webcrypto as WebCrypto } from "node:crypto";
 import { link, mkdir, open, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { hkdf } from "@noble/hashes/hkdf.js";
-import { sha256 } from "@noble/hashes/sha2.js";
 import type * as X509 from "@peculiar/x509";
 import { encodeSimQuote, simQuoteSignedBytes } from "../attestation/sim-quote.js";
 import { SIM_ROOT_CERT_PEM, SIM_ROOT_PRIVATE_KEY_PKCS8_PEM } from "../attestation/sim-root.js";
 import {
   assertEnclaveIdentity,
   type EnclaveIdentity,
-  policyIdentity,
   REPORT_DATA_BYTES,
-  SEAL_POLICY_CODE,
-  SEALING_KEY_BYTES,
   type SealPolicy,
   type TeePlatform,
 } from "./platform.js";
+import { policyKey } from "./platforms/policy-key.js";
 
 export const SIM_SECRET_FILE = "sim-platform-secret";
 export const SIM_QUOTING_KEY_FILE = "sim-quoting-key.json";
@@ -82,15 +78,7 @@ export class SimPlatform implements TeePlatform {
 
   async sealingKey(policy: SealPolicy, identity: EnclaveIdentity): Promise<Uint8Array> {
     assertEnclaveIdentity(identity);
-    const code = SEAL_POLICY_CODE[policy];
-    if (code === undefined) throw new TypeError(`unknown seal policy ${String(policy)}`);
-    const secret = await this.#loadSecret();
-    const value = policyIdentity(policy, identity);
-    const info = new Uint8Array(SEAL_KDF_INFO.length + 1 + value.length);
-    info.set(SEAL_KDF_INFO, 0);
-    info[SEAL_KDF_INFO.length] = code;
-    info.set(value, SEAL_KDF_INFO.length + 1);
-    return hkdf(sha256, secret, undefined, info, SEALING_KEY_BYTES);
+    return policyKey(await this.#loadSecret(), SEAL_KDF_INFO, policy, identity);
   }
 
   async quote(reportData: Uint8Array, identity: EnclaveIdentity): Promise<Uint8Array> {
