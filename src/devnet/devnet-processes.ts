@@ -103,6 +103,8 @@ export async function startProcessDevnet(options: ProcessDevnetOptions): Promise
         service.ready.url,
       ];
       args.push("--data-dir", join(dataDir, name), "--key", keyFile, "--json");
+      // The devnet's chain is on this machine: its RPC is the one the wallet's network hint names.
+      args.push("--public-rpc", anvil.rpcUrl);
       if (app !== undefined) args.push("--app", app);
       for (const earlier of nodes) args.push("--peer", earlier.url);
       const since = performance.now();

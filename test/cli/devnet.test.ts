@@ -14,6 +14,7 @@ const CLI = join(import.meta.dirname, "../../bin/anonify.mjs");
 type DevnetNodeInfo = { url: string; enclave: string; adminToken: string };
 type DevnetInfo = {
   contract: string;
+  chainRpc: string;
   chainId: number;
   networkProfile: string;
   wallet: string;
@@ -69,6 +70,11 @@ describe("anonify devnet (what npm start runs)", () => {
       const page = await fetch(first.info.wallet);
       assert.equal(page.status, 200);
       assert.match(page.headers.get("content-type") ?? "", /text\/html/);
+      // ... and the network hint it starts from names the devnet's chain RPC (the node publishes it).
+      const hint = (await (await fetch(new URL("/v1/network", first.info.wallet))).json()) as {
+        rpcUrl?: string;
+      };
+      assert.equal(hint.rpcUrl, first.info.chainRpc);
       const [a, b] = first.info.nodes as [DevnetNodeInfo, DevnetNodeInfo];
       // What the CLI shows of each node's group.
       const views = () => Promise.all([groupStatus(a.url), groupStatus(b.url)]);
