@@ -35,6 +35,11 @@ export type GroupSummary = {
   epochKeyFingerprint: Hex | undefined;
   lastHandshake: HandshakeRecord | undefined;
   pending: boolean;
+  /**
+   * Enclaves that published a key package which this member does not add, and why (their
+   * credential is refused here), as of its last proposal; none outside the group.
+   */
+  declined: { enclave: Hex; reason: string }[];
   /** The version of the signed policy document applied (none: 0), and what became of the last one published. */
   policyVersion: string;
   lastPolicyEvent?: { block: string; logIndex: number; version?: string; outcome: string };

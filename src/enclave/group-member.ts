@@ -69,6 +69,12 @@ export type GroupMemberState = {
   epochKey: Uint8Array | undefined;
   /** The current epoch's key of state digests (ledger-digest.ts); derived, like the batch key, never sealed. */
   digestKey: Uint8Array | undefined;
+  /**
+   * The enclaves with a published key package that this member's last proposal did not add, by
+   * address, with the reason (their credential is refused here): reported, so that a joiner the
+   * members refuse is not left waiting without a word. Computed again at every proposal; not sealed.
+   */
+  declined?: Readonly<Record<string, string>>;
 };
 
 /** A commit this enclave made: what it opens, and the epoch it was made in. */
@@ -165,6 +171,20 @@ export function withOwnCommits(state: GroupMemberState, more: readonly OwnCommit
     .sort((a, b) => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0))
     .slice(-OWN_COMMITS_KEPT);
   return { ...state, ownCommits };
+}
+
+/** The state with `declined` as judged by a proposal (none judged: as it was); the same state when nothing changed. */
+export function withDeclined(
+  state: GroupMemberState,
+  declined: Readonly<Record<string, string>> | undefined,
+): GroupMemberState {
+  if (declined === undefined) return state;
+  const before = state.declined ?? {};
+  const entries = Object.entries(declined);
+  const same =
+    entries.length === Object.keys(before).length &&
+    entries.every(([address, reason]) => before[address] === reason);
+  return same ? state : { ...state, declined };
 }
 
 /** Makes this enclave's MLS keys (once) and returns the key package to publish on chain. */

@@ -33,7 +33,13 @@ export async function proposeCommit(
   domain: LedgerDomain,
   rotate: boolean,
   admission: Admission,
-): Promise<{ state: GroupMemberState; handshake?: Uint8Array; rotation?: boolean }> {
+): Promise<{
+  state: GroupMemberState;
+  handshake?: Uint8Array;
+  rotation?: boolean;
+  /** Published key packages not added, by enclave, and why (`GroupMemberState.declined`); absent when not judged. */
+  declined?: Record<string, string>;
+}> {
   let current = state;
   const me = state.registry.enclaves[self.toLowerCase()];
   if (me?.state !== "active") return { state: current };
@@ -57,10 +63,12 @@ export async function proposeCommit(
   const memberAddresses = new Set(members.map((m) => enclaveAddressOf(m.identity)));
   const auth = authFor(current.registry, domain, admission);
   const add: Uint8Array[] = [];
+  const declined: Record<string, string> = {};
   for (const [address, record] of Object.entries(current.registry.enclaves)) {
     if (record.state !== "active" || !record.keyPackage || memberAddresses.has(address as Hex)) continue;
     const keyPackage = hexToBytes(record.keyPackage);
-    // Checked here first so that a bad credential is simply never proposed.
+    // Checked here first so that a bad credential is never proposed; why is reported, not swallowed:
+    // the joiner would otherwise wait as not_member with nothing anywhere saying why.
     try {
       await checkCredential(
         current.registry,
@@ -69,7 +77,8 @@ export async function proposeCommit(
         keyPackageSignatureKey(keyPackage),
         admission,
       );
-    } catch {
+    } catch (error) {
+      declined[address] = error instanceof Error ? error.message : String(error);
       continue;
     }
     add.push(keyPackage);
@@ -78,7 +87,7 @@ export async function proposeCommit(
     .filter((m) => m.leafIndex !== ownLeafIndex(group))
     .filter((m) => hasRemovalProof(current.registry, m.identity))
     .map((m) => m.leafIndex);
-  if (add.length === 0 && remove.length === 0 && !rotate) return { state: current };
+  if (add.length === 0 && remove.length === 0 && !rotate) return { state: current, declined };
   try {
     const commit = await createCommit(group, { add, remove }, auth);
     const made: OwnCommit = {
@@ -90,9 +99,15 @@ export async function proposeCommit(
       base: state.group ? baseOf(current) : undefined,
       rotation: add.length === 0 && remove.length === 0,
     };
-    return { state: withOwnCommits(current, [made]), handshake: commit.handshake, rotation: made.rotation };
+    return {
+      state: withOwnCommits(current, [made]),
+      handshake: commit.handshake,
+      rotation: made.rotation,
+      declined,
+    };
   } catch (error) {
-    if (error instanceof CredentialRejected || error instanceof EpochMismatch) return { state: current };
+    if (error instanceof CredentialRejected || error instanceof EpochMismatch)
+      return { state: current, declined };
     throw error;
   }
 }

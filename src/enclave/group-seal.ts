@@ -18,7 +18,7 @@ import { enclaveAddressOf } from "./registry.js";
 /** The group state as sealed: the MLS objects as bytes, no epoch keys (they are derived again on restore). */
 export type SealedGroup = Omit<
   GroupMemberState,
-  "memberKeys" | "group" | "ownCommits" | "epochKey" | "digestKey"
+  "memberKeys" | "group" | "ownCommits" | "epochKey" | "digestKey" | "declined"
 > & {
   memberKeys: Hex | undefined;
   group: Hex | undefined;
@@ -32,6 +32,7 @@ export const unsealedOwnCommits = (sealed: SealedGroup): OwnCommit[] =>
 export function sealableGroup({
   epochKey: _derived,
   digestKey: _alsoDerived,
+  declined: _judgedAgain,
   ...state
 }: GroupMemberState): SealedGroup {
   return {
@@ -66,6 +67,9 @@ export function groupSummary(state: GroupMemberState, self?: Hex): GroupSummary 
     epochKeyFingerprint: keyFingerprint(state.epochKey),
     lastHandshake: state.lastHandshake,
     pending: ownCommitFor(state, state.slot) !== undefined,
+    declined: state.group
+      ? Object.entries(state.declined ?? {}).map(([enclave, reason]) => ({ enclave: enclave as Hex, reason }))
+      : [],
     policyVersion: (state.registry.policy?.version ?? 0n).toString(),
     lastPolicyEvent: state.registry.lastPolicyEvent,
     collateral: Object.values(state.registry.collateral ?? {}).map(

@@ -161,8 +161,29 @@ export class EnclaveNode {
 
   private keep: Keep = (result) => {
     this.store.keep(result);
-    if (result.group) this.group = result.group;
+    if (result.group) {
+      this.noteDeclined(result.group.declined);
+      this.group = result.group;
+    }
   };
+
+  /** The enclaves this node's enclave declines to add (`GroupSummary.declined`), as last warned of. */
+  private declined = new Set<Hex>();
+
+  /**
+   * Warns once of each enclave whose published key package this member does not add, with why: the
+   * joiner itself can only say `not_member`. Its reason may change (it can name the chain's time),
+   * so only entering and leaving the list are logged; `/v1/status` shows the reason now.
+   */
+  private noteDeclined(declined: GroupSummary["declined"]): void {
+    const now = new Set(declined.map((d) => d.enclave));
+    for (const { enclave, reason } of declined)
+      if (!this.declined.has(enclave))
+        this.log.warn({ enclave, reason }, `not adding enclave ${enclave} to the group: ${reason}`);
+    for (const enclave of this.declined)
+      if (!now.has(enclave)) this.log.info({ enclave }, `enclave ${enclave} no longer declined`);
+    this.declined = now;
+  }
 
   async start(): Promise<void> {
     const { hostDir, wallet, contract } = this.options;

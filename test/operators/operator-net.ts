@@ -28,6 +28,8 @@ export type NodeStatus = {
   member: boolean;
   removed: boolean;
   members: string[];
+  /** Enclaves whose key package this member does not add, and why. */
+  declined: { enclave: Hex; reason: string }[];
   epoch: string | null;
   slot: string;
   epochKeyFingerprint: string | null;
@@ -68,6 +70,7 @@ export function httpStatusSource(url: () => string): StatusSource {
         epochKeyFingerprint: (s.epochKeyFingerprint ?? undefined) as Hex | undefined,
         lastHandshake: undefined,
         pending: false,
+        declined: s.declined,
         policyVersion: "0",
         collateral: [],
       };

@@ -1,6 +1,9 @@
 // A rolling upgrade, performed as docs/operations.md ("Upgrade") tells operators to: three node
 // processes on one enclave build move to a new release of it (`anonify enclave build --release`, a new
 // measurement) one node at a time while senders keep sending transfers through whichever nodes serve.
+// Both releases are built here, back to back from one tree, and must name the same app: a running
+// build from an older `npm run build` than the tree (edited since) is another app's code to the
+// members, who decline the new nodes (`declined` in their status) and leave them not_member.
 // The owner allows the new measurement on chain and the policy signers admit it in a signed document;
 // each new node starts on the new bundle with a fresh data directory and a running node as its peer,
 // and once it serves, the old node is taken out of the routing, leaves, and stops; at the end the
@@ -46,12 +49,24 @@ const PUBLISHER_ACCOUNT = 7;
 const JOIN_TIMEOUT_MS = 120_000;
 const MS_PER_SECOND = 1000;
 
-type Measured = { path: string; measurement: Hex; release: string };
+type Measured = {
+  path: string;
+  measurement: Hex;
+  release: string;
+  app: { name: string; codeHash: Hex; stateVersion: number; id: Hex };
+};
 
-const ready = async (url: string) => (await fetch(new URL("/v1/ready", url))).ok || undefined;
+/** The last readiness each node answered, named when a wait times out. */
+const lastReadiness = new Map<string, string>();
+const ready = async (url: string) => {
+  const res = await fetch(new URL("/v1/ready", url));
+  lastReadiness.set(url, await res.text());
+  return res.ok || undefined;
+};
 
 describe("a rolling upgrade of three node processes to a new enclave release, under transfers", () => {
   let net: OperatorNet;
+  let current: Measured;
   let next: Measured;
   let dir: string;
   /** The nodes in the group, in the order operators run them; the old ones leave it. */
@@ -86,11 +101,18 @@ describe("a rolling upgrade of three node processes to a new enclave release, un
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "anonify-rolling-upgrade-"));
-    const built = await anonify(
-      ...["enclave", "build", "--out", join(dir, "next.mjs"), "--release", NEXT_RELEASE, "--json"],
+    const build = async (...args: string[]) =>
+      JSON.parse((await anonify("enclave", "build", ...args, "--json")).stdout) as Measured;
+    current = await build("--out", join(dir, "current.mjs"));
+    next = await build("--out", join(dir, "next.mjs"), "--release", NEXT_RELEASE);
+    assert.deepEqual(
+      next.app,
+      current.app,
+      "both releases are built from the same app code (the tree changed between the two builds: run again)",
     );
-    next = JSON.parse(built.stdout) as Measured;
-    net = await startOperatorNet(NODES);
+    net = await startOperatorNet(NODES, {
+      enclave: { path: current.path, measurement: current.measurement },
+    });
     serving = [...net.nodes];
   });
   after(async () => {
@@ -146,7 +168,18 @@ describe("a rolling upgrade of three node processes to a new enclave release, un
       const leaving = serving[0]!;
       const joined = await net.add({ enclave: next.path, peers: serving.map((n) => n.url) });
       took(`new node ${i + 1} started (registered)`);
-      await until(`the new node ${joined.url} to be ready`, () => ready(joined.url), JOIN_TIMEOUT_MS);
+      await until(`the new node ${joined.url} to be ready`, () => ready(joined.url), JOIN_TIMEOUT_MS).catch(
+        async (error: Error) => {
+          // The joiner can only say not_member; the members say why they do not add it, if they know.
+          const statuses = await Promise.all(serving.map((n) => nodeStatus(n.url).catch(() => undefined)));
+          const declined = [
+            ...new Set(statuses.flatMap((s) => s?.declined ?? []).map((d) => `${d.enclave}: ${d.reason}`)),
+          ];
+          throw new Error(
+            `${error.message} (it last said ${lastReadiness.get(joined.url)}; the members decline ${declined.length > 0 ? declined.join("; ") : "nothing"})`,
+          );
+        },
+      );
       serving.push(joined);
       await waitForGroup(members.running(), { what: "the new node in the group" });
       took(`new node ${i + 1} ready, a member with the state`);

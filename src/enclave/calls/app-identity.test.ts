@@ -34,10 +34,18 @@ describe("the app is part of the group's identity (in process)", () => {
     assert.equal(app.id, appIdIn(auction));
     assert.notEqual(app.id, appIdIn(), "another app, another id");
 
-    // Same measurement, same platform, genuine evidence: refused for its app.
+    // Same measurement, same platform, genuine evidence: refused for its app, and A says so (B itself
+    // can only wait as not_member: a rolling upgrade whose new build changed the app stalled there
+    // with no word of why).
     const [toA] = await Promise.all([a, b].map((m) => chain.feed(m.enclave)));
     assert.equal(await chain.commit(a), false, "A proposes no add of B");
     assert.deepEqual(toA!.group.members, [a.address.toLowerCase()]);
+    const { group: declining } = await call(a.enclave, "groupStatus", {});
+    assert.deepEqual(
+      declining.declined.map((d) => d.enclave),
+      [b.address.toLowerCase()],
+    );
+    assert.match(declining.declined[0]!.reason, new RegExp(`app ${app.id} is not this group's app`));
 
     // The policy signers name both apps (each side admits the other, as for measurements): A adds B.
     const upgrade = await signPolicy(
@@ -48,6 +56,7 @@ describe("the app is part of the group's identity (in process)", () => {
     chain.push({ kind: "PolicyPublished", ...upgrade });
     await Promise.all([a, b].map((m) => chain.feed(m.enclave)));
     assert.ok(await chain.commit(a), "A adds B");
+    assert.deepEqual((await call(a.enclave, "groupStatus", {})).group.declined, [], "nothing declined");
     const joined = await Promise.all([a, b].map((m) => chain.feed(m.enclave)));
     assert.ok(joined.every((r) => r.group.member && r.group.members.length === 2));
 

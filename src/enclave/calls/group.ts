@@ -14,7 +14,7 @@ import {
   requireSession,
   sessionToChange,
 } from "../context.js";
-import { ensureKeyPackage } from "../group-member.js";
+import { ensureKeyPackage, withDeclined } from "../group-member.js";
 import { proposeCommit } from "../group-proposal.js";
 import { groupSummary } from "../group-seal.js";
 import { signDigest } from "../identity.js";
@@ -71,7 +71,9 @@ export function groupCalls(
         admissionAt(context, session.cursor?.timestamp),
       );
       const changed = proposal.state !== session.group;
-      session.group = proposal.state;
+      // Why a published key package is not added is reported, not sealed (it is judged again at each
+      // proposal, and its reason may name the chain's time): it alone calls for no seal.
+      session.group = withDeclined(proposal.state, proposal.declined);
       // Asked many times a second with nothing to do: seal when something changed here, or when the
       // state moved on since its last seal and no event brought a seal at the interval.
       const sealedState =

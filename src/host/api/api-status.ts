@@ -72,6 +72,17 @@ const STATUS = {
     members: { type: "array", items: { type: "string" } },
     epochKeyFingerprint: { type: ["string", "null"] },
     lastHandshake: { type: ["object", "null"], additionalProperties: true },
+    declined: {
+      type: "array",
+      description:
+        "enclaves that published a key package which this member does not add to the group, and why " +
+        "(their credential is refused here: e.g. a measurement or app no signed policy admits)",
+      items: {
+        type: "object",
+        required: ["enclave", "reason"],
+        properties: { enclave: { type: "string" }, reason: { type: "string" } },
+      },
+    },
     rotationPending: { type: "boolean" },
     syncing: {
       type: "boolean",
@@ -262,6 +273,7 @@ export function registerStatusRoutes(
         members: g.members,
         epochKeyFingerprint: g.epochKeyFingerprint ?? null,
         lastHandshake: g.lastHandshake ?? null,
+        declined: g.declined,
         rotationPending: node.rotationPending,
         syncing: status.ledger.syncing !== undefined,
         sync: node.peerState,
