@@ -89,3 +89,22 @@ export class FailureLog {
     this.repeats = 0;
   }
 }
+
+/**
+ * Conditions that hold for a while (a warning, a declined joiner), each logged once when it starts to
+ * hold and once when it ends, never each time it is read again; `update` takes all that hold now, by key.
+ */
+export class HeldLog<T> {
+  private held = new Map<string, T>();
+
+  constructor(
+    private readonly started: (item: T) => void,
+    private readonly ended: (item: T) => void,
+  ) {}
+
+  update(now: ReadonlyMap<string, T>): void {
+    for (const [key, item] of now) if (!this.held.has(key)) this.started(item);
+    for (const [key, item] of this.held) if (!now.has(key)) this.ended(item);
+    this.held = new Map(now);
+  }
+}

@@ -4,7 +4,7 @@
 // node status`, the metrics and, when a warning appears or clears, the log.
 import type { CollateralSummary } from "../boundary/call-results.js";
 import type { LedgerWallet } from "../chain/chain.js";
-import type { Logger } from "./log.js";
+import { HeldLog, type Logger } from "./log.js";
 
 export const WARNING_CODES = ["low_gas", "collateral_due", "collateral_past"] as const;
 
@@ -135,10 +135,17 @@ export type NodeHealthDeps = {
  */
 export class NodeHealth {
   private readonly runway = new GasRunway();
-  private logged = new Map<string, NodeWarning>();
+  private readonly logged: HeldLog<NodeWarning>;
+  #balance: Promise<bigint> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly deps: NodeHealthDeps) {}
+  constructor(private readonly deps: NodeHealthDeps) {
+    const { log } = deps;
+    this.logged = new HeldLog(
+      (w) => log.warn({ code: w.code }, w.message),
+      (w) => log.info({ code: w.code }, `no longer: ${w.message}`),
+    );
+  }
 
   start(): void {
     this.timer = setInterval(() => void this.warnings().catch(() => {}), HEALTH_CHECK_MS);
@@ -149,8 +156,18 @@ export class NodeHealth {
     clearInterval(this.timer);
   }
 
-  /** The wei left on the account that pays this node's gas (each read feeds the spend rate). */
-  async gasBalance(): Promise<bigint> {
+  /**
+   * The wei left on the account that pays this node's gas (each read feeds the spend rate). Reads
+   * asked for at once share one request: a status or a scrape asks for the balance and the warnings.
+   */
+  gasBalance(): Promise<bigint> {
+    this.#balance ??= this.#readBalance().finally(() => {
+      this.#balance = undefined;
+    });
+    return this.#balance;
+  }
+
+  async #readBalance(): Promise<bigint> {
     const { publicClient, account } = this.deps.wallet;
     const wei = await publicClient.getBalance({ address: account.address });
     this.runway.observe(wei);
@@ -165,16 +182,7 @@ export class NodeHealth {
     ]);
     const weiPerSecond = this.runway.weiPerSecond();
     const warnings = nodeWarnings({ balance, weiPerSecond, gasPrice, collateral, now: new Date() });
-    this.note(warnings);
+    this.logged.update(new Map(warnings.map((w) => [`${w.code} ${w.about ?? ""}`, w])));
     return warnings;
-  }
-
-  private note(warnings: readonly NodeWarning[]): void {
-    const now = new Map(warnings.map((w) => [`${w.code} ${w.about ?? ""}`, w]));
-    const { log } = this.deps;
-    for (const [key, w] of now) if (!this.logged.has(key)) log.warn({ code: w.code }, w.message);
-    for (const [key, w] of this.logged)
-      if (!now.has(key)) log.info({ code: w.code }, `no longer: ${w.message}`);
-    this.logged = now;
   }
 }

@@ -20,7 +20,7 @@ import type { EnclaveCalls } from "./enclave-process.js";
 import { freshEnclave, untilRestarted } from "./enclave-restart.js";
 import type { EnclaveState, SupervisedEnclave } from "./enclave-supervisor.js";
 import { type LeaveResult, sendLeave } from "./leave.js";
-import { FailureLog, type Logger, loggerFor } from "./log.js";
+import { FailureLog, HeldLog, type Logger, loggerFor } from "./log.js";
 import { StageMetrics } from "./metrics.js";
 import { NodeHealth, type NodeWarning } from "./node-health.js";
 import { NodeMetrics } from "./node-metrics.js";
@@ -56,6 +56,8 @@ export class EnclaveNode {
   /** Commands and batches counted as they happen, for `/metrics`. */
   readonly counts = new NodeMetrics();
   private readonly health: NodeHealth;
+  /** The enclaves this node's enclave declines to add (`GroupSummary.declined`), logged as they come and go. */
+  private readonly declined: HeldLog<GroupSummary["declined"][number]>;
   /** The chain head up to which the follower has read every event. */
   private followed: bigint | undefined;
   registration: EnclaveRegistration | undefined;
@@ -94,6 +96,11 @@ export class EnclaveNode {
     this.log = loggerFor(options);
     this.ticker = new Ticker(() => this.tick(), this.log, "tick");
     this.syncFailures = new FailureLog(this.log, "chain sync");
+    this.declined = new HeldLog(
+      ({ enclave, reason }) =>
+        this.log.warn({ enclave, reason }, `not adding enclave ${enclave} to the group: ${reason}`),
+      ({ enclave }) => this.log.info({ enclave }, `enclave ${enclave} no longer declined`),
+    );
     this.health = new NodeHealth({
       wallet: options.wallet,
       collateral: async () => (await this.groupStatus()).group.collateral,
@@ -162,28 +169,11 @@ export class EnclaveNode {
   private keep: Keep = (result) => {
     this.store.keep(result);
     if (result.group) {
-      this.noteDeclined(result.group.declined);
+      // The joiner itself can only say not_member: each member says once whom it declines, and why.
+      this.declined.update(new Map(result.group.declined.map((d) => [d.enclave, d])));
       this.group = result.group;
     }
   };
-
-  /** The enclaves this node's enclave declines to add (`GroupSummary.declined`), as last warned of. */
-  private declined = new Set<Hex>();
-
-  /**
-   * Warns once of each enclave whose published key package this member does not add, with why: the
-   * joiner itself can only say `not_member`. Its reason may change (it can name the chain's time),
-   * so only entering and leaving the list are logged; `/v1/status` shows the reason now.
-   */
-  private noteDeclined(declined: GroupSummary["declined"]): void {
-    const now = new Set(declined.map((d) => d.enclave));
-    for (const { enclave, reason } of declined)
-      if (!this.declined.has(enclave))
-        this.log.warn({ enclave, reason }, `not adding enclave ${enclave} to the group: ${reason}`);
-    for (const enclave of this.declined)
-      if (!now.has(enclave)) this.log.info({ enclave }, `enclave ${enclave} no longer declined`);
-    this.declined = now;
-  }
 
   async start(): Promise<void> {
     const { hostDir, wallet, contract } = this.options;
