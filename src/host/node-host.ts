@@ -17,7 +17,6 @@ import type { CommandFinality, NodeCommandStatus, WaitUntil } from "./commands/c
 import type { CommandRequests } from "./commands/command-requests.js";
 import { CommandWaiters } from "./commands/command-waiters.js";
 import type { EnclaveCalls } from "./enclave-process.js";
-import { freshEnclave, untilRestarted } from "./enclave-restart.js";
 import type { EnclaveState, SupervisedEnclave } from "./enclave-supervisor.js";
 import { type LeaveResult, sendLeave } from "./leave.js";
 import { FailureLog, HeldLog, type Logger, loggerFor } from "./log.js";
@@ -26,8 +25,8 @@ import { NodeHealth, type NodeWarning } from "./node-health.js";
 import { NodeMetrics } from "./node-metrics.js";
 import type { EnclaveNodeOptions } from "./node-options.js";
 import { assembleNode } from "./node-parts.js";
+import { NodeRecovery } from "./node-recovery.js";
 import { type EnclaveRegistration, initAndRegister, publicRecord } from "./registration.js";
-import { rollBack } from "./rollback.js";
 import type { Keep, SealedCopy, SealedStore } from "./sealed-store.js";
 import type { PeerAnnouncer } from "./snapshots/peer-announcer.js";
 import type { SnapshotPublisher } from "./snapshots/snapshot-publisher.js";
@@ -84,9 +83,7 @@ export class EnclaveNode {
   private stopped = false;
   /** Aborted by `stop`: ends a recovery's wait between attempts. */
   private readonly stopping = new AbortController();
-  private recovering = false;
-  /** A rollback asked for while a recovery ran: the block to roll back to once it ends. */
-  private rollbackPending: bigint | undefined;
+  private readonly recovery: NodeRecovery;
   private synced = false;
   /** Set once this enclave's leave is sent: the host sends nothing more for it. */
   private left = false;
@@ -113,7 +110,7 @@ export class EnclaveNode {
       address: () => this.address,
       onEnclaveExit: (reason) => {
         this.log.error({ reason }, "enclave process exited; restarting it");
-        void this.recover();
+        void this.recovery.recover();
       },
       onDiverged: (divergence) => this.onDiverged(divergence),
       onRotationDue: () => this.requestRotation(),
@@ -132,6 +129,27 @@ export class EnclaveNode {
       groupWrites: this.groupWrites,
       events: this.events,
     } = parts);
+    this.recovery = new NodeRecovery({
+      enclave: this.enclave,
+      store: this.store,
+      log: this.log,
+      identity: { hostDir: options.hostDir, chainId: options.wallet.chain.id, contract: options.contract },
+      signal: this.stopping.signal,
+      pause: async () => {
+        await this.ticker.stop();
+        await this.follower?.stop();
+        this.batches.reset();
+        // The ticker waits until the chain is read again.
+        this.synced = false;
+      },
+      restore: (enclave, sealed) => this.restore(enclave, sealed),
+      resume: (cursor) => {
+        if (this.divergence) return false; // restored diverged: it reads and writes nothing
+        this.startFollower(cursor);
+        this.ticker.start(TICK_MS);
+        return true;
+      },
+    });
   }
 
   /**
@@ -226,73 +244,10 @@ export class EnclaveNode {
           { ancestor: ancestor?.toString() ?? "beyond the tracked blocks" },
           "chain reorganised; rolling back",
         );
-        void this.recover(ancestor ?? -1n);
+        void this.recovery.recover(ancestor ?? -1n);
       },
     });
     this.follower.start();
-  }
-
-  /**
-   * Brings the enclave back after its process exited: a new process, its identity unsealed, its
-   * state restored from what the host kept, the chain read again from there. Calls are refused with
-   * `enclave_restarting` meanwhile; attempts back off until one succeeds or the node stops.
-   */
-  private async recover(rollbackTo?: bigint): Promise<void> {
-    if (this.stopped) return;
-    if (this.recovering) {
-      // A reorganisation reported while the enclave is being brought back (its follower was still
-      // reading): rolled back once this recovery ends, to the older of the two points.
-      if (rollbackTo !== undefined)
-        this.rollbackPending =
-          this.rollbackPending === undefined || rollbackTo < this.rollbackPending
-            ? rollbackTo
-            : this.rollbackPending;
-      return;
-    }
-    this.recovering = true;
-    const started = Date.now();
-    try {
-      await this.ticker.stop();
-      await this.follower?.stop();
-      this.batches.reset();
-      // The ticker waits until the chain is read again: nothing is batched from a state being replayed.
-      this.synced = false;
-      const restored = await untilRestarted(
-        async () => {
-          const fresh = await this.freshEnclave();
-          if (rollbackTo === undefined) {
-            const sealed = this.store.read();
-            return sealed ? await this.restore(fresh, sealed) : undefined;
-          }
-          return rollBack(this.store, fresh, rollbackTo, {
-            restore: (enclave, sealed) => this.restore(enclave, sealed),
-            fresh: () => this.freshEnclave(),
-          });
-        },
-        this.log,
-        this.stopping.signal,
-      );
-      if (!restored) return;
-      const cursor = restored.value;
-      this.enclave.up();
-      if (this.divergence) return; // restored diverged: it reads and writes nothing
-      this.startFollower(cursor);
-      this.ticker.start(TICK_MS);
-      this.log.info(
-        { afterMs: Date.now() - started },
-        "enclave restored; reading the chain from its checkpoint",
-      );
-    } finally {
-      this.recovering = false;
-    }
-    const pending = this.rollbackPending;
-    this.rollbackPending = undefined;
-    if (pending !== undefined) await this.recover(pending);
-  }
-
-  private freshEnclave(): Promise<EnclaveCalls> {
-    const { hostDir, wallet, contract } = this.options;
-    return freshEnclave(this.enclave, { hostDir, chainId: wallet.chain.id, contract });
   }
 
   /**

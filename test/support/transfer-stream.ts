@@ -7,6 +7,10 @@ import { until } from "./wait.js";
 
 /** Refusals that mean "retry shortly" (the node answers 503 while its enclave is replaced). */
 const NOT_NOW = new Set(["enclave_restarting", "syncing", "http_503"]);
+/** The node already holds the most of one sender's commands it takes. */
+const QUEUE_FULL = "sender_queue_full";
+/** How long one wait for the newest acknowledged command to be ordered may take. */
+const QUEUE_WAIT_MS = 10_000;
 
 export type TransferStream = {
   readonly acknowledged: { id: Hex; responsePrivateKey: Uint8Array }[];
@@ -33,7 +37,16 @@ export function startTransferStream(client: AnonifyClient, to: Hex, readyUrl: st
       try {
         acknowledged.push(await client.send("transfer", { to, amount: "1" }));
       } catch (error) {
-        if (!(error instanceof AnonifyClientError) || !NOT_NOW.has(error.code)) throw error;
+        if (!(error instanceof AnonifyClientError)) throw error;
+        if (error.code === QUEUE_FULL) {
+          // The node holds as many of this sender's commands as it takes (a slow machine, a rollback
+          // resending): send more once the newest it acknowledged is ordered.
+          const newest = acknowledged.at(-1);
+          // A failed wait is met again by the next send, which says what it is.
+          if (newest) await client.status(newest.id, undefined, QUEUE_WAIT_MS).catch(() => undefined);
+          continue;
+        }
+        if (!NOT_NOW.has(error.code)) throw error;
         refusals.add(error.code);
         await until("the node to be ready again", async () =>
           (await fetch(new URL("/v1/ready", readyUrl))).ok ? true : undefined,
