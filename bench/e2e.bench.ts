@@ -205,12 +205,12 @@ export async function confidentialRun(
     const pending: Promise<unknown>[] = [];
     let nonce = await ownerClient.nextNonce();
     for (const sender of senders) {
-      const { id, responsePrivateKey } = await ownerClient.send(
+      const { id, responseKey } = await ownerClient.send(
         "transfer",
         { to: sender.address, amount: PER_SENDER.toString() },
         nonce++,
       );
-      pending.push(ownerClient.waitForReceipt(id, responsePrivateKey, 300_000));
+      pending.push(ownerClient.waitForReceipt(id, responseKey, 300_000));
     }
     await Promise.all(pending);
     const target = (await net.nodes[0]!.node.groupStatus()).ledger.sequence;
@@ -289,11 +289,11 @@ export async function confidentialRun(
           nonces[i]! += 1n;
           const answer = (await res.json()) as { receipt?: Hex };
           if (answer.receipt)
-            await openReceipt(signed.responsePrivateKey, hexToBytes(answer.receipt), {
+            await openReceipt(signed.responseKey, hexToBytes(answer.receipt), {
               domain: client.domain,
               digest: signed.digest,
             });
-          else await client.waitForReceipt(signed.digest, signed.responsePrivateKey);
+          else await client.waitForReceipt(signed.digest, signed.responseKey);
           if (Date.now() <= deadline) latencies.push(performance.now() - submitted);
         }
       }),

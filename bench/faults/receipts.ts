@@ -87,7 +87,7 @@ export class ReceiptChecker {
       `the receipt of ${command.id}`,
       async () => {
         try {
-          const status = await client.status(command.id, command.responsePrivateKey, STATUS_WAIT_MS);
+          const status = await client.status(command.id, command.responseKey, STATUS_WAIT_MS);
           if (status.receipt) return status.receipt;
           last = `still ${status.status}`;
         } catch (error) {

@@ -22,7 +22,7 @@ export type Sender = {
   client: AnonifyClient;
 };
 
-export type Acknowledged = { sender: number; id: Hex; responsePrivateKey: Uint8Array };
+export type Acknowledged = { sender: number; id: Hex; responseKey: Uint8Array };
 
 export class TransferStream {
   attempts = 0;

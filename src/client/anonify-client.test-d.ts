@@ -91,9 +91,9 @@ export async function commands(): Promise<void> {
     expectType<boolean>(view.receipt.final);
     expectType<ReceiptStatus>(view.receipt.status);
   }
-  const { id: sent, responsePrivateKey } = await client.send("transfer", { to: owner, amount: 1n });
+  const { id: sent, responseKey: key } = await client.send("transfer", { to: owner, amount: 1n });
   expectType<Hex>(sent);
-  expectType<Uint8Array>(responsePrivateKey);
+  expectType<Uint8Array>(key);
   const receipt = await client.call("transfer", { to: owner, amount: 1n });
   type _Receipt = Expect<Equal<typeof receipt, CheckedReceipt & { id: Hex }>>;
   const waited = await client.waitForReceipt(id, responseKey);

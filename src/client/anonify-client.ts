@@ -5,7 +5,9 @@ import { type Address, bytesToHex, getAddress, type Hex, hexToBytes } from "viem
 import { getChainId } from "viem/actions";
 import type { App, CommandName, CommandParams, QueryName, QueryParams } from "../app/app.js";
 import type { StateValue } from "../app/canonical.js";
+import type { Schema } from "../app/schema.js";
 import type { AppIdentity, LedgerDomain } from "../protocol/digests.js";
+import { publicParams } from "../protocol/public-answer.js";
 import type { LedgerPoint } from "../protocol/receipts.js";
 import { NEXT_NONCE_QUERY } from "../protocol/wire.js";
 import { type AnswerPosition, ChainChecks, type CheckedReceipt } from "./chain-checks.js";
@@ -27,7 +29,6 @@ import { checkMember, withProfileTrust } from "./enclave-trust.js";
 import { AnonifyClientError } from "./errors.js";
 import { chosenApp, registeredApp } from "./network-app.js";
 import {
-  askWithoutWaitIfFull,
   checkNodeNetwork,
   NODE_COMMAND,
   NODE_ENCLAVE,
@@ -36,12 +37,15 @@ import {
   type NodeCommand,
   nodeJson,
 } from "./node-api.js";
+import { type Ask, askNode, DEFAULT_RETRY_POLICY, type RetryPolicy } from "./node-retry.js";
+import { checkPublicAnswer, NODE_PUBLIC_ANSWER } from "./public-query.js";
 
 export type { AnswerPosition, CheckedReceipt } from "./chain-checks.js";
 export { DEFAULT_MAX_LAG_SECONDS } from "./chain-checks.js";
 export type { AnonifyClientOptions, CommandView, QueryResult, SendProgress } from "./client-options.js";
 export { AnonifyClientError } from "./errors.js";
 export { checkNodeNetwork } from "./node-api.js";
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./node-retry.js";
 
 /** How long one status request asks the node to wait (the node caps it at 30 s). */
 const STATUS_WAIT_MS = 10_000;
@@ -56,6 +60,22 @@ const appNameOf = (app: App | string | undefined): string | undefined =>
 /** How long the next request may ask the node to wait, within the caller's deadline. */
 const statusWait = (deadline: number) => Math.max(0, Math.min(deadline - Date.now(), STATUS_WAIT_MS));
 const waitQuery = (waitMs: number) => (waitMs > 0 ? `?wait=${Math.round(waitMs)}` : "");
+
+/**
+ * A request to the node, sent again as the node asks (`askNode`): `path(waitMs)` names the route
+ * with the wait the node may hold it; a body, the same bytes each time.
+ */
+function nodeRequest<T>(
+  fetcher: typeof globalThis.fetch,
+  node: string,
+  policy: RetryPolicy,
+  path: (waitMs: number) => string,
+  schema: Schema<T>,
+  { body, ...ask }: Ask & { body?: string } = {},
+): Promise<T> {
+  const init = body === undefined ? undefined : { method: "POST", body };
+  return askNode((wait) => nodeJson(fetcher, node, path(wait), schema, init), ask, policy);
+}
 
 export class AnonifyClient<A extends App = App> {
   /**
@@ -77,7 +97,17 @@ export class AnonifyClient<A extends App = App> {
     private readonly onChain: ChainChecks,
     /** The enclaves this client judged from their evidence. */
     private readonly trusted: TrustedEnclaves,
+    private readonly retry: RetryPolicy,
   ) {}
+
+  /** A request to this client's node (see `nodeRequest`). */
+  private request<T>(
+    path: (waitMs: number) => string,
+    schema: Schema<T>,
+    options?: Ask & { body?: string },
+  ): Promise<T> {
+    return nodeRequest(this.fetch, this.options.node, this.retry, path, schema, options);
+  }
 
   /** The name of the app this client signs for: the network's. */
   get app(): string {
@@ -125,6 +155,7 @@ export class AnonifyClient<A extends App = App> {
    */
   static async connect<A extends App = App>(options: AnonifyClientOptions<A>): Promise<AnonifyClient<A>> {
     const fetcher = options.fetch ?? globalThis.fetch;
+    const retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     const { network } = options;
     const policy = options.enclavePolicy ?? ENCLAVE_POLICIES[defaultPolicyName(network.chainId)];
     const chain = chainClient(network.rpcUrl, { fetch: fetcher });
@@ -135,9 +166,10 @@ export class AnonifyClient<A extends App = App> {
         `the RPC ${rpcOrigin(network.rpcUrl)} serves chain ${chainId}, not the profile's chain ${network.chainId}`,
       );
     }
-    const status = await nodeJson(fetcher, options.node, "/v1/status", NODE_STATUS);
+    const status = await nodeRequest(fetcher, options.node, retry, () => "/v1/status", NODE_STATUS);
     checkNodeNetwork(status, network, options.node);
-    const address = getAddress((await nodeJson(fetcher, options.node, "/v1/enclave", NODE_ENCLAVE)).address);
+    const enclave = await nodeRequest(fetcher, options.node, retry, () => "/v1/enclave", NODE_ENCLAVE);
+    const address = getAddress(enclave.address);
     const domain = { chainId, contract: network.contract };
     // Claims count only from enclaves this client trusts, judged as the one it encrypts to.
     const onChain: ChainChecks = new ChainChecks(chain, network, options.confirmations, (enclave) =>
@@ -161,6 +193,7 @@ export class AnonifyClient<A extends App = App> {
       chosenApp(appNameOf(options.app), runs),
       onChain,
       trusted,
+      retry,
     );
   }
 
@@ -195,11 +228,11 @@ export class AnonifyClient<A extends App = App> {
   private async unsealed(
     error: unknown,
     kind: "command" | "query",
-    signed: { digest: Hex; responsePrivateKey: Uint8Array },
+    signed: { digest: Hex; responseKey: Uint8Array },
   ): Promise<AnonifyClientError> {
     if (!(error instanceof AnonifyClientError)) throw error;
     if (!error.sealedReason) return error;
-    const refusal = await openRefusal(kind, signed.responsePrivateKey, hexToBytes(error.sealedReason), {
+    const refusal = await openRefusal(kind, signed.responseKey, hexToBytes(error.sealedReason), {
       domain: this.domain,
       digest: signed.digest,
     });
@@ -212,9 +245,9 @@ export class AnonifyClient<A extends App = App> {
     params: CommandParams<A, K>,
     nonce?: bigint,
     progress?: SendProgress,
-  ): Promise<{ id: Hex; responsePrivateKey: Uint8Array }> {
-    const { id, responsePrivateKey } = await this.post(command, params, nonce, 0, progress);
-    return { id, responsePrivateKey };
+  ): Promise<{ id: Hex; responseKey: Uint8Array }> {
+    const { id, responseKey } = await this.post(command, params, nonce, 0, progress);
+    return { id, responseKey };
   }
 
   /**
@@ -227,7 +260,7 @@ export class AnonifyClient<A extends App = App> {
     nonce: bigint | undefined,
     waitMs: number,
     progress?: SendProgress,
-  ): Promise<{ id: Hex; responsePrivateKey: Uint8Array; answer: NodeCommand }> {
+  ): Promise<{ id: Hex; responseKey: Uint8Array; answer: NodeCommand }> {
     const useNonce = nonce ?? this.counted ?? (await this.nextNonce());
     const signed = await signCommand(this.options.account, this.domain, {
       app: this.app,
@@ -238,19 +271,12 @@ export class AnonifyClient<A extends App = App> {
     progress?.("signed");
     const envelope = await sealCommand(signed.signed, this.enclaveKey);
     progress?.("sealed");
+    // Signed and sealed once: a retry sends these same bytes (see src/client/node-retry.ts).
     const body = JSON.stringify({ envelope: bytesToHex(envelope) });
     let answer: NodeCommand;
     try {
-      // Sent again at once without ?wait if the node has no waiting slot: the command was not accepted.
-      answer = await askWithoutWaitIfFull(
-        (wait) =>
-          nodeJson(this.fetch, this.options.node, `/v1/commands${waitQuery(wait)}`, NODE_COMMAND, {
-            method: "POST",
-            body,
-          }),
-        waitMs,
-        false,
-      );
+      // Without ?wait at once if the node has no waiting slot (the command was not accepted).
+      answer = await this.request((wait) => `/v1/commands${waitQuery(wait)}`, NODE_COMMAND, { body, waitMs });
     } catch (error) {
       const refused = await this.unsealed(error, "command", signed);
       // Another client of this account got there first: ask the node again next time.
@@ -261,25 +287,24 @@ export class AnonifyClient<A extends App = App> {
       throw new AnonifyClientError("wrong_id", "the node named another command than the one sent");
     }
     this.counted = useNonce + 1n;
-    return { id: answer.id, responsePrivateKey: signed.responsePrivateKey, answer };
+    return { id: answer.id, responseKey: signed.responseKey, answer };
   }
 
-  async status(id: Hex, responsePrivateKey?: Uint8Array, waitMs = 0): Promise<CommandView> {
-    const answer = await askWithoutWaitIfFull(
-      (wait) => nodeJson(this.fetch, this.options.node, `/v1/commands/${id}${waitQuery(wait)}`, NODE_COMMAND),
+  async status(id: Hex, responseKey?: Uint8Array, waitMs = 0): Promise<CommandView> {
+    const answer = await this.request((wait) => `/v1/commands/${id}${waitQuery(wait)}`, NODE_COMMAND, {
       waitMs,
-      true,
-    );
-    return this.opened(answer, id, responsePrivateKey);
+      pause: true,
+    });
+    return this.opened(answer, id, responseKey);
   }
 
   /**
    * A node's status answer with its receipt opened (checked to name command `id`) and checked on
    * chain (`checkReceipt`): the client reports `applied` or `failed` only for a batch the chain holds.
    */
-  private async opened(answer: NodeCommand, id: Hex, responsePrivateKey?: Uint8Array): Promise<CommandView> {
-    if (!answer.receipt || !responsePrivateKey) return { id, status: answer.status };
-    const opened = await openReceipt(responsePrivateKey, hexToBytes(answer.receipt), {
+  private async opened(answer: NodeCommand, id: Hex, responseKey?: Uint8Array): Promise<CommandView> {
+    if (!answer.receipt || !responseKey) return { id, status: answer.status };
+    const opened = await openReceipt(responseKey, hexToBytes(answer.receipt), {
       domain: this.domain,
       digest: id,
     });
@@ -290,13 +315,13 @@ export class AnonifyClient<A extends App = App> {
   /** Waits until the command is applied or failed, and returns its opened receipt. */
   async waitForReceipt(
     id: Hex,
-    responsePrivateKey: Uint8Array,
+    responseKey: Uint8Array,
     timeoutMs = DEFAULT_RECEIPT_TIMEOUT_MS,
   ): Promise<CheckedReceipt> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       // The node holds the request until the command is ordered: no polling interval to tune.
-      const s = await this.status(id, responsePrivateKey, statusWait(deadline));
+      const s = await this.status(id, responseKey, statusWait(deadline));
       if (s.receipt) return s.receipt;
       if (Date.now() >= deadline)
         throw new AnonifyClientError("timeout", `command ${id} is still ${s.status}`);
@@ -311,9 +336,9 @@ export class AnonifyClient<A extends App = App> {
     timeoutMs = DEFAULT_RECEIPT_TIMEOUT_MS,
   ): Promise<CheckedReceipt & { id: Hex }> {
     const deadline = Date.now() + timeoutMs;
-    const { id, responsePrivateKey, answer } = await this.post(command, params, nonce, statusWait(deadline));
-    const { receipt } = await this.opened(answer, id, responsePrivateKey);
-    return { ...(receipt ?? (await this.waitForReceipt(id, responsePrivateKey, deadline - Date.now()))), id };
+    const { id, responseKey, answer } = await this.post(command, params, nonce, statusWait(deadline));
+    const { receipt } = await this.opened(answer, id, responseKey);
+    return { ...(receipt ?? (await this.waitForReceipt(id, responseKey, deadline - Date.now()))), id };
   }
 
   /** A query's result (see `queryAt`, which also names the point it reflects). */
@@ -330,20 +355,31 @@ export class AnonifyClient<A extends App = App> {
     return this.ask(name, params);
   }
 
+  /**
+   * A query the app declares public (an auction's result, a ballot's tally): asked without a
+   * signature, answered in clear and signed by the node's enclave, and checked here as any answer
+   * (public-query.ts: `forged_answer`, `wrong_app`, the enclave's judgement, the point on chain).
+   */
+  async publicQuery<K extends QueryName<A>>(name: K, params: QueryParams<A, K>): Promise<QueryResult> {
+    const body = `{"name":${JSON.stringify(name)},"params":${publicParams(params)}}`;
+    const answer = await this.request(() => "/v1/public-queries", NODE_PUBLIC_ANSWER, { body });
+    const { domain, appIdentity: app, onChain, trusted } = this;
+    return checkPublicAnswer({ domain, app, onChain, trusted, name, params, answer });
+  }
+
   /** Any query, the app's or the protocol's (`nextNonce`), by name. */
   private async ask(name: string, params: Readonly<Record<string, unknown>>): Promise<QueryResult> {
     const signed = await signQuery(this.options.account, this.domain, { app: this.app, query: name, params });
     const envelope = await sealQuery(signed.signed, this.enclaveKey);
     let answer: Hex;
     try {
-      ({ answer } = await nodeJson(this.fetch, this.options.node, "/v1/queries", NODE_QUERY_ANSWER, {
-        method: "POST",
+      ({ answer } = await this.request(() => "/v1/queries", NODE_QUERY_ANSWER, {
         body: JSON.stringify({ envelope: bytesToHex(envelope) }),
       }));
     } catch (error) {
       throw await this.unsealed(error, "query", signed);
     }
-    const opened = await openQueryResult(signed.responsePrivateKey, hexToBytes(answer), {
+    const opened = await openQueryResult(signed.responseKey, hexToBytes(answer), {
       domain: this.domain,
       digest: signed.digest,
     });

@@ -6,6 +6,7 @@ import type { CommandStatus, ReceiptStatus } from "../protocol/receipts.js";
 import type { AnswerPosition, CheckedReceipt } from "./chain-checks.js";
 import type { EnclavePolicy } from "./enclave-policy.js";
 import type { ChainTarget, ProfileTrust } from "./network-profile-format.js";
+import type { RetryPolicy } from "./node-retry.js";
 
 export type AnonifyClientOptions<A extends App = App> = {
   /**
@@ -42,6 +43,12 @@ export type AnonifyClientOptions<A extends App = App> = {
    * `DEFAULT_MAX_LAG_SECONDS`, 30): an answer from further behind is refused, `stale_answer`.
    */
   maxLagSeconds?: number;
+  /**
+   * How a request the node refused before running it (`rate_limited`, `waiting_full`) is sent again:
+   * the same bytes, after the node's `Retry-After` with jitter, within a bound (default
+   * `DEFAULT_RETRY_POLICY`: 10 attempts, 30 s of waiting), past which it throws `rate_limited`.
+   */
+  retry?: Partial<RetryPolicy>;
 };
 
 /** A query's result with the point it reflects, as the client checked it on chain. */

@@ -5,7 +5,14 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex, hashTypedData, hexToBytes, type LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { LedgerDomain } from "../protocol/digests.js";
-import { COMMAND_TYPES, QUERY_TYPES } from "../protocol/eip712.js";
+import {
+  COMMAND_TYPES,
+  commandDigest,
+  QUERY_TYPES,
+  responseKeyHash,
+  typedCommand,
+  typedQuery,
+} from "../protocol/eip712.js";
 import { encodeSignedCommand } from "../protocol/wire.js";
 import { EIP712_DOMAIN, sealCommand, signCommand, signQuery, WireError } from "./command.js";
 
@@ -27,7 +34,7 @@ describe("signCommand", () => {
       domain: EIP712_DOMAIN(domain.chainId, domain.contract),
       types: COMMAND_TYPES,
       primaryType: "Command",
-      message,
+      message: typedCommand(message),
     });
     assert.equal(digest, viemDigest);
     assert.ok(
@@ -60,12 +67,21 @@ describe("signCommand", () => {
     assert.equal(typedSignatures, 1);
   });
 
-  it("makes a fresh response key per command and keeps its private half", async () => {
+  it("makes a fresh response key per command, carries it, and signs only its commitment", async () => {
     const request = { app: "erc20", command: "burn", params: { amount: 1 }, nonce: 0n };
     const a = await signCommand(account, domain, request);
     const b = await signCommand(account, domain, request);
     assert.notEqual(a.signed.responseKey, b.signed.responseKey);
-    assert.equal(bytesToHex(x25519.getPublicKey(a.responsePrivateKey)), a.signed.responseKey);
+    assert.equal(bytesToHex(a.responseKey), a.signed.responseKey);
+    // What a wallet is shown holds no secret: the key's commitment, not the key.
+    const typed = typedCommand(a.signed);
+    assert.equal("responseKey" in typed, false);
+    assert.equal(typed.responseKeyHash, bytesToHex(responseKeyHash(a.signed.responseKey)));
+    // Another key is another command: the signature does not cover a swapped key.
+    assert.notEqual(
+      bytesToHex(commandDigest(domain, { ...a.signed, responseKey: b.signed.responseKey })),
+      a.digest,
+    );
   });
 
   it("refuses what the enclave could not read", async () => {
@@ -111,7 +127,7 @@ describe("signQuery", () => {
       domain: EIP712_DOMAIN(domain.chainId, domain.contract),
       types: QUERY_TYPES,
       primaryType: "Query",
-      message,
+      message: typedQuery(message),
     });
     assert.equal(digest, viemDigest);
     assert.ok(

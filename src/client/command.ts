@@ -1,6 +1,6 @@
 // The client's side of commands and queries, pure (no network): sign as EIP-712 typed data with the
-// user's Ethereum key, seal to the enclave's HPKE key with a fresh one-time response key, and open
-// the receipt or answer that comes back sealed to that key.
+// user's Ethereum key, with a fresh secret response key inside; seal to the enclave's HPKE key; and
+// open the receipt or answer that comes back sealed under that key (src/protocol/reply-envelope.ts).
 //
 // Imports only pure shared modules: src/app/canonical.ts, src/protocol/{wire,envelope}.ts and the ledger domain
 // type. The enclave HPKE key must come from the contract (never from the host that relays).
@@ -19,13 +19,10 @@ import {
   queryDigest,
   type SignedCommand,
   type SignedQuery,
+  typedCommand,
+  typedQuery,
 } from "../protocol/eip712.js";
-import {
-  generateX25519KeyPair,
-  MAX_ENVELOPE_BYTES,
-  openEnvelope,
-  sealEnvelope,
-} from "../protocol/envelope.js";
+import { sealEnvelope } from "../protocol/envelope.js";
 import {
   type CommandReceipt,
   decodeCommandReceipt,
@@ -34,11 +31,16 @@ import {
   type QueryAnswer,
 } from "../protocol/receipts.js";
 import {
+  generateResponseKey,
+  MAX_REPLY_ENVELOPE_BYTES,
+  openReply,
+  type ReplyKind,
+} from "../protocol/reply-envelope.js";
+import {
   COMPACT_SIGNATURE_BYTES,
   encodeSignedCommand,
   encodeSignedQuery,
   SIGNER_KEY_BYTES,
-  sameDomain,
   U64_MAX,
   WireError,
 } from "../protocol/wire.js";
@@ -46,7 +48,7 @@ import {
 export { type CommandReceipt, type QueryAnswer, type SignedCommand, type SignedQuery, WireError };
 
 /** Largest receipt or answer envelope the client opens: one in the largest padding bucket (1 MiB). */
-export const MAX_ANSWER_ENVELOPE_BYTES = MAX_ENVELOPE_BYTES;
+export const MAX_ANSWER_ENVELOPE_BYTES = MAX_REPLY_ENVELOPE_BYTES;
 const MS_PER_SECOND = 1000;
 /** Stand-ins for the signature while checking, before signing, that the message can be carried. */
 const UNSIGNED = {
@@ -75,13 +77,16 @@ export type QueryRequest = {
   issuedAt?: bigint;
 };
 
-/** A signed message and what the client keeps to read the answer: the response private key. */
+/** A signed message and what the client keeps to read the answer: its response key. */
 export type Signed<T> = {
   signed: T;
   /** EIP-712 digest: the message's identity; the receipt names it. */
   digest: Hex;
-  /** X25519 private key (32 bytes) the receipt or answer opens with. Keep it until then; never send it. */
-  responsePrivateKey: Uint8Array;
+  /**
+   * The secret key (32 bytes) the receipt or answer opens with; it travels only inside the sealed
+   * message. Keep it until then; never send it otherwise.
+   */
+  responseKey: Uint8Array;
 };
 
 /** Canonical JSON of a params object (arrays and other values are not params). */
@@ -126,13 +131,13 @@ export async function signCommand(
   domain: LedgerDomain,
   request: CommandRequest,
 ): Promise<Signed<SignedCommand>> {
-  const response = await generateX25519KeyPair();
+  const responseKey = generateResponseKey();
   const message: CommandMessage = {
     app: request.app,
     command: request.command,
     params: paramsJson(request.params),
     nonce: request.nonce,
-    responseKey: bytesToHex(response.publicKey),
+    responseKey: bytesToHex(responseKey),
   };
   // Fail here, not at the enclave, if it cannot be carried (names, sizes, nonce range).
   encodeSignedCommand({ ...message, domain, ...UNSIGNED });
@@ -142,11 +147,11 @@ export async function signCommand(
       domain: eip712Domain(domain),
       types: COMMAND_TYPES,
       primaryType: "Command",
-      message,
+      message: typedCommand(message),
     }),
   );
   const signed: SignedCommand = { ...message, domain, ...splitSignature(account, signature) };
-  return { signed, digest: bytesToHex(digest), responsePrivateKey: response.privateKey };
+  return { signed, digest: bytesToHex(digest), responseKey };
 }
 
 /** Seals a signed command to the enclave's HPKE public key (32-byte X25519, read from the contract). */
@@ -165,13 +170,13 @@ export async function signQuery(
   domain: LedgerDomain,
   request: QueryRequest,
 ): Promise<Signed<SignedQuery>> {
-  const response = await generateX25519KeyPair();
+  const responseKey = generateResponseKey();
   const message: QueryMessage = {
     app: request.app,
     query: request.query,
     params: paramsJson(request.params),
     issuedAt: request.issuedAt ?? BigInt(Math.floor(Date.now() / MS_PER_SECOND)),
-    responseKey: bytesToHex(response.publicKey),
+    responseKey: bytesToHex(responseKey),
   };
   encodeSignedQuery({ ...message, domain, ...UNSIGNED });
   const digest = queryDigest(domain, message);
@@ -180,11 +185,11 @@ export async function signQuery(
       domain: eip712Domain(domain),
       types: QUERY_TYPES,
       primaryType: "Query",
-      message,
+      message: typedQuery(message),
     }),
   );
   const signed: SignedQuery = { ...message, domain, ...splitSignature(account, signature) };
-  return { signed, digest: bytesToHex(digest), responsePrivateKey: response.privateKey };
+  return { signed, digest: bytesToHex(digest), responseKey };
 }
 
 export async function sealQuery(signed: SignedQuery, enclaveHpkePublicKey: Hex): Promise<Uint8Array> {
@@ -196,75 +201,77 @@ export async function sealQuery(signed: SignedQuery, enclaveHpkePublicKey: Hex):
   });
 }
 
-/** What the client expects an answer to be about; a mismatch throws `WireError`. */
-export type Expected = { domain?: LedgerDomain; digest?: Hex };
+/**
+ * What the client expects a reply to be about: the message it asked about (its digest, which the
+ * reply is bound to), and the domain it serves. A mismatch throws `WireError`.
+ */
+export type Expected = { domain?: LedgerDomain; digest: Hex };
 
-function checkExpected(domain: LedgerDomain, digest: Hex, expected: Expected): void {
-  if (expected.domain !== undefined && !sameDomain(domain, expected.domain)) {
-    throw new WireError("wrong_domain", "answer is for another chain or contract");
-  }
-  if (expected.digest !== undefined && digest.toLowerCase() !== expected.digest.toLowerCase()) {
-    throw new WireError("malformed", "answer is for another message");
-  }
+/** Opens a reply of `kind` to the message `expected` names, under its response key. */
+function openReplyTo(
+  kind: ReplyKind,
+  responseKey: Uint8Array,
+  sealed: Uint8Array,
+  expected: Expected,
+): { domain: LedgerDomain; plaintext: Uint8Array } {
+  if (sealed.length > MAX_ANSWER_ENVELOPE_BYTES)
+    throw new WireError("too_large", `a reply exceeds ${MAX_ANSWER_ENVELOPE_BYTES} bytes`);
+  return openReply({ kind, domain: expected.domain, digest: expected.digest, responseKey, envelope: sealed });
 }
 
-/** Opens a receipt sealed to the command's response key. Throws `WireError`. */
+/** The message a reply names must be the one it opened for (the AEAD binds it; this checks the encoding). */
+function checkNames(named: Hex, expected: Expected): void {
+  if (named.toLowerCase() !== expected.digest.toLowerCase())
+    throw new WireError("malformed", "answer is for another message");
+}
+
+/** Opens a receipt sealed under the command's response key. Throws `WireError`. */
 export async function openReceipt(
-  responsePrivateKey: Uint8Array,
+  responseKey: Uint8Array,
   sealedReceipt: Uint8Array,
-  expected: Expected = {},
+  expected: Expected,
+  kind: "receipt" | "commandRefusal" = "receipt",
 ): Promise<CommandReceipt & { domain: LedgerDomain }> {
-  const { domain, plaintext } = await openEnvelope({
-    kind: "receipt",
-    domain: expected.domain,
-    recipientPrivateKey: responsePrivateKey,
-    envelope: sealedReceipt,
-    maxBytes: MAX_ANSWER_ENVELOPE_BYTES,
-  });
+  const { domain, plaintext } = openReplyTo(kind, responseKey, sealedReceipt, expected);
   const receipt = decodeCommandReceipt(plaintext);
-  checkExpected(domain, receipt.command, expected);
+  checkNames(receipt.command, expected);
   return { ...receipt, domain };
 }
 
-/** Opens a query answer sealed to the query's response key. Throws `WireError`. */
+/** Opens a query answer sealed under the query's response key. Throws `WireError`. */
 export async function openQueryResult(
-  responsePrivateKey: Uint8Array,
+  responseKey: Uint8Array,
   sealedAnswer: Uint8Array,
-  expected: Expected = {},
+  expected: Expected,
+  kind: "queryAnswer" | "queryRefusal" = "queryAnswer",
 ): Promise<QueryAnswer & { domain: LedgerDomain }> {
-  const { domain, plaintext } = await openEnvelope({
-    kind: "queryAnswer",
-    domain: expected.domain,
-    recipientPrivateKey: responsePrivateKey,
-    envelope: sealedAnswer,
-    maxBytes: MAX_ANSWER_ENVELOPE_BYTES,
-  });
+  const { domain, plaintext } = openReplyTo(kind, responseKey, sealedAnswer, expected);
   const answer = decodeQueryAnswer(plaintext);
-  checkExpected(domain, answer.query, expected);
+  checkNames(answer.query, expected);
   return { ...answer, domain };
 }
 
-/** A refusal's precise code and reason, as the enclave sealed them to the message's response key. */
+/** A refusal's precise code and reason, as the enclave sealed them under the message's response key. */
 export type Refusal = { code: string; reason: string };
 
 /**
  * Opens the `sealedReason` of a refusal (the node saw only the code `refused`): a failed receipt for
- * a command, a rejected answer for a query. Throws `WireError` if it does not open or is for
- * another message.
+ * a command, a rejected answer for a query, each a reply of the refusal's own kind. Throws
+ * `WireError` if it does not open or is for another message.
  */
 export async function openRefusal(
   kind: "command" | "query",
-  responsePrivateKey: Uint8Array,
+  responseKey: Uint8Array,
   sealedReason: Uint8Array,
-  expected: Expected = {},
+  expected: Expected,
 ): Promise<Refusal> {
   let reason: string | undefined;
   if (kind === "command") {
-    const receipt = await openReceipt(responsePrivateKey, sealedReason, expected);
+    const receipt = await openReceipt(responseKey, sealedReason, expected, "commandRefusal");
     // A refusal was never ordered: a receipt of an ordered command is not one.
     if (receipt.sequence === U64_MAX) reason = receipt.reason;
   } else {
-    const answer = await openQueryResult(responsePrivateKey, sealedReason, expected);
+    const answer = await openQueryResult(responseKey, sealedReason, expected, "queryRefusal");
     if (answer.status === "rejected") reason = answer.reason;
   }
   if (reason === undefined) throw new WireError("malformed", "not a sealed refusal");

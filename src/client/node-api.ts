@@ -14,20 +14,16 @@ import {
   type Schema,
   string,
 } from "../app/schema.js";
-import { MAX_ENVELOPE_BYTES } from "../protocol/envelope.js";
 import { COMMAND_STATUSES } from "../protocol/receipts.js";
+import { MAX_REPLY_ENVELOPE_BYTES } from "../protocol/reply-envelope.js";
 import { AnonifyClientError } from "./errors.js";
 import type { ChainTarget } from "./network-profile-format.js";
 
-/** A node holds as many waiting requests (`?wait`) as it may, and refused this one before running anything. */
-const WAITING_FULL = "waiting_full";
-/** How long to leave a node alone after `waiting_full` when it names no `Retry-After`. */
-const DEFAULT_RETRY_AFTER_MS = 1_000;
 const MS_PER_SECOND = 1_000;
 const DIGEST_BYTES = 32;
 const ADDRESS_BYTES = 20;
 /** A sealed refusal reason is a receipt or answer envelope. */
-const MAX_SEALED_REASON_BYTES = MAX_ENVELOPE_BYTES;
+const MAX_SEALED_REASON_BYTES = MAX_REPLY_ENVELOPE_BYTES;
 
 /** The longest error code and message a client takes from a node (a flood's junk is not worth more). */
 const MAX_CODE_CHARS = 64;
@@ -92,34 +88,12 @@ export async function nodeJson<T>(
   return parsed(schema, "answer");
 }
 
-/**
- * `ask(waitMs)`, or, when the node refuses to hold one more waiting request (503 `waiting_full`: a
- * flood may keep every slot taken; nothing ran), `ask(0)`: the command is accepted, or its status
- * told, without a slot. Else a client would fail under a flood what the node would do for it. With
- * `pause`, first as long as the node asked (`Retry-After`, at most `waitMs`, which the caller meant
- * to spend waiting anyway), so that a caller asking again in a loop does not spin.
- */
-export async function askWithoutWaitIfFull<T>(
-  ask: (waitMs: number) => Promise<T>,
-  waitMs: number,
-  pause: boolean,
-): Promise<T> {
-  try {
-    return await ask(waitMs);
-  } catch (error) {
-    if (waitMs <= 0 || !(error instanceof AnonifyClientError) || error.code !== WAITING_FULL) throw error;
-    const pauseMs = pause ? Math.min(error.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS, waitMs) : 0;
-    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
-    return ask(0);
-  }
-}
-
 /** A node's answer about a command: its status, and its receipt sealed to the sender. */
 export const NODE_COMMAND = object(
   {
     id: hex({ min: DIGEST_BYTES, max: DIGEST_BYTES }),
     status: oneOf(COMMAND_STATUSES),
-    receipt: optional(hex({ max: MAX_ENVELOPE_BYTES })),
+    receipt: optional(hex({ max: MAX_REPLY_ENVELOPE_BYTES })),
   },
   { unknownFields: "drop" },
 );
@@ -127,7 +101,7 @@ export type NodeCommand = Infer<typeof NODE_COMMAND>;
 
 /** A node's answer to a query: sealed to the asker. */
 export const NODE_QUERY_ANSWER = object(
-  { answer: hex({ max: MAX_ENVELOPE_BYTES }) },
+  { answer: hex({ max: MAX_REPLY_ENVELOPE_BYTES }) },
   { unknownFields: "drop" },
 );
 

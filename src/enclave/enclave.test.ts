@@ -19,6 +19,7 @@ import {
   signQuery,
 } from "../client/command.js";
 import { keyPackageDigest, leaveDigest } from "../protocol/digests.js";
+import { commandDigest } from "../protocol/eip712.js";
 import {
   call,
   DOMAIN,
@@ -139,21 +140,19 @@ describe("enclave calls (in process, simulated platform)", () => {
     ];
     const sealedSizes = new Set<number>();
     for (const [pending, code, sameDigest] of cases) {
-      const { signed: message, digest, responsePrivateKey } = await pending;
+      const { signed: message, digest, responseKey } = await pending;
       const envelope = bytesToHex(await sealCommand(message, hpkePublicKey));
       const refusal = await refusedWith(call(enclave, "submitCommand", { envelope }), "refused");
       assert.doesNotMatch(refusal.message, /nonce|steal|notes|signature|address/, code);
       assert.ok(refusal.sealedReason, `${code}: the reason travels sealed`);
       sealedSizes.add(refusal.sealedReason.length);
-      const opened = await openRefusal(
-        "command",
-        responsePrivateKey,
-        hexToBytes(refusal.sealedReason as Hex),
-        {
-          domain: DOMAIN,
-          digest: sameDigest ? digest : undefined,
-        },
-      );
+      // The reason is bound to the digest of what was sent (for the forged one, not what was signed).
+      const sentDigest = bytesToHex(commandDigest(DOMAIN, message));
+      assert.equal(sentDigest === digest, sameDigest, code);
+      const opened = await openRefusal("command", responseKey, hexToBytes(refusal.sealedReason as Hex), {
+        domain: DOMAIN,
+        digest: sentDigest,
+      });
       assert.equal(opened.code, code, opened.reason);
       if (code === "wrong_app") assert.match(opened.reason, /this enclave runs "erc20"/, "it names its app");
     }
@@ -173,15 +172,10 @@ describe("enclave calls (in process, simulated platform)", () => {
       const envelope = bytesToHex(await sealQuery(query.signed, hpkePublicKey));
       const refusal = await refusedWith(call(enclave, "query", { envelope }), "refused");
       assert.ok(refusal.sealedReason);
-      const opened = await openRefusal(
-        "query",
-        query.responsePrivateKey,
-        hexToBytes(refusal.sealedReason as Hex),
-        {
-          domain: DOMAIN,
-          digest: query.digest,
-        },
-      );
+      const opened = await openRefusal("query", query.responseKey, hexToBytes(refusal.sealedReason as Hex), {
+        domain: DOMAIN,
+        digest: query.digest,
+      });
       assert.equal(opened.code, code, opened.reason);
     }
 

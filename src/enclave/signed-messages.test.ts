@@ -9,6 +9,7 @@ import { applyCommand, runQuery, stateDigest } from "../app/executor.js";
 import {
   openQueryResult,
   openReceipt,
+  openRefusal,
   sealCommand,
   sealQuery,
   signCommand,
@@ -17,17 +18,12 @@ import {
 import { decodeBatch, encodeBatch, openBatch, sealBatch } from "../protocol/batch.js";
 import type { LedgerDomain } from "../protocol/digests.js";
 import type { SignedCommand } from "../protocol/eip712.js";
-import {
-  ENVELOPE_HEADER_BYTES,
-  ENVELOPE_OVERHEAD_BYTES,
-  MAX_SEALED_MESSAGE_BYTES,
-  MIN_BUCKET,
-  sealEnvelope,
-} from "../protocol/envelope.js";
+import { ENVELOPE_HEADER_BYTES, MAX_SEALED_MESSAGE_BYTES, sealEnvelope } from "../protocol/envelope.js";
 import type { BatchRef, LedgerPoint } from "../protocol/receipts.js";
-import { encodeSignedCommand } from "../protocol/wire.js";
+import { generateResponseKey, REPLY_MIN_BUCKET, REPLY_OVERHEAD_BYTES } from "../protocol/reply-envelope.js";
+import { encodeSignedCommand, WireError } from "../protocol/wire.js";
 import { nonceRefusal } from "./confidential-ledger.js";
-import { sealQueryAnswer, sealReceipt } from "./replies.js";
+import { sealQueryAnswer, sealReceipt, sealRefusal } from "./replies.js";
 import { SignatureCheck } from "./signature-check.js";
 import {
   CommandRejected,
@@ -76,6 +72,7 @@ const transfer = (nonce: bigint) => ({
 });
 
 const rejected = (code: string) => (e: unknown) => e instanceof CommandRejected && e.code === code;
+const code = (expected: string) => (e: unknown) => e instanceof WireError && e.code === expected;
 /** Refused before opening: the code may cross the host in clear. */
 const refusedEnvelope = (code: string) => (e: unknown) =>
   e instanceof CommandRejected && e.code === code && e.stage === "envelope" && e.replyTo === undefined;
@@ -301,7 +298,7 @@ describe("queries", () => {
   const now = 1_700_000_000n;
 
   it("open within their time window and answer only to the response key", async () => {
-    const { signed, digest, responsePrivateKey } = await signQuery(alice, domain, {
+    const { signed, digest, responseKey } = await signQuery(alice, domain, {
       app: "erc20",
       query: "balanceOf",
       params: {},
@@ -318,15 +315,15 @@ describe("queries", () => {
       { query: query.digest, ...outcome, at: AT },
       domain,
     );
-    assert.deepEqual(await openQueryResult(responsePrivateKey, answer, { domain, digest }), {
+    assert.deepEqual(await openQueryResult(responseKey, answer, { domain, digest }), {
       query: digest,
       status: "ok",
       result: 0n,
       at: AT,
       domain: { ...domain, contract: domain.contract.toLowerCase() },
     });
-    await assert.rejects(openQueryResult(x25519.utils.randomSecretKey(), answer), /does not open/);
-    await assert.rejects(openReceipt(responsePrivateKey, answer), /expected a receipt/);
+    await assert.rejects(openQueryResult(generateResponseKey(), answer, { digest }), code("undecryptable"));
+    await assert.rejects(openReceipt(responseKey, answer, { digest }), code("wrong_kind"));
   });
 
   it("refuse stale and future queries", async () => {
@@ -348,7 +345,7 @@ describe("queries", () => {
 
 describe("receipts", () => {
   it("seal to the response key and name their command", async () => {
-    const { signed, digest, responsePrivateKey } = await signCommand(alice, domain, transfer(0n));
+    const { signed, digest, responseKey } = await signCommand(alice, domain, transfer(0n));
     const receipt = {
       command: digest,
       sequence: 3n,
@@ -357,15 +354,15 @@ describe("receipts", () => {
       batch: BATCH,
     };
     const sealedReceipt = await sealReceipt(signed.responseKey, receipt, domain);
-    const opened = await openReceipt(responsePrivateKey, sealedReceipt, { domain, digest });
+    const opened = await openReceipt(responseKey, sealedReceipt, { domain, digest });
     assert.deepEqual({ ...opened, domain: undefined }, { ...receipt, domain: undefined });
     await assert.rejects(
-      openReceipt(responsePrivateKey, sealedReceipt, { digest: `0x${"00".repeat(32)}` }),
-      /another message/,
+      openReceipt(responseKey, sealedReceipt, { digest: `0x${"00".repeat(32)}` }),
+      code("undecryptable"),
     );
     await assert.rejects(
-      openReceipt(responsePrivateKey, sealedReceipt, { domain: otherDomain }),
-      /another chain/,
+      openReceipt(responseKey, sealedReceipt, { domain: otherDomain, digest }),
+      code("wrong_domain"),
     );
   });
 
@@ -392,7 +389,7 @@ describe("receipts", () => {
     assert.equal(applied, bare);
     assert.equal(applied, refusal);
     // The receipts' smallest bucket (1 KiB) holds them, the batch and state digest named included.
-    assert.equal(applied, ENVELOPE_OVERHEAD_BYTES + MIN_BUCKET.receipt);
+    assert.equal(applied, REPLY_OVERHEAD_BYTES + REPLY_MIN_BUCKET);
     // A reason past the bucket moves to the next one: the padding is what makes them equal.
     const long = await sizeOf({ sequence: 0n, status: "failed", reason: "x".repeat(600), batch: BATCH });
     assert.ok(long > applied);
@@ -411,9 +408,9 @@ describe("receipts", () => {
       }),
     ]);
     assert.equal(sizes.size, 1);
-    assert.deepEqual([...sizes], [ENVELOPE_OVERHEAD_BYTES + MIN_BUCKET.queryAnswer]);
+    assert.deepEqual([...sizes], [REPLY_OVERHEAD_BYTES + REPLY_MIN_BUCKET]);
     const opened = await openQueryResult(
-      query.responsePrivateKey,
+      query.responseKey,
       await sealQueryAnswer(
         query.signed.responseKey,
         { query: query.digest, status: "ok", result: 10n ** 30n, at: AT },
@@ -424,9 +421,33 @@ describe("receipts", () => {
     assert.equal(opened.status === "ok" && opened.result, 10n ** 30n);
   });
 
-  it("refuse a response key that cannot be sealed to", async () => {
-    const receipt = { command: `0x${"00".repeat(32)}` as Hex, sequence: 0n, status: "applied" as const };
-    await assert.rejects(sealReceipt(`0x${"00".repeat(32)}`, receipt, domain), rejected("bad_response_key"));
+  it("a refusal and a receipt under one key never open as one another, by name", async () => {
+    const { signed, digest, responseKey } = await signCommand(alice, domain, transfer(0n));
+    const replyTo = { responseKey: signed.responseKey, digest };
+    const refusal = sealRefusal("command", new CommandRejected("nonce_gap", "ahead"), replyTo, domain);
+    const receipt = sealReceipt(
+      signed.responseKey,
+      { command: digest, sequence: 0n, status: "applied", batch: BATCH },
+      domain,
+    );
+    // A host answering a status with the command's earlier refusal (the same key), or the reverse.
+    await assert.rejects(openReceipt(responseKey, refusal, { domain, digest }), code("wrong_kind"));
+    await assert.rejects(
+      openRefusal("command", responseKey, receipt, { domain, digest }),
+      code("wrong_kind"),
+    );
+    assert.equal((await openRefusal("command", responseKey, refusal, { domain, digest })).code, "nonce_gap");
+    const query = await signQuery(alice, domain, { app: "erc20", query: "balanceOf", params: {} });
+    const rejected = sealRefusal(
+      "query",
+      new CommandRejected("stale_query", "old"),
+      { responseKey: query.signed.responseKey, digest: query.digest },
+      domain,
+    );
+    await assert.rejects(
+      openQueryResult(query.responseKey, rejected, { domain, digest: query.digest }),
+      code("wrong_kind"),
+    );
   });
 });
 
@@ -491,8 +512,8 @@ describe("the whole path: client → enclave A → batch → enclave B → recei
     assert.equal(b.state.balances.get(bob.address.toLowerCase() as Hex), 5n);
 
     const outcomes = await Promise.all(
-      signedCommands.map(({ responsePrivateKey, digest }, i) =>
-        openReceipt(responsePrivateKey, b.receipts[i]!, { domain, digest }),
+      signedCommands.map(({ responseKey, digest }, i) =>
+        openReceipt(responseKey, b.receipts[i]!, { domain, digest }),
       ),
     );
     assert.deepEqual(

@@ -8,6 +8,8 @@
 // clear. `content`: after opening (padding, decoding, domain and app signed, signature, nonce,
 // params, query age) — it crosses as `refused`, and once the message is decoded it names whom to
 // seal its precise reason to (`replyTo`: the response key and the message's digest).
+// The digest is computed over the response key's commitment (src/protocol/eip712.ts), so the
+// signature binds the key a reply is sealed under.
 import { type Address, bytesToHex, type Hex, hexToBytes } from "viem";
 import type { JsonObject } from "../app/canonical.js";
 import type { CommandRejectionCode } from "../boundary/refusal-codes.js";
@@ -20,7 +22,7 @@ import type { SignatureCheck } from "./signature-check.js";
 /** Whether a refusal was decided from the envelope's public bytes, or after it was opened. */
 export type RefusalStage = "envelope" | "content";
 
-/** Whom a refusal's reason is sealed to: the decoded message's response key, and its digest. */
+/** What a refusal's reason is sealed under: the decoded message's response key, and its digest. */
 export type ReplyTo = { responseKey: Hex; digest: Hex };
 
 /**
@@ -52,7 +54,7 @@ export type VerifiedCommand = {
   /** The params, parsed from canonical JSON; the app's schema has not checked them yet. */
   params: JsonObject;
   nonce: bigint;
-  /** The user's X25519 key the receipt is sealed to. */
+  /** The user's secret key (32 bytes) the receipt is sealed under: never leaves the enclave in clear. */
   responseKey: Hex;
   /** EIP-712 digest: the command's identity (receipts name it). */
   digest: Hex;
@@ -237,7 +239,7 @@ export async function openQuery(
 /**
  * Query freshness. Queries do not consume the command nonce (reads must not block or be blocked by
  * writes), so they carry their signing time instead. A replayed query gains the host nothing: the
- * answer is sealed to the response key the user signed. The window only bounds how long a signed
+ * answer is sealed under the response key the user signed. The window only bounds how long a signed
  * query stays usable. `now` should be the enclave's best time (e.g. the latest block timestamp it
  * has applied); a host that lies about time can only widen the window, not read anything.
  */

@@ -3,9 +3,14 @@
 // wire.test.ts) because every enclave computes one per command it opens or applies: ~75 µs against
 // viem's ~270 µs here (measured on this 2-core machine, 20,000 digests each). Pure: the client and
 // the enclave share it.
+//
+// The response key (the secret the enclave seals replies under, src/protocol/reply-envelope.ts) is
+// signed as a commitment, `responseKeyHash` = keccak256(RESPONSE_KEY_COMMITMENT_LABEL ‖ key): the
+// signature and the command id bind the key, so a message whose key was swapped does not verify,
+// while what a wallet shows and signs holds no secret.
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { concatBytes } from "@noble/hashes/utils.js";
-import { type Address, type Hex, hexToBytes } from "viem";
+import { type Address, bytesToHex, type Hex, hexToBytes } from "viem";
 import type { LedgerDomain } from "./digests.js";
 import { ADDRESS_BYTES, checkDomain } from "./wire.js";
 
@@ -18,7 +23,7 @@ export const COMMAND_TYPES = {
     { name: "command", type: "string" },
     { name: "params", type: "string" },
     { name: "nonce", type: "uint64" },
-    { name: "responseKey", type: "bytes32" },
+    { name: "responseKeyHash", type: "bytes32" },
   ],
 } as const;
 
@@ -28,7 +33,7 @@ export const QUERY_TYPES = {
     { name: "query", type: "string" },
     { name: "params", type: "string" },
     { name: "issuedAt", type: "uint64" },
-    { name: "responseKey", type: "bytes32" },
+    { name: "responseKeyHash", type: "bytes32" },
   ],
 } as const;
 
@@ -42,18 +47,18 @@ export function eip712Domain(domain: LedgerDomain) {
   } as const;
 }
 
-/** What a user signs for a command (the EIP-712 `Command` struct). */
+/** A command's fields (the EIP-712 `Command` struct signs them, the response key by its commitment). */
 export type CommandMessage = {
   app: string;
   command: string;
   /** Canonical JSON (RFC 8785) of the params object. */
   params: string;
   nonce: bigint;
-  /** The user's fresh X25519 public key (32 bytes) that the receipt is sealed to. */
+  /** The secret key (32 bytes, fresh per command) the receipt is sealed under. */
   responseKey: Hex;
 };
 
-/** What a user signs for a query (the EIP-712 `Query` struct). */
+/** A query's fields (the EIP-712 `Query` struct signs them, the response key by its commitment). */
 export type QueryMessage = {
   app: string;
   query: string;
@@ -73,6 +78,25 @@ const keccakText = (text: string): Uint8Array => keccak_256(utf8.encode(text));
 function encodeType(primary: string, fields: readonly { name: string; type: string }[]): string {
   return `${primary}(${fields.map((f) => `${f.type} ${f.name}`).join(",")})`;
 }
+
+/** The 0 byte ends the label, so label and key cannot run into each other. */
+const RESPONSE_KEY_COMMITMENT_LABEL = utf8.encode("anonify.response-key.v1\0");
+
+/** The commitment to a response key that the user signs (`responseKeyHash`). */
+export const responseKeyHash = (responseKey: Hex): Uint8Array =>
+  keccak_256(concatBytes(RESPONSE_KEY_COMMITMENT_LABEL, hexToBytes(responseKey)));
+
+/** The `Command` struct a wallet signs as typed data (the response key as its commitment). */
+export const typedCommand = ({ responseKey, ...message }: CommandMessage) => ({
+  ...message,
+  responseKeyHash: bytesToHex(responseKeyHash(responseKey)),
+});
+
+/** The `Query` struct a wallet signs as typed data. */
+export const typedQuery = ({ responseKey, ...message }: QueryMessage) => ({
+  ...message,
+  responseKeyHash: bytesToHex(responseKeyHash(responseKey)),
+});
 
 const DOMAIN_TYPEHASH = keccakText(
   "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
@@ -135,7 +159,7 @@ export function commandDigest(domain: LedgerDomain, message: CommandMessage): Ui
         keccakText(message.command),
         keccakText(message.params),
         word(message.nonce),
-        hexToBytes(message.responseKey),
+        responseKeyHash(message.responseKey),
       ),
     ),
   );
@@ -152,7 +176,7 @@ export function queryDigest(domain: LedgerDomain, message: QueryMessage): Uint8A
         keccakText(message.query),
         keccakText(message.params),
         word(message.issuedAt),
-        hexToBytes(message.responseKey),
+        responseKeyHash(message.responseKey),
       ),
     ),
   );

@@ -6,12 +6,11 @@ import {
   ENVELOPE_KIND,
   ENVELOPE_OVERHEAD_BYTES,
   ENVELOPE_VERSION,
-  generateX25519KeyPair,
   MIN_BUCKET,
   openEnvelope,
   sealEnvelope,
 } from "./envelope.js";
-import { hpkeSeal } from "./hpke.js";
+import { hpkeGenerateKeyPair, hpkeSeal } from "./hpke.js";
 import { LENGTH_PREFIX_BYTES, PADDING_BUCKETS, pad } from "./padding.js";
 import { ADDRESS_BYTES, CHAIN_ID_BYTES, WireError, writeDomain } from "./wire.js";
 
@@ -19,14 +18,14 @@ const domain: LedgerDomain = { chainId: 31337, contract: "0x5FbDB2315678afecb367
 const filled = (length: number, byte = 0x5a) => new Uint8Array(length).fill(byte);
 const code = (expected: string) => (e: unknown) => e instanceof WireError && e.code === expected;
 const MAX = 2 * 1024 * 1024;
-/** The smallest bucket of the receipts these tests seal. */
-const FLOOR = MIN_BUCKET.receipt;
+/** The smallest bucket of the commands these tests seal. */
+const FLOOR = MIN_BUCKET.command;
 
 /** An envelope built by hand from the layout documented in envelope.ts, around any AEAD plaintext. */
 async function handmade(recipientPublicKey: Uint8Array, padded: Uint8Array, version = ENVELOPE_VERSION) {
   const header = new Uint8Array(2 + CHAIN_ID_BYTES + ADDRESS_BYTES);
   header[0] = version;
-  header[1] = ENVELOPE_KIND.receipt;
+  header[1] = ENVELOPE_KIND.command;
   writeDomain(header, 2, domain);
   const info = concatBytes(new TextEncoder().encode("anonify.envelope.v1\0"), header);
   const { enc, ciphertext } = await hpkeSeal(recipientPublicKey, info, padded);
@@ -35,9 +34,9 @@ async function handmade(recipientPublicKey: Uint8Array, padded: Uint8Array, vers
 
 describe("envelope padding", () => {
   it("seals every message to header + a bucket + tag: lengths within a bucket look alike", async () => {
-    const { publicKey, privateKey } = await generateX25519KeyPair();
+    const { publicKey, privateKey } = await hpkeGenerateKeyPair();
     const seal = (plaintext: Uint8Array) =>
-      sealEnvelope({ kind: "receipt", domain, recipientPublicKey: publicKey, plaintext });
+      sealEnvelope({ kind: "command", domain, recipientPublicKey: publicKey, plaintext });
     const short = await seal(filled(1));
     const edge = await seal(filled(FLOOR - LENGTH_PREFIX_BYTES));
     assert.equal(short.length, edge.length);
@@ -49,7 +48,7 @@ describe("envelope padding", () => {
       [edge, FLOOR - LENGTH_PREFIX_BYTES],
     ] as const) {
       const opened = await openEnvelope({
-        kind: "receipt",
+        kind: "command",
         recipientPrivateKey: privateKey,
         envelope: sealed,
         maxBytes: MAX,
@@ -59,9 +58,9 @@ describe("envelope padding", () => {
   });
 
   it("refuses on open a padded plaintext with non-zero padding, a wrong length or trailing bytes", async () => {
-    const { publicKey, privateKey } = await generateX25519KeyPair();
+    const { publicKey, privateKey } = await hpkeGenerateKeyPair();
     const open = (envelope: Uint8Array) =>
-      openEnvelope({ kind: "receipt", domain, recipientPrivateKey: privateKey, envelope, maxBytes: MAX });
+      openEnvelope({ kind: "command", domain, recipientPrivateKey: privateKey, envelope, maxBytes: MAX });
     const good = pad(filled(20), FLOOR);
     // The hand-made envelope follows the documented layout: the well-padded one opens.
     assert.deepEqual((await open(await handmade(publicKey, good))).plaintext, filled(20));
@@ -82,9 +81,9 @@ describe("envelope padding", () => {
   });
 
   it("refuses before decrypting an envelope whose size is no bucket, or of the previous version", async () => {
-    const { publicKey, privateKey } = await generateX25519KeyPair();
+    const { publicKey, privateKey } = await hpkeGenerateKeyPair();
     const open = (envelope: Uint8Array) =>
-      openEnvelope({ kind: "receipt", domain, recipientPrivateKey: privateKey, envelope, maxBytes: MAX });
+      openEnvelope({ kind: "command", domain, recipientPrivateKey: privateKey, envelope, maxBytes: MAX });
     const sealed = await handmade(publicKey, pad(filled(20), FLOOR));
     await assert.rejects(open(concatBytes(sealed, new Uint8Array(1))), code("malformed"));
     await assert.rejects(open(await handmade(publicKey, filled(300))), code("malformed"));

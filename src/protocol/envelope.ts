@@ -1,6 +1,7 @@
 // HPKE envelopes (RFC 9180, base mode): how a client seals a signed command or query to an enclave's
-// X25519 key, and how an enclave seals a receipt or query answer to the user's one-time response
-// key. Pure (no I/O): the client and the enclave share it.
+// X25519 key. Pure (no I/O): the client and the enclave share it. Replies (receipts, query answers,
+// refusals) travel in reply envelopes (src/protocol/reply-envelope.ts, v3): one AEAD under the
+// response key the message carried.
 //
 // Envelope v2:
 //    0  version        1   ENVELOPE_VERSION
@@ -13,20 +14,19 @@
 // batch slots use: 4-byte length ‖ message ‖ zeros up to the smallest of 512 B, 1, 4, 16, 64,
 // 256 KiB, 1 MiB — the padding buckets from the kind's smallest, MIN_BUCKET, up), so the ciphertext
 // is 16 bytes longer than a bucket and an envelope's size tells only its bucket: not the kind of
-// command, nor the digits of an amount, nor a receipt's outcome. 512 bytes holds every ERC-20
-// command and query (any uint256 amounts and nonces); 256 would not (a transfer of 10^18 needs 261
-// bytes), which would split commands by the digits of amounts. Receipts and answers start at 1 KiB:
-// they name the chain point and the state digest they reflect (~240 bytes), and with a failed
-// transfer's reason they pass 512, which would tell a failed receipt from an applied one by size.
+// command, nor the digits of an amount. 512 bytes holds every ERC-20 command and query (any uint256
+// amounts and nonces); 256 would not (a transfer of 10^18 needs 261 bytes), which would split
+// commands by the digits of amounts.
 // Before decrypting, an envelope whose size is not header + bucket + tag is `malformed` (public);
 // after, padding that is not its smallest bucket or not zeros is `bad_padding`.
-// info = HPKE_INFO_LABEL ‖ bytes 0..30. The kind inside `info` keeps a command, a query, a receipt and
-// an answer from ever opening as one another; HPKE already binds `enc` and the recipient's key. The
-// version is in `info` too, so a v1 envelope never opens as v2.
+// info = HPKE_INFO_LABEL ‖ bytes 0..30. The kind inside `info` keeps a command and a query from ever
+// opening as one another; HPKE already binds `enc` and the recipient's key. The version is in
+// `info` too, so a v1 envelope never opens as v2. Kinds 3 and 4 (v2 receipts and answers) are no
+// longer HPKE envelopes.
 import { concatBytes } from "@noble/hashes/utils.js";
 import type { LedgerDomain } from "./digests.js";
-import { type HpkeRecipient, hpkeGenerateKeyPair, hpkeOpen, hpkeRecipient, hpkeSeal } from "./hpke.js";
-import { LARGEST_BUCKET, PADDING_BUCKETS, PaddingError, pad, paddedSize, unpad } from "./padding.js";
+import { type HpkeRecipient, hpkeOpen, hpkeRecipient, hpkeSeal } from "./hpke.js";
+import { PADDING_BUCKETS, PaddingError, pad, paddedSize, unpad } from "./padding.js";
 import {
   ADDRESS_BYTES,
   CHAIN_ID_BYTES,
@@ -40,7 +40,7 @@ import {
 /** The suite, by RFC 9180 identifiers: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM. */
 export const HPKE_SUITE = { kem: 0x0020, kdf: 0x0001, aead: 0x0001 } as const;
 export const ENVELOPE_VERSION = 2;
-export const ENVELOPE_KIND = { command: 1, query: 2, receipt: 3, queryAnswer: 4 } as const;
+export const ENVELOPE_KIND = { command: 1, query: 2 } as const;
 export type EnvelopeKind = keyof typeof ENVELOPE_KIND;
 
 export const X25519_KEY_BYTES = 32;
@@ -53,30 +53,15 @@ const OFFSET_ENC = OFFSET_DOMAIN + CHAIN_ID_BYTES + ADDRESS_BYTES;
 export const ENVELOPE_HEADER_BYTES = OFFSET_ENC + HPKE_ENC_BYTES;
 export const ENVELOPE_OVERHEAD_BYTES = ENVELOPE_HEADER_BYTES + AEAD_TAG_BYTES;
 /** The smallest padded plaintext of each kind of envelope (see the layout above). */
-export const MIN_BUCKET: Record<EnvelopeKind, number> = {
-  command: 512,
-  query: 512,
-  receipt: 1024,
-  queryAnswer: 1024,
-};
+export const MIN_BUCKET: Record<EnvelopeKind, number> = { command: 512, query: 512 };
 for (const size of Object.values(MIN_BUCKET))
   if (!(PADDING_BUCKETS as readonly number[]).includes(size))
     throw new Error("an envelope's smallest bucket must be a padding bucket");
 /** Largest sealed command or query: the largest signed message, padded, plus the envelope's header and tag. */
 export const MAX_SEALED_MESSAGE_BYTES =
   ENVELOPE_OVERHEAD_BYTES + paddedSize(MAX_SIGNED_BYTES, MIN_BUCKET.command)!;
-/** Largest envelope of any kind (a receipt or query answer in the largest bucket). */
-export const MAX_ENVELOPE_BYTES = ENVELOPE_OVERHEAD_BYTES + LARGEST_BUCKET;
 /** The 0 byte ends the label, so the label and the header that follows cannot run into each other. */
 const HPKE_INFO_LABEL = new TextEncoder().encode("anonify.envelope.v1\0");
-
-/** A fresh X25519 key pair (for a response key); the private key is 32 raw bytes (RFC 7748). */
-export async function generateX25519KeyPair(): Promise<{ privateKey: Uint8Array; publicKey: Uint8Array }> {
-  const { privateKey, publicKey, recipient } = await hpkeGenerateKeyPair();
-  // Whoever opens with this key (a client reading its receipt) finds it already imported.
-  recipientKeys.set(privateKey, Promise.resolve(recipient));
-  return { privateKey, publicKey };
-}
 
 // Importing a private key into WebCrypto (and deriving its public half, which decapsulation needs)
 // costs more than the rest of an open; an enclave opens many envelopes with one key, so keep it.

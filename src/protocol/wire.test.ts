@@ -13,6 +13,8 @@ import {
   type QueryMessage,
   queryDigest,
   type SignedCommand,
+  typedCommand,
+  typedQuery,
 } from "./eip712.js";
 import {
   type BatchRef,
@@ -55,7 +57,7 @@ describe("EIP-712 digests", () => {
       domain: eip712Domain(domain),
       types: COMMAND_TYPES,
       primaryType: "Command",
-      message,
+      message: typedCommand(message),
     });
     assert.equal(bytesToHex(commandDigest(domain, message)), viemCommand);
     const query: QueryMessage = {
@@ -69,7 +71,7 @@ describe("EIP-712 digests", () => {
       domain: eip712Domain(domain),
       types: QUERY_TYPES,
       primaryType: "Query",
-      message: query,
+      message: typedQuery(query),
     });
     assert.equal(bytesToHex(queryDigest(domain, query)), viemQuery);
   });

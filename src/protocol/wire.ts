@@ -1,3 +1,15 @@
+// Signed commands and queries: the bytes a client seals to an enclave and batches carry.
+//    0  format         1   SIGNED_COMMAND_FORMAT or SIGNED_QUERY_FORMAT
+//    1  chain id       8   } the ledger domain
+//    9  contract      20   }
+//   29  counter        8   a command's nonce, a query's issuedAt
+//   37  response key  32   the secret replies are sealed under (src/protocol/reply-envelope.ts)
+//   69  signer key    33   compressed secp256k1
+//  102  signature     64   r ‖ s, low s, over the EIP-712 digest (src/protocol/eip712.ts)
+//  166  app, name      1 + n each (a length byte, then ASCII)
+//       params         2 + n (a length, then canonical JSON)
+// Decoding is strict: one format, no trailing bytes. Formats 3 and 4 carry a secret response
+// key (signed as its commitment); 1 and 2, which carried an X25519 public key, are refused by version.
 import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { NAME_PATTERN } from "../app/app.js";
 import { CanonicalError, type JsonObject, parseCanonicalJson } from "../app/canonical.js";
@@ -7,8 +19,8 @@ import type { SignedCommand, SignedQuery } from "./eip712.js";
 /** App, command and query names: short ASCII identifiers (users sign them; wallets display them). */
 export const MAX_NAME_BYTES = 64;
 
-export const SIGNED_COMMAND_FORMAT = 0x01;
-export const SIGNED_QUERY_FORMAT = 0x02;
+export const SIGNED_COMMAND_FORMAT = 0x03;
+export const SIGNED_QUERY_FORMAT = 0x04;
 
 export const CHAIN_ID_BYTES = 8;
 export const ADDRESS_BYTES = 20;

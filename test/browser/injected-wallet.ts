@@ -22,7 +22,7 @@ type TypedJson = {
 function signPrompt(account: LocalAccount, typed: TypedJson): Promise<Hex> {
   const domain = { ...typed.domain, chainId: Number(typed.domain.chainId) } as const;
   const m = typed.message;
-  const common = { app: String(m.app), params: String(m.params), responseKey: m.responseKey as Hex };
+  const common = { app: String(m.app), params: String(m.params), responseKeyHash: m.responseKeyHash as Hex };
   if (typed.primaryType === "Command") {
     assert.deepEqual(typed.types.Command, COMMAND_TYPES.Command);
     const message = { ...common, command: String(m.command), nonce: BigInt(String(m.nonce)) };

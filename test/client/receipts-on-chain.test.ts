@@ -107,7 +107,7 @@ describe("receipts and answers checked on chain", () => {
       return { ...sealed, batches: [] };
     };
     try {
-      const { id, responsePrivateKey } = await client.send("transfer", {
+      const { id, responseKey } = await client.send("transfer", {
         to: newAccount().address,
         amount: 4,
       });
@@ -146,8 +146,8 @@ describe("receipts and answers checked on chain", () => {
       const said = await node.commandStatus(id);
       assert.equal(said.status, "ordered");
       assert.ok(said.receipt);
-      await assert.rejects(client.waitForReceipt(id, responsePrivateKey), refused("receipt_not_on_chain"));
-      await assert.rejects(client.status(id, responsePrivateKey), refused("receipt_not_on_chain"));
+      await assert.rejects(client.waitForReceipt(id, responseKey), refused("receipt_not_on_chain"));
+      await assert.rejects(client.status(id, responseKey), refused("receipt_not_on_chain"));
       // Its answers reflect the forked order of batches: refused too.
       await assert.rejects(client.query("balanceOf", {}), refused("answer_from_fork"));
       await assert.rejects(client.nextNonce(), refused("answer_from_fork"));

@@ -282,14 +282,14 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
     const sent: Promise<{ status: string }>[] = [];
     let nonce = await a.nextNonce();
     const transfer = async () => {
-      const { id, responsePrivateKey } = await a.send("transfer", { to: carol.address, amount: 1 }, nonce++);
-      sent.push(a.waitForReceipt(id, responsePrivateKey));
+      const { id, responseKey } = await a.send("transfer", { to: carol.address, amount: 1 }, nonce++);
+      sent.push(a.waitForReceipt(id, responseKey));
     };
     for (let i = 0; i < 5; i++) await transfer();
     // Commands accepted by the node that stops: queued or in flight there when it goes down.
     const b = await client(bob, 1);
     const bobNonce = await b.nextNonce();
-    const toRestarted: { id: `0x${string}`; responsePrivateKey: Uint8Array }[] = [];
+    const toRestarted: { id: `0x${string}`; responseKey: Uint8Array }[] = [];
     for (let j = 0n; j < 3n; j++)
       toRestarted.push(await b.send("transfer", { to: carol.address, amount: 1 }, bobNonce + j));
     // The rest of the stream goes on while it is down; then it comes back on its data directory.
@@ -299,10 +299,10 @@ describe("confidential token end to end: 3 nodes, real Anvil, real enclave proce
     const receipts = await Promise.all(sent);
     assert.ok(receipts.every((r) => r.status === "applied"));
     const atNode0 = await client(bob, 0);
-    for (const { id, responsePrivateKey } of toRestarted) {
+    for (const { id, responseKey } of toRestarted) {
       const receipt = await until(`the restarted node's accepted command ${id} to be applied`, async () => {
         try {
-          return (await atNode0.status(id, responsePrivateKey)).receipt;
+          return (await atNode0.status(id, responseKey)).receipt;
         } catch (error) {
           if (error instanceof AnonifyClientError && error.code === "not_found") return undefined;
           throw error;

@@ -64,14 +64,14 @@ describe("the handler sandbox in an enclave process", () => {
       });
       const envelope = bytesToHex(await sealCommand(signed.signed, member.hpkePublicKey));
       const { id } = await call(member.enclave, "submitCommand", { envelope });
-      sent.push({ id, key: signed.responsePrivateKey });
+      sent.push({ id, key: signed.responseKey });
     }
     assert.equal(await chain.batch(member), names.length);
     await chain.feed(member.enclave);
     const reasons = [];
     for (const { id, key } of sent) {
       const { receipt } = await call(member.enclave, "commandStatus", { id });
-      reasons.push((await openReceipt(key, hexToBytes(receipt!))).reason);
+      reasons.push((await openReceipt(key, hexToBytes(receipt!), { digest: id })).reason);
     }
     assert.deepEqual(reasons, [
       "app careless, command clock: Date.now is not available in a handler: use ctx.timestamp",

@@ -98,8 +98,8 @@ describe("the chain process crashes under load", () => {
         const sequences = new Set<bigint>();
         for (const [i, stream] of streams.entries()) {
           const client = await net.client(senders[i]!, i);
-          for (const { id, responsePrivateKey } of stream.acknowledged) {
-            const receipt = await client.waitForReceipt(id, responsePrivateKey);
+          for (const { id, responseKey } of stream.acknowledged) {
+            const receipt = await client.waitForReceipt(id, responseKey);
             assert.equal(receipt.status, "applied", `acknowledged command ${id}: ${receipt.reason ?? ""}`);
             sequences.add(receipt.sequence);
           }

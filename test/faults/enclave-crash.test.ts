@@ -56,8 +56,8 @@ describe("an enclave process crashes under load", () => {
     await stream.stop();
 
     const sequences = new Set<bigint>();
-    for (const { id, responsePrivateKey } of acknowledged) {
-      const receipt = await client.waitForReceipt(id, responsePrivateKey);
+    for (const { id, responseKey } of acknowledged) {
+      const receipt = await client.waitForReceipt(id, responseKey);
       assert.equal(receipt.status, "applied", `acknowledged command ${id}`);
       sequences.add(receipt.sequence);
     }

@@ -231,7 +231,7 @@ describe("a flood of malformed, oversized and replayed requests while an honest 
     const refusalOf = (error: ApiError) => {
       assert.equal(error.code, "refused");
       assert.ok(error.sealedReason, "a refusal after opening carries its reason sealed");
-      return openRefusal("command", replayed.responsePrivateKey, hexToBytes(error.sealedReason as Hex), {
+      return openRefusal("command", replayed.responseKey, hexToBytes(error.sealedReason as Hex), {
         domain,
         digest: replayed.digest,
       });
@@ -260,7 +260,7 @@ describe("a flood of malformed, oversized and replayed requests while an honest 
     for (const i of [0, 1]) assert.equal(await balanceAt(victim, i), VICTIM_FUNDS - REPLAYED_AMOUNT);
     // A replayed query is answered (reads need no nonce), sealed to its signer only.
     assert.ok(replays.queriesAnswered > 0 && queryAnswer);
-    const answer = await openQueryResult(victimQuery.responsePrivateKey, hexToBytes(queryAnswer as Hex), {
+    const answer = await openQueryResult(victimQuery.responseKey, hexToBytes(queryAnswer as Hex), {
       domain,
       digest: victimQuery.digest,
     });
@@ -284,7 +284,7 @@ describe("a flood of malformed, oversized and replayed requests while an honest 
       Array(MAX_WAITING).fill(200),
       "the floods left no waiting slot taken",
     );
-    assert.equal((await honest.waitForReceipt(last.id, last.responsePrivateKey)).status, "applied");
+    assert.equal((await honest.waitForReceipt(last.id, last.responseKey)).status, "applied");
 
     // Every transfer the honest client had acknowledged is applied once: the balances add up.
     assert.equal(await balanceAt(honestRecipient, 0), sent);
@@ -302,7 +302,7 @@ describe("a flood of malformed, oversized and replayed requests while an honest 
     const logs = tn.logs.join("\n").toLowerCase();
     const secrets: [string, string][] = [
       ["the honest key", honestKey],
-      ["the replayed command's response key", bytesToHex(replayed.responsePrivateKey)],
+      ["the replayed command's response key", bytesToHex(replayed.responseKey)],
       ["the replayed envelope", replayedEnvelope],
       ["an honest envelope", acknowledged[0]!],
       ["the honest recipient", honestRecipient.address],

@@ -113,8 +113,8 @@ describe("chain reorganisations under load", () => {
         let acknowledged = 0;
         for (const [i, stream] of streams.entries()) {
           const client = await tn.client(senders[i]!, i);
-          for (const { id, responsePrivateKey } of stream.acknowledged) {
-            const receipt = await client.waitForReceipt(id, responsePrivateKey);
+          for (const { id, responseKey } of stream.acknowledged) {
+            const receipt = await client.waitForReceipt(id, responseKey);
             assert.equal(
               receipt.status,
               "applied",

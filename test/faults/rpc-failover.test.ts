@@ -113,13 +113,13 @@ describe("a node whose RPC endpoints fail", () => {
 
     // Both down: the command is accepted and kept; nothing is lost while the chain is out of reach.
     b.set("drop");
-    const { id, responsePrivateKey } = await client.send("transfer", { to, amount: "5" });
-    const queued = await client.status(id, responsePrivateKey);
+    const { id, responseKey } = await client.send("transfer", { to, amount: "5" });
+    const queued = await client.status(id, responseKey);
     assert.ok(["queued", "submitted"].includes(queued.status), `while no endpoint answers: ${queued.status}`);
     await until("the outage is logged", () => (tn.logs.some((l) => /chain sync/.test(l)) ? true : undefined));
 
     a.set("forward");
-    const receipt = await client.waitForReceipt(id, responsePrivateKey);
+    const receipt = await client.waitForReceipt(id, responseKey);
     assert.equal(receipt.status, "applied");
     await waitForApplied(tn.running(), receipt.sequence + 1n);
     await until("every node shows both transfers", async () => {

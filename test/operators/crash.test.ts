@@ -25,7 +25,7 @@ describe("a node process crashes mid-stream", () => {
     const recipient = newAccount();
     const victim = 1;
     const client = await net.client(sender, victim);
-    const acknowledged: { id: Hex; responsePrivateKey: Uint8Array }[] = [];
+    const acknowledged: { id: Hex; responseKey: Uint8Array }[] = [];
     let attempted = 0;
     const stream = (async () => {
       for (;;) {
@@ -47,8 +47,8 @@ describe("a node process crashes mid-stream", () => {
     await net.restart(victim);
     const again = await net.client(sender, victim);
     const sequences = new Set<bigint>();
-    for (const { id, responsePrivateKey } of acknowledged) {
-      const receipt = await again.waitForReceipt(id, responsePrivateKey);
+    for (const { id, responseKey } of acknowledged) {
+      const receipt = await again.waitForReceipt(id, responseKey);
       assert.equal(receipt.status, "applied", `acknowledged command ${id}`);
       sequences.add(receipt.sequence);
     }

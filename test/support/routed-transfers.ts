@@ -106,7 +106,7 @@ export function startRoutedTransfers(
         acknowledged.push(ack);
         nonce++;
         ack.receipt = await persist(`the receipt of ${sent.id}`, node, async () =>
-          (await clientFor(account, node)).waitForReceipt(sent.id, sent.responsePrivateKey),
+          (await clientFor(account, node)).waitForReceipt(sent.id, sent.responseKey),
         );
         last = { node, sequence: ack.receipt.sequence };
       } finally {

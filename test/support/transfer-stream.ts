@@ -13,7 +13,7 @@ const QUEUE_FULL = "sender_queue_full";
 const QUEUE_WAIT_MS = 10_000;
 
 export type TransferStream = {
-  readonly acknowledged: { id: Hex; responsePrivateKey: Uint8Array }[];
+  readonly acknowledged: { id: Hex; responseKey: Uint8Array }[];
   /** Requests sent: an acknowledged one, or one refused with "not now". */
   attempted(): number;
   /** The "not now" codes met. */

@@ -20,7 +20,7 @@ import { TestChain } from "../test-chain.js";
 import { call, DOMAIN, enclaveOn, refusedWith } from "../test-harness.js";
 
 type Member = Awaited<ReturnType<TestChain["register"]>>;
-type Sent = { id: Hex; responsePrivateKey: Uint8Array };
+type Sent = { id: Hex; responseKey: Uint8Array; digest: Hex };
 
 const asApp = (app: unknown) => app as App<StateValue>;
 /** The block time the test chain starts at: now, since members judge a joiner's evidence at it. */
@@ -66,7 +66,7 @@ describe("the deterministic context (in process)", () => {
       const { id } = await call(via.enclave, "submitCommand", {
         envelope: `0x${Buffer.from(envelope).toString("hex")}`,
       });
-      return { id, responsePrivateKey: signed.responsePrivateKey };
+      return { id, responseKey: signed.responseKey, digest: signed.digest };
     };
     const setTime = (t: bigint) => {
       time = t;
@@ -78,7 +78,7 @@ describe("the deterministic context (in process)", () => {
   async function receiptAt(enclave: Enclave, sent: Sent) {
     const answer = await call(enclave, "commandStatus", { id: sent.id });
     assert.ok(answer.receipt, `a receipt for ${sent.id}`);
-    return openReceipt(sent.responsePrivateKey, hexToBytes(answer.receipt));
+    return openReceipt(sent.responseKey, hexToBytes(answer.receipt), { digest: sent.digest });
   }
 
   it("every member sees the batch's block time and the same randomness; each position its own", async () => {

@@ -44,7 +44,7 @@ describe("joining with state (in process)", () => {
     const query = await signQuery(holder, DOMAIN, { app: "erc20", query: "balanceOf", params: {} });
     const envelope = bytesToHex(await sealQuery(query.signed, hpkePublicKey));
     const { answer } = await call(enclave, "query", { envelope });
-    const opened = await openQueryResult(query.responsePrivateKey, hexToBytes(answer));
+    const opened = await openQueryResult(query.responseKey, hexToBytes(answer), { digest: query.digest });
     assert.equal(opened.status, "ok");
     return opened.status === "ok" ? opened.result : undefined;
   };
