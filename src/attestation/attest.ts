@@ -17,12 +17,23 @@ export type SignedReport = {
   verdict: Verdict;
 };
 
-export type AttestContext = { policy: AttestationPolicy; signer: PrivateKeyAccount; now: Date };
+/**
+ * `rootCertificatePem`: replaces the pinned root for this evidence (a test PKI's, in tests only:
+ * root-overrides.ts). Imported by the enclave (for `measurementWord`): what it imports changes the
+ * enclave's measurement, so the choice of root is the service's.
+ */
+export type AttestContext = {
+  policy: AttestationPolicy;
+  signer: PrivateKeyAccount;
+  now: Date;
+  rootCertificatePem?: string;
+};
 
 export async function attest(request: AttestRequest, context: AttestContext): Promise<SignedReport> {
   const verdict = await VERIFIERS[request.format](request.evidence, {
     now: context.now,
     collateral: request.collateral,
+    rootCertificatePem: context.rootCertificatePem,
   });
   enforcePolicy(context.policy, verdict, context.now);
   const fields: AttestationReport = {

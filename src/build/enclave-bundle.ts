@@ -12,6 +12,7 @@ import { appIdOf } from "../protocol/digests.js";
 import { AppError, appModule, bundleApp, listed } from "./app-bundle.js";
 import { BUILTINS_ONLY_REQUIRE, guardBundle } from "./bundle-guard.js";
 import { build, DETERMINISTIC, REPO_ROOT, sha256Hex } from "./deterministic-build.js";
+import { isTestBuild, TestBuildError, testBuildPlugins, testCodeIn } from "./pinned-roots.js";
 
 /** The platforms a build can be for (the enclave's adapters), for the CLI's --platform. */
 export { ENCLAVE_PLATFORMS, type EnclavePlatformName, isEnclavePlatform } from "../enclave/platform.js";
@@ -126,7 +127,13 @@ async function bundleEnclave(options: MeasureEnclaveOptions) {
     // libsecp256k1's WebAssembly goes inside the bundle, so the measurement covers it too.
     loader: { ".wasm": "binary" },
     // The app's own module and nothing of any other app: each app's measurement is its own.
-    plugins: [...DETERMINISTIC.plugins, inlineSecp256k1Wasm, appModule(app.entry)],
+    // A test build's pinned roots and emulated kernel (pinned-roots.ts); a release build has none.
+    plugins: [
+      ...DETERMINISTIC.plugins,
+      inlineSecp256k1Wasm,
+      appModule(app.entry),
+      ...testBuildPlugins(config),
+    ],
     // A few CommonJS dependencies call require(); give the ESM bundle one, for built-ins alone.
     banner: { js: BUILTINS_ONLY_REQUIRE },
     metafile: true,
@@ -135,6 +142,9 @@ async function bundleEnclave(options: MeasureEnclaveOptions) {
   if (!file) throw new Error("esbuild produced no enclave bundle");
   // The measured bundle runs only measured code: nothing it could load from disk.
   guardBundle(file.text, result.metafile);
+  const testCode = isTestBuild(config) ? [] : testCodeIn(result.metafile);
+  if (testCode.length > 0)
+    throw new TestBuildError(`a release enclave bundle holds test code: ${testCode.join(", ")}`);
   const measured: Omit<EnclaveBundle, "path"> = {
     measurement: sha256Hex(file.contents),
     signerMeasurement: config.signerMeasurement,

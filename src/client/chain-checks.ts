@@ -241,7 +241,7 @@ export class ChainChecks implements EvidenceSource {
    * CA, the freshest that verifies to the pinned Intel root, as a member enclave holds them
    * (src/attestation/held-collateral.ts); undefined for other platforms or when none was published.
    */
-  async collateral(platform: PlatformName, evidence: Hex): Promise<unknown> {
+  async collateral(platform: PlatformName, evidence: Hex, rootCertificatePem?: string): Promise<unknown> {
     if (platform !== "sgx" && platform !== "tdx") return undefined;
     // Loaded on first use: DCAP's parsers and PKI are the larger part of the verifiers.
     const { applyCollateral, collateralFor, collateralKeyOf } = await import(
@@ -256,7 +256,7 @@ export class ChainChecks implements EvidenceSource {
       if (decoded.eventName !== "CollateralPublished") continue;
       const { collateral } = decoded.args;
       if (collateralKeyOf(collateral) !== wanted) continue; // another quote's: not verified here
-      held = applyCollateral(held, { collateral, block: String(block), logIndex }).held;
+      held = applyCollateral(held, { collateral, block: String(block), logIndex }, rootCertificatePem).held;
     }
     return collateralFor(held, platform, evidence)?.collateral;
   }

@@ -9,6 +9,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 import { type Address, bytesToHex, type Hex, hexToBytes } from "viem";
 import { boundVerdictRefusal } from "../attestation/bound-evidence.js";
+import { rootOverrideFor } from "../attestation/root-overrides.js";
 import { type PlatformName, type Verdict, VerificationError } from "../attestation/verdict.js";
 import { enclaveBinding, type LedgerDomain } from "../protocol/digests.js";
 import {
@@ -34,8 +35,11 @@ export type EvidenceSource = {
   /** Whether the contract holds the enclave as active (not revoked, not left). */
   isActive(address: Address): Promise<boolean>;
   registration(address: Address): Promise<Registration | undefined>;
-  /** The collateral (Intel PCS JSON shape) that judges this DCAP quote, if any verified set was published. */
-  collateral(platform: PlatformName, evidence: Hex): Promise<unknown>;
+  /**
+   * The collateral (Intel PCS JSON shape) that judges this DCAP quote, if any set that verifies to the
+   * pinned root (or `rootCertificatePem`, when the client's policy replaces it) was published.
+   */
+  collateral(platform: PlatformName, evidence: Hex, rootCertificatePem?: string): Promise<unknown>;
 };
 
 /** How long a verified verdict is reused for the same evidence and collateral. */
@@ -51,18 +55,27 @@ const MAX_CACHED_VERDICTS = 256;
 class VerdictCache {
   private readonly held = new Map<string, { verdict: Verdict; at: number }>();
 
-  async verified(platform: PlatformName, evidence: Hex, collateral: unknown, now: Date): Promise<Verdict> {
+  async verified(
+    platform: PlatformName,
+    evidence: Hex,
+    collateral: unknown,
+    now: Date,
+    rootCertificatePem?: string,
+  ): Promise<Verdict> {
     // SHA-256, not keccak: ~5x faster in JavaScript over tens of KiB of collateral, on every check.
     const collateralKey =
       collateral === undefined ? "none" : bytesToHex(sha256(utf8ToBytes(JSON.stringify(collateral))));
-    const key = `${platform}:${bytesToHex(sha256(hexToBytes(evidence)))}:${collateralKey}`;
+    // A verdict under a replaced root is another verdict: the root is part of the key.
+    const root =
+      rootCertificatePem === undefined ? "pinned" : bytesToHex(sha256(utf8ToBytes(rootCertificatePem)));
+    const key = `${platform}:${bytesToHex(sha256(hexToBytes(evidence)))}:${collateralKey}:${root}`;
     const hit = this.held.get(key);
     if (hit && now.getTime() >= hit.at && now.getTime() - hit.at < VERDICT_TTL_MS) return hit.verdict;
     const verify = await verifierFor(platform).catch((error: unknown) => {
       // A verifier that does not load here (a chunk the page could not fetch): refused, never skipped.
       throw new VerificationError(`this client cannot verify ${platform} evidence here (${String(error)})`);
     });
-    const verdict = await verify(hexToBytes(evidence), { now, collateral });
+    const verdict = await verify(hexToBytes(evidence), { now, collateral, rootCertificatePem });
     if (this.held.size >= MAX_CACHED_VERDICTS) this.held.clear();
     this.held.set(key, { verdict, at: now.getTime() });
     return verdict;
@@ -114,10 +127,11 @@ export async function judgeEnclave(
   const early = platformRefusal(policy, platform);
   if (early) throw refuse(address, early);
   // Reading the collateral is chain I/O: its errors are the RPC's, not a verdict on the enclave.
-  const collateral = await source.collateral(platform, evidence);
+  const root = rootOverrideFor(platform, policy.roots);
+  const collateral = await source.collateral(platform, evidence, root);
   let verdict: Verdict;
   try {
-    verdict = await SHARED_VERDICTS.verified(platform, evidence, collateral, options.now ?? new Date());
+    verdict = await SHARED_VERDICTS.verified(platform, evidence, collateral, options.now ?? new Date(), root);
   } catch (error) {
     if (error instanceof VerificationError)
       throw refuse(address, `its evidence does not verify: ${error.reason}`);

@@ -3,6 +3,7 @@
 // owner says of it.
 import type { Address, Hex } from "viem";
 import { measurementWord } from "../attestation/binding.js";
+import type { RootOverrides } from "../attestation/root-overrides.js";
 import { Platform, type PlatformName, type TcbStatusName } from "../attestation/verdict.js";
 
 /**
@@ -29,6 +30,11 @@ export type EnclavePolicy = {
   allowSimulated?: boolean;
   /** Enclaves a signed policy document revoked (lower case): refused whatever their evidence says. */
   revoked?: readonly Hex[];
+  /**
+   * Replaces the hardware roots the verifiers pin (a test PKI's, in tests; a private PKI's): no
+   * policy names one, and without it evidence verifies to Intel's and AMD's roots only.
+   */
+  roots?: RootOverrides;
 };
 
 export const ENCLAVE_POLICIES = {

@@ -13,12 +13,19 @@ import {
 } from "../protocol/collateral-record.js";
 import { OperatorError } from "./operator-checks.js";
 
-/** The record of a PCS collateral object and what it judges, or an OperatorError naming why no member would hold it. */
-export function collateralRecord(pcs: unknown): { record: Uint8Array; head: CollateralHead } {
+/**
+ * The record of a PCS collateral object and what it judges, or an OperatorError naming why no member
+ * would hold it. `rootCertificatePem`: the root the members' build pins, when it is not Intel's (a
+ * test build's test PKI); never a default.
+ */
+export function collateralRecord(
+  pcs: unknown,
+  rootCertificatePem?: string,
+): { record: Uint8Array; head: CollateralHead } {
   try {
     const record = encodeCollateralRecord(pcs);
     // Checked as the enclave reads it: from the record, not from the JSON it was made of.
-    return { record, head: verifyPublishedCollateral(decodeCollateralRecord(record)) };
+    return { record, head: verifyPublishedCollateral(decodeCollateralRecord(record), rootCertificatePem) };
   } catch (error) {
     if (error instanceof VerificationError) throw new OperatorError("bad_collateral", error.reason);
     if (error instanceof CollateralRecordError) throw new OperatorError("bad_collateral", error.message);

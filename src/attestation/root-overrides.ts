@@ -1,0 +1,15 @@
+// Roots that replace the pinned hardware roots for one verifier's caller: a test PKI's in tests (a
+// test build pins the same root in the enclave: src/build/pinned-roots.ts), a private PKI's.
+// Always passed explicitly, never a default: without it every verifier pins the vendors' roots.
+import type { PlatformName } from "./verdict.js";
+
+/** PEM roots by issuer: `intel` replaces the Intel SGX Root CA for SGX and TDX evidence and collateral. */
+export type RootOverrides = { intel?: string };
+
+/** The root to pass as `rootCertificatePem` for `platform`'s evidence, if one is overridden. */
+export function rootOverrideFor(
+  platform: PlatformName,
+  roots: RootOverrides | undefined,
+): string | undefined {
+  return platform === "sgx" || platform === "tdx" ? roots?.intel : undefined;
+}

@@ -1,0 +1,61 @@
+// Which roots a build pins: a release build gets no test plugin and holds no test code (the default
+// bundle's measurement is the same as before test builds existed: it is built from the sources as
+// they are); a test build names its test root as one PEM certificate, or is refused.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { Metafile } from "esbuild";
+import { INTEL_SGX_ROOT_CA_PEM, INTEL_SGX_ROOT_CA_SHA256 } from "../attestation/dcap/intel-root.js";
+import { DEFAULT_ENCLAVE_CONFIG } from "./enclave-bundle.js";
+import { isTestBuild, pemFingerprint, TestBuildError, testBuildPlugins, testCodeIn } from "./pinned-roots.js";
+
+const config = { ...DEFAULT_ENCLAVE_CONFIG, appCodeHash: `0x${"ac".repeat(32)}` as const };
+const inputs = (...files: string[]): Metafile =>
+  ({ inputs: Object.fromEntries(files.map((f) => [f, { bytes: 1, imports: [] }])), outputs: {} }) as Metafile;
+
+describe("pinned roots", () => {
+  test("a release build is no test build and gets no plugin", () => {
+    assert.equal(isTestBuild(config), false);
+    assert.deepEqual(testBuildPlugins(config), []);
+    assert.deepEqual(testBuildPlugins({ ...config, platform: "tdx" }), []);
+  });
+
+  test("a test build names its root as one PEM certificate; anything else is refused", () => {
+    const test = { ...config, testRoots: { intel: INTEL_SGX_ROOT_CA_PEM } };
+    assert.equal(isTestBuild(test), true);
+    assert.equal(testBuildPlugins(test).length, 1);
+    assert.equal(isTestBuild({ ...config, emulatedRoot: "/tmp/tree" }), true);
+    assert.equal(testBuildPlugins({ ...config, platform: "tdx", emulatedRoot: "/tmp/tree" }).length, 1);
+    assert.throws(
+      () =>
+        testBuildPlugins({
+          ...config,
+          testRoots: { intel: `${INTEL_SGX_ROOT_CA_PEM}${INTEL_SGX_ROOT_CA_PEM}` },
+        }),
+      TestBuildError,
+    );
+    assert.throws(
+      () => testBuildPlugins({ ...config, testRoots: { intel: "not a certificate" } }),
+      TestBuildError,
+    );
+  });
+
+  test("the test code a bundle holds is named (what a release build refuses)", () => {
+    const metafile = inputs(
+      "src/enclave/main.ts",
+      "src/enclave/platforms/test-configfs.ts",
+      "src/attestation/dcap/test-pki.ts",
+      "src/app/sandbox.test.ts",
+      "node_modules/some-lib/test-utils.ts",
+      "src/attestation/dcap/pki.ts",
+    );
+    assert.deepEqual(testCodeIn(metafile), [
+      "src/enclave/platforms/test-configfs.ts",
+      "src/attestation/dcap/test-pki.ts",
+      "src/app/sandbox.test.ts",
+    ]);
+  });
+
+  test("a root is named by the SHA-256 of its DER, as Intel publishes its own", () => {
+    assert.equal(pemFingerprint(INTEL_SGX_ROOT_CA_PEM), INTEL_SGX_ROOT_CA_SHA256);
+  });
+});

@@ -1,0 +1,85 @@
+// Which roots an enclave build pins, and what a test build puts in place of the hardware. A release
+// build is built from the sources as they are: Intel's and AMD's roots (dcap/intel-root.ts,
+// sev-snp/amd-roots.ts), the real configfs-tsm files, and no test code at all (`testCodeIn`: the build
+// refuses a release bundle holding any). A test build, which the build configuration names
+// (`testRoots`, `emulatedRoot`: both inside the measured bundle, so it is never a release's
+// measurement), gets at build time:
+//   - `testRoots.intel`: the module of Intel's pinned root replaced by one holding the test PKI's
+//     root (src/attestation/dcap/test-pki.ts): every verifier and collateral check in the enclave pins it;
+//   - `emulatedRoot` on tdx / sev-snp: the configfs-tsm adapter's files behind the emulated kernel of
+//     src/enclave/platforms/test-configfs.ts, which answers from the quote service a test runs.
+import { createHash } from "node:crypto";
+import { basename, join } from "node:path";
+import type { Metafile, Plugin } from "esbuild";
+import type { EnclaveConfig } from "../enclave/context.js";
+import { REPO_ROOT } from "./deterministic-build.js";
+
+/** The pinned-root module a test build replaces. */
+const INTEL_ROOT_MODULE = join(REPO_ROOT, "src/attestation/dcap/intel-root.ts");
+/** The configfs-tsm adapter, whose files a test build puts behind the emulated kernel. */
+const CONFIGFS_MODULE = join(REPO_ROOT, "src/enclave/platforms/configfs-tsm.ts");
+const EMULATED_CONFIGFS = join(REPO_ROOT, "src/enclave/platforms/test-configfs.ts");
+const PEM_CERTIFICATE = /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?$/;
+/** Test code, as the layout names it (test/layout.test.ts): `test-*.ts` and `*.test.ts`. */
+const TEST_CODE = /^test-[^/]*\.ts$|\.test(-d)?\.ts$/;
+
+export class TestBuildError extends Error {
+  override name = "TestBuildError";
+}
+
+/** Whether a configuration is a test build's: a release build names neither. */
+export const isTestBuild = (config: Pick<EnclaveConfig, "testRoots" | "emulatedRoot">): boolean =>
+  config.testRoots !== undefined || config.emulatedRoot !== undefined;
+
+/** The SHA-256 of a PEM certificate's DER, hex: how a pinned root is named. */
+export function pemFingerprint(pem: string): string {
+  const body = pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, "");
+  return createHash("sha256").update(Buffer.from(body, "base64")).digest("hex");
+}
+
+/** The module that stands for Intel's root in a test build: the test root, said on start. */
+function testIntelRoot(pem: string): string {
+  const fingerprint = pemFingerprint(pem);
+  return [
+    "// TEST BUILD (src/build/pinned-roots.ts): the pinned root is a test PKI's, not Intel's.",
+    `process.stderr.write(${JSON.stringify(`enclave: TEST BUILD: the pinned Intel root is a test PKI's (SHA-256 ${fingerprint})\n`)});`,
+    `export const INTEL_SGX_ROOT_CA_PEM = ${JSON.stringify(pem)};`,
+    `export const INTEL_SGX_ROOT_CA_SHA256 = ${JSON.stringify(fingerprint)};`,
+  ].join("\n");
+}
+
+/** The plugins of a test build (none for a release build). */
+export function testBuildPlugins(config: EnclaveConfig): Plugin[] {
+  const plugins: Plugin[] = [];
+  const intel = config.testRoots?.intel;
+  if (intel !== undefined) {
+    if (!PEM_CERTIFICATE.test(intel))
+      throw new TestBuildError("testRoots.intel must be one PEM certificate (the test PKI's root)");
+    plugins.push({
+      name: "test-intel-root",
+      setup(build) {
+        build.onLoad({ filter: /intel-root\.ts$/ }, (args) =>
+          args.path === INTEL_ROOT_MODULE ? { contents: testIntelRoot(intel), loader: "js" } : undefined,
+        );
+      },
+    });
+  }
+  if (config.emulatedRoot !== undefined && (config.platform === "tdx" || config.platform === "sev-snp")) {
+    plugins.push({
+      name: "emulated-configfs-tsm",
+      setup(build) {
+        build.onResolve({ filter: /^\.\/platform-files\.js$/ }, (args) =>
+          args.importer === CONFIGFS_MODULE ? { path: EMULATED_CONFIGFS } : undefined,
+        );
+      },
+    });
+  }
+  return plugins;
+}
+
+/** The test code a bundle holds (paths from the build's working directory): a release holds none. */
+export function testCodeIn(metafile: Metafile): string[] {
+  return Object.keys(metafile.inputs).filter(
+    (file) => !file.includes("node_modules/") && TEST_CODE.test(basename(file)),
+  );
+}
