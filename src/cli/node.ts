@@ -21,6 +21,7 @@ import { DEFAULT_BATCH_COMMANDS, MAX_BATCH_COMMANDS } from "../protocol/batch.js
 import { parseTrustedProxies, readTlsFlags, reloadTlsOnHangup } from "./api-flags.js";
 import { collect } from "./deploy.js";
 import { platformFlag } from "./enclave.js";
+import { enclaveEndpointFlags } from "./enclave-serve.js";
 import { MAX_PORT, parseCount, parsePeerUrl, parseUrl } from "./flags.js";
 import { nodeRequest } from "./node-request.js";
 import { registerNodeStatus } from "./node-status.js";
@@ -41,6 +42,8 @@ type StartFlags = OperatorNetworkFlags & {
   app?: string;
   enclave?: string;
   platform?: string;
+  enclaveEndpoint?: string;
+  hostTokenFile?: string;
   publicRpc?: string;
   metricsPort?: string;
   metricsHost?: string;
@@ -174,6 +177,7 @@ async function startNode(flags: StartFlags): Promise<void> {
   const peers = flags.peer.map((p) => parseUrl(p, "--peer"));
   const publicUrl =
     flags.publicUrl === undefined ? {} : { publicUrl: parsePeerUrl(flags.publicUrl, "--public-url") };
+  const enclaveEndpoint = enclaveEndpointFlags(flags);
   const bundle = enclaveBundle(flags);
   if (flags.platform !== undefined) checkPlatform(flags.platform, bundle ?? DEFAULT_ENCLAVE_BUNDLE);
   const key = readKeyFile(flags.key, "the node's gas account");
@@ -199,6 +203,7 @@ async function startNode(flags: StartFlags): Promise<void> {
     host: flags.host,
     log,
     ...(bundle ? { bundle } : {}),
+    ...(enclaveEndpoint ? { enclaveEndpoint } : {}),
     ...publicRpc,
     ...rotation,
     ...metrics,
@@ -308,6 +313,11 @@ export function registerNodeCommand(program: Command): void {
       "--platform <name>",
       "the platform this node runs its enclave on (sim, tdx, sev-snp, gramine-sgx): refused unless the bundle was built for it",
     )
+    .option(
+      "--enclave-endpoint <host:port>",
+      "connect to an enclave served in a confidential VM (anonify enclave serve) instead of starting one",
+    )
+    .option("--host-token-file <file>", "with --enclave-endpoint: the host token the enclave's server checks")
     .option(
       "--rotate-every-seconds <n>",
       "ask for a key rotation this often (the contract allows one per enclave per rotation interval)",

@@ -1,6 +1,6 @@
-// The host's side of the ECALL boundary: starts the enclave process and sends it typed calls.
-// The host sees only what the enclave returns; it cannot reach the enclave's memory.
-import { type ChildProcess, spawn } from "node:child_process";
+// The host's side of the ECALL boundary: starts the enclave process (or connects to one served in a
+// VM, `endpoint`) and sends it typed calls. The host sees only what the enclave returns; it cannot
+// reach the enclave's memory.
 import { mkdirSync } from "node:fs";
 import type { CallName, CallParams, CallResult } from "../boundary/calls.js";
 import {
@@ -11,12 +11,26 @@ import {
   FrameReader,
 } from "../boundary/frames.js";
 import { DEFAULT_ENCLAVE_BUNDLE } from "../build/enclave-bundle.js";
+import {
+  connectEnclave,
+  type EnclaveEndpoint,
+  type EnclaveLink,
+  endLink,
+  type LinkListeners,
+  spawnEnclave,
+} from "./enclave-link.js";
+import { loopbackEnclave, overTcp } from "./enclave-loopback.js";
 
 export type BoundaryTap = (direction: "to-enclave" | "from-enclave", frame: Buffer) => void;
 
 export type EnclaveProcessOptions = {
   dataDir: string;
   bundle?: string;
+  /**
+   * An enclave already running elsewhere (`anonify enclave serve` in a VM): connected to, not
+   * started; `dataDir` and `bundle` are then the VM's business.
+   */
+  endpoint?: EnclaveEndpoint;
   /** Lines the enclave writes to stderr (it writes no secret there). */
   onLog?: (line: string) => void;
   /** Sees every frame that crosses the boundary: tests scan them for secrets. */
@@ -38,55 +52,52 @@ export class EnclaveProcess {
   /** Resolves with why the process exited, whoever ended it. */
   readonly whenExited: Promise<string>;
 
+  private readonly link: EnclaveLink;
+
   private constructor(
-    private readonly child: ChildProcess,
+    open: (listeners: LinkListeners) => EnclaveLink,
     private readonly options: EnclaveProcessOptions,
   ) {
     const reader = new FrameReader();
-    child.stdout?.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       for (const event of reader.push(chunk)) {
-        if (event.kind === "oversized") {
-          this.failAll(new EnclaveExitedError(`enclave sent an oversized frame (${event.length} bytes)`));
-          child.kill("SIGKILL");
-          return;
-        }
+        if (event.kind === "oversized") return this.broken(`an oversized frame (${event.length} bytes)`);
         options.tap?.("from-enclave", event.body);
-        this.settle(JSON.parse(event.body.toString("utf8")) as BoundaryResponse);
+        let response: BoundaryResponse;
+        try {
+          response = JSON.parse(event.body.toString("utf8")) as BoundaryResponse;
+        } catch {
+          // Not from an enclave of ours (over a socket, whoever is on the path): the link is cut.
+          return this.broken("a frame that is not JSON");
+        }
+        this.settle(response);
       }
-    });
-    // Writing to a process that has just died fails with EPIPE on its stdin; the exit handler below
-    // fails the calls in flight, so the write error itself is not thrown (as an uncaught exception).
-    child.stdin?.on("error", () => undefined);
-    let partial = "";
-    child.stderr?.on("data", (chunk: Buffer) => {
-      const lines = (partial + chunk.toString("utf8")).split("\n");
-      partial = lines.pop() ?? "";
-      for (const line of lines) if (line) options.onLog?.(line);
-    });
-    this.whenExited = new Promise((resolve) => {
-      child.once("exit", (code, signal) => {
-        this.exitReason = `enclave process exited (code ${code}, signal ${signal})`;
-        this.failAll(new EnclaveExitedError(this.exitReason));
-        resolve(this.exitReason);
-      });
+    };
+    this.link = open({ onData, ...(options.onLog ? { onLog: options.onLog } : {}) });
+    this.whenExited = this.link.ended.then((reason) => {
+      this.exitReason = reason;
+      this.failAll(new EnclaveExitedError(reason));
+      return reason;
     });
     this.exited = this.whenExited.then(() => undefined);
   }
 
+  /**
+   * The enclave: a new child process, or the one `options.endpoint` serves. With
+   * ANONIFY_ENCLAVE_OVER_TCP=1, a child behind a loopback socket (src/host/enclave-loopback.ts).
+   */
   static start(options: EnclaveProcessOptions): EnclaveProcess {
+    const { endpoint } = options;
+    if (endpoint) return new EnclaveProcess((listeners) => connectEnclave(endpoint, listeners), options);
     mkdirSync(options.dataDir, { recursive: true });
-    const child = spawn(
-      process.execPath,
-      [options.bundle ?? DEFAULT_ENCLAVE_BUNDLE, "--data-dir", options.dataDir],
-      {
-        stdio: ["pipe", "pipe", "pipe"],
-      },
-    );
-    return new EnclaveProcess(child, options);
+    const bundle = options.bundle ?? DEFAULT_ENCLAVE_BUNDLE;
+    const open = overTcp() ? loopbackEnclave : spawnEnclave;
+    return new EnclaveProcess((listeners) => open(bundle, options.dataDir, listeners), options);
   }
 
+  /** The enclave's process, when it is a child of this one (not one served in a VM). */
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.link.pid;
   }
 
   /** One call of the enclave's table, typed from it (src/boundary/calls.ts). */
@@ -108,13 +119,13 @@ export class EnclaveProcess {
     this.options.tap?.("to-enclave", frame.subarray(4));
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.child.stdin?.write(frame);
+      this.link.write(frame);
     });
   }
 
   /** Sends raw bytes as they are: for tests of the enclave's input checks. */
   writeRaw(bytes: Buffer): void {
-    this.child.stdin?.write(bytes);
+    this.link.write(bytes);
   }
 
   private settle(response: BoundaryResponse): void {
@@ -133,17 +144,21 @@ export class EnclaveProcess {
       );
   }
 
+  /** The enclave sent what no enclave of ours sends: every call in flight fails, and the link is cut. */
+  private broken(what: string): void {
+    this.failAll(new EnclaveExitedError(`enclave sent ${what}`));
+    this.link.kill();
+  }
+
   private failAll(error: Error): void {
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
   }
 
-  /** Closes stdin (the enclave exits on end of input), then kills it if it lingers. */
+  /** Ends its input (the enclave exits, or its session ends, on end of input), then cuts it if it lingers. */
   async stop(): Promise<void> {
     if (this.exitReason) return;
-    this.child.stdin?.end();
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), 5_000);
+    await endLink(this.link);
     await this.exited;
-    clearTimeout(timer);
   }
 }

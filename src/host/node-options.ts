@@ -2,6 +2,7 @@
 // attestation service, and its batching, rotation and peer settings.
 import type { Address } from "viem";
 import type { LedgerWallet } from "../chain/chain.js";
+import type { EnclaveEndpoint } from "./enclave-link.js";
 import type { LogTarget } from "./log.js";
 
 export type EnclaveNodeOptions = LogTarget & {
@@ -11,6 +12,11 @@ export type EnclaveNodeOptions = LogTarget & {
   deployedAtBlock: bigint;
   attestationUrl: string;
   bundle?: string;
+  /**
+   * An enclave served in a confidential VM (`anonify enclave serve`): the host connects to it, and
+   * reconnects after a dropped connection as it restarts a crashed child; `bundle` is then unused.
+   */
+  enclaveEndpoint?: EnclaveEndpoint;
   confirmations?: bigint;
   /**
    * Blocks that must follow a batch before its commands are `final` (a block at or below the
