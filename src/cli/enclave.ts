@@ -7,6 +7,7 @@
 // names is measured too, so a new release of the same tree is a new build that a policy must admit.
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { checkDeploymentOut, writeDeployment } from "../build/deployment.js";
 import {
   type BuildConfig,
   buildEnclaveBundle,
@@ -19,6 +20,7 @@ import {
 } from "../build/enclave-bundle.js";
 import { OperatorError } from "../operator/operator-checks.js";
 import { collect, parsePolicyKeys } from "./deploy.js";
+import { registerEnclaveServe } from "./enclave-serve.js";
 import { run } from "./output.js";
 
 /** A release name: a version or a word, as operators and status pages show it. */
@@ -86,6 +88,7 @@ const appsDirOf = (flags: { appsDir?: string }) =>
 
 export function registerEnclaveCommand(program: Command): void {
   const enclave = program.command("enclave").description("the enclave program");
+  registerEnclaveServe(enclave);
   enclave
     .command("measure")
     .description(
@@ -128,7 +131,10 @@ export function registerEnclaveCommand(program: Command): void {
     .action((flags: BuildFlags) =>
       run(flags, async () => {
         const config = buildConfig(flags);
+        checkDeploymentOut(config.platform, resolve(flags.out));
         const bundle = await buildEnclaveBundle({ outFile: resolve(flags.out), config, ...appsDirOf(flags) });
+        // What an operator deploys on hardware, beside the bundle (src/build/deployment.ts).
+        const deployment = writeDeployment(config.platform, bundle);
         const { threshold, signers } = config.policyKeys;
         if (flags.json) {
           console.log(
@@ -138,6 +144,7 @@ export function registerEnclaveCommand(program: Command): void {
               platform: config.platform,
               profile: config.profile,
               policyKeys: config.policyKeys,
+              deployment,
             }),
           );
           return;
@@ -152,11 +159,15 @@ export function registerEnclaveCommand(program: Command): void {
         console.log(
           `  policy keys   ${threshold} of ${signers.join(", ")}${config.policyKeys === DEFAULT_ENCLAVE_CONFIG.policyKeys ? " (the development keys, public on purpose)" : ""}`,
         );
-        console.log(
-          config.platform === "sim"
-            ? "The contract's owner allows it (anonify policy allow-measurement HEX); nodes run it with anonify node start --enclave FILE."
-            : `On ${config.platform} the measurement to allow is the platform's own, of what runs this bundle, not the hash above: docs/real-hardware.md.`,
-        );
+        if (config.platform === "sim")
+          console.log(
+            "The contract's owner allows it (anonify policy allow-measurement HEX); nodes run it with anonify node start --enclave FILE.",
+          );
+        else {
+          for (const file of deployment.files) console.log(`  deploy        ${file}`);
+          for (const line of deployment.allowList) console.log(line);
+          console.log("The runbook: docs/real-hardware.md.");
+        }
       }),
     );
 }
