@@ -1,5 +1,5 @@
-// Build step: compile the contracts into typed viem artifacts, then bundle the CLI, the enclave and
-// the web wallet.
+// Build step: compile the contracts into typed viem artifacts, then the package's library, and bundle
+// the CLI, the enclave and the web wallet.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -75,6 +75,18 @@ async function buildCli(): Promise<void> {
   console.log("cli: dist/cli.mjs");
 }
 
+/** The package's library (its `exports`): JS and declarations by tsc, from a clean folder so no stale module ships. */
+function buildLibrary(): void {
+  const out = join(root, "dist/lib");
+  rmSync(out, { recursive: true, force: true });
+  const tsc = join(root, "node_modules/typescript/bin/tsc");
+  const child = spawnSync(process.execPath, [tsc, "-p", join(root, "tsconfig.lib.json")], {
+    stdio: "inherit",
+  });
+  if (child.status !== 0) throw new Error(`compiling the library failed (status ${child.status})`);
+  console.log("library: dist/lib (anonify/client, anonify/app, anonify/apps/*)");
+}
+
 /** Attempts at compiling the contracts: solc-js (an emscripten build) has been seen to crash the process once. */
 const CONTRACT_COMPILE_ATTEMPTS = 3;
 
@@ -120,6 +132,7 @@ if (process.argv.includes("--contracts-only")) {
   process.exit(0);
 }
 buildContractsIsolated();
+buildLibrary();
 await buildCli();
 const enclave = await buildEnclaveBundle();
 console.log(`enclave: ${enclave.path} (${enclave.bytes} bytes), measurement ${enclave.measurement}`);

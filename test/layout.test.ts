@@ -153,7 +153,11 @@ const PORTABLE = [
   "src/attestation/sev-snp/",
   "src/attestation/held-collateral.ts",
 ];
-const NOT_PORTABLE = ["src/client/network-profile.ts"];
+const NOT_PORTABLE = [
+  "src/client/network-profile.ts",
+  // The package's Node entry (`anonify/client/node`): the profile's file I/O and the WebAssembly signer.
+  "src/client/index-node.ts",
+];
 
 /** What the enclave may not import: its only channel is the host's frames on stdin/stdout. */
 const ENCLAVE_FORBIDDEN_BUILTINS = new Set([

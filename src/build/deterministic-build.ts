@@ -45,11 +45,22 @@ export const DETERMINISTIC = {
   plugins: [enclaveResolution] as Plugin[],
 } as const;
 
+/** What a build without its toolchain says: an installed package ships built bundles, not the means to build. */
+const NO_TOOLCHAIN =
+  "building an enclave needs anonify's sources and its development dependencies (esbuild): build from a checkout (npm ci); an installed package runs the bundles it ships (dist/enclave)";
+
 /**
  * esbuild, a development dependency, is loaded only to build: the CLI of a production install
- * (`npm ci --omit=dev`, as the container image has) runs every other command without it.
+ * (`npm ci --omit=dev`, as the container image has, or the package installed from npm) runs every
+ * other command without it.
  */
-export const build: typeof import("esbuild").build = async (options) =>
-  (await import("esbuild")).build(options);
+export const build: typeof import("esbuild").build = async (options) => {
+  const esbuild = await import("esbuild").catch((error: { code?: string }) => {
+    throw error.code === "ERR_MODULE_NOT_FOUND"
+      ? Object.assign(new Error(NO_TOOLCHAIN), { code: "no_toolchain" })
+      : error;
+  });
+  return esbuild.build(options);
+};
 
 export const sha256Hex = (bytes: Uint8Array): Hex => `0x${createHash("sha256").update(bytes).digest("hex")}`;

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { startDevnet, stopDevnet } from "../support/devnet-process.js";
 import { type GroupView, waitForGroupViews } from "../support/group.js";
 import { until } from "../support/wait.js";
 
@@ -23,26 +24,9 @@ type DevnetInfo = {
 };
 type Status = GroupView & { epoch: string | null; epochKeyFingerprint: string | null };
 
-function startDevnet(dataDir: string): Promise<{ child: ChildProcess; info: DevnetInfo }> {
-  const child = spawn(process.execPath, [CLI, "devnet", "--nodes", "2", "--data-dir", dataDir, "--json"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split("\n").find((l) => l.startsWith("{"));
-      if (line) resolve({ child, info: JSON.parse(line) as DevnetInfo });
-    });
-    child.once("exit", (code) => reject(new Error(`devnet exited early (${code})`)));
-  });
-}
-
-async function stopDevnet(child: ChildProcess): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  child.kill("SIGINT");
-  return exited;
-}
+/** Two nodes, as `npm start` with `--json` runs them from the checkout. */
+const twoNodes = (dataDir: string) =>
+  startDevnet<DevnetInfo>([process.execPath, CLI, "devnet", "--nodes", "2", "--data-dir", dataDir, "--json"]);
 
 async function groupStatus(url: string): Promise<Status> {
   const { stdout } = await run(process.execPath, [CLI, "group", "status", "--node", url, "--json"]);
@@ -60,7 +44,7 @@ describe("anonify devnet (what npm start runs)", () => {
   const stderrOf = (e: unknown) => (e as { stderr: string }).stderr;
 
   test("starts nodes whose enclaves form a group; the CLI shows and rotates it; a restart resumes", async () => {
-    const first = await startDevnet(dataDir);
+    const first = await twoNodes(dataDir);
     let formed: Status;
     try {
       assert.equal(first.info.nodes.length, 2);
@@ -196,7 +180,7 @@ describe("anonify devnet (what npm start runs)", () => {
       assert.equal(await stopDevnet(first.child), 0, "Ctrl-C stops everything cleanly");
     }
 
-    const second = await startDevnet(dataDir);
+    const second = await twoNodes(dataDir);
     try {
       assert.equal(second.info.resumed, true);
       assert.equal(second.info.contract, first.info.contract);
