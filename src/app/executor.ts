@@ -77,6 +77,16 @@ function lookup<H>(handlers: Readonly<Record<string, H>>, name: string): H | und
   return Object.hasOwn(handlers, name) ? handlers[name] : undefined;
 }
 
+/**
+ * For tools outside an enclave (testApp): `onAppError` sees the app's own error behind a failed
+ * receipt or answer that says only "the app failed on this command". An enclave passes none.
+ */
+export type ExecutorOptions = { readonly onAppError?: (error: unknown) => void };
+
+/** An error of the app's code, not one of its refusals or the runtime's. */
+const isAppError = (error: unknown): boolean =>
+  !(error instanceof AppRejection || error instanceof ParamError || error instanceof SandboxViolation);
+
 /** Why an error leaves the state unchanged, as the receipt says it. */
 function failureReason(error: unknown): string {
   if (error instanceof AppRejection) return truncate(error.reason);
@@ -108,6 +118,7 @@ export function applyCommand<S extends StateValue>(
   app: App<S>,
   state: S,
   command: CommandInput,
+  options: ExecutorOptions = {},
 ): CommandApplied<S> {
   const sender = checkSender(command.sender);
   const { sequence, timestamp } = command;
@@ -134,12 +145,18 @@ export function applyCommand<S extends StateValue>(
     if (output === undefined) throw new TypeError("command returned no state");
     return { state: output, receipt: { sequence, status: "applied" } };
   } catch (error) {
+    if (isAppError(error)) options.onAppError?.(error);
     return failed(failureReason(error));
   }
 }
 
 /** Answers one query; a rejection (unknown query, bad params, the app's refusal) is an outcome, not a throw. */
-export function runQuery<S extends StateValue>(app: App<S>, state: S, query: QueryInput): QueryOutcome {
+export function runQuery<S extends StateValue>(
+  app: App<S>,
+  state: S,
+  query: QueryInput,
+  options: ExecutorOptions = {},
+): QueryOutcome {
   const sender = checkSender(query.sender);
   const handler = lookup(app.queries, query.name);
   if (handler === undefined)
@@ -154,6 +171,7 @@ export function runQuery<S extends StateValue>(app: App<S>, state: S, query: Que
     encodeValue(result); // the answer must be sealable
     return { status: "ok", result };
   } catch (error) {
+    if (isAppError(error)) options.onAppError?.(error);
     return { status: "rejected", reason: failureReason(error) };
   }
 }

@@ -1,7 +1,7 @@
 // The app test harness's determinism check, played by careless app authors: a handler that reads the
 // clock or Math.random, keeps state in its module, draws randomness from an import of its own, or
-// changes the state it was given fails the harness naming the command; an honest app (the token, the
-// lottery with its time and randomness) passes it.
+// changes the state it was given fails the harness naming the command; a handler's bug is shown with
+// its own error; an honest app (the token, the lottery with its time and randomness) passes it.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
@@ -9,8 +9,9 @@ import type { Address } from "viem";
 import { erc20 } from "../../apps/erc20/index.js";
 import { lottery } from "../../test/fixtures/apps/lottery/index.js";
 import { defineApp } from "./app.js";
+import { applyCommand } from "./executor.js";
 import { object } from "./schema.js";
-import { NondeterministicApp, testApp } from "./test-app.js";
+import { AppFailed, NondeterministicApp, testApp } from "./test-app.js";
 
 const alice = "0x1000000000000000000000000000000000000001" as Address;
 const bob = "0x2000000000000000000000000000000000000002" as Address;
@@ -62,6 +63,41 @@ describe("testApp's determinism check", () => {
       initialState: () => ({ n: BigInt(Date.now()), seen: [] }),
     };
     assert.throws(() => testApp(stamped), failsNaming("initialState", /Date\.now is not available/));
+  });
+
+  it("shows a handler's own error (a bug) with its message and stack, where an enclave says only that it failed", () => {
+    const buggy = defineApp({
+      name: "buggy",
+      initialState: (): { readonly list: readonly bigint[] } => ({ list: [] }),
+      commands: { first: { params: object({}), run: (s) => ({ list: [s.list[0]!.valueOf()] }) } },
+      queries: { first: { params: object({}), run: (s) => s.list[0]!.toString() } },
+    });
+    const app = testApp(buggy);
+    for (const run of [() => app.send(alice, "first"), () => app.ask(alice, "first")])
+      assert.throws(run, (error: unknown) => {
+        assert.ok(error instanceof AppFailed, String(error));
+        assert.match(
+          error.message,
+          /^app buggy, (command|query) first\b.* failed: TypeError: Cannot read properties of undefined/,
+        );
+        assert.ok(error.cause instanceof TypeError);
+        assert.match(
+          String((error.cause as Error).stack),
+          /test-app\.test\.ts:\d+/,
+          "the stack leads to the handler",
+        );
+        return true;
+      });
+    // What an enclave answers: the executor alone keeps the error to itself.
+    const receipt = applyCommand(buggy, buggy.initialState(), {
+      sender: alice,
+      name: "first",
+      params: {},
+      sequence: 0n,
+      timestamp: 0n,
+      seed: new Uint8Array(32),
+    }).receipt;
+    assert.equal(receipt.reason, "the app failed on this command");
   });
 
   it("passes the token's whole life", () => {

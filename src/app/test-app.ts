@@ -4,6 +4,8 @@
 // state decoded from its canonical bytes (as an enclave after a restart or a joiner holds it), and
 // any difference of state, receipt or answer fails naming the command. So does a handler that
 // changed the state it was given, or that the sandbox refused (it read the clock or `Math.random`).
+// A handler's own error (a bug) is thrown with its message and stack, where an enclave says only
+// "the app failed on this command".
 // What the sandbox cannot see — state kept in the app's module, randomness from an import of its own
 // — shows as a difference between the two runs.
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -28,6 +30,32 @@ export class NondeterministicApp extends Error {
   override name = "NondeterministicApp";
 }
 
+/**
+ * A handler threw an error of its own (a bug, not an `AppRejection`): an enclave's receipt says only
+ * "the app failed on this command", a test is shown the error itself, as its `cause` with its stack.
+ */
+export class AppFailed extends Error {
+  override name = "AppFailed";
+}
+
+/** Executor options that keep the app's own error, and a check that throws it as `AppFailed`. */
+function watchingErrors(what: string) {
+  let caught: { error: unknown } | undefined;
+  return {
+    options: {
+      onAppError(error: unknown) {
+        caught ??= { error }; // the first: a failure after it comes of it
+      },
+    },
+    check(): void {
+      if (caught === undefined) return;
+      const { error } = caught;
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      throw new AppFailed(`${what} failed: ${message}`, { cause: error });
+    },
+  };
+}
+
 const equalBytes = (a: Uint8Array, b: Uint8Array): boolean =>
   a.length === b.length && a.every((byte, i) => byte === b[i]);
 const fresh = <S extends StateValue>(bytes: Uint8Array): S => decodeAppState<S>(bytes);
@@ -37,7 +65,7 @@ const receiptBytes = (receipt: CommandOutcome): Uint8Array =>
 /**
  * Applies `command` twice, each on a fresh copy of `state`, and returns the first run's outcome;
  * throws `NondeterministicApp` naming the command if the runs differ, if the handler changed the
- * state it was given, or if the sandbox refused it.
+ * state it was given, or if the sandbox refused it, and `AppFailed` if the handler threw its own error.
  */
 export function applyTwice<S extends StateValue>(
   app: App<S>,
@@ -48,7 +76,9 @@ export function applyTwice<S extends StateValue>(
   const before = encodeAppState(state);
   const runs = [0, 1].map(() => {
     const given = fresh<S>(before);
-    const applied = applyCommand(app, given, command);
+    const errors = watchingErrors(what);
+    const applied = applyCommand(app, given, command, errors.options);
+    errors.check();
     if (!equalBytes(encodeAppState(given), before))
       throw new NondeterministicApp(`${what} changed the state it was given: return a new state instead`);
     return { applied, state: encodeAppState(applied.state), receipt: receiptBytes(applied.receipt) };
@@ -67,10 +97,12 @@ export function applyTwice<S extends StateValue>(
 /** Answers `query` twice on fresh copies of `state`; throws `NondeterministicApp` if the answers differ. */
 export function askTwice<S extends StateValue>(app: App<S>, state: S, query: QueryInput): QueryOutcome {
   const bytes = encodeAppState(state);
-  const [first, second] = [0, 1].map(() => runQuery(app, fresh<S>(bytes), query)) as [
-    QueryOutcome,
-    QueryOutcome,
-  ];
+  const [first, second] = [0, 1].map(() => {
+    const errors = watchingErrors(`app ${app.name}, query ${query.name}`);
+    const outcome = runQuery(app, fresh<S>(bytes), query, errors.options);
+    errors.check();
+    return outcome;
+  }) as [QueryOutcome, QueryOutcome];
   const encoded = (o: QueryOutcome) => encodeValue(o.status === "ok" ? o.result : `rejected: ${o.reason}`);
   if (first.status === "rejected" && first.reason.startsWith(`app ${app.name}, query ${query.name}: `))
     throw new NondeterministicApp(first.reason);

@@ -50,7 +50,10 @@ describe("one bundle per app", () => {
     for (const name of ["nosuch", "../apps/erc20", "erc20/", "", "counter"])
       assert.throws(
         () => appEntry(name),
-        refused("unknown_app", new RegExp(`^no app ${JSON.stringify(name)}: the apps are erc20 \\(apps/`)),
+        refused(
+          "unknown_app",
+          new RegExp(`^no app ${JSON.stringify(name)}: the apps are auction, erc20, voting \\(apps/`),
+        ),
         name,
       );
   });
@@ -82,7 +85,7 @@ describe("one bundle per app", () => {
     assert.match(text(counter.path), /\/\/ test\/fixtures\/apps\/counter\/index\.ts\n/);
     assert.doesNotMatch(text(counter.path), /apps\/erc20\//);
     assert.match(text(erc20.path), /\/\/ apps\/erc20\/index\.ts\n/);
-    assert.doesNotMatch(text(erc20.path), /apps\/counter\/|apps\/index\.ts/);
+    assert.doesNotMatch(text(erc20.path), /apps\/(counter|auction|voting)\/|apps\/index\.ts/);
     assert.notEqual(counter.measurement, erc20.measurement);
     assert.equal(counter.app.name, "counter");
     assert.equal(counter.app.stateVersion, 1);

@@ -45,7 +45,7 @@ describe("enclave measurement", () => {
     assert.equal(base.app.id, appIdOf(base.app));
     await assert.rejects(
       buildEnclaveBundle({ config: { ...DEFAULT_ENCLAVE_CONFIG, app: "none" } }),
-      /no app "none": the apps are erc20/,
+      /no app "none": the apps are auction, erc20, voting/,
     );
   });
 });

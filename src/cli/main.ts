@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { registerAppCommand } from "./app.js";
 import { registerAttestCommand } from "./attest.js";
 import { registerAttestationServiceCommand } from "./attestation-service.js";
 import { registerCollateralCommand } from "./collateral.js";
@@ -27,5 +28,6 @@ registerGroupCommand(program);
 registerUserCommands(program);
 registerAttestationServiceCommand(program);
 registerAttestCommand(program);
+registerAppCommand(program);
 
 await program.parseAsync(process.argv);

@@ -3,35 +3,20 @@
 // exit non-zero; `measure` writes nothing, so the default bundle the devnet runs stays as it was.
 // Runs bin/anonify.mjs: run `npm run build` first.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { promisify } from "node:util";
 import {
   DEFAULT_ENCLAVE_BUNDLE,
   DEFAULT_ENCLAVE_CONFIG,
   measureEnclaveBundle,
   REPO_ROOT,
 } from "../../src/build/enclave-bundle.js";
+import { anonify, refusal } from "../support/anonify-cli.js";
 
-const CLI = join(import.meta.dirname, "../../bin/anonify.mjs");
 const FIXTURE_APPS = join(REPO_ROOT, "test/fixtures/apps");
-const execFileAsync = promisify(execFile);
-const anonify = (...args: string[]) => execFileAsync(process.execPath, [CLI, ...args]);
-
-/** A command that must fail: its exit code and standard error. */
-async function refusal(...args: string[]): Promise<{ code: number; stderr: string }> {
-  try {
-    await anonify(...args);
-  } catch (error) {
-    const { code, stderr } = error as { code: number; stderr: string };
-    return { code, stderr };
-  }
-  return assert.fail(`anonify ${args.join(" ")} succeeded`);
-}
 
 const digestOf = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
@@ -49,7 +34,7 @@ describe("--app names the app everywhere an enclave is chosen", () => {
       assert.equal(code, 1, args.join(" "));
       assert.match(
         stderr,
-        /^rejected \(unknown_app\): no app "nosuch": the apps are erc20 \(apps\/<name>\/index\.ts\)/,
+        /^rejected \(unknown_app\): no app "nosuch": the apps are auction, erc20, voting \(apps\/<name>\/index\.ts\)/,
       );
     }
     assert.ok(!existsSync(out), "nothing is written for an app there is none of");
@@ -89,7 +74,7 @@ describe("--app names the app everywhere an enclave is chosen", () => {
     assert.equal(unknown.code, 1);
     assert.match(
       unknown.stderr,
-      /^rejected \(unknown_app\): no app "nosuch" is built: the apps are erc20 \(npm run build builds one bundle per app/,
+      /^rejected \(unknown_app\): no app "nosuch" is built: the apps are auction, erc20, voting \(npm run build builds one bundle per app/,
     );
     const both = await refusal(...start, "--app", "erc20", "--enclave", DEFAULT_ENCLAVE_BUNDLE);
     assert.equal(both.code, 1);
@@ -100,7 +85,10 @@ describe("--app names the app everywhere an enclave is chosen", () => {
     const dataDir = join(dir, "devnet");
     const { code, stderr } = await refusal("devnet", "--app", "nosuch", "--data-dir", dataDir);
     assert.equal(code, 1);
-    assert.match(stderr, /^rejected \(unknown_app\): no app "nosuch" is built: the apps are erc20/);
+    assert.match(
+      stderr,
+      /^rejected \(unknown_app\): no app "nosuch" is built: the apps are auction, erc20, voting/,
+    );
     assert.ok(!existsSync(join(dataDir, "chain")), "no chain was started");
   });
 });
