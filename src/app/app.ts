@@ -17,6 +17,7 @@
 //   });
 import type { Address } from "viem";
 import { encodeValue, type StateValue } from "./canonical.js";
+import type { AnyEmbedded, WithEmbeddedCommands, WithEmbeddedQueries } from "./compose.js";
 import { runSandboxed, sandboxInstalled } from "./sandbox.js";
 import type { ObjectSchema } from "./schema.js";
 
@@ -85,6 +86,11 @@ export type CommandHandler<S, P> = {
 
 export type QueryHandler<S, P> = {
   readonly params: ObjectSchema<P>;
+  /**
+   * Its answer is for anyone (an auction's result, a ballot's tally): the app's rule answers every
+   * sender alike. A declaration for the node and the tools to read; the rule itself decides.
+   */
+  readonly public?: boolean;
   run(state: S, context: QueryContext, params: P): StateValue;
 };
 
@@ -97,6 +103,13 @@ export type AppDefinition<S, C, Q> = {
    */
   readonly stateVersion?: number;
   initialState(): S;
+  /**
+   * The state of this app's version `fromVersion` (an earlier `stateVersion`) in this version's
+   * shape: run once, at the chain position where a signed policy upgrades the network to this
+   * version (docs/operations.md §6), by every enclave of this version alike, so it is pure and
+   * deterministic like a handler (sandboxed too). It may throw for a version it cannot read.
+   */
+  migrate?(state: StateValue, fromVersion: number): S;
   readonly commands: { readonly [K in keyof C]: CommandHandler<S, C[K]> };
   readonly queries: { readonly [K in keyof Q]: QueryHandler<S, Q[K]> };
 };
@@ -129,17 +142,25 @@ export type QueryParams<A extends App, K extends QueryName<A>> = ParamsOf<A["que
 
 /**
  * Checks an app's names and returns it frozen. The params type of each handler flows from its
- * schema, so `run(state, ctx, params)` sees `params` typed without annotations.
+ * schema, so `run(state, ctx, params)` sees `params` typed without annotations. The commands and
+ * queries of the apps it `embeds` (./compose.ts) become its own; a name two of them define is refused.
  */
 export function defineApp<
   S extends StateValue,
   C extends Record<string, unknown>,
   Q extends Record<string, unknown>,
->(definition: AppDefinition<S, C, Q>): App<S, C, Q> {
+  const E extends readonly AnyEmbedded<S>[] = [],
+>(
+  definition: AppDefinition<S, C, Q> & { readonly embeds?: E },
+): App<S, WithEmbeddedCommands<C, E>, WithEmbeddedQueries<Q, E>> {
   checkName(definition.name, "app name");
+  checkStateVersion(definition);
+  const { embeds = [], ...own } = definition;
+  const commands = withEmbedded(own.name, "command", own.commands, embeds, (e) => e.commands);
+  const queries = withEmbedded(own.name, "query", own.queries, embeds, (e) => e.queries);
   for (const [kind, handlers] of [
-    ["command", definition.commands],
-    ["query", definition.queries],
+    ["command", commands],
+    ["query", queries],
   ] as const) {
     for (const [name, handler] of Object.entries(handlers as Record<string, { params: { kind: string } }>)) {
       checkName(name, `${kind} name`);
@@ -160,11 +181,78 @@ export function defineApp<
       `app ${definition.name}: initial state is not a state value: ${(error as Error).message}`,
     );
   }
-  return Object.freeze({
-    ...definition,
-    commands: Object.freeze({ ...definition.commands }),
-    queries: Object.freeze({ ...definition.queries }),
-  });
+  const app = { ...own, commands: Object.freeze(commands), queries: Object.freeze(queries) };
+  // The handlers merged at run time are those the return type names: the app's own (`C`, `Q`) and
+  // each embedded app's, with no name twice (refused above).
+  return Object.freeze(app) as App<S, WithEmbeddedCommands<C, E>, WithEmbeddedQueries<Q, E>>;
+}
+
+/** An app's own handlers of one kind with those of the apps it embeds; a name defined twice is refused. */
+function withEmbedded<S>(
+  app: string,
+  kind: "command" | "query",
+  handlers: object,
+  embeds: readonly AnyEmbedded<S>[],
+  of: (embedded: AnyEmbedded<S>) => object,
+): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...handlers };
+  const from = new Map(Object.keys(handlers).map((name) => [name, `app ${app}`]));
+  for (const embedded of embeds)
+    for (const [name, handler] of Object.entries(of(embedded))) {
+      const first = from.get(name);
+      if (first !== undefined)
+        throw new TypeError(
+          `app ${app}: ${kind} ${JSON.stringify(name)} is defined by ${first} and by embedded app ${embedded.app}`,
+        );
+      from.set(name, `embedded app ${embedded.app}`);
+      merged[name] = handler;
+    }
+  return merged;
+}
+
+/** The highest state version: it is a u32 in the app's identity (`appIdOf`). */
+export const MAX_STATE_VERSION = 0xffff_ffff;
+
+/** A state version is a whole number from 1; a `migrate` reads an earlier one, so version 1 has none. */
+function checkStateVersion(definition: { name: string; stateVersion?: number; migrate?: unknown }): void {
+  const version = definition.stateVersion ?? 1;
+  if (!Number.isInteger(version) || version < 1 || version > MAX_STATE_VERSION)
+    throw new TypeError(`app ${definition.name}: stateVersion must be a whole number from 1`);
+  if (definition.migrate !== undefined && typeof definition.migrate !== "function")
+    throw new TypeError(`app ${definition.name}: migrate must be a function`);
+  if (definition.migrate !== undefined && version === 1)
+    throw new TypeError(`app ${definition.name}: state version 1 has nothing to migrate from`);
+}
+
+/**
+ * The state `app` migrates `state` of version `fromVersion` to, checked: run in the sandbox, and a
+ * state value (one that cannot be encoded could never be sealed). Throws `MigrationError` by name.
+ */
+export function migrateState(app: App<StateValue>, state: StateValue, fromVersion: number): StateValue {
+  const version = app.stateVersion ?? 1;
+  if (!app.migrate) throw new MigrationError(`app ${app.name} v${version} declares no migrate`);
+  if (!Number.isInteger(fromVersion) || fromVersion < 1 || fromVersion >= version)
+    throw new MigrationError(
+      `app ${app.name} v${version} does not migrate from state version ${fromVersion}`,
+    );
+  const definition = app as App<StateValue> & Required<Pick<App<StateValue>, "migrate">>;
+  let migrated: StateValue;
+  try {
+    migrated = runSandboxed(`app ${app.name}, migrate from ${fromVersion}`, () =>
+      definition.migrate(state, fromVersion),
+    );
+    encodeValue(migrated);
+  } catch (error) {
+    throw new MigrationError(
+      `app ${app.name} v${version} failed to migrate state version ${fromVersion}: ${(error as Error).message}`,
+    );
+  }
+  return migrated;
+}
+
+/** A migration that cannot run: no `migrate`, a version it does not read, or it threw. */
+export class MigrationError extends Error {
+  override name = "MigrationError";
 }
 
 function checkName(name: string, what: string): void {

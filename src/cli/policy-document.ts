@@ -16,6 +16,7 @@ import { policySignature, publishPolicy, signPolicy } from "../operator/policy.j
 import type { LedgerDomain } from "../protocol/digests.js";
 import {
   type AdmittedMeasurement,
+  type AppUpgrade,
   decodePolicy,
   POLICY_SIGNATURE_BYTES,
   type PolicyDocument,
@@ -35,6 +36,7 @@ type DocumentFlags = OperatorNetworkFlags & {
   admitNone: boolean;
   tcbMinimum?: string[];
   upgradeApp?: string[];
+  migrateApp?: string;
   json: boolean;
 };
 
@@ -61,10 +63,22 @@ function parseAdmitted(value: string): AdmittedMeasurement {
 }
 
 /** An app id (`anonify enclave measure` prints it): 32 bytes of hex. */
-function parseAppId(value: string): Hex {
+function parseAppId(value: string, flag = "--upgrade-app"): Hex {
   if (!/^0x[0-9a-fA-F]{64}$/.test(value))
-    throw new OperatorError("bad_app", `--upgrade-app takes an app id (0x and 64 hex digits), not ${value}`);
+    throw new OperatorError("bad_app", `${flag} takes an app id (0x and 64 hex digits), not ${value}`);
   return value.toLowerCase() as Hex;
+}
+
+/** `0xFROM:1:0xTO`: the network's app, its state version, and the app with another state shape it becomes. */
+function parseMigration(value: string): AppUpgrade {
+  const [from, version, to] = value.split(":");
+  if (!from || !version || !to || !/^[1-9][0-9]*$/.test(version))
+    throw new OperatorError("bad_app", `--migrate-app takes FROM_ID:STATE_VERSION:TO_ID, not ${value}`);
+  const ids = { from: parseAppId(from, "--migrate-app"), to: parseAppId(to, "--migrate-app") };
+  const upgrade = { ...ids, fromVersion: Number(version) };
+  if (upgrade.from === upgrade.to)
+    throw new OperatorError("bad_app", "--migrate-app names the app upgraded from and another it becomes");
+  return upgrade;
 }
 
 /** `sgx:UpToDate,SWHardeningNeeded:17`: a platform, the statuses accepted, the minimum collateral number. */
@@ -144,6 +158,7 @@ function describe(document: PolicyDocument): string {
   if (document.measurements) parts.push(`${document.measurements.length} admitted measurement(s)`);
   if (document.tcbMinimums) parts.push(`TCB minimums for ${document.tcbMinimums.length} platform(s)`);
   if (document.apps) parts.push(`${document.apps.length} app upgrade(s)`);
+  if (document.upgrade) parts.push(`app ${document.upgrade.from} migrated to ${document.upgrade.to} here`);
   return parts.join(", ");
 }
 
@@ -165,6 +180,11 @@ export function registerPolicyDocumentCommands(policy: Command): void {
       "admit enclaves of this app id besides the group's own app: an upgrade of it (repeatable)",
       collect,
     )
+    .option(
+      "--migrate-app <from:version:to>",
+      "upgrade the network's app FROM_ID (its state version) to TO_ID, another state shape, at this " +
+        "document: FROM nodes stop applying there, TO nodes migrate its state (both admitted)",
+    )
     .option("--json", "machine-readable output", false)
     .action((flags: DocumentFlags) =>
       run(flags, async () => {
@@ -173,6 +193,8 @@ export function registerPolicyDocumentCommands(policy: Command): void {
         const { ledger, contract } = await operatorNetwork(flags);
         const admitted = (flags.admit ?? []).map(parseAdmitted);
         const minimums = (flags.tcbMinimum ?? []).map(parseMinimum);
+        const upgrade = flags.migrateApp === undefined ? undefined : parseMigration(flags.migrateApp);
+        const apps = [...(flags.upgradeApp ?? []), ...(upgrade ? [upgrade.from, upgrade.to] : [])];
         const signed = await signPolicy(
           { chainId: ledger.chain.id, contract },
           {
@@ -180,7 +202,8 @@ export function registerPolicyDocumentCommands(policy: Command): void {
             revocations: (flags.revoke ?? []).map(parseEnclave),
             measurements: admitted.length > 0 || flags.admitNone ? admitted : undefined,
             tcbMinimums: minimums.length > 0 ? minimums : undefined,
-            apps: flags.upgradeApp?.map(parseAppId),
+            apps: flags.upgradeApp || upgrade ? apps.map((id) => parseAppId(id)) : undefined,
+            upgrade,
           },
           [],
         );

@@ -77,6 +77,11 @@ export type LedgerAppState = {
   skippedBatches: bigint;
   /** Set while the ledger waits for its snapshot: it applies no batch and answers nothing. */
   syncing?: LedgerSync;
+  /**
+   * Set in an enclave whose app was upgraded away from (app-upgrade.ts) once a member of the app
+   * upgraded to had a batch ordered: its state is no longer the network's, so it captures none for joiners.
+   */
+  superseded?: boolean;
   produced: ProducedSnapshot[];
 };
 

@@ -10,6 +10,7 @@ import type { EventCursor } from "../boundary/chain-events.js";
 import { EnclaveCallError } from "../boundary/frames.js";
 import type { AppIdentity, LedgerDomain } from "../protocol/digests.js";
 import type { PolicyKeys } from "../protocol/policy-document.js";
+import { retirementIn } from "./app-upgrade.js";
 import type { PieceCache } from "./checkpoint-pieces.js";
 import { type LedgerAppState, ledgerSummary } from "./confidential-ledger.js";
 import type { GroupMemberState } from "./group-member.js";
@@ -39,6 +40,12 @@ export type EnclaveConfig = {
    * `<emulatedRoot>/dev/attestation`. Measured with the rest, so never a deployment's build.
    */
   emulatedRoot?: string;
+  /**
+   * Tests only, never set by the CLI: roots (PEM) pinned in place of the hardware vendors' (`intel`:
+   * a test PKI's, src/attestation/dcap/test-pki.ts), at build time (src/build/pinned-roots.ts).
+   * Measured with the rest, so never a deployment's build.
+   */
+  testRoots?: { intel?: string };
   profile: "production" | "development";
   policyKeys: PolicyKeys;
   signerMeasurement: Hex;
@@ -123,13 +130,29 @@ export function sessionToChange(context: EnclaveContext, call: CallName): Sessio
   return session;
 }
 
-/** What the enclave reports of where it stands: cursor, group, ledger, and a divergence if it found one. */
-export const groupView = (session: Session): GroupView => ({
-  cursor: session.cursor,
-  group: groupSummary(session.group, session.identity.address),
-  ledger: ledgerSummary(session.ledger),
-  diverged: session.diverged,
-});
+/**
+ * What the enclave (running app `app`) reports of where it stands: cursor, group, ledger, a
+ * divergence if it found one, and where its app was upgraded away from if it was (app-upgrade.ts).
+ */
+export const groupView = (session: Session, app: Hex): GroupView => {
+  const upgraded = retirementIn(session.group.registry, app);
+  return {
+    cursor: session.cursor,
+    group: groupSummary(session.group, session.identity.address),
+    ledger: ledgerSummary(session.ledger),
+    diverged: session.diverged,
+    ...(upgraded ? { upgraded } : {}),
+  };
+};
+
+/**
+ * Refuses, by name, a command or query to an enclave whose app a signed policy upgraded away from
+ * (app-upgrade.ts): its state stopped at the upgrade position; the network runs the app named.
+ */
+export function refuseIfRetired(session: Session, app: Hex): void {
+  const retired = retirementIn(session.group.registry, app);
+  if (retired) throw new EnclaveCallError("upgraded", retired.reason);
+}
 
 /** Refuses, by name, a call that would apply, sign or answer from a history that is not the network's. */
 export function refuseIfDiverged(session: Session): void {

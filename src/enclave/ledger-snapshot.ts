@@ -12,6 +12,7 @@
 // ledger's counts of commands and batches. Not the node-local queue, batches in flight
 // or receipts (receipts of commands ordered before the join are not served by the joiner).
 import { bytesToHex, encodeAbiParameters, type Hex, hexToBytes, parseAbiParameters } from "viem";
+import { MigrationError } from "../app/app.js";
 import {
   CanonicalError,
   decodeValue,
@@ -55,7 +56,23 @@ export const MAX_PRODUCED_SNAPSHOTS = 8;
 const ADDRESS = /^0x[0-9a-f]{40}$/;
 const DIGEST = /^0x[0-9a-f]{64}$/;
 
-export type SnapshotRefusalCode = "wrong_domain" | "snapshot_mismatch" | "snapshot_invalid";
+export type SnapshotRefusalCode =
+  | "wrong_domain"
+  | "snapshot_mismatch"
+  | "snapshot_invalid"
+  | "cannot_migrate";
+
+/**
+ * A snapshot of the app this enclave's upgrades from (src/enclave/app-upgrade.ts), taken by a joiner
+ * of the app upgraded to: one whose state digest names `appState` (the older app's) is accepted only
+ * at a join after the upgrade position `after`, and its state is migrated as it is installed.
+ */
+export type SnapshotMigration = {
+  appState: Hex;
+  after: bigint;
+  /** Throws `MigrationError` (src/app/app.ts) if this app cannot migrate that state. */
+  migrate(state: StateValue): StateValue;
+};
 
 /** Why a snapshot is refused; nothing changed. */
 export class SnapshotRefused extends Error {
@@ -205,6 +222,7 @@ export function installSnapshot(
   commitment: SnapshotCommitment,
   committerActive: (enclave: Hex) => boolean,
   app: Hex,
+  migration?: SnapshotMigration,
 ): LedgerAppState {
   const sync = ledger.syncing;
   if (!sync) throw new Error("installSnapshot on a ledger that is not syncing");
@@ -242,11 +260,32 @@ export function installSnapshot(
   }
   const { app: appState, nonces, skippedBatches, receiptsHead } = payloadOf(payload);
   const installed = { ...ledger, appState, nonces, skippedBatches, receiptsHead, syncing: undefined };
-  const digest = stateDigestAt(hexToBytes(sync.digestKey), at, ledgerRoot(installed, app));
-  if (digest !== commitment.stateDigest)
+  const digestKey = hexToBytes(sync.digestKey);
+  const digest = stateDigestAt(digestKey, at, ledgerRoot(installed, app));
+  if (digest === commitment.stateDigest) return installed;
+  if (
+    migration &&
+    stateDigestAt(digestKey, at, ledgerRoot(installed, migration.appState)) === commitment.stateDigest
+  )
+    return migrated(installed, sync.seq, migration);
+  throw new SnapshotRefused(
+    "snapshot_mismatch",
+    `the installed state's digest ${digest} is not the one committed (${commitment.stateDigest})`,
+  );
+}
+
+/** A snapshot of the app upgraded from, migrated: only at a join after the upgrade (never a state of before it). */
+function migrated(installed: LedgerAppState, joinedAt: bigint, migration: SnapshotMigration): LedgerAppState {
+  if (joinedAt <= migration.after)
     throw new SnapshotRefused(
       "snapshot_mismatch",
-      `the installed state's digest ${digest} is not the one committed (${commitment.stateDigest})`,
+      `the snapshot holds the state of the app upgraded from, and this enclave joined at event ${joinedAt}, ` +
+        `not after the upgrade at event ${migration.after}: it applies no command of before the upgrade`,
     );
-  return installed;
+  try {
+    return { ...installed, appState: migration.migrate(installed.appState) };
+  } catch (error) {
+    if (error instanceof MigrationError) throw new SnapshotRefused("cannot_migrate", error.message);
+    throw error;
+  }
 }

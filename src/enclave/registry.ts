@@ -71,6 +71,8 @@ export type EnclaveRecord = {
 export type AppliedPolicy = PolicyState & {
   /** The SHA-256 of every document applied (in full or for its revocations): a replay is ignored for its hash. */
   documents: Hex[];
+  /** Where `upgrade` took effect: the place of the document that named it (src/enclave/app-upgrade.ts). */
+  upgradedAt?: { seq: bigint; head: Hex };
 };
 
 /** What became of the last `PolicyPublished` event: applied, or ignored and why. */
@@ -237,10 +239,12 @@ function applyPolicy(
     if (record?.state === "active") enclaves[address] = { ...record, state: "revoked" };
   }
   const documents = [...(view.policy?.documents ?? []), hash];
+  const upgradedAt =
+    newer && document.upgrade ? { seq: BigInt(event.seq), head: event.head } : view.policy?.upgradedAt;
   return {
     ...view,
     enclaves,
-    policy: { ...nextPolicyState(view.policy, document), documents },
+    policy: { ...nextPolicyState(view.policy, document), documents, ...(upgradedAt ? { upgradedAt } : {}) },
     lastPolicyEvent: {
       ...at,
       version: document.version.toString(),

@@ -2,6 +2,7 @@
 // folders): the supervised enclave, the sealed store, the command requests and their finality, the
 // chain writer, batches, snapshots (kept, published, synced), the group's writes and the applying
 // of ordered events. `EnclaveNode` (node-host.ts) runs their lifecycle; the hooks are its own.
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Hex } from "viem";
 import type { Divergence } from "../boundary/call-results.js";
@@ -47,10 +48,13 @@ export function assembleNode(
 ) {
   const { hostDir, wallet, contract } = options;
   const { keep, waiters, stopped } = hooks;
+  // Made here, not only as the enclave's directory within it: an enclave served in a VM has none.
+  mkdirSync(hostDir, { recursive: true });
   const enclaveLog = log.child({ component: "enclave" });
   const enclave = new SupervisedEnclave({
     dataDir: join(hostDir, "enclave"),
     bundle: options.bundle,
+    ...(options.enclaveEndpoint ? { endpoint: options.enclaveEndpoint } : {}),
     onLog: (line) => enclaveLog.info(line),
     onUnexpectedExit: hooks.onEnclaveExit,
   });
@@ -123,6 +127,7 @@ export function assembleNode(
     counts,
     stopped,
     diverged: hooks.onDiverged,
+    log,
   });
   return {
     enclave,

@@ -32,7 +32,14 @@
 //                    member's own (an upgrade of the app: both builds apply the document, so it names
 //                    both, and each admits the other; without it, an enclave built with another app
 //                    is refused whatever its measurement).
-//   Fields 2, 3 and 4 replace what the previous document said, when present; absent, it stands. So a
+//   5  upgrade       body = 32-byte from app id | 32-byte to app id | u32 from state version (68
+//                    bytes): the network's app `from` (state version `fromVersion`) is upgraded to
+//                    `to`, whose state has another shape, at this document's place in the event
+//                    sequence (its `PolicyPublished`): enclaves of `from` apply no command after it,
+//                    enclaves of `to` start from `from`'s state there, migrated (`migrate` of
+//                    src/app/app.ts; docs/operations.md §6). `from` ≠ `to`, and the document must
+//                    name both in `apps` (each side admits the other to the group).
+//   Fields 2, 3, 4 and 5 replace what the previous document said, when present; absent, it stands. So a
 //   document that drops an old measurement after an upgrade stops its admission (members already
 //   in the group stay until a revocation or their leave removes them).
 //
@@ -50,6 +57,7 @@ import { type Address, bytesToHex, concat, getAddress, type Hex, hexToBytes, toB
 import { TcbStatus, type TcbStatusName } from "../attestation/verdict.js";
 import { bytesOfHex, hexOf } from "./bytes.js";
 import { type LedgerDomain, policyDigest } from "./digests.js";
+import { type AppUpgrade, decodeUpgrade, upgradeBody } from "./policy-upgrade.js";
 import {
   addressOfKey,
   COMPRESSED_KEY_BYTES,
@@ -59,6 +67,7 @@ import {
 } from "./signatures.js";
 
 export { POLICY_TAG, policyDigest } from "./digests.js";
+export type { AppUpgrade } from "./policy-upgrade.js";
 
 export const POLICY_MAGIC = "ANFYPLCY";
 export const POLICY_FORMAT = 1;
@@ -75,6 +84,7 @@ const FIELD_REVOCATIONS = 1;
 const FIELD_MEASUREMENTS = 2;
 const FIELD_TCB_MINIMUMS = 3;
 const FIELD_APPS = 4;
+const FIELD_UPGRADE = 5;
 const APP_ID_BYTES = 32;
 const HEADER_BYTES = 45;
 const FIELD_HEADER_BYTES = 5;
@@ -105,6 +115,8 @@ export type PolicyDocument = {
   tcbMinimums?: TcbMinimum[];
   /** App ids admitted besides the group's own, lower case. Absent: the previous document's stand. */
   apps?: Hex[];
+  /** Absent: the previous document's stands. */
+  upgrade?: AppUpgrade;
 };
 
 /** The policy keys a build pins: a document counts only with `threshold` distinct signers of `signers`. */
@@ -201,6 +213,7 @@ export function encodePolicy(document: PolicyDocument): Uint8Array {
   if (document.measurements) parts.push(field(FIELD_MEASUREMENTS, measurementsBody(document.measurements)));
   if (document.tcbMinimums) parts.push(field(FIELD_TCB_MINIMUMS, tcbMinimumsBody(document.tcbMinimums)));
   if (document.apps) parts.push(field(FIELD_APPS, appsBody(document.apps)));
+  if (document.upgrade) parts.push(field(FIELD_UPGRADE, upgradeBody(document.upgrade, document.apps)));
   return concat(parts);
 }
 
@@ -292,6 +305,8 @@ export function decodePolicy(bytes: Uint8Array): PolicyDocument {
       document.tcbMinimums = entries.map(decodeTcbMinimum);
     } else if (tag === FIELD_APPS) {
       document.apps = ascendingEntries(body, 2, APP_ID_BYTES, "apps").map((e) => hexOf(e));
+    } else if (tag === FIELD_UPGRADE) {
+      document.upgrade = decodeUpgrade(body, document.apps);
     } else throw new PolicyError(`unknown policy field ${tag}`);
   }
   // The encoder always writes it: one encoding per document.
@@ -367,6 +382,8 @@ export type PolicyState = {
   tcbMinimums: TcbMinimum[];
   /** Apps admitted besides the group's own: upgrades of it (`appIdOf`). */
   apps: Hex[];
+  /** The last upgrade of the app to another state shape a document named, if any. */
+  upgrade?: AppUpgrade;
 };
 
 /**
@@ -387,6 +404,7 @@ export function nextPolicyState(previous: PolicyState | undefined, document: Pol
     measurements: document.measurements ?? previous?.measurements ?? [],
     tcbMinimums: document.tcbMinimums ?? previous?.tcbMinimums ?? [],
     apps: document.apps ?? previous?.apps ?? [],
+    ...((document.upgrade ?? previous?.upgrade) ? { upgrade: document.upgrade ?? previous?.upgrade } : {}),
   };
 }
 

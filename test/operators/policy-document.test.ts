@@ -93,6 +93,11 @@ describe("anonify policy document, sign, publish", () => {
       [["--admit", "quantum:0x01"], /bad_platform/],
       [["--tcb-minimum", "sgx:Fine:1"], /TCB status Fine is none of/],
       [["--revoke", "nobody"], /bad_address/],
+      [
+        ["--migrate-app", `0x${"0a".repeat(32)}:0:0x${"0b".repeat(32)}`],
+        /--migrate-app takes FROM_ID:STATE_VERSION:TO_ID/,
+      ],
+      [["--migrate-app", `0x${"0a".repeat(32)}:1:0x${"0a".repeat(32)}`], /bad_app.*another it becomes/],
     ];
     for (const [args, expected] of cases) {
       await assert.rejects(

@@ -7,6 +7,7 @@ import type { Hex } from "viem";
 import type { BatchOffer } from "../../boundary/call-results.js";
 import { epochOf } from "../../group/mls.js";
 import { DEFAULT_BATCH_COMMANDS } from "../../protocol/batch.js";
+import { retirementIn } from "../app-upgrade.js";
 import { type CallHandlers, type EnclaveContext, sessionToChange } from "../context.js";
 import { digestAtCursor, pointAt } from "../history.js";
 import { signDigest } from "../identity.js";
@@ -21,13 +22,16 @@ export function batchCalls(context: EnclaveContext): Pick<CallHandlers, "sealBat
       const { group, epochKey } = session.group;
       const cursor = session.cursor;
       const stateDigest = digestAtCursor(session, context.appState);
+      const retired = retirementIn(session.group.registry, context.appId);
       const reason = session.diverged
         ? "this enclave diverged"
-        : session.ledger.syncing
-          ? "waiting for a state snapshot"
-          : !group || !epochKey || !cursor || !stateDigest
-            ? "not a group member"
-            : undefined;
+        : retired
+          ? `its app was upgraded away from at event ${retired.seq}`
+          : session.ledger.syncing
+            ? "waiting for a state snapshot"
+            : !group || !epochKey || !cursor || !stateDigest
+              ? "not a group member"
+              : undefined;
       if (reason || !group || !epochKey || !cursor || !stateDigest)
         return { batches: [], queued: session.ledger.queue.length, journal: undefined, reason };
       const next = nextBatches(

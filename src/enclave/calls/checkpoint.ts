@@ -334,7 +334,7 @@ export function checkpointCalls(context: EnclaveContext): Pick<CallHandlers, "re
         // and only a seal keeps them once a rollback made this older checkpoint the one to resume from.
         sealed: undefined,
       } satisfies Partial<CheckpointClock>);
-      return groupView(session);
+      return groupView(session, context.appId);
     },
   };
 }

@@ -2,7 +2,7 @@
 // state and sealed receipt by `commandStatus`. Refusals cross the host by stage (`refusal`): those
 // decided from the envelope's public bytes, or the node's load, with their code; every one decided
 // after opening as the one code `refused`, its reason — which may name the command, a parameter or
-// the sender's nonce — sealed to the sender's response key.
+// the sender's nonce — sealed under the sender's response key.
 import { bytesToHex, type Hex, hexToBytes } from "viem";
 import type { CommandStatusAnswer } from "../../boundary/call-results.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
@@ -13,6 +13,7 @@ import {
   type CallHandlers,
   type EnclaveContext,
   refuseIfDiverged,
+  refuseIfRetired,
   requireSession,
   type Session,
   sessionToChange,
@@ -54,7 +55,7 @@ export async function statusAnswer(
   const { receipt, responseKey } = status.stored;
   const digest = receipt.batch && pointAt(history, receipt.batch.seq)?.digest;
   const batch = receipt.batch && (digest ? { ...receipt.batch, digest } : receipt.batch);
-  const sealed = await sealReceipt(responseKey, { ...receipt, batch, command: id }, domain);
+  const sealed = sealReceipt(responseKey, { ...receipt, batch, command: id }, domain);
   return {
     id,
     status: status.status,
@@ -85,9 +86,9 @@ export async function refusal(
   let sealed: Uint8Array | undefined;
   if (replyTo !== undefined) {
     try {
-      sealed = await sealRefusal(kind, error, replyTo, domain);
+      sealed = sealRefusal(kind, error, replyTo, domain);
     } catch (sealing) {
-      // A response key nothing can be sealed to: the sender gets the bare code.
+      // A reason too large to seal: the sender gets the bare code.
       if (!(sealing instanceof CommandRejected)) throw sealing;
     }
   }
@@ -103,6 +104,7 @@ export function commandCalls(context: EnclaveContext): Pick<CallHandlers, "submi
         throw new EnclaveCallError("queue_full", "the node's queue is full; try again later");
       }
       refuseWhileIncomplete(session);
+      refuseIfRetired(session, context.appId);
       let command: VerifiedCommand | undefined;
       try {
         command = await openCommand(session.keys.hpkePrivateKey, session.domain, hexToBytes(envelope), {
@@ -130,6 +132,8 @@ export function commandCalls(context: EnclaveContext): Pick<CallHandlers, "submi
       const session = requireSession(context);
       refuseWhileIncomplete(session);
       const answer = await statusAnswer(session.ledger, session.history, session.domain, id);
+      // A receipt from before the upgrade stands; a command not ordered by then never will be here.
+      if (!answer?.receipt) refuseIfRetired(session, context.appId);
       if (!answer) throw new EnclaveCallError("not_found", "no command with this id is known here");
       return answer;
     },

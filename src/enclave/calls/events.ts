@@ -22,6 +22,7 @@ import { EnclaveCallError } from "../../boundary/frames.js";
 import { epochOf, membersOf } from "../../group/mls.js";
 import type { LedgerDomain } from "../../protocol/digests.js";
 import { GENESIS_POSITION, positionAfter } from "../../protocol/event-chain.js";
+import { applyingMembers, retirementIn, sameStateShape, successorBatch } from "../app-upgrade.js";
 import { divergenceIn } from "../claims.js";
 import { LedgerAppError, type LedgerAppState, LedgerDiverged, settledHere } from "../confidential-ledger.js";
 import {
@@ -68,6 +69,7 @@ async function afterHandshake(
   const group = after.group;
   // Genesis and joins before any batch need no snapshot: the initial state is known.
   if (!group || group === before.group || ledger.batches === 0n) return { ledger };
+  if (ledger.superseded) return { ledger }; // the members of the app upgraded to capture it
   const slot = BigInt(event.epoch);
   const at = { slot, seq: BigInt(event.seq), head: event.head };
   if (!before.group) {
@@ -173,8 +175,14 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
           break;
         }
         const members = group;
-        diverged = divergenceIn(event, history, group.registry, session.domain, (enclave) =>
-          isGroupMember(members, enclave),
+        // Across an upgrade the two sides' digests name two app states: neither is the other's fork.
+        diverged = divergenceIn(
+          event,
+          history,
+          group.registry,
+          session.domain,
+          (enclave) =>
+            isGroupMember(members, enclave) && sameStateShape(members.registry, context.appId, enclave),
         );
         if (diverged) break;
         let captured: Captured | undefined;
@@ -184,15 +192,22 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
               throw new LedgerDiverged(
                 `batch ${event.batch} is for slot ${event.epoch}, this enclave is at ${group.slot}`,
               );
+            const addresses = group.group ? addressesOf(group.group) : undefined;
             ledger = applyBatch(ledger, event, {
               app: context.app,
               domain: session.domain,
               self: session.identity.address,
               mlsEpoch: group.group ? epochOf(group.group) : undefined,
               epochKey: group.epochKey,
-              members: group.group ? addressesOf(group.group) : undefined,
+              // After an upgrade: none at an enclave of the app upgraded from, and no enclave of it elsewhere.
+              members: applyingMembers(group.registry, context.appId, addresses),
               signatures: context.signatures,
             });
+            if (
+              retirementIn(group.registry, context.appId) &&
+              successorBatch(group.registry, event.enclave, addresses?.has(event.enclave) ?? false)
+            )
+              ledger = { ...ledger, superseded: true };
             group = { ...group, registry: countBatch(group.registry, event.enclave) };
           } else if (event.kind !== "SnapshotCommitted") {
             const before = group;
@@ -208,6 +223,10 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
               ledger = step.ledger;
               captured = step.captured;
             }
+            // Retired here: what waits to be ordered never will be (a batch of it would be void), so
+            // none of it is offered again, and the node's queue is empty for its operator to leave.
+            if (!retirementIn(before.registry, context.appId) && retirementIn(group.registry, context.appId))
+              ledger = { ...ledger, queue: [], inFlight: [] };
           }
         } catch (error) {
           if (error instanceof LedgerDiverged) {
@@ -250,7 +269,7 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
       );
       Object.assign(session, { group, ledger, cursor, history, diverged });
       return {
-        ...groupView(session),
+        ...groupView(session, context.appId),
         applied,
         blocked,
         snapshots,

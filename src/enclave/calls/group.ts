@@ -101,6 +101,6 @@ export function groupCalls(
       };
     },
 
-    groupStatus: () => groupView(requireSession(context)),
+    groupStatus: () => groupView(requireSession(context), context.appId),
   };
 }

@@ -7,7 +7,13 @@ import { pointOf } from "../../boundary/chain-events.js";
 import type { LedgerPoint, QueryOutcome } from "../../protocol/receipts.js";
 import { NEXT_NONCE_QUERY } from "../../protocol/wire.js";
 import { nextNonce } from "../confidential-ledger.js";
-import { type CallHandlers, type EnclaveContext, requireSession, type Session } from "../context.js";
+import {
+  type CallHandlers,
+  type EnclaveContext,
+  refuseIfRetired,
+  requireSession,
+  type Session,
+} from "../context.js";
 import { digestAtCursor } from "../history.js";
 import { sealQueryAnswer } from "../replies.js";
 import { openQuery, type VerifiedQuery } from "../signed-messages.js";
@@ -27,6 +33,7 @@ export function queryCalls(context: EnclaveContext): Pick<CallHandlers, "query">
     query: async ({ envelope }) => {
       const session = requireSession(context);
       refuseWhileIncomplete(session);
+      refuseIfRetired(session, context.appId);
       let query: VerifiedQuery | undefined;
       try {
         const now = BigInt(Math.floor(Date.now() / MS_PER_SECOND));
@@ -44,7 +51,7 @@ export function queryCalls(context: EnclaveContext): Pick<CallHandlers, "query">
                 // The block time of the point the answer names (`at`): never this machine's clock.
                 timestamp: BigInt(session.cursor?.timestamp ?? 0),
               });
-        const sealed = await sealQueryAnswer(
+        const sealed = sealQueryAnswer(
           query.responseKey,
           { ...outcome, query: query.digest, at: answeredAt(session, context.appState) },
           session.domain,

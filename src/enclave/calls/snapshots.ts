@@ -1,10 +1,13 @@
 // State snapshots for joiners (src/enclave/ledger-snapshot.ts): the producer's host reads the bytes
 // its enclave captured (`snapshotChunk`) and has their hash signed for the chain (`signSnapshot`);
 // the joiner's host hands the bytes it fetched to its enclave (`installSnapshot`).
+
+import { migrateState } from "../../app/app.js";
 import { SNAPSHOT_CHUNK_BYTES } from "../../boundary/calls.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
 import { bytesOfHex, hexOf } from "../../boundary/sealed-checkpoint.js";
-import { snapshotDigest } from "../../protocol/digests.js";
+import { appStateOf, snapshotDigest } from "../../protocol/digests.js";
+import { upgradeIn } from "../app-upgrade.js";
 import { ledgerSummary } from "../confidential-ledger.js";
 import {
   type CallHandlers,
@@ -15,7 +18,28 @@ import {
 } from "../context.js";
 import { digestAtCursor } from "../history.js";
 import { signDigest } from "../identity.js";
-import { installSnapshot, SnapshotRefused } from "../ledger-snapshot.js";
+import { installSnapshot, type SnapshotMigration, SnapshotRefused } from "../ledger-snapshot.js";
+import type { RegistryView } from "../registry.js";
+
+/**
+ * Where a signed policy upgraded the network to this enclave's app (app-upgrade.ts): the snapshot of
+ * the app upgraded from that it may take, and its migration. The older app has this one's name (an
+ * upgrade of this app), so its state digests name that name and the document's state version.
+ */
+function migrationTo(context: EnclaveContext, registry: RegistryView): SnapshotMigration | undefined {
+  const upgrade = upgradeIn(registry);
+  if (upgrade?.to !== context.appId) return undefined;
+  const from = {
+    name: context.app.name,
+    codeHash: context.config.appCodeHash,
+    stateVersion: upgrade.fromVersion,
+  };
+  return {
+    appState: appStateOf(from),
+    after: upgrade.at.seq,
+    migrate: (state) => migrateState(context.app, state, upgrade.fromVersion),
+  };
+}
 
 export function snapshotCalls(
   context: EnclaveContext,
@@ -103,6 +127,7 @@ export function snapshotCalls(
           { ...commitment, nonce: BigInt(commitment.nonce) },
           (enclave) => registry.enclaves[enclave.toLowerCase()]?.state === "active",
           context.appState,
+          migrationTo(context, registry),
         );
       } catch (error) {
         if (error instanceof SnapshotRefused) throw new EnclaveCallError(error.code, error.reason);

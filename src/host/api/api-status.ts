@@ -9,6 +9,7 @@ export const READINESS = [
   "enclave_restarting",
   "enclave_down",
   "diverged",
+  "upgraded",
   "left",
   "catching_up",
   "not_member",
@@ -156,6 +157,14 @@ const STATUS = {
         theirs: { type: "string" },
       },
     },
+    upgraded: {
+      type: ["object", "null"],
+      description:
+        "set once a signed policy upgraded the network's app away from this node's (docs/operations.md §6): " +
+        "the event where, the app id to run, and what to do. It applies and answers no command from there " +
+        "on, and serves its state as of then to the new version's joiners",
+      properties: { seq: { type: "string" }, to: { type: "string" }, reason: { type: "string" } },
+    },
   },
 } as const;
 
@@ -189,6 +198,7 @@ export async function readinessOf(node: ServedNode): Promise<Readiness> {
     return "enclave_down";
   }
   if (view.diverged) return "diverged";
+  if (view.upgraded) return "upgraded";
   if (node.hasLeft) return "left";
   // A joiner waiting for its snapshot has stopped reading the chain on purpose: say why.
   if (view.ledger.syncing !== undefined) return "syncing";
@@ -224,7 +234,13 @@ export function registerStatusRoutes(
     },
     async (_req, reply) => {
       const state = await readinessOf(node);
-      const why = state === "syncing" && node.peerState.reason === "no_peer" ? NO_PEER : {};
+      const upgraded = state === "upgraded" ? (await node.groupStatus()).upgraded : undefined;
+      const why =
+        state === "syncing" && node.peerState.reason === "no_peer"
+          ? NO_PEER
+          : upgraded
+            ? { reason: "upgraded", message: upgraded.reason }
+            : {};
       return reply.code(state === "ready" ? 200 : 503).send({ ready: state === "ready", state, ...why });
     },
   );
@@ -287,6 +303,7 @@ export function registerStatusRoutes(
         lastCollateralEvent: g.lastCollateralEvent ?? null,
         appliedEvent: status.cursor?.seq ?? "0",
         diverged: status.diverged ?? null,
+        upgraded: status.upgraded ?? null,
       };
     },
   );

@@ -7,6 +7,7 @@ import type { EventCursor, LedgerEvent } from "../../boundary/chain-events.js";
 import type { AnonifyEvent } from "../../chain/follower.js";
 import type { CommandWaiters } from "../commands/command-waiters.js";
 import type { EnclaveCalls } from "../enclave-process.js";
+import type { Logger } from "../log.js";
 import type { StageMetrics } from "../metrics.js";
 import type { NodeMetrics } from "../node-metrics.js";
 import type { Keep, SealedStore } from "../sealed-store.js";
@@ -26,11 +27,15 @@ export type EventApplicationDeps = {
   stopped(): boolean;
   /** The enclave found its history or state is not the network's: it applies nothing more. */
   diverged(divergence: Divergence): void;
+  /** Where the node says, once, that a signed policy upgraded the network's app away from its own. */
+  log?: Logger;
 };
 
 export class EventApplication {
   /** The position of the last event the enclave applied: it refuses one applied twice. */
   private appliedSeq = 0n;
+  /** Said once: the enclave's app was upgraded away from (it keeps following, applying no command). */
+  private upgradeSaid = false;
 
   constructor(private readonly deps: EventApplicationDeps) {}
 
@@ -81,6 +86,13 @@ export class EventApplication {
           settled.block === undefined ? undefined : BigInt(settled.block),
         );
       this.deps.waiters.wake(settled);
+    }
+    if (applied.upgraded && !this.upgradeSaid) {
+      this.upgradeSaid = true;
+      this.deps.log?.error(
+        { event: applied.upgraded.seq, to: applied.upgraded.to },
+        `app upgraded: ${applied.upgraded.reason} (this node still serves its state of then to the new version's joiners)`,
+      );
     }
     if (applied.snapshots.length > 0) await this.deps.publisher.take(applied.snapshots);
     if (applied.ledger.syncing && !applied.blocked)
