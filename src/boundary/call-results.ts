@@ -111,6 +111,11 @@ export type GroupView = {
   group: GroupSummary;
   ledger: LedgerSummary;
   diverged: Divergence | undefined;
+  /**
+   * Set once a signed policy upgraded the network's app away from this enclave's (src/enclave/app-upgrade.ts):
+   * where, to which app, and what to do. It applies no command from there on; it is not a divergence.
+   */
+  upgraded?: { seq: string; to: Hex; reason: string };
 };
 
 /**
@@ -178,6 +183,16 @@ export type SealBatchResult = {
   journal: JournalEntry | undefined;
   /** Why nothing can be batched, when nothing can. */
   reason: string | undefined;
+};
+
+/**
+ * A public query's answer as it crosses: the outcome's canonical bytes, the point it reflects (64-bit
+ * numbers as decimal strings) and the enclave's signature over both (src/protocol/public-answer.ts).
+ */
+export type PublicQueryResult = {
+  outcome: Hex;
+  at: { seq: string; head: Hex; block: string; digest?: Hex };
+  signature: Hex;
 };
 
 export type SnapshotChunk = { bytes: Hex; total: number };

@@ -38,6 +38,7 @@ type _Names = Expect<
     | "sealBatch"
     | "commandStatus"
     | "query"
+    | "publicQuery"
     | "snapshotChunk"
     | "signSnapshot"
     | "installSnapshot"

@@ -24,6 +24,7 @@ import { MAX_BATCH_COMMANDS, MAX_BATCHES_IN_FLIGHT } from "../protocol/batch.js"
 import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
 import { MAX_PEER_URL_BYTES } from "../protocol/peer-url.js";
 import { MAX_SNAPSHOT_BYTES } from "../protocol/snapshot.js";
+import { MAX_NAME_BYTES, MAX_PARAMS_BYTES } from "../protocol/wire.js";
 import type {
   ApplyResult,
   CommandStatusAnswer,
@@ -32,6 +33,7 @@ import type {
   InitResult,
   InstallSnapshotResult,
   JournalEntry,
+  PublicQueryResult,
   SealBatchResult,
   SnapshotChunk,
   StatusResult,
@@ -158,6 +160,7 @@ export const ENCLAVE_CALLS = {
     "queue_full",
     "syncing",
     "diverged",
+    "upgraded",
   ]),
   sealBatch: returns<SealBatchResult>()(
     object({
@@ -174,7 +177,7 @@ export const ENCLAVE_CALLS = {
   ),
   commandStatus: returns<CommandStatusAnswer>()(
     object({ id: hex({ min: COMMAND_ID_BYTES, max: COMMAND_ID_BYTES }) }),
-    [...SESSION, "not_found", "syncing", "diverged"],
+    [...SESSION, "not_found", "syncing", "diverged", "upgraded"],
   ),
   /**
    * A signed, sealed query; the answer is sealed to the caller's response key, and so is the reason
@@ -185,7 +188,20 @@ export const ENCLAVE_CALLS = {
     ...OPEN_REFUSALS,
     "syncing",
     "diverged",
+    "upgraded",
   ]),
+  /**
+   * A query the app declares public, asked by anyone: answered in clear and signed by this enclave
+   * with the point it reflects (src/protocol/public-answer.ts). `not_public` for any other name; params
+   * that are not the canonical JSON of an object, `invalid_argument`.
+   */
+  publicQuery: returns<PublicQueryResult>()(
+    object({
+      name: string({ minLength: 1, maxLength: MAX_NAME_BYTES }),
+      params: string({ maxLength: MAX_PARAMS_BYTES }),
+    }),
+    [...SESSION, "not_public", "syncing", "diverged", "upgraded"],
+  ),
   /** A piece of a snapshot this enclave produced (`SnapshotOffer`), from `offset`; `not_found` once forgotten. */
   snapshotChunk: returns<SnapshotChunk>()(
     object({
@@ -221,7 +237,15 @@ export const ENCLAVE_CALLS = {
         signature: hex({ min: SIGNATURE_WITH_V_BYTES, max: SIGNATURE_WITH_V_BYTES }),
       }),
     }),
-    [...SESSION, "not_syncing", "snapshot_invalid", "snapshot_mismatch", "wrong_domain", "diverged"],
+    [
+      ...SESSION,
+      "not_syncing",
+      "snapshot_invalid",
+      "snapshot_mismatch",
+      "cannot_migrate",
+      "wrong_domain",
+      "diverged",
+    ],
   ),
 } as const;
 

@@ -15,7 +15,6 @@ export type CommandRejectionCode =
   | "nonce_gap"
   | "stale_query"
   | "future_query"
-  | "bad_response_key"
   | "queue_full"
   | "sender_queue_full";
 
@@ -65,6 +64,15 @@ export type EnclaveErrorCode =
    */
   | "diverged"
   | "not_found"
+  /**
+   * A signed policy upgraded the network's app away from this enclave's (src/enclave/app-upgrade.ts):
+   * it applies, takes and answers no command or query from the upgrade position on.
+   */
+  | "upgraded"
+  /** A snapshot of the app this enclave upgrades from that it cannot migrate (no `migrate` for its version). */
+  | "cannot_migrate"
+  /** A public query was asked for a name the app does not declare public (or defines not at all). */
+  | "not_public"
   | "stale_nonce"
   /** The ledger is not complete (it waits for its snapshot, or batches were ordered before it joined). */
   | "syncing"

@@ -29,7 +29,7 @@ import { registerWalletServe } from "./wallet-serve.js";
 type NetworkFlags = { network?: string; rpc?: string; chainId?: string; contract?: string };
 type NodeFlags = NetworkFlags & {
   node: string;
-  key: string;
+  key?: string;
   app?: string;
   policy?: string;
   measurement?: string[];
@@ -89,6 +89,16 @@ export function chosenNetwork(flags: NetworkFlags): ChainTarget & { trust?: Prof
   return target as ChainTarget & { trust?: ProfileTrust };
 }
 
+/** `flags`, refused by name where a key is needed and none was given. */
+function keyed(flags: NodeFlags, needed: boolean): NodeFlags {
+  if (needed && flags.key === undefined)
+    throw new AnonifyClientError(
+      "no_key",
+      "--key <file> is needed: the file holding your private key (anonify wallet new)",
+    );
+  return flags;
+}
+
 async function connect(flags: NodeFlags): Promise<AnonifyClient> {
   if (flags.policy !== undefined && !isEnclavePolicyName(flags.policy)) {
     throw new AnonifyClientError(
@@ -106,7 +116,8 @@ async function connect(flags: NodeFlags): Promise<AnonifyClient> {
   const client = await AnonifyClient.connect({
     network,
     node: flags.node,
-    account: localAccount(readKey(flags.key)),
+    // A public query signs nothing: a key of the moment stands in where none is given.
+    account: flags.key === undefined ? localAccount(generatePrivateKey()) : localAccount(readKey(flags.key)),
     enclavePolicy: policy,
     // None named: the app the network runs (its enclave's, as registered on chain).
     ...(flags.app === undefined ? {} : { app: flags.app }),
@@ -156,7 +167,10 @@ function networkOptions(command: Command): Command {
 function nodeOptions(command: Command): Command {
   return networkOptions(command)
     .requiredOption("--node <url>", "a node's API URL (trusted for availability only)")
-    .requiredOption("--key <file>", "the file holding your private key (anonify wallet new)")
+    .option(
+      "--key <file>",
+      "the file holding your private key (anonify wallet new); not needed with query --public",
+    )
     .option(
       "--app <name>",
       "the app you mean (default: the one the network runs); a network that runs another is refused",
@@ -204,7 +218,7 @@ export function registerUserCommands(program: Command): void {
     .option("--no-wait", "return once the node accepted it, without waiting for the receipt")
     .action(async (command: string, params: string | undefined, flags: NodeFlags & { wait: boolean }) =>
       run(flags, async () => {
-        const client = await connect(flags);
+        const client = await connect(keyed(flags, true));
         if (!flags.wait) {
           const { id } = await client.send(command, parseParams(params));
           console.log(
@@ -217,20 +231,31 @@ export function registerUserCommands(program: Command): void {
           console.log(
             show({ ok: receipt.status === "applied", ...receipt, domain: undefined, ...servedBy(client) }),
           );
-        else if (receipt.status === "applied")
+        else if (receipt.status === "applied") {
           console.log(`applied at sequence ${receipt.sequence}: ${receipt.id}`);
-        else console.error(printable(`failed at sequence ${receipt.sequence}: ${receipt.reason}`));
+          // The command's result (the app's `withResult`), e.g. an auction's id, on a line of its own.
+          if (receipt.result !== undefined) console.log(`result: ${show(receipt.result)}`);
+        } else console.error(printable(`failed at sequence ${receipt.sequence}: ${receipt.reason}`));
         if (receipt.status !== "applied") process.exitCode = 1;
       }),
     );
 
   nodeOptions(program.command("query <name> [params]"))
     .description("ask a confidential query, e.g. balanceOf '{}'")
-    .action(async (name: string, params: string | undefined, flags: NodeFlags) =>
+    .option(
+      "--public",
+      "a query the app declares public: no key, answered in clear and signed by the enclave",
+      false,
+    )
+    .action(async (name: string, params: string | undefined, flags: NodeFlags & { public: boolean }) =>
       run(flags, async () => {
-        const client = await connect(flags);
+        const client = await connect(keyed(flags, !flags.public));
         // The point the answer reflects, checked on chain (digest, recency): --json names it.
-        const { result, at } = await client.queryAt(name, parseParams(params));
+        const { result, at } = await (flags.public ? client.publicQuery : client.queryAt).call(
+          client,
+          name,
+          parseParams(params),
+        );
         console.log(flags.json ? show({ ok: true, result, at, ...servedBy(client) }) : show(result));
       }),
     );

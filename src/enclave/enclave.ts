@@ -12,6 +12,7 @@ import { eventCalls } from "./calls/events.js";
 import { groupCalls } from "./calls/group.js";
 import { identityCalls } from "./calls/identity.js";
 import { peerAnnouncementCalls } from "./calls/peer-announcement.js";
+import { publicQueryCalls } from "./calls/public-queries.js";
 import { queryCalls } from "./calls/queries.js";
 import { snapshotCalls } from "./calls/snapshots.js";
 import { emptyPieceCache } from "./checkpoint-pieces.js";
@@ -73,6 +74,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     ...commandCalls(context),
     ...batchCalls(context),
     ...queryCalls(context),
+    ...publicQueryCalls(context),
     ...snapshotCalls(context),
     ...peerAnnouncementCalls(context),
   };

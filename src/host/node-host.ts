@@ -5,6 +5,7 @@ import type {
   GroupSummary,
   GroupView,
   LedgerSummary,
+  PublicQueryResult,
 } from "../boundary/call-results.js";
 import type { EventCursor } from "../boundary/chain-events.js";
 import { EnclaveCallError } from "../boundary/frames.js";
@@ -328,6 +329,12 @@ export class EnclaveNode {
   async query(envelope: Hex): Promise<{ answer: Hex }> {
     this.refuseWhileCatchingUp();
     return this.enclave.call("query", { envelope });
+  }
+
+  /** Answers a query the app declares public, in clear, signed by the enclave (calls/public-queries.ts). */
+  async publicQuery(name: string, params: string): Promise<PublicQueryResult & { enclave: Hex }> {
+    this.refuseWhileCatchingUp();
+    return { ...(await this.enclave.call("publicQuery", { name, params })), enclave: this.address };
   }
 
   /** What the enclave says it runs: its measurement, release, platform and app. */

@@ -22,6 +22,7 @@ const READING: { [K in CallName]?: CallParams<K> } = {
   groupStatus: {},
   commandStatus: { id: `0x${"11".repeat(32)}` },
   query: { envelope: "0x01" },
+  publicQuery: { name: "totalSupply", params: "{}" },
   snapshotChunk: { hash: `0x${"11".repeat(32)}`, offset: 0 },
   signSnapshot: { nonce: "0", hash: `0x${"11".repeat(32)}` },
 };

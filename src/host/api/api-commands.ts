@@ -3,10 +3,15 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Hex } from "viem";
 import { MAX_SEALED_MESSAGE_BYTES } from "../../protocol/envelope.js";
+import { publicParams } from "../../protocol/public-answer.js";
 import { isSettled } from "../../protocol/receipts.js";
+import { MAX_NAME_BYTES, MAX_PARAMS_BYTES } from "../../protocol/wire.js";
 import type { WaitUntil } from "../commands/command-finality.js";
 import { COMMAND_STATUS_SCHEMA, MAX_STATUS_WAIT_MS } from "../commands/command-status.js";
 import { ENVELOPE_BODY_LIMIT, ERROR, type NodeRoutes, refusalStatus, replyRefusal } from "./api-common.js";
+
+/** A public query's body: its name and params with room for the JSON around them. */
+const PUBLIC_QUERY_BODY_LIMIT = 2 * (MAX_NAME_BYTES + MAX_PARAMS_BYTES);
 
 export function registerCommandRoutes(api: FastifyInstance, { node, limits }: NodeRoutes): void {
   /** Requests waiting now for their command to be ordered. */
@@ -140,5 +145,38 @@ export function registerCommandRoutes(api: FastifyInstance, { node, limits }: No
       bodyLimit: ENVELOPE_BODY_LIMIT,
     },
     async (req, reply) => enclaveCall(reply, () => node.query(req.body.envelope as Hex)),
+  );
+
+  api.post<{ Body: { name: string; params: Record<string, unknown> } }>(
+    "/v1/public-queries",
+    {
+      schema: {
+        summary:
+          "a query the app declares public, for anyone: answered in clear, signed by the enclave with the chain point it reflects",
+        body: {
+          type: "object",
+          required: ["name", "params"],
+          additionalProperties: false,
+          properties: {
+            name: { type: "string", minLength: 1, maxLength: MAX_NAME_BYTES },
+            params: { type: "object" },
+          },
+        },
+        response: { 400: ERROR, 404: ERROR, 503: ERROR },
+      },
+      bodyLimit: PUBLIC_QUERY_BODY_LIMIT,
+    },
+    async (req, reply) => {
+      let params: string;
+      try {
+        // The enclave signs the params it was given; a reader checks them against its own.
+        params = publicParams(req.body.params);
+      } catch (error) {
+        return reply
+          .code(400)
+          .send({ code: "invalid_request", message: `body/params: ${(error as Error).message}` });
+      }
+      return enclaveCall(reply, () => node.publicQuery(req.body.name, params));
+    },
   );
 }

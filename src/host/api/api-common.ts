@@ -34,6 +34,7 @@ export type ServedNode = Pick<
   | "submitCommand"
   | "commandStatus"
   | "query"
+  | "publicQuery"
   | "requestRotation"
   | "leave"
   | "metrics"
@@ -111,11 +112,14 @@ export type NodeRoutes = {
 const REFUSAL_STATUS: Readonly<Record<string, { status: number; retry?: boolean }>> = {
   invalid_argument: { status: 400 },
   not_found: { status: 404 },
+  not_public: { status: 404 },
   left: { status: 410 },
   syncing: { status: 503, retry: true },
   enclave_restarting: { status: 503, retry: true },
   enclave_stopped: { status: 503, retry: true },
   diverged: { status: 503 },
+  // The network's app was upgraded away from this node's: a node of the new version serves.
+  upgraded: { status: 503 },
 };
 const REFUSED_STATUS = 422;
 /** Seconds a client waits before asking again after a 503 that says to. */
