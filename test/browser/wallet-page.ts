@@ -101,6 +101,33 @@ export class WalletPage {
     return this.page.locator("li.command").first();
   }
 
+  /** The result a command's receipt carried, as its progress entry shows it (once shown). */
+  async commandResult(entry: Locator): Promise<Locator> {
+    const result = entry.locator("output.result");
+    await result.waitFor();
+    return result;
+  }
+
+  /**
+   * Fills a query's form (of the signed queries, or of the public results), presses its button and
+   * returns its result's output, which the answer fills (or its form's alert, a refusal).
+   */
+  async ask(query: string, params: Record<string, string>): Promise<{ result: Locator; problem: Locator }> {
+    const form = this.page.getByRole("form", { name: `query ${query}`, exact: true });
+    for (const [name, value] of Object.entries(params))
+      await form.getByLabel(name, { exact: true }).fill(value);
+    await form.getByRole("button", { name: query, exact: true }).press("Enter");
+    return { result: form.getByLabel(`${query} result`, { exact: true }), problem: form.getByRole("alert") };
+  }
+
+  /** A record shown as a definition list in `output` (result-view.ts): each name and its value's text. */
+  async definitions(output: Locator): Promise<Record<string, string>> {
+    await output.locator(":scope > dl").waitFor();
+    const names = await output.locator(":scope > dl > dt").allTextContents();
+    const values = await output.locator(":scope > dl > dd").allTextContents();
+    return Object.fromEntries(names.map((name, i) => [name, values[i]!]));
+  }
+
   /** Waits for a step of a command's progress; returns its text. */
   async step(entry: Locator, text: string | RegExp): Promise<string> {
     const step = entry

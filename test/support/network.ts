@@ -8,7 +8,7 @@ import type { Hex, LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { type AttestationPolicy, DEVELOPMENT_POLICY } from "../../src/attestation/policy.js";
 import { type RunningService, startAttestationService } from "../../src/attestation/service.js";
-import { DEFAULT_ENCLAVE_BUNDLE } from "../../src/build/enclave-bundle.js";
+import { builtAppBundle, DEFAULT_ENCLAVE_BUNDLE } from "../../src/build/enclave-bundle.js";
 import { connectLedger, type LedgerWallet, withWallet } from "../../src/chain/chain.js";
 import { AnonifyClient } from "../../src/client/anonify-client.js";
 import { type Devnet, type DevnetNode, startDevnet } from "../../src/devnet/devnet.js";
@@ -73,16 +73,19 @@ export type TestNet = {
 export type TestNetOptions = {
   /** Every node's API limits, restarted nodes' too (the API's defaults when omitted). */
   apiLimits?: Partial<NodeApiLimits>;
+  /** The app every node runs, restarted nodes too: its bundle from `npm run build` (erc20's by default). */
+  app?: string;
 };
 
 /** Starts a devnet of `nodes` nodes in a temporary directory and waits until their group formed. */
-export async function startTestNet(nodes = 3, { apiLimits }: TestNetOptions = {}): Promise<TestNet> {
+export async function startTestNet(nodes = 3, { apiLimits, app }: TestNetOptions = {}): Promise<TestNet> {
   const dataDir = mkdtempSync(join(tmpdir(), "anonify-net-"));
   const logs: string[] = [];
   const net = await startDevnet({
     dataDir,
     nodes,
     apiLimits,
+    app,
     log: createLogger({ write: (l) => logs.push(l) }),
   });
   const restarted = new TestNodes();
@@ -97,6 +100,7 @@ export async function startTestNet(nodes = 3, { apiLimits }: TestNetOptions = {}
     deployedAtBlock: net.deployedAtBlock,
     attestationUrl: net.attestationUrl,
     log: createLogger({ write: (l) => logs.push(l) }).child({ node: `node-${index + 1}` }),
+    ...(app === undefined ? {} : { bundle: builtAppBundle(app) }),
   });
   const stop = async () => {
     await restarted.stopAll();

@@ -1,6 +1,5 @@
 // The page: a wallet, an explorer and the operator's group view, one shown at a time (#wallet,
 // #explorer, #group), over the network profile the page uses (saved here, or the node's hint).
-import { appNamed } from "../../apps/index.js";
 import type { NetworkProfile } from "../../src/client/network-profile-format.js";
 import { chainClient } from "./chain.js";
 import { errorText, fill, h, labelledForm } from "./dom.js";
@@ -20,8 +19,8 @@ import "./style.css";
 
 const VIEWS = ["wallet", "explorer", "group"] as const;
 type ViewName = (typeof VIEWS)[number];
-/** The app the nodes run, unless the page is opened with `?app=NAME`. */
-const DEFAULT_APP = "erc20";
+/** Pages opened with `?app=NAME` chose the app before it came from the network; said, not obeyed. */
+const RETIRED_APP_PARAM = "app";
 
 /** The profile in use (none if the node gave no hint) and a form to paste another. */
 function profileSection(loaded: LoadedProfile | undefined, node: string | undefined): HTMLElement {
@@ -73,14 +72,11 @@ function profileSection(loaded: LoadedProfile | undefined, node: string | undefi
 
 function start(main: HTMLElement, profile: NetworkProfile, node: string): void {
   const chain = chainClient(profile);
-  const appName = new URLSearchParams(location.search).get("app") ?? DEFAULT_APP;
-  const app = appNamed(appName);
   const built = new Map<ViewName, HTMLElement>();
   const build = (name: ViewName): HTMLElement => {
     if (name === "explorer") return explorerView(profile, chain, node);
     if (name === "group") return groupView(node);
-    if (!app) return h("p", { role: "alert" }, `this page does not know the app ${appName}`);
-    return walletView({ profile, chain, app, node });
+    return walletView({ profile, chain, node });
   };
   const show = () => {
     const name = (VIEWS as readonly string[]).includes(location.hash.slice(1))
@@ -96,6 +92,14 @@ function start(main: HTMLElement, profile: NetworkProfile, node: string): void {
       link.toggleAttribute("aria-current", link.getAttribute("href") === `#${name}`);
   };
   window.addEventListener("hashchange", show);
+  if (new URLSearchParams(location.search).has(RETIRED_APP_PARAM))
+    main.prepend(
+      h(
+        "p",
+        { class: "warning", role: "note" },
+        "?app= is no longer used: the wallet shows the app the network runs.",
+      ),
+    );
   show();
 }
 

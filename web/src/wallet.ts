@@ -1,12 +1,13 @@
 // The wallet: a local key (kept encrypted under a passphrase) or a browser wallet (EIP-1193), the
 // account's address, what the app's parameterless queries return (the balance), and a form for each
-// command and query of the app. Commands are signed, sealed and their receipts opened here, by the
-// SDK's own client (src/client/anonify-client.ts): the node sees only ciphertext. A local key locks
-// itself after a while without the user (idle-lock.ts).
+// command and query of the app the network runs (app-choice.ts), its public queries apart. Commands
+// are signed, sealed and their receipts opened here, by the SDK's own client
+// (src/client/anonify-client.ts): the node sees only ciphertext. A local key locks itself after a
+// while without the user (idle-lock.ts).
 import { isHex, type LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { App } from "../../src/app/app.js";
-import { AnonifyClient, type AnswerPosition } from "../../src/client/anonify-client.js";
+import { AnonifyClient } from "../../src/client/anonify-client.js";
 import type { ChainClient } from "../../src/client/chain-client.js";
 import {
   defaultPolicyName,
@@ -14,6 +15,7 @@ import {
   type EnclavePolicyName,
 } from "../../src/client/enclave-policy.js";
 import type { NetworkProfile } from "../../src/client/network-profile-format.js";
+import { appText, nodeApp, pageApp } from "./app-choice.js";
 import { nextBlock, watchBatches } from "./chain.js";
 import { errorText, fill, h, labelledForm } from "./dom.js";
 import { refusalView, verdictView } from "./enclave-verdict.js";
@@ -22,11 +24,13 @@ import { durationText, idleLockMs, lockWhenIdle } from "./idle-lock.js";
 import { injectedAccount, injectedProvider } from "./injected-account.js";
 import { forgetKey, PASSPHRASE_RULE, storedAddress, storeKey, unlockKey } from "./keystore.js";
 import { progressItem, track } from "./progress.js";
+import { positionText, queryForms, queryKinds } from "./query-forms.js";
+import { valueView } from "./result-view.js";
 
 /** How a parameterless query is labelled when its name is not the word people look for. */
 const QUERY_LABELS: Readonly<Record<string, string>> = { balanceOf: "balance", totalSupply: "total supply" };
 
-export type WalletContext = { profile: NetworkProfile; chain: ChainClient; app: App; node: string };
+export type WalletContext = { profile: NetworkProfile; chain: ChainClient; node: string };
 
 /** How soon answers behind the chain are asked again (the node is applying what the chain ordered). */
 const BEHIND_RETRY_MS = 500;
@@ -57,17 +61,22 @@ export function walletView(ctx: WalletContext): HTMLElement {
   const use = async (signer: LocalAccount, kind: "local" | "injected") => {
     fill(status, "connecting…");
     try {
+      // No app named: the client takes the one the network runs, as the chain confirms it.
       const client = await AnonifyClient.connect({
         network: ctx.profile,
         node: ctx.node,
         account: signer,
-        app: ctx.app.name,
         enclavePolicy: ENCLAVE_POLICIES[policy],
         fetch: (input, init) => fetch(input, init),
       });
-      fill(status);
+      const choice = pageApp(client.appIdentity);
       fill(account);
-      const shown = connected(ctx, client, kind, policy);
+      if (!choice.app) {
+        fill(status, h("p", { role: "alert" }, choice.problem));
+        return;
+      }
+      fill(status, choice.warning ? h("p", { class: "warning", role: "alert" }, choice.warning) : null);
+      const shown = connected(ctx, client, choice.app, kind, policy);
       fill(body, ...shown.parts);
       // A browser wallet keeps its key (and its own lock): this page holds nothing of it to forget.
       // Forgetting is dropping every reference to the key and the client (JavaScript cannot wipe a
@@ -84,7 +93,22 @@ export function walletView(ctx: WalletContext): HTMLElement {
       showAccountForms();
     }
   };
-  showAccountForms();
+  // The node names its app before anyone makes a key: an app this page does not know is said at once.
+  fill(status, "asking the node which app its network runs…");
+  nodeApp(ctx.node).then(
+    (runs) => {
+      const choice = pageApp(runs);
+      if (choice.app) {
+        fill(status);
+        showAccountForms();
+      } else fill(status, h("p", { role: "alert" }, choice.problem));
+    },
+    // Connecting asks again, and says what is wrong in the client's words.
+    () => {
+      fill(status);
+      showAccountForms();
+    },
+  );
   return view;
 }
 
@@ -159,22 +183,15 @@ function accountForms(
   return forms;
 }
 
-/** Where an answer stands on the chain, for people. */
-function positionText(at: AnswerPosition): string {
-  const behind = at.behind > 0n ? `, ${at.behind} events behind (${at.lagSeconds} s)` : "";
-  return `event ${at.seq} (block ${at.block})${behind}`;
-}
-
 /** The connected account: address, enclave verdict, balances, forms, progress; `stop` ends its watching. */
 function connected(
   ctx: WalletContext,
   client: AnonifyClient,
+  app: App,
   kind: "local" | "injected",
   policy: EnclavePolicyName,
 ): { parts: HTMLElement[]; stop: () => void } {
-  const queries = ctx.app.queries;
-  const commands = ctx.app.commands;
-  const simple = Object.keys(queries).filter((q) => Object.keys(queries[q]!.params.fields).length === 0);
+  const { values: simple, asked, published } = queryKinds(app);
   const outputs = new Map(simple.map((q) => [q, h("output", { id: `query-${q}` }, "…")]));
   // The point the answers reflect, as the client checked it on chain (event, block, state digest).
   const asOf = h("output", { id: "answers-at" }, "");
@@ -188,7 +205,7 @@ function connected(
     for (const [name, output] of outputs) {
       try {
         const { result, at } = await client.queryAt(name, {});
-        output.textContent = String(result);
+        fill(output, valueView(result));
         asOf.textContent = positionText(at);
         if (at.behind > 0n) behind = true;
       } catch (error) {
@@ -211,25 +228,20 @@ function connected(
   if (kind === "injected") void refresh();
 
   const progress = h("ol", { class: "progress", "aria-live": "polite", "aria-label": "commands" });
-  const commandForms = Object.entries(commands).map(([name, { params }]) =>
+  const commandForms = Object.entries(app.commands).map(([name, { params }]) =>
     schemaForm("command", name, params, async (values) => {
       const steps = progressItem(progress, `${name} ${JSON.stringify(values)}`);
       const receipt = await track(client, name, values, steps, () => nextBlock(ctx.chain));
       if (receipt) await refresh();
     }),
   );
-  const queryForms = Object.entries(queries)
-    .filter(([name]) => !simple.includes(name))
-    .map(([name, { params }]) => {
-      const result = h("output", { id: `query-${name}-result`, "aria-live": "polite" });
-      const form = schemaForm("query", name, params, async (values) => {
-        const answer = await client.queryAt(name, values);
-        result.textContent = String(answer.result);
-        result.title = positionText(answer.at);
-      });
-      form.append(h("p", {}, h("label", { for: result.id }, `${name} result`), " ", result));
-      return form;
-    });
+  const signedForms = queryForms(app, asked, (name, params) => client.queryAt(name, params), "query");
+  const publicForms = queryForms(
+    app,
+    published,
+    (name, params) => client.publicQuery(name, params),
+    "public",
+  );
   const parts = [
     h(
       "p",
@@ -237,6 +249,13 @@ function connected(
       h("label", { for: "account-address" }, "address"),
       " ",
       h("output", { id: "account-address" }, client.address),
+    ),
+    h(
+      "p",
+      {},
+      h("label", { for: "network-app" }, "app"),
+      " ",
+      h("output", { id: "network-app" }, appText(client.appIdentity)),
     ),
     verdictView(client, policy),
     h(
@@ -253,7 +272,11 @@ function connected(
     h("div", { class: "forms" }, ...commandForms),
     h("h2", {}, "Progress"),
     progress,
-    ...(queryForms.length ? [h("h2", {}, "Queries"), h("div", { class: "forms" }, ...queryForms)] : []),
+    ...(signedForms.length ? [h("h2", {}, "Queries"), h("div", { class: "forms" }, ...signedForms)] : []),
+    // Answers the app gives to anyone: asked without this account's signature.
+    ...(publicForms.length
+      ? [h("h2", {}, "Public results"), h("div", { class: "forms public" }, ...publicForms)]
+      : []),
   ];
   return { parts, stop };
 }
