@@ -113,6 +113,8 @@ export function readmeSource(
   name: string,
   { inCheckout, testFile }: { inCheckout: boolean; testFile: string },
 ): string {
+  // Outside a checkout the app imports the installed package (\`anonify/app\`), and tsx runs its tests.
+  const install = inCheckout ? "" : "npm install anonify tsx\n";
   const run = inCheckout
     ? `## Run it
 
@@ -143,7 +145,7 @@ enclaves (docs/apps.md in the anonify repository, "Write your own app").
 ## Test it
 
 \`\`\`sh
-node --import tsx --test ${testFile}
+${install}node --import tsx --test ${testFile}
 \`\`\`
 
 ${run}`;

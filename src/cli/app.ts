@@ -92,6 +92,12 @@ export function registerAppCommand(program: Command): void {
         console.log(`app ${name}: ${made.folder}`);
         for (const file of made.files) console.log(`  ${relative(process.cwd(), file)}`);
         const test = relative(process.cwd(), made.files[1]!);
+        // Outside a checkout the app imports the installed package: a project that has none says so
+        // as "Cannot find module 'anonify/app'", so the step comes first.
+        if (made.imports !== "sources")
+          console.log(
+            `in a project of yours: npm install anonify tsx (the app imports ${APP_MODEL_PACKAGE})`,
+          );
         console.log(`test it: node --import tsx --test ${test}`);
         if (made.imports === "sources")
           console.log(`run it: list it in apps/index.ts, then npm run build && npm start -- --app ${name}`);
