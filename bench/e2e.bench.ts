@@ -6,11 +6,14 @@
 //   4. the apply stage alone: pre-sealed batches applied by the enclave's code on one core.
 // Each runs with auto-mining and with 1 s blocks. `npm run bench -- e2e`; BENCH_SECONDS and
 // BENCH_SENDERS shorten or grow a run (defaults 30 s, 200 senders); BENCH_BATCHES and BENCH_BLOCKS
-// narrow the sweep (defaults "1,8,64,256" and "auto,1").
+// narrow the sweep (defaults "1,8,64,256" and "auto,1"). The confidential network runs the auction
+// app (the erc20 token embedded, its transfer unchanged): after the transfer stream's window, a second
+// window runs a bid stream beside it (bid-stream.ts); BENCH_BIDDERS senders bid (default 50, 0: none).
+// BENCH_OUT_DIR writes the results elsewhere than bench/results.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Address, type Hex, hexToBytes, keccak256, type LocalAccount, parseEther, toHex } from "viem";
+import { type Address, type Hex, keccak256, type LocalAccount, parseEther, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import erc20 from "../apps/erc20/index.js";
 import type { App } from "../src/app/app.js";
@@ -19,7 +22,7 @@ import { startAnvil } from "../src/chain/anvil.js";
 import { connectLedger, type Ledger, withWallet } from "../src/chain/chain.js";
 import { anonifyAbi, baselineERC20Abi, baselineERC20Bytecode } from "../src/chain/generated/contracts.js";
 import { AnonifyClient } from "../src/client/anonify-client.js";
-import { openReceipt, sealCommand, signCommand } from "../src/client/command.js";
+import { signCommand } from "../src/client/command.js";
 import { localAccount } from "../src/client/local-account.js";
 import { type Devnet, startDevnet } from "../src/devnet/devnet.js";
 import { initialLedgerApp } from "../src/enclave/confidential-ledger.js";
@@ -35,6 +38,7 @@ import { ZERO_HASH } from "../src/protocol/digests.js";
 import { encodeSignedCommand } from "../src/protocol/wire.js";
 import { anvilKey } from "../test/support/chain.js";
 import { until } from "../test/support/wait.js";
+import { AUCTIONS, auctionOpenings, type BidFigures, bidPhase, sendAndWait } from "./bid-stream.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const SENDERS = Number(process.env.BENCH_SENDERS ?? 200);
@@ -44,8 +48,9 @@ const BLOCK_TIMES: (number | undefined)[] = (process.env.BENCH_BLOCKS ?? "auto,1
   .split(",")
   .map((b) => (b === "auto" ? undefined : Number(b)));
 const NODES = 3;
-/** How long a confidential sender's post asks the node to hold the answer for the receipt. */
-const RECEIPT_WAIT_MS = 10_000;
+/** The app the e2e bench's confidential network runs: the token's transfers and the auction's bids. */
+const E2E_APP = "auction";
+const BIDDERS = Number(process.env.BENCH_BIDDERS ?? 50);
 const SETUP_TIMEOUT_MS = 120_000;
 /** How often the public baseline asks for new blocks (a JSON-RPC node offers no wait). */
 const RECEIPT_POLL_MS = 50;
@@ -84,6 +89,10 @@ export type Run = {
   peakMemoryMiB: Record<string, number>;
   /** CPU time per transfer, by process (user + system), during the measured window. */
   cpuMsPerTransfer: Record<string, number>;
+  /** The app the confidential network ran (the default build's when omitted). */
+  app?: string;
+  /** The bid stream beside the transfers, measured in a window after the transfers' own. */
+  bids?: BidFigures;
 };
 
 function percentiles(samples: number[]): Latency {
@@ -166,18 +175,26 @@ function sumStages(totals: StageTotals[]): StageTotals {
 
 // ---------------------------------------------------------------------------- confidential
 
-/** One confidential run; the scale bench (`scale.bench.ts`) sets `nodes` and `seconds`. */
+/**
+ * One confidential run; the scale bench (`scale.bench.ts`) sets `nodes` and `seconds`; `app` names
+ * the app's bundle (`npm run build`), and `bidders` > 0 (the auction app) adds the bid window.
+ */
 export async function confidentialRun(
   batchSize: number,
   blockTime: number | undefined,
-  { nodes = NODES, seconds = SECONDS }: { nodes?: number; seconds?: number } = {},
+  {
+    nodes = NODES,
+    seconds = SECONDS,
+    app,
+    bidders = 0,
+  }: { nodes?: number; seconds?: number; app?: string; bidders?: number } = {},
 ): Promise<Run & { commandBytes: number; paddedBytes: number }> {
   const dataDir = mkdtempSync(join(tmpdir(), "anonify-bench-"));
   // Setup (distribution to the senders) runs with large batches; the measured phase with `batchSize`.
   // Every sender here is one client address (this machine), which a node rate-limits as one client:
   // the owner's distribution alone (200 sends and 200 waits within a second) passes the default.
   const apiLimits = { rateLimit: { max: BENCH_RATE_LIMIT, timeWindowMs: 1_000 } };
-  const net: Devnet = await startDevnet({ dataDir, nodes, blockTime, maxBatchCommands: 256, apiLimits });
+  const net: Devnet = await startDevnet({ dataDir, nodes, blockTime, maxBatchCommands: 256, apiLimits, app });
   try {
     await until(
       `the group of ${nodes}`,
@@ -210,6 +227,11 @@ export async function confidentialRun(
         { to: sender.address, amount: PER_SENDER.toString() },
         nonce++,
       );
+      pending.push(ownerClient.waitForReceipt(id, responseKey, 300_000));
+    }
+    // The auctions the bid window bids on, opened by the owner (an opener may not bid on its own).
+    for (const params of bidders > 0 ? auctionOpenings() : []) {
+      const { id, responseKey } = await ownerClient.send("open", params, nonce++);
       pending.push(ownerClient.waitForReceipt(id, responseKey, 300_000));
     }
     await Promise.all(pending);
@@ -247,11 +269,12 @@ export async function confidentialRun(
     const startStages = net.nodes.map((n) => n.node.metrics.snapshot());
     const ledger = await connectLedger(net.rpcUrl);
     const fromBlock = await ledger.publicClient.getBlockNumber();
-    const cpu = cpuMeter({
+    const processes = {
       [`host (${nodes} nodes, bench clients)`]: hostCpuMs,
       ...Object.fromEntries(net.nodes.map((n, i) => [`enclave ${i + 1}`, () => cpuMs(n.node.enclave.pid)])),
       anvil: () => cpuMs(net.chainPid),
-    });
+    };
+    const cpu = cpuMeter(processes);
     const deadline = Date.now() + seconds * 1000;
     const sequences = () =>
       Promise.all(net.nodes.map(async (n) => BigInt((await n.node.groupStatus()).ledger.sequence)));
@@ -264,37 +287,15 @@ export async function confidentialRun(
         const to = senders[(i + 1) % SENDERS]!.address;
         const enclaveKey = enclaveKeys[i % nodes]!.hpkePublicKey;
         while (Date.now() < deadline) {
-          const t0 = performance.now();
-          const signed = await signCommand(client.options.account, client.domain, {
-            app: "erc20",
-            command: "transfer",
-            params: { to, amount: "1" },
-            nonce: nonces[i]!,
-          });
-          const envelope = await sealCommand(signed.signed, enclaveKey);
-          sealingMs += performance.now() - t0;
+          // As a wallet would: post and wait for the receipt (the node answers once the command is ordered).
+          const sent = await sendAndWait(client, enclaveKey, "transfer", { to, amount: "1" }, nonces[i]!);
+          nonces[i]! += 1n;
+          sealingMs += sent.sealingMs;
           if (commandBytes === 0) {
-            commandBytes = encodeSignedCommand(signed.signed).length;
+            commandBytes = sent.commandBytes;
             paddedBytes = bucketFor(commandBytes) ?? commandBytes;
           }
-          const submitted = performance.now();
-          // As a wallet would: post and wait for the receipt (the node answers once the command is ordered).
-          const res = await fetch(new URL(`/v1/commands?wait=${RECEIPT_WAIT_MS}`, client.options.node), {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ envelope: `0x${Buffer.from(envelope).toString("hex")}` }),
-          });
-          if (res.status !== 200 && res.status !== 202)
-            throw new Error(`command refused: ${await res.text()}`);
-          nonces[i]! += 1n;
-          const answer = (await res.json()) as { receipt?: Hex };
-          if (answer.receipt)
-            await openReceipt(signed.responseKey, hexToBytes(answer.receipt), {
-              domain: client.domain,
-              digest: signed.digest,
-            });
-          else await client.waitForReceipt(signed.digest, signed.responseKey);
-          if (Date.now() <= deadline) latencies.push(performance.now() - submitted);
+          if (Date.now() <= deadline) latencies.push(sent.latencyMs);
         }
       }),
     );
@@ -336,7 +337,23 @@ export async function confidentialRun(
     });
     const chainMemory = peakMiB(net.chainPid);
     if (chainMemory !== undefined) memory.anvil = chainMemory;
+    const bids =
+      bidders > 0
+        ? await bidPhase({
+            clients,
+            enclaveKeys: clients.map((_, i) => enclaveKeys[i % nodes]!.hpkePublicKey),
+            nonces,
+            recipient: (i) => senders[(i + 1) % SENDERS]!.address,
+            bidders: Math.min(bidders, SENDERS),
+            seconds,
+            startCpu: () => cpuMeter(processes),
+            cpuMsPerTransfer,
+            percentiles,
+          })
+        : undefined;
     return {
+      app: app ?? "erc20",
+      bids,
       path:
         batchSize === 1
           ? "confidential, batch 1 (original Anonify's shape)"
@@ -626,6 +643,10 @@ function perProcessLines(runs: Run[], figures: (r: Run) => Record<string, number
   );
 }
 
+/** A figure summed over processes, to 0.1. */
+const sumOf = (byProcess: Record<string, number>) =>
+  Math.round(10 * Object.values(byProcess).reduce((a, b) => a + b, 0)) / 10;
+
 /** Apply-stage repetitions; the median is reported (a 2-core machine is noisy). */
 const APPLY_REPETITIONS = 3;
 
@@ -645,7 +666,7 @@ export async function run(outDir: string): Promise<void> {
     runs.push(await publicRun(blockTime));
     console.log(JSON.stringify(runs.at(-1)));
     for (const batch of BATCH_SIZES) {
-      runs.push(await confidentialRun(batch, blockTime));
+      runs.push(await confidentialRun(batch, blockTime, { app: E2E_APP, bidders: BIDDERS }));
       console.log(JSON.stringify(runs.at(-1)));
     }
   }
@@ -671,19 +692,21 @@ export async function run(outDir: string): Promise<void> {
   const date = new Date().toISOString();
   writeFileSync(
     join(outDir, "e2e.json"),
-    `${JSON.stringify({ date, seconds: SECONDS, senders: SENDERS, runs, apply, applySteady, ratios }, null, 2)}\n`,
+    `${JSON.stringify({ date, seconds: SECONDS, senders: SENDERS, app: E2E_APP, bidders: BIDDERS, runs, apply, applySteady, ratios }, null, 2)}\n`,
   );
   const lines = [
     "# End-to-end benchmark: confidential transfers vs a public ERC-20",
     "",
-    `Measured by \`npm run bench -- e2e\` on ${date.slice(0, 10)}: ${SENDERS} senders, ${SECONDS} s per run, ${NODES} nodes, embedded Anvil, this 2-core machine; every path in the same run.`,
+    `Measured by \`npm run bench -- e2e\` on ${date.slice(0, 10)}: ${SENDERS} senders, ${SECONDS} s per run, ${NODES} nodes, embedded Anvil, this 2-core machine; every path in the same run. The confidential network runs the ${E2E_APP} app (the erc20 token embedded: its \`transfer\` is the token's, the same command and padded size; runs before this bench had the bid stream ran the erc20 app).`,
     "",
-    "| path | blocks | transfers/s (per node) | p50 / p95 / p99 latency ms | gas per transfer | EIP-7623 calldata floor per transfer (of the padded batch) |",
-    "|---|---|---:|---:|---:|---:|",
+    "| path | blocks | transfers/s (per node) | p50 / p95 / p99 latency ms | gas per transfer | EIP-7623 calldata floor per transfer (of the padded batch) | CPU ms per transfer | bids/s (transfers/s beside) | bid p50 / p95 / p99 ms | CPU ms per bid |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...runs.map(
       (r) =>
-        `| ${r.path} | ${r.blockTime} | ${r.transfersPerSecond}${r.perNode ? ` (${r.perNode.join(", ")})` : ""} | ${r.latencyMs.p50} / ${r.latencyMs.p95} / ${r.latencyMs.p99} | ${r.gasPerTransfer} | ${r.calldataFloorPerTransfer ?? "-"} |`,
+        `| ${r.path} | ${r.blockTime} | ${r.transfersPerSecond}${r.perNode ? ` (${r.perNode.join(", ")})` : ""} | ${r.latencyMs.p50} / ${r.latencyMs.p95} / ${r.latencyMs.p99} | ${r.gasPerTransfer} | ${r.calldataFloorPerTransfer ?? "-"} | ${sumOf(r.cpuMsPerTransfer)} | ${r.bids ? `${r.bids.bidsPerSecond} (${r.bids.transfersPerSecondBeside})` : "-"} | ${r.bids ? Object.values(r.bids.bidLatencyMs).join(" / ") : "-"} | ${r.bids ? sumOf(r.bids.cpuMsPerBid) : "-"} |`,
     ),
+    "",
+    `Bids: after each confidential run's transfer window, a second window of the same length on the same network, where ${BIDDERS} of the senders bid on ${AUCTIONS} open auctions (each bid replacing the sender's previous one by one token more, so every bid applies and moves a token into escrow) while the others keep transferring; bids/s and transfers/s count what completed within that window. A bid's CPU is what the window used less its transfers at the transfer window's CPU per transfer, over its bids (bids and transfers share every process). CPU columns: all processes together.`,
     "",
     "| blocks | confidential (batch 64) / public ERC-20 | batch 64 / batch 1 |",
     "|---|---:|---:|",
@@ -698,7 +721,7 @@ export async function run(outDir: string): Promise<void> {
     "",
     `Gas per transfer at batch 64, auto-mine: ${GAS_BEFORE_CLAIMS.batch64PerTransfer.toLocaleString("en")} before the event sequence and state claims (${GAS_BEFORE_CLAIMS.measured}), ${runs.find((r) => r.batchSize === 64 && r.blockTime === "auto-mine")?.gasPerTransfer.toLocaleString("en") ?? "-"} now; per 1 KiB batch, \`npm run bench -- ledger-gas\` (ledger-gas.md: steady ${GAS_BEFORE_CLAIMS.steadyBatch.toLocaleString("en")} before).`,
     "",
-    `Command size: a signed transfer is ${runs.find((r) => r.commandBytes)?.commandBytes} bytes, padded to ${runs.find((r) => r.paddedBytes)?.paddedBytes}.`,
+    `Command size: a signed transfer is ${runs.find((r) => r.commandBytes)?.commandBytes} bytes, padded to ${runs.find((r) => r.paddedBytes)?.paddedBytes}; a signed bid ${runs.find((r) => r.bids?.bidBytes)?.bids?.bidBytes ?? "-"} bytes.`,
     "",
     "Share of time per stage (confidential runs, all nodes): ",
     "",
@@ -714,6 +737,13 @@ export async function run(outDir: string): Promise<void> {
     "CPU time per transfer, by process, in ms (user + system, during the measured window; 2 cores give 2,000 ms per second in all):",
     "",
     ...perProcessLines(runs, (r) => r.cpuMsPerTransfer),
+    "",
+    "CPU time per bid, by process, in ms (the bid window's, less its transfers):",
+    "",
+    ...perProcessLines(
+      runs.filter((r) => r.bids),
+      (r) => r.bids?.cpuMsPerBid ?? {},
+    ),
     "",
     "Peak memory (MiB):",
     "",

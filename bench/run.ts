@@ -1,10 +1,11 @@
-// `npm run bench [-- name ...]`: runs the named benchmarks (all by default) and writes bench/results/.
+// `npm run bench [-- name ...]`: runs the named benchmarks (all by default) and writes bench/results/ (or BENCH_OUT_DIR).
 import { mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const outDir = join(here, "results");
+// BENCH_OUT_DIR: results elsewhere (a trial run on a busy machine leaves bench/results as it was).
+const outDir = process.env.BENCH_OUT_DIR ?? join(here, "results");
 mkdirSync(outDir, { recursive: true });
 const available = readdirSync(here)
   .filter((f) => f.endsWith(".bench.ts"))

@@ -8,42 +8,24 @@ import { after, before, describe, test } from "node:test";
 import type { LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import auction from "../../apps/auction/index.js";
-import { appBundlePath, readBundleInfo } from "../../src/build/enclave-bundle.js";
-import { AnonifyClient } from "../../src/client/anonify-client.js";
 import { AnonifyClientError } from "../../src/client/errors.js";
-import { readNetworkProfile } from "../../src/client/network-profile.js";
-import { anonify, type OperatorNet, startOperatorNet } from "./operator-net.js";
+import { type AppNetwork, startAppNetwork, stderrOf } from "../support/app-network.js";
 
-const stderrOf = (e: unknown) => (e as { stderr: string }).stderr;
 /** What the opener mints, and what each bidder is sent of it. */
 const SUPPLY = 1_000n;
 const FUNDS = 100n;
 
 describe("the auction on a network, through the CLI and the SDK", () => {
-  let net: OperatorNet;
-  let openerKey: string;
+  let net: AppNetwork<typeof auction>;
   const bidders: LocalAccount[] = [
     privateKeyToAccount(generatePrivateKey()),
     privateKeyToAccount(generatePrivateKey()),
   ];
   /** The CLI as the opener runs it. */
-  const opener = (...args: string[]) =>
-    anonify(...args, "--node", net.nodes[0]!.url, "--key", openerKey, "--network", net.profile);
-  const sdk = (account: LocalAccount) =>
-    AnonifyClient.connect({
-      network: readNetworkProfile(net.profile),
-      node: net.nodes[0]!.url,
-      account,
-      app: auction,
-    });
+  const opener = (...args: string[]) => net.opener(...args);
 
   before(async () => {
-    const bundle = appBundlePath("auction");
-    const built = readBundleInfo(bundle);
-    assert.equal(built.app.name, "auction", "npm run build built the auction's own bundle");
-    net = await startOperatorNet(1, { enclave: { path: bundle, measurement: built.measurement } });
-    openerKey = `${net.dir}/opener.key`;
-    await anonify("wallet", "new", "--out", openerKey);
+    net = await startAppNetwork(auction);
   });
   after(async () => {
     await net?.stop();
@@ -55,7 +37,7 @@ describe("the auction on a network, through the CLI and the SDK", () => {
       await opener("call", "transfer", JSON.stringify({ to: b.address, amount: FUNDS.toString() }));
     await opener("call", "open", '{"id":"bike","item":"a red bicycle","reserve":10}');
 
-    const [alice, bob] = await Promise.all(bidders.map((b) => sdk(b)));
+    const [alice, bob] = await Promise.all(bidders.map((b) => net.sdk(b)));
     // Typed by the app's definition: the token's commands and the auction's, each with its params.
     assert.equal((await alice!.call("bid", { id: "bike", amount: 40n })).status, "applied");
     const beyond = await bob!.call("bid", { id: "bike", amount: FUNDS + 1n });
@@ -73,8 +55,7 @@ describe("the auction on a network, through the CLI and the SDK", () => {
       "reserve",
       "status",
     ]);
-    const reader = (...args: string[]) =>
-      anonify(...args, "--node", net.nodes[0]!.url, "--network", net.profile);
+    const reader = (...args: string[]) => net.reader(...args);
     await assert.rejects(reader("query", "result", '{"id":"bike"}', "--public"), (e: unknown) => {
       assert.match(stderrOf(e), /the auction is open: its result comes at close/);
       return true;
