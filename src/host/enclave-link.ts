@@ -42,9 +42,18 @@ const EXIT_GRACE_MS = 5_000;
 /** TCP keepalive: a peer that vanished (a VM gone, a cable cut) is noticed, not waited on for ever. */
 export const KEEPALIVE_MS = 5_000;
 
+/**
+ * Opt-in CPU profiles of the enclave processes, for benchmarks (`BENCH_CPU_PROF=DIR`): Node refuses
+ * `--cpu-prof` in NODE_OPTIONS, so the flag has to be passed where the process is started.
+ */
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
+const profileFlags = CPU_PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF_DIR}`] : [];
+
 /** The enclave bundle as a child process of this one, `dataDir` its platform's directory. */
 export function spawnEnclave(bundle: string, dataDir: string, listeners: LinkListeners): EnclaveLink {
-  const child = spawn(process.execPath, [bundle, "--data-dir", dataDir], { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...profileFlags, bundle, "--data-dir", dataDir], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   child.stdout?.on("data", listeners.onData);
   // Writing to a process that has just died fails with EPIPE on its stdin; its exit ends the link,
   // so the write error itself is not thrown (as an uncaught exception).

@@ -64,7 +64,7 @@ export function assembleNode(
     finalityDepth(wallet.chain.id, options.finalityDepth),
     counts,
   );
-  const commands = new CommandRequests({ enclave, metrics, counts, waiters, finality, keep, stopped });
+  const commands = new CommandRequests({ enclave, metrics, counts, waiters, finality, store, stopped });
   const writer = new ChainWriter(wallet, contract, log);
   const batches = new BatchSubmitter({
     enclave,

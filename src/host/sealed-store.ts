@@ -116,6 +116,8 @@ export class SealedStore {
   private journalFd: number | undefined;
   /** Whether the tail a previous process left has been checked (rewrites here always end whole). */
   private tailChecked = false;
+  /** Accepted commands' records waiting for this tick's one write, with their callers' answers. */
+  private group: { entry: JournalEntry; written: () => void; failed: (error: unknown) => void }[] = [];
 
   constructor(hostDir: string) {
     this.statePath = join(hostDir, SEALED_STATE_FILE);
@@ -161,6 +163,7 @@ export class SealedStore {
   }
 
   private readJournal(): Hex[] {
+    this.flushGroup(); // a restore reads every record its enclave produced, acknowledged or about to be
     return existsSync(this.journalPath)
       ? (completeLines(readFileSync(this.journalPath, "utf8")) as Hex[])
       : [];
@@ -237,15 +240,54 @@ export class SealedStore {
     return oldest ? Math.min(beforeSnapshot, oldest.journalSeq - RETAINED_BEFORE_CHECKPOINT) : beforeSnapshot;
   }
 
-  private keepJournal(entry: JournalEntry): void {
-    if (entry.seq <= this.retainedAfter()) return; // already inside a newer snapshot
-    this.journalSeq = Math.max(this.journalSeq, entry.seq);
-    if (entry.kind !== "snapshot") {
-      this.records.push(entry);
-      this.journalFd ??= this.openForAppend();
-      writeSync(this.journalFd, `${entry.sealed}\n`);
+  /**
+   * Group commit: keeps an accepted command's record with the others accepted in this tick, in one
+   * write for them all instead of one each. Resolves once the write holding it has returned (the
+   * client hears 202 only then, so an acknowledged command is on disk as surely as before), rejects
+   * if it failed (no command of that group is acknowledged).
+   */
+  keepAccepted(entry: JournalEntry): Promise<void> {
+    return new Promise((written, failed) => {
+      if (this.group.length === 0) setImmediate(() => this.flushGroup());
+      this.group.push({ entry, written, failed });
+    });
+  }
+
+  /**
+   * Writes the waiting records. Also called before any other record is written: the journal is a
+   * hash chain, and a later record on disk without an earlier one would break a restore.
+   */
+  private flushGroup(): void {
+    const group = this.group;
+    if (group.length === 0) return;
+    this.group = [];
+    try {
+      this.append(group.map((g) => g.entry));
+    } catch (error) {
+      for (const g of group) g.failed(error);
       return;
     }
+    for (const g of group) g.written();
+  }
+
+  /** Appends records in one write, in the order given. */
+  private append(entries: JournalEntry[]): void {
+    const kept = entries.filter((e) => e.seq > this.retainedAfter()); // others: inside a newer snapshot
+    if (kept.length === 0) return;
+    this.journalFd ??= this.openForAppend();
+    writeSync(this.journalFd, kept.map((e) => `${e.sealed}\n`).join(""));
+    for (const e of kept) this.journalSeq = Math.max(this.journalSeq, e.seq);
+    this.records.push(...kept);
+  }
+
+  private keepJournal(entry: JournalEntry): void {
+    this.flushGroup();
+    if (entry.kind !== "snapshot") {
+      this.append([entry]);
+      return;
+    }
+    if (entry.seq <= this.retainedAfter()) return; // already inside a newer snapshot
+    this.journalSeq = Math.max(this.journalSeq, entry.seq);
     this.snapshotSeq = Math.max(this.snapshotSeq, entry.seq);
     const after = this.retainedAfter();
     this.records = [...this.records, entry].filter((e) => e.seq > after).sort((a, b) => a.seq - b.seq);
@@ -267,6 +309,7 @@ export class SealedStore {
   }
 
   close(): void {
+    this.flushGroup(); // an accept in this tick is written, not dropped unanswered
     if (this.journalFd !== undefined) closeSync(this.journalFd);
     this.journalFd = undefined;
   }

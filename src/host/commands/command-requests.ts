@@ -6,7 +6,7 @@ import { isSettled } from "../../protocol/receipts.js";
 import type { EnclaveCalls } from "../enclave-process.js";
 import type { StageMetrics } from "../metrics.js";
 import type { NodeMetrics } from "../node-metrics.js";
-import type { Keep } from "../sealed-store.js";
+import type { SealedStore } from "../sealed-store.js";
 import type { CommandFinality, NodeCommandStatus, WaitUntil } from "./command-finality.js";
 import type { CommandWaiters } from "./command-waiters.js";
 
@@ -16,8 +16,8 @@ export type CommandRequestsDeps = {
   counts: NodeMetrics;
   waiters: CommandWaiters;
   finality: CommandFinality;
-  /** Stores what the enclave sealed (the accepted command's journal record). */
-  keep: Keep;
+  /** Stores the accepted command's journal record (grouped with others of its tick). */
+  store: Pick<SealedStore, "keepAccepted">;
   stopped: () => boolean;
 };
 
@@ -36,7 +36,8 @@ export class CommandRequests {
         this.deps.counts.commandRefused(error);
         throw error;
       });
-    this.deps.keep(result); // the accepted command is in the sealed state before the client hears 202
+    // The accepted command's record is on disk before the client hears 202.
+    await this.deps.store.keepAccepted(result.journal);
     const id = result.id.toLowerCase() as Hex;
     this.deps.counts.commandAccepted(id);
     if (waitMs <= 0 || this.deps.stopped()) return { id, status: "queued" };
