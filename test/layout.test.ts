@@ -50,13 +50,15 @@ const ALLOWED: Record<string, readonly string[]> = {
   // The client judges enclaves from their evidence with the enclave's own verifiers and roots,
   // and reads the member set commitment of a handshake (its frames, not its MLS messages).
   "src/client": ["src/app", "src/attestation", "src/chain", "src/group/handshake-frames.ts", "src/protocol"],
-  // The host asks the attestation service for its enclave's report and starts the measured bundle
-  // where the build leaves it.
+  // The host asks the attestation service for its enclave's report, with the collateral the chain
+  // holds for its quote found as a client finds it, and starts the measured bundle where the build
+  // leaves it.
   "src/host": [
     "src/boundary",
     "src/chain",
     "src/protocol",
     "src/attestation",
+    "src/client/published-collateral.ts",
     "src/build",
     "src/host/api",
     "src/host/chain-io",

@@ -1,5 +1,6 @@
 // A client of the attestation service, used by a node's host to turn a quote into a signed report.
 import type { Hex } from "viem";
+import type { RootOverrides } from "./root-overrides.js";
 
 export type AttestationResponse = {
   report: Hex;
@@ -31,4 +32,11 @@ export async function requestReport(
   if (!res.ok)
     throw new AttestationRefused(json.code ?? `http_${res.status}`, json.message ?? res.statusText);
   return json;
+}
+
+/** The roots the service judges with, where they are not the vendors' (a test PKI's, in tests only). */
+export async function serviceRoots(serviceUrl: string): Promise<RootOverrides> {
+  const res = await fetch(new URL("/v1/service", serviceUrl));
+  if (!res.ok) throw new AttestationRefused(`http_${res.status}`, res.statusText);
+  return ((await res.json()) as { roots?: RootOverrides }).roots ?? {};
 }

@@ -1,13 +1,14 @@
 // The attestation service over HTTP: the role Intel IAS or a DCAP verification service plays. It
-// verifies evidence, applies its policy and signs the report the Anonify contract checks.
+// verifies evidence, applies its policy and signs the report the Anonify contract checks. It holds no
+// DCAP collateral: an SGX or TDX quote comes with the set the chain holds for it (request-collateral.ts).
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import { type Hex, hexToBytes } from "viem";
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { attest } from "./attest.js";
-import { collateralKeyOfQuote, readCollateralHead } from "./dcap/published-collateral.js";
 import { type AttestationPolicy, PolicyRejection } from "./policy.js";
+import { refuseCollateral } from "./request-collateral.js";
 import { type RootOverrides, rootOverrideFor } from "./root-overrides.js";
 import { VerificationError } from "./verdict.js";
 import { isEvidenceFormat, VERIFIERS } from "./verifiers.js";
@@ -35,26 +36,20 @@ export type AttestationServiceOptions = {
   now?: () => Date;
   /** Replaces the pinned roots: a test PKI's, in tests only (root-overrides.ts); never a default. */
   roots?: RootOverrides;
-  /**
-   * PCS collateral sets (Intel's JSON shape) the service judges an SGX or TDX quote against when its
-   * request brings none, as a DCAP verification service holds Intel's: the set for the quote's
-   * platform, FMSPC and PCK CA (a node's host sends its quote alone).
-   */
-  collateral?: readonly unknown[];
   logger?: boolean;
 };
 
 export function buildAttestationService(options: AttestationServiceOptions): FastifyInstance {
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: MAX_BODY_BYTES });
   const now = options.now ?? (() => new Date());
-  // Read once, at start: a set that is not collateral stops the service here, named.
-  const held = (options.collateral ?? []).map((set) => ({ key: readCollateralHead(set).head.key, set }));
 
   app.get("/v1/health", async () => ({ ok: true }));
   app.get("/v1/service", async () => ({
     signer: options.signer.address,
     policy: options.policy,
     formats: Object.keys(VERIFIERS),
+    // Public certificates: a node's host picks the collateral on chain that verifies to them.
+    ...(options.roots ? { roots: options.roots } : {}),
   }));
 
   app.post<{ Body: { format: string; evidence: string; collateral?: unknown } }>(
@@ -80,15 +75,19 @@ export function buildAttestationService(options: AttestationServiceOptions): Fas
     async (request, reply) => {
       const { format, evidence } = request.body;
       if (!isEvidenceFormat(format)) return reply.code(400).send({ code: "unknown_format", message: format });
-      const collateral = request.body.collateral ?? heldCollateral(held, format, hexToBytes(evidence as Hex));
+      const { collateral } = request.body;
+      const at = now();
+      const root = rootOverrideFor(format, options.roots);
+      const refused = refuseCollateral(format, evidence as Hex, collateral, at, root);
+      if (refused) return reply.code(422).send(refused);
       try {
         const signed = await attest(
           { format, evidence: hexToBytes(evidence as Hex), collateral },
           {
             policy: options.policy,
             signer: options.signer,
-            now: now(),
-            rootCertificatePem: rootOverrideFor(format, options.roots),
+            now: at,
+            rootCertificatePem: root,
           },
         );
         return {
@@ -109,22 +108,6 @@ export function buildAttestationService(options: AttestationServiceOptions): Fas
     },
   );
   return app;
-}
-
-/** Of the sets the service holds, the one for this DCAP quote's platform, FMSPC and PCK CA, if any. */
-function heldCollateral(
-  held: readonly { key: string; set: unknown }[],
-  format: string,
-  evidence: Uint8Array,
-): unknown {
-  if (held.length === 0 || (format !== "sgx" && format !== "tdx")) return undefined;
-  let key: string;
-  try {
-    key = collateralKeyOfQuote(format, evidence);
-  } catch {
-    return undefined; // a quote that names no key fails verification on its own terms
-  }
-  return held.find((h) => h.key === key)?.set;
 }
 
 export type RunningService = { url: string; signer: Hex; close(): Promise<void> };

@@ -7,20 +7,16 @@ import {
   type Address,
   bytesToHex,
   type DecodeEventLogReturnType,
-  decodeEventLog,
   encodeEventTopics,
   type Hex,
-  hexToBigInt,
   hexToBytes,
-  hexToNumber,
   isAddressEqual,
   numberToHex,
   pad,
 } from "viem";
 import { getBlockNumber, readContract } from "viem/actions";
-import type { HeldCollateral } from "../attestation/held-collateral.js";
 import type { PlatformName } from "../attestation/verdict.js";
-import { blockPages, DEFAULT_PAGE_BLOCKS } from "../chain/block-pages.js";
+import { DEFAULT_PAGE_BLOCKS } from "../chain/block-pages.js";
 import { finalityDepth, isFinal } from "../chain/finality.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
 import { decodeHandshake } from "../group/handshake-frames.js";
@@ -29,10 +25,12 @@ import type { PolicyKeys, PolicyState } from "../protocol/policy-document.js";
 import type { BatchRef, LedgerPoint } from "../protocol/receipts.js";
 import type { ChainClient } from "./chain-client.js";
 import type { CommandReceipt } from "./command.js";
+import { type ContractLog, contractLogs } from "./contract-logs.js";
 import type { EvidenceSource, Registration } from "./enclave-evidence.js";
 import { platformName } from "./enclave-policy.js";
 import { AnonifyClientError } from "./errors.js";
 import type { ChainTarget } from "./network-profile-format.js";
+import { publishedCollateral } from "./published-collateral.js";
 
 /** A receipt the client checked on chain: its batch is the contract's; `final` once deep enough. */
 export type CheckedReceipt = CommandReceipt & { final: boolean };
@@ -102,40 +100,12 @@ export class ChainChecks implements EvidenceSource {
   }
 
   /** The contract's logs with `topics` in blocks `from` to `to`, decoded, in chain order. */
-  private async *logs(
+  private logs(
     topics: readonly (Hex | Hex[] | null)[],
     from: bigint,
     to: bigint,
-  ): AsyncGenerator<{
-    decoded: DecodeEventLogReturnType<typeof anonifyAbi>;
-    block: bigint;
-    logIndex: number;
-  }> {
-    for (const page of blockPages(from, to)) {
-      // eth_getLogs itself: viem's getLogs takes an event and its arguments, not raw topics (given
-      // topics, it sent none and every log of the contract came back, to be filtered here).
-      const logs = await this.chain.request({
-        method: "eth_getLogs",
-        params: [
-          {
-            address: this.target.contract,
-            fromBlock: numberToHex(page.from),
-            toBlock: numberToHex(page.to),
-            topics: [...topics],
-          },
-        ],
-      });
-      for (const log of logs) {
-        if (log.removed || log.blockNumber === null || log.logIndex === null) continue;
-        let decoded: DecodeEventLogReturnType<typeof anonifyAbi>;
-        try {
-          decoded = decodeEventLog({ abi: anonifyAbi, data: log.data, topics: log.topics, strict: true });
-        } catch {
-          continue; // another event whose first topic happens to match
-        }
-        yield { decoded, block: hexToBigInt(log.blockNumber), logIndex: hexToNumber(log.logIndex) };
-      }
-    }
+  ): AsyncGenerator<ContractLog> {
+    return contractLogs(this.chain, this.target.contract, topics, from, to);
   }
 
   /** The first block to read the contract's logs from: its deployment's, where the profile names it. */
@@ -242,23 +212,7 @@ export class ChainChecks implements EvidenceSource {
    * (src/attestation/held-collateral.ts); undefined for other platforms or when none was published.
    */
   async collateral(platform: PlatformName, evidence: Hex, rootCertificatePem?: string): Promise<unknown> {
-    if (platform !== "sgx" && platform !== "tdx") return undefined;
-    // Loaded on first use: DCAP's parsers and PKI are the larger part of the verifiers.
-    const { applyCollateral, collateralFor, collateralKeyOf } = await import(
-      "../attestation/held-collateral.js"
-    );
-    const wanted = collateralFor({}, platform, evidence)?.key;
-    if (wanted === undefined) return undefined;
-    let held: Readonly<Record<string, HeldCollateral>> = {};
-    const topics = encodeEventTopics({ abi: anonifyAbi, eventName: "CollateralPublished" });
-    const head = await getBlockNumber(this.chain, { cacheTime: 0 });
-    for await (const { decoded, block, logIndex } of this.logs(topics, this.firstBlock, head)) {
-      if (decoded.eventName !== "CollateralPublished") continue;
-      const { collateral } = decoded.args;
-      if (collateralKeyOf(collateral) !== wanted) continue; // another quote's: not verified here
-      held = applyCollateral(held, { collateral, block: String(block), logIndex }, rootCertificatePem).held;
-    }
-    return collateralFor(held, platform, evidence)?.collateral;
+    return publishedCollateral(this.chain, this.target, platform, evidence, rootCertificatePem);
   }
 
   /**

@@ -201,6 +201,7 @@ export class EnclaveNode {
       hostDir,
       wallet,
       contract,
+      deployedAtBlock: this.options.deployedAtBlock,
       attestationUrl: this.options.attestationUrl,
     });
     const sealed = this.registration.created ? undefined : this.store.read();

@@ -3,11 +3,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Address, Hex } from "viem";
-import { requestReport } from "../attestation/client.js";
+import { requestReport, serviceRoots } from "../attestation/client.js";
+import { rootOverrideFor } from "../attestation/root-overrides.js";
 import type { InitResult } from "../boundary/call-results.js";
 import type { LedgerWallet } from "../chain/chain.js";
 import { writeAtomic } from "../chain/files.js";
 import { anonifyAbi } from "../chain/generated/contracts.js";
+import { publishedCollateral } from "../client/published-collateral.js";
 import { revertName } from "./chain-io/chain-writer.js";
 import type { EnclaveCalls } from "./enclave-process.js";
 
@@ -87,6 +89,8 @@ export async function initAndRegister(params: {
   hostDir: string;
   wallet: LedgerWallet;
   contract: Address;
+  /** Where collateral events are read from: the contract's deployment. */
+  deployedAtBlock: bigint;
   attestationUrl: string;
 }): Promise<EnclaveRegistration> {
   const { enclave, hostDir, wallet, contract } = params;
@@ -101,6 +105,7 @@ export async function initAndRegister(params: {
   const { report, signature } = await requestReport(params.attestationUrl, {
     format: quote.platform,
     evidence: quote.evidence,
+    collateral: await chainCollateral(params, quote),
   });
   const { request } = await wallet.publicClient
     .simulateContract({
@@ -124,4 +129,22 @@ export async function initAndRegister(params: {
   const receipt = await wallet.publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new RegistrationError(`registerEnclave reverted in ${hash}`);
   return { ...init, registered: "now" };
+}
+
+/**
+ * The DCAP collateral the chain holds for this quote, as members find it: the service judges the
+ * quote with it, and refuses by name a quote that comes without (`collateral_missing`: nothing
+ * published for its FMSPC) or with a set past its next update (`collateral_stale`). Sets are taken
+ * only if they verify to the roots the service judges with, so a set of another PKI that anyone
+ * published cannot stand in for Intel's. Undefined for platforms without collateral.
+ */
+async function chainCollateral(
+  params: { wallet: LedgerWallet; contract: Address; deployedAtBlock: bigint; attestationUrl: string },
+  quote: { platform: string; evidence: Hex },
+): Promise<unknown> {
+  const { platform, evidence } = quote;
+  if (platform !== "sgx" && platform !== "tdx") return undefined;
+  const root = rootOverrideFor(platform, await serviceRoots(params.attestationUrl));
+  const target = { contract: params.contract, deployedAtBlock: params.deployedAtBlock };
+  return publishedCollateral(params.wallet.publicClient, target, platform, evidence, root);
 }

@@ -43,6 +43,7 @@ describe("registration: enclave → quote → attestation service → registerEn
       hostDir,
       wallet,
       contract: f.contract,
+      deployedAtBlock: 0n,
       attestationUrl: service.url,
     });
     await enclave.stop();
@@ -55,6 +56,7 @@ describe("registration: enclave → quote → attestation service → registerEn
       hostDir,
       wallet,
       contract: f.contract,
+      deployedAtBlock: 0n,
       attestationUrl: service.url,
     });
     await again.stop();
@@ -75,6 +77,7 @@ describe("registration: enclave → quote → attestation service → registerEn
         hostDir,
         wallet: hostWallet(f, 2),
         contract: f.contract,
+        deployedAtBlock: 0n,
         attestationUrl: service.url,
       });
       await assert.rejects(registering, (e: unknown) => {
@@ -125,6 +128,7 @@ describe("registration: enclave → quote → attestation service → registerEn
           hostDir,
           wallet: hostWallet(f, 3),
           contract: f.contract,
+          deployedAtBlock: 0n,
           attestationUrl: url,
         });
       assert.equal(await revertName(register(rogue.url)), "UntrustedReportSigner");
