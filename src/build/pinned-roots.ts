@@ -6,9 +6,11 @@
 // measurement), gets at build time:
 //   - `testRoots.intel`: the module of Intel's pinned root replaced by one holding the test PKI's
 //     root (src/attestation/dcap/test-pki.ts): every verifier and collateral check in the enclave pins it;
+//   - `testRoots.amd`: the module of AMD's pinned ARKs replaced by one holding the test PKI's ARK
+//     (src/attestation/sev-snp/test-pki.ts; its common name, ARK-<product>, says its product);
 //   - `emulatedRoot` on tdx / sev-snp: the configfs-tsm adapter's files behind the emulated kernel of
 //     src/enclave/platforms/test-configfs.ts, which answers from the quote service a test runs.
-import { createHash } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import { basename, join } from "node:path";
 import type { Metafile, Plugin } from "esbuild";
 import type { EnclaveConfig } from "../enclave/context.js";
@@ -16,6 +18,7 @@ import { REPO_ROOT } from "./deterministic-build.js";
 
 /** The pinned-root module a test build replaces. */
 const INTEL_ROOT_MODULE = join(REPO_ROOT, "src/attestation/dcap/intel-root.ts");
+const AMD_ROOTS_MODULE = join(REPO_ROOT, "src/attestation/sev-snp/amd-roots.ts");
 /** The configfs-tsm adapter, whose files a test build puts behind the emulated kernel. */
 const CONFIGFS_MODULE = join(REPO_ROOT, "src/enclave/platforms/configfs-tsm.ts");
 const EMULATED_CONFIGFS = join(REPO_ROOT, "src/enclave/platforms/test-configfs.ts");
@@ -48,21 +51,49 @@ function testIntelRoot(pem: string): string {
   ].join("\n");
 }
 
+/** The module that stands for AMD's ARKs in a test build: the test ARK, for the product it names. */
+function testAmdRoots(pem: string): string {
+  const fingerprint = pemFingerprint(pem);
+  // The products of sev-snp/tcb.ts (src/build does not import src/attestation: test/layout.test.ts).
+  const product = /^CN=ARK-(Milan|Genoa|Turin)$/m.exec(new X509Certificate(pem).subject)?.[1];
+  if (product === undefined)
+    throw new TestBuildError("testRoots.amd must be an ARK: its common name ARK-<Milan|Genoa|Turin>");
+  const ark = { product, pem, sha256: fingerprint };
+  return [
+    "// TEST BUILD (src/build/pinned-roots.ts): the pinned ARK is a test PKI's, not AMD's.",
+    `process.stderr.write(${JSON.stringify(`enclave: TEST BUILD: the pinned AMD root is a test PKI's ARK-${product} (SHA-256 ${fingerprint})\n`)});`,
+    `export const AMD_ARKS = [${JSON.stringify(ark)}];`,
+  ].join("\n");
+}
+
+/** A plugin loading `contents` in place of the module at `path`. */
+const replaceModule = (name: string, path: string, contents: string): Plugin => ({
+  name,
+  setup(build) {
+    build.onLoad({ filter: new RegExp(`${basename(path).replace(".", "\\.")}$`) }, (args) =>
+      args.path === path ? { contents, loader: "js" } : undefined,
+    );
+  },
+});
+
+/** One PEM certificate, or a TestBuildError naming `what`. */
+function onePem(pem: string, what: string): string {
+  if (!PEM_CERTIFICATE.test(pem))
+    throw new TestBuildError(`${what} must be one PEM certificate (the test PKI's root)`);
+  return pem;
+}
+
 /** The plugins of a test build (none for a release build). */
 export function testBuildPlugins(config: EnclaveConfig): Plugin[] {
   const plugins: Plugin[] = [];
-  const intel = config.testRoots?.intel;
+  const { intel, amd } = config.testRoots ?? {};
   if (intel !== undefined) {
-    if (!PEM_CERTIFICATE.test(intel))
-      throw new TestBuildError("testRoots.intel must be one PEM certificate (the test PKI's root)");
-    plugins.push({
-      name: "test-intel-root",
-      setup(build) {
-        build.onLoad({ filter: /intel-root\.ts$/ }, (args) =>
-          args.path === INTEL_ROOT_MODULE ? { contents: testIntelRoot(intel), loader: "js" } : undefined,
-        );
-      },
-    });
+    const contents = testIntelRoot(onePem(intel, "testRoots.intel"));
+    plugins.push(replaceModule("test-intel-root", INTEL_ROOT_MODULE, contents));
+  }
+  if (amd !== undefined) {
+    const contents = testAmdRoots(onePem(amd, "testRoots.amd"));
+    plugins.push(replaceModule("test-amd-roots", AMD_ROOTS_MODULE, contents));
   }
   if (config.emulatedRoot !== undefined && (config.platform === "tdx" || config.platform === "sev-snp")) {
     plugins.push({

@@ -2,6 +2,16 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { DEVELOPMENT_POLICY, PRODUCTION_POLICY } from "../attestation/policy.js";
 import { loadServiceKey, startAttestationService } from "../attestation/service.js";
+import { describeRoots, readRootOverrides } from "./root-flags.js";
+
+type ServiceFlags = {
+  port: string;
+  host: string;
+  dataDir: string;
+  policy: string;
+  root?: string;
+  json: boolean;
+};
 
 export function registerAttestationServiceCommand(program: Command): void {
   const service = program.command("attestation-service").description("the attestation service");
@@ -12,17 +22,24 @@ export function registerAttestationServiceCommand(program: Command): void {
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--data-dir <dir>", "where the service keeps its signing key", ".anonify/attestation-service")
     .option("--policy <name>", "production (hardware only, UpToDate, no debug) or development", "production")
+    .option(
+      "--root <file>",
+      "judge evidence against the PEM roots in FILE (a test or private PKI's Intel-shaped root and/or AMD ARK) instead of Intel's and AMD's",
+    )
     .option("--json", "print one JSON line (url, signer, policy) once serving, for scripts", false)
-    .action(async (flags: { port: string; host: string; dataDir: string; policy: string; json: boolean }) => {
+    .action(async (flags: ServiceFlags) => {
       const policy = flags.policy === "development" ? DEVELOPMENT_POLICY : PRODUCTION_POLICY;
       if (flags.policy !== "development" && flags.policy !== "production") {
         console.error(`unknown policy ${flags.policy}`);
         process.exit(2);
       }
       const signer = loadServiceKey(resolve(flags.dataDir));
+      const roots = flags.root === undefined ? undefined : readRootOverrides(flags.root, "--root");
+      if (roots) console.error(`WARNING: the pinned vendor roots are replaced: ${describeRoots(roots)}`);
       const running = await startAttestationService({
         signer,
         policy,
+        roots,
         port: Number(flags.port),
         host: flags.host,
       });

@@ -22,6 +22,7 @@ import { OperatorError } from "../operator/operator-checks.js";
 import { collect, parsePolicyKeys } from "./deploy.js";
 import { registerEnclaveServe } from "./enclave-serve.js";
 import { run } from "./output.js";
+import { describeRoots, readRootOverrides } from "./root-flags.js";
 
 /** A release name: a version or a word, as operators and status pages show it. */
 const RELEASE_NAME = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
@@ -36,6 +37,9 @@ type BuildFlags = {
   profile: string;
   policySigner: string[];
   policyThreshold?: string;
+  /** A test build: roots pinned in place of the vendors' (root-flags.ts), an emulated kernel's tree. */
+  testRoots?: string;
+  emulatedRoot?: string;
   json: boolean;
 };
 
@@ -51,11 +55,15 @@ export function buildConfig(flags: BuildFlags): BuildConfig {
       "bad_release",
       `--release is 1 to 64 letters, digits and . + _ - (starting with a letter or digit), not ${JSON.stringify(flags.release)}`,
     );
-  const named = {
+  const named: BuildConfig = {
     ...DEFAULT_ENCLAVE_CONFIG,
     app: flags.app,
     version: flags.release,
     platform: platformFlag(flags.platform),
+    ...(flags.testRoots === undefined
+      ? {}
+      : { testRoots: readRootOverrides(flags.testRoots, "--test-roots") }),
+    ...(flags.emulatedRoot === undefined ? {} : { emulatedRoot: resolve(flags.emulatedRoot) }),
   };
   const policyKeys = parsePolicyKeys(flags);
   if (!policyKeys) {
@@ -127,10 +135,26 @@ export function registerEnclaveCommand(program: Command): void {
     )
     .option("--policy-signer <address>", "a policy signer the build pins (repeatable)", collect, [])
     .option("--policy-threshold <k>", "signatures of pinned signers a policy document needs")
+    .option(
+      "--test-roots <file>",
+      "TEST BUILD: pin the PEM roots in FILE (a test PKI's Intel-shaped root and/or AMD ARK) in place of Intel's and AMD's; measured, never a deployment's",
+    )
+    .option(
+      "--emulated-root <dir>",
+      "TEST BUILD: tdx/sev-snp read configfs-tsm under DIR, answered by a test's quote service on DIR/qgs.sock (src/enclave/platforms/test-qgs.ts)",
+    )
     .option("--json", "machine-readable output", false)
     .action((flags: BuildFlags) =>
       run(flags, async () => {
         const config = buildConfig(flags);
+        if (config.testRoots !== undefined || config.emulatedRoot !== undefined) {
+          // Loud whatever the output mode: this bundle must never be deployed.
+          const roots = config.testRoots ? `pins test roots (${describeRoots(config.testRoots)})` : "";
+          const tree = config.emulatedRoot ? `reads an emulated kernel under ${config.emulatedRoot}` : "";
+          console.error(
+            `WARNING: TEST BUILD: this enclave ${[roots, tree].filter(Boolean).join(" and ")}; its evidence means nothing on real hardware. Never deploy it.`,
+          );
+        }
         checkDeploymentOut(config.platform, resolve(flags.out));
         const bundle = await buildEnclaveBundle({ outFile: resolve(flags.out), config, ...appsDirOf(flags) });
         // What an operator deploys on hardware, beside the bundle (src/build/deployment.ts).
@@ -144,6 +168,7 @@ export function registerEnclaveCommand(program: Command): void {
               platform: config.platform,
               profile: config.profile,
               policyKeys: config.policyKeys,
+              testBuild: config.testRoots !== undefined || config.emulatedRoot !== undefined,
               deployment,
             }),
           );

@@ -35,17 +35,18 @@ export type EnclaveConfig = {
   /** The platform adapter it runs on (src/enclave/platforms/choose-platform.ts). */
   platform: EnclavePlatformName;
   /**
-   * Tests only, never set by the CLI: a directory whose tree plays the kernel's for a hardware
+   * Tests only (`anonify enclave build --emulated-root`, a TEST BUILD): a directory whose tree plays the kernel's for a hardware
    * platform's adapter, which then reads `<emulatedRoot>/sys/kernel/config/tsm/report` or
    * `<emulatedRoot>/dev/attestation`. Measured with the rest, so never a deployment's build.
    */
   emulatedRoot?: string;
   /**
-   * Tests only, never set by the CLI: roots (PEM) pinned in place of the hardware vendors' (`intel`:
-   * a test PKI's, src/attestation/dcap/test-pki.ts), at build time (src/build/pinned-roots.ts).
+   * Tests only (`anonify enclave build --test-roots`, a TEST BUILD): roots (PEM) pinned in place of the hardware vendors' (`intel`:
+   * a test PKI's, src/attestation/dcap/test-pki.ts; `amd`: a test ARK, src/attestation/sev-snp/
+   * test-pki.ts), at build time (src/build/pinned-roots.ts).
    * Measured with the rest, so never a deployment's build.
    */
-  testRoots?: { intel?: string };
+  testRoots?: { intel?: string; amd?: string };
   profile: "production" | "development";
   policyKeys: PolicyKeys;
   signerMeasurement: Hex;

@@ -2,13 +2,16 @@
 // configfs-tsm files are the emulated kernel of test-configfs.ts. It makes the tree the kernel would
 // have (`<root>/sys/kernel/config/tsm/report`) and serves the quote service on `<root>/qgs.sock`
 // (test-configfs.ts says the exchange): each request's inblob gets the evidence the test's `answer`
-// makes for it, e.g. a TDX quote signed by a test PKI (`tdxAnswer`). Any number of enclave
+// makes for it, e.g. a TDX quote signed by a test PKI (`tdxAnswer`), or an SEV-SNP report signed by
+// a test VCEK with the certificate table as `auxblob` (`sevSnpAnswer`). Any number of enclave
 // processes may share one tree (each makes its own entries), and the service answers them all.
 import { mkdir, rm } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import type { TdxTestPki } from "../../attestation/dcap/test-pki.js";
 import { makeTdxQuote, type TdRegisters } from "../../attestation/dcap/test-quote.js";
+import type { SevSnpTestPki } from "../../attestation/sev-snp/test-pki.js";
+import { makeSevSnpReport, type SnpGuest, sevSnpCertTable } from "../../attestation/sev-snp/test-report.js";
 import { TSM_INBLOB_BYTES, TSM_REPORT_DIR } from "./configfs-tsm.js";
 import { QGS_SOCKET } from "./test-configfs.js";
 
@@ -27,6 +30,14 @@ const SIZE_FIELD = 4;
 export const tdxAnswer =
   (pki: TdxTestPki, td: () => TdRegisters) =>
   async (inblob: Uint8Array): Promise<QuoteAnswer> => ({ outblob: await makeTdxQuote(pki, inblob, td()) });
+
+/** An SEV-SNP report from `pki`'s VCEK for each inblob, from the guest `guest()` names, and its certificates. */
+export const sevSnpAnswer =
+  (pki: SevSnpTestPki, guest: () => SnpGuest) =>
+  async (inblob: Uint8Array): Promise<QuoteAnswer> => ({
+    outblob: await makeSevSnpReport(pki, inblob, guest()),
+    auxblob: sevSnpCertTable(pki),
+  });
 
 /** The tree under `root` and its quote service, answering with `answer`. */
 export async function startQuoteService(
