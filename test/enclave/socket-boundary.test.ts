@@ -282,7 +282,10 @@ describe("nodes whose enclaves run behind anonify enclave serve", () => {
     }
     const received = (await (await net.client(recipient, 0)).query("balanceOf", {})) as bigint;
     assert.ok(received >= BigInt(acknowledged.length), `${received} of ${acknowledged.length}`);
-    assert.ok(logs.some((l) => /enclave at 127\.0\.0\.1:\d+ closed the connection/.test(l)));
+    // The cut reaches the host as a close or, as often, a reset (seen in a clean-clone CI run).
+    assert.ok(
+      logs.some((l) => /enclave at 127\.0\.0\.1:\d+( closed the connection|: .*(ECONNRESET|EPIPE))/.test(l)),
+    );
     assert.ok(logs.some((l) => /enclave restored/.test(l)));
   });
 });
