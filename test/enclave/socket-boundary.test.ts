@@ -282,9 +282,10 @@ describe("nodes whose enclaves run behind anonify enclave serve", () => {
     }
     const received = (await (await net.client(recipient, 0)).query("balanceOf", {})) as bigint;
     assert.ok(received >= BigInt(acknowledged.length), `${received} of ${acknowledged.length}`);
-    // The cut reaches the host as a close or, as often, a reset (seen in a clean-clone CI run).
+    // The cut ends the link as an exit ends a child (its reason is the socket's: a close, a reset…).
     assert.ok(
-      logs.some((l) => /enclave at 127\.0\.0\.1:\d+( closed the connection|: .*(ECONNRESET|EPIPE))/.test(l)),
+      logs.some((l) => /enclave process exited; restarting it/.test(l)),
+      `the supervisor saw the link end: ${logs.filter((l) => /enclave at /.test(l)).join("\n")}`,
     );
     assert.ok(logs.some((l) => /enclave restored/.test(l)));
   });
