@@ -13,29 +13,23 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Address, type Hex, keccak256, type LocalAccount, parseEther, toHex } from "viem";
+import { type Address, type Hex, keccak256, parseEther, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import erc20 from "../apps/erc20/index.js";
-import type { App } from "../src/app/app.js";
-import type { StateValue } from "../src/app/canonical.js";
 import { startAnvil } from "../src/chain/anvil.js";
 import { connectLedger, type Ledger, withWallet } from "../src/chain/chain.js";
 import { anonifyAbi, baselineERC20Abi, baselineERC20Bytecode } from "../src/chain/generated/contracts.js";
 import { AnonifyClient } from "../src/client/anonify-client.js";
-import { signCommand } from "../src/client/command.js";
 import { localAccount } from "../src/client/local-account.js";
 import { type Devnet, startDevnet } from "../src/devnet/devnet.js";
 import { initialLedgerApp } from "../src/enclave/confidential-ledger.js";
 import { applyBatch, MAX_RECEIPTS } from "../src/enclave/ledger-batches.js";
 import { ledgerRoot, stateDigestAt } from "../src/enclave/ledger-digest.js";
-import { SignatureCheck } from "../src/enclave/signature-check.js";
 import { stateDigest } from "../src/enclave/state-digest.js";
-import { EventLog } from "../src/enclave/test-chain.js";
+import { freshChecks, sealedRun } from "../src/enclave/test-batches.js";
 import { appStateIn } from "../src/enclave/test-harness.js";
 import { STAGES, type StageTotals } from "../src/host/metrics.js";
-import { bucketFor, encodeBatch, sealBatch } from "../src/protocol/batch.js";
+import { bucketFor } from "../src/protocol/batch.js";
 import { ZERO_HASH } from "../src/protocol/digests.js";
-import { encodeSignedCommand } from "../src/protocol/wire.js";
 import { anvilKey } from "../test/support/chain.js";
 import { until } from "../test/support/wait.js";
 import { AUCTIONS, auctionOpenings, type BidFigures, bidPhase, sendAndWait } from "./bid-stream.js";
@@ -525,72 +519,13 @@ async function applyOnlyRun(steady = false): Promise<{
   /** The same batches again from the same state, with the state digest after each (µs per command more). */
   digestMicrosPerCommand: number;
 }> {
-  const domain = { chainId: 31337, contract: "0x5fbdb2315678afecb367f032d93f642f64180aa3" as Address };
-  const app: App<StateValue> = erc20;
-  const holders: LocalAccount[] = Array.from({ length: 200 }, () =>
-    privateKeyToAccount(generatePrivateKey()),
-  );
-  const epochKey = crypto.getRandomValues(new Uint8Array(32));
-  const self = "0x000000000000000000000000000000000000dead" as Hex;
   const PER_BATCH = 64;
   const BATCHES = 40;
-  // Construct + distribute, then transfers: every command signed by a real holder key.
-  const owner = holders[0]!;
-  const nonces = new Map<Address, bigint>();
-  const next = (a: LocalAccount) => {
-    const n = nonces.get(a.address) ?? 0n;
-    nonces.set(a.address, n + 1n);
-    return n;
-  };
-  const encoded: Uint8Array[] = [];
-  const sign = async (a: LocalAccount, command: string, params: Record<string, unknown>) =>
-    encodeSignedCommand(
-      (await signCommand(a, domain, { app: "erc20", command, params, nonce: next(a) })).signed,
-    );
-  encoded.push(await sign(owner, "construct", { totalSupply: SUPPLY.toString() }));
-  for (const h of holders.slice(1))
-    encoded.push(await sign(owner, "transfer", { to: h.address, amount: PER_SENDER.toString() }));
-  const setupCount = encoded.length;
-  for (let i = 0; encoded.length < setupCount + PER_BATCH * BATCHES; i++) {
-    const from = holders[1 + (i % (holders.length - 1))]!;
-    encoded.push(
-      await sign(from, "transfer", { to: holders[(i * 7) % holders.length]!.address, amount: "1" }),
-    );
-  }
-  let state = initialLedgerApp(app);
-  const log = new EventLog();
-  for (let at = 0, index = 0n; at < encoded.length; index++) {
-    const size = at < setupCount ? setupCount : PER_BATCH;
-    const commands = encoded.slice(at, at + size);
-    const ciphertext =
-      `0x${Buffer.from(sealBatch({ epochKey, epoch: 0n, domain, plaintext: encodeBatch(commands) })).toString("hex")}` as Hex;
-    log.append(
-      {
-        kind: "BatchSubmitted",
-        batch: index.toString(),
-        baseSeq: "0",
-        epoch: "0",
-        firstSequence: String(at),
-        count: commands.length,
-        enclave: self,
-        stateDigest: ZERO_HASH,
-        ciphertext,
-        signature: `0x${"00".repeat(65)}`,
-      },
-      1,
-    );
-    at += size;
-  }
-  const events = log.events.filter((e) => e.kind === "BatchSubmitted");
-  const context = {
-    app,
-    domain,
-    self: "0x0000000000000000000000000000000000000001" as Hex,
-    mlsEpoch: 0n,
-    epochKey,
-    members: new Set([self]),
-    signatures: new SignatureCheck(),
-  };
+  const sealed = await sealedRun({ batches: BATCHES, perBatch: PER_BATCH });
+  const { events, commands: encoded } = sealed;
+  const { epochKey } = sealed.context;
+  const context = freshChecks(sealed.context);
+  let state = initialLedgerApp(sealed.context.app);
   state = applyBatch(state, events[0]!, context);
   if (steady) {
     const filler = (label: string, i: number) => keccak256(toHex(`${label} ${i}`)) as Hex;
@@ -606,7 +541,7 @@ async function applyOnlyRun(steady = false): Promise<{
   // (ledger-digest.ts), as every member computes it: the difference is what the digest costs.
   const pass = (digest: boolean): number => {
     // As on an enclave that never saw these commands arrive: checks of its own, empty.
-    const fresh = { ...context, signatures: new SignatureCheck() };
+    const fresh = freshChecks(sealed.context);
     let s = start;
     const t0 = performance.now();
     for (const event of events.slice(1)) {

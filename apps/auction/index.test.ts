@@ -95,6 +95,12 @@ describe("auction", () => {
       unanswered(who, "result", { id: "lot" }, /^the auction is open: its result comes at close$/);
     const closed = ok(seller, "close", { id: "lot" });
     assert.deepEqual(closed, { winner: bob, price: 200n });
+    // The close alone published, and only the auction, its winner and price: no losing bid.
+    assert.deepEqual(app.outputs, [
+      { sequence: app.sequence - 1n, output: { id: "lot", winner: bob, price: 200n } },
+    ]);
+    const published = canonicalJson(app.outputs.map((o) => o.output));
+    for (const hidden of ["150", "120", alice, carol]) assert.ok(!published.includes(hidden), hidden);
     const stranger = "0x9000000000000000000000000000000000000009" as Address;
     for (const who of [stranger, alice, seller])
       assert.deepEqual(ask(who, "result", { id: "lot" }), { winner: bob, price: 200n });
@@ -126,9 +132,10 @@ describe("auction", () => {
   });
 
   it("closes with no winner when nobody bid", () => {
-    const { ok, ask } = market();
+    const { ok, ask, app } = market();
     ok(seller, "open", { id: "empty", item: "nothing wanted" });
     assert.deepEqual(ok(seller, "close", { id: "empty" }), { winner: null, price: null });
+    assert.deepEqual(app.outputs.at(-1)?.output, { id: "empty", winner: null, price: null });
     assert.deepEqual(ask(bob, "result", { id: "empty" }), { winner: null, price: null });
   });
 

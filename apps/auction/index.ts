@@ -8,12 +8,13 @@
 //
 // What each may read: the auction's item, reserve, times and status, to anyone, never the bids or
 // their number; a bidder their own bid; after close, the winner and price, to anyone (`result`,
-// public). Losing bids are never revealed.
+// public), and on chain: `close` publishes `{id, winner, price}` with its batch (`publish`). Losing
+// bids are never revealed.
 //
 // Who may close: the opener at any time (an auction without `closesAt` closes only so), and anyone
 // once `closesAt` has come, so bidders never depend on the opener to get their escrow back.
 import type { Address } from "viem";
-import { AppRejection, type CommandContext, defineApp, withResult } from "../../src/app/app.js";
+import { AppRejection, type CommandContext, defineApp, publish } from "../../src/app/app.js";
 import { embed } from "../../src/app/compose.js";
 import { PersistentMap } from "../../src/app/pmap.js";
 import { object, optional, string, uint } from "../../src/app/schema.js";
@@ -125,6 +126,7 @@ export const auction = defineApp({
     },
     close: {
       params: object({ id }),
+      publishes: true,
       run(state, ctx, { id }) {
         const auction = auctionOf(state, id);
         if (auction.outcome !== null) throw new AppRejection("the auction is closed");
@@ -138,7 +140,8 @@ export const auction = defineApp({
         for (const [bidder, bid] of auction.bids)
           paid = pay(paid, ctx, ESCROW, bidder === best?.[0] ? auction.opener : bidder, bid.amount);
         const outcome = { winner: best?.[0] ?? null, price: best?.[1].amount ?? null };
-        return withResult(withAuction(paid, id, { ...auction, outcome }), outcome);
+        // On chain for anyone, with the batch: the auction and its outcome, never a losing bid.
+        return publish(withAuction(paid, id, { ...auction, outcome }), { id, ...outcome }, outcome);
       },
     },
   },

@@ -91,8 +91,13 @@ describe("voting", () => {
     refused(outsider, "close", { id: "b" }, /only the opener may close before closesAt/);
     app.timestamp = 2_000n;
     refused(dave, "vote", { id: "b", choice: "no" }, /voting has ended/);
+    assert.deepEqual(app.outputs, [], "nothing is published before close");
     ok(outsider, "close", { id: "b" }); // anyone, once closesAt has come
     const expected = tallyOf([2n, 0n, 1n], 4n);
+    // On chain with the close's batch: the counts in the choices' order, and nothing of who voted what.
+    assert.deepEqual(app.outputs, [
+      { sequence: app.sequence - 1n, output: { id: "b", counts: [2n, 0n, 1n], cast: 3n, eligible: 4n } },
+    ]);
     for (const who of [outsider, clerk, dave]) assert.deepEqual(ask(who, "tally", { id: "b" }), expected);
     refused(clerk, "close", { id: "b" }, /the ballot is closed/);
     refused(alice, "vote", { id: "b", choice: "no" }, /voting has ended/);

@@ -11,12 +11,13 @@
 // eligible voters and whether they are one, and their own vote. Not the number of votes cast: read
 // before and after someone is seen sending a command, it would tell whether they voted (abstaining is
 // a choice too). After close the tally says how many voted and for what; with very few voters, or a
-// unanimous vote, a tally tells who voted what, as every published count does.
+// unanimous vote, a tally tells who voted what, as every published count does. `close` also publishes
+// the counts on chain with its batch (`publish`), for contracts and readers without a node.
 //
 // Who may close: the opener at any time (a ballot without `closesAt` closes only so), and anyone once
 // `closesAt` has come.
 import type { Address } from "viem";
-import { AppRejection, defineApp, withResult } from "../../src/app/app.js";
+import { AppRejection, defineApp, publish } from "../../src/app/app.js";
 import { PersistentMap } from "../../src/app/pmap.js";
 import { address, array, object, optional, string, uint } from "../../src/app/schema.js";
 
@@ -105,6 +106,7 @@ export const voting = defineApp({
     },
     close: {
       params: object({ id }),
+      publishes: true,
       run(state, { sender, timestamp }, { id }) {
         const ballot = ballotOf(state, id);
         if (ballot.counts !== null) throw new AppRejection("the ballot is closed");
@@ -114,7 +116,11 @@ export const voting = defineApp({
         const counts = ballot.choices.map(() => 0n);
         for (const index of ballot.voters.values()) if (index !== null) counts[index]! += 1n;
         const closed = { ...ballot, counts };
-        return withResult(withBallot(state, id, closed), tallyOf(closed, counts));
+        const tally = tallyOf(closed, counts);
+        // On chain for anyone, with the batch: the counts in the order of the choices (the ballot's
+        // query names them), bounded whatever the choices' length; never who voted what.
+        const published = { id, counts, cast: tally.cast, eligible: tally.eligible };
+        return publish(withBallot(state, id, closed), published, tally);
       },
     },
   },

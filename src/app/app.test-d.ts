@@ -3,7 +3,7 @@
 // block number (the host reports it, the chain's hash chain does not bind it).
 import type { Address } from "viem";
 import { type Equal, type Expect, expectType } from "../../test/support/type-assert.js";
-import { type CommandContext, defineApp, type QueryContext } from "./app.js";
+import { type CommandContext, defineApp, publish, type QueryContext, withResult } from "./app.js";
 import { object } from "./schema.js";
 
 type _Command = Expect<
@@ -45,4 +45,28 @@ defineApp({
       },
     },
   },
+});
+
+// A command publishes only if it says so: `publish` from a command without `publishes: true` does not
+// type (the executor fails it too, src/app/publishes.test.ts); `withResult` needs no declaration.
+defineApp({
+  name: "declared",
+  initialState: (): { readonly n: bigint } => ({ n: 0n }),
+  commands: {
+    announce: { params: object({}), publishes: true, run: (s) => publish(s, s.n) },
+    either: { params: object({}), publishes: true, run: (s) => (s.n > 0n ? publish(s, s.n) : s) },
+    quiet: { params: object({}), run: (s) => withResult(s, s.n) },
+  },
+  queries: {},
+});
+defineApp({
+  name: "undeclared",
+  initialState: (): { readonly n: bigint } => ({ n: 0n }),
+  commands: {
+    // @ts-expect-error: it publishes without declaring `publishes: true`
+    leak: { params: object({}), run: (s) => publish(s, s.n) },
+    // @ts-expect-error: `publishes: false` says it does not
+    falsely: { params: object({}), publishes: false, run: (s) => publish(s, s.n) },
+  },
+  queries: {},
 });

@@ -64,25 +64,75 @@ export class AppRejection extends Error {
   }
 }
 
-/** A command's new state together with a result for its receipt; made by `withResult`. */
+/**
+ * A command's new state together with a result for its receipt (`withResult`, read by the sender
+ * only) and a public output (`publish`, carried on chain for anyone: an auction's winner and price).
+ */
 export class CommandOutput<S> {
   constructor(
     readonly state: S,
-    readonly result: StateValue,
+    readonly result?: StateValue,
+    readonly publicOutput?: StateValue,
   ) {}
 }
 
+/**
+ * The most bytes of one command's public output (its canonical encoding, src/app/canonical.ts): every
+ * output of a batch goes on chain in one record (src/protocol/public-outputs.ts), which must fit the
+ * largest padding bucket even when every command of a full batch publishes.
+ */
+export const MAX_PUBLIC_OUTPUT_BYTES = 1000;
+
+/**
+ * A command returned a public output (`publish`) without declaring `publishes: true`: a bug of the
+ * app (clients would never look for the output), so the executor fails the command. Its receipt
+ * names it in the runtime's words (they hold nothing of the state); testApp throws it whole.
+ */
+export class UndeclaredPublication extends Error {
+  override name = "UndeclaredPublication";
+  constructor(label: string) {
+    super(`${label} returned a public output (publish) but does not declare publishes: true`);
+  }
+}
+
+/** What `withResult` returns: it publishes nothing, so any command's handler may return it. */
+export type ResultOutput<S> = CommandOutput<S> & { readonly publicOutput?: undefined };
+/** What `publish` returns: only a handler that declares `publishes: true` may return it. */
+export type PublishedOutput<S> = CommandOutput<S> & { readonly publicOutput: StateValue };
+
 /** Returns `state` as the new state and puts `result` in the command's receipt. */
-export function withResult<S>(state: S, result: StateValue): CommandOutput<S> {
-  return new CommandOutput(state, result);
+export function withResult<S>(state: S, result: StateValue): ResultOutput<S> {
+  return new CommandOutput(state, result) as ResultOutput<S>;
+}
+
+/**
+ * Returns `state` as the new state and publishes `output`: the batch that ordered the command carries
+ * it on chain for anyone to read (and nothing else of the command). `result`, if given, goes to the
+ * receipt as with `withResult`. An output over MAX_PUBLIC_OUTPUT_BYTES encoded fails the command, and
+ * so does one from a command that does not declare `publishes: true`.
+ */
+export function publish<S>(state: S, output: StateValue, result?: StateValue): PublishedOutput<S> {
+  return new CommandOutput(state, result, output) as PublishedOutput<S>;
 }
 
 // Handlers are declared with method syntax on purpose: methods are compared bivariantly, so an app
 // over a specific state type is still an `App` that the generic executor accepts.
-export type CommandHandler<S, P> = {
+/**
+ * A command that publishes (`publish`): it says so, so that clients look for its public output on
+ * chain after it, and only after it (the web wallet, the SDK's `publishes`).
+ */
+export type PublishingCommandHandler<S, P> = {
   readonly params: ObjectSchema<P>;
+  readonly publishes: true;
   run(state: S, context: CommandContext, params: P): S | CommandOutput<S>;
 };
+/** A command that publishes nothing: `publish(…)` from it is a type error (and fails it at run time). */
+export type PrivateCommandHandler<S, P> = {
+  readonly params: ObjectSchema<P>;
+  readonly publishes?: false;
+  run(state: S, context: CommandContext, params: P): S | ResultOutput<S>;
+};
+export type CommandHandler<S, P> = PublishingCommandHandler<S, P> | PrivateCommandHandler<S, P>;
 
 export type QueryHandler<S, P> = {
   readonly params: ObjectSchema<P>;

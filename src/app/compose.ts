@@ -23,7 +23,6 @@ import {
   CommandOutput,
   type QueryContext,
   type QueryHandler,
-  withResult,
 } from "./app.js";
 import type { StateValue } from "./canonical.js";
 import { ParamError } from "./schema.js";
@@ -103,15 +102,19 @@ export function embed<Outer, Inner extends StateValue, C, Q>(
   app: App<Inner, C, Q>,
   lens: Lens<Outer, Inner>,
 ): Embedded<Outer, Inner, C, Q> {
-  const liftCommand = <P>(handler: CommandHandler<Inner, P>): CommandHandler<Outer, P> => ({
-    params: handler.params,
-    run(outer, ctx, params) {
-      const output = handler.run(lens.state(outer), ctx, params);
-      return output instanceof CommandOutput
-        ? withResult(lens.with(outer, output.state), output.result)
-        : lens.with(outer, output);
-    },
-  });
+  // The flag carries over: the lifted command publishes what the embedded one does, no more (a
+  // public output from one that does not declare it still fails it at run time).
+  const liftCommand = <P>(handler: CommandHandler<Inner, P>): CommandHandler<Outer, P> =>
+    ({
+      params: handler.params,
+      ...(handler.publishes === true ? { publishes: true } : {}),
+      run(outer: Outer, ctx: CommandContext, params: P) {
+        const output = handler.run(lens.state(outer), ctx, params);
+        return output instanceof CommandOutput
+          ? new CommandOutput(lens.with(outer, output.state), output.result, output.publicOutput)
+          : lens.with(outer, output);
+      },
+    }) as CommandHandler<Outer, P>;
   const liftQuery = <P>(handler: QueryHandler<Inner, P>): QueryHandler<Outer, P> => ({
     params: handler.params,
     ...(handler.public === undefined ? {} : { public: handler.public }),

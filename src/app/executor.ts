@@ -9,7 +9,13 @@
 // fails the command, and its receipt names the handler and the call.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type Address, bytesToHex, type Hex } from "viem";
-import { type App, AppRejection, CommandOutput } from "./app.js";
+import {
+  type App,
+  AppRejection,
+  CommandOutput,
+  MAX_PUBLIC_OUTPUT_BYTES,
+  UndeclaredPublication,
+} from "./app.js";
 import { decodeValue, encodeValue, type StateValue } from "./canonical.js";
 import { type RandomSeed, randomStream } from "./random-stream.js";
 import { outsideSandbox, runSandboxed, SandboxViolation } from "./sandbox.js";
@@ -45,7 +51,12 @@ export type CommandOutcome = {
 
 export type QueryOutcome = { status: "ok"; result: StateValue } | { status: "rejected"; reason: string };
 
-export type CommandApplied<S> = { readonly state: S; readonly receipt: CommandOutcome };
+/** `publicOutput`: what the command published (`publish`), for the batch to carry on chain. */
+export type CommandApplied<S> = {
+  readonly state: S;
+  readonly receipt: CommandOutcome;
+  readonly publicOutput?: StateValue;
+};
 
 export type QueryInput = {
   readonly sender: Address;
@@ -92,7 +103,8 @@ function failureReason(error: unknown): string {
   if (error instanceof AppRejection) return truncate(error.reason);
   if (error instanceof ParamError) return truncate(`invalid params: ${error.message}`);
   // The runtime's own words (the handler and the call it made), the same on every enclave.
-  if (error instanceof SandboxViolation) return truncate(error.message);
+  if (error instanceof SandboxViolation || error instanceof UndeclaredPublication)
+    return truncate(error.message);
   // An app bug: the same on every enclave (same code, same input), but its message may reveal
   // internals, so the receipt says only that it happened.
   return "the app failed on this command";
@@ -139,8 +151,17 @@ export function applyCommand<S extends StateValue>(
     if (isThenable(output))
       throw new SandboxViolation(label, "a promise as a result", "handlers are synchronous");
     if (output instanceof CommandOutput) {
-      encodeValue(output.result); // a result that cannot be sealed into a receipt is an app bug
-      return { state: output.state, receipt: { sequence, status: "applied", result: output.result } };
+      const { result, publicOutput } = output;
+      if (result !== undefined) encodeValue(result); // a result that cannot be sealed into a receipt is an app bug
+      if (publicOutput !== undefined) {
+        if (handler.publishes !== true) throw new UndeclaredPublication(label);
+        checkPublicOutput(publicOutput);
+      }
+      return {
+        state: output.state,
+        receipt: { sequence, status: "applied", ...(result === undefined ? {} : { result }) },
+        ...(publicOutput === undefined ? {} : { publicOutput }),
+      };
     }
     if (output === undefined) throw new TypeError("command returned no state");
     return { state: output, receipt: { sequence, status: "applied" } };
@@ -148,6 +169,13 @@ export function applyCommand<S extends StateValue>(
     if (isAppError(error)) options.onAppError?.(error);
     return failed(failureReason(error));
   }
+}
+
+/** A public output that encodes within MAX_PUBLIC_OUTPUT_BYTES; else the command fails (an app bug). */
+function checkPublicOutput(output: StateValue): void {
+  const size = encodeValue(output).length;
+  if (size > MAX_PUBLIC_OUTPUT_BYTES)
+    throw new TypeError(`public output is ${size} bytes encoded, over ${MAX_PUBLIC_OUTPUT_BYTES}`);
 }
 
 /** Answers one query; a rejection (unknown query, bad params, the app's refusal) is an outcome, not a throw. */

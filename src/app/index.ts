@@ -11,11 +11,18 @@ export {
   CommandOutput,
   type CommandParams,
   defineApp,
+  MAX_PUBLIC_OUTPUT_BYTES,
   MAX_RANDOM_BYTES,
+  type PrivateCommandHandler,
+  type PublishedOutput,
+  type PublishingCommandHandler,
+  publish,
   type QueryContext,
   type QueryHandler,
   type QueryName,
   type QueryParams,
+  type ResultOutput,
+  UndeclaredPublication,
   withResult,
 } from "./app.js";
 export { CanonicalError, type JsonValue, type StateKey, type StateValue } from "./canonical.js";

@@ -2,7 +2,7 @@
 // an enclave drives it — JSON params, one sequence, a block time the test sets, a seed per command —
 // with the determinism check: every command and query runs twice, each time on a fresh copy of the
 // state decoded from its canonical bytes (as an enclave after a restart or a joiner holds it), and
-// any difference of state, receipt or answer fails naming the command. So does a handler that
+// any difference of state, receipt, public output or answer fails naming the command. So does a handler that
 // changed the state it was given, or that the sandbox refused (it read the clock or `Math.random`).
 // A handler's own error (a bug) is thrown with its message and stack, where an enclave says only
 // "the app failed on this command".
@@ -59,8 +59,14 @@ function watchingErrors(what: string) {
 const equalBytes = (a: Uint8Array, b: Uint8Array): boolean =>
   a.length === b.length && a.every((byte, i) => byte === b[i]);
 const fresh = <S extends StateValue>(bytes: Uint8Array): S => decodeAppState<S>(bytes);
-const receiptBytes = (receipt: CommandOutcome): Uint8Array =>
-  encodeValue({ status: receipt.status, reason: receipt.reason ?? null, result: receipt.result ?? null });
+/** What the two runs must agree on beside the state: the receipt and the public output. */
+const outcomeBytes = ({ receipt, publicOutput }: CommandApplied<StateValue>): Uint8Array =>
+  encodeValue({
+    status: receipt.status,
+    reason: receipt.reason ?? null,
+    result: receipt.result ?? null,
+    publicOutput: publicOutput === undefined ? null : [publicOutput],
+  });
 
 /**
  * Applies `command` twice, each on a fresh copy of `state`, and returns the first run's outcome;
@@ -81,7 +87,7 @@ export function applyTwice<S extends StateValue>(
     errors.check();
     if (!equalBytes(encodeAppState(given), before))
       throw new NondeterministicApp(`${what} changed the state it was given: return a new state instead`);
-    return { applied, state: encodeAppState(applied.state), receipt: receiptBytes(applied.receipt) };
+    return { applied, state: encodeAppState(applied.state), receipt: outcomeBytes(applied) };
   });
   const [first, second] = runs as [(typeof runs)[0], (typeof runs)[0]];
   const refused = first.applied.receipt.reason;
@@ -144,6 +150,11 @@ export type AppUnderTest<S extends StateValue> = {
   sequence: bigint;
   /** The block time (seconds) of the next commands; set it to move time. */
   timestamp: bigint;
+  /**
+   * What each command published (`publish`), in order: what the batch carries on chain for anyone.
+   * A command that published nothing has no entry.
+   */
+  readonly outputs: { sequence: bigint; output: StateValue }[];
   /** Applies a command as the next in order (checked for determinism) and returns its receipt. */
   send(sender: Address, name: string, params?: Record<string, unknown>): CommandOutcome;
   /** Answers a query at the current state and time (checked for determinism). */
@@ -160,6 +171,7 @@ export function testApp<S extends StateValue>(
     state: options.state ?? initialStateTwice(app),
     sequence: 0n,
     timestamp: options.timestamp ?? 0n,
+    outputs: [],
     send(sender, name, params = {}) {
       const sequence = harness.sequence++;
       const input = {
@@ -170,8 +182,9 @@ export function testApp<S extends StateValue>(
         timestamp: harness.timestamp,
         seed: () => seed(sequence),
       };
-      const { state, receipt } = applyTwice(app, harness.state, input);
+      const { state, receipt, publicOutput } = applyTwice(app, harness.state, input);
       harness.state = state;
+      if (publicOutput !== undefined) harness.outputs.push({ sequence, output: publicOutput });
       return receipt;
     },
     ask: (sender, name, params = {}) =>

@@ -1,11 +1,15 @@
-// The DCAP collateral a registration request brings with its SGX or TDX quote: the set the chain
-// holds for it, which the node's host reads (src/client/published-collateral.ts). The service still
-// judges it: Intel's root signs it, so a host cannot forge one, and a set that is missing, another
-// PKI's or past its next update is refused by name with what the operator must do, before the quote
-// is verified against it (which refuses a set for another FMSPC or PCK CA).
+// The collateral a registration request brings with its evidence: for an SGX or TDX quote the DCAP
+// set the chain holds for it, for a SEV-SNP report AMD's CRLs the chain holds for its product (as PEM
+// text), both read by the node's host (src/client/published-collateral.ts). The service still judges
+// it: Intel's root or AMD's ARK signs it, so a host cannot forge one, and a set that is missing (DCAP
+// only: a SEV-SNP report without CRLs is judged, and its verdict warns), another PKI's or past its
+// next update is refused by name with what the operator must do, before the evidence is verified
+// against it (which refuses a set for another FMSPC, PCK CA or product).
 import type { Hex } from "viem";
 import { verifyPublishedCollateral } from "./dcap/published-collateral.js";
-import { collateralFor } from "./held-collateral.js";
+import { collateralKeyOfEvidence } from "./held-collateral.js";
+import { takePemCrls } from "./sev-snp/crl.js";
+import { verifyPublishedSevSnpCrls } from "./sev-snp/published-crls.js";
 import { type PlatformName, VerificationError } from "./verdict.js";
 
 /** Refusals of a request's collateral, each with what the operator does about it. */
@@ -25,15 +29,23 @@ export function refuseCollateral(
   now: Date,
   rootCertificatePem?: string,
 ): CollateralRefusal | undefined {
-  const key = collateralFor({}, format, evidence)?.key;
+  const key = collateralKeyOfEvidence(format, evidence);
   if (key === undefined) return undefined;
   const [, fmspc, ca] = key.split(":");
-  const publish = `publish Intel's current ${format} collateral for FMSPC ${fmspc} (PCK CA ${ca}) on chain (anonify collateral publish)`;
-  if (collateral === undefined)
+  const publish =
+    format === "sev-snp"
+      ? `publish AMD's current CRLs for ${fmspc} on chain (anonify collateral publish --sev-snp-crl)`
+      : `publish Intel's current ${format} collateral for FMSPC ${fmspc} (PCK CA ${ca}) on chain (anonify collateral publish)`;
+  if (collateral === undefined) {
+    if (format === "sev-snp") return undefined;
     return { code: "collateral_missing", message: `no collateral came with the quote: ${publish}` };
-  let head: ReturnType<typeof verifyPublishedCollateral>;
+  }
+  let head: { nextUpdate: string };
   try {
-    head = verifyPublishedCollateral(collateral, rootCertificatePem);
+    head =
+      format === "sev-snp"
+        ? verifyPublishedSevSnpCrls(crlsOf(collateral), rootCertificatePem)
+        : verifyPublishedCollateral(collateral, rootCertificatePem);
   } catch (error) {
     if (!(error instanceof VerificationError)) throw error;
     return {
@@ -47,4 +59,14 @@ export function refuseCollateral(
       message: `the collateral passed its next update at ${head.nextUpdate}: ${publish}`,
     };
   return undefined;
+}
+
+/** The CRLs (DER) of a SEV-SNP request's collateral: PEM text of CRL blocks alone. */
+function crlsOf(collateral: unknown): Uint8Array[] {
+  if (typeof collateral !== "string")
+    throw new VerificationError("sev-snp: collateral must be PEM text of AMD's CRLs");
+  const { crls, rest } = takePemCrls(collateral);
+  if (crls.length === 0 || rest.trim() !== "")
+    throw new VerificationError("sev-snp: collateral must be PEM text of AMD's CRLs and nothing else");
+  return crls;
 }

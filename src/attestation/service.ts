@@ -1,6 +1,7 @@
 // The attestation service over HTTP: the role Intel IAS or a DCAP verification service plays. It
 // verifies evidence, applies its policy and signs the report the Anonify contract checks. It holds no
-// DCAP collateral: an SGX or TDX quote comes with the set the chain holds for it (request-collateral.ts).
+// DCAP collateral: an SGX or TDX quote comes with the set the chain holds for it, a SEV-SNP report with
+// AMD's CRLs the chain holds for its product (request-collateral.ts).
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -67,7 +68,8 @@ export function buildAttestationService(options: AttestationServiceOptions): Fas
               pattern: "^0x([0-9a-fA-F]{2})+$",
               maxLength: 2 + 2 * MAX_EVIDENCE_BYTES,
             },
-            collateral: { type: "object" },
+            // Intel's PCS JSON for a DCAP quote; AMD's CRLs as PEM text for a SEV-SNP report.
+            collateral: { anyOf: [{ type: "object" }, { type: "string", maxLength: MAX_BODY_BYTES }] },
           },
         },
       },

@@ -7,6 +7,9 @@
 // every member and client alike with nothing else. A bare report takes its certificates as
 // `options.collateral`: PEM text of the VCEK or VLEK, then its ASK or ASVK, then optionally the ARK
 // (`anonify attest verify --format sev-snp --certs CHAIN.pem`); certificates in both places are refused.
+// The collateral may also hold AMD's CRLs as "X509 CRL" PEM blocks (`--crl FILE`), alone beside a
+// certificate table; each is checked against the chain (sev-snp/crl.ts), and without one the verdict
+// warns that revocation was not checked.
 //
 // Checked, in this order (the first failure is the reason): the report's strict layout (version 2..5,
 // reserved bytes, policy bits); the chain at `now` (sev-snp/chain.ts); the key kind the report names
@@ -18,6 +21,7 @@
 //
 // The verdict: measurement = MEASUREMENT (48 bytes; on chain as its SHA-256, like Nitro's PCR0);
 // signerMeasurement = ID_KEY_DIGEST (zero without an ID block); debug = the guest policy's DEBUG bit;
+// vmpl = VMPL (a policy accepts only 0, the guest kernel's own, unless it says otherwise: policy.ts);
 // tcb = the reported TCB's components; tcbStatus "UpToDate" means only that AMD certified this TCB
 // for this chip (AMD publishes no status to judge it against: a minimum is the relying party's);
 // reportData = REPORT_DATA (64 bytes, the binding as for SGX and TDX).
@@ -33,6 +37,7 @@ import {
   type VerifiedChain,
   verifyAmdChain,
 } from "./sev-snp/chain.js";
+import { checkAmdRevocation, takePemCrls } from "./sev-snp/crl.js";
 import { HWID_BYTES } from "./sev-snp/endorsement.js";
 import {
   decodeSevSnpReport,
@@ -86,19 +91,28 @@ function verifyOrThrow(evidence: Uint8Array, options: VerifyOptions): Verdict {
   }
   const { report: reportBytes, certTable } = splitSevSnpEvidence(evidence);
   const report = decodeSevSnpReport(reportBytes);
-  const certs = certificatesOf(report, certTable, options.collateral);
+  const { crls, rest } = crlsOf(options.collateral);
+  const certs = certificatesOf(report, certTable, rest);
   const roots =
     options.rootCertificatePem === undefined
       ? pinnedAmdRoots()
       : [explicitAmdRoot(options.rootCertificatePem)];
   const chain = verifyAmdChain(certs, roots, now);
+  const warnings = checkAmdRevocation(crls, chain, now);
   const tcb = checkAgainstCertificate(report, chain);
   if (!verifyEcdsa(chain.certificate.publicKey, "sha384", report.signed, report.signature, "raw")) {
     throw new VerificationError(
       `sev-snp report: signature invalid (${chain.endorsement.kind.toUpperCase()})`,
     );
   }
-  return verdictOf(report, tcb);
+  return { ...verdictOf(report, tcb), ...(warnings.length > 0 ? { warnings } : {}) };
+}
+
+/** The CRLs in PEM collateral, and the rest of it (the certificates; undefined if only CRLs). */
+function crlsOf(collateral: unknown): { crls: Uint8Array[]; rest: unknown } {
+  if (typeof collateral !== "string") return { crls: [], rest: collateral };
+  const { crls, rest } = takePemCrls(collateral);
+  return { crls, rest: crls.length > 0 && rest.trim() === "" ? undefined : rest };
 }
 
 /** The certificates from the evidence's table, or else from the PEM text passed as collateral. */
@@ -201,6 +215,7 @@ function verdictOf(report: SevSnpReport, tcb: Tcb): Verdict {
       image_id: toHex(report.imageId),
     },
     debug: policyAllowsDebug(report.policy),
+    vmpl: report.vmpl,
     tcbStatus: "UpToDate",
     advisoryIds: [],
     tcb: { ...tcb },

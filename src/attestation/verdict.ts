@@ -28,6 +28,11 @@ export type Verdict = {
   /** Every measurement register the platform reports (e.g. RTMR0..3, PCR0..15), hex. */
   measurements: Record<string, string>;
   debug: boolean;
+  /**
+   * SEV-SNP: the VM privilege level that asked for the report (0: the guest kernel itself; above: a
+   * less privileged part of the VM, whose report is not the guest's own). Policies judge it (maxVmpl).
+   */
+  vmpl?: number;
   tcbStatus: TcbStatusName;
   advisoryIds: string[];
   /** The TCB's patch levels as the evidence reports them (SEV-SNP: bootloader, tee, snp, microcode, fmc). */
@@ -42,6 +47,11 @@ export type Verdict = {
   nonce?: string;
   /** A public key the evidence binds for the relying party, hex, if the format carries one (Nitro). */
   publicKey?: string;
+  /**
+   * What the verifier could not check with what it was given, said rather than passed over (SEV-SNP:
+   * no CRL, so the chain's revocation is unchecked). Absent when there is nothing to say.
+   */
+  warnings?: string[];
 };
 
 /** Evidence that fails verification; `reason` says which check failed, never a secret. */

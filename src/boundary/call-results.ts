@@ -51,7 +51,9 @@ export type GroupSummary = {
 export type CollateralSummary = {
   key: string;
   platform: string;
-  fmspc: string;
+  /** Intel's collateral: the FMSPC it judges; AMD's CRLs: the product (Milan, Genoa, Turin). */
+  fmspc?: string;
+  product?: string;
   tcbEvaluationDataNumber?: number;
   nextUpdate: string;
 };
@@ -73,6 +75,16 @@ export type LedgerSummary = {
 
 /** A sealed journal record as the host keeps it: in clear only its order and kind. */
 export type JournalEntry = { seq: number; kind: "snapshot" | "accepted" | "batched"; sealed: Hex };
+
+/**
+ * `submitCommand`: the accepted command's id (its digest) and its journal record; or, for a command
+ * this enclave took before (the same digest: a client resending after its answer was lost), the same
+ * id, where the command stands (`repeated`) and no record: nothing changed. The host sees the id
+ * in both, and the status it could ask by id anyway.
+ */
+export type SubmitResult =
+  | { id: Hex; journal: JournalEntry; repeated?: undefined }
+  | { id: Hex; journal?: undefined; repeated: CommandStatus };
 
 export type PublicIdentity = { address: Hex; hpkePublicKey: Hex };
 
@@ -136,6 +148,22 @@ export type SnapshotOffer = {
   commit: boolean;
 };
 
+/**
+ * A batch's public outputs record, signed by this enclave (it submitted the batch): the host publishes
+ * it (`publishOutputs(batch, seq, outputs, signature)`, src/protocol/public-outputs.ts).
+ */
+export type OutputsRecord = { batch: string; seq: string; outputs: Hex; signature: Hex };
+
+/** `checkOutputs`' answer: how many records it checked, and the divergence one showed, if any. */
+export type CheckOutputsResult = {
+  checked: number;
+  diverged: Divergence | undefined;
+  sealedState: Hex | undefined;
+};
+
+/** `resumeSession`: where the enclave stands, its whole checkpoint and a journal snapshot. */
+export type ResumedSession = GroupView & { sealedState: Hex; journal: JournalEntry };
+
 export type ApplyResult = GroupView & {
   applied: number;
   /**
@@ -144,6 +172,8 @@ export type ApplyResult = GroupView & {
    */
   blocked: boolean;
   snapshots: SnapshotOffer[];
+  /** Public outputs records of the batches this enclave submitted and just applied (none: none). */
+  outputs?: OutputsRecord[];
   /** The commands accepted here that this apply ordered ("unknown": the enclave holds nothing of it). */
   settled: (CommandStatusAnswer | { id: Hex; status: "unknown" })[];
   sealedState: Hex | undefined;

@@ -23,20 +23,23 @@ import {
 import { MAX_BATCH_COMMANDS, MAX_BATCHES_IN_FLIGHT } from "../protocol/batch.js";
 import { MAX_SEALED_MESSAGE_BYTES } from "../protocol/envelope.js";
 import { MAX_PEER_URL_BYTES } from "../protocol/peer-url.js";
+import { MAX_OUTPUTS_RECORD_BYTES } from "../protocol/public-outputs.js";
 import { MAX_SNAPSHOT_BYTES } from "../protocol/snapshot.js";
 import { MAX_NAME_BYTES, MAX_PARAMS_BYTES } from "../protocol/wire.js";
 import type {
   ApplyResult,
+  CheckOutputsResult,
   CommandStatusAnswer,
   GroupView,
   HandshakeProposal,
   InitResult,
   InstallSnapshotResult,
-  JournalEntry,
   PublicQueryResult,
+  ResumedSession,
   SealBatchResult,
   SnapshotChunk,
   StatusResult,
+  SubmitResult,
 } from "./call-results.js";
 import { LEDGER_EVENT } from "./chain-events.js";
 import { type EnclaveErrorCode, REFUSED } from "./refusal-codes.js";
@@ -64,6 +67,8 @@ const MAX_CHAIN_ID = 2 ** 48;
 /** The enclave's signature as the contract takes it: r ‖ s ‖ v. */
 export const SIGNATURE_WITH_V_BYTES = 65;
 const COMMAND_ID_BYTES = 32;
+/** Outputs records per `checkOutputs` call: the host sends more in more calls. */
+export const MAX_OUTPUTS_RECORDS_PER_CALL = 8;
 
 /** Snapshot bytes cross the boundary in pieces of at most this size (hex doubles it in a frame). */
 export const SNAPSHOT_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -137,6 +142,12 @@ export const ENCLAVE_CALLS = {
     }),
     [...SESSION, "sealed_state_invalid", "restore_closed", "journal_broken"],
   ),
+  /**
+   * A host that connected again to this enclave, which kept its state (served in a VM, it outlived
+   * the connection): the whole checkpoint sealed anew (every piece) and a journal snapshot, so that
+   * what the host keeps is complete again whatever answers the drop lost; and where it stands.
+   */
+  resumeSession: returns<ResumedSession>()(none, SESSION),
   /** Signed for a record nonce never below one it was signed for before (else `stale_nonce`). */
   keyPackage: returns<{ keyPackage: Hex; signature: Hex; sealedState: Hex }>()(recordNonce, [
     ...SESSION,
@@ -148,13 +159,33 @@ export const ENCLAVE_CALLS = {
     "event_mismatch",
     "diverged",
   ]),
+  /**
+   * Records of batches' public outputs as the chain holds them (`OutputsPublished`), checked against
+   * this enclave's own (src/enclave/calls/outputs.ts): one its batch's submitter signed over other
+   * outputs stops this enclave (`diverged` in the answer); one its submitter did not sign is
+   * `invalid_argument`, and changes nothing.
+   */
+  checkOutputs: returns<CheckOutputsResult>()(
+    object({
+      records: array(
+        object({
+          batch: decimal({ bits: 64 }),
+          seq: decimal({ bits: 64 }),
+          outputs: hex({ min: 1, max: MAX_OUTPUTS_RECORD_BYTES }),
+          signature: hex({ min: SIGNATURE_WITH_V_BYTES, max: SIGNATURE_WITH_V_BYTES }),
+        }),
+        { max: MAX_OUTPUTS_RECORDS_PER_CALL },
+      ),
+    }),
+    [...SESSION, "diverged"],
+  ),
   proposeHandshake: returns<HandshakeProposal>()(object({ rotate: optional(bool()) }), SESSION),
   groupStatus: returns<GroupView>()(none, SESSION),
   /**
    * Opens a sealed command, checks signature, nonce and params, and queues it. A refusal after
    * opening is `refused` with the reason in `sealedReason` (a receipt sealed to the sender).
    */
-  submitCommand: returns<{ id: Hex; journal: JournalEntry }>()(object({ envelope }), [
+  submitCommand: returns<SubmitResult>()(object({ envelope }), [
     ...SESSION,
     ...OPEN_REFUSALS,
     "queue_full",

@@ -51,6 +51,15 @@ describe("the host-token handshake", () => {
     assert.equal(provesHost({ step: "accepted" }, TOKEN, asked.nonce), false);
   });
 
+  test("the session the host asks for is in its proof: a man in the middle cannot turn resume into fresh", () => {
+    const asked = challenge();
+    const resume = proofFor(TOKEN, asked.message);
+    assert.ok(resume.step === "proof" && resume.session === "resume", "resume unless asked otherwise");
+    assert.ok(provesHost(resume, TOKEN, asked.nonce));
+    assert.equal(provesHost({ ...resume, session: "fresh" }, TOKEN, asked.nonce), false);
+    assert.ok(provesHost(proofFor(TOKEN, asked.message, "fresh"), TOKEN, asked.nonce));
+  });
+
   test("a message too long, continued, not JSON or not of the handshake is refused from what it is", () => {
     const refused = (bytes: Uint8Array, why: RegExp) =>
       assert.throws(
@@ -62,7 +71,11 @@ describe("the host-token handshake", () => {
     refused(frame("{}", 0x8000_0002), /one frame/);
     refused(frame("{not json"), /not JSON/);
     refused(frame(JSON.stringify({ v: 1, id: 1, call: "status", args: {} })), /step/);
-    refused(frame(JSON.stringify({ step: "proof", mac: "0x12" })), /mac/);
+    refused(frame(JSON.stringify({ step: "proof", session: "resume", mac: "0x12" })), /mac/);
+    refused(
+      frame(JSON.stringify({ step: "proof", session: "both", mac: `0x${"00".repeat(32)}` })),
+      /session/,
+    );
     refused(frame(JSON.stringify({ step: "challenge", v: 2, nonce: `0x${"00".repeat(32)}` })), /\.v/);
     refused(frame(JSON.stringify({ step: "accepted", extra: 1 })), /not a known field/);
   });

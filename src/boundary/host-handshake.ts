@@ -7,16 +7,20 @@
 // Each message is UTF-8 JSON in one frame of frames.ts: a 4-byte big-endian length (the CONTINUED bit
 // clear), then at most MAX_HANDSHAKE_BYTES. In order:
 //   enclave side → peer   {"step":"challenge","v":1,"nonce":"0x<32 bytes>"}   fresh random per connection
-//   peer → enclave side   {"step":"proof","mac":"0x<32 bytes>"}               HMAC-SHA256(token, LABEL ‖ nonce)
+//   peer → enclave side   {"step":"proof","session":"resume"|"fresh","mac":"0x<32 bytes>"}
+//                         mac = HMAC-SHA256(token, LABEL ‖ nonce ‖ session as UTF-8)
 //   enclave side → peer   {"step":"accepted"}  or  {"step":"refused","reason":"<text>"}, then closed
 // A MAC over a fresh nonce, not the token itself: whoever reads the connection (the path between a
 // host and its VM) learns nothing to replay. The MAC is compared in constant time.
+// `session`: "resume" continues with the enclave process already running (its state in memory), if
+// one is; "fresh" ends it and starts a new one. It is in the MAC: a man in the middle cannot turn a
+// reconnection into a fresh enclave (a rejoin on TDX and SEV-SNP).
 import { equalBytes } from "@noble/ciphers/utils.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { randomBytes } from "@noble/hashes/utils.js";
 import { bytesToHex, type Hex, hexToBytes } from "viem";
-import { hex, int, ParamError, string, tagged } from "../app/schema.js";
+import { hex, int, oneOf, ParamError, string, tagged } from "../app/schema.js";
 import { FRAME_HEADER_BYTES } from "./frames.js";
 
 /** The handshake's version; a peer speaking another is refused. */
@@ -33,18 +37,25 @@ const PROOF_LABEL = new TextEncoder().encode("anonify enclave host proof v1");
 /** The frame header bit of a message continued in the next frame: a handshake message has none. */
 const CONTINUED = 0x8000_0000;
 
+/** What the host asks of the enclave side: the running enclave (resume), or a new one (fresh). */
+export const SESSION_MODES = ["resume", "fresh"] as const;
+export type SessionMode = (typeof SESSION_MODES)[number];
+
 const HANDSHAKE_MESSAGE = tagged("step", {
   challenge: {
     v: int({ min: HANDSHAKE_VERSION, max: HANDSHAKE_VERSION }),
     nonce: hex({ min: HANDSHAKE_NONCE_BYTES, max: HANDSHAKE_NONCE_BYTES }),
   },
-  proof: { mac: hex({ min: MAC_BYTES, max: MAC_BYTES }) },
+  proof: {
+    session: oneOf(SESSION_MODES),
+    mac: hex({ min: MAC_BYTES, max: MAC_BYTES }),
+  },
   accepted: {},
   refused: { reason: string({ maxLength: MAX_REASON_CHARS }) },
 });
 export type HandshakeMessage =
   | { step: "challenge"; v: number; nonce: Hex }
-  | { step: "proof"; mac: Hex }
+  | { step: "proof"; session: SessionMode; mac: Hex }
   | { step: "accepted" }
   | { step: "refused"; reason: string };
 
@@ -107,17 +118,23 @@ export function challenge(): { message: HandshakeMessage; nonce: Uint8Array } {
   return { message: { step: "challenge", v: HANDSHAKE_VERSION, nonce: bytesToHex(nonce) }, nonce };
 }
 
-const mac = (token: string, nonce: Uint8Array): Uint8Array =>
-  hmac(sha256, new TextEncoder().encode(token), new Uint8Array([...PROOF_LABEL, ...nonce]));
+const mac = (token: string, nonce: Uint8Array, session: SessionMode): Uint8Array => {
+  const encode = (text: string) => new TextEncoder().encode(text);
+  return hmac(sha256, encode(token), new Uint8Array([...PROOF_LABEL, ...nonce, ...encode(session)]));
+};
 
-/** The peer's answer to a challenge: proof that it holds `token`. */
-export function proofFor(token: string, challenged: HandshakeMessage): HandshakeMessage {
+/** The peer's answer to a challenge: proof that it holds `token`, for the session it asks. */
+export function proofFor(
+  token: string,
+  challenged: HandshakeMessage,
+  session: SessionMode = "resume",
+): HandshakeMessage {
   if (challenged.step !== "challenge")
     throw new HandshakeError(`expected a challenge, got ${challenged.step}`);
-  return { step: "proof", mac: bytesToHex(mac(token, hexToBytes(challenged.nonce))) };
+  return { step: "proof", session, mac: bytesToHex(mac(token, hexToBytes(challenged.nonce), session)) };
 }
 
-/** Whether `answer` proves `token` for `nonce` (in constant time). */
+/** Whether `answer` proves `token` for `nonce` and the session it names (in constant time). */
 export function provesHost(answer: HandshakeMessage, token: string, nonce: Uint8Array): boolean {
-  return answer.step === "proof" && equalBytes(hexToBytes(answer.mac), mac(token, nonce));
+  return answer.step === "proof" && equalBytes(hexToBytes(answer.mac), mac(token, nonce, answer.session));
 }

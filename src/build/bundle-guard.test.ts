@@ -109,6 +109,64 @@ describe("the bundle guard, on bundles made to load code from outside", () => {
     );
   });
 
+  test("a thread may run the bundle itself and nothing else (worker-guard.ts)", async () => {
+    const self = [
+      'import { Worker, parentPort, workerData } from "node:worker_threads";',
+      "export const spawn = (data) => new Worker(new URL(import.meta.url), { workerData: data });",
+      "export const alone = () => new Worker(new URL(import.meta.url));",
+      'export const web = typeof Worker !== "undefined";',
+      "if (workerData?.role === 1) parentPort.postMessage(1);",
+    ].join("\n");
+    assert.deepEqual(await offences("self-worker.mjs", self), []);
+    const other = /a Worker of other code than the bundle itself/;
+    named(
+      await offences(
+        "file-worker.mjs",
+        'import { Worker } from "node:worker_threads";\nexport const w = () => new Worker("./other.js");',
+      ),
+      other,
+    );
+    named(
+      await offences(
+        "string-worker.mjs",
+        'import { Worker } from "node:worker_threads";\nexport const w = (code) => new Worker(code, { eval: true });',
+      ),
+      other,
+    );
+    named(
+      await offences(
+        "argv-worker.mjs",
+        'import { Worker } from "node:worker_threads";\nexport const w = () => new Worker(new URL(import.meta.url), { execArgv: ["--import", "/tmp/x.mjs"] });',
+      ),
+      other,
+    );
+    named(
+      await offences(
+        "alias-worker.mjs",
+        'import { Worker } from "node:worker_threads";\nexport const W = Worker;',
+      ),
+      other,
+    );
+    named(
+      await offences(
+        "namespace-worker.mjs",
+        'import * as threads from "node:worker_threads";\nexport const w = (f) => new threads.Worker(f);',
+      ),
+      /import of node:worker_threads other than named bindings/,
+    );
+    named(
+      await offences(
+        "channel-worker.mjs",
+        'import { MessageChannel } from "node:worker_threads";\nexport const c = new MessageChannel();',
+      ),
+      /import of MessageChannel from node:worker_threads/,
+    );
+    named(
+      await offences("import-worker.mjs", 'export const w = () => import("node:worker_threads");'),
+      /import\(\) of the built-in "node:worker_threads", which loads code/,
+    );
+  });
+
   test("eval or Function of a string made at run time, and WebAssembly from disk", async () => {
     named(
       await offences("function.mjs", "export const f = (code) => new Function(code);"),

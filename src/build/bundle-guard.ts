@@ -3,12 +3,14 @@
 // external imports, other than Node's built-ins), a built-in that loads or runs code (`vm`,
 // `module`, `child_process`…), `require` or `import()` of a computed name, a native addon
 // (`dlopen`), WebAssembly compiled from bytes not inlined by the build, or `eval`/`Function` of a
-// string not written in the bundle itself. Reading files (node:fs) is data, and allowed.
+// string not written in the bundle itself. Reading files (node:fs) is data, and allowed. A thread
+// may run the bundle itself again and nothing else (worker-guard.ts).
 // The text scan sees what a reader sees: an alias of `Function` or a name built from pieces at
 // run time is beyond it; `require` is also held at run time (BUILTINS_ONLY_REQUIRE).
 import { isBuiltin } from "node:module";
 import type { Metafile } from "esbuild";
 import { maskLiterals } from "./code-mask.js";
+import { isWorkerThreads, workerBindings, workerUses } from "./worker-guard.js";
 
 /** Built-ins that load or run code: with them, code from outside the bundle could run in the enclave. */
 export const CODE_LOADING_BUILTINS: readonly string[] = [
@@ -16,7 +18,7 @@ export const CODE_LOADING_BUILTINS: readonly string[] = [
   "vm", // code compiled from strings
   "child_process", // programs from disk
   "cluster", // forks the process to run a script
-  "worker_threads", // a Worker runs a file or a string
+  "worker_threads", // a Worker runs a file or a string (only the bundle itself: worker-guard.ts)
   "inspector", // evaluates code in the process
   "repl",
   "wasi",
@@ -90,7 +92,15 @@ export function offencesInMetafile(metafile: Metafile): Offence[] {
       if (file.endsWith(".node")) offences.push({ what: "a native addon", where: file });
     const seen = new Set<string>();
     for (const { path, kind, external } of output.imports) {
-      if (!external || isAllowedBuiltin(path) || ESBUILD_VIRTUAL.test(path) || seen.has(`${kind} ${path}`))
+      // A static import of worker_threads is the text scan's to judge (worker-guard.ts).
+      const selfWorker = kind === "import-statement" && isWorkerThreads(path);
+      if (
+        !external ||
+        isAllowedBuiltin(path) ||
+        selfWorker ||
+        ESBUILD_VIRTUAL.test(path) ||
+        seen.has(`${kind} ${path}`)
+      )
         continue;
       seen.add(`${kind} ${path}`);
       const importers = inBundle
@@ -202,10 +212,16 @@ export function offencesInText(text: string): Offence[] {
       else if (!isAllowedBuiltin(name)) offend(`require of ${refused(name)}`, m.index);
     }
   }
+  const workers: string[] = [];
+  const workerImports: [number, number][] = [];
   for (const m of code.matchAll(STATIC_IMPORT)) {
     const name = literalAt(code, text, m.index + m[0].length)?.value;
-    if (name !== undefined && !isAllowedBuiltin(name)) offend(`import of ${refused(name)}`, m.index);
+    if (name !== undefined && isWorkerThreads(name)) {
+      workers.push(...workerBindings(m[0], m.index, offend));
+      workerImports.push([m.index, m.index + m[0].length]);
+    } else if (name !== undefined && !isAllowedBuiltin(name)) offend(`import of ${refused(name)}`, m.index);
   }
+  workerUses(code, workers, workerImports, offend);
   for (const m of code.matchAll(CREATE_REQUIRE)) offend("createRequire (a require for any file)", m.index);
   for (const m of code.matchAll(DYNAMIC_IMPORT)) {
     const open = m.index + m[0].length - 1;

@@ -51,6 +51,7 @@ function gramineDescription(bundle: DeployedBundle, template: string, name: stri
     notTested: [
       "no SGX machine and no Gramine here: the template was checked as TOML and against Gramine's manifest schema, never rendered by gramine-manifest, signed or run",
       "the gramine-sgx adapter was tested only over a plain directory playing /dev/attestation",
+      "anonify node start --platform gramine-sgx was tested only with a test stand-in for gramine-sgx (it checks the signed manifest's trusted files, as Gramine does, and runs Node), never with Gramine",
     ],
   };
 }

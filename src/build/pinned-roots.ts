@@ -9,7 +9,9 @@
 //   - `testRoots.amd`: the module of AMD's pinned ARKs replaced by one holding the test PKI's ARK
 //     (src/attestation/sev-snp/test-pki.ts; its common name, ARK-<product>, says its product);
 //   - `emulatedRoot` on tdx / sev-snp: the configfs-tsm adapter's files behind the emulated kernel of
-//     src/enclave/platforms/test-configfs.ts, which answers from the quote service a test runs.
+//     src/enclave/platforms/test-configfs.ts, which answers from the quote service a test runs;
+//   - `emulatedRoot` on gramine-sgx: the adapter's files behind Gramine's emulated /dev/attestation
+//     (src/enclave/platforms/test-gramine-attestation.ts), its quotes from that service too.
 import { createHash, X509Certificate } from "node:crypto";
 import { basename, join } from "node:path";
 import type { Metafile, Plugin } from "esbuild";
@@ -22,6 +24,9 @@ const AMD_ROOTS_MODULE = join(REPO_ROOT, "src/attestation/sev-snp/amd-roots.ts")
 /** The configfs-tsm adapter, whose files a test build puts behind the emulated kernel. */
 const CONFIGFS_MODULE = join(REPO_ROOT, "src/enclave/platforms/configfs-tsm.ts");
 const EMULATED_CONFIGFS = join(REPO_ROOT, "src/enclave/platforms/test-configfs.ts");
+/** The Gramine-SGX adapter, whose files a test build puts behind Gramine's emulated /dev/attestation. */
+const GRAMINE_MODULE = join(REPO_ROOT, "src/enclave/platforms/gramine-sgx-platform.ts");
+const EMULATED_GRAMINE = join(REPO_ROOT, "src/enclave/platforms/test-gramine-attestation.ts");
 const PEM_CERTIFICATE = /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?$/;
 /** Test code, as the layout names it (test/layout.test.ts): `test-*.ts` and `*.test.ts`. */
 const TEST_CODE = /^test-[^/]*\.ts$|\.test(-d)?\.ts$/;
@@ -83,6 +88,13 @@ function onePem(pem: string, what: string): string {
   return pem;
 }
 
+/** Per platform: the adapter whose files a test build with `emulatedRoot` puts behind its emulation. */
+const EMULATED_FILES: Partial<Record<EnclaveConfig["platform"], { adapter: string; files: string }>> = {
+  tdx: { adapter: CONFIGFS_MODULE, files: EMULATED_CONFIGFS },
+  "sev-snp": { adapter: CONFIGFS_MODULE, files: EMULATED_CONFIGFS },
+  "gramine-sgx": { adapter: GRAMINE_MODULE, files: EMULATED_GRAMINE },
+};
+
 /** The plugins of a test build (none for a release build). */
 export function testBuildPlugins(config: EnclaveConfig): Plugin[] {
   const plugins: Plugin[] = [];
@@ -95,12 +107,13 @@ export function testBuildPlugins(config: EnclaveConfig): Plugin[] {
     const contents = testAmdRoots(onePem(amd, "testRoots.amd"));
     plugins.push(replaceModule("test-amd-roots", AMD_ROOTS_MODULE, contents));
   }
-  if (config.emulatedRoot !== undefined && (config.platform === "tdx" || config.platform === "sev-snp")) {
+  const emulated = config.emulatedRoot === undefined ? undefined : EMULATED_FILES[config.platform];
+  if (emulated) {
     plugins.push({
-      name: "emulated-configfs-tsm",
+      name: `emulated-${config.platform}`,
       setup(build) {
         build.onResolve({ filter: /^\.\/platform-files\.js$/ }, (args) =>
-          args.importer === CONFIGFS_MODULE ? { path: EMULATED_CONFIGFS } : undefined,
+          args.importer === emulated.adapter ? { path: emulated.files } : undefined,
         );
       },
     });

@@ -27,6 +27,7 @@ type _Writes = Expect<
     | "announcePeer"
     | "commitHandshake"
     | "commitSnapshot"
+    | "publishOutputs"
     | "leave"
     | "publishCollateral"
     | "publishKeyPackage"

@@ -7,6 +7,7 @@ import {
   PolicyRejection,
   PRODUCTION_POLICY,
 } from "../attestation/policy.js";
+import { CRL_PEM_BEGIN, crlToPem } from "../attestation/sev-snp/crl.js";
 import { VerificationError } from "../attestation/verdict.js";
 import { isEvidenceFormat, VERIFIERS } from "../attestation/verifiers.js";
 
@@ -22,10 +23,22 @@ export function readEvidence(path: string): Uint8Array {
   return new Uint8Array(bytes);
 }
 
+/** `--certs` and `--crl` as the SEV-SNP verifier takes them: PEM text, the CRL as an X509 CRL block. */
+function sevSnpCollateral(certs: string | undefined, crl: string | undefined): string | undefined {
+  if (certs === undefined && crl === undefined) return undefined;
+  const crlBytes = crl === undefined ? undefined : readFileSync(crl);
+  const crlText = crlBytes?.toString("latin1");
+  // AMD's KDS serves the CRL as DER; a PEM one is taken as it is.
+  const crlPem =
+    crlBytes && (crlText?.includes(CRL_PEM_BEGIN) ? crlText : crlToPem(new Uint8Array(crlBytes)));
+  return (certs === undefined ? "" : readFileSync(certs, "utf8")) + (crlPem ?? "");
+}
+
 type VerifyFlags = {
   format: string;
   collateral?: string;
   certs?: string;
+  crl?: string;
   at?: string;
   root?: string;
   policy?: string;
@@ -43,6 +56,10 @@ export function registerAttestCommand(program: Command): void {
       "--certs <pem-file>",
       "for sev-snp: the VCEK or VLEK, then its ASK or ASVK, in PEM (the ARK is pinned)",
     )
+    .option(
+      "--crl <file>",
+      "for sev-snp: AMD's CRL for the product (KDS /vcek/v1/{product}/crl, DER or PEM); without it the verdict warns",
+    )
     .option("--at <iso-time>", "verify as of this time instead of now")
     .option(
       "--root <pem-file>",
@@ -57,10 +74,11 @@ export function registerAttestCommand(program: Command): void {
         process.exitCode = 1;
       };
       if (!isEvidenceFormat(flags.format)) return fail("usage", `unknown format ${flags.format}`);
-      if (flags.certs !== undefined && flags.format !== "sev-snp")
-        return fail("usage", "--certs is for --format sev-snp (sgx and tdx take --collateral)");
-      if (flags.certs !== undefined && flags.collateral !== undefined)
-        return fail("usage", "--certs and --collateral are for different formats; give one");
+      const amd = flags.certs ?? flags.crl;
+      if (amd !== undefined && flags.format !== "sev-snp")
+        return fail("usage", "--certs and --crl are for --format sev-snp (sgx and tdx take --collateral)");
+      if (amd !== undefined && flags.collateral !== undefined)
+        return fail("usage", "--certs/--crl and --collateral are for different formats; give one");
       const now = flags.at ? new Date(flags.at) : new Date();
       if (Number.isNaN(now.getTime())) return fail("usage", `--at is not a time: ${flags.at}`);
       const policy = flags.policy ? POLICIES[flags.policy as keyof typeof POLICIES] : undefined;
@@ -68,8 +86,8 @@ export function registerAttestCommand(program: Command): void {
       try {
         const verdict = await VERIFIERS[flags.format](readEvidence(file), {
           now,
-          collateral: flags.certs
-            ? readFileSync(flags.certs, "utf8")
+          collateral: amd
+            ? sevSnpCollateral(flags.certs, flags.crl)
             : flags.collateral
               ? JSON.parse(readFileSync(flags.collateral, "utf8"))
               : undefined,
@@ -87,6 +105,7 @@ export function registerAttestCommand(program: Command): void {
           }
           console.log(`  signer measurement  ${verdict.signerMeasurement}`);
           console.log(`  debug               ${verdict.debug}`);
+          if (verdict.vmpl !== undefined) console.log(`  VMPL                ${verdict.vmpl}`);
           console.log(
             `  TCB status          ${verdict.tcbStatus}${verdict.advisoryIds.length ? ` (${verdict.advisoryIds.join(", ")})` : ""}`,
           );
@@ -97,6 +116,7 @@ export function registerAttestCommand(program: Command): void {
           console.log(`  report data         ${verdict.reportData}`);
           for (const [name, value] of Object.entries(verdict.measurements))
             console.log(`  ${name.padEnd(20)}${value}`);
+          for (const warning of verdict.warnings ?? []) console.log(`  warning: ${warning}`);
         }
       } catch (error) {
         if (error instanceof VerificationError) return fail("verification_failed", error.reason);

@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { DEVELOPMENT_POLICY, PRODUCTION_POLICY } from "../attestation/policy.js";
 import { loadServiceKey, startAttestationService } from "../attestation/service.js";
+import { MAX_VMPL } from "../protocol/policy-vmpl.js";
 import { describeRoots, readRootOverrides } from "./root-flags.js";
 
 type ServiceFlags = {
@@ -10,6 +11,7 @@ type ServiceFlags = {
   dataDir: string;
   policy: string;
   root?: string;
+  maxVmpl?: string;
   json: boolean;
 };
 
@@ -26,13 +28,22 @@ export function registerAttestationServiceCommand(program: Command): void {
       "--root <file>",
       "judge evidence against the PEM roots in FILE (a test or private PKI's Intel-shaped root and/or AMD ARK) instead of Intel's and AMD's",
     )
+    .option(
+      "--max-vmpl <n>",
+      "accept SEV-SNP reports from VMPL 0 to N (an SVSM deployment; its members admit them after a signed policy's --max-vmpl)",
+    )
     .option("--json", "print one JSON line (url, signer, policy) once serving, for scripts", false)
     .action(async (flags: ServiceFlags) => {
-      const policy = flags.policy === "development" ? DEVELOPMENT_POLICY : PRODUCTION_POLICY;
+      const named = flags.policy === "development" ? DEVELOPMENT_POLICY : PRODUCTION_POLICY;
       if (flags.policy !== "development" && flags.policy !== "production") {
         console.error(`unknown policy ${flags.policy}`);
         process.exit(2);
       }
+      if (flags.maxVmpl !== undefined && !new RegExp(`^[0-${MAX_VMPL}]$`).test(flags.maxVmpl)) {
+        console.error(`--max-vmpl is a VMPL, 0 to ${MAX_VMPL}`);
+        process.exit(2);
+      }
+      const policy = flags.maxVmpl === undefined ? named : { ...named, maxVmpl: Number(flags.maxVmpl) };
       const signer = loadServiceKey(resolve(flags.dataDir));
       const roots = flags.root === undefined ? undefined : readRootOverrides(flags.root, "--root");
       if (roots) console.error(`WARNING: the pinned vendor roots are replaced: ${describeRoots(roots)}`);

@@ -149,6 +149,13 @@ function servedBy(client: AnonifyClient) {
 }
 
 /** Prints a value that may hold bigints (amounts): as JSON with decimal strings. */
+/** A batch index or block number as a flag gives it: a whole decimal number. */
+function blockOrIndex(text: string): bigint {
+  if (!/^(0|[1-9][0-9]*)$/.test(text))
+    throw new AnonifyClientError("bad_flag", `${JSON.stringify(text)} is not a whole number`);
+  return BigInt(text);
+}
+
 function show(value: unknown): string {
   // As JSON, then C1 controls escaped too (JSON escapes C0 only): still valid JSON, safe to print.
   return printable(
@@ -257,6 +264,27 @@ export function registerUserCommands(program: Command): void {
           parseParams(params),
         );
         console.log(flags.json ? show({ ok: true, result, at, ...servedBy(client) }) : show(result));
+      }),
+    );
+
+  nodeOptions(program.command("outputs"))
+    .description(
+      "what a batch's commands published (e.g. an auction's winner), read from the chain and checked",
+    )
+    .requiredOption("--batch <n>", "the batch's index (a receipt's batch.index)")
+    .option("--from-block <n>", "read the chain from this block (a receipt's batch.block)")
+    .action(async (flags: NodeFlags & { batch: string; fromBlock?: string }) =>
+      run(flags, async () => {
+        const client = await connect(keyed(flags, false));
+        const batch = blockOrIndex(flags.batch);
+        const from = flags.fromBlock === undefined ? undefined : blockOrIndex(flags.fromBlock);
+        const published = await client.publicOutputs(batch, from);
+        if (!published)
+          throw new AnonifyClientError(
+            "not_published",
+            `no public outputs of batch ${batch} are on chain (yet)`,
+          );
+        console.log(show(published));
       }),
     );
 

@@ -41,7 +41,10 @@ const NODE_STATUS = object(
     appliedSequence: decimal({ bits: BLOCK_BITS }),
     queued: int({ min: 0, max: Number.MAX_SAFE_INTEGER }),
     collateral: array(
-      object({ platform: text(), fmspc: text(), nextUpdate: text() }, { unknownFields: "drop" }),
+      object(
+        { platform: text(), fmspc: optional(text()), product: optional(text()), nextUpdate: text() },
+        { unknownFields: "drop" },
+      ),
       { max: MAX_COLLATERAL_SETS },
     ),
     sync: optional(
@@ -86,7 +89,8 @@ export function registerNodeStatus(node: Command): void {
               ]
             : []),
           ...s.collateral.map(
-            (c) => `  collateral   ${c.platform} FMSPC ${c.fmspc}, next update ${c.nextUpdate}`,
+            (c) =>
+              `  collateral   ${c.platform} ${c.product ? `CRLs of ${c.product}` : `FMSPC ${c.fmspc}`}, next update ${c.nextUpdate}`,
           ),
           ...(s.warnings.length === 0
             ? ["no warnings"]

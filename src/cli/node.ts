@@ -23,6 +23,7 @@ import { collect } from "./deploy.js";
 import { platformFlag } from "./enclave.js";
 import { enclaveEndpointFlags } from "./enclave-serve.js";
 import { MAX_PORT, parseCount, parsePeerUrl, parseUrl } from "./flags.js";
+import { GRAMINE_PLATFORM, gramineLauncher } from "./gramine-flags.js";
 import { nodeRequest } from "./node-request.js";
 import { registerNodeStatus } from "./node-status.js";
 import { type OperatorNetworkFlags, operatorNetwork, operatorNetworkOptions } from "./operator-network.js";
@@ -42,6 +43,8 @@ type StartFlags = OperatorNetworkFlags & {
   app?: string;
   enclave?: string;
   platform?: string;
+  gramineDir?: string;
+  gramineCommand?: string;
   enclaveEndpoint?: string;
   hostTokenFile?: string;
   publicRpc?: string;
@@ -180,6 +183,7 @@ async function startNode(flags: StartFlags): Promise<void> {
   const enclaveEndpoint = enclaveEndpointFlags(flags);
   const bundle = enclaveBundle(flags);
   if (flags.platform !== undefined) checkPlatform(flags.platform, bundle ?? DEFAULT_ENCLAVE_BUNDLE);
+  const launcher = gramineLauncher(flags, bundle);
   const key = readKeyFile(flags.key, "the node's gas account");
   const { ledger, contract, deployedAtBlock } = await operatorNetwork(flags);
   const wallet = withWallet(ledger, key);
@@ -204,6 +208,7 @@ async function startNode(flags: StartFlags): Promise<void> {
     log,
     ...(bundle ? { bundle } : {}),
     ...(enclaveEndpoint ? { enclaveEndpoint } : {}),
+    ...(launcher ? { enclaveLauncher: launcher } : {}),
     ...publicRpc,
     ...rotation,
     ...metrics,
@@ -312,6 +317,14 @@ export function registerNodeCommand(program: Command): void {
     .option(
       "--platform <name>",
       "the platform this node runs its enclave on (sim, tdx, sev-snp, gramine-sgx): refused unless the bundle was built for it",
+    )
+    .option(
+      "--gramine-dir <dir>",
+      `with --platform ${GRAMINE_PLATFORM}: the directory of the signed manifest (NAME.manifest.sgx, NAME.sig); default: the bundle's`,
+    )
+    .option(
+      "--gramine-command <command>",
+      `with --platform ${GRAMINE_PLATFORM}: the launcher run as COMMAND NAME there (default: gramine-sgx; gramine-direct debugs without SGX)`,
     )
     .option(
       "--enclave-endpoint <host:port>",

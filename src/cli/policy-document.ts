@@ -13,7 +13,7 @@ import { withWallet } from "../chain/chain.js";
 import { writeAtomic } from "../chain/files.js";
 import { OperatorError, readKeyFile, requireFunds } from "../operator/operator-checks.js";
 import { policySignature, publishPolicy, signPolicy } from "../operator/policy.js";
-import type { LedgerDomain } from "../protocol/digests.js";
+import type { AppIdentity, LedgerDomain } from "../protocol/digests.js";
 import {
   type AdmittedMeasurement,
   type AppUpgrade,
@@ -24,6 +24,8 @@ import {
   policyDigest,
   type TcbMinimum,
 } from "../protocol/policy-document.js";
+import { appUpgrade } from "../protocol/policy-upgrade.js";
+import { MAX_VMPL } from "../protocol/policy-vmpl.js";
 import { addressOfKey, SIGNATURE_BYTES, SignatureError, verifiedWithKey } from "../protocol/signatures.js";
 import { type OperatorNetworkFlags, operatorNetwork, operatorNetworkOptions } from "./operator-network.js";
 import { run } from "./output.js";
@@ -37,6 +39,7 @@ type DocumentFlags = OperatorNetworkFlags & {
   tcbMinimum?: string[];
   upgradeApp?: string[];
   migrateApp?: string;
+  maxVmpl?: string;
   json: boolean;
 };
 
@@ -63,22 +66,47 @@ function parseAdmitted(value: string): AdmittedMeasurement {
 }
 
 /** An app id (`anonify enclave measure` prints it): 32 bytes of hex. */
-function parseAppId(value: string, flag = "--upgrade-app"): Hex {
+function parseAppId(value: string): Hex {
   if (!/^0x[0-9a-fA-F]{64}$/.test(value))
-    throw new OperatorError("bad_app", `${flag} takes an app id (0x and 64 hex digits), not ${value}`);
+    throw new OperatorError("bad_app", `--upgrade-app takes an app id (0x and 64 hex digits), not ${value}`);
   return value.toLowerCase() as Hex;
 }
 
-/** `0xFROM:1:0xTO`: the network's app, its state version, and the app with another state shape it becomes. */
+/** `NAME:VERSION:0xCODE_HASH`: one app in full, as `anonify enclave build --json` prints it (`app`). */
+function parseApp(value: string): AppIdentity {
+  const [name, version, codeHash] = value.split(":");
+  if (
+    !name ||
+    !version ||
+    !codeHash ||
+    !/^[1-9][0-9]*$/.test(version) ||
+    !/^0x[0-9a-fA-F]{64}$/.test(codeHash)
+  )
+    throw new OperatorError(
+      "bad_app",
+      `--migrate-app takes FROM,TO, each NAME:STATE_VERSION:CODE_HASH, not ${value}`,
+    );
+  return { name, stateVersion: Number(version), codeHash: codeHash as Hex };
+}
+
+/**
+ * `tally:1:0xCODE,tally:2:0xCODE`: the network's app and the version of it with another state shape
+ * it becomes, in full: an upgrade keeps the app's name, which an app id (a hash) does not show.
+ */
 function parseMigration(value: string): AppUpgrade {
-  const [from, version, to] = value.split(":");
-  if (!from || !version || !to || !/^[1-9][0-9]*$/.test(version))
-    throw new OperatorError("bad_app", `--migrate-app takes FROM_ID:STATE_VERSION:TO_ID, not ${value}`);
-  const ids = { from: parseAppId(from, "--migrate-app"), to: parseAppId(to, "--migrate-app") };
-  const upgrade = { ...ids, fromVersion: Number(version) };
-  if (upgrade.from === upgrade.to)
-    throw new OperatorError("bad_app", "--migrate-app names the app upgraded from and another it becomes");
-  return upgrade;
+  const apps = value.split(",");
+  if (apps.length !== 2)
+    throw new OperatorError(
+      "bad_app",
+      `--migrate-app takes FROM,TO, each NAME:STATE_VERSION:CODE_HASH, not ${value}`,
+    );
+  const [from, to] = apps.map(parseApp) as [AppIdentity, AppIdentity];
+  try {
+    return appUpgrade(from, to);
+  } catch (error) {
+    if (error instanceof PolicyError) throw new OperatorError("bad_app", `--migrate-app: ${error.message}`);
+    throw error;
+  }
 }
 
 /** `sgx:UpToDate,SWHardeningNeeded:17`: a platform, the statuses accepted, the minimum collateral number. */
@@ -158,8 +186,20 @@ function describe(document: PolicyDocument): string {
   if (document.measurements) parts.push(`${document.measurements.length} admitted measurement(s)`);
   if (document.tcbMinimums) parts.push(`TCB minimums for ${document.tcbMinimums.length} platform(s)`);
   if (document.apps) parts.push(`${document.apps.length} app upgrade(s)`);
-  if (document.upgrade) parts.push(`app ${document.upgrade.from} migrated to ${document.upgrade.to} here`);
+  if (document.maxVmpl !== undefined) parts.push(`SEV-SNP reports from VMPL ${document.maxVmpl} or lower`);
+  const upgrade = document.upgrade;
+  if (upgrade)
+    parts.push(
+      `app ${upgrade.fromApp.name} v${upgrade.fromApp.stateVersion} (${upgrade.from}) migrated to ` +
+        `v${upgrade.toApp.stateVersion} (${upgrade.to}) here`,
+    );
   return parts.join(", ");
+}
+
+function parseMaxVmpl(text: string): number {
+  if (!new RegExp(`^[0-${MAX_VMPL}]$`).test(text))
+    throw new OperatorError("bad_vmpl", `--max-vmpl is a VMPL, 0 to ${MAX_VMPL}`);
+  return Number(text);
 }
 
 export function registerPolicyDocumentCommands(policy: Command): void {
@@ -181,9 +221,14 @@ export function registerPolicyDocumentCommands(policy: Command): void {
       collect,
     )
     .option(
-      "--migrate-app <from:version:to>",
-      "upgrade the network's app FROM_ID (its state version) to TO_ID, another state shape, at this " +
-        "document: FROM nodes stop applying there, TO nodes migrate its state (both admitted)",
+      "--migrate-app <from,to>",
+      "upgrade the network's app FROM to TO, a version of it with another state shape, at this document, " +
+        "each NAME:STATE_VERSION:CODE_HASH (app of anonify enclave build --json; one name): FROM nodes " +
+        "stop applying there, TO nodes migrate its state (both admitted)",
+    )
+    .option(
+      "--max-vmpl <n>",
+      "admit SEV-SNP reports from VMPL 0 to N (an SVSM deployment's guest kernel runs at VMPL 1 or more)",
     )
     .option("--json", "machine-readable output", false)
     .action((flags: DocumentFlags) =>
@@ -204,6 +249,7 @@ export function registerPolicyDocumentCommands(policy: Command): void {
             tcbMinimums: minimums.length > 0 ? minimums : undefined,
             apps: flags.upgradeApp || upgrade ? apps.map((id) => parseAppId(id)) : undefined,
             upgrade,
+            maxVmpl: flags.maxVmpl === undefined ? undefined : parseMaxVmpl(flags.maxVmpl),
           },
           [],
         );

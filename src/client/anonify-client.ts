@@ -1,8 +1,7 @@
 // The client SDK: it takes the chain and the contract from the user's network profile and the
 // enclave's key from the contract (never from a node), checks the enclave against its own policy,
 // signs and seals commands and queries, posts them to any node, and opens the answers sealed to it.
-import { type Address, bytesToHex, getAddress, type Hex, hexToBytes } from "viem";
-import { getChainId } from "viem/actions";
+import { type Address, bytesToHex, type Hex, hexToBytes } from "viem";
 import type { App, CommandName, CommandParams, QueryName, QueryParams } from "../app/app.js";
 import type { StateValue } from "../app/canonical.js";
 import type { Schema } from "../app/schema.js";
@@ -10,8 +9,7 @@ import type { AppIdentity, LedgerDomain } from "../protocol/digests.js";
 import { publicParams } from "../protocol/public-answer.js";
 import type { LedgerPoint } from "../protocol/receipts.js";
 import { NEXT_NONCE_QUERY } from "../protocol/wire.js";
-import { type AnswerPosition, ChainChecks, type CheckedReceipt } from "./chain-checks.js";
-import { chainClient, rpcOrigin } from "./chain-client.js";
+import type { AnswerPosition, ChainChecks, CheckedReceipt } from "./chain-checks.js";
 import type { AnonifyClientOptions, CommandView, QueryResult, SendProgress } from "./client-options.js";
 import {
   type CommandReceipt,
@@ -23,21 +21,15 @@ import {
   signCommand,
   signQuery,
 } from "./command.js";
-import { TrustedEnclaves } from "./enclave-evidence.js";
-import { defaultPolicyName, ENCLAVE_POLICIES, type EnclaveVerdict, platformLabel } from "./enclave-policy.js";
-import { checkMember, withProfileTrust } from "./enclave-trust.js";
-import { AnonifyClientError } from "./errors.js";
-import { chosenApp, registeredApp } from "./network-app.js";
-import {
-  checkNodeNetwork,
-  NODE_COMMAND,
-  NODE_ENCLAVE,
-  NODE_QUERY_ANSWER,
-  NODE_STATUS,
-  type NodeCommand,
-  nodeJson,
-} from "./node-api.js";
+import type { TrustedEnclaves } from "./enclave-evidence.js";
+import { type EnclaveVerdict, platformLabel } from "./enclave-policy.js";
+import { AnonifyClientError, unorderedRefusal } from "./errors.js";
+import { knownAfterLoss } from "./lost-answer.js";
+import { chosenApp } from "./network-app.js";
+import { trustNetwork } from "./network-trust.js";
+import { NODE_COMMAND, NODE_QUERY_ANSWER, type NodeCommand, nodeJson } from "./node-api.js";
 import { type Ask, askNode, DEFAULT_RETRY_POLICY, type RetryPolicy } from "./node-retry.js";
+import { type PublishedOutputs, readPublicOutputs } from "./public-outputs.js";
 import { checkPublicAnswer, NODE_PUBLIC_ANSWER } from "./public-query.js";
 
 export type { AnswerPosition, CheckedReceipt } from "./chain-checks.js";
@@ -156,43 +148,19 @@ export class AnonifyClient<A extends App = App> {
   static async connect<A extends App = App>(options: AnonifyClientOptions<A>): Promise<AnonifyClient<A>> {
     const fetcher = options.fetch ?? globalThis.fetch;
     const retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-    const { network } = options;
-    const policy = options.enclavePolicy ?? ENCLAVE_POLICIES[defaultPolicyName(network.chainId)];
-    const chain = chainClient(network.rpcUrl, { fetch: fetcher });
-    const chainId = await getChainId(chain);
-    if (chainId !== network.chainId) {
-      throw new AnonifyClientError(
-        "wrong_chain",
-        `the RPC ${rpcOrigin(network.rpcUrl)} serves chain ${chainId}, not the profile's chain ${network.chainId}`,
-      );
-    }
-    const status = await nodeRequest(fetcher, options.node, retry, () => "/v1/status", NODE_STATUS);
-    checkNodeNetwork(status, network, options.node);
-    const enclave = await nodeRequest(fetcher, options.node, retry, () => "/v1/enclave", NODE_ENCLAVE);
-    const address = getAddress(enclave.address);
-    const domain = { chainId, contract: network.contract };
-    // Claims count only from enclaves this client trusts, judged as the one it encrypts to.
-    const onChain: ChainChecks = new ChainChecks(chain, network, options.confirmations, (enclave) =>
-      trusted.trusts(enclave),
+    const t = await trustNetwork(options, fetcher, (path, schema) =>
+      nodeRequest(fetcher, options.node, retry, () => path, schema),
     );
-    const trusted = new TrustedEnclaves(
-      onChain,
-      domain,
-      await withProfileTrust(policy, network.trust, onChain),
-      options.now,
-    );
-    const { verdict, registration } = await trusted.judge(address);
-    await checkMember(onChain, trusted, address, status.members, options.node);
-    const runs = registeredApp(status.app, registration.app, address, options.node);
+    const app = chosenApp(appNameOf(options.app), t.runs);
     return new AnonifyClient(
       fetcher,
       options,
-      domain,
-      verdict,
-      registration.hpkePublicKey,
-      chosenApp(appNameOf(options.app), runs),
-      onChain,
-      trusted,
+      t.domain,
+      t.served,
+      t.enclaveKey,
+      app,
+      t.onChain,
+      t.trusted,
       retry,
     );
   }
@@ -278,10 +246,17 @@ export class AnonifyClient<A extends App = App> {
       // Without ?wait at once if the node has no waiting slot (the command was not accepted).
       answer = await this.request((wait) => `/v1/commands${waitQuery(wait)}`, NODE_COMMAND, { body, waitMs });
     } catch (error) {
-      const refused = await this.unsealed(error, "command", signed);
-      // Another client of this account got there first: ask the node again next time.
-      if (NONCE_REFUSALS.has(refused.code)) this.counted = undefined;
-      throw refused;
+      // The answer lost, the command perhaps taken: the node is asked for it by id (lost-answer.ts).
+      const known = await knownAfterLoss(error, (ask) =>
+        this.request(() => `/v1/commands/${signed.digest}`, NODE_COMMAND, ask),
+      );
+      if (!known) {
+        const refused = await this.unsealed(error, "command", signed);
+        // Another client of this account got there first: ask the node again next time.
+        if (NONCE_REFUSALS.has(refused.code)) this.counted = undefined;
+        throw refused;
+      }
+      answer = known;
     }
     if (answer.id.toLowerCase() !== signed.digest.toLowerCase()) {
       throw new AnonifyClientError("wrong_id", "the node named another command than the one sent");
@@ -308,6 +283,8 @@ export class AnonifyClient<A extends App = App> {
       domain: this.domain,
       digest: id,
     });
+    const refused = unorderedRefusal(opened); // never ordered: nothing on chain to check it against
+    if (refused) throw refused;
     const receipt = await this.checkReceipt(opened);
     return { id, status: receipt.status, receipt };
   }
@@ -365,6 +342,12 @@ export class AnonifyClient<A extends App = App> {
     const answer = await this.request(() => "/v1/public-queries", NODE_PUBLIC_ANSWER, { body });
     const { domain, appIdentity: app, onChain, trusted } = this;
     return checkPublicAnswer({ domain, app, onChain, trusted, name, params, answer });
+  }
+
+  /** Batch `batch`'s public outputs from the chain, checked; undefined until published (public-outputs.ts). */
+  publicOutputs(batch: bigint, fromBlock?: bigint): Promise<PublishedOutputs | undefined> {
+    const { domain, appIdentity: app, onChain, trusted } = this;
+    return readPublicOutputs({ domain, app, onChain, trusted }, batch, fromBlock);
   }
 
   /** Any query, the app's or the protocol's (`nextNonce`), by name. */

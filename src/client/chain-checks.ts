@@ -65,6 +65,17 @@ const CLAIM_SCAN_PAGES = 8n;
 const MEMBER_SET_LOOKBACK = 16n;
 
 /** The member set a handshake names: its slot, committer and the commitment to its members. */
+/** A batch's outputs record as the chain holds it; `head`: the head after the batch's own event. */
+export type PublishedRecord = {
+  batch: bigint;
+  enclave: Address;
+  seq: bigint;
+  head: Hex;
+  outputs: Hex;
+  signature: Hex;
+  block: bigint;
+};
+
 export type NamedMemberSet = { slot: bigint; committer: Address; digest: Hex };
 
 export class ChainChecks implements EvidenceSource {
@@ -106,6 +117,27 @@ export class ChainChecks implements EvidenceSource {
     to: bigint,
   ): AsyncGenerator<ContractLog> {
     return contractLogs(this.chain, this.target.contract, topics, from, to);
+  }
+
+  /**
+   * Batch `batch`'s public outputs record as the chain holds it (`OutputsPublished`, read from block
+   * `from` on: the batch's, where a receipt names it), with the head of the batch's event, which its
+   * signature covers; undefined while none is published. Checked by public-outputs.ts.
+   */
+  async outputsOf(batch: bigint, from = this.firstBlock): Promise<PublishedRecord | undefined> {
+    const head = await getBlockNumber(this.chain, { cacheTime: 0 });
+    const topic = (eventName: "OutputsPublished" | "BatchSubmitted") =>
+      encodeEventTopics({ abi: anonifyAbi, eventName, args: { batch } });
+    const record = await this.firstLog(topic("OutputsPublished"), from, head, (d) =>
+      d.eventName === "OutputsPublished" && d.args.batch === batch ? d.args : undefined,
+    );
+    if (!record) return undefined;
+    const ordered = await this.firstLog(topic("BatchSubmitted"), from, record.block, (d) =>
+      d.eventName === "BatchSubmitted" && d.args.batch === batch ? d.args : undefined,
+    );
+    if (!ordered) return undefined;
+    const { enclave, seq, outputs, signature } = record.value;
+    return { batch, enclave, seq, head: ordered.value.head, outputs, signature, block: record.block };
   }
 
   /** The first block to read the contract's logs from: its deployment's, where the profile names it. */

@@ -3,6 +3,7 @@
 // from a file and the faster WebAssembly signer, are `anonify/client/node` (index-node.ts).
 export type { App, CommandName, CommandParams, QueryName, QueryParams } from "../app/app.js";
 export type { StateValue } from "../app/canonical.js";
+export type { PublicOutput } from "../protocol/public-outputs.js";
 export {
   AnonifyClient,
   AnonifyClientError,
@@ -33,3 +34,5 @@ export {
   type ProfileTrust,
   parseNetworkProfile,
 } from "./network-profile-format.js";
+export { connectOutputsReader, type OutputsReader, type OutputsReaderOptions } from "./outputs-reader.js";
+export { checkPublishedOutputs, type PublishedOutputs } from "./public-outputs.js";

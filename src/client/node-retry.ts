@@ -2,10 +2,12 @@
 // (429: past the node's request rate for this client address) and `waiting_full` (503: no slot to
 // hold one more waiting request, `?wait`). A node refuses both before it reads the request's body,
 // so nothing ran, and the retry sends the same request again: for a command, the same signed and
-// sealed bytes, so the same command id and nonce. It never signs again: the enclave admits a
-// command id once ("this command was already accepted") and a sender's nonce once (`nonceRefusal`,
-// at admission and again when a batch applies), so even a resend that did reach an enclave applies
-// nothing twice; a command signed anew would carry another id the client does not follow.
+// sealed bytes, so the same command id and nonce. It never signs again: the enclave queues a
+// command id once and answers a resend of it as it answered the first (accepted, the same id:
+// src/enclave/calls/resend.test.ts), and takes a sender's nonce once (`nonceRefusal`, at admission
+// and again when a batch applies), so even a resend that did reach an enclave applies nothing twice;
+// a command signed anew would carry another id the client does not follow. A command's answer lost
+// after the node took it is asked for by id (lost-answer.ts).
 import { AnonifyClientError } from "./errors.js";
 
 export const RATE_LIMITED = "rate_limited";
@@ -60,6 +62,8 @@ export type Ask = {
    * spend waiting anyway) before asking without a wait, so that a caller asking in a loop does not spin.
    */
   pause?: boolean;
+  /** Other failures asked again like `rate_limited`, within the same bounds; then the failure stands. */
+  retryWhen?: (error: unknown) => boolean;
 };
 
 /**
@@ -67,12 +71,13 @@ export type Ask = {
  * `retryDelayMs`, until `maxAttempts` requests or `maxWaitMs` of waiting, then the node's refusal,
  * still `rate_limited`, saying the client gave up. `waiting_full` (a flood may keep every waiting
  * slot taken): `ask(0)`, which the node answers at once (the command accepted, or its status told),
- * since a client would otherwise fail under a flood what the node would do for it. Any other
- * refusal stands.
+ * since a client would otherwise fail under a flood what the node would do for it. A failure
+ * `retryWhen` names: asked again like `rate_limited`, within the same bounds, then it stands. Any
+ * other refusal stands.
  */
 export async function askNode<T>(
   ask: (waitMs: number) => Promise<T>,
-  { waitMs = 0, pause = false }: Ask,
+  { waitMs = 0, pause = false, retryWhen }: Ask,
   policy: RetryPolicy,
 ): Promise<T> {
   let wait = waitMs;
@@ -81,22 +86,24 @@ export async function askNode<T>(
     try {
       return await ask(wait);
     } catch (error) {
-      if (!(error instanceof AnonifyClientError)) throw error;
-      if (error.code === WAITING_FULL && wait > 0) {
+      if (error instanceof AnonifyClientError && error.code === WAITING_FULL && wait > 0) {
         const pauseMs = pause ? Math.min(error.retryAfterMs ?? DEFAULT_WAITING_FULL_PAUSE_MS, wait) : 0;
         wait = 0;
         if (pauseMs > 0) await policy.sleep(pauseMs);
         continue;
       }
-      if (error.code !== RATE_LIMITED) throw error;
-      const delay = retryDelayMs(attempt, error.retryAfterMs, policy);
+      const limited = error instanceof AnonifyClientError && error.code === RATE_LIMITED;
+      if (!limited && !retryWhen?.(error)) throw error;
+      const retryAfterMs = error instanceof AnonifyClientError ? error.retryAfterMs : undefined;
+      const delay = retryDelayMs(attempt, retryAfterMs, policy);
       if (attempt >= policy.maxAttempts || waited + delay > policy.maxWaitMs) {
+        if (!(limited && error instanceof AnonifyClientError)) throw error;
         throw new AnonifyClientError(
           RATE_LIMITED,
           `${error.message}; the client gave up after ${attempt} attempts and ${waited} ms of waiting ` +
             `(its bound: ${policy.maxAttempts} attempts, ${policy.maxWaitMs} ms)`,
           undefined,
-          error.retryAfterMs,
+          retryAfterMs,
         );
       }
       await policy.sleep(delay);

@@ -47,6 +47,32 @@ export type CheckPublicAnswerParameters = {
 };
 
 /**
+ * That `signature` over `digest` is `enclave`'s (else `forged.code`: "<what> is not signed by enclave
+ * …"), an enclave this client trusts (`enclave_not_active`/`enclave_not_allowed`) registered with the
+ * client's app (`wrong_app`). For everything an enclave signs in clear for anyone to read: public
+ * answers, batches' public outputs (public-outputs.ts).
+ */
+export async function checkEnclaveSigned(
+  p: { app: AppIdentity; trusted: TrustedEnclaves },
+  digest: Hex,
+  signature: Hex,
+  enclave: Address,
+  forged: { code: string; what: string },
+): Promise<void> {
+  // viem's recovery (noble), not the enclave's libsecp256k1 rule: the page carries no WebAssembly for
+  // it, and a signature's other spelling would still be the enclave's over this very content.
+  const signer = await recoverAddress({ hash: digest, signature }).catch(() => undefined);
+  if (!signer || !isAddressEqual(signer, enclave))
+    throw new AnonifyClientError(forged.code, `${forged.what} is not signed by enclave ${enclave}`);
+  const { registration } = await p.trusted.judge(enclave);
+  if (registration.app.toLowerCase() !== appIdOf(p.app).toLowerCase())
+    throw new AnonifyClientError(
+      "wrong_app",
+      `enclave ${enclave} registered with another app than ${p.app.name}`,
+    );
+}
+
+/**
  * The answer's result and the point it reflects, once checked: `forged_answer` if the signature is
  * not its named enclave's over what was asked, `wrong_app` if that enclave runs another app,
  * `enclave_not_active`/`enclave_not_allowed` if this client does not trust it, `answer_from_fork` or
@@ -70,27 +96,16 @@ export async function checkPublicAnswer(p: CheckPublicAnswerParameters): Promise
       `the public answer's outcome does not decode: ${(error as Error).message}`,
     );
   }
-  const appId: Hex = appIdOf(p.app);
-  const digest = publicAnswerDigest(p.domain, appId, {
+  const digest = publicAnswerDigest(p.domain, appIdOf(p.app), {
     name: p.name,
     params: publicParams(p.params),
     outcome,
     at,
   });
-  // viem's recovery (noble), not the enclave's libsecp256k1 rule: the page carries no WebAssembly for
-  // it, and a signature's other spelling would still be the enclave's over this very answer.
-  const signer = await recoverAddress({ hash: digest, signature: answer.signature }).catch(() => undefined);
-  if (!signer || !isAddressEqual(signer, enclave))
-    throw new AnonifyClientError(
-      "forged_answer",
-      `the public answer is not signed by enclave ${enclave} over query ${p.name} as asked, its outcome and its point`,
-    );
-  const { registration } = await p.trusted.judge(enclave);
-  if (registration.app.toLowerCase() !== appId.toLowerCase())
-    throw new AnonifyClientError(
-      "wrong_app",
-      `enclave ${enclave} registered with another app than ${p.app.name}`,
-    );
+  await checkEnclaveSigned(p, digest, answer.signature, enclave, {
+    code: "forged_answer",
+    what: `the public answer over query ${p.name} as asked, its outcome and its point`,
+  });
   const position = await p.onChain.checkAnswer(at);
   if (outcome.status !== "ok") throw new AnonifyClientError("query_rejected", outcome.reason);
   return { result: outcome.result, at: position };

@@ -4,9 +4,10 @@
 //
 // - An enclave of `from` is retired there: it applies no batch after it (each counts as void, as a
 //   non-member's does), takes no command, seals no batch and answers no query (`upgraded`, naming the
-//   app to run); it keeps following the group (so its members add the joiners of `to`) and, while no
-//   batch of a `to` member was ordered, captures for them its state as of the upgrade position, with
-//   the counts of the chain since.
+//   app to run), and every command it accepted that was not ordered before the position gets a failed
+//   receipt, `upgraded` (retired-commands.ts); it keeps following the group (so its members add
+//   the joiners of `to`) and, while no batch of a `to` member was ordered, captures for them its
+//   state as of the upgrade position, with the counts of the chain since.
 // - An enclave of `to` joins after the position and installs such a snapshot (or one of a `to`
 //   member): one of `from`'s state, checked against `from`'s state digest, it migrates (`migrate` of
 //   src/app/app.ts) once, as it installs it. After the position, a batch of a `from` enclave is void

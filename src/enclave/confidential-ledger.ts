@@ -153,12 +153,14 @@ export function nonceRefusal(expected: bigint, nonce: bigint): CommandRejected |
 /**
  * Every rule a verified command must pass to join this node's queue, then the queue with it (the
  * shape of ts-mls's `createCommit`: all checks, then the new state). Decided after opening, so each
- * refusal is sealed to the sender: a command seen already, a sender with too many waiting, a nonce
+ * refusal is sealed to the sender: a second copy of a command, a sender with too many waiting, a nonce
  * not its sender's next (counting those queued here), params the app does not take. The node's load
  * is judged before opening (`queueFull`).
  */
 export function admit(state: LedgerAppState, app: App<StateValue>, command: VerifiedCommand): LedgerAppState {
   const sender = command.sender as Hex;
+  // A resend of a command taken before is answered before admission (calls/commands.ts); here it
+  // would be a second copy, refused like any command whose nonce is used.
   if (commandStatus(state, command.digest))
     throw new CommandRejected("replayed_nonce", "this command was already accepted");
   if (waitingOf(state, sender).length >= MAX_QUEUED_PER_SENDER) {

@@ -20,6 +20,7 @@ import type { EnclaveKeys } from "./identity.js";
 import type { EnclaveIdentity, EnclavePlatformName, TeePlatform } from "./platform.js";
 import type { Admission } from "./registry.js";
 import type { SignatureCheck } from "./signature-check.js";
+import type { SignaturePool } from "./signature-pool.js";
 
 /**
  * What the enclave was built with; it is inside the measured bundle, so changing it changes the
@@ -102,6 +103,8 @@ export type EnclaveContext = {
   readonly appState: Hex;
   /** This enclave's user signature checks, with what it verified before (never shared with another enclave). */
   readonly signatures: SignatureCheck;
+  /** Threads of this process that check batches' signatures ahead into `signatures` (none: all inline). */
+  readonly signaturePool: SignaturePool | undefined;
   session: Session | undefined;
   readonly checkpoint: CheckpointClock;
   /** The pieces of the last checkpoint sealed or restored (the host holds them): reused while unchanged. */

@@ -11,9 +11,11 @@ import { commandCalls } from "./calls/commands.js";
 import { eventCalls } from "./calls/events.js";
 import { groupCalls } from "./calls/group.js";
 import { identityCalls } from "./calls/identity.js";
+import { outputsCalls } from "./calls/outputs.js";
 import { peerAnnouncementCalls } from "./calls/peer-announcement.js";
 import { publicQueryCalls } from "./calls/public-queries.js";
 import { queryCalls } from "./calls/queries.js";
+import { resumeCalls } from "./calls/resume.js";
 import { snapshotCalls } from "./calls/snapshots.js";
 import { emptyPieceCache } from "./checkpoint-pieces.js";
 import { appIdentity, type CallHandlers, type EnclaveConfig, type EnclaveContext } from "./context.js";
@@ -21,6 +23,7 @@ import { dispatch } from "./dispatch.js";
 import { GENESIS } from "./journal-chain.js";
 import type { EnclaveIdentity, TeePlatform } from "./platform.js";
 import { SignatureCheck } from "./signature-check.js";
+import type { SignaturePool } from "./signature-pool.js";
 
 export type { EnclaveConfig } from "./context.js";
 
@@ -36,10 +39,18 @@ export type EnclaveOptions = {
   app: App<StateValue>;
   /** Told the class of an unexpected error (never its message, which may quote internal data). */
   onInternalError?: (kind: string, call: string) => void;
+  /** Signature workers of this process (signature-pool.ts); without, every check runs inline. */
+  signaturePool?: SignaturePool;
 };
 
 /** A fresh enclave's context: nothing restored, no session until `init`. */
-export function enclaveContext({ platform, measured, config, app }: EnclaveOptions): EnclaveContext {
+export function enclaveContext({
+  platform,
+  measured,
+  config,
+  app,
+  signaturePool,
+}: EnclaveOptions): EnclaveContext {
   return {
     platform,
     measured,
@@ -48,6 +59,7 @@ export function enclaveContext({ platform, measured, config, app }: EnclaveOptio
     appId: appIdOf(appIdentity(app, config)),
     appState: appStateOf(appIdentity(app, config)),
     signatures: new SignatureCheck(),
+    signaturePool,
     session: undefined,
     checkpoint: {
       lastFullSeal: 0,
@@ -69,6 +81,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   const handlers: CallHandlers = {
     ...identityCalls(context),
     ...checkpointCalls(context),
+    ...resumeCalls(context),
     ...eventCalls(context),
     ...groupCalls(context),
     ...commandCalls(context),
@@ -77,6 +90,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     ...publicQueryCalls(context),
     ...snapshotCalls(context),
     ...peerAnnouncementCalls(context),
+    ...outputsCalls(context),
   };
   return {
     handle: (request) => dispatch(handlers, request, (kind) => options.onInternalError?.(kind, request.call)),

@@ -72,15 +72,14 @@ export function groupSummary(state: GroupMemberState, self?: Hex): GroupSummary 
       : [],
     policyVersion: (state.registry.policy?.version ?? 0n).toString(),
     lastPolicyEvent: state.registry.lastPolicyEvent,
-    collateral: Object.values(state.registry.collateral ?? {}).map(
-      ({ key, platform, fmspc, tcbEvaluationDataNumber, nextUpdate }) => ({
-        key,
-        platform,
-        fmspc,
-        tcbEvaluationDataNumber,
-        nextUpdate,
-      }),
-    ),
+    collateral: Object.values(state.registry.collateral ?? {}).map((held) => ({
+      key: held.key,
+      platform: held.platform,
+      ...("product" in held
+        ? { product: held.product }
+        : { fmspc: held.fmspc, tcbEvaluationDataNumber: held.tcbEvaluationDataNumber }),
+      nextUpdate: held.nextUpdate,
+    })),
     lastCollateralEvent: state.registry.lastCollateralEvent,
   };
 }

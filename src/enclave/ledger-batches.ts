@@ -10,6 +10,7 @@ import type { LedgerEvent } from "../boundary/chain-events.js";
 import { decodeBatch, encodeBatch, MAX_BATCHES_IN_FLIGHT, openBatch, sealBatch } from "../protocol/batch.js";
 import { batchDigest, type ChainPosition, type LedgerDomain } from "../protocol/digests.js";
 import { HEAD_WINDOW } from "../protocol/event-chain.js";
+import type { PublicOutput } from "../protocol/public-outputs.js";
 import type { BatchRef, Receipt } from "../protocol/receipts.js";
 import { batchSeeds } from "./app-randomness.js";
 import {
@@ -111,6 +112,35 @@ export function inFlightDigest(batch: InFlight, domain: LedgerDomain): Hex {
 }
 
 /**
+ * The signed commands of a member's batch, opened under this enclave's key of the MLS epoch: a
+ * batch that does not open, or holds another count than its event says, is `LedgerDiverged`.
+ */
+export function batchCommands(
+  event: Extract<LedgerEvent, { kind: "BatchSubmitted" }>,
+  key: { epochKey: Uint8Array; mlsEpoch: bigint; domain: LedgerDomain },
+): Uint8Array[] {
+  let commands: Uint8Array[];
+  try {
+    const plaintext = openBatch({
+      epochKey: key.epochKey,
+      epoch: key.mlsEpoch,
+      domain: key.domain,
+      ciphertext: hexToBytes(event.ciphertext),
+    });
+    commands = decodeBatch(plaintext);
+  } catch {
+    throw new LedgerDiverged(
+      `batch ${event.batch} of member ${event.enclave} does not open under this enclave's key of MLS epoch ${key.mlsEpoch}`,
+    );
+  }
+  if (commands.length !== event.count)
+    throw new LedgerDiverged(
+      `batch ${event.batch} holds ${commands.length} commands, its event says ${event.count}`,
+    );
+  return commands;
+}
+
+/**
  * Applies one ordered batch: open it, re-verify each command, run the app, keep receipts. A batch of
  * an enclave that is not a member of the group is void (every member decides alike: its commands never
  * apply); a member's batch that does not open is this enclave's divergence (`LedgerDiverged`).
@@ -126,8 +156,13 @@ export function applyBatch(
     epochKey: Uint8Array | undefined;
     /** The group's members (lower-case addresses), while this enclave is one of them. */
     members: ReadonlySet<string> | undefined;
-    /** This enclave's signature checks: every command of the batch is verified again here. */
+    /**
+     * This enclave's signature checks: every command of the batch is verified again here (those its
+     * signature workers verified ahead are found in its cache: batch-prefetch.ts).
+     */
     signatures: SignatureCheck;
+    /** Where the public outputs of the batch's commands go, in order (src/enclave/calls/outputs.ts). */
+    outputs?: PublicOutput[];
   },
 ): LedgerAppState {
   const index = BigInt(event.batch);
@@ -158,24 +193,7 @@ export function applyBatch(
   const { epochKey, mlsEpoch, members } = context;
   if (!epochKey || mlsEpoch === undefined || !members?.has(event.enclave))
     return { ...next, skippedBatches: next.skippedBatches + 1n };
-  let commands: Uint8Array[];
-  try {
-    const plaintext = openBatch({
-      epochKey,
-      epoch: mlsEpoch,
-      domain: context.domain,
-      ciphertext: hexToBytes(event.ciphertext),
-    });
-    commands = decodeBatch(plaintext);
-  } catch {
-    throw new LedgerDiverged(
-      `batch ${index} of member ${event.enclave} does not open under this enclave's key of MLS epoch ${mlsEpoch}`,
-    );
-  }
-  if (commands.length !== event.count)
-    throw new LedgerDiverged(
-      `batch ${index} holds ${commands.length} commands, its event says ${event.count}`,
-    );
+  const commands = batchCommands(event, { epochKey, mlsEpoch, domain: context.domain });
   // What handlers see of the batch: its block time and, per command, a seed of this epoch and place.
   const timestamp = BigInt(event.timestamp);
   const seedOf = batchSeeds(epochKey, context.domain, mlsEpoch, { seq: batchRef.seq, head: event.head });
@@ -214,6 +232,7 @@ export function applyBatch(
       });
       appState = result.state as StateValue;
       receipt = { ...result.receipt, batch: batchRef };
+      if (result.publicOutput !== undefined) context.outputs?.push({ sequence, output: result.publicOutput });
     }
     if (!receipts.has(command.digest)) {
       receipts = receipts.set(command.digest, { receipt, responseKey: command.responseKey });

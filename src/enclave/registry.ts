@@ -19,7 +19,7 @@ import {
   collateralFor,
   type HeldCollateral,
 } from "../attestation/held-collateral.js";
-import { DEVELOPMENT_POLICY, PRODUCTION_POLICY } from "../attestation/policy.js";
+import { DEVELOPMENT_POLICY, PRODUCTION_POLICY, vmplRefusal } from "../attestation/policy.js";
 import { Platform, type PlatformName, type Verdict, VerificationError } from "../attestation/verdict.js";
 import { VERIFIERS } from "../attestation/verifiers.js";
 import type { LedgerEvent } from "../boundary/chain-events.js";
@@ -356,6 +356,11 @@ export async function checkEvidence(
   if (verdict.debug && !profile.debugAllowed) {
     throw new CredentialError(`debug enclaves are not admitted by the ${admission.profile} profile`);
   }
+  // A signed policy may admit a higher VMPL (an SVSM deployment), never less than the profile's.
+  const maxVmpl = Math.max(profile.maxVmpl ?? 0, policy?.maxVmpl ?? 0);
+  const by = policy?.maxVmpl === undefined ? `the ${admission.profile} profile` : "the signed policy";
+  const vmpl = vmplRefusal({ ...profile, maxVmpl }, verdict, by);
+  if (vmpl) throw new CredentialError(vmpl);
   if (
     !isOwnMeasurement(verdict.measurement, admission.measurement) &&
     !policyAdmits(policy, evidence.platform, verdict)

@@ -10,7 +10,9 @@
 //
 // Each enclave keeps its own caches (in its context, never in module scope): a signature verified
 // when a command arrives is not verified again when its batch is applied on that enclave, and every
-// other enclave, in its own process or beside it in one test process, verifies it itself.
+// other enclave, in its own process or beside it in one test process, verifies it itself. Its
+// signature workers (signature-pool.ts) fill the same cache ahead of a batch, under the same key over
+// the exact bytes (`remember`): what a worker vouched for covers those bytes and nothing else.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { concatBytes } from "@noble/hashes/utils.js";
@@ -27,7 +29,8 @@ export const MAX_VERIFIED_SIGNATURES = 16_384;
 /** Signer keys whose address is remembered. */
 export const MAX_KNOWN_SIGNERS = 4096;
 
-export type SignatureCacheStats = { verified: number; signers: number };
+/** `checked`: verifications this thread ran itself (not found in the cache). */
+export type SignatureCacheStats = { verified: number; signers: number; checked: number };
 
 function remember<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
   map.delete(key);
@@ -35,14 +38,23 @@ function remember<V>(map: Map<string, V>, key: string, value: V, limit: number):
   if (map.size > limit) map.delete(map.keys().next().value as string);
 }
 
+/** The cache key of a verification: a hash over the exact bytes checked. */
+function cacheKeyOf(digest: Uint8Array, signature: Uint8Array, signerKey: Uint8Array): string {
+  if (digest.length !== DIGEST_BYTES || signature.length !== COMPACT_SIGNATURE_BYTES) {
+    throw new CommandRejected("bad_signature", "signature must be 64 bytes over a 32-byte digest");
+  }
+  return bytesToHex(sha256(concatBytes(digest, signature, signerKey)));
+}
+
 /** One enclave's signature checks, with what it verified before. */
 export class SignatureCheck {
   private readonly verified = new Map<string, Address>();
   private readonly signers = new Map<string, Address>();
+  private checked = 0;
 
-  /** How much the caches hold (for tests and benchmarks). */
+  /** How much the caches hold, and how many checks ran here (for tests and benchmarks). */
   get stats(): SignatureCacheStats {
-    return { verified: this.verified.size, signers: this.signers.size };
+    return { verified: this.verified.size, signers: this.signers.size, checked: this.checked };
   }
 
   /**
@@ -51,13 +63,11 @@ export class SignatureCheck {
    * `CommandRejected("bad_signature")` otherwise. Swap the primitive here and only here.
    */
   verify(digest: Uint8Array, signature: Uint8Array, signerKey: Uint8Array): Address {
-    if (digest.length !== DIGEST_BYTES || signature.length !== COMPACT_SIGNATURE_BYTES) {
-      throw new CommandRejected("bad_signature", "signature must be 64 bytes over a 32-byte digest");
-    }
-    const cacheKey = bytesToHex(sha256(concatBytes(digest, signature, signerKey)));
+    const cacheKey = cacheKeyOf(digest, signature, signerKey);
     const known = this.verified.get(cacheKey);
     if (known !== undefined) return known;
     const address = this.addressOf(signerKey);
+    this.checked++;
     let valid: boolean;
     try {
       valid = ecc.verify(digest, signerKey, signature, true);
@@ -68,6 +78,19 @@ export class SignatureCheck {
       throw new CommandRejected("bad_signature", "signature does not match the signer key and message");
     remember(this.verified, cacheKey, address, MAX_VERIFIED_SIGNATURES);
     return address;
+  }
+
+  /**
+   * Remembers a verification one of this enclave's signature workers ran (the same `verify`, in a
+   * thread of this process): `verify` then finds it under the key of exactly these bytes.
+   */
+  remember(digest: Uint8Array, signature: Uint8Array, signerKey: Uint8Array): void {
+    remember(
+      this.verified,
+      cacheKeyOf(digest, signature, signerKey),
+      this.addressOf(signerKey),
+      MAX_VERIFIED_SIGNATURES,
+    );
   }
 
   private addressOf(signerKey: Uint8Array): Address {

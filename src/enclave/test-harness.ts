@@ -12,7 +12,9 @@ import { DEV_POLICY_KEYS } from "../protocol/dev-policy-keys.js";
 import { appIdOf, appStateOf, type LedgerDomain } from "../protocol/digests.js";
 import { appIdentity, type EnclaveContext } from "./context.js";
 import { createEnclave, type Enclave, enclaveContext } from "./enclave.js";
+import { SIGNATURE_WORKERS_ENV, SignaturePool, signatureWorkersFrom } from "./signature-pool.js";
 import { SimPlatform } from "./sim-platform.js";
+import { workerUnderTsx } from "./test-signature-pool.js";
 
 export const DOMAIN = { chainId: 31337, contract: `0x${"cd".repeat(20)}` as Hex };
 export const MEASURED = {
@@ -30,8 +32,10 @@ const CONFIG = {
   version: "test",
 };
 
+/** The app identity of an in-process enclave running `app` (the erc20 app unless another is given). */
+export const identityIn = (app: App<StateValue> = APPS.erc20) => appIdentity(app, CONFIG);
 /** The app id of an in-process enclave running `app` (the erc20 app unless another is given). */
-export const appIdIn = (app: App<StateValue> = APPS.erc20): Hex => appIdOf(appIdentity(app, CONFIG));
+export const appIdIn = (app: App<StateValue> = APPS.erc20): Hex => appIdOf(identityIn(app));
 /** What such an enclave's state digests name of its app. */
 export const appStateIn = (app: App<StateValue> = APPS.erc20): Hex => appStateOf(appIdentity(app, CONFIG));
 
@@ -42,11 +46,15 @@ export class Refused extends Error {
   }
 }
 
+/** ANONIFY_SIGNATURE_WORKERS=N runs the tests' enclaves with N signature workers each (default none). */
+const workers = signatureWorkersFrom(process.env[SIGNATURE_WORKERS_ENV] ?? "0");
+
 const optionsOn = (platformDir: string, app: App<StateValue> = APPS.erc20) => ({
   platform: new SimPlatform(platformDir),
   measured: MEASURED,
   config: CONFIG,
   app,
+  signaturePool: workers > 0 ? new SignaturePool(workers, workerUnderTsx) : undefined,
 });
 
 /**

@@ -9,6 +9,7 @@ import {
   HandshakeError,
   type HandshakeMessage,
   proofFor,
+  type SessionMode,
   takeHandshake,
 } from "../boundary/host-handshake.js";
 
@@ -51,18 +52,45 @@ const profileFlags = CPU_PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF_DI
 
 /** The enclave bundle as a child process of this one, `dataDir` its platform's directory. */
 export function spawnEnclave(bundle: string, dataDir: string, listeners: LinkListeners): EnclaveLink {
-  const child = spawn(process.execPath, [...profileFlags, bundle, "--data-dir", dataDir], {
+  return spawnChild(
+    { command: process.execPath, args: [...profileFlags, bundle, "--data-dir", dataDir] },
+    listeners,
+  );
+}
+
+/**
+ * A launcher that runs the enclave inside itself (`gramine-sgx NAME` in `cwd`, src/host/gramine-launch.ts):
+ * its pipes are the enclave's. Its last line on stderr is said with its exit: a launcher that refuses
+ * to start (a trusted file's hash differs) says why there.
+ */
+export type LauncherCommand = {
+  command: string;
+  args: readonly string[];
+  cwd?: string;
+  sayLastLine?: boolean;
+};
+
+export function spawnChild(launch: LauncherCommand, listeners: LinkListeners): EnclaveLink {
+  const child = spawn(launch.command, launch.args, {
     stdio: ["pipe", "pipe", "pipe"],
+    ...(launch.cwd ? { cwd: launch.cwd } : {}),
   });
   child.stdout?.on("data", listeners.onData);
   // Writing to a process that has just died fails with EPIPE on its stdin; its exit ends the link,
   // so the write error itself is not thrown (as an uncaught exception).
   child.stdin?.on("error", () => undefined);
-  forwardLines(child, listeners.onLog);
+  let lastLine: string | undefined;
+  forwardLines(child, (line) => {
+    lastLine = line;
+    listeners.onLog?.(line);
+  });
+  const said = () => (launch.sayLastLine && lastLine ? `: ${lastLine}` : "");
   const ended = new Promise<string>((resolve) => {
     child.once("error", (error) => resolve(`enclave process did not start (${error.message})`));
     // `close`, not `exit`: its last answers are read from stdout first.
-    child.once("close", (code, signal) => resolve(`enclave process exited (code ${code}, signal ${signal})`));
+    child.once("close", (code, signal) =>
+      resolve(`enclave process exited (code ${code}, signal ${signal})${said()}`),
+    );
   });
   return {
     write: (bytes) => void child.stdin?.write(bytes),
@@ -93,8 +121,13 @@ function forwardLines(child: ChildProcess, onLog: ((line: string) => void) | und
 /**
  * A connection to an enclave served elsewhere: open once the enclave side accepts the host's proof of
  * `endpoint.token`; what is written before is held. Refused, unreachable or silent, it ends with why.
+ * `session`: continue with the enclave running there (resume), or have it replaced (fresh).
  */
-export function connectEnclave(endpoint: EnclaveEndpoint, listeners: LinkListeners): EnclaveLink {
+export function connectEnclave(
+  endpoint: EnclaveEndpoint,
+  listeners: LinkListeners,
+  session: SessionMode = "resume",
+): EnclaveLink {
   const where = `${endpoint.host}:${endpoint.port}`;
   const socket = connect({ host: endpoint.host, port: endpoint.port, noDelay: true });
   socket.setKeepAlive(true, KEEPALIVE_MS);
@@ -131,7 +164,8 @@ export function connectEnclave(endpoint: EnclaveEndpoint, listeners: LinkListene
   };
   /** True once the handshake is over (open, or refused). */
   const answer = (message: HandshakeMessage, rest: Uint8Array): boolean => {
-    if (message.step === "challenge") socket.write(encodeHandshake(proofFor(endpoint.token, message)));
+    if (message.step === "challenge")
+      socket.write(encodeHandshake(proofFor(endpoint.token, message, session)));
     else if (message.step === "accepted") open(rest);
     else if (message.step === "refused") fail(`enclave at ${where} refused this host: ${message.reason}`);
     else throw new HandshakeError(`unexpected ${message.step}`);

@@ -1,6 +1,7 @@
 // The host's side of the ECALL boundary: starts the enclave process (or connects to one served in a
 // VM, `endpoint`) and sends it typed calls. The host sees only what the enclave returns; it cannot
 // reach the enclave's memory.
+import { randomInt } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import type { CallName, CallParams, CallResult } from "../boundary/calls.js";
 import {
@@ -10,13 +11,17 @@ import {
   encodeFrame,
   FrameReader,
 } from "../boundary/frames.js";
+import type { SessionMode } from "../boundary/host-handshake.js";
 import { DEFAULT_ENCLAVE_BUNDLE } from "../build/enclave-bundle.js";
+import { CallWatchdog } from "./call-deadline.js";
 import {
   connectEnclave,
   type EnclaveEndpoint,
   type EnclaveLink,
   endLink,
+  type LauncherCommand,
   type LinkListeners,
+  spawnChild,
   spawnEnclave,
 } from "./enclave-link.js";
 import { loopbackEnclave, overTcp } from "./enclave-loopback.js";
@@ -31,10 +36,19 @@ export type EnclaveProcessOptions = {
    * started; `dataDir` and `bundle` are then the VM's business.
    */
   endpoint?: EnclaveEndpoint;
+  /** With `endpoint`: continue with the enclave running there (default), or have a new one started. */
+  session?: SessionMode;
   /** Lines the enclave writes to stderr (it writes no secret there). */
   onLog?: (line: string) => void;
   /** Sees every frame that crosses the boundary: tests scan them for secrets. */
   tap?: BoundaryTap;
+  /** How long a call may wait for its answer (src/host/call-deadline.ts); tests make it short. */
+  callDeadlineMs?: (call: string) => number;
+  /**
+   * A launcher that runs the measured enclave inside itself (Gramine: src/host/gramine-launch.ts),
+   * started instead of `node BUNDLE`; the launcher's manifest fixes the bundle and its data directory.
+   */
+  launcher?: LauncherCommand;
 };
 
 /** What the host's components need of an enclave: its typed calls (a process, or the supervised handle). */
@@ -44,10 +58,28 @@ export class EnclaveExitedError extends Error {
   override name = "EnclaveExitedError";
 }
 
+/** The enclave stopped answering with calls in flight (src/host/call-deadline.ts): the link was cut. */
+export class EnclaveHungError extends EnclaveExitedError {
+  override name = "EnclaveHungError";
+}
+
+/**
+ * Call ids start at random below this: an enclave served in a VM outlives a dropped connection, and
+ * answers to the last connection's calls may still arrive on the next one; they must not match its ids.
+ */
+const MAX_FIRST_CALL_ID = 2 ** 48;
+
 export class EnclaveProcess {
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private nextId = randomInt(1, MAX_FIRST_CALL_ID);
+  /** In the order sent (a Map keeps it): the first is the oldest, which the watchdog times. */
+  private readonly pending = new Map<
+    number,
+    { name: string; sentAt: number; resolve: (v: unknown) => void; reject: (e: Error) => void }
+  >();
+  private readonly watchdog: CallWatchdog;
   private exitReason: string | undefined;
+  /** Why this side cut the link, when it did: said instead of the closed link's own reason. */
+  private cutReason: string | undefined;
   private readonly exited: Promise<void>;
   /** Resolves with why the process exited, whoever ended it. */
   readonly whenExited: Promise<string>;
@@ -59,22 +91,29 @@ export class EnclaveProcess {
     private readonly options: EnclaveProcessOptions,
   ) {
     const reader = new FrameReader();
+    this.watchdog = new CallWatchdog(
+      (call, ms) => this.broken(`enclave hung: no answer to ${call} within ${ms} ms`, EnclaveHungError),
+      options.callDeadlineMs,
+    );
     const onData = (chunk: Buffer) => {
+      this.watchdog.heard();
       for (const event of reader.push(chunk)) {
-        if (event.kind === "oversized") return this.broken(`an oversized frame (${event.length} bytes)`);
+        if (event.kind === "oversized")
+          return this.broken(`enclave sent an oversized frame (${event.length} bytes)`);
         options.tap?.("from-enclave", event.body);
         let response: BoundaryResponse;
         try {
           response = JSON.parse(event.body.toString("utf8")) as BoundaryResponse;
         } catch {
           // Not from an enclave of ours (over a socket, whoever is on the path): the link is cut.
-          return this.broken("a frame that is not JSON");
+          return this.broken("enclave sent a frame that is not JSON");
         }
         this.settle(response);
       }
     };
     this.link = open({ onData, ...(options.onLog ? { onLog: options.onLog } : {}) });
-    this.whenExited = this.link.ended.then((reason) => {
+    this.whenExited = this.link.ended.then((ended) => {
+      const reason = this.cutReason ?? ended;
       this.exitReason = reason;
       this.failAll(new EnclaveExitedError(reason));
       return reason;
@@ -87,8 +126,10 @@ export class EnclaveProcess {
    * ANONIFY_ENCLAVE_OVER_TCP=1, a child behind a loopback socket (src/host/enclave-loopback.ts).
    */
   static start(options: EnclaveProcessOptions): EnclaveProcess {
-    const { endpoint } = options;
-    if (endpoint) return new EnclaveProcess((listeners) => connectEnclave(endpoint, listeners), options);
+    const { endpoint, launcher } = options;
+    if (endpoint)
+      return new EnclaveProcess((listeners) => connectEnclave(endpoint, listeners, options.session), options);
+    if (launcher) return new EnclaveProcess((listeners) => spawnChild(launcher, listeners), options);
     mkdirSync(options.dataDir, { recursive: true });
     const bundle = options.bundle ?? DEFAULT_ENCLAVE_BUNDLE;
     const open = overTcp() ? loopbackEnclave : spawnEnclave;
@@ -118,7 +159,8 @@ export class EnclaveProcess {
     const frame = encodeFrame({ v: BOUNDARY_VERSION, id, call: name, args });
     this.options.tap?.("to-enclave", frame.subarray(4));
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { name, sentAt: performance.now(), resolve, reject });
+      if (this.pending.size === 1) this.watchOldest();
       this.link.write(frame);
     });
   }
@@ -137,6 +179,7 @@ export class EnclaveProcess {
       return;
     }
     this.pending.delete(response.id);
+    this.watchOldest();
     if (response.ok) waiter.resolve(response.result);
     else
       waiter.reject(
@@ -144,15 +187,24 @@ export class EnclaveProcess {
       );
   }
 
-  /** The enclave sent what no enclave of ours sends: every call in flight fails, and the link is cut. */
-  private broken(what: string): void {
-    this.failAll(new EnclaveExitedError(`enclave sent ${what}`));
+  private watchOldest(): void {
+    this.watchdog.watch(this.pending.values().next().value);
+  }
+
+  /**
+   * The enclave sent what no enclave of ours sends, or stopped answering: every call in flight fails,
+   * and the link is cut (its end is then an exit, which the supervisor recovers from).
+   */
+  private broken(reason: string, kind = EnclaveExitedError): void {
+    this.cutReason ??= reason;
+    this.failAll(new kind(this.cutReason));
     this.link.kill();
   }
 
   private failAll(error: Error): void {
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
+    this.watchOldest();
   }
 
   /** Ends its input (the enclave exits, or its session ends, on end of input), then cuts it if it lingers. */

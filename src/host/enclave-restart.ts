@@ -1,6 +1,7 @@
 // Bringing a node's enclave back after its process exited or the chain reorganised: a new process
 // with the node's identity unsealed, retried with backoff until it serves or the node stops.
 import { setTimeout as delay } from "node:timers/promises";
+import type { SessionMode } from "../boundary/host-handshake.js";
 import type { EnclaveCalls } from "./enclave-process.js";
 import type { SupervisedEnclave } from "./enclave-supervisor.js";
 import { FailureLog, type Logger } from "./log.js";
@@ -40,12 +41,15 @@ export async function untilRestarted<T>(
  * A new enclave process with the node's identity unsealed, taking calls from the node's recovery only.
  * One that comes back as another identity is stopped (the node's calls then answer `enclave_stopped`)
  * and refused with IdentityLostError: serving as the registered enclave, it would be another member.
+ * An enclave served in a VM that outlived its connection is the same one again (`session` "resume":
+ * `init` answers its identity as it is), unless "fresh" asks for a new process (a rollback).
  */
 export async function freshEnclave(
   enclave: Pick<SupervisedEnclave, "replace" | "restarting" | "stop">,
   identity: { hostDir: string; chainId: number; contract: `0x${string}` },
+  session: SessionMode = "resume",
 ): Promise<EnclaveCalls> {
-  await enclave.replace();
+  await enclave.replace(session);
   const fresh = enclave.restarting;
   try {
     await initEnclave(fresh, identity, { keepIdentity: true });

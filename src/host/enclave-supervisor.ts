@@ -3,6 +3,7 @@
 // it from what the host kept sealed. Meanwhile every call is refused with `enclave_restarting`, which
 // the API answers as 503, instead of failing each caller with the dead process's error.
 import { EnclaveCallError } from "../boundary/frames.js";
+import type { SessionMode } from "../boundary/host-handshake.js";
 import { type EnclaveCalls, EnclaveProcess, type EnclaveProcessOptions } from "./enclave-process.js";
 
 /** The enclave process's state as the node's clients and operators see it. */
@@ -32,8 +33,8 @@ export class SupervisedEnclave {
     this.process = this.spawn();
   }
 
-  private spawn(): EnclaveProcess {
-    const process = EnclaveProcess.start(this.options);
+  private spawn(session?: SessionMode): EnclaveProcess {
+    const process = EnclaveProcess.start(session ? { ...this.options, session } : this.options);
     void process.whenExited.then((reason) => {
       if (this.retired.has(process)) return;
       this.crashes += 1;
@@ -101,14 +102,15 @@ export class SupervisedEnclave {
   /**
    * Replaces the process with a new one that takes no call but `callWhileRestarting` until `up()`:
    * after a crash, or on purpose (rolling the state back to a checkpoint needs a fresh process, since
-   * an enclave takes a restore once).
+   * an enclave takes a restore once). An enclave served in a VM that outlived its connection is
+   * connected to again and continues (`session` "resume"), unless "fresh" asks for a new process.
    */
-  async replace(): Promise<void> {
+  async replace(session: SessionMode = "resume"): Promise<void> {
     this.current = "restarting";
     const old = this.process;
     this.retired.add(old);
     await old.stop();
-    this.process = this.spawn();
+    this.process = this.spawn(session);
   }
 
   /** The new process is restored: calls go through again. */

@@ -101,8 +101,10 @@ export function nodeWarnings({
   for (const c of collateral) {
     const seconds = (Date.parse(c.nextUpdate) - now.getTime()) / MS_PER_SECOND;
     if (seconds > COLLATERAL_DUE_SECONDS) continue;
-    const what = `the ${c.platform} collateral for FMSPC ${c.fmspc} (tcbEvaluationDataNumber ${c.tcbEvaluationDataNumber})`;
-    const about = `${c.platform} ${c.fmspc}`;
+    const what = c.product
+      ? `AMD's ${c.product} CRLs`
+      : `the ${c.platform} collateral for FMSPC ${c.fmspc} (tcbEvaluationDataNumber ${c.tcbEvaluationDataNumber})`;
+    const about = `${c.platform} ${c.product ?? c.fmspc}`;
     warnings.push(
       seconds <= 0
         ? {

@@ -14,10 +14,12 @@ import type { BatchSubmitter } from "./chain-io/batch-submitter.js";
 import type { ChainWriter } from "./chain-io/chain-writer.js";
 import type { EventApplication } from "./chain-io/event-application.js";
 import type { GroupWrites } from "./chain-io/group-writes.js";
+import type { PublicOutputs } from "./chain-io/public-outputs.js";
 import type { CommandFinality, NodeCommandStatus, WaitUntil } from "./commands/command-finality.js";
 import type { CommandRequests } from "./commands/command-requests.js";
 import { CommandWaiters } from "./commands/command-waiters.js";
 import type { EnclaveCalls } from "./enclave-process.js";
+import { restoreOrResume } from "./enclave-resume.js";
 import type { EnclaveState, SupervisedEnclave } from "./enclave-supervisor.js";
 import { type LeaveResult, sendLeave } from "./leave.js";
 import { FailureLog, HeldLog, type Logger, loggerFor } from "./log.js";
@@ -79,6 +81,8 @@ export class EnclaveNode {
   /** Announces `publicUrl` on chain, when the node has one. */
   private readonly announcer: PeerAnnouncer | undefined;
   private readonly events: EventApplication;
+  /** Publishes the public outputs of the batches this node's enclave submitted. */
+  private readonly outputs: PublicOutputs;
   private rotationTimer: NodeJS.Timeout | undefined;
   private readonly groupWrites: GroupWrites;
   private stopped = false;
@@ -129,6 +133,7 @@ export class EnclaveNode {
       announcer: this.announcer,
       groupWrites: this.groupWrites,
       events: this.events,
+      outputs: this.outputs,
     } = parts);
     this.recovery = new NodeRecovery({
       enclave: this.enclave,
@@ -204,8 +209,10 @@ export class EnclaveNode {
       deployedAtBlock: this.options.deployedAtBlock,
       attestationUrl: this.options.attestationUrl,
     });
-    const sealed = this.registration.created ? undefined : this.store.read();
-    const cursor = sealed ? await this.restore(this.enclave, sealed) : undefined;
+    const cursor = await this.restore(
+      this.enclave,
+      this.registration.created ? undefined : this.store.read(),
+    );
     if (this.divergence) return; // restored diverged: it reads and writes nothing
     this.startFollower(cursor);
     if (this.options.rotateEveryMs) {
@@ -215,9 +222,16 @@ export class EnclaveNode {
     this.health.start();
   }
 
-  /** Hands the enclave what the host kept sealed; where it resumes reading the chain. */
-  private async restore(enclave: EnclaveCalls, sealed: SealedCopy): Promise<EventCursor | undefined> {
-    const restored = await enclave.call("restoreState", sealed);
+  /**
+   * Hands the enclave what the host kept sealed, or resyncs with one that kept its state (served in a
+   * VM, src/host/enclave-resume.ts); where it resumes reading the chain.
+   */
+  private async restore(
+    enclave: EnclaveCalls,
+    sealed: SealedCopy | undefined,
+  ): Promise<EventCursor | undefined> {
+    const { view: restored, resumed } = await restoreOrResume(enclave, sealed, this.store);
+    if (resumed) this.log.info({ cursor: restored.cursor }, "enclave kept its state: continuing with it");
     if (restored.diverged) this.onDiverged(restored.diverged);
     this.store.noteCursor(restored.cursor && BigInt(restored.cursor.block));
     this.group = restored.group;
@@ -280,6 +294,7 @@ export class EnclaveNode {
     if (this.stopped || this.left || this.divergence || !this.synced || !this.group) return;
     // Its public URL, once: with the other writes, one at a time (they share the record nonce).
     if (await this.announcer?.announceDue()) return;
+    if (await this.outputs.publishDue()) return;
     await this.groupWrites.tick(this.group);
   }
 

@@ -60,6 +60,11 @@ export class NodeMetrics {
     labelNames: ["reason"],
     registers: [this.registry],
   });
+  private readonly outputsSent = new Counter({
+    name: "anonify_outputs_published_total",
+    help: "Public outputs records of batches (src/protocol/public-outputs.ts) this node published on chain",
+    registers: [this.registry],
+  });
   /** Accept times (ms) of commands not yet ordered, oldest first. */
   private readonly awaitingOrder = new Map<Hex, number>();
   /** Ordered commands not yet final: their batch's block and accept time, in the order applied. */
@@ -109,6 +114,10 @@ export class NodeMetrics {
 
   batchSubmitted(): void {
     this.batchesSent.inc();
+  }
+
+  outputsPublished(): void {
+    this.outputsSent.inc();
   }
 
   batchFailed(reason: BatchFailure): void {

@@ -2,7 +2,7 @@
 // attestation service, and its batching, rotation and peer settings.
 import type { Address } from "viem";
 import type { LedgerWallet } from "../chain/chain.js";
-import type { EnclaveEndpoint } from "./enclave-link.js";
+import type { EnclaveEndpoint, LauncherCommand } from "./enclave-link.js";
 import type { LogTarget } from "./log.js";
 
 export type EnclaveNodeOptions = LogTarget & {
@@ -17,6 +17,13 @@ export type EnclaveNodeOptions = LogTarget & {
    * reconnects after a dropped connection as it restarts a crashed child; `bundle` is then unused.
    */
   enclaveEndpoint?: EnclaveEndpoint;
+  /** The enclave under a launcher (`gramine-sgx NAME`, src/host/gramine-launch.ts) instead of `node BUNDLE`. */
+  enclaveLauncher?: LauncherCommand;
+  /**
+   * How long any enclave call may wait for its answer before the enclave is taken for hung and its
+   * link cut (default: per call, src/host/call-deadline.ts); tests make it short.
+   */
+  enclaveCallDeadlineMs?: number;
   confirmations?: bigint;
   /**
    * Blocks that must follow a batch before its commands are `final` (a block at or below the

@@ -13,6 +13,7 @@ import { BatchSubmitter, DEFAULT_MAX_BATCHES_IN_FLIGHT } from "./chain-io/batch-
 import { ChainWriter } from "./chain-io/chain-writer.js";
 import { EventApplication } from "./chain-io/event-application.js";
 import { GroupWrites } from "./chain-io/group-writes.js";
+import { PublicOutputs } from "./chain-io/public-outputs.js";
 import { CommandFinality } from "./commands/command-finality.js";
 import { CommandRequests } from "./commands/command-requests.js";
 import type { CommandWaiters } from "./commands/command-waiters.js";
@@ -51,10 +52,13 @@ export function assembleNode(
   // Made here, not only as the enclave's directory within it: an enclave served in a VM has none.
   mkdirSync(hostDir, { recursive: true });
   const enclaveLog = log.child({ component: "enclave" });
+  const deadline = options.enclaveCallDeadlineMs;
   const enclave = new SupervisedEnclave({
     dataDir: join(hostDir, "enclave"),
     bundle: options.bundle,
     ...(options.enclaveEndpoint ? { endpoint: options.enclaveEndpoint } : {}),
+    ...(options.enclaveLauncher ? { launcher: options.enclaveLauncher } : {}),
+    ...(deadline ? { callDeadlineMs: () => deadline } : {}),
     onLog: (line) => enclaveLog.info(line),
     onUnexpectedExit: hooks.onEnclaveExit,
   });
@@ -116,6 +120,16 @@ export function assembleNode(
     address: hooks.address,
     keep,
   });
+  const outputs = new PublicOutputs({
+    enclave,
+    writer,
+    wallet,
+    contract,
+    counts,
+    keep,
+    log,
+    diverged: hooks.onDiverged,
+  });
   const events = new EventApplication({
     enclave,
     store,
@@ -127,6 +141,7 @@ export function assembleNode(
     counts,
     stopped,
     diverged: hooks.onDiverged,
+    outputs,
     log,
   });
   return {
@@ -142,6 +157,7 @@ export function assembleNode(
     announcer,
     groupWrites,
     events,
+    outputs,
   };
 }
 

@@ -2,6 +2,7 @@
 // reorganisation: one recovery at a time; a reorganisation reported during one is rolled back once it
 // ends, to the older of the points asked for.
 import type { EventCursor } from "../boundary/chain-events.js";
+import type { SessionMode } from "../boundary/host-handshake.js";
 import type { EnclaveCalls } from "./enclave-process.js";
 import { freshEnclave, untilRestarted } from "./enclave-restart.js";
 import type { SupervisedEnclave } from "./enclave-supervisor.js";
@@ -19,8 +20,11 @@ export type NodeRecoveryParameters = {
   signal: AbortSignal;
   /** Stops reading the chain and sending: nothing is batched from a state being replayed. */
   pause(): Promise<void>;
-  /** Hands `enclave` what the host kept sealed; the cursor it resumes reading the chain from. */
-  restore(enclave: EnclaveCalls, sealed: SealedCopy): Promise<EventCursor | undefined>;
+  /**
+   * Hands `enclave` what the host kept sealed, or has an enclave that kept its state resend it; the
+   * cursor it resumes reading the chain from.
+   */
+  restore(enclave: EnclaveCalls, sealed: SealedCopy | undefined): Promise<EventCursor | undefined>;
   /** Reads the chain from `cursor` and sends again; false when the restored enclave had diverged. */
   resume(cursor: EventCursor | undefined): boolean;
 };
@@ -70,15 +74,14 @@ export class NodeRecovery {
   }
 
   private async restoreFresh(rollbackTo: bigint | undefined): Promise<EventCursor | undefined> {
-    const fresh = await this.fresh();
-    if (rollbackTo === undefined) {
-      const sealed = this.p.store.read();
-      return sealed ? await this.p.restore(fresh, sealed) : undefined;
-    }
-    return rollBack(this.p.store, fresh, rollbackTo, { restore: this.p.restore, fresh: () => this.fresh() });
+    // After an exit, an enclave served in a VM that outlived the connection is continued (restore
+    // below finds it holds its state); a rollback needs a new process.
+    if (rollbackTo === undefined) return this.p.restore(await this.fresh("resume"), this.p.store.read());
+    const fresh = () => this.fresh("fresh");
+    return rollBack(this.p.store, await fresh(), rollbackTo, { restore: this.p.restore, fresh });
   }
 
-  private fresh(): Promise<EnclaveCalls> {
-    return freshEnclave(this.p.enclave, this.p.identity);
+  private fresh(session: SessionMode): Promise<EnclaveCalls> {
+    return freshEnclave(this.p.enclave, this.p.identity, session);
   }
 }

@@ -132,9 +132,10 @@ export async function initAndRegister(params: {
 }
 
 /**
- * The DCAP collateral the chain holds for this quote, as members find it: the service judges the
- * quote with it, and refuses by name a quote that comes without (`collateral_missing`: nothing
- * published for its FMSPC) or with a set past its next update (`collateral_stale`). Sets are taken
+ * The collateral the chain holds for this evidence, as members find it (Intel's for a DCAP quote,
+ * AMD's CRLs for a SEV-SNP report's product): the service judges the evidence with it, and refuses
+ * by name a quote that comes without (`collateral_missing`: nothing published for its FMSPC) or
+ * with a set past its next update (`collateral_stale`, AMD's CRLs too). Sets are taken
  * only if they verify to the roots the service judges with, so a set of another PKI that anyone
  * published cannot stand in for Intel's. Undefined for platforms without collateral.
  */
@@ -143,7 +144,7 @@ async function chainCollateral(
   quote: { platform: string; evidence: Hex },
 ): Promise<unknown> {
   const { platform, evidence } = quote;
-  if (platform !== "sgx" && platform !== "tdx") return undefined;
+  if (platform !== "sgx" && platform !== "tdx" && platform !== "sev-snp") return undefined;
   const root = rootOverrideFor(platform, await serviceRoots(params.attestationUrl));
   const target = { contract: params.contract, deployedAtBlock: params.deployedAtBlock };
   return publishedCollateral(params.wallet.publicClient, target, platform, evidence, root);

@@ -82,16 +82,21 @@ export function encodeCollateralRecord(collateral: unknown): Uint8Array {
   if (size > MAX_COLLATERAL_BYTES)
     throw new CollateralRecordError(`collateral record is ${size} bytes, over ${MAX_COLLATERAL_BYTES}`);
   const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
   out.set(TEXT_ENCODER.encode(COLLATERAL_MAGIC), 0);
   out[MAGIC_BYTES] = COLLATERAL_FORMAT;
-  let offset = HEADER_BYTES;
-  for (const body of bodies) {
-    view.setUint32(offset, body.length);
-    out.set(body, offset + LENGTH_BYTES);
-    offset += LENGTH_BYTES + body.length;
-  }
+  writeLengthPrefixed(out, HEADER_BYTES, bodies);
   return out;
+}
+
+/** Writes each body as `u32 length | body` into `out` from `offset` (sized for them by the caller). */
+export function writeLengthPrefixed(out: Uint8Array, offset: number, bodies: readonly Uint8Array[]): void {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  let at = offset;
+  for (const body of bodies) {
+    view.setUint32(at, body.length);
+    out.set(body, at + LENGTH_BYTES);
+    at += LENGTH_BYTES + body.length;
+  }
 }
 
 export function decodeCollateralRecord(record: Uint8Array): PcsCollateral {

@@ -42,7 +42,7 @@ describe("policy document codec", () => {
     const swapped = bytes.slice();
     swapped.set(hexToBytes(B), 52);
     swapped.set(hexToBytes(A), 72);
-    const unknown = concat([bytes, Uint8Array.of(6, 0, 0, 0, 0)]);
+    const unknown = concat([bytes, Uint8Array.of(7, 0, 0, 0, 0)]);
     const noRevocations = bytes.subarray(0, 45);
     const repeated = concat([bytes, Uint8Array.of(1, 0, 0, 0, 2, 0, 0)]);
     const zeroVersion = bytes.slice();
@@ -58,7 +58,7 @@ describe("policy document codec", () => {
       ["truncated body", bytes.subarray(0, bytes.length - 1), /field truncated/],
       ["truncated header", bytes.subarray(0, 44), /document truncated/],
       ["revocations not ascending", swapped, /not strictly ascending/],
-      ["a field this build does not read", unknown, /unknown policy field 6/],
+      ["a field this build does not read", unknown, /unknown policy field 7/],
       ["no revocations field", noRevocations, /revocations field missing/],
       ["a repeated field", repeated, /out of order or repeated/],
       ["version 0", zeroVersion, /version starts at 1/],

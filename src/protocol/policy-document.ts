@@ -32,14 +32,19 @@
 //                    member's own (an upgrade of the app: both builds apply the document, so it names
 //                    both, and each admits the other; without it, an enclave built with another app
 //                    is refused whatever its measurement).
-//   5  upgrade       body = 32-byte from app id | 32-byte to app id | u32 from state version (68
-//                    bytes): the network's app `from` (state version `fromVersion`) is upgraded to
-//                    `to`, whose state has another shape, at this document's place in the event
-//                    sequence (its `PolicyPublished`): enclaves of `from` apply no command after it,
-//                    enclaves of `to` start from `from`'s state there, migrated (`migrate` of
-//                    src/app/app.ts; docs/operations.md §6). `from` ≠ `to`, and the document must
-//                    name both in `apps` (each side admits the other to the group).
-//   Fields 2, 3, 4 and 5 replace what the previous document said, when present; absent, it stands. So a
+//   5  upgrade       body = the from app, then the to app, each in full: u8 name length | name |
+//                    32-byte code hash | u32 state version (src/protocol/policy-upgrade.ts): the
+//                    network's app `from` (its id, `appIdOf`) is upgraded to `to`, a version of it
+//                    (the same name, refused by name otherwise) whose state has another shape, at a
+//                    higher state version, at this document's place in the event sequence (its
+//                    `PolicyPublished`): enclaves of `from` apply no command after it, enclaves of
+//                    `to` start from `from`'s state there, migrated (`migrate` of src/app/app.ts;
+//                    docs/operations.md §6). The document must name both in `apps` (each side admits
+//                    the other to the group).
+//   6  max-vmpl      body = u8, 0 to 3 (src/protocol/policy-vmpl.ts): the highest SEV-SNP VMPL whose
+//                    reports members admit (an SVSM deployment's guest kernel runs at VMPL 1 or more);
+//                    absent from every document, the build's profile decides (production: 0).
+//   Fields 2, 3, 4, 5 and 6 replace what the previous document said, when present; absent, it stands. So a
 //   document that drops an old measurement after an upgrade stops its admission (members already
 //   in the group stay until a revocation or their leave removes them).
 //
@@ -58,6 +63,7 @@ import { TcbStatus, type TcbStatusName } from "../attestation/verdict.js";
 import { bytesOfHex, hexOf } from "./bytes.js";
 import { type LedgerDomain, policyDigest } from "./digests.js";
 import { type AppUpgrade, decodeUpgrade, upgradeBody } from "./policy-upgrade.js";
+import { decodeVmpl, vmplBody } from "./policy-vmpl.js";
 import {
   addressOfKey,
   COMPRESSED_KEY_BYTES,
@@ -85,6 +91,7 @@ const FIELD_MEASUREMENTS = 2;
 const FIELD_TCB_MINIMUMS = 3;
 const FIELD_APPS = 4;
 const FIELD_UPGRADE = 5;
+const FIELD_MAX_VMPL = 6;
 const APP_ID_BYTES = 32;
 const HEADER_BYTES = 45;
 const FIELD_HEADER_BYTES = 5;
@@ -117,6 +124,8 @@ export type PolicyDocument = {
   apps?: Hex[];
   /** Absent: the previous document's stands. */
   upgrade?: AppUpgrade;
+  /** The highest SEV-SNP VMPL admitted. Absent: the previous document's stands. */
+  maxVmpl?: number;
 };
 
 /** The policy keys a build pins: a document counts only with `threshold` distinct signers of `signers`. */
@@ -214,6 +223,7 @@ export function encodePolicy(document: PolicyDocument): Uint8Array {
   if (document.tcbMinimums) parts.push(field(FIELD_TCB_MINIMUMS, tcbMinimumsBody(document.tcbMinimums)));
   if (document.apps) parts.push(field(FIELD_APPS, appsBody(document.apps)));
   if (document.upgrade) parts.push(field(FIELD_UPGRADE, upgradeBody(document.upgrade, document.apps)));
+  if (document.maxVmpl !== undefined) parts.push(field(FIELD_MAX_VMPL, vmplBody(document.maxVmpl)));
   return concat(parts);
 }
 
@@ -307,6 +317,8 @@ export function decodePolicy(bytes: Uint8Array): PolicyDocument {
       document.apps = ascendingEntries(body, 2, APP_ID_BYTES, "apps").map((e) => hexOf(e));
     } else if (tag === FIELD_UPGRADE) {
       document.upgrade = decodeUpgrade(body, document.apps);
+    } else if (tag === FIELD_MAX_VMPL) {
+      document.maxVmpl = decodeVmpl(body);
     } else throw new PolicyError(`unknown policy field ${tag}`);
   }
   // The encoder always writes it: one encoding per document.
@@ -384,6 +396,8 @@ export type PolicyState = {
   apps: Hex[];
   /** The last upgrade of the app to another state shape a document named, if any. */
   upgrade?: AppUpgrade;
+  /** The highest SEV-SNP VMPL a document admitted, if one named it (src/protocol/policy-vmpl.ts). */
+  maxVmpl?: number;
 };
 
 /**
@@ -405,6 +419,9 @@ export function nextPolicyState(previous: PolicyState | undefined, document: Pol
     tcbMinimums: document.tcbMinimums ?? previous?.tcbMinimums ?? [],
     apps: document.apps ?? previous?.apps ?? [],
     ...((document.upgrade ?? previous?.upgrade) ? { upgrade: document.upgrade ?? previous?.upgrade } : {}),
+    ...((document.maxVmpl ?? previous?.maxVmpl) !== undefined
+      ? { maxVmpl: document.maxVmpl ?? previous?.maxVmpl }
+      : {}),
   };
 }
 

@@ -60,7 +60,7 @@ describe("a host that rolls its enclave back", () => {
       ({ sealedState } = await honest.call("keyPackage", { nonce: "0" }));
       for (let nonce = 0n; nonce < COMMANDS; nonce++) {
         const accepted = await submit(honest, alice, nonce);
-        journal.push(accepted.journal);
+        journal.push(accepted.journal!);
         ids.push(accepted.id);
       }
     } finally {
@@ -76,7 +76,7 @@ describe("a host that rolls its enclave back", () => {
     await notFound(enclave, ids[1]!);
     // Still serving from the first restore: alice's next nonce is 1, the journal's next record 2.
     const next = await submit(enclave, alice, 1n);
-    assert.equal(next.journal.seq, 2);
+    assert.equal(next.journal!.seq, 2);
   });
 
   test("a restore after the enclave accepted a command is refused", async () => {
@@ -107,7 +107,7 @@ describe("a host that rolls its enclave back", () => {
     const carol = privateKeyToAccount(generatePrivateKey());
     const third = await submit(cut, carol, 0n);
     const fourth = await submit(cut, carol, 1n);
-    assert.deepEqual([third.journal.seq, fourth.journal.seq], [3, 4]);
+    assert.deepEqual([third.journal!.seq, fourth.journal!.seq], [3, 4]);
     await cut.stop();
 
     const enclave = await restart();

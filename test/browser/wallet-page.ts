@@ -128,6 +128,25 @@ export class WalletPage {
     return Object.fromEntries(names.map((name, i) => [name, values[i]!]));
   }
 
+  /** The batch that ordered a command, as its progress entry names it ("ordered in batch N (block B)"). */
+  async batchOf(entry: Locator): Promise<bigint> {
+    const text = await this.step(entry, /^ordered in batch \d+/);
+    return BigInt(/^ordered in batch (\d+)/.exec(text)![1]!);
+  }
+
+  /**
+   * Reads batch `batch`'s public outputs in the page's "public outputs" view (which asks no key):
+   * returns where the outputs show (one `output.public-output` per command) and where a refusal does.
+   */
+  async readOutputs(batch: bigint | string): Promise<{ outputs: Locator; problem: Locator }> {
+    await this.page.getByRole("link", { name: "public outputs" }).click();
+    const form = this.page.getByRole("form", { name: "public outputs", exact: true });
+    await form.getByLabel("batch", { exact: true }).fill(batch.toString());
+    await form.getByRole("button", { name: "read outputs", exact: true }).press("Enter");
+    const result = this.page.locator("#outputs-result");
+    return { outputs: result.locator("output.public-output"), problem: result.getByRole("alert") };
+  }
+
   /** Waits for a step of a command's progress; returns its text. */
   async step(entry: Locator, text: string | RegExp): Promise<string> {
     const step = entry

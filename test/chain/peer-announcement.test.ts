@@ -17,7 +17,8 @@ import {
   MEASUREMENT,
   newEnclave,
   ownerCall,
-  registrationArgs,
+  readAnonify,
+  registeredEnclave,
   revertName,
   signRaw,
   startLedgerFixture,
@@ -35,25 +36,11 @@ describe("peers announced on chain", () => {
   const write = (functionName: "announcePeer" | "leave", args: readonly unknown[]) =>
     writeAnonifyMined(f.owner, f.contract, functionName, args as never);
   const read = <T>(functionName: string, args: readonly unknown[] = []) =>
-    f.owner.publicClient.readContract({
-      address: f.contract,
-      abi: anonifyAbi,
-      functionName,
-      args,
-    } as never) as Promise<T>;
+    readAnonify<T>(f, functionName, args);
   const recordNonce = async (enclave: TestEnclave) =>
     (await read<{ recordNonce: bigint }>("getEnclave", [enclave.address])).recordNonce;
 
-  async function registered(): Promise<TestEnclave> {
-    const enclave = newEnclave();
-    await writeAnonifyMined(
-      f.owner,
-      f.contract,
-      "registerEnclave",
-      await registrationArgs(f.domain, enclave, SERVICE_KEY),
-    );
-    return enclave;
-  }
+  const registered = () => registeredEnclave(f, SERVICE_KEY);
 
   /** `enclave` announces `url` for `nonce` (its current record nonce unless given), signed by `key`. */
   async function announce(enclave: TestEnclave, url: string, nonce?: bigint, key = enclave.key) {

@@ -1,7 +1,7 @@
-// `anonify attest verify REPORT --format sev-snp --certs CHAIN.pem [--at ISO] [--json]` on real
-// reports (test/fixtures/sev-snp): the verdict as the other formats give it, with the TCB; a
+// `anonify attest verify REPORT --format sev-snp --certs CHAIN.pem [--crl FILE] [--at ISO] [--json]`
+// on real reports (test/fixtures/sev-snp): the verdict as the other formats give it, with the TCB; a
 // tampered report, another product's chain, a time outside the VCEK's validity and misused flags
-// exit non-zero with the reason.
+// exit non-zero with the reason. `--crl` on the test PKI (no real AMD CRL is in the public samples).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -16,6 +16,9 @@ import {
   fixtureBytes,
   sampleNamed,
 } from "../../src/attestation/sev-snp/test-fixtures.js";
+import { makeSevSnpTestCrl, makeSevSnpTestPki } from "../../src/attestation/sev-snp/test-pki.js";
+import { makeSevSnpReport, sevSnpCertTable } from "../../src/attestation/sev-snp/test-report.js";
+import { sevSnpEvidence } from "../../src/attestation/sev-snp.js";
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, "../../bin/anonify.mjs");
@@ -98,10 +101,38 @@ describe("anonify attest verify --format sev-snp", () => {
     assert.match(early.stderr, /VCEK: certificate not yet valid/);
   });
 
+  test("--crl (DER, as AMD's KDS serves it): checked against the chain; without it the verdict warns", async () => {
+    const pki = await makeSevSnpTestPki({ name: "CLI Test" });
+    const evidence = join(dir, "test-pki.bin");
+    const measurement = new Uint8Array(48).fill(0x11);
+    writeFileSync(
+      evidence,
+      sevSnpEvidence(await makeSevSnpReport(pki, new Uint8Array(64), { measurement }), sevSnpCertTable(pki)),
+    );
+    const root = join(dir, "test-ark.pem");
+    writeFileSync(root, pki.arkPem);
+    const [good, revoking] = [join(dir, "good.crl"), join(dir, "revoking.crl")];
+    writeFileSync(good, await makeSevSnpTestCrl(pki));
+    writeFileSync(revoking, await makeSevSnpTestCrl(pki, { revoked: [pki.ask] }));
+    const check = (...extra: string[]) =>
+      anonify("attest", "verify", evidence, "--format", "sev-snp", "--root", root, ...extra);
+
+    const unchecked = await check();
+    assert.equal(unchecked.code, 0, unchecked.stderr);
+    assert.match(unchecked.stdout, /VMPL {16}0\n/);
+    assert.match(unchecked.stdout, /warning: no AMD CRL was given/);
+    const checked = await check("--crl", good, "--json");
+    assert.equal(checked.code, 0, checked.stderr);
+    assert.equal(JSON.parse(checked.stdout).verdict.warnings, undefined);
+    const revoked = await check("--crl", revoking);
+    assert.notEqual(revoked.code, 0);
+    assert.match(revoked.stderr, /verification_failed.*SEV-Genoa: certificate revoked/);
+  });
+
   test("--certs only for sev-snp, not with --collateral; a report without certificates names --certs", async () => {
     const sgx = await anonify("attest", "verify", report, "--format", "sgx", "--certs", chain);
     assert.notEqual(sgx.code, 0);
-    assert.match(sgx.stderr, /--certs is for --format sev-snp/);
+    assert.match(sgx.stderr, /--certs and --crl are for --format sev-snp/);
     const both = await verify(report, chain, "--collateral", chain);
     assert.match(both.stderr, /give one/);
     const none = await anonify("attest", "verify", report, "--format", "sev-snp", "--at", at);

@@ -140,7 +140,7 @@ describe("enclave process", () => {
         nonce,
       });
       const envelope = bytesToHex(await sealCommand(signed.signed, init.hpkePublicKey));
-      journal.push((await first.call("submitCommand", { envelope })).journal);
+      journal.push((await first.call("submitCommand", { envelope })).journal!);
     }
     await first.stop();
     assert.deepEqual(
@@ -185,7 +185,7 @@ describe("enclave process", () => {
       const fourth = await second.call("submitCommand", {
         envelope: await sealedTransfer(3n),
       });
-      assert.equal(fourth.journal.seq, 4);
+      assert.equal(fourth.journal!.seq, 4);
     } finally {
       await second.stop();
     }

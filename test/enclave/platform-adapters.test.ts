@@ -17,6 +17,7 @@ import { buildEnclaveBundle, DEFAULT_ENCLAVE_CONFIG } from "../../src/build/encl
 import { REPORT_DATA_BYTES } from "../../src/enclave/platform.js";
 import { GRAMINE_ATTESTATION_DIR } from "../../src/enclave/platforms/gramine-sgx-platform.js";
 import { sgxQuoteFor } from "../../src/enclave/platforms/test-kernel.js";
+import { startQuoteService } from "../../src/enclave/platforms/test-qgs.js";
 import { EnclaveProcess } from "../../src/host/enclave-process.js";
 import { enclaveBinding } from "../../src/protocol/digests.js";
 import { anonify } from "../operators/operator-net.js";
@@ -53,13 +54,16 @@ describe("enclave processes on hardware adapters", { skip: vectorsSkip }, () => 
     return process;
   };
 
-  test("gramine-sgx: it knows itself by its quote, quotes the binding of its keys, and keeps its identity across a restart", async () => {
+  test("gramine-sgx: it knows itself by its quote, quotes the binding of its keys, and keeps its identity across a restart", async (t) => {
     mkdirSync(join(attestation, "keys"), { recursive: true });
     writeFileSync(join(attestation, "attestation_type"), "dcap");
     writeFileSync(join(attestation, "user_report_data"), new Uint8Array(0));
     writeFileSync(join(attestation, "quote"), sgxQuoteFor(new Uint8Array(REPORT_DATA_BYTES)));
     writeFileSync(join(attestation, "keys", "_sgx_mrenclave"), randomBytes(16));
     writeFileSync(join(attestation, "keys", "_sgx_mrsigner"), randomBytes(16));
+    // Gramine makes each quote for what the enclave wrote: in a test build, the quote service does.
+    const qgs = await startQuoteService(gramineRoot, async (inblob) => ({ outblob: sgxQuoteFor(inblob) }));
+    t.after(() => qgs.close());
 
     const first = start(bundles.gramine);
     const status = await first.call("status");
@@ -67,12 +71,10 @@ describe("enclave processes on hardware adapters", { skip: vectorsSkip }, () => 
     assert.equal(status.measurement, MRENCLAVE, "its own MRENCLAVE, not its bundle's hash");
     const identity = await first.call("init", DOMAIN);
     assert.equal(identity.created, "first-start");
-    // Gramine makes the quote for what the enclave writes: here the test plays Gramine, in advance.
     const reportData = new Uint8Array(REPORT_DATA_BYTES);
     reportData.set(
       hexToBytes(enclaveBinding(DOMAIN, identity.address, identity.hpkePublicKey, status.app.id)),
     );
-    writeFileSync(join(attestation, "quote"), sgxQuoteFor(reportData));
     const quote = await first.call("quote");
     assert.equal(quote.platform, "sgx");
     assert.equal(quote.evidence, bytesToHex(sgxQuoteFor(reportData)));
@@ -80,7 +82,6 @@ describe("enclave processes on hardware adapters", { skip: vectorsSkip }, () => 
     await first.stop();
 
     // The next process reads its own quote first (report data zero), as Gramine would make it.
-    writeFileSync(join(attestation, "quote"), sgxQuoteFor(new Uint8Array(REPORT_DATA_BYTES)));
     const second = start(bundles.gramine);
     const again = await second.call("init", { ...DOMAIN, sealedIdentity: identity.sealedIdentity });
     assert.equal(again.created, undefined, "unsealed, not made anew");
@@ -115,7 +116,12 @@ describe("enclave processes on hardware adapters", { skip: vectorsSkip }, () => 
         stderrOf(e),
       ),
     );
-    // The platform it was built for passes the check: what fails next is the key, read after it.
-    await assert.rejects(startOn("gramine-sgx", bundles.gramine), (e) => /no-such-key/.test(stderrOf(e)));
+    // The platform it was built for passes the check: what fails next is Gramine's signed manifest,
+    // which the launcher needs (src/host/gramine-launch.ts), still before the key is read.
+    await assert.rejects(startOn("gramine-sgx", bundles.gramine), (e) =>
+      /rejected \(gramine_manifest_missing\): .*gramine\/enclave\.manifest\.sgx does not exist/.test(
+        stderrOf(e),
+      ),
+    );
   });
 });

@@ -15,19 +15,25 @@ import { promisify } from "node:util";
 import type { Hex } from "viem";
 import type { RunningService } from "../../src/attestation/service.js";
 import { encodeFrame } from "../../src/boundary/frames.js";
-import { challenge, encodeHandshake, takeHandshake } from "../../src/boundary/host-handshake.js";
+import {
+  challenge,
+  encodeHandshake,
+  type SessionMode,
+  takeHandshake,
+} from "../../src/boundary/host-handshake.js";
 import { DEFAULT_ENCLAVE_BUNDLE } from "../../src/build/enclave-bundle.js";
 import { AnonifyClient } from "../../src/client/anonify-client.js";
 import { type ChildCommand, startChildCommand } from "../../src/devnet/child-command.js";
 import { buildNodeApi } from "../../src/host/api/api.js";
 import { EnclaveExitedError, EnclaveProcess } from "../../src/host/enclave-process.js";
-import { type EnclaveServer, serveEnclave } from "../../src/host/enclave-serve.js";
+import type { EnclaveServer } from "../../src/host/enclave-serve.js";
 import { createLogger } from "../../src/host/log.js";
 import type { EnclaveNode } from "../../src/host/node-host.js";
 import { type LedgerFixture, startLedgerFixture } from "../support/chain.js";
 import { waitForGroup } from "../support/group.js";
 import { allowEnclaves, hostWallet, startService } from "../support/network.js";
 import { TestNodes } from "../support/nodes.js";
+import { type ServedEnclave, servedEnclave } from "../support/served-enclave.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { issueToken, newAccount } from "../support/token.js";
 import { startTransferStream } from "../support/transfer-stream.js";
@@ -41,6 +47,8 @@ const STRANGER_TOKEN = "0f".repeat(32);
 const FUNDS = 1_000n;
 /** Transfers acknowledged before the connection drops, and again after the host reconnected. */
 const ACKNOWLEDGED_EACH_SIDE = 4;
+/** The nodes' enclave call deadline: short, so that a hung enclave is noticed within the test. */
+const NODE_CALL_DEADLINE_MS = 10_000;
 
 /** What a peer that skips the handshake hears: every handshake message the server sent, until it closed. */
 function speakFramesUnproved(port: number): Promise<string[]> {
@@ -66,33 +74,17 @@ function speakFramesUnproved(port: number): Promise<string[]> {
 }
 
 describe("an enclave served over TCP", () => {
-  const dir = mkdtempSync(join(tmpdir(), "anonify-socket-"));
+  let served: ServedEnclave;
   let server: EnclaveServer;
-  const hosts: EnclaveProcess[] = [];
-  const connectAs = (token: string) => {
-    const host = EnclaveProcess.start({
-      dataDir: join(dir, "unused"),
-      endpoint: { host: LOOPBACK, port: server.address.port, token },
-    });
-    hosts.push(host);
-    return host;
-  };
+  const connectAs = (token: string, session: SessionMode = "resume") => served.connectAs(token, { session });
   before(async () => {
-    server = await serveEnclave({
-      listen: { host: LOOPBACK, port: 0 },
-      token: HOST_TOKEN,
-      bundle: DEFAULT_ENCLAVE_BUNDLE,
-      dataDir: join(dir, "vm"),
-    });
+    served = await servedEnclave(HOST_TOKEN, "socket");
+    ({ server } = served);
   });
-  after(async () => {
-    for (const host of hosts) await host.stop();
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => served.close());
 
   test("a peer that is not the host is refused, and the host's session goes on", async () => {
-    const host = connectAs(HOST_TOKEN);
+    const host = connectAs(HOST_TOKEN, "fresh");
     const made = await host.call("init", DOMAIN);
     assert.equal(made.created, "first-start");
 
@@ -115,13 +107,22 @@ describe("an enclave served over TCP", () => {
     assert.equal(status.address, made.address, "the host's enclave is the one it initialized");
   });
 
-  test("the host's next connection replaces its last: a fresh enclave, which unseals its identity", async () => {
-    const first = connectAs(HOST_TOKEN);
+  test("the host's next connection replaces its last and continues with its enclave; fresh asks for a new one", async () => {
+    const first = connectAs(HOST_TOKEN, "fresh");
     const made = await first.call("init", DOMAIN);
+    const pid = server.pid;
     const second = connectAs(HOST_TOKEN);
-    assert.equal((await second.call("status")).address, undefined, "a fresh enclave, as after a restart");
+    assert.equal(
+      (await second.call("status")).address,
+      made.address,
+      "the same enclave, its identity in memory",
+    );
+    assert.equal(server.pid, pid);
     assert.match(await first.whenExited, /closed the connection/);
-    const again = await second.call("init", { ...DOMAIN, sealedIdentity: made.sealedIdentity });
+    const third = connectAs(HOST_TOKEN, "fresh");
+    assert.equal((await third.call("status")).address, undefined, "a fresh enclave, as after a restart");
+    assert.notEqual(server.pid, pid);
+    const again = await third.call("init", { ...DOMAIN, sealedIdentity: made.sealedIdentity });
     assert.equal(again.address, made.address);
   });
 });
@@ -200,6 +201,7 @@ describe("nodes whose enclaves run behind anonify enclave serve", () => {
       deployedAtBlock: 0n,
       attestationUrl: service.url,
       enclaveEndpoint: { host: LOOPBACK, port, token: HOST_TOKEN },
+      enclaveCallDeadlineMs: NODE_CALL_DEADLINE_MS,
       log: createLogger({ write: (l) => logs.push(l) }).child({ node: `node-${index}` }),
     });
     const api = buildNodeApi({ node, contract: f.contract, chainId: f.domain.chainId });
@@ -260,33 +262,84 @@ describe("nodes whose enclaves run behind anonify enclave serve", () => {
     assert.ok(logs.some((l) => /vm-1: enclave serve: refused .*the proof does not match/.test(l)));
   });
 
-  test("a host whose connection drops reconnects and loses no acknowledged command", async () => {
+  /**
+   * Transfers to node 2 until `ACKNOWLEDGED_EACH_SIDE` are acknowledged, then `disrupt`, then as many
+   * again once `recovered`; every acknowledged one applied, and nothing else (a command whose answer
+   * was lost in the disruption is acknowledged all the same: the client asks for it by id).
+   */
+  const underLoad = async (what: string, disrupt: () => Promise<void>, recovered: () => boolean) => {
     const victim = 1;
+    const address = nodes[victim]!.address;
     const sender = await (await token()).fundedAccount(FUNDS);
     const recipient = newAccount();
     const client = await net.client(sender, victim);
     const stream = startTransferStream(client, recipient.address, urls[victim]!);
     const { acknowledged } = stream;
-    await until("transfers acknowledged before the drop", () =>
+    await until(`transfers acknowledged before ${what}`, () =>
       acknowledged.length >= ACKNOWLEDGED_EACH_SIDE ? true : undefined,
     );
-    const connections = link.connections;
-    link.set("forward"); // cuts the open connection; the next ones go through
-    await until("transfers acknowledged after the host reconnected", () =>
-      acknowledged.length >= 2 * ACKNOWLEDGED_EACH_SIDE && link.connections > connections ? true : undefined,
+    const before = acknowledged.length;
+    await disrupt();
+    await until(`transfers acknowledged after ${what}`, () =>
+      acknowledged.length >= before + ACKNOWLEDGED_EACH_SIDE && recovered() ? true : undefined,
     );
     await stream.stop();
     for (const { id, responseKey } of acknowledged) {
       const receipt = await client.waitForReceipt(id, responseKey);
       assert.equal(receipt.status, "applied", `acknowledged command ${id}`);
     }
-    const received = (await (await net.client(recipient, 0)).query("balanceOf", {})) as bigint;
-    assert.ok(received >= BigInt(acknowledged.length), `${received} of ${acknowledged.length}`);
-    // The cut ends the link as an exit ends a child (its reason is the socket's: a close, a reset…).
-    assert.ok(
-      logs.some((l) => /enclave process exited; restarting it/.test(l)),
-      `the supervisor saw the link end: ${logs.filter((l) => /enclave at /.test(l)).join("\n")}`,
+    const expected = BigInt(acknowledged.length);
+    await until("node 1 to apply every accepted transfer", async () =>
+      (await (await net.client(recipient, 0)).query("balanceOf", {})) === expected ? true : undefined,
     );
-    assert.ok(logs.some((l) => /enclave restored/.test(l)));
+    // The same enclave, still a member: no new identity, no registration, no snapshot to install.
+    assert.equal(nodes[victim]!.address, address);
+    assert.ok(logs.some((l) => /node-2.*enclave kept its state: continuing with it/.test(l)));
+    assert.ok(!logs.some((l) => /vm-2: enclave serve: enclave ended/.test(l)), "vm-2's enclave never ended");
+  };
+
+  test("a host whose connection drops reconnects to the same enclave and loses no acknowledged command", async () => {
+    const connections = link.connections;
+    await underLoad(
+      "the connection drops",
+      async () => link.set("forward"), // cuts the open connection; the next ones go through
+      () => link.connections > connections,
+    );
+    assert.ok(
+      logs.some((l) => /vm-2: enclave serve: host .* disconnected; its enclave keeps running/.test(l)),
+    );
+  });
+
+  test("a hung enclave is noticed by the call deadline; continued, it is the same enclave", async () => {
+    const vm = served[1]!;
+    const hung = () => logs.some((l) => /node-2.*enclave hung: no answer to/.test(l));
+    const resumed = () => logs.filter((l) => /node-2.*enclave kept its state/.test(l)).length;
+    const resumedBefore = resumed();
+    await underLoad(
+      "the enclave side stops",
+      async () => {
+        // The server stops: the TCP connection stays up, nothing crosses it.
+        process.kill(vm.pid, "SIGSTOP");
+        try {
+          await until("the host to notice its enclave hung", () => (hung() ? true : undefined));
+        } finally {
+          process.kill(vm.pid, "SIGCONT");
+        }
+      },
+      () => resumed() > resumedBefore,
+    );
+  });
+
+  // Last: node 2's API stays bound to the node it was built for.
+  test("a host process that restarts resumes the enclave in its VM: the same member, no rejoin", async () => {
+    const before = nodes[1]!;
+    const resumed = () => logs.filter((l) => /node-2.*enclave kept its state/.test(l)).length;
+    const resumedBefore = resumed();
+    const restarted = await started.restart(before);
+    nodes = [nodes[0]!, restarted];
+    assert.equal(restarted.address, before.address, "the same identity, held in the VM's memory");
+    assert.equal(resumed(), resumedBefore + 1);
+    assert.ok(!logs.some((l) => /vm-2: enclave serve: enclave ended/.test(l)), "vm-2's enclave never ended");
+    await waitForGroup(nodes);
   });
 });

@@ -1,15 +1,24 @@
 // The sealed-bid auction (apps/auction) on a network, through the CLI and the typed SDK: its token is
 // minted and sent with the token's own commands, bids are escrowed and never shown to anyone but the
 // bidder, `call close` prints the command's result, and anyone reads the result without a key (a
-// public query, checked by the reader). Runs bin/anonify.mjs and dist/enclave/apps/auction.mjs:
+// public query, checked by the reader), and the close's public output appears on chain with its batch
+// (`anonify outputs`, the SDK's `publicOutputs`), holding only what the app published, padded; a chain
+// that lies about it is refused by name. Runs bin/anonify.mjs and dist/enclave/apps/auction.mjs:
 // `npm run build` first.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { LocalAccount } from "viem";
+import { createPublicClient, type Hex, hexToBytes, http, type LocalAccount, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import auction from "../../apps/auction/index.js";
+import { anonifyAbi } from "../../src/chain/generated/contracts.js";
+import { AnonifyClient } from "../../src/client/anonify-client.js";
 import { AnonifyClientError } from "../../src/client/errors.js";
+import { readNetworkProfile } from "../../src/client/network-profile.js";
+import { PADDING_BUCKETS } from "../../src/protocol/padding.js";
+import { encodeOutputs, outputsDigest } from "../../src/protocol/public-outputs.js";
 import { type AppNetwork, startAppNetwork, stderrOf } from "../support/app-network.js";
+import { type OutputsLie, rpcLyingAboutOutputs } from "../support/lying-outputs.js";
+import { until } from "../support/wait.js";
 
 /** What the opener mints, and what each bidder is sent of it. */
 const SUPPLY = 1_000n;
@@ -85,5 +94,89 @@ describe("the auction on a network, through the CLI and the SDK", () => {
     assert.equal(await alice!.query("balanceOf", {}), FUNDS);
     assert.equal(await bob!.query("balanceOf", {}), FUNDS - 70n);
     assert.equal((await opener("query", "balanceOf", "{}")).stdout, `"${SUPPLY - 2n * FUNDS + 70n}"\n`);
+
+    // The close's public output, on chain with its batch (the last: the close was the last command),
+    // once the node published it: read and checked by the SDK and the CLI.
+    const network = readNetworkProfile(net.net.profile);
+    const chain = createPublicClient({ transport: http(network.rpcUrl) });
+    const contract = { address: network.contract, abi: anonifyAbi } as const;
+    const batch = await net.lastBatch();
+    const published = await until("the close's outputs on chain", () => alice!.publicOutputs(batch));
+    const winner = bob!.address.toLowerCase();
+    assert.deepEqual(
+      published.outputs.map((o) => o.output),
+      [{ id: "bike", winner, price: 70n }],
+    );
+    const printed = JSON.parse((await reader("outputs", "--batch", batch.toString())).stdout) as unknown;
+    assert.deepEqual(printed, {
+      batch: batch.toString(),
+      block: published.block.toString(),
+      enclave: published.enclave,
+      outputs: [
+        { output: { id: "bike", price: "70", winner }, sequence: published.outputs[0]!.sequence.toString() },
+      ],
+      seq: published.seq.toString(),
+    });
+    // The event carries nothing but that: padded to a bucket, no losing bid, no loser.
+    const [log] = await chain.getContractEvents({
+      ...contract,
+      eventName: "OutputsPublished",
+      args: { batch },
+      fromBlock: 0n,
+      strict: true,
+    });
+    const record = hexToBytes(log!.args.outputs);
+    assert.equal(record.length, PADDING_BUCKETS[0]);
+    const text = Buffer.from(record).toString("latin1");
+    for (const hidden of ['"40"', '"101"', bidders[0]!.address.slice(2).toLowerCase()])
+      assert.ok(!text.toLowerCase().includes(hidden), `the record shows ${hidden}`);
+
+    // A chain that lies about the record: each lie refused by name.
+    const [ordered] = await chain.getContractEvents({
+      ...contract,
+      eventName: "BatchSubmitted",
+      args: { batch },
+      fromBlock: 0n,
+      strict: true,
+    });
+    const domain = { chainId: network.chainId, contract: network.contract };
+    const stranger = privateKeyToAccount(generatePrivateKey());
+    const other: Hex = toHex(
+      encodeOutputs([
+        { sequence: 0n, output: { id: "bike", winner: bidders[0]!.address.toLowerCase(), price: 40n } },
+      ]),
+    );
+    const strangers = await stranger.sign({
+      hash: outputsDigest(domain, batch, { seq: ordered!.args.seq, head: ordered!.args.head }, other),
+    });
+    const lies: [string, OutputsLie, string][] = [
+      ["other outputs under the enclave's signature", (l) => ({ ...l, outputs: other }), "forged_outputs"],
+      [
+        "other outputs signed by a key that is no enclave's",
+        (l) => ({ ...l, outputs: other, signature: strangers }),
+        "forged_outputs",
+      ],
+      ["another position", (l) => ({ ...l, seq: l.seq - 1n }), "forged_outputs"],
+      ["bytes that do not decode", (l) => ({ ...l, outputs: "0x00" }), "forged_outputs"],
+      [
+        "the stranger named as the enclave",
+        (l) => ({ ...l, outputs: other, signature: strangers, enclave: stranger.address }),
+        "enclave_not_active",
+      ],
+    ];
+    for (const [what, lie, code] of lies) {
+      const lied = await AnonifyClient.connect({
+        network,
+        node: net.net.nodes[0]!.url,
+        account: bidders[0]!,
+        app: auction,
+        fetch: rpcLyingAboutOutputs(lie),
+      });
+      await assert.rejects(lied.publicOutputs(batch), (e: unknown) => {
+        assert.ok(e instanceof AnonifyClientError, `${what}: ${String(e)}`);
+        assert.equal(e.code, code, `${what}: ${e.message}`);
+        return true;
+      });
+    }
   });
 });

@@ -190,7 +190,7 @@ export async function startOperatorNet(count = 3, options: OperatorNetOptions = 
       port: number,
       {
         enclave = options.enclave?.path,
-        peers = nodes.slice(0, index).map((n) => n.url),
+        peers = nodes.slice(0, index).flatMap((n) => (n ? [n.url] : [])),
         args: more = [],
       }: AddOptions = {},
     ): Promise<OperatorNode> => {
@@ -209,6 +209,7 @@ export async function startOperatorNet(count = 3, options: OperatorNetOptions = 
       return { url: started.ready.url, dataDir, keyFile, process: started };
     };
     for (let i = 0; i < count; i++) nodes.push(await launch(i, await freePort()));
+    let nextIndex = count;
     const network = readNetworkProfile(profile);
     const running = () => nodes.map((n) => httpStatusSource(() => n.url));
     await waitForGroup(running());
@@ -230,8 +231,11 @@ export async function startOperatorNet(count = 3, options: OperatorNetOptions = 
         return nodes[index];
       },
       async add(added) {
-        const node = await launch(nodes.length, await freePort(), added);
-        nodes.push(node);
+        // Its index (data directory, gas account) taken before anything awaits: nodes added at once
+        // each get their own (with nodes.length both got the same, and ran on one data directory).
+        const index = nextIndex++;
+        const node = await launch(index, await freePort(), added);
+        nodes[index] = node;
         return node;
       },
       stop,

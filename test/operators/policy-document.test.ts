@@ -94,10 +94,18 @@ describe("anonify policy document, sign, publish", () => {
       [["--tcb-minimum", "sgx:Fine:1"], /TCB status Fine is none of/],
       [["--revoke", "nobody"], /bad_address/],
       [
-        ["--migrate-app", `0x${"0a".repeat(32)}:0:0x${"0b".repeat(32)}`],
-        /--migrate-app takes FROM_ID:STATE_VERSION:TO_ID/,
+        ["--migrate-app", `tally:0:0x${"0a".repeat(32)},tally:2:0x${"0b".repeat(32)}`],
+        /--migrate-app takes FROM,TO, each NAME:STATE_VERSION:CODE_HASH/,
       ],
-      [["--migrate-app", `0x${"0a".repeat(32)}:1:0x${"0a".repeat(32)}`], /bad_app.*another it becomes/],
+      [
+        ["--migrate-app", `tally:2:0x${"0a".repeat(32)},tally:2:0x${"0b".repeat(32)}`],
+        /bad_app.*higher state version/,
+      ],
+      // An app id is a hash: the full identities show the names, and an upgrade keeps the app's.
+      [
+        ["--migrate-app", `tally:1:0x${"0a".repeat(32)},other:2:0x${"0b".repeat(32)}`],
+        /bad_app.*keeps the app's name: app "tally" cannot become app "other"/,
+      ],
     ];
     for (const [args, expected] of cases) {
       await assert.rejects(

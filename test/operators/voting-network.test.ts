@@ -2,13 +2,15 @@
 // opens a ballot for its voters with `call open`, voters vote through the SDK (typed by the app: a
 // misspelt command does not compile), one not listed is refused, a new vote replaces the old, nothing
 // is counted while the ballot is open, and at close anyone reads the tally without a key (CLI
-// `--public` and the SDK's public query, checked by the reader). Runs bin/anonify.mjs and
+// `--public` and the SDK's public query, checked by the reader; and on chain, the close's public
+// output, read by the SDK). Runs bin/anonify.mjs and
 // dist/enclave/apps/voting.mjs: `npm run build` first.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import voting from "../../apps/voting/index.js";
 import { type AppNetwork, startAppNetwork, stderrOf } from "../support/app-network.js";
+import { until } from "../support/wait.js";
 
 const BALLOT = "lunch";
 const ID = JSON.stringify({ id: BALLOT });
@@ -83,5 +85,12 @@ describe("the ballot on a network, through the CLI and the SDK", () => {
       JSON.parse(printed),
     );
     assert.deepEqual((await b!.publicQuery("tally", { id: BALLOT })).result, tally);
+    // And on chain with the close's batch, for readers without a node: the counts in the choices' order.
+    const batch = await net.lastBatch();
+    const published = await until("the tally on chain", () => b!.publicOutputs(batch));
+    assert.deepEqual(
+      published.outputs.map((o) => o.output),
+      [{ id: BALLOT, counts: [2n, 0n], cast: 2n, eligible: 3n }],
+    );
   });
 });

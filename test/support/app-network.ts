@@ -3,9 +3,10 @@
 // (without a key) and the app's typed SDK for any account.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { LocalAccount } from "viem";
+import { createPublicClient, http, type LocalAccount } from "viem";
 import type { App } from "../../src/app/app.js";
 import { appBundlePath, readBundleInfo } from "../../src/build/enclave-bundle.js";
+import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import { AnonifyClient } from "../../src/client/anonify-client.js";
 import { readNetworkProfile } from "../../src/client/network-profile.js";
 import { anonify, type OperatorNet, startOperatorNet } from "../operators/operator-net.js";
@@ -20,6 +21,8 @@ export type AppNetwork<A extends App> = {
   reader(...args: string[]): CliRun;
   /** The app's typed client for `account`, on the node. */
   sdk(account: LocalAccount): Promise<AnonifyClient<A>>;
+  /** The index of the last batch the contract ordered (the last command's, one node sending them in turn). */
+  lastBatch(): Promise<bigint>;
   stop(): Promise<void>;
 };
 
@@ -44,6 +47,13 @@ export async function startAppNetwork<A extends App>(app: A): Promise<AppNetwork
     opener: (...args) => anonify(...args, "--node", node, "--key", openerKey, "--network", net.profile),
     reader: (...args) => anonify(...args, "--node", node, "--network", net.profile),
     sdk: (account) => AnonifyClient.connect({ network: readNetworkProfile(net.profile), node, account, app }),
+    lastBatch: async () => {
+      const { rpcUrl, contract } = readNetworkProfile(net.profile);
+      const chain = createPublicClient({ transport: http(rpcUrl) });
+      return (
+        (await chain.readContract({ address: contract, abi: anonifyAbi, functionName: "batchCount" })) - 1n
+      );
+    },
     stop: () => net.stop(),
   };
 }

@@ -26,17 +26,23 @@ export function anvilKey(index: number): Hex {
   return mnemonicKey(ANVIL_MNEMONIC, index);
 }
 
+/** A view function of the contract, read through its owner's wallet. */
+export const readAnonify = <T>(
+  f: { owner: LedgerWallet; contract: Address },
+  functionName: string,
+  args: readonly unknown[] = [],
+) =>
+  f.owner.publicClient.readContract({
+    address: f.contract,
+    abi: anonifyAbi,
+    functionName,
+    args,
+  } as never) as Promise<T>;
+
 /** The contract's newest point of its event sequence (position and head): what a signer names that read it all. */
 export async function latestPoint(f: { owner: LedgerWallet; contract: Address }): Promise<ChainPosition> {
-  const read = <T>(functionName: "eventCount" | "headAt", args: readonly unknown[] = []) =>
-    f.owner.publicClient.readContract({
-      address: f.contract,
-      abi: anonifyAbi,
-      functionName,
-      args,
-    } as never) as Promise<T>;
-  const seq = await read<bigint>("eventCount");
-  return { seq, head: await read<Hex>("headAt", [seq]) };
+  const seq = await readAnonify<bigint>(f, "eventCount");
+  return { seq, head: await readAnonify<Hex>(f, "headAt", [seq]) };
 }
 
 export type LedgerFixture = {
@@ -162,6 +168,18 @@ export async function revertName(call: Promise<unknown>): Promise<string> {
     throw error;
   }
   throw new Error("expected the call to revert, but it succeeded");
+}
+
+/** A new enclave, registered with a report the service of `serviceKey` signed. */
+export async function registeredEnclave(f: OwnedContract & { domain: LedgerDomain }, serviceKey: Hex) {
+  const enclave = newEnclave();
+  await writeAnonifyMined(
+    f.owner,
+    f.contract,
+    "registerEnclave",
+    await registrationArgs(f.domain, enclave, serviceKey),
+  );
+  return enclave;
 }
 
 /** `registerEnclave`'s arguments for `enclave`, with a report as the service would sign it. */

@@ -1,7 +1,9 @@
 // A production network on emulated hardware (test/operators/emulated-*.test.ts): a test build
 // (production profile, a configfs-tsm adapter, its pinned vendor root replaced by a test PKI's:
 // src/build/pinned-roots.ts) on NODES nodes whose configfs-tsm is the emulated kernel of
-// test-configfs.ts, answered by a quote service the test's PKI signs for (test-qgs.ts). Everything
+// test-configfs.ts (for gramine-sgx: Gramine's /dev/attestation, test-gramine-attestation.ts, under
+// a stand-in launcher, emulated-gramine.ts), answered by a quote service the test's PKI signs for
+// (test-qgs.ts). Everything
 // else is the real path: the attestation service under the production policy with the test root,
 // the contract with debug refused and the guest's measurement allowed, the collateral (if the
 // platform has any) published on chain as an operator does, members judging joiners with the real
@@ -29,26 +31,39 @@ import {
   type QuoteService,
   startQuoteService,
 } from "../../src/enclave/platforms/test-qgs.js";
+import type { LauncherCommand } from "../../src/host/enclave-link.js";
 import { createLogger } from "../../src/host/log.js";
 import { type NodeService, type NodeServiceOptions, startNodeService } from "../../src/host/node-service.js";
-import { collateralRecord, publishCollateral } from "../../src/operator/collateral.js";
+import { collateralRecord, publishCollateral, sevSnpCrlRecord } from "../../src/operator/collateral.js";
 import { anvilKey, type LedgerFixture, ownerCall, startLedgerFixture } from "./chain.js";
 import { waitForApplied, waitForGroup } from "./group.js";
 import { issueToken, newAccount, type Token } from "./token.js";
 
 export type EmulatedSetup = {
-  platform: "tdx" | "sev-snp";
+  platform: "tdx" | "sev-snp" | "gramine-sgx";
   /** The test PKI's roots: pinned in the build, and given to the attestation service and clients. */
   roots: RootOverrides;
-  /** Once the bundle is built: the guest's measurement word and the quote service's answer. */
+  /**
+   * Once the bundle is built (its emulated tree `tree`): the guest's measurement word, the quote
+   * service's answer, and the launcher nodes start the enclave under (Gramine's), if any.
+   */
   guest(
     bundle: EnclaveBundle,
-  ): Promise<{ measurement: Hex; answer: (inblob: Uint8Array) => Promise<QuoteAnswer> }>;
+    tree: string,
+  ): Promise<{
+    measurement: Hex;
+    answer: (inblob: Uint8Array) => Promise<QuoteAnswer>;
+    launcher?: LauncherCommand;
+  }>;
   /**
    * PCS collateral (Intel's JSON shape) the operator publishes on chain, with its root: hosts send it
    * with their quotes to the service, which holds none of its own.
    */
   collateral?: { set: Record<string, string>; rootPem: string };
+  /** AMD's CRLs (DER, one product) the operator publishes on chain, with the ARK they verify to. */
+  sevSnpCrls?: { crls: Uint8Array[]; rootPem: string };
+  /** The service's highest SEV-SNP VMPL (`--max-vmpl`; production's own, 0, when omitted). */
+  maxVmpl?: number;
   nodes?: number;
 };
 
@@ -75,6 +90,9 @@ export type EmulatedNetwork = {
 };
 
 const DEFAULT_NODES = 3;
+/** What the enclave and its evidence name the platform: Gramine's adapter names the hardware, SGX. */
+const evidenceFormat = (platform: EmulatedSetup["platform"]) =>
+  platform === "gramine-sgx" ? "sgx" : platform;
 
 export async function startEmulatedNetwork(setup: EmulatedSetup): Promise<EmulatedNetwork> {
   const dir = mkdtempSync(join(tmpdir(), `anonify-emulated-${setup.platform}-`));
@@ -92,12 +110,13 @@ export async function startEmulatedNetwork(setup: EmulatedSetup): Promise<Emulat
       testRoots: setup.roots,
     },
   });
-  const { measurement, answer } = await setup.guest(bundle);
+  const { measurement, answer, launcher } = await setup.guest(bundle, tree);
   const qgs = await startQuoteService(tree, answer);
   const chain = await startLedgerFixture();
   const service = await startAttestationService({
     signer: privateKeyToAccount(generatePrivateKey()),
-    policy: PRODUCTION_POLICY,
+    policy:
+      setup.maxVmpl === undefined ? PRODUCTION_POLICY : { ...PRODUCTION_POLICY, maxVmpl: setup.maxVmpl },
     roots: setup.roots,
   });
   await ownerCall(chain, "setTrustedSigner", [service.signer, true]);
@@ -107,6 +126,10 @@ export async function startEmulatedNetwork(setup: EmulatedSetup): Promise<Emulat
     // The collateral every member judges quotes against and every host registers with, published
     // as an operator does, before any node starts.
     const { record } = collateralRecord(setup.collateral.set, setup.collateral.rootPem);
+    await publishCollateral(chain.owner, chain.contract, record);
+  }
+  if (setup.sevSnpCrls) {
+    const { record } = sevSnpCrlRecord(setup.sevSnpCrls.crls, setup.sevSnpCrls.rootPem);
     await publishCollateral(chain.owner, chain.contract, record);
   }
 
@@ -130,7 +153,11 @@ export async function startEmulatedNetwork(setup: EmulatedSetup): Promise<Emulat
     const res = await fetch(new URL("/v1/attest", service.url), {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ format: setup.platform, evidence: bytesToHex(evidence), collateral }),
+      body: JSON.stringify({
+        format: evidenceFormat(setup.platform),
+        evidence: bytesToHex(evidence),
+        collateral,
+      }),
     });
     return { status: res.status, body: (await res.json()) as { code: string; message: string } };
   };
@@ -150,6 +177,7 @@ export async function startEmulatedNetwork(setup: EmulatedSetup): Promise<Emulat
         deployedAtBlock: 0n,
         attestationUrl: service.url,
         bundle: bundle.path,
+        ...(launcher ? { enclaveLauncher: launcher } : {}),
         peers: nodes.map((n) => n.url),
         log: createLogger({ write: (l) => logs.push(l) }).child({ node: `node-${i + 1}` }),
       });
@@ -197,9 +225,10 @@ export function emulatedNetworkTests(
 
 /** Every enclave runs on `platform`, knows itself by its evidence's measurement, and asked for it. */
 async function assertEveryEnclaveOn(n: EmulatedNetwork, platform: EmulatedSetup["platform"]): Promise<void> {
+  const reported = evidenceFormat(platform);
   for (const node of n.nodes) {
     const status = await node.node.enclaveStatus();
-    assert.equal(status.platform, platform);
+    assert.equal(status.platform, reported);
     assert.equal(status.measurement, n.measurement);
   }
   assert.ok(
@@ -208,12 +237,15 @@ async function assertEveryEnclaveOn(n: EmulatedNetwork, platform: EmulatedSetup[
   );
 }
 
-/** A transfer sent through one node applies on all, as clients with the production policy see it. */
-async function assertCommandsApply(n: EmulatedNetwork): Promise<void> {
+/** A transfer sent through node `via` applies on all (read through `readVia`), as clients with the production policy see it. */
+export async function assertCommandsApply(n: EmulatedNetwork, via = 1, readVia = 2): Promise<void> {
   const sender = await n.token.fundedAccount(100n);
   const recipient = newAccount();
-  const receipt = await (await n.client(sender, 1)).call("transfer", { to: recipient.address, amount: "40" });
+  const receipt = await (await n.client(sender, via)).call("transfer", {
+    to: recipient.address,
+    amount: "40",
+  });
   assert.equal(receipt.status, "applied");
   await waitForApplied(n.net.running(), receipt.sequence + 1n);
-  assert.equal(await (await n.client(recipient, 2)).query("balanceOf", {}), 40n);
+  assert.equal(await (await n.client(recipient, readVia)).query("balanceOf", {}), 40n);
 }

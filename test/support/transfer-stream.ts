@@ -35,6 +35,8 @@ export function startTransferStream(client: AnonifyClient, to: Hex, readyUrl: st
     while (running) {
       attempted++;
       try {
+        // A command whose answer was lost in a "not now" but that the node took is acknowledged
+        // here too: the client asks the node for it by id before it gives up (lost-answer.ts).
         acknowledged.push(await client.send("transfer", { to, amount: "1" }));
       } catch (error) {
         if (!(error instanceof AnonifyClientError)) throw error;

@@ -1,5 +1,6 @@
-// The page: a wallet, an explorer and the operator's group view, one shown at a time (#wallet,
-// #explorer, #group), over the network profile the page uses (saved here, or the node's hint).
+// The page: a wallet, an explorer, batches' public outputs and the operator's group view, one shown
+// at a time (#wallet, #explorer, #outputs, #group), over the network profile the page uses (saved
+// here, or the node's hint).
 import type { NetworkProfile } from "../../src/client/network-profile-format.js";
 import { chainClient } from "./chain.js";
 import { errorText, fill, h, labelledForm } from "./dom.js";
@@ -14,10 +15,11 @@ import {
   pinnedProfile,
   saveProfile,
 } from "./profile.js";
+import { outputsLookup } from "./public-outputs.js";
 import { walletView } from "./wallet.js";
 import "./style.css";
 
-const VIEWS = ["wallet", "explorer", "group"] as const;
+const VIEWS = ["wallet", "explorer", "outputs", "group"] as const;
 type ViewName = (typeof VIEWS)[number];
 /** Pages opened with `?app=NAME` chose the app before it came from the network; said, not obeyed. */
 const RETIRED_APP_PARAM = "app";
@@ -76,6 +78,7 @@ function start(main: HTMLElement, profile: NetworkProfile, node: string): void {
   const build = (name: ViewName): HTMLElement => {
     if (name === "explorer") return explorerView(profile, chain, node);
     if (name === "group") return groupView(node);
+    if (name === "outputs") return outputsLookup(profile, node);
     return walletView({ profile, chain, node });
   };
   const show = () => {

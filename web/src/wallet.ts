@@ -2,8 +2,9 @@
 // account's address, what the app's parameterless queries return (the balance), and a form for each
 // command and query of the app the network runs (app-choice.ts), its public queries apart. Commands
 // are signed, sealed and their receipts opened here, by the SDK's own client
-// (src/client/anonify-client.ts): the node sees only ciphertext. A local key locks itself after a
-// while without the user (idle-lock.ts).
+// (src/client/anonify-client.ts): the node sees only ciphertext; what a command the app declares
+// publishing put on chain is shown under it, checked (public-outputs.ts). A local key locks itself
+// after a while without the user (idle-lock.ts).
 import { isHex, type LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { App } from "../../src/app/app.js";
@@ -24,6 +25,7 @@ import { durationText, idleLockMs, lockWhenIdle } from "./idle-lock.js";
 import { injectedAccount, injectedProvider } from "./injected-account.js";
 import { forgetKey, PASSPHRASE_RULE, storedAddress, storeKey, unlockKey } from "./keystore.js";
 import { progressItem, track } from "./progress.js";
+import { commandOutput } from "./public-outputs.js";
 import { positionText, queryForms, queryKinds } from "./query-forms.js";
 import { valueView } from "./result-view.js";
 
@@ -228,11 +230,16 @@ function connected(
   if (kind === "injected") void refresh();
 
   const progress = h("ol", { class: "progress", "aria-live": "polite", "aria-label": "commands" });
-  const commandForms = Object.entries(app.commands).map(([name, { params }]) =>
+  const commandForms = Object.entries(app.commands).map(([name, { params, publishes }]) =>
     schemaForm("command", name, params, async (values) => {
       const steps = progressItem(progress, `${name} ${JSON.stringify(values)}`);
       const receipt = await track(client, name, values, steps, () => nextBlock(ctx.chain));
-      if (receipt) await refresh();
+      if (!receipt) return;
+      // What the command published comes a few blocks after its batch: shown when it does. Only a
+      // command the app declares publishing has any (src/app/app.ts): no other is looked for.
+      if (publishes === true)
+        void commandOutput(steps, receipt, (batch, from) => client.publicOutputs(batch, from));
+      await refresh();
     }),
   );
   const signedForms = queryForms(app, asked, (name, params) => client.queryAt(name, params), "query");

@@ -30,6 +30,8 @@ const CRL_EXTENSIONS_TAG = contextTag(0);
 const CRL_PARTS = 3;
 
 export type Crl = {
+  /** The signature's AlgorithmIdentifier, as read (the same inside and outside the TBS). */
+  algorithm: Tlv;
   issuer: Uint8Array;
   thisUpdate: Date;
   nextUpdate: Date;
@@ -41,11 +43,25 @@ export type Crl = {
   signature: Uint8Array;
 };
 
+/** A CRL whose signature algorithm is the caller's to judge (AMD's: RSASSA-PSS, sev-snp/crl.ts). */
+export type AnyCrl = Omit<Crl, "digest">;
+
+/** An ECDSA-signed CRL (Intel's). */
 export function parseCrl(der: Uint8Array, label: string): Crl {
+  return parseLabelled(label, "CRL", () => {
+    const crl = parseCrlOrThrow(der);
+    const digest = ecdsaDigestOf(crl.algorithm);
+    if (digest === undefined) throw new VerificationError("unsupported CRL signature algorithm");
+    return { ...crl, digest };
+  });
+}
+
+/** A CRL of any signature algorithm, its structure checked as strictly as parseCrl's. */
+export function parseAnyCrl(der: Uint8Array, label: string): AnyCrl {
   return parseLabelled(label, "CRL", () => parseCrlOrThrow(der));
 }
 
-function parseCrlOrThrow(der: Uint8Array): Crl {
+function parseCrlOrThrow(der: Uint8Array): AnyCrl {
   const parts = children(readSingle(der, Tag.sequence));
   if (parts.length !== CRL_PARTS) throw new DerError("CRL must have three parts");
   const [tbs, algorithm, signatureValue] = parts as [Tlv, Tlv, Tlv];
@@ -55,8 +71,6 @@ function parseCrlOrThrow(der: Uint8Array): Crl {
   if (!sameBytes(innerAlgorithm.bytes, expectTag(algorithm, Tag.sequence).bytes)) {
     throw new DerError("CRL signature algorithm mismatch");
   }
-  const digest = ecdsaDigestOf(algorithm);
-  if (digest === undefined) throw new VerificationError("unsupported CRL signature algorithm");
   const issuer = expectTag(fields[i++], Tag.sequence).bytes;
   const thisUpdate = readTime(fields[i++]);
   // nextUpdate is optional in RFC 5280 but a CRL without one never goes stale: refuse it.
@@ -75,7 +89,7 @@ function parseCrlOrThrow(der: Uint8Array): Crl {
   if (i !== fields.length) throw new DerError("unexpected fields in CRL");
   const { bytes: signature, unusedBits } = readBitString(signatureValue);
   if (unusedBits !== 0) throw new DerError("CRL signature is not whole bytes");
-  return { issuer, thisUpdate, nextUpdate, revoked, tbs: tbs.bytes, digest, signature };
+  return { algorithm, issuer, thisUpdate, nextUpdate, revoked, tbs: tbs.bytes, signature };
 }
 
 /** RFC 5280 5.2: a CRL with a critical extension we do not process must not be used. */
@@ -92,19 +106,30 @@ function rejectCriticalExtensions(field: Tlv): void {
 
 /** The CRL was issued (name and signature) by `issuer` and is current at `now`. */
 export function verifyCrl(crl: Crl, issuer: Certificate, now: Date, label: string): void {
+  checkCrlIssued(crl, issuer, now, label, (signed) =>
+    verifyEcdsa(issuer.publicKey, crl.digest, signed.tbs, signed.signature, "der"),
+  );
+}
+
+/** As verifyCrl, with the signature checked by `signedBy` (a CRL of another algorithm). */
+export function checkCrlIssued(
+  crl: AnyCrl,
+  issuer: Certificate,
+  now: Date,
+  label: string,
+  signedBy: (crl: AnyCrl) => boolean,
+): void {
   if (!sameBytes(crl.issuer, issuer.subject)) throw new VerificationError(`${label}: issuer name mismatch`);
   if (issuer.keyUsage !== undefined && (issuer.keyUsage & KeyUsage.cRLSign) === 0) {
     throw new VerificationError(`${label}: issuer may not sign CRLs`);
   }
-  if (!verifyEcdsa(issuer.publicKey, crl.digest, crl.tbs, crl.signature, "der")) {
-    throw new VerificationError(`${label}: signature invalid`);
-  }
+  if (!signedBy(crl)) throw new VerificationError(`${label}: signature invalid`);
   if (now < crl.thisUpdate) throw new VerificationError(`${label}: not yet valid`);
   if (now > crl.nextUpdate) throw new VerificationError(`${label}: expired`);
 }
 
 /** Serials are only unique per issuer, so the CRL must come from the certificate's own issuer. */
-export function assertNotRevoked(cert: Certificate, crl: Crl, label: string): void {
+export function assertNotRevoked(cert: Certificate, crl: AnyCrl, label: string): void {
   if (!sameBytes(cert.issuer, crl.issuer)) {
     throw new VerificationError(`${label}: CRL is from another issuer`);
   }

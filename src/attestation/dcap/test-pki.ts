@@ -67,7 +67,11 @@ export type TestPkiOptions = {
   now?: Date;
   /** Told apart in names, so a second PKI is visibly another (the attack tests' "other PKI"). */
   name?: string;
+  /** Whose collateral (TCB info, QE identity) it issues: TDX's (default), or SGX's for quotes v3. */
+  tee?: Tee;
 };
+
+type Tee = "tdx" | "sgx";
 
 export type TdxTestPki = {
   name: string;
@@ -161,15 +165,11 @@ async function crl(issuer: Issued, window: { thisUpdate: Date; nextUpdate: Date 
 const pemOf = (...certs: Issued[]): string => certs.map((c) => `${c.cert.toString("pem")}\n`).join("");
 const svns = (values: Uint8Array) => [...values].map((svn) => ({ svn }));
 
-function tcbInfo(issued: Date, nextUpdate: Date): string {
+/** TCB info v3 for TEST_PLATFORM: SGX's (its components and PCESVN), or TDX's (with the module's too). */
+function tcbInfo(issued: Date, nextUpdate: Date, tee: Tee): string {
   const tcbDate = isoSeconds(issued);
-  const moduleIdentity = {
-    mrsigner: "00".repeat(48),
-    attributes: "0000000000000000",
-    attributesMask: "FFFFFFFFFFFFFFFF",
-  };
-  return JSON.stringify({
-    id: "TDX",
+  const sgxTcb = { sgxtcbcomponents: svns(TEST_PLATFORM.cpuSvn), pcesvn: TEST_PLATFORM.pceSvn };
+  const common = {
     version: 3,
     issueDate: isoSeconds(issued),
     nextUpdate: isoSeconds(nextUpdate),
@@ -177,6 +177,21 @@ function tcbInfo(issued: Date, nextUpdate: Date): string {
     pceId: TEST_PLATFORM.pceId,
     tcbType: 0,
     tcbEvaluationDataNumber: TEST_PLATFORM.tcbEvaluationDataNumber,
+  };
+  if (tee === "sgx")
+    return JSON.stringify({
+      id: "SGX",
+      ...common,
+      tcbLevels: [{ tcb: sgxTcb, tcbDate, tcbStatus: "UpToDate" }],
+    });
+  const moduleIdentity = {
+    mrsigner: "00".repeat(48),
+    attributes: "0000000000000000",
+    attributesMask: "FFFFFFFFFFFFFFFF",
+  };
+  return JSON.stringify({
+    id: "TDX",
+    ...common,
     tdxModule: moduleIdentity,
     tdxModuleIdentities: [
       {
@@ -187,11 +202,7 @@ function tcbInfo(issued: Date, nextUpdate: Date): string {
     ],
     tcbLevels: [
       {
-        tcb: {
-          sgxtcbcomponents: svns(TEST_PLATFORM.cpuSvn),
-          pcesvn: TEST_PLATFORM.pceSvn,
-          tdxtcbcomponents: svns(TEST_PLATFORM.teeTcbSvn),
-        },
+        tcb: { ...sgxTcb, tdxtcbcomponents: svns(TEST_PLATFORM.teeTcbSvn) },
         tcbDate,
         tcbStatus: "UpToDate",
       },
@@ -199,10 +210,10 @@ function tcbInfo(issued: Date, nextUpdate: Date): string {
   });
 }
 
-function qeIdentity(issued: Date, nextUpdate: Date): string {
+function qeIdentity(issued: Date, nextUpdate: Date, tee: Tee): string {
   const { qe } = TEST_PLATFORM;
   return JSON.stringify({
-    id: "TD_QE",
+    id: tee === "sgx" ? "QE" : "TD_QE",
     version: 2,
     issueDate: isoSeconds(issued),
     nextUpdate: isoSeconds(nextUpdate),
@@ -246,8 +257,9 @@ export async function makeTdxTestPki(options: TestPkiOptions = {}): Promise<TdxT
   // Collateral issued an hour ago: "now" and a little before are inside every window.
   const issued = new Date(now.getTime() - HOUR_MS);
   const crlWindow = { thisUpdate: issued, nextUpdate: window.notAfter };
-  const tcbInfoText = tcbInfo(issued, window.notAfter);
-  const qeIdentityText = qeIdentity(issued, window.notAfter);
+  const tee = options.tee ?? "tdx";
+  const tcbInfoText = tcbInfo(issued, window.notAfter, tee);
+  const qeIdentityText = qeIdentity(issued, window.notAfter, tee);
   const text = new TextEncoder();
   const signerChain = pemOf(tcbSigner, root);
   const attestation = await newKeys();

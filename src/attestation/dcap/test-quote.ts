@@ -1,4 +1,4 @@
-// Test-only: TDX quotes v4 in the real format (layout.ts), signed by a test PKI (test-pki.ts), with
+// Test-only: TDX quotes v4 (and SGX quotes v3, makeSgxQuote) in the real format (layout.ts), signed by a test PKI (test-pki.ts), with
 // the report data and the TD's registers the test chooses:
 //   header (48) | TD report 1.0 (584) | auth data size (u32) | auth data v4:
 //   quote signature (64) | attestation key X || Y (64) | certification data type 6 (u16) | size (u32) |
@@ -17,9 +17,12 @@ import {
   EnclaveReport,
   Header,
   INTEL_QE_VENDOR_ID,
+  QUOTE_VERSION_SGX,
   QUOTE_VERSION_TDX,
+  SGX_ATTRIBUTE_DEBUG,
   TDX_ATTRIBUTE_DEBUG,
   TdReport10,
+  TEE_TYPE_SGX,
   TEE_TYPE_TDX,
 } from "./layout.js";
 import { signRaw, type TdxTestPki, TEST_PLATFORM } from "./test-pki.js";
@@ -115,9 +118,21 @@ export async function makeTdxQuote(
 ): Promise<Uint8Array> {
   if (reportData.length !== TdReport10.reportDataSize) throw new TypeError("report data must be 64 bytes");
   const signed = new Writer(Header.size + TdReport10.size).put(header()).put(tdReport(reportData, td)).bytes;
+  const inner = await qeCertification(pki);
+  const auth = new Writer(ECDSA_P256_SIGNATURE_SIZE + ECDSA_P256_PUBLIC_KEY_SIZE + U16 + U32 + inner.length)
+    .put(await signRaw(pki.attestationKey, signed))
+    .put(pki.attestationPublicKey)
+    .u16(CERT_DATA_TYPE_QE_REPORT)
+    .u32(inner.length)
+    .put(inner).bytes;
+  return new Writer(signed.length + U32 + auth.length).put(signed).u32(auth.length).put(auth).bytes;
+}
+
+/** QE report | its PCK signature | QE auth data | the PCK chain (certification data type 5). */
+async function qeCertification(pki: TdxTestPki): Promise<Uint8Array> {
   const qe = qeReport(pki);
   const chain = new TextEncoder().encode(pki.pckChainPem);
-  const inner = new Writer(
+  return new Writer(
     qe.length + ECDSA_P256_SIGNATURE_SIZE + U16 + QE_AUTH_DATA.length + U16 + U32 + chain.length,
   )
     .put(qe)
@@ -127,11 +142,47 @@ export async function makeTdxQuote(
     .u16(CERT_DATA_TYPE_PCK_CHAIN)
     .u32(chain.length)
     .put(chain).bytes;
-  const auth = new Writer(ECDSA_P256_SIGNATURE_SIZE + ECDSA_P256_PUBLIC_KEY_SIZE + U16 + U32 + inner.length)
+}
+
+/** An SGX enclave's identity as its report names it (32 bytes each); a debug enclave's memory is open. */
+export type SgxEnclave = { mrEnclave: Uint8Array; mrSigner: Uint8Array; debug?: boolean };
+
+/** SGX ATTRIBUTES.FLAGS: INIT | MODE64BIT; XFRM: x87 | SSE (the least an enclave has). */
+const SGX_FLAGS = 0x05;
+const SGX_XFRM = 0x03;
+const XFRM_OFFSET = 8;
+
+/**
+ * An SGX quote v3 for `reportData` from this enclave, signed by `pki` (its collateral must be the
+ * SGX flavour: `makeTdxTestPki({ tee: "sgx" })`). v3's auth data is v4's without the type-6 wrapper:
+ *   quote signature (64) | attestation key (64) | QE report | ... | PCK chain (type 5)
+ */
+export async function makeSgxQuote(
+  pki: TdxTestPki,
+  reportData: Uint8Array,
+  enclave: SgxEnclave,
+): Promise<Uint8Array> {
+  const R = EnclaveReport;
+  if (reportData.length !== R.reportDataSize) throw new TypeError("report data must be 64 bytes");
+  const attributes = new Uint8Array(R.attributesSize);
+  attributes[0] = SGX_FLAGS | (enclave.debug ? SGX_ATTRIBUTE_DEBUG : 0);
+  attributes[XFRM_OFFSET] = SGX_XFRM;
+  const head = new Writer(Header.size)
+    .u16(QUOTE_VERSION_SGX, Header.version)
+    .u16(ATTESTATION_KEY_TYPE_ECDSA_P256, Header.attestationKeyType)
+    .u32(TEE_TYPE_SGX, Header.teeType)
+    .put(fromHex(INTEL_QE_VENDOR_ID)!, Header.qeVendorId).bytes;
+  const body = new Writer(R.size)
+    .put(TEST_PLATFORM.cpuSvn, R.cpuSvn)
+    .put(attributes, R.attributes)
+    .put(enclave.mrEnclave, R.mrEnclave)
+    .put(enclave.mrSigner, R.mrSigner)
+    .put(reportData, R.reportData).bytes;
+  const signed = new Writer(Header.size + R.size).put(head).put(body).bytes;
+  const inner = await qeCertification(pki);
+  const auth = new Writer(ECDSA_P256_SIGNATURE_SIZE + ECDSA_P256_PUBLIC_KEY_SIZE + inner.length)
     .put(await signRaw(pki.attestationKey, signed))
     .put(pki.attestationPublicKey)
-    .u16(CERT_DATA_TYPE_QE_REPORT)
-    .u32(inner.length)
     .put(inner).bytes;
   return new Writer(signed.length + U32 + auth.length).put(signed).u32(auth.length).put(auth).bytes;
 }

@@ -9,8 +9,8 @@
 // ASK/ASVK must be CAs allowed to sign certificates; each certificate's issuer name is its signer's
 // subject, and each signature is RSASSA-PSS with AMD's parameters (sev-snp/rsa-pss.ts) by its
 // signer's RSA key. The endorsement key (VCEK or VLEK) is an end entity with a P-384 key, a VCEK
-// under an ASK and a VLEK under an ASVK, for the same product. AMD's CRLs are not checked (they are
-// fetched from the KDS; nothing here goes online).
+// under an ASK and a VLEK under an ASVK, for the same product. AMD's CRLs, when given, are checked
+// against this chain afterwards (sev-snp/crl.ts; nothing here goes online).
 import { sha256 } from "@noble/hashes/sha2.js";
 import { sameBytes, toHex } from "../dcap/bytes.js";
 import { children, readSingle, Tag } from "../dcap/der.js";
@@ -42,6 +42,10 @@ export type VerifiedChain = {
   product: AmdProduct;
   certificate: Certificate;
   endorsement: Endorsement;
+  /** The ARK and the ASK or ASVK (its common name as `signerName`): what CRLs are judged against. */
+  root: Certificate;
+  signer: Certificate;
+  signerName: string;
 };
 
 let pinned: readonly AmdRoot[] | undefined;
@@ -146,5 +150,12 @@ export function verifyAmdChain(certs: AmdCertificates, roots: readonly AmdRoot[]
   if (read.productName.split("-")[0] !== root.product) {
     throw new VerificationError(`${endorsementLabel}: product ${read.productName} is not ${root.product}`);
   }
-  return { product: root.product, certificate: endorsement, endorsement: read };
+  return {
+    product: root.product,
+    certificate: endorsement,
+    endorsement: read,
+    root: root.certificate,
+    signer,
+    signerName: signerName ?? "ASK",
+  };
 }

@@ -184,3 +184,37 @@ export async function makeSevSnpTestPki(options: SevSnpTestPkiOptions = {}): Pro
     tcb,
   };
 }
+
+export type SevSnpTestCrlOptions = {
+  /** Whose CRL it names itself (default the ARK, as AMD's KDS serves). */
+  issuer?: "ark" | "ask";
+  /** Whose key signs it (default the issuer's own: another one is a forgery). */
+  signer?: "ark" | "ask";
+  /** Certificates (DER) it revokes. */
+  revoked?: readonly Uint8Array[];
+  /** The instant it is made for (default: the clock): current from a day before to VALID_DAYS after. */
+  now?: Date;
+};
+
+/** A CRL of `pki`'s shape (DER), as AMD's KDS serves one per product: RSASSA-PSS like its certificates. */
+export async function makeSevSnpTestCrl(
+  pki: SevSnpTestPki,
+  options: SevSnpTestCrlOptions = {},
+): Promise<Uint8Array> {
+  const now = options.now ?? new Date();
+  const issuerRole = options.issuer ?? "ark";
+  const keys = await keysOf(pki.name);
+  const issuer = new x509.X509Certificate(issuerRole === "ark" ? pki.ark : pki.ask);
+  const crl = await x509.X509CrlGenerator.create({
+    issuer: issuer.subjectName,
+    thisUpdate: new Date(now.getTime() - DAY_MS),
+    nextUpdate: new Date(now.getTime() + VALID_DAYS * DAY_MS),
+    signingAlgorithm: CA_SIGNING,
+    signingKey: keys[options.signer ?? issuerRole].privateKey,
+    entries: (options.revoked ?? []).map((der) => ({
+      serialNumber: new x509.X509Certificate(der).serialNumber,
+      revocationDate: new Date(now.getTime() - DAY_MS),
+    })),
+  });
+  return new Uint8Array(crl.rawData);
+}

@@ -29,6 +29,8 @@ export type SnpGuest = {
   debug?: boolean;
   /** 3 (default) or 5. */
   version?: 3 | 5;
+  /** The VM privilege level that asked for the report (default 0, the guest kernel). */
+  vmpl?: number;
 };
 
 function tcbBytes(tcb: Tcb): TcbBytes {
@@ -52,7 +54,7 @@ export async function makeSevSnpReport(
     policy: guest.debug ? BASE_POLICY | (1n << PolicyBit.debug) : BASE_POLICY,
     familyId: new Uint8Array(16),
     imageId: new Uint8Array(16),
-    vmpl: 0,
+    vmpl: guest.vmpl ?? 0,
     currentTcb: tcb,
     platformInfo: 1n, // SMT enabled
     authorKeyEnabled: false,

@@ -17,6 +17,7 @@ contract Anonify {
     bytes32 public constant LEAVE_TAG = keccak256("anonify.leave.v1");
     bytes32 public constant SNAPSHOT_TAG = keccak256("anonify.snapshot.v1");
     bytes32 public constant PEER_TAG = keccak256("anonify.peer.v1");
+    bytes32 public constant OUTPUTS_TAG = keccak256("anonify.outputs.v1");
 
     // ----- the event sequence: each event an enclave acts on is one item, tagged by its kind
     bytes32 public constant REGISTERED_ITEM = keccak256("anonify.event.enclave-registered.v1");
@@ -42,6 +43,8 @@ contract Anonify {
     uint256 public constant MAX_COLLATERAL_BYTES = 64 * 1024;
     /// A peer's announced URL (src/protocol/peer-url.ts): a scheme, a host and a port fit in far less.
     uint256 public constant MAX_PEER_URL_BYTES = 256;
+    /// A batch's public outputs record (src/protocol/public-outputs.ts): the largest padding bucket.
+    uint256 public constant MAX_OUTPUTS_BYTES = 1024 * 1024;
 
     uint8 public constant PLATFORM_SIM = 0;
     uint8 public constant PLATFORM_SGX = 1;
@@ -116,10 +119,21 @@ contract Anonify {
     uint64 public eventCount;
     /// The event hash chain's head after each position, in a ring of HEAD_WINDOW slots (see `position`).
     mapping(uint256 => bytes32) private heads;
+    /// Per batch index, in a ring of HEAD_WINDOW slots like `heads`: its submitter and its event's
+    /// position, packed in one slot (`seq << 160 | enclave`), so that `publishOutputs` knows whose
+    /// record to take. A ring, since a record is taken only while its batch's head is held: ~5,000 gas
+    /// per batch once it has wrapped, not the ~22,000 of a slot per batch for good.
+    mapping(uint256 => uint256) private batchSubmissions;
+    /// @notice keccak256 of the public outputs record published for a batch (zero: none yet), so that
+    /// another contract can check outputs it is handed against what the batch's enclave published.
+    mapping(uint64 => bytes32) public outputsHash;
 
     /// @notice The URL at which an enclave's node serves its API and state snapshots, as its enclave
     /// signed it: hosts and clients read it to find peers. Not in the sequence (see `announcePeer`).
     event PeerAnnounced(address indexed enclave, string url);
+    /// @notice The public outputs of batch `batch` (what its commands chose to publish), signed by the
+    /// enclave that submitted it after applying it. Not in the sequence (see `publishOutputs`).
+    event OutputsPublished(uint64 indexed batch, address indexed enclave, uint64 seq, bytes outputs, bytes signature);
     event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
     event MeasurementAllowed(bytes32 indexed measurement, bool allowed);
@@ -240,6 +254,14 @@ contract Anonify {
     error PayloadTooLarge(uint256 length, uint256 max);
     /// A position this contract no longer (or not yet) holds the head of.
     error PositionOutOfWindow(uint64 seq, uint64 eventCount);
+    /// No batch with this index has been ordered.
+    error UnknownBatch(uint64 batch);
+    /// A batch's outputs are published once.
+    error OutputsAlreadyPublished(uint64 batch);
+    /// Outputs signed for another position than the batch's event.
+    error BatchPositionMismatch(uint64 batch, uint64 expected, uint64 given);
+    /// Outputs signed by an active enclave that did not submit the batch.
+    error NotBatchSubmitter(uint64 batch, address enclave);
 
     modifier onlyOwner() {
         if (msg.sender != owner) revert NotOwner(msg.sender);
@@ -454,6 +476,29 @@ contract Anonify {
         emit PeerAnnounced(enclave, url);
     }
 
+    /// @notice Publishes batch `batch`'s public outputs, signed by the enclave that submitted it over
+    /// (chain, contract, batch, its event's `seq` and the head there, keccak256(outputs)). Once per
+    /// batch. Not in the event sequence (like `announcePeer`): no enclave needs it to apply anything;
+    /// members check it against their own outputs (src/enclave/calls/outputs.ts) and readers against
+    /// the signature. A record never published costs only its readers (liveness).
+    function publishOutputs(uint64 batch, uint64 seq, bytes calldata outputs, bytes calldata signature) external {
+        if (outputs.length == 0) revert EmptyPayload();
+        bounded(outputs.length, MAX_OUTPUTS_BYTES);
+        if (batch >= batchCount) revert UnknownBatch(batch);
+        if (outputsHash[batch] != bytes32(0)) revert OutputsAlreadyPublished(batch);
+        // Out of the window first: the batch's slot of the ring may hold a later batch by then.
+        bytes32 head = headAt(seq);
+        uint256 submission = batchSubmissions[batch % HEAD_WINDOW];
+        uint64 batchSeq = uint64(submission >> 160);
+        if (seq != batchSeq) revert BatchPositionMismatch(batch, batchSeq, seq);
+        bytes32 hash = keccak256(outputs);
+        bytes32 digest = keccak256(abi.encode(OUTPUTS_TAG, block.chainid, address(this), batch, seq, head, hash));
+        address enclave = requireActive(digest, signature);
+        if (enclave != address(uint160(submission))) revert NotBatchSubmitter(batch, enclave);
+        outputsHash[batch] = hash;
+        emit OutputsPublished(batch, enclave, seq, outputs, signature);
+    }
+
     // ------------------------------------------------------------------ signed policies
 
     /// @notice Publishes a policy document signed by the deployment's policy keys, so that every
@@ -569,6 +614,7 @@ contract Anonify {
             )
         );
         (uint64 seq, uint64 timestamp, bytes32 head) = position(item);
+        batchSubmissions[index % HEAD_WINDOW] = (uint256(seq) << 160) | uint160(enclave);
         emit BatchSubmitted(
             seq,
             index,

@@ -10,25 +10,28 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { bytesToHex, type Hex, hexToBytes, type LocalAccount } from "viem";
+import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import tallyV1 from "../../../test/fixtures/app-upgrade/v1/tally/index.js";
 import tallyV2 from "../../../test/fixtures/app-upgrade/v2/tally/index.js";
 import type { App } from "../../app/app.js";
 import type { StateValue } from "../../app/canonical.js";
-import type { ApplyResult, BatchOffer } from "../../boundary/call-results.js";
-import { openQueryResult, sealCommand, sealQuery, signCommand, signQuery } from "../../client/command.js";
-import { signPolicy } from "../../operator/policy.js";
-import { DEV_POLICY_PRIVATE_KEYS } from "../../protocol/dev-policy-keys.js";
 import { TestChain } from "../test-chain.js";
-import { appIdIn, call, DOMAIN, enclaveOn, refusedWith } from "../test-harness.js";
+import { call, enclaveOn, refusedWith } from "../test-harness.js";
+import {
+  type Member,
+  order,
+  query as queryBy,
+  sealedAdd,
+  snapshotOf,
+  TALLY_V1,
+  upgradeDocument,
+  V2,
+} from "./test-upgrade.js";
 
-type Member = Awaited<ReturnType<TestChain["register"]>>;
-
-const V1 = appIdIn(tallyV1 as App<StateValue>);
-const V2 = appIdIn(tallyV2 as App<StateValue>);
 const user = privateKeyToAccount(generatePrivateKey());
 const other = privateKeyToAccount(generatePrivateKey());
+const query = (at: Member, name: "count" | "entry", params: Record<string, string>) =>
+  queryBy(user, at, name, params);
 
 /** Tally v2 that counts its migrations. */
 function countingV2(): { app: App<StateValue>; runs: () => number } {
@@ -42,79 +45,6 @@ function countingV2(): { app: App<StateValue>; runs: () => number } {
   } as App<StateValue>;
   return { app, runs: () => runs };
 }
-
-const sealedAdd = async (account: LocalAccount, to: Member, nonce: bigint, name: string, by: number) => {
-  const signed = await signCommand(account, DOMAIN, {
-    app: "tally",
-    command: "add",
-    params: { name, by: String(by) },
-    nonce,
-  });
-  return { id: signed.digest, envelope: bytesToHex(await sealCommand(signed.signed, to.hpkePublicKey)) };
-};
-
-async function query(at: Member, name: "count" | "entry", params: Record<string, string>) {
-  const signed = await signQuery(user, DOMAIN, { app: "tally", query: name, params });
-  const envelope = bytesToHex(await sealQuery(signed.signed, at.hpkePublicKey));
-  const { answer } = await call(at.enclave, "query", { envelope });
-  const opened = await openQueryResult(signed.responseKey, hexToBytes(answer), {
-    domain: DOMAIN,
-    digest: signed.digest,
-  });
-  assert.equal(opened.status, "ok");
-  return opened.status === "ok" ? opened.result : undefined;
-}
-
-/** Places a batch offer on the chain as the contract would order it (whenever the host sends it). */
-function order(chain: TestChain, by: Member, offer: BatchOffer): void {
-  chain.push({
-    kind: "BatchSubmitted",
-    batch: chain.batches.toString(),
-    baseSeq: offer.baseSeq,
-    epoch: offer.epoch,
-    firstSequence: chain.sequence.toString(),
-    count: offer.count,
-    enclave: by.address,
-    stateDigest: offer.stateDigest,
-    ciphertext: offer.ciphertext!,
-    signature: offer.signature,
-  });
-  chain.batches++;
-  chain.sequence += BigInt(offer.count);
-}
-
-/** The snapshot `from` captured, read out whole, with its commitment signed by it. */
-async function snapshotOf(from: Member, offer: ApplyResult["snapshots"][number]) {
-  let bytes = "0x";
-  for (;;) {
-    const chunk = await call(from.enclave, "snapshotChunk", {
-      hash: offer.hash,
-      offset: (bytes.length - 2) / 2,
-    });
-    bytes += chunk.bytes.slice(2);
-    if ((bytes.length - 2) / 2 === chunk.total) break;
-  }
-  const signed = await call(from.enclave, "signSnapshot", { nonce: "1", hash: offer.hash });
-  const commitment = {
-    enclave: from.address,
-    nonce: "1",
-    stateDigest: signed.stateDigest,
-    signature: signed.signature,
-  };
-  return { bytes: bytes as Hex, commitment };
-}
-
-const upgradeDocument = (version: bigint, upgrade: boolean) =>
-  signPolicy(
-    DOMAIN,
-    {
-      version,
-      revocations: [],
-      apps: [V1, V2],
-      ...(upgrade ? { upgrade: { from: V1, to: V2, fromVersion: 1 } } : {}),
-    },
-    DEV_POLICY_PRIVATE_KEYS,
-  );
 
 describe("upgrades with migrations (in process)", () => {
   const dir = mkdtempSync(join(tmpdir(), "anonify-upgrade-"));
@@ -130,10 +60,10 @@ describe("upgrades with migrations (in process)", () => {
   const feedAll = (...members: Member[]) => Promise.all(members.map((m) => chain.feed(m.enclave)));
 
   before(async () => {
-    a = await chain.register(enclaveOn(join(dir, "a"), tallyV1 as App<StateValue>));
+    a = await chain.register(enclaveOn(join(dir, "a"), TALLY_V1));
     await chain.feed(a.enclave);
     await chain.commit(a); // genesis: a group of one
-    b = await chain.register(enclaveOn(join(dir, "b"), tallyV1 as App<StateValue>));
+    b = await chain.register(enclaveOn(join(dir, "b"), TALLY_V1));
     await feedAll(a, b);
     assert.ok(await chain.commit(a), "A adds B");
     await feedAll(a, b);
@@ -171,7 +101,9 @@ describe("upgrades with migrations (in process)", () => {
       "upgraded",
     );
     assert.match(refused.message, /run the new version on a fresh data directory/);
-    await refusedWith(call(a.enclave, "commandStatus", { id: heldId }), "upgraded");
+    // Its sender is told so by its receipt (upgrade-receipts.test.ts).
+    const dropped = await call(a.enclave, "commandStatus", { id: heldId });
+    assert.equal(dropped.sequence, (2n ** 64n - 1n).toString(), "failed, never ordered");
     await refusedWith(query(a, "count", { name: "x" }), "upgraded");
     const sealing = await call(b.enclave, "sealBatch", {});
     assert.deepEqual(sealing.batches, []);
@@ -259,7 +191,7 @@ describe("a v2 enclave is never given the state of before the upgrade (in proces
   it("a v2 joiner admitted before the upgrade refuses v1's snapshot of then, by name", async () => {
     const chain = new TestChain();
     const v2 = countingV2();
-    const a = await chain.register(enclaveOn(join(dir, "a"), tallyV1 as App<StateValue>));
+    const a = await chain.register(enclaveOn(join(dir, "a"), TALLY_V1));
     await chain.feed(a.enclave);
     await chain.commit(a);
     await call(a.enclave, "submitCommand", { envelope: (await sealedAdd(user, a, 0n, "x", 5)).envelope });

@@ -34,6 +34,8 @@ const CHANGING: CallName[] = [
   "submitCommand",
   "sealBatch",
   "installSnapshot",
+  "resumeSession",
+  "checkOutputs",
 ];
 
 describe("restoreState (in process)", () => {
@@ -66,7 +68,7 @@ describe("restoreState (in process)", () => {
     ({ sealedState } = await call(first, "keyPackage", { nonce: "0" }));
     for (let nonce = 0n; nonce < COMMANDS; nonce++) {
       const accepted = await submit(first, nonce);
-      journal.push(accepted.journal);
+      journal.push(accepted.journal!);
       ids.push(accepted.id);
     }
   });
@@ -85,6 +87,7 @@ describe("restoreState (in process)", () => {
     }
     const params: { [K in CallName]?: CallParams<K> } = {
       applyEvents: { events: [] },
+      checkOutputs: { records: [] },
       keyPackage: { nonce: "0" },
       submitCommand: { envelope: await sealedErc20Command(account, DOMAIN, hpkePublicKey, 0n) },
       installSnapshot: {
@@ -125,7 +128,7 @@ describe("restoreState (in process)", () => {
     await refusedWith(status(truncated, 3), "not_found");
     // The lost command's nonce is free again; its new record takes the number the lost one had.
     const replaced = await submit(truncated, 3n);
-    assert.equal(replaced.journal.seq, 4);
+    assert.equal(replaced.journal!.seq, 4);
 
     const next = await restarted();
     // The old record 4 and the new one cannot both be the journal's fourth.

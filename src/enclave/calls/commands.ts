@@ -1,5 +1,6 @@
-// Users' commands: opened, checked (signature, nonce, params) and queued by `submitCommand`; their
-// state and sealed receipt by `commandStatus`. Refusals cross the host by stage (`refusal`): those
+// Users' commands: opened, checked (signature, nonce, params) and queued by `submitCommand`, which
+// answers a command it took before (a resend) as it answered the first; their state and sealed
+// receipt by `commandStatus`. Refusals cross the host by stage (`refusal`): those
 // decided from the envelope's public bytes, or the node's load, with their code; every one decided
 // after opening as the one code `refused`, its reason — which may name the command, a parameter or
 // the sender's nonce — sealed under the sender's response key.
@@ -111,6 +112,14 @@ export function commandCalls(context: EnclaveContext): Pick<CallHandlers, "submi
           app: context.app.name,
           signatures: context.signatures,
         });
+        // Taken before (the same digest: the same signed command, resent after its answer was lost):
+        // answered as then, and nothing changes — not queued, journaled or applied twice. Nothing in
+        // the acceptance is sealed to the sender: the id is the digest the host saw in the first
+        // answer, and where the command stands it could ask by id (`commandStatus`), so answering
+        // again tells the host only that the same command came twice, which the id shows it anyway.
+        // The receipt of an ordered command comes with the status the client asks next.
+        const before = commandStatus(session.ledger, command.digest);
+        if (before) return { id: command.digest, repeated: before.status };
         session.ledger = admit(session.ledger, context.app, command);
         const queued = session.ledger.queue.at(-1);
         if (!queued) throw new Error("admit queued nothing");

@@ -9,12 +9,12 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { APPS } from "../../../apps/index.js";
-import { type App, CommandOutput } from "../../app/app.js";
+import type { App } from "../../app/app.js";
 import type { StateValue } from "../../app/canonical.js";
 import type { ApplyResult } from "../../boundary/call-results.js";
 import type { LedgerEvent } from "../../boundary/chain-events.js";
 import type { Enclave } from "../enclave.js";
+import { erc20WithTransfer } from "../test-apps.js";
 import { EventLog, TestChain, type UnplacedEvent } from "../test-chain.js";
 import { call, DOMAIN, enclaveOn, refusedWith, sealedErc20Command } from "../test-harness.js";
 
@@ -27,24 +27,7 @@ function unplaced(event: LedgerEvent): UnplacedEvent {
 }
 
 /** The erc20 app with a transfer that credits one more than it debits: a member that computes otherwise. */
-function miscounting(): typeof APPS.erc20 {
-  const erc20 = APPS.erc20;
-  const transfer = erc20.commands.transfer;
-  return {
-    ...erc20,
-    commands: {
-      ...erc20.commands,
-      transfer: {
-        params: transfer.params,
-        run: (state, context, params) => {
-          const moved = transfer.run(state, context, params);
-          const next = moved instanceof CommandOutput ? moved.state : moved;
-          return { ...next, totalSupply: next.totalSupply + 1n };
-        },
-      },
-    },
-  };
-}
+const miscounting = () => erc20WithTransfer((next) => ({ ...next, totalSupply: next.totalSupply + 1n }));
 
 describe("one history, provably (in process)", () => {
   const dir = mkdtempSync(join(tmpdir(), "anonify-divergence-"));

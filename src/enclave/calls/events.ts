@@ -15,6 +15,7 @@ import type {
   ApplyResult,
   CommandStatusAnswer,
   Divergence,
+  OutputsRecord,
   SnapshotOffer,
 } from "../../boundary/call-results.js";
 import { cursorOf, type EventCursor, type LedgerEvent } from "../../boundary/chain-events.js";
@@ -22,7 +23,9 @@ import { EnclaveCallError } from "../../boundary/frames.js";
 import { epochOf, membersOf } from "../../group/mls.js";
 import type { LedgerDomain } from "../../protocol/digests.js";
 import { GENESIS_POSITION, positionAfter } from "../../protocol/event-chain.js";
+import type { PublicOutput } from "../../protocol/public-outputs.js";
 import { applyingMembers, retirementIn, sameStateShape, successorBatch } from "../app-upgrade.js";
+import { type BatchKey, checkRunAhead } from "../batch-prefetch.js";
 import { divergenceIn } from "../claims.js";
 import { LedgerAppError, type LedgerAppState, LedgerDiverged, settledHere } from "../confidential-ledger.js";
 import {
@@ -41,8 +44,10 @@ import { applyBatch } from "../ledger-batches.js";
 import { ledgerRoot, stateDigestAt } from "../ledger-digest.js";
 import { captureSnapshot, snapshotKey, startSync, withProduced } from "../ledger-snapshot.js";
 import { countBatch, enclaveAddressOf } from "../registry.js";
+import { failWaiting } from "../retired-commands.js";
 import { fullSealDue, sealState } from "./checkpoint.js";
 import { statusAnswer } from "./commands.js";
+import { noteOutputs } from "./outputs.js";
 
 /** Snapshot bytes kept in memory for the host to read (`snapshotChunk`): the newest few. */
 const KEPT_SNAPSHOT_BYTES = 2;
@@ -119,6 +124,12 @@ function digestHere(
   return stateDigestAt(group.digestKey, at, ledgerRoot(ledger, app));
 }
 
+/** The key this member's batches of the current MLS epoch open under; none outside the group. */
+const batchKey = (group: GroupMemberState, domain: LedgerDomain): BatchKey | undefined =>
+  group.group && group.epochKey
+    ? { epochKey: group.epochKey, mlsEpoch: epochOf(group.group), domain }
+    : undefined;
+
 /**
  * Checks that `event` is the one right after `cursor` in the contract's sequence, over exactly the
  * fields fed: its position follows, its time does not go back, and its head is the chain's over them.
@@ -167,7 +178,10 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
       let applied = 0;
       let blocked = false;
       const snapshots: SnapshotOffer[] = [];
-      for (const event of events) {
+      const outputRecords: OutputsRecord[] = [];
+      // Batches' signatures checked ahead on the signature workers, by event index (batch-prefetch.ts).
+      let ahead = { ahead: new Map<number, Promise<void>>(), until: 0 };
+      for (const [at, event] of events.entries()) {
         checkPlace(event, cursor);
         // A syncing ledger applies no batch until its snapshot is installed; the host sends the rest again.
         if (event.kind === "BatchSubmitted" && ledger.syncing) {
@@ -192,7 +206,12 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
               throw new LedgerDiverged(
                 `batch ${event.batch} is for slot ${event.epoch}, this enclave is at ${group.slot}`,
               );
+            if (at >= ahead.until)
+              ahead = checkRunAhead(events, at, batchKey(group, session.domain), context);
+            await ahead.ahead.get(at);
             const addresses = group.group ? addressesOf(group.group) : undefined;
+            const before = ledger;
+            const outputs: PublicOutput[] = [];
             ledger = applyBatch(ledger, event, {
               app: context.app,
               domain: session.domain,
@@ -202,7 +221,10 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
               // After an upgrade: none at an enclave of the app upgraded from, and no enclave of it elsewhere.
               members: applyingMembers(group.registry, context.appId, addresses),
               signatures: context.signatures,
+              outputs,
             });
+            const record = await noteOutputs(session, event, { before, after: ledger }, outputs);
+            if (record) outputRecords.push(record);
             if (
               retirementIn(group.registry, context.appId) &&
               successorBatch(group.registry, event.enclave, addresses?.has(event.enclave) ?? false)
@@ -224,9 +246,11 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
               captured = step.captured;
             }
             // Retired here: what waits to be ordered never will be (a batch of it would be void), so
-            // none of it is offered again, and the node's queue is empty for its operator to leave.
-            if (!retirementIn(before.registry, context.appId) && retirementIn(group.registry, context.appId))
-              ledger = { ...ledger, queue: [], inFlight: [] };
+            // none of it is offered again, each gets its failed receipt (`upgraded`), and the node's
+            // queue is empty for its operator to leave (retired-commands.ts).
+            const retired = retirementIn(group.registry, context.appId);
+            if (retired && !retirementIn(before.registry, context.appId))
+              ledger = failWaiting(ledger, retired);
           }
         } catch (error) {
           if (error instanceof LedgerDiverged) {
@@ -273,6 +297,7 @@ export function eventCalls(context: EnclaveContext): Pick<CallHandlers, "applyEv
         applied,
         blocked,
         snapshots,
+        ...(outputRecords.length > 0 ? { outputs: outputRecords } : {}),
         settled,
         sealedState: fullSealDue(context, groupChanged) ? await sealState(context, session) : undefined,
       };

@@ -331,7 +331,7 @@ describe("joining with state (in process)", () => {
     const before = (await balance(a.enclave, a.hpkePublicKey)) as bigint;
 
     // The process dies: nothing after the join was sealed but the command's journal record.
-    const { enclave: second, restored } = await fromJoin([accepted.journal.sealed]);
+    const { enclave: second, restored } = await fromJoin([accepted.journal!.sealed]);
     assert.equal(restored.ledger.syncing?.slot, "1", "syncing again");
     assert.equal(restored.ledger.queued, 1, "the accepted command waits");
     await call(second, "installSnapshot", { bytes: snapshot, commitment });

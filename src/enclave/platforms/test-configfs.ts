@@ -33,8 +33,11 @@ function rootOfEntry(entry: string): string | undefined {
   return reportDir.endsWith(TSM_REPORT_DIR) ? reportDir.slice(0, -TSM_REPORT_DIR.length) : undefined;
 }
 
-/** The quote service's answer for `inblob`: outblob and auxblob. */
-function ask(socket: string, inblob: Uint8Array): Promise<{ outblob: Uint8Array; auxblob: Uint8Array }> {
+/** The quote service's answer for `inblob`: outblob and auxblob (test-gramine-attestation.ts asks it too). */
+export function ask(
+  socket: string,
+  inblob: Uint8Array,
+): Promise<{ outblob: Uint8Array; auxblob: Uint8Array }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const client = connect(socket);

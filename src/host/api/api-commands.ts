@@ -85,7 +85,8 @@ export function registerCommandRoutes(api: FastifyInstance, { node, limits }: No
     {
       schema: {
         summary:
-          "submit a signed, sealed command (202 once accepted); with ?wait=ms, answered like " +
+          "submit a signed, sealed command (202 once accepted; the same command sent again is answered " +
+          "alike, never applied twice); with ?wait=ms, answered like " +
           "GET /v1/commands/{id}?wait once the command is ordered (200), or 202 when the wait ends first",
         body: HEX_BODY,
         querystring: WAIT_QUERY,

@@ -122,13 +122,14 @@ const STATUS = {
     collateral: {
       type: "array",
       description:
-        "the Intel collateral sets this enclave holds to judge SGX and TDX quotes, from `CollateralPublished`",
+        "the Intel collateral sets (SGX, TDX quotes) and AMD CRL sets (SEV-SNP reports) this enclave holds, from `CollateralPublished`",
       items: {
         type: "object",
         properties: {
           key: { type: "string" },
           platform: { type: "string" },
           fmspc: { type: "string" },
+          product: { type: "string" },
           tcbEvaluationDataNumber: { type: "integer" },
           nextUpdate: { type: "string" },
         },

@@ -14,6 +14,7 @@ import type { Keep, SealedStore } from "../sealed-store.js";
 import type { SnapshotPublisher } from "../snapshots/snapshot-publisher.js";
 import type { SnapshotSync } from "../snapshots/snapshot-sync.js";
 import { inCalls, toLedgerEvent } from "./event-feed.js";
+import type { PublicOutputs } from "./public-outputs.js";
 
 export type EventApplicationDeps = {
   enclave: EnclaveCalls;
@@ -27,6 +28,8 @@ export type EventApplicationDeps = {
   stopped(): boolean;
   /** The enclave found its history or state is not the network's: it applies nothing more. */
   diverged(divergence: Divergence): void;
+  /** Publishes the outputs records the enclave signs, and feeds it those on chain to check. */
+  outputs?: PublicOutputs;
   /** Where the node says, once, that a signed policy upgraded the network's app away from its own. */
   log?: Logger;
 };
@@ -63,6 +66,8 @@ export class EventApplication {
         if (this.deps.stopped()) return; // the follower stops too; a restart resumes from the enclave's cursor
       }
     }
+    // After the batches they are of: the enclave checks only batches it applied.
+    await this.deps.outputs?.check(events);
   }
 
   private call(events: LedgerEvent[]): Promise<ApplyResult> {
@@ -95,6 +100,7 @@ export class EventApplication {
       );
     }
     if (applied.snapshots.length > 0) await this.deps.publisher.take(applied.snapshots);
+    if (applied.outputs) this.deps.outputs?.take(applied.outputs);
     if (applied.ledger.syncing && !applied.blocked)
       void this.deps.snapshotSync.ensure(applied.ledger.syncing);
     return applied;

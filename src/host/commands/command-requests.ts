@@ -25,8 +25,9 @@ export class CommandRequests {
   constructor(private readonly deps: CommandRequestsDeps) {}
 
   /**
-   * Accepts a sealed command. With `waitMs`, answers once the command is ordered (or when the wait
-   * ends), as `commandStatus` would, so a client needs one request, not two.
+   * Accepts a sealed command (a resend of one accepted before is answered alike). With `waitMs`,
+   * answers once the command is ordered (or when the wait ends), as `commandStatus` would, so a
+   * client needs one request, not two.
    */
   async submit(envelope: Hex, waitMs: number, until: WaitUntil): Promise<NodeCommandStatus> {
     const deadline = Date.now() + waitMs;
@@ -36,9 +37,12 @@ export class CommandRequests {
         this.deps.counts.commandRefused(error);
         throw error;
       });
+    const id = result.id.toLowerCase() as Hex;
+    // A resend of a command the enclave took before (its answer was lost on the way): nothing new to
+    // keep or count; answered as its status is, at once if it is already ordered.
+    if (result.repeated) return this.status(id, waitMs, until);
     // The accepted command's record is on disk before the client hears 202.
     await this.deps.store.keepAccepted(result.journal);
-    const id = result.id.toLowerCase() as Hex;
     this.deps.counts.commandAccepted(id);
     if (waitMs <= 0 || this.deps.stopped()) return { id, status: "queued" };
     // Registered before anything else runs here: its batch cannot be applied before this line.
