@@ -31,14 +31,8 @@ import { measurementWord } from "../src/attestation/attest.js";
 import { DCAP_VECTOR_NOW, loadTdxVector, vectorsSkip } from "../src/attestation/dcap/test-vectors.js";
 import { Platform } from "../src/attestation/verdict.js";
 import { VERIFIERS } from "../src/attestation/verifiers.js";
-import {
-  CredentialError,
-  checkCredential,
-  EMPTY_REGISTRY,
-  type EvidenceAdmission,
-  type RegistryView,
-  updateRegistry,
-} from "../src/enclave/registry.js";
+import { CredentialError, checkCredential, type EvidenceAdmission } from "../src/enclave/admission.js";
+import { EMPTY_REGISTRY, type RegistryView, updateRegistry } from "../src/enclave/registry.js";
 import { SimPlatform } from "../src/enclave/sim-platform.js";
 import {
   type AuthenticationService,

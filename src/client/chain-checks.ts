@@ -184,7 +184,10 @@ export class ChainChecks implements EvidenceSource {
     const domain = { chainId: this.target.chainId, contract: this.target.contract };
     // Loaded on first use: its signature checks bring libsecp256k1 in WebAssembly (1.2 MB), which a
     // page needs only when its profile names policy keys.
-    const { nextPolicyState, PolicyError, verifyPolicy } = await import("../protocol/policy-document.js");
+    const [{ nextPolicyState, PolicyError }, { verifyPolicy }] = await Promise.all([
+      import("../protocol/policy-document.js"),
+      import("../protocol/policy-signatures.js"),
+    ]);
     let state: PolicyState | undefined;
     for await (const { decoded } of this.logs(topics, this.firstBlock, head)) {
       if (decoded.eventName !== "PolicyPublished") continue;

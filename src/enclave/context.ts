@@ -10,6 +10,7 @@ import type { EventCursor } from "../boundary/chain-events.js";
 import { EnclaveCallError } from "../boundary/frames.js";
 import type { AppIdentity, LedgerDomain } from "../protocol/digests.js";
 import type { PolicyKeys } from "../protocol/policy-document.js";
+import type { Admission } from "./admission.js";
 import { retirementIn } from "./app-upgrade.js";
 import type { PieceCache } from "./checkpoint-pieces.js";
 import { type LedgerAppState, ledgerSummary } from "./confidential-ledger.js";
@@ -18,7 +19,6 @@ import { groupSummary } from "./group-seal.js";
 import type { History } from "./history.js";
 import type { EnclaveKeys } from "./identity.js";
 import type { EnclaveIdentity, EnclavePlatformName, TeePlatform } from "./platform.js";
-import type { Admission } from "./registry.js";
 import type { SignatureCheck } from "./signature-check.js";
 import type { SignaturePool } from "./signature-pool.js";
 

@@ -30,11 +30,9 @@ import {
   RemovedFromGroup,
 } from "../group/mls.js";
 import { type LedgerDomain, memberSetDigest } from "../protocol/digests.js";
+import { type Admission, CredentialError, checkCredential } from "./admission.js";
 import { digestKeyOf, epochKeyOf } from "./group-keys.js";
 import {
-  type Admission,
-  CredentialError,
-  checkCredential,
   EMPTY_REGISTRY,
   enclaveAddressOf,
   hasRemovalProof,

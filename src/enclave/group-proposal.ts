@@ -12,6 +12,7 @@ import {
   ownLeafIndex,
 } from "../group/mls.js";
 import type { LedgerDomain } from "../protocol/digests.js";
+import { type Admission, checkCredential } from "./admission.js";
 import { groupIdFor } from "./group-keys.js";
 import {
   authFor,
@@ -22,7 +23,7 @@ import {
   withGroup,
   withOwnCommits,
 } from "./group-member.js";
-import { type Admission, checkCredential, enclaveAddressOf, hasRemovalProof } from "./registry.js";
+import { enclaveAddressOf, hasRemovalProof } from "./registry.js";
 
 export type Proposal = { state: GroupMemberState; handshake: Uint8Array; slot: bigint } | undefined;
 

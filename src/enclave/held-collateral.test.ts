@@ -17,13 +17,8 @@ import type { LedgerEvent } from "../boundary/chain-events.js";
 import { encodeCollateralRecord } from "../protocol/collateral-record.js";
 import { DEV_POLICY_KEYS } from "../protocol/dev-policy-keys.js";
 import { type LedgerDomain, ZERO_HASH } from "../protocol/digests.js";
-import {
-  type Admission,
-  CredentialError,
-  checkCredential,
-  type RegistryView,
-  updateRegistry,
-} from "./registry.js";
+import { type Admission, CredentialError, checkCredential } from "./admission.js";
+import { type RegistryView, updateRegistry } from "./registry.js";
 
 const DOMAIN: LedgerDomain = { chainId: 31337, contract: `0x${"cd".repeat(20)}` };
 const SGX_MRENCLAVE = "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb";

@@ -27,12 +27,9 @@ import {
   leaveDigest,
   ZERO_HASH,
 } from "../protocol/digests.js";
+import { type Admission, CredentialError, checkCredential, checkEvidence } from "./admission.js";
 import {
-  type Admission,
   type AppliedPolicy,
-  CredentialError,
-  checkCredential,
-  checkEvidence,
   EMPTY_REGISTRY,
   hasRemovalProof,
   type RegistryView,

@@ -12,8 +12,8 @@ import {
   type PolicyDocument,
   PolicyError,
   policyDigest,
-  verifyPolicy,
 } from "./policy-document.js";
+import { verifyPolicy } from "./policy-signatures.js";
 
 const DOMAIN: LedgerDomain = { chainId: 31337, contract: `0x${"cd".repeat(20)}` };
 const A: Hex = `0x${"0a".repeat(20)}`;

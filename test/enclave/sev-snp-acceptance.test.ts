@@ -22,7 +22,7 @@ import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import { judgeEnclave, type Registration } from "../../src/client/enclave-evidence.js";
 import { ENCLAVE_POLICIES } from "../../src/client/enclave-policy.js";
 import { AnonifyClientError } from "../../src/client/errors.js";
-import { CredentialError, checkEvidence } from "../../src/enclave/registry.js";
+import { CredentialError, checkEvidence } from "../../src/enclave/admission.js";
 import type { LedgerDomain } from "../../src/protocol/digests.js";
 import {
   type LedgerFixture,

@@ -11,7 +11,7 @@ import { generatePrivateKey } from "viem/accounts";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
 import { writeNetworkProfile } from "../../src/client/network-profile.js";
 import { DEV_POLICY_KEYS, DEV_POLICY_PRIVATE_KEYS } from "../../src/protocol/dev-policy-keys.js";
-import { verifyPolicy } from "../../src/protocol/policy-document.js";
+import { verifyPolicy } from "../../src/protocol/policy-signatures.js";
 import { anvilKey, type LedgerFixture, startLedgerFixture } from "../support/chain.js";
 import { anonify } from "./operator-net.js";
 

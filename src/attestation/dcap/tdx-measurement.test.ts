@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
 import { bytesToHex, type Hex } from "viem";
-import { checkEvidence } from "../../enclave/registry.js";
+import { checkEvidence } from "../../enclave/admission.js";
 import { measurementWord } from "../attest.js";
 import { verifyTdxQuote } from "../dcap.js";
 import { Platform } from "../verdict.js";
