@@ -97,6 +97,7 @@ export function enclaveVerdict(registration: Registration, verdict: Verdict): En
     debug: verdict.debug || simulated,
     simulated,
     app: registration.app,
+    ...(verdict.vmpl === undefined ? {} : { vmpl: verdict.vmpl }),
   };
 }
 

@@ -28,6 +28,12 @@ export type EnclavePolicy = {
   allowDebug?: boolean;
   /** Accept the simulated TEE platform, which protects nothing (default: no). */
   allowSimulated?: boolean;
+  /**
+   * The highest SEV-SNP VMPL accepted (default: any). A report from VMPL 1 or more is made by
+   * software beside the guest kernel (an SVSM), not by it: production takes 0 unless a signed policy
+   * document of the deployment admits more, as members do.
+   */
+  maxVmpl?: number;
   /** Enclaves a signed policy document revoked (lower case): refused whatever their evidence says. */
   revoked?: readonly Hex[];
   /**
@@ -48,6 +54,7 @@ export const ENCLAVE_POLICIES = {
     allowSimulated: false,
     tcbStatuses: ["UpToDate", "SWHardeningNeeded"],
     requireMeasurement: true,
+    maxVmpl: 0,
   },
   /** Any enclave whose evidence verifies, simulated and debug ones included (the client reports them). */
   development: { allowDebug: true, allowSimulated: true },
@@ -79,6 +86,8 @@ export type EnclaveVerdict = {
   simulated: boolean;
   /** The app the evidence binds (`appIdOf`). */
   app: Hex;
+  /** SEV-SNP: the VMPL the report was made at (other platforms have none). */
+  vmpl?: number;
 };
 
 /** A readable label, e.g. "simulated TEE", "Intel SGX (debug)". */
@@ -120,6 +129,8 @@ export function verdictRefusal(policy: EnclavePolicy, v: EnclaveVerdict): string
   if (refused) return refused;
   if (v.debug && !v.simulated && !policy.allowDebug)
     return "it is a debug enclave (its memory is readable by its host) and the policy does not allow debug";
+  if (policy.maxVmpl !== undefined && v.vmpl !== undefined && v.vmpl > policy.maxVmpl)
+    return `its report is from VMPL ${v.vmpl}, not the guest kernel's own: the policy takes at most VMPL ${policy.maxVmpl}`;
   if (policy.tcbStatuses && !v.simulated && !policy.tcbStatuses.includes(v.tcbStatus)) {
     const advisories = v.advisoryIds.length ? ` (${v.advisoryIds.join(", ")})` : "";
     return `its TCB status ${v.tcbStatus}${advisories} is not one the policy allows (${policy.tcbStatuses.join(", ")})`;

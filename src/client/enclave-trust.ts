@@ -12,8 +12,8 @@ import type { ProfileTrust } from "./network-profile-format.js";
 /**
  * `policy` with what the profile trusts: the measurements of the deployment's builds it names, and,
  * with its policy keys, what the documents they signed say (read from the chain, verified here):
- * the measurements they admit (where the policy takes only pinned ones) and the enclaves they
- * revoked, which the client then refuses as members remove them, before the chain or the group does.
+ * the measurements they admit (where the policy takes only pinned ones), the highest SEV-SNP VMPL
+ * they admit, and the enclaves they revoked, which the client then refuses as members remove them, before the chain or the group does.
  */
 export async function withProfileTrust(
   policy: EnclavePolicy,
@@ -28,6 +28,10 @@ export async function withProfileTrust(
     ...policy,
     ...(pinning ? { measurements: [...(policy.measurements ?? []), ...admitted] } : {}),
     ...(signed?.revocations.length ? { revoked: [...(policy.revoked ?? []), ...signed.revocations] } : {}),
+    // A signed document may admit a higher VMPL (an SVSM deployment), as members take it; never lower.
+    ...(policy.maxVmpl !== undefined && signed?.maxVmpl !== undefined
+      ? { maxVmpl: Math.max(policy.maxVmpl, signed.maxVmpl) }
+      : {}),
   };
 }
 
