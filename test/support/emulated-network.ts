@@ -35,6 +35,7 @@ import type { LauncherCommand } from "../../src/host/enclave-link.js";
 import { createLogger } from "../../src/host/log.js";
 import { type NodeService, type NodeServiceOptions, startNodeService } from "../../src/host/node-service.js";
 import { collateralRecord, publishCollateral, sevSnpCrlRecord } from "../../src/operator/collateral.js";
+import { DEV_POLICY_KEYS } from "../../src/protocol/dev-policy-keys.js";
 import { anvilKey, type LedgerFixture, ownerCall, startLedgerFixture } from "./chain.js";
 import { waitForApplied, waitForGroup } from "./group.js";
 import { issueToken, newAccount, type Token } from "./token.js";
@@ -140,7 +141,14 @@ export async function startEmulatedNetwork(setup: EmulatedSetup): Promise<Emulat
   });
   const client = (account: LocalAccount, index: number, enclavePolicy = policy()) =>
     AnonifyClient.connect({
-      network: { rpcUrl: chain.anvil.rpcUrl, chainId: chain.anvil.chainId, contract: chain.contract },
+      // The profile a deployment's users get: its build and its policy keys, so the client folds the
+      // signed documents (revocations, a higher VMPL) as members do.
+      network: {
+        rpcUrl: chain.anvil.rpcUrl,
+        chainId: chain.anvil.chainId,
+        contract: chain.contract,
+        trust: { measurements: [measurement], policyKeys: DEV_POLICY_KEYS },
+      },
       node: nodes[index]!.url,
       account,
       enclavePolicy,
