@@ -5,7 +5,8 @@
 // check as a public answer's, public-query.ts); the record must decode strictly.
 import { type Address, hexToBytes } from "viem";
 import type { AppIdentity, LedgerDomain } from "../protocol/digests.js";
-import { decodeOutputs, outputsDigest, type PublicOutput } from "../protocol/public-outputs.js";
+import { outputsDigest } from "../protocol/digests.js";
+import { decodeOutputs, type PublicOutput } from "../protocol/public-outputs.js";
 import type { ChainChecks, PublishedRecord } from "./chain-checks.js";
 import type { TrustedEnclaves } from "./enclave-evidence.js";
 import { AnonifyClientError } from "./errors.js";

@@ -24,6 +24,7 @@ export const KEY_PACKAGE_TAG = keccak256(toBytes("anonify.key-package.v1"));
 export const LEAVE_TAG = keccak256(toBytes("anonify.leave.v1"));
 export const SNAPSHOT_TAG = keccak256(toBytes("anonify.snapshot.v1"));
 export const PEER_TAG = keccak256(toBytes("anonify.peer.v1"));
+export const OUTPUTS_TAG = keccak256(toBytes("anonify.outputs.v1"));
 /** Signed policy documents (src/protocol/policy-document.ts); the contract does not check them. */
 export const POLICY_TAG = keccak256(toBytes("anonify.policy.v1"));
 export const MEMBER_SET_TAG = keccak256(toBytes("anonify.member-set.v1"));
@@ -228,6 +229,21 @@ export function peerDigest(domain: LedgerDomain, nonce: bigint, url: string): He
       domain.contract,
       nonce,
       keccak256(toBytes(url)),
+    ]),
+  );
+}
+
+/** What the submitting enclave signs for batch `batch`, ordered at `at` (src/protocol/public-outputs.ts: its record). */
+export function outputsDigest(domain: LedgerDomain, batch: bigint, at: ChainPosition, outputs: Hex): Hex {
+  return keccak256(
+    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address, uint64, uint64, bytes32, bytes32"), [
+      OUTPUTS_TAG,
+      BigInt(domain.chainId),
+      domain.contract,
+      batch,
+      at.seq,
+      at.head,
+      keccak256(outputs),
     ]),
   );
 }

@@ -1,30 +1,8 @@
-// A batch's public outputs: what its commands published (`publish`, src/app/app.ts: an auction's
-// winner and price, a ballot's tally), carried on chain for anyone by `publishOutputs` once the
-// enclave that submitted the batch has applied it (a batch is sealed before its commands run, so its
-// outputs cannot ride in it). Nothing else of the batch's commands is in it.
-//
-// The record's bytes (version 1), padded (src/protocol/padding.ts) to the smallest bucket that holds
-// them, so that their length tells only the bucket:
-//    0    version   1   OUTPUTS_VERSION
-//    1    count     2   n, 1 ≤ n ≤ MAX_BATCH_COMMANDS (big-endian, as every field)
-//    3    n entries, sequences strictly increasing:
-//           sequence  8   the command's place in the ledger's one order
-//           length    2   L ≤ MAX_PUBLIC_OUTPUT_BYTES
-//           output    L   the canonical encoding of the output (src/app/canonical.ts)
-// Decoding is strict: the padding's (one bucket, zeros), a known version, no empty list, sequences in
-// order, each output the canonical encoding of what it decodes to, and no trailing bytes.
-//
-// What the submitting enclave signs, as a raw digest (src/protocol/signatures.ts):
-//   keccak256(abi.encode(OUTPUTS_TAG, chainId, contract, batch, seq, head, keccak256(outputs)))
-// seq and head: the batch's event (`BatchSubmitted`); the contract checks the head against its own.
-import { encodeAbiParameters, type Hex, keccak256, parseAbiParameters, toBytes } from "viem";
 import { MAX_PUBLIC_OUTPUT_BYTES } from "../app/app.js";
 import { decodeValue, encodeValue, type StateValue } from "../app/canonical.js";
 import { MAX_BATCH_COMMANDS } from "./batch.js";
-import type { ChainPosition, LedgerDomain } from "./digests.js";
 import { LARGEST_BUCKET, pad, unpad } from "./padding.js";
 
-export const OUTPUTS_TAG = keccak256(toBytes("anonify.outputs.v1"));
 export const OUTPUTS_VERSION = 1;
 const HEADER_BYTES = 3;
 const SEQUENCE_BYTES = 8;
@@ -109,19 +87,4 @@ export function decodeOutputs(record: Uint8Array): PublicOutput[] {
   }
   if (at !== content.length) throw new OutputsFormatError("outputs record has trailing bytes");
   return outputs;
-}
-
-/** What the submitting enclave signs for batch `batch`, ordered at `at` (see the header). */
-export function outputsDigest(domain: LedgerDomain, batch: bigint, at: ChainPosition, outputs: Hex): Hex {
-  return keccak256(
-    encodeAbiParameters(parseAbiParameters("bytes32, uint256, address, uint64, uint64, bytes32, bytes32"), [
-      OUTPUTS_TAG,
-      BigInt(domain.chainId),
-      domain.contract,
-      batch,
-      at.seq,
-      at.head,
-      keccak256(outputs),
-    ]),
-  );
 }

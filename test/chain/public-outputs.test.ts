@@ -8,8 +8,8 @@ import { type Hex, keccak256, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { writeAnonifyMined } from "../../src/chain/chain.js";
 import { anonifyAbi } from "../../src/chain/generated/contracts.js";
-import { batchDigest, type ChainPosition } from "../../src/protocol/digests.js";
-import { encodeOutputs, outputsDigest } from "../../src/protocol/public-outputs.js";
+import { batchDigest, type ChainPosition, outputsDigest } from "../../src/protocol/digests.js";
+import { encodeOutputs } from "../../src/protocol/public-outputs.js";
 import {
   type LedgerFixture,
   latestPoint,

@@ -13,7 +13,8 @@ import { bytesToHex, type Hex, keccak256 } from "viem";
 import type { OutputsRecord } from "../../boundary/call-results.js";
 import type { LedgerEvent } from "../../boundary/chain-events.js";
 import { EnclaveCallError } from "../../boundary/frames.js";
-import { encodeOutputs, outputsDigest, type PublicOutput } from "../../protocol/public-outputs.js";
+import { outputsDigest } from "../../protocol/digests.js";
+import { encodeOutputs, type PublicOutput } from "../../protocol/public-outputs.js";
 import { signedBy } from "../../protocol/signatures.js";
 import type { LedgerAppState } from "../confidential-ledger.js";
 import {
